@@ -1,0 +1,85 @@
+#!/usr/bin/env node
+/**
+ * @module cli
+ * `airwaves serve` runs the server; `airwaves token` mints a client token; `airwaves check-config`
+ * validates the configuration; `airwaves config-doc` prints the configuration reference.
+ */
+import { parseArgs } from 'node:util';
+import { ConfigError, configReference, loadConfig } from './core/config.js';
+import { mintToken, parseTtl } from './hub/auth.js';
+
+const USAGE = `usage:
+  airwaves serve                      run the server (configuration from AIRWAVES_* and AIRWAVES_CONFIG)
+  airwaves token --sub USER [--subscribe 'chat:*'] [--publish 'chat:*'] [--ttl 1h]
+  airwaves check-config               validate the configuration and print it
+  airwaves config-doc                 print the configuration reference (Markdown)`;
+
+async function serve(): Promise<void> {
+  const { createServer } = await import('./server.js');
+  const server = await createServer();
+  await server.listen();
+  let stopping = false;
+  const stop = (signal: string) => {
+    if (stopping) return;
+    stopping = true;
+    server.logger.info({ signal }, 'shutting down');
+    const force = setTimeout(() => process.exit(1), server.config.shutdownDrainMs + 5000);
+    force.unref();
+    server.close().then(
+      () => process.exit(0),
+      (err: unknown) => {
+        server.logger.error({ err }, 'shutdown failed');
+        process.exit(1);
+      },
+    );
+  };
+  process.on('SIGTERM', () => stop('SIGTERM'));
+  process.on('SIGINT', () => stop('SIGINT'));
+}
+
+async function main(argv: string[]): Promise<number> {
+  const [command, ...rest] = argv;
+  try {
+    switch (command ?? 'serve') {
+      case 'serve':
+        await serve();
+        return -1;
+      case 'token': {
+        const { values } = parseArgs({
+          args: rest,
+          options: { sub: { type: 'string' }, subscribe: { type: 'string', multiple: true }, publish: { type: 'string', multiple: true }, ttl: { type: 'string', default: '1h' } },
+        });
+        if (!values.sub) {
+          console.error('token: --sub is required\n' + USAGE);
+          return 2;
+        }
+        const config = loadConfig();
+        console.log(await mintToken({ sub: values.sub, subscribe: values.subscribe, publish: values.publish }, config.jwtSecret, parseTtl(values.ttl!)));
+        return 0;
+      }
+      case 'check-config': {
+        const config = loadConfig();
+        console.log(JSON.stringify({ ...config, jwtSecret: '<redacted>', apiKey: config.apiKey ? '<redacted>' : undefined }, null, 2));
+        console.error('configuration is valid');
+        return 0;
+      }
+      case 'config-doc':
+        console.log(configReference());
+        return 0;
+      default:
+        console.error(`unknown command "${command}"\n${USAGE}`);
+        return 2;
+    }
+  } catch (err) {
+    if (err instanceof ConfigError) {
+      console.error(err.message);
+      return 78; // EX_CONFIG
+    }
+    console.error((err as Error).message);
+    return 1;
+  }
+}
+
+main(process.argv.slice(2)).then((code) => {
+  if (code >= 0) process.exitCode = code;
+});

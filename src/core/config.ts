@@ -1,0 +1,141 @@
+/**
+ * @module core/config
+ * One configuration object, each field with its doc, read from `AIRWAVES_*` environment variables
+ * and an optional JSON file (`AIRWAVES_CONFIG`). Validation happens once at start; every bad field
+ * is reported with the variable that set it and what was expected.
+ * docs/configuration.md is generated from `CONFIG_FIELDS` (`npm run airwaves -- config-doc`).
+ */
+import { readFileSync } from 'node:fs';
+import { z } from 'zod';
+
+export const accessLevel = z.enum(['anonymous', 'authenticated', 'server']);
+export type AccessLevel = z.infer<typeof accessLevel>;
+
+export const slowConsumerPolicy = z.enum(['drop-oldest', 'conflate', 'disconnect']);
+export type SlowConsumerPolicyName = z.infer<typeof slowConsumerPolicy>;
+
+/** Options of one hub namespace, as apps register them and users declare them in config. */
+export const namespaceConfigSchema = z.object({
+  name: z.string().regex(/^[a-z][a-z0-9_-]{0,31}$/, 'lowercase letters, digits, _ or -, starting with a letter'),
+  historySize: z.number().int().min(0).max(1_000_000).default(100),
+  historyTtlSeconds: z.number().int().min(0).default(300),
+  maxMessageBytes: z.number().int().min(1).max(16 * 1024 * 1024).default(64 * 1024),
+  subscribe: accessLevel.default('anonymous'),
+  publish: accessLevel.default('authenticated'),
+  coalesceMs: z.number().int().min(0).max(10_000).default(0),
+  slowConsumer: slowConsumerPolicy.default('drop-oldest'),
+  presence: z.boolean().default(false),
+  binary: z.boolean().default(false),
+});
+export type NamespaceConfig = z.infer<typeof namespaceConfigSchema>;
+export type NamespaceConfigInput = z.input<typeof namespaceConfigSchema>;
+
+const port = z.coerce.number().int().min(0).max(65535);
+const positiveInt = z.coerce.number().int().positive();
+const bool = z.union([z.boolean(), z.enum(['true', 'false', '1', '0']).transform((v) => v === 'true' || v === '1')]);
+
+/** Field → [environment variable, schema, doc]. The single source of configuration truth. */
+export const CONFIG_FIELDS = {
+  port: ['AIRWAVES_PORT', port.default(8080), 'TCP port of the HTTP and WebSocket server (0 picks a free port)'],
+  host: ['AIRWAVES_HOST', z.string().min(1).default('0.0.0.0'), 'interface to listen on'],
+  dataDir: ['AIRWAVES_DATA_DIR', z.string().min(1).default('./data'), 'where embedded engines keep their files (PGlite)'],
+  logLevel: ['AIRWAVES_LOG_LEVEL', z.enum(['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent']).default('info'), 'pino log level'],
+  apiKey: ['AIRWAVES_API_KEY', z.string().min(16, 'at least 16 characters').optional(), 'API key for server-side HTTP publish and admin endpoints; unset disables them'],
+  jwtSecret: ['AIRWAVES_JWT_SECRET', z.string().min(32, 'at least 32 characters').default('airwaves-dev-secret-change-me-in-production!'), 'HS256 secret for client tokens'],
+  allowAnonymous: ['AIRWAVES_ALLOW_ANONYMOUS', bool.default(true), 'accept connections without a token (namespaces still decide what anonymous clients may do)'],
+  maxConnectionsPerIp: ['AIRWAVES_MAX_CONNECTIONS_PER_IP', positiveInt.default(10_000), 'WebSocket connections accepted from one IP address'],
+  maxFrameBytes: ['AIRWAVES_MAX_FRAME_BYTES', positiveInt.default(1024 * 1024), 'largest inbound WebSocket frame; larger closes with 1009'],
+  maxSubscriptionsPerClient: ['AIRWAVES_MAX_SUBSCRIPTIONS', positiveInt.default(1000), 'channels one connection may subscribe to'],
+  publishRatePerSecond: ['AIRWAVES_PUBLISH_RATE', positiveInt.default(200), 'client publishes per second (token bucket refill; burst is twice this)'],
+  publishBytesPerSecond: ['AIRWAVES_PUBLISH_BYTES_RATE', positiveInt.default(1024 * 1024), 'client publish bytes per second'],
+  commandRatePerSecond: ['AIRWAVES_COMMAND_RATE', positiveInt.default(500), 'client commands of any kind per second'],
+  outboundQueueMessages: ['AIRWAVES_OUTBOUND_QUEUE_MESSAGES', positiveInt.default(4096), 'messages queued for a client before its slow-consumer policy applies'],
+  outboundQueueBytes: ['AIRWAVES_OUTBOUND_QUEUE_BYTES', positiveInt.default(4 * 1024 * 1024), 'bytes queued (ours plus the socket buffer) before the slow-consumer policy applies'],
+  shutdownDrainMs: ['AIRWAVES_SHUTDOWN_DRAIN_MS', z.coerce.number().int().min(0).default(5000), 'how long a graceful shutdown waits for clients to close'],
+  namespaces: ['AIRWAVES_NAMESPACES', z.array(namespaceConfigSchema).default([]), 'extra hub namespaces for your own applications (JSON array)'],
+  redisUrl: ['AIRWAVES_REDIS_URL', z.string().url().optional(), 'Redis URL: switches the hub engine and event log to Redis'],
+  nodeId: ['AIRWAVES_NODE_ID', z.string().regex(/^[A-Za-z0-9_.-]{1,64}$/).optional(), 'stable id of this node in a cluster (default: host name and port)'],
+  databaseUrl: ['DATABASE_URL', z.string().optional(), 'PostgreSQL URL; unset uses embedded PGlite under the data directory'],
+} as const satisfies Record<string, readonly [string, z.ZodType, string]>;
+
+type Fields = typeof CONFIG_FIELDS;
+export type AirwavesConfig = { [K in keyof Fields]: z.output<Fields[K][1]> };
+
+export class ConfigError extends Error {
+  constructor(readonly problems: string[]) {
+    super(`invalid configuration:\n  - ${problems.join('\n  - ')}`);
+    this.name = 'ConfigError';
+  }
+}
+
+/** Fields whose environment value is JSON rather than a scalar. */
+const JSON_FIELDS = new Set<keyof Fields>(['namespaces']);
+
+/**
+ * Builds the configuration from `env` (default process.env) and the file named by
+ * `AIRWAVES_CONFIG`; environment wins over file, explicit `overrides` win over both.
+ */
+export function loadConfig(env: NodeJS.ProcessEnv = process.env, overrides: Partial<AirwavesConfig> = {}): AirwavesConfig {
+  const problems: string[] = [];
+  let fileValues: Record<string, unknown> = {};
+  const file = env.AIRWAVES_CONFIG;
+  if (file) {
+    try {
+      fileValues = JSON.parse(readFileSync(file, 'utf8')) as Record<string, unknown>;
+      if (typeof fileValues !== 'object' || fileValues === null || Array.isArray(fileValues)) {
+        problems.push(`AIRWAVES_CONFIG (${file}): expected a JSON object`);
+        fileValues = {};
+      }
+    } catch (err) {
+      problems.push(`AIRWAVES_CONFIG (${file}): ${(err as Error).message}`);
+    }
+  }
+  const known = new Set(Object.keys(CONFIG_FIELDS));
+  for (const key of Object.keys(fileValues)) {
+    if (!known.has(key)) problems.push(`AIRWAVES_CONFIG: unknown field "${key}"`);
+  }
+
+  const out: Record<string, unknown> = {};
+  for (const [field, [envName, schema]] of Object.entries(CONFIG_FIELDS) as [keyof Fields, Fields[keyof Fields]][]) {
+    let raw: unknown = undefined;
+    let source = `${envName}`;
+    if (field in overrides) {
+      raw = (overrides as Record<string, unknown>)[field];
+      source = `option ${field}`;
+    } else if (env[envName] !== undefined && env[envName] !== '') {
+      raw = env[envName];
+      if (JSON_FIELDS.has(field)) {
+        try {
+          raw = JSON.parse(raw as string);
+        } catch (err) {
+          problems.push(`${envName}: expected JSON (${(err as Error).message})`);
+          continue;
+        }
+      }
+    } else if (field in fileValues) {
+      raw = fileValues[field];
+      source = `AIRWAVES_CONFIG field "${field}"`;
+    }
+    const parsed = (schema as z.ZodType).safeParse(raw);
+    if (parsed.success) out[field] = parsed.data;
+    else {
+      for (const issue of parsed.error.issues) {
+        const where = issue.path.length ? `${source} at ${issue.path.join('.')}` : source;
+        problems.push(`${where}: ${issue.message}${raw !== undefined && typeof raw !== 'object' ? ` (got "${String(raw)}")` : ''}`);
+      }
+    }
+  }
+  if (problems.length) throw new ConfigError(problems);
+  return out as AirwavesConfig;
+}
+
+/** The configuration reference as Markdown, generated from CONFIG_FIELDS so docs never drift. */
+export function configReference(): string {
+  const defaults = loadConfig({});
+  const rows = Object.entries(CONFIG_FIELDS).map(([field, [envName, , doc]]) => {
+    const value = (defaults as Record<string, unknown>)[field];
+    const shown = value === undefined ? '—' : `\`${JSON.stringify(value)}\``;
+    return `| \`${envName}\` | \`${field}\` | ${shown} | ${doc} |`;
+  });
+  return ['| variable | file field | default | meaning |', '|---|---|---|---|', ...rows].join('\n');
+}

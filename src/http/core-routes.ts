@@ -1,0 +1,67 @@
+/**
+ * @module http/core-routes
+ * Operator endpoints (/healthz, /readyz, /metrics), the live status API and the landing page.
+ */
+import type { FastifyInstance } from 'fastify';
+import type { AirwavesConfig } from '../core/config.js';
+import type { Registry } from '../core/metrics.js';
+import type { Hub } from '../hub/hub.js';
+import type { AirwavesApp } from '../apps/app.js';
+import { installErrorHandler } from './errors.js';
+import { landingPage } from './landing-page.js';
+
+export interface CoreRouteDeps {
+  hub: Hub;
+  metrics: Registry;
+  apps: AirwavesApp[];
+  config: AirwavesConfig;
+}
+
+const statusSchema = {
+  type: 'object',
+  properties: {
+    node: { type: 'string' },
+    engine: { type: 'string' },
+    uptimeSeconds: { type: 'number' },
+    connections: { type: 'integer' },
+    subscriptions: { type: 'integer' },
+    channels: { type: 'integer' },
+    publishedTotal: { type: 'integer' },
+    publishRate: { type: 'number' },
+    apps: { type: 'array', items: { type: 'object', properties: { name: { type: 'string' }, title: { type: 'string' }, description: { type: 'string' } } } },
+  },
+} as const;
+
+export function registerCoreRoutes(http: FastifyInstance, deps: CoreRouteDeps): void {
+  const { hub, metrics, apps } = deps;
+  installErrorHandler(http);
+  const started = Date.now();
+
+  http.get('/healthz', { schema: { tags: ['ops'], summary: 'Liveness', response: { 200: { type: 'object', properties: { status: { type: 'string' } } } } } }, async () => ({
+    status: 'ok',
+  }));
+
+  http.get(
+    '/readyz',
+    { schema: { tags: ['ops'], summary: 'Readiness: the hub engine and its dependencies are reachable', response: { 200: { type: 'object', properties: { status: { type: 'string' }, engine: { type: 'string' } } }, 503: { type: 'object', properties: { status: { type: 'string' }, engine: { type: 'string' } } } } } },
+    async (_req, reply) => {
+      const ok = await hub.ready().catch(() => false);
+      return reply.status(ok ? 200 : 503).send({ status: ok ? 'ready' : 'not ready', engine: hub.engineName });
+    },
+  );
+
+  http.get('/metrics', { schema: { tags: ['ops'], summary: 'Prometheus metrics', produces: ['text/plain'] } }, async (_req, reply) => {
+    reply.header('content-type', metrics.contentType);
+    return metrics.metrics();
+  });
+
+  http.get('/api/v1/status', { schema: { tags: ['ops'], summary: 'Live status of this node', response: { 200: statusSchema } } }, async () => ({
+    node: hub.nodeId,
+    engine: hub.engineName,
+    uptimeSeconds: (Date.now() - started) / 1000,
+    ...hub.stats(),
+    apps: apps.map((a) => ({ name: a.name, title: a.title, description: a.description })),
+  }));
+
+  http.get('/', { schema: { hide: true } }, async (_req, reply) => reply.type('text/html; charset=utf-8').send(landingPage(apps)));
+}

@@ -1,0 +1,27 @@
+/**
+ * @module http/errors
+ * One error shape for every HTTP route: `{ error: { code, message } }` with the catalogue's
+ * status. Schema validation failures become 400 `bad_request` naming the field.
+ */
+import type { FastifyError, FastifyInstance } from 'fastify';
+import { isAirwavesError } from '../core/errors.js';
+
+export const errorResponseSchema = {
+  type: 'object',
+  properties: { error: { type: 'object', properties: { code: { type: 'string' }, message: { type: 'string' } }, required: ['code', 'message'] } },
+  required: ['error'],
+} as const;
+
+export function installErrorHandler(http: FastifyInstance): void {
+  http.setErrorHandler((err: FastifyError, request, reply) => {
+    if (isAirwavesError(err)) return reply.status(err.httpStatus).send({ error: { code: err.code, message: err.message } });
+    if (err.validation) {
+      return reply.status(400).send({ error: { code: 'bad_request', message: `${err.validationContext ?? 'request'}${err.message.replace(/^(body|querystring|params|headers)/, '')}` } });
+    }
+    const status = err.statusCode && err.statusCode >= 400 && err.statusCode < 600 ? err.statusCode : 500;
+    if (status >= 500) request.log.error({ err }, 'request failed');
+    const code = status === 429 ? 'rate_limited' : status === 413 ? 'payload_too_large' : status === 415 ? 'unsupported_media_type' : status >= 500 ? 'internal' : 'bad_request';
+    return reply.status(status).send({ error: { code, message: status >= 500 ? 'internal error' : err.message } });
+  });
+  http.setNotFoundHandler((request, reply) => reply.status(404).send({ error: { code: 'not_found', message: `no route ${request.method} ${request.url.split('?')[0]}` } }));
+}

@@ -1,0 +1,89 @@
+/**
+ * @module http/publish-routes
+ * Server-side publishing over HTTP, authenticated by the API key: one message or a batch.
+ */
+import { timingSafeEqual } from 'node:crypto';
+import type { FastifyInstance, FastifyRequest } from 'fastify';
+import type { AirwavesConfig } from '../core/config.js';
+import { AirwavesError, Errors } from '../core/errors.js';
+import type { Hub } from '../hub/hub.js';
+import { errorResponseSchema } from './errors.js';
+
+export function checkApiKey(config: AirwavesConfig, request: FastifyRequest): void {
+  if (!config.apiKey) throw new AirwavesError(Errors.forbidden, 'server-side API is disabled: set AIRWAVES_API_KEY');
+  const header = request.headers.authorization ?? '';
+  const given = header.startsWith('Bearer ') ? header.slice(7) : String(request.headers['x-api-key'] ?? '');
+  const a = Buffer.from(given);
+  const b = Buffer.from(config.apiKey);
+  if (a.length !== b.length || !timingSafeEqual(a, b)) throw new AirwavesError(Errors.unauthorized, 'missing or wrong API key');
+}
+
+const messageSchema = {
+  type: 'object',
+  required: ['channel', 'data'],
+  additionalProperties: false,
+  properties: { channel: { type: 'string', minLength: 3, maxLength: 240 }, data: {}, key: { type: 'string', maxLength: 200 } },
+} as const;
+
+const ackSchema = {
+  type: 'object',
+  properties: { offset: { type: 'integer' }, epoch: { type: 'string' }, coalesced: { type: 'boolean' } },
+} as const;
+
+interface PublishBody {
+  channel: string;
+  data: unknown;
+  key?: string;
+}
+
+export function registerPublishRoutes(http: FastifyInstance, deps: { hub: Hub; config: AirwavesConfig }): void {
+  const { hub, config } = deps;
+  const errors = { 400: errorResponseSchema, 401: errorResponseSchema, 403: errorResponseSchema, 404: errorResponseSchema, 413: errorResponseSchema };
+
+  http.post<{ Body: PublishBody }>(
+    '/api/v1/publish',
+    {
+      schema: { tags: ['hub'], summary: 'Publish one message to a channel', security: [{ apiKey: [] }], body: messageSchema, response: { 200: ackSchema, ...errors } },
+      preHandler: async (req) => checkApiKey(config, req),
+    },
+    async (req) => hub.publish(req.body.channel, req.body.data, { key: req.body.key }),
+  );
+
+  http.post<{ Body: { messages: PublishBody[] } }>(
+    '/api/v1/publish/batch',
+    {
+      schema: {
+        tags: ['hub'],
+        summary: 'Publish several messages in order; each gets its own result',
+        security: [{ apiKey: [] }],
+        body: { type: 'object', required: ['messages'], additionalProperties: false, properties: { messages: { type: 'array', minItems: 1, maxItems: 1000, items: messageSchema } } },
+        response: {
+          200: {
+            type: 'object',
+            properties: {
+              results: {
+                type: 'array',
+                items: { type: 'object', properties: { ...ackSchema.properties, error: { type: 'object', properties: { code: { type: 'string' }, message: { type: 'string' } } } } },
+              },
+            },
+          },
+          ...errors,
+        },
+      },
+      preHandler: async (req) => checkApiKey(config, req),
+    },
+    async (req) => {
+      const results: object[] = [];
+      // Sequential on purpose: messages to one channel keep the order the caller gave.
+      for (const m of req.body.messages) {
+        try {
+          results.push(await hub.publish(m.channel, m.data, { key: m.key }));
+        } catch (err) {
+          if (err instanceof AirwavesError) results.push({ error: err.toJSON() });
+          else throw err;
+        }
+      }
+      return { results };
+    },
+  );
+}

@@ -1,0 +1,292 @@
+/**
+ * @module hub/client-session
+ * One WebSocket connection: its identity, its subscriptions and its bounded outbound queue.
+ *
+ * Why the queue looks like this: the hub hands every subscriber the same encoded frame (a
+ * HubMessage), so enqueuing is a pointer push. The queue is drained once per event-loop turn by
+ * the hub's flush pass; several text frames waiting for one client leave in ONE WebSocket frame,
+ * joined by "\n" — one socket write per client per turn instead of one per message. When the
+ * socket itself is backed up the queue holds, and its size (messages, and bytes including the
+ * socket's own buffer) is what triggers the namespace's slow-consumer policy.
+ */
+import type { WebSocket } from 'ws';
+import type { SlowConsumerPolicyName } from '../core/config.js';
+import { TokenBucket } from '../core/token-bucket.js';
+import type { ClientIdentity } from './auth.js';
+import { frameOf, type HubMessage } from './engine.js';
+import { encodeEvent } from './protocol.js';
+
+/** A reply or notice that must reach the client in order and is never dropped. */
+export interface ControlFrame {
+  control: true;
+  frame: Buffer;
+}
+
+type Outbound = HubMessage | ControlFrame;
+
+export interface Subscription {
+  readonly session: ClientSession;
+  readonly channel: string;
+  readonly namespace: string;
+  /** While recovering, live messages wait here so replay and live stay in offset order. */
+  pending: HubMessage[] | null;
+  policy: SlowConsumerPolicyName;
+}
+
+export interface SessionLimits {
+  queueMessages: number;
+  queueBytes: number;
+  /** Above this many bytes in the socket's buffer, the hub stops writing and lets the queue hold. */
+  socketHighWater: number;
+}
+
+export interface SessionHost {
+  scheduleFlush(session: ClientSession): void;
+  watchBlocked(session: ClientSession): void;
+  onSlowConsumer(session: ClientSession, action: 'drop' | 'conflate' | 'disconnect', count: number): void;
+  onWrite(session: ClientSession, firstPublishedAt: number, messages: number): void;
+  onSendError(session: ClientSession, err: Error): void;
+  sharedBatch(items: Outbound[]): Buffer | undefined;
+  rememberBatch(items: Outbound[], frame: Buffer): void;
+}
+
+const NEWLINE = Buffer.from('\n');
+const MAX_BATCH_BYTES = 256 * 1024;
+
+export class ClientSession {
+  identity: ClientIdentity;
+  connected = false;
+  closed = false;
+  flushScheduled = false;
+  blocked = false;
+  alive = true;
+  readonly subscriptions = new Map<string, Subscription>();
+  readonly commandBucket: TokenBucket;
+  readonly publishBucket: TokenBucket;
+  readonly publishBytesBucket: TokenBucket;
+  private queue: Outbound[] = [];
+  private queueBytes = 0;
+  private expiryTimer?: NodeJS.Timeout;
+
+  constructor(
+    readonly id: string,
+    readonly ws: WebSocket,
+    readonly ip: string,
+    identity: ClientIdentity,
+    private readonly host: SessionHost,
+    private readonly limits: SessionLimits,
+    rates: { commandsPerSecond: number; publishesPerSecond: number; publishBytesPerSecond: number },
+  ) {
+    this.identity = identity;
+    this.commandBucket = new TokenBucket({ capacity: rates.commandsPerSecond * 2, refillPerSecond: rates.commandsPerSecond });
+    this.publishBucket = new TokenBucket({ capacity: rates.publishesPerSecond * 2, refillPerSecond: rates.publishesPerSecond });
+    this.publishBytesBucket = new TokenBucket({ capacity: rates.publishBytesPerSecond * 2, refillPerSecond: rates.publishBytesPerSecond });
+  }
+
+  get user(): string | null {
+    return this.identity.user;
+  }
+
+  get queuedMessages(): number {
+    return this.queue.length;
+  }
+
+  /** Closes the connection when the token expires. */
+  setExpiry(at: number | null, onExpire: () => void): void {
+    if (this.expiryTimer) clearTimeout(this.expiryTimer);
+    if (at === null) return;
+    this.expiryTimer = setTimeout(onExpire, Math.max(0, at - Date.now()));
+    this.expiryTimer.unref();
+  }
+
+  /** Queues a reply, error or notice. Control frames bypass the slow-consumer policy. */
+  sendControl(frame: Buffer): void {
+    if (this.closed) return;
+    this.queue.push({ control: true, frame });
+    this.queueBytes += frame.length;
+    this.host.scheduleFlush(this);
+  }
+
+  sendEvent(push: Parameters<typeof encodeEvent>[0]): void {
+    this.sendControl(encodeEvent(push));
+  }
+
+  /** Queues a publication. Hot path: one array push, one size check. */
+  deliver(message: HubMessage, policy: SlowConsumerPolicyName): void {
+    if (this.closed) return;
+    const frame = frameOf(message);
+    this.queue.push(message);
+    this.queueBytes += frame.length;
+    if (this.queue.length > this.limits.queueMessages || this.queueBytes + this.ws.bufferedAmount > this.limits.queueBytes) {
+      this.relieve(policy);
+      if (this.closed) return;
+    }
+    this.host.scheduleFlush(this);
+  }
+
+  /** Writes everything queued, batching consecutive text frames into one WebSocket frame. */
+  flush(): void {
+    this.flushScheduled = false;
+    if (this.closed || this.queue.length === 0) return;
+    if (this.ws.bufferedAmount > this.limits.socketHighWater) {
+      this.blocked = true;
+      this.host.watchBlocked(this);
+      return;
+    }
+    this.blocked = false;
+    const items = this.queue;
+    this.queue = [];
+    this.queueBytes = 0;
+    let firstPublishedAt = NaN;
+    let publications = 0;
+    let batchStart = 0;
+    let batchBytes = 0;
+    for (let i = 0; i < items.length; i++) {
+      const item = items[i];
+      if (!('control' in item)) {
+        publications++;
+        if (Number.isNaN(firstPublishedAt)) firstPublishedAt = item.publishedAt;
+        if (item.binary) {
+          this.writeText(items, batchStart, i);
+          this.write(item.frame!, true);
+          batchStart = i + 1;
+          batchBytes = 0;
+          continue;
+        }
+      }
+      batchBytes += item.frame!.length + 1;
+      if (batchBytes >= MAX_BATCH_BYTES) {
+        this.writeText(items, batchStart, i + 1);
+        batchStart = i + 1;
+        batchBytes = 0;
+      }
+    }
+    this.writeText(items, batchStart, items.length);
+    if (publications > 0) this.host.onWrite(this, firstPublishedAt, publications);
+  }
+
+  private writeText(items: Outbound[], from: number, to: number): void {
+    const n = to - from;
+    if (n <= 0) return;
+    if (n === 1) {
+      this.write(items[from].frame!, false);
+      return;
+    }
+    const slice = from === 0 && to === items.length ? items : items.slice(from, to);
+    // Clients subscribed to the same channels usually have identical batches: join once, reuse.
+    let joined = this.host.sharedBatch(slice);
+    if (!joined) {
+      const parts: Buffer[] = new Array(n * 2 - 1);
+      let length = n - 1;
+      for (let i = 0; i < n; i++) {
+        const f = slice[i].frame!;
+        parts[i * 2] = f;
+        if (i < n - 1) parts[i * 2 + 1] = NEWLINE;
+        length += f.length;
+      }
+      joined = Buffer.concat(parts, length);
+      this.host.rememberBatch(slice, joined);
+    }
+    this.write(joined, false);
+  }
+
+  private write(frame: Buffer, binary: boolean): void {
+    try {
+      this.ws.send(frame, { binary, compress: false, fin: true });
+    } catch (err) {
+      this.host.onSendError(this, err as Error);
+    }
+  }
+
+  /**
+   * Applies the slow-consumer policy once the queue is over its bounds.
+   * drop-oldest: drop the oldest publications (to half the bound) and tell the client which
+   * offsets it missed, so the SDK resubscribes from history. conflate: keep only the newest
+   * publication per (channel, key), then drop-oldest if that was not enough. disconnect: 4008.
+   */
+  private relieve(policy: SlowConsumerPolicyName): void {
+    if (policy === 'disconnect') {
+      this.host.onSlowConsumer(this, 'disconnect', 1);
+      this.replaceQueue([]);
+      this.closeWith(4008, 'slow consumer');
+      return;
+    }
+    if (policy === 'conflate') {
+      const before = this.queue.length;
+      const seen = new Set<string>();
+      const kept: Outbound[] = [];
+      for (let i = this.queue.length - 1; i >= 0; i--) {
+        const item = this.queue[i];
+        if (!('control' in item) && item.key !== undefined) {
+          const k = `${item.channel}\u0000${item.key}`;
+          if (seen.has(k)) continue;
+          seen.add(k);
+        }
+        kept.push(item);
+      }
+      kept.reverse();
+      this.replaceQueue(kept);
+      const conflated = before - kept.length;
+      if (conflated > 0) this.host.onSlowConsumer(this, 'conflate', conflated);
+      if (!this.overHalf()) return;
+    }
+    this.dropOldest();
+  }
+
+  private overHalf(): boolean {
+    return this.queue.length > this.limits.queueMessages / 2 || this.queueBytes + this.ws.bufferedAmount > this.limits.queueBytes / 2;
+  }
+
+  private dropOldest(): void {
+    const gaps = new Map<string, { from: number; to: number }>();
+    const kept: Outbound[] = [];
+    let dropped = 0;
+    let bytes = this.queueBytes + this.ws.bufferedAmount;
+    let count = this.queue.length;
+    const targetMessages = this.limits.queueMessages / 2;
+    const targetBytes = this.limits.queueBytes / 2;
+    for (const item of this.queue) {
+      if (!('control' in item) && (count > targetMessages || bytes > targetBytes)) {
+        const gap = gaps.get(item.channel);
+        if (gap) gap.to = item.offset;
+        else gaps.set(item.channel, { from: item.offset, to: item.offset });
+        bytes -= item.frame!.length;
+        count--;
+        dropped++;
+        continue;
+      }
+      kept.push(item);
+    }
+    const notices: Outbound[] = [];
+    for (const [channel, gap] of gaps) notices.push({ control: true, frame: encodeEvent({ channel, event: 'gap', from: gap.from, to: gap.to }) });
+    this.replaceQueue([...notices, ...kept]);
+    if (dropped > 0) this.host.onSlowConsumer(this, 'drop', dropped);
+  }
+
+  private replaceQueue(items: Outbound[]): void {
+    this.queue = items;
+    let bytes = 0;
+    for (const item of items) bytes += item.frame!.length;
+    this.queueBytes = bytes;
+  }
+
+  /** Sends what is queued, then closes with `code`. */
+  closeWith(code: number, reason: string): void {
+    if (this.closed) return;
+    this.flush();
+    this.closed = true;
+    if (this.expiryTimer) clearTimeout(this.expiryTimer);
+    try {
+      this.ws.close(code, reason);
+    } catch {
+      this.ws.terminate();
+    }
+  }
+
+  markClosed(): void {
+    this.closed = true;
+    this.queue = [];
+    this.queueBytes = 0;
+    if (this.expiryTimer) clearTimeout(this.expiryTimer);
+  }
+}

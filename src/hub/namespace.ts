@@ -1,0 +1,57 @@
+/**
+ * @module hub/namespace
+ * Namespaces group channels under one set of rules (the part of a channel name before the first
+ * ":"). Apps register theirs in code, with hooks; users declare more in configuration.
+ */
+import { namespaceConfigSchema, type NamespaceConfig, type NamespaceConfigInput } from '../core/config.js';
+import type { ClientIdentity } from './auth.js';
+
+export interface ClientContext {
+  client: string;
+  identity: ClientIdentity;
+  channel: string;
+}
+
+export interface NamespaceHooks {
+  /** Extra check after the access level and token patterns passed. Return false for `forbidden`. */
+  authorize?(action: 'subscribe' | 'publish', ctx: ClientContext): boolean | Promise<boolean>;
+  /**
+   * Validates or transforms a client publication before it enters the hub; throw an AirwavesError
+   * to reject it. The returned value is what is published.
+   */
+  onClientPublish?(ctx: ClientContext, data: unknown): unknown | Promise<unknown>;
+  /** A client binary frame on a binary namespace (throw to reject). */
+  onClientBinary?(ctx: ClientContext, payload: Uint8Array): void | Promise<void>;
+  onSubscribe?(ctx: ClientContext): void;
+  onUnsubscribe?(ctx: ClientContext): void;
+}
+
+export interface Namespace {
+  readonly config: NamespaceConfig;
+  readonly hooks: NamespaceHooks;
+  readonly retention: { historySize: number; historyTtlMs: number };
+}
+
+export class NamespaceRegistry {
+  private readonly byName = new Map<string, Namespace>();
+
+  register(input: NamespaceConfigInput, hooks: NamespaceHooks = {}): Namespace {
+    const config = namespaceConfigSchema.parse(input);
+    if (this.byName.has(config.name)) throw new Error(`namespace "${config.name}" is already registered`);
+    const ns: Namespace = {
+      config,
+      hooks,
+      retention: { historySize: config.historySize, historyTtlMs: config.historyTtlSeconds * 1000 },
+    };
+    this.byName.set(config.name, ns);
+    return ns;
+  }
+
+  get(name: string): Namespace | undefined {
+    return this.byName.get(name);
+  }
+
+  list(): Namespace[] {
+    return [...this.byName.values()];
+  }
+}

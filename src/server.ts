@@ -1,0 +1,132 @@
+/**
+ * @module server
+ * The composition root: reads configuration, builds the engine, the hub, the HTTP server and the
+ * apps, and wires the lifecycle. Everything else lives in its own module.
+ */
+import { hostname } from 'node:os';
+import { existsSync } from 'node:fs';
+import { fileURLToPath } from 'node:url';
+import { dirname, join } from 'node:path';
+import Fastify, { type FastifyInstance } from 'fastify';
+import swagger from '@fastify/swagger';
+import swaggerUi from '@fastify/swagger-ui';
+import fastifyStatic from '@fastify/static';
+import { loadConfig, type AirwavesConfig } from './core/config.js';
+import { createLogger, type Logger } from './core/logger.js';
+import { createHubMetrics, createRegistry, type Registry } from './core/metrics.js';
+import { Hub } from './hub/hub.js';
+import type { HubEngine } from './hub/engine.js';
+import { MemoryEngine } from './hub/memory-engine.js';
+import { attachWebSocketServer } from './hub/ws-server.js';
+import { apps as defaultApps } from './apps/index.js';
+import type { AirwavesApp } from './apps/app.js';
+import { registerCoreRoutes } from './http/core-routes.js';
+import { registerPublishRoutes } from './http/publish-routes.js';
+
+export interface ServerOptions {
+  config?: Partial<AirwavesConfig>;
+  env?: NodeJS.ProcessEnv;
+  apps?: AirwavesApp[];
+  logger?: Logger;
+}
+
+export interface AirwavesServer {
+  config: AirwavesConfig;
+  http: FastifyInstance;
+  hub: Hub;
+  metrics: Registry;
+  logger: Logger;
+  /** Base URL once listening, e.g. http://127.0.0.1:8080 */
+  url: string;
+  listen(): Promise<string>;
+  close(): Promise<void>;
+}
+
+async function createEngine(config: AirwavesConfig, logger: Logger, nodeId: string): Promise<HubEngine> {
+  if (!config.redisUrl) return new MemoryEngine();
+  void logger;
+  void nodeId;
+  throw new Error('AIRWAVES_REDIS_URL is set but this build has no Redis engine yet');
+}
+
+/** The folder holding the built web UIs (dist/web), whether running from src/ or dist/src/. */
+export function webRoot(): string | null {
+  const here = dirname(fileURLToPath(import.meta.url));
+  for (const candidate of [join(here, '../web'), join(here, '../dist/web'), join(here, '../../dist/web')]) {
+    if (existsSync(join(candidate, 'index.html')) || existsSync(join(candidate, 'radio'))) return candidate;
+  }
+  return null;
+}
+
+export async function createServer(options: ServerOptions = {}): Promise<AirwavesServer> {
+  const config = loadConfig(options.env ?? process.env, options.config ?? {});
+  const logger = options.logger ?? createLogger(config.logLevel);
+  const nodeId = config.nodeId ?? `${hostname()}-${config.port}`;
+  const metrics = createRegistry();
+  const hubMetrics = createHubMetrics(metrics);
+  const engine = await createEngine(config, logger, nodeId);
+  const hub = new Hub({ config, engine, metrics: hubMetrics, logger, nodeId });
+  await hub.start();
+
+  const http = Fastify({
+    // Request lines only at debug: under load they would drown everything else.
+    loggerInstance: logger.child({ module: 'http' }, { level: ['debug', 'trace'].includes(config.logLevel) ? config.logLevel : 'warn' }),
+    bodyLimit: 8 * 1024 * 1024,
+  }) as unknown as FastifyInstance;
+  await http.register(swagger, {
+    openapi: {
+      info: { title: 'Airwaves API', version: '1.0.0', description: 'HTTP API of the Airwaves real-time platform' },
+      components: { securitySchemes: { apiKey: { type: 'http', scheme: 'bearer' } } },
+    },
+  });
+  await http.register(swaggerUi, { routePrefix: '/docs' });
+
+  const closers: (() => Promise<void> | void)[] = [];
+  const appList = options.apps ?? defaultApps;
+  registerCoreRoutes(http, { hub, metrics, apps: appList, config });
+  registerPublishRoutes(http, { hub, config });
+
+  const root = webRoot();
+  // Built UIs (dist/web/<app>/index.html) are served at /<app>/; the files are listed once at start.
+  if (root) await http.register(fastifyStatic, { root, prefix: '/', wildcard: false, index: ['index.html'], decorateReply: false });
+
+  for (const app of appList) {
+    await http.register(async (scope) => {
+      await app.register({ http: scope, hub, config, logger: logger.child({ app: app.name }), metrics, onClose: (fn) => closers.push(fn) });
+    });
+  }
+  http.get('/openapi.json', { schema: { hide: true } }, async () => http.swagger());
+
+  const wss = attachWebSocketServer(http.server, hub, config, logger);
+  let closing: Promise<void> | undefined;
+
+  const server: AirwavesServer = {
+    config,
+    http,
+    hub,
+    metrics,
+    logger,
+    url: '',
+    async listen() {
+      await http.listen({ port: config.port, host: config.host });
+      const addr = http.server.address();
+      const port = typeof addr === 'object' && addr ? addr.port : config.port;
+      const host = config.host === '0.0.0.0' || config.host === '::' ? '127.0.0.1' : config.host;
+      server.url = `http://${host}:${port}`;
+      logger.info({ url: server.url, engine: hub.engineName, node: nodeId, apps: appList.map((a) => a.name) }, 'airwaves listening');
+      return server.url;
+    },
+    close() {
+      closing ??= (async () => {
+        // Stop accepting HTTP and upgrades first, then tell WebSocket clients to reconnect elsewhere.
+        const httpClosed = http.close();
+        await hub.shutdown();
+        wss.close();
+        for (const fn of closers.reverse()) await fn();
+        await httpClosed;
+      })();
+      return closing;
+    },
+  };
+  return server;
+}
