@@ -22,6 +22,7 @@ import { apps as defaultApps } from './apps/index.js';
 import type { AirwavesApp } from './apps/app.js';
 import { registerCoreRoutes } from './http/core-routes.js';
 import { registerPublishRoutes } from './http/publish-routes.js';
+import { openDatabase, type Database } from './db/database.js';
 
 export interface ServerOptions {
   config?: Partial<AirwavesConfig>;
@@ -82,6 +83,8 @@ export async function createServer(options: ServerOptions = {}): Promise<Airwave
   await http.register(swaggerUi, { routePrefix: '/docs' });
 
   const closers: (() => Promise<void> | void)[] = [];
+  let database: Promise<Database> | undefined;
+  const getDatabase = () => (database ??= openDatabase({ url: config.databaseUrl, dataDir: config.dataDir }));
   const appList = options.apps ?? defaultApps;
   registerCoreRoutes(http, { hub, metrics, apps: appList, config });
   registerPublishRoutes(http, { hub, config });
@@ -92,7 +95,7 @@ export async function createServer(options: ServerOptions = {}): Promise<Airwave
 
   for (const app of appList) {
     await http.register(async (scope) => {
-      await app.register({ http: scope, hub, config, logger: logger.child({ app: app.name }), metrics, onClose: (fn) => closers.push(fn) });
+      await app.register({ http: scope, hub, config, logger: logger.child({ app: app.name }), metrics, database: getDatabase, onClose: (fn) => closers.push(fn) });
     });
   }
   http.get('/openapi.json', { schema: { hide: true } }, async () => http.swagger());
@@ -123,6 +126,7 @@ export async function createServer(options: ServerOptions = {}): Promise<Airwave
         await hub.shutdown();
         wss.close();
         for (const fn of closers.reverse()) await fn();
+        if (database) await (await database).close();
         await httpClosed;
       })();
       return closing;

@@ -9,6 +9,7 @@ import type { AirwavesConfig } from '../core/config.js';
 import type { Logger } from '../core/logger.js';
 import type { Registry } from '../core/metrics.js';
 import type { Hub } from '../hub/hub.js';
+import type { Database } from '../db/database.js';
 
 export interface AppContext {
   /** Fastify scope for the app's routes (encapsulated: hooks stay inside the app). */
@@ -17,6 +18,8 @@ export interface AppContext {
   config: AirwavesConfig;
   logger: Logger;
   metrics: Registry;
+  /** The shared database, opened (and the pool shared) on first call. */
+  database(): Promise<Database>;
   /** Runs at shutdown, after clients were told to go, in reverse registration order. */
   onClose(fn: () => Promise<void> | void): void;
 }

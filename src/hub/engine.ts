@@ -28,6 +28,12 @@ export interface PublishPayload {
   json?: string;
   binary?: Uint8Array;
   key?: string;
+  /**
+   * When set, a second publish with the same key on the same channel (within the engine's
+   * dedupe window) is not published again; the first one's ack is returned. Event-log consumers
+   * on every node publish each event with its event id, so it reaches clients exactly once.
+   */
+  idempotencyKey?: string;
 }
 
 export interface ChannelRetention {
