@@ -22,6 +22,8 @@ import { apps as defaultApps } from './apps/index.js';
 import type { AirwavesApp } from './apps/app.js';
 import { registerCoreRoutes } from './http/core-routes.js';
 import { registerPublishRoutes } from './http/publish-routes.js';
+import { registerEventRoutes } from './http/event-routes.js';
+import { createEventTransport } from './transport/publisher-factory.js';
 import { openDatabase, type Database } from './db/database.js';
 
 export interface ServerOptions {
@@ -43,18 +45,18 @@ export interface AirwavesServer {
   close(): Promise<void>;
 }
 
-async function createEngine(config: AirwavesConfig, logger: Logger, nodeId: string): Promise<HubEngine> {
+async function createEngine(config: AirwavesConfig, logger: Logger, nodeId: string, metrics: Registry): Promise<HubEngine> {
   if (!config.redisUrl) return new MemoryEngine();
-  void logger;
-  void nodeId;
-  throw new Error('AIRWAVES_REDIS_URL is set but this build has no Redis engine yet');
+  const { RedisEngine } = await import('./transport/redis-engine.js');
+  return new RedisEngine({ url: config.redisUrl, nodeId, logger, metrics });
 }
 
 /** The folder holding the built web UIs (dist/web), whether running from src/ or dist/src/. */
 export function webRoot(): string | null {
   const here = dirname(fileURLToPath(import.meta.url));
   for (const candidate of [join(here, '../web'), join(here, '../dist/web'), join(here, '../../dist/web')]) {
-    if (existsSync(join(candidate, 'index.html')) || existsSync(join(candidate, 'radio'))) return candidate;
+    // A built tree has Vite's assets/ folder; web/ sources (src/../web) must never be served.
+    if (existsSync(join(candidate, 'assets')) && (existsSync(join(candidate, 'index.html')) || existsSync(join(candidate, 'radio')))) return candidate;
   }
   return null;
 }
@@ -65,9 +67,13 @@ export async function createServer(options: ServerOptions = {}): Promise<Airwave
   const nodeId = config.nodeId ?? `${hostname()}-${config.port}`;
   const metrics = createRegistry();
   const hubMetrics = createHubMetrics(metrics);
-  const engine = await createEngine(config, logger, nodeId);
+  const engine = await createEngine(config, logger, nodeId, metrics);
   const hub = new Hub({ config, engine, metrics: hubMetrics, logger, nodeId });
   await hub.start();
+  // The HTTP fallback publisher needs this node's own URL, known only once it listens.
+  const self: { server?: AirwavesServer } = {};
+  const events = createEventTransport({ config, hub, nodeId, logger, metrics, selfUrl: () => self.server?.url ?? '' });
+  events.start();
 
   const http = Fastify({
     // Request lines only at debug: under load they would drown everything else.
@@ -88,6 +94,7 @@ export async function createServer(options: ServerOptions = {}): Promise<Airwave
   const appList = options.apps ?? defaultApps;
   registerCoreRoutes(http, { hub, metrics, apps: appList, config });
   registerPublishRoutes(http, { hub, config });
+  registerEventRoutes(http, { hub, config, events });
 
   const root = webRoot();
   // Built UIs (dist/web/<app>/index.html) are served at /<app>/; the files are listed once at start.
@@ -95,7 +102,7 @@ export async function createServer(options: ServerOptions = {}): Promise<Airwave
 
   for (const app of appList) {
     await http.register(async (scope) => {
-      await app.register({ http: scope, hub, config, logger: logger.child({ app: app.name }), metrics, database: getDatabase, onClose: (fn) => closers.push(fn) });
+      await app.register({ http: scope, hub, config, logger: logger.child({ app: app.name }), metrics, events: events.publisher, database: getDatabase, onClose: (fn) => closers.push(fn) });
     });
   }
   http.get('/openapi.json', { schema: { hide: true } }, async () => http.swagger());
@@ -123,6 +130,7 @@ export async function createServer(options: ServerOptions = {}): Promise<Airwave
       closing ??= (async () => {
         // Stop accepting HTTP and upgrades first, then tell WebSocket clients to reconnect elsewhere.
         const httpClosed = http.close();
+        await events.close();
         await hub.shutdown();
         wss.close();
         for (const fn of closers.reverse()) await fn();
@@ -132,5 +140,6 @@ export async function createServer(options: ServerOptions = {}): Promise<Airwave
       return closing;
     },
   };
+  self.server = server;
   return server;
 }

@@ -10,6 +10,7 @@ import type { Logger } from '../core/logger.js';
 import type { Registry } from '../core/metrics.js';
 import type { Hub } from '../hub/hub.js';
 import type { Database } from '../db/database.js';
+import type { EventPublisher } from '../transport/publisher.js';
 
 export interface AppContext {
   /** Fastify scope for the app's routes (encapsulated: hooks stay inside the app). */
@@ -20,6 +21,12 @@ export interface AppContext {
   metrics: Registry;
   /** The shared database, opened (and the pool shared) on first call. */
   database(): Promise<Database>;
+  /**
+   * Durable event publishing (Redis Streams with HTTP fallback in a cluster, the in-memory log
+   * on a single node): `events.publish({eventId, family, channel, roomId, type, body})`; the
+   * hub delivers `body` to `channel` exactly once per event id.
+   */
+  events?: EventPublisher;
   /** Runs at shutdown, after clients were told to go, in reverse registration order. */
   onClose(fn: () => Promise<void> | void): void;
 }

@@ -3,5 +3,8 @@
  * The apps this server hosts, in the order they start.
  */
 import type { AirwavesApp } from './app.js';
+import { radioApp } from './radio/index.js';
+import { supportApp } from './support/index.js';
+import { studioApp } from './studio/index.js';
 
-export const apps: AirwavesApp[] = [];
+export const apps: AirwavesApp[] = [supportApp, radioApp, studioApp];

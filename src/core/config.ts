@@ -56,6 +56,27 @@ export const CONFIG_FIELDS = {
   redisUrl: ['AIRWAVES_REDIS_URL', z.string().url().optional(), 'Redis URL: switches the hub engine and event log to Redis'],
   nodeId: ['AIRWAVES_NODE_ID', z.string().regex(/^[A-Za-z0-9_.-]{1,64}$/).optional(), 'stable id of this node in a cluster (default: host name and port)'],
   databaseUrl: ['DATABASE_URL', z.string().optional(), 'PostgreSQL URL; unset uses embedded PGlite under the data directory'],
+  radioEnabled: ['AIRWAVES_RADIO_ENABLED', bool.default(true), 'run the radio app\'s stations (synthesis runs continuously while enabled)'],
+  radioStations: [
+    'AIRWAVES_RADIO_STATIONS',
+    z
+      .array(z.object({ id: z.string().regex(/^[a-z0-9][a-z0-9-]{0,31}$/, 'lowercase letters, digits and -'), seed: z.number().int().min(0).max(2 ** 31 - 1), mood: z.enum(['calm', 'dusk', 'drift']), title: z.string().max(80).optional() }))
+      .min(1)
+      .max(8)
+      .refine((a) => new Set(a.map((s) => s.id)).size === a.length, 'station ids must be unique')
+      .default([{ id: 'calm', seed: 7, mood: 'calm' }, { id: 'dusk', seed: 23, mood: 'dusk' }]),
+    'radio stations (JSON array of {id, seed, mood: calm|dusk|drift, title?})',
+  ],
+  eventTransportUseRedisStreams: ['EVENT_TRANSPORT_USE_REDIS_STREAMS', bool.default(true), 'with Redis: publish durable events through Redis Streams (off: over HTTP to a hub node)'],
+  eventTransportRedisPercentage: ['EVENT_TRANSPORT_REDIS_PERCENTAGE', z.coerce.number().int().min(0).max(100).default(100), 'share of rooms (0-100, stable per room) whose events use Redis Streams'],
+  eventTransportFallbackToHttp: ['EVENT_TRANSPORT_FALLBACK_TO_HTTP', bool.default(true), 'publish events over HTTP while Redis Streams are unreachable'],
+  eventTransportDualWrite: ['EVENT_TRANSPORT_DUAL_WRITE', bool.default(false), 'publish every event through both Redis Streams and HTTP (cut-over; the hub dedupes by event id)'],
+  eventTransportHttpUrls: ['EVENT_TRANSPORT_HTTP_URLS', z.string().optional(), 'comma-separated hub node URLs for HTTP event publishing (default: this node)'],
+  eventStreams: ['EVENT_TRANSPORT_STREAMS', z.record(z.string().regex(/^[a-z][a-z0-9_-]{0,31}$/), z.number().int().min(1).max(100_000_000)).default({ chat: 10_000, ticket: 5_000, remote: 1_000 }), 'event families and the approximate MAXLEN of their streams (JSON object)'],
+  eventMaxDeliveries: ['EVENT_TRANSPORT_MAX_DELIVERIES', positiveInt.default(5), 'deliveries of one event before it is moved to the dead-letter stream'],
+  llmBaseUrl: ['LLM_BASE_URL', z.string().url().optional(), 'OpenAI-compatible endpoint (POST <url>/v1/chat/completions) for studio generation; unset uses the built-in offline generator'],
+  llmModel: ['LLM_MODEL', z.string().min(1).default('gpt-4o-mini'), 'model name sent to LLM_BASE_URL'],
+  llmApiKey: ['LLM_API_KEY', z.string().optional(), 'bearer token sent to LLM_BASE_URL'],
 } as const satisfies Record<string, readonly [string, z.ZodType, string]>;
 
 type Fields = typeof CONFIG_FIELDS;
@@ -69,7 +90,7 @@ export class ConfigError extends Error {
 }
 
 /** Fields whose environment value is JSON rather than a scalar. */
-const JSON_FIELDS = new Set<keyof Fields>(['namespaces']);
+const JSON_FIELDS = new Set<keyof Fields>(['namespaces', 'eventStreams', 'radioStations']);
 
 /**
  * Builds the configuration from `env` (default process.env) and the file named by

@@ -25,11 +25,18 @@ export interface DatabaseOptions {
   onQuery?: (durationMs: number, sqlText: string) => void;
 }
 
+export type QueryListener = (durationMs: number, sqlText: string, failed: boolean) => void;
+
 export interface Database<DB = unknown> {
   readonly engine: DatabaseEngine;
   readonly db: Kysely<DB>;
   /** The PostgreSQL pool (stats for metrics); null on PGlite. */
   readonly pool: pg.Pool | null;
+  /**
+   * Adds a listener called after every query with its duration (ms) and SQL (metrics, slow-query
+   * log). Several apps may listen on the shared database; returns a function that removes it.
+   */
+  onQuery(listener: QueryListener): () => void;
   /** Runs an app's migrations (in name order) in its own migration table. */
   migrate(app: string, migrations: Record<string, Migration>): Promise<void>;
   close(): Promise<void>;
@@ -50,6 +57,8 @@ export async function openDatabase<DB = unknown>(options: DatabaseOptions): Prom
   if (url && /^postgres(ql)?:\/\//.test(url)) {
     engine = 'postgres';
     pool = new pg.Pool({ connectionString: url, max: options.poolSize ?? 10 });
+    // An idle client whose server went away emits 'error' on the pool; unhandled, it would end the process.
+    pool.on('error', () => {});
     dialect = new PostgresDialect({ pool });
   } else {
     engine = 'pglite';
@@ -63,14 +72,18 @@ export async function openDatabase<DB = unknown>(options: DatabaseOptions): Prom
     await pglite.waitReady;
     dialect = new PGliteDialect(pglite);
   }
-  const onQuery = options.onQuery;
+  const listeners = new Set<QueryListener>();
+  if (options.onQuery) {
+    const onQuery = options.onQuery;
+    listeners.add((ms, text) => onQuery(ms, text));
+  }
   const db = new Kysely<DB>({
     dialect,
-    log: onQuery
-      ? (event) => {
-          onQuery(event.queryDurationMillis, event.query.sql);
-        }
-      : undefined,
+    log: (event) => {
+      if (listeners.size === 0) return;
+      const failed = event.level === 'error';
+      for (const listener of listeners) listener(event.queryDurationMillis, event.query.sql, failed);
+    },
   });
   await sql`select 1`.execute(db);
 
@@ -78,6 +91,10 @@ export async function openDatabase<DB = unknown>(options: DatabaseOptions): Prom
     engine,
     db,
     pool,
+    onQuery(listener) {
+      listeners.add(listener);
+      return () => listeners.delete(listener);
+    },
     async migrate(app, migrations) {
       const migrator = new Migrator({
         db,

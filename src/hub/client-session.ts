@@ -118,6 +118,12 @@ export class ClientSession {
     this.queue.push(message);
     this.queueBytes += frame.length;
     if (this.queue.length > this.limits.queueMessages || this.queueBytes + this.ws.bufferedAmount > this.limits.queueBytes) {
+      // A burst larger than the queue within one turn is not a slow client: if the socket is
+      // taking data, write now. The policy applies only when the socket itself is backed up.
+      if (this.ws.bufferedAmount <= this.limits.socketHighWater) {
+        this.flush();
+        if (this.queue.length === 0) return;
+      }
       this.relieve(policy);
       if (this.closed) return;
     }

@@ -129,13 +129,13 @@ export class Hub {
   // ---------------------------------------------------------------- server-side API
 
   /** Publishes from server code. Skips client permissions, keeps size and namespace checks. */
-  async publish(channel: string, data: unknown, options: { key?: string } = {}): Promise<PublishAck | { coalesced: true }> {
+  async publish(channel: string, data: unknown, options: { key?: string; idempotencyKey?: string } = {}): Promise<PublishAck | { coalesced: true }> {
     const ns = this.namespaceFor(channel);
     if (ns.config.binary) throw new AirwavesError(Errors.badRequest, `namespace "${ns.config.name}" carries binary frames; use publishBinary`);
     const json = JSON.stringify(data);
     if (json === undefined) throw new AirwavesError(Errors.badRequest, 'data must be JSON-serialisable');
     this.checkSize(ns, Buffer.byteLength(json));
-    return this.publishPayload(ns, channel, { json, key: options.key });
+    return this.publishPayload(ns, channel, { json, key: options.key, idempotencyKey: options.idempotencyKey });
   }
 
   /** Publishes a binary payload on a binary namespace (media). */
@@ -482,7 +482,12 @@ export class Hub {
       throw new AirwavesError(Errors.tooManySubscriptions, `at most ${this.config.maxSubscriptionsPerClient} subscriptions per connection`);
     }
     await this.authorize(session, ns, 'subscribe', channel);
-    if (session.closed || session.subscriptions.has(channel)) return;
+    // Authorization may await a hook, so other subscribes can land meanwhile: check both limits again.
+    if (session.closed) return;
+    if (session.subscriptions.has(channel)) throw new AirwavesError(Errors.alreadySubscribed, `already subscribed to "${channel}"`);
+    if (session.subscriptions.size >= this.config.maxSubscriptionsPerClient) {
+      throw new AirwavesError(Errors.tooManySubscriptions, `at most ${this.config.maxSubscriptionsPerClient} subscriptions per connection`);
+    }
 
     // Join the channel first with a pending buffer, so nothing published while history is read is lost.
     const sub: Subscription = { session, channel, namespace: ns.config.name, pending: [], policy: ns.config.slowConsumer };

@@ -15,7 +15,11 @@ interface ChannelLog {
   ring: RingBuffer<HubMessage> | null;
   lastPublishAt: number;
   listening: boolean;
+  /** Acks of recent idempotent publishes, oldest first (bounded). */
+  seen: Map<string, PublishAck> | null;
 }
+
+const DEDUPE_WINDOW = 10_000;
 
 export class MemoryEngine implements HubEngine {
   readonly name = 'memory' as const;
@@ -32,7 +36,7 @@ export class MemoryEngine implements HubEngine {
   private log(channel: string, retention: ChannelRetention): ChannelLog {
     let log = this.logs.get(channel);
     if (!log) {
-      log = { epoch: newEpoch(), top: 0, ring: null, lastPublishAt: 0, listening: false };
+      log = { epoch: newEpoch(), top: 0, ring: null, lastPublishAt: 0, listening: false, seen: null };
       this.logs.set(channel, log);
     }
     if (retention.historySize > 0 && (!log.ring || log.ring.capacity !== retention.historySize)) {
@@ -45,6 +49,10 @@ export class MemoryEngine implements HubEngine {
 
   publish(channel: string, payload: PublishPayload, retention: ChannelRetention): PublishAck {
     const log = this.log(channel, retention);
+    if (payload.idempotencyKey !== undefined) {
+      const previous = log.seen?.get(payload.idempotencyKey);
+      if (previous) return previous;
+    }
     const ts = Date.now();
     const message: HubMessage = {
       channel,
@@ -58,6 +66,11 @@ export class MemoryEngine implements HubEngine {
     };
     log.lastPublishAt = ts;
     log.ring?.push(message);
+    if (payload.idempotencyKey !== undefined) {
+      log.seen ??= new Map();
+      log.seen.set(payload.idempotencyKey, { offset: message.offset, epoch: log.epoch });
+      if (log.seen.size > DEDUPE_WINDOW) log.seen.delete(log.seen.keys().next().value!);
+    }
     if (log.listening) this.sink(message);
     return { offset: message.offset, epoch: log.epoch };
   }
@@ -87,7 +100,7 @@ export class MemoryEngine implements HubEngine {
   listen(channel: string, on: boolean): void {
     const log = this.logs.get(channel);
     if (log) log.listening = on;
-    else if (on) this.logs.set(channel, { epoch: newEpoch(), top: 0, ring: null, lastPublishAt: 0, listening: true });
+    else if (on) this.logs.set(channel, { epoch: newEpoch(), top: 0, ring: null, lastPublishAt: 0, listening: true, seen: null });
   }
 
   async ready(): Promise<boolean> {

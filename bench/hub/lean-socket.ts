@@ -1,0 +1,200 @@
+/**
+ * @module bench/hub/lean-socket
+ * A minimal RFC 6455 client over a raw TCP socket, for the load generators.
+ *
+ * Why not the `ws` client: a receiver process holds hundreds of connections and takes hundreds of
+ * thousands of frames per second on a machine whose two cores it shares with the server under
+ * test. `ws` allocates a Buffer and emits an event per frame; here a TCP read is walked in place
+ * and each frame is handed over as (buffer, start, end) with one arrival time per read. What is
+ * not needed is left out: no extensions, no fragmentation reassembly (the servers under test do
+ * not fragment), no UTF-8 validation.
+ */
+import { connect, type Socket } from 'node:net';
+import { randomBytes } from 'node:crypto';
+
+export const OP_TEXT = 0x1;
+export const OP_BINARY = 0x2;
+const OP_CLOSE = 0x8;
+const OP_PING = 0x9;
+const OP_PONG = 0xa;
+
+/**
+ * Called for every data frame: payload is buf[start, end), `arrivalUs` is when the TCP read
+ * arrived, `socket` is the receiving socket (frames can arrive with the handshake response,
+ * before `open` has resolved).
+ */
+export type FrameHandler = (buf: Buffer, start: number, end: number, opcode: number, arrivalUs: number, socket: LeanSocket) => void;
+
+/** Microseconds on CLOCK_MONOTONIC: the same clock in every process on this machine. */
+export function monotonicUs(): number {
+  const [s, ns] = process.hrtime();
+  return s * 1e6 + Math.floor(ns / 1000);
+}
+
+/**
+ * Walks complete frames in `buf` from `pos`; returns the offset of the first incomplete frame
+ * (buf.length when everything was consumed) and how many bytes that frame needs in total.
+ * Exported so the frame walk can be tested on hand-made byte streams.
+ */
+export function walkFrames(
+  buf: Buffer,
+  pos: number,
+  onFrame: (start: number, end: number, opcode: number) => void,
+): { next: number; need: number } {
+  while (pos < buf.length) {
+    if (buf.length - pos < 2) return { next: pos, need: 2 };
+    const b1 = buf[pos + 1];
+    let len = b1 & 0x7f;
+    let header = 2;
+    if (len === 126) {
+      header = 4;
+      if (buf.length - pos < header) return { next: pos, need: header };
+      len = buf.readUInt16BE(pos + 2);
+    } else if (len === 127) {
+      header = 10;
+      if (buf.length - pos < header) return { next: pos, need: header };
+      len = buf.readUInt32BE(pos + 2) * 2 ** 32 + buf.readUInt32BE(pos + 6);
+    }
+    if (b1 & 0x80) header += 4; // a masked server frame is a protocol error, but skip the key safely
+    const total = header + len;
+    if (buf.length - pos < total) return { next: pos, need: total };
+    onFrame(pos + header, pos + total, buf[pos] & 0x0f);
+    pos += total;
+  }
+  return { next: pos, need: 0 };
+}
+
+/** Encodes one masked client frame (clients must mask; the key is random per frame). */
+export function encodeClientFrame(payload: Buffer, opcode = OP_TEXT): Buffer {
+  const len = payload.length;
+  const header = len < 126 ? 2 : len < 65536 ? 4 : 10;
+  const out = Buffer.allocUnsafe(header + 4 + len);
+  out[0] = 0x80 | opcode;
+  if (len < 126) out[1] = 0x80 | len;
+  else if (len < 65536) {
+    out[1] = 0x80 | 126;
+    out.writeUInt16BE(len, 2);
+  } else {
+    out[1] = 0x80 | 127;
+    out.writeUInt32BE(Math.floor(len / 2 ** 32), 2);
+    out.writeUInt32BE(len >>> 0, 6);
+  }
+  const key = randomBytes(4);
+  key.copy(out, header);
+  const body = header + 4;
+  for (let i = 0; i < len; i++) out[body + i] = payload[i] ^ key[i & 3];
+  return out;
+}
+
+export interface LeanSocketOptions {
+  host: string;
+  port: number;
+  /** Request path including the query string, e.g. "/ws". */
+  path: string;
+  onFrame: FrameHandler;
+  onClose?: () => void;
+}
+
+export class LeanSocket {
+  private readonly socket: Socket;
+  private pending: Buffer[] = [];
+  private pendingBytes = 0;
+  private need = 0;
+  private upgraded = false;
+  closed = false;
+
+  private constructor(
+    private readonly options: LeanSocketOptions,
+    socket: Socket,
+  ) {
+    this.socket = socket;
+  }
+
+  /** Connects and completes the opening handshake; rejects on anything but 101. */
+  static open(options: LeanSocketOptions, timeoutMs = 15_000): Promise<LeanSocket> {
+    return new Promise((resolve, reject) => {
+      const socket = connect({ host: options.host, port: options.port, noDelay: true });
+      const lean = new LeanSocket(options, socket);
+      const timer = setTimeout(() => {
+        socket.destroy();
+        reject(new Error(`WebSocket handshake to ${options.host}:${options.port}${options.path} timed out`));
+      }, timeoutMs);
+      let head: Buffer = Buffer.alloc(0);
+      const onHandshakeData = (chunk: Buffer) => {
+        head = head.length ? Buffer.concat([head, chunk]) : chunk;
+        const end = head.indexOf('\r\n\r\n');
+        if (end < 0) return;
+        socket.off('data', onHandshakeData);
+        clearTimeout(timer);
+        const status = head.subarray(0, head.indexOf('\r\n')).toString('latin1');
+        if (!/^HTTP\/1\.1 101 /.test(status)) {
+          socket.destroy();
+          reject(new Error(`WebSocket handshake refused: ${status}`));
+          return;
+        }
+        lean.upgraded = true;
+        socket.on('data', (c: Buffer) => lean.onData(c));
+        resolve(lean);
+        const rest = head.subarray(end + 4);
+        if (rest.length) lean.onData(rest);
+      };
+      socket.on('data', onHandshakeData);
+      socket.once('connect', () => {
+        const key = randomBytes(16).toString('base64');
+        socket.write(
+          `GET ${options.path} HTTP/1.1\r\nHost: ${options.host}:${options.port}\r\nUpgrade: websocket\r\nConnection: Upgrade\r\n` +
+            `Sec-WebSocket-Key: ${key}\r\nSec-WebSocket-Version: 13\r\n\r\n`,
+        );
+      });
+      socket.on('error', (err) => {
+        clearTimeout(timer);
+        if (!lean.upgraded) reject(err);
+      });
+      socket.on('close', () => {
+        lean.closed = true;
+        if (lean.upgraded) options.onClose?.();
+      });
+    });
+  }
+
+  private onData(chunk: Buffer): void {
+    const arrivalUs = monotonicUs();
+    let buf = chunk;
+    if (this.pendingBytes > 0) {
+      this.pending.push(chunk);
+      this.pendingBytes += chunk.length;
+      // Gather until the incomplete frame is whole: one concat per frame, not one per read.
+      if (this.pendingBytes < this.need) return;
+      buf = Buffer.concat(this.pending, this.pendingBytes);
+      this.pending = [];
+      this.pendingBytes = 0;
+    }
+    const { next, need } = walkFrames(buf, 0, (start, end, opcode) => this.onFrame(buf, start, end, opcode, arrivalUs));
+    if (next < buf.length) {
+      this.pending = [buf.subarray(next)];
+      this.pendingBytes = buf.length - next;
+      this.need = need;
+    }
+  }
+
+  private onFrame(buf: Buffer, start: number, end: number, opcode: number, arrivalUs: number): void {
+    if (opcode === OP_PING) this.socket.write(encodeClientFrame(buf.subarray(start, end), OP_PONG));
+    else if (opcode === OP_CLOSE) this.socket.end();
+    else if (opcode !== OP_PONG) this.options.onFrame(buf, start, end, opcode, arrivalUs, this);
+  }
+
+  sendText(text: string | Buffer): void {
+    this.socket.write(encodeClientFrame(typeof text === 'string' ? Buffer.from(text) : text));
+  }
+
+  /** Writes already-encoded frames in one socket write (several publishes in one TCP segment). */
+  writeRaw(frames: Buffer): boolean {
+    return this.socket.write(frames);
+  }
+
+  close(): void {
+    if (this.closed) return;
+    this.closed = true;
+    this.socket.destroy();
+  }
+}

@@ -1,0 +1,197 @@
+/**
+ * @module bench/hub/servers
+ * Starts each server under test as its own process on a free loopback port, and reads any
+ * process's CPU time and resident memory from /proc (so the server, the receivers and the
+ * publisher are all measured the same way, from outside).
+ */
+import { spawn, type ChildProcess } from 'node:child_process';
+import { readFileSync, mkdtempSync, rmSync } from 'node:fs';
+import { createServer } from 'node:net';
+import { tmpdir } from 'node:os';
+import { dirname, join } from 'node:path';
+import { fileURLToPath } from 'node:url';
+import { LeanSocket } from './lean-socket.js';
+import { clientScript, pathFor, type ServerKind } from './wire.js';
+
+const here = dirname(fileURLToPath(import.meta.url));
+const repoRoot = join(here, '..', '..');
+export const HOST = '127.0.0.1';
+
+/** Clock ticks per second of /proc/<pid>/stat times; 100 on every Linux this runs on. */
+const CLK_TCK = 100;
+
+export interface ProcSample {
+  cpuSeconds: number;
+  rssBytes: number;
+  at: number;
+}
+
+export function sampleProc(pid: number): ProcSample {
+  const stat = readFileSync(`/proc/${pid}/stat`, 'utf8');
+  // Fields after "pid (comm) ": state is [0], utime [11], stime [12] (fields 14 and 15 of proc(5)).
+  const rest = stat.slice(stat.lastIndexOf(')') + 2).split(' ');
+  const cpuSeconds = (Number(rest[11]) + Number(rest[12])) / CLK_TCK;
+  const status = readFileSync(`/proc/${pid}/status`, 'utf8');
+  const m = /VmRSS:\s+(\d+) kB/.exec(status);
+  return { cpuSeconds, rssBytes: m ? Number(m[1]) * 1024 : 0, at: performance.now() };
+}
+
+/** CPU use between two samples as a percentage of one core. */
+export function cpuPercent(a: ProcSample, b: ProcSample): number {
+  const wall = (b.at - a.at) / 1000;
+  return wall > 0 ? (100 * (b.cpuSeconds - a.cpuSeconds)) / wall : 0;
+}
+
+export function freePort(): Promise<number> {
+  return new Promise((resolve, reject) => {
+    const s = createServer();
+    s.once('error', reject);
+    s.listen(0, HOST, () => {
+      const port = (s.address() as { port: number }).port;
+      s.close(() => resolve(port));
+    });
+  });
+}
+
+/** Busy and total jiffies of the whole machine (all cores), from the first line of /proc/stat. */
+export interface MachineSample {
+  busy: number;
+  total: number;
+}
+
+export function sampleMachine(): MachineSample {
+  const line = readFileSync('/proc/stat', 'utf8').split('\n', 1)[0];
+  const v = line.trim().split(/\s+/).slice(1).map(Number);
+  const total = v.reduce((a, b) => a + b, 0);
+  const idle = v[3] + (v[4] ?? 0); // idle + iowait
+  return { busy: total - idle, total };
+}
+
+/** Whole-machine CPU between two samples, as a percentage of ONE core (so 200 = both cores busy on a 2-core box). */
+export function machineCpuPercent(a: MachineSample, b: MachineSample, cores: number): number {
+  const total = b.total - a.total;
+  return total > 0 ? (100 * cores * (b.busy - a.busy)) / total : 0;
+}
+
+let dataDir: string | undefined;
+
+/**
+ * One data directory for every Airwaves server of a run: apps that open the embedded database
+ * initialise it once, not at every server start.
+ */
+function benchDataDir(): string {
+  return (dataDir ??= mkdtempSync(join(tmpdir(), 'airwaves-bench-')));
+}
+
+export function removeDataDir(): void {
+  if (dataDir) rmSync(dataDir, { recursive: true, force: true });
+  dataDir = undefined;
+}
+
+export interface RunningServer {
+  kind: ServerKind;
+  port: number;
+  pid: number;
+  /** Asks the server for a full GC (the gc-on-signal preload) and waits for it to settle. */
+  collectGarbage(): Promise<void>;
+  stop(): Promise<void>;
+}
+
+/** Command line for each server: all three run TypeScript through tsx with the same preload. */
+function commandFor(kind: ServerKind, profileDir?: string): string[] {
+  const preload = ['--expose-gc', '--import', 'tsx', '--import', join(here, 'gc-on-signal.ts')];
+  if (profileDir) preload.unshift('--cpu-prof', `--cpu-prof-dir=${profileDir}`);
+  if (kind === 'airwaves') return [...preload, join(repoRoot, 'src', 'cli.ts'), 'serve'];
+  return [...preload, join(here, kind === 'ws' ? 'peer-ws-server.ts' : 'peer-socketio-server.ts')];
+}
+
+export async function startServer(kind: ServerKind, profileDir?: string): Promise<RunningServer> {
+  const port = await freePort();
+  const env: NodeJS.ProcessEnv = {
+    ...process.env,
+    PORT: String(port),
+    HOST,
+    AIRWAVES_PORT: String(port),
+    AIRWAVES_HOST: HOST,
+    AIRWAVES_LOG_LEVEL: 'warn',
+    AIRWAVES_DATA_DIR: benchDataDir(),
+    // Apps with background work (audio synthesis) would take CPU from the hub under test.
+    AIRWAVES_RADIO_ENABLED: 'false',
+    AIRWAVES_API_KEY: 'bench-api-key-0123456789abcdef',
+    AIRWAVES_MAX_CONNECTIONS_PER_IP: '1000000',
+    AIRWAVES_COMMAND_RATE: '1000000',
+    AIRWAVES_PUBLISH_RATE: '1000000',
+    AIRWAVES_PUBLISH_BYTES_RATE: '1000000000',
+    AIRWAVES_NAMESPACES: JSON.stringify([{ name: 'bench', publish: 'anonymous', subscribe: 'anonymous', historySize: 1000, maxMessageBytes: 65536 }]),
+  };
+  const child: ChildProcess = spawn(process.execPath, commandFor(kind, profileDir), { cwd: repoRoot, env, stdio: ['ignore', 'ignore', 'pipe'] });
+  let stderr = '';
+  child.stderr!.on('data', (c: Buffer) => {
+    stderr += c.toString();
+    if (stderr.length > 20_000) stderr = stderr.slice(-10_000);
+  });
+  let exited = false;
+  const exit = new Promise<void>((r) => child.once('exit', () => ((exited = true), r())));
+  const deadline = Date.now() + 60_000;
+  for (;;) {
+    if (exited) {
+      throw new Error(`${kind} server exited during start:\n${stderr.slice(-2000)}`);
+    }
+    if (await probe(kind, port)) break;
+    if (Date.now() > deadline) {
+      child.kill('SIGKILL');
+      throw new Error(`${kind} server did not accept WebSockets within 60 s:\n${stderr.slice(-2000)}`);
+    }
+    await sleep(200);
+  }
+  return {
+    kind,
+    port,
+    pid: child.pid!,
+    async collectGarbage() {
+      child.kill('SIGUSR2');
+      await sleep(700);
+    },
+    async stop() {
+      if (!exited) {
+        child.kill('SIGTERM');
+        const timer = setTimeout(() => child.kill('SIGKILL'), 8000);
+        await exit;
+        clearTimeout(timer);
+      }
+      if (stderr.trim()) process.stderr.write(`[${kind} server stderr]\n${stderr.slice(-3000)}\n`);
+    },
+  };
+}
+
+/** True once a WebSocket client can complete the server's handshake. */
+async function probe(kind: ServerKind, port: number): Promise<boolean> {
+  try {
+    const script = clientScript(kind, null);
+    let done: () => void = () => {};
+    const ready = new Promise<void>((r) => (done = r));
+    const s = await LeanSocket.open(
+      {
+        host: HOST,
+        port,
+        path: pathFor(kind),
+        onFrame: (buf, start, end, _opcode, _at, socket) => {
+          const out = script.onText(buf.toString('utf8', start, end));
+          if (out.reply) socket.sendText(out.reply);
+          if (out.ready) done();
+        },
+      },
+      2000,
+    );
+    if (kind !== 'socketio') done();
+    const ok = await Promise.race([ready.then(() => true), sleep(2000).then(() => false)]);
+    s.close();
+    return ok;
+  } catch {
+    return false;
+  }
+}
+
+export function sleep(ms: number): Promise<void> {
+  return new Promise((r) => setTimeout(r, ms));
+}

@@ -1,0 +1,126 @@
+/**
+ * @module bench/hub/wire
+ * What each server under test expects on the wire (subscribe, publish, keep-alive), and the lean
+ * scan that finds benchmark messages inside any of their envelopes.
+ *
+ * Every server relays the publisher's `data` object unchanged inside its own envelope:
+ *   airwaves  {"channel":"bench:0","offset":7,"ts":...,"data":{"r":1,"s":7,"t":...,"p":"xx"}}  (several joined by "\n")
+ *   ws        {"channel":"bench:0","offset":7,"data":{"r":1,"s":7,"t":...,"p":"xx"}}
+ *   socketio  42["m",{"r":1,"s":7,"t":...,"p":"xx"}]
+ * so a receiver finds each message by the `{"r":` marker and reads r (step), s (sequence in the
+ * channel) and t (publish time, µs on CLOCK_MONOTONIC) right after it without JSON.parse.
+ */
+
+export type ServerKind = 'airwaves' | 'ws' | 'socketio';
+export const SERVER_KINDS: readonly ServerKind[] = ['airwaves', 'ws', 'socketio'];
+
+export const SERVER_LABELS: Record<ServerKind, string> = {
+  airwaves: 'Airwaves hub',
+  ws: 'naive ws loop',
+  socketio: 'Socket.IO',
+};
+
+export function pathFor(kind: ServerKind): string {
+  if (kind === 'airwaves') return '/ws';
+  if (kind === 'socketio') return '/socket.io/?EIO=4&transport=websocket';
+  return '/';
+}
+
+export function channelName(i: number): string {
+  return `bench:${i}`;
+}
+
+/** The publisher's data object; padded so its JSON is about `payloadBytes` long. */
+export function dataJson(step: number, seq: number, tUs: number, pad: string): string {
+  return `{"r":${step},"s":${seq},"t":${tUs},"p":"${pad}"}`;
+}
+
+export function padFor(payloadBytes: number): string {
+  // {"r":N,"s":NNNNN,"t":NNNNNNNNNNNNN,"p":""} is about 40 bytes.
+  return 'x'.repeat(Math.max(0, payloadBytes - 40));
+}
+
+export function publishFrame(kind: ServerKind, id: number, channel: string, data: string): string {
+  if (kind === 'socketio') return `42["pub","${channel}",${data}]`;
+  if (kind === 'airwaves') return `{"id":${id},"op":"publish","channel":"${channel}","data":${data}}`;
+  return `{"op":"publish","channel":"${channel}","data":${data}}`;
+}
+
+/**
+ * One client's handshake state machine. `start` returns what to send once the WebSocket is open;
+ * `onText` takes each text frame before the client is ready and returns what to send back (or
+ * null) and whether the client is now ready. `subscribe` is null for idle clients.
+ */
+export interface ClientScript {
+  start(): string | null;
+  onText(text: string): { reply: string | null; ready: boolean; error?: string };
+}
+
+export function clientScript(kind: ServerKind, subscribe: string | null): ClientScript {
+  if (kind === 'airwaves') {
+    return {
+      start: () => (subscribe ? `{"id":1,"op":"subscribe","channel":"${subscribe}"}` : null),
+      onText: (text) => {
+        if (text.startsWith('{"id":1,"ok":true')) return { reply: null, ready: true };
+        if (text.startsWith('{"id":1,"ok":false')) return { reply: null, ready: false, error: text };
+        return { reply: null, ready: false };
+      },
+    };
+  }
+  if (kind === 'ws') {
+    return {
+      start: () => (subscribe ? `{"op":"subscribe","channel":"${subscribe}"}` : null),
+      onText: (text) => ({ reply: null, ready: text.startsWith('{"ok":true') }),
+    };
+  }
+  // Engine.IO v4 over the websocket transport, Socket.IO v5 packets: the bytes socket.io-client sends.
+  return {
+    start: () => null,
+    onText: (text) => {
+      if (text.startsWith('0{')) return { reply: '40', ready: false }; // engine open → connect to namespace "/"
+      if (text.startsWith('40')) return subscribe ? { reply: `420["join","${subscribe}"]`, ready: false } : { reply: null, ready: true };
+      if (text.startsWith('430')) return { reply: null, ready: true }; // ack of join
+      if (text === '2') return { reply: '3', ready: false };
+      if (text.startsWith('44')) return { reply: null, ready: false, error: text };
+      return { reply: null, ready: false };
+    },
+  };
+}
+
+const MARK = Buffer.from('{"r":');
+const CHAR_0 = 0x30;
+const CHAR_9 = 0x39;
+
+/** Reads a non-negative decimal integer at buf[i]; returns [value, index after it]. */
+function readInt(buf: Buffer, i: number, end: number): [number, number] {
+  let v = 0;
+  let c = buf[i];
+  while (i < end && c >= CHAR_0 && c <= CHAR_9) {
+    v = v * 10 + (c - CHAR_0);
+    c = buf[++i];
+  }
+  return [v, i];
+}
+
+/**
+ * Calls `onMessage(step, seq, tUs)` for every benchmark message in buf[start, end).
+ * Returns how many it found. Layout after the marker is fixed: N,"s":N,"t":N
+ */
+export function scanMessages(buf: Buffer, start: number, end: number, onMessage: (step: number, seq: number, tUs: number) => void): number {
+  let found = 0;
+  let i = buf.indexOf(MARK, start);
+  while (i >= 0 && i < end) {
+    const [step, a] = readInt(buf, i + 5, end);
+    const [seq, b] = readInt(buf, a + 5, end); // skip ,"s":
+    const [tUs, c] = readInt(buf, b + 5, end); // skip ,"t":
+    onMessage(step, seq, tUs);
+    found++;
+    i = buf.indexOf(MARK, c);
+  }
+  return found;
+}
+
+/** Socket.IO's application-level ping is the one-byte text frame "2"; the client answers "3". */
+export function isEngineIoPing(buf: Buffer, start: number, end: number): boolean {
+  return end - start === 1 && buf[start] === 0x32;
+}

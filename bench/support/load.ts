@@ -1,0 +1,173 @@
+/**
+ * @module bench/support/load
+ * The help desk benchmark's load generator, run in a worker thread so the simulated people and
+ * the servers do not share one event loop. Each user holds a WebSocket subscribed to their
+ * ticket's room, types (a typing publish per keystroke, as the simulated typist's client would)
+ * and posts messages over REST; every room event received is timed.
+ */
+import { parentPort, workerData } from 'node:worker_threads';
+import { WebSocket } from 'ws';
+import { FAST_TYPISTS, GENERAL_TYPISTS, simulateTypist } from '../../src/apps/support/typing-sim.js';
+
+export interface LoadUser {
+  id: string;
+  token: string;
+  role: 'agent' | 'customer';
+  ticketId: string;
+  wsUrl: string;
+  httpUrl: string;
+}
+
+export interface LoadInput {
+  users: LoadUser[];
+  durationMs: number;
+  seed: number;
+}
+
+export interface LoadOutput {
+  /** publish→client latency of chat events: event creation (server) to receipt, ms. */
+  chatLatencies: number[];
+  /** Same for typing events. */
+  typingLatencies: number[];
+  /** REST send → receipt by the other member of the room, ms. */
+  endToEnd: number[];
+  messagesSent: number;
+  sendErrors: number;
+  expectedDeliveries: number;
+  delivered: number;
+  duplicates: number;
+  typingPublished: number;
+  typingReceived: number;
+  connectMs: number;
+}
+
+const now = () => performance.timeOrigin + performance.now();
+
+async function connect(user: LoadUser, onPush: (frame: Record<string, unknown>) => void): Promise<WebSocket> {
+  const ws = new WebSocket(user.wsUrl);
+  await new Promise<void>((resolve, reject) => {
+    ws.once('open', () => resolve());
+    ws.once('error', reject);
+  });
+  let id = 0;
+  const waiting = new Map<number, (f: Record<string, unknown>) => void>();
+  ws.on('message', (data) => {
+    for (const line of data.toString().split('\n')) {
+      const f = JSON.parse(line) as Record<string, unknown>;
+      if (typeof f.id === 'number' && waiting.has(f.id)) {
+        waiting.get(f.id)!(f);
+        waiting.delete(f.id);
+      } else onPush(f);
+    }
+  });
+  const request = (op: string, fields: Record<string, unknown>) =>
+    new Promise<Record<string, unknown>>((resolve) => {
+      const n = ++id;
+      waiting.set(n, resolve);
+      ws.send(JSON.stringify({ id: n, op, ...fields }));
+    });
+  const c = await request('connect', { token: user.token });
+  if (c.ok !== true) throw new Error(`connect: ${JSON.stringify(c)}`);
+  const s = await request('subscribe', { channel: `support:room:${user.ticketId}` });
+  if (s.ok !== true) throw new Error(`subscribe: ${JSON.stringify(s)}`);
+  return ws;
+}
+
+async function run(input: LoadInput): Promise<LoadOutput> {
+  const out: LoadOutput = { chatLatencies: [], typingLatencies: [], endToEnd: [], messagesSent: 0, sendErrors: 0, expectedDeliveries: 0, delivered: 0, duplicates: 0, typingPublished: 0, typingReceived: 0, connectMs: 0 };
+  const sentAt = new Map<string, number>();
+  const seen = new Map<string, number>();
+  const membersOf = new Map<string, number>();
+  for (const u of input.users) membersOf.set(u.ticketId, (membersOf.get(u.ticketId) ?? 0) + 1);
+  let measuring = true;
+
+  const onPush = (user: LoadUser) => (f: Record<string, unknown>) => {
+    if (typeof f.offset !== 'number' || !measuring) return;
+    const t = now();
+    const e = f.data as { type: string; timestamp: number; payload: { body?: string; userId?: string } };
+    if (e.type === 'chat_message') {
+      const key = `${e.payload.body}|${user.id}`;
+      const n = (seen.get(key) ?? 0) + 1;
+      seen.set(key, n);
+      if (n > 1) {
+        out.duplicates++;
+        return;
+      }
+      out.delivered++;
+      out.chatLatencies.push(t - e.timestamp);
+      const sent = sentAt.get(e.payload.body!);
+      if (sent !== undefined && !e.payload.body!.startsWith(`${user.id}:`)) out.endToEnd.push(t - sent);
+    } else if (e.type === 'typing_start' || e.type === 'typing_stop') {
+      out.typingReceived++;
+      out.typingLatencies.push(t - e.timestamp);
+    }
+  };
+
+  const started = performance.now();
+  const sockets: WebSocket[] = [];
+  // Connect in small batches: a realistic ramp, and no SYN flood on loopback.
+  for (let i = 0; i < input.users.length; i += 25) {
+    sockets.push(...(await Promise.all(input.users.slice(i, i + 25).map((u) => connect(u, onPush(u))))));
+  }
+  out.connectMs = Math.round(performance.now() - started);
+
+  const t0 = performance.now();
+  const timers: NodeJS.Timeout[] = [];
+  const sends: Promise<void>[] = [];
+  input.users.forEach((user, i) => {
+    const script = simulateTypist(input.seed * 100_003 + i, input.durationMs, user.role === 'agent' ? FAST_TYPISTS : GENERAL_TYPISTS);
+    const ws = sockets[i];
+    const channel = `support-typing:${user.ticketId}`;
+    let cmd = 1_000_000;
+    for (const s of script.signals) {
+      timers.push(
+        setTimeout(() => {
+          if (ws.readyState !== ws.OPEN) return;
+          out.typingPublished++;
+          ws.send(JSON.stringify({ id: ++cmd, op: 'publish', channel, key: 'typing', data: { type: s.state === 'start' ? 'typing_start' : 'typing_stop' } }));
+        }, s.at),
+      );
+    }
+    script.messages.forEach((m, k) => {
+      timers.push(
+        setTimeout(() => {
+          const body = `${user.id}:${k}:${'x'.repeat(Math.min(m.chars, 200))}`;
+          sentAt.set(body, now());
+          out.messagesSent++;
+          out.expectedDeliveries += membersOf.get(user.ticketId) ?? 1;
+          sends.push(
+            fetch(`${user.httpUrl}/api/v1/support/tickets/${user.ticketId}/messages`, {
+              method: 'POST',
+              headers: { authorization: `Bearer ${user.token}`, 'content-type': 'application/json' },
+              body: JSON.stringify({ body }),
+            }).then(
+              async (r) => {
+                await r.arrayBuffer();
+                if (r.status !== 201) out.sendErrors++;
+              },
+              () => void out.sendErrors++,
+            ),
+          );
+        }, m.sentAt),
+      );
+    });
+  });
+  // Bounded: the run ends at durationMs whatever is scheduled, then drains for a moment.
+  await new Promise((r) => setTimeout(r, input.durationMs));
+  for (const t of timers) clearTimeout(t);
+  await Promise.all(sends);
+  const drainDeadline = performance.now() + 3000;
+  while (out.delivered < out.expectedDeliveries && performance.now() < drainDeadline) await new Promise((r) => setTimeout(r, 20));
+  await new Promise((r) => setTimeout(r, 200));
+  measuring = false;
+  void t0;
+  for (const ws of sockets) ws.close();
+  return out;
+}
+
+if (parentPort && workerData) {
+  run(workerData as LoadInput).then(
+    (out) => parentPort!.postMessage({ ok: true, out }),
+    (err: Error) => parentPort!.postMessage({ ok: false, error: err.stack ?? err.message }),
+  );
+}

@@ -1,0 +1,198 @@
+/**
+ * @module apps/radio
+ * Airwaves Radio: generative ambient stations composed and synthesised live on the server, one
+ * stream per station for every listener. Stations come from configuration (`radioStations`);
+ * each chunk is encoded once per format that has listeners and fanned out by the hub on the
+ * binary `radio` namespace, whose history is the broadcast ring new listeners start from.
+ *
+ * HTTP: GET /api/v1/radio/stations, GET /api/v1/radio/stations/:id (live offsets for joining
+ * a little behind the live edge), POST /api/v1/radio/stations/:id/reports (player health).
+ * Hub: radio:<station>:pcm, radio:<station>:opus (binary), radio-status:<station> (JSON, 1/s).
+ */
+import type { AirwavesApp } from '../app.js';
+import { AirwavesError, Errors } from '../../core/errors.js';
+import { TokenBucket } from '../../core/token-bucket.js';
+import { MemoryMonitor } from '../../core/memory-monitor.js';
+import { errorResponseSchema } from '../../http/errors.js';
+import { CHANNELS, CHUNK_MS, SAMPLE_RATE } from './shared/format.js';
+import { CLIENT_TIERS_MS } from './shared/adaptive-buffer.js';
+import { SynthEngine } from './synth/engine.js';
+import { createRadioMetrics } from './metrics.js';
+import { Station } from './station.js';
+
+/** History per stream: 10 s of chunks, far more than the largest listener buffer tier (320 ms). */
+export const RADIO_HISTORY_CHUNKS = 500;
+
+const stationIdParams = {
+  type: 'object',
+  required: ['id'],
+  properties: { id: { type: 'string', pattern: '^[a-z0-9][a-z0-9-]{0,31}$' } },
+} as const;
+
+const positionSchema = { type: 'object', properties: { channel: { type: 'string' }, offset: { type: 'integer' }, epoch: { type: 'string' } } } as const;
+
+const stationSchema = {
+  type: 'object',
+  properties: {
+    id: { type: 'string' },
+    title: { type: 'string' },
+    mood: { type: 'string' },
+    seed: { type: 'integer' },
+    bpm: { type: 'integer' },
+    sampleRate: { type: 'integer' },
+    channels: { type: 'integer' },
+    chunkMs: { type: 'integer' },
+    serverTime: { type: 'number' },
+    listenerTiersMs: { type: 'array', items: { type: 'integer' } },
+    statusChannel: { type: 'string' },
+    formats: { type: 'object', properties: { pcm: positionSchema, opus: positionSchema } },
+    status: { type: 'object', additionalProperties: true },
+  },
+} as const;
+
+const reportSchema = {
+  type: 'object',
+  required: ['underruns'],
+  additionalProperties: false,
+  properties: {
+    underruns: { type: 'integer', minimum: 0, maximum: 10_000 },
+    bufferMs: { type: 'number', minimum: 0, maximum: 60_000 },
+    jitterMs: { type: 'number', minimum: 0, maximum: 60_000 },
+    latencyMs: { type: 'number', minimum: -60_000, maximum: 60_000 },
+    tier: { type: 'integer', minimum: 0, maximum: 3 },
+    format: { type: 'string', enum: ['pcm', 'opus'] },
+  },
+} as const;
+
+interface ReportBody {
+  underruns: number;
+  bufferMs?: number;
+  jitterMs?: number;
+  latencyMs?: number;
+  tier?: number;
+  format?: 'pcm' | 'opus';
+}
+
+export const radioApp: AirwavesApp = {
+  name: 'radio',
+  title: 'Airwaves Radio',
+  description: 'Calm generative ambient stations, composed and synthesised live on the server; one stream for every listener.',
+
+  async register(ctx) {
+    const { hub, http, config, logger } = ctx;
+    const stations = new Map<string, Station>();
+    const metrics = createRadioMetrics(ctx.metrics, () =>
+      [...stations.values()].flatMap((s) => {
+        const l = s.listeners();
+        return [
+          { station: s.spec.id, format: 'pcm' as const, listeners: l.pcm },
+          { station: s.spec.id, format: 'opus' as const, listeners: l.opus },
+        ];
+      }),
+    );
+    const specs = config.radioStations;
+    hub.registerNamespace({
+      name: 'radio',
+      binary: true,
+      subscribe: 'anonymous',
+      publish: 'server',
+      historySize: RADIO_HISTORY_CHUNKS,
+      historyTtlSeconds: 60,
+      maxMessageBytes: 16 * 1024,
+      slowConsumer: 'drop-oldest',
+    });
+    hub.registerNamespace({ name: 'radio-status', subscribe: 'anonymous', publish: 'server', historySize: 1, historyTtlSeconds: 10 });
+
+    let engine: SynthEngine | null = null;
+    const memory = new MemoryMonitor({ registry: ctx.metrics, logger, intervalMs: 10_000 }).start();
+    ctx.onClose(() => memory.stop());
+
+    if (config.radioEnabled) {
+      engine = await SynthEngine.start({ stations: specs.map(({ id, seed, mood }) => ({ id, seed, mood })) });
+      for (const spec of specs) {
+        const station = new Station(spec, { hub, engine, metrics, logger });
+        stations.set(spec.id, station);
+        station.start();
+      }
+      ctx.onClose(async () => {
+        for (const s of stations.values()) s.stop();
+        await engine?.close();
+      });
+      logger.info({ stations: specs.map((s) => s.id) }, 'radio stations on air');
+    }
+
+    const find = (id: string): Station => {
+      const s = stations.get(id);
+      if (!s) {
+        const known = [...stations.keys()];
+        throw new AirwavesError(Errors.notFound, known.length ? `no station "${id}"; stations: ${known.join(', ')}` : `no station "${id}": the radio is disabled (AIRWAVES_RADIO_ENABLED=false)`);
+      }
+      return s;
+    };
+
+    const describe = async (s: Station) => {
+      const position = async (channel: string) => {
+        const h = await hub.history(channel, 0, 0);
+        return { channel, offset: h.top, epoch: h.epoch };
+      };
+      return {
+        id: s.spec.id,
+        title: s.spec.title ?? s.spec.id.charAt(0).toUpperCase() + s.spec.id.slice(1),
+        mood: s.spec.mood,
+        seed: s.spec.seed,
+        sampleRate: SAMPLE_RATE,
+        channels: CHANNELS,
+        chunkMs: CHUNK_MS,
+        serverTime: Date.now(),
+        listenerTiersMs: [...CLIENT_TIERS_MS],
+        statusChannel: s.channels.status,
+        formats: { pcm: await position(s.channels.pcm), opus: await position(s.channels.opus) },
+        status: s.status(),
+      };
+    };
+
+    const errors = { 400: errorResponseSchema, 404: errorResponseSchema, 429: errorResponseSchema };
+
+    http.get(
+      '/api/v1/radio/stations',
+      { schema: { tags: ['radio'], summary: 'List stations', response: { 200: { type: 'object', properties: { stations: { type: 'array', items: stationSchema } } } } } },
+      async () => ({ stations: await Promise.all([...stations.values()].map(describe)) }),
+    );
+
+    http.get<{ Params: { id: string } }>(
+      '/api/v1/radio/stations/:id',
+      {
+        schema: {
+          tags: ['radio'],
+          summary: 'One station, with the live offset and epoch of each stream (subscribe with since = offset − buffer chunks)',
+          params: stationIdParams,
+          response: { 200: stationSchema, ...errors },
+        },
+      },
+      async (req) => describe(find(req.params.id)),
+    );
+
+    // Reports are cheap but unauthenticated: one bucket bounds the work all players can cause.
+    const reportBucket = new TokenBucket({ capacity: 400, refillPerSecond: 200 });
+    http.post<{ Params: { id: string }; Body: ReportBody }>(
+      '/api/v1/radio/stations/:id/reports',
+      {
+        schema: {
+          tags: ['radio'],
+          summary: "A player's health report; underruns are added to radio_underruns_total{side=\"client\"}",
+          params: stationIdParams,
+          body: reportSchema,
+          response: { 202: { type: 'object', properties: { accepted: { type: 'boolean' } } }, ...errors },
+        },
+      },
+      async (req, reply) => {
+        const station = find(req.params.id);
+        if (!reportBucket.take(1)) throw new AirwavesError(Errors.rateLimited, 'too many radio reports; retry in a second');
+        metrics.clientReports.inc({ station: station.spec.id });
+        station.reportClientUnderruns(req.body.underruns);
+        return reply.status(202).send({ accepted: true });
+      },
+    );
+
+  },
+};

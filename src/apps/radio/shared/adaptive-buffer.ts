@@ -1,0 +1,115 @@
+/**
+ * @module apps/radio/shared/adaptive-buffer
+ * The listener's jitter-buffer target, in four tiers. Pure logic with injected clocks so the
+ * browser's AudioWorklet and the Node tests run exactly the same code.
+ *
+ * Why tiers rather than a continuous target: a target that follows every jitter sample makes the
+ * player skip or stall constantly; a few well-spaced steps change rarely and audibly never.
+ * Growth is immediate (an underrun or a jitter estimate above the tier); shrinking waits for a
+ * long quiet period and goes one step at a time, so a flaky network does not oscillate.
+ */
+import { CHUNK_MS } from './format.js';
+
+export const CLIENT_TIERS_MS = [40, 80, 160, 320] as const;
+
+export interface AdaptiveBufferOptions {
+  tiersMs?: readonly number[];
+  initialTier?: number;
+  /** Quiet time (no underrun, jitter low) required before stepping down one tier. */
+  shrinkAfterMs?: number;
+  /** EMA weight of one transit-variation sample (RFC 3550 uses 1/16). */
+  alpha?: number;
+}
+
+export class AdaptiveBuffer {
+  readonly tiersMs: readonly number[];
+  private tierIndex: number;
+  private readonly shrinkAfterMs: number;
+  private readonly alpha: number;
+  private jitter = 0;
+  /** A slowly decaying peak of transit variation: bursts matter more than the average. */
+  private peak = 0;
+  private lastTransit = NaN;
+  private lastTroubleAt = 0;
+  private lastChangeAt = 0;
+  underruns = 0;
+
+  constructor(options: AdaptiveBufferOptions = {}) {
+    this.tiersMs = options.tiersMs ?? CLIENT_TIERS_MS;
+    if (this.tiersMs.length === 0) throw new RangeError('at least one tier is required');
+    this.tierIndex = Math.min(Math.max(0, options.initialTier ?? 1), this.tiersMs.length - 1);
+    this.shrinkAfterMs = options.shrinkAfterMs ?? 15_000;
+    this.alpha = options.alpha ?? 1 / 16;
+  }
+
+  get tier(): number {
+    return this.tierIndex;
+  }
+
+  get targetMs(): number {
+    return this.tiersMs[this.tierIndex];
+  }
+
+  get jitterMs(): number {
+    return this.jitter;
+  }
+
+  get peakJitterMs(): number {
+    return this.peak;
+  }
+
+  /** A chunk captured at `captureMs` (server clock) arrived at `arrivalMs` (local clock). */
+  onArrival(arrivalMs: number, captureMs: number): void {
+    const transit = arrivalMs - captureMs;
+    if (!Number.isNaN(this.lastTransit)) {
+      // Only lateness counts: a chunk arriving later than its predecessor's pace is what drains the
+      // buffer. Early arrivals (a burst catching up, the history replay at start) are harmless.
+      const d = Math.max(0, transit - this.lastTransit);
+      this.jitter += (d - this.jitter) * this.alpha;
+      // Decays to a tenth in ~200 arrivals (~4 s): long enough to remember a burst.
+      this.peak = Math.max(d, this.peak * 0.9886);
+    }
+    this.lastTransit = transit;
+    this.update(arrivalMs);
+  }
+
+  /** The player ran dry: grow one tier now. */
+  onUnderrun(nowMs: number): void {
+    this.underruns++;
+    this.lastTroubleAt = nowMs;
+    if (this.tierIndex < this.tiersMs.length - 1) {
+      this.tierIndex++;
+      this.lastChangeAt = nowMs;
+    }
+  }
+
+  /** Buffer the jitter estimate says is needed: one chunk plus headroom for the bursts seen. */
+  neededMs(): number {
+    return CHUNK_MS + Math.max(4 * this.jitter, this.peak);
+  }
+
+  /** Re-evaluates the tier; call on arrivals and periodically. Returns true when it changed. */
+  update(nowMs: number): boolean {
+    const need = this.neededMs();
+    const before = this.tierIndex;
+    while (this.tierIndex < this.tiersMs.length - 1 && need > this.tiersMs[this.tierIndex]) {
+      this.tierIndex++;
+      this.lastTroubleAt = nowMs;
+    }
+    if (this.tierIndex !== before) {
+      this.lastChangeAt = nowMs;
+      return true;
+    }
+    if (
+      this.tierIndex > 0 &&
+      nowMs - this.lastTroubleAt >= this.shrinkAfterMs &&
+      nowMs - this.lastChangeAt >= this.shrinkAfterMs &&
+      need < this.tiersMs[this.tierIndex - 1] * 0.7
+    ) {
+      this.tierIndex--;
+      this.lastChangeAt = nowMs;
+      return true;
+    }
+    return false;
+  }
+}

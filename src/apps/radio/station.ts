@@ -1,0 +1,299 @@
+/**
+ * @module apps/radio/station
+ * One live station: paces chunks onto the hub on a fixed schedule, keeps synthesis a safe lead
+ * ahead of that schedule, and adapts the lead in four tiers.
+ *
+ * Timeline: chunk `seq` is due at t0 + seq·20 ms (wall clock). The station publishes each chunk
+ * into the hub at its due time, once per format that has a listener — encoded once, fanned out
+ * by the hub to every subscriber; the hub's channel history is the broadcast ring new listeners
+ * start from. The capture timestamp in each chunk is its due time.
+ *
+ * Lead tiers: synthesis is requested for every chunk due before now + lead. The tier rises at
+ * once on a server underrun (a chunk not ready when due) or when synthesis round trips plus their
+ * jitter approach the lead, or when players report frequent underruns; it falls one step after
+ * 30 s of calm. Tier changes never change what listeners hear.
+ */
+import type { Hub } from '../../hub/hub.js';
+import type { Logger } from '../../core/logger.js';
+import { CHANNELS, CHUNK_FRAMES, CHUNK_MS, CODEC_OPUS, CODEC_PCM16, FLAG_DISCONTINUITY, SAMPLE_RATE, encodeChunk, radioChannels } from './shared/format.js';
+import type { SynthEngine } from './synth/engine.js';
+import type { RenderedChunk, StationSpec } from './synth/protocol.js';
+import type { RadioMetrics } from './metrics.js';
+
+export const SERVER_LEAD_TIERS_MS = [40, 80, 140, 240] as const;
+/** Chunks asked of the worker in one request at most (bounds one request's latency). */
+const MAX_BATCH = 10;
+/** Behind schedule by more than this, the timeline is moved instead of bursting to catch up. */
+const RESYNC_MS = 2000;
+const CALM_MS = 30_000;
+const FORMAT_GRACE_MS = 1500;
+
+export const nowMs = (): number => performance.timeOrigin + performance.now();
+
+export interface StationStatus {
+  station: string;
+  seq: number;
+  tier: number;
+  leadMs: number;
+  /** Synthesised audio waiting to be published, ms. */
+  depthMs: number;
+  /** Publish-time jitter (EMA), ms. */
+  jitterMs: number;
+  synthLatencyMs: number;
+  underruns: number;
+  clientUnderruns: number;
+  listeners: { pcm: number; opus: number };
+  realTimeFactor: number;
+  ts: number;
+}
+
+interface ReadyChunk {
+  seq: number;
+  chunk: RenderedChunk;
+}
+
+export class Station {
+  readonly channels: ReturnType<typeof radioChannels>;
+  private t0 = 0;
+  private nextPublishSeq = 0;
+  private nextRenderSeq = 0;
+  private readonly ready: ReadyChunk[] = [];
+  private inFlight = false;
+  private timer?: NodeJS.Timeout;
+  private statusTimer?: NodeJS.Timeout;
+  private running = false;
+  // Start one tier up: a cold start on a busy machine is when synthesis is least predictable.
+  private tierIndex = 2;
+  private lastTroubleAt = 0;
+  private lastTierChangeAt = 0;
+  private underrunSeq = -1;
+  private jitterEma = 0;
+  private synthLatencyEma = 0;
+  private synthJitterEma = 0;
+  private lastPublished: Record<'pcm' | 'opus', number> = { pcm: -2, opus: -2 };
+  private readonly lastListenedAt: Record<'pcm' | 'opus', number> = { pcm: -Infinity, opus: -Infinity };
+  private phraseWindow: { at: number; phrases: number }[] = [];
+  underruns = 0;
+  clientUnderruns = 0;
+  private recentClientUnderruns: number[] = [];
+  bpm = 0;
+
+  constructor(
+    readonly spec: StationSpec & { title?: string },
+    private readonly deps: { hub: Hub; engine: SynthEngine; metrics: RadioMetrics; logger: Logger },
+  ) {
+    this.channels = radioChannels(spec.id);
+  }
+
+  get tier(): number {
+    return this.tierIndex;
+  }
+
+  get leadMs(): number {
+    return SERVER_LEAD_TIERS_MS[this.tierIndex];
+  }
+
+  private dueOf(seq: number): number {
+    return this.t0 + seq * CHUNK_MS;
+  }
+
+  start(): void {
+    this.running = true;
+    this.lastTroubleAt = this.lastTierChangeAt = nowMs();
+    // The first chunk is due after the largest lead, so the first requests are never late.
+    this.t0 = nowMs() + SERVER_LEAD_TIERS_MS[SERVER_LEAD_TIERS_MS.length - 1];
+    this.deps.metrics.leadTier.set({ station: this.spec.id }, this.tierIndex);
+    this.deps.metrics.leadMs.set({ station: this.spec.id }, this.leadMs);
+    this.statusTimer = setInterval(() => this.publishStatus(), 1000);
+    this.statusTimer.unref();
+    this.tick();
+  }
+
+  stop(): void {
+    this.running = false;
+    if (this.timer) clearTimeout(this.timer);
+    if (this.statusTimer) clearInterval(this.statusTimer);
+  }
+
+  private tick = (): void => {
+    this.timer = undefined;
+    if (!this.running) return;
+    let now = nowMs();
+    if (this.ready.length === 0 && !this.inFlight && now - this.dueOf(this.nextPublishSeq) > RESYNC_MS) {
+      // The process stalled (or the worker restarted): move the timeline rather than burst.
+      this.t0 = now - this.nextPublishSeq * CHUNK_MS + this.leadMs;
+      this.deps.logger.warn({ station: this.spec.id }, 'radio station fell behind schedule; timeline moved');
+    }
+    while (this.ready.length > 0 && this.dueOf(this.ready[0].seq) <= now) this.publish(this.ready.shift()!, now);
+    now = nowMs();
+    const due = this.dueOf(this.nextPublishSeq);
+    if (this.ready.length === 0 && due <= now && this.underrunSeq !== this.nextPublishSeq) {
+      this.underrunSeq = this.nextPublishSeq;
+      this.underruns++;
+      this.deps.metrics.underruns.inc({ station: this.spec.id, side: 'server' });
+      this.raiseTier(now, 'server underrun');
+    }
+    this.requestSynthesis(now);
+    this.schedule(now);
+  };
+
+  private schedule(now: number): void {
+    if (!this.running || this.timer) return;
+    const next = this.ready.length > 0 ? this.dueOf(this.ready[0].seq) : now + CHUNK_MS / 2;
+    this.timer = setTimeout(this.tick, Math.max(0, Math.min(CHUNK_MS, next - now)));
+  }
+
+  private requestSynthesis(now: number): void {
+    if (this.inFlight) return;
+    const wantThrough = Math.floor((now + this.leadMs - this.t0) / CHUNK_MS);
+    if (this.nextRenderSeq > wantThrough) return;
+    const count = Math.min(MAX_BATCH, wantThrough - this.nextRenderSeq + 1);
+    const formats = { pcm: this.wants('pcm', now), opus: this.wants('opus', now) };
+    this.inFlight = true;
+    const started = performance.now();
+    const firstSeq = this.nextRenderSeq;
+    this.nextRenderSeq += count;
+    this.deps.engine
+      .render(this.spec.id, count, formats)
+      .then((result) => {
+        const latency = performance.now() - started;
+        this.deps.metrics.synthesisLatency.observe({ station: this.spec.id }, latency / 1000);
+        this.synthJitterEma += (Math.abs(latency - this.synthLatencyEma) - this.synthJitterEma) / 16;
+        this.synthLatencyEma += (latency - this.synthLatencyEma) / 16;
+        result.chunks.forEach((chunk, i) => this.ready.push({ seq: firstSeq + i, chunk }));
+        this.notePhrases(result.phrasesComposed);
+        this.deps.metrics.realTimeFactor.set(this.deps.engine.realTimeFactor);
+      })
+      .catch((err: Error) => {
+        // The chunks were not rendered: ask again for the same range.
+        this.nextRenderSeq = firstSeq;
+        if (this.running) this.deps.logger.warn({ err: err.message, station: this.spec.id }, 'synthesis request failed');
+      })
+      .finally(() => {
+        this.inFlight = false;
+        if (!this.running) return;
+        const t = nowMs();
+        this.adaptTier(t);
+        if (this.timer) clearTimeout(this.timer);
+        this.timer = undefined;
+        this.tick();
+      });
+  }
+
+  /**
+   * A format is encoded while it has listeners, and for a short grace after the last one leaves:
+   * a listener who reloads or hops back finds a continuous stream and a filled ring.
+   */
+  private wants(format: 'pcm' | 'opus', now: number): boolean {
+    if (this.deps.hub.subscriberCount(this.channels[format]) > 0) {
+      this.lastListenedAt[format] = now;
+      return true;
+    }
+    return now - this.lastListenedAt[format] < FORMAT_GRACE_MS;
+  }
+
+  private publish(item: ReadyChunk, now: number): void {
+    const { seq, chunk } = item;
+    const due = this.dueOf(seq);
+    const late = Math.max(0, now - due);
+    this.deps.metrics.deliveryJitter.observe({ station: this.spec.id }, late / 1000);
+    this.jitterEma += (late - this.jitterEma) / 16;
+    this.nextPublishSeq = seq + 1;
+    const header = { seq, captureTs: due, frames: CHUNK_FRAMES, channels: CHANNELS, sampleRate: SAMPLE_RATE };
+    if (chunk.pcm) {
+      const flags = this.lastPublished.pcm === seq - 1 ? 0 : FLAG_DISCONTINUITY;
+      this.send(this.channels.pcm, encodeChunk({ ...header, codec: CODEC_PCM16, flags }, chunk.pcm), 'pcm');
+      this.lastPublished.pcm = seq;
+    }
+    if (chunk.opus) {
+      const flags = this.lastPublished.opus === seq - 1 && !chunk.opusRestart ? 0 : FLAG_DISCONTINUITY;
+      this.send(this.channels.opus, encodeChunk({ ...header, codec: CODEC_OPUS, flags }, chunk.opus), 'opus');
+      this.lastPublished.opus = seq;
+    }
+  }
+
+  private send(channel: string, bytes: Uint8Array, format: 'pcm' | 'opus'): void {
+    this.deps.metrics.chunks.inc({ station: this.spec.id, format });
+    Promise.resolve(this.deps.hub.publishBinary(channel, bytes)).catch((err: Error) => this.deps.logger.error({ err, channel }, 'radio publish failed'));
+  }
+
+  private raiseTier(now: number, reason: string): void {
+    this.lastTroubleAt = now;
+    if (this.tierIndex >= SERVER_LEAD_TIERS_MS.length - 1) return;
+    this.tierIndex++;
+    this.lastTierChangeAt = now;
+    this.deps.metrics.leadTier.set({ station: this.spec.id }, this.tierIndex);
+    this.deps.metrics.leadMs.set({ station: this.spec.id }, this.leadMs);
+    this.deps.logger.info({ station: this.spec.id, tier: this.tierIndex, leadMs: this.leadMs, reason }, 'radio lead tier raised');
+  }
+
+  /** Lead needed: one synthesis round trip plus four jitters of it, plus one chunk of timer slack. */
+  private neededLeadMs(): number {
+    return this.synthLatencyEma + 4 * this.synthJitterEma + CHUNK_MS;
+  }
+
+  private adaptTier(now: number): void {
+    if (this.neededLeadMs() > this.leadMs) return this.raiseTier(now, 'synthesis latency');
+    const cutoff = now - 60_000;
+    this.recentClientUnderruns = this.recentClientUnderruns.filter((t) => t > cutoff);
+    if (this.recentClientUnderruns.length >= 5 && now - this.lastTierChangeAt > 5000) {
+      this.recentClientUnderruns = [];
+      return this.raiseTier(now, 'client underruns');
+    }
+    if (
+      this.tierIndex > 0 &&
+      now - this.lastTroubleAt > CALM_MS &&
+      now - this.lastTierChangeAt > CALM_MS &&
+      this.neededLeadMs() < SERVER_LEAD_TIERS_MS[this.tierIndex - 1] * 0.7
+    ) {
+      this.tierIndex--;
+      this.lastTierChangeAt = now;
+      this.deps.metrics.leadTier.set({ station: this.spec.id }, this.tierIndex);
+      this.deps.metrics.leadMs.set({ station: this.spec.id }, this.leadMs);
+    }
+  }
+
+  /** Players report underruns; a burst of them makes the server keep a larger lead. */
+  reportClientUnderruns(count: number): void {
+    if (count <= 0) return;
+    this.clientUnderruns += count;
+    this.deps.metrics.underruns.inc({ station: this.spec.id, side: 'client' }, count);
+    const now = nowMs();
+    for (let i = 0; i < Math.min(count, 10); i++) this.recentClientUnderruns.push(now);
+  }
+
+  private notePhrases(total: number): void {
+    const now = nowMs();
+    this.phraseWindow.push({ at: now, phrases: total });
+    while (this.phraseWindow.length > 2 && now - this.phraseWindow[0].at > 60_000) this.phraseWindow.shift();
+    const first = this.phraseWindow[0];
+    const seconds = (now - first.at) / 1000;
+    if (seconds > 1) this.deps.metrics.phraseRate.set({ station: this.spec.id }, (total - first.phrases) / seconds);
+  }
+
+  listeners(): { pcm: number; opus: number } {
+    return { pcm: this.deps.hub.subscriberCount(this.channels.pcm), opus: this.deps.hub.subscriberCount(this.channels.opus) };
+  }
+
+  status(): StationStatus {
+    return {
+      station: this.spec.id,
+      seq: this.nextPublishSeq,
+      tier: this.tierIndex,
+      leadMs: this.leadMs,
+      depthMs: this.ready.length * CHUNK_MS,
+      jitterMs: Math.round(this.jitterEma * 100) / 100,
+      synthLatencyMs: Math.round(this.synthLatencyEma * 100) / 100,
+      underruns: this.underruns,
+      clientUnderruns: this.clientUnderruns,
+      listeners: this.listeners(),
+      realTimeFactor: Math.round(this.deps.engine.realTimeFactor * 10) / 10,
+      ts: Date.now(),
+    };
+  }
+
+  private publishStatus(): void {
+    if (this.deps.hub.subscriberCount(this.channels.status) === 0) return;
+    this.deps.hub.publish(this.channels.status, this.status()).catch((err: Error) => this.deps.logger.error({ err }, 'radio status publish failed'));
+  }
+}

@@ -1,0 +1,71 @@
+/**
+ * @module apps/studio
+ * The conversation studio: browse, search, review, generate and export conversation data for
+ * LoRA fine-tuning, at 10^4–10^6 rows. API under /api/v1/studio, UI at /studio/, job progress
+ * on hub channels `studio:job:<id>`. See docs/studio.md.
+ */
+import compress from '@fastify/compress';
+import rateLimit from '@fastify/rate-limit';
+import type { AirwavesApp } from '../app.js';
+import type { Database } from '../../db/database.js';
+import { generatorFromConfig, type ConversationGenerator } from './generator.js';
+import { JobRunner } from './jobs.js';
+import { migrations } from './migrations.js';
+import { createStudioMetrics, observeQueries, observeRequests, registerPoolGauges } from './observability.js';
+import { registerStudioRoutes } from './routes.js';
+import type { StudioDB } from './types.js';
+import { registerStudioWeb } from './web-ui.js';
+
+export interface StudioOptions {
+  /** Requests per minute per client IP on the studio routes. */
+  rateLimitPerMinute?: number;
+  /** Overrides the generator chosen from configuration (LLM_BASE_URL or offline). */
+  generator?: ConversationGenerator;
+  /** Run the generation worker in this process (default true). */
+  worker?: boolean;
+  /** Called once the schema is migrated, with the database the app uses (seeding, tests, tools). */
+  onReady?(database: Database<StudioDB>): void | Promise<void>;
+}
+
+export function createStudioApp(options: StudioOptions = {}): AirwavesApp {
+  return {
+    name: 'studio',
+    title: 'Conversation studio',
+    description: 'Review, generate and export conversation data for fine-tuning',
+    async register(ctx) {
+      const database = (await ctx.database()) as Database<StudioDB>;
+      await database.migrate('studio', migrations);
+      const log = ctx.logger;
+      const metrics = createStudioMetrics(ctx.metrics);
+      registerPoolGauges(ctx.metrics, database);
+      const stopObserving = observeQueries(database, metrics, log);
+
+      ctx.hub.registerNamespace({ name: 'studio', subscribe: 'anonymous', publish: 'server', historySize: 5, historyTtlSeconds: 3600 });
+
+      const generator = options.generator ?? generatorFromConfig(ctx.config);
+      const jobs = new JobRunner({ db: database.db, hub: ctx.hub, generator, log, metrics });
+
+      // Compression and rate limiting are registered in this app's scope only: the hub's own
+      // routes and the other apps keep their behaviour.
+      await ctx.http.register(compress, { global: true, encodings: ['br', 'gzip'], threshold: 1024 });
+      await ctx.http.register(rateLimit, {
+        max: options.rateLimitPerMinute ?? 60_000,
+        timeWindow: 60_000,
+        errorResponseBuilder: (_req, c) => ({ statusCode: 429, error: 'rate_limited', message: `rate limit exceeded: ${c.max} requests per minute; retry in ${Math.ceil(c.ttl / 1000)} s` }),
+      });
+      observeRequests(ctx.http, metrics);
+      registerStudioRoutes(ctx.http, { database, config: ctx.config, metrics, jobs, generatorName: generator.name });
+      registerStudioWeb(ctx.http);
+
+      await options.onReady?.(database);
+      if (options.worker !== false) jobs.start();
+      ctx.onClose(async () => {
+        await jobs.stop();
+        stopObserving();
+      });
+      log.info({ engine: database.engine, generator: generator.name }, 'studio ready');
+    },
+  };
+}
+
+export const studioApp: AirwavesApp = createStudioApp();

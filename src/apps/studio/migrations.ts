@@ -1,0 +1,129 @@
+/**
+ * @module apps/studio/migrations
+ * The studio schema. Every index here exists for a query in queries.ts: keyset pagination needs
+ * (sort column, id) in the same order the list sorts, the review queue has a partial index of its
+ * own, jsonb containment and array overlap go through GIN, and full-text search reads a stored
+ * tsvector (title weighted above persona and emotion) through GIN.
+ */
+import { sql, type Kysely, type Migration } from 'kysely';
+
+export const CONVERSATION_STATUSES = ['draft', 'generated', 'pending_review', 'approved', 'rejected', 'needs_revision', 'failed'] as const;
+export const TIERS = ['template', 'scenario', 'edge_case'] as const;
+export const JOB_STATUSES = ['queued', 'running', 'completed', 'cancelled', 'failed'] as const;
+
+const list = (values: readonly string[]) => sql.raw(values.map((v) => `'${v}'`).join(', '));
+
+export const migrations: Record<string, Migration> = {
+  '0001_studio_schema': {
+    async up(db: Kysely<unknown>) {
+      await sql`
+        create table studio_templates (
+          id uuid primary key default gen_random_uuid(),
+          name text not null unique,
+          description text not null default '',
+          tier text not null default 'template' check (tier in (${list(TIERS)})),
+          system_prompt text not null,
+          opening_line text not null,
+          variables jsonb not null default '[]'::jsonb,
+          created_at timestamptz(3) not null default now(),
+          updated_at timestamptz(3) not null default now()
+        )`.execute(db);
+      await sql`
+        create table studio_scenarios (
+          id uuid primary key default gen_random_uuid(),
+          name text not null unique,
+          description text not null default '',
+          persona text not null,
+          emotion text not null,
+          category text[] not null default '{}',
+          context text not null default '',
+          parameters jsonb not null default '{}'::jsonb,
+          created_at timestamptz(3) not null default now(),
+          updated_at timestamptz(3) not null default now()
+        )`.execute(db);
+      await sql`
+        create table studio_conversations (
+          id uuid primary key default gen_random_uuid(),
+          title text not null,
+          persona text not null default '',
+          emotion text not null default '',
+          tier text not null check (tier in (${list(TIERS)})),
+          status text not null default 'draft' check (status in (${list(CONVERSATION_STATUSES)})),
+          category text[] not null default '{}',
+          quality_score real not null default 0 check (quality_score between 0 and 10),
+          parameters jsonb not null default '{}'::jsonb,
+          review_history jsonb not null default '[]'::jsonb,
+          template_id uuid references studio_templates(id) on delete set null,
+          scenario_id uuid references studio_scenarios(id) on delete set null,
+          job_id uuid,
+          turn_count integer not null default 0,
+          prompt_tokens integer not null default 0,
+          completion_tokens integer not null default 0,
+          total_tokens integer not null default 0,
+          created_at timestamptz(3) not null default now(),
+          updated_at timestamptz(3) not null default now(),
+          search tsvector generated always as (
+            setweight(to_tsvector('english', title), 'A') ||
+            setweight(to_tsvector('english', persona), 'B') ||
+            setweight(to_tsvector('english', emotion), 'C')
+          ) stored
+        )`.execute(db);
+      await sql`
+        create table studio_conversation_turns (
+          conversation_id uuid not null references studio_conversations(id) on delete cascade,
+          turn_number integer not null,
+          role text not null check (role in ('system', 'user', 'assistant')),
+          content text not null,
+          tokens integer not null default 0,
+          primary key (conversation_id, turn_number)
+        )`.execute(db);
+      await sql`
+        create table studio_generation_jobs (
+          id uuid primary key default gen_random_uuid(),
+          template_id uuid not null references studio_templates(id),
+          scenario_ids uuid[] not null,
+          requested integer not null check (requested > 0),
+          completed integer not null default 0,
+          failed integer not null default 0,
+          status text not null default 'queued' check (status in (${list(JOB_STATUSES)})),
+          generator text not null,
+          error text,
+          created_at timestamptz(3) not null default now(),
+          started_at timestamptz(3),
+          finished_at timestamptz(3),
+          updated_at timestamptz(3) not null default now()
+        )`.execute(db);
+
+      const c = 'studio_conversations';
+      const indexes = [
+        // Single-column btrees from the spec; the keyset ones below carry id for exact cursors.
+        `create index ${c}_status_idx on ${c} (status)`,
+        `create index ${c}_tier_idx on ${c} (tier)`,
+        `create index ${c}_quality_idx on ${c} (quality_score, id)`,
+        `create index ${c}_created_idx on ${c} (created_at desc, id desc)`,
+        `create index ${c}_updated_idx on ${c} (updated_at desc, id desc)`,
+        `create index ${c}_title_idx on ${c} (title, id)`,
+        `create index ${c}_tokens_idx on ${c} (total_tokens, id)`,
+        `create index ${c}_status_quality_idx on ${c} (status, quality_score, id)`,
+        `create index ${c}_status_created_idx on ${c} (status, created_at desc, id desc)`,
+        `create index ${c}_tier_status_created_idx on ${c} (tier, status, created_at desc, id desc)`,
+        // The review queue: oldest pending first; only pending rows are in it, so it stays small.
+        `create index ${c}_review_queue_idx on ${c} (created_at, id) where status = 'pending_review'`,
+        `create index ${c}_parameters_idx on ${c} using gin (parameters jsonb_path_ops)`,
+        `create index ${c}_review_history_idx on ${c} using gin (review_history jsonb_path_ops)`,
+        `create index ${c}_category_idx on ${c} using gin (category)`,
+        `create index ${c}_search_idx on ${c} using gin (search)`,
+        `create index ${c}_template_idx on ${c} (template_id)`,
+        `create index ${c}_scenario_idx on ${c} (scenario_id)`,
+        `create index ${c}_job_idx on ${c} (job_id)`,
+        `create index studio_generation_jobs_status_idx on studio_generation_jobs (status, created_at)`,
+      ];
+      for (const ddl of indexes) await sql.raw(ddl).execute(db);
+    },
+    async down(db: Kysely<unknown>) {
+      for (const t of ['studio_conversation_turns', 'studio_conversations', 'studio_generation_jobs', 'studio_scenarios', 'studio_templates']) {
+        await sql.raw(`drop table if exists ${t} cascade`).execute(db);
+      }
+    },
+  },
+};

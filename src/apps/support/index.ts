@@ -1,0 +1,131 @@
+/**
+ * @module apps/support
+ * The help desk app: customers and agents chat in a ticket's room with typing indicators;
+ * status, assignment and remote-session changes reach everyone entitled to them at once.
+ *
+ * Hub namespaces it owns:
+ * - `support` — `support:room:<ticketId>` (the ticket's room: chat, typing, status, assignment)
+ *   and `support:agents` (live ticket list). Server-published only: every event passes the
+ *   event log and, for typing, the coalescer; clients only subscribe.
+ * - `support-user` — `support-user:<userId>`, a user's personal notices (remote sessions).
+ * - `support-typing` — `support-typing:<ticketId>`, where clients publish their typing state over
+ *   the WebSocket. Nobody can subscribe to it: the hook validates the state and hands it to the
+ *   coalescer, whose output is what the room sees.
+ */
+import { existsSync } from 'node:fs';
+import { dirname, join } from 'node:path';
+import { fileURLToPath } from 'node:url';
+import fastifyStatic from '@fastify/static';
+import type { Kysely } from 'kysely';
+import type { AirwavesApp, AppContext } from '../app.js';
+import { AirwavesError, Errors } from '../../core/errors.js';
+import { AGENTS_CHANNEL, ROOM_PREFIX, SupportEventBus, TYPING_INPUT_PREFIX, roomChannel, userChannel } from './event-bus.js';
+import { clientTypingSchema, describeIssues, makeEvent } from './events.js';
+import { SupportDesk } from './desk.js';
+import { registerSupportRoutes } from './routes.js';
+import { seedDemoUsers, supportMigrations, type SupportDB } from './schema.js';
+import { TypingCoalescer, typingCounters, type TypingSignal } from './typing.js';
+
+export { SupportDesk } from './desk.js';
+export { SupportEventBus, roomChannel, userChannel, AGENTS_CHANNEL } from './event-bus.js';
+
+export interface SupportApp extends AirwavesApp {
+  /** Set once registered (tests and benchmarks drive the desk and read coalescing figures). */
+  desk?: SupportDesk;
+  typing?: TypingCoalescer;
+  bus?: SupportEventBus;
+}
+
+/** The built web tree holding our UI (dist/web, with support/ and Vite's shared assets/), from src/ or dist/src/. */
+function builtWebRoot(): string | null {
+  const here = dirname(fileURLToPath(import.meta.url));
+  for (const candidate of [join(here, '../../../dist/web'), join(here, '../../../web')]) {
+    if (existsSync(join(candidate, 'support/index.html')) && existsSync(join(candidate, 'assets'))) return candidate;
+  }
+  return null;
+}
+
+function ticketIdOf(channel: string, prefix: string): string | null {
+  if (!channel.startsWith(prefix)) return null;
+  const id = channel.slice(prefix.length);
+  return /^[A-Za-z0-9_-]{1,64}$/.test(id) ? id : null;
+}
+
+/** Builds a help desk app instance (one per server; tests start several servers in one process). */
+export function createSupportApp(): SupportApp {
+  const app: SupportApp = {
+    name: 'support',
+    title: 'Help desk',
+    description: 'Tickets with live chat, typing indicators, status and assignment changes, and remote-session notices',
+    async register(ctx: AppContext) {
+      const database = await ctx.database();
+      await database.migrate('support', supportMigrations);
+      const db = database.db as Kysely<SupportDB>;
+      await seedDemoUsers(db);
+
+      const bus = new SupportEventBus(ctx);
+      const emitTyping = (s: TypingSignal) => {
+        const type = s.state === 'start' ? 'typing_start' : 'typing_stop';
+        bus.emitSoon(makeEvent(type, s.roomId, { userId: s.userId, userName: s.userName }, { actorId: s.userId, actorRole: s.role }), [roomChannel(s.roomId)]);
+      };
+      const typing = new TypingCoalescer(emitTyping, typingCounters(ctx.metrics));
+      const desk = new SupportDesk(db, bus, typing);
+      Object.assign(app, { desk, typing, bus });
+
+      ctx.hub.registerNamespace(
+        { name: 'support', subscribe: 'authenticated', publish: 'server', historySize: 200, historyTtlSeconds: 3600, maxMessageBytes: 32 * 1024, presence: true },
+        {
+          async authorize(action, { identity, channel }) {
+            if (action !== 'subscribe' || identity.user === null) return false;
+            if (channel === AGENTS_CHANNEL) return (await desk.user(identity.user))?.role === 'agent';
+            const ticketId = ticketIdOf(channel, ROOM_PREFIX);
+            return ticketId !== null && desk.canWatchRoom(identity.user, ticketId);
+          },
+        },
+      );
+      ctx.hub.registerNamespace(
+        { name: 'support-user', subscribe: 'authenticated', publish: 'server', historySize: 100, historyTtlSeconds: 3600 },
+        { authorize: (action, { identity, channel }) => action === 'subscribe' && identity.user !== null && channel === userChannel(identity.user) },
+      );
+      ctx.hub.registerNamespace(
+        // coalesceMs: the hub still publishes each acknowledgement into this unread channel; clients
+        // that send a key ("typing") get those folded to one engine write per 100 ms per room.
+        { name: 'support-typing', subscribe: 'server', publish: 'authenticated', historySize: 0, historyTtlSeconds: 0, maxMessageBytes: 256, coalesceMs: 100 },
+        {
+          async authorize(action, { identity, channel }) {
+            const ticketId = ticketIdOf(channel, TYPING_INPUT_PREFIX);
+            return action === 'publish' && identity.user !== null && ticketId !== null && desk.canWatchRoom(identity.user, ticketId);
+          },
+          async onClientPublish({ identity, channel }, data) {
+            const parsed = clientTypingSchema.safeParse(data);
+            if (!parsed.success) throw new AirwavesError(Errors.badRequest, `invalid typing event: ${describeIssues(parsed.error, 'data')}`);
+            const user = await desk.user(identity.user!);
+            if (!user) throw new AirwavesError(Errors.forbidden, 'not a help desk user');
+            const ticketId = ticketIdOf(channel, TYPING_INPUT_PREFIX)!;
+            typing.offer({ roomId: ticketId, userId: user.id, userName: user.name, role: user.role, state: parsed.data.type === 'typing_start' ? 'start' : 'stop' });
+            // The hub publishes this acknowledgement into the input channel, which nobody reads.
+            return { ok: true };
+          },
+        },
+      );
+
+      registerSupportRoutes(ctx.http, desk, ctx.config.jwtSecret);
+
+      // The server serves dist/web as listed when it started; if our UI was built after that (or
+      // the server found no built tree), serve it here so /support/ works either way.
+      const web = builtWebRoot();
+      if (web && !ctx.http.hasRoute({ method: 'GET', url: '/support/' })) {
+        await ctx.http.register(fastifyStatic, { root: join(web, 'support'), prefix: '/support/', decorateReply: false, wildcard: true, index: ['index.html'] });
+        if (!ctx.http.hasRoute({ method: 'GET', url: '/assets/*' })) {
+          await ctx.http.register(fastifyStatic, { root: join(web, 'assets'), prefix: '/assets/', decorateReply: false, wildcard: true, index: false });
+        }
+      }
+
+      ctx.onClose(() => typing.flush());
+      ctx.logger.info({ transport: bus.transport }, 'help desk ready');
+    },
+  };
+  return app;
+}
+
+export const supportApp: SupportApp = createSupportApp();

@@ -1,0 +1,350 @@
+/**
+ * @module apps/support/routes
+ * The help desk's REST API under /api/v1/support. Every route has a JSON schema (bad input is a
+ * 400 naming the field before any handler runs) and, except the demo login, needs
+ * `Authorization: Bearer <hub token>`; what a user may do is decided in the desk, not here.
+ */
+import type { FastifyInstance, FastifyRequest } from 'fastify';
+import { AirwavesError, Errors } from '../../core/errors.js';
+import { errorResponseSchema } from '../../http/errors.js';
+import { TokenError, mintToken, verifyToken } from '../../hub/auth.js';
+import { CONTROL_MODES, MAX_MESSAGE_CHARS, ROLES, TICKET_STATUSES, describeIssues, eventRequestSchema, type ControlMode, type Role, type TicketStatus } from './events.js';
+import type { SupportDesk, SupportUser } from './desk.js';
+import { DEMO_USERS } from './schema.js';
+
+export const API_PREFIX = '/api/v1/support';
+const TOKEN_TTL_SECONDS = 8 * 3600;
+const DEMO_LOGIN = `${API_PREFIX}/demo-login`;
+
+const userSchema = { type: 'object', properties: { id: { type: 'string' }, name: { type: 'string' }, role: { type: 'string', enum: [...ROLES] } }, required: ['id', 'name', 'role'] } as const;
+const ticketSchema = {
+  type: 'object',
+  properties: {
+    id: { type: 'string' },
+    subject: { type: 'string' },
+    requesterId: { type: 'string' },
+    assigneeId: { type: ['string', 'null'] },
+    status: { type: 'string', enum: [...TICKET_STATUSES] },
+    createdAt: { type: 'string' },
+    updatedAt: { type: 'string' },
+  },
+  required: ['id', 'subject', 'requesterId', 'assigneeId', 'status', 'createdAt', 'updatedAt'],
+} as const;
+const messageSchema = {
+  type: 'object',
+  properties: {
+    id: { type: 'integer' },
+    ticketId: { type: 'string' },
+    authorId: { type: 'string' },
+    authorName: { type: 'string' },
+    body: { type: 'string' },
+    eventId: { type: 'string' },
+    createdAt: { type: 'string' },
+  },
+  required: ['id', 'ticketId', 'authorId', 'authorName', 'body', 'eventId', 'createdAt'],
+} as const;
+const sessionSchema = {
+  type: 'object',
+  properties: {
+    id: { type: 'string' },
+    ticketId: { type: 'string' },
+    agentId: { type: 'string' },
+    requesterId: { type: 'string' },
+    controlMode: { type: 'string', enum: [...CONTROL_MODES] },
+    startedAt: { type: 'string' },
+    endedAt: { type: ['string', 'null'] },
+  },
+  required: ['id', 'ticketId', 'agentId', 'requesterId', 'controlMode', 'startedAt', 'endedAt'],
+} as const;
+const nullableSession = { anyOf: [sessionSchema, { type: 'null' }] } as const;
+
+const errors = { 400: errorResponseSchema, 401: errorResponseSchema, 403: errorResponseSchema, 404: errorResponseSchema, 409: errorResponseSchema };
+const security = [{ apiKey: [] }];
+const tags = ['support'];
+const ticketParams = { type: 'object', properties: { ticketId: { type: 'string', pattern: '^[A-Za-z0-9_-]{1,64}$' } }, required: ['ticketId'] } as const;
+const sessionParams = {
+  type: 'object',
+  properties: { ticketId: { type: 'string', pattern: '^[A-Za-z0-9_-]{1,64}$' }, sessionId: { type: 'string', maxLength: 64 } },
+  required: ['ticketId', 'sessionId'],
+} as const;
+const messageBody = { type: 'string', minLength: 1, maxLength: MAX_MESSAGE_CHARS } as const;
+
+export function registerSupportRoutes(http: FastifyInstance, desk: SupportDesk, jwtSecret: string): void {
+  const actors = new WeakMap<FastifyRequest, SupportUser>();
+  const actor = (req: FastifyRequest): SupportUser => actors.get(req)!;
+
+  // Authentication for every route of this app but the demo login.
+  http.addHook('preHandler', async (req) => {
+    if (req.routeOptions.url === DEMO_LOGIN) return;
+    const header = req.headers.authorization;
+    const m = header ? /^Bearer\s+(\S+)$/i.exec(header) : null;
+    if (!m) throw new AirwavesError(Errors.unauthorized, 'send "Authorization: Bearer <token>" (get one from POST /api/v1/support/demo-login)');
+    let userId: string;
+    try {
+      userId = (await verifyToken(m[1], jwtSecret)).user!;
+    } catch (err) {
+      throw new AirwavesError(Errors.unauthorized, err instanceof TokenError ? err.message : 'bad token');
+    }
+    const user = await desk.user(userId);
+    if (!user) throw new AirwavesError(Errors.unauthorized, `user "${userId}" is not a help desk user`);
+    actors.set(req, user);
+  });
+
+  http.post<{ Body: { userId: string } }>(
+    DEMO_LOGIN,
+    {
+      schema: {
+        tags,
+        summary: 'Mints a hub token for one of the seeded demo users (demo UI)',
+        body: { type: 'object', properties: { userId: { type: 'string', enum: DEMO_USERS.map((u) => u.id) } }, required: ['userId'], additionalProperties: false },
+        response: { 200: { type: 'object', properties: { token: { type: 'string' }, user: userSchema, expiresIn: { type: 'integer' } } }, 400: errorResponseSchema },
+      },
+    },
+    async (req) => {
+      const user = await desk.user(req.body.userId);
+      if (!user) throw new AirwavesError(Errors.notFound, `demo user "${req.body.userId}" is not seeded`);
+      return { token: await mintToken({ sub: user.id }, jwtSecret, TOKEN_TTL_SECONDS), user, expiresIn: TOKEN_TTL_SECONDS };
+    },
+  );
+
+  http.get(`${API_PREFIX}/me`, { schema: { tags, security, summary: 'The user behind the token', response: { 200: userSchema, ...errors } } }, async (req) => actor(req));
+
+  http.get<{ Querystring: { role?: Role } }>(
+    `${API_PREFIX}/users`,
+    {
+      schema: {
+        tags,
+        security,
+        summary: 'Help desk users (agents: for assignment)',
+        querystring: { type: 'object', properties: { role: { type: 'string', enum: [...ROLES] } }, additionalProperties: false },
+        response: { 200: { type: 'object', properties: { users: { type: 'array', items: userSchema } } }, ...errors },
+      },
+    },
+    async (req) => {
+      if (actor(req).role !== 'agent') throw new AirwavesError(Errors.forbidden, 'only agents may list users');
+      return { users: await desk.listUsers(req.query.role) };
+    },
+  );
+
+  http.get<{ Querystring: { status?: TicketStatus; limit?: number } }>(
+    `${API_PREFIX}/tickets`,
+    {
+      schema: {
+        tags,
+        security,
+        summary: 'Tickets, most recently active first (customers: their own)',
+        querystring: { type: 'object', properties: { status: { type: 'string', enum: [...TICKET_STATUSES] }, limit: { type: 'integer', minimum: 1, maximum: 500 } }, additionalProperties: false },
+        response: { 200: { type: 'object', properties: { tickets: { type: 'array', items: ticketSchema } } }, ...errors },
+      },
+    },
+    async (req) => ({ tickets: await desk.listTickets(actor(req), req.query) }),
+  );
+
+  http.post<{ Body: { subject: string; body: string; requesterId?: string } }>(
+    `${API_PREFIX}/tickets`,
+    {
+      bodyLimit: 64 * 1024,
+      schema: {
+        tags,
+        security,
+        summary: 'Opens a ticket with its first message',
+        body: {
+          type: 'object',
+          properties: { subject: { type: 'string', minLength: 1, maxLength: 200 }, body: messageBody, requesterId: { type: 'string', maxLength: 128 } },
+          required: ['subject', 'body'],
+          additionalProperties: false,
+        },
+        response: { 201: { type: 'object', properties: { ticket: ticketSchema, message: messageSchema } }, ...errors },
+      },
+    },
+    async (req, reply) => reply.status(201).send(await desk.createTicket(actor(req), req.body)),
+  );
+
+  http.get<{ Params: { ticketId: string } }>(
+    `${API_PREFIX}/tickets/:ticketId`,
+    {
+      schema: { tags, security, summary: 'One ticket and its live remote session', params: ticketParams, response: { 200: { type: 'object', properties: { ticket: ticketSchema, remoteSession: nullableSession } }, ...errors } },
+    },
+    async (req) => {
+      const ticket = await desk.ticketFor(actor(req), req.params.ticketId);
+      return { ticket, remoteSession: await desk.activeSession(actor(req), ticket.id) };
+    },
+  );
+
+  http.put<{ Params: { ticketId: string }; Body: { status: TicketStatus } }>(
+    `${API_PREFIX}/tickets/:ticketId/status`,
+    {
+      schema: {
+        tags,
+        security,
+        summary: "Changes a ticket's status (agents); everyone watching sees it at once",
+        params: ticketParams,
+        body: { type: 'object', properties: { status: { type: 'string', enum: [...TICKET_STATUSES] } }, required: ['status'], additionalProperties: false },
+        response: { 200: { type: 'object', properties: { ticket: ticketSchema } }, ...errors },
+      },
+    },
+    async (req) => ({ ticket: await desk.setStatus(actor(req), req.params.ticketId, req.body.status) }),
+  );
+
+  http.put<{ Params: { ticketId: string }; Body: { assigneeId: string | null } }>(
+    `${API_PREFIX}/tickets/:ticketId/assignee`,
+    {
+      schema: {
+        tags,
+        security,
+        summary: 'Assigns a ticket to an agent, or unassigns it with null (agents)',
+        params: ticketParams,
+        body: { type: 'object', properties: { assigneeId: { type: ['string', 'null'], maxLength: 128 } }, required: ['assigneeId'], additionalProperties: false },
+        response: { 200: { type: 'object', properties: { ticket: ticketSchema } }, ...errors },
+      },
+    },
+    async (req) => ({ ticket: await desk.assign(actor(req), req.params.ticketId, req.body.assigneeId) }),
+  );
+
+  http.get<{ Params: { ticketId: string }; Querystring: { before?: number; after?: number; limit?: number } }>(
+    `${API_PREFIX}/tickets/:ticketId/messages`,
+    {
+      schema: {
+        tags,
+        security,
+        summary: "A page of a ticket's chat, oldest first: `before` pages back, `after` catches up",
+        params: ticketParams,
+        querystring: {
+          type: 'object',
+          properties: { before: { type: 'integer', minimum: 1 }, after: { type: 'integer', minimum: 0 }, limit: { type: 'integer', minimum: 1, maximum: 200 } },
+          additionalProperties: false,
+        },
+        response: { 200: { type: 'object', properties: { messages: { type: 'array', items: messageSchema }, nextBefore: { type: ['integer', 'null'] } } }, ...errors },
+      },
+    },
+    async (req) => {
+      if (req.query.before !== undefined && req.query.after !== undefined) throw new AirwavesError(Errors.badRequest, 'querystring: give "before" or "after", not both');
+      return desk.messages(actor(req), req.params.ticketId, req.query);
+    },
+  );
+
+  http.post<{ Params: { ticketId: string }; Body: { body: string } }>(
+    `${API_PREFIX}/tickets/:ticketId/messages`,
+    {
+      bodyLimit: 64 * 1024,
+      schema: {
+        tags,
+        security,
+        summary: "Posts a chat message to the ticket's room (stored, then published)",
+        params: ticketParams,
+        body: { type: 'object', properties: { body: messageBody }, required: ['body'], additionalProperties: false },
+        response: { 201: { type: 'object', properties: { message: messageSchema } }, ...errors },
+      },
+    },
+    async (req, reply) => reply.status(201).send({ message: await desk.postMessage(actor(req), req.params.ticketId, req.body.body) }),
+  );
+
+  http.post<{ Params: { ticketId: string }; Body: { state: 'start' | 'stop' } }>(
+    `${API_PREFIX}/tickets/:ticketId/typing`,
+    {
+      schema: {
+        tags,
+        security,
+        summary: 'Reports typing (coalesced per room and user over 100 ms)',
+        params: ticketParams,
+        body: { type: 'object', properties: { state: { type: 'string', enum: ['start', 'stop'] } }, required: ['state'], additionalProperties: false },
+        response: { 202: { type: 'object', properties: { accepted: { type: 'boolean' } } }, ...errors },
+      },
+    },
+    async (req, reply) => {
+      await desk.typingSignal(actor(req), req.params.ticketId, req.body.state);
+      return reply.status(202).send({ accepted: true });
+    },
+  );
+
+  http.post<{ Params: { ticketId: string }; Body: { controlMode: ControlMode } }>(
+    `${API_PREFIX}/tickets/:ticketId/remote-sessions`,
+    {
+      schema: {
+        tags,
+        security,
+        summary: 'Starts a remote-access session (agents); the requester is notified personally',
+        params: ticketParams,
+        body: { type: 'object', properties: { controlMode: { type: 'string', enum: [...CONTROL_MODES] } }, required: ['controlMode'], additionalProperties: false },
+        response: { 201: { type: 'object', properties: { session: sessionSchema } }, ...errors },
+      },
+    },
+    async (req, reply) => reply.status(201).send({ session: await desk.startSession(actor(req), req.params.ticketId, req.body.controlMode) }),
+  );
+
+  http.put<{ Params: { ticketId: string; sessionId: string }; Body: { controlMode: ControlMode } }>(
+    `${API_PREFIX}/tickets/:ticketId/remote-sessions/:sessionId/control-mode`,
+    {
+      schema: {
+        tags,
+        security,
+        summary: "Changes a live session's control mode (agents); the requester is notified",
+        params: sessionParams,
+        body: { type: 'object', properties: { controlMode: { type: 'string', enum: [...CONTROL_MODES] } }, required: ['controlMode'], additionalProperties: false },
+        response: { 200: { type: 'object', properties: { session: sessionSchema } }, ...errors },
+      },
+    },
+    async (req) => ({ session: await desk.setControlMode(actor(req), req.params.ticketId, req.params.sessionId, req.body.controlMode) }),
+  );
+
+  http.delete<{ Params: { ticketId: string; sessionId: string } }>(
+    `${API_PREFIX}/tickets/:ticketId/remote-sessions/:sessionId`,
+    {
+      schema: {
+        tags,
+        security,
+        summary: 'Ends a live session (agents, or the requester withdrawing access)',
+        params: sessionParams,
+        response: { 200: { type: 'object', properties: { session: sessionSchema } }, ...errors },
+      },
+    },
+    async (req) => ({ session: await desk.endSession(actor(req), req.params.ticketId, req.params.sessionId) }),
+  );
+
+  // One entry point taking any event request, checked against the closed event union with zod:
+  // integrations post events without learning each route, and get the same precise errors.
+  http.post<{ Body: unknown }>(
+    `${API_PREFIX}/events`,
+    {
+      bodyLimit: 64 * 1024,
+      schema: {
+        tags,
+        security,
+        summary: 'Submits an event request {type, roomId, payload}; validated against the closed event types',
+        body: { type: 'object' },
+        response: { 202: { type: 'object', properties: { accepted: { type: 'boolean' }, type: { type: 'string' } } }, ...errors },
+      },
+    },
+    async (req, reply) => {
+      const parsed = eventRequestSchema.safeParse(req.body);
+      if (!parsed.success) throw new AirwavesError(Errors.badRequest, `invalid event: ${describeIssues(parsed.error)}`);
+      const e = parsed.data;
+      const who = actor(req);
+      switch (e.type) {
+        case 'chat_message':
+          await desk.postMessage(who, e.roomId, e.payload.body);
+          break;
+        case 'typing_start':
+        case 'typing_stop':
+          await desk.typingSignal(who, e.roomId, e.type === 'typing_start' ? 'start' : 'stop');
+          break;
+        case 'status_change':
+          await desk.setStatus(who, e.roomId, e.payload.to);
+          break;
+        case 'assignment_change':
+          await desk.assign(who, e.roomId, e.payload.to);
+          break;
+        case 'remote_session_start':
+          await desk.startSession(who, e.roomId, e.payload.controlMode);
+          break;
+        case 'remote_session_end':
+          await desk.endSession(who, e.roomId, e.payload.sessionId);
+          break;
+        case 'control_mode_changed':
+          await desk.setControlMode(who, e.roomId, e.payload.sessionId, e.payload.to);
+          break;
+      }
+      return reply.status(202).send({ accepted: true, type: e.type });
+    },
+  );
+}

@@ -1,0 +1,250 @@
+/**
+ * The cluster as it runs in production: redis-server and several Airwaves nodes as real
+ * processes. Cross-node order, recovery on another node, SIGKILL of nodes mid-stream, and a
+ * Redis outage mid-stream (fallback to HTTP and back): every event reaches the client once.
+ */
+import { test, describe, before, after } from 'node:test';
+import assert from 'node:assert/strict';
+import { randomUUID } from 'node:crypto';
+import { RawClient, sleep, type Frame } from '../helpers/server.js';
+import { startRedis, type TestRedis } from '../helpers/redis.js';
+import { NodeProcess, API_KEY } from './nodes.js';
+import { RedisStreamsEventLog } from '../../src/transport/redis-streams.js';
+import { RedisStreamsPublisher } from '../../src/transport/redis-publisher.js';
+import { HttpEventPublisher } from '../../src/transport/http-publisher.js';
+import { RoutingEventPublisher } from '../../src/transport/publisher-factory.js';
+import { createLogger } from '../../src/core/logger.js';
+import type { TransportEvent } from '../../src/transport/publisher.js';
+
+const range = (from: number, to: number) => Array.from({ length: to - from + 1 }, (_, i) => from + i);
+const nOf = (f: Frame) => (f.data as { n: number }).n;
+
+/**
+ * A subscriber that moves to another node when its node dies and resubscribes from its last
+ * offset, as the SDK does. It keeps every publication it was sent, duplicates included.
+ */
+class HoppingSubscriber {
+  readonly received: Frame[] = [];
+  readonly hops: string[] = [];
+  private client?: RawClient;
+  private position?: { offset: number; epoch: string };
+  private stopped = false;
+  private turn = 0;
+  constructor(
+    private readonly nodes: NodeProcess[],
+    private readonly channel: string,
+  ) {}
+
+  async start(): Promise<void> {
+    await this.connect();
+  }
+
+  private async connect(): Promise<void> {
+    for (let attempt = 0; !this.stopped; attempt++) {
+      const node = this.nodes[this.turn++ % this.nodes.length];
+      try {
+        const client = await RawClient.open(node.wsUrl);
+        const reply = await client.request('subscribe', { channel: this.channel, ...(this.position ? { since: this.position } : {}) }, 3000);
+        if (!reply.ok) throw new Error(JSON.stringify(reply));
+        const result = reply.result as { epoch: string; offset: number; recovered?: boolean };
+        if (this.position) assert.equal(result.recovered, true, `recovery on ${node.options.id} is complete`);
+        this.position ??= { offset: result.offset, epoch: result.epoch };
+        this.position.epoch = result.epoch;
+        this.hops.push(node.options.id);
+        this.client = client;
+        const take = () => {
+          for (const f of client.pushes.splice(0)) {
+            if (f.channel === this.channel && typeof f.offset === 'number') {
+              this.received.push(f);
+              this.position!.offset = f.offset;
+            }
+          }
+        };
+        client.ws.on('message', () => setImmediate(take));
+        take();
+        client.ws.once('close', () => {
+          take();
+          if (!this.stopped) void this.connect();
+        });
+        return;
+      } catch {
+        await sleep(Math.min(50 * (attempt + 1), 300));
+      }
+    }
+  }
+
+  stop(): void {
+    this.stopped = true;
+    this.client?.close();
+  }
+}
+
+describe('cluster of real processes', () => {
+  let redis: TestRedis;
+  let nodes: NodeProcess[] = [];
+  const logs: RedisStreamsEventLog[] = [];
+
+  before(async () => {
+    redis = await startRedis({ persistent: true });
+    nodes = await Promise.all([NodeProcess.start({ id: 'node-a', redisUrl: redis.url }), NodeProcess.start({ id: 'node-b', redisUrl: redis.url })]);
+  });
+
+  after(async () => {
+    for (const l of logs) await l.close();
+    await Promise.all(nodes.map((n) => n.kill('SIGKILL')));
+    await redis?.close();
+  });
+
+  const event = (channel: string, n: number): TransportEvent => ({ eventId: randomUUID(), family: 'chat', channel, roomId: channel, type: 'message.created', body: { n } });
+  const streamsPublisher = () => {
+    const log = new RedisStreamsEventLog({ url: redis.url });
+    logs.push(log);
+    return new RedisStreamsPublisher(log, () => 10_000);
+  };
+
+  /** Waits until both consumer groups exist, so no event is published before a node listens. */
+  async function groupsReady(): Promise<void> {
+    const probe = redis.client();
+    const deadline = Date.now() + 10_000;
+    while ((((await probe.xinfo('GROUPS', 'events:chat').catch(() => [])) as unknown[]).length) < 2) {
+      assert.ok(Date.now() < deadline, 'consumer groups created');
+      await sleep(50);
+    }
+  }
+
+  test('a client on node A receives, in order, what is published through node B', async () => {
+    const [a, b] = nodes;
+    const client = await RawClient.open(a.wsUrl);
+    try {
+      await client.request('subscribe', { channel: 'chat:procs' });
+      for (let i = 1; i <= 200; i++) {
+        const res = await fetch(`${b.url}/api/v1/publish`, {
+          method: 'POST',
+          headers: { authorization: `Bearer ${API_KEY}`, 'content-type': 'application/json' },
+          body: JSON.stringify({ channel: 'chat:procs', data: { n: i } }),
+        });
+        assert.equal(res.status, 200);
+      }
+      await client.waitFor(() => client.publications('chat:procs').length >= 200);
+      assert.deepEqual(client.publications('chat:procs').map(nOf), range(1, 200));
+      assert.deepEqual(client.publications('chat:procs').map((f) => f.offset), range(1, 200));
+    } finally {
+      client.close();
+    }
+  });
+
+  test('a client that leaves node A and resubscribes on node B with its last offset recovers every missed message', async () => {
+    const [a, b] = nodes;
+    const first = await RawClient.open(a.wsUrl);
+    const reply = await first.request('subscribe', { channel: 'chat:hop' });
+    const epoch = (reply.result as { epoch: string }).epoch;
+    const publish = (node: NodeProcess, n: number) =>
+      fetch(`${node.url}/api/v1/publish`, { method: 'POST', headers: { authorization: `Bearer ${API_KEY}`, 'content-type': 'application/json' }, body: JSON.stringify({ channel: 'chat:hop', data: { n } }) });
+    for (let i = 1; i <= 10; i++) await publish(a, i);
+    await first.waitFor(() => first.publications('chat:hop').length === 10);
+    first.close();
+    for (let i = 11; i <= 40; i++) await publish(i % 2 ? a : b, i);
+    const second = await RawClient.open(b.wsUrl);
+    try {
+      const again = await second.request('subscribe', { channel: 'chat:hop', since: { offset: 10, epoch } });
+      assert.deepEqual({ ...(again.result as object), offset: undefined }, { channel: 'chat:hop', epoch, offset: undefined, recovered: true, replayed: 30 });
+      await publish(a, 41);
+      await second.waitFor(() => second.publications('chat:hop').length >= 31);
+      await sleep(50);
+      assert.deepEqual(second.publications('chat:hop').map(nOf), range(11, 41));
+    } finally {
+      second.close();
+    }
+  });
+
+  test('zero loss, no duplicates when nodes are killed with SIGKILL mid-stream and restarted', async () => {
+    await groupsReady();
+    const channel = 'chat:kill9';
+    const subscriber = new HoppingSubscriber(nodes, channel);
+    await subscriber.start();
+    const publisher = streamsPublisher();
+    let published = 0;
+    let producing = true;
+    const producer = (async () => {
+      // Bounded: at most 4000 events, one every ~3 ms, until the kills are over.
+      while (producing && published < 4000) {
+        await publisher.publish(event(channel, ++published));
+        await sleep(3);
+      }
+    })();
+    for (const victim of nodes) {
+      await sleep(400);
+      await victim.kill('SIGKILL');
+      await sleep(300);
+      await victim.start();
+    }
+    await sleep(300);
+    producing = false;
+    await producer;
+    const deadline = Date.now() + 20_000;
+    while (subscriber.received.length < published && Date.now() < deadline) await sleep(50);
+    await sleep(300);
+    subscriber.stop();
+    const ns = subscriber.received.map(nOf);
+    assert.ok(published > 200, `published ${published}`);
+    assert.equal(new Set(ns).size, ns.length, 'no duplicates');
+    assert.deepEqual(ns, range(1, published), `all ${published} events, in order (hops: ${subscriber.hops.join(' → ')})`);
+    assert.ok(subscriber.hops.length >= 2, 'the subscriber had to move');
+
+    // Each restarted node resumed from its last ack: nothing left pending or unread in its group.
+    const probe = redis.client();
+    const settle = Date.now() + 10_000;
+    for (;;) {
+      const groups = (await probe.xinfo('GROUPS', 'events:chat')) as unknown[][];
+      const state = groups.map((g) => ({ name: g[1], pending: Number(g[5]), lag: g[11] }));
+      if (state.every((g) => g.pending === 0 && (g.lag === 0 || g.lag === null))) break;
+      assert.ok(Date.now() < settle, `groups drained: ${JSON.stringify(state)}`);
+      await sleep(100);
+    }
+  });
+
+  test('zero loss when Redis is stopped mid-stream and started again (HTTP fallback, then back to Redis)', async () => {
+    await groupsReady();
+    const channel = 'chat:outage';
+    const subscriber = new HoppingSubscriber(nodes, channel);
+    await subscriber.start();
+    const log = new RedisStreamsEventLog({ url: redis.url });
+    logs.push(log);
+    const routing = new RoutingEventPublisher({
+      redis: new RedisStreamsPublisher(log, () => 10_000),
+      http: new HttpEventPublisher({ urls: () => nodes.map((n) => n.url), apiKey: API_KEY, retryForMs: 20_000 }),
+      flags: { useRedisStreams: true, redisPercentage: 100, fallbackToHttp: true, dualWrite: false },
+      logger: createLogger('silent'),
+      breaker: { cooldownMs: 200, maxCooldownMs: 500 },
+    });
+    const transports: string[] = [];
+    let published = 0;
+    let producing = true;
+    const producer = (async () => {
+      while (producing && published < 4000) {
+        transports.push((await routing.publish(event(channel, ++published))).transport);
+        await sleep(3);
+      }
+    })();
+    await sleep(500);
+    await redis.stop();
+    await sleep(1500);
+    await redis.start();
+    const back = Date.now() + 15_000;
+    while (transports.at(-1) !== 'redis' || !transports.includes('http')) {
+      assert.ok(Date.now() < back, `publishing went over HTTP and returned to Redis (${transports.slice(-3).join(',')})`);
+      await sleep(50);
+    }
+    await sleep(300);
+    producing = false;
+    await producer;
+    const deadline = Date.now() + 20_000;
+    while (subscriber.received.length < published && Date.now() < deadline) await sleep(50);
+    await sleep(300);
+    subscriber.stop();
+    const ns = subscriber.received.map(nOf);
+    assert.equal(new Set(ns).size, ns.length, 'no duplicates');
+    assert.deepEqual(ns, range(1, published), `all ${published} events in order`);
+    assert.ok(transports.indexOf('http') > 0, 'the first events went over Redis');
+  });
+});

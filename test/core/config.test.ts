@@ -1,0 +1,58 @@
+import { test, describe } from 'node:test';
+import assert from 'node:assert/strict';
+import { writeFileSync, mkdtempSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { ConfigError, loadConfig, configReference } from '../../src/core/config.js';
+
+describe('configuration', () => {
+  test('defaults need no environment', () => {
+    const c = loadConfig({});
+    assert.equal(c.port, 8080);
+    assert.equal(c.dataDir, './data');
+    assert.equal(c.logLevel, 'info');
+  });
+
+  test('a bad port names the variable and what was expected', () => {
+    assert.throws(
+      () => loadConfig({ AIRWAVES_PORT: 'abc' }),
+      (err: unknown) => err instanceof ConfigError && /AIRWAVES_PORT/.test(err.message) && /number/i.test(err.message) && /abc/.test(err.message),
+    );
+  });
+
+  test('every bad field is reported at once', () => {
+    try {
+      loadConfig({ AIRWAVES_PORT: '70000', AIRWAVES_LOG_LEVEL: 'loud' });
+      assert.fail('should throw');
+    } catch (err) {
+      assert.ok(err instanceof ConfigError);
+      assert.equal(err.problems.length, 2);
+      assert.match(err.message, /AIRWAVES_LOG_LEVEL/);
+    }
+  });
+
+  test('namespaces come from AIRWAVES_NAMESPACES as JSON, with defaults filled in', () => {
+    const c = loadConfig({ AIRWAVES_NAMESPACES: '[{"name":"game","presence":true}]' });
+    assert.equal(c.namespaces[0].name, 'game');
+    assert.equal(c.namespaces[0].presence, true);
+    assert.equal(c.namespaces[0].historySize, 100);
+    assert.throws(() => loadConfig({ AIRWAVES_NAMESPACES: '[{"name":"Bad Name"}]' }), /AIRWAVES_NAMESPACES at 0\.name/);
+    assert.throws(() => loadConfig({ AIRWAVES_NAMESPACES: '{oops' }), /AIRWAVES_NAMESPACES: expected JSON/);
+  });
+
+  test('a config file is read, environment wins over it, unknown fields are errors', () => {
+    const dir = mkdtempSync(join(tmpdir(), 'aw-config-'));
+    const file = join(dir, 'airwaves.json');
+    writeFileSync(file, JSON.stringify({ port: 9000, host: '127.0.0.1' }));
+    const c = loadConfig({ AIRWAVES_CONFIG: file, AIRWAVES_PORT: '9100' });
+    assert.equal(c.port, 9100);
+    assert.equal(c.host, '127.0.0.1');
+    writeFileSync(file, JSON.stringify({ prot: 1 }));
+    assert.throws(() => loadConfig({ AIRWAVES_CONFIG: file }), /unknown field "prot"/);
+  });
+
+  test('the reference lists every variable', () => {
+    const doc = configReference();
+    for (const v of ['AIRWAVES_PORT', 'AIRWAVES_HOST', 'AIRWAVES_DATA_DIR', 'AIRWAVES_LOG_LEVEL', 'AIRWAVES_API_KEY']) assert.match(doc, new RegExp(v));
+  });
+});

@@ -1,0 +1,117 @@
+/**
+ * @module test/radio/jitter
+ * Underrun prevention under network jitter: a TCP proxy on loopback holds the server's bytes back
+ * at random (small delays plus periodic stalls of up to 110 ms), and a listener plays the stream
+ * through the same jitter buffer the browser's AudioWorklet runs, on a real-time audio clock.
+ * The adaptive buffer must grow after the first underruns, and the underruns must then stop.
+ */
+import { test, describe, before, after } from 'node:test';
+import assert from 'node:assert/strict';
+import { createServer, connect, type Server, type Socket } from 'node:net';
+import { startServer, sleep } from '../helpers/server.js';
+import { radioApp } from '../../src/apps/radio/index.js';
+import { JitterBuffer } from '../../src/apps/radio/shared/jitter-buffer.js';
+import { CHUNK_FRAMES, SAMPLE_RATE, pcm16ToPlanar } from '../../src/apps/radio/shared/format.js';
+import { Rng } from '../../src/apps/radio/compose/rng.js';
+import { Listener, wallNow } from './listener.js';
+
+/** Forwards loopback TCP; server→client bytes are delayed at random, in order. */
+function jitterProxy(targetPort: number, rng: Rng): Promise<{ port: number; close(): Promise<void> }> {
+  const sockets = new Set<Socket>();
+  const server: Server = createServer((client) => {
+    const upstream = connect(targetPort, '127.0.0.1');
+    sockets.add(client);
+    sockets.add(upstream);
+    client.pipe(upstream);
+    let releaseAt = 0;
+    let stallUntil = 0;
+    upstream.on('data', (data: Buffer) => {
+      const now = performance.now();
+      // Every ~600 ms on average, the path stalls for 60–110 ms; otherwise 0–6 ms of jitter.
+      if (now > stallUntil && rng.chance(0.03)) stallUntil = now + rng.range(60, 110);
+      const delay = Math.max(stallUntil - now, 0) + rng.range(0, 6);
+      releaseAt = Math.max(releaseAt, now + delay);
+      setTimeout(() => client.writable && client.write(data), releaseAt - now);
+    });
+    const end = () => {
+      client.destroy();
+      upstream.destroy();
+    };
+    client.on('error', end).on('close', end);
+    upstream.on('error', end).on('close', end);
+  });
+  return new Promise((resolve) =>
+    server.listen(0, '127.0.0.1', () =>
+      resolve({
+        port: (server.address() as { port: number }).port,
+        close: () => {
+          for (const s of sockets) s.destroy();
+          return new Promise((r) => server.close(() => r()));
+        },
+      }),
+    ),
+  );
+}
+
+describe('radio under network jitter', () => {
+  let server: Awaited<ReturnType<typeof startServer>>;
+  let proxy: Awaited<ReturnType<typeof jitterProxy>>;
+
+  before(async () => {
+    server = await startServer({ radioStations: [{ id: 'calm', seed: 7, mood: 'calm' }] }, { apps: [radioApp] });
+    proxy = await jitterProxy(Number(new URL(server.url).port), new Rng(42));
+  });
+
+  after(async () => {
+    await proxy?.close();
+    await server?.close();
+  });
+
+  test('the adaptive buffer grows after underruns, and the underruns stop', async () => {
+    const buffer = new JitterBuffer({ sampleRate: SAMPLE_RATE, initialTier: 0 });
+    const left = new Float32Array(CHUNK_FRAMES);
+    const right = new Float32Array(CHUNK_FRAMES);
+    const listener = await Listener.open(`ws://127.0.0.1:${proxy.port}/ws`);
+    listener.ws.on('message', () => {
+      // Feed every new arrival (the Listener records it first: same handler order).
+      while (fed < listener.arrivals.length) {
+        const a = listener.arrivals[fed++];
+        pcm16ToPlanar(a.chunk.payload, left, right, a.chunk.frames);
+        buffer.push(a.chunk.seq, a.chunk.captureTs, left, right, a.chunk.frames, a.arrivedAt);
+      }
+    });
+    let fed = 0;
+    await listener.subscribe('radio:calm:pcm');
+
+    // The audio clock: consume frames at exactly the sample rate of wall time.
+    const outL = new Float32Array(128);
+    const outR = new Float32Array(128);
+    const started = wallNow();
+    let consumed = 0;
+    const underrunTimes: number[] = [];
+    const tiers: number[] = [];
+    const clock = setInterval(() => {
+      const now = wallNow();
+      const due = Math.floor(((now - started) / 1000) * SAMPLE_RATE);
+      while (consumed + 128 <= due) {
+        const before = buffer.adaptive.underruns;
+        buffer.read(outL, outR, 128, now);
+        if (buffer.adaptive.underruns > before) underrunTimes.push(now - started);
+        consumed += 128;
+      }
+      tiers.push(buffer.adaptive.tier);
+    }, 5);
+    await sleep(9000);
+    clearInterval(clock);
+    listener.close();
+
+    const s = buffer.stats();
+    console.log(`# jitter proxy: underruns at ${underrunTimes.map((t) => Math.round(t)).join(', ')} ms; final tier ${s.tier} (${s.targetMs} ms), jitter ${s.jitterMs.toFixed(1)} ms, played ${(s.framesPlayed / SAMPLE_RATE).toFixed(1)} s`);
+    assert.ok(listener.arrivals.length > 350, `${listener.arrivals.length} chunks arrived`);
+    assert.ok(Math.max(...tiers) >= 2, `buffer grew to tier ${Math.max(...tiers)}`);
+    assert.ok(underrunTimes.length >= 1, 'the injected stalls did starve the smallest buffer');
+    const late = underrunTimes.filter((t) => t > 6000);
+    assert.deepEqual(late, [], 'no underruns in the last three seconds');
+    assert.ok(s.framesPlayed / SAMPLE_RATE > 7, `played ${s.framesPlayed / SAMPLE_RATE} s of 9`);
+  });
+});

@@ -1,0 +1,80 @@
+/**
+ * The studio API on embedded PGlite, plus what only needs one engine: the rate limit, the LLM
+ * generator against a fake OpenAI-compatible endpoint, and the admin endpoint's refusal on PGlite.
+ */
+import { describe, test } from 'node:test';
+import assert from 'node:assert/strict';
+import { studioApiSuite, startFakeLlm } from './api-suite.js';
+import { startServer } from '../helpers/server.js';
+import { createStudioApp } from '../../src/apps/studio/index.js';
+
+studioApiSuite({ engine: 'pglite', databaseUrl: () => 'pglite://memory' });
+
+describe('studio on PGlite, single-engine behaviour', () => {
+  test('the studio routes are rate limited per client with a 429 rate_limited', async () => {
+    const server = await startServer({ databaseUrl: 'pglite://memory' }, { apps: [createStudioApp({ rateLimitPerMinute: 5, worker: false })] });
+    try {
+      const statuses: number[] = [];
+      for (let i = 0; i < 6; i++) statuses.push((await fetch(`${server.url}/api/v1/studio/templates`)).status);
+      assert.deepEqual(statuses, [200, 200, 200, 200, 200, 429]);
+      const res = await fetch(`${server.url}/api/v1/studio/templates`);
+      const body = (await res.json()) as { error: { code: string; message: string } };
+      assert.equal(body.error.code, 'rate_limited');
+      assert.equal((await fetch(`${server.url}/healthz`)).status, 200, 'core routes are not limited');
+      const admin = await fetch(`${server.url}/api/v1/studio/admin/pg-stat-statements`);
+      assert.equal(admin.status, 429);
+    } finally {
+      await server.close();
+    }
+  });
+
+  test('with LLM_BASE_URL set, jobs are written by the OpenAI-compatible endpoint', async () => {
+    const llm = await startFakeLlm();
+    const server = await startServer({ databaseUrl: 'pglite://memory', llmBaseUrl: llm.url, llmModel: 'fake-model' }, { apps: [createStudioApp()] });
+    try {
+      const templates = (await (await fetch(`${server.url}/api/v1/studio/templates`)).json()) as { items: { id: string }[] };
+      const seedTemplate = templates.items[0]?.id
+        ? templates.items[0].id
+        : ((await (
+            await fetch(`${server.url}/api/v1/studio/templates`, {
+              method: 'POST',
+              headers: { 'content-type': 'application/json' },
+              body: JSON.stringify({ name: 'LLM template', system_prompt: 'You help {persona}s.', opening_line: 'Hello about {topic}.' }),
+            })
+          ).json()) as { id: string }).id;
+      const res = await fetch(`${server.url}/api/v1/studio/jobs`, { method: 'POST', headers: { 'content-type': 'application/json' }, body: JSON.stringify({ templateId: seedTemplate, count: 6 }) });
+      const job = (await res.json()) as { id: string; generator: string };
+      assert.equal(job.generator, 'openai-compatible');
+      let status = '';
+      for (let i = 0; i < 100 && status !== 'completed'; i++) {
+        await new Promise((r) => setTimeout(r, 50));
+        status = ((await (await fetch(`${server.url}/api/v1/studio/jobs/${job.id}`)).json()) as { status: string }).status;
+      }
+      assert.equal(status, 'completed');
+      assert.equal(llm.requests.length, 6);
+      assert.equal(llm.requests[0].model, 'fake-model');
+      const list = (await (await fetch(`${server.url}/api/v1/studio/conversations?job_id=${job.id}&fields=id,title`)).json()) as { items: { id: string; title: string }[] };
+      assert.equal(list.items.length, 6);
+      assert.match(list.items[0].title, /^LLM-written conversation/);
+      const detail = (await (await fetch(`${server.url}/api/v1/studio/conversations/${list.items[0].id}`)).json()) as { turns: { role: string; content: string }[] };
+      assert.deepEqual(detail.turns.map((t) => t.role), ['system', 'user', 'assistant', 'user', 'assistant']);
+      assert.equal(detail.turns.at(-1)!.content, 'Just your order number, and I will fix it now.');
+    } finally {
+      await server.close();
+      await llm.close();
+    }
+  });
+
+  test('the pg_stat_statements endpoint needs the API key and PostgreSQL', async () => {
+    const server = await startServer({ databaseUrl: 'pglite://memory' }, { apps: [createStudioApp({ worker: false })] });
+    try {
+      const anon = await fetch(`${server.url}/api/v1/studio/admin/pg-stat-statements`);
+      assert.equal(anon.status, 401);
+      const keyed = await fetch(`${server.url}/api/v1/studio/admin/pg-stat-statements`, { headers: { authorization: 'Bearer test-api-key-0123456789' } });
+      assert.equal(keyed.status, 409);
+      assert.match(((await keyed.json()) as { error: { message: string } }).error.message, /PostgreSQL/);
+    } finally {
+      await server.close();
+    }
+  });
+});

@@ -1,0 +1,93 @@
+/**
+ * Typing coalescing: 100 ms trailing-edge windows per room and user, measured on a simulated
+ * support conversation (a customer and an agent typing as people do).
+ */
+import { test, mock } from 'node:test';
+import assert from 'node:assert/strict';
+import { TypingCoalescer, type TypingSignal } from '../../src/apps/support/typing.js';
+import { FAST_TYPISTS, GENERAL_TYPISTS, coalescedCount, simulateTypist, type TypingSignalAt } from '../../src/apps/support/typing-sim.js';
+
+test('within one window only the last state is emitted, per room and user', () => {
+  mock.timers.enable({ apis: ['setTimeout'] });
+  try {
+    const out: TypingSignal[] = [];
+    const c = new TypingCoalescer((s) => out.push(s));
+    const base = { roomId: 'r1', userName: 'A', role: 'customer' as const };
+    c.offer({ ...base, userId: 'a', state: 'start' });
+    c.offer({ ...base, userId: 'a', state: 'start' });
+    c.offer({ ...base, userId: 'b', state: 'start' });
+    c.offer({ ...base, userId: 'a', state: 'stop' });
+    c.offer({ ...base, roomId: 'r2', userId: 'a', state: 'start' });
+    mock.timers.tick(99);
+    assert.equal(out.length, 0, 'trailing edge: nothing before the window closes');
+    mock.timers.tick(1);
+    assert.deepEqual(out.map((s) => `${s.roomId}/${s.userId}/${s.state}`).sort(), ['r1/a/stop', 'r1/b/start', 'r2/a/start']);
+    assert.deepEqual(c.stats, { offered: 5, absorbed: 2, emitted: 3, open: 0 });
+    c.offer({ ...base, userId: 'a', state: 'start' });
+    c.flush();
+    assert.equal(out.length, 4, 'flush emits open windows (shutdown loses no stop)');
+  } finally {
+    mock.timers.reset();
+  }
+});
+
+/** Drives the real coalescer with a script in mocked time; returns what it emitted. */
+function replay(signals: TypingSignalAt[], userId: string, coalescer: TypingCoalescer, now: { t: number }): void {
+  for (const s of signals) {
+    mock.timers.tick(Math.max(0, s.at - now.t));
+    now.t = Math.max(now.t, s.at);
+    coalescer.offer({ roomId: 'room', userId, userName: userId, role: 'customer', state: s.state });
+  }
+}
+
+test("a simulated support conversation: the 100 ms window cuts typing traffic, and each typist's last state reaches the room", () => {
+  const minutes = 10;
+  const customer = simulateTypist(7, minutes * 60_000, GENERAL_TYPISTS);
+  const agent = simulateTypist(8, minutes * 60_000, FAST_TYPISTS);
+  assert.ok(customer.keystrokes > 500 && agent.keystrokes > 500, 'both typed a realistic amount');
+  mock.timers.enable({ apis: ['setTimeout'] });
+  try {
+    const emitted: TypingSignal[] = [];
+    const coalescer = new TypingCoalescer((s) => emitted.push(s));
+    const merged = [...customer.signals.map((s) => ({ ...s, who: 'customer' })), ...agent.signals.map((s) => ({ ...s, who: 'agent' }))].sort((a, b) => a.at - b.at);
+    const now = { t: 0 };
+    for (const s of merged) replay([s], s.who, coalescer, now);
+    mock.timers.tick(1000);
+    const { offered, absorbed } = coalescer.stats;
+    assert.equal(offered, customer.signals.length + agent.signals.length);
+    assert.equal(emitted.length + absorbed, offered, 'every signal was either emitted or counted as coalesced');
+    // The real coalescer agrees with the virtual-time model the benchmark uses.
+    const model = coalescedCount(customer.signals, 100).emitted + coalescedCount(agent.signals, 100).emitted;
+    assert.ok(Math.abs(emitted.length - model) <= 2, `coalescer ${emitted.length} vs model ${model}`);
+    const cut = absorbed / offered;
+    // Measured cut on this model: ~15% for the general population, ~28% for fast typists. The
+    // original goal (>=30%) is not met at 100 ms; see docs/support.md for the window it needs.
+    assert.ok(cut >= 0.15 && cut < 0.3, `cut ${(cut * 100).toFixed(1)}%`);
+    // The room's final view of each typist is what the typist last reported.
+    assert.equal(emitted.filter((s) => s.userId === 'customer').at(-1)?.state, customer.signals.at(-1)?.state);
+    assert.equal(emitted.filter((s) => s.userId === 'agent').at(-1)?.state, agent.signals.at(-1)?.state);
+    // Every sent message is followed by a "stop" that reaches the room (indicators vanish).
+    const stops = emitted.filter((s) => s.state === 'stop').length;
+    assert.ok(stops >= customer.messages.length + agent.messages.length, `${stops} stops for ${customer.messages.length + agent.messages.length} messages`);
+  } finally {
+    mock.timers.reset();
+  }
+});
+
+test('the traffic cut across 200 simulated typists, per population', () => {
+  const cutOf = (profile: typeof GENERAL_TYPISTS) => {
+    let offered = 0;
+    let absorbed = 0;
+    for (let i = 1; i <= 200; i++) {
+      const c = coalescedCount(simulateTypist(i, 120_000, profile).signals, 100);
+      offered += c.offered;
+      absorbed += c.absorbed;
+    }
+    return absorbed / offered;
+  };
+  const general = cutOf(GENERAL_TYPISTS);
+  const fast = cutOf(FAST_TYPISTS);
+  assert.ok(general > 0.12 && general < 0.2, `general ${general}`);
+  assert.ok(fast > 0.25 && fast < 0.35, `fast ${fast}`);
+  assert.ok(fast > general, 'faster typing gives the window more to absorb');
+});

@@ -1,0 +1,339 @@
+/**
+ * @module web/radio/main
+ * The radio player: joins a station a little behind its live edge over the raw hub protocol,
+ * decodes chunks (Opus through WebCodecs, 16-bit PCM otherwise) and feeds them to the
+ * AudioWorklet, which owns the adaptive jitter buffer. Shows the stream's health and reports
+ * underruns to the server. Counters are exposed on `window.__radioStats` for tests.
+ *
+ * The raw protocol rather than the SDK on purpose: on a gap the SDK resubscribes to replay what
+ * was missed, but live audio must skip forward instead.
+ */
+import workletUrl from './player-worklet.ts?worker&url';
+import { decodeBinaryFrame } from '../../src/hub/protocol.js';
+import { CHUNK_MS, FLAG_DISCONTINUITY, CODEC_OPUS, decodeChunk, pcm16ToPlanar, type FormatName } from '../../src/apps/radio/shared/format.js';
+
+interface StationInfo {
+  id: string;
+  title: string;
+  mood: string;
+  listenerTiersMs: number[];
+  statusChannel: string;
+  formats: Record<FormatName, { channel: string; offset: number; epoch: string }>;
+}
+
+interface WorkletStats {
+  framesPlayed: number;
+  underruns: number;
+  gaps: number;
+  skips: number;
+  bufferMs: number;
+  targetMs: number;
+  tier: number;
+  jitterMs: number;
+  playing: boolean;
+  headCaptureTs: number;
+}
+
+export interface RadioStats {
+  station: string;
+  format: FormatName | '';
+  framesPlayed: number;
+  underruns: number;
+  bufferMs: number;
+  tier: number;
+  targetMs: number;
+  jitterMs: number;
+  latencyMs: number;
+  chunksReceived: number;
+  gaps: number;
+  playing: boolean;
+}
+
+declare global {
+  interface Window {
+    __radioStats: RadioStats;
+  }
+}
+
+const $ = <T extends HTMLElement>(id: string) => document.getElementById(id) as T;
+const playButton = $<HTMLButtonElement>('play');
+const stationSelect = $<HTMLSelectElement>('station');
+const volume = $<HTMLInputElement>('volume');
+const stateLine = $('state');
+const params = new URLSearchParams(location.search);
+
+const stats: RadioStats = { station: '', format: '', framesPlayed: 0, underruns: 0, bufferMs: 0, tier: 0, targetMs: 0, jitterMs: 0, latencyMs: NaN, chunksReceived: 0, gaps: 0, playing: false };
+window.__radioStats = stats;
+
+let ctx: AudioContext | null = null;
+let node: AudioWorkletNode | null = null;
+let gain: GainNode | null = null;
+let ws: WebSocket | null = null;
+let nextId = 1;
+const replies = new Map<number, (f: { ok: boolean; result?: unknown; error?: { code: string; message: string } }) => void>();
+let clockOffsetMs = 0; // server clock − local clock
+let current: { info: StationInfo; format: FormatName } | null = null;
+let decoder: AudioDecoder | null = null;
+const opusPending = new Map<number, { captureTs: number; discontinuity: boolean }>();
+let reportedUnderruns = 0;
+let reportTimer: number | undefined;
+
+function setState(text: string): void {
+  stateLine.textContent = text;
+}
+
+async function loadStations(): Promise<void> {
+  const res = await fetch('/api/v1/radio/stations');
+  const body = (await res.json()) as { stations: StationInfo[] };
+  stationSelect.replaceChildren(...body.stations.map((s) => new Option(`${s.title} · ${s.mood}`, s.id)));
+  const wanted = params.get('station');
+  if (wanted && body.stations.some((s) => s.id === wanted)) stationSelect.value = wanted;
+}
+
+function connect(): Promise<void> {
+  if (ws && ws.readyState === WebSocket.OPEN) return Promise.resolve();
+  return new Promise((resolve, reject) => {
+    ws = new WebSocket(`${location.protocol === 'https:' ? 'wss' : 'ws'}://${location.host}/ws`);
+    ws.binaryType = 'arraybuffer';
+    ws.onopen = () => resolve();
+    ws.onerror = () => reject(new Error('WebSocket failed'));
+    ws.onclose = () => {
+      ws = null;
+      if (current) {
+        setState('connection lost; reconnecting…');
+        setTimeout(() => current && void startStream(current.info.id).catch((e: Error) => setState(e.message)), 1000);
+      }
+    };
+    ws.onmessage = (e) => {
+      if (typeof e.data === 'string') {
+        for (const line of e.data.split('\n')) onText(JSON.parse(line) as Record<string, unknown>);
+      } else onBinary(new Uint8Array(e.data as ArrayBuffer));
+    };
+  });
+}
+
+function request<R>(op: string, fields: Record<string, unknown> = {}): Promise<R> {
+  const id = nextId++;
+  return new Promise((resolve, reject) => {
+    replies.set(id, (f) => (f.ok ? resolve(f.result as R) : reject(new Error(`${f.error?.code}: ${f.error?.message}`))));
+    ws!.send(JSON.stringify({ id, op, ...fields }));
+  });
+}
+
+function onText(f: Record<string, unknown>): void {
+  if (typeof f.id === 'number' && replies.has(f.id)) {
+    replies.get(f.id)!(f as never);
+    replies.delete(f.id);
+    return;
+  }
+  if (current && f.channel === current.info.statusChannel && f.data) showServerStatus(f.data as Record<string, unknown>);
+}
+
+function onBinary(bytes: Uint8Array): void {
+  if (!current || !node) return;
+  const frame = decodeBinaryFrame(bytes);
+  if (frame.channel !== current.info.formats[current.format].channel) return;
+  const chunk = decodeChunk(frame.payload);
+  stats.chunksReceived++;
+  // Capture time on the local clock, so the worklet's jitter and our latency share one clock.
+  const discontinuity = (chunk.flags & FLAG_DISCONTINUITY) !== 0;
+  if (chunk.codec === CODEC_OPUS) {
+    if (!decoder) return;
+    if (discontinuity && decoder.state === 'configured') {
+      decoder.reset();
+      configureDecoder(decoder);
+    }
+    opusPending.set(chunk.seq, { captureTs: chunk.captureTs, discontinuity });
+    if (opusPending.size > 200) opusPending.delete(opusPending.keys().next().value!);
+    decoder.decode(new EncodedAudioChunk({ type: 'key', timestamp: chunk.seq * CHUNK_MS * 1000, data: chunk.payload }));
+    return;
+  }
+  const left = new Float32Array(chunk.frames);
+  const right = new Float32Array(chunk.frames);
+  pcm16ToPlanar(chunk.payload, left, right, chunk.frames);
+  node.port.postMessage({ type: 'chunk', seq: chunk.seq, captureTs: chunk.captureTs, left, right, frames: chunk.frames, discontinuity }, [left.buffer, right.buffer]);
+}
+
+function configureDecoder(d: AudioDecoder): void {
+  d.configure({ codec: 'opus', sampleRate: 48_000, numberOfChannels: 2 });
+}
+
+function createDecoder(): AudioDecoder {
+  const d = new AudioDecoder({
+    output: (data) => {
+      const seq = Math.round(data.timestamp / (CHUNK_MS * 1000));
+      const meta = opusPending.get(seq);
+      opusPending.delete(seq);
+      const frames = data.numberOfFrames;
+      const left = new Float32Array(frames);
+      const right = new Float32Array(frames);
+      data.copyTo(left, { planeIndex: 0, format: 'f32-planar' });
+      data.copyTo(right, { planeIndex: data.numberOfChannels > 1 ? 1 : 0, format: 'f32-planar' });
+      data.close();
+      if (!meta || !node) return;
+      node.port.postMessage({ type: 'chunk', seq, captureTs: meta.captureTs, left, right, frames, discontinuity: meta.discontinuity }, [left.buffer, right.buffer]);
+    },
+    error: (e) => setState(`Opus decoder error: ${e.message}`),
+  });
+  configureDecoder(d);
+  return d;
+}
+
+async function pickFormat(): Promise<FormatName> {
+  const forced = params.get('format');
+  if (forced === 'pcm' || forced === 'opus') return forced;
+  if (typeof AudioDecoder === 'undefined') return 'pcm';
+  try {
+    const support = await AudioDecoder.isConfigSupported({ codec: 'opus', sampleRate: 48_000, numberOfChannels: 2 });
+    return support.supported ? 'opus' : 'pcm';
+  } catch {
+    return 'pcm';
+  }
+}
+
+async function syncClock(): Promise<void> {
+  let best = Infinity;
+  for (let i = 0; i < 3; i++) {
+    const t0 = Date.now();
+    const r = await request<{ ts: number }>('ping');
+    const t1 = Date.now();
+    if (t1 - t0 < best) {
+      best = t1 - t0;
+      clockOffsetMs = r.ts - (t0 + t1) / 2;
+    }
+  }
+}
+
+async function startAudio(): Promise<void> {
+  if (!ctx) {
+    ctx = new AudioContext({ sampleRate: 48_000, latencyHint: 'interactive' });
+    await ctx.audioWorklet.addModule(workletUrl);
+    gain = ctx.createGain();
+    gain.gain.value = Number(volume.value);
+    gain.connect(ctx.destination);
+  }
+  await ctx.resume();
+}
+
+function newNode(): void {
+  node?.disconnect();
+  node = new AudioWorkletNode(ctx!, 'radio-player', { numberOfInputs: 0, numberOfOutputs: 1, outputChannelCount: [2] });
+  node.connect(gain!);
+  node.port.onmessage = (e: MessageEvent<WorkletStats & { type: string }>) => {
+    if (e.data.type === 'stats') onWorkletStats(e.data);
+  };
+}
+
+function onWorkletStats(s: WorkletStats): void {
+  stats.framesPlayed = s.framesPlayed;
+  stats.underruns = s.underruns;
+  stats.bufferMs = s.bufferMs;
+  stats.tier = s.tier;
+  stats.targetMs = s.targetMs;
+  stats.jitterMs = s.jitterMs;
+  stats.gaps = s.gaps;
+  stats.playing = s.playing;
+  if (Number.isFinite(s.headCaptureTs) && ctx) {
+    // Server time now minus the capture time of what is about to play, plus the device's own delay.
+    const deviceMs = ((ctx.outputLatency || 0) + (ctx.baseLatency || 0)) * 1000;
+    stats.latencyMs = Date.now() + clockOffsetMs - s.headCaptureTs + deviceMs;
+  }
+  $('s-buffer').textContent = `${Math.round(s.bufferMs)} ms`;
+  $('s-tier').textContent = `${s.tier} · ${s.targetMs} ms`;
+  $('s-jitter').textContent = `${s.jitterMs.toFixed(1)} ms`;
+  $('s-underruns').textContent = String(s.underruns);
+  $('s-latency').textContent = Number.isFinite(stats.latencyMs) ? `${Math.round(stats.latencyMs)} ms` : '–';
+  if (current) $('s-format').textContent = current.format === 'opus' ? 'Opus' : 'PCM 16';
+}
+
+function showServerStatus(s: Record<string, unknown>): void {
+  $('s-lead').textContent = `${String(s.leadMs)} ms · t${String(s.tier)}`;
+  const l = s.listeners as { pcm: number; opus: number } | undefined;
+  if (l) $('s-listeners').textContent = String(l.pcm + l.opus);
+}
+
+async function stopStream(): Promise<void> {
+  const was = current;
+  current = null;
+  if (!was || !ws || ws.readyState !== WebSocket.OPEN) return;
+  await Promise.allSettled([request('unsubscribe', { channel: was.info.formats[was.format].channel }), request('unsubscribe', { channel: was.info.statusChannel })]);
+}
+
+async function startStream(stationId: string): Promise<void> {
+  await connect();
+  await syncClock();
+  const res = await fetch(`/api/v1/radio/stations/${encodeURIComponent(stationId)}`);
+  if (!res.ok) throw new Error(`station ${stationId}: HTTP ${res.status}`);
+  const info = (await res.json()) as StationInfo;
+  const format = await pickFormat();
+  if (format === 'opus') {
+    decoder?.close();
+    decoder = createDecoder();
+  }
+  newNode();
+  current = { info, format };
+  stats.station = info.id;
+  stats.format = format;
+  const pos = info.formats[format];
+  // Start a buffer's worth behind the live edge, so playback begins at once.
+  const behind = Math.ceil(info.listenerTiersMs[1] / CHUNK_MS);
+  const since = pos.offset > behind ? { offset: pos.offset - behind, epoch: pos.epoch } : undefined;
+  await request('subscribe', { channel: pos.channel, ...(since ? { since } : {}) });
+  await request('subscribe', { channel: info.statusChannel });
+  setState(`playing ${info.title} (${format === 'opus' ? 'Opus' : 'PCM'})`);
+}
+
+async function report(): Promise<void> {
+  if (!current) return;
+  const delta = stats.underruns - reportedUnderruns;
+  if (delta <= 0) return;
+  reportedUnderruns = stats.underruns;
+  await fetch(`/api/v1/radio/stations/${current.info.id}/reports`, {
+    method: 'POST',
+    headers: { 'content-type': 'application/json' },
+    body: JSON.stringify({
+      underruns: delta,
+      bufferMs: Math.round(stats.bufferMs),
+      jitterMs: Math.round(stats.jitterMs * 10) / 10,
+      latencyMs: Number.isFinite(stats.latencyMs) ? Math.round(stats.latencyMs) : undefined,
+      tier: stats.tier,
+      format: current.format,
+    }),
+  }).catch(() => {});
+}
+
+playButton.addEventListener('click', () => {
+  void (async () => {
+    try {
+      if (current) {
+        await stopStream();
+        await ctx?.suspend();
+        playButton.textContent = '▶ Play';
+        setState('paused');
+        return;
+      }
+      setState('starting…');
+      await startAudio();
+      await startStream(stationSelect.value);
+      playButton.textContent = '❚❚ Pause';
+      reportTimer ??= window.setInterval(() => void report(), 5000);
+    } catch (err) {
+      setState((err as Error).message);
+    }
+  })();
+});
+
+stationSelect.addEventListener('change', () => {
+  if (!current) return;
+  void (async () => {
+    await stopStream();
+    reportedUnderruns = 0;
+    await startStream(stationSelect.value).catch((err: Error) => setState(err.message));
+  })();
+});
+
+volume.addEventListener('input', () => {
+  if (gain && ctx) gain.gain.setTargetAtTime(Number(volume.value), ctx.currentTime, 0.05);
+});
+
+loadStations().catch((err: Error) => setState(`could not load stations: ${err.message}`));

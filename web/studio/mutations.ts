@@ -1,0 +1,72 @@
+/**
+ * @module web/studio/mutations
+ * Status changes, applied to every cached copy at once (optimistic) and rolled back with a
+ * toast when the server refuses.
+ */
+import { useMutation, useQueryClient, type InfiniteData, type QueryClient } from '@tanstack/react-query';
+import { api, keys, type Detail, type Page, type Status } from './api.js';
+import { useToast } from './toast.js';
+
+type Snapshot = [readonly unknown[], unknown][];
+
+function applyStatus(qc: QueryClient, ids: Set<string>, status: Status): Snapshot {
+  const snapshot: Snapshot = [];
+  for (const [key, data] of qc.getQueriesData<InfiniteData<Page>>({ queryKey: keys.lists })) {
+    snapshot.push([key, data]);
+    if (!data) continue;
+    qc.setQueryData<InfiniteData<Page>>(key, {
+      ...data,
+      pages: data.pages.map((p) => ({ ...p, items: p.items.map((r) => (ids.has(r.id) ? { ...r, status } : r)) })),
+    });
+  }
+  for (const id of ids) {
+    const key = keys.detail(id);
+    const detail = qc.getQueryData<Detail>(key);
+    snapshot.push([key, detail]);
+    if (detail) qc.setQueryData<Detail>(key, { ...detail, status });
+  }
+  return snapshot;
+}
+
+function restore(qc: QueryClient, snapshot: Snapshot | undefined): void {
+  for (const [key, data] of snapshot ?? []) qc.setQueryData(key, data);
+}
+
+export function useSetStatus() {
+  const qc = useQueryClient();
+  const toast = useToast();
+  return useMutation({
+    mutationFn: (v: { id: string; status: Status; expected?: Status }) =>
+      api<{ status: Status }>(`/conversations/${v.id}`, { method: 'PATCH', body: JSON.stringify({ status: v.status, expected: v.expected, reviewer: 'studio-ui' }) }),
+    onMutate: async (v) => {
+      await qc.cancelQueries({ queryKey: keys.detail(v.id) });
+      return applyStatus(qc, new Set([v.id]), v.status);
+    },
+    onError: (err, v, snapshot) => {
+      restore(qc, snapshot);
+      toast(`Could not set ${v.status.replace('_', ' ')}: ${(err as Error).message}`);
+    },
+    onSettled: (_d, _e, v) => {
+      void qc.invalidateQueries({ queryKey: keys.stats });
+      void qc.invalidateQueries({ queryKey: keys.detail(v.id) });
+    },
+  });
+}
+
+export function useBulkStatus() {
+  const qc = useQueryClient();
+  const toast = useToast();
+  return useMutation({
+    mutationFn: (v: { ids: string[]; status: Status }) => api<{ updated: number }>('/conversations/bulk', { method: 'POST', body: JSON.stringify({ ids: v.ids, status: v.status, reviewer: 'studio-ui' }) }),
+    onMutate: (v) => applyStatus(qc, new Set(v.ids), v.status),
+    onError: (err, _v, snapshot) => {
+      restore(qc, snapshot);
+      toast(`Bulk change refused: ${(err as Error).message}`);
+    },
+    onSuccess: (r) => toast(`${r.updated} conversations updated`, 'info'),
+    onSettled: () => {
+      void qc.invalidateQueries({ queryKey: keys.stats });
+      void qc.invalidateQueries({ queryKey: ['conversations', 'count'] });
+    },
+  });
+}
