@@ -22,7 +22,12 @@ const messageSchema = {
   type: 'object',
   required: ['channel', 'data'],
   additionalProperties: false,
-  properties: { channel: { type: 'string', minLength: 3, maxLength: 240 }, data: {}, key: { type: 'string', maxLength: 200 } },
+  properties: {
+    channel: { type: 'string', minLength: 3, maxLength: 240 },
+    data: {},
+    key: { type: 'string', maxLength: 200, description: 'coalescing key (namespaces with coalesceMs)' },
+    idempotencyKey: { type: 'string', minLength: 1, maxLength: 200, description: 'a retry with the same key within the dedupe window is not delivered twice' },
+  },
 } as const;
 
 const ackSchema = {
@@ -34,6 +39,7 @@ interface PublishBody {
   channel: string;
   data: unknown;
   key?: string;
+  idempotencyKey?: string;
 }
 
 export function registerPublishRoutes(http: FastifyInstance, deps: { hub: Hub; config: AirwavesConfig }): void {
@@ -46,7 +52,7 @@ export function registerPublishRoutes(http: FastifyInstance, deps: { hub: Hub; c
       schema: { tags: ['hub'], summary: 'Publish one message to a channel', security: [{ apiKey: [] }], body: messageSchema, response: { 200: ackSchema, ...errors } },
       preHandler: async (req) => checkApiKey(config, req),
     },
-    async (req) => hub.publish(req.body.channel, req.body.data, { key: req.body.key }),
+    async (req) => hub.publish(req.body.channel, req.body.data, { key: req.body.key, idempotencyKey: req.body.idempotencyKey }),
   );
 
   http.post<{ Body: { messages: PublishBody[] } }>(
@@ -77,7 +83,7 @@ export function registerPublishRoutes(http: FastifyInstance, deps: { hub: Hub; c
       // Sequential on purpose: messages to one channel keep the order the caller gave.
       for (const m of req.body.messages) {
         try {
-          results.push(await hub.publish(m.channel, m.data, { key: m.key }));
+          results.push(await hub.publish(m.channel, m.data, { key: m.key, idempotencyKey: m.idempotencyKey }));
         } catch (err) {
           if (err instanceof AirwavesError) results.push({ error: err.toJSON() });
           else throw err;

@@ -117,7 +117,9 @@ export class ClientSession {
     const frame = frameOf(message);
     this.queue.push(message);
     this.queueBytes += frame.length;
-    if (this.queue.length > this.limits.queueMessages || this.queueBytes + this.ws.bufferedAmount > this.limits.queueBytes) {
+    // Only our own queue counts here: flush() stops writing above socketHighWater, so the socket's
+    // buffer is bounded separately, and what waits in our queue can still be conflated or dropped.
+    if (this.queue.length > this.limits.queueMessages || this.queueBytes > this.limits.queueBytes) {
       // A burst larger than the queue within one turn is not a slow client: if the socket is
       // taking data, write now. The policy applies only when the socket itself is backed up.
       if (this.ws.bufferedAmount <= this.limits.socketHighWater) {
@@ -240,14 +242,14 @@ export class ClientSession {
   }
 
   private overHalf(): boolean {
-    return this.queue.length > this.limits.queueMessages / 2 || this.queueBytes + this.ws.bufferedAmount > this.limits.queueBytes / 2;
+    return this.queue.length > this.limits.queueMessages / 2 || this.queueBytes > this.limits.queueBytes / 2;
   }
 
   private dropOldest(): void {
     const gaps = new Map<string, { from: number; to: number }>();
     const kept: Outbound[] = [];
     let dropped = 0;
-    let bytes = this.queueBytes + this.ws.bufferedAmount;
+    let bytes = this.queueBytes;
     let count = this.queue.length;
     const targetMessages = this.limits.queueMessages / 2;
     const targetBytes = this.limits.queueBytes / 2;

@@ -371,7 +371,10 @@ export class Hub {
     if (session.closed) return;
     if (!session.commandBucket.take(1)) {
       this.metrics.rejected.inc({ reason: 'rate_limited' });
-      session.sendControl(encodeError(undefined, Errors.rateLimited.code, `more than ${this.config.commandRatePerSecond} commands/s`));
+      // Answer the command it refused, so the client's request settles instead of timing out.
+      // The id is read without a full parse: a flood is exactly when parsing should stay cheap.
+      const id = isBinary ? undefined : commandIdOf(data);
+      session.sendControl(encodeError(id, Errors.rateLimited.code, `more than ${this.config.commandRatePerSecond} commands/s`));
       return;
     }
     const bytes = Array.isArray(data) ? Buffer.concat(data) : Buffer.isBuffer(data) ? data : Buffer.from(data);
@@ -627,4 +630,13 @@ export class Hub {
     if (this.blockedTimer) clearInterval(this.blockedTimer);
     await this.engine.close();
   }
+}
+
+const COMMAND_ID = /^\s*\{[^{}]*?"id"\s*:\s*(\d{1,15})\b/;
+
+/** The `id` of a text command, read from its first bytes; undefined when it is not there. */
+function commandIdOf(data: RawData): number | undefined {
+  const head = (Array.isArray(data) ? data[0] : Buffer.isBuffer(data) ? data : Buffer.from(data))?.subarray(0, 128).toString('latin1');
+  const match = head ? COMMAND_ID.exec(head) : null;
+  return match ? Number(match[1]) : undefined;
 }

@@ -119,6 +119,18 @@ describe('HTTP API', () => {
     sub.close();
   });
 
+  test('an HTTP publish retried with the same idempotencyKey is delivered once', async () => {
+    const sub = await RawClient.open(server.wsUrl);
+    await sub.request('subscribe', { channel: 'chat:retry' });
+    const first = (await (await post('/api/v1/publish', { channel: 'chat:retry', data: 'x', idempotencyKey: 'order-7' })).json()) as { offset: number };
+    const again = (await (await post('/api/v1/publish', { channel: 'chat:retry', data: 'x', idempotencyKey: 'order-7' })).json()) as { offset: number };
+    assert.equal(again.offset, first.offset);
+    await post('/api/v1/publish', { channel: 'chat:retry', data: 'after' });
+    await sub.waitFor(() => sub.publications('chat:retry').some((f) => f.data === 'after'));
+    assert.deepEqual(sub.publications('chat:retry').map((f) => f.data), ['x', 'after']);
+    sub.close();
+  });
+
   test('a body that does not match the schema → 400 bad_request naming the field', async () => {
     const r = await post('/api/v1/publish', { channel: 'chat:a' });
     assert.equal(r.status, 400);
