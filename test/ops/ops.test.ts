@@ -40,6 +40,13 @@ describe('ops/prometheus', () => {
     assert.match(promtool('test', 'rules', 'ops/prometheus/alerts.test.yml'), /SUCCESS/);
   });
 
+  test('every runbook link in the alerts points at a heading in docs/operations.md', () => {
+    const headings = new Set([...readFileSync('docs/operations.md', 'utf8').matchAll(/^#+ (.+)$/gm)].map((m) => m[1].toLowerCase().replace(/[^a-z0-9 -]/g, '').replace(/ /g, '-')));
+    const anchors = [...readFileSync('ops/prometheus/alerts.yml', 'utf8').matchAll(/runbook: docs\/operations\.md#(\S+)/g)].map((m) => m[1]);
+    assert.ok(anchors.length >= 5);
+    assert.deepEqual(anchors.filter((a) => !headings.has(a)), []);
+  });
+
   test('the scrape configuration passes promtool check config', () => {
     assert.match(promtool('check', 'config', 'ops/prometheus/prometheus.yml'), /valid prometheus config/);
   });
