@@ -34,4 +34,4 @@ const env = { ...process.env, DEBIAN_FRONTEND: 'noninteractive' };
 execSync('apt-get update -qq', { stdio: 'inherit', env });
 execSync(`apt-get install -y -qq --no-install-recommends ${missing.join(' ')}`, { stdio: 'inherit', env });
 // Debian starts services on install; the tests run their own on random ports.
-for (const svc of ['redis-server', 'postgresql', 'nginx']) spawnSync('sh', ['-c', `service ${svc} stop`], { stdio: 'ignore' });
+for (const svc of ['redis-server', 'postgresql', 'nginx', 'prometheus']) spawnSync('sh', ['-c', `service ${svc} stop`], { stdio: 'ignore' });

@@ -1,18 +1,25 @@
 /**
  * @module test/helpers/postgres
- * A throwaway PostgreSQL 15 cluster for tests and benchmarks: initdb into a temp dir, start
+ * A throwaway PostgreSQL cluster for tests and benchmarks: initdb into a temp dir, start
  * `postgres` on a random loopback port (socket in the same temp dir, fsync off), create a
  * database, and remove everything on stop(). As root the server runs as the `postgres` user
  * (PostgreSQL refuses to run as root) with the directory chowned to it.
  */
 import { spawn, execFileSync, type ChildProcess } from 'node:child_process';
-import { mkdtempSync, rmSync, chmodSync } from 'node:fs';
+import { mkdtempSync, rmSync, chmodSync, existsSync, readdirSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { createServer } from 'node:net';
 import pg from 'pg';
 
-export const PG_BIN = process.env.PG_BIN ?? '/usr/lib/postgresql/15/bin';
+/** Debian's PostgreSQL binaries: the newest installed major version (15 on bookworm, 16 on noble). */
+export const PG_BIN = process.env.PG_BIN ?? findPgBin();
+
+function findPgBin(): string {
+  const root = '/usr/lib/postgresql';
+  const versions = existsSync(root) ? readdirSync(root).filter((v) => existsSync(join(root, v, 'bin', 'initdb'))).sort((a, b) => Number(b) - Number(a)) : [];
+  return join(root, versions[0] ?? '15', 'bin');
+}
 
 export interface PostgresOptions {
   /** Database created for the caller (default "airwaves_test"). */
