@@ -6,17 +6,10 @@
  */
 import type { ConversationStatus, GeneratedConversation, TemplateVariable, Tier, Turn } from './types.js';
 
-/** mulberry32: tiny, fast, good enough to vary text; not for anything secret. */
-export function rngFrom(seed: number): () => number {
-  let a = seed >>> 0;
-  return () => {
-    a = (a + 0x6d2b79f5) >>> 0;
-    let t = a;
-    t = Math.imul(t ^ (t >>> 15), t | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-  };
-}
+import { seededRandom } from '../../core/random.js';
+
+/** Same seed, same content (mulberry32, see core/random). */
+export const rngFrom = seededRandom;
 
 /** A stable 32-bit hash of a string (FNV-1a), to seed the PRNG from ids. */
 export function hashSeed(text: string): number {

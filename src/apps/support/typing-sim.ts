@@ -10,6 +10,7 @@
  * pause; some words end in a thinking pause (the client then reports "stop" after 2 s idle); some
  * words are corrected by holding backspace (key auto-repeat at ~33 ms after a 500 ms delay).
  */
+import { seededRandom } from '../../core/random.js';
 
 export interface TypistProfile {
   /** Median of the population's per-typist median IKI, ms. */
@@ -41,17 +42,7 @@ export interface TypistScript {
   keystrokes: number;
 }
 
-/** mulberry32: small, fast, good enough for simulations, and reproducible from a seed. */
-export function seededRandom(seed: number): () => number {
-  let a = seed >>> 0;
-  return () => {
-    a = (a + 0x6d2b79f5) >>> 0;
-    let t = a;
-    t = Math.imul(t ^ (t >>> 15), t | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-  };
-}
+export { seededRandom };
 
 function normal(rand: () => number): number {
   const u = Math.max(rand(), 1e-12);

@@ -1,0 +1,16 @@
+/**
+ * @module core/random
+ * A seeded pseudo-random generator (mulberry32) for simulations and generated content: tiny,
+ * fast, and reproducible from a seed, so a resumed job or a rerun benchmark makes the same data.
+ * Not for anything secret.
+ */
+export function seededRandom(seed: number): () => number {
+  let a = seed >>> 0;
+  return () => {
+    a = (a + 0x6d2b79f5) >>> 0;
+    let t = a;
+    t = Math.imul(t ^ (t >>> 15), t | 1);
+    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
+    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
+  };
+}
