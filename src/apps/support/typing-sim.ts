@@ -109,16 +109,37 @@ export function simulateTypist(seed: number, durationMs: number, profile: Typist
 }
 
 /**
- * Replays signals through a trailing-edge window exactly as the Coalescer does (first value opens
- * a window, later ones replace it, the last is emitted when it closes) in virtual time.
+ * Replays signals through the typing coalescer's two steps in virtual time, exactly as
+ * TypingCoalescer does: a trailing-edge window (first value opens it, later ones replace it, the
+ * last is emitted when it closes), then repeat suppression (a "start" within `refreshMs` of the
+ * last sent "start" is not sent). `refreshMs = 0` models the window alone.
  */
-export function coalescedCount(signals: readonly TypingSignalAt[], windowMs: number): { offered: number; emitted: number; absorbed: number } {
+export function coalescedCount(signals: readonly TypingSignalAt[], windowMs: number, refreshMs = 0): { offered: number; emitted: number; absorbed: number } {
   let windowEnd = -Infinity;
+  let pending: TypingSignalAt | null = null;
+  let typingSentAt: number | null = null;
   let emitted = 0;
+  const close = () => {
+    if (!pending) return;
+    const at = windowEnd;
+    if (pending.state === 'start') {
+      if (typingSentAt === null || at - typingSentAt >= refreshMs) {
+        typingSentAt = at;
+        emitted++;
+      }
+    } else {
+      typingSentAt = null;
+      emitted++;
+    }
+    pending = null;
+  };
   for (const s of signals) {
-    if (s.at < windowEnd) continue;
-    windowEnd = s.at + windowMs;
-    emitted++;
+    if (pending && s.at >= windowEnd) close();
+    if (!pending) {
+      windowEnd = s.at + windowMs;
+    }
+    pending = s;
   }
+  close();
   return { offered: signals.length, emitted, absorbed: signals.length - emitted };
 }
