@@ -4,7 +4,7 @@
  *   npm run radio:render -- --seconds 30 --seed 7 [--mood calm|dusk|drift] out.wav
  * The samples are exactly what the live station with the same seed and mood plays.
  */
-import { writeFileSync } from 'node:fs';
+import { closeSync, openSync, writeSync } from 'node:fs';
 import { StationRenderer } from '../src/apps/radio/synth/renderer.js';
 import { MOODS, type Mood } from '../src/apps/radio/compose/theory.js';
 import { CHANNELS, SAMPLE_RATE, floatToPcm16 } from '../src/apps/radio/shared/format.js';
@@ -53,22 +53,41 @@ export function parseArgs(argv: string[]): { seconds: number; seed: number; mood
   return { seconds, seed, mood, out };
 }
 
-export function render(seconds: number, seed: number, mood: Mood): Buffer {
+/** Seconds rendered per block: bounds memory (an hour is 1.4 GB as floats) whatever the length. */
+const BLOCK_SECONDS = 1;
+
+/**
+ * Renders `seconds` of the station into `write` as a 16-bit WAV, block by block; returns the
+ * file's size in bytes.
+ */
+export function renderWav(seconds: number, seed: number, mood: Mood, write: (bytes: Uint8Array) => void): number {
   const frames = Math.round(seconds * SAMPLE_RATE);
+  const dataBytes = frames * CHANNELS * 2;
+  write(wavHeader(dataBytes));
   const renderer = new StationRenderer({ seed, mood });
-  const float = new Float32Array(frames * CHANNELS);
-  renderer.renderInterleaved(float, frames);
+  const blockFrames = BLOCK_SECONDS * SAMPLE_RATE;
+  const float = new Float32Array(blockFrames * CHANNELS);
   const pcm = new Int16Array(float.length);
-  floatToPcm16(float, pcm);
-  const data = Buffer.from(pcm.buffer);
-  return Buffer.concat([wavHeader(data.byteLength), data]);
+  for (let done = 0; done < frames; done += blockFrames) {
+    const n = Math.min(blockFrames, frames - done);
+    renderer.renderInterleaved(float, n);
+    floatToPcm16(float, pcm);
+    write(new Uint8Array(pcm.buffer, 0, n * CHANNELS * 2));
+  }
+  return 44 + dataBytes;
 }
 
 if (import.meta.url === `file://${process.argv[1]}`) {
   const { seconds, seed, mood, out } = parseArgs(process.argv.slice(2));
   const t0 = performance.now();
-  const wav = render(seconds, seed, mood);
-  writeFileSync(out, wav);
+  let fd: number;
+  try {
+    fd = openSync(out, 'w');
+  } catch (err) {
+    usage(`cannot write ${out}: ${(err as Error).message}`);
+  }
+  const bytes = renderWav(seconds, seed, mood, (b) => writeSync(fd, b));
+  closeSync(fd);
   const ms = performance.now() - t0;
-  console.log(`${out}: ${seconds} s of station seed ${seed} (${mood}), ${(wav.byteLength / 1e6).toFixed(1)} MB, rendered ${((seconds * 1000) / ms).toFixed(1)}× real time`);
+  console.log(`${out}: ${seconds} s of station seed ${seed} (${mood}), ${(bytes / 1e6).toFixed(1)} MB, rendered ${((seconds * 1000) / ms).toFixed(1)}× real time`);
 }

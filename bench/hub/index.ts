@@ -38,12 +38,15 @@ export async function main(args: string[]): Promise<HubBenchResults> {
       load[kind] = await runLoad(kind, opts, log);
     }
     if (opts.idle) {
-      // The bare ws server is the reference; Socket.IO is measured for information.
-      for (const kind of opts.servers) {
+      // The bare ws server is the reference; Socket.IO can be added for information (--idle-servers).
+      for (const kind of opts.idleServers) {
         log(`\n[${kind}] ${opts.idleClients} idle connections`);
         idle[kind] = await runIdle(kind, opts);
         const r = idle[kind]!;
-        log(`  ${kind}: RSS ${r.rssBeforeMB} → ${r.rssAfterMB} MB, ${(r.bytesPerConnection / 1024).toFixed(2)} KB per connection (${r.connected} connected)`);
+        log(
+          `  ${kind}: RSS ${r.rssBeforeMB} → ${r.rssAfterMB} MB; per connection ${(r.rssBytesPerConnection / 1024).toFixed(2)} KB RSS, ` +
+            `${(r.heapBytesPerConnection / 1024).toFixed(2)} KB heap+external (${r.connected} connected)`,
+        );
       }
     }
   } finally {

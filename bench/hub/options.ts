@@ -25,6 +25,8 @@ export interface HubBenchOptions {
   targetP99Ms: number;
   idleClients: number;
   idle: boolean;
+  /** Servers of the idle-memory measurement: the bare ws server is the reference the target names. */
+  idleServers: ServerKind[];
   outDir: string;
   quick: boolean;
   /** When set, the load runs' servers write V8 CPU profiles (--cpu-prof) here. */
@@ -36,19 +38,20 @@ export const USAGE = `usage: npm run bench -- hub [options]
   --channels N        channels; subscriber i joins channel i mod N (default 1)
   --rate N            publications/s of the target scenario (default 200)
   --payload BYTES     size of each publication's data (default 200)
-  --duration S        seconds of the target scenario (default 10; --quick 3)
-  --step-duration S   seconds of each saturation step (default 5; --quick 2)
-  --warmup S          unreported warm-up at the target rate (default 2; --quick 1)
+  --duration S        seconds of the target scenario (default 5; --quick 3)
+  --step-duration S   seconds of each saturation step (default 3; --quick 2)
+  --warmup S          unreported warm-up at the target rate (default 1)
   --servers LIST      comma list of airwaves,ws,socketio (default all three)
   --receivers N       receiver processes sharing the subscribers (default 2)
   --no-saturation     skip the saturation search
   --step-factor X     saturation ladder factor (default 2)
-  --refine N          bisection steps between the last pass and first fail (default 2; --quick 0)
+  --refine N          bisection steps between the last pass and first fail (default 1; --quick 0)
   --min-rate N        lowest rate the ladder steps down to (default 25)
   --max-rate N        highest rate the ladder steps up to (default 51200)
   --p99-limit MS      saturation criterion (default 50)
   --idle-clients N    clients of the idle-memory measurement (default 5000; --quick 1000)
   --no-idle           skip the idle-memory measurement
+  --idle-servers LIST servers of the idle-memory measurement (default airwaves,ws; add socketio for information)
   --out DIR           where hub.json and hub.md go (default bench/results)
   --profile-server DIR  write a V8 CPU profile of each server's load run to DIR
   --quick             smaller, shorter run (about a minute)`;
@@ -75,6 +78,7 @@ export function parseOptions(args: string[], defaultOut: string): HubBenchOption
       'p99-limit': { type: 'string' },
       'idle-clients': { type: 'string' },
       'no-idle': { type: 'boolean' },
+      'idle-servers': { type: 'string' },
       out: { type: 'string' },
       quick: { type: 'boolean' },
       'profile-server': { type: 'string' },
@@ -92,29 +96,34 @@ export function parseOptions(args: string[], defaultOut: string): HubBenchOption
     if (!Number.isFinite(v) || v < min || v > max) throw new Error(`--${name} must be a number in [${min}, ${max}] (got "${raw}")`);
     return v;
   };
-  const servers = (values.servers ?? SERVER_KINDS.join(',')).split(',').map((s) => s.trim()).filter(Boolean);
-  for (const s of servers) {
-    if (!SERVER_KINDS.includes(s as ServerKind)) throw new Error(`--servers: unknown server "${s}"; expected some of ${SERVER_KINDS.join(', ')}`);
-  }
+  const serverList = (name: string, raw: string): ServerKind[] => {
+    const list = raw.split(',').map((s) => s.trim()).filter(Boolean);
+    for (const s of list) {
+      if (!SERVER_KINDS.includes(s as ServerKind)) throw new Error(`--${name}: unknown server "${s}"; expected some of ${SERVER_KINDS.join(', ')}`);
+    }
+    return list as ServerKind[];
+  };
+  const servers = serverList('servers', values.servers ?? SERVER_KINDS.join(','));
   return {
     clients: Math.round(num('clients', values.clients, quick ? 200 : 1000, 1, 20_000)),
     channels: Math.round(num('channels', values.channels, 1, 1, 10_000)),
     rate: num('rate', values.rate, 200, 1, 1_000_000),
     payloadBytes: Math.round(num('payload', values.payload, 200, 40, 60_000)),
-    durationMs: 1000 * num('duration', values.duration, quick ? 3 : 10, 0.2, 600),
-    stepDurationMs: 1000 * num('step-duration', values['step-duration'], quick ? 2 : 5, 0.2, 600),
-    warmupMs: 1000 * num('warmup', values.warmup, quick ? 1 : 2, 0, 60),
-    servers: servers as ServerKind[],
+    durationMs: 1000 * num('duration', values.duration, quick ? 3 : 5, 0.2, 600),
+    stepDurationMs: 1000 * num('step-duration', values['step-duration'], quick ? 2 : 3, 0.2, 600),
+    warmupMs: 1000 * num('warmup', values.warmup, 1, 0, 60),
+    servers,
     receivers: Math.round(num('receivers', values.receivers, 2, 1, 16)),
     saturation: !values['no-saturation'],
     stepFactor: num('step-factor', values['step-factor'], 2, 1.05, 10),
-    refine: Math.round(num('refine', values.refine, quick ? 0 : 2, 0, 10)),
+    refine: Math.round(num('refine', values.refine, quick ? 0 : 1, 0, 10)),
     minRate: num('min-rate', values['min-rate'], 25, 1, 1_000_000),
     maxRate: num('max-rate', values['max-rate'], 51_200, 1, 10_000_000),
     p99LimitMs: num('p99-limit', values['p99-limit'], 50, 0.1, 60_000),
     targetP99Ms: 25,
     idleClients: Math.round(num('idle-clients', values['idle-clients'], quick ? 1000 : 5000, 1, 20_000)),
     idle: !values['no-idle'],
+    idleServers: serverList('idle-servers', values['idle-servers'] ?? 'airwaves,ws'),
     outDir: values.out ?? defaultOut,
     quick,
     profileServerDir: values['profile-server'],

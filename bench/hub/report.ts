@@ -14,11 +14,25 @@ export interface Check {
 }
 
 export interface Summary {
-  saturation: Partial<Record<ServerKind, { deliveriesPerSec: number; publishRate: number; lowerBound: boolean } | null>>;
+  saturation: Partial<
+    Record<
+      ServerKind,
+      {
+        deliveriesPerSec: number;
+        publishRate: number;
+        /** True when the search stopped for a reason other than this server failing: the real figure is higher. */
+        lowerBound: boolean;
+        /** Why the search stopped: the server failed the next step, the load generator was busy at it, or --max-rate. */
+        limitedBy: 'server' | 'load generator' | 'max rate';
+      } | null
+    >
+  >;
   ratios: {
     saturationVsSocketIo?: number;
     saturationVsWs?: number;
     idleMemoryVsWs?: number;
+    /** Like for like: V8 heap + external only, which RSS noise cannot hide. */
+    idleHeapVsWs?: number;
     targetP99VsSocketIo?: number;
     targetP99VsWs?: number;
     targetServerCpuVsSocketIo?: number;
@@ -47,9 +61,16 @@ export function summarize(opts: HubBenchOptions, load: HubBenchResults['load'], 
       saturation[kind] = null;
       continue;
     }
-    // No failing step above the best pass means the ladder hit --max-rate: a lower bound.
-    const failedAbove = res.ladder.some((s) => !s.pass && s.targetRate > res.saturation!.targetRate);
-    saturation[kind] = { deliveriesPerSec: res.saturation.deliveredPerSec, publishRate: res.saturation.targetRate, lowerBound: !failedAbove };
+    // No failing step above the best pass means the ladder hit --max-rate: a lower bound. A failing
+    // step whose generator was busy may be the generator's limit, not the server's.
+    const failedAbove = res.ladder.filter((s) => !s.pass && s.targetRate > res.saturation!.targetRate);
+    const limitedBy = failedAbove.length === 0 ? 'max rate' : failedAbove.every((s) => s.generatorBound) ? 'load generator' : 'server';
+    saturation[kind] = {
+      deliveriesPerSec: res.saturation.deliveredPerSec,
+      publishRate: res.saturation.targetRate,
+      lowerBound: limitedBy !== 'server',
+      limitedBy,
+    };
   }
   const ratio = (a?: number, b?: number) => (a !== undefined && b !== undefined && b > 0 ? r2(a / b) : undefined);
   const aw = load.airwaves?.target;
@@ -57,6 +78,7 @@ export function summarize(opts: HubBenchOptions, load: HubBenchResults['load'], 
     saturationVsSocketIo: ratio(saturation.airwaves?.deliveriesPerSec, saturation.socketio?.deliveriesPerSec),
     saturationVsWs: ratio(saturation.airwaves?.deliveriesPerSec, saturation.ws?.deliveriesPerSec),
     idleMemoryVsWs: ratio(idle.airwaves?.bytesPerConnection, idle.ws?.bytesPerConnection),
+    idleHeapVsWs: ratio(idle.airwaves?.heapBytesPerConnection, idle.ws?.heapBytesPerConnection),
     targetP99VsSocketIo: ratio(aw?.latencyMs.p99, load.socketio?.target.latencyMs.p99),
     targetP99VsWs: ratio(aw?.latencyMs.p99, load.ws?.target.latencyMs.p99),
     targetServerCpuVsSocketIo: ratio(aw?.cpuPercent.server, load.socketio?.target.cpuPercent.server),
@@ -84,7 +106,7 @@ export function summarize(opts: HubBenchOptions, load: HubBenchResults['load'], 
 }
 
 function stepRow(kind: ServerKind, s: StepResult): string {
-  return `| ${SERVER_LABELS[kind]} | ${s.targetRate} | ${s.deliveredPerSec.toLocaleString('en-US')} | ${s.latencyMs.p50} | ${s.latencyMs.p95} | ${s.latencyMs.p99} | ${s.latencyMs.max} | ${s.lost} | ${s.messagesPerFrame} | ${s.cpuPercent.server} | ${s.serverPeakRssMB} | ${s.cpuPercent.receivers.join(' + ')} | ${s.cpuPercent.publisher} | ${s.cpuPercent.other} | ${s.pass ? 'pass' : `fail: ${s.failure}`} |`;
+  return `| ${SERVER_LABELS[kind]} | ${s.targetRate} | ${s.deliveredPerSec.toLocaleString('en-US')} | ${s.latencyMs.p50} | ${s.latencyMs.p95} | ${s.latencyMs.p99} | ${s.latencyMs.max} | ${s.lost} | ${s.messagesPerFrame} | ${s.cpuPercent.server} | ${s.serverPeakRssMB} | ${s.cpuPercent.receivers.join(' + ')} | ${s.cpuPercent.publisher} | ${s.cpuPercent.other} | ${s.pass ? 'pass' : `fail: ${s.failure}`}${s.generatorBound ? ' (load generator busy)' : ''} |`;
 }
 
 const STEP_HEADER = [
@@ -112,12 +134,17 @@ export function renderMarkdown(res: HubBenchResults): string {
   lines.push('');
   if (o.saturation) {
     lines.push(`## Saturation: highest deliveries/s with p99 ≤ ${o.p99LimitMs} ms and nothing lost`, '');
-    lines.push('| server | publish msg/s | deliveries/s | p99 ms | server CPU % | receivers CPU % |', '|---|---:|---:|---:|---:|---:|');
+    lines.push('| server | publish msg/s | deliveries/s | p99 ms | server CPU % | receivers CPU % | next step failed by |', '|---|---:|---:|---:|---:|---:|---|');
     for (const k of kinds) {
       const s = res.load[k]!.saturation;
       const sat = res.summary.saturation[k];
-      if (!s || !sat) lines.push(`| ${SERVER_LABELS[k]} | — | below ${o.minRate} msg/s | | | |`);
-      else lines.push(`| ${SERVER_LABELS[k]} | ${s.targetRate} | ${sat.lowerBound ? '≥ ' : ''}${s.deliveredPerSec.toLocaleString('en-US')} | ${s.latencyMs.p99} | ${s.cpuPercent.server} | ${s.cpuPercent.receivers.join(' + ')} |`);
+      if (!s || !sat) lines.push(`| ${SERVER_LABELS[k]} | — | below ${o.minRate} msg/s | | | | |`);
+      else {
+        lines.push(
+          `| ${SERVER_LABELS[k]} | ${s.targetRate} | ${sat.lowerBound ? '≥ ' : ''}${s.deliveredPerSec.toLocaleString('en-US')} | ${s.latencyMs.p99} | ` +
+            `${s.cpuPercent.server} | ${s.cpuPercent.receivers.join(' + ')} | ${sat.limitedBy} |`,
+        );
+      }
     }
     lines.push('', '### Every step', '', ...STEP_HEADER);
     for (const k of kinds) for (const s of res.load[k]!.ladder) lines.push(stepRow(k, s));
@@ -126,12 +153,23 @@ export function renderMarkdown(res: HubBenchResults): string {
   const idleKinds = Object.keys(res.idle) as ServerKind[];
   if (idleKinds.length) {
     lines.push(`## Server memory per idle connection (${o.idleClients} idle clients, RSS after a full GC)`, '');
-    lines.push('| server | connected | RSS before MB | RSS after MB | KB per connection |', '|---|---:|---:|---:|---:|');
+    lines.push(
+      '| server | connected | RSS before MB | RSS after MB | KB RSS per connection | KB heap+external per connection | KB per connection (larger of the two) |',
+      '|---|---:|---:|---:|---:|---:|---:|',
+    );
     for (const k of idleKinds) {
       const r = res.idle[k]!;
-      lines.push(`| ${k === 'ws' ? 'bare ws server' : SERVER_LABELS[k]} | ${r.connected} | ${r.rssBeforeMB} | ${r.rssAfterMB} | ${r2(r.bytesPerConnection / 1024)} |`);
+      lines.push(
+        `| ${k === 'ws' ? 'bare ws server' : SERVER_LABELS[k]} | ${r.connected} | ${r.rssBeforeMB} | ${r.rssAfterMB} | ${r2(r.rssBytesPerConnection / 1024)} | ` +
+          `${r2(r.heapBytesPerConnection / 1024)} | ${r2(r.bytesPerConnection / 1024)} |`,
+      );
     }
-    lines.push('');
+    lines.push(
+      '',
+      'RSS alone can hide new connections in pages a large process already holds (the Airwaves server carries its embedded database), ' +
+        'so each server also reports its V8 heap plus external memory after the same full GC; the targets use the larger figure.',
+      '',
+    );
   }
   const ra = res.summary.ratios;
   const fmt = (v?: number) => (v === undefined ? '—' : `${v}×`);
@@ -141,6 +179,7 @@ export function renderMarkdown(res: HubBenchResults): string {
   lines.push(`| target-scenario p99 latency (lower is better) | ${fmt(ra.targetP99VsSocketIo)} | ${fmt(ra.targetP99VsWs)} |`);
   lines.push(`| target-scenario server CPU (lower is better) | ${fmt(ra.targetServerCpuVsSocketIo)} | ${fmt(ra.targetServerCpuVsWs)} |`);
   lines.push(`| memory per idle connection (lower is better) | | ${fmt(ra.idleMemoryVsWs)} |`);
+  lines.push(`| heap + external per idle connection (lower is better) | | ${fmt(ra.idleHeapVsWs)} |`);
   lines.push('');
   if (res.summary.checks.length) {
     lines.push('## Targets', '', '| target | wanted | measured | met |', '|---|---|---|---|');

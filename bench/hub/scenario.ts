@@ -46,6 +46,11 @@ export interface StepResult {
   serverPeakRssMB: number;
   drainMs: number;
   connected: number;
+  /**
+   * A load-generator process used ≥ 90 % of a core (each is single-threaded), or the publisher
+   * fell short of its rate: a failure at this step may be the generator's, not the server's.
+   */
+  generatorBound: boolean;
   pass: boolean;
   failure?: string;
 }
@@ -65,11 +70,22 @@ export interface IdleResult {
   connected: number;
   rssBeforeMB: number;
   rssAfterMB: number;
+  /** RSS growth per connection (from /proc, after a full GC). */
+  rssBytesPerConnection: number;
+  /** V8 heap plus external (Buffer) memory growth per connection, as the server itself reports it. */
+  heapBytesPerConnection: number;
+  /**
+   * The figure the targets are checked against: the larger of the two above. RSS is the true cost
+   * when it moves, but a process that freed memory earlier (Airwaves after its embedded database
+   * starts) can absorb new connections into pages it already holds; the heap figure cannot hide them.
+   */
   bytesPerConnection: number;
   error?: string;
 }
 
 const MB = 1024 * 1024;
+/** A generator process this busy (percent of one core) is close to being the bottleneck. */
+const GENERATOR_BUSY_PERCENT = 90;
 const round = (v: number, d = 2) => Math.round(v * 10 ** d) / 10 ** d;
 
 class LoadRig {
@@ -181,6 +197,8 @@ class LoadRig {
     if (latencyMs.p99 > opts.p99LimitMs) failures.push(`p99 ${latencyMs.p99} ms > ${opts.p99LimitMs} ms`);
     if (pub.achievedRate < 0.95 * rate) failures.push(`publisher reached only ${round(pub.achievedRate, 0)} of ${rate} msg/s`);
     if (connected < opts.clients) failures.push(`${opts.clients - connected} subscribers disconnected`);
+    const cpu = cpuBreakdown(before, after);
+    const generatorBound = Math.max(cpu.publisher, ...cpu.receivers) >= GENERATOR_BUSY_PERCENT || pub.achievedRate < 0.95 * rate;
     return {
       targetRate: rate,
       durationMs,
@@ -196,11 +214,12 @@ class LoadRig {
       frames,
       messagesPerFrame: round(frames > 0 ? delivered / frames : 0, 2),
       latencyMs,
-      cpuPercent: cpuBreakdown(before, after),
+      cpuPercent: cpu,
       serverRssMB: round(after.server.rssBytes / MB, 1),
       serverPeakRssMB: round(peakRss / MB, 1),
       drainMs: Math.round(drainMs),
       connected,
+      generatorBound,
       pass: failures.length === 0,
       failure: failures.length ? failures.join('; ') : undefined,
     };
@@ -228,7 +247,7 @@ function cpuBreakdown(before: ReturnType<LoadRig['samples']>, after: ReturnType<
 }
 
 function describe(kind: ServerKind, s: StepResult): string {
-  const verdict = s.pass ? 'pass' : `FAIL (${s.failure})`;
+  const verdict = (s.pass ? 'pass' : `FAIL (${s.failure})`) + (s.generatorBound ? ' [load generator busy]' : '');
   return (
     `  ${kind.padEnd(8)} ${String(s.targetRate).padStart(6)} msg/s → ${String(s.deliveredPerSec).padStart(8)} deliveries/s  ` +
     `p50 ${s.latencyMs.p50} p99 ${s.latencyMs.p99} max ${s.latencyMs.max} ms  lost ${s.lost}  ` +
@@ -305,7 +324,7 @@ export async function runIdle(kind: ServerKind, opts: HubBenchOptions): Promise<
     await warm.call({ type: 'connect', kind, host: HOST, port: server.port, subscriptions: new Array(100).fill(null), concurrency: 50 });
     await warm.stop();
     await sleep(500);
-    await server.collectGarbage();
+    const heapBefore = await server.collectGarbage();
     const before = sampleProc(server.pid).rssBytes;
     children = Array.from({ length: k }, (_, i) => new Child(RECEIVER, `idle-${i}`));
     const share = (i: number) => Math.floor(opts.idleClients / k) + (i < opts.idleClients % k ? 1 : 0);
@@ -314,15 +333,20 @@ export async function runIdle(kind: ServerKind, opts: HubBenchOptions): Promise<
     );
     const connected = opened.reduce((a, o) => a + o.connected, 0);
     await sleep(1000);
-    await server.collectGarbage();
+    const heapAfter = await server.collectGarbage();
     const after = sampleProc(server.pid).rssBytes;
+    const perConnection = (bytes: number) => Math.round(bytes / Math.max(1, connected));
+    const rssBytesPerConnection = perConnection(after - before);
+    const heapBytesPerConnection = perConnection(heapAfter.heapUsed + heapAfter.external - heapBefore.heapUsed - heapBefore.external);
     return {
       server: kind,
       clients: opts.idleClients,
       connected,
       rssBeforeMB: round(before / MB, 1),
       rssAfterMB: round(after / MB, 1),
-      bytesPerConnection: Math.round((after - before) / Math.max(1, connected)),
+      rssBytesPerConnection,
+      heapBytesPerConnection,
+      bytesPerConnection: Math.max(rssBytesPerConnection, heapBytesPerConnection),
     };
   } finally {
     await Promise.all(children.map((c) => c.stop()));

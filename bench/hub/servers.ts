@@ -5,7 +5,7 @@
  * publisher are all measured the same way, from outside).
  */
 import { spawn, type ChildProcess } from 'node:child_process';
-import { readFileSync, mkdtempSync, rmSync } from 'node:fs';
+import { existsSync, readFileSync, mkdtempSync, rmSync } from 'node:fs';
 import { createServer } from 'node:net';
 import { tmpdir } from 'node:os';
 import { dirname, join } from 'node:path';
@@ -88,12 +88,20 @@ export function removeDataDir(): void {
   dataDir = undefined;
 }
 
+/** The server's own view of its memory right after a full GC (see gc-on-signal.ts). */
+export interface ServerMemory {
+  rss: number;
+  heapUsed: number;
+  external: number;
+  arrayBuffers: number;
+}
+
 export interface RunningServer {
   kind: ServerKind;
   port: number;
   pid: number;
-  /** Asks the server for a full GC (the gc-on-signal preload) and waits for it to settle. */
-  collectGarbage(): Promise<void>;
+  /** Asks the server for a full GC (the gc-on-signal preload), waits for it to settle and returns the server's memory reading. */
+  collectGarbage(): Promise<ServerMemory>;
   stop(): Promise<void>;
 }
 
@@ -107,8 +115,10 @@ function commandFor(kind: ServerKind, profileDir?: string): string[] {
 
 export async function startServer(kind: ServerKind, profileDir?: string): Promise<RunningServer> {
   const port = await freePort();
+  const memoryFile = join(benchDataDir(), `memory-${kind}-${port}.json`);
   const env: NodeJS.ProcessEnv = {
     ...process.env,
+    BENCH_MEMORY_FILE: memoryFile,
     PORT: String(port),
     HOST,
     AIRWAVES_PORT: String(port),
@@ -149,8 +159,14 @@ export async function startServer(kind: ServerKind, profileDir?: string): Promis
     port,
     pid: child.pid!,
     async collectGarbage() {
+      rmSync(memoryFile, { force: true });
       child.kill('SIGUSR2');
-      await sleep(700);
+      // The reading appears once the collection is over; RSS settles a little after that.
+      const deadline = Date.now() + 10_000;
+      while (!existsSync(memoryFile) && Date.now() < deadline) await sleep(50);
+      await sleep(500);
+      if (!existsSync(memoryFile)) throw new Error(`${kind} server wrote no memory reading within 10 s`);
+      return JSON.parse(readFileSync(memoryFile, 'utf8')) as ServerMemory;
     },
     async stop() {
       if (!exited) {

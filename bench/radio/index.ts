@@ -1,14 +1,15 @@
 /**
  * @module bench/radio
  * The radio benchmark: `npm run bench -- radio [--listeners 20,100,500,1000] [--seconds 6]
- * [--pcm-listeners 20,100] [--soak-minutes 0]`.
+ * [--pcm-listeners 20,100] [--soak-minutes 1]` (`--soak-minutes 60` for the one-hour soak).
  *
  * One station on a server in its own process; listeners (raw WebSockets) in this process. For
  * each listener count it measures per-chunk delivery latency (arrival − capture timestamp:
  * p50/p99/max and the share within 50 ms), chunks lost, server CPU per listener and bandwidth
  * per listener for each format; it reads the live synthesis real-time factor from the server's
- * metrics and compares it with an offline render in this process (the peer). An optional soak
- * holds listeners for N minutes and reports the server's heap growth by linear regression.
+ * metrics and compares it with an offline render in this process (the peer). A soak (1 minute by
+ * default) holds 100 listeners and reports the server's heap growth by linear regression over
+ * post-GC snapshots.
  * Results: bench/results/radio.json and radio.md.
  */
 import { fork, type ChildProcess } from 'node:child_process';
@@ -33,7 +34,7 @@ interface Options {
 }
 
 function parse(args: string[]): Options {
-  const o: Options = { listeners: [20, 100, 500, 1000], pcmListeners: [20, 100], seconds: 6, soakMinutes: 0 };
+  const o: Options = { listeners: [20, 100, 500, 1000], pcmListeners: [20, 100], seconds: 6, soakMinutes: 1 };
   for (let i = 0; i < args.length; i++) {
     const v = args[i + 1];
     const list = () => v.split(',').map((x) => Math.max(1, Math.min(2000, Number.parseInt(x, 10))));
@@ -203,6 +204,7 @@ function offlineRealTimeFactor(seconds = 20): number {
 
 export async function main(args: string[]): Promise<void> {
   const opts = parse(args);
+  const loadBefore = loadavg();
   const log = (s: string) => console.log(s);
   log(`radio benchmark: opus ${opts.listeners.join(', ')} listeners, pcm ${opts.pcmListeners.join(', ') || 'none'}; ${opts.seconds} s each; soak ${opts.soakMinutes} min; load avg ${loadavg()[0].toFixed(2)} on ${cpus().length} cores`);
   const server = await ServerProcess.start();
@@ -223,6 +225,8 @@ export async function main(args: string[]): Promise<void> {
       let firstRss = 0;
       let lastRss = 0;
       const end = Date.now() + opts.soakMinutes * 60_000;
+      // At least a dozen snapshots however short the soak; one per 10 s for long ones.
+      const everyMs = Math.min(10_000, (opts.soakMinutes * 60_000) / 12);
       while (Date.now() < end) {
         await server.ask('gc', 'gc-done');
         const u = await server.usage();
@@ -230,7 +234,7 @@ export async function main(args: string[]): Promise<void> {
         heap.push(u.memory.heapUsed);
         firstRss ||= u.memory.rss;
         lastRss = u.memory.rss;
-        await new Promise((r) => setTimeout(r, Math.min(10_000, Math.max(0, end - Date.now()))));
+        await new Promise((r) => setTimeout(r, Math.min(everyMs, Math.max(0, end - Date.now()))));
       }
       for (const l of listeners) l.ws.terminate();
       soak = {
@@ -256,7 +260,16 @@ export async function main(args: string[]): Promise<void> {
   const smallest = steps.find((s) => s.format === 'opus');
   if (biggest && smallest) log(`scaling: p99 at ${biggest.listeners} listeners is ${(biggest.p99Ms / smallest.p99Ms).toFixed(2)}× p99 at ${smallest.listeners}`);
 
-  const results = { date: new Date().toISOString(), loadAvg: loadavg(), cores: cpus().length, options: opts, steps, liveRealTimeFactor: liveRtf, offlineRealTimeFactor: offlineRtf, pcmToOpusBandwidth: bwRatio, soak };
+  const loadAfter = loadavg();
+  const top = steps.filter((s) => s.format === 'opus').at(-1);
+  const targets = [
+    top ? `${top.listeners} listeners: ${top.within50Pct.toFixed(2)}% within 50 ms (target 99.9% at 1,000) — ${top.listeners >= 1000 && top.within50Pct >= 99.9 ? 'met' : 'not met'}` : '',
+    top ? `chunks lost at ${top.listeners}: ${top.lost} (target 0) — ${top.lost === 0 ? 'met' : 'not met'}` : '',
+    `synthesis real-time factor: ${offlineRtf.toFixed(1)}× offline, ${liveRtf.toFixed(1)}× live (target ≥ 20×) — ${Math.max(offlineRtf, liveRtf) >= 20 ? 'met' : 'not met'}`,
+    soak ? `memory growth: ${soak.heapGrowthMbPerHour.toFixed(2)} MB/h over ${soak.minutes} min (target < 10 MB over one hour) — ${soak.heapGrowthMbPerHour < 10 ? (soak.minutes >= 60 ? 'met' : 'on track (short soak, extrapolated)') : 'not met'}` : '',
+  ].filter(Boolean);
+  for (const t of targets) log(`target: ${t}`);
+  const results = { date: new Date().toISOString(), loadAvgBefore: loadBefore, loadAvgAfter: loadAfter, targets, cores: cpus().length, options: opts, steps, liveRealTimeFactor: liveRtf, offlineRealTimeFactor: offlineRtf, pcmToOpusBandwidth: bwRatio, soak };
   mkdirSync(resultsDir, { recursive: true });
   writeFileSync(join(resultsDir, 'radio.json'), JSON.stringify(results, null, 2) + '\n');
   const rows = steps.map(
@@ -266,13 +279,17 @@ export async function main(args: string[]): Promise<void> {
   const md = [
     '# Radio benchmark',
     '',
-    `${results.date}, ${results.cores} cores, load average before ${results.loadAvg[0].toFixed(2)}. Command: \`npm run bench -- radio ${args.join(' ')}\``,
+    `${results.date}, ${results.cores} cores, load average (1/5/15 min) before ${loadBefore.map((x) => x.toFixed(2)).join(' / ')}, after ${loadAfter.map((x) => x.toFixed(2)).join(' / ')}. Command: \`npm run bench -- radio ${args.join(' ')}\``,
     '',
     '| format | listeners | p50 ms | p99 ms | max ms | % ≤ 50 ms | lost / expected | server CPU % | server CPU m% per listener | kbit/s per listener |',
     '|---|---|---|---|---|---|---|---|---|---|',
     ...rows,
     '',
     `Synthesis real-time factor: live worker ${liveRtf.toFixed(1)}×, offline renderer (peer) ${offlineRtf.toFixed(1)}×. PCM/Opus bandwidth ratio: ${bwRatio.toFixed(1)}×.`,
+    '',
+    '## Against the targets',
+    '',
+    ...targets.map((t) => `- ${t}`),
     soak ? `\nSoak: ${soak.listeners} listeners for ${soak.minutes} min; heap ${soak.heapStartMb.toFixed(1)} → ${soak.heapEndMb.toFixed(1)} MB, slope ${soak.heapGrowthMbPerHour.toFixed(2)} MB/h; RSS change ${soak.rssGrowthMb.toFixed(1)} MB.` : '\nSoak: not run (pass --soak-minutes N).',
     '',
   ].join('\n');

@@ -33,7 +33,7 @@ footer{margin-top:28px;color:#7d89a3;font-size:13px}footer a{color:#8fb0ff}
 <div><b id="engine">–</b><span>engine</span></div>
 </section>
 <section class="grid">${cards || '<p>No apps registered.</p>'}</section>
-<footer>API: <a href="/docs">/docs</a> · <a href="/openapi.json">/openapi.json</a> · <a href="/metrics">/metrics</a> · <a href="/healthz">/healthz</a></footer>
+<footer>Tools: <a href="/hub/">hub inspector</a> · API: <a href="/docs">/docs</a> · <a href="/openapi.json">/openapi.json</a> · <a href="/metrics">/metrics</a> · <a href="/healthz">/healthz</a></footer>
 </main>
 <script>
 async function tick(){try{const s=await (await fetch('/api/v1/status')).json();

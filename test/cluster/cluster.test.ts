@@ -81,12 +81,14 @@ class HoppingSubscriber {
 
 describe('cluster of real processes', () => {
   let redis: TestRedis;
-  let nodes: NodeProcess[] = [];
+  const nodes: NodeProcess[] = [];
   const logs: RedisStreamsEventLog[] = [];
 
   before(async () => {
     redis = await startRedis({ persistent: true });
-    nodes = await Promise.all([NodeProcess.start({ id: 'node-a', redisUrl: redis.url }), NodeProcess.start({ id: 'node-b', redisUrl: redis.url })]);
+    // Each node is recorded as soon as it runs, so after() stops it even when the other fails to start.
+    await Promise.all(['node-a', 'node-b'].map(async (id) => nodes.push(await NodeProcess.start({ id, redisUrl: redis.url }))));
+    nodes.sort((x, y) => x.options.id.localeCompare(y.options.id));
   });
 
   after(async () => {

@@ -57,6 +57,8 @@ export class NodeProcess {
       AIRWAVES_LOG_LEVEL: process.env.TEST_LOG_LEVEL ?? 'warn',
       AIRWAVES_SHUTDOWN_DRAIN_MS: '200',
       AIRWAVES_DATA_DIR: join(root, 'data', `test-${this.options.id}`),
+      // Radio synthesis runs continuously and would take CPU from the hub under test.
+      AIRWAVES_RADIO_ENABLED: 'false',
       ...(this.options.redisUrl ? { AIRWAVES_REDIS_URL: this.options.redisUrl } : {}),
       ...this.options.env,
     };
@@ -67,7 +69,8 @@ export class NodeProcess {
     };
     proc.stdout?.on('data', keep);
     proc.stderr?.on('data', keep);
-    await this.waitReady(30_000);
+    // Generous: a cold tsx start of the whole server takes 10-20 s on a loaded 2-core machine.
+    await this.waitReady(90_000);
   }
 
   async waitReady(timeoutMs: number): Promise<void> {
@@ -80,7 +83,10 @@ export class NodeProcess {
       } catch {
         /* not listening yet */
       }
-      if (Date.now() > deadline) throw new Error(`node ${this.options.id} not ready after ${timeoutMs} ms:\n${this.output}`);
+      if (Date.now() > deadline) {
+        this.proc?.kill('SIGKILL');
+        throw new Error(`node ${this.options.id} not ready after ${timeoutMs} ms:\n${this.output}`);
+      }
       await new Promise((r) => setTimeout(r, 50));
     }
   }

@@ -8,6 +8,7 @@
 import { test, describe, before, after } from 'node:test';
 import assert from 'node:assert/strict';
 import { createRequire } from 'node:module';
+import { monitorEventLoopDelay } from 'node:perf_hooks';
 import { startServer, RawClient, sleep } from '../helpers/server.js';
 import { radioApp } from '../../src/apps/radio/index.js';
 import { CHUNK_FRAMES, CHUNK_MS, CODEC_OPUS, CODEC_PCM16, pcm16ToPlanar } from '../../src/apps/radio/shared/format.js';
@@ -26,8 +27,9 @@ describe('radio broadcast', () => {
 
   before(async () => {
     server = await startServer({ radioStations: [{ id: 'calm', seed: 7, mood: 'calm' }] }, { apps: [radioApp] });
-    // Let the first chunks go out (the worker is warm before the first is due).
-    await sleep(600);
+    // Let the station settle: the worker is warm before the first chunk is due, but the first
+    // second of a freshly started process (module loading, JIT) is its least punctual.
+    await sleep(1000);
   });
 
   after(async () => {
@@ -35,11 +37,32 @@ describe('radio broadcast', () => {
   });
 
   test('20 concurrent listeners get every chunk in order, 99% within 50 ms of schedule; a stalled listener delays none of them', async () => {
+    // The stalled listener never reads. For the first seconds the kernel's send buffer (up to 4 MB
+    // on loopback) absorbs its share; the hub's drop-oldest policy beyond that is covered by
+    // test/hub/slow-consumer.test.ts. Either way the others must not wait for it.
     const stalled = await RawClient.open(server.wsUrl, { paused: true });
     stalled.sendRaw(JSON.stringify({ id: 1, op: 'subscribe', channel: 'radio:calm:pcm' }));
     const listeners = await Promise.all(Array.from({ length: 20 }, () => Listener.open(server.wsUrl)));
     await Promise.all(listeners.map((l) => l.subscribe('radio:calm:pcm')));
-    await sleep(3000);
+
+    // Windows of 3 s. A window may be retried (at most twice) only when this process itself was
+    // descheduled for half the 50 ms budget or more (a shared 2-core machine): the server and the
+    // listeners share this event loop, so they stalled together, and the lateness says nothing
+    // about the radio. A window missing 99% without such a stall fails at once.
+    const windows: { onTime: number; p50: number; p99: number; stallMs: number }[] = [];
+    for (let attempt = 0; attempt < 3; attempt++) {
+      const from = listeners.map((l) => l.arrivals.length);
+      const loop = monitorEventLoopDelay({ resolution: 5 });
+      loop.enable();
+      await sleep(3000);
+      loop.disable();
+      const arrivals = listeners.flatMap((l, i) => l.arrivals.slice(from[i]));
+      const lateness = arrivals.map((a) => a.arrivedAt - a.chunk.captureTs).sort((a, b) => a - b);
+      const w = { onTime: onTimeFraction(arrivals, 50), p50: lateness[Math.floor(lateness.length / 2)], p99: lateness[Math.floor(lateness.length * 0.99)], stallMs: loop.max / 1e6 };
+      windows.push(w);
+      console.log(`# 20 listeners, window ${attempt + 1}: ${arrivals.length} chunks, p50 ${w.p50.toFixed(1)} ms, p99 ${w.p99.toFixed(1)} ms, on time ${(w.onTime * 100).toFixed(2)}%, longest process stall ${w.stallMs.toFixed(0)} ms`);
+      if (w.onTime >= 0.99 || w.stallMs < 25) break;
+    }
     for (const l of listeners) l.close();
     // A paused socket never completes a close handshake: cut it.
     stalled.ws.terminate();
@@ -53,12 +76,10 @@ describe('radio broadcast', () => {
       assert.ok(seqs[0] <= first && seqs.at(-1)! >= last);
       for (const a of l.arrivals) assert.equal(a.chunk.codec, CODEC_PCM16);
     }
-    const all = listeners.flatMap((l) => l.arrivals);
-    const onTime = onTimeFraction(all, 50);
-    const lateness = all.map((a) => a.arrivedAt - a.chunk.captureTs).sort((a, b) => a - b);
-    console.log(`# 20 listeners: ${all.length} chunks, p50 ${lateness[Math.floor(lateness.length / 2)].toFixed(1)} ms, p99 ${lateness[Math.floor(lateness.length * 0.99)].toFixed(1)} ms, on time ${(onTime * 100).toFixed(2)}%`);
+    assert.equal(stalled.binaries.length, 0, 'the stalled listener read nothing');
     const status = ((await (await fetch(`${server.url}/api/v1/radio/stations/calm`)).json()) as { status: unknown }).status;
-    assert.ok(onTime >= 0.99, `${(onTime * 100).toFixed(2)}% within 50 ms; station ${JSON.stringify(status)}`);
+    const w = windows.at(-1)!;
+    assert.ok(w.onTime >= 0.99, `${(w.onTime * 100).toFixed(2)}% within 50 ms (windows ${JSON.stringify(windows)}); station ${JSON.stringify(status)}`);
   });
 
   test('the live PCM stream is continuous across chunk boundaries', async () => {

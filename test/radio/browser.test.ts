@@ -6,7 +6,8 @@
  */
 import { test, describe, before, after } from 'node:test';
 import assert from 'node:assert/strict';
-import { existsSync } from 'node:fs';
+import { existsSync, readdirSync, statSync } from 'node:fs';
+import { join } from 'node:path';
 import { build } from 'vite';
 import { chromium, type Browser } from 'playwright-core';
 import { startServer, sleep } from '../helpers/server.js';
@@ -33,9 +34,28 @@ interface RadioStats {
   underruns: number;
   bufferMs: number;
   tier: number;
+  peakJitterMs: number;
   latencyMs: number;
   chunksReceived: number;
   format: string;
+}
+
+/** Newest modification time under `dir` (the player's sources), ms. */
+function newestMtime(dir: string): number {
+  let newest = 0;
+  for (const e of readdirSync(dir, { withFileTypes: true })) {
+    const p = join(dir, e.name);
+    newest = Math.max(newest, e.isDirectory() ? newestMtime(p) : statSync(p).mtimeMs);
+  }
+  return newest;
+}
+
+/** The page in dist/ is missing or older than its sources (a stale build would test old code). */
+function radioUiIsStale(): boolean {
+  const page = `${ROOT}dist/web/radio/index.html`;
+  if (!existsSync(page)) return true;
+  const built = statSync(page).mtimeMs;
+  return [`${ROOT}web/radio`, `${ROOT}src/apps/radio/shared`].some((d) => newestMtime(d) > built);
 }
 
 describe('radio player in Chromium', () => {
@@ -43,12 +63,23 @@ describe('radio player in Chromium', () => {
   let browser: Browser;
 
   before(async () => {
-    if (!existsSync(`${ROOT}dist/web/radio/index.html`)) await buildRadioUi();
-    server = await startServer({ radioStations: [{ id: 'calm', seed: 7, mood: 'calm' }] }, { apps: [radioApp] });
+    if (radioUiIsStale()) await buildRadioUi();
+    // Chromium first: its start is the heaviest thing here, and a station started beside it would
+    // begin with a burst of late chunks that has nothing to do with the player.
     browser = await chromium.launch({
       executablePath: '/usr/bin/chromium',
       args: ['--no-sandbox', '--disable-gpu', '--disable-background-networking', '--disable-component-update', '--disable-sync', '--no-first-run', '--autoplay-policy=no-user-gesture-required'],
     });
+    server = await startServer({ radioStations: [{ id: 'calm', seed: 7, mood: 'calm' }] }, { apps: [radioApp] });
+    // Wait (at most 5 s) for a steady station: a full second without a server underrun.
+    const underruns = async () => ((await (await fetch(`${server.url}/api/v1/radio/stations/calm`)).json()) as { status: { underruns: number } }).status.underruns;
+    let seen = await underruns();
+    for (let waited = 0; waited < 5000; waited += 1000) {
+      await sleep(1000);
+      const now = await underruns();
+      if (now === seen) break;
+      seen = now;
+    }
   });
 
   after(async () => {
@@ -56,26 +87,46 @@ describe('radio player in Chromium', () => {
     await server?.close();
   });
 
+  /** Plays `format` in a fresh page for ~4 s; returns the player's counters and the server's underrun delta. */
+  async function listen(format: 'opus' | 'pcm') {
+    const serverUnderruns = async () => ((await (await fetch(`${server.url}/api/v1/radio/stations/calm`)).json()) as { status: { underruns: number } }).status;
+    const before = await serverUnderruns();
+    const page = await browser.newPage();
+    const errors: string[] = [];
+    page.on('pageerror', (e) => errors.push(e.message));
+    await page.goto(`${server.url}/radio/?format=${format}`);
+    await page.waitForFunction(() => document.querySelectorAll('#station option').length > 0, undefined, { timeout: 10_000 });
+    await page.click('#play');
+    await page.waitForFunction(() => window.__radioStats?.framesPlayed > 0, undefined, { timeout: 10_000 });
+    await sleep(4000);
+    // One evaluate: the counters and the health panel are read from the same worklet report.
+    const read = await page.evaluate(() => ({ stats: { ...window.__radioStats }, panel: document.getElementById('s-underruns')?.textContent ?? '' }));
+    const stats = read.stats as unknown as RadioStats;
+    const panel = read.panel;
+    if (format === 'opus') await page.screenshot({ path: `${ROOT}.tmp/radio-player.png` }).catch(() => {});
+    const state = await page.textContent('#state');
+    await page.close();
+    const after = await serverUnderruns();
+    console.log(
+      `# browser ${format}: ${stats.framesPlayed} frames played, underruns ${stats.underruns}, buffer ${Math.round(stats.bufferMs)} ms, tier ${stats.tier}, ` +
+        `peak lateness ${stats.peakJitterMs.toFixed(1)} ms, latency ${stats.latencyMs.toFixed(1)} ms (server-to-speaker); server underruns during the run ${after.underruns - before.underruns}`,
+    );
+    return { stats, errors, state, panel, serverUnderruns: after.underruns - before.underruns, server: after };
+  }
+
   for (const format of ['opus', 'pcm'] as const) {
     test(`plays the station (${format}) for a few seconds without underruns, latency under 150 ms`, async () => {
-      const page = await browser.newPage();
-      const errors: string[] = [];
-      page.on('pageerror', (e) => errors.push(e.message));
-      await page.goto(`${server.url}/radio/?format=${format}`);
-      await page.waitForFunction(() => document.querySelectorAll('#station option').length > 0, undefined, { timeout: 10_000 });
-      await page.click('#play');
-      await page.waitForFunction(() => window.__radioStats?.framesPlayed > 0, undefined, { timeout: 10_000 });
-      await sleep(4000);
-      const stats = (await page.evaluate(() => window.__radioStats)) as unknown as RadioStats;
-      if (format === 'opus') await page.screenshot({ path: `${ROOT}.tmp/radio-player.png` }).catch(() => {});
-      const state = await page.textContent('#state');
-      const serverStatus = await (await fetch(`${server.url}/api/v1/radio/stations/calm`)).json();
-      await page.close();
-      console.log(`# browser ${format}: ${stats.framesPlayed} frames played, underruns ${stats.underruns}, buffer ${Math.round(stats.bufferMs)} ms, tier ${stats.tier}, latency ${stats.latencyMs.toFixed(1)} ms`);
-      assert.deepEqual(errors, []);
-      assert.equal(stats.format, format, `state: ${state}`);
+      let run = await listen(format);
+      // One retry, only when the server itself missed chunks meanwhile (its synthesis worker was
+      // starved of CPU by a busy machine): the player cannot play what was never sent on time.
+      // A player underrun while the server kept time fails at once.
+      if ((run.stats.underruns > 0 || !(run.stats.latencyMs < 150)) && run.serverUnderruns > 0) run = await listen(format);
+      const { stats } = run;
+      assert.deepEqual(run.errors, []);
+      assert.equal(stats.format, format, `state: ${run.state}`);
       assert.ok(stats.framesPlayed > 48_000 * 3, `frames played ${stats.framesPlayed}`);
-      assert.equal(stats.underruns, 0, `underruns (stats ${JSON.stringify(stats)}; server ${JSON.stringify(serverStatus.status)})`);
+      assert.equal(run.panel, String(stats.underruns), 'the health panel shows the underrun count');
+      assert.equal(stats.underruns, 0, `underruns (stats ${JSON.stringify(stats)}; server ${JSON.stringify(run.server)})`);
       assert.ok(stats.latencyMs > 0 && stats.latencyMs < 150, `latency ${stats.latencyMs} ms`);
     });
   }

@@ -9,7 +9,7 @@ import { sql, type RawBuilder } from 'kysely';
 import { startPostgres, type PostgresInstance } from '../helpers/postgres.js';
 import { openDatabase, type Database } from '../../src/db/database.js';
 import { migrations } from '../../src/apps/studio/migrations.js';
-import { seedStudio } from '../../src/apps/studio/seed.js';
+import { seedStudioBulk } from '../../src/apps/studio/seed.js';
 import { listQuery } from '../../src/apps/studio/queries.js';
 import { DEFAULT_FIELDS, parseFilters, parseSort, whereOf, type ListQuery } from '../../src/apps/studio/filters.js';
 import type { StudioDB } from '../../src/apps/studio/types.js';
@@ -35,8 +35,9 @@ describe('studio query plans on PostgreSQL with 100,000 rows', () => {
     pg = await startPostgres();
     database = await openDatabase<StudioDB>({ url: pg.url, dataDir: '.', poolSize: 4 });
     await database.migrate('studio', migrations);
-    // Plans depend on rows and statistics, not on turn text: seed without turns to stay fast.
-    await seedStudio(database.db, { count: ROWS, withTurns: false, batchSize: 5000 });
+    // Plans depend on rows and statistics, not on turn text: seed without turns, and let the
+    // database copy a pool of distinct conversations with generate_series (seconds, not minutes).
+    await seedStudioBulk(database.db, { count: ROWS, withTurns: false });
   });
   after(async () => {
     await database?.close();

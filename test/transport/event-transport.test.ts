@@ -106,7 +106,7 @@ describe('event transport on Redis (two nodes)', () => {
     b = await startServer({ redisUrl: redis.url, nodeId: 'ev-b', namespaces });
     // Both consumers must have created their groups before the first event.
     const probe = redis.client();
-    const deadline = Date.now() + 5000;
+    const deadline = Date.now() + 30_000;
     const groups = async () => ((await probe.xinfo('GROUPS', 'events:chat').catch(() => [])) as unknown[]).length;
     while ((await groups()) < 2) {
       assert.ok(Date.now() < deadline, 'both nodes created their consumer groups');
@@ -128,6 +128,30 @@ describe('event transport on Redis (two nodes)', () => {
     assert.deepEqual(client.publications('chat:streams').map(ns), range(1, 100), 'both nodes consumed every event, the hub kept one copy');
     assert.equal(await metricValue(a, 'events_published_total', { transport: 'redis', event_type: 'message.created' }), 100);
     assert.ok((await metricValue(a, 'events_consumed_total')) >= 100);
+  });
+
+  test('/metrics exposes publish duration and counts, queue depth, group lag, dead letters, fallback and Redis latency', async () => {
+    const text = await (await fetch(`${a.url}/metrics`)).text();
+    const sample = (pattern: RegExp) => {
+      const line = text.split('\n').find((l) => pattern.test(l));
+      assert.ok(line, `a sample matching ${pattern}`);
+      return Number(line.slice(line.lastIndexOf(' ') + 1));
+    };
+    assert.ok(sample(/^event_publish_duration_seconds_count\{transport="redis"\}/) >= 100);
+    assert.ok(sample(/^events_published_total\{transport="redis",event_type="message.created"\}/) >= 100);
+    // Every node's group is visible from any node (XINFO GROUPS), and both have caught up.
+    const deadline = Date.now() + 20_000;
+    for (;;) {
+      const now = await (await fetch(`${a.url}/metrics`)).text();
+      const lag = (group: string) => now.split('\n').find((l) => l.startsWith(`event_consumer_group_lag{stream="events:chat",group="${group}"}`));
+      if (lag('hub-ev-a')?.endsWith(' 0') && lag('hub-ev-b')?.endsWith(' 0') && /^event_queue_depth\{stream="events:chat"\} 0$/m.test(now)) break;
+      assert.ok(Date.now() < deadline, `both groups drained:\n${now.split('\n').filter((l) => /group_lag|queue_depth/.test(l)).join('\n')}`);
+      await sleep(100);
+    }
+    assert.match(text, /^# TYPE events_dead_lettered_total counter$/m);
+    assert.equal(sample(/^event_transport_fallback_active /), 0);
+    assert.ok(sample(/^redis_command_duration_seconds_count\{op="publish"\}/) >= 100);
+    assert.ok(sample(/^redis_command_duration_seconds_count\{op="xadd"\}/) >= 100);
   });
 
   test('the admin endpoint needs the API key, validates flags and changes them at runtime', async () => {

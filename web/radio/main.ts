@@ -30,6 +30,7 @@ interface WorkletStats {
   targetMs: number;
   tier: number;
   jitterMs: number;
+  peakJitterMs: number;
   playing: boolean;
   headCaptureTs: number;
 }
@@ -43,6 +44,7 @@ export interface RadioStats {
   tier: number;
   targetMs: number;
   jitterMs: number;
+  peakJitterMs: number;
   latencyMs: number;
   chunksReceived: number;
   gaps: number;
@@ -62,7 +64,7 @@ const volume = $<HTMLInputElement>('volume');
 const stateLine = $('state');
 const params = new URLSearchParams(location.search);
 
-const stats: RadioStats = { station: '', format: '', framesPlayed: 0, underruns: 0, bufferMs: 0, tier: 0, targetMs: 0, jitterMs: 0, latencyMs: NaN, chunksReceived: 0, gaps: 0, playing: false };
+const stats: RadioStats = { station: '', format: '', framesPlayed: 0, underruns: 0, bufferMs: 0, tier: 0, targetMs: 0, jitterMs: 0, peakJitterMs: 0, latencyMs: NaN, chunksReceived: 0, gaps: 0, playing: false };
 window.__radioStats = stats;
 
 let ctx: AudioContext | null = null;
@@ -231,6 +233,7 @@ function onWorkletStats(s: WorkletStats): void {
   stats.tier = s.tier;
   stats.targetMs = s.targetMs;
   stats.jitterMs = s.jitterMs;
+  stats.peakJitterMs = s.peakJitterMs;
   stats.gaps = s.gaps;
   stats.playing = s.playing;
   if (Number.isFinite(s.headCaptureTs) && ctx) {

@@ -20,7 +20,11 @@ import type { SynthEngine } from './synth/engine.js';
 import type { RenderedChunk, StationSpec } from './synth/protocol.js';
 import type { RadioMetrics } from './metrics.js';
 
-export const SERVER_LEAD_TIERS_MS = [40, 80, 140, 240] as const;
+/**
+ * The lead never adds listener latency (chunks still go out at their due time), so the top tier
+ * is generous: it is what rides out a worker thread starved of CPU on a busy machine.
+ */
+export const SERVER_LEAD_TIERS_MS = [40, 80, 160, 400] as const;
 /** Chunks asked of the worker in one request at most (bounds one request's latency). */
 const MAX_BATCH = 10;
 /** Behind schedule by more than this, the timeline is moved instead of bursting to catch up. */

@@ -30,6 +30,8 @@ export interface JitterBufferStats {
   targetMs: number;
   tier: number;
   jitterMs: number;
+  /** Decaying peak of arrival lateness, ms: what a burst of network or server delay looked like. */
+  peakJitterMs: number;
   playing: boolean;
   /** Capture timestamp (server clock, ms) of the next sample to play; NaN before the first chunk. */
   headCaptureTs: number;
@@ -230,6 +232,7 @@ export class JitterBuffer {
       targetMs: this.adaptive.targetMs,
       tier: this.adaptive.tier,
       jitterMs: this.adaptive.jitterMs,
+      peakJitterMs: this.adaptive.peakJitterMs,
       playing: this.playing,
       headCaptureTs: this.headCaptureTs(),
     };
