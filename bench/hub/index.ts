@@ -56,6 +56,7 @@ export async function main(args: string[]): Promise<HubBenchResults> {
     benchmark: 'hub',
     date: new Date().toISOString(),
     wallSeconds: Math.round((Date.now() - started) / 1000),
+    args,
     machine: {
       cpus: cpus().length,
       cpuModel: cpus()[0]?.model ?? 'unknown',

@@ -45,6 +45,8 @@ export interface HubBenchResults {
   benchmark: 'hub';
   date: string;
   wallSeconds: number;
+  /** The command-line arguments of the run, as given. */
+  args: string[];
   machine: { cpus: number; cpuModel: string; memoryGB: number; node: string; loadAverageBefore: number; loadAverageAfter: number };
   options: HubBenchOptions;
   load: Partial<Record<ServerKind, LoadResult>>;
@@ -122,7 +124,7 @@ export function renderMarkdown(res: HubBenchResults): string {
   lines.push(
     `${res.date} · ${res.machine.cpus} × ${res.machine.cpuModel} · ${res.machine.memoryGB} GB · Node ${res.machine.node} · ${res.wallSeconds} s wall`,
     '',
-    `Command: \`npm run bench -- hub${o.quick ? ' --quick' : ''}\` · ${o.clients} subscribers on ${o.channels} channel(s) over ${o.receivers} receiver processes, ` +
+    `Command: \`npm run bench -- hub${res.args.length ? ' ' + res.args.join(' ') : ''}\` · ${o.clients} subscribers on ${o.channels} channel(s) over ${o.receivers} receiver processes, ` +
       `${o.payloadBytes}-byte payload, one publisher process. Server, receivers and publisher share the machine's ${res.machine.cpus} cores; ` +
       'CPU % is of one core, read from /proc for each process; "other processes" is whatever else ran on the machine meanwhile ' +
       `(1-minute load average ${res.machine.loadAverageBefore} before the run, ${res.machine.loadAverageAfter} after).`,

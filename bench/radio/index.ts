@@ -1,7 +1,8 @@
 /**
  * @module bench/radio
  * The radio benchmark: `npm run bench -- radio [--listeners 20,100,500,1000] [--seconds 6]
- * [--pcm-listeners 20,100] [--soak-minutes 1]` (`--soak-minutes 60` for the one-hour soak).
+ * [--pcm-listeners 20,100|none] [--soak-minutes 1] [--name radio]` (`--soak-minutes 60 --name
+ * radio-soak` for the one-hour soak, kept apart from the main results).
  *
  * One station on a server in its own process; listeners (raw WebSockets) in this process. For
  * each listener count it measures per-chunk delivery latency (arrival − capture timestamp:
@@ -10,7 +11,7 @@
  * metrics and compares it with an offline render in this process (the peer). A soak (1 minute by
  * default) holds 100 listeners and reports the server's heap growth by linear regression over
  * post-GC snapshots.
- * Results: bench/results/radio.json and radio.md.
+ * Results: bench/results/<name>.json and <name>.md.
  */
 import { fork, type ChildProcess } from 'node:child_process';
 import { mkdirSync, writeFileSync } from 'node:fs';
@@ -31,10 +32,12 @@ interface Options {
   pcmListeners: number[];
   seconds: number;
   soakMinutes: number;
+  /** Results file name (without extension), so a long soak does not overwrite the main run. */
+  name: string;
 }
 
 function parse(args: string[]): Options {
-  const o: Options = { listeners: [20, 100, 500, 1000], pcmListeners: [20, 100], seconds: 6, soakMinutes: 1 };
+  const o: Options = { listeners: [20, 100, 500, 1000], pcmListeners: [20, 100], seconds: 6, soakMinutes: 1, name: 'radio' };
   for (let i = 0; i < args.length; i++) {
     const v = args[i + 1];
     const list = () => v.split(',').map((x) => Math.max(1, Math.min(2000, Number.parseInt(x, 10))));
@@ -42,6 +45,7 @@ function parse(args: string[]): Options {
     else if (args[i] === '--pcm-listeners') o.pcmListeners = v === 'none' ? [] : list();
     else if (args[i] === '--seconds') o.seconds = Math.max(2, Math.min(120, Number(v)));
     else if (args[i] === '--soak-minutes') o.soakMinutes = Math.max(0, Math.min(120, Number(v)));
+    else if (args[i] === '--name' && /^[a-z0-9-]{1,40}$/.test(v)) o.name = v;
     else continue;
     i++;
   }
@@ -124,6 +128,16 @@ async function openListeners(url: string, channel: string, n: number, latencies:
   return out;
 }
 
+/**
+ * A slope from a few minutes extrapolated to an hour is mostly noise (the heap moves by a few
+ * hundred KB between GCs): below ten minutes it is shown, not judged.
+ */
+function soakVerdict(minutes: number, mbPerHour: number): string {
+  if (minutes < 10) return 'too short to judge (run --soak-minutes 60)';
+  if (mbPerHour >= 10) return 'not met';
+  return minutes >= 60 ? 'met' : 'on track (extrapolated from a shorter soak)';
+}
+
 function pct(sorted: number[], p: number): number {
   return sorted.length ? sorted[Math.min(sorted.length - 1, Math.floor(sorted.length * p))] : NaN;
 }
@@ -140,6 +154,8 @@ interface StepResult {
   within50Pct: number;
   serverCpuPct: number;
   serverCpuPerListenerPct: number;
+  /** This process (all the listeners): when it nears 100% the latencies measure the client too. */
+  listenerCpuPct: number;
   bandwidthPerListenerKbps: number;
 }
 
@@ -149,8 +165,10 @@ async function runStep(server: ServerProcess, format: 'opus' | 'pcm', n: number,
   await new Promise((r) => setTimeout(r, 1000));
   latencies.on = true;
   const u0 = await server.usage();
+  const c0 = process.cpuUsage();
   await new Promise((r) => setTimeout(r, seconds * 1000));
   const u1 = await server.usage();
+  const c1 = process.cpuUsage(c0);
   latencies.on = false;
   for (const l of listeners) l.ws.terminate();
   await new Promise((r) => setTimeout(r, 500));
@@ -177,11 +195,12 @@ async function runStep(server: ServerProcess, format: 'opus' | 'pcm', n: number,
     within50Pct: (100 * sorted.filter((v) => v <= 50).length) / Math.max(1, sorted.length),
     serverCpuPct: (100 * cpuMs) / wallMs,
     serverCpuPerListenerPct: (100 * cpuMs) / wallMs / n,
+    listenerCpuPct: (100 * (c1.user + c1.system)) / 1000 / wallMs,
     bandwidthPerListenerKbps: (bytes * 8) / 1000 / n / seconds,
   };
   log(
     `${format.padEnd(4)} ${String(n).padStart(5)} listeners: p50 ${r.p50Ms.toFixed(1)} ms, p99 ${r.p99Ms.toFixed(1)} ms, max ${r.maxMs.toFixed(1)} ms, ` +
-      `${r.within50Pct.toFixed(2)}% ≤ 50 ms, lost ${r.lost}/${r.expectedChunks}, server CPU ${r.serverCpuPct.toFixed(1)}% (${(r.serverCpuPerListenerPct * 1000).toFixed(2)} m%/listener), ` +
+      `${r.within50Pct.toFixed(2)}% ≤ 50 ms, lost ${r.lost}/${r.expectedChunks}, server CPU ${r.serverCpuPct.toFixed(1)}% (${(r.serverCpuPerListenerPct * 1000).toFixed(2)} m%/listener), listeners' CPU ${r.listenerCpuPct.toFixed(0)}%, ` +
       `${r.bandwidthPerListenerKbps.toFixed(1)} kbit/s per listener`,
   );
   return r;
@@ -266,23 +285,23 @@ export async function main(args: string[]): Promise<void> {
     top ? `${top.listeners} listeners: ${top.within50Pct.toFixed(2)}% within 50 ms (target 99.9% at 1,000) — ${top.listeners >= 1000 && top.within50Pct >= 99.9 ? 'met' : 'not met'}` : '',
     top ? `chunks lost at ${top.listeners}: ${top.lost} (target 0) — ${top.lost === 0 ? 'met' : 'not met'}` : '',
     `synthesis real-time factor: ${offlineRtf.toFixed(1)}× offline, ${liveRtf.toFixed(1)}× live (target ≥ 20×) — ${Math.max(offlineRtf, liveRtf) >= 20 ? 'met' : 'not met'}`,
-    soak ? `memory growth: ${soak.heapGrowthMbPerHour.toFixed(2)} MB/h over ${soak.minutes} min (target < 10 MB over one hour) — ${soak.heapGrowthMbPerHour < 10 ? (soak.minutes >= 60 ? 'met' : 'on track (short soak, extrapolated)') : 'not met'}` : '',
+    soak ? `memory growth: ${soak.heapGrowthMbPerHour.toFixed(2)} MB/h over ${soak.minutes} min (target < 10 MB over one hour) — ${soakVerdict(soak.minutes, soak.heapGrowthMbPerHour)}` : '',
   ].filter(Boolean);
   for (const t of targets) log(`target: ${t}`);
   const results = { date: new Date().toISOString(), loadAvgBefore: loadBefore, loadAvgAfter: loadAfter, targets, cores: cpus().length, options: opts, steps, liveRealTimeFactor: liveRtf, offlineRealTimeFactor: offlineRtf, pcmToOpusBandwidth: bwRatio, soak };
   mkdirSync(resultsDir, { recursive: true });
-  writeFileSync(join(resultsDir, 'radio.json'), JSON.stringify(results, null, 2) + '\n');
+  writeFileSync(join(resultsDir, `${opts.name}.json`), JSON.stringify(results, null, 2) + '\n');
   const rows = steps.map(
     (s) =>
-      `| ${s.format} | ${s.listeners} | ${s.p50Ms.toFixed(1)} | ${s.p99Ms.toFixed(1)} | ${s.maxMs.toFixed(1)} | ${s.within50Pct.toFixed(2)} | ${s.lost} / ${s.expectedChunks} | ${s.serverCpuPct.toFixed(1)} | ${(s.serverCpuPerListenerPct * 1000).toFixed(2)} | ${s.bandwidthPerListenerKbps.toFixed(1)} |`,
+      `| ${s.format} | ${s.listeners} | ${s.p50Ms.toFixed(1)} | ${s.p99Ms.toFixed(1)} | ${s.maxMs.toFixed(1)} | ${s.within50Pct.toFixed(2)} | ${s.lost} / ${s.expectedChunks} | ${s.serverCpuPct.toFixed(1)} | ${(s.serverCpuPerListenerPct * 1000).toFixed(2)} | ${s.listenerCpuPct.toFixed(0)} | ${s.bandwidthPerListenerKbps.toFixed(1)} |`,
   );
   const md = [
     '# Radio benchmark',
     '',
     `${results.date}, ${results.cores} cores, load average (1/5/15 min) before ${loadBefore.map((x) => x.toFixed(2)).join(' / ')}, after ${loadAfter.map((x) => x.toFixed(2)).join(' / ')}. Command: \`npm run bench -- radio ${args.join(' ')}\``,
     '',
-    '| format | listeners | p50 ms | p99 ms | max ms | % ≤ 50 ms | lost / expected | server CPU % | server CPU m% per listener | kbit/s per listener |',
-    '|---|---|---|---|---|---|---|---|---|---|',
+    '| format | listeners | p50 ms | p99 ms | max ms | % ≤ 50 ms | lost / expected | server CPU % | server CPU m% per listener | listener process CPU % | kbit/s per listener |',
+    '|---|---|---|---|---|---|---|---|---|---|---|',
     ...rows,
     '',
     `Synthesis real-time factor: live worker ${liveRtf.toFixed(1)}×, offline renderer (peer) ${offlineRtf.toFixed(1)}×. PCM/Opus bandwidth ratio: ${bwRatio.toFixed(1)}×.`,
@@ -293,6 +312,6 @@ export async function main(args: string[]): Promise<void> {
     soak ? `\nSoak: ${soak.listeners} listeners for ${soak.minutes} min; heap ${soak.heapStartMb.toFixed(1)} → ${soak.heapEndMb.toFixed(1)} MB, slope ${soak.heapGrowthMbPerHour.toFixed(2)} MB/h; RSS change ${soak.rssGrowthMb.toFixed(1)} MB.` : '\nSoak: not run (pass --soak-minutes N).',
     '',
   ].join('\n');
-  writeFileSync(join(resultsDir, 'radio.md'), md);
-  log(`wrote bench/results/radio.json and radio.md`);
+  writeFileSync(join(resultsDir, `${opts.name}.md`), md);
+  log(`wrote bench/results/${opts.name}.json and ${opts.name}.md`);
 }

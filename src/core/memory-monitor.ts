@@ -27,7 +27,10 @@ export interface MemoryMonitorOptions {
   windowSize?: number;
   /** Alarm when heap growth exceeds this many bytes per hour. */
   alarmBytesPerHour?: number;
-  /** Fewest snapshots before the slope is trusted. */
+  /**
+   * Fewest snapshots before the slope is trusted. The default spans ten minutes: over a shorter
+   * window the GC sawtooth and load ramps (a thousand sockets opening) read as hours of leaking.
+   */
   minSamples?: number;
   sample?: () => Omit<MemorySample, 'at'>;
   now?: () => number;
@@ -84,7 +87,7 @@ export class MemoryMonitor {
     this.intervalMs = options.intervalMs ?? 10_000;
     this.windowSize = options.windowSize ?? 360;
     this.alarmBytesPerHour = options.alarmBytesPerHour ?? 20 * 1024 * 1024;
-    this.minSamples = options.minSamples ?? 6;
+    this.minSamples = options.minSamples ?? Math.max(6, Math.ceil(600_000 / this.intervalMs));
     this.sampleFn = options.sample ?? (() => {
       const m = process.memoryUsage();
       return { heapUsed: m.heapUsed, rss: m.rss, external: m.external };

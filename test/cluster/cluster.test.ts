@@ -26,6 +26,8 @@ const nOf = (f: Frame) => (f.data as { n: number }).n;
 class HoppingSubscriber {
   readonly received: Frame[] = [];
   readonly hops: string[] = [];
+  /** Resubscriptions whose recovery was not complete (must stay empty). */
+  readonly unrecovered: string[] = [];
   private client?: RawClient;
   private position?: { offset: number; epoch: string };
   private stopped = false;
@@ -42,32 +44,35 @@ class HoppingSubscriber {
   private async connect(): Promise<void> {
     for (let attempt = 0; !this.stopped; attempt++) {
       const node = this.nodes[this.turn++ % this.nodes.length];
+      let client: RawClient | undefined;
       try {
-        const client = await RawClient.open(node.wsUrl);
-        const reply = await client.request('subscribe', { channel: this.channel, ...(this.position ? { since: this.position } : {}) }, 3000);
+        const c = (client = await RawClient.open(node.wsUrl));
+        // Generous: a node that just restarted on a loaded machine answers slowly at first.
+        const reply = await c.request('subscribe', { channel: this.channel, ...(this.position ? { since: this.position } : {}) }, 10_000);
         if (!reply.ok) throw new Error(JSON.stringify(reply));
         const result = reply.result as { epoch: string; offset: number; recovered?: boolean };
-        if (this.position) assert.equal(result.recovered, true, `recovery on ${node.options.id} is complete`);
+        if (this.position && result.recovered !== true) this.unrecovered.push(`${node.options.id} from ${this.position.offset}`);
         this.position ??= { offset: result.offset, epoch: result.epoch };
         this.position.epoch = result.epoch;
         this.hops.push(node.options.id);
-        this.client = client;
+        this.client = c;
         const take = () => {
-          for (const f of client.pushes.splice(0)) {
+          for (const f of c.pushes.splice(0)) {
             if (f.channel === this.channel && typeof f.offset === 'number') {
               this.received.push(f);
               this.position!.offset = f.offset;
             }
           }
         };
-        client.ws.on('message', () => setImmediate(take));
+        c.ws.on('message', () => setImmediate(take));
         take();
-        client.ws.once('close', () => {
+        c.ws.once('close', () => {
           take();
           if (!this.stopped) void this.connect();
         });
         return;
       } catch {
+        client?.close();
         await sleep(Math.min(50 * (attempt + 1), 300));
       }
     }
@@ -190,6 +195,7 @@ describe('cluster of real processes', () => {
     const ns = subscriber.received.map(nOf);
     assert.ok(published > 200, `published ${published}`);
     assert.equal(new Set(ns).size, ns.length, 'no duplicates');
+    assert.deepEqual(subscriber.unrecovered, [], 'every resubscription recovered completely');
     assert.deepEqual(ns, range(1, published), `all ${published} events, in order (hops: ${subscriber.hops.join(' → ')})`);
     assert.ok(subscriber.hops.length >= 2, 'the subscriber had to move');
 
@@ -246,6 +252,7 @@ describe('cluster of real processes', () => {
     subscriber.stop();
     const ns = subscriber.received.map(nOf);
     assert.equal(new Set(ns).size, ns.length, 'no duplicates');
+    assert.deepEqual(subscriber.unrecovered, [], 'every resubscription recovered completely');
     assert.deepEqual(ns, range(1, published), `all ${published} events in order`);
     assert.ok(transports.indexOf('http') > 0, 'the first events went over Redis');
   });

@@ -143,6 +143,12 @@ describe('radio broadcast', () => {
 
     const l = await Listener.open(server.wsUrl);
     await l.subscribe('radio:calm:opus');
+    // Chunks already synthesised ahead (up to one server lead, ≤ 400 ms) carry no Opus: the first
+    // Opus chunk is the first one rendered after the listener arrived.
+    const joined = Date.now();
+    while (l.arrivals.length === 0 && Date.now() - joined < 3000) await sleep(10);
+    const firstAfterMs = Date.now() - joined;
+    assert.ok(l.arrivals.length > 0 && firstAfterMs < 1000, `first Opus chunk after ${firstAfterMs} ms`);
     await sleep(1000);
     l.close();
     const chunks = l.arrivals.map((a) => a.chunk);

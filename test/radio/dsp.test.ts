@@ -256,17 +256,22 @@ describe('station renderer', () => {
     assert.ok(meanBoundary < meanStep * 2, `mean step at boundaries ${meanBoundary} vs everywhere ${meanStep}`);
   });
 
-  test('synthesises at least 20× real time (reported)', () => {
+  test('synthesises at least 20× real time (seconds of audio per second of CPU)', () => {
     const r = new StationRenderer({ seed: 7, mood: 'calm' });
     const out = new Float32Array(CHUNK_FRAMES * 2);
     for (let i = 0; i < 500; i++) r.renderInterleaved(out, CHUNK_FRAMES); // warm the JIT
-    const t0 = performance.now();
     const seconds = 30;
+    // CPU time, not wall time: on a shared machine the wall clock measures the neighbours too.
+    // Nothing else runs in this test process, so its CPU time is the renderer's.
+    const cpu0 = process.cpuUsage();
+    const t0 = performance.now();
     for (let i = 0; i < seconds * 50; i++) r.renderInterleaved(out, CHUNK_FRAMES);
-    const rtf = (seconds * 1000) / (performance.now() - t0);
-    console.log(`# synthesis real-time factor: ${rtf.toFixed(1)}×`);
-    // The target is 20×; the assertion leaves room for a loaded CI machine.
-    assert.ok(rtf > 8, `real-time factor ${rtf}`);
+    const wallMs = performance.now() - t0;
+    const cpu = process.cpuUsage(cpu0);
+    const cpuMs = (cpu.user + cpu.system) / 1000;
+    const rtf = (seconds * 1000) / cpuMs;
+    console.log(`# synthesis real-time factor: ${rtf.toFixed(1)}× per CPU second (${((seconds * 1000) / wallMs).toFixed(1)}× wall clock)`);
+    assert.ok(rtf >= 20, `real-time factor ${rtf.toFixed(1)}× per CPU second; the target is 20×`);
   });
 });
 

@@ -292,6 +292,9 @@ export function studioApiSuite(options: SuiteOptions): void {
       const openai = await fetch(`${server.url}${API}/export?format=openai&status=approved`);
       assert.equal(openai.status, 200);
       assert.match(openai.headers.get('content-type') ?? '', /ndjson/);
+      // Streamed, not buffered: no length known up front, chunks as pages are read.
+      assert.equal(openai.headers.get('content-length'), null);
+      assert.match(openai.headers.get('content-disposition') ?? '', /attachment; filename="studio-openai-.*\.jsonl"/);
       const lines = (await openai.text()).trim().split('\n').map((l) => JSON.parse(l) as { messages: { role: string; content: string }[] });
       assert.equal(lines.length, approved.body.count);
       for (const l of lines) {
@@ -367,8 +370,9 @@ export function studioApiSuite(options: SuiteOptions): void {
 }
 
 /** A fake OpenAI-compatible endpoint: answers POST /v1/chat/completions with JSON turns. */
-export async function startFakeLlm(): Promise<{ url: string; requests: Record<string, unknown>[]; close(): Promise<void> }> {
+export async function startFakeLlm(): Promise<{ url: string; requests: Record<string, unknown>[]; authorizations: (string | undefined)[]; close(): Promise<void> }> {
   const requests: Record<string, unknown>[] = [];
+  const authorizations: (string | undefined)[] = [];
   const srv: Server = createHttpServer((req, res) => {
     let body = '';
     req.on('data', (d) => (body += d));
@@ -379,6 +383,12 @@ export async function startFakeLlm(): Promise<{ url: string; requests: Record<st
       }
       const parsed = JSON.parse(body) as Record<string, unknown>;
       requests.push(parsed);
+      authorizations.push(req.headers.authorization);
+      // A template can ask for an overloaded model, to exercise the generator's failure path.
+      if (body.includes('FORCE_LLM_FAILURE')) {
+        res.writeHead(503, { 'content-type': 'application/json' }).end(JSON.stringify({ error: { message: 'model overloaded' } }));
+        return;
+      }
       const content = JSON.stringify({
         title: `LLM-written conversation ${requests.length}`,
         turns: [
@@ -392,5 +402,5 @@ export async function startFakeLlm(): Promise<{ url: string; requests: Record<st
   });
   await new Promise<void>((resolve) => srv.listen(0, '127.0.0.1', resolve));
   const addr = srv.address() as { port: number };
-  return { url: `http://127.0.0.1:${addr.port}`, requests, close: () => new Promise((r) => srv.close(() => r())) };
+  return { url: `http://127.0.0.1:${addr.port}`, requests, authorizations, close: () => new Promise((r) => srv.close(() => r())) };
 }

@@ -20,6 +20,7 @@ import { EventConsumer } from '../../src/transport/event-consumer.js';
 import { createTransportMetrics } from '../../src/transport/publisher-metrics.js';
 import { createRegistry } from '../../src/core/metrics.js';
 import { createLogger } from '../../src/core/logger.js';
+import { CircuitBreaker, type BreakerState } from '../../src/core/circuit-breaker.js';
 
 type Node = AirwavesServer & { wsUrl: string };
 const API_KEY = 'test-api-key-0123456789';
@@ -53,6 +54,36 @@ async function metricValue(server: AirwavesServer, name: string, labels: Record<
   const values = (await metric.get()).values.filter((v) => Object.entries(labels).every(([k, val]) => v.labels[k] === val));
   return values.reduce((sum, v) => sum + v.value, 0);
 }
+
+describe('circuit breaker of the HTTP fallback', () => {
+  test('opens on failure, lets one probe through after the cool-down (doubling while probes fail), closes on success; one change event per transition', () => {
+    let now = 0;
+    const changes: string[] = [];
+    const breaker = new CircuitBreaker({ failureThreshold: 2, cooldownMs: 100, maxCooldownMs: 300, now: () => now, onChange: (s: BreakerState, p: BreakerState) => changes.push(`${p}>${s}`) });
+    assert.equal(breaker.allow(), true);
+    breaker.failure();
+    assert.equal(breaker.state, 'closed', 'one failure is under the threshold');
+    breaker.failure();
+    assert.equal(breaker.state, 'open');
+    assert.equal(breaker.allow(), false);
+    now = 99;
+    assert.equal(breaker.allow(), false, 'still cooling down');
+    now = 100;
+    assert.equal(breaker.allow(), true, 'the probe');
+    assert.equal(breaker.allow(), false, 'only one probe at a time');
+    breaker.failure();
+    now = 299;
+    assert.equal(breaker.allow(), false, 'the cool-down doubled to 200 ms');
+    now = 300;
+    assert.equal(breaker.allow(), true);
+    breaker.failure();
+    now = 300 + 300;
+    assert.equal(breaker.allow(), true, 'the cool-down is capped at maxCooldownMs');
+    breaker.success();
+    assert.equal(breaker.state, 'closed');
+    assert.deepEqual(changes, ['closed>open', 'open>half-open', 'half-open>open', 'open>half-open', 'half-open>open', 'open>half-open', 'half-open>closed']);
+  });
+});
 
 describe('event transport without Redis (memory log)', () => {
   test('ctx.events.publish reaches subscribers once per event id', async () => {

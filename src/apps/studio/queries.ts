@@ -27,12 +27,24 @@ export interface ListResult {
   nextCursor: string | null;
 }
 
-/** Loads template and scenario names for a page of rows in one query per kind. */
-export function nameLoaders(db: Kysely<StudioDB>) {
+/** Every template's (or scenario's) name by id: reference data, small, read on every page. */
+export type NameDirectory = (table: 'studio_templates' | 'studio_scenarios') => Promise<Map<string, string>>;
+
+/**
+ * Loads template and scenario names for a page of rows: one batch per kind, answered from the
+ * cached name directory when one is given (no query at all on the common path), and by one
+ * query for whatever the directory does not know (a row written since the cache was filled).
+ */
+export function nameLoaders(db: Kysely<StudioDB>, directory?: NameDirectory) {
   const loader = (table: 'studio_templates' | 'studio_scenarios') =>
     new DataLoader<string, string | null>(async (ids) => {
-      const rows = await db.selectFrom(table).select(['id', 'name']).where('id', 'in', [...ids]).execute();
-      const byId = new Map(rows.map((r) => [r.id, r.name]));
+      const known = directory ? await directory(table) : new Map<string, string>();
+      const missing = ids.filter((id) => !known.has(id));
+      const byId = new Map(known);
+      if (missing.length) {
+        const rows = await db.selectFrom(table).select(['id', 'name']).where('id', 'in', missing).execute();
+        for (const r of rows) byId.set(r.id, r.name);
+      }
       return ids.map((id) => byId.get(id) ?? null);
     });
   return { templates: loader('studio_templates'), scenarios: loader('studio_scenarios') };

@@ -192,6 +192,10 @@ export function registerStudioRoutes(http: FastifyInstance, deps: StudioRouteDep
   const scenariosCache = new TtlCache<unknown>('scenarios', CACHE_TTL_MS, metrics.cache);
   // Stats are aggregates over the whole table: a few seconds stale is fine, a scan per page view is not.
   const statsCache = new TtlCache<unknown>('stats', 5_000, metrics.cache);
+  // Names for the list's template_name/scenario_name columns, cleared with the caches above.
+  const namesCache = new TtlCache<Map<string, string>>('names', CACHE_TTL_MS, metrics.cache);
+  const names = (table: 'studio_templates' | 'studio_scenarios') =>
+    namesCache.get(table, async () => new Map((await db.selectFrom(table).select(['id', 'name']).execute()).map((r) => [r.id, r.name])));
 
   // ------------------------------------------------------------------ conversations
   http.get<{ Querystring: ListQuery }>(
@@ -219,7 +223,7 @@ export function registerStudioRoutes(http: FastifyInstance, deps: StudioRouteDep
       const filters = parseFilters(req.query);
       const sort = parseSort(req.query, filters);
       const fields = parseFields(req.query.fields);
-      return listConversations(db, { filters, sort, fields, cursor: req.query.cursor, limit: req.query.limit ?? 50, loaders: nameLoaders(db) });
+      return listConversations(db, { filters, sort, fields, cursor: req.query.cursor, limit: req.query.limit ?? 50, loaders: nameLoaders(db, names) });
     },
   );
 
@@ -345,6 +349,7 @@ export function registerStudioRoutes(http: FastifyInstance, deps: StudioRouteDep
         .executeTakeFirstOrThrow()
         .catch((err) => conflictOnDuplicate(err, 'template'));
       templatesCache.invalidate();
+      namesCache.invalidate();
       return reply.status(201).send(row);
     },
   );
@@ -362,6 +367,7 @@ export function registerStudioRoutes(http: FastifyInstance, deps: StudioRouteDep
         .catch((err) => conflictOnDuplicate(err, 'template'));
       if (!row) throw new AirwavesError(Errors.notFound, `template ${req.params.id} does not exist`);
       templatesCache.invalidate();
+      namesCache.invalidate();
       return row;
     },
   );
@@ -374,6 +380,7 @@ export function registerStudioRoutes(http: FastifyInstance, deps: StudioRouteDep
       const res = await db.deleteFrom('studio_templates').where('id', '=', req.params.id).executeTakeFirst();
       if (!Number(res.numDeletedRows)) throw new AirwavesError(Errors.notFound, `template ${req.params.id} does not exist`);
       templatesCache.invalidate();
+      namesCache.invalidate();
       return reply.status(204).send();
     },
   );
@@ -393,6 +400,7 @@ export function registerStudioRoutes(http: FastifyInstance, deps: StudioRouteDep
         .executeTakeFirstOrThrow()
         .catch((err) => conflictOnDuplicate(err, 'scenario'));
       scenariosCache.invalidate();
+      namesCache.invalidate();
       return reply.status(201).send(row);
     },
   );
@@ -410,6 +418,7 @@ export function registerStudioRoutes(http: FastifyInstance, deps: StudioRouteDep
         .catch((err) => conflictOnDuplicate(err, 'scenario'));
       if (!row) throw new AirwavesError(Errors.notFound, `scenario ${req.params.id} does not exist`);
       scenariosCache.invalidate();
+      namesCache.invalidate();
       return row;
     },
   );
@@ -420,6 +429,7 @@ export function registerStudioRoutes(http: FastifyInstance, deps: StudioRouteDep
       const res = await db.deleteFrom('studio_scenarios').where('id', '=', req.params.id).executeTakeFirst();
       if (!Number(res.numDeletedRows)) throw new AirwavesError(Errors.notFound, `scenario ${req.params.id} does not exist`);
       scenariosCache.invalidate();
+      namesCache.invalidate();
       return reply.status(204).send();
     },
   );
@@ -542,5 +552,5 @@ export function registerStudioRoutes(http: FastifyInstance, deps: StudioRouteDep
     },
   );
 
-  return { caches: [templatesCache, scenariosCache, statsCache] };
+  return { caches: [templatesCache, scenariosCache, statsCache, namesCache] };
 }

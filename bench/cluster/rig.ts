@@ -1,0 +1,245 @@
+/**
+ * @module bench/cluster/rig
+ * One configuration under load: Airwaves nodes as real processes (one on the memory engine, or
+ * several on one redis-server), the hub benchmark's lean receiver processes spread over the
+ * nodes, and its publisher process on the first node. A step publishes at a rate for a time,
+ * waits (bounded) for the receivers to drain, and merges their counts and latency histograms.
+ *
+ * Receiver i connects to node i mod N; with several nodes the receivers not on the publisher's
+ * node measure the cross-node path (publish on node A → Redis → node B → client).
+ */
+import { dirname, join } from 'node:path';
+import { fileURLToPath } from 'node:url';
+import { mkdtempSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { LatencyHistogram } from '../hub/histogram.js';
+import { Child, type PublisherResult, type ReceiverReport } from '../hub/ipc.js';
+import { cpus } from 'node:os';
+import { HOST, cpuPercent, machineCpuPercent, sampleMachine, sampleProc, sleep, type MachineSample, type ProcSample } from '../hub/servers.js';
+import { channelName } from '../hub/wire.js';
+import { NodeProcess } from '../../test/cluster/nodes.js';
+
+const here = dirname(fileURLToPath(import.meta.url));
+const RECEIVER = join(here, '..', 'hub', 'receiver.ts');
+const PUBLISHER = join(here, '..', 'hub', 'publisher.ts');
+const DRAIN_MAX_MS = 15_000;
+const QUIET_MS = 1000;
+const GENERATOR_BUSY_PERCENT = 90;
+const round = (v: number, d = 2) => Math.round(v * 10 ** d) / 10 ** d;
+
+export interface RigOptions {
+  clients: number;
+  channels: number;
+  receivers: number;
+  payloadBytes: number;
+  p99LimitMs: number;
+}
+
+export interface Latency {
+  p50: number;
+  p95: number;
+  p99: number;
+  max: number;
+  count: number;
+}
+
+export interface StepResult {
+  targetRate: number;
+  durationMs: number;
+  published: number;
+  achievedRate: number;
+  expected: number;
+  delivered: number;
+  deliveredPerSec: number;
+  lost: number;
+  duplicated: number;
+  outOfOrder: number;
+  latencyMs: Latency;
+  /** Only the receivers on a node other than the publisher's (null with one node). */
+  crossNodeLatencyMs: Latency | null;
+  /**
+   * Percent of one core during the publishing window. `machine` is the whole box (200 = both
+   * cores of a 2-core machine); `other` is what processes outside this benchmark took meanwhile.
+   */
+  cpuPercent: { nodes: number[]; redis: number | null; receivers: number[]; publisher: number; machine: number; other: number };
+  drainMs: number;
+  connected: number;
+  generatorBound: boolean;
+  pass: boolean;
+  failure?: string;
+}
+
+function latencyOf(h: LatencyHistogram): Latency {
+  return {
+    p50: round(h.quantile(0.5) / 1000, 3),
+    p95: round(h.quantile(0.95) / 1000, 3),
+    p99: round(h.quantile(0.99) / 1000, 3),
+    max: round(h.maxUs / 1000, 3),
+    count: h.count,
+  };
+}
+
+export const BENCH_API_KEY = 'bench-api-key-0123456789abcdef';
+
+/** Environment of a benchmark node: limits lifted (the load comes from few connections), apps with background work off. */
+function nodeEnv(dataDir: string): Record<string, string> {
+  return {
+    AIRWAVES_DATA_DIR: dataDir,
+    AIRWAVES_API_KEY: BENCH_API_KEY,
+    AIRWAVES_LOG_LEVEL: 'warn',
+    AIRWAVES_RADIO_ENABLED: 'false',
+    AIRWAVES_MAX_CONNECTIONS_PER_IP: '1000000',
+    AIRWAVES_COMMAND_RATE: '1000000',
+    AIRWAVES_PUBLISH_RATE: '1000000',
+    AIRWAVES_PUBLISH_BYTES_RATE: '1000000000',
+    AIRWAVES_NAMESPACES: JSON.stringify([{ name: 'bench', publish: 'anonymous', subscribe: 'anonymous', historySize: 1000, maxMessageBytes: 65536 }]),
+  };
+}
+
+export class ClusterRig {
+  nodes: NodeProcess[] = [];
+  receivers: Child[] = [];
+  publisher?: Child;
+  /** Receiver index → node index. */
+  private receiverNode: number[] = [];
+  private subsPerChannel = new Map<string, number>();
+  private stepId = 0;
+  private readonly dataDir = mkdtempSync(join(tmpdir(), 'airwaves-bench-cluster-'));
+
+  constructor(
+    readonly label: string,
+    readonly opts: RigOptions,
+    private readonly redis: { url: string; pid: number } | null,
+    readonly nodeCount: number,
+  ) {}
+
+  async setup(): Promise<void> {
+    // Started one after the other: two cold tsx starts at once on two cores take longer than in turn.
+    // Each node has its own data directory: the embedded database is one process's.
+    for (let i = 0; i < this.nodeCount; i++) {
+      const id = `${this.label}-${i}`;
+      this.nodes.push(await NodeProcess.start({ id, redisUrl: this.redis?.url, env: nodeEnv(join(this.dataDir, id)) }));
+    }
+    const { opts } = this;
+    const k = Math.min(opts.receivers, opts.clients);
+    const shares: string[][] = Array.from({ length: k }, () => []);
+    for (let i = 0; i < opts.clients; i++) {
+      const ch = channelName(i % opts.channels);
+      shares[i % k].push(ch);
+      this.subsPerChannel.set(ch, (this.subsPerChannel.get(ch) ?? 0) + 1);
+    }
+    this.receiverNode = shares.map((_, i) => i % this.nodeCount);
+    this.receivers = shares.map((_, i) => new Child(RECEIVER, `${this.label}-receiver-${i}`));
+    await Promise.all(
+      this.receivers.map((r, i) =>
+        r.call({ type: 'connect', kind: 'airwaves', host: HOST, port: this.nodes[this.receiverNode[i]].port, subscriptions: shares[i], concurrency: 50 }, 120_000),
+      ),
+    );
+    this.publisher = new Child(PUBLISHER, `${this.label}-publisher`);
+    await this.publisher.call({ type: 'connect', kind: 'airwaves', host: HOST, port: this.nodes[0].port }, 30_000);
+  }
+
+  private samples(): { machine: MachineSample; nodes: ProcSample[]; redis: ProcSample | null; receivers: ProcSample[]; publisher: ProcSample } {
+    return {
+      machine: sampleMachine(),
+      nodes: this.nodes.map((n) => sampleProc(n.pid!)),
+      redis: this.redis ? sampleProc(this.redis.pid) : null,
+      receivers: this.receivers.map((r) => sampleProc(r.pid)),
+      publisher: sampleProc(this.publisher!.pid),
+    };
+  }
+
+  async step(rate: number, durationMs: number): Promise<StepResult> {
+    const { opts } = this;
+    const step = ++this.stepId;
+    await Promise.all(this.receivers.map((r) => r.call({ type: 'step', step })));
+    const before = this.samples();
+    const pub = await this.publisher!.call<PublisherResult>(
+      { type: 'run', step, rate, durationMs, channels: opts.channels, payloadBytes: opts.payloadBytes },
+      durationMs * 3 + 30_000,
+    );
+    const after = this.samples();
+
+    let expected = 0;
+    for (const [ch, n] of Object.entries(pub.published)) expected += n * (this.subsPerChannel.get(ch) ?? 0);
+    const drainStart = performance.now();
+    let last = -1;
+    let lastChange = performance.now();
+    for (;;) {
+      const progress = await Promise.all(this.receivers.map((r) => r.call<{ received: number }>({ type: 'progress' })));
+      const got = progress.reduce((a, p) => a + p.received, 0);
+      const now = performance.now();
+      if (got >= expected) break;
+      if (got !== last) {
+        last = got;
+        lastChange = now;
+      } else if (now - lastChange > QUIET_MS) break;
+      if (now - drainStart > DRAIN_MAX_MS) break;
+      await sleep(50);
+    }
+    const drainMs = performance.now() - drainStart;
+    const reports = await Promise.all(this.receivers.map((r) => r.call<ReceiverReport>({ type: 'report', expected: pub.published })));
+    const all = new LatencyHistogram();
+    const cross = new LatencyHistogram();
+    let delivered = 0, lost = 0, duplicated = 0, outOfOrder = 0, connected = 0;
+    reports.forEach((rep, i) => {
+      all.merge(rep.histogram);
+      if (this.receiverNode[i] !== 0) cross.merge(rep.histogram);
+      delivered += rep.received;
+      lost += rep.lost;
+      duplicated += rep.duplicated;
+      outOfOrder += rep.outOfOrder;
+      connected += rep.connected;
+    });
+    const seconds = Math.max(pub.elapsedMs, durationMs) / 1000;
+    const latencyMs = latencyOf(all);
+    const nodes = before.nodes.map((b, i) => cpuPercent(b, after.nodes[i]));
+    const redis = before.redis && after.redis ? cpuPercent(before.redis, after.redis) : null;
+    const receivers = before.receivers.map((b, i) => cpuPercent(b, after.receivers[i]));
+    const publisher = cpuPercent(before.publisher, after.publisher);
+    const machine = machineCpuPercent(before.machine, after.machine, cpus().length);
+    const ours = [...nodes, ...receivers, publisher, redis ?? 0].reduce((a, b) => a + b, 0);
+    const cpu = {
+      nodes: nodes.map((v) => round(v, 1)),
+      redis: redis === null ? null : round(redis, 1),
+      receivers: receivers.map((v) => round(v, 1)),
+      publisher: round(publisher, 1),
+      machine: round(machine, 1),
+      // The coordinator's own polling is in here too; it is small.
+      other: round(Math.max(0, machine - ours), 1),
+    };
+    const failures: string[] = [];
+    if (lost > 0) failures.push(`${lost} lost`);
+    if (duplicated > 0) failures.push(`${duplicated} duplicated`);
+    if (outOfOrder > 0) failures.push(`${outOfOrder} out of order`);
+    if (latencyMs.p99 > opts.p99LimitMs) failures.push(`p99 ${latencyMs.p99} ms > ${opts.p99LimitMs} ms`);
+    if (pub.achievedRate < 0.95 * rate) failures.push(`publisher reached only ${Math.round(pub.achievedRate)} of ${rate} msg/s`);
+    if (connected < opts.clients) failures.push(`${opts.clients - connected} subscribers disconnected`);
+    return {
+      targetRate: rate,
+      durationMs,
+      published: pub.total,
+      achievedRate: round(pub.achievedRate, 1),
+      expected,
+      delivered,
+      deliveredPerSec: Math.round(delivered / seconds),
+      lost,
+      duplicated,
+      outOfOrder,
+      latencyMs,
+      crossNodeLatencyMs: this.nodeCount > 1 ? latencyOf(cross) : null,
+      cpuPercent: cpu,
+      drainMs: Math.round(drainMs),
+      connected,
+      generatorBound: Math.max(cpu.publisher, ...cpu.receivers) >= GENERATOR_BUSY_PERCENT || pub.achievedRate < 0.95 * rate,
+      pass: failures.length === 0,
+      failure: failures.length ? failures.join('; ') : undefined,
+    };
+  }
+
+  async teardown(): Promise<void> {
+    await Promise.all([...this.receivers, ...(this.publisher ? [this.publisher] : [])].map((c) => c.stop()));
+    await Promise.all(this.nodes.map((n) => n.stop()));
+    rmSync(this.dataDir, { recursive: true, force: true });
+  }
+}

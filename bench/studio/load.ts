@@ -1,0 +1,112 @@
+/**
+ * @module bench/studio/load
+ * The studio load generator, run in a worker thread so its JSON parsing and timers do not share
+ * the server's event loop. N simulated curators each loop over list (any sort, following their
+ * own cursors), filter, search, count and detail requests, back to back, until the time or the
+ * request budget runs out; every latency is measured from request to fully read body.
+ */
+import { parentPort, workerData } from 'node:worker_threads';
+
+export const OPS = ['list', 'filter', 'search', 'count', 'detail'] as const;
+export type Op = (typeof OPS)[number];
+
+export interface LoadInput {
+  baseUrl: string;
+  users: number;
+  durationMs: number;
+  /** Hard cap on requests per user, whatever the duration. */
+  maxRequestsPerUser: number;
+  /** Conversation ids the detail requests pick from. */
+  ids: string[];
+  seed: number;
+}
+
+export interface LoadOutput {
+  latencies: Record<Op, number[]>;
+  errors: Record<Op, number>;
+  firstError: string | null;
+  elapsedMs: number;
+}
+
+const API = '/api/v1/studio';
+const STATUSES = ['generated', 'pending_review', 'approved', 'rejected', 'needs_revision', 'draft'];
+const TIERS = ['template', 'scenario', 'edge_case'];
+const CATEGORIES = ['billing', 'refunds', 'shipping', 'account_access', 'technical', 'privacy', 'security', 'upgrade'];
+const SORTS = ['created_at', 'updated_at', 'quality_score', 'title', 'total_tokens'];
+const WORDS = ['refund', 'password', 'thermostat', 'router', 'invoice', 'customs', 'warranty', 'subscription', 'zipper', 'nurse', 'frustrated', 'gift card', 'flight rebooking', 'phishing'];
+
+function rngFrom(seed: number): () => number {
+  let a = seed >>> 0;
+  return () => {
+    a = (a + 0x6d2b79f5) >>> 0;
+    let t = a;
+    t = Math.imul(t ^ (t >>> 15), t | 1);
+    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
+    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
+  };
+}
+
+/** A random but plausible filter bar: a status or two, sometimes a tier, quality floor, category or parameter. */
+function filterQuery(rng: () => number): string {
+  const pick = <T>(xs: T[]) => xs[Math.floor(rng() * xs.length)];
+  const parts = [`status=${rng() < 0.7 ? pick(STATUSES) : `${pick(STATUSES)},${pick(STATUSES)}`}`];
+  if (rng() < 0.5) parts.push(`tier=${pick(TIERS)}`);
+  if (rng() < 0.3) parts.push(`quality_min=${(4 + Math.floor(rng() * 5)).toString()}`);
+  if (rng() < 0.2) parts.push(`category=${pick(CATEGORIES)}`);
+  if (rng() < 0.1) parts.push(`params=${encodeURIComponent('{"language":"en-GB"}')}`);
+  return parts.join('&');
+}
+
+export async function runLoad(input: LoadInput): Promise<LoadOutput> {
+  const latencies = Object.fromEntries(OPS.map((op) => [op, [] as number[]])) as Record<Op, number[]>;
+  const errors = Object.fromEntries(OPS.map((op) => [op, 0])) as Record<Op, number>;
+  let firstError: string | null = null;
+  const started = performance.now();
+  const deadline = started + input.durationMs;
+
+  async function timed(op: Op, path: string): Promise<unknown> {
+    const t = performance.now();
+    try {
+      const res = await fetch(input.baseUrl + API + path, { headers: { 'accept-encoding': 'gzip' } });
+      const body = await res.json();
+      if (!res.ok) throw new Error(`${res.status} ${JSON.stringify(body).slice(0, 200)}`);
+      latencies[op].push(performance.now() - t);
+      return body;
+    } catch (err) {
+      errors[op]++;
+      firstError ??= `${op} ${path}: ${(err as Error).message}`;
+      return null;
+    }
+  }
+
+  async function user(index: number): Promise<void> {
+    const rng = rngFrom(input.seed + index * 7919);
+    const pick = <T>(xs: T[]) => xs[Math.floor(rng() * xs.length)];
+    let paging: { query: string; cursor: string } | null = null;
+    // Users start on different operations so the mix is even from the first second.
+    for (let n = index; n < index + input.maxRequestsPerUser && performance.now() < deadline; n++) {
+      const op = OPS[n % OPS.length];
+      if (op === 'list') {
+        // Half the time the curator scrolls on (next page of what they were reading), half they re-sort.
+        const query: string = paging && rng() < 0.5 ? paging.query : `sort=${pick(SORTS)}&order=${rng() < 0.5 ? 'asc' : 'desc'}`;
+        const cursor = paging && paging.query === query ? `&cursor=${paging.cursor}` : '';
+        const body = (await timed('list', `/conversations?${query}&limit=50${cursor}`)) as { nextCursor?: string | null } | null;
+        paging = body?.nextCursor ? { query, cursor: body.nextCursor } : null;
+      } else if (op === 'filter') await timed('filter', `/conversations?${filterQuery(rng)}&limit=50`);
+      else if (op === 'search') await timed('search', `/conversations?q=${encodeURIComponent(pick(WORDS))}${rng() < 0.3 ? `&status=${pick(STATUSES)}` : ''}&limit=50`);
+      else if (op === 'count') await timed('count', `/conversations/count?${filterQuery(rng)}`);
+      else await timed('detail', `/conversations/${pick(input.ids)}`);
+    }
+  }
+
+  await Promise.all(Array.from({ length: input.users }, (_, i) => user(i)));
+  return { latencies, errors, firstError, elapsedMs: performance.now() - started };
+}
+
+if (parentPort && workerData) {
+  const port = parentPort;
+  runLoad(workerData as LoadInput).then(
+    (out) => port.postMessage(out),
+    (err: Error) => port.postMessage({ error: err.message }),
+  );
+}
