@@ -7,6 +7,7 @@
 import { test, describe, before, after } from 'node:test';
 import assert from 'node:assert/strict';
 import { existsSync, readdirSync, statSync } from 'node:fs';
+import { monitorEventLoopDelay } from 'node:perf_hooks';
 import { join } from 'node:path';
 import { build } from 'vite';
 import { chromium, type Browser } from 'playwright-core';
@@ -91,6 +92,9 @@ describe('radio player in Chromium', () => {
   async function listen(format: 'opus' | 'pcm') {
     const serverUnderruns = async () => ((await (await fetch(`${server.url}/api/v1/radio/stations/calm`)).json()) as { status: { underruns: number } }).status;
     const before = await serverUnderruns();
+    // The server runs in this process: a long stall of this event loop is a late chunk for the player.
+    const loop = monitorEventLoopDelay({ resolution: 5 });
+    loop.enable();
     const page = await browser.newPage();
     const errors: string[] = [];
     page.on('pageerror', (e) => errors.push(e.message));
@@ -100,27 +104,34 @@ describe('radio player in Chromium', () => {
     await page.waitForFunction(() => window.__radioStats?.framesPlayed > 0, undefined, { timeout: 10_000 });
     await sleep(4000);
     // One evaluate: the counters and the health panel are read from the same worklet report.
-    const read = await page.evaluate(() => ({ stats: { ...window.__radioStats }, panel: document.getElementById('s-underruns')?.textContent ?? '' }));
+    const read = await page.evaluate(() => ({ stats: { ...window.__radioStats }, panel: document.getElementById('s-underruns')?.textContent ?? '', trace: window.__radioTrace.slice() }));
     const stats = read.stats as unknown as RadioStats;
     const panel = read.panel;
     if (format === 'opus') await page.screenshot({ path: `${ROOT}.tmp/radio-player.png` }).catch(() => {});
     const state = await page.textContent('#state');
     await page.close();
     const after = await serverUnderruns();
+    loop.disable();
+    const stallMs = loop.max / 1e6;
+    if (read.stats.underruns > 0 || !(read.stats.latencyMs < 150)) {
+      const t0 = read.trace[0]?.t ?? 0;
+      console.log(`# ${format} trace (ms: buffer/tier, ! = buffering): ${read.trace.map((e) => `${e.t - t0}:${e.bufferMs}/t${e.tier}${e.playing ? '' : '!'}${e.underruns ? ` u${e.underruns}` : ''}`).join(' ')}`);
+    }
     console.log(
       `# browser ${format}: ${stats.framesPlayed} frames played, underruns ${stats.underruns}, buffer ${Math.round(stats.bufferMs)} ms, tier ${stats.tier}, ` +
-        `peak lateness ${stats.peakJitterMs.toFixed(1)} ms, latency ${stats.latencyMs.toFixed(1)} ms (server-to-speaker); server underruns during the run ${after.underruns - before.underruns}`,
+        `peak lateness ${stats.peakJitterMs.toFixed(1)} ms, latency ${stats.latencyMs.toFixed(1)} ms (server-to-speaker); server underruns during the run ${after.underruns - before.underruns}, longest server stall ${stallMs.toFixed(0)} ms`,
     );
-    return { stats, errors, state, panel, serverUnderruns: after.underruns - before.underruns, server: after };
+    return { stats, errors, state, panel, serverUnderruns: after.underruns - before.underruns, stallMs, server: after };
   }
 
   for (const format of ['opus', 'pcm'] as const) {
     test(`plays the station (${format}) for a few seconds without underruns, latency under 150 ms`, async () => {
       let run = await listen(format);
-      // One retry, only when the server itself missed chunks meanwhile (its synthesis worker was
-      // starved of CPU by a busy machine): the player cannot play what was never sent on time.
-      // A player underrun while the server kept time fails at once.
-      if ((run.stats.underruns > 0 || !(run.stats.latencyMs < 150)) && run.serverUnderruns > 0) run = await listen(format);
+      // One retry, only when the server itself missed its schedule meanwhile (a synthesis underrun,
+      // or its event loop — this process — stalled ≥ 50 ms on a busy machine): the player cannot
+      // play what was never sent on time. A player underrun while the server kept time fails at once.
+      const serverLate = (r: typeof run) => r.serverUnderruns > 0 || r.stallMs >= 50;
+      if ((run.stats.underruns > 0 || !(run.stats.latencyMs < 150)) && serverLate(run)) run = await listen(format);
       const { stats } = run;
       assert.deepEqual(run.errors, []);
       assert.equal(stats.format, format, `state: ${run.state}`);

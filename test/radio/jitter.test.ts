@@ -25,15 +25,30 @@ function jitterProxy(targetPort: number, rng: Rng): Promise<{ port: number; clos
     client.pipe(upstream);
     let releaseAt = 0;
     let stallUntil = 0;
+    // One FIFO and one timer: timers of different durations due in the same millisecond may fire
+    // out of order, and a reordered stream is not what a network does to a TCP connection.
+    const queue: { at: number; data: Buffer }[] = [];
+    let timer: NodeJS.Timeout | undefined;
+    const drain = (): void => {
+      timer = undefined;
+      const now = performance.now();
+      while (queue.length > 0 && queue[0].at <= now) {
+        const { data } = queue.shift()!;
+        if (client.writable) client.write(data);
+      }
+      if (queue.length > 0) timer = setTimeout(drain, queue[0].at - now);
+    };
     upstream.on('data', (data: Buffer) => {
       const now = performance.now();
       // Every ~600 ms on average, the path stalls for 60–110 ms; otherwise 0–6 ms of jitter.
       if (now > stallUntil && rng.chance(0.03)) stallUntil = now + rng.range(60, 110);
       const delay = Math.max(stallUntil - now, 0) + rng.range(0, 6);
       releaseAt = Math.max(releaseAt, now + delay);
-      setTimeout(() => client.writable && client.write(data), releaseAt - now);
+      queue.push({ at: releaseAt, data });
+      timer ??= setTimeout(drain, releaseAt - now);
     });
     const end = () => {
+      if (timer) clearTimeout(timer);
       client.destroy();
       upstream.destroy();
     };
@@ -110,8 +125,16 @@ describe('radio under network jitter', () => {
     listener.close();
 
     const s = buffer.stats();
-    console.log(`# jitter proxy: underruns at ${underrunTimes.map((t) => Math.round(t)).join(', ')} ms; final tier ${s.tier} (${s.targetMs} ms), jitter ${s.jitterMs.toFixed(1)} ms, played ${(s.framesPlayed / SAMPLE_RATE).toFixed(1)} s`);
+    // The longest silences on the wire, to tell the proxy's stalls from the server's own.
+    const gaps = listener.arrivals.slice(1).map((a, i) => ({ at: Math.round(a.arrivedAt - started), ms: Math.round(a.arrivedAt - listener.arrivals[i].arrivedAt) }));
+    const longest = gaps.sort((a, b) => b.ms - a.ms).slice(0, 3);
+    const station = ((await (await fetch(`${server.url}/api/v1/radio/stations/calm`)).json()) as { status: { underruns: number; tier: number } }).status;
+    console.log(
+      `# jitter proxy: underruns at ${underrunTimes.map((t) => Math.round(t)).join(', ')} ms; final tier ${s.tier} (${s.targetMs} ms), jitter ${s.jitterMs.toFixed(1)} ms, ` +
+        `played ${(s.framesPlayed / SAMPLE_RATE).toFixed(1)} s; longest gaps ${longest.map((g) => `${g.ms} ms at ${g.at}`).join(', ')}; server underruns ${station.underruns} (tier ${station.tier})`,
+    );
     assert.ok(listener.arrivals.length > 350, `${listener.arrivals.length} chunks arrived`);
+    assert.equal(s.gaps, 0, 'the proxy delays but never loses or reorders: no sequence gaps');
     assert.ok(Math.max(...tiers) >= 2, `buffer grew to tier ${Math.max(...tiers)}`);
     assert.ok(underrunTimes.length >= 1, 'the injected stalls did starve the smallest buffer');
     const late = underrunTimes.filter((t) => t > 6000);

@@ -3,7 +3,8 @@
  * The radio player: joins a station a little behind its live edge over the raw hub protocol,
  * decodes chunks (Opus through WebCodecs, 16-bit PCM otherwise) and feeds them to the
  * AudioWorklet, which owns the adaptive jitter buffer. Shows the stream's health and reports
- * underruns to the server. Counters are exposed on `window.__radioStats` for tests.
+ * underruns to the server. Counters are exposed on `window.__radioStats` for tests, and the last
+ * ~10 s of worklet reports on `window.__radioTrace` (to see how an underrun came about).
  *
  * The raw protocol rather than the SDK on purpose: on a gap the SDK resubscribes to replay what
  * was missed, but live audio must skip forward instead.
@@ -54,6 +55,7 @@ export interface RadioStats {
 declare global {
   interface Window {
     __radioStats: RadioStats;
+    __radioTrace: { t: number; bufferMs: number; tier: number; underruns: number; chunks: number; playing: boolean }[];
   }
 }
 
@@ -66,6 +68,8 @@ const params = new URLSearchParams(location.search);
 
 const stats: RadioStats = { station: '', format: '', framesPlayed: 0, underruns: 0, bufferMs: 0, tier: 0, targetMs: 0, jitterMs: 0, peakJitterMs: 0, latencyMs: NaN, chunksReceived: 0, gaps: 0, playing: false };
 window.__radioStats = stats;
+window.__radioTrace = [];
+const TRACE_LENGTH = 100;
 
 let ctx: AudioContext | null = null;
 let node: AudioWorkletNode | null = null;
@@ -228,6 +232,9 @@ function newNode(): void {
 
 function onWorkletStats(s: WorkletStats): void {
   stats.framesPlayed = s.framesPlayed;
+  const trace = window.__radioTrace;
+  trace.push({ t: Math.round(performance.now()), bufferMs: Math.round(s.bufferMs), tier: s.tier, underruns: s.underruns, chunks: stats.chunksReceived, playing: s.playing });
+  if (trace.length > TRACE_LENGTH) trace.shift();
   stats.underruns = s.underruns;
   stats.bufferMs = s.bufferMs;
   stats.tier = s.tier;
