@@ -95,12 +95,22 @@ export interface LeanSocketOptions {
   onClose?: () => void;
 }
 
+/**
+ * One read buffer for every socket of the process (`onread`): Node then reads straight into it and
+ * calls back with the byte count, skipping the Buffer allocation and the stream machinery of a
+ * 'data' event per read. Whatever must outlive the callback (an incomplete frame) is copied out.
+ */
+const READ_BUFFER = Buffer.allocUnsafe(256 * 1024);
+
 export class LeanSocket {
   private readonly socket: Socket;
   private pending: Buffer[] = [];
   private pendingBytes = 0;
   private need = 0;
   private upgraded = false;
+  /** Bytes of the HTTP response head until the upgrade completes. */
+  private head: Buffer = Buffer.alloc(0);
+  private onHead: ((chunk: Buffer) => void) | null = null;
   closed = false;
 
   private constructor(
@@ -113,32 +123,45 @@ export class LeanSocket {
   /** Connects and completes the opening handshake; rejects on anything but 101. */
   static open(options: LeanSocketOptions, timeoutMs = 15_000): Promise<LeanSocket> {
     return new Promise((resolve, reject) => {
-      const socket = connect({ host: options.host, port: options.port, noDelay: true });
-      const lean = new LeanSocket(options, socket);
+      let lean: LeanSocket | null = null;
+      const socket = connect({
+        host: options.host,
+        port: options.port,
+        noDelay: true,
+        onread: {
+          buffer: READ_BUFFER,
+          callback: (nread: number, buf: Uint8Array) => {
+            const chunk = Buffer.from(buf.buffer, buf.byteOffset, nread);
+            if (lean!.upgraded) lean!.onData(chunk);
+            else lean!.onHead?.(Buffer.from(chunk)); // copied: the read buffer is reused
+            return true;
+          },
+        },
+      });
+      lean = new LeanSocket(options, socket);
+      const self = lean;
       const timer = setTimeout(() => {
         socket.destroy();
         reject(new Error(`WebSocket handshake to ${options.host}:${options.port}${options.path} timed out`));
       }, timeoutMs);
-      let head: Buffer = Buffer.alloc(0);
-      const onHandshakeData = (chunk: Buffer) => {
-        head = head.length ? Buffer.concat([head, chunk]) : chunk;
-        const end = head.indexOf('\r\n\r\n');
+      self.onHead = (chunk: Buffer) => {
+        self.head = self.head.length ? Buffer.concat([self.head, chunk]) : chunk;
+        const end = self.head.indexOf('\r\n\r\n');
         if (end < 0) return;
-        socket.off('data', onHandshakeData);
+        self.onHead = null;
         clearTimeout(timer);
-        const status = head.subarray(0, head.indexOf('\r\n')).toString('latin1');
+        const status = self.head.subarray(0, self.head.indexOf('\r\n')).toString('latin1');
         if (!/^HTTP\/1\.1 101 /.test(status)) {
           socket.destroy();
           reject(new Error(`WebSocket handshake refused: ${status}`));
           return;
         }
-        lean.upgraded = true;
-        socket.on('data', (c: Buffer) => lean.onData(c));
-        resolve(lean);
-        const rest = head.subarray(end + 4);
-        if (rest.length) lean.onData(rest);
+        self.upgraded = true;
+        resolve(self);
+        const rest = self.head.subarray(end + 4);
+        self.head = Buffer.alloc(0);
+        if (rest.length) self.onData(rest);
       };
-      socket.on('data', onHandshakeData);
       socket.once('connect', () => {
         const key = randomBytes(16).toString('base64');
         socket.write(
@@ -148,20 +171,21 @@ export class LeanSocket {
       });
       socket.on('error', (err) => {
         clearTimeout(timer);
-        if (!lean.upgraded) reject(err);
+        if (!self.upgraded) reject(err);
       });
       socket.on('close', () => {
-        lean.closed = true;
-        if (lean.upgraded) options.onClose?.();
+        self.closed = true;
+        if (self.upgraded) options.onClose?.();
       });
     });
   }
 
+  /** `chunk` may be a view of the shared read buffer: nothing may keep it past this call. */
   private onData(chunk: Buffer): void {
     const arrivalUs = monotonicUs();
     let buf = chunk;
     if (this.pendingBytes > 0) {
-      this.pending.push(chunk);
+      this.pending.push(Buffer.from(chunk));
       this.pendingBytes += chunk.length;
       // Gather until the incomplete frame is whole: one concat per frame, not one per read.
       if (this.pendingBytes < this.need) return;
@@ -171,7 +195,7 @@ export class LeanSocket {
     }
     const { next, need } = walkFrames(buf, 0, (start, end, opcode) => this.onFrame(buf, start, end, opcode, arrivalUs));
     if (next < buf.length) {
-      this.pending = [buf.subarray(next)];
+      this.pending = [Buffer.from(buf.subarray(next))];
       this.pendingBytes = buf.length - next;
       this.need = need;
     }

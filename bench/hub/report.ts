@@ -74,7 +74,12 @@ export function summarize(opts: HubBenchOptions, load: HubBenchResults['load'], 
       limitedBy,
     };
   }
-  const ratio = (a?: number, b?: number) => (a !== undefined && b !== undefined && b > 0 ? r2(a / b) : undefined);
+  // Two decimals, or three significant digits for small ratios (a latency ratio can be 0.005).
+  const ratio = (a?: number, b?: number) => {
+    if (a === undefined || b === undefined || !(b > 0)) return undefined;
+    const v = a / b;
+    return v !== 0 && Math.abs(v) < 0.1 ? Number(v.toPrecision(3)) : r2(v);
+  };
   const aw = load.airwaves?.target;
   const ratios: Summary['ratios'] = {
     saturationVsSocketIo: ratio(saturation.airwaves?.deliveriesPerSec, saturation.socketio?.deliveriesPerSec),
@@ -108,7 +113,7 @@ export function summarize(opts: HubBenchOptions, load: HubBenchResults['load'], 
 }
 
 function stepRow(kind: ServerKind, s: StepResult): string {
-  return `| ${SERVER_LABELS[kind]} | ${s.targetRate} | ${s.deliveredPerSec.toLocaleString('en-US')} | ${s.latencyMs.p50} | ${s.latencyMs.p95} | ${s.latencyMs.p99} | ${s.latencyMs.max} | ${s.lost} | ${s.messagesPerFrame} | ${s.cpuPercent.server} | ${s.serverPeakRssMB} | ${s.cpuPercent.receivers.join(' + ')} | ${s.cpuPercent.publisher} | ${s.cpuPercent.other} | ${s.pass ? 'pass' : `fail: ${s.failure}`}${s.generatorBound ? ' (load generator busy)' : ''} |`;
+  return `| ${SERVER_LABELS[kind]} | ${s.targetRate} | ${s.deliveredPerSec.toLocaleString('en-US')} | ${s.latencyMs.p50} | ${s.latencyMs.p95} | ${s.latencyMs.p99} | ${s.latencyMs.max} | ${s.lost} | ${s.messagesPerFrame} | ${s.cpuPercent.server} | ${s.serverPeakRssMB} | ${s.cpuPercent.receivers.join(' + ')} | ${s.cpuPercent.publisher} | ${s.cpuPercent.other} | ${s.pass ? 'pass' : `fail: ${s.failure}`}${s.generatorBound ? ' (load generator busy)' : ''}${s.disturbed ? ' (machine busy)' : ''} |`;
 }
 
 const STEP_HEADER = [

@@ -51,6 +51,11 @@ export interface StepResult {
    * fell short of its rate: a failure at this step may be the generator's, not the server's.
    */
   generatorBound: boolean;
+  /**
+   * Processes outside the benchmark used more than DISTURBED_PERCENT of a core during the step.
+   * A disturbed step that fails is run once more; both runs stay in the ladder.
+   */
+  disturbed: boolean;
   pass: boolean;
   failure?: string;
 }
@@ -86,6 +91,8 @@ export interface IdleResult {
 const MB = 1024 * 1024;
 /** A generator process this busy (percent of one core) is close to being the bottleneck. */
 const GENERATOR_BUSY_PERCENT = 90;
+/** Other processes on the machine using more than this (percent of one core) make a step's latency unreliable. */
+const DISTURBED_PERCENT = 25;
 const round = (v: number, d = 2) => Math.round(v * 10 ** d) / 10 ** d;
 
 class LoadRig {
@@ -220,6 +227,7 @@ class LoadRig {
       drainMs: Math.round(drainMs),
       connected,
       generatorBound,
+      disturbed: cpu.other > DISTURBED_PERCENT,
       pass: failures.length === 0,
       failure: failures.length ? failures.join('; ') : undefined,
     };
@@ -247,7 +255,7 @@ function cpuBreakdown(before: ReturnType<LoadRig['samples']>, after: ReturnType<
 }
 
 function describe(kind: ServerKind, s: StepResult): string {
-  const verdict = (s.pass ? 'pass' : `FAIL (${s.failure})`) + (s.generatorBound ? ' [load generator busy]' : '');
+  const verdict = (s.pass ? 'pass' : `FAIL (${s.failure})`) + (s.generatorBound ? ' [load generator busy]' : '') + (s.disturbed ? ' [machine busy]' : '');
   return (
     `  ${kind.padEnd(8)} ${String(s.targetRate).padStart(6)} msg/s → ${String(s.deliveredPerSec).padStart(8)} deliveries/s  ` +
     `p50 ${s.latencyMs.p50} p99 ${s.latencyMs.p99} max ${s.latencyMs.max} ms  lost ${s.lost}  ` +
@@ -262,19 +270,26 @@ export async function runLoad(kind: ServerKind, opts: HubBenchOptions, log: (lin
   try {
     await rig.setup();
     if (opts.warmupMs > 0) await rig.step(opts.rate, opts.warmupMs);
-    const target = await rig.step(opts.rate, opts.durationMs);
-    log(describe(kind, target));
-    const ladder: StepResult[] = [target];
+    const ladder: StepResult[] = [];
+    // A failure while other processes took the CPU is retried once: on a shared machine one
+    // neighbour's burst should not decide the figure. Both runs are kept and reported.
+    const measure = async (rate: number, durationMs: number): Promise<StepResult> => {
+      let s = await rig.step(rate, durationMs);
+      log(describe(kind, s));
+      if (!s.pass && s.disturbed) {
+        ladder.push(s);
+        s = await rig.step(rate, durationMs);
+        log(describe(kind, s) + ' (retry)');
+      }
+      ladder.push(s);
+      return s;
+    };
+    const target = await measure(opts.rate, opts.durationMs);
     if (!opts.saturation) return { server: kind, target, ladder, saturation: target.pass ? target : null };
     let pass: StepResult | null = target.pass ? target : null;
     let fail: StepResult | null = target.pass ? null : target;
     let rate = opts.rate;
-    const run = async (r: number) => {
-      const s = await rig.step(r, opts.stepDurationMs);
-      ladder.push(s);
-      log(describe(kind, s));
-      return s;
-    };
+    const run = (r: number) => measure(r, opts.stepDurationMs);
     if (pass) {
       while (rate * opts.stepFactor <= opts.maxRate) {
         rate = Math.round(rate * opts.stepFactor);

@@ -35,7 +35,7 @@ export function createHubMetrics(registry: Registry) {
     }),
     deliveryLatency: new client.Histogram({
       name: 'hub_delivery_latency_seconds',
-      help: 'Time from publish to socket write (first message of each client write)',
+      help: 'Time from publish to socket write: one observation per flush pass, of its oldest publication after the pass\'s last write (an upper bound for every delivery in the pass)',
       buckets: [0.0005, 0.001, 0.002, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1],
       registers,
     }),
