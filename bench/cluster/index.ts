@@ -21,6 +21,8 @@ import { startRedis, type TestRedis } from '../../test/helpers/redis.js';
 import { ClusterRig, type RigOptions, type StepResult } from './rig.js';
 
 const here = dirname(fileURLToPath(import.meta.url));
+/** A step during which processes outside the benchmark took more than this (percent of a core) is flagged. */
+const NOISY_OTHER_CPU = 20;
 
 const USAGE = `usage: npm run bench -- cluster [options]
   --clients N          subscribers (default 1000; --quick 400)
@@ -33,9 +35,8 @@ const USAGE = `usage: npm run bench -- cluster [options]
   --receivers N        receiver processes, spread over the nodes (default 2)
   --nodes N            nodes of the Redis configuration (default 2)
   --no-saturation      skip the saturation search
-  --step-factor X      saturation ladder factor (default 2)
-  --refine N           bisection steps between the last pass and the first fail (default 2; --quick 0)
-  --max-rate N         highest rate the ladder tries (default 3200)
+  --rates LIST         the saturation ladder, msg/s, the same for every configuration
+                       (default 25,50,200,400,800,1600; --quick 50,200,800); it stops after two failed steps in a row
   --p99-limit MS       saturation criterion, the same for both configurations (default 50)
   --only LIST          memory,redis (default both)
   --out DIR            where cluster.json and cluster.md go (default bench/results)
@@ -48,9 +49,7 @@ interface Options extends RigOptions {
   warmupMs: number;
   nodes: number;
   saturation: boolean;
-  stepFactor: number;
-  refine: number;
-  maxRate: number;
+  rates: number[];
   only: ('memory' | 'redis')[];
   outDir: string;
   crossNodeP99TargetMs: number;
@@ -71,9 +70,7 @@ function parseOptions(args: string[]): Options {
       receivers: { type: 'string' },
       nodes: { type: 'string' },
       'no-saturation': { type: 'boolean' },
-      'step-factor': { type: 'string' },
-      refine: { type: 'string' },
-      'max-rate': { type: 'string' },
+      rates: { type: 'string' },
       'p99-limit': { type: 'string' },
       only: { type: 'string' },
       out: { type: 'string' },
@@ -105,9 +102,7 @@ function parseOptions(args: string[]): Options {
     receivers: Math.round(num('receivers', values.receivers, 2, 1, 16)),
     nodes: Math.round(num('nodes', values.nodes, 2, 1, 8)),
     saturation: !values['no-saturation'],
-    stepFactor: num('step-factor', values['step-factor'], 2, 1.05, 10),
-    refine: Math.round(num('refine', values.refine, quick ? 0 : 2, 0, 10)),
-    maxRate: num('max-rate', values['max-rate'], 3200, 1, 10_000_000),
+    rates: (values.rates ?? (quick ? '50,200,800' : '25,50,200,400,800,1600')).split(',').map((r) => num('rates', r.trim(), 0, 1, 1_000_000)),
     p99LimitMs: num('p99-limit', values['p99-limit'], 50, 0.1, 60_000),
     only: only as Options['only'],
     outDir: values.out ?? join(here, '..', 'results'),
@@ -123,14 +118,17 @@ interface ConfigResult {
   target: StepResult;
   ladder: StepResult[];
   saturation: StepResult | null;
-  /** What ended the search: the configuration failed the next step, a load generator was busy at it, or --max-rate. */
-  limitedBy: 'server' | 'load generator' | 'max rate' | null;
+  /**
+   * What ended the search: the configuration failed the next step, a load generator was busy at
+   * it, processes outside the benchmark took much CPU meanwhile, or the ladder's top rate passed.
+   */
+  limitedBy: 'server' | 'load generator' | 'other processes' | 'max rate' | null;
   error?: string;
 }
 
 function describe(label: string, s: StepResult): string {
   const cross = s.crossNodeLatencyMs ? ` cross-node p99 ${s.crossNodeLatencyMs.p99}` : '';
-  const verdict = (s.pass ? 'pass' : `FAIL (${s.failure})`) + (s.generatorBound ? ' [load generator busy]' : '');
+  const verdict = (s.pass ? 'pass' : `FAIL (${s.failure})`) + (s.generatorBound ? ' [load generator busy]' : '') + (s.cpuPercent.other > NOISY_OTHER_CPU ? ' [machine busy]' : '');
   return (
     `  ${label.padEnd(13)} ${String(s.targetRate).padStart(5)} msg/s → ${String(s.deliveredPerSec).padStart(7)} deliveries/s  ` +
     `p50 ${s.latencyMs.p50} p95 ${s.latencyMs.p95} p99 ${s.latencyMs.p99} ms${cross}  lost ${s.lost}  ` +
@@ -158,47 +156,23 @@ async function runConfig(engine: 'memory' | 'redis', opts: Options, log: (l: str
     log(describe(label, target));
     const ladder: StepResult[] = [target];
     if (!opts.saturation) return { label, nodes, engine, target, ladder, saturation: target.pass ? target : null, limitedBy: null };
-    let pass: StepResult | null = target.pass ? target : null;
-    let fail: StepResult | null = target.pass ? null : target;
-    let rate = opts.rate;
-    const run = async (r: number) => {
-      const s = await rig.step(r, opts.stepDurationMs);
+    // A fixed ladder, the same for every configuration: latency is not monotonic in the rate (the
+    // hub batches more messages per frame as the rate grows), so a search that stops at the first
+    // failure, or bisects, would compare configurations at different points.
+    let failedInARow = 0;
+    for (const rate of opts.rates) {
+      if (rate === opts.rate) continue;
+      const s = await rig.step(rate, opts.stepDurationMs);
       ladder.push(s);
       log(describe(label, s));
-      return s;
-    };
-    if (pass) {
-      while (rate * opts.stepFactor <= opts.maxRate) {
-        rate = Math.round(rate * opts.stepFactor);
-        const s = await run(rate);
-        if (!s.pass) {
-          fail = s;
-          break;
-        }
-        pass = s;
-      }
-    } else {
-      while (rate / opts.stepFactor >= 5) {
-        rate = Math.round(rate / opts.stepFactor);
-        const s = await run(rate);
-        if (s.pass) {
-          pass = s;
-          break;
-        }
-        fail = s;
-      }
+      failedInARow = s.pass ? 0 : failedInARow + 1;
+      if (failedInARow >= 2) break;
     }
-    for (let i = 0; i < opts.refine && pass && fail; i++) {
-      const mid = Math.round(Math.sqrt(pass.targetRate * fail.targetRate));
-      if (mid <= pass.targetRate || mid >= fail.targetRate) break;
-      const s = await run(mid);
-      if (s.pass) pass = s;
-      else fail = s;
-    }
+    ladder.sort((a, b) => a.targetRate - b.targetRate);
     const passing = ladder.filter((s) => s.pass);
     const saturation = passing.length ? passing.reduce((a, b) => (b.deliveredPerSec > a.deliveredPerSec ? b : a)) : null;
     const firstFail = ladder.find((s) => !s.pass && (!saturation || s.targetRate > saturation.targetRate));
-    const limitedBy = !firstFail ? 'max rate' : firstFail.generatorBound ? 'load generator' : 'server';
+    const limitedBy = !firstFail ? 'max rate' : firstFail.generatorBound ? 'load generator' : firstFail.cpuPercent.other > NOISY_OTHER_CPU ? 'other processes' : 'server';
     return { label, nodes, engine, target, ladder, saturation, limitedBy };
   } finally {
     await rig.teardown();
@@ -231,7 +205,9 @@ function summarize(opts: Options, results: Partial<Record<'memory' | 'redis', Co
     checks.push({
       name: `${red.nodes} nodes on Redis vs 1 in-memory node, deliveries/s at p99 ≤ ${opts.p99LimitMs} ms with zero loss`,
       target: `≥ ${opts.ratioTarget}×`,
-      actual: `${ratio}× (${red.saturation.deliveredPerSec} vs ${mem.saturation.deliveredPerSec}/s; p99 ${red.saturation.latencyMs.p99} vs ${mem.saturation.latencyMs.p99} ms)`,
+      actual:
+        `${ratio}× (${red.saturation.deliveredPerSec} vs ${mem.saturation.deliveredPerSec}/s; p99 ${red.saturation.latencyMs.p99} vs ${mem.saturation.latencyMs.p99} ms)` +
+        ([mem, red].some((r) => r.ladder.some((s) => s.cpuPercent.other > NOISY_OTHER_CPU)) ? '; the machine was busy with other work during some steps' : ''),
       met: ratio >= opts.ratioTarget,
     });
   }
@@ -302,7 +278,7 @@ function renderMarkdown(res: {
     for (const s of r.ladder) {
       lines.push(
         `| ${s.targetRate} | ${s.deliveredPerSec} | ${s.latencyMs.p50} | ${s.latencyMs.p95} | ${s.latencyMs.p99} | ${s.crossNodeLatencyMs?.p99 ?? '–'} | ${s.lost} | ${s.duplicated} | ${s.outOfOrder} | ` +
-          `${s.cpuPercent.nodes.join(' + ')} | ${s.cpuPercent.redis ?? '–'} | ${s.cpuPercent.receivers.join(' + ')} | ${s.cpuPercent.publisher} | ${s.cpuPercent.other} | ${s.pass ? 'pass' : `fail: ${s.failure}`}${s.generatorBound ? ' (generator busy)' : ''} |`,
+          `${s.cpuPercent.nodes.join(' + ')} | ${s.cpuPercent.redis ?? '–'} | ${s.cpuPercent.receivers.join(' + ')} | ${s.cpuPercent.publisher} | ${s.cpuPercent.other} | ${s.pass ? 'pass' : `fail: ${s.failure}`}${s.generatorBound ? ' (generator busy)' : ''}${s.cpuPercent.other > NOISY_OTHER_CPU ? ' (machine busy)' : ''} |`,
       );
     }
     lines.push('');
