@@ -108,7 +108,7 @@ function progress(label: string) {
   };
 }
 
-async function startStudio(databaseUrl: string): Promise<{ server: AirwavesServer; database: Database<StudioDB> }> {
+export async function startStudio(databaseUrl: string): Promise<{ server: AirwavesServer; database: Database<StudioDB> }> {
   let database: Database<StudioDB> | undefined;
   const server = await createServer({
     env: {},
@@ -121,7 +121,7 @@ async function startStudio(databaseUrl: string): Promise<{ server: AirwavesServe
   return { server, database: database! };
 }
 
-function runLoad(input: LoadInput): Promise<LoadOutput> {
+export function runLoad(input: LoadInput): Promise<LoadOutput> {
   return new Promise((resolve, reject) => {
     // Node 20 does not carry tsx's loader into workers: the worker registers it, then loads the TS.
     const entry = new URL('./load.ts', import.meta.url).href;
@@ -247,7 +247,7 @@ async function benchEngine(engine: Engine, url: string, opts: Options): Promise<
 
     // Search: the ranked tsvector query the API runs vs a substring ILIKE over the same three columns.
     const search: EngineResult['search'] = [];
-    for (const term of ['thermostat', 'refund', 'frustrated', 'beekeeper']) {
+    for (const term of ['thermostat', 'refund', 'frustrated', 'beekeeper', 'xylophone']) {
       const f = parseFilters({ q: term });
       const ranked = listQuery({ filters: f, sort: parseSort({}, f), limit: 50, fields: DEFAULT_FIELDS });
       const like = `%${term}%`;

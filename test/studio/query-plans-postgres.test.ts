@@ -10,8 +10,8 @@ import { startPostgres, type PostgresInstance } from '../helpers/postgres.js';
 import { openDatabase, type Database } from '../../src/db/database.js';
 import { migrations } from '../../src/apps/studio/migrations.js';
 import { seedStudioBulk } from '../../src/apps/studio/seed.js';
-import { listQuery } from '../../src/apps/studio/queries.js';
-import { DEFAULT_FIELDS, parseFilters, parseSort, whereOf, type ListQuery } from '../../src/apps/studio/filters.js';
+import { RANK_CANDIDATES, listQuery } from '../../src/apps/studio/queries.js';
+import { DEFAULT_FIELDS, encodeCursor, parseFilters, parseSort, whereOf, type ListQuery } from '../../src/apps/studio/filters.js';
 import type { StudioDB } from '../../src/apps/studio/types.js';
 
 const ROWS = 100_000;
@@ -104,6 +104,27 @@ describe('studio query plans on PostgreSQL with 100,000 rows', () => {
   test('full-text search goes through the GIN index on the stored tsvector', async () => {
     await assertIndexed('search', list({ q: 'zipper' }), /search_idx/);
     await assertIndexed('search with status', list({ q: 'thermostat offline', status: 'approved' }), /search_idx/);
+  });
+
+  test('relevance ranks at most the newest RANK_CANDIDATES matches of a common word, page after page', async () => {
+    const q = 'frustrated';
+    const matches = (await sql<{ n: number }>`select count(*)::int as n from studio_conversations c where ${whereOf(parseFilters({ q }))}`.execute(database.db)).rows[0].n;
+    assert.ok(matches > RANK_CANDIDATES, `a common word: ${matches} matches`);
+    const newest = new Set(
+      (await sql<{ id: string }>`select c.id from studio_conversations c where ${whereOf(parseFilters({ q }))} order by c.created_at desc, c.id desc limit ${RANK_CANDIDATES}`.execute(database.db)).rows.map((r) => r.id),
+    );
+    const seen: { id: string; rank: number }[] = [];
+    let cursor: string | undefined;
+    for (let page = 0; page < 10; page++) {
+      const { rows } = await list({ q, limit: 400, cursor }).execute(database.db);
+      const items = rows.slice(0, 400) as unknown as { id: string; _sort: number }[];
+      seen.push(...items.map((r) => ({ id: r.id, rank: r._sort })));
+      if (rows.length <= 400) break;
+      cursor = encodeCursor({ column: 'relevance', order: 'desc' }, items[items.length - 1]._sort, items[items.length - 1].id);
+    }
+    assert.equal(seen.length, RANK_CANDIDATES);
+    assert.deepEqual(new Set(seen.map((r) => r.id)), newest, 'exactly the newest matches, each once');
+    for (let i = 1; i < seen.length; i++) assert.ok(seen[i - 1].rank >= seen[i].rank, 'ranked, best first, across pages');
   });
 
   test('the review queue reads its partial index', async () => {

@@ -42,3 +42,44 @@ export class TtlCache<V> {
     this.entries.clear();
   }
 }
+
+/**
+ * Identical reads that overlap in time share one database round trip (single flight): the second
+ * request for the same URL while the first is still being answered waits for that answer instead
+ * of queueing a duplicate query. Nothing is kept once the read finishes, and any write seen by
+ * `invalidate()` detaches the reads in flight, so a request that arrives after a write never joins
+ * a read that started before it. This matters most on PGlite, which runs one query at a time.
+ */
+export class SharedReads {
+  private inFlight = new Map<string, Promise<unknown>>();
+
+  constructor(
+    readonly name: string,
+    private readonly counters?: CacheCounters,
+  ) {}
+
+  run<V>(key: string, read: () => Promise<V>): Promise<V> {
+    const pending = this.inFlight.get(key);
+    if (pending) {
+      this.counters?.hit(this.name);
+      return pending as Promise<V>;
+    }
+    this.counters?.miss(this.name);
+    const value = read();
+    this.inFlight.set(key, value);
+    const done = () => {
+      if (this.inFlight.get(key) === value) this.inFlight.delete(key);
+    };
+    value.then(done, done);
+    return value;
+  }
+
+  /** A write happened: later requests start their own reads. */
+  invalidate(): void {
+    this.inFlight.clear();
+  }
+
+  get size(): number {
+    return this.inFlight.size;
+  }
+}

@@ -12,7 +12,7 @@ import { errorResponseSchema } from '../../http/errors.js';
 import { checkApiKey } from '../../http/publish-routes.js';
 import type { AirwavesConfig } from '../../core/config.js';
 import type { Database } from '../../db/database.js';
-import { TtlCache } from './cache.js';
+import { SharedReads, TtlCache } from './cache.js';
 import { EXPORT_FORMATS, exportStream, type ExportFormat } from './export.js';
 import { LIST_FIELDS, SORT_COLUMNS, UUID_RE, parseFields, parseFilters, parseSort, type FilterQuery, type ListQuery } from './filters.js';
 import type { JobRunner } from './jobs.js';
@@ -37,7 +37,7 @@ const filterProps = {
   created_from: { type: 'string', maxLength: 40, description: 'ISO 8601, inclusive' },
   created_to: { type: 'string', maxLength: 40, description: 'ISO 8601, exclusive' },
   params: { type: 'string', maxLength: 2000, description: 'JSON object: rows whose parameters contain it' },
-  q: { type: 'string', maxLength: 200, description: 'full-text search (websearch syntax); ranked' },
+  q: { type: 'string', maxLength: 200, description: 'full-text search (websearch syntax); sort=relevance (the default) ranks the newest 1,000 matches' },
   template_id: { type: 'string', maxLength: 40 },
   scenario_id: { type: 'string', maxLength: 40 },
   job_id: { type: 'string', maxLength: 40 },
@@ -194,6 +194,14 @@ export function registerStudioRoutes(http: FastifyInstance, deps: StudioRouteDep
   const statsCache = new TtlCache<unknown>('stats', 5_000, metrics.cache);
   // Names for the list's template_name/scenario_name columns, cleared with the caches above.
   const namesCache = new TtlCache<Map<string, string>>('names', CACHE_TTL_MS, metrics.cache);
+  // Identical conversation reads in flight at the same time share one query; any statement that is
+  // not a plain read (insert, update, delete, begin/commit) detaches them (see SharedReads).
+  const shared = new SharedReads('shared_reads', metrics.cache);
+  const stopWatchingWrites = database.onQuery((_ms, text) => {
+    const read = /^\s*(select|explain)\b/i.test(text) || (/^\s*with\b/i.test(text) && !/\b(insert|update|delete)\b/i.test(text));
+    if (!read) shared.invalidate();
+  });
+  http.addHook('onClose', async () => void stopWatchingWrites());
   const names = (table: 'studio_templates' | 'studio_scenarios') =>
     namesCache.get(table, async () => new Map((await db.selectFrom(table).select(['id', 'name']).execute()).map((r) => [r.id, r.name])));
 
@@ -223,7 +231,7 @@ export function registerStudioRoutes(http: FastifyInstance, deps: StudioRouteDep
       const filters = parseFilters(req.query);
       const sort = parseSort(req.query, filters);
       const fields = parseFields(req.query.fields);
-      return listConversations(db, { filters, sort, fields, cursor: req.query.cursor, limit: req.query.limit ?? 50, loaders: nameLoaders(db, names) });
+      return shared.run(req.url, () => listConversations(db, { filters, sort, fields, cursor: req.query.cursor, limit: req.query.limit ?? 50, loaders: nameLoaders(db, names) }));
     },
   );
 
@@ -237,7 +245,10 @@ export function registerStudioRoutes(http: FastifyInstance, deps: StudioRouteDep
         response: { 200: { type: 'object', properties: { count: { type: 'integer' }, exact: { type: 'boolean' } } }, ...errors },
       },
     },
-    async (req) => countConversations(db, database.engine, parseFilters(req.query)),
+    async (req) => {
+      const filters = parseFilters(req.query);
+      return shared.run(req.url, () => countConversations(db, database.engine, filters));
+    },
   );
 
   http.get(
@@ -282,7 +293,7 @@ export function registerStudioRoutes(http: FastifyInstance, deps: StudioRouteDep
       },
     },
     async (req) => {
-      const row = await getConversation(db, req.params.id);
+      const row = await shared.run(req.url, () => getConversation(db, req.params.id));
       if (!row) throw new AirwavesError(Errors.notFound, `conversation ${req.params.id} does not exist`);
       return row;
     },
