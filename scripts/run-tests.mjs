@@ -1,10 +1,13 @@
 #!/usr/bin/env node
 // Runs the whole suite with node's test runner (TypeScript through tsx).
 // Node 20's --test does not expand globs, so the files are listed here.
+// Two passes: most files two at a time, then the timing-sensitive ones (real-time audio, node
+// kills, browsers measuring latency) one at a time, so they measure Airwaves rather than the
+// other tests competing for the same two cores.
 // Usage: npm test [-- path-or-substring ...]
 import { readdirSync, statSync } from 'node:fs';
 import { join } from 'node:path';
-import { spawn } from 'node:child_process';
+import { spawnSync } from 'node:child_process';
 
 function walk(dir) {
   const out = [];
@@ -16,6 +19,8 @@ function walk(dir) {
   return out;
 }
 
+const TIMING_SENSITIVE = [/test\/radio\/(browser|broadcast|jitter)\.test\.ts$/, /test\/cluster\//, /test\/studio\/ui\.test\.ts$/, /test\/support\/browser\.test\.ts$/];
+
 const filters = process.argv.slice(2);
 let files = walk('test').sort();
 if (filters.length) files = files.filter((f) => filters.some((x) => f.includes(x)));
@@ -23,7 +28,17 @@ if (!files.length) {
   console.error('no test files matched');
   process.exit(1);
 }
-const concurrency = process.env.TEST_CONCURRENCY ?? '2';
-const args = ['--import', 'tsx', '--test', `--test-concurrency=${concurrency}`, '--test-reporter=spec', ...files];
-const child = spawn(process.execPath, args, { stdio: 'inherit', env: { ...process.env, AIRWAVES_LOG_LEVEL: process.env.AIRWAVES_LOG_LEVEL ?? 'silent' } });
-child.on('exit', (code, signal) => process.exit(code ?? (signal ? 1 : 0)));
+const isolated = files.filter((f) => TIMING_SENSITIVE.some((re) => re.test(f)));
+const shared = files.filter((f) => !isolated.includes(f));
+const env = { ...process.env, AIRWAVES_LOG_LEVEL: process.env.AIRWAVES_LOG_LEVEL ?? 'silent' };
+
+function run(list, concurrency) {
+  if (!list.length) return 0;
+  const args = ['--import', 'tsx', '--test', `--test-concurrency=${concurrency}`, '--test-reporter=spec', ...list];
+  const r = spawnSync(process.execPath, args, { stdio: 'inherit', env });
+  return r.status ?? 1;
+}
+
+const first = run(shared, process.env.TEST_CONCURRENCY ?? '2');
+const second = run(isolated, '1');
+process.exit(first || second);

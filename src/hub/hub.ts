@@ -34,6 +34,9 @@ interface LocalChannel {
   readonly ns: Namespace;
   readonly subscribers: Set<Subscription>;
   readonly presence: Map<string, PresenceEntry> | null;
+  /** Newest publication delivered here: a repeat from the engine (same epoch, offset not above) is never fanned out twice. */
+  lastOffset: number;
+  lastEpoch: string;
 }
 
 export interface HubOptions {
@@ -218,6 +221,14 @@ export class Hub {
     const channel = this.channels.get(message.channel);
     if (!channel) return;
     this.metrics.published.labels(channel.ns.config.name).inc();
+    // Engines deliver in offset order; this guard makes "never twice" hold even if one re-delivers
+    // (e.g. a cluster engine's gap fill racing a resubscription), at the cost of one compare per message.
+    if (message.epoch === channel.lastEpoch && message.offset <= channel.lastOffset) {
+      this.metrics.rejected.inc({ reason: 'duplicate_from_engine' });
+      return;
+    }
+    channel.lastOffset = message.offset;
+    channel.lastEpoch = message.epoch;
     if (channel.subscribers.size === 0) return;
     frameOf(message); // encode once, before the loop
     const policy = channel.ns.config.slowConsumer;
@@ -546,7 +557,7 @@ export class Hub {
   private joinChannel(channel: string, ns: Namespace, sub: Subscription): LocalChannel {
     let local = this.channels.get(channel);
     if (!local) {
-      local = { name: channel, ns, subscribers: new Set(), presence: ns.config.presence ? new Map() : null };
+      local = { name: channel, ns, subscribers: new Set(), presence: ns.config.presence ? new Map() : null, lastOffset: -1, lastEpoch: '' };
       this.channels.set(channel, local);
       void Promise.resolve(this.engine.listen(channel, true)).catch((err: Error) => this.log.error({ err, channel }, 'listen failed'));
     }

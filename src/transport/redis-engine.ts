@@ -384,8 +384,11 @@ export class RedisEngine implements HubEngine {
       state.filling = false;
       const buffered = state.buffer;
       state.buffer = [];
+      // The channel was unlistened (and maybe listened again) meanwhile: this state is stale, and
+      // whatever it buffered belongs to the new state, which receives it on its own.
+      const stale = this.listening.get(channel) !== state;
       // What is still missing after a fill is gone from history: deliver the rest in order.
-      for (const m of buffered) {
+      for (const m of stale ? [] : buffered) {
         if (m.epoch !== state.epoch || m.offset > state.last) {
           state.last = m.offset;
           state.epoch = m.epoch;
