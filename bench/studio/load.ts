@@ -6,6 +6,7 @@
  * request budget runs out; every latency is measured from request to fully read body.
  */
 import { parentPort, workerData } from 'node:worker_threads';
+import { seededRandom } from '../../src/core/random.js';
 
 export const OPS = ['list', 'filter', 'search', 'count', 'detail'] as const;
 export type Op = (typeof OPS)[number];
@@ -35,16 +36,7 @@ const CATEGORIES = ['billing', 'refunds', 'shipping', 'account_access', 'technic
 const SORTS = ['created_at', 'updated_at', 'quality_score', 'title', 'total_tokens'];
 const WORDS = ['refund', 'password', 'thermostat', 'router', 'invoice', 'customs', 'warranty', 'subscription', 'zipper', 'nurse', 'frustrated', 'gift card', 'flight rebooking', 'phishing'];
 
-function rngFrom(seed: number): () => number {
-  let a = seed >>> 0;
-  return () => {
-    a = (a + 0x6d2b79f5) >>> 0;
-    let t = a;
-    t = Math.imul(t ^ (t >>> 15), t | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-  };
-}
+const rngFrom = seededRandom;
 
 /** A random but plausible filter bar: a status or two, sometimes a tier, quality floor, category or parameter. */
 function filterQuery(rng: () => number): string {
