@@ -74,13 +74,19 @@ export function registerPoolGauges<DB>(registry: Registry, database: Database<DB
   });
 }
 
-const KINDS = ['select', 'insert', 'update', 'delete', 'with', 'explain', 'analyze'] as const;
+const KINDS = ['select', 'insert', 'update', 'delete', 'explain', 'analyze'] as const;
+
+/** A statement's kind; a CTE (`with …`) is filed under what it does, so ranked searches count as selects. */
+function kindOf(text: string): string {
+  const first = text.trimStart().slice(0, 8).toLowerCase();
+  if (first.startsWith('with')) return /\b(insert|update|delete)\b/i.exec(text)?.[1].toLowerCase() ?? 'select';
+  return KINDS.find((k) => first.startsWith(k)) ?? 'other';
+}
 
 /** Feeds the query histogram and logs statements over SLOW_QUERY_MS (SQL text only: values are bind parameters). */
 export function observeQueries<DB>(database: Database<DB>, metrics: StudioMetrics, log: Logger): () => void {
   return database.onQuery((ms, text, failed) => {
-    const first = text.trimStart().slice(0, 8).toLowerCase();
-    const kind = KINDS.find((k) => first.startsWith(k)) ?? 'other';
+    const kind = kindOf(text);
     metrics.queryLatency.observe({ kind, outcome: failed ? 'error' : 'ok' }, ms / 1000);
     if (ms > SLOW_QUERY_MS) {
       metrics.slowQueries.inc();
