@@ -73,7 +73,7 @@ export async function createServer(options: ServerOptions = {}): Promise<Airwave
   // The HTTP fallback publisher needs this node's own URL, known only once it listens.
   const self: { server?: AirwavesServer } = {};
   const events = createEventTransport({ config, hub, nodeId, logger, metrics, selfUrl: () => self.server?.url ?? '' });
-  events.start();
+  await events.start();
 
   const http = Fastify({
     // Request lines only at debug: under load they would drown everything else.

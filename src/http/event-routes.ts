@@ -3,7 +3,7 @@
  * The event transport's HTTP side: the internal endpoint HTTP publishers POST events to (it
  * publishes into the hub with the event id as idempotency key, so a retried or dual-written
  * event reaches clients once), and the admin endpoint that reads and changes rollout flags at
- * runtime. Both are authenticated with the API key.
+ * runtime (cluster-wide through Redis when configured). Both are authenticated with the API key.
  */
 import type { FastifyInstance } from 'fastify';
 import type { AirwavesConfig } from '../core/config.js';
@@ -30,6 +30,16 @@ const stateSchema = {
   properties: {
     kind: { type: 'string', enum: ['memory', 'redis'] },
     flags: { ...flagsSchema, nullable: true },
+    flagsOrigin: {
+      type: 'object',
+      nullable: true,
+      properties: {
+        sources: { type: 'object', additionalProperties: { type: 'string', enum: ['config', 'redis'] } },
+        version: { type: 'integer' },
+        updatedBy: { type: 'string', nullable: true },
+        updatedAt: { type: 'string', nullable: true },
+      },
+    },
     fallbackActive: { type: 'boolean' },
     families: { type: 'object', additionalProperties: { type: 'integer' } },
   },
@@ -79,13 +89,13 @@ export function registerEventRoutes(http: FastifyInstance, deps: { hub: Hub; con
   http.put<{ Body: Record<string, unknown> }>(
     '/api/v1/admin/event-transport',
     {
-      schema: { tags: ['events'], summary: 'Change rollout flags on this node at runtime', security: [{ apiKey: [] }], body: flagsSchema, response: { 200: stateSchema, ...errors } },
+      schema: { tags: ['events'], summary: 'Change rollout flags at runtime (with Redis: for every node, stored across restarts)', security: [{ apiKey: [] }], body: flagsSchema, response: { 200: stateSchema, ...errors } },
       preHandler: async (req) => checkApiKey(config, req),
     },
     async (req) => {
       // Fastify's validator strips unknown properties only when the schema forbids them, so the
       // schema allows them and checkFlags names the unknown flag instead of ignoring it.
-      events.setFlags(checkFlags(req.body));
+      await events.setFlags(checkFlags(req.body));
       return events.state();
     },
   );

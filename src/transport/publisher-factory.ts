@@ -12,7 +12,8 @@
  *
  * `createEventTransport` builds what a server runs: without Redis, the memory log and its
  * publisher; with Redis, the Redis Streams log and this routing publisher. Either way the node
- * consumes the log into its hub.
+ * consumes the log into its hub. With Redis the flags are cluster-wide: a runtime change is
+ * stored in Redis and applied by every node (see redis-flags), over each node's configured flags.
  */
 import { CircuitBreaker, type BreakerState } from '../core/circuit-breaker.js';
 import type { AirwavesConfig } from '../core/config.js';
@@ -28,6 +29,7 @@ import { createTransportMetrics, type TransportMetrics } from './publisher-metri
 import { validateEvent, type EventPublisher, type TransportEvent, type TransportName } from './publisher.js';
 import { RedisStreamsPublisher } from './redis-publisher.js';
 import { RedisStreamsEventLog } from './redis-streams.js';
+import { RedisFlagStore, type StoredFlags } from './redis-flags.js';
 
 export interface EventTransportFlags {
   useRedisStreams: boolean;
@@ -138,6 +140,16 @@ export class RoutingEventPublisher implements EventPublisher {
   }
 }
 
+/** Where each effective flag came from, for the admin endpoint and the start-up log. */
+export interface FlagsOrigin {
+  /** `redis`: set at runtime and stored for the cluster; `config`: this node's environment. */
+  sources: Record<keyof EventTransportFlags, 'config' | 'redis'>;
+  /** Version of the stored flags (0: none stored yet, or Redis not read yet). */
+  version: number;
+  updatedBy: string | null;
+  updatedAt: string | null;
+}
+
 /** What the server builds from config: the log, the publisher apps use, and this node's consumer. */
 export interface EventTransport {
   readonly kind: 'memory' | 'redis';
@@ -145,10 +157,14 @@ export interface EventTransport {
   readonly log: EventLog;
   readonly consumer: EventConsumer;
   /** Current flags and whether the HTTP fallback is active (redis only). */
-  state(): { kind: 'memory' | 'redis'; flags: EventTransportFlags | null; fallbackActive: boolean; families: Record<string, number> };
-  /** Changes flags at runtime (redis only; the memory transport has none). */
-  setFlags(patch: Partial<EventTransportFlags>): EventTransportFlags;
-  start(): void;
+  state(): { kind: 'memory' | 'redis'; flags: EventTransportFlags | null; flagsOrigin: FlagsOrigin | null; fallbackActive: boolean; families: Record<string, number> };
+  /**
+   * Changes flags at runtime for the whole cluster (redis only; the memory transport has none):
+   * stored in Redis, applied here before it resolves, and on the other nodes when they hear of it.
+   */
+  setFlags(patch: Partial<EventTransportFlags>): Promise<EventTransportFlags>;
+  /** Starts consuming and, with Redis, loads the stored flags over the configured ones (bounded wait). */
+  start(): Promise<void>;
   close(): Promise<void>;
 }
 
@@ -178,8 +194,18 @@ export function createEventTransport(deps: EventTransportDeps): EventTransport {
   const maxLenOf = (family: string) => streams[family];
   const metrics = deps.metrics ? createTransportMetrics(deps.metrics) : undefined;
   let log: EventLog;
+  let startFlags = async (): Promise<void> => {};
   let publisher: EventPublisher;
   let routing: RoutingEventPublisher | undefined;
+  let flagStore: RedisFlagStore | undefined;
+  const configuredFlags = flagsFromConfig(config);
+  let stored: StoredFlags = { flags: {}, version: 0, updatedBy: null, updatedAt: null };
+  const origin = (): FlagsOrigin => ({
+    sources: Object.fromEntries(Object.keys(configuredFlags).map((k) => [k, k in stored.flags ? 'redis' : 'config'])) as FlagsOrigin['sources'],
+    version: stored.version,
+    updatedBy: stored.updatedBy,
+    updatedAt: stored.updatedAt,
+  });
 
   if (!config.redisUrl) {
     const memoryLog = new MemoryEventLog();
@@ -193,6 +219,24 @@ export function createEventTransport(deps: EventTransportDeps): EventTransport {
     log = redisLog;
     routing = new RoutingEventPublisher({ redis: new RedisStreamsPublisher(redisLog, maxLenOf, metrics), http, flags: flagsFromConfig(config), families, logger, metrics });
     publisher = routing;
+    const flagLog = logger.child({ module: 'event-transport-flags' });
+    const routed = routing;
+    flagStore = new RedisFlagStore({
+      url: config.redisUrl,
+      nodeId: deps.nodeId,
+      logger,
+      onChange: (next) => {
+        stored = next;
+        routed.setFlags({ ...configuredFlags, ...next.flags });
+      },
+    });
+    startFlags = async () => {
+      const loaded = await flagStore!.start();
+      if (!loaded) return;
+      const overridden = Object.fromEntries(Object.entries(loaded.flags).map(([k, v]) => [k, { stored: v, configured: configuredFlags[k as keyof EventTransportFlags] }]));
+      if (loaded.version === 0) flagLog.info({ flags: routed.flags }, 'no event transport flags stored in Redis; configured flags apply');
+      else flagLog.info({ flags: routed.flags, overridden, version: loaded.version, updatedBy: loaded.updatedBy }, 'event transport flags stored in Redis override configured ones');
+    };
   }
 
   const consumer = new EventConsumer({
@@ -210,13 +254,19 @@ export function createEventTransport(deps: EventTransportDeps): EventTransport {
     publisher,
     log,
     consumer,
-    state: () => ({ kind: routing ? 'redis' : 'memory', flags: routing ? { ...routing.flags } : null, fallbackActive: routing?.fallbackActive ?? false, families: { ...streams } }),
-    setFlags(patch) {
-      if (!routing) throw new AirwavesError(Errors.conflict, 'this node runs the in-memory event transport (no AIRWAVES_REDIS_URL): there are no flags to change');
-      return routing.setFlags(patch);
+    state: () => ({ kind: routing ? 'redis' : 'memory', flags: routing ? { ...routing.flags } : null, flagsOrigin: routing ? origin() : null, fallbackActive: routing?.fallbackActive ?? false, families: { ...streams } }),
+    async setFlags(patch) {
+      if (!routing || !flagStore) throw new AirwavesError(Errors.conflict, 'this node runs the in-memory event transport (no AIRWAVES_REDIS_URL): there are no flags to change');
+      // The store applies the saved state through onChange before this resolves.
+      await flagStore.save(patch);
+      return { ...routing.flags };
     },
-    start: () => consumer.start(),
+    async start() {
+      consumer.start();
+      await startFlags();
+    },
     async close() {
+      await flagStore?.close();
       const stopping = consumer.stop();
       await log.close();
       await stopping;

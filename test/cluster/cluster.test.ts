@@ -262,4 +262,46 @@ describe('cluster of real processes', () => {
     assert.deepEqual(ns, range(1, published), `all ${published} events in order`);
     assert.ok(transports.indexOf('http') > 0, 'the first events went over Redis');
   });
+
+  test('a flag change PUT on node A is seen by GET on node B within 2 s, and a node started afterwards loads the stored flags over its configured ones', async () => {
+    type State = { flags: Record<string, unknown>; flagsOrigin: { sources: Record<string, string>; version: number; updatedBy: string | null } };
+    const admin = async (n: NodeProcess, method: 'GET' | 'PUT', body?: unknown) => {
+      const res = await fetch(`${n.url}/api/v1/admin/event-transport`, {
+        method,
+        headers: { authorization: `Bearer ${API_KEY}`, ...(body ? { 'content-type': 'application/json' } : {}) },
+        body: body ? JSON.stringify(body) : undefined,
+      });
+      assert.equal(res.status, 200, `${method} on ${n.options.id}`);
+      return (await res.json()) as State;
+    };
+    const [a, b] = nodes;
+    const initial = await admin(b, 'GET');
+    assert.deepEqual(initial.flags, { useRedisStreams: true, redisPercentage: 100, fallbackToHttp: true, dualWrite: false });
+    assert.deepEqual(Object.values(initial.flagsOrigin.sources), ['config', 'config', 'config', 'config']);
+
+    const changed = await admin(a, 'PUT', { redisPercentage: 40, dualWrite: true });
+    const putAt = Date.now();
+    assert.deepEqual(changed.flags, { useRedisStreams: true, redisPercentage: 40, fallbackToHttp: true, dualWrite: true }, 'applied on node A before the answer');
+    assert.equal(changed.flagsOrigin.updatedBy, 'node-a');
+    assert.deepEqual(changed.flagsOrigin.sources, { useRedisStreams: 'config', redisPercentage: 'redis', fallbackToHttp: 'config', dualWrite: 'redis' });
+    let onB = await admin(b, 'GET');
+    while (onB.flagsOrigin.version !== changed.flagsOrigin.version) {
+      assert.ok(Date.now() - putAt < 2000, `node B applied version ${changed.flagsOrigin.version} within 2 s (has ${onB.flagsOrigin.version})`);
+      await sleep(25);
+      onB = await admin(b, 'GET');
+    }
+    assert.deepEqual(onB.flags, changed.flags);
+    assert.deepEqual(onB.flagsOrigin, changed.flagsOrigin);
+
+    // Node C is configured differently: the stored flags win where set, its own config elsewhere.
+    const c = await NodeProcess.start({ id: 'node-c', redisUrl: redis.url, env: { EVENT_TRANSPORT_REDIS_PERCENTAGE: '70', EVENT_TRANSPORT_FALLBACK_TO_HTTP: 'false', AIRWAVES_LOG_LEVEL: 'info' } });
+    nodes.push(c);
+    const onC = await admin(c, 'GET');
+    assert.deepEqual(onC.flags, { useRedisStreams: true, redisPercentage: 40, fallbackToHttp: false, dualWrite: true });
+    assert.deepEqual(onC.flagsOrigin, changed.flagsOrigin);
+    assert.match(c.output, /event transport flags stored in Redis override configured ones/);
+    await c.stop();
+
+    await admin(a, 'PUT', { redisPercentage: 100, dualWrite: false });
+  });
 });

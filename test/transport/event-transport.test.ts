@@ -195,8 +195,17 @@ describe('event transport on Redis (two nodes)', () => {
     assert.equal(bad.status, 400);
     assert.equal(((await bad.json()) as { error: { code: string } }).error.code, 'bad_request');
     assert.equal((await admin(a, 'PUT', { surprise: true })).status, 400);
-    const changed = (await (await admin(a, 'PUT', { useRedisStreams: false })).json()) as { flags: { useRedisStreams: boolean } };
+    const changed = (await (await admin(a, 'PUT', { useRedisStreams: false })).json()) as { flags: { useRedisStreams: boolean }; flagsOrigin: { version: number; sources: Record<string, string> } };
     assert.equal(changed.flags.useRedisStreams, false);
+    assert.equal(changed.flagsOrigin.sources.useRedisStreams, 'redis');
+    // Stored in Redis and announced: node B applies the same version shortly after.
+    const deadline = Date.now() + 2000;
+    for (;;) {
+      const onB = (await (await admin(b, 'GET')).json()) as { flags: { useRedisStreams: boolean }; flagsOrigin: { version: number } };
+      if (onB.flagsOrigin.version === changed.flagsOrigin.version && !onB.flags.useRedisStreams) break;
+      assert.ok(Date.now() < deadline, 'node B applied the change made on node A');
+      await sleep(20);
+    }
     const client = await open(b, 'chat:http');
     assert.deepEqual(await probeA.ctx().events!.publish(event('chat:http', 1)), { transport: 'http' });
     await client.waitPush((f) => f.channel === 'chat:http');
