@@ -1,52 +1,62 @@
 /**
  * @module bench/support
- * The help desk benchmark: `npm run bench -- support [--users 50,100,200,500] [--duration 12]
- * [--transports memory,redis]`.
+ * The help desk benchmark: `npm run bench -- support [--users 50,100,200,500] [--duration 20]
+ * [--warmup 3] [--transports memory,redis]`.
  *
  * For each transport and user count, half the users are customers with a ticket each and half
  * are agents, one per room; everyone holds a WebSocket on their room, types like the simulated
  * typists of src/apps/support/typing-sim.ts (one typing publish per keystroke) and posts chat
- * messages over REST. Transports:
- * - `memory`: one node, embedded PGlite, events through the in-process event log;
- * - `redis`: two nodes sharing Redis (hub engine + Redis Streams event log) and PostgreSQL;
- *   customers are on node A, agents on node B, so every conversation crosses nodes.
- * Reported: p50/p95/p99 publish→client latency (chat and typing), REST send → other member's
- * receipt, the spread of p99 against the 50-user run, loss and duplicates, and the typing
- * coalescing cut. The load generator runs in a worker thread (its own event loop).
+ * messages over REST. Airwaves runs as real node processes (`src/cli.ts serve`), as deployed,
+ * on a PostgreSQL started for the run:
+ * - `memory`: one node, events through the in-process event log;
+ * - `redis`: two nodes sharing Redis (hub engine + Redis Streams event log); customers are on
+ *   node A, agents on node B, so every conversation crosses nodes.
+ * Reported: p50/p95/p99 publish→client latency (chat and typing) after a warm-up, REST send →
+ * other member's receipt, the spread of p99 against the smallest step, loss and duplicates over
+ * the whole run (warm-up included), the typing coalescing cut (from the nodes' /metrics), and
+ * CPU of the nodes and redis-server. The load generator runs in a worker thread.
  * Results: bench/results/support.json and support.md.
  */
 import { mkdirSync, writeFileSync } from 'node:fs';
-import { cpus } from 'node:os';
+import { cpus, loadavg } from 'node:os';
 import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { Worker } from 'node:worker_threads';
-import { createServer, type AirwavesServer } from '../../src/server.js';
-import { createLogger } from '../../src/core/logger.js';
-import { createSupportApp, type SupportApp } from '../../src/apps/support/index.js';
+import { Kysely } from 'kysely';
+import { PostgresDialect } from 'kysely';
+import pg from 'pg';
 import { mintToken } from '../../src/hub/auth.js';
-import type { AirwavesConfig } from '../../src/core/config.js';
+import type { SupportDB } from '../../src/apps/support/schema.js';
 import { startRedis, type TestRedis } from '../../test/helpers/redis.js';
 import { startPostgres, type PostgresInstance } from '../../test/helpers/postgres.js';
+import { NodeProcess } from '../../test/cluster/nodes.js';
+import { cpuPercent, sampleProc, type ProcSample } from '../hub/servers.js';
 import type { LoadInput, LoadOutput, LoadUser } from './load.js';
 
 const here = dirname(fileURLToPath(import.meta.url));
 type Transport = 'memory' | 'redis';
+const JWT_SECRET = 'support-bench-secret-0123456789abcdef';
 
 interface Options {
   users: number[];
   durationMs: number;
+  warmupMs: number;
   transports: Transport[];
+  /** Write the nodes' CPU profiles (.cpuprofile) here. */
+  profileDir: string | null;
 }
 
 function parseArgs(args: string[]): Options {
-  const opts: Options = { users: [50, 100, 200, 500], durationMs: 12_000, transports: ['memory', 'redis'] };
+  const opts: Options = { users: [50, 100, 200, 500], durationMs: 20_000, warmupMs: 3000, transports: ['memory', 'redis'], profileDir: null };
   for (let i = 0; i < args.length; i++) {
     const [flag, value] = [args[i], args[i + 1]];
     if (flag === '--users') opts.users = value.split(',').map((v) => Math.max(2, Math.min(2000, Number(v))));
-    else if (flag === '--duration') opts.durationMs = Math.max(2, Math.min(120, Number(value))) * 1000;
+    else if (flag === '--duration') opts.durationMs = Math.max(2, Math.min(300, Number(value))) * 1000;
+    else if (flag === '--warmup') opts.warmupMs = Math.max(0, Math.min(30, Number(value))) * 1000;
     else if (flag === '--transports') opts.transports = value.split(',') as Transport[];
+    else if (flag === '--profile') opts.profileDir = value;
     else if (flag === '--help') {
-      console.log('npm run bench -- support [--users 50,100,200,500] [--duration 12] [--transports memory,redis]');
+      console.log('npm run bench -- support [--users 50,100,200,500] [--duration 20] [--warmup 3] [--transports memory,redis] [--profile DIR]');
       process.exit(0);
     } else continue;
     i++;
@@ -55,64 +65,100 @@ function parseArgs(args: string[]): Options {
 }
 
 interface Env {
-  nodes: { server: AirwavesServer; app: SupportApp; ws: string }[];
-  jwtSecret: string;
+  nodes: NodeProcess[];
+  redisPid: number | null;
+  db: Kysely<SupportDB>;
   close(): Promise<void>;
 }
 
-const BASE: Partial<AirwavesConfig> = {
-  port: 0,
-  host: '127.0.0.1',
-  logLevel: 'warn',
-  shutdownDrainMs: 200,
-  // The load generator runs every user from one address.
-  maxConnectionsPerIp: 100_000,
-};
-
-async function startNode(config: Partial<AirwavesConfig>): Promise<Env['nodes'][number]> {
-  const app = createSupportApp();
-  const server = await createServer({ env: {}, apps: [app], logger: createLogger('warn'), config: { ...BASE, ...config } });
-  await server.listen();
-  return { server, app, ws: server.url.replace('http', 'ws') + '/ws' };
-}
-
-async function startEnv(transport: Transport): Promise<Env> {
-  if (transport === 'memory') {
-    const node = await startNode({ databaseUrl: 'pglite://memory' });
-    return { nodes: [node], jwtSecret: node.server.config.jwtSecret, close: () => node.server.close() };
-  }
+async function startEnv(transport: Transport, profileDir: string | null): Promise<Env> {
+  const nodeArgs = profileDir ? ['--cpu-prof', `--cpu-prof-dir=${profileDir}`] : [];
   let redis: TestRedis | undefined;
-  let pg: PostgresInstance | undefined;
-  [redis, pg] = await Promise.all([startRedis(), startPostgres({ database: 'support_bench' })]);
-  const a = await startNode({ redisUrl: redis.url, databaseUrl: pg.url, nodeId: 'bench-a' });
-  const b = await startNode({ redisUrl: redis.url, databaseUrl: pg.url, nodeId: 'bench-b' });
-  return {
-    nodes: [a, b],
-    jwtSecret: a.server.config.jwtSecret,
-    async close() {
-      await Promise.all([a.server.close(), b.server.close()]);
-      await Promise.all([redis?.close(), pg?.stop()]);
-      redis = undefined;
-      pg = undefined;
-    },
+  const pgServer: PostgresInstance = await startPostgres({ database: 'support_bench' });
+  const nodes: NodeProcess[] = [];
+  let db: Kysely<SupportDB> | undefined;
+  const close = async () => {
+    await Promise.all(nodes.map((n) => n.stop()));
+    await db?.destroy();
+    await Promise.all([redis?.close(), pgServer.stop()]);
   };
+  try {
+    const env = {
+      DATABASE_URL: pgServer.url,
+      AIRWAVES_JWT_SECRET: JWT_SECRET,
+      // The load generator runs every user from one address.
+      AIRWAVES_MAX_CONNECTIONS_PER_IP: '100000',
+    };
+    let redisPid: number | null = null;
+    if (transport === 'redis') {
+      redis = await startRedis();
+      const info = await redis.client().info('server');
+      redisPid = Number(/process_id:(\d+)/.exec(info)?.[1]) || null;
+      // One after the other: both run the database migrations at start.
+      nodes.push(await NodeProcess.start({ id: 'bench-a', redisUrl: redis.url, env, nodeArgs }));
+      nodes.push(await NodeProcess.start({ id: 'bench-b', redisUrl: redis.url, env, nodeArgs }));
+    } else {
+      nodes.push(await NodeProcess.start({ id: 'bench-memory', env, nodeArgs }));
+    }
+    db = new Kysely<SupportDB>({ dialect: new PostgresDialect({ pool: new pg.Pool({ connectionString: pgServer.url, max: 4 }) }) });
+    return { nodes, redisPid, db, close };
+  } catch (err) {
+    await close();
+    throw err;
+  }
 }
 
-/** Creates `count` users (half customers with a ticket each, half agents, one per room). */
+/**
+ * Creates `count` users (half customers with a ticket each, half agents, one per room). Users are
+ * inserted as an operator would (there is no sign-up API); tickets are opened through the REST
+ * API by their customers, on node A.
+ */
 async function prepareUsers(env: Env, count: number, runId: string): Promise<LoadUser[]> {
-  const desk = env.nodes[0].app.desk!;
   const rooms = Math.floor(count / 2);
+  const people = Array.from({ length: rooms }, (_, r) => ({
+    customer: { id: `b${runId}-c${r}`, name: `Customer ${r}`, role: 'customer' as const },
+    agent: { id: `b${runId}-a${r}`, name: `Agent ${r}`, role: 'agent' as const },
+  }));
+  await env.db
+    .insertInto('support_users')
+    .values(people.flatMap((p) => [p.customer, p.agent]))
+    .onConflict((oc) => oc.column('id').doNothing())
+    .execute();
+  const customerNode = env.nodes[0];
+  const agentNode = env.nodes[env.nodes.length - 1];
   const users: LoadUser[] = [];
-  for (let r = 0; r < rooms; r++) {
-    const customer = await desk.upsertUser({ id: `b${runId}-c${r}`, name: `Customer ${r}`, role: 'customer' });
-    const agent = await desk.upsertUser({ id: `b${runId}-a${r}`, name: `Agent ${r}`, role: 'agent' });
-    const { ticket } = await desk.createTicket(customer, { subject: `Bench ticket ${r}`, body: 'opening message' });
-    const customerNode = env.nodes[0];
-    const agentNode = env.nodes[env.nodes.length - 1];
-    users.push({ id: customer.id, role: 'customer', ticketId: ticket.id, token: await mintToken({ sub: customer.id }, env.jwtSecret), wsUrl: customerNode.ws, httpUrl: customerNode.server.url });
-    users.push({ id: agent.id, role: 'agent', ticketId: ticket.id, token: await mintToken({ sub: agent.id }, env.jwtSecret), wsUrl: agentNode.ws, httpUrl: agentNode.server.url });
+  for (let i = 0; i < people.length; i += 25) {
+    const batch = await Promise.all(
+      people.slice(i, i + 25).map(async ({ customer, agent }) => {
+        const customerToken = await mintToken({ sub: customer.id }, JWT_SECRET);
+        const res = await fetch(`${customerNode.url}/api/v1/support/tickets`, {
+          method: 'POST',
+          headers: { authorization: `Bearer ${customerToken}`, 'content-type': 'application/json' },
+          body: JSON.stringify({ subject: `Bench ticket ${customer.id}`, body: 'opening message' }),
+        });
+        if (res.status !== 201) throw new Error(`open ticket: ${res.status} ${await res.text()}`);
+        const { ticket } = (await res.json()) as { ticket: { id: string } };
+        return [
+          { id: customer.id, role: 'customer', ticketId: ticket.id, token: customerToken, wsUrl: customerNode.wsUrl, httpUrl: customerNode.url },
+          { id: agent.id, role: 'agent', ticketId: ticket.id, token: await mintToken({ sub: agent.id }, JWT_SECRET), wsUrl: agentNode.wsUrl, httpUrl: agentNode.url },
+        ] satisfies LoadUser[];
+      }),
+    );
+    users.push(...batch.flat());
   }
   return users;
+}
+
+/** The typing coalescer's counters summed over the nodes, read from their /metrics. */
+async function typingCounters(env: Env): Promise<{ absorbed: number; emitted: number }> {
+  let absorbed = 0;
+  let emitted = 0;
+  for (const node of env.nodes) {
+    const text = await (await fetch(`${node.url}/metrics`)).text();
+    absorbed += Number(/^events_coalesced_total\{app="support"\} (\S+)$/m.exec(text)?.[1] ?? 0);
+    emitted += Number(/^events_typing_emitted_total\{app="support"\} (\S+)$/m.exec(text)?.[1] ?? 0);
+  }
+  return { absorbed, emitted };
 }
 
 function runLoad(input: LoadInput): Promise<LoadOutput> {
@@ -167,23 +213,29 @@ interface StepResult {
   coalescingCut: number;
   typingReceived: number;
   spreadP99VsFirst?: number;
+  /** Percent of one core over the step (load included): each node, and redis-server. */
+  cpu: { nodes: number[]; redis: number | null };
 }
 
 export async function main(args: string[]): Promise<void> {
   const opts = parseArgs(args);
   const started = Date.now();
-  console.log(`support benchmark: users ${opts.users.join(', ')}; ${opts.durationMs / 1000} s per step; transports ${opts.transports.join(', ')}`);
+  const loadBefore = loadavg().map((v) => v.toFixed(2)).join(' ');
+  console.log(`support benchmark: users ${opts.users.join(', ')}; ${opts.durationMs / 1000} s per step (${opts.warmupMs / 1000} s warm-up); transports ${opts.transports.join(', ')}; load average ${loadBefore}`);
   const steps: StepResult[] = [];
   for (const transport of opts.transports) {
-    const env = await startEnv(transport);
+    const env = await startEnv(transport, opts.profileDir);
     try {
       for (const [index, count] of opts.users.entries()) {
-        const before = env.nodes.map((n) => ({ ...n.app.typing!.stats }));
         const users = await prepareUsers(env, count, `${transport[0]}${index}`);
-        const out = await runLoad({ users, durationMs: opts.durationMs, seed: index + 1 });
-        const after = env.nodes.map((n) => n.app.typing!.stats);
-        const offered = after.reduce((s, a, i) => s + a.offered - before[i].offered, 0);
-        const absorbed = after.reduce((s, a, i) => s + a.absorbed - before[i].absorbed, 0);
+        const before = await typingCounters(env);
+        const pids = [...env.nodes.map((n) => n.pid!), ...(env.redisPid ? [env.redisPid] : [])];
+        const cpuBefore: ProcSample[] = pids.map(sampleProc);
+        const out = await runLoad({ users, durationMs: opts.durationMs, warmupMs: opts.warmupMs, seed: index + 1 });
+        const cpuUse = pids.map((pid, i) => Math.round(cpuPercent(cpuBefore[i], sampleProc(pid)) * 10) / 10);
+        const after = await typingCounters(env);
+        const absorbed = after.absorbed - before.absorbed;
+        const offered = absorbed + after.emitted - before.emitted;
         const step: StepResult = {
           transport,
           users: users.length,
@@ -201,6 +253,7 @@ export async function main(args: string[]): Promise<void> {
           typingAbsorbed: absorbed,
           coalescingCut: offered ? Math.round((absorbed / offered) * 1000) / 10 : 0,
           typingReceived: out.typingReceived,
+          cpu: { nodes: cpuUse.slice(0, env.nodes.length), redis: env.redisPid ? cpuUse[env.nodes.length] : null },
         };
         const first = steps.find((s) => s.transport === transport);
         if (first) step.spreadP99VsFirst = Math.round(((step.chat.p99 - first.chat.p99) / first.chat.p99) * 1000) / 10;
@@ -208,7 +261,7 @@ export async function main(args: string[]): Promise<void> {
         console.log(
           `[${transport}] ${step.users} users / ${step.rooms} rooms: chat publish→client p50 ${step.chat.p50} p95 ${step.chat.p95} p99 ${step.chat.p99} ms (n=${step.chat.n}); ` +
             `typing p99 ${step.typing.p99} ms; send→other p99 ${step.endToEnd.p99} ms; lost ${step.lost}/${step.expectedDeliveries}, dup ${step.duplicates}, send errors ${step.sendErrors}; ` +
-            `coalescing cut ${step.coalescingCut}% (${absorbed}/${offered})` +
+            `coalescing cut ${step.coalescingCut}% (${absorbed}/${offered}); CPU nodes ${step.cpu.nodes.join(' + ')}%${step.cpu.redis !== null ? `, redis ${step.cpu.redis}%` : ''}` +
             (step.spreadP99VsFirst !== undefined ? `; p99 spread vs ${first!.users} users ${step.spreadP99VsFirst}%` : ''),
         );
       }
@@ -220,7 +273,7 @@ export async function main(args: string[]): Promise<void> {
     benchmark: 'support',
     date: new Date().toISOString(),
     wallSeconds: Math.round((Date.now() - started) / 1000),
-    machine: { cpus: cpus().length, cpuModel: cpus()[0]?.model ?? 'unknown', node: process.version },
+    machine: { cpus: cpus().length, cpuModel: cpus()[0]?.model ?? 'unknown', node: process.version, loadAverageBefore: loadBefore, loadAverageAfter: loadavg().map((v) => v.toFixed(2)).join(' ') },
     options: opts,
     target: 'redis, 2 nodes, 500 users: chat p99 < 20 ms, zero loss, p99 spread (vs 50 users) < 20%',
     steps,
@@ -232,22 +285,28 @@ export async function main(args: string[]): Promise<void> {
   console.log(`\nwrote bench/results/support.json and support.md (${results.wallSeconds} s)`);
 }
 
-function renderMarkdown(r: { date: string; machine: { cpus: number; cpuModel: string; node: string }; options: Options; target: string; steps: StepResult[] }): string {
+function renderMarkdown(r: {
+  date: string;
+  machine: { cpus: number; cpuModel: string; node: string; loadAverageBefore: string; loadAverageAfter: string };
+  options: Options;
+  target: string;
+  steps: StepResult[];
+}): string {
   const rows = r.steps.map(
     (s) =>
-      `| ${s.transport} | ${s.users} | ${s.chat.p50} | ${s.chat.p95} | ${s.chat.p99} | ${s.spreadP99VsFirst ?? '—'} | ${s.typing.p99} | ${s.endToEnd.p50} / ${s.endToEnd.p99} | ${s.messagesSent} | ${s.lost} | ${s.duplicates} | ${s.coalescingCut}% |`,
+      `| ${s.transport} | ${s.users} | ${s.chat.p50} | ${s.chat.p95} | ${s.chat.p99} | ${s.chat.max} | ${s.chat.n} | ${s.spreadP99VsFirst ?? '—'} | ${s.typing.p99} | ${s.endToEnd.p50} / ${s.endToEnd.p99} | ${s.lost} / ${s.expectedDeliveries} | ${s.duplicates} | ${s.coalescingCut}% | ${s.cpu.nodes.join(' + ')} | ${s.cpu.redis ?? '—'} |`,
   );
   return [
     '# Help desk benchmark',
     '',
-    `${r.date} · ${r.machine.cpus} × ${r.machine.cpuModel} · Node ${r.machine.node} · ${r.options.durationMs / 1000} s per step`,
+    `${r.date} · ${r.machine.cpus} × ${r.machine.cpuModel} · Node ${r.machine.node} · load average before ${r.machine.loadAverageBefore}, after ${r.machine.loadAverageAfter} · ${r.options.durationMs / 1000} s per step, the first ${r.options.warmupMs / 1000} s not timed`,
     '',
     `Target: ${r.target}.`,
     '',
-    'Latencies in ms. "chat" is publish→client: from the event\'s creation on the server (after the message is stored) to its receipt by a room member. "send→other" is REST send → receipt by the other member (includes the database insert). Spread: p99 change against the first (smallest) step of the same transport. Cut: typing publishes absorbed by the 100 ms coalescing window.',
+    'Airwaves runs as real node processes on a PostgreSQL started for the run; every process (nodes, redis-server, postgres, the load generator) shares the machine. Latencies in ms. "chat" is publish→client: from the event\'s creation on the server (after the message is stored) to its receipt by a room member; "n" is how many receipts were timed (after the warm-up). "send→other" is REST send → receipt by the other member (includes the database insert). Spread: p99 change against the first (smallest) step of the same transport. Loss and duplicates count the whole step, warm-up included. Cut: typing publishes absorbed by the coalescer (100 ms window plus repeat suppression). CPU: percent of one core over the step.',
     '',
-    '| transport | users | chat p50 | chat p95 | chat p99 | p99 spread % | typing p99 | send→other p50 / p99 | messages | lost | dup | coalescing cut |',
-    '|---|---|---|---|---|---|---|---|---|---|---|---|',
+    '| transport | users | chat p50 | chat p95 | chat p99 | chat max | n | p99 spread % | typing p99 | send→other p50 / p99 | lost / expected | dup | coalescing cut | CPU nodes % | CPU redis % |',
+    '|---|---|---|---|---|---|---|---|---|---|---|---|---|---|---|',
     ...rows,
     '',
   ].join('\n');

@@ -21,6 +21,8 @@ export interface LoadUser {
 export interface LoadInput {
   users: LoadUser[];
   durationMs: number;
+  /** Events created in the first warmupMs are counted for loss but not timed (JIT, pools, caches). */
+  warmupMs: number;
   seed: number;
 }
 
@@ -80,6 +82,7 @@ async function run(input: LoadInput): Promise<LoadOutput> {
   const membersOf = new Map<string, number>();
   for (const u of input.users) membersOf.set(u.ticketId, (membersOf.get(u.ticketId) ?? 0) + 1);
   let measuring = true;
+  let timedFrom = Infinity;
 
   const onPush = (user: LoadUser) => (f: Record<string, unknown>) => {
     if (typeof f.offset !== 'number' || !measuring) return;
@@ -94,12 +97,13 @@ async function run(input: LoadInput): Promise<LoadOutput> {
         return;
       }
       out.delivered++;
+      if (e.timestamp < timedFrom) return;
       out.chatLatencies.push(t - e.timestamp);
       const sent = sentAt.get(e.payload.body!);
       if (sent !== undefined && !e.payload.body!.startsWith(`${user.id}:`)) out.endToEnd.push(t - sent);
     } else if (e.type === 'typing_start' || e.type === 'typing_stop') {
       out.typingReceived++;
-      out.typingLatencies.push(t - e.timestamp);
+      if (e.timestamp >= timedFrom) out.typingLatencies.push(t - e.timestamp);
     }
   };
 
@@ -111,7 +115,7 @@ async function run(input: LoadInput): Promise<LoadOutput> {
   }
   out.connectMs = Math.round(performance.now() - started);
 
-  const t0 = performance.now();
+  timedFrom = now() + input.warmupMs;
   const timers: NodeJS.Timeout[] = [];
   const sends: Promise<void>[] = [];
   input.users.forEach((user, i) => {
@@ -160,7 +164,6 @@ async function run(input: LoadInput): Promise<LoadOutput> {
   while (out.delivered < out.expectedDeliveries && performance.now() < drainDeadline) await new Promise((r) => setTimeout(r, 20));
   await new Promise((r) => setTimeout(r, 200));
   measuring = false;
-  void t0;
   for (const ws of sockets) ws.close();
   return out;
 }

@@ -58,6 +58,8 @@ export interface HubStats {
 /** Replay at most this many messages on one subscribe (bounded work per command). */
 const MAX_REPLAY = 10_000;
 const HEARTBEAT_MS = 25_000;
+/** The reply to a publish into an input-only namespace: its hook took it, nothing was stored. */
+const CONSUMED = { consumed: true } as const;
 
 type Outbound = HubMessage | ControlFrame;
 
@@ -597,6 +599,14 @@ export class Hub {
     await this.authorize(session, ns, 'publish', channel);
     const ctx: ClientContext = { client: session.id, identity: session.identity, channel };
     const value = ns.hooks.onClientPublish ? await ns.hooks.onClientPublish(ctx, data) : data;
+    // Nobody can read an input-only namespace (no subscribers, no history): the hook has consumed
+    // the publication, and sending it through the engine (a Redis round trip per publish in a
+    // cluster) would cost work for nothing.
+    if (ns.inputOnly) {
+      if (!session.publishBucket.take(1)) throw new AirwavesError(Errors.rateLimited, `publish rate limit: ${this.config.publishRatePerSecond}/s`);
+      session.sendControl(encodeReply(id, CONSUMED));
+      return;
+    }
     const json = JSON.stringify(value);
     const bytes = Buffer.byteLength(json);
     this.checkSize(ns, bytes);

@@ -30,6 +30,11 @@ export interface Namespace {
   readonly config: NamespaceConfig;
   readonly hooks: NamespaceHooks;
   readonly retention: { historySize: number; historyTtlMs: number };
+  /**
+   * Clients publish into it and nobody can read it (subscribe "server", no history): the
+   * onClientPublish hook is where its publications go, and they never enter the engine.
+   */
+  readonly inputOnly: boolean;
 }
 
 export class NamespaceRegistry {
@@ -42,6 +47,7 @@ export class NamespaceRegistry {
       config,
       hooks,
       retention: { historySize: config.historySize, historyTtlMs: config.historyTtlSeconds * 1000 },
+      inputOnly: config.subscribe === 'server' && config.historySize === 0 && hooks.onClientPublish !== undefined,
     };
     this.byName.set(config.name, ns);
     return ns;

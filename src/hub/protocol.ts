@@ -57,10 +57,12 @@ export interface SubscribeResult {
   replayed?: number;
 }
 
-export interface PublishResult {
-  offset: number;
-  epoch: string;
-}
+/**
+ * The reply to `publish`: the offset the publication got; or `coalesced` when a coalescing
+ * namespace folded it into its key's window (the offset comes with the push); or `consumed` when
+ * an input-only namespace (nobody subscribes, no history) handed it to the app's hook.
+ */
+export type PublishResult = { offset: number; epoch: string } | { coalesced: true } | { consumed: true };
 
 export interface PresenceEntry {
   client: string;

@@ -56,6 +56,8 @@ export class EventConsumer {
   private readonly blockMs: number;
   private readonly batch: number;
   private failing = false;
+  /** Acks in flight, awaited by stop() so a clean stop leaves nothing pending. */
+  private readonly acking = new Set<Promise<void>>();
 
   constructor(private readonly options: EventConsumerOptions) {
     this.group = `hub-${options.nodeId}`;
@@ -89,6 +91,18 @@ export class EventConsumer {
   async stop(): Promise<void> {
     this.running = false;
     await Promise.all(this.loops);
+    await Promise.all(this.acking);
+  }
+
+  private ackSoon(stream: string, ids: string[]): void {
+    const done = this.options.log
+      .ack(stream, this.group, ids)
+      .then(
+        () => undefined,
+        (err: Error) => this.log.debug({ stream, err: err.message, entries: ids.length }, 'ack failed; the entries will be claimed again'),
+      )
+      .finally(() => this.acking.delete(done));
+    this.acking.add(done);
   }
 
   private async run(family: string): Promise<void> {
@@ -162,7 +176,9 @@ export class EventConsumer {
         else failed.push({ entry, channel: event.channel, body: event.body, eventId: event.eventId });
       }),
     );
-    if (acked.length) await this.options.log.ack(stream, this.group, acked);
+    // Not awaited: the next read need not wait for a round trip. An ack that fails leaves its
+    // entries pending; XAUTOCLAIM hands them back and the hub's idempotency key absorbs the repeat.
+    if (acked.length) this.ackSoon(stream, acked);
     // The hub is briefly unable (its Redis reconnecting): retry here, in log order, before
     // reading newer entries, so clients see the order of the log. After claimIdleMs the entries
     // stay pending for XAUTOCLAIM, whose delivery count leads to the dead-letter stream.

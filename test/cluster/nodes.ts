@@ -17,6 +17,8 @@ export interface NodeOptions {
   id: string;
   redisUrl?: string;
   env?: Record<string, string>;
+  /** Extra node flags (e.g. --cpu-prof for a benchmark's profile). */
+  nodeArgs?: string[];
 }
 
 export class NodeProcess {
@@ -62,7 +64,7 @@ export class NodeProcess {
       ...(this.options.redisUrl ? { AIRWAVES_REDIS_URL: this.options.redisUrl } : {}),
       ...this.options.env,
     };
-    const proc = spawn(process.execPath, ['--import', 'tsx', 'src/cli.ts', 'serve'], { cwd: root, env, stdio: ['ignore', 'pipe', 'pipe'] });
+    const proc = spawn(process.execPath, [...(this.options.nodeArgs ?? []), '--import', 'tsx', 'src/cli.ts', 'serve'], { cwd: root, env, stdio: ['ignore', 'pipe', 'pipe'] });
     this.proc = proc;
     const keep = (d: Buffer) => {
       this.output = (this.output + d.toString()).slice(-20_000);

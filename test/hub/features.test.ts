@@ -57,6 +57,23 @@ describe('presence, coalescing and server-side publish', () => {
     pub.close();
   });
 
+  test('an input-only namespace hands client publications to its hook and stores nothing in the engine', async () => {
+    const taken: unknown[] = [];
+    server.hub.registerNamespace(
+      { name: 'signal', subscribe: 'server', publish: 'anonymous', historySize: 0, historyTtlSeconds: 0 },
+      { onClientPublish: (_ctx, data) => void taken.push(data) },
+    );
+    const pub = await RawClient.open(server.wsUrl);
+    const r = await pub.request('publish', { channel: 'signal:7', data: { typing: true } });
+    assert.deepEqual(r.result, { consumed: true });
+    assert.deepEqual(taken, [{ typing: true }]);
+    // Nothing went through the engine: the channel has no offset, and nobody can subscribe to it.
+    assert.equal((await server.hub.history('signal:7')).top, 0);
+    const sub = await pub.request('subscribe', { channel: 'signal:7' });
+    assert.equal((sub.error as { code: string }).code, 'forbidden');
+    pub.close();
+  });
+
   test('server-side publish in process reaches subscribers', async () => {
     const sub = await RawClient.open(server.wsUrl);
     await sub.request('subscribe', { channel: 'chat:inproc' });

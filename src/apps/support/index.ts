@@ -88,9 +88,9 @@ export function createSupportApp(): SupportApp {
         { authorize: (action, { identity, channel }) => action === 'subscribe' && identity.user !== null && channel === userChannel(identity.user) },
       );
       ctx.hub.registerNamespace(
-        // coalesceMs: the hub still publishes each acknowledgement into this unread channel; clients
-        // that send a key ("typing") get those folded to one engine write per 100 ms per room.
-        { name: 'support-typing', subscribe: 'server', publish: 'authenticated', historySize: 0, historyTtlSeconds: 0, maxMessageBytes: 256, coalesceMs: 100 },
+        // Input-only (nobody subscribes, no history): the hub hands each publication to the hook
+        // below and sends nothing through the engine.
+        { name: 'support-typing', subscribe: 'server', publish: 'authenticated', historySize: 0, historyTtlSeconds: 0, maxMessageBytes: 256 },
         {
           async authorize(action, { identity, channel }) {
             const ticketId = ticketIdOf(channel, TYPING_INPUT_PREFIX);
@@ -103,8 +103,6 @@ export function createSupportApp(): SupportApp {
             if (!user) throw new AirwavesError(Errors.forbidden, 'not a help desk user');
             const ticketId = ticketIdOf(channel, TYPING_INPUT_PREFIX)!;
             typing.offer({ roomId: ticketId, userId: user.id, userName: user.name, role: user.role, state: parsed.data.type === 'typing_start' ? 'start' : 'stop' });
-            // The hub publishes this acknowledgement into the input channel, which nobody reads.
-            return { ok: true };
           },
         },
       );
