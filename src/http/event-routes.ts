@@ -99,4 +99,16 @@ export function registerEventRoutes(http: FastifyInstance, deps: { hub: Hub; con
       return events.state();
     },
   );
+
+  http.delete(
+    '/api/v1/admin/event-transport/flags',
+    {
+      schema: { tags: ['events'], summary: 'Forget the flags changed at runtime: every node returns to its configured flags', security: [{ apiKey: [] }], response: { 200: stateSchema, ...errors } },
+      preHandler: async (req) => checkApiKey(config, req),
+    },
+    async () => {
+      await events.clearFlags();
+      return events.state();
+    },
+  );
 }

@@ -163,6 +163,8 @@ export interface EventTransport {
    * stored in Redis, applied here before it resolves, and on the other nodes when they hear of it.
    */
   setFlags(patch: Partial<EventTransportFlags>): Promise<EventTransportFlags>;
+  /** Removes the flags stored at runtime: every node returns to its configured flags (redis only). */
+  clearFlags(): Promise<EventTransportFlags>;
   /** Starts consuming and, with Redis, loads the stored flags over the configured ones (bounded wait). */
   start(): Promise<void>;
   close(): Promise<void>;
@@ -239,6 +241,11 @@ export function createEventTransport(deps: EventTransportDeps): EventTransport {
     };
   }
 
+  const flagsOwner = (): [RedisFlagStore, RoutingEventPublisher] => {
+    if (!routing || !flagStore) throw new AirwavesError(Errors.conflict, 'this node runs the in-memory event transport (no AIRWAVES_REDIS_URL): there are no flags to change');
+    return [flagStore, routing];
+  };
+
   const consumer = new EventConsumer({
     log,
     hub: deps.hub,
@@ -256,10 +263,15 @@ export function createEventTransport(deps: EventTransportDeps): EventTransport {
     consumer,
     state: () => ({ kind: routing ? 'redis' : 'memory', flags: routing ? { ...routing.flags } : null, flagsOrigin: routing ? origin() : null, fallbackActive: routing?.fallbackActive ?? false, families: { ...streams } }),
     async setFlags(patch) {
-      if (!routing || !flagStore) throw new AirwavesError(Errors.conflict, 'this node runs the in-memory event transport (no AIRWAVES_REDIS_URL): there are no flags to change');
+      const [store, routed] = flagsOwner();
       // The store applies the saved state through onChange before this resolves.
-      await flagStore.save(patch);
-      return { ...routing.flags };
+      await store.save(patch);
+      return { ...routed.flags };
+    },
+    async clearFlags() {
+      const [store, routed] = flagsOwner();
+      await store.clear();
+      return { ...routed.flags };
     },
     async start() {
       consumer.start();

@@ -17,6 +17,7 @@ export const FLAGS_KEY = 'aw:event-transport:flags';
 export const FLAGS_CHANNEL = 'aw:event-transport:flags:changed';
 
 const FLAG_NAMES = ['useRedisStreams', 'redisPercentage', 'fallbackToHttp', 'dualWrite'] as const;
+const FLAG_LIST = FLAG_NAMES.map((n) => `'${n}'`).join(', ');
 
 export interface StoredFlags {
   /** The flags set at runtime somewhere in the cluster (the rest come from each node's config). */
@@ -29,15 +30,17 @@ export interface StoredFlags {
 
 // One script so the write, the version bump and the notification cannot interleave with another
 // node's change: the published version always matches the hash it describes.
+// ARGV[4] = "clear" first removes every stored flag (each node falls back to its configuration).
 const SAVE_LUA = `
-for i = 4, #ARGV, 2 do redis.call('HSET', KEYS[1], ARGV[i], ARGV[i + 1]) end
+if ARGV[4] == 'clear' then redis.call('HDEL', KEYS[1], ${FLAG_LIST}) end
+for i = 5, #ARGV, 2 do redis.call('HSET', KEYS[1], ARGV[i], ARGV[i + 1]) end
 local v = redis.call('HINCRBY', KEYS[1], 'version', 1)
 redis.call('HSET', KEYS[1], 'updatedBy', ARGV[2], 'updatedAt', ARGV[3])
 redis.call('PUBLISH', ARGV[1], v)
 return redis.call('HGETALL', KEYS[1])
 `;
 
-type ScriptedRedis = Redis & { awSaveFlags(key: string, channel: string, node: string, at: string, ...pairs: string[]): Promise<string[]> };
+type ScriptedRedis = Redis & { awSaveFlags(key: string, channel: string, node: string, at: string, mode: 'patch' | 'clear', ...pairs: string[]): Promise<string[]> };
 
 export interface RedisFlagStoreOptions {
   url: string;
@@ -115,11 +118,22 @@ export class RedisFlagStore {
   }
 
   /** Stores a patch for the whole cluster and announces it; resolves with the new stored state. */
-  async save(patch: Partial<EventTransportFlags>): Promise<StoredFlags> {
-    const pairs = Object.entries(patch).flatMap(([k, v]) => [k, String(v)]);
+  save(patch: Partial<EventTransportFlags>): Promise<StoredFlags> {
+    return this.write('patch', Object.entries(patch).flatMap(([k, v]) => [k, String(v)]));
+  }
+
+  /**
+   * Removes every stored flag, under a new version like any change, so each node returns to its
+   * own configured flags; resolves with the (empty) stored state.
+   */
+  clear(): Promise<StoredFlags> {
+    return this.write('clear', []);
+  }
+
+  private async write(mode: 'patch' | 'clear', pairs: string[]): Promise<StoredFlags> {
     let raw: string[];
     try {
-      raw = await withTimeout(this.cmd.awSaveFlags(FLAGS_KEY, FLAGS_CHANNEL, this.options.nodeId, new Date().toISOString(), ...pairs), this.timeoutMs, 'storing flags');
+      raw = await withTimeout(this.cmd.awSaveFlags(FLAGS_KEY, FLAGS_CHANNEL, this.options.nodeId, new Date().toISOString(), mode, ...pairs), this.timeoutMs, 'storing flags');
     } catch (err) {
       throw new AirwavesError(Errors.engineUnavailable, `could not store event transport flags in Redis (no node changed): ${(err as Error).message}`);
     }

@@ -302,6 +302,17 @@ describe('cluster of real processes', () => {
     assert.match(c.output, /event transport flags stored in Redis override configured ones/);
     await c.stop();
 
-    await admin(a, 'PUT', { redisPercentage: 100, dualWrite: false });
+    // Forgetting the runtime flags on node B returns node A to its configured flags too.
+    const cleared = await fetch(`${b.url}/api/v1/admin/event-transport/flags`, { method: 'DELETE', headers: { authorization: `Bearer ${API_KEY}` } });
+    assert.equal(cleared.status, 200);
+    const clearedVersion = ((await cleared.json()) as State).flagsOrigin.version;
+    let back = await admin(a, 'GET');
+    while (back.flagsOrigin.version !== clearedVersion) {
+      assert.ok(Date.now() - putAt < 10_000, `node A applied the clear (version ${clearedVersion})`);
+      await sleep(25);
+      back = await admin(a, 'GET');
+    }
+    assert.deepEqual(back.flags, initial.flags);
+    assert.deepEqual(Object.values(back.flagsOrigin.sources), ['config', 'config', 'config', 'config']);
   });
 });

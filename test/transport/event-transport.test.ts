@@ -105,6 +105,9 @@ describe('event transport without Redis (memory log)', () => {
       assert.equal(((await state.json()) as { kind: string }).kind, 'memory');
       const put = await fetch(`${server.url}/api/v1/admin/event-transport`, { method: 'PUT', headers: { authorization: `Bearer ${API_KEY}`, 'content-type': 'application/json' }, body: '{"dualWrite":true}' });
       assert.equal(put.status, 409);
+      const clear = await fetch(`${server.url}/api/v1/admin/event-transport/flags`, { method: 'DELETE', headers: { authorization: `Bearer ${API_KEY}` } });
+      assert.equal(clear.status, 409);
+      assert.match(((await clear.json()) as { error: { message: string } }).error.message, /in-memory event transport/);
     } finally {
       client.close();
       await server.close();

@@ -51,6 +51,26 @@ describe('event transport flag store on Redis', () => {
     assert.ok(versions(seenB).every((v, i, all) => i === 0 || v > all[i - 1]), `B's versions rise: ${versions(seenB).join(',')}`);
   });
 
+  test('clearing removes every stored flag under a new version, and the other stores hear it', async () => {
+    const seenD: StoredFlags[] = [];
+    const d = store('d', seenD);
+    await d.start();
+    const [e, f] = [store('e'), store('f')];
+    await Promise.all([e.start(), f.start()]);
+    await e.save({ fallbackToHttp: false });
+    const cleared = await f.clear();
+    assert.deepEqual(cleared.flags, {});
+    assert.equal(cleared.updatedBy, 'f');
+    const deadline = Date.now() + 2000;
+    while (seenD.at(-1)?.version !== cleared.version) {
+      assert.ok(Date.now() < deadline, `store D heard the clear (version ${cleared.version})`);
+      await sleep(20);
+    }
+    assert.deepEqual(seenD.at(-1)?.flags, {});
+    // Changes after a clear build on nothing: only what is set now is stored.
+    assert.deepEqual((await d.save({ dualWrite: true })).flags, { dualWrite: true });
+  });
+
   test('a stored value that is not a valid flag is skipped, the valid ones still load', async () => {
     await redis.client().hset(FLAGS_KEY, 'redisPercentage', '250', 'fallbackToHttp', 'maybe', 'version', '9');
     const loaded = await store('c').start();
