@@ -1,42 +1,91 @@
 /**
  * @module bench/studio/profile
- * Server CPU per request, for profiling: one studio server on PostgreSQL (or PGlite) seeded in
- * bulk, then the benchmark's load worker for a few seconds. Run it under the profiler:
+ * Where the CPU of a studio request goes, for profiling: one studio server on PostgreSQL (or
+ * PGlite) seeded in bulk — or an already seeded PostgreSQL given by `--url`, which skips the
+ * minutes of seeding a 1M-row table takes — then the benchmark's load worker for a few seconds.
+ * Run it under the profiler:
  * `node --cpu-prof --cpu-prof-dir=/tmp/studio-prof --import tsx bench/studio/profile.ts
- *   [--engine postgres|pglite] [--rows 100000] [--users 50] [--duration 8]`
- * and read the main thread's .cpuprofile (the load worker writes its own). Prints req/s and the
- * server process's CPU milliseconds per request (user + system, this process only; PostgreSQL
- * runs in its own processes).
+ *   [--engine postgres|pglite] [--rows 100000] [--users 50] [--duration 8] [--url postgres://…]`
+ * and read the main thread's .cpuprofile (the load worker writes its own). Prints req/s and CPU
+ * milliseconds per request: this process (server + load worker threads) and, on PostgreSQL, the
+ * cluster's processes (postmaster, its backends and the backends that exited meanwhile), read
+ * from /proc.
  */
+import { readFileSync, readdirSync } from 'node:fs';
 import { sql } from 'kysely';
 import { seedStudioBulk } from '../../src/apps/studio/seed.js';
 import { startPostgres } from '../../test/helpers/postgres.js';
-import { runLoad, startStudio } from './index.js';
+import { PG_SETTINGS, runLoad, startStudio } from './index.js';
 import { OPS } from './load.js';
 
 const arg = (flag: string, fallback: string) => {
   const i = process.argv.indexOf(flag);
   return i > 0 && process.argv[i + 1] ? process.argv[i + 1] : fallback;
 };
-const engine = arg('--engine', 'postgres');
+const givenUrl = arg('--url', '');
+const engine = givenUrl ? 'postgres' : arg('--engine', 'postgres');
 const rows = Number(arg('--rows', '100000'));
 const users = Number(arg('--users', '50'));
 const durationMs = Math.min(120, Number(arg('--duration', '8'))) * 1000;
 
-const pgInstance = engine === 'postgres' ? await startPostgres({ settings: { shared_buffers: '512MB', work_mem: '16MB' } }) : null;
-const { server, database } = await startStudio(pgInstance ? pgInstance.url : 'pglite://memory');
+const TICK_MS = 10; // USER_HZ is 100 on Linux
+
+/** CPU ms used so far by a PostgreSQL cluster: the postmaster, its live children, and its reaped children. */
+function clusterCpuMs(postmaster: number): number {
+  let ticks = 0;
+  for (const entry of readdirSync('/proc')) {
+    if (!/^\d+$/.test(entry)) continue;
+    let stat: string;
+    try {
+      stat = readFileSync(`/proc/${entry}/stat`, 'utf8');
+    } catch {
+      continue; // exited meanwhile
+    }
+    // Fields after the parenthesised command: state ppid … utime(14) stime(15) cutime(16) cstime(17).
+    const f = stat.slice(stat.lastIndexOf(')') + 2).split(' ');
+    const pid = Number(entry);
+    const ppid = Number(f[1]);
+    if (pid === postmaster) ticks += Number(f[11]) + Number(f[12]) + Number(f[13]) + Number(f[14]);
+    else if (ppid === postmaster) ticks += Number(f[11]) + Number(f[12]);
+  }
+  return ticks * TICK_MS;
+}
+
+/** CPU ms of this process's main thread (the server: the load generator runs in a worker thread). */
+function mainThreadCpuMs(): number {
+  const stat = readFileSync(`/proc/self/task/${process.pid}/stat`, 'utf8');
+  const f = stat.slice(stat.lastIndexOf(')') + 2).split(' ');
+  return (Number(f[11]) + Number(f[12])) * TICK_MS;
+}
+
+const pgInstance = engine === 'postgres' && !givenUrl ? await startPostgres({ settings: PG_SETTINGS }) : null;
+const { server, database } = await startStudio(givenUrl || (pgInstance ? pgInstance.url : 'pglite://memory'));
 try {
-  await seedStudioBulk(database.db, { count: rows });
-  const ids = (await sql<{ id: string }>`select id from studio_conversations order by random() limit 2000`.execute(database.db)).rows.map((r) => r.id);
+  if (!givenUrl) await seedStudioBulk(database.db, { count: rows });
+  let postmaster = 0;
+  if (engine === 'postgres') {
+    const dir = (await sql<{ d: string }>`select current_setting('data_directory') as d`.execute(database.db)).rows[0].d;
+    postmaster = Number(readFileSync(`${dir}/postmaster.pid`, 'utf8').split('\n')[0]);
+  }
+  const total = (await sql<{ n: number }>`select count(*)::int as n from studio_conversations`.execute(database.db)).rows[0].n;
+  const ids = (await sql<{ id: string }>`select id from studio_conversations tablesample system (1) limit 2000`.execute(database.db)).rows.map((r) => r.id);
   await runLoad({ baseUrl: server.url, users, durationMs: 1500, maxRequestsPerUser: 40, ids, seed: 1 });
   const cpu0 = process.cpuUsage();
+  const main0 = mainThreadCpuMs();
+  const pg0 = postmaster ? clusterCpuMs(postmaster) : 0;
   const load = await runLoad({ baseUrl: server.url, users, durationMs, maxRequestsPerUser: 20_000, ids, seed: 42 });
   const cpu = process.cpuUsage(cpu0);
+  const mainMs = mainThreadCpuMs() - main0;
+  const pgMs = postmaster ? clusterCpuMs(postmaster) - pg0 : 0;
   const n = OPS.reduce((a, op) => a + load.latencies[op].length, 0);
-  const p95 = (xs: number[]) => [...xs].sort((a, b) => a - b)[Math.ceil(xs.length * 0.95) - 1]?.toFixed(1);
-  // The load worker shares this process: its CPU is included in cpuUsage, so this is an upper bound.
-  console.log(`${engine} ${rows} rows, ${users} users: ${n} requests in ${(load.elapsedMs / 1000).toFixed(1)} s = ${Math.round(n / (load.elapsedMs / 1000))} req/s; process CPU ${((cpu.user + cpu.system) / 1000 / n).toFixed(2)} ms/request (server + load worker)`);
-  console.log(OPS.map((op) => `${op} p95 ${p95(load.latencies[op])} ms`).join(' · '));
+  const pct = (xs: number[], p: number) => [...xs].sort((a, b) => a - b)[Math.ceil(xs.length * p) - 1]?.toFixed(1);
+  // The load worker shares this process: its CPU is included in cpuUsage, so this is an upper bound for the server.
+  console.log(
+    `${engine} ${total} rows, ${users} users: ${n} requests in ${(load.elapsedMs / 1000).toFixed(1)} s = ${Math.round(n / (load.elapsedMs / 1000))} req/s; ` +
+      `CPU per request: server thread ${(mainMs / n).toFixed(2)} ms, whole node process ${((cpu.user + cpu.system) / 1000 / n).toFixed(2)} ms (+ load worker, GC threads)` +
+      (postmaster ? `, postgres ${(pgMs / n).toFixed(2)} ms` : ''),
+  );
+  console.log(OPS.map((op) => `${op} p50/p95 ${pct(load.latencies[op], 0.5)}/${pct(load.latencies[op], 0.95)} ms (n ${load.latencies[op].length})`).join(" · "));
 } finally {
   await server.close();
   await pgInstance?.stop();

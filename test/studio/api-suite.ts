@@ -186,6 +186,32 @@ export function studioApiSuite(options: SuiteOptions): void {
       assert.equal((missing.body as { error: { code: string } }).error.code, 'not_found');
     });
 
+    test('list items and details are the database row as JSON: ISO 8601 UTC timestamps with milliseconds, numbers, arrays, objects, names', async () => {
+      const fields = 'id,title,category,quality_score,parameters,review_history,template_id,template_name,scenario_name,total_tokens,created_at,updated_at';
+      const res = await fetch(`${server.url}${API}/conversations?status=approved&limit=5&fields=${fields}`);
+      assert.match(res.headers.get('content-type') ?? '', /^application\/json; charset=utf-8/);
+      const { items } = (await res.json()) as { items: Item[] };
+      assert.equal(items.length, 5);
+      const rows = await database.db
+        .selectFrom('studio_conversations as c')
+        .leftJoin('studio_templates as t', 't.id', 'c.template_id')
+        .leftJoin('studio_scenarios as s', 's.id', 'c.scenario_id')
+        .select(['c.id', 'c.title', 'c.category', 'c.quality_score', 'c.parameters', 'c.review_history', 'c.template_id', 't.name as template_name', 's.name as scenario_name', 'c.total_tokens', 'c.created_at', 'c.updated_at'])
+        .where('c.id', 'in', items.map((i) => i.id))
+        .execute();
+      for (const item of items) {
+        assert.deepEqual(Object.keys(item), fields.split(','), 'exactly the requested fields, in the requested order');
+        const row = rows.find((r) => r.id === item.id)!;
+        assert.deepEqual(item, { ...row, created_at: row.created_at.toISOString(), updated_at: row.updated_at.toISOString() });
+        assert.match(item.created_at as string, /^\d{4}-\d\d-\d\dT\d\d:\d\d:\d\d\.\d{3}Z$/);
+      }
+      const detail = await getJson<Item & { turns: unknown[] }>(server, `${API}/conversations/${items[0].id}`);
+      const { turns, ...rest } = detail.body;
+      assert.ok(turns.length > 0);
+      for (const f of fields.split(',')) assert.deepEqual(rest[f], items[0][f], `detail ${f} equals the list's`);
+      assert.equal(Object.keys(rest).length, 21, 'every conversation field');
+    });
+
     test('a status change appends to review_history; a stale expected status is refused with 409', async () => {
       const { body: list } = await getJson<{ items: Item[] }>(server, `${API}/conversations?status=pending_review&limit=1&fields=id`);
       const id = list.items[0].id;

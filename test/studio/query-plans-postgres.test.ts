@@ -10,7 +10,7 @@ import { startPostgres, type PostgresInstance } from '../helpers/postgres.js';
 import { openDatabase, type Database } from '../../src/db/database.js';
 import { migrations } from '../../src/apps/studio/migrations.js';
 import { seedStudioBulk } from '../../src/apps/studio/seed.js';
-import { RANK_CANDIDATES, listQuery } from '../../src/apps/studio/queries.js';
+import { EXACT_COUNT_CAP, RANK_CANDIDATES, TRUSTED_ESTIMATE, countConversations, listQuery } from '../../src/apps/studio/queries.js';
 import { DEFAULT_FIELDS, encodeCursor, parseFilters, parseSort, whereOf, type ListQuery } from '../../src/apps/studio/filters.js';
 import type { StudioDB } from '../../src/apps/studio/types.js';
 
@@ -102,8 +102,23 @@ describe('studio query plans on PostgreSQL with 100,000 rows', () => {
   });
 
   test('full-text search goes through the GIN index on the stored tsvector', async () => {
-    await assertIndexed('search', list({ q: 'zipper' }), /search_idx/);
-    await assertIndexed('search with status', list({ q: 'thermostat offline', status: 'approved' }), /search_idx/);
+    await assertIndexed('rare word', list({ q: 'xylophone' }), /search_idx/);
+    await assertIndexed('search with status', list({ q: 'thermostat offline', status: 'approved' }), /search_idx|status_created_idx/);
+  });
+
+  test('a common word finds its newest matches on index tuples alone: the recency index carries the tsvector', async () => {
+    for (const q of [{ q: 'zipper' }, { q: 'frustrated', status: 'pending_review' }] as ListQuery[]) {
+      const json = await sql<{ 'QUERY PLAN': [{ Plan: PlanNode }] }>`explain (analyze, format json) ${list(q)}`.execute(database.db);
+      type Walk = PlanNode & { Filter?: string; 'Heap Fetches'?: number; 'Actual Rows'?: number; 'Rows Removed by Filter'?: number };
+      const walk = nodes(json.rows[0]['QUERY PLAN'][0].Plan).find((n) => n['Node Type'] === 'Index Only Scan') as Walk | undefined;
+      assert.ok(walk, `${JSON.stringify(q)}: an index-only scan`);
+      assert.match(walk['Index Name'] ?? '', q.status ? /status_created_idx/ : /^studio_conversations_created_idx$/);
+      assert.match(walk.Filter ?? '', /search @@/, 'the match test runs on the index tuple');
+      const walked = (walk['Actual Rows'] ?? 0) + (walk['Rows Removed by Filter'] ?? 0);
+      // A few pages may not be marked all-visible yet; the match test itself never needs the heap.
+      assert.ok((walk['Heap Fetches'] ?? 0) <= walked / 100, `${JSON.stringify(q)}: the heap is (almost) never visited\n${JSON.stringify(walk)}`);
+      assert.ok(walk['Actual Rows'] === RANK_CANDIDATES, 'stops at the RANK_CANDIDATES-th match');
+    }
   });
 
   test('relevance ranks at most the newest RANK_CANDIDATES matches of a common word, page after page', async () => {
@@ -131,6 +146,27 @@ describe('studio query plans on PostgreSQL with 100,000 rows', () => {
     await assertIndexed('review queue', list({ status: 'pending_review', sort: 'created_at', order: 'asc' }), /review_queue_idx|status_created_idx/);
     const pending = sql`select id from studio_conversations c where c.status = 'pending_review' order by c.created_at, c.id limit 51`;
     await assertIndexed('review queue (direct)', pending, /review_queue_idx/);
+  });
+
+  test('the count answers a broad filter from the planner estimate alone and counts a narrow one exactly', async () => {
+    const statements: string[] = [];
+    const stop = database.onQuery((_ms, text) => statements.push(text.trimStart().split(/\s+/)[0]));
+    try {
+      const truth = async (q: ListQuery) => (await sql<{ n: number }>`select count(*)::int as n from studio_conversations c where ${whereOf(parseFilters(q))}`.execute(database.db)).rows[0].n;
+      const broad = await countConversations(database.db, parseFilters({ status: 'pending_review' }));
+      assert.deepEqual(statements, ['explain'], 'planning only: no row is read');
+      assert.equal(broad.exact, false);
+      assert.ok(broad.count >= TRUSTED_ESTIMATE);
+      const actual = await truth({ status: 'pending_review' });
+      assert.ok(Math.abs(broad.count - actual) / actual < 0.1, `estimate ${broad.count} vs ${actual}`);
+      statements.length = 0;
+      const narrow = await countConversations(database.db, parseFilters({ status: 'failed', tier: 'edge_case' }));
+      assert.deepEqual(narrow, { count: await truth({ status: 'failed', tier: 'edge_case' }), exact: true });
+      assert.ok(narrow.count <= EXACT_COUNT_CAP);
+      assert.deepEqual(statements.slice(0, 2), ['explain', 'select']);
+    } finally {
+      stop();
+    }
   });
 
   test('the capped count reads an index, not the table', async () => {

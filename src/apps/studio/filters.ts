@@ -13,7 +13,7 @@ export const SORT_COLUMNS = ['created_at', 'updated_at', 'quality_score', 'title
 export type SortColumn = (typeof SORT_COLUMNS)[number];
 export type SortOrder = 'asc' | 'desc';
 
-/** Columns a client may ask for with `fields=`; template_name and scenario_name are resolved by DataLoader. */
+/** Columns a client may ask for with `fields=`; template_name and scenario_name are looked up by id in the same statement. */
 export const LIST_FIELDS = [
   'id', 'title', 'persona', 'emotion', 'tier', 'status', 'category', 'quality_score', 'parameters', 'review_history', 'template_id',
   'scenario_id', 'job_id', 'turn_count', 'prompt_tokens', 'completion_tokens', 'total_tokens', 'created_at', 'updated_at',

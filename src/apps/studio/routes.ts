@@ -18,11 +18,13 @@ import { LIST_FIELDS, SORT_COLUMNS, UUID_RE, parseFields, parseFilters, parseSor
 import type { JobRunner } from './jobs.js';
 import { CONVERSATION_STATUSES, TIERS } from './migrations.js';
 import type { StudioMetrics } from './observability.js';
-import { bulkChangeStatus, changeStatus, countConversations, getConversation, listConversations, nameLoaders, studioStats } from './queries.js';
+import { bulkChangeStatus, changeStatus, countConversations, getConversationJson, listPageJson, studioStats } from './queries.js';
 import type { ConversationStatus, StudioDB, TemplateVariable, Tier } from './types.js';
 
 export const PREFIX = '/api/v1/studio';
 const CACHE_TTL_MS = 5 * 60 * 1000;
+/** Bodies already serialised as JSON text are sent with this type and skip the serialiser. */
+const JSON_TYPE = 'application/json; charset=utf-8';
 
 const errors = { 400: errorResponseSchema, 404: errorResponseSchema, 409: errorResponseSchema, 429: errorResponseSchema };
 const tags = ['studio'];
@@ -192,8 +194,6 @@ export function registerStudioRoutes(http: FastifyInstance, deps: StudioRouteDep
   const scenariosCache = new TtlCache<unknown>('scenarios', CACHE_TTL_MS, metrics.cache);
   // Stats are aggregates over the whole table: a few seconds stale is fine, a scan per page view is not.
   const statsCache = new TtlCache<unknown>('stats', 5_000, metrics.cache);
-  // Names for the list's template_name/scenario_name columns, cleared with the caches above.
-  const namesCache = new TtlCache<Map<string, string>>('names', CACHE_TTL_MS, metrics.cache);
   // Identical conversation reads in flight at the same time share one query; any statement that is
   // not a plain read (insert, update, delete, begin/commit) detaches them (see SharedReads).
   const shared = new SharedReads('shared_reads', metrics.cache);
@@ -202,8 +202,6 @@ export function registerStudioRoutes(http: FastifyInstance, deps: StudioRouteDep
     if (!read) shared.invalidate();
   });
   http.addHook('onClose', async () => void stopWatchingWrites());
-  const names = (table: 'studio_templates' | 'studio_scenarios') =>
-    namesCache.get(table, async () => new Map((await db.selectFrom(table).select(['id', 'name']).execute()).map((r) => [r.id, r.name])));
 
   // ------------------------------------------------------------------ conversations
   http.get<{ Querystring: ListQuery }>(
@@ -227,11 +225,13 @@ export function registerStudioRoutes(http: FastifyInstance, deps: StudioRouteDep
         response: { 200: { type: 'object', properties: { items: { type: 'array', items: conversationItem }, nextCursor: { type: ['string', 'null'] } } }, ...errors },
       },
     },
-    async (req) => {
+    async (req, reply) => {
       const filters = parseFilters(req.query);
       const sort = parseSort(req.query, filters);
       const fields = parseFields(req.query.fields);
-      return shared.run(req.url, () => listConversations(db, { filters, sort, fields, cursor: req.query.cursor, limit: req.query.limit ?? 50, loaders: nameLoaders(db, names) }));
+      // The body is JSON text written by the database: sent as is (the schema above documents it).
+      const body = await shared.run(req.url, () => listPageJson(db, { filters, sort, fields, cursor: req.query.cursor, limit: req.query.limit ?? 50 }));
+      return reply.type(JSON_TYPE).send(body);
     },
   );
 
@@ -240,14 +240,14 @@ export function registerStudioRoutes(http: FastifyInstance, deps: StudioRouteDep
     {
       schema: {
         tags,
-        summary: 'Count conversations matching the filters (exact up to 10,000, a planner estimate beyond)',
+        summary: 'Count conversations matching the filters (exact up to 10,000, a planner estimate beyond; an estimate of 20,000 or more is answered without counting)',
         querystring: { type: 'object', additionalProperties: false, properties: filterProps },
         response: { 200: { type: 'object', properties: { count: { type: 'integer' }, exact: { type: 'boolean' } } }, ...errors },
       },
     },
     async (req) => {
       const filters = parseFilters(req.query);
-      return shared.run(req.url, () => countConversations(db, database.engine, filters));
+      return shared.run(req.url, () => countConversations(db, filters));
     },
   );
 
@@ -292,10 +292,10 @@ export function registerStudioRoutes(http: FastifyInstance, deps: StudioRouteDep
         },
       },
     },
-    async (req) => {
-      const row = await shared.run(req.url, () => getConversation(db, req.params.id));
-      if (!row) throw new AirwavesError(Errors.notFound, `conversation ${req.params.id} does not exist`);
-      return row;
+    async (req, reply) => {
+      const body = await shared.run(req.url, () => getConversationJson(db, req.params.id));
+      if (!body) throw new AirwavesError(Errors.notFound, `conversation ${req.params.id} does not exist`);
+      return reply.type(JSON_TYPE).send(body);
     },
   );
 
@@ -360,7 +360,6 @@ export function registerStudioRoutes(http: FastifyInstance, deps: StudioRouteDep
         .executeTakeFirstOrThrow()
         .catch((err) => conflictOnDuplicate(err, 'template'));
       templatesCache.invalidate();
-      namesCache.invalidate();
       return reply.status(201).send(row);
     },
   );
@@ -378,7 +377,6 @@ export function registerStudioRoutes(http: FastifyInstance, deps: StudioRouteDep
         .catch((err) => conflictOnDuplicate(err, 'template'));
       if (!row) throw new AirwavesError(Errors.notFound, `template ${req.params.id} does not exist`);
       templatesCache.invalidate();
-      namesCache.invalidate();
       return row;
     },
   );
@@ -391,7 +389,6 @@ export function registerStudioRoutes(http: FastifyInstance, deps: StudioRouteDep
       const res = await db.deleteFrom('studio_templates').where('id', '=', req.params.id).executeTakeFirst();
       if (!Number(res.numDeletedRows)) throw new AirwavesError(Errors.notFound, `template ${req.params.id} does not exist`);
       templatesCache.invalidate();
-      namesCache.invalidate();
       return reply.status(204).send();
     },
   );
@@ -411,7 +408,6 @@ export function registerStudioRoutes(http: FastifyInstance, deps: StudioRouteDep
         .executeTakeFirstOrThrow()
         .catch((err) => conflictOnDuplicate(err, 'scenario'));
       scenariosCache.invalidate();
-      namesCache.invalidate();
       return reply.status(201).send(row);
     },
   );
@@ -429,7 +425,6 @@ export function registerStudioRoutes(http: FastifyInstance, deps: StudioRouteDep
         .catch((err) => conflictOnDuplicate(err, 'scenario'));
       if (!row) throw new AirwavesError(Errors.notFound, `scenario ${req.params.id} does not exist`);
       scenariosCache.invalidate();
-      namesCache.invalidate();
       return row;
     },
   );
@@ -440,7 +435,6 @@ export function registerStudioRoutes(http: FastifyInstance, deps: StudioRouteDep
       const res = await db.deleteFrom('studio_scenarios').where('id', '=', req.params.id).executeTakeFirst();
       if (!Number(res.numDeletedRows)) throw new AirwavesError(Errors.notFound, `scenario ${req.params.id} does not exist`);
       scenariosCache.invalidate();
-      namesCache.invalidate();
       return reply.status(204).send();
     },
   );
@@ -563,5 +557,5 @@ export function registerStudioRoutes(http: FastifyInstance, deps: StudioRouteDep
     },
   );
 
-  return { caches: [templatesCache, scenariosCache, statsCache, namesCache] };
+  return { caches: [templatesCache, scenariosCache, statsCache] };
 }
