@@ -17,7 +17,7 @@
  * CPU of the nodes and redis-server. The load generator runs in a worker thread.
  * Results: bench/results/support.json and support.md.
  */
-import { mkdirSync, writeFileSync } from 'node:fs';
+import { mkdirSync, readdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { cpus, loadavg } from 'node:os';
 import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
@@ -30,7 +30,7 @@ import type { SupportDB } from '../../src/apps/support/schema.js';
 import { startRedis, type TestRedis } from '../../test/helpers/redis.js';
 import { startPostgres, type PostgresInstance } from '../../test/helpers/postgres.js';
 import { NodeProcess } from '../../test/cluster/nodes.js';
-import { cpuPercent, sampleProc, type ProcSample } from '../hub/servers.js';
+import { cpuPercent, machineCpuPercent, sampleMachine, sampleProc, type ProcSample } from '../hub/servers.js';
 import type { LoadInput, LoadOutput, LoadUser } from './load.js';
 
 const here = dirname(fileURLToPath(import.meta.url));
@@ -66,6 +66,7 @@ function parseArgs(args: string[]): Options {
 
 interface Env {
   nodes: NodeProcess[];
+  pgDataDir: string;
   redisPid: number | null;
   db: Kysely<SupportDB>;
   close(): Promise<void>;
@@ -101,7 +102,7 @@ async function startEnv(transport: Transport, profileDir: string | null): Promis
       nodes.push(await NodeProcess.start({ id: 'bench-memory', env, nodeArgs }));
     }
     db = new Kysely<SupportDB>({ dialect: new PostgresDialect({ pool: new pg.Pool({ connectionString: pgServer.url, max: 4 }) }) });
-    return { nodes, redisPid, db, close };
+    return { nodes, pgDataDir: pgServer.dataDir, redisPid, db, close };
   } catch (err) {
     await close();
     throw err;
@@ -147,6 +148,23 @@ async function prepareUsers(env: Env, count: number, runId: string): Promise<Loa
     users.push(...batch.flat());
   }
   return users;
+}
+
+/** CPU seconds used so far by a PostgreSQL server: the postmaster and its live children. */
+function postgresCpuSeconds(dataDir: string): number {
+  const postmaster = Number(readFileSync(join(dataDir, 'postmaster.pid'), 'utf8').split('\n', 1)[0]);
+  let seconds = 0;
+  for (const entry of readdirSync('/proc')) {
+    if (!/^\d+$/.test(entry)) continue;
+    try {
+      const stat = readFileSync(`/proc/${entry}/stat`, 'utf8');
+      const ppid = Number(stat.slice(stat.lastIndexOf(')') + 2).split(' ')[1]);
+      if (Number(entry) === postmaster || ppid === postmaster) seconds += sampleProc(Number(entry)).cpuSeconds;
+    } catch {
+      /* the process ended meanwhile */
+    }
+  }
+  return seconds;
 }
 
 /** The typing coalescer's counters summed over the nodes, read from their /metrics. */
@@ -213,8 +231,13 @@ interface StepResult {
   coalescingCut: number;
   typingReceived: number;
   spreadP99VsFirst?: number;
-  /** Percent of one core over the step (load included): each node, and redis-server. */
-  cpu: { nodes: number[]; redis: number | null };
+  /** The same spread for p50 and p95, which rest on many more samples than a small step's p99. */
+  spreadVsFirst?: { p50: number; p95: number; p99: number };
+  /**
+   * Percent of one core over the step: each node, redis-server, PostgreSQL (all its processes),
+   * the load generator (this process), and `other`: what the rest of the machine took meanwhile.
+   */
+  cpu: { nodes: number[]; redis: number | null; postgres: number; generator: number; other: number };
 }
 
 export async function main(args: string[]): Promise<void> {
@@ -231,8 +254,19 @@ export async function main(args: string[]): Promise<void> {
         const before = await typingCounters(env);
         const pids = [...env.nodes.map((n) => n.pid!), ...(env.redisPid ? [env.redisPid] : [])];
         const cpuBefore: ProcSample[] = pids.map(sampleProc);
+        const pgBefore = postgresCpuSeconds(env.pgDataDir);
+        const machineBefore = sampleMachine();
+        const selfBefore = process.cpuUsage();
+        const stepStarted = performance.now();
         const out = await runLoad({ users, durationMs: opts.durationMs, warmupMs: opts.warmupMs, seed: index + 1 });
         const cpuUse = pids.map((pid, i) => Math.round(cpuPercent(cpuBefore[i], sampleProc(pid)) * 10) / 10);
+        const wallSeconds = (performance.now() - stepStarted) / 1000;
+        const percent = (seconds: number) => Math.round((100 * seconds) / wallSeconds * 10) / 10;
+        const postgres = Math.max(0, percent(postgresCpuSeconds(env.pgDataDir) - pgBefore));
+        const self = process.cpuUsage(selfBefore);
+        const generator = percent((self.user + self.system) / 1e6);
+        const machine = machineCpuPercent(machineBefore, sampleMachine(), cpus().length);
+        const other = Math.max(0, Math.round((machine - cpuUse.reduce((a, b) => a + b, 0) - postgres - generator) * 10) / 10);
         const after = await typingCounters(env);
         const absorbed = after.absorbed - before.absorbed;
         const offered = absorbed + after.emitted - before.emitted;
@@ -253,16 +287,20 @@ export async function main(args: string[]): Promise<void> {
           typingAbsorbed: absorbed,
           coalescingCut: offered ? Math.round((absorbed / offered) * 1000) / 10 : 0,
           typingReceived: out.typingReceived,
-          cpu: { nodes: cpuUse.slice(0, env.nodes.length), redis: env.redisPid ? cpuUse[env.nodes.length] : null },
+          cpu: { nodes: cpuUse.slice(0, env.nodes.length), redis: env.redisPid ? cpuUse[env.nodes.length] : null, postgres, generator, other },
         };
         const first = steps.find((s) => s.transport === transport);
-        if (first) step.spreadP99VsFirst = Math.round(((step.chat.p99 - first.chat.p99) / first.chat.p99) * 1000) / 10;
+        if (first) {
+          const spread = (q: 'p50' | 'p95' | 'p99') => Math.round(((step.chat[q] - first.chat[q]) / first.chat[q]) * 1000) / 10;
+          step.spreadVsFirst = { p50: spread('p50'), p95: spread('p95'), p99: spread('p99') };
+          step.spreadP99VsFirst = step.spreadVsFirst.p99;
+        }
         steps.push(step);
         console.log(
           `[${transport}] ${step.users} users / ${step.rooms} rooms: chat publish→client p50 ${step.chat.p50} p95 ${step.chat.p95} p99 ${step.chat.p99} ms (n=${step.chat.n}); ` +
             `typing p99 ${step.typing.p99} ms; send→other p99 ${step.endToEnd.p99} ms; lost ${step.lost}/${step.expectedDeliveries}, dup ${step.duplicates}, send errors ${step.sendErrors}; ` +
-            `coalescing cut ${step.coalescingCut}% (${absorbed}/${offered}); CPU nodes ${step.cpu.nodes.join(' + ')}%${step.cpu.redis !== null ? `, redis ${step.cpu.redis}%` : ''}` +
-            (step.spreadP99VsFirst !== undefined ? `; p99 spread vs ${first!.users} users ${step.spreadP99VsFirst}%` : ''),
+            `coalescing cut ${step.coalescingCut}% (${absorbed}/${offered}); CPU nodes ${step.cpu.nodes.join(' + ')}%${step.cpu.redis !== null ? `, redis ${step.cpu.redis}%` : ''}, postgres ${step.cpu.postgres}%, generator ${step.cpu.generator}%, other ${step.cpu.other}%` +
+            (step.spreadVsFirst ? `; spread vs ${first!.users} users p50 ${step.spreadVsFirst.p50}% p95 ${step.spreadVsFirst.p95}% p99 ${step.spreadVsFirst.p99}%` : ''),
         );
       }
     } finally {
@@ -294,7 +332,7 @@ function renderMarkdown(r: {
 }): string {
   const rows = r.steps.map(
     (s) =>
-      `| ${s.transport} | ${s.users} | ${s.chat.p50} | ${s.chat.p95} | ${s.chat.p99} | ${s.chat.max} | ${s.chat.n} | ${s.spreadP99VsFirst ?? '—'} | ${s.typing.p99} | ${s.endToEnd.p50} / ${s.endToEnd.p99} | ${s.lost} / ${s.expectedDeliveries} | ${s.duplicates} | ${s.coalescingCut}% | ${s.cpu.nodes.join(' + ')} | ${s.cpu.redis ?? '—'} |`,
+      `| ${s.transport} | ${s.users} | ${s.chat.p50} | ${s.chat.p95} | ${s.chat.p99} | ${s.chat.max} | ${s.chat.n} | ${s.spreadVsFirst ? `${s.spreadVsFirst.p50} / ${s.spreadVsFirst.p95} / ${s.spreadVsFirst.p99}` : '—'} | ${s.typing.p99} | ${s.endToEnd.p50} / ${s.endToEnd.p99} | ${s.lost} / ${s.expectedDeliveries} | ${s.duplicates} | ${s.coalescingCut}% | ${s.cpu.nodes.join(' + ')} | ${s.cpu.redis ?? '—'} | ${s.cpu.postgres} | ${s.cpu.generator} | ${s.cpu.other} |`,
   );
   return [
     '# Help desk benchmark',
@@ -303,10 +341,10 @@ function renderMarkdown(r: {
     '',
     `Target: ${r.target}.`,
     '',
-    'Airwaves runs as real node processes on a PostgreSQL started for the run; every process (nodes, redis-server, postgres, the load generator) shares the machine. Latencies in ms. "chat" is publish→client: from the event\'s creation on the server (after the message is stored) to its receipt by a room member; "n" is how many receipts were timed (after the warm-up). "send→other" is REST send → receipt by the other member (includes the database insert). Spread: p99 change against the first (smallest) step of the same transport. Loss and duplicates count the whole step, warm-up included. Cut: typing publishes absorbed by the coalescer (100 ms window plus repeat suppression). CPU: percent of one core over the step.',
+    'Airwaves runs as real node processes on a PostgreSQL started for the run; every process (nodes, redis-server, postgres, the load generator) shares the machine. Latencies in ms. "chat" is publish→client: from the event\'s creation on the server (after the message is stored) to its receipt by a room member; "n" is how many receipts were timed (after the warm-up). "send→other" is REST send → receipt by the other member (includes the database insert). Spread: change of p50 / p95 / p99 against the first (smallest) step of the same transport (a small step\'s p99 rests on a handful of samples: see n). Loss and duplicates count the whole step, warm-up included. Cut: typing publishes absorbed by the coalescer (100 ms window plus repeat suppression). CPU: percent of one core over the step; "other" is what processes outside the benchmark took meanwhile (the machine is shared), and a step with much of it is not a clean measurement.',
     '',
-    '| transport | users | chat p50 | chat p95 | chat p99 | chat max | n | p99 spread % | typing p99 | send→other p50 / p99 | lost / expected | dup | coalescing cut | CPU nodes % | CPU redis % |',
-    '|---|---|---|---|---|---|---|---|---|---|---|---|---|---|---|',
+    '| transport | users | chat p50 | chat p95 | chat p99 | chat max | n | spread % p50 / p95 / p99 | typing p99 | send→other p50 / p99 | lost / expected | dup | coalescing cut | CPU nodes % | CPU redis % | CPU postgres % | CPU generator % | CPU other % |',
+    '|---|---|---|---|---|---|---|---|---|---|---|---|---|---|---|---|---|---|',
     ...rows,
     '',
   ].join('\n');
