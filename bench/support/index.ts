@@ -15,7 +15,7 @@
  * other member's receipt, the spread of p99 against the smallest step, loss and duplicates over
  * the whole run (warm-up included), the typing coalescing cut (from the nodes' /metrics), and
  * CPU of the nodes and redis-server. The load generator runs in a worker thread.
- * Results: bench/results/support.json and support.md.
+ * Results: bench/results/<name>.json and <name>.md (`--name`, default support).
  */
 import { mkdirSync, readdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { cpus, loadavg } from 'node:os';
@@ -42,12 +42,14 @@ interface Options {
   durationMs: number;
   warmupMs: number;
   transports: Transport[];
+  /** Results file name under bench/results/. */
+  name: string;
   /** Write the nodes' CPU profiles (.cpuprofile) here. */
   profileDir: string | null;
 }
 
 function parseArgs(args: string[]): Options {
-  const opts: Options = { users: [50, 100, 200, 500], durationMs: 20_000, warmupMs: 3000, transports: ['memory', 'redis'], profileDir: null };
+  const opts: Options = { users: [50, 100, 200, 500], durationMs: 20_000, warmupMs: 3000, transports: ['memory', 'redis'], profileDir: null, name: 'support' };
   for (let i = 0; i < args.length; i++) {
     const [flag, value] = [args[i], args[i + 1]];
     if (flag === '--users') opts.users = value.split(',').map((v) => Math.max(2, Math.min(2000, Number(v))));
@@ -55,8 +57,9 @@ function parseArgs(args: string[]): Options {
     else if (flag === '--warmup') opts.warmupMs = Math.max(0, Math.min(30, Number(value))) * 1000;
     else if (flag === '--transports') opts.transports = value.split(',') as Transport[];
     else if (flag === '--profile') opts.profileDir = value;
+    else if (flag === '--name') opts.name = value.replace(/[^A-Za-z0-9_-]/g, '') || 'support';
     else if (flag === '--help') {
-      console.log('npm run bench -- support [--users 50,100,200,500] [--duration 20] [--warmup 3] [--transports memory,redis] [--profile DIR]');
+      console.log('npm run bench -- support [--users 50,100,200,500] [--duration 20] [--warmup 3] [--transports memory,redis] [--profile DIR] [--name support]');
       process.exit(0);
     } else continue;
     i++;
@@ -313,20 +316,22 @@ export async function main(args: string[]): Promise<void> {
     wallSeconds: Math.round((Date.now() - started) / 1000),
     machine: { cpus: cpus().length, cpuModel: cpus()[0]?.model ?? 'unknown', node: process.version, loadAverageBefore: loadBefore, loadAverageAfter: loadavg().map((v) => v.toFixed(2)).join(' ') },
     options: opts,
+    command: ['npm run bench -- support', ...args].join(' '),
     target: 'redis, 2 nodes, 500 users: chat p99 < 20 ms, zero loss, p99 spread (vs 50 users) < 20%',
     steps,
   };
   const dir = join(here, '..', 'results');
   mkdirSync(dir, { recursive: true });
-  writeFileSync(join(dir, 'support.json'), JSON.stringify(results, null, 2));
-  writeFileSync(join(dir, 'support.md'), renderMarkdown(results));
-  console.log(`\nwrote bench/results/support.json and support.md (${results.wallSeconds} s)`);
+  writeFileSync(join(dir, `${opts.name}.json`), JSON.stringify(results, null, 2));
+  writeFileSync(join(dir, `${opts.name}.md`), renderMarkdown(results));
+  console.log(`\nwrote bench/results/${opts.name}.json and ${opts.name}.md (${results.wallSeconds} s)`);
 }
 
 function renderMarkdown(r: {
   date: string;
   machine: { cpus: number; cpuModel: string; node: string; loadAverageBefore: string; loadAverageAfter: string };
   options: Options;
+  command: string;
   target: string;
   steps: StepResult[];
 }): string {
@@ -337,7 +342,7 @@ function renderMarkdown(r: {
   return [
     '# Help desk benchmark',
     '',
-    `${r.date} · ${r.machine.cpus} × ${r.machine.cpuModel} · Node ${r.machine.node} · load average before ${r.machine.loadAverageBefore}, after ${r.machine.loadAverageAfter} · ${r.options.durationMs / 1000} s per step, the first ${r.options.warmupMs / 1000} s not timed`,
+    `${r.date} · ${r.machine.cpus} × ${r.machine.cpuModel} · Node ${r.machine.node} · load average before ${r.machine.loadAverageBefore}, after ${r.machine.loadAverageAfter} · ${r.options.durationMs / 1000} s per step, the first ${r.options.warmupMs / 1000} s not timed · \`${r.command}\``,
     '',
     `Target: ${r.target}.`,
     '',
