@@ -5,7 +5,7 @@
  *
  * For each transport and user count, half the users are customers with a ticket each and half
  * are agents, one per room; everyone holds a WebSocket on their room, types like the simulated
- * typists of src/apps/support/typing-sim.ts (one typing publish per keystroke) and posts chat
+ * typists of src/apps/support/typing-sim.ts (one typing `send` per keystroke) and posts chat
  * messages over REST. Airwaves runs as real node processes (`src/cli.ts serve`), as deployed,
  * on a PostgreSQL started for the run:
  * - `memory`: one node, events through the in-process event log;
@@ -42,6 +42,8 @@ interface Options {
   durationMs: number;
   warmupMs: number;
   transports: Transport[];
+  /** Extra flags for the node processes (e.g. --single-threaded-gc), to compare runtime tuning. */
+  nodeFlags: string[];
   /** Results file name under bench/results/. */
   name: string;
   /** Write the nodes' CPU profiles (.cpuprofile) here. */
@@ -49,7 +51,7 @@ interface Options {
 }
 
 function parseArgs(args: string[]): Options {
-  const opts: Options = { users: [50, 100, 200, 500], durationMs: 20_000, warmupMs: 3000, transports: ['memory', 'redis'], profileDir: null, name: 'support' };
+  const opts: Options = { users: [50, 100, 200, 500], durationMs: 20_000, warmupMs: 3000, transports: ['memory', 'redis'], profileDir: null, nodeFlags: [], name: 'support' };
   for (let i = 0; i < args.length; i++) {
     const [flag, value] = [args[i], args[i + 1]];
     if (flag === '--users') opts.users = value.split(',').map((v) => Math.max(2, Math.min(2000, Number(v))));
@@ -57,9 +59,10 @@ function parseArgs(args: string[]): Options {
     else if (flag === '--warmup') opts.warmupMs = Math.max(0, Math.min(30, Number(value))) * 1000;
     else if (flag === '--transports') opts.transports = value.split(',') as Transport[];
     else if (flag === '--profile') opts.profileDir = value;
+    else if (flag === '--node-flags') opts.nodeFlags = value.split(' ').filter((f) => /^--[a-z0-9-]+(=[\w./-]+)?$/.test(f));
     else if (flag === '--name') opts.name = value.replace(/[^A-Za-z0-9_-]/g, '') || 'support';
     else if (flag === '--help') {
-      console.log('npm run bench -- support [--users 50,100,200,500] [--duration 20] [--warmup 3] [--transports memory,redis] [--profile DIR] [--name support]');
+      console.log('npm run bench -- support [--users 50,100,200,500] [--duration 20] [--warmup 3] [--transports memory,redis] [--profile DIR] [--node-flags "--single-threaded-gc"] [--name support]');
       process.exit(0);
     } else continue;
     i++;
@@ -75,8 +78,8 @@ interface Env {
   close(): Promise<void>;
 }
 
-async function startEnv(transport: Transport, profileDir: string | null): Promise<Env> {
-  const nodeArgs = profileDir ? ['--cpu-prof', `--cpu-prof-dir=${profileDir}`] : [];
+async function startEnv(transport: Transport, profileDir: string | null, nodeFlags: string[]): Promise<Env> {
+  const nodeArgs = [...(profileDir ? ['--cpu-prof', `--cpu-prof-dir=${profileDir}`] : []), ...nodeFlags];
   let redis: TestRedis | undefined;
   const pgServer: PostgresInstance = await startPostgres({ database: 'support_bench' });
   const nodes: NodeProcess[] = [];
@@ -233,6 +236,7 @@ interface StepResult {
   typingAbsorbed: number;
   coalescingCut: number;
   typingReceived: number;
+  typingRefused: number;
   spreadP99VsFirst?: number;
   /** The same spread for p50 and p95, which rest on many more samples than a small step's p99. */
   spreadVsFirst?: { p50: number; p95: number; p99: number };
@@ -250,7 +254,7 @@ export async function main(args: string[]): Promise<void> {
   console.log(`support benchmark: users ${opts.users.join(', ')}; ${opts.durationMs / 1000} s per step (${opts.warmupMs / 1000} s warm-up); transports ${opts.transports.join(', ')}; load average ${loadBefore}`);
   const steps: StepResult[] = [];
   for (const transport of opts.transports) {
-    const env = await startEnv(transport, opts.profileDir);
+    const env = await startEnv(transport, opts.profileDir, opts.nodeFlags);
     try {
       for (const [index, count] of opts.users.entries()) {
         const users = await prepareUsers(env, count, `${transport[0]}${index}`);
@@ -290,6 +294,7 @@ export async function main(args: string[]): Promise<void> {
           typingAbsorbed: absorbed,
           coalescingCut: offered ? Math.round((absorbed / offered) * 1000) / 10 : 0,
           typingReceived: out.typingReceived,
+          typingRefused: out.typingRefused,
           cpu: { nodes: cpuUse.slice(0, env.nodes.length), redis: env.redisPid ? cpuUse[env.nodes.length] : null, postgres, generator, other },
         };
         const first = steps.find((s) => s.transport === transport);
@@ -301,7 +306,7 @@ export async function main(args: string[]): Promise<void> {
         steps.push(step);
         console.log(
           `[${transport}] ${step.users} users / ${step.rooms} rooms: chat publish→client p50 ${step.chat.p50} p95 ${step.chat.p95} p99 ${step.chat.p99} ms (n=${step.chat.n}); ` +
-            `typing p99 ${step.typing.p99} ms; send→other p99 ${step.endToEnd.p99} ms; lost ${step.lost}/${step.expectedDeliveries}, dup ${step.duplicates}, send errors ${step.sendErrors}; ` +
+            `typing p99 ${step.typing.p99} ms; send→other p99 ${step.endToEnd.p99} ms; lost ${step.lost}/${step.expectedDeliveries}, dup ${step.duplicates}, send errors ${step.sendErrors}, typing refused ${step.typingRefused}; ` +
             `coalescing cut ${step.coalescingCut}% (${absorbed}/${offered}); CPU nodes ${step.cpu.nodes.join(' + ')}%${step.cpu.redis !== null ? `, redis ${step.cpu.redis}%` : ''}, postgres ${step.cpu.postgres}%, generator ${step.cpu.generator}%, other ${step.cpu.other}%` +
             (step.spreadVsFirst ? `; spread vs ${first!.users} users p50 ${step.spreadVsFirst.p50}% p95 ${step.spreadVsFirst.p95}% p99 ${step.spreadVsFirst.p99}%` : ''),
         );

@@ -2,7 +2,7 @@
  * @module bench/support/load
  * The help desk benchmark's load generator, run in a worker thread so the simulated people and
  * the servers do not share one event loop. Each user holds a WebSocket subscribed to their
- * ticket's room, types (a typing publish per keystroke, as the simulated typist's client would)
+ * ticket's room, types (a typing `send` per keystroke, as the web UI's client does)
  * and posts messages over REST; every room event received is timed.
  */
 import { parentPort, workerData } from 'node:worker_threads';
@@ -39,6 +39,8 @@ export interface LoadOutput {
   delivered: number;
   duplicates: number;
   typingPublished: number;
+  /** Typing signals the server refused (each gets an error reply). */
+  typingRefused: number;
   typingReceived: number;
   connectMs: number;
 }
@@ -76,7 +78,7 @@ async function connect(user: LoadUser, onPush: (frame: Record<string, unknown>) 
 }
 
 async function run(input: LoadInput): Promise<LoadOutput> {
-  const out: LoadOutput = { chatLatencies: [], typingLatencies: [], endToEnd: [], messagesSent: 0, sendErrors: 0, expectedDeliveries: 0, delivered: 0, duplicates: 0, typingPublished: 0, typingReceived: 0, connectMs: 0 };
+  const out: LoadOutput = { chatLatencies: [], typingLatencies: [], endToEnd: [], messagesSent: 0, sendErrors: 0, expectedDeliveries: 0, delivered: 0, duplicates: 0, typingPublished: 0, typingRefused: 0, typingReceived: 0, connectMs: 0 };
   const sentAt = new Map<string, number>();
   const seen = new Map<string, number>();
   const membersOf = new Map<string, number>();
@@ -85,6 +87,10 @@ async function run(input: LoadInput): Promise<LoadOutput> {
   let timedFrom = Infinity;
 
   const onPush = (user: LoadUser) => (f: Record<string, unknown>) => {
+    if (f.ok === false) {
+      out.typingRefused++;
+      return;
+    }
     if (typeof f.offset !== 'number' || !measuring) return;
     const t = now();
     const e = f.data as { type: string; timestamp: number; payload: { body?: string; userId?: string } };
@@ -128,7 +134,8 @@ async function run(input: LoadInput): Promise<LoadOutput> {
         setTimeout(() => {
           if (ws.readyState !== ws.OPEN) return;
           out.typingPublished++;
-          ws.send(JSON.stringify({ id: ++cmd, op: 'publish', channel, key: 'typing', data: { type: s.state === 'start' ? 'typing_start' : 'typing_stop' } }));
+          // As the web UI does (client.send): a signal without a reply unless it is refused.
+          ws.send(JSON.stringify({ id: ++cmd, op: 'send', channel, data: { type: s.state === 'start' ? 'typing_start' : 'typing_stop' } }));
         }, s.at),
       );
     }

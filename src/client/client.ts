@@ -372,11 +372,15 @@ export class Subscription extends TypedEmitter<SubscriptionEvents> {
 // ------------------------------------------------------------------------------------------------
 // Client
 
+/** How many recent `send` ids are remembered to name the channel of a refusal. */
+const MAX_TRACKED_SENDS = 256;
+
 type CommandBody =
   | { op: 'connect'; token?: string }
   | { op: 'subscribe'; channel: string; since?: StreamPosition }
   | { op: 'unsubscribe'; channel: string }
   | { op: 'publish'; channel: string; data: unknown; key?: string }
+  | { op: 'send'; channel: string; data: unknown }
   | { op: 'presence'; channel: string }
   | { op: 'history'; channel: string; limit?: number }
   | { op: 'ping' };
@@ -435,6 +439,8 @@ export class AirwavesClient extends TypedEmitter<ClientEvents> {
   #ws: WebSocketLike | null = null;
   #nextId = 1;
   readonly #pending = new Map<number, Settle>();
+  /** Channels of recent `send`s by id (accepted ones get no reply): a refusal can name its channel. */
+  readonly #sends = new Map<number, string>();
   #queue: QueuedCommand[] = [];
   readonly #subs = new Map<string, SubEntry>();
   #waiters: ConnectWaiter[] = [];
@@ -717,6 +723,22 @@ export class AirwavesClient extends TypedEmitter<ClientEvents> {
     return this.#request<PublishResult>(cmd);
   }
 
+  /**
+   * Sends a signal into an input-only namespace (typing reports, cursor pings): no reply and no
+   * promise, so a signal per keystroke costs one frame each way less than `publish`. Returns false
+   * when not connected (the signal is not queued: it would be stale by the time the client is
+   * back). A refusal by the server arrives as an `error` event naming the channel.
+   */
+  send(channel: string, data: unknown): boolean {
+    const ws = this.#ws;
+    if (this.#state !== 'connected' || !ws || ws.readyState !== OPEN) return false;
+    const id = this.#nextId++;
+    this.#sends.set(id, channel);
+    if (this.#sends.size > MAX_TRACKED_SENDS) this.#sends.delete(this.#sends.keys().next().value!);
+    ws.send(JSON.stringify({ id, op: 'send', channel, data }));
+    return true;
+  }
+
   presence(channel: string): Promise<PresenceResult> {
     return this.#request<PresenceResult>({ op: 'presence', channel });
   }
@@ -993,8 +1015,13 @@ export class AirwavesClient extends TypedEmitter<ClientEvents> {
     }
     const settle = typeof m.id === 'number' ? this.#pending.get(m.id) : undefined;
     if (!settle) {
+      const sentOn = typeof m.id === 'number' ? this.#sends.get(m.id) : undefined;
+      if (err && sentOn !== undefined) {
+        this.#sends.delete(m.id as number);
+        this.emit('error', new AirwavesClientError(err.code, `send on "${sentOn}": ${err.message}`));
+      }
       // Errors without an id (rate limiting, bad binary frames), or replies to timed-out commands.
-      if (err && (m.id === null || m.id === undefined)) this.emit('error', err);
+      else if (err && (m.id === null || m.id === undefined)) this.emit('error', err);
       return;
     }
     this.#pending.delete(m.id as number);

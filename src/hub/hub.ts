@@ -449,6 +449,8 @@ export class Hub {
       }
       case 'publish':
         return this.cmdPublish(session, cmd.id, cmd.channel, cmd.data, cmd.key);
+      case 'send':
+        return this.cmdSend(session, cmd.channel, cmd.data);
       case 'presence': {
         const ns = this.namespaceFor(cmd.channel);
         if (!ns.config.presence) throw new AirwavesError(Errors.presenceDisabled, `presence is off in namespace "${ns.config.name}"`);
@@ -596,17 +598,14 @@ export class Hub {
   private async cmdPublish(session: ClientSession, id: number, channel: string, data: unknown, key: string | undefined): Promise<void> {
     const ns = this.namespaceFor(channel);
     if (ns.config.binary) throw new AirwavesError(Errors.badRequest, `namespace "${ns.config.name}" takes binary frames`);
-    await this.authorize(session, ns, 'publish', channel);
-    const ctx: ClientContext = { client: session.id, identity: session.identity, channel };
-    const value = ns.hooks.onClientPublish ? await ns.hooks.onClientPublish(ctx, data) : data;
-    // Nobody can read an input-only namespace (no subscribers, no history): the hook has consumed
-    // the publication, and sending it through the engine (a Redis round trip per publish in a
-    // cluster) would cost work for nothing.
     if (ns.inputOnly) {
-      if (!session.publishBucket.take(1)) throw new AirwavesError(Errors.rateLimited, `publish rate limit: ${this.config.publishRatePerSecond}/s`);
+      await this.consumeInput(session, ns, channel, data);
       session.sendControl(encodeReply(id, CONSUMED));
       return;
     }
+    await this.authorize(session, ns, 'publish', channel);
+    const ctx: ClientContext = { client: session.id, identity: session.identity, channel };
+    const value = ns.hooks.onClientPublish ? await ns.hooks.onClientPublish(ctx, data) : data;
     const json = JSON.stringify(value);
     const bytes = Buffer.byteLength(json);
     this.checkSize(ns, bytes);
@@ -615,6 +614,30 @@ export class Hub {
     }
     const ack = await this.publishPayload(ns, channel, { json, key });
     session.sendControl(encodeReply(id, ack));
+  }
+
+  /** `send`: a signal into an input-only namespace. No reply on success; an error reply otherwise. */
+  private async cmdSend(session: ClientSession, channel: string, data: unknown): Promise<void> {
+    const ns = this.namespaceFor(channel);
+    if (!ns.inputOnly) {
+      throw new AirwavesError(Errors.badRequest, `send is for input-only namespaces (nobody subscribes, no history); "${ns.config.name}" is not one: use publish`);
+    }
+    await this.consumeInput(session, ns, channel, data);
+  }
+
+  /**
+   * Hands a client publication to an input-only namespace's hook. Nobody can read such a
+   * namespace, so nothing goes through the engine (in a cluster that would be a Redis round trip
+   * per signal, for nothing). Limits are checked before the hook, so a refused signal has no effect.
+   */
+  private async consumeInput(session: ClientSession, ns: Namespace, channel: string, data: unknown): Promise<void> {
+    await this.authorize(session, ns, 'publish', channel);
+    const bytes = Buffer.byteLength(JSON.stringify(data));
+    this.checkSize(ns, bytes);
+    if (!session.publishBucket.take(1) || !session.publishBytesBucket.take(bytes)) {
+      throw new AirwavesError(Errors.rateLimited, `publish rate limit: ${this.config.publishRatePerSecond}/s and ${this.config.publishBytesPerSecond} bytes/s`);
+    }
+    await ns.hooks.onClientPublish!({ client: session.id, identity: session.identity, channel }, data);
   }
 
   private async onBinaryFrame(session: ClientSession, bytes: Buffer): Promise<void> {

@@ -25,12 +25,13 @@ export type ClientCommand =
   | { id: number; op: 'subscribe'; channel: string; since?: StreamPosition }
   | { id: number; op: 'unsubscribe'; channel: string }
   | { id: number; op: 'publish'; channel: string; data: unknown; key?: string }
+  | { id: number; op: 'send'; channel: string; data: unknown }
   | { id: number; op: 'presence'; channel: string }
   | { id: number; op: 'history'; channel: string; limit?: number }
   | { id: number; op: 'ping' };
 
 export type ClientOp = ClientCommand['op'];
-export const CLIENT_OPS: readonly ClientOp[] = ['connect', 'subscribe', 'unsubscribe', 'publish', 'presence', 'history', 'ping'];
+export const CLIENT_OPS: readonly ClientOp[] = ['connect', 'subscribe', 'unsubscribe', 'publish', 'send', 'presence', 'history', 'ping'];
 
 export interface ErrorBody {
   code: string;
@@ -170,6 +171,11 @@ export function parseClientCommand(text: string): ClientCommand {
         throw new ProtocolError('bad_frame', 'field "key" must be a string of at most 200 characters', id);
       }
       return { id, op, channel, data: f.data, key: f.key as string | undefined };
+    }
+    case 'send': {
+      const channel = needChannel();
+      if (!('data' in f) || f.data === undefined) throw new ProtocolError('bad_frame', 'field "data" is required', id);
+      return { id, op, channel, data: f.data };
     }
     case 'ping':
       return { id, op };

@@ -71,6 +71,19 @@ describe('presence, coalescing and server-side publish', () => {
     assert.equal((await server.hub.history('signal:7')).top, 0);
     const sub = await pub.request('subscribe', { channel: 'signal:7' });
     assert.equal((sub.error as { code: string }).code, 'forbidden');
+
+    // `send`: the same hook, no reply when accepted, an error reply with its id when refused.
+    pub.sendRaw(JSON.stringify({ id: 900, op: 'send', channel: 'signal:7', data: { typing: false } }));
+    await pub.waitFor(() => taken.length === 2);
+    assert.deepEqual(taken[1], { typing: false });
+    const wrongPlace = await pub.request('send', { channel: 'chat:signal', data: { typing: true } });
+    assert.equal((wrongPlace.error as { code: string }).code, 'bad_request');
+    assert.match((wrongPlace.error as { message: string }).message, /input-only/);
+    const tooBig = await pub.request('send', { channel: 'signal:7', data: 'x'.repeat(70_000) });
+    assert.equal((tooBig.error as { code: string }).code, 'message_too_big');
+    assert.equal(taken.length, 2, 'a refused signal never reaches the hook');
+    await sleep(50);
+    assert.ok(!pub.textFrames.some((t) => t.includes('"id":900')), 'an accepted send gets no reply');
     pub.close();
   });
 

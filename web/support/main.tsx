@@ -218,7 +218,9 @@ function TicketView({ session, client, ticketId, agents, onTicket }: { session: 
     chatRef.current?.scrollTo({ top: chatRef.current.scrollHeight });
   }, [messages.length]);
 
-  const sendTyping = (type: 'typing_start' | 'typing_stop') => void client.publish(`support-typing:${ticketId}`, { type }, { key: 'typing' }).catch(() => {});
+  // A signal per keystroke, without a reply; the server coalesces them. While disconnected the
+  // signal is skipped: the next keystroke after the reconnect says the same.
+  const sendTyping = (type: 'typing_start' | 'typing_stop') => void client.send(`support-typing:${ticketId}`, { type });
 
   const onDraft = (value: string) => {
     setDraft(value);
