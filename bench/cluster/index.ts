@@ -19,6 +19,7 @@ import { fileURLToPath } from 'node:url';
 import { parseArgs } from 'node:util';
 import { startRedis, type TestRedis } from '../../test/helpers/redis.js';
 import { ClusterRig, type RigOptions, type StepResult } from './rig.js';
+import { numberOption } from '../hub/options.js';
 
 const here = dirname(fileURLToPath(import.meta.url));
 /** A step during which processes outside the benchmark took more than this (percent of a core) is flagged. */
@@ -83,12 +84,7 @@ function parseOptions(args: string[]): Options {
     process.exit(0);
   }
   const quick = values.quick ?? false;
-  const num = (name: string, raw: string | undefined, fallback: number, min: number, max: number): number => {
-    if (raw === undefined) return fallback;
-    const v = Number(raw);
-    if (!Number.isFinite(v) || v < min || v > max) throw new Error(`--${name} must be a number in [${min}, ${max}] (got "${raw}")`);
-    return v;
-  };
+  const num = numberOption;
   const only = (values.only ?? 'memory,redis').split(',').map((s) => s.trim());
   for (const o of only) if (o !== 'memory' && o !== 'redis') throw new Error(`--only: unknown configuration "${o}"; expected memory, redis`);
   return {

@@ -13,9 +13,9 @@ import { fileURLToPath } from 'node:url';
 import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { LatencyHistogram } from '../hub/histogram.js';
-import { Child, type PublisherResult, type ReceiverReport } from '../hub/ipc.js';
+import { Child, drainReceivers, type PublisherResult } from '../hub/ipc.js';
 import { cpus } from 'node:os';
-import { HOST, cpuPercent, machineCpuPercent, sampleMachine, sampleProc, sleep, type MachineSample, type ProcSample } from '../hub/servers.js';
+import { HOST, cpuPercent, machineCpuPercent, sampleMachine, sampleProc, type MachineSample, type ProcSample } from '../hub/servers.js';
 import { channelName } from '../hub/wire.js';
 import { NodeProcess } from '../../test/cluster/nodes.js';
 
@@ -160,25 +160,7 @@ export class ClusterRig {
     );
     const after = this.samples();
 
-    let expected = 0;
-    for (const [ch, n] of Object.entries(pub.published)) expected += n * (this.subsPerChannel.get(ch) ?? 0);
-    const drainStart = performance.now();
-    let last = -1;
-    let lastChange = performance.now();
-    for (;;) {
-      const progress = await Promise.all(this.receivers.map((r) => r.call<{ received: number }>({ type: 'progress' })));
-      const got = progress.reduce((a, p) => a + p.received, 0);
-      const now = performance.now();
-      if (got >= expected) break;
-      if (got !== last) {
-        last = got;
-        lastChange = now;
-      } else if (now - lastChange > QUIET_MS) break;
-      if (now - drainStart > DRAIN_MAX_MS) break;
-      await sleep(50);
-    }
-    const drainMs = performance.now() - drainStart;
-    const reports = await Promise.all(this.receivers.map((r) => r.call<ReceiverReport>({ type: 'report', expected: pub.published })));
+    const { expected, drainMs, reports } = await drainReceivers(this.receivers, pub.published, (ch) => this.subsPerChannel.get(ch) ?? 0, { quietMs: QUIET_MS, maxMs: DRAIN_MAX_MS });
     const all = new LatencyHistogram();
     const cross = new LatencyHistogram();
     let delivered = 0, lost = 0, duplicated = 0, outOfOrder = 0, connected = 0;

@@ -105,6 +105,38 @@ export class Child {
   }
 }
 
+/**
+ * After a publishing step: waits (bounded) until the receivers have everything the publisher
+ * sent (`expected` deliveries), or stop making progress for `quietMs`, or `maxMs` passes; then collects their reports.
+ */
+export async function drainReceivers(
+  receivers: Child[],
+  published: Record<string, number>,
+  subscribersOf: (channel: string) => number,
+  { quietMs, maxMs }: { quietMs: number; maxMs: number },
+): Promise<{ expected: number; drainMs: number; reports: ReceiverReport[] }> {
+  let expected = 0;
+  for (const [ch, n] of Object.entries(published)) expected += n * subscribersOf(ch);
+  const drainStart = performance.now();
+  let last = -1;
+  let lastChange = performance.now();
+  for (;;) {
+    const progress = await Promise.all(receivers.map((r) => r.call<{ received: number }>({ type: 'progress' })));
+    const got = progress.reduce((a, p) => a + p.received, 0);
+    const now = performance.now();
+    if (got >= expected) break;
+    if (got !== last) {
+      last = got;
+      lastChange = now;
+    } else if (now - lastChange > quietMs) break;
+    if (now - drainStart > maxMs) break;
+    await new Promise((r) => setTimeout(r, 50));
+  }
+  const drainMs = performance.now() - drainStart;
+  const reports = await Promise.all(receivers.map((r) => r.call<ReceiverReport>({ type: 'report', expected: published })));
+  return { expected, drainMs, reports };
+}
+
 /** The child side: answer each request with its handler's result. */
 export function serve(handler: (request: { type: string } & Record<string, unknown>) => unknown): void {
   process.on('message', (m: { rid: number; type: string } & Record<string, unknown>) => {

@@ -56,6 +56,14 @@ export const USAGE = `usage: npm run bench -- hub [options]
   --profile-server DIR  write a V8 CPU profile of each server's load run to DIR
   --quick             smaller, shorter run (about a minute)`;
 
+/** A numeric command-line option: its value within [min, max], the fallback when absent; else a message naming it. */
+export function numberOption(name: string, raw: string | undefined, fallback: number, min: number, max: number): number {
+  if (raw === undefined) return fallback;
+  const v = Number(raw);
+  if (!Number.isFinite(v) || v < min || v > max) throw new Error(`--${name} must be a number in [${min}, ${max}] (got "${raw}")`);
+  return v;
+}
+
 export function parseOptions(args: string[], defaultOut: string): HubBenchOptions {
   const { values } = parseArgs({
     args,
@@ -90,12 +98,7 @@ export function parseOptions(args: string[], defaultOut: string): HubBenchOption
     process.exit(0);
   }
   const quick = values.quick ?? false;
-  const num = (name: string, raw: string | undefined, fallback: number, min: number, max: number): number => {
-    if (raw === undefined) return fallback;
-    const v = Number(raw);
-    if (!Number.isFinite(v) || v < min || v > max) throw new Error(`--${name} must be a number in [${min}, ${max}] (got "${raw}")`);
-    return v;
-  };
+  const num = numberOption;
   const serverList = (name: string, raw: string): ServerKind[] => {
     const list = raw.split(',').map((s) => s.trim()).filter(Boolean);
     for (const s of list) {

@@ -8,7 +8,7 @@
 import { join, dirname } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { LatencyHistogram } from './histogram.js';
-import { Child, type PublisherResult, type ReceiverReport } from './ipc.js';
+import { Child, drainReceivers, type PublisherResult } from './ipc.js';
 import type { HubBenchOptions } from './options.js';
 import { cpus } from 'node:os';
 import { HOST, cpuPercent, machineCpuPercent, sampleMachine, sampleProc, sleep, startServer, type MachineSample, type ProcSample, type RunningServer } from './servers.js';
@@ -159,25 +159,7 @@ class LoadRig {
       clearInterval(rssTimer);
     }
 
-    let expected = 0;
-    for (const [ch, n] of Object.entries(pub.published)) expected += n * (this.subsPerChannel.get(ch) ?? 0);
-    const drainStart = performance.now();
-    let last = -1;
-    let lastChange = performance.now();
-    for (;;) {
-      const progress = await Promise.all(this.receivers.map((r) => r.call<{ received: number; frames: number }>({ type: 'progress' })));
-      const got = progress.reduce((a, p) => a + p.received, 0);
-      const now = performance.now();
-      if (got >= expected) break;
-      if (got !== last) {
-        last = got;
-        lastChange = now;
-      } else if (now - lastChange > QUIET_MS) break;
-      if (now - drainStart > DRAIN_MAX_MS) break;
-      await sleep(50);
-    }
-    const drainMs = performance.now() - drainStart;
-    const reports = await Promise.all(this.receivers.map((r) => r.call<ReceiverReport>({ type: 'report', expected: pub.published })));
+    const { expected, drainMs, reports } = await drainReceivers(this.receivers, pub.published, (ch) => this.subsPerChannel.get(ch) ?? 0, { quietMs: QUIET_MS, maxMs: DRAIN_MAX_MS });
     const hist = new LatencyHistogram();
     let delivered = 0, lost = 0, duplicated = 0, outOfOrder = 0, stale = 0, frames = 0, connected = 0;
     for (const rep of reports) {

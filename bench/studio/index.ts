@@ -19,7 +19,8 @@ import { mkdirSync, writeFileSync } from 'node:fs';
 import { cpus, loadavg } from 'node:os';
 import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
-import { Worker } from 'node:worker_threads';
+import { runInWorker } from '../shared/worker.js';
+import { percentile } from '../shared/percentile.js';
 import pg from 'pg';
 import { sql } from 'kysely';
 import { createServer, type AirwavesServer } from '../../src/server.js';
@@ -101,7 +102,6 @@ function parseArgs(args: string[]): Options {
   return opts;
 }
 
-const percentile = (sorted: number[], p: number) => (sorted.length ? sorted[Math.min(sorted.length - 1, Math.ceil((p / 100) * sorted.length) - 1)] : NaN);
 const median = (xs: number[]) => percentile([...xs].sort((a, b) => a - b), 50);
 const r1 = (n: number | null) => (n === null || Number.isNaN(n) ? null : Math.round(n * 10) / 10);
 const r2 = (n: number) => Math.round(n * 100) / 100;
@@ -129,27 +129,10 @@ export async function startStudio(databaseUrl: string): Promise<{ server: Airwav
   return { server, database: database! };
 }
 
-export function runLoad(input: LoadInput): Promise<LoadOutput> {
-  return new Promise((resolve, reject) => {
-    // Node 20 does not carry tsx's loader into workers: the worker registers it, then loads the TS.
-    const entry = new URL('./load.ts', import.meta.url).href;
-    const bootstrap = `import('tsx/esm/api').then(({ register }) => { register(); return import(${JSON.stringify(entry)}); })`;
-    const worker = new Worker(bootstrap, { eval: true, workerData: input });
-    const timer = setTimeout(() => {
-      void worker.terminate();
-      reject(new Error('load worker timed out'));
-    }, input.durationMs + 60_000);
-    worker.once('message', (m: LoadOutput & { error?: string }) => {
-      clearTimeout(timer);
-      void worker.terminate();
-      if (m.error) reject(new Error(m.error));
-      else resolve(m);
-    });
-    worker.once('error', (err) => {
-      clearTimeout(timer);
-      reject(err);
-    });
-  });
+export async function runLoad(input: LoadInput): Promise<LoadOutput> {
+  const m = await runInWorker<LoadOutput & { error?: string }>(new URL('./load.ts', import.meta.url), input, input.durationMs + 60_000);
+  if (m.error) throw new Error(m.error);
+  return m;
 }
 
 /** Cumulative bucket counts of the studio's select-latency histogram, from /metrics. */

@@ -17,6 +17,7 @@ import { seedStudioBulk } from '../../src/apps/studio/seed.js';
 import { startPostgres } from '../../test/helpers/postgres.js';
 import { PG_SETTINGS, runLoad, startStudio } from './index.js';
 import { OPS } from './load.js';
+import { percentile } from '../shared/percentile.js';
 
 const arg = (flag: string, fallback: string) => {
   const i = process.argv.indexOf(flag);
@@ -78,7 +79,7 @@ try {
   const mainMs = mainThreadCpuMs() - main0;
   const pgMs = postmaster ? clusterCpuMs(postmaster) - pg0 : 0;
   const n = OPS.reduce((a, op) => a + load.latencies[op].length, 0);
-  const pct = (xs: number[], p: number) => [...xs].sort((a, b) => a - b)[Math.ceil(xs.length * p) - 1]?.toFixed(1);
+  const pct = (xs: number[], p: number) => percentile([...xs].sort((a, b) => a - b), p * 100).toFixed(1);
   // The load worker shares this process: its CPU is included in cpuUsage, so this is an upper bound for the server.
   console.log(
     `${engine} ${total} rows, ${users} users: ${n} requests in ${(load.elapsedMs / 1000).toFixed(1)} s = ${Math.round(n / (load.elapsedMs / 1000))} req/s; ` +

@@ -21,7 +21,8 @@ import { mkdirSync, readdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { cpus, loadavg } from 'node:os';
 import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
-import { Worker } from 'node:worker_threads';
+import { runInWorker } from '../shared/worker.js';
+import { percentile } from '../shared/percentile.js';
 import { Kysely } from 'kysely';
 import { PostgresDialect } from 'kysely';
 import pg from 'pg';
@@ -185,32 +186,10 @@ async function typingCounters(env: Env): Promise<{ absorbed: number; emitted: nu
   return { absorbed, emitted };
 }
 
-function runLoad(input: LoadInput): Promise<LoadOutput> {
-  return new Promise((resolve, reject) => {
-    // Node 20 does not carry tsx's loader into workers: the worker registers it, then loads the TS.
-    const entry = new URL('./load.ts', import.meta.url).href;
-    const bootstrap = `import('tsx/esm/api').then(({ register }) => { register(); return import(${JSON.stringify(entry)}); })`;
-    const worker = new Worker(bootstrap, { eval: true, workerData: input });
-    const timer = setTimeout(() => {
-      void worker.terminate();
-      reject(new Error('load worker timed out'));
-    }, input.durationMs + 120_000);
-    worker.once('message', (m: { ok: boolean; out?: LoadOutput; error?: string }) => {
-      clearTimeout(timer);
-      void worker.terminate();
-      if (m.ok) resolve(m.out!);
-      else reject(new Error(m.error));
-    });
-    worker.once('error', (err) => {
-      clearTimeout(timer);
-      reject(err);
-    });
-  });
-}
-
-function percentile(sorted: number[], p: number): number {
-  if (!sorted.length) return NaN;
-  return sorted[Math.min(sorted.length - 1, Math.max(0, Math.ceil((p / 100) * sorted.length) - 1))];
+async function runLoad(input: LoadInput): Promise<LoadOutput> {
+  const m = await runInWorker<{ ok: boolean; out?: LoadOutput; error?: string }>(new URL('./load.ts', import.meta.url), input, input.durationMs + 120_000);
+  if (!m.ok) throw new Error(m.error);
+  return m.out!;
 }
 
 function stats(values: number[]): { n: number; p50: number; p95: number; p99: number; max: number } {

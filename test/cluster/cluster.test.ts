@@ -41,6 +41,22 @@ class HoppingSubscriber {
     await this.connect();
   }
 
+  /**
+   * Waits (bounded) for `published` publications, stops, asserts none came twice, and returns
+   * the `n` of each publication in the order received.
+   */
+  async finish(published: number): Promise<number[]> {
+    const deadline = Date.now() + 20_000;
+    while (this.received.length < published && Date.now() < deadline) await sleep(50);
+    await sleep(300);
+    this.stop();
+    const seen = new Map<number, number[]>();
+    this.received.forEach((f) => seen.set(nOf(f), [...(seen.get(nOf(f)) ?? []), f.offset as number]));
+    const dups = [...seen].filter(([, offsets]) => offsets.length > 1).map(([n, offsets]) => `n=${n} at offsets ${offsets.join(',')}`);
+    assert.deepEqual(dups, [], `no duplicates (hops: ${this.hops.join(' → ')})`);
+    return this.received.map(nOf);
+  }
+
   private async connect(): Promise<void> {
     for (let attempt = 0; !this.stopped; attempt++) {
       const node = this.nodes[this.turn++ % this.nodes.length];
@@ -188,16 +204,8 @@ describe('cluster of real processes', () => {
     await sleep(300);
     producing = false;
     await producer;
-    const deadline = Date.now() + 20_000;
-    while (subscriber.received.length < published && Date.now() < deadline) await sleep(50);
-    await sleep(300);
-    subscriber.stop();
-    const ns = subscriber.received.map(nOf);
     assert.ok(published > 200, `published ${published}`);
-    const seen = new Map<number, number[]>();
-    subscriber.received.forEach((f) => seen.set(nOf(f), [...(seen.get(nOf(f)) ?? []), f.offset as number]));
-    const dups = [...seen].filter(([, offsets]) => offsets.length > 1).map(([n, offsets]) => `n=${n} at offsets ${offsets.join(',')}`);
-    assert.deepEqual(dups, [], `no duplicates (hops: ${subscriber.hops.join(' → ')})`);
+    const ns = await subscriber.finish(published);
     assert.deepEqual(subscriber.unrecovered, [], 'every resubscription recovered completely');
     assert.deepEqual(ns, range(1, published), `all ${published} events, in order (hops: ${subscriber.hops.join(' → ')})`);
     assert.ok(subscriber.hops.length >= 2, 'the subscriber had to move');
@@ -249,15 +257,7 @@ describe('cluster of real processes', () => {
     await sleep(300);
     producing = false;
     await producer;
-    const deadline = Date.now() + 20_000;
-    while (subscriber.received.length < published && Date.now() < deadline) await sleep(50);
-    await sleep(300);
-    subscriber.stop();
-    const ns = subscriber.received.map(nOf);
-    const seen = new Map<number, number[]>();
-    subscriber.received.forEach((f) => seen.set(nOf(f), [...(seen.get(nOf(f)) ?? []), f.offset as number]));
-    const dups = [...seen].filter(([, offsets]) => offsets.length > 1).map(([n, offsets]) => `n=${n} at offsets ${offsets.join(',')}`);
-    assert.deepEqual(dups, [], `no duplicates (hops: ${subscriber.hops.join(' → ')})`);
+    const ns = await subscriber.finish(published);
     assert.deepEqual(subscriber.unrecovered, [], 'every resubscription recovered completely');
     assert.deepEqual(ns, range(1, published), `all ${published} events in order`);
     assert.ok(transports.indexOf('http') > 0, 'the first events went over Redis');
