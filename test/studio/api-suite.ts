@@ -11,7 +11,8 @@ import { startServer, RawClient } from '../helpers/server.js';
 import { createStudioApp } from '../../src/apps/studio/index.js';
 import { seedStudio } from '../../src/apps/studio/seed.js';
 import { insertConversations } from '../../src/apps/studio/store.js';
-import { rngFrom, writeConversation } from '../../src/apps/studio/content.js';
+import { writeConversation } from '../../src/apps/studio/content.js';
+import { seededRandom } from '../../src/core/random.js';
 import type { Database } from '../../src/db/database.js';
 import type { StudioDB } from '../../src/apps/studio/types.js';
 
@@ -137,7 +138,7 @@ export function studioApiSuite(options: SuiteOptions): void {
     test('a cursor stays stable while new rows are inserted ahead of it', async () => {
       const first = await getJson<{ items: Item[]; nextCursor: string }>(server, `${API}/conversations?fields=id,created_at&limit=100`);
       const before = await walk(server, 'fields=id', 100);
-      const rng = rngFrom(99);
+      const rng = seededRandom(99);
       const fresh = Array.from({ length: 30 }, () => ({ ...writeConversation({ rng }), createdAt: new Date(Date.now() + 60_000) }));
       const freshIds = await insertConversations(database.db, fresh);
       const rest: Item[] = [];
@@ -154,7 +155,7 @@ export function studioApiSuite(options: SuiteOptions): void {
     });
 
     test('full-text search ranks a title match above a persona-only match', async () => {
-      const rng = rngFrom(5);
+      const rng = seededRandom(5);
       const base = writeConversation({ rng });
       const [inTitle, inPersona] = await insertConversations(database.db, [
         { ...base, title: 'Zephyrine router keeps rebooting', persona: 'plumber' },

@@ -113,14 +113,13 @@ export default function Browse(props: { filters: Filters; setFilters: (f: Filter
       return n;
     });
 
-  const sortBy = (column: SortColumn) => {
-    const current = filters.sort || (filters.q ? 'relevance' : 'created_at');
-    const currentOrder = filters.order || (current === 'title' ? 'asc' : 'desc');
-    const order = current === column ? (currentOrder === 'desc' ? 'asc' : 'desc') : column === 'title' ? 'asc' : 'desc';
-    setFilters({ ...filters, sort: column, order });
-  };
+  // The server's defaults when the filters leave sort or order unset.
   const activeSort = filters.sort || (filters.q ? 'relevance' : 'created_at');
   const activeOrder = filters.order || (activeSort === 'title' ? 'asc' : 'desc');
+  const sortBy = (column: SortColumn) => {
+    const order = activeSort === column ? (activeOrder === 'desc' ? 'asc' : 'desc') : column === 'title' ? 'asc' : 'desc';
+    setFilters({ ...filters, sort: column, order });
+  };
 
   const header = useMemo(
     () => (

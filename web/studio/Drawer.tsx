@@ -3,8 +3,8 @@
  * One conversation in full (loaded on demand; usually already prefetched on hover).
  */
 import { useQuery } from '@tanstack/react-query';
-import { fetchDetail, keys, type Detail } from './api.js';
-import { StatusBadge } from './list.js';
+import type { Detail } from './api.js';
+import { StatusBadge, detailQuery } from './list.js';
 import { useSetStatus } from './mutations.js';
 
 export function ConversationView({ detail }: { detail: Detail }) {
@@ -58,7 +58,7 @@ export function DetailSkeleton() {
 }
 
 export default function Drawer({ id, onClose }: { id: string; onClose: () => void }) {
-  const { data } = useQuery({ queryKey: keys.detail(id), queryFn: ({ signal }) => fetchDetail(id, signal), staleTime: 60_000 });
+  const { data } = useQuery(detailQuery(id));
   const setStatus = useSetStatus();
   return (
     <aside className="drawer" role="dialog" aria-label="conversation" data-testid="drawer">

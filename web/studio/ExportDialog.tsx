@@ -5,7 +5,7 @@
  */
 import { useState } from 'react';
 import { useQuery } from '@tanstack/react-query';
-import { API, fetchCount, filterParams, type Filters } from './api.js';
+import { API, fetchCount, filterParams, keys, type Filters } from './api.js';
 
 const FORMATS = [
   ['openai', 'OpenAI chat fine-tuning (messages)'],
@@ -17,7 +17,7 @@ export default function ExportDialog({ filters, onClose }: { filters: Filters; o
   const [format, setFormat] = useState<string>('openai');
   const [approvedOnly, setApprovedOnly] = useState(true);
   const effective = approvedOnly ? { ...filters, status: 'approved' } : filters;
-  const count = useQuery({ queryKey: ['conversations', 'count', filterParams(effective).toString()], queryFn: ({ signal }) => fetchCount(effective, signal) });
+  const count = useQuery({ queryKey: keys.count(effective), queryFn: ({ signal }) => fetchCount(effective, signal) });
   const params = filterParams(effective);
   params.set('format', format);
   return (

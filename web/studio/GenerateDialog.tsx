@@ -5,7 +5,7 @@
  */
 import { useEffect, useState } from 'react';
 import { useQuery, useQueryClient } from '@tanstack/react-query';
-import { api } from './api.js';
+import { api, keys } from './api.js';
 import { watchJob, type JobProgress } from './jobs.js';
 import { useToast } from './toast.js';
 
@@ -37,7 +37,7 @@ export default function GenerateDialog({ onClose }: { onClose: () => void }) {
       if (p.status === 'completed') {
         toast(`Generated ${p.completed} conversations`, 'info');
         void qc.invalidateQueries({ queryKey: ['conversations'] });
-        void qc.invalidateQueries({ queryKey: ['stats'] });
+        void qc.invalidateQueries({ queryKey: keys.stats });
       }
     });
   }, [job, qc, toast]);

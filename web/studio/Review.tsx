@@ -6,9 +6,9 @@
  */
 import { useEffect, useState } from 'react';
 import { useQuery } from '@tanstack/react-query';
-import { EMPTY_FILTERS, fetchDetail, keys, type Filters, type Status } from './api.js';
+import { EMPTY_FILTERS, type Filters, type Status } from './api.js';
 import { ConversationView, DetailSkeleton } from './Drawer.js';
-import { StatusBadge, VirtualList, useConversationPages, usePrefetchDetail } from './list.js';
+import { StatusBadge, VirtualList, detailQuery, useConversationPages, usePrefetchDetail } from './list.js';
 import { useSetStatus } from './mutations.js';
 
 const QUEUE: Filters = { ...EMPTY_FILTERS, status: 'pending_review', sort: 'created_at', order: 'asc' };
@@ -20,7 +20,7 @@ export default function Review({ scroll }: { scroll: Map<string, number> }) {
   const current = rows[index];
   const prefetch = usePrefetchDetail();
   const setStatus = useSetStatus();
-  const detail = useQuery({ queryKey: keys.detail(current?.id ?? ''), queryFn: ({ signal }) => fetchDetail(current!.id, signal), enabled: !!current, staleTime: 60_000 });
+  const detail = useQuery({ ...detailQuery(current?.id ?? ''), enabled: !!current });
 
   useEffect(() => {
     for (const r of rows.slice(index + 1, index + 3)) void prefetch(r.id);

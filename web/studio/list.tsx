@@ -6,7 +6,7 @@
  * remembered per list so coming back lands where the reviewer left.
  */
 import { useEffect, useLayoutEffect, useMemo, useRef, type ReactNode } from 'react';
-import { useInfiniteQuery, useQueryClient } from '@tanstack/react-query';
+import { queryOptions, useInfiniteQuery, useQueryClient } from '@tanstack/react-query';
 import { useVirtualizer } from '@tanstack/react-virtual';
 import { fetchDetail, fetchPage, keys, type Filters, type Row } from './api.js';
 
@@ -27,9 +27,12 @@ export function useConversationPages(filters: Filters) {
   return { ...query, rows };
 }
 
+/** One conversation's detail query: the same key, fetcher and freshness wherever it is read or prefetched. */
+export const detailQuery = (id: string) => queryOptions({ queryKey: keys.detail(id), queryFn: ({ signal }) => fetchDetail(id, signal), staleTime: 60_000 });
+
 export function usePrefetchDetail() {
   const qc = useQueryClient();
-  return (id: string) => qc.prefetchQuery({ queryKey: keys.detail(id), queryFn: ({ signal }) => fetchDetail(id, signal), staleTime: 60_000 });
+  return (id: string) => qc.prefetchQuery(detailQuery(id));
 }
 
 export function VirtualList(props: {

@@ -6,12 +6,7 @@
  */
 import type { ConversationStatus, GeneratedConversation, TemplateVariable, Tier, Turn } from './types.js';
 
-import { seededRandom } from '../../core/random.js';
-
-/** Same seed, same content (mulberry32, see core/random). */
-export const rngFrom = seededRandom;
-
-/** A stable 32-bit hash of a string (FNV-1a), to seed the PRNG from ids. */
+/** A stable 32-bit hash of a string (FNV-1a), to seed core/random's PRNG from ids. */
 export function hashSeed(text: string): number {
   let h = 0x811c9dc5;
   for (let i = 0; i < text.length; i++) {

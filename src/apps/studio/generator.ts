@@ -4,7 +4,8 @@
  * template-driven (the default, and what tests and seeds use); when LLM_BASE_URL is set, any
  * OpenAI-compatible chat endpoint writes the assistant side instead.
  */
-import { hashSeed, rngFrom, writeConversation } from './content.js';
+import { seededRandom } from '../../core/random.js';
+import { hashSeed, writeConversation } from './content.js';
 import type { GeneratedConversation, TemplateVariable, Tier, Turn } from './types.js';
 
 export interface TemplateRecord {
@@ -41,7 +42,7 @@ export interface ConversationGenerator {
 
 function draft(request: GenerationRequest): GeneratedConversation {
   const { template, scenario } = request;
-  const rng = rngFrom(hashSeed(`${request.jobId}:${request.index}`));
+  const rng = seededRandom(hashSeed(`${request.jobId}:${request.index}`));
   return writeConversation({
     rng,
     tier: scenario ? (template.tier === 'edge_case' ? 'edge_case' : 'scenario') : template.tier,

@@ -26,6 +26,9 @@ export interface JobProgress {
   error: string | null;
 }
 
+/** What a progress message carries (see publish), as returned by every job update. */
+const PROGRESS_COLUMNS = ['id', 'status', 'requested', 'completed', 'failed', 'error'] as const;
+
 const CHUNK = 25;
 /** Concurrent generator calls within a chunk (matters for a remote LLM, not the offline writer). */
 const PARALLEL = 4;
@@ -58,7 +61,7 @@ export class JobRunner {
       .set({ status: 'cancelled', finished_at: sql<Date>`now()`, updated_at: sql<Date>`now()` })
       .where('id', '=', id)
       .where('status', 'in', ['queued', 'running'])
-      .returning(['id', 'status', 'requested', 'completed', 'failed', 'error'])
+      .returning(PROGRESS_COLUMNS)
       .executeTakeFirst();
     if (this.current?.id === id) this.current.abort.abort();
     if (row) await this.publish(row);
@@ -84,38 +87,36 @@ export class JobRunner {
   }
 
   private async runOnce(): Promise<void> {
-    {
-      const job = await this.deps.db
-        .selectFrom('studio_generation_jobs')
-        .selectAll()
-        .where('status', 'in', ['running', 'queued'])
-        // Interrupted jobs first, then the queue in order.
-        .orderBy(sql`status = 'running'`, 'desc')
-        .orderBy('created_at')
-        .limit(1)
-        .executeTakeFirst();
-      if (!job) {
-        await new Promise<void>((resolve) => {
-          this.wake = resolve;
-          // Also poll now and then: another process sharing the database may queue jobs.
-          setTimeout(resolve, 2000).unref();
-        });
-        this.wake = undefined;
-        return;
-      }
-      await this.runJob(job.id).catch(async (err: Error) => {
-        if (this.stopped) return;
-        this.deps.log.error({ err, job: job.id }, 'studio job failed');
-        const row = await this.deps.db
-          .updateTable('studio_generation_jobs')
-          .set({ status: 'failed', error: err.message.slice(0, 500), finished_at: sql<Date>`now()`, updated_at: sql<Date>`now()` })
-          .where('id', '=', job.id)
-          .where('status', '=', 'running')
-          .returning(['id', 'status', 'requested', 'completed', 'failed', 'error'])
-          .executeTakeFirst();
-        if (row) await this.publish(row);
+    const job = await this.deps.db
+      .selectFrom('studio_generation_jobs')
+      .select('id')
+      .where('status', 'in', ['running', 'queued'])
+      // Interrupted jobs first, then the queue in order.
+      .orderBy(sql`status = 'running'`, 'desc')
+      .orderBy('created_at')
+      .limit(1)
+      .executeTakeFirst();
+    if (!job) {
+      await new Promise<void>((resolve) => {
+        this.wake = resolve;
+        // Also poll now and then: another process sharing the database may queue jobs.
+        setTimeout(resolve, 2000).unref();
       });
+      this.wake = undefined;
+      return;
     }
+    await this.runJob(job.id).catch(async (err: Error) => {
+      if (this.stopped) return;
+      this.deps.log.error({ err, job: job.id }, 'studio job failed');
+      const row = await this.deps.db
+        .updateTable('studio_generation_jobs')
+        .set({ status: 'failed', error: err.message.slice(0, 500), finished_at: sql<Date>`now()`, updated_at: sql<Date>`now()` })
+        .where('id', '=', job.id)
+        .where('status', '=', 'running')
+        .returning(PROGRESS_COLUMNS)
+        .executeTakeFirst();
+      if (row) await this.publish(row);
+    });
   }
 
   private async runJob(id: string): Promise<void> {
@@ -173,7 +174,7 @@ export class JobRunner {
               .set((eb) => ({ completed: eb('completed', '+', made.length), failed: eb('failed', '+', failed), updated_at: sql<Date>`now()` }))
               .where('id', '=', id)
               .where('status', '=', 'running')
-              .returning(['id', 'status', 'requested', 'completed', 'failed', 'error'])
+              .returning(PROGRESS_COLUMNS)
               .executeTakeFirst();
             // Cancelled while this chunk was generated: roll its conversations back too.
             if (!row) throw new CancelledChunk();
@@ -195,7 +196,7 @@ export class JobRunner {
           .set({ status: 'completed', finished_at: sql<Date>`now()`, updated_at: sql<Date>`now()` })
           .where('id', '=', id)
           .where('status', '=', 'running')
-          .returning(['id', 'status', 'requested', 'completed', 'failed', 'error'])
+          .returning(PROGRESS_COLUMNS)
           .executeTakeFirst();
         if (done) await this.publish(done);
       }

@@ -77,7 +77,7 @@ export function registerPoolGauges<DB>(registry: Registry, database: Database<DB
 const KINDS = ['select', 'insert', 'update', 'delete', 'explain', 'analyze'] as const;
 
 /** A statement's kind; a CTE (`with …`) is filed under what it does, so ranked searches count as selects. */
-function kindOf(text: string): string {
+export function kindOf(text: string): string {
   const first = text.trimStart().slice(0, 8).toLowerCase();
   if (first.startsWith('with')) return /\b(insert|update|delete)\b/i.exec(text)?.[1].toLowerCase() ?? 'select';
   return KINDS.find((k) => first.startsWith(k)) ?? 'other';

@@ -11,6 +11,7 @@ import {
   afterCursor,
   decodeCursor,
   encodeCursor,
+  LIST_FIELDS,
   orderBy,
   sortExpression,
   whereOf,
@@ -22,10 +23,8 @@ import type { ConversationStatus, StudioDB } from './types.js';
 
 export type Row = Record<string, unknown> & { id: string };
 
-const SQL_FIELDS = new Set<string>([
-  'id', 'title', 'persona', 'emotion', 'tier', 'status', 'category', 'quality_score', 'parameters', 'review_history', 'template_id',
-  'scenario_id', 'job_id', 'turn_count', 'prompt_tokens', 'completion_tokens', 'total_tokens', 'created_at', 'updated_at',
-]);
+/** The list fields that are columns (the *_name ones are looked up, see fieldSql). */
+const SQL_FIELDS = new Set<ListField>(LIST_FIELDS.filter((f) => f !== 'template_name' && f !== 'scenario_name'));
 
 export interface ListArgs {
   filters: Filters;
@@ -38,11 +37,11 @@ export interface ListArgs {
 }
 
 /** An ISO 8601 UTC timestamp with milliseconds, exactly as Date#toISOString writes it. */
-const isoUtc = (ref: string) => sql`to_char(${sql.ref(ref)} at time zone 'UTC', 'YYYY-MM-DD"T"HH24:MI:SS.MS"Z"')`;
+const isoUtc = (time: RawBuilder<unknown>) => sql`to_char(${time} at time zone 'UTC', 'YYYY-MM-DD"T"HH24:MI:SS.MS"Z"')`;
 
 /** The SQL expression one list field is written from, in the item's JSON. */
 function fieldSql(field: ListField, alias: string): RawBuilder<unknown> {
-  if (field === 'created_at' || field === 'updated_at') return isoUtc(`${alias}.${field}`);
+  if (field === 'created_at' || field === 'updated_at') return isoUtc(sql.ref(`${alias}.${field}`));
   // The name directories are a handful of rows: one primary-key probe per item.
   if (field === 'template_name') return sql`(select t.name from studio_templates t where t.id = ${sql.ref(`${alias}.template_id`)})`;
   if (field === 'scenario_name') return sql`(select s.name from studio_scenarios s where s.id = ${sql.ref(`${alias}.scenario_id`)})`;
@@ -177,15 +176,20 @@ export interface StatusChange {
   reviewer?: string | null;
 }
 
-/** Sets one conversation's status; `expected` guards against two reviewers racing. */
-export async function changeStatus(db: Kysely<StudioDB>, id: string, change: StatusChange & { expected?: ConversationStatus }): Promise<Row> {
-  const { rows } = await sql<Row & { previous: string }>`
-    update studio_conversations c set
+/** The SET list of a status change: the new status, and its entry appended to review_history. */
+function statusAssignments(change: StatusChange, bulk = false): RawBuilder<unknown> {
+  return sql`
       status = ${change.status},
       updated_at = now(),
       review_history = c.review_history || jsonb_build_array(jsonb_build_object(
-        'at', to_char(now() at time zone 'utc', 'YYYY-MM-DD"T"HH24:MI:SS.MS"Z"'), 'from', c.status, 'to', ${change.status}::text,
-        'reviewer', ${change.reviewer ?? null}::text, 'note', ${change.note ?? null}::text))
+        'at', ${isoUtc(sql`now()`)}, 'from', c.status, 'to', ${change.status}::text,
+        'reviewer', ${change.reviewer ?? null}::text, 'note', ${change.note ?? null}::text${bulk ? sql`, 'bulk', true` : sql``}))`;
+}
+
+/** Sets one conversation's status; `expected` guards against two reviewers racing. */
+export async function changeStatus(db: Kysely<StudioDB>, id: string, change: StatusChange & { expected?: ConversationStatus }): Promise<Row> {
+  const { rows } = await sql<Row>`
+    update studio_conversations c set ${statusAssignments(change)}
     where c.id = ${id}::uuid ${change.expected ? sql`and c.status = ${change.expected}` : sql``}
     returning c.id, c.status, c.updated_at, c.review_history
   `.execute(db);
@@ -198,12 +202,7 @@ export async function changeStatus(db: Kysely<StudioDB>, id: string, change: Sta
 /** One UPDATE for the whole selection; each row's history records its own previous status. */
 export async function bulkChangeStatus(db: Kysely<StudioDB>, ids: string[], change: StatusChange): Promise<{ updated: number; ids: string[] }> {
   const { rows } = await sql<{ id: string }>`
-    update studio_conversations c set
-      status = ${change.status},
-      updated_at = now(),
-      review_history = c.review_history || jsonb_build_array(jsonb_build_object(
-        'at', to_char(now() at time zone 'utc', 'YYYY-MM-DD"T"HH24:MI:SS.MS"Z"'), 'from', c.status, 'to', ${change.status}::text,
-        'reviewer', ${change.reviewer ?? null}::text, 'note', ${change.note ?? null}::text, 'bulk', true))
+    update studio_conversations c set ${statusAssignments(change, true)}
     where c.id = any(${ids}::uuid[])
     returning c.id
   `.execute(db);
@@ -211,13 +210,22 @@ export async function bulkChangeStatus(db: Kysely<StudioDB>, ids: string[], chan
 }
 
 export async function studioStats(db: Kysely<StudioDB>): Promise<{ total: number; byStatus: Record<string, number>; byTier: Record<string, number>; avgQuality: number }> {
-  const [status, tier, quality] = await Promise.all([
-    sql<{ k: string; n: number }>`select status as k, count(*)::int as n from studio_conversations group by status`.execute(db),
-    sql<{ k: string; n: number }>`select tier as k, count(*)::int as n from studio_conversations group by tier`.execute(db),
-    sql<{ q: number | null }>`select avg(quality_score)::float8 as q from studio_conversations`.execute(db),
-  ]);
-  const byStatus = Object.fromEntries(status.rows.map((r) => [r.k, r.n]));
-  const byTier = Object.fromEntries(tier.rows.map((r) => [r.k, r.n]));
-  const total = status.rows.reduce((a, r) => a + r.n, 0);
-  return { total, byStatus, byTier, avgQuality: Math.round((quality.rows[0]?.q ?? 0) * 100) / 100 };
+  // One scan for every figure: grouping sets give a row per status (g = 1), per tier (g = 2) and the whole table (g = 3).
+  const { rows } = await sql<{ status: string; tier: string; g: number; n: number; q: number | null }>`
+    select status, tier, grouping(status, tier) as g, count(*)::int as n, avg(quality_score)::float8 as q
+    from studio_conversations group by grouping sets ((status), (tier), ())
+  `.execute(db);
+  const byStatus: Record<string, number> = {};
+  const byTier: Record<string, number> = {};
+  let total = 0;
+  let avg = 0;
+  for (const r of rows) {
+    if (r.g === 1) byStatus[r.status] = r.n;
+    else if (r.g === 2) byTier[r.tier] = r.n;
+    else {
+      total = r.n;
+      avg = r.q ?? 0;
+    }
+  }
+  return { total, byStatus, byTier, avgQuality: Math.round(avg * 100) / 100 };
 }

@@ -15,9 +15,9 @@ import type { Database } from '../../db/database.js';
 import { SharedReads, TtlCache } from './cache.js';
 import { EXPORT_FORMATS, exportStream, type ExportFormat } from './export.js';
 import { LIST_FIELDS, SORT_COLUMNS, UUID_RE, parseFields, parseFilters, parseSort, type FilterQuery, type ListQuery } from './filters.js';
-import type { JobRunner } from './jobs.js';
+import { jobChannel, type JobRunner } from './jobs.js';
 import { CONVERSATION_STATUSES, TIERS } from './migrations.js';
-import type { StudioMetrics } from './observability.js';
+import { kindOf, type StudioMetrics } from './observability.js';
 import { bulkChangeStatus, changeStatus, countConversations, getConversationJson, listPageJson, studioStats } from './queries.js';
 import type { ConversationStatus, StudioDB, TemplateVariable, Tier } from './types.js';
 
@@ -187,7 +187,7 @@ export interface StudioRouteDeps {
   generatorName: string;
 }
 
-export function registerStudioRoutes(http: FastifyInstance, deps: StudioRouteDeps): { caches: TtlCache<unknown>[] } {
+export function registerStudioRoutes(http: FastifyInstance, deps: StudioRouteDeps): void {
   const { database, metrics, jobs, config } = deps;
   const db: Kysely<StudioDB> = database.db;
   const templatesCache = new TtlCache<unknown>('templates', CACHE_TTL_MS, metrics.cache);
@@ -198,8 +198,8 @@ export function registerStudioRoutes(http: FastifyInstance, deps: StudioRouteDep
   // not a plain read (insert, update, delete, begin/commit) detaches them (see SharedReads).
   const shared = new SharedReads('shared_reads', metrics.cache);
   const stopWatchingWrites = database.onQuery((_ms, text) => {
-    const read = /^\s*(select|explain)\b/i.test(text) || (/^\s*with\b/i.test(text) && !/\b(insert|update|delete)\b/i.test(text));
-    if (!read) shared.invalidate();
+    const kind = kindOf(text);
+    if (kind !== 'select' && kind !== 'explain') shared.invalidate();
   });
   http.addHook('onClose', async () => void stopWatchingWrites());
 
@@ -440,7 +440,7 @@ export function registerStudioRoutes(http: FastifyInstance, deps: StudioRouteDep
   );
 
   // ------------------------------------------------------------------ generation jobs
-  const withChannel = <T extends { id: string }>(j: T) => ({ ...j, channel: `studio:job:${j.id}` });
+  const withChannel = <T extends { id: string }>(j: T) => ({ ...j, channel: jobChannel(j.id) });
   http.post<{ Body: { templateId: string; scenarioIds?: string[]; count: number } }>(
     `${PREFIX}/jobs`,
     {
@@ -556,6 +556,4 @@ export function registerStudioRoutes(http: FastifyInstance, deps: StudioRouteDep
       }
     },
   );
-
-  return { caches: [templatesCache, scenariosCache, statsCache] };
 }

@@ -4,7 +4,8 @@
  * the last six months with a review-pipeline mix of statuses, written in bulk batches.
  */
 import { sql, type Kysely } from 'kysely';
-import { CATEGORIES, EMOTIONS, PERSONAS, pick, rngFrom, writeConversation } from './content.js';
+import { seededRandom } from '../../core/random.js';
+import { CATEGORIES, EMOTIONS, PERSONAS, pick, writeConversation } from './content.js';
 import { insertConversations } from './store.js';
 import type { ConversationStatus, ReviewEvent, StudioDB, TemplateVariable } from './types.js';
 
@@ -62,6 +63,8 @@ export async function ensureSamples(db: Kysely<StudioDB>): Promise<{ templates: 
   return { templates, scenarios };
 }
 
+const REVIEWERS = ['ana', 'ben', 'chen', 'dara'];
+
 const STATUS_MIX: [ConversationStatus, number][] = [
   ['generated', 0.2],
   ['pending_review', 0.3],
@@ -97,7 +100,7 @@ export interface SeedOptions {
 export async function seedStudio(db: Kysely<StudioDB>, options: SeedOptions): Promise<{ inserted: number; ms: number; ids: string[] }> {
   const started = performance.now();
   const { templates, scenarios } = await ensureSamples(db);
-  const rng = rngFrom(options.seed ?? 42);
+  const rng = seededRandom(options.seed ?? 42);
   const batchSize = options.batchSize ?? 2000;
   const sixMonthsMs = 183 * 24 * 3600 * 1000;
   const now = Date.now();
@@ -125,7 +128,7 @@ export async function seedStudio(db: Kysely<StudioDB>, options: SeedOptions): Pr
       c.createdAt = new Date(now - Math.floor(rng() * sixMonthsMs));
       return c;
     });
-    const reviewer = pick(rng, ['ana', 'ben', 'chen', 'dara']);
+    const reviewer = pick(rng, REVIEWERS);
     const write: Promise<void> = insertConversations(db, rows, {
       withTurns: options.withTurns,
       history: (r): ReviewEvent[] =>
@@ -157,7 +160,6 @@ export interface BulkSeedOptions {
   onProgress?(done: number, total: number): void;
 }
 
-const REVIEWERS = ['ana', 'ben', 'chen', 'dara'];
 const rank = (d: { constraint: boolean; def: string }) => (!d.constraint ? 2 : d.def.startsWith('PRIMARY') ? 0 : 1);
 
 /**

@@ -9,10 +9,6 @@ import { sql, type Kysely } from 'kysely';
 import { estimateTokens } from './content.js';
 import type { GeneratedConversation, ReviewEvent, StudioDB } from './types.js';
 
-export interface StoredIds {
-  ids: string[];
-}
-
 /** Inserts conversations (and turns unless `withTurns` is false) in one transaction. */
 export async function insertConversations(db: Kysely<StudioDB>, rows: GeneratedConversation[], options: { withTurns?: boolean; history?: (row: GeneratedConversation) => ReviewEvent[] } = {}): Promise<string[]> {
   if (!rows.length) return [];

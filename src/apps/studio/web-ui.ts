@@ -5,11 +5,11 @@
  * whenever both exist, so the two never conflict. Asset URLs in the page are rewritten under
  * /studio/assets/ so this scope never claims the shared /assets/ path.
  */
-import { existsSync, readFileSync } from 'node:fs';
+import { existsSync } from 'node:fs';
 import { readFile } from 'node:fs/promises';
 import { dirname, extname, join, normalize, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
-import type { FastifyInstance } from 'fastify';
+import type { FastifyInstance, FastifyReply } from 'fastify';
 
 const TYPES: Record<string, string> = {
   '.js': 'text/javascript; charset=utf-8',
@@ -22,7 +22,7 @@ const TYPES: Record<string, string> = {
   '.png': 'image/png',
 };
 
-export function studioWebDir(): string | null {
+function studioWebDir(): string | null {
   const here = dirname(fileURLToPath(import.meta.url));
   for (const candidate of [resolve(here, '../../../dist/web'), resolve(here, '../../../../dist/web'), resolve(here, '../../web')]) {
     if (existsSync(join(candidate, 'studio', 'index.html'))) return candidate;
@@ -32,20 +32,16 @@ export function studioWebDir(): string | null {
 
 export function registerStudioWeb(http: FastifyInstance): void {
   const root = studioWebDir();
-  const page = (): string | null => {
-    if (!root) return null;
-    return readFileSync(join(root, 'studio', 'index.html'), 'utf8').replace(/(["'])\/assets\//g, '$1/studio/assets/');
-  };
-  const sendPage = async (_req: unknown, reply: import('fastify').FastifyReply) => {
-    const html = page();
+  // Read per request (off the event loop): a rebuild while the server runs is served at once.
+  const sendPage = async (reply: FastifyReply) => {
+    const html = root && (await readFile(join(root, 'studio', 'index.html'), 'utf8')).replace(/(["'])\/assets\//g, '$1/studio/assets/');
     if (!html) return reply.status(404).type('text/plain').send('studio UI is not built: run `npm run build` (or `npx vite build`)');
     return reply.type('text/html; charset=utf-8').header('cache-control', 'no-cache').send(html);
   };
   http.get('/studio', { schema: { hide: true } }, (_req, reply) => reply.redirect('/studio/'));
   http.get('/studio/*', { schema: { hide: true } }, async (req, reply) => {
     const rest = (req.params as { '*': string })['*'];
-    if (!rest || rest === 'index.html') return sendPage(req, reply);
-    if (!root || !rest.startsWith('assets/')) return sendPage(req, reply);
+    if (!root || !rest?.startsWith('assets/')) return sendPage(reply);
     const assets = join(root, 'assets');
     const file = normalize(join(assets, rest.slice('assets/'.length)));
     if (!file.startsWith(assets + '/')) return reply.status(404).send({ error: { code: 'not_found', message: 'no such asset' } });
