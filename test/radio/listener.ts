@@ -6,6 +6,7 @@
 import { WebSocket } from 'ws';
 import { decodeBinaryFrame } from '../../src/hub/protocol.js';
 import { decodeChunk, type DecodedChunk } from '../../src/apps/radio/shared/format.js';
+import { nowMs } from '../../src/apps/radio/station.js';
 
 export interface Arrival {
   chunk: DecodedChunk;
@@ -13,7 +14,8 @@ export interface Arrival {
   arrivedAt: number;
 }
 
-export const wallNow = () => performance.timeOrigin + performance.now();
+/** The station's clock: capture timestamps are on it, so arrival lateness is measured on one clock. */
+export const wallNow = nowMs;
 
 export class Listener {
   readonly ws: WebSocket;

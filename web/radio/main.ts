@@ -12,6 +12,8 @@
 import workletUrl from './player-worklet.ts?worker&url';
 import { decodeBinaryFrame } from '../../src/hub/protocol.js';
 import { CHUNK_MS, FLAG_DISCONTINUITY, CODEC_OPUS, decodeChunk, pcm16ToPlanar, type FormatName } from '../../src/apps/radio/shared/format.js';
+// Type only: the worklet posts the buffer's own stats() object, so the page reads the same shape.
+import type { JitterBufferStats as WorkletStats } from '../../src/apps/radio/shared/jitter-buffer.js';
 
 interface StationInfo {
   id: string;
@@ -20,20 +22,6 @@ interface StationInfo {
   listenerTiersMs: number[];
   statusChannel: string;
   formats: Record<FormatName, { channel: string; offset: number; epoch: string }>;
-}
-
-interface WorkletStats {
-  framesPlayed: number;
-  underruns: number;
-  gaps: number;
-  skips: number;
-  bufferMs: number;
-  targetMs: number;
-  tier: number;
-  jitterMs: number;
-  peakJitterMs: number;
-  playing: boolean;
-  headCaptureTs: number;
 }
 
 export interface RadioStats {

@@ -7,14 +7,12 @@
 import { StrictMode, useCallback, useEffect, useRef, useState } from 'react';
 import { createRoot } from 'react-dom/client';
 import { AirwavesClient, type ClientState, type Publication } from '../../src/client/index.js';
+// Types only (erased from the bundle): the page reads exactly what the desk's REST API returns.
+import type { ControlMode, Role, TicketStatus as Status } from '../../src/apps/support/events.js';
+import type { SupportUser as User, Ticket } from '../../src/apps/support/desk.js';
 
-type Role = 'agent' | 'customer';
-interface User { id: string; name: string; role: Role }
-interface Ticket { id: string; subject: string; requesterId: string; assigneeId: string | null; status: Status; createdAt: string; updatedAt: string }
-type Status = 'open' | 'pending' | 'solved' | 'closed';
 interface Message { id: number; authorId: string; authorName: string; body: string; createdAt: string }
 interface RemoteSession { id: string; ticketId: string; agentId: string; controlMode: ControlMode; endedAt: string | null }
-type ControlMode = 'view_only' | 'full_control';
 interface StreamEvent { eventId: string; type: string; roomId: string; timestamp: number; payload: Record<string, unknown>; metadata: { actorId: string; actorRole: Role; ticket?: Ticket } }
 interface Session { token: string; user: User }
 

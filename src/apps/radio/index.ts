@@ -103,12 +103,11 @@ export const radioApp: AirwavesApp = {
     });
     hub.registerNamespace({ name: 'radio-status', subscribe: 'anonymous', publish: 'server', historySize: 1, historyTtlSeconds: 10 });
 
-    let engine: SynthEngine | null = null;
     const memory = new MemoryMonitor({ registry: ctx.metrics, logger, intervalMs: 10_000 }).start();
     ctx.onClose(() => memory.stop());
 
     if (config.radioEnabled) {
-      engine = await SynthEngine.start({ stations: specs.map(({ id, seed, mood }) => ({ id, seed, mood })) });
+      const engine = await SynthEngine.start({ stations: specs.map(({ id, seed, mood }) => ({ id, seed, mood })) });
       for (const spec of specs) {
         const station = new Station(spec, { hub, engine, metrics, logger });
         stations.set(spec.id, station);
@@ -116,7 +115,7 @@ export const radioApp: AirwavesApp = {
       }
       ctx.onClose(async () => {
         for (const s of stations.values()) s.stop();
-        await engine?.close();
+        await engine.close();
       });
       logger.info({ stations: specs.map((s) => s.id) }, 'radio stations on air');
     }

@@ -80,7 +80,6 @@ export class Station {
   underruns = 0;
   clientUnderruns = 0;
   private recentClientUnderruns: number[] = [];
-  bpm = 0;
 
   constructor(
     readonly spec: StationSpec & { title?: string },
@@ -106,8 +105,7 @@ export class Station {
     this.lastTroubleAt = this.lastTierChangeAt = nowMs();
     // The first chunk is due after the largest lead, so the first requests are never late.
     this.t0 = nowMs() + SERVER_LEAD_TIERS_MS[SERVER_LEAD_TIERS_MS.length - 1];
-    this.deps.metrics.leadTier.set({ station: this.spec.id }, this.tierIndex);
-    this.deps.metrics.leadMs.set({ station: this.spec.id }, this.leadMs);
+    this.recordTierMetrics();
     this.statusTimer = setInterval(() => this.publishStatus(), 1000);
     this.statusTimer.unref();
     this.tick();
@@ -221,13 +219,17 @@ export class Station {
     Promise.resolve(this.deps.hub.publishBinary(channel, bytes)).catch((err: Error) => this.deps.logger.error({ err, channel }, 'radio publish failed'));
   }
 
+  private recordTierMetrics(): void {
+    this.deps.metrics.leadTier.set({ station: this.spec.id }, this.tierIndex);
+    this.deps.metrics.leadMs.set({ station: this.spec.id }, this.leadMs);
+  }
+
   private raiseTier(now: number, reason: string): void {
     this.lastTroubleAt = now;
     if (this.tierIndex >= SERVER_LEAD_TIERS_MS.length - 1) return;
     this.tierIndex++;
     this.lastTierChangeAt = now;
-    this.deps.metrics.leadTier.set({ station: this.spec.id }, this.tierIndex);
-    this.deps.metrics.leadMs.set({ station: this.spec.id }, this.leadMs);
+    this.recordTierMetrics();
     this.deps.logger.info({ station: this.spec.id, tier: this.tierIndex, leadMs: this.leadMs, reason }, 'radio lead tier raised');
   }
 
@@ -252,8 +254,7 @@ export class Station {
     ) {
       this.tierIndex--;
       this.lastTierChangeAt = now;
-      this.deps.metrics.leadTier.set({ station: this.spec.id }, this.tierIndex);
-      this.deps.metrics.leadMs.set({ station: this.spec.id }, this.leadMs);
+      this.recordTierMetrics();
     }
   }
 

@@ -278,8 +278,9 @@ export class SupportDesk {
 
   // ------------------------------------------------------------------ remote sessions
 
-  async activeSession(actor: SupportUser, ticketId: string): Promise<RemoteSession | null> {
-    await this.ticketFor(actor, ticketId);
+  /** `known`: the ticket, when the caller already read it through ticketFor (spares a query). */
+  async activeSession(actor: SupportUser, ticketId: string, known?: Ticket): Promise<RemoteSession | null> {
+    if (!known) await this.ticketFor(actor, ticketId);
     const row = await this.db.selectFrom('support_remote_sessions').selectAll().where('ticket_id', '=', ticketId).where('ended_at', 'is', null).executeTakeFirst();
     return row ? toSession(row as Parameters<typeof toSession>[0]) : null;
   }

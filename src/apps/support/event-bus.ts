@@ -34,14 +34,14 @@ export function deliveryId(event: StreamEvent, index: number): string {
 
 export class SupportEventBus {
   private readonly publisher: EventPublisherLike | undefined;
+  private readonly hub: Hub;
+  private readonly log: Logger;
   published = 0;
 
-  constructor(
-    ctx: Pick<AppContext, 'hub' | 'logger'> & { events?: EventPublisherLike },
-    private readonly hub: Hub = ctx.hub,
-    private readonly log: Logger = ctx.logger,
-  ) {
+  constructor(ctx: Pick<AppContext, 'hub' | 'logger'> & { events?: EventPublisherLike }) {
     this.publisher = ctx.events;
+    this.hub = ctx.hub;
+    this.log = ctx.logger;
   }
 
   /** Name of the path events take, for logs and /status. */

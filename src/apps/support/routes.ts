@@ -167,7 +167,7 @@ export function registerSupportRoutes(http: FastifyInstance, desk: SupportDesk, 
     },
     async (req) => {
       const ticket = await desk.ticketFor(actor(req), req.params.ticketId);
-      return { ticket, remoteSession: await desk.activeSession(actor(req), ticket.id) };
+      return { ticket, remoteSession: await desk.activeSession(actor(req), ticket.id, ticket) };
     },
   );
 

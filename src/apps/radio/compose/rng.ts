@@ -1,23 +1,19 @@
 /**
  * @module apps/radio/compose/rng
- * A small seeded PRNG (mulberry32). Every random choice in a station comes from one of these,
- * so a seed fully determines the music: the same stream for every listener and every render.
+ * A small seeded PRNG (core/random's mulberry32) with the helpers composition needs. Every random
+ * choice in a station comes from one of these, so a seed fully determines the music: the same
+ * stream for every listener and every render.
  */
+import { seededRandom } from '../../../core/random.js';
+
 export class Rng {
-  private state: number;
+  /** Uniform in [0, 1). */
+  readonly next: () => number;
 
   constructor(seed: number) {
-    this.state = (seed ^ 0x9e3779b9) >>> 0;
+    this.next = seededRandom(seed ^ 0x9e3779b9);
     // Warm up so nearby seeds diverge immediately.
     for (let i = 0; i < 4; i++) this.next();
-  }
-
-  /** Uniform in [0, 1). */
-  next(): number {
-    let t = (this.state = (this.state + 0x6d2b79f5) >>> 0);
-    t = Math.imul(t ^ (t >>> 15), t | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
   }
 
   range(min: number, max: number): number {

@@ -21,7 +21,6 @@ export interface RenderResult {
   synthMs: number;
   encodeMs: number;
   phrasesComposed: number;
-  peak: number;
 }
 
 export interface SynthEngineOptions {
@@ -86,10 +85,6 @@ export class SynthEngine {
     return engine;
   }
 
-  get queued(): number {
-    return this.pending.size;
-  }
-
   /** Audio seconds synthesised per second of synthesis time. */
   get realTimeFactor(): number {
     return this.synthMs > 0 ? this.audioMs / this.synthMs : 0;
@@ -117,7 +112,7 @@ export class SynthEngine {
     this.audioMs += msg.chunks.length * CHUNK_MS;
     this.synthMs += msg.synthMs;
     this.encodeMs += msg.encodeMs;
-    waiter.resolve({ chunks: msg.chunks, synthMs: msg.synthMs, encodeMs: msg.encodeMs, phrasesComposed: msg.phrasesComposed, peak: msg.peak });
+    waiter.resolve({ chunks: msg.chunks, synthMs: msg.synthMs, encodeMs: msg.encodeMs, phrasesComposed: msg.phrasesComposed });
   }
 
   private failAll(err: Error): void {

@@ -36,6 +36,5 @@ export type FromWorker =
       synthMs: number;
       encodeMs: number;
       phrasesComposed: number;
-      peak: number;
     }
   | { type: 'error'; id: number; message: string };

@@ -25,9 +25,8 @@ interface StationState {
   spec: StationSpec;
   renderer: StationRenderer;
   index: number;
+  /** Open while the previous chunk was Opus-encoded; a new one means a restarted Opus stream. */
   opus: OpusEncoder | null;
-  /** Whether the previous chunk was Opus-encoded (a new encoder otherwise). */
-  opusContinuous: boolean;
 }
 
 const OPUS_SET_COMPLEXITY = 4010;
@@ -58,16 +57,11 @@ function render(id: number, station: string, count: number, wantPcm: boolean, wa
   const transfer: ArrayBuffer[] = [];
   let synthMs = 0;
   let encodeMs = 0;
-  let peak = 0;
   for (let c = 0; c < count; c++) {
     const t0 = performance.now();
     st.renderer.renderInterleaved(float, CHUNK_FRAMES);
     const t1 = performance.now();
     synthMs += t1 - t0;
-    for (let i = 0; i < float.length; i++) {
-      const a = float[i] < 0 ? -float[i] : float[i];
-      if (a > peak) peak = a;
-    }
     const chunk: RenderedChunk = { index: st.index++ };
     if (wantPcm || wantOpus) floatToPcm16(float, pcm16);
     if (wantPcm) {
@@ -76,23 +70,23 @@ function render(id: number, station: string, count: number, wantPcm: boolean, wa
       transfer.push(chunk.pcm.buffer as ArrayBuffer);
     }
     if (wantOpus) {
-      if (!st.opus) st.opus = openOpus();
-      if (!st.opusContinuous) chunk.opusRestart = true;
+      if (!st.opus) {
+        st.opus = openOpus();
+        chunk.opusRestart = true;
+      }
       const packet = st.opus.encode(pcmBytes, CHUNK_FRAMES);
       chunk.opus = new Uint8Array(packet.byteLength);
       chunk.opus.set(packet);
       transfer.push(chunk.opus.buffer as ArrayBuffer);
-      st.opusContinuous = true;
     } else if (st.opus) {
       // Nobody listens to Opus: free the encoder; a later listener gets a fresh stream.
       st.opus.delete();
       st.opus = null;
-      st.opusContinuous = false;
     }
     encodeMs += performance.now() - t1;
     chunks.push(chunk);
   }
-  post({ type: 'rendered', id, station, chunks, synthMs, encodeMs, phrasesComposed: st.renderer.phrasesComposed, peak }, transfer);
+  post({ type: 'rendered', id, station, chunks, synthMs, encodeMs, phrasesComposed: st.renderer.phrasesComposed }, transfer);
 }
 
 /**
@@ -117,7 +111,7 @@ port.on('message', (msg: ToWorker) => {
       opusBitrate = msg.opusBitrate;
       warmUp();
       for (const spec of msg.stations) {
-        stations.set(spec.id, { spec, renderer: new StationRenderer({ seed: spec.seed, mood: spec.mood }), index: 0, opus: null, opusContinuous: false });
+        stations.set(spec.id, { spec, renderer: new StationRenderer({ seed: spec.seed, mood: spec.mood }), index: 0, opus: null });
       }
       post({ type: 'ready' });
     } else if (msg.type === 'render') render(msg.id, msg.station, msg.count, msg.pcm, msg.opus);
