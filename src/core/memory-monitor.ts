@@ -8,7 +8,7 @@
  */
 import { PerformanceObserver, constants as perfConstants } from 'node:perf_hooks';
 import client from 'prom-client';
-import type { Registry } from './metrics.js';
+import { sharedMetric, type Registry } from './metrics.js';
 import type { Logger } from './logger.js';
 
 export interface MemorySample {
@@ -59,13 +59,6 @@ export function linearSlope(xs: readonly number[], ys: readonly number[]): numbe
   return den === 0 ? 0 : num / den;
 }
 
-/** Reuses a metric already on the registry (several components may share one). */
-function metric<T extends client.Metric>(registry: Registry | undefined, name: string, make: (registers: Registry[]) => T): T {
-  const existing = registry?.getSingleMetric(name);
-  if (existing) return existing as T;
-  return make(registry ? [registry] : []);
-}
-
 export class MemoryMonitor {
   private readonly samples: MemorySample[] = [];
   private readonly windowSize: number;
@@ -95,10 +88,10 @@ export class MemoryMonitor {
     this.now = options.now ?? Date.now;
     this.log = options.logger;
     const reg = options.registry;
-    this.usage = metric(reg, 'memory_usage_bytes', (registers) => new client.Gauge({ name: 'memory_usage_bytes', help: 'Process memory by type (last snapshot)', labelNames: ['type'] as const, registers }));
-    this.growth = metric(reg, 'memory_growth_bytes_per_hour', (registers) => new client.Gauge({ name: 'memory_growth_bytes_per_hour', help: 'Heap growth slope by linear regression over the monitor window', registers }));
-    this.alarm = metric(reg, 'memory_growth_alarm', (registers) => new client.Gauge({ name: 'memory_growth_alarm', help: '1 while heap growth exceeds the alarm threshold', registers }));
-    this.gcPause = metric(reg, 'gc_pause_seconds', (registers) =>
+    this.usage = sharedMetric(reg, 'memory_usage_bytes', (registers) => new client.Gauge({ name: 'memory_usage_bytes', help: 'Process memory by type (last snapshot)', labelNames: ['type'] as const, registers }));
+    this.growth = sharedMetric(reg, 'memory_growth_bytes_per_hour', (registers) => new client.Gauge({ name: 'memory_growth_bytes_per_hour', help: 'Heap growth slope by linear regression over the monitor window', registers }));
+    this.alarm = sharedMetric(reg, 'memory_growth_alarm', (registers) => new client.Gauge({ name: 'memory_growth_alarm', help: '1 while heap growth exceeds the alarm threshold', registers }));
+    this.gcPause = sharedMetric(reg, 'gc_pause_seconds', (registers) =>
       new client.Histogram({ name: 'gc_pause_seconds', help: 'Garbage-collection pauses', labelNames: ['kind'] as const, buckets: [0.0005, 0.001, 0.002, 0.005, 0.01, 0.02, 0.05, 0.1, 0.25], registers }),
     );
     if (options.trackGc ?? true) this.startGcTracking();

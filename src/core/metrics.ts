@@ -16,6 +16,16 @@ export function createRegistry(defaultMetrics = true): Registry {
   return registry;
 }
 
+/**
+ * The metric `name` already on `registry`, else the one `make` registers: components that share a
+ * registry (and tests that build several of them) must not register a metric twice.
+ */
+export function sharedMetric<T extends client.Metric>(registry: Registry | undefined, name: string, make: (registers: Registry[]) => T): T {
+  const existing = registry?.getSingleMetric(name);
+  if (existing) return existing as T;
+  return make(registry ? [registry] : []);
+}
+
 export function createHubMetrics(registry: Registry) {
   const registers = [registry];
   return {

@@ -21,8 +21,6 @@ export interface DatabaseOptions {
   dataDir: string;
   /** PostgreSQL pool size. */
   poolSize?: number;
-  /** Called with each query's duration (ms) and SQL, for metrics and the slow-query log. */
-  onQuery?: (durationMs: number, sqlText: string) => void;
 }
 
 export type QueryListener = (durationMs: number, sqlText: string, failed: boolean) => void;
@@ -73,10 +71,6 @@ export async function openDatabase<DB = unknown>(options: DatabaseOptions): Prom
     dialect = new PGliteDialect(pglite);
   }
   const listeners = new Set<QueryListener>();
-  if (options.onQuery) {
-    const onQuery = options.onQuery;
-    listeners.add((ms, text) => onQuery(ms, text));
-  }
   const db = new Kysely<DB>({
     dialect,
     log: (event) => {

@@ -183,7 +183,7 @@ export class ClientSession {
         if (Number.isNaN(firstPublishedAt)) firstPublishedAt = item.publishedAt;
         if (item.binary) {
           this.writeText(items, batchStart, i);
-          this.write(item.frame!, true);
+          this.writeBinary(item.frame!);
           batchStart = i + 1;
           batchBytes = 0;
           continue;
@@ -241,9 +241,9 @@ export class ClientSession {
     socket.write(framed);
   }
 
-  private write(frame: Buffer, binary: boolean): void {
+  private writeBinary(frame: Buffer): void {
     try {
-      this.ws.send(frame, { binary, compress: false, fin: true });
+      this.ws.send(frame, { binary: true, compress: false, fin: true });
     } catch (err) {
       this.host.onSendError(this, err as Error);
     }

@@ -608,12 +608,17 @@ export class Hub {
     const value = ns.hooks.onClientPublish ? await ns.hooks.onClientPublish(ctx, data) : data;
     const json = JSON.stringify(value);
     const bytes = Buffer.byteLength(json);
+    this.checkClientPublish(session, ns, bytes);
+    const ack = await this.publishPayload(ns, channel, { json, key });
+    session.sendControl(encodeReply(id, ack));
+  }
+
+  /** Size and publish-rate limits of one client publication of `bytes` (JSON). */
+  private checkClientPublish(session: ClientSession, ns: Namespace, bytes: number): void {
     this.checkSize(ns, bytes);
     if (!session.publishBucket.take(1) || !session.publishBytesBucket.take(bytes)) {
       throw new AirwavesError(Errors.rateLimited, `publish rate limit: ${this.config.publishRatePerSecond}/s and ${this.config.publishBytesPerSecond} bytes/s`);
     }
-    const ack = await this.publishPayload(ns, channel, { json, key });
-    session.sendControl(encodeReply(id, ack));
   }
 
   /** `send`: a signal into an input-only namespace. No reply on success; an error reply otherwise. */
@@ -633,10 +638,7 @@ export class Hub {
   private async consumeInput(session: ClientSession, ns: Namespace, channel: string, data: unknown): Promise<void> {
     await this.authorize(session, ns, 'publish', channel);
     const bytes = Buffer.byteLength(JSON.stringify(data));
-    this.checkSize(ns, bytes);
-    if (!session.publishBucket.take(1) || !session.publishBytesBucket.take(bytes)) {
-      throw new AirwavesError(Errors.rateLimited, `publish rate limit: ${this.config.publishRatePerSecond}/s and ${this.config.publishBytesPerSecond} bytes/s`);
-    }
+    this.checkClientPublish(session, ns, bytes);
     await ns.hooks.onClientPublish!({ client: session.id, identity: session.identity, channel }, data);
   }
 

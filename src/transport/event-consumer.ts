@@ -117,14 +117,14 @@ export class EventConsumer {
           // already running. Then take back what this node read and never acked before it died.
           await this.options.log.ensureGroup(stream, this.group, '$');
           ready = true;
-          await this.handle(stream, await this.options.log.claimStale(stream, this.group, this.consumer, 0, 1000));
+          await this.handle(family, stream, await this.options.log.claimStale(stream, this.group, this.consumer, 0, 1000));
         }
         const entries = await this.options.log.readGroup(stream, this.group, this.consumer, { count: this.batch, blockMs: this.blockMs });
         if (!this.running && entries.length === 0) break;
-        await this.handle(stream, entries);
+        await this.handle(family, stream, entries);
         if (Date.now() - lastClaim >= this.claimIdleMs / 2) {
           lastClaim = Date.now();
-          await this.handle(stream, await this.options.log.claimStale(stream, this.group, this.consumer, this.claimIdleMs));
+          await this.handle(family, stream, await this.options.log.claimStale(stream, this.group, this.consumer, this.claimIdleMs));
         }
         this.setFailing(false, stream);
         backoff = 100;
@@ -151,14 +151,13 @@ export class EventConsumer {
   }
 
   /** Publishes entries into the hub in log order, acks what the hub accepted. */
-  private async handle(stream: string, entries: LogEntry[]): Promise<void> {
+  private async handle(family: string, stream: string, entries: LogEntry[]): Promise<void> {
     if (entries.length === 0) return;
-    const family = stream.slice('events:'.length);
     const acked: string[] = [];
-    let failed: { entry: LogEntry; channel: string; body: unknown; eventId: string }[] = [];
+    let failed: { index: number; entry: LogEntry; channel: string; body: unknown; eventId: string }[] = [];
     // The publishes are issued in order in one turn, so the engine receives them in log order.
     await Promise.all(
-      entries.map(async (entry) => {
+      entries.map(async (entry, index) => {
         if (entry.deliveries > this.maxDeliveries) {
           await this.deadLetter(stream, entry, `delivered ${entry.deliveries} times`, 'max_deliveries');
           acked.push(entry.id);
@@ -173,7 +172,7 @@ export class EventConsumer {
           return;
         }
         if (await this.deliver(stream, entry, event.channel, event.body, event.eventId)) acked.push(entry.id);
-        else failed.push({ entry, channel: event.channel, body: event.body, eventId: event.eventId });
+        else failed.push({ index, entry, channel: event.channel, body: event.body, eventId: event.eventId });
       }),
     );
     // Not awaited: the next read need not wait for a round trip. An ack that fails leaves its
@@ -182,7 +181,7 @@ export class EventConsumer {
     // The hub is briefly unable (its Redis reconnecting): retry here, in log order, before
     // reading newer entries, so clients see the order of the log. After claimIdleMs the entries
     // stay pending for XAUTOCLAIM, whose delivery count leads to the dead-letter stream.
-    failed.sort((x, y) => entries.indexOf(x.entry) - entries.indexOf(y.entry));
+    failed.sort((x, y) => x.index - y.index);
     const giveUpAt = Date.now() + this.claimIdleMs;
     let backoff = 50;
     while (failed.length && this.running && Date.now() < giveUpAt) {

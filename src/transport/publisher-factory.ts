@@ -24,9 +24,8 @@ import type { EventLog } from './event-log.js';
 import { EventConsumer, type EventSink } from './event-consumer.js';
 import { HttpEventPublisher } from './http-publisher.js';
 import { MemoryEventLog } from './memory.js';
-import { MemoryEventPublisher } from './memory-publisher.js';
 import { createTransportMetrics, type TransportMetrics } from './publisher-metrics.js';
-import { validateEvent, type EventPublisher, type TransportEvent, type TransportName } from './publisher.js';
+import { LogEventPublisher, validateEvent, type EventPublisher, type TransportEvent, type TransportName } from './publisher.js';
 import { RedisStreamsPublisher } from './redis-publisher.js';
 import { RedisStreamsEventLog } from './redis-streams.js';
 import { RedisFlagStore, type StoredFlags } from './redis-flags.js';
@@ -211,7 +210,7 @@ export function createEventTransport(deps: EventTransportDeps): EventTransport {
 
   if (!config.redisUrl) {
     const memoryLog = new MemoryEventLog();
-    const memory = new MemoryEventPublisher(memoryLog, maxLenOf, metrics);
+    const memory = new LogEventPublisher('memory', memoryLog, maxLenOf, metrics);
     log = memoryLog;
     publisher = { publish: async (event) => memory.publish(validateEvent(event, families)) };
   } else {
@@ -219,7 +218,7 @@ export function createEventTransport(deps: EventTransportDeps): EventTransport {
     const configured = config.eventTransportHttpUrls?.split(',').map((u) => u.trim().replace(/\/$/, '')).filter(Boolean);
     const http = new HttpEventPublisher({ urls: () => (configured?.length ? configured : [deps.selfUrl()]), apiKey: config.apiKey, metrics });
     log = redisLog;
-    routing = new RoutingEventPublisher({ redis: new RedisStreamsPublisher(redisLog, maxLenOf, metrics), http, flags: flagsFromConfig(config), families, logger, metrics });
+    routing = new RoutingEventPublisher({ redis: new RedisStreamsPublisher(redisLog, maxLenOf, metrics), http, flags: configuredFlags, families, logger, metrics });
     publisher = routing;
     const flagLog = logger.child({ module: 'event-transport-flags' });
     const routed = routing;

@@ -23,10 +23,11 @@
  * the node read the gap from history before going on, so local subscribers still get every
  * message once and in order.
  */
-import { Redis, type RedisOptions } from 'ioredis';
+import { Redis } from 'ioredis';
+import { redisBaseOptions } from './redis-options.js';
 import { AirwavesError, Errors, isAirwavesError } from '../core/errors.js';
 import type { Logger } from '../core/logger.js';
-import { prom, type Registry } from '../core/metrics.js';
+import { prom, sharedMetric, type Registry } from '../core/metrics.js';
 import type { ChannelRetention, HistorySlice, HubEngine, HubMessage, MessageSink, PublishAck, PublishPayload } from '../hub/engine.js';
 import { newEpoch } from '../hub/engine.js';
 
@@ -175,12 +176,7 @@ export class RedisEngine implements HubEngine {
     this.log = options.logger.child({ module: 'redis-engine', node: options.nodeId });
     this.metaTtlMs = options.metaTtlMs ?? 24 * 3600_000;
     this.dedupeTtlMs = options.dedupeTtlMs ?? 10 * 60_000;
-    const base: RedisOptions = {
-      lazyConnect: true,
-      connectTimeout: 2000,
-      retryStrategy: (times) => Math.min(50 * times, 500),
-      connectionName: `airwaves-${options.nodeId}`,
-    };
+    const base = redisBaseOptions(`airwaves-${options.nodeId}`);
     // Publishes fail fast while Redis is away (the caller decides to retry or fall back) instead
     // of queueing without bound; in-flight commands fail on disconnect rather than being resent
     // blindly (a resent publish could be applied twice).
@@ -205,13 +201,16 @@ export class RedisEngine implements HubEngine {
     });
     if (options.metrics) {
       const registers = [options.metrics];
-      this.latency = new prom.Histogram({
-        name: 'redis_command_duration_seconds',
-        help: 'Latency of the Redis engine commands (publish script, history script)',
-        labelNames: ['op'] as const,
-        buckets: [0.0002, 0.0005, 0.001, 0.002, 0.005, 0.01, 0.025, 0.05, 0.1, 0.5],
-        registers,
-      });
+      // Shared with the event log's commands when it runs on the same registry.
+      this.latency = sharedMetric(options.metrics, 'redis_command_duration_seconds', () =>
+        new prom.Histogram({
+          name: 'redis_command_duration_seconds',
+          help: 'Latency of the Redis engine commands (publish script, history script)',
+          labelNames: ['op'] as const,
+          buckets: [0.0002, 0.0005, 0.001, 0.002, 0.005, 0.01, 0.025, 0.05, 0.1, 0.5],
+          registers,
+        }),
+      );
       this.gapFills = new prom.Counter({ name: 'redis_engine_gap_fills_total', help: 'Offset gaps on pub/sub filled from Redis history', registers });
     }
   }
@@ -360,20 +359,15 @@ export class RedisEngine implements HubEngine {
       const retention = this.retention.get(channel) ?? { historySize: MAX_GAP_FILL, historyTtlMs: 0 };
       const slice = await this.history(channel, state.last, MAX_GAP_FILL, { historySize: Math.max(1, retention.historySize), historyTtlMs: 0 });
       if (this.listening.get(channel) !== state) return true;
-      if (slice.epoch === state.epoch || state.last < 0) {
-        for (const m of slice.messages) {
-          if (m.offset > state.last) {
-            state.last = m.offset;
-            state.epoch = slice.epoch;
-            this.sink(m);
-          }
-        }
-      } else {
-        // Redis lost the channel (new epoch): start over from what it has now.
+      if (slice.epoch !== state.epoch && state.last >= 0) {
+        // Redis lost the channel (new epoch): start over from what it has now (offsets start at 1).
         state.epoch = slice.epoch;
         state.last = 0;
-        for (const m of slice.messages) {
+      }
+      for (const m of slice.messages) {
+        if (m.offset > state.last) {
           state.last = m.offset;
+          state.epoch = slice.epoch;
           this.sink(m);
         }
       }

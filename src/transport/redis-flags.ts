@@ -8,7 +8,8 @@
  * in the rest. Changes carry a version and a node applies only newer ones, so notifications that
  * arrive late or twice cannot roll flags back.
  */
-import { Redis, type RedisOptions } from 'ioredis';
+import { Redis } from 'ioredis';
+import { redisBaseOptions } from './redis-options.js';
 import { AirwavesError, Errors } from '../core/errors.js';
 import type { Logger } from '../core/logger.js';
 import type { EventTransportFlags } from './publisher-factory.js';
@@ -72,12 +73,7 @@ export class RedisFlagStore {
   constructor(private readonly options: RedisFlagStoreOptions) {
     this.log = options.logger.child({ module: 'event-transport-flags' });
     this.timeoutMs = options.timeoutMs ?? 2000;
-    const base: RedisOptions = {
-      lazyConnect: true,
-      connectTimeout: 2000,
-      retryStrategy: (times) => Math.min(50 * times, 500),
-      connectionName: `airwaves-flags-${options.nodeId}`,
-    };
+    const base = redisBaseOptions(`airwaves-flags-${options.nodeId}`);
     // A flag write fails fast while Redis is away rather than landing minutes later.
     this.cmd = new Redis(options.url, { ...base, enableOfflineQueue: false, maxRetriesPerRequest: 0 }) as ScriptedRedis;
     this.cmd.defineCommand('awSaveFlags', { numberOfKeys: 1, lua: SAVE_LUA });

@@ -12,8 +12,9 @@
  * to retry or fall back.
  */
 import { Redis, type RedisOptions } from 'ioredis';
+import { redisBaseOptions } from './redis-options.js';
 import type { Logger } from '../core/logger.js';
-import { prom, type Registry } from '../core/metrics.js';
+import { prom, sharedMetric, type Registry } from '../core/metrics.js';
 import { DEFAULT_CLAIM_COUNT, DEFAULT_READ_COUNT, type AppendOptions, type EventLog, type GroupInfo, type LogEntry, type ReadGroupOptions } from './event-log.js';
 
 export interface RedisStreamsEventLogOptions {
@@ -52,26 +53,21 @@ export class RedisStreamsEventLog implements EventLog {
   constructor(private readonly opts: RedisStreamsEventLogOptions) {
     this.defaultMaxLen = opts.defaultMaxLen ?? 100_000;
     checkInt('defaultMaxLen', this.defaultMaxLen, 1);
-    this.options = {
-      lazyConnect: true,
-      enableOfflineQueue: false,
-      maxRetriesPerRequest: 0,
-      connectTimeout: 2000,
-      retryStrategy: (times) => Math.min(50 * times, 500),
-      connectionName: opts.connectionName ?? 'airwaves-events',
-    };
+    this.options = { ...redisBaseOptions(opts.connectionName ?? 'airwaves-events'), enableOfflineQueue: false, maxRetriesPerRequest: 0 };
     this.redis = this.newConnection(true);
     if (opts.metrics) {
-      const existing = opts.metrics.getSingleMetric('redis_command_duration_seconds') as prom.Histogram<'op'> | undefined;
-      this.latency =
-        existing ??
-        new prom.Histogram({
-          name: 'redis_command_duration_seconds',
-          help: 'Latency of the Redis engine commands (publish script, history script) and event-log commands',
-          labelNames: ['op'] as const,
-          buckets: [0.0002, 0.0005, 0.001, 0.002, 0.005, 0.01, 0.025, 0.05, 0.1, 0.5],
-          registers: [opts.metrics],
-        });
+      this.latency = sharedMetric(
+        opts.metrics,
+        'redis_command_duration_seconds',
+        (registers) =>
+          new prom.Histogram({
+            name: 'redis_command_duration_seconds',
+            help: 'Latency of the Redis engine commands (publish script, history script) and event-log commands',
+            labelNames: ['op'] as const,
+            buckets: [0.0002, 0.0005, 0.001, 0.002, 0.005, 0.01, 0.025, 0.05, 0.1, 0.5],
+            registers,
+          }),
+      );
     }
   }
 
