@@ -4,9 +4,8 @@
  * apps, and wires the lifecycle. Everything else lives in its own module.
  */
 import { hostname } from 'node:os';
-import { existsSync } from 'node:fs';
 import { fileURLToPath } from 'node:url';
-import { dirname, join } from 'node:path';
+import { basename, dirname, join, sep } from 'node:path';
 import Fastify, { type FastifyInstance } from 'fastify';
 import swagger from '@fastify/swagger';
 import swaggerUi from '@fastify/swagger-ui';
@@ -51,14 +50,13 @@ async function createEngine(config: AirwavesConfig, logger: Logger, nodeId: stri
   return new RedisEngine({ url: config.redisUrl, nodeId, logger, metrics });
 }
 
-/** The folder holding the built web UIs (dist/web), whether running from src/ or dist/src/. */
-export function webRoot(): string | null {
+/**
+ * Where `npm run build` puts the web UIs (dist/web), whether running from src/ or dist/src/. It
+ * may not exist yet: files are looked up per request. Never src/../web, which holds the sources.
+ */
+export function webRoot(): string {
   const here = dirname(fileURLToPath(import.meta.url));
-  for (const candidate of [join(here, '../web'), join(here, '../dist/web'), join(here, '../../dist/web')]) {
-    // A built tree has Vite's assets/ folder; web/ sources (src/../web) must never be served.
-    if (existsSync(join(candidate, 'assets')) && (existsSync(join(candidate, 'index.html')) || existsSync(join(candidate, 'radio')))) return candidate;
-  }
-  return null;
+  return basename(dirname(here)) === 'dist' ? join(here, '../web') : join(here, '../dist/web');
 }
 
 export async function createServer(options: ServerOptions = {}): Promise<AirwavesServer> {
@@ -96,9 +94,19 @@ export async function createServer(options: ServerOptions = {}): Promise<Airwave
   registerPublishRoutes(http, { hub, config });
   registerEventRoutes(http, { hub, config, events });
 
-  const root = webRoot();
-  // Built UIs (dist/web/<app>/index.html) are served at /<app>/; the files are listed once at start.
-  if (root) await http.register(fastifyStatic, { root, prefix: '/', wildcard: false, index: ['index.html'], decorateReply: false });
+  // Built UIs: dist/web/<app>/index.html at /<app>/ and Vite's shared, hashed files at /assets/.
+  // Looked up per request, so a UI built while the server runs is served at once.
+  await http.register(fastifyStatic, {
+    root: webRoot(),
+    prefix: '/',
+    wildcard: true,
+    redirect: true,
+    index: ['index.html'],
+    decorateReply: false,
+    setHeaders: (reply, file) => {
+      if (file.includes(`${sep}assets${sep}`)) reply.header('cache-control', 'public, max-age=31536000, immutable');
+    },
+  });
 
   for (const app of appList) {
     await http.register(async (scope) => {

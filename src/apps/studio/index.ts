@@ -15,7 +15,6 @@ import { migrations } from './migrations.js';
 import { createStudioMetrics, observeQueries, observeRequests, registerPoolGauges } from './observability.js';
 import { registerStudioRoutes } from './routes.js';
 import type { StudioDB } from './types.js';
-import { registerStudioWeb } from './web-ui.js';
 
 export interface StudioOptions {
   /** Requests per minute per client IP on the studio routes. */
@@ -67,7 +66,6 @@ export function createStudioApp(options: StudioOptions = {}): AirwavesApp {
       });
       observeRequests(ctx.http, metrics);
       registerStudioRoutes(ctx.http, { database, config: ctx.config, metrics, jobs, generatorName: generator.name });
-      registerStudioWeb(ctx.http);
 
       await options.onReady?.(database);
       if (options.worker !== false) jobs.start();

@@ -12,10 +12,6 @@
  *   the WebSocket. Nobody can subscribe to it: the hook validates the state and hands it to the
  *   coalescer, whose output is what the room sees.
  */
-import { existsSync } from 'node:fs';
-import { dirname, join } from 'node:path';
-import { fileURLToPath } from 'node:url';
-import fastifyStatic from '@fastify/static';
 import type { Kysely } from 'kysely';
 import type { AirwavesApp, AppContext } from '../app.js';
 import { AirwavesError, Errors } from '../../core/errors.js';
@@ -34,15 +30,6 @@ export interface SupportApp extends AirwavesApp {
   desk?: SupportDesk;
   typing?: TypingCoalescer;
   bus?: SupportEventBus;
-}
-
-/** The built web tree holding our UI (dist/web, with support/ and Vite's shared assets/), from src/ or dist/src/. */
-function builtWebRoot(): string | null {
-  const here = dirname(fileURLToPath(import.meta.url));
-  for (const candidate of [join(here, '../../../dist/web'), join(here, '../../../web')]) {
-    if (existsSync(join(candidate, 'support/index.html')) && existsSync(join(candidate, 'assets'))) return candidate;
-  }
-  return null;
 }
 
 function ticketIdOf(channel: string, prefix: string): string | null {
@@ -108,16 +95,6 @@ export function createSupportApp(): SupportApp {
       );
 
       registerSupportRoutes(ctx.http, desk, ctx.config.jwtSecret);
-
-      // The server serves dist/web as listed when it started; if our UI was built after that (or
-      // the server found no built tree), serve it here so /support/ works either way.
-      const web = builtWebRoot();
-      if (web && !ctx.http.hasRoute({ method: 'GET', url: '/support/' })) {
-        await ctx.http.register(fastifyStatic, { root: join(web, 'support'), prefix: '/support/', decorateReply: false, wildcard: true, index: ['index.html'] });
-        if (!ctx.http.hasRoute({ method: 'GET', url: '/assets/*' })) {
-          await ctx.http.register(fastifyStatic, { root: join(web, 'assets'), prefix: '/assets/', decorateReply: false, wildcard: true, index: false });
-        }
-      }
 
       ctx.onClose(() => typing.flush());
       ctx.logger.info({ transport: bus.transport }, 'help desk ready');
