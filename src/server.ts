@@ -9,6 +9,7 @@ import { basename, dirname, join, sep } from 'node:path';
 import Fastify, { type FastifyInstance } from 'fastify';
 import swagger from '@fastify/swagger';
 import swaggerUi from '@fastify/swagger-ui';
+import { MemoryMonitor } from './core/memory-monitor.js';
 import fastifyStatic from '@fastify/static';
 import { loadConfig, type AirwavesConfig } from './core/config.js';
 import { createLogger, type Logger } from './core/logger.js';
@@ -87,6 +88,9 @@ export async function createServer(options: ServerOptions = {}): Promise<Airwave
   await http.register(swaggerUi, { routePrefix: '/docs' });
 
   const closers: (() => Promise<void> | void)[] = [];
+  // Process memory and GC pauses, whichever apps run (the radio soak and the memory alerts read them).
+  const memory = new MemoryMonitor({ registry: metrics, logger, intervalMs: 10_000 }).start();
+  closers.push(() => memory.stop());
   let database: Promise<Database> | undefined;
   const getDatabase = () => (database ??= openDatabase({ url: config.databaseUrl, dataDir: config.dataDir }));
   const appList = options.apps ?? defaultApps;

@@ -15,6 +15,11 @@ import pg from 'pg';
 
 export type DatabaseEngine = 'pglite' | 'postgres';
 
+/** A unique constraint refused the row (SQLSTATE 23505), on PostgreSQL and PGlite alike. */
+export function isUniqueViolation(err: unknown): boolean {
+  return typeof err === 'object' && err !== null && (err as { code?: string }).code === '23505';
+}
+
 export interface DatabaseOptions {
   /** postgres://… for PostgreSQL, pglite://memory for in-memory PGlite, unset for PGlite files. */
   url?: string;

@@ -12,7 +12,6 @@
 import type { AirwavesApp } from '../app.js';
 import { AirwavesError, Errors } from '../../core/errors.js';
 import { TokenBucket } from '../../core/token-bucket.js';
-import { MemoryMonitor } from '../../core/memory-monitor.js';
 import { errorResponseSchema } from '../../http/errors.js';
 import { CHANNELS, CHUNK_MS, SAMPLE_RATE } from './shared/format.js';
 import { CLIENT_TIERS_MS } from './shared/adaptive-buffer.js';
@@ -102,9 +101,6 @@ export const radioApp: AirwavesApp = {
       slowConsumer: 'drop-oldest',
     });
     hub.registerNamespace({ name: 'radio-status', subscribe: 'anonymous', publish: 'server', historySize: 1, historyTtlSeconds: 10 });
-
-    const memory = new MemoryMonitor({ registry: ctx.metrics, logger, intervalMs: 10_000 }).start();
-    ctx.onClose(() => memory.stop());
 
     if (config.radioEnabled) {
       const engine = await SynthEngine.start({ stations: specs.map(({ id, seed, mood }) => ({ id, seed, mood })) });

@@ -11,7 +11,7 @@ import { AirwavesError, Errors } from '../../core/errors.js';
 import { errorResponseSchema } from '../../http/errors.js';
 import { checkApiKey } from '../../http/publish-routes.js';
 import type { AirwavesConfig } from '../../core/config.js';
-import type { Database } from '../../db/database.js';
+import { isUniqueViolation, type Database } from '../../db/database.js';
 import { SharedReads, TtlCache } from './cache.js';
 import { EXPORT_FORMATS, exportStream, type ExportFormat } from './export.js';
 import { LIST_FIELDS, SORT_COLUMNS, UUID_RE, parseFields, parseFilters, parseSort, type FilterQuery, type ListQuery } from './filters.js';
@@ -175,7 +175,7 @@ interface ScenarioInput {
 
 /** Unique-name violations are the caller's mistake, not a server fault. */
 function conflictOnDuplicate(err: unknown, what: string): never {
-  if ((err as { code?: string }).code === '23505') throw new AirwavesError(Errors.conflict, `a ${what} with that name already exists`);
+  if (isUniqueViolation(err)) throw new AirwavesError(Errors.conflict, `a ${what} with that name already exists`);
   throw err;
 }
 

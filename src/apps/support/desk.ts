@@ -11,6 +11,7 @@ import { AGENTS_CHANNEL, roomChannel, userChannel, type SupportEventBus } from '
 import { makeEvent, type ControlMode, type EventMetadata, type Role, type TicketStatus } from './events.js';
 import type { SupportDB } from './schema.js';
 import type { TypingCoalescer } from './typing.js';
+import { isUniqueViolation } from '../../db/database.js';
 
 export interface SupportUser {
   id: string;
@@ -58,10 +59,6 @@ function toTicket(r: { id: string; subject: string; requester_id: string; assign
 
 function toSession(r: { id: string; ticket_id: string; agent_id: string; requester_id: string; control_mode: ControlMode; started_at: Date; ended_at: Date | null }): RemoteSession {
   return { id: r.id, ticketId: r.ticket_id, agentId: r.agent_id, requesterId: r.requester_id, controlMode: r.control_mode, startedAt: iso(r.started_at), endedAt: r.ended_at ? iso(r.ended_at) : null };
-}
-
-function isUniqueViolation(err: unknown): boolean {
-  return typeof err === 'object' && err !== null && (err as { code?: string }).code === '23505';
 }
 
 export const DEFAULT_PAGE = 50;
