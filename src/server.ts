@@ -5,6 +5,7 @@
  */
 import { hostname } from 'node:os';
 import { fileURLToPath } from 'node:url';
+import { existsSync } from 'node:fs';
 import { basename, dirname, join, sep } from 'node:path';
 import Fastify, { type FastifyInstance } from 'fastify';
 import swagger from '@fastify/swagger';
@@ -100,8 +101,11 @@ export async function createServer(options: ServerOptions = {}): Promise<Airwave
 
   // Built UIs: dist/web/<app>/index.html at /<app>/ and Vite's shared, hashed files at /assets/.
   // Looked up per request, so a UI built while the server runs is served at once.
+  const web = webRoot();
+  if (!existsSync(web)) logger.info({ web }, 'web UIs not built yet (npm run build); they are served as soon as they exist');
   await http.register(fastifyStatic, {
-    root: webRoot(),
+    root: web,
+    suppressWarning: true,
     prefix: '/',
     wildcard: true,
     redirect: true,
