@@ -5,7 +5,9 @@
  *
  * For each transport and user count, half the users are customers with a ticket each and half
  * are agents, one per room; everyone holds a WebSocket on their room, types like the simulated
- * typists of src/apps/support/typing-sim.ts (one typing `send` per keystroke) and posts chat
+ * typists of src/apps/support/typing-sim.ts (typing `send`s as the help desk's web client makes
+ * them; a second pass at the largest count sends one per keystroke, as a naive client would,
+ * to measure the coalescer) and posts chat
  * messages over REST. Airwaves runs as real node processes (`src/cli.ts serve`), as deployed,
  * on a PostgreSQL started for the run:
  * - `memory`: one node, events through the in-process event log;
@@ -32,7 +34,7 @@ import { startRedis, type TestRedis } from '../../test/helpers/redis.js';
 import { startPostgres, type PostgresInstance } from '../../test/helpers/postgres.js';
 import { NodeProcess } from '../../test/cluster/nodes.js';
 import { cpuPercent, machineCpuPercent, sampleMachine, sampleProc, type ProcSample } from '../hub/servers.js';
-import type { LoadInput, LoadOutput, LoadUser } from './load.js';
+import type { LoadInput, LoadOutput, LoadUser, TypingClient } from './load.js';
 
 const here = dirname(fileURLToPath(import.meta.url));
 type Transport = 'memory' | 'redis';
@@ -49,10 +51,15 @@ interface Options {
   name: string;
   /** Write the nodes' CPU profiles (.cpuprofile) here. */
   profileDir: string | null;
+  /**
+   * How clients report typing: every user count runs with the first; each other one runs once
+   * more at the largest count, for comparison (see TypingClient in ./load.ts).
+   */
+  typing: TypingClient[];
 }
 
 function parseArgs(args: string[]): Options {
-  const opts: Options = { users: [50, 100, 200, 500], durationMs: 20_000, warmupMs: 3000, transports: ['memory', 'redis'], profileDir: null, nodeFlags: [], name: 'support' };
+  const opts: Options = { users: [50, 100, 200, 500], durationMs: 20_000, warmupMs: 3000, transports: ['memory', 'redis'], profileDir: null, nodeFlags: [], name: 'support', typing: ['web', 'keystroke'] };
   for (let i = 0; i < args.length; i++) {
     const [flag, value] = [args[i], args[i + 1]];
     if (flag === '--users') opts.users = value.split(',').map((v) => Math.max(2, Math.min(2000, Number(v))));
@@ -60,10 +67,11 @@ function parseArgs(args: string[]): Options {
     else if (flag === '--warmup') opts.warmupMs = Math.max(0, Math.min(30, Number(value))) * 1000;
     else if (flag === '--transports') opts.transports = value.split(',') as Transport[];
     else if (flag === '--profile') opts.profileDir = value;
+    else if (flag === '--typing') opts.typing = value.split(',').filter((t): t is TypingClient => t === 'web' || t === 'keystroke');
     else if (flag === '--node-flags') opts.nodeFlags = value.split(' ').filter((f) => /^--[a-z0-9-]+(=[\w./-]+)?$/.test(f));
     else if (flag === '--name') opts.name = value.replace(/[^A-Za-z0-9_-]/g, '') || 'support';
     else if (flag === '--help') {
-      console.log('npm run bench -- support [--users 50,100,200,500] [--duration 20] [--warmup 3] [--transports memory,redis] [--profile DIR] [--node-flags "--single-threaded-gc"] [--name support]');
+      console.log('npm run bench -- support [--users 50,100,200,500] [--duration 20] [--warmup 3] [--transports memory,redis] [--typing web,keystroke] [--profile DIR] [--node-flags "--single-threaded-gc"] [--name support]');
       process.exit(0);
     } else continue;
     i++;
@@ -75,6 +83,7 @@ interface Env {
   nodes: NodeProcess[];
   pgDataDir: string;
   redisPid: number | null;
+  redis: TestRedis | undefined;
   db: Kysely<SupportDB>;
   close(): Promise<void>;
 }
@@ -109,7 +118,7 @@ async function startEnv(transport: Transport, profileDir: string | null, nodeFla
       nodes.push(await NodeProcess.start({ id: 'bench-memory', env, nodeArgs }));
     }
     db = new Kysely<SupportDB>({ dialect: new PostgresDialect({ pool: new pg.Pool({ connectionString: pgServer.url, max: 4 }) }) });
-    return { nodes, pgDataDir: pgServer.dataDir, redisPid, db, close };
+    return { nodes, pgDataDir: pgServer.dataDir, redisPid, redis, db, close };
   } catch (err) {
     await close();
     throw err;
@@ -175,6 +184,15 @@ function postgresCpuSeconds(dataDir: string): number {
 }
 
 /** The typing coalescer's counters summed over the nodes, read from their /metrics. */
+/** Calls per Redis command so far (INFO commandstats), to count the Redis work per room event. */
+async function redisCalls(env: Env): Promise<Map<string, number>> {
+  const calls = new Map<string, number>();
+  if (!env.redis) return calls;
+  const info = await env.redis.client().info('commandstats');
+  for (const m of info.matchAll(/^cmdstat_([\w|]+):calls=(\d+)/gm)) calls.set(m[1], Number(m[2]));
+  return calls;
+}
+
 async function typingCounters(env: Env): Promise<{ absorbed: number; emitted: number }> {
   let absorbed = 0;
   let emitted = 0;
@@ -200,6 +218,7 @@ function stats(values: number[]): { n: number; p50: number; p95: number; p99: nu
 
 interface StepResult {
   transport: Transport;
+  typingClient: TypingClient;
   users: number;
   rooms: number;
   chat: ReturnType<typeof stats>;
@@ -212,6 +231,8 @@ interface StepResult {
   lost: number;
   duplicates: number;
   typingOffered: number;
+  /** Typing signals the nodes received per second. */
+  typingInPerSecond: number;
   typingAbsorbed: number;
   coalescingCut: number;
   typingReceived: number;
@@ -224,6 +245,10 @@ interface StepResult {
    * the load generator (this process), and `other`: what the rest of the machine took meanwhile.
    */
   cpu: { nodes: number[]; redis: number | null; postgres: number; generator: number; other: number };
+  /** Events published into rooms (chat messages + coalesced typing) during the step. */
+  roomEvents: number;
+  /** Redis calls per room event, by command (redis transport only). */
+  redisPerEvent: Record<string, number>;
 }
 
 export async function main(args: string[]): Promise<void> {
@@ -235,16 +260,19 @@ export async function main(args: string[]): Promise<void> {
   for (const transport of opts.transports) {
     const env = await startEnv(transport, opts.profileDir, opts.nodeFlags);
     try {
-      for (const [index, count] of opts.users.entries()) {
+      const largest = Math.max(...opts.users);
+      const plan = [...opts.users.map((count) => ({ count, typing: opts.typing[0] ?? 'web' })), ...opts.typing.slice(1).map((typing) => ({ count: largest, typing }))];
+      for (const [index, { count, typing }] of plan.entries()) {
         const users = await prepareUsers(env, count, `${transport[0]}${index}`);
         const before = await typingCounters(env);
+        const redisBefore = await redisCalls(env);
         const pids = [...env.nodes.map((n) => n.pid!), ...(env.redisPid ? [env.redisPid] : [])];
         const cpuBefore: ProcSample[] = pids.map(sampleProc);
         const pgBefore = postgresCpuSeconds(env.pgDataDir);
         const machineBefore = sampleMachine();
         const selfBefore = process.cpuUsage();
         const stepStarted = performance.now();
-        const out = await runLoad({ users, durationMs: opts.durationMs, warmupMs: opts.warmupMs, seed: index + 1 });
+        const out = await runLoad({ users, durationMs: opts.durationMs, warmupMs: opts.warmupMs, seed: index + 1, typing });
         const cpuUse = pids.map((pid, i) => Math.round(cpuPercent(cpuBefore[i], sampleProc(pid)) * 10) / 10);
         const wallSeconds = (performance.now() - stepStarted) / 1000;
         const percent = (seconds: number) => Math.round((100 * seconds) / wallSeconds * 10) / 10;
@@ -256,8 +284,15 @@ export async function main(args: string[]): Promise<void> {
         const after = await typingCounters(env);
         const absorbed = after.absorbed - before.absorbed;
         const offered = absorbed + after.emitted - before.emitted;
+        const roomEvents = out.messagesSent + after.emitted - before.emitted;
+        const redisPerEvent: Record<string, number> = {};
+        for (const [cmd, n] of await redisCalls(env)) {
+          const per = (n - (redisBefore.get(cmd) ?? 0)) / Math.max(1, roomEvents);
+          if (per >= 0.01 && cmd !== 'info') redisPerEvent[cmd] = Math.round(per * 100) / 100;
+        }
         const step: StepResult = {
           transport,
+          typingClient: typing,
           users: users.length,
           rooms: users.length / 2,
           chat: stats(out.chatLatencies),
@@ -270,13 +305,16 @@ export async function main(args: string[]): Promise<void> {
           lost: Math.max(0, out.expectedDeliveries - out.delivered),
           duplicates: out.duplicates,
           typingOffered: offered,
+          typingInPerSecond: Math.round(offered / (opts.durationMs / 1000)),
           typingAbsorbed: absorbed,
           coalescingCut: offered ? Math.round((absorbed / offered) * 1000) / 10 : 0,
           typingReceived: out.typingReceived,
           typingRefused: out.typingRefused,
           cpu: { nodes: cpuUse.slice(0, env.nodes.length), redis: env.redisPid ? cpuUse[env.nodes.length] : null, postgres, generator, other },
+          roomEvents,
+          redisPerEvent,
         };
-        const first = steps.find((s) => s.transport === transport);
+        const first = steps.find((s) => s.transport === transport && s.typingClient === typing);
         if (first) {
           const spread = (q: 'p50' | 'p95' | 'p99') => Math.round(((step.chat[q] - first.chat[q]) / first.chat[q]) * 1000) / 10;
           step.spreadVsFirst = { p50: spread('p50'), p95: spread('p95'), p99: spread('p99') };
@@ -284,9 +322,10 @@ export async function main(args: string[]): Promise<void> {
         }
         steps.push(step);
         console.log(
-          `[${transport}] ${step.users} users / ${step.rooms} rooms: chat publish→client p50 ${step.chat.p50} p95 ${step.chat.p95} p99 ${step.chat.p99} ms (n=${step.chat.n}); ` +
+          `[${transport}, ${typing} typing] ${step.users} users / ${step.rooms} rooms: chat publish→client p50 ${step.chat.p50} p95 ${step.chat.p95} p99 ${step.chat.p99} ms (n=${step.chat.n}); ` +
             `typing p99 ${step.typing.p99} ms; send→other p99 ${step.endToEnd.p99} ms; lost ${step.lost}/${step.expectedDeliveries}, dup ${step.duplicates}, send errors ${step.sendErrors}, typing refused ${step.typingRefused}; ` +
-            `coalescing cut ${step.coalescingCut}% (${absorbed}/${offered}); CPU nodes ${step.cpu.nodes.join(' + ')}%${step.cpu.redis !== null ? `, redis ${step.cpu.redis}%` : ''}, postgres ${step.cpu.postgres}%, generator ${step.cpu.generator}%, other ${step.cpu.other}%` +
+            `typing signals in ${step.typingInPerSecond}/s, coalescing cut ${step.coalescingCut}% (${absorbed}/${offered}); CPU nodes ${step.cpu.nodes.join(' + ')}%${step.cpu.redis !== null ? `, redis ${step.cpu.redis}%` : ''}, postgres ${step.cpu.postgres}%, generator ${step.cpu.generator}%, other ${step.cpu.other}%` +
+            (Object.keys(step.redisPerEvent).length ? `; redis calls per room event ${Object.entries(step.redisPerEvent).map(([c, n]) => `${c} ${n}`).join(', ')}` : '') +
             (step.spreadVsFirst ? `; spread vs ${first!.users} users p50 ${step.spreadVsFirst.p50}% p95 ${step.spreadVsFirst.p95}% p99 ${step.spreadVsFirst.p99}%` : ''),
         );
       }
@@ -321,7 +360,7 @@ function renderMarkdown(r: {
 }): string {
   const rows = r.steps.map(
     (s) =>
-      `| ${s.transport} | ${s.users} | ${s.chat.p50} | ${s.chat.p95} | ${s.chat.p99} | ${s.chat.max} | ${s.chat.n} | ${s.spreadVsFirst ? `${s.spreadVsFirst.p50} / ${s.spreadVsFirst.p95} / ${s.spreadVsFirst.p99}` : '—'} | ${s.typing.p99} | ${s.endToEnd.p50} / ${s.endToEnd.p99} | ${s.lost} / ${s.expectedDeliveries} | ${s.duplicates} | ${s.coalescingCut}% | ${s.cpu.nodes.join(' + ')} | ${s.cpu.redis ?? '—'} | ${s.cpu.postgres} | ${s.cpu.generator} | ${s.cpu.other} |`,
+      `| ${s.transport} | ${s.typingClient} | ${s.users} | ${s.chat.p50} | ${s.chat.p95} | ${s.chat.p99} | ${s.chat.max} | ${s.chat.n} | ${s.spreadVsFirst ? `${s.spreadVsFirst.p50} / ${s.spreadVsFirst.p95} / ${s.spreadVsFirst.p99}` : '—'} | ${s.typing.p99} | ${s.endToEnd.p50} / ${s.endToEnd.p99} | ${s.lost} / ${s.expectedDeliveries} | ${s.duplicates} | ${s.typingInPerSecond} | ${s.coalescingCut}% | ${s.cpu.nodes.join(' + ')} | ${s.cpu.redis ?? '—'} | ${s.cpu.postgres} | ${s.cpu.generator} | ${s.cpu.other} |`,
   );
   return [
     '# Help desk benchmark',
@@ -330,10 +369,10 @@ function renderMarkdown(r: {
     '',
     `Target: ${r.target}.`,
     '',
-    'Airwaves runs as real node processes on a PostgreSQL started for the run; every process (nodes, redis-server, postgres, the load generator) shares the machine. Latencies in ms. "chat" is publish→client: from the event\'s creation on the server (after the message is stored) to its receipt by a room member; "n" is how many receipts were timed (after the warm-up). "send→other" is REST send → receipt by the other member (includes the database insert). Spread: change of p50 / p95 / p99 against the first (smallest) step of the same transport (a small step\'s p99 rests on a handful of samples: see n). Loss and duplicates count the whole step, warm-up included. Cut: typing publishes absorbed by the coalescer (100 ms window plus repeat suppression). CPU: percent of one core over the step; "other" is what processes outside the benchmark took meanwhile (the machine is shared), and a step with much of it is not a clean measurement.',
+    'Airwaves runs as real node processes on a PostgreSQL started for the run; every process (nodes, redis-server, postgres, the load generator) shares the machine. Latencies in ms. "chat" is publish→client: from the event\'s creation on the server (after the message is stored) to its receipt by a room member; "n" is how many receipts were timed (after the warm-up). "send→other" is REST send → receipt by the other member (includes the database insert). Typing client: "web" reports typing as the help desk\'s own client does (a "start" at most once a second while typing, a "stop" when idle or sent: src/apps/support/typing-client.ts); "keystroke" is a naive client sending a "start" per keystroke, run once at the largest count to measure the server\'s coalescer. Spread: change of p50 / p95 / p99 against the first (smallest) step of the same transport and typing client; the issue defines it from 50 to 200 users (a small step\'s p99 rests on a handful of samples: see n). Loss and duplicates count the whole step, warm-up included. Cut: typing publishes absorbed by the coalescer (100 ms window plus repeat suppression). CPU: percent of one core over the step; "other" is what processes outside the benchmark took meanwhile (the machine is shared), and a step with much of it is not a clean measurement.',
     '',
-    '| transport | users | chat p50 | chat p95 | chat p99 | chat max | n | spread % p50 / p95 / p99 | typing p99 | send→other p50 / p99 | lost / expected | dup | coalescing cut | CPU nodes % | CPU redis % | CPU postgres % | CPU generator % | CPU other % |',
-    '|---|---|---|---|---|---|---|---|---|---|---|---|---|---|---|---|---|---|',
+    '| transport | typing client | users | chat p50 | chat p95 | chat p99 | chat max | n | spread % p50 / p95 / p99 | typing p99 | send→other p50 / p99 | lost / expected | dup | typing signals in /s | coalescing cut | CPU nodes % | CPU redis % | CPU postgres % | CPU generator % | CPU other % |',
+    '|---|---|---|---|---|---|---|---|---|---|---|---|---|---|---|---|---|---|---|---|',
     ...rows,
     '',
   ].join('\n');

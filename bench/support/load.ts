@@ -2,12 +2,20 @@
  * @module bench/support/load
  * The help desk benchmark's load generator, run in a worker thread so the simulated people and
  * the servers do not share one event loop. Each user holds a WebSocket subscribed to their
- * ticket's room, types (a typing `send` per keystroke, as the web UI's client does)
- * and posts messages over REST; every room event received is timed.
+ * ticket's room, types (typing `send`s as the web UI's client makes them, or one per keystroke:
+ * see TypingClient) and posts messages over REST; every room event received is timed.
  */
 import { parentPort, workerData } from 'node:worker_threads';
 import { WebSocket } from 'ws';
 import { FAST_TYPISTS, GENERAL_TYPISTS, simulateTypist } from '../../src/apps/support/typing-sim.js';
+import { reportsOfWebClient } from '../../src/apps/support/typing-client.js';
+
+/**
+ * How a simulated client reports typing: `web` as the help desk's own client does (state, resent
+ * at most once a second), `keystroke` as a naive client does (a "start" per keystroke), which is
+ * what the server's coalescer is for.
+ */
+export type TypingClient = 'web' | 'keystroke';
 
 export interface LoadUser {
   id: string;
@@ -24,6 +32,7 @@ export interface LoadInput {
   /** Events created in the first warmupMs are counted for loss but not timed (JIT, pools, caches). */
   warmupMs: number;
   seed: number;
+  typing: TypingClient;
 }
 
 export interface LoadOutput {
@@ -126,10 +135,11 @@ async function run(input: LoadInput): Promise<LoadOutput> {
   const sends: Promise<void>[] = [];
   input.users.forEach((user, i) => {
     const script = simulateTypist(input.seed * 100_003 + i, input.durationMs, user.role === 'agent' ? FAST_TYPISTS : GENERAL_TYPISTS);
+    const signals = input.typing === 'web' ? reportsOfWebClient(script.signals) : script.signals;
     const ws = sockets[i];
     const channel = `support-typing:${user.ticketId}`;
     let cmd = 1_000_000;
-    for (const s of script.signals) {
+    for (const s of signals) {
       timers.push(
         setTimeout(() => {
           if (ws.readyState !== ws.OPEN) return;

@@ -40,6 +40,11 @@ export interface EventConsumerOptions {
   batch?: number;
   /** Dead-letter stream bound. Default 10_000. */
   deadLetterMaxLen?: number;
+  /**
+   * Acks are gathered and sent at most this long after the hub accepted their entries (or when a
+   * batch's worth is waiting). Default 100 ms; 0 acks each batch at once.
+   */
+  ackDelayMs?: number;
 }
 
 const sleep = (ms: number) => new Promise<void>((r) => setTimeout(r, ms));
@@ -56,8 +61,12 @@ export class EventConsumer {
   private readonly blockMs: number;
   private readonly batch: number;
   private failing = false;
+  private readonly ackDelayMs: number;
   /** Acks in flight, awaited by stop() so a clean stop leaves nothing pending. */
   private readonly acking = new Set<Promise<void>>();
+  /** Entry ids accepted by the hub and not yet acked, per stream (see ackSoon). */
+  private readonly unacked = new Map<string, string[]>();
+  private ackTimer: NodeJS.Timeout | undefined;
 
   constructor(private readonly options: EventConsumerOptions) {
     this.group = `hub-${options.nodeId}`;
@@ -67,6 +76,7 @@ export class EventConsumer {
     this.claimIdleMs = options.claimIdleMs ?? 5000;
     this.blockMs = options.blockMs ?? 1000;
     this.batch = options.batch ?? 200;
+    this.ackDelayMs = options.ackDelayMs ?? 100;
     if (options.metrics) {
       this.metrics = createTransportMetrics(options.metrics);
       const streams = options.families.map(streamOf);
@@ -91,10 +101,33 @@ export class EventConsumer {
   async stop(): Promise<void> {
     this.running = false;
     await Promise.all(this.loops);
+    this.flushAcks();
     await Promise.all(this.acking);
   }
 
+  /**
+   * Acks later, together. Events mostly arrive one by one, so acking each read cost every node a
+   * write and a wakeup per event (the XACK reply comes back on its own, ahead of the blocked
+   * XREADGROUP's); gathered over ackDelayMs, it is one per interval. An entry whose ack is still
+   * waiting when the node dies is pending, and goes back through XAUTOCLAIM to the same node when
+   * it restarts; the hub's idempotency key absorbs the repeat.
+   */
   private ackSoon(stream: string, ids: string[]): void {
+    let waiting = this.unacked.get(stream);
+    if (!waiting) this.unacked.set(stream, (waiting = []));
+    waiting.push(...ids);
+    if (this.ackDelayMs === 0 || waiting.length >= this.batch) this.flushAcks();
+    else this.ackTimer ??= setTimeout(() => this.flushAcks(), this.ackDelayMs).unref();
+  }
+
+  private flushAcks(): void {
+    clearTimeout(this.ackTimer);
+    this.ackTimer = undefined;
+    for (const [stream, ids] of this.unacked) this.sendAck(stream, ids);
+    this.unacked.clear();
+  }
+
+  private sendAck(stream: string, ids: string[]): void {
     const done = this.options.log
       .ack(stream, this.group, ids)
       .then(

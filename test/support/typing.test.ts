@@ -6,6 +6,7 @@
 import { test, mock } from 'node:test';
 import assert from 'node:assert/strict';
 import { TYPING_REFRESH_MS, TypingCoalescer, type TypingSignal } from '../../src/apps/support/typing.js';
+import { TYPING_RESEND_MS, TypingThrottle, reportsOfWebClient } from '../../src/apps/support/typing-client.js';
 import { FAST_TYPISTS, GENERAL_TYPISTS, coalescedCount, simulateTypist, type TypingSignalAt } from '../../src/apps/support/typing-sim.js';
 
 test('within one window only the last state is emitted, per room and user', () => {
@@ -118,4 +119,37 @@ test('a typist who keeps typing is re-announced every refresh interval, and a st
   } finally {
     mock.timers.reset();
   }
+});
+
+test("the help desk's client reports state, not keystrokes: a start at most once a second, every stop", () => {
+  const keys = [0, 150, 300, 900, 1000, 1001, 1700, 2002].map((at) => ({ at, state: 'start' as const }));
+  const sent = reportsOfWebClient([...keys, { at: 4100, state: 'stop' }, { at: 4200, state: 'start' }, { at: 4300, state: 'start' }]);
+  assert.deepEqual(
+    sent.map((s) => `${s.state}@${s.at}`),
+    // 1001 is more than TYPING_RESEND_MS after 0; 2002 after 1001; after a stop the next key starts at once.
+    ['start@0', 'start@1001', 'start@2002', 'stop@4100', 'start@4200'],
+  );
+  const throttle = new TypingThrottle();
+  assert.equal(throttle.keystroke(10_000), true);
+  assert.equal(throttle.keystroke(10_000 + TYPING_RESEND_MS), false);
+  throttle.stopped();
+  assert.equal(throttle.keystroke(10_000 + TYPING_RESEND_MS), true);
+});
+
+test("over 200 simulated typists the web client sends a small fraction of the keystroke signals, and the room still hears every typist's last state", () => {
+  let keystrokeSignals = 0;
+  let webSignals = 0;
+  for (let seed = 1; seed <= 200; seed++) {
+    const script = simulateTypist(seed, 60_000, seed % 2 ? GENERAL_TYPISTS : FAST_TYPISTS);
+    const web = reportsOfWebClient(script.signals);
+    keystrokeSignals += script.signals.length;
+    webSignals += web.length;
+    // The last state must survive throttling: a typist who stopped is seen to stop.
+    assert.equal(web.at(-1)?.state, script.signals.at(-1)?.state, `typist ${seed}`);
+    // Every stop goes out, and no start is withheld longer than the resend interval while typing.
+    assert.equal(web.filter((s) => s.state === 'stop').length, script.signals.filter((s) => s.state === 'stop').length);
+  }
+  const ratio = webSignals / keystrokeSignals;
+  assert.ok(ratio < 0.35, `web client sent ${webSignals} of ${keystrokeSignals} keystroke signals (${(ratio * 100).toFixed(1)}%)`);
+  assert.ok(ratio > 0.02, `implausibly few signals: ${webSignals}`);
 });

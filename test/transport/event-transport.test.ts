@@ -325,6 +325,45 @@ describe('event transport on Redis (two nodes)', () => {
     }
   });
 
+  test('acks are gathered: events arriving one by one cost one XACK per ack delay, and stop() acks what is still waiting', async () => {
+    const log = new RedisStreamsEventLog({ url: redis.url });
+    const acks: string[][] = [];
+    const ack = log.ack.bind(log);
+    log.ack = (stream, group, ids) => {
+      acks.push(ids);
+      return ack(stream, group, ids);
+    };
+    const received: unknown[] = [];
+    const hub = { publish: async (_channel: string, data: unknown) => void received.push(data) };
+    const consumer = new EventConsumer({ log, hub, nodeId: 'acks', families: ['acks'], logger: silent, ackDelayMs: 300, blockMs: 50 });
+    const producer = new RedisStreamsEventLog({ url: redis.url });
+    try {
+      consumer.start();
+      await sleep(200);
+      const append = (n: number) => producer.append('events:acks', { id: `a-${n}`, ch: 'chat:acks', room: 'r', type: 't', body: JSON.stringify({ n }) });
+      for (let n = 1; n <= 5; n++) {
+        await append(n);
+        await sleep(20);
+      }
+      for (let i = 0; i < 50 && received.length < 5; i++) await sleep(10);
+      assert.equal(received.length, 5, 'every event reached the hub at once');
+      assert.equal(acks.length, 0, 'no ack sent yet: they wait for the delay');
+      await sleep(400);
+      assert.equal(acks.length, 1, 'one XACK for the five');
+      assert.equal(acks[0].length, 5);
+      await append(6);
+      for (let i = 0; i < 50 && received.length < 6; i++) await sleep(10);
+      await consumer.stop();
+      assert.equal(acks.length, 2, 'stop() sent the waiting ack');
+      const group = (await log.groups('events:acks')).find((g) => g.name === 'hub-acks')!;
+      assert.equal(group.pending, 0, 'a clean stop leaves nothing pending');
+    } finally {
+      await consumer.stop();
+      await log.close();
+      await producer.close();
+    }
+  });
+
   test('an event the hub can never accept, or one delivered too often, goes to the dead-letter stream', async () => {
     const log = new RedisStreamsEventLog({ url: redis.url });
     const registry = createRegistry(false);
@@ -349,8 +388,10 @@ describe('event transport on Redis (two nodes)', () => {
       assert.ok(dead.some((e) => e.fields.garbage === 'yes' && /lacks/.test(e.fields.reason)));
       const counted = (await registry.getSingleMetric('events_dead_lettered_total')!.get()).values;
       assert.equal(counted.reduce((s, v) => s + v.value, 0), 2);
-      const group = (await log.groups('events:ticket')).find((g) => g.name === 'hub-dlq')!;
-      assert.equal(group.pending, 0, 'dead-lettered entries are acked');
+      // Acks go out within the consumer's ack delay (100 ms).
+      const pendingOf = async () => (await log.groups('events:ticket')).find((g) => g.name === 'hub-dlq')!.pending;
+      for (let i = 0; i < 20 && (await pendingOf()) > 0; i++) await sleep(50);
+      assert.equal(await pendingOf(), 0, 'dead-lettered entries are acked');
       const depth = (await registry.getSingleMetric('event_queue_depth')!.get()).values;
       assert.deepEqual(depth.map((v) => [v.labels.stream, v.value]), [['events:ticket', 0]]);
     } finally {

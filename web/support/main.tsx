@@ -10,6 +10,7 @@ import { AirwavesClient, type ClientState, type Publication } from '../../src/cl
 // Types only (erased from the bundle): the page reads exactly what the desk's REST API returns.
 import type { ControlMode, Role, TicketStatus as Status } from '../../src/apps/support/events.js';
 import type { SupportUser as User, Ticket } from '../../src/apps/support/desk.js';
+import { TYPING_IDLE_MS, TypingThrottle } from '../../src/apps/support/typing-client.js';
 
 interface Message { id: number; authorId: string; authorName: string; body: string; createdAt: string }
 interface RemoteSession { id: string; ticketId: string; agentId: string; controlMode: ControlMode; endedAt: string | null }
@@ -19,8 +20,6 @@ interface Session { token: string; user: User }
 const API = '/api/v1/support';
 const STATUSES: Status[] = ['open', 'pending', 'solved', 'closed'];
 const MODE_LABEL: Record<ControlMode, string> = { view_only: 'view only', full_control: 'full control' };
-const TYPING_RESEND_MS = 1000;
-const TYPING_IDLE_MS = 2000;
 /** A typing indicator whose "stop" was lost (closed tab) fades after this long. */
 const TYPING_STALE_MS = 6000;
 
@@ -128,7 +127,7 @@ function TicketView({ session, client, ticketId, agents, onTicket }: { session: 
   const [draft, setDraft] = useState('');
   const [error, setError] = useState('');
   const chatRef = useRef<HTMLDivElement>(null);
-  const typingState = useRef<{ lastStart: number; idle?: ReturnType<typeof setTimeout> }>({ lastStart: 0 });
+  const typingState = useRef<{ throttle: TypingThrottle; idle?: ReturnType<typeof setTimeout> }>({ throttle: new TypingThrottle() });
   const isAgent = user.role === 'agent';
 
   const addMessages = useCallback((incoming: Message[]) => {
@@ -216,21 +215,17 @@ function TicketView({ session, client, ticketId, agents, onTicket }: { session: 
     chatRef.current?.scrollTo({ top: chatRef.current.scrollHeight });
   }, [messages.length]);
 
-  // A signal per keystroke, without a reply; the server coalesces them. While disconnected the
-  // signal is skipped: the next keystroke after the reconnect says the same.
+  // State, not keystrokes (src/apps/support/typing-client.ts), each a signal without a reply.
+  // While disconnected a signal is skipped: the next resend after the reconnect says the same.
   const sendTyping = (type: 'typing_start' | 'typing_stop') => void client.send(`support-typing:${ticketId}`, { type });
 
   const onDraft = (value: string) => {
     setDraft(value);
     const ts = typingState.current;
-    const now = Date.now();
-    if (now - ts.lastStart > TYPING_RESEND_MS) {
-      ts.lastStart = now;
-      sendTyping('typing_start');
-    }
+    if (ts.throttle.keystroke(Date.now())) sendTyping('typing_start');
     if (ts.idle) clearTimeout(ts.idle);
     ts.idle = setTimeout(() => {
-      ts.lastStart = 0;
+      ts.throttle.stopped();
       sendTyping('typing_stop');
     }, TYPING_IDLE_MS);
   };
@@ -240,7 +235,7 @@ function TicketView({ session, client, ticketId, agents, onTicket }: { session: 
     if (!body) return;
     const ts = typingState.current;
     if (ts.idle) clearTimeout(ts.idle);
-    ts.lastStart = 0;
+    ts.throttle.stopped();
     sendTyping('typing_stop');
     try {
       const r = await api<{ message: Message }>(token, 'POST', `/tickets/${ticketId}/messages`, { body });

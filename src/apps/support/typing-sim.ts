@@ -1,7 +1,8 @@
 /**
  * @module apps/support/typing-sim
- * A seeded model of people typing chat messages, and of the naive client that reports typing on
- * every keystroke. Tests and the benchmark use it to measure what the 100 ms coalescing window
+ * A seeded model of people typing chat messages, as a naive client that reports typing on every
+ * keystroke would send it (reportsOfWebClient in ./typing-client.ts turns it into what the help
+ * desk's own client sends). Tests and the benchmark use it to measure what the 100 ms coalescing window
  * saves on traffic shaped like real typing rather than on a synthetic burst.
  *
  * The model, per typist: a personal median inter-key interval (IKI) drawn from a population
@@ -11,6 +12,7 @@
  * words are corrected by holding backspace (key auto-repeat at ~33 ms after a 500 ms delay).
  */
 import { seededRandom } from '../../core/random.js';
+import { TYPING_IDLE_MS } from './typing-client.js';
 
 export interface TypistProfile {
   /** Median of the population's per-typist median IKI, ms. */
@@ -51,7 +53,7 @@ function normal(rand: () => number): number {
 
 const logNormal = (rand: () => number, median: number, sigma: number) => median * Math.exp(sigma * normal(rand));
 
-const IDLE_STOP_MS = 2000;
+const IDLE_STOP_MS = TYPING_IDLE_MS;
 const AUTOREPEAT_DELAY_MS = 500;
 const AUTOREPEAT_MS = 33;
 
