@@ -223,6 +223,9 @@ interface StepResult {
   rooms: number;
   chat: ReturnType<typeof stats>;
   typing: ReturnType<typeof stats>;
+  /** Chat latency split at the hub's publish: event log hop, then engine → socket → generator. */
+  chatToPublish: ReturnType<typeof stats>;
+  publishToClient: ReturnType<typeof stats>;
   endToEnd: ReturnType<typeof stats>;
   messagesSent: number;
   sendErrors: number;
@@ -297,6 +300,8 @@ export async function main(args: string[]): Promise<void> {
           rooms: users.length / 2,
           chat: stats(out.chatLatencies),
           typing: stats(out.typingLatencies),
+          chatToPublish: stats(out.chatToPublish),
+          publishToClient: stats(out.publishToClient),
           endToEnd: stats(out.endToEnd),
           messagesSent: out.messagesSent,
           sendErrors: out.sendErrors,
@@ -323,7 +328,7 @@ export async function main(args: string[]): Promise<void> {
         steps.push(step);
         console.log(
           `[${transport}, ${typing} typing] ${step.users} users / ${step.rooms} rooms: chat publish→client p50 ${step.chat.p50} p95 ${step.chat.p95} p99 ${step.chat.p99} ms (n=${step.chat.n}); ` +
-            `typing p99 ${step.typing.p99} ms; send→other p99 ${step.endToEnd.p99} ms; lost ${step.lost}/${step.expectedDeliveries}, dup ${step.duplicates}, send errors ${step.sendErrors}, typing refused ${step.typingRefused}; ` +
+            `(creation→publish p50/p99 ${step.chatToPublish.p50}/${step.chatToPublish.p99}, publish→client ${step.publishToClient.p50}/${step.publishToClient.p99}); typing p99 ${step.typing.p99} ms; send→other p99 ${step.endToEnd.p99} ms; lost ${step.lost}/${step.expectedDeliveries}, dup ${step.duplicates}, send errors ${step.sendErrors}, typing refused ${step.typingRefused}; ` +
             `typing signals in ${step.typingInPerSecond}/s, coalescing cut ${step.coalescingCut}% (${absorbed}/${offered}); CPU nodes ${step.cpu.nodes.join(' + ')}%${step.cpu.redis !== null ? `, redis ${step.cpu.redis}%` : ''}, postgres ${step.cpu.postgres}%, generator ${step.cpu.generator}%, other ${step.cpu.other}%` +
             (Object.keys(step.redisPerEvent).length ? `; redis calls per room event ${Object.entries(step.redisPerEvent).map(([c, n]) => `${c} ${n}`).join(', ')}` : '') +
             (step.spreadVsFirst ? `; spread vs ${first!.users} users p50 ${step.spreadVsFirst.p50}% p95 ${step.spreadVsFirst.p95}% p99 ${step.spreadVsFirst.p99}%` : ''),

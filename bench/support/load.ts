@@ -40,6 +40,13 @@ export interface LoadOutput {
   chatLatencies: number[];
   /** Same for typing events. */
   typingLatencies: number[];
+  /**
+   * The chat latency in two parts: event creation → the hub's publish (the publication's `ts`,
+   * taken by the first node to publish it: the event log's hop), and that publish → receipt
+   * (engine, fan-out, socket, this generator).
+   */
+  chatToPublish: number[];
+  publishToClient: number[];
   /** REST send → receipt by the other member of the room, ms. */
   endToEnd: number[];
   messagesSent: number;
@@ -87,7 +94,7 @@ async function connect(user: LoadUser, onPush: (frame: Record<string, unknown>) 
 }
 
 async function run(input: LoadInput): Promise<LoadOutput> {
-  const out: LoadOutput = { chatLatencies: [], typingLatencies: [], endToEnd: [], messagesSent: 0, sendErrors: 0, expectedDeliveries: 0, delivered: 0, duplicates: 0, typingPublished: 0, typingRefused: 0, typingReceived: 0, connectMs: 0 };
+  const out: LoadOutput = { chatLatencies: [], typingLatencies: [], chatToPublish: [], publishToClient: [], endToEnd: [], messagesSent: 0, sendErrors: 0, expectedDeliveries: 0, delivered: 0, duplicates: 0, typingPublished: 0, typingRefused: 0, typingReceived: 0, connectMs: 0 };
   const sentAt = new Map<string, number>();
   const seen = new Map<string, number>();
   const membersOf = new Map<string, number>();
@@ -114,6 +121,10 @@ async function run(input: LoadInput): Promise<LoadOutput> {
       out.delivered++;
       if (e.timestamp < timedFrom) return;
       out.chatLatencies.push(t - e.timestamp);
+      if (typeof f.ts === 'number') {
+        out.chatToPublish.push(f.ts - e.timestamp);
+        out.publishToClient.push(t - f.ts);
+      }
       const sent = sentAt.get(e.payload.body!);
       if (sent !== undefined && !e.payload.body!.startsWith(`${user.id}:`)) out.endToEnd.push(t - sent);
     } else if (e.type === 'typing_start' || e.type === 'typing_stop') {

@@ -32,6 +32,14 @@ export interface Subscription {
   /** While recovering, live messages wait here so replay and live stay in offset order. */
   pending: HubMessage[] | null;
   policy: SlowConsumerPolicyName;
+  /**
+   * The position the subscriber started from (its reply's offset, or the last replayed one) and
+   * that position's epoch: an older message of the same epoch reaching the node later (a
+   * restarted node's consumer catching up, a pub/sub message overtaken by the history read) is
+   * not for this subscriber.
+   */
+  startOffset: number;
+  startEpoch: string;
 }
 
 export interface SessionLimits {

@@ -34,6 +34,13 @@ export interface PublishPayload {
    * on every node publish each event with its event id, so it reaches clients exactly once.
    */
   idempotencyKey?: string;
+  /**
+   * Every node publishes this message itself (each node's event-log consumer publishes every
+   * event, with the event id as idempotency key). An engine that spans nodes then need not carry
+   * it between them: each node delivers it to its own listeners from its publish's reply, which
+   * saves every node a pub/sub message per event and the event a hop. Requires idempotencyKey.
+   */
+  eachNodePublishes?: boolean;
 }
 
 export interface ChannelRetention {

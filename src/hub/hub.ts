@@ -137,13 +137,14 @@ export class Hub {
   // ---------------------------------------------------------------- server-side API
 
   /** Publishes from server code. Skips client permissions, keeps size and namespace checks. */
-  async publish(channel: string, data: unknown, options: { key?: string; idempotencyKey?: string } = {}): Promise<PublishAck | { coalesced: true }> {
+  async publish(channel: string, data: unknown, options: { key?: string; idempotencyKey?: string; eachNodePublishes?: boolean } = {}): Promise<PublishAck | { coalesced: true }> {
     const ns = this.namespaceFor(channel);
     if (ns.config.binary) throw new AirwavesError(Errors.badRequest, `namespace "${ns.config.name}" carries binary frames; use publishBinary`);
     const json = JSON.stringify(data);
     if (json === undefined) throw new AirwavesError(Errors.badRequest, 'data must be JSON-serialisable');
     this.checkSize(ns, Buffer.byteLength(json));
-    return this.publishPayload(ns, channel, { json, key: options.key, idempotencyKey: options.idempotencyKey });
+    const eachNodePublishes = options.eachNodePublishes === true && options.idempotencyKey !== undefined;
+    return this.publishPayload(ns, channel, { json, key: options.key, idempotencyKey: options.idempotencyKey, eachNodePublishes });
   }
 
   /** Publishes a binary payload on a binary namespace (media). */
@@ -236,7 +237,7 @@ export class Hub {
     const policy = channel.ns.config.slowConsumer;
     for (const sub of channel.subscribers) {
       if (sub.pending) sub.pending.push(message);
-      else sub.session.deliver(message, policy);
+      else if (message.offset > sub.startOffset || message.epoch !== sub.startEpoch) sub.session.deliver(message, policy);
     }
     this.metrics.delivered.labels(channel.ns.config.name).inc(channel.subscribers.size);
   }
@@ -521,7 +522,7 @@ export class Hub {
     }
 
     // Join the channel first with a pending buffer, so nothing published while history is read is lost.
-    const sub: Subscription = { session, channel, namespace: ns.config.name, pending: [], policy: ns.config.slowConsumer };
+    const sub: Subscription = { session, channel, namespace: ns.config.name, pending: [], policy: ns.config.slowConsumer, startOffset: -1, startEpoch: '' };
     session.subscriptions.set(channel, sub);
     const local = this.joinChannel(channel, ns, sub);
     let result: SubscribeResult;
@@ -549,6 +550,8 @@ export class Hub {
     }
     const pending = sub.pending ?? [];
     sub.pending = null;
+    sub.startOffset = last;
+    sub.startEpoch = result.epoch;
     for (const m of pending) if (m.offset > last) session.deliver(m, sub.policy);
     if (local.presence) {
       const entry = { client: session.id, user: session.identity.user };

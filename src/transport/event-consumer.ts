@@ -20,7 +20,7 @@ import { createTransportMetrics, registerCollectedGauge, type TransportMetrics }
 
 /** The part of the hub the consumer needs (the Hub satisfies it). */
 export interface EventSink {
-  publish(channel: string, data: unknown, options: { idempotencyKey?: string }): Promise<unknown>;
+  publish(channel: string, data: unknown, options: { idempotencyKey?: string; eachNodePublishes?: boolean }): Promise<unknown>;
 }
 
 export interface EventConsumerOptions {
@@ -232,7 +232,8 @@ export class EventConsumer {
   /** True when the hub accepted the event (or refused it for good and it was dead-lettered). */
   private async deliver(stream: string, entry: LogEntry, channel: string, body: unknown, eventId: string): Promise<boolean> {
     try {
-      await this.options.hub.publish(channel, body, { idempotencyKey: eventId });
+      // Every node's consumer publishes every event: the engine need not carry it between nodes.
+      await this.options.hub.publish(channel, body, { idempotencyKey: eventId, eachNodePublishes: true });
       this.metrics?.consumed.inc({ stream });
       return true;
     } catch (err) {

@@ -71,8 +71,8 @@ if size > 0 then
   local ttl = tonumber(ARGV[6])
   if ttl > 0 then redis.call('PEXPIRE', hist, ttl) end
 end
-redis.call('PUBLISH', ARGV[1], msg)
-local ack = top .. ' ' .. epoch
+if ARGV[11] ~= '1' then redis.call('PUBLISH', ARGV[1], msg) end
+local ack = top .. ' ' .. epoch .. ' ' .. ARGV[9]
 if idemTtl > 0 then redis.call('SET', idem, ack, 'PX', idemTtl) end
 return ack
 `;
@@ -228,6 +228,8 @@ export class RedisEngine implements HubEngine {
     this.retention.set(channel, retention);
     const started = performance.now();
     const idem = payload.idempotencyKey;
+    // Not carried over pub/sub: every node publishes it, and delivers it from its own reply.
+    const eachNode = payload.eachNodePublishes === true && idem !== undefined;
     const data = payload.binary ? Buffer.from(payload.binary.buffer, payload.binary.byteOffset, payload.binary.byteLength) : (payload.json ?? 'null');
     return this.cmd
       .awPublish(
@@ -244,12 +246,16 @@ export class RedisEngine implements HubEngine {
         newEpoch(),
         Date.now(),
         idem === undefined ? 0 : this.dedupeTtlMs,
+        eachNode ? '1' : '0',
       )
       .then(
-        (ack) => {
+        (reply) => {
           this.latency?.observe({ op: 'publish' }, (performance.now() - started) / 1000);
-          const space = ack.indexOf(' ');
-          return { offset: Number(ack.slice(0, space)), epoch: ack.slice(space + 1) };
+          // "offset epoch ts"; ts is the first publisher's (a repeat gets the stored reply).
+          const [offset, epoch, ts] = reply.split(' ');
+          const ack = { offset: Number(offset), epoch };
+          if (eachNode) this.deliverOwnPublish(channel, payload, ack, ts === undefined ? Date.now() : Number(ts));
+          return ack;
         },
         (err: unknown) => {
           throw unavailable(err);
@@ -317,6 +323,27 @@ export class RedisEngine implements HubEngine {
   }
 
   // ---------------------------------------------------------------- delivery
+
+  /**
+   * Delivers a message this node published with eachNodePublishes to its own listeners, through
+   * the same ordering as pub/sub (a message published the usual way on the same channel in
+   * between shows up as a gap, filled from history).
+   */
+  private deliverOwnPublish(channel: string, payload: PublishPayload, ack: PublishAck, ts: number): void {
+    const state = this.listening.get(channel);
+    if (!state) return;
+    const message: HubMessage = {
+      channel,
+      offset: ack.offset,
+      epoch: ack.epoch,
+      ts,
+      key: payload.key || undefined,
+      publishedAt: performance.now() - (Date.now() - ts),
+    };
+    if (payload.binary) message.binary = payload.binary;
+    else message.json = payload.json ?? 'null';
+    this.accept(channel, state, message);
+  }
 
   private onPubSub(pubChannel: Buffer, buf: Buffer): void {
     const channel = pubChannel.toString('utf8', PUB_PREFIX.length);

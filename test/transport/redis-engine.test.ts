@@ -142,6 +142,43 @@ describe('RedisEngine (real Redis, two nodes in one process)', () => {
     assert.deepEqual(c.publications('chat:idem').map(dataOf), [1, 2]);
   });
 
+  test('a message every node publishes itself reaches each node from its own publish, once, with one offset and time, in order with the usual publishes', async () => {
+    const onA = await open(a);
+    const onB = await open(b);
+    for (const c of [onA, onB]) assert.equal((await c.request('subscribe', { channel: 'chat:each' })).ok, true);
+    const each = { eachNodePublishes: true };
+    await a.hub.publish('chat:each', { n: 1 }, { idempotencyKey: 'each-1', ...each });
+    await onA.waitFor(() => onA.publications('chat:each').length >= 1);
+    await sleep(150);
+    assert.equal(onB.publications('chat:each').length, 0, 'not carried over pub/sub: node B has not published it yet');
+    await b.hub.publish('chat:each', { n: 1 }, { idempotencyKey: 'each-1', ...each });
+    await onB.waitFor(() => onB.publications('chat:each').length >= 1);
+    // A usual publish in between, then more published by every node: B sees the usual one over
+    // pub/sub (or as a gap filled from history) and everything in offset order.
+    await a.hub.publish('chat:each', { n: 2 });
+    for (const n of [3, 4]) for (const node of [a, b]) await node.hub.publish('chat:each', { n }, { idempotencyKey: `each-${n}`, ...each });
+    for (const c of [onA, onB]) await c.waitFor(() => c.publications('chat:each').length >= 4);
+    await sleep(100);
+    const [fromA, fromB] = [onA, onB].map((c) => c.publications('chat:each'));
+    assert.deepEqual(fromA.map(dataOf), [1, 2, 3, 4]);
+    assert.deepEqual(fromB.map(dataOf), [1, 2, 3, 4], 'once each, in order');
+    assert.deepEqual(fromB.map((f) => f.offset), fromA.map((f) => f.offset), 'one offset per message on both nodes');
+    assert.deepEqual(fromB.map((f) => f.ts), fromA.map((f) => f.ts), 'the first publisher’s time on both nodes');
+  });
+
+  test('a node catching up on old events (a restarted consumer) does not hand them to subscribers who joined after them', async () => {
+    const each = { eachNodePublishes: true };
+    for (const n of [1, 2, 3]) await a.hub.publish('chat:late', { n }, { idempotencyKey: `late-${n}`, ...each });
+    const late = await open(b);
+    const reply = await late.request('subscribe', { channel: 'chat:late' });
+    assert.equal((reply.result as { offset: number }).offset, 3, 'the subscriber starts after the three');
+    // Node B's consumer now reaches those three events, then a new one.
+    for (const n of [1, 2, 3, 4]) await b.hub.publish('chat:late', { n }, { idempotencyKey: `late-${n}`, ...each });
+    await late.waitFor(() => late.publications('chat:late').length >= 1);
+    await sleep(100);
+    assert.deepEqual(late.publications('chat:late').map(dataOf), [4]);
+  });
+
   test('binary namespaces carry raw bytes across nodes', async () => {
     const c = await open(b);
     await c.request('subscribe', { channel: 'media:cam' });
