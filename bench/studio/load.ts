@@ -1,9 +1,17 @@
 /**
  * @module bench/studio/load
  * The studio load generator, run in a worker thread so its JSON parsing and timers do not share
- * the server's event loop. N simulated curators each loop over list (any sort, following their
- * own cursors), filter, search, count and detail requests, back to back, until the time or the
- * request budget runs out; every latency is measured from request to fully read body.
+ * the server's event loop. N simulated curators each cycle through list (any sort, following their
+ * own cursors), filter, search, count and detail requests until the time or the request budget
+ * runs out, in one of two models:
+ * - back to back (closed loop, no think time): each user sends its next request as soon as the
+ *   last one is read. That is a saturation test: latency ≈ users ÷ throughput.
+ * - paced (open loop): each user's requests arrive as a Poisson process (exponential gaps with a
+ *   mean of `meanGapMs`), whether or not its earlier ones have been answered, the way 50 curators
+ *   who read before they click load a server. Latency is measured from each request's scheduled
+ *   time, so a stalled server (or a late timer in this worker) is charged in full rather than
+ *   hidden by sending less (no coordinated omission).
+ * Every latency ends when the body has been read, gunzipped and parsed.
  */
 import { Agent, request } from 'node:http';
 import { gunzipSync } from 'node:zlib';
@@ -22,6 +30,14 @@ export interface LoadInput {
   /** Conversation ids the detail requests pick from. */
   ids: string[];
   seed: number;
+  /** Paced (open loop) with this mean gap between one user's requests; absent: back to back. */
+  meanGapMs?: number;
+  /**
+   * Paced only: requests in flight at once across all users. Arrivals beyond it are not sent but
+   * counted in `dropped` (the server is overloaded at that rate; the run says so rather than
+   * queueing without bound in this worker).
+   */
+  maxInFlight?: number;
 }
 
 export interface LoadOutput {
@@ -29,6 +45,10 @@ export interface LoadOutput {
   errors: Record<Op, number>;
   firstError: string | null;
   elapsedMs: number;
+  /** Paced only: arrivals not sent because maxInFlight requests were already outstanding. */
+  dropped: number;
+  /** Paced only: requests the schedule asked for (sent + dropped) over the run. */
+  scheduled: number;
 }
 
 const API = '/api/v1/studio';
@@ -61,7 +81,8 @@ export async function runLoad(input: LoadInput): Promise<LoadOutput> {
   // node:http with one kept-alive socket per user rather than fetch: fetch cost this worker ≈ 3 ms
   // of CPU per request, on the same 2 cores as the server it measures. The work per response is
   // the same as a browser's: read the whole body, gunzip it, parse the JSON.
-  const agent = new Agent({ keepAlive: true, maxSockets: input.users });
+  // Paced users may have several requests outstanding (open loop): sockets up to maxInFlight.
+  const agent = new Agent({ keepAlive: true, maxSockets: input.meanGapMs ? (input.maxInFlight ?? input.users * 4) : input.users });
   const base = new URL(input.baseUrl);
   const get = (path: string) =>
     new Promise<{ status: number; body: unknown }>((resolve, reject) => {
@@ -83,8 +104,9 @@ export async function runLoad(input: LoadInput): Promise<LoadOutput> {
       req.end();
     });
 
-  async function timed(op: Op, path: string): Promise<unknown> {
-    const t = performance.now();
+  /** `from`: when the request was due (paced) or sent (back to back). */
+  async function timed(op: Op, path: string, from = performance.now()): Promise<unknown> {
+    const t = from;
     try {
       const res = await get(path);
       const body = res.body;
@@ -98,29 +120,67 @@ export async function runLoad(input: LoadInput): Promise<LoadOutput> {
     }
   }
 
-  async function user(index: number): Promise<void> {
+  /** One curator's n-th request (the same mix in both models), timed from `from`. */
+  function curator(index: number) {
     const rng = rngFrom(input.seed + index * 7919);
     const pick = <T>(xs: T[]) => xs[Math.floor(rng() * xs.length)];
     let paging: { query: string; cursor: string } | null = null;
-    // Users start on different operations so the mix is even from the first second.
-    for (let n = index; n < index + input.maxRequestsPerUser && performance.now() < deadline; n++) {
+    return async (n: number, from?: number): Promise<void> => {
       const op = OPS[n % OPS.length];
       if (op === 'list') {
         // Half the time the curator scrolls on (next page of what they were reading), half they re-sort.
+        // Paced, a page still loading has no cursor yet, so the next list starts a new sort.
         const query: string = paging && rng() < 0.5 ? paging.query : `sort=${pick(SORTS)}&order=${rng() < 0.5 ? 'asc' : 'desc'}`;
         const cursor = paging && paging.query === query ? `&cursor=${paging.cursor}` : '';
-        const body = (await timed('list', `/conversations?${query}&limit=50${cursor}`)) as { nextCursor?: string | null } | null;
+        paging = null;
+        const body = (await timed('list', `/conversations?${query}&limit=50${cursor}`, from)) as { nextCursor?: string | null } | null;
         paging = body?.nextCursor ? { query, cursor: body.nextCursor } : null;
-      } else if (op === 'filter') await timed('filter', `/conversations?${filterQuery(rng)}&limit=50`);
-      else if (op === 'search') await timed('search', `/conversations?q=${encodeURIComponent(pick(WORDS))}${rng() < 0.3 ? `&status=${pick(STATUSES)}` : ''}&limit=50`);
-      else if (op === 'count') await timed('count', `/conversations/count?${filterQuery(rng)}`);
-      else await timed('detail', `/conversations/${pick(input.ids)}`);
-    }
+      } else if (op === 'filter') await timed('filter', `/conversations?${filterQuery(rng)}&limit=50`, from);
+      else if (op === 'search') await timed('search', `/conversations?q=${encodeURIComponent(pick(WORDS))}${rng() < 0.3 ? `&status=${pick(STATUSES)}` : ''}&limit=50`, from);
+      else if (op === 'count') await timed('count', `/conversations/count?${filterQuery(rng)}`, from);
+      else await timed('detail', `/conversations/${pick(input.ids)}`, from);
+    };
   }
 
-  await Promise.all(Array.from({ length: input.users }, (_, i) => user(i)));
+  async function backToBack(index: number): Promise<void> {
+    const next = curator(index);
+    // Users start on different operations so the mix is even from the first second.
+    for (let n = index; n < index + input.maxRequestsPerUser && performance.now() < deadline; n++) await next(n);
+  }
+
+  let inFlight = 0;
+  let dropped = 0;
+  let scheduled = 0;
+  const maxInFlight = input.maxInFlight ?? input.users * 4;
+  async function paced(index: number, meanGapMs: number): Promise<void> {
+    const next = curator(index);
+    const gaps = rngFrom(input.seed * 31 + index * 104_729);
+    // Exponential gaps: arrivals independent of each other and of how the server is doing.
+    const gap = () => -Math.log(1 - gaps()) * meanGapMs;
+    const pending = new Set<Promise<void>>();
+    let due = started + gap();
+    for (let n = index; n < index + input.maxRequestsPerUser && due < deadline; n++, due += gap()) {
+      const wait = due - performance.now();
+      if (wait > 0) await new Promise((resolve) => setTimeout(resolve, wait));
+      scheduled++;
+      if (inFlight >= maxInFlight) {
+        dropped++;
+        continue;
+      }
+      inFlight++;
+      const p: Promise<void> = next(n, due).finally(() => {
+        inFlight--;
+        pending.delete(p);
+      });
+      pending.add(p);
+    }
+    await Promise.all(pending);
+  }
+
+  const gapMs = input.meanGapMs;
+  await Promise.all(Array.from({ length: input.users }, (_, i) => (gapMs ? paced(i, gapMs) : backToBack(i))));
   agent.destroy();
-  return { latencies, errors, firstError, elapsedMs: performance.now() - started };
+  return { latencies, errors, firstError, elapsedMs: performance.now() - started, dropped, scheduled };
 }
 
 if (parentPort && workerData) {

@@ -13,6 +13,7 @@ import { seedStudio } from '../../src/apps/studio/seed.js';
 import { insertConversations } from '../../src/apps/studio/store.js';
 import { writeConversation } from '../../src/apps/studio/content.js';
 import { seededRandom } from '../../src/core/random.js';
+import { RANK_CANDIDATES } from '../../src/apps/studio/queries.js';
 import type { Database } from '../../src/db/database.js';
 import type { StudioDB } from '../../src/apps/studio/types.js';
 
@@ -172,6 +173,31 @@ export function studioApiSuite(options: SuiteOptions): void {
       assert.equal(paged.length, count.body.count);
       assert.equal(new Set(paged.map((r) => r.id)).size, paged.length);
       await database.db.deleteFrom('studio_conversations').where('id', 'in', [inTitle, inPersona]).execute();
+    });
+
+    test('a search of several words with more than RANK_CANDIDATES matches ranks exactly the newest of them', async () => {
+      // Enough matches for the date-ordered walk to fill (queries.ts candidatesOf), on either engine.
+      const rng = seededRandom(17);
+      const base = writeConversation({ rng });
+      const start = Date.now() - 3_600_000;
+      const rows = Array.from({ length: RANK_CANDIDATES + 100 }, (_, i) => ({
+        ...base,
+        title: i % 3 ? `Quillfeather voucher question ${i}` : `Quillfeather voucher, quillfeather voucher again ${i}`,
+        createdAt: new Date(start + i * 1000),
+      }));
+      const ids = await insertConversations(database.db, rows, { withTurns: false });
+      try {
+        const ranked = await walk(server, `q=${encodeURIComponent('quillfeather voucher')}&fields=id`, 200);
+        const newest = new Set(ids.slice(-RANK_CANDIDATES));
+        assert.equal(ranked.length, RANK_CANDIDATES);
+        assert.deepEqual(new Set(ranked.map((r) => r.id)), newest, 'the newest RANK_CANDIDATES matches, each once');
+        const count = await getJson<{ count: number }>(server, `${API}/conversations/count?q=${encodeURIComponent('quillfeather voucher')}`);
+        assert.equal(count.body.count, RANK_CANDIDATES + 100, 'the count still counts every match');
+        const first = await getJson<{ items: Item[] }>(server, `${API}/conversations?q=${encodeURIComponent('quillfeather voucher')}&fields=id,title&limit=5`);
+        assert.ok(first.body.items.every((i) => /again/.test(String(i.title))), 'titles with the words twice rank first');
+      } finally {
+        await database.db.deleteFrom('studio_conversations').where('id', 'in', ids).execute();
+      }
     });
 
     test('a detail carries its turns in order, template and scenario names', async () => {

@@ -10,7 +10,7 @@ import { startPostgres, type PostgresInstance } from '../helpers/postgres.js';
 import { openDatabase, type Database } from '../../src/db/database.js';
 import { migrations } from '../../src/apps/studio/migrations.js';
 import { seedStudioBulk } from '../../src/apps/studio/seed.js';
-import { EXACT_COUNT_CAP, RANK_CANDIDATES, TRUSTED_ESTIMATE, countConversations, listQuery } from '../../src/apps/studio/queries.js';
+import { EXACT_COUNT_CAP, RANK_CANDIDATES, TRUSTED_ESTIMATE, WALK_BUDGET, countConversations, listQuery } from '../../src/apps/studio/queries.js';
 import { DEFAULT_FIELDS, encodeCursor, parseFilters, parseSort, whereOf, type ListQuery } from '../../src/apps/studio/filters.js';
 import type { StudioDB } from '../../src/apps/studio/types.js';
 
@@ -38,6 +38,11 @@ describe('studio query plans on PostgreSQL with 100,000 rows', () => {
     // Plans depend on rows and statistics, not on turn text: seed without turns, and let the
     // database copy a pool of distinct conversations with generate_series (seconds, not minutes).
     await seedStudioBulk(database.db, { count: ROWS, withTurns: false });
+    // Statistics from every row rather than a 30,000-row sample: a common word sits near the point
+    // where walking the recency index and reading GIN cost the same at this size, and a sampled
+    // frequency estimate now and then tipped the planner to the other side (a flaky plan test).
+    await sql`alter table studio_conversations alter column search set statistics 1000`.execute(database.db);
+    await sql`analyze studio_conversations`.execute(database.db);
   });
   after(async () => {
     await database?.close();
@@ -142,6 +147,42 @@ describe('studio query plans on PostgreSQL with 100,000 rows', () => {
     for (let i = 1; i < seen.length; i++) assert.ok(seen[i - 1].rank >= seen[i].rank, 'ranked, best first, across pages');
   });
 
+  test('a multi-word search walks the newest rows in date order, and falls back to GIN only when the walk finds too few', async () => {
+    type Analysed = PlanNode & { 'Actual Loops'?: number; 'Actual Rows'?: number };
+    const newestMatches = async (q: ListQuery) =>
+      new Set((await sql<{ id: string }>`select c.id from studio_conversations c where ${whereOf(parseFilters(q))} order by c.created_at desc, c.id desc limit ${RANK_CANDIDATES}`.execute(database.db)).rows.map((r) => r.id));
+    // Words typed together are correlated: the planner's estimate for their AND is far too low,
+    // which is what the written-out walk is for. The most frequent of these pairs at this size:
+    const pairs = ['gift card', 'software engineer', 'startup founder', 'flight rebooking'];
+    const inWalk = async (q: string) =>
+      (await sql<{ n: number }>`select count(*)::int as n from (select c.search from studio_conversations c order by c.created_at desc, c.id desc limit ${WALK_BUDGET}) w
+        where w.search @@ websearch_to_tsquery('english', ${q})`.execute(database.db)).rows[0].n;
+    const counts = await Promise.all(pairs.map(inWalk));
+    const common = pairs[counts.indexOf(Math.max(...counts))];
+    assert.ok(Math.max(...counts) >= RANK_CANDIDATES, `a pair with ${RANK_CANDIDATES} matches among the newest ${WALK_BUDGET} rows: ${counts.join(', ')}`);
+    const cases: { q: ListQuery; walkFills: boolean; walkIndex: RegExp }[] = [
+      { q: { q: common }, walkFills: true, walkIndex: /^studio_conversations_created_idx$/ },
+      // A quarter of the rows are approved: the walk reads all of them and finds fewer than RANK_CANDIDATES.
+      { q: { q: common, status: 'approved' }, walkFills: false, walkIndex: /status_created_idx/ },
+      { q: { q: 'xylophone quartz' }, walkFills: false, walkIndex: /^studio_conversations_created_idx$/ },
+    ];
+    for (const { q, walkFills, walkIndex } of cases) {
+      const json = await sql<{ 'QUERY PLAN': [{ Plan: PlanNode }] }>`explain (analyze, format json) ${list({ ...q, limit: RANK_CANDIDATES })}`.execute(database.db);
+      const all = nodes(json.rows[0]['QUERY PLAN'][0].Plan) as Analysed[];
+      const walk = all.find((n) => n['Node Type'] === 'Index Only Scan' && walkIndex.test(n['Index Name'] ?? ''));
+      assert.ok(walk && walk['Actual Loops'] === 1, `${JSON.stringify(q)}: walks ${walkIndex} newest first`);
+      assert.ok((walk['Actual Rows'] ?? 0) <= WALK_BUDGET, 'the walk is bounded');
+      const gin = all.find((n) => n['Index Name'] === 'studio_conversations_search_idx');
+      assert.ok(gin, `${JSON.stringify(q)}: the GIN fallback is planned`);
+      assert.equal(gin['Actual Loops'], walkFills ? 0 : 1, `${JSON.stringify(q)}: GIN ${walkFills ? 'never executed' : 'read'}`);
+      const { rows } = await list({ ...q, limit: RANK_CANDIDATES }).execute(database.db);
+      const expected = await newestMatches(q);
+      assert.equal(rows.length, expected.size, `${JSON.stringify(q)}: one page holds every candidate`);
+      assert.deepEqual(new Set(rows.map((r) => r.id)), expected, `${JSON.stringify(q)}: exactly the newest matches`);
+      if (walkFills) assert.equal(expected.size, RANK_CANDIDATES);
+    }
+  });
+
   test('the review queue reads its partial index', async () => {
     await assertIndexed('review queue', list({ status: 'pending_review', sort: 'created_at', order: 'asc' }), /review_queue_idx|status_created_idx/);
     const pending = sql`select id from studio_conversations c where c.status = 'pending_review' order by c.created_at, c.id limit 51`;
@@ -166,6 +207,19 @@ describe('studio query plans on PostgreSQL with 100,000 rows', () => {
       assert.deepEqual(statements.slice(0, 2), ['explain', 'select']);
     } finally {
       stop();
+    }
+  });
+
+  test('the capped count of a filter bar (status, tier, quality, category) is an index-only scan of the count index', async () => {
+    for (const q of [
+      { status: 'approved', tier: 'scenario', category: 'refunds' },
+      { status: 'needs_revision', tier: 'scenario', quality_min: 6 },
+      { status: 'pending_review', quality_min: 8, category: 'shipping' },
+    ] as ListQuery[]) {
+      const capped = sql`select count(*) from (select 1 from studio_conversations c where ${whereOf(parseFilters(q))} limit ${EXACT_COUNT_CAP + 1}) s`;
+      const { root, text } = await plan(capped);
+      const onTable = nodes(root).filter((n) => n['Relation Name'] === 'studio_conversations');
+      assert.deepEqual(onTable.map((n) => `${n['Node Type']} ${n['Index Name']}`), ['Index Only Scan studio_conversations_count_idx'], `${JSON.stringify(q)}\n${text}`);
     }
   });
 
