@@ -183,7 +183,6 @@ function postgresCpuSeconds(dataDir: string): number {
   return seconds;
 }
 
-/** The typing coalescer's counters summed over the nodes, read from their /metrics. */
 /** Calls per Redis command so far (INFO commandstats), to count the Redis work per room event. */
 async function redisCalls(env: Env): Promise<Map<string, number>> {
   const calls = new Map<string, number>();
@@ -193,15 +192,40 @@ async function redisCalls(env: Env): Promise<Map<string, number>> {
   return calls;
 }
 
-async function typingCounters(env: Env): Promise<{ absorbed: number; emitted: number }> {
-  let absorbed = 0;
-  let emitted = 0;
+interface NodeCounters {
+  /** The typing coalescer's counters, summed over the nodes. */
+  absorbed: number;
+  emitted: number;
+  /** Per node: GC pauses so far, all and over 5 ms (the memory monitor's gc_pause_seconds). */
+  gcPauses: number[];
+  gcPausesOver5ms: number[];
+  /** Per node: event-loop delay p99 and max, in ms, since the previous read (prom-client resets it on each scrape). */
+  loopDelayP99: number[];
+  loopDelayMax: number[];
+  /** Over all nodes: GC pauses so far by kind (minor, major, incremental…), count and total ms. */
+  gcByKind: Record<string, { count: number; ms: number }>;
+}
+
+/** Reads the nodes' /metrics: typing counters, GC pauses, event-loop delay. */
+async function nodeCounters(env: Env): Promise<NodeCounters> {
+  const out: NodeCounters = { absorbed: 0, emitted: 0, gcPauses: [], gcPausesOver5ms: [], loopDelayP99: [], loopDelayMax: [], gcByKind: {} };
+  const sum = (text: string, re: RegExp) => [...text.matchAll(re)].reduce((a, m) => a + Number(m[1]), 0);
   for (const node of env.nodes) {
     const text = await (await fetch(`${node.url}/metrics`)).text();
-    absorbed += Number(/^events_coalesced_total\{app="support"\} (\S+)$/m.exec(text)?.[1] ?? 0);
-    emitted += Number(/^events_typing_emitted_total\{app="support"\} (\S+)$/m.exec(text)?.[1] ?? 0);
+    out.absorbed += Number(/^events_coalesced_total\{app="support"\} (\S+)$/m.exec(text)?.[1] ?? 0);
+    out.emitted += Number(/^events_typing_emitted_total\{app="support"\} (\S+)$/m.exec(text)?.[1] ?? 0);
+    const all = sum(text, /^gc_pause_seconds_count\{[^}]*\} (\S+)$/gm);
+    out.gcPauses.push(all);
+    out.gcPausesOver5ms.push(all - sum(text, /^gc_pause_seconds_bucket\{le="0.005"[^}]*\} (\S+)$/gm) - sum(text, /^gc_pause_seconds_bucket\{[^}]*le="0.005"\} (\S+)$/gm));
+    out.loopDelayP99.push(Math.round(Number(/^nodejs_eventloop_lag_p99_seconds (\S+)$/m.exec(text)?.[1] ?? NaN) * 10_000) / 10);
+    for (const m of text.matchAll(/^gc_pause_seconds_(count|sum)\{kind="(\w+)"\} (\S+)$/gm)) {
+      const k = (out.gcByKind[m[2]] ??= { count: 0, ms: 0 });
+      if (m[1] === 'count') k.count += Number(m[3]);
+      else k.ms += Number(m[3]) * 1000;
+    }
+    out.loopDelayMax.push(Math.round(Number(/^nodejs_eventloop_lag_max_seconds (\S+)$/m.exec(text)?.[1] ?? NaN) * 10_000) / 10);
   }
-  return { absorbed, emitted };
+  return out;
 }
 
 async function runLoad(input: LoadInput): Promise<LoadOutput> {
@@ -244,6 +268,12 @@ interface StepResult {
   /** The same spread for p50 and p95, which rest on many more samples than a small step's p99. */
   spreadVsFirst?: { p50: number; p95: number; p99: number };
   /**
+   * Every room event (chat and typing: the same path, event log → engine → socket), which gives a
+   * small step's percentiles ~15× the samples of chat alone, and its spread.
+   */
+  roomEvent: ReturnType<typeof stats>;
+  roomEventSpreadVsFirst?: { p50: number; p95: number; p99: number };
+  /**
    * Percent of one core over the step: each node, redis-server, PostgreSQL (all its processes),
    * the load generator (this process), and `other`: what the rest of the machine took meanwhile.
    */
@@ -252,6 +282,8 @@ interface StepResult {
   roomEvents: number;
   /** Redis calls per room event, by command (redis transport only). */
   redisPerEvent: Record<string, number>;
+  /** Per node over the step: GC pauses (all, and over 5 ms), event-loop delay p99 and max (ms). */
+  nodes: { gcPauses: number[]; gcPausesOver5ms: number[]; loopDelayP99Ms: number[]; loopDelayMaxMs: number[]; gcByKind: Record<string, { count: number; meanMs: number }> };
 }
 
 export async function main(args: string[]): Promise<void> {
@@ -267,7 +299,7 @@ export async function main(args: string[]): Promise<void> {
       const plan = [...opts.users.map((count) => ({ count, typing: opts.typing[0] ?? 'web' })), ...opts.typing.slice(1).map((typing) => ({ count: largest, typing }))];
       for (const [index, { count, typing }] of plan.entries()) {
         const users = await prepareUsers(env, count, `${transport[0]}${index}`);
-        const before = await typingCounters(env);
+        const before = await nodeCounters(env);
         const redisBefore = await redisCalls(env);
         const pids = [...env.nodes.map((n) => n.pid!), ...(env.redisPid ? [env.redisPid] : [])];
         const cpuBefore: ProcSample[] = pids.map(sampleProc);
@@ -284,7 +316,7 @@ export async function main(args: string[]): Promise<void> {
         const generator = percent((self.user + self.system) / 1e6);
         const machine = machineCpuPercent(machineBefore, sampleMachine(), cpus().length);
         const other = Math.max(0, Math.round((machine - cpuUse.reduce((a, b) => a + b, 0) - postgres - generator) * 10) / 10);
-        const after = await typingCounters(env);
+        const after = await nodeCounters(env);
         const absorbed = after.absorbed - before.absorbed;
         const offered = absorbed + after.emitted - before.emitted;
         const roomEvents = out.messagesSent + after.emitted - before.emitted;
@@ -300,6 +332,7 @@ export async function main(args: string[]): Promise<void> {
           rooms: users.length / 2,
           chat: stats(out.chatLatencies),
           typing: stats(out.typingLatencies),
+          roomEvent: stats([...out.chatLatencies, ...out.typingLatencies]),
           chatToPublish: stats(out.chatToPublish),
           publishToClient: stats(out.publishToClient),
           endToEnd: stats(out.endToEnd),
@@ -318,20 +351,36 @@ export async function main(args: string[]): Promise<void> {
           cpu: { nodes: cpuUse.slice(0, env.nodes.length), redis: env.redisPid ? cpuUse[env.nodes.length] : null, postgres, generator, other },
           roomEvents,
           redisPerEvent,
+          nodes: {
+            gcPausesOver5ms: after.gcPausesOver5ms.map((n, i) => n - before.gcPausesOver5ms[i]),
+            gcPauses: after.gcPauses.map((n, i) => n - before.gcPauses[i]),
+            loopDelayP99Ms: after.loopDelayP99,
+            loopDelayMaxMs: after.loopDelayMax,
+            gcByKind: Object.fromEntries(
+              Object.entries(after.gcByKind).map(([kind, k]) => {
+                const count = k.count - (before.gcByKind[kind]?.count ?? 0);
+                return [kind, { count, meanMs: count ? Math.round(((k.ms - (before.gcByKind[kind]?.ms ?? 0)) / count) * 10) / 10 : 0 }];
+              }),
+            ),
+          },
         };
         const first = steps.find((s) => s.transport === transport && s.typingClient === typing);
         if (first) {
-          const spread = (q: 'p50' | 'p95' | 'p99') => Math.round(((step.chat[q] - first.chat[q]) / first.chat[q]) * 1000) / 10;
+          const change = (now: number, then: number) => Math.round(((now - then) / then) * 1000) / 10;
+          const spread = (q: 'p50' | 'p95' | 'p99') => change(step.chat[q], first.chat[q]);
           step.spreadVsFirst = { p50: spread('p50'), p95: spread('p95'), p99: spread('p99') };
+          const all = (q: 'p50' | 'p95' | 'p99') => change(step.roomEvent[q], first.roomEvent[q]);
+          step.roomEventSpreadVsFirst = { p50: all('p50'), p95: all('p95'), p99: all('p99') };
           step.spreadP99VsFirst = step.spreadVsFirst.p99;
         }
         steps.push(step);
         console.log(
           `[${transport}, ${typing} typing] ${step.users} users / ${step.rooms} rooms: chat publish→client p50 ${step.chat.p50} p95 ${step.chat.p95} p99 ${step.chat.p99} ms (n=${step.chat.n}); ` +
             `(creation→publish p50/p99 ${step.chatToPublish.p50}/${step.chatToPublish.p99}, publish→client ${step.publishToClient.p50}/${step.publishToClient.p99}); typing p99 ${step.typing.p99} ms; send→other p99 ${step.endToEnd.p99} ms; lost ${step.lost}/${step.expectedDeliveries}, dup ${step.duplicates}, send errors ${step.sendErrors}, typing refused ${step.typingRefused}; ` +
-            `typing signals in ${step.typingInPerSecond}/s, coalescing cut ${step.coalescingCut}% (${absorbed}/${offered}); CPU nodes ${step.cpu.nodes.join(' + ')}%${step.cpu.redis !== null ? `, redis ${step.cpu.redis}%` : ''}, postgres ${step.cpu.postgres}%, generator ${step.cpu.generator}%, other ${step.cpu.other}%` +
+            `node loop delay p99 ${step.nodes.loopDelayP99Ms.join(' + ')} max ${step.nodes.loopDelayMaxMs.join(' + ')} ms, GC pauses ${step.nodes.gcPauses.join(' + ')} (over 5 ms: ${step.nodes.gcPausesOver5ms.join(' + ')}; ${Object.entries(step.nodes.gcByKind).map(([k, v]) => `${k} ${v.count} × ${v.meanMs} ms`).join(', ')}); typing signals in ${step.typingInPerSecond}/s, coalescing cut ${step.coalescingCut}% (${absorbed}/${offered}); CPU nodes ${step.cpu.nodes.join(' + ')}%${step.cpu.redis !== null ? `, redis ${step.cpu.redis}%` : ''}, postgres ${step.cpu.postgres}%, generator ${step.cpu.generator}%, other ${step.cpu.other}%` +
             (Object.keys(step.redisPerEvent).length ? `; redis calls per room event ${Object.entries(step.redisPerEvent).map(([c, n]) => `${c} ${n}`).join(', ')}` : '') +
-            (step.spreadVsFirst ? `; spread vs ${first!.users} users p50 ${step.spreadVsFirst.p50}% p95 ${step.spreadVsFirst.p95}% p99 ${step.spreadVsFirst.p99}%` : ''),
+            `; all room events p50 ${step.roomEvent.p50} p95 ${step.roomEvent.p95} p99 ${step.roomEvent.p99} (n=${step.roomEvent.n})` +
+            (step.spreadVsFirst ? `; spread vs ${first!.users} users p50 ${step.spreadVsFirst.p50}% p95 ${step.spreadVsFirst.p95}% p99 ${step.spreadVsFirst.p99}% (all room events ${step.roomEventSpreadVsFirst!.p50}% / ${step.roomEventSpreadVsFirst!.p95}% / ${step.roomEventSpreadVsFirst!.p99}%)` : ''),
         );
       }
     } finally {
@@ -365,7 +414,7 @@ function renderMarkdown(r: {
 }): string {
   const rows = r.steps.map(
     (s) =>
-      `| ${s.transport} | ${s.typingClient} | ${s.users} | ${s.chat.p50} | ${s.chat.p95} | ${s.chat.p99} | ${s.chat.max} | ${s.chat.n} | ${s.spreadVsFirst ? `${s.spreadVsFirst.p50} / ${s.spreadVsFirst.p95} / ${s.spreadVsFirst.p99}` : '—'} | ${s.typing.p99} | ${s.endToEnd.p50} / ${s.endToEnd.p99} | ${s.lost} / ${s.expectedDeliveries} | ${s.duplicates} | ${s.typingInPerSecond} | ${s.coalescingCut}% | ${s.cpu.nodes.join(' + ')} | ${s.cpu.redis ?? '—'} | ${s.cpu.postgres} | ${s.cpu.generator} | ${s.cpu.other} |`,
+      `| ${s.transport} | ${s.typingClient} | ${s.users} | ${s.chat.p50} | ${s.chat.p95} | ${s.chat.p99} | ${s.chat.max} | ${s.chat.n} | ${s.spreadVsFirst ? `${s.spreadVsFirst.p50} / ${s.spreadVsFirst.p95} / ${s.spreadVsFirst.p99}` : '—'} | ${s.roomEvent.p50} / ${s.roomEvent.p95} / ${s.roomEvent.p99} (${s.roomEvent.n}) | ${s.roomEventSpreadVsFirst ? `${s.roomEventSpreadVsFirst.p50} / ${s.roomEventSpreadVsFirst.p95} / ${s.roomEventSpreadVsFirst.p99}` : '—'} | ${s.typing.p99} | ${s.endToEnd.p50} / ${s.endToEnd.p99} | ${s.lost} / ${s.expectedDeliveries} | ${s.duplicates} | ${s.typingInPerSecond} | ${s.coalescingCut}% | ${s.cpu.nodes.join(' + ')} | ${s.cpu.redis ?? '—'} | ${s.cpu.postgres} | ${s.cpu.generator} | ${s.cpu.other} | ${s.nodes.loopDelayP99Ms.join(' + ')} / ${s.nodes.loopDelayMaxMs.join(' + ')} | ${s.nodes.gcPausesOver5ms.join(' + ')} |`,
   );
   return [
     '# Help desk benchmark',
@@ -374,10 +423,10 @@ function renderMarkdown(r: {
     '',
     `Target: ${r.target}.`,
     '',
-    'Airwaves runs as real node processes on a PostgreSQL started for the run; every process (nodes, redis-server, postgres, the load generator) shares the machine. Latencies in ms. "chat" is publish→client: from the event\'s creation on the server (after the message is stored) to its receipt by a room member; "n" is how many receipts were timed (after the warm-up). "send→other" is REST send → receipt by the other member (includes the database insert). Typing client: "web" reports typing as the help desk\'s own client does (a "start" at most once a second while typing, a "stop" when idle or sent: src/apps/support/typing-client.ts); "keystroke" is a naive client sending a "start" per keystroke, run once at the largest count to measure the server\'s coalescer. Spread: change of p50 / p95 / p99 against the first (smallest) step of the same transport and typing client; the issue defines it from 50 to 200 users (a small step\'s p99 rests on a handful of samples: see n). Loss and duplicates count the whole step, warm-up included. Cut: typing publishes absorbed by the coalescer (100 ms window plus repeat suppression). CPU: percent of one core over the step; "other" is what processes outside the benchmark took meanwhile (the machine is shared), and a step with much of it is not a clean measurement.',
+    'Airwaves runs as real node processes on a PostgreSQL started for the run; every process (nodes, redis-server, postgres, the load generator) shares the machine. Latencies in ms. "chat" is publish→client: from the event\'s creation on the server (after the message is stored) to its receipt by a room member; "n" is how many receipts were timed (after the warm-up). "send→other" is REST send → receipt by the other member (includes the database insert). Typing client: "web" reports typing as the help desk\'s own client does (a "start" at most once a second while typing, a "stop" when idle or sent: src/apps/support/typing-client.ts); "keystroke" is a naive client sending a "start" per keystroke, run once at the largest count to measure the server\'s coalescer. Spread: change of p50 / p95 / p99 against the first (smallest) step of the same transport and typing client; the issue defines it from 50 to 200 users (a small step\'s p99 rests on a handful of samples: see n). All room events: chat and typing receipts together (the same path: event log → engine → socket), whose percentiles rest on ~15× the samples of chat alone at every step. Node loop delay: each node\'s event-loop delay over the step (prom-client, 10 ms resolution), p99 / max; GC pauses > 5 ms: per node, from the memory monitor. Loss and duplicates count the whole step, warm-up included. Cut: typing publishes absorbed by the coalescer (100 ms window plus repeat suppression). CPU: percent of one core over the step; "other" is what processes outside the benchmark took meanwhile (the machine is shared), and a step with much of it is not a clean measurement.',
     '',
-    '| transport | typing client | users | chat p50 | chat p95 | chat p99 | chat max | n | spread % p50 / p95 / p99 | typing p99 | send→other p50 / p99 | lost / expected | dup | typing signals in /s | coalescing cut | CPU nodes % | CPU redis % | CPU postgres % | CPU generator % | CPU other % |',
-    '|---|---|---|---|---|---|---|---|---|---|---|---|---|---|---|---|---|---|---|---|',
+    '| transport | typing client | users | chat p50 | chat p95 | chat p99 | chat max | n | spread % p50 / p95 / p99 | all room events p50 / p95 / p99 (n) | their spread % | typing p99 | send→other p50 / p99 | lost / expected | dup | typing signals in /s | coalescing cut | CPU nodes % | CPU redis % | CPU postgres % | CPU generator % | CPU other % | node loop delay p99 / max ms | node GC pauses > 5 ms |',
+    '|---|---|---|---|---|---|---|---|---|---|---|---|---|---|---|---|---|---|---|---|---|---|---|---|',
     ...rows,
     '',
   ].join('\n');
