@@ -5,10 +5,12 @@
  */
 export const API = '/api/v1/studio';
 
-export type Status = 'draft' | 'generated' | 'pending_review' | 'approved' | 'rejected' | 'needs_revision' | 'failed';
+import type { ConversationStatus } from '../../src/apps/studio/types.js';
+export { CATEGORIES, TIERS } from '../../src/apps/studio/vocabulary.js';
+
+export type Status = ConversationStatus;
+/** In the order a curator works through them (the review queue first), not the schema's. */
 export const STATUSES: Status[] = ['pending_review', 'generated', 'approved', 'rejected', 'needs_revision', 'draft', 'failed'];
-export const TIERS = ['template', 'scenario', 'edge_case'] as const;
-export const CATEGORIES = ['billing', 'refunds', 'shipping', 'account_access', 'technical', 'onboarding', 'cancellation', 'complaint', 'feature_request', 'privacy', 'security', 'pricing', 'upgrade', 'hardware', 'scheduling'];
 export type SortColumn = 'created_at' | 'updated_at' | 'quality_score' | 'title' | 'total_tokens' | 'relevance';
 
 export interface Row {

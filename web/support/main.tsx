@@ -11,6 +11,7 @@ import { AirwavesClient, type ClientState, type Publication } from '../../src/cl
 import type { ControlMode, Role, TicketStatus as Status } from '../../src/apps/support/events.js';
 import type { SupportUser as User, Ticket } from '../../src/apps/support/desk.js';
 import { TYPING_IDLE_MS, TypingThrottle } from '../../src/apps/support/typing-client.js';
+import { DEMO_USERS } from '../../src/apps/support/demo-users.js';
 
 interface Message { id: number; authorId: string; authorName: string; body: string; createdAt: string }
 interface RemoteSession { id: string; ticketId: string; agentId: string; controlMode: ControlMode; endedAt: string | null }
@@ -72,12 +73,6 @@ function useChannel(client: AirwavesClient | null, channel: string | null, onEve
 
 function Login({ onLogin }: { onLogin: (s: Session) => void }) {
   const [error, setError] = useState('');
-  const users = [
-    { id: 'agent-ana', label: 'Ana — agent' },
-    { id: 'agent-ben', label: 'Ben — agent' },
-    { id: 'cust-carla', label: 'Carla — customer' },
-    { id: 'cust-dev', label: 'Dev — customer' },
-  ];
   const login = async (userId: string) => {
     try {
       const r = await api<{ token: string; user: User }>(null, 'POST', '/demo-login', { userId });
@@ -89,9 +84,9 @@ function Login({ onLogin }: { onLogin: (s: Session) => void }) {
   return (
     <div className="login">
       <h2>Help desk — demo login</h2>
-      {users.map((u) => (
+      {DEMO_USERS.map((u) => (
         <button key={u.id} data-testid={`login-${u.id}`} onClick={() => void login(u.id)}>
-          {u.label}
+          {u.role === 'agent' ? u.name : `${u.name} (customer)`}
         </button>
       ))}
       {error && <div className="error">{error}</div>}

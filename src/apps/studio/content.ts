@@ -5,6 +5,7 @@
  * Same seed, same conversation: jobs resumed after a restart write exactly what they would have.
  */
 import type { ConversationStatus, GeneratedConversation, TemplateVariable, Tier, Turn } from './types.js';
+import { CATEGORIES } from './vocabulary.js';
 
 /** A stable 32-bit hash of a string (FNV-1a), to seed core/random's PRNG from ids. */
 export function hashSeed(text: string): number {
@@ -32,10 +33,6 @@ export const EMOTIONS = [
   'overwhelmed', 'cheerful', 'disappointed', 'embarrassed', 'determined', 'worried', 'calm', 'excited', 'suspicious', 'exhausted',
 ] as const;
 
-export const CATEGORIES = [
-  'billing', 'refunds', 'shipping', 'account_access', 'technical', 'onboarding', 'cancellation', 'complaint', 'feature_request',
-  'privacy', 'security', 'pricing', 'upgrade', 'hardware', 'scheduling',
-] as const;
 
 export const TOPICS = [
   'a double charge on the invoice', 'a parcel stuck in customs', 'a forgotten password', 'a router that keeps dropping',

@@ -7,9 +7,7 @@
  */
 import { sql, type Kysely, type Migration } from 'kysely';
 
-export const CONVERSATION_STATUSES = ['draft', 'generated', 'pending_review', 'approved', 'rejected', 'needs_revision', 'failed'] as const;
-export const TIERS = ['template', 'scenario', 'edge_case'] as const;
-export const JOB_STATUSES = ['queued', 'running', 'completed', 'cancelled', 'failed'] as const;
+import { CONVERSATION_STATUSES, JOB_STATUSES, TIERS } from './vocabulary.js';
 
 const list = (values: readonly string[]) => sql.raw(values.map((v) => `'${v}'`).join(', '));
 

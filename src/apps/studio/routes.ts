@@ -16,7 +16,7 @@ import { SharedReads, TtlCache } from './cache.js';
 import { EXPORT_FORMATS, exportStream, type ExportFormat } from './export.js';
 import { LIST_FIELDS, SORT_COLUMNS, UUID_RE, parseFields, parseFilters, parseSort, type FilterQuery, type ListQuery } from './filters.js';
 import { jobChannel, type JobRunner } from './jobs.js';
-import { CONVERSATION_STATUSES, TIERS } from './migrations.js';
+import { CONVERSATION_STATUSES, TIERS } from './vocabulary.js';
 import { kindOf, type StudioMetrics } from './observability.js';
 import { bulkChangeStatus, changeStatus, countConversations, getConversationJson, listPageJson, studioStats } from './queries.js';
 import type { ConversationStatus, StudioDB, TemplateVariable, Tier } from './types.js';

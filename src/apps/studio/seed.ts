@@ -5,7 +5,8 @@
  */
 import { sql, type Kysely } from 'kysely';
 import { seededRandom } from '../../core/random.js';
-import { CATEGORIES, EMOTIONS, PERSONAS, pick, writeConversation } from './content.js';
+import { EMOTIONS, PERSONAS, pick, writeConversation } from './content.js';
+import { CATEGORIES } from './vocabulary.js';
 import { insertConversations } from './store.js';
 import type { ConversationStatus, ReviewEvent, StudioDB, TemplateVariable } from './types.js';
 

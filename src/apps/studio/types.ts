@@ -3,7 +3,7 @@
  * The studio's tables as Kysely sees them, and the shapes the API returns.
  */
 import type { ColumnType, Generated } from 'kysely';
-import type { CONVERSATION_STATUSES, JOB_STATUSES, TIERS } from './migrations.js';
+import type { CONVERSATION_STATUSES, JOB_STATUSES, TIERS } from './vocabulary.js';
 
 export type ConversationStatus = (typeof CONVERSATION_STATUSES)[number];
 export type Tier = (typeof TIERS)[number];

@@ -10,7 +10,7 @@ import { errorResponseSchema } from '../../http/errors.js';
 import { TokenError, mintToken, verifyToken } from '../../hub/auth.js';
 import { CONTROL_MODES, MAX_MESSAGE_CHARS, ROLES, TICKET_STATUSES, describeIssues, eventRequestSchema, type ControlMode, type Role, type TicketStatus } from './events.js';
 import type { SupportDesk, SupportUser } from './desk.js';
-import { DEMO_USERS } from './schema.js';
+import { DEMO_USERS } from './demo-users.js';
 
 export const API_PREFIX = '/api/v1/support';
 const TOKEN_TTL_SECONDS = 8 * 3600;

@@ -4,6 +4,7 @@
  * or PostgreSQL alike), plus the demo users seeded so the UI can log in without a user admin.
  */
 import { sql, type Generated, type Kysely, type Migration } from 'kysely';
+import { DEMO_USERS } from './demo-users.js';
 
 export interface SupportDB {
   support_users: { id: string; name: string; role: 'agent' | 'customer'; created_at: Generated<Date> };
@@ -35,13 +36,6 @@ export interface SupportDB {
     ended_at: Date | null;
   };
 }
-
-export const DEMO_USERS: readonly { id: string; name: string; role: 'agent' | 'customer' }[] = [
-  { id: 'agent-ana', name: 'Ana (agent)', role: 'agent' },
-  { id: 'agent-ben', name: 'Ben (agent)', role: 'agent' },
-  { id: 'cust-carla', name: 'Carla', role: 'customer' },
-  { id: 'cust-dev', name: 'Dev', role: 'customer' },
-];
 
 // Migrations take Kysely<any>: they describe the schema before the types above exist.
 /* eslint-disable @typescript-eslint/no-explicit-any */

@@ -1,0 +1,14 @@
+/**
+ * @module apps/studio/vocabulary
+ * The closed sets of the studio's data: conversation and job statuses, tiers, categories. The
+ * schema's CHECK constraints, the API's validation and the browser UI's menus all read them from
+ * here (a module of its own, so the UI bundle takes the lists without the database layer).
+ */
+export const CONVERSATION_STATUSES = ['draft', 'generated', 'pending_review', 'approved', 'rejected', 'needs_revision', 'failed'] as const;
+export const TIERS = ['template', 'scenario', 'edge_case'] as const;
+export const JOB_STATUSES = ['queued', 'running', 'completed', 'cancelled', 'failed'] as const;
+
+export const CATEGORIES = [
+  'billing', 'refunds', 'shipping', 'account_access', 'technical', 'onboarding', 'cancellation', 'complaint', 'feature_request',
+  'privacy', 'security', 'pricing', 'upgrade', 'hardware', 'scheduling',
+] as const;
