@@ -179,8 +179,10 @@ export class RedisEngine implements HubEngine {
     const base = redisBaseOptions(`airwaves-${options.nodeId}`);
     // Publishes fail fast while Redis is away (the caller decides to retry or fall back) instead
     // of queueing without bound; in-flight commands fail on disconnect rather than being resent
-    // blindly (a resent publish could be applied twice).
-    this.cmd = new Redis(options.url, { ...base, enableOfflineQueue: false, maxRetriesPerRequest: 0, enableAutoPipelining: true }) as ScriptedRedis;
+    // blindly (a resent publish could be applied twice). No auto-pipelining: a turn rarely holds
+    // more than one publish, and the Pipeline object it builds per turn kept the young-generation
+    // GC busy (docs/cluster.md, "No auto-pipelining").
+    this.cmd = new Redis(options.url, { ...base, enableOfflineQueue: false, maxRetriesPerRequest: 0 }) as ScriptedRedis;
     // The subscriber queues (un)subscribes while disconnected and re-subscribes on reconnect.
     this.sub = new Redis(options.url, { ...base, maxRetriesPerRequest: null });
     this.cmd.defineCommand('awPublish', { numberOfKeys: 3, lua: PUBLISH_LUA });

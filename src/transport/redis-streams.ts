@@ -7,8 +7,8 @@
  * round trip).
  *
  * Blocking reads (XREADGROUP … BLOCK) hold a connection for their whole wait, so they run on
- * their own connections from a small pool; everything else shares one auto-pipelined
- * connection. Commands fail fast while Redis is away (no offline queue): callers decide whether
+ * their own connections from a small pool; everything else shares one connection (not
+ * auto-pipelined: see docs/cluster.md). Commands fail fast while Redis is away (no offline queue): callers decide whether
  * to retry or fall back.
  */
 import { Redis, type RedisOptions } from 'ioredis';
@@ -54,7 +54,7 @@ export class RedisStreamsEventLog implements EventLog {
     this.defaultMaxLen = opts.defaultMaxLen ?? 100_000;
     checkInt('defaultMaxLen', this.defaultMaxLen, 1);
     this.options = { ...redisBaseOptions(opts.connectionName ?? 'airwaves-events'), enableOfflineQueue: false, maxRetriesPerRequest: 0 };
-    this.redis = this.newConnection(true);
+    this.redis = this.newConnection();
     if (opts.metrics) {
       this.latency = sharedMetric(
         opts.metrics,
@@ -71,8 +71,8 @@ export class RedisStreamsEventLog implements EventLog {
     }
   }
 
-  private newConnection(autoPipelining: boolean): Redis {
-    const conn = new Redis(this.opts.url, { ...this.options, enableAutoPipelining: autoPipelining });
+  private newConnection(): Redis {
+    const conn = new Redis(this.opts.url, this.options);
     conn.on('error', (err: Error) => this.opts.logger?.debug({ err: err.message }, 'event log redis error'));
     return conn;
   }
@@ -147,7 +147,7 @@ export class RedisStreamsEventLog implements EventLog {
     if (this.closed) throw new Error('event log is closed');
     let conn = this.idleBlockers.pop();
     if (!conn) {
-      conn = this.newConnection(false);
+      conn = this.newConnection();
       this.busyBlockers.add(conn);
       try {
         await conn.connect();
