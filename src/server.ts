@@ -4,15 +4,15 @@
  * apps, and wires the lifecycle. Everything else lives in its own module.
  */
 import { hostname } from 'node:os';
-import { fileURLToPath } from 'node:url';
 import { existsSync } from 'node:fs';
 import { basename, dirname, join, sep } from 'node:path';
+import { fileURLToPath } from 'node:url';
 import Fastify, { type FastifyInstance } from 'fastify';
 import swagger from '@fastify/swagger';
 import swaggerUi from '@fastify/swagger-ui';
-import { MemoryMonitor } from './core/memory-monitor.js';
 import fastifyStatic from '@fastify/static';
 import { loadConfig, type AirwavesConfig } from './core/config.js';
+import { MemoryMonitor } from './core/memory-monitor.js';
 import { createLogger, type Logger } from './core/logger.js';
 import { createHubMetrics, createRegistry, type Registry } from './core/metrics.js';
 import { Hub } from './hub/hub.js';

@@ -19,7 +19,7 @@ import { fileURLToPath } from 'node:url';
 import { parseArgs } from 'node:util';
 import { startRedis, type TestRedis } from '../../test/helpers/redis.js';
 import { ClusterRig, type RigOptions, type StepResult } from './rig.js';
-import { numberOption } from '../hub/options.js';
+import { LOAD_SHAPE_FLAGS, loadShape, numberOption as num } from '../hub/options.js';
 
 const here = dirname(fileURLToPath(import.meta.url));
 /** A step during which processes outside the benchmark took more than this (percent of a core) is flagged. */
@@ -61,21 +61,12 @@ function parseOptions(args: string[]): Options {
   const { values } = parseArgs({
     args,
     options: {
-      clients: { type: 'string' },
-      channels: { type: 'string' },
-      rate: { type: 'string' },
-      payload: { type: 'string' },
-      duration: { type: 'string' },
-      'step-duration': { type: 'string' },
-      warmup: { type: 'string' },
-      receivers: { type: 'string' },
+      ...LOAD_SHAPE_FLAGS,
       nodes: { type: 'string' },
-      'no-saturation': { type: 'boolean' },
       rates: { type: 'string' },
       'p99-limit': { type: 'string' },
       only: { type: 'string' },
       out: { type: 'string' },
-      quick: { type: 'boolean' },
       help: { type: 'boolean' },
     },
   });
@@ -84,20 +75,11 @@ function parseOptions(args: string[]): Options {
     process.exit(0);
   }
   const quick = values.quick ?? false;
-  const num = numberOption;
   const only = (values.only ?? 'memory,redis').split(',').map((s) => s.trim());
   for (const o of only) if (o !== 'memory' && o !== 'redis') throw new Error(`--only: unknown configuration "${o}"; expected memory, redis`);
   return {
-    clients: Math.round(num('clients', values.clients, quick ? 400 : 1000, 1, 20_000)),
-    channels: Math.round(num('channels', values.channels, 1, 1, 10_000)),
-    rate: num('rate', values.rate, 100, 1, 1_000_000),
-    payloadBytes: Math.round(num('payload', values.payload, 200, 40, 60_000)),
-    durationMs: 1000 * num('duration', values.duration, quick ? 3 : 5, 0.2, 600),
-    stepDurationMs: 1000 * num('step-duration', values['step-duration'], quick ? 2 : 3, 0.2, 600),
-    warmupMs: 1000 * num('warmup', values.warmup, 1, 0, 60),
-    receivers: Math.round(num('receivers', values.receivers, 2, 1, 16)),
+    ...loadShape(values, { clients: 1000, quickClients: 400, rate: 100 }),
     nodes: Math.round(num('nodes', values.nodes, 2, 1, 8)),
-    saturation: !values['no-saturation'],
     rates: (values.rates ?? (quick ? '50,200,800' : '25,50,200,400,800,1600')).split(',').map((r) => num('rates', r.trim(), 0, 1, 1_000_000)),
     p99LimitMs: num('p99-limit', values['p99-limit'], 50, 0.1, 60_000),
     only: only as Options['only'],

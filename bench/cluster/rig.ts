@@ -160,7 +160,7 @@ export class ClusterRig {
     );
     const after = this.samples();
 
-    const { expected, drainMs, reports } = await drainReceivers(this.receivers, pub.published, (ch) => this.subsPerChannel.get(ch) ?? 0, { quietMs: QUIET_MS, maxMs: DRAIN_MAX_MS });
+    const { expected, drainMs, reports } = await drainReceivers(this.receivers, pub.published, this.subsPerChannel, { quietMs: QUIET_MS, maxMs: DRAIN_MAX_MS });
     const all = new LatencyHistogram();
     const cross = new LatencyHistogram();
     let delivered = 0, lost = 0, duplicated = 0, outOfOrder = 0, connected = 0;

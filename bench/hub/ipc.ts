@@ -112,11 +112,11 @@ export class Child {
 export async function drainReceivers(
   receivers: Child[],
   published: Record<string, number>,
-  subscribersOf: (channel: string) => number,
+  subscribersPerChannel: ReadonlyMap<string, number>,
   { quietMs, maxMs }: { quietMs: number; maxMs: number },
 ): Promise<{ expected: number; drainMs: number; reports: ReceiverReport[] }> {
   let expected = 0;
-  for (const [ch, n] of Object.entries(published)) expected += n * subscribersOf(ch);
+  for (const [ch, n] of Object.entries(published)) expected += n * (subscribersPerChannel.get(ch) ?? 0);
   const drainStart = performance.now();
   let last = -1;
   let lastChange = performance.now();

@@ -64,21 +64,45 @@ export function numberOption(name: string, raw: string | undefined, fallback: nu
   return v;
 }
 
+/** The load-shape options the hub and cluster benchmarks share (their command-line spellings). */
+export const LOAD_SHAPE_FLAGS = {
+  clients: { type: 'string' },
+  channels: { type: 'string' },
+  rate: { type: 'string' },
+  payload: { type: 'string' },
+  duration: { type: 'string' },
+  'step-duration': { type: 'string' },
+  warmup: { type: 'string' },
+  receivers: { type: 'string' },
+  'no-saturation': { type: 'boolean' },
+  quick: { type: 'boolean' },
+} as const;
+
+type LoadShapeValues = { [K in keyof typeof LOAD_SHAPE_FLAGS]?: (typeof LOAD_SHAPE_FLAGS)[K]['type'] extends 'boolean' ? boolean : string };
+
+/** The load shape from parsed flags; `defaults` are the benchmark's own (with and without --quick). */
+export function loadShape(values: LoadShapeValues, defaults: { clients: number; quickClients: number; rate: number }) {
+  const quick = values.quick ?? false;
+  return {
+    clients: Math.round(numberOption('clients', values.clients, quick ? defaults.quickClients : defaults.clients, 1, 20_000)),
+    channels: Math.round(numberOption('channels', values.channels, 1, 1, 10_000)),
+    rate: numberOption('rate', values.rate, defaults.rate, 1, 1_000_000),
+    payloadBytes: Math.round(numberOption('payload', values.payload, 200, 40, 60_000)),
+    durationMs: 1000 * numberOption('duration', values.duration, quick ? 3 : 5, 0.2, 600),
+    stepDurationMs: 1000 * numberOption('step-duration', values['step-duration'], quick ? 2 : 3, 0.2, 600),
+    warmupMs: 1000 * numberOption('warmup', values.warmup, 1, 0, 60),
+    receivers: Math.round(numberOption('receivers', values.receivers, 2, 1, 16)),
+    saturation: !values['no-saturation'],
+  };
+}
+
 export function parseOptions(args: string[], defaultOut: string): HubBenchOptions {
   const { values } = parseArgs({
     args,
     allowPositionals: false,
     options: {
-      clients: { type: 'string' },
-      channels: { type: 'string' },
-      rate: { type: 'string' },
-      payload: { type: 'string' },
-      duration: { type: 'string' },
-      'step-duration': { type: 'string' },
-      warmup: { type: 'string' },
+      ...LOAD_SHAPE_FLAGS,
       servers: { type: 'string' },
-      receivers: { type: 'string' },
-      'no-saturation': { type: 'boolean' },
       'step-factor': { type: 'string' },
       refine: { type: 'string' },
       'min-rate': { type: 'string' },
@@ -88,7 +112,6 @@ export function parseOptions(args: string[], defaultOut: string): HubBenchOption
       'no-idle': { type: 'boolean' },
       'idle-servers': { type: 'string' },
       out: { type: 'string' },
-      quick: { type: 'boolean' },
       'profile-server': { type: 'string' },
       help: { type: 'boolean' },
     },
@@ -98,7 +121,6 @@ export function parseOptions(args: string[], defaultOut: string): HubBenchOption
     process.exit(0);
   }
   const quick = values.quick ?? false;
-  const num = numberOption;
   const serverList = (name: string, raw: string): ServerKind[] => {
     const list = raw.split(',').map((s) => s.trim()).filter(Boolean);
     for (const s of list) {
@@ -108,23 +130,15 @@ export function parseOptions(args: string[], defaultOut: string): HubBenchOption
   };
   const servers = serverList('servers', values.servers ?? SERVER_KINDS.join(','));
   return {
-    clients: Math.round(num('clients', values.clients, quick ? 200 : 1000, 1, 20_000)),
-    channels: Math.round(num('channels', values.channels, 1, 1, 10_000)),
-    rate: num('rate', values.rate, 200, 1, 1_000_000),
-    payloadBytes: Math.round(num('payload', values.payload, 200, 40, 60_000)),
-    durationMs: 1000 * num('duration', values.duration, quick ? 3 : 5, 0.2, 600),
-    stepDurationMs: 1000 * num('step-duration', values['step-duration'], quick ? 2 : 3, 0.2, 600),
-    warmupMs: 1000 * num('warmup', values.warmup, 1, 0, 60),
+    ...loadShape(values, { clients: 1000, quickClients: 200, rate: 200 }),
     servers,
-    receivers: Math.round(num('receivers', values.receivers, 2, 1, 16)),
-    saturation: !values['no-saturation'],
-    stepFactor: num('step-factor', values['step-factor'], 2, 1.05, 10),
-    refine: Math.round(num('refine', values.refine, quick ? 0 : 1, 0, 10)),
-    minRate: num('min-rate', values['min-rate'], 25, 1, 1_000_000),
-    maxRate: num('max-rate', values['max-rate'], 51_200, 1, 10_000_000),
-    p99LimitMs: num('p99-limit', values['p99-limit'], 50, 0.1, 60_000),
+    stepFactor: numberOption('step-factor', values['step-factor'], 2, 1.05, 10),
+    refine: Math.round(numberOption('refine', values.refine, quick ? 0 : 1, 0, 10)),
+    minRate: numberOption('min-rate', values['min-rate'], 25, 1, 1_000_000),
+    maxRate: numberOption('max-rate', values['max-rate'], 51_200, 1, 10_000_000),
+    p99LimitMs: numberOption('p99-limit', values['p99-limit'], 50, 0.1, 60_000),
     targetP99Ms: 25,
-    idleClients: Math.round(num('idle-clients', values['idle-clients'], quick ? 1000 : 5000, 1, 20_000)),
+    idleClients: Math.round(numberOption('idle-clients', values['idle-clients'], quick ? 1000 : 5000, 1, 20_000)),
     idle: !values['no-idle'],
     idleServers: serverList('idle-servers', values['idle-servers'] ?? 'airwaves,ws'),
     outDir: values.out ?? defaultOut,

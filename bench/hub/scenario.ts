@@ -159,7 +159,7 @@ class LoadRig {
       clearInterval(rssTimer);
     }
 
-    const { expected, drainMs, reports } = await drainReceivers(this.receivers, pub.published, (ch) => this.subsPerChannel.get(ch) ?? 0, { quietMs: QUIET_MS, maxMs: DRAIN_MAX_MS });
+    const { expected, drainMs, reports } = await drainReceivers(this.receivers, pub.published, this.subsPerChannel, { quietMs: QUIET_MS, maxMs: DRAIN_MAX_MS });
     const hist = new LatencyHistogram();
     let delivered = 0, lost = 0, duplicated = 0, outOfOrder = 0, stale = 0, frames = 0, connected = 0;
     for (const rep of reports) {

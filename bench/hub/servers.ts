@@ -5,7 +5,7 @@
  * publisher are all measured the same way, from outside).
  */
 import { spawn, type ChildProcess } from 'node:child_process';
-import { existsSync, readFileSync, mkdtempSync, rmSync } from 'node:fs';
+import { existsSync, readFileSync, readdirSync, mkdtempSync, rmSync } from 'node:fs';
 import { createServer } from 'node:net';
 import { tmpdir } from 'node:os';
 import { dirname, join } from 'node:path';
@@ -18,7 +18,7 @@ const repoRoot = join(here, '..', '..');
 export const HOST = '127.0.0.1';
 
 /** Clock ticks per second of /proc/<pid>/stat times; 100 on every Linux this runs on. */
-const CLK_TCK = 100;
+export const CLK_TCK = 100;
 
 export interface ProcSample {
   cpuSeconds: number;
@@ -34,6 +34,28 @@ export function sampleProc(pid: number): ProcSample {
   const status = readFileSync(`/proc/${pid}/status`, 'utf8');
   const m = /VmRSS:\s+(\d+) kB/.exec(status);
   return { cpuSeconds, rssBytes: m ? Number(m[1]) * 1024 : 0, at: performance.now() };
+}
+
+/**
+ * CPU seconds used so far by a PostgreSQL cluster: the postmaster with its reaped children
+ * (backends that exited), and its live children.
+ */
+export function postgresCpuSeconds(postmasterPid: number): number {
+  let ticks = 0;
+  for (const entry of readdirSync('/proc')) {
+    if (!/^\d+$/.test(entry)) continue;
+    let stat: string;
+    try {
+      stat = readFileSync(`/proc/${entry}/stat`, 'utf8');
+    } catch {
+      continue; // exited meanwhile
+    }
+    // After "pid (comm) ": ppid [1], utime [11], stime [12], cutime [13], cstime [14].
+    const f = stat.slice(stat.lastIndexOf(')') + 2).split(' ');
+    if (Number(entry) === postmasterPid) ticks += Number(f[11]) + Number(f[12]) + Number(f[13]) + Number(f[14]);
+    else if (Number(f[1]) === postmasterPid) ticks += Number(f[11]) + Number(f[12]);
+  }
+  return ticks / CLK_TCK;
 }
 
 /** CPU use between two samples as a percentage of one core. */

@@ -32,12 +32,6 @@ export interface LoadInput {
   seed: number;
   /** Paced (open loop) with this mean gap between one user's requests; absent: back to back. */
   meanGapMs?: number;
-  /**
-   * Paced only: requests in flight at once across all users. Arrivals beyond it are not sent but
-   * counted in `dropped` (the server is overloaded at that rate; the run says so rather than
-   * queueing without bound in this worker).
-   */
-  maxInFlight?: number;
 }
 
 export interface LoadOutput {
@@ -45,20 +39,22 @@ export interface LoadOutput {
   errors: Record<Op, number>;
   firstError: string | null;
   elapsedMs: number;
-  /** Paced only: arrivals not sent because maxInFlight requests were already outstanding. */
+  /** Paced only: arrivals not sent because MAX_IN_FLIGHT_PER_USER × users requests were already outstanding. */
   dropped: number;
-  /** Paced only: requests the schedule asked for (sent + dropped) over the run. */
-  scheduled: number;
 }
 
 const API = '/api/v1/studio';
+/**
+ * Paced only: requests in flight at once, per user, across all users. Arrivals beyond it are not
+ * sent but counted in `dropped` (the server is overloaded at that rate; the run says so rather
+ * than queueing without bound in this worker).
+ */
+const MAX_IN_FLIGHT_PER_USER = 4;
 const STATUSES = ['generated', 'pending_review', 'approved', 'rejected', 'needs_revision', 'draft'];
 const TIERS = ['template', 'scenario', 'edge_case'];
 const CATEGORIES = ['billing', 'refunds', 'shipping', 'account_access', 'technical', 'privacy', 'security', 'upgrade'];
 const SORTS = ['created_at', 'updated_at', 'quality_score', 'title', 'total_tokens'];
 const WORDS = ['refund', 'password', 'thermostat', 'router', 'invoice', 'customs', 'warranty', 'subscription', 'zipper', 'nurse', 'frustrated', 'gift card', 'flight rebooking', 'phishing'];
-
-const rngFrom = seededRandom;
 
 /** A random but plausible filter bar: a status or two, sometimes a tier, quality floor, category or parameter. */
 function filterQuery(rng: () => number): string {
@@ -82,7 +78,8 @@ export async function runLoad(input: LoadInput): Promise<LoadOutput> {
   // of CPU per request, on the same 2 cores as the server it measures. The work per response is
   // the same as a browser's: read the whole body, gunzip it, parse the JSON.
   // Paced users may have several requests outstanding (open loop): sockets up to maxInFlight.
-  const agent = new Agent({ keepAlive: true, maxSockets: input.meanGapMs ? (input.maxInFlight ?? input.users * 4) : input.users });
+  const maxInFlight = input.users * MAX_IN_FLIGHT_PER_USER;
+  const agent = new Agent({ keepAlive: true, maxSockets: input.meanGapMs ? maxInFlight : input.users });
   const base = new URL(input.baseUrl);
   const get = (path: string) =>
     new Promise<{ status: number; body: unknown }>((resolve, reject) => {
@@ -106,12 +103,10 @@ export async function runLoad(input: LoadInput): Promise<LoadOutput> {
 
   /** `from`: when the request was due (paced) or sent (back to back). */
   async function timed(op: Op, path: string, from = performance.now()): Promise<unknown> {
-    const t = from;
     try {
-      const res = await get(path);
-      const body = res.body;
-      if (res.status < 200 || res.status >= 300) throw new Error(`${res.status} ${JSON.stringify(body).slice(0, 200)}`);
-      latencies[op].push(performance.now() - t);
+      const { status, body } = await get(path);
+      if (status < 200 || status >= 300) throw new Error(`${status} ${JSON.stringify(body).slice(0, 200)}`);
+      latencies[op].push(performance.now() - from);
       return body;
     } catch (err) {
       errors[op]++;
@@ -122,7 +117,7 @@ export async function runLoad(input: LoadInput): Promise<LoadOutput> {
 
   /** One curator's n-th request (the same mix in both models), timed from `from`. */
   function curator(index: number) {
-    const rng = rngFrom(input.seed + index * 7919);
+    const rng = seededRandom(input.seed + index * 7919);
     const pick = <T>(xs: T[]) => xs[Math.floor(rng() * xs.length)];
     let paging: { query: string; cursor: string } | null = null;
     return async (n: number, from?: number): Promise<void> => {
@@ -150,11 +145,9 @@ export async function runLoad(input: LoadInput): Promise<LoadOutput> {
 
   let inFlight = 0;
   let dropped = 0;
-  let scheduled = 0;
-  const maxInFlight = input.maxInFlight ?? input.users * 4;
   async function paced(index: number, meanGapMs: number): Promise<void> {
     const next = curator(index);
-    const gaps = rngFrom(input.seed * 31 + index * 104_729);
+    const gaps = seededRandom(input.seed * 31 + index * 104_729);
     // Exponential gaps: arrivals independent of each other and of how the server is doing.
     const gap = () => -Math.log(1 - gaps()) * meanGapMs;
     const pending = new Set<Promise<void>>();
@@ -162,7 +155,6 @@ export async function runLoad(input: LoadInput): Promise<LoadOutput> {
     for (let n = index; n < index + input.maxRequestsPerUser && due < deadline; n++, due += gap()) {
       const wait = due - performance.now();
       if (wait > 0) await new Promise((resolve) => setTimeout(resolve, wait));
-      scheduled++;
       if (inFlight >= maxInFlight) {
         dropped++;
         continue;
@@ -180,7 +172,7 @@ export async function runLoad(input: LoadInput): Promise<LoadOutput> {
   const gapMs = input.meanGapMs;
   await Promise.all(Array.from({ length: input.users }, (_, i) => (gapMs ? paced(i, gapMs) : backToBack(i))));
   agent.destroy();
-  return { latencies, errors, firstError, elapsedMs: performance.now() - started, dropped, scheduled };
+  return { latencies, errors, firstError, elapsedMs: performance.now() - started, dropped };
 }
 
 if (parentPort && workerData) {

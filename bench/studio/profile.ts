@@ -11,13 +11,14 @@
  * cluster's processes (postmaster, its backends and the backends that exited meanwhile), read
  * from /proc.
  */
-import { readFileSync, readdirSync } from 'node:fs';
+import { readFileSync } from 'node:fs';
 import { sql } from 'kysely';
 import { seedStudioBulk } from '../../src/apps/studio/seed.js';
 import { startPostgres } from '../../test/helpers/postgres.js';
 import { PG_SETTINGS, runLoad, startStudio } from './index.js';
 import { OPS } from './load.js';
 import { percentile } from '../shared/percentile.js';
+import { CLK_TCK, postgresCpuSeconds } from '../hub/servers.js';
 
 const arg = (flag: string, fallback: string) => {
   const i = process.argv.indexOf(flag);
@@ -29,34 +30,11 @@ const rows = Number(arg('--rows', '100000'));
 const users = Number(arg('--users', '50'));
 const durationMs = Math.min(120, Number(arg('--duration', '8'))) * 1000;
 
-const TICK_MS = 10; // USER_HZ is 100 on Linux
-
-/** CPU ms used so far by a PostgreSQL cluster: the postmaster, its live children, and its reaped children. */
-function clusterCpuMs(postmaster: number): number {
-  let ticks = 0;
-  for (const entry of readdirSync('/proc')) {
-    if (!/^\d+$/.test(entry)) continue;
-    let stat: string;
-    try {
-      stat = readFileSync(`/proc/${entry}/stat`, 'utf8');
-    } catch {
-      continue; // exited meanwhile
-    }
-    // Fields after the parenthesised command: state ppid … utime(14) stime(15) cutime(16) cstime(17).
-    const f = stat.slice(stat.lastIndexOf(')') + 2).split(' ');
-    const pid = Number(entry);
-    const ppid = Number(f[1]);
-    if (pid === postmaster) ticks += Number(f[11]) + Number(f[12]) + Number(f[13]) + Number(f[14]);
-    else if (ppid === postmaster) ticks += Number(f[11]) + Number(f[12]);
-  }
-  return ticks * TICK_MS;
-}
-
 /** CPU ms of this process's main thread (the server: the load generator runs in a worker thread). */
 function mainThreadCpuMs(): number {
   const stat = readFileSync(`/proc/self/task/${process.pid}/stat`, 'utf8');
   const f = stat.slice(stat.lastIndexOf(')') + 2).split(' ');
-  return (Number(f[11]) + Number(f[12])) * TICK_MS;
+  return ((Number(f[11]) + Number(f[12])) / CLK_TCK) * 1000;
 }
 
 const pgInstance = engine === 'postgres' && !givenUrl ? await startPostgres({ settings: PG_SETTINGS }) : null;
@@ -73,20 +51,20 @@ try {
   await runLoad({ baseUrl: server.url, users, durationMs: 1500, maxRequestsPerUser: 40, ids, seed: 1 });
   const cpu0 = process.cpuUsage();
   const main0 = mainThreadCpuMs();
-  const pg0 = postmaster ? clusterCpuMs(postmaster) : 0;
+  const pg0 = postmaster ? postgresCpuSeconds(postmaster) * 1000 : 0;
   const load = await runLoad({ baseUrl: server.url, users, durationMs, maxRequestsPerUser: 20_000, ids, seed: 42 });
   const cpu = process.cpuUsage(cpu0);
   const mainMs = mainThreadCpuMs() - main0;
-  const pgMs = postmaster ? clusterCpuMs(postmaster) - pg0 : 0;
+  const pgMs = postmaster ? postgresCpuSeconds(postmaster) * 1000 - pg0 : 0;
   const n = OPS.reduce((a, op) => a + load.latencies[op].length, 0);
-  const pct = (xs: number[], p: number) => percentile([...xs].sort((a, b) => a - b), p * 100).toFixed(1);
+  const pct = (xs: number[], p: number) => percentile([...xs].sort((a, b) => a - b), p).toFixed(1);
   // The load worker shares this process: its CPU is included in cpuUsage, so this is an upper bound for the server.
   console.log(
     `${engine} ${total} rows, ${users} users: ${n} requests in ${(load.elapsedMs / 1000).toFixed(1)} s = ${Math.round(n / (load.elapsedMs / 1000))} req/s; ` +
       `CPU per request: server thread ${(mainMs / n).toFixed(2)} ms, whole node process ${((cpu.user + cpu.system) / 1000 / n).toFixed(2)} ms (+ load worker, GC threads)` +
       (postmaster ? `, postgres ${(pgMs / n).toFixed(2)} ms` : ''),
   );
-  console.log(OPS.map((op) => `${op} p50/p95 ${pct(load.latencies[op], 0.5)}/${pct(load.latencies[op], 0.95)} ms (n ${load.latencies[op].length})`).join(" · "));
+  console.log(OPS.map((op) => `${op} p50/p95 ${pct(load.latencies[op], 50)}/${pct(load.latencies[op], 95)} ms (n ${load.latencies[op].length})`).join(" · "));
 } finally {
   await server.close();
   await pgInstance?.stop();

@@ -19,7 +19,7 @@
  * CPU of the nodes and redis-server. The load generator runs in a worker thread.
  * Results: bench/results/<name>.json and <name>.md (`--name`, default support).
  */
-import { mkdirSync, readdirSync, readFileSync, writeFileSync } from 'node:fs';
+import { mkdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { cpus, loadavg } from 'node:os';
 import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
@@ -33,7 +33,7 @@ import type { SupportDB } from '../../src/apps/support/schema.js';
 import { startRedis, type TestRedis } from '../../test/helpers/redis.js';
 import { startPostgres, type PostgresInstance } from '../../test/helpers/postgres.js';
 import { NodeProcess } from '../../test/cluster/nodes.js';
-import { cpuPercent, machineCpuPercent, sampleMachine, sampleProc, type ProcSample } from '../hub/servers.js';
+import { cpuPercent, machineCpuPercent, postgresCpuSeconds, sampleMachine, sampleProc, type ProcSample } from '../hub/servers.js';
 import type { LoadInput, LoadOutput, LoadUser, TypingClient } from './load.js';
 
 const here = dirname(fileURLToPath(import.meta.url));
@@ -81,7 +81,8 @@ function parseArgs(args: string[]): Options {
 
 interface Env {
   nodes: NodeProcess[];
-  pgDataDir: string;
+  /** The PostgreSQL postmaster's pid, for the cluster's CPU. */
+  postmasterPid: number;
   redisPid: number | null;
   redis: TestRedis | undefined;
   db: Kysely<SupportDB>;
@@ -118,7 +119,8 @@ async function startEnv(transport: Transport, profileDir: string | null, nodeFla
       nodes.push(await NodeProcess.start({ id: 'bench-memory', env, nodeArgs }));
     }
     db = new Kysely<SupportDB>({ dialect: new PostgresDialect({ pool: new pg.Pool({ connectionString: pgServer.url, max: 4 }) }) });
-    return { nodes, pgDataDir: pgServer.dataDir, redisPid, redis, db, close };
+    const postmasterPid = Number(readFileSync(join(pgServer.dataDir, 'postmaster.pid'), 'utf8').split('\n', 1)[0]);
+    return { nodes, postmasterPid, redisPid, redis, db, close };
   } catch (err) {
     await close();
     throw err;
@@ -166,23 +168,6 @@ async function prepareUsers(env: Env, count: number, runId: string): Promise<Loa
   return users;
 }
 
-/** CPU seconds used so far by a PostgreSQL server: the postmaster and its live children. */
-function postgresCpuSeconds(dataDir: string): number {
-  const postmaster = Number(readFileSync(join(dataDir, 'postmaster.pid'), 'utf8').split('\n', 1)[0]);
-  let seconds = 0;
-  for (const entry of readdirSync('/proc')) {
-    if (!/^\d+$/.test(entry)) continue;
-    try {
-      const stat = readFileSync(`/proc/${entry}/stat`, 'utf8');
-      const ppid = Number(stat.slice(stat.lastIndexOf(')') + 2).split(' ')[1]);
-      if (Number(entry) === postmaster || ppid === postmaster) seconds += sampleProc(Number(entry)).cpuSeconds;
-    } catch {
-      /* the process ended meanwhile */
-    }
-  }
-  return seconds;
-}
-
 /** Calls per Redis command so far (INFO commandstats), to count the Redis work per room event. */
 async function redisCalls(env: Env): Promise<Map<string, number>> {
   const calls = new Map<string, number>();
@@ -216,14 +201,15 @@ async function nodeCounters(env: Env): Promise<NodeCounters> {
     out.emitted += Number(/^events_typing_emitted_total\{app="support"\} (\S+)$/m.exec(text)?.[1] ?? 0);
     const all = sum(text, /^gc_pause_seconds_count\{[^}]*\} (\S+)$/gm);
     out.gcPauses.push(all);
-    out.gcPausesOver5ms.push(all - sum(text, /^gc_pause_seconds_bucket\{le="0.005"[^}]*\} (\S+)$/gm) - sum(text, /^gc_pause_seconds_bucket\{[^}]*le="0.005"\} (\S+)$/gm));
-    out.loopDelayP99.push(Math.round(Number(/^nodejs_eventloop_lag_p99_seconds (\S+)$/m.exec(text)?.[1] ?? NaN) * 10_000) / 10);
+    out.gcPausesOver5ms.push(all - sum(text, /^gc_pause_seconds_bucket\{[^}]*le="0.005"[^}]*\} (\S+)$/gm));
+    const lagMs = (stat: 'p99' | 'max') => Math.round(Number(new RegExp(`^nodejs_eventloop_lag_${stat}_seconds (\\S+)$`, 'm').exec(text)?.[1] ?? NaN) * 10_000) / 10;
+    out.loopDelayP99.push(lagMs('p99'));
+    out.loopDelayMax.push(lagMs('max'));
     for (const m of text.matchAll(/^gc_pause_seconds_(count|sum)\{kind="(\w+)"\} (\S+)$/gm)) {
       const k = (out.gcByKind[m[2]] ??= { count: 0, ms: 0 });
       if (m[1] === 'count') k.count += Number(m[3]);
       else k.ms += Number(m[3]) * 1000;
     }
-    out.loopDelayMax.push(Math.round(Number(/^nodejs_eventloop_lag_max_seconds (\S+)$/m.exec(text)?.[1] ?? NaN) * 10_000) / 10);
   }
   return out;
 }
@@ -264,7 +250,6 @@ interface StepResult {
   coalescingCut: number;
   typingReceived: number;
   typingRefused: number;
-  spreadP99VsFirst?: number;
   /** The same spread for p50 and p95, which rest on many more samples than a small step's p99. */
   spreadVsFirst?: { p50: number; p95: number; p99: number };
   /**
@@ -303,7 +288,7 @@ export async function main(args: string[]): Promise<void> {
         const redisBefore = await redisCalls(env);
         const pids = [...env.nodes.map((n) => n.pid!), ...(env.redisPid ? [env.redisPid] : [])];
         const cpuBefore: ProcSample[] = pids.map(sampleProc);
-        const pgBefore = postgresCpuSeconds(env.pgDataDir);
+        const pgBefore = postgresCpuSeconds(env.postmasterPid);
         const machineBefore = sampleMachine();
         const selfBefore = process.cpuUsage();
         const stepStarted = performance.now();
@@ -311,7 +296,7 @@ export async function main(args: string[]): Promise<void> {
         const cpuUse = pids.map((pid, i) => Math.round(cpuPercent(cpuBefore[i], sampleProc(pid)) * 10) / 10);
         const wallSeconds = (performance.now() - stepStarted) / 1000;
         const percent = (seconds: number) => Math.round((100 * seconds) / wallSeconds * 10) / 10;
-        const postgres = Math.max(0, percent(postgresCpuSeconds(env.pgDataDir) - pgBefore));
+        const postgres = Math.max(0, percent(postgresCpuSeconds(env.postmasterPid) - pgBefore));
         const self = process.cpuUsage(selfBefore);
         const generator = percent((self.user + self.system) / 1e6);
         const machine = machineCpuPercent(machineBefore, sampleMachine(), cpus().length);
@@ -371,7 +356,6 @@ export async function main(args: string[]): Promise<void> {
           step.spreadVsFirst = { p50: spread('p50'), p95: spread('p95'), p99: spread('p99') };
           const all = (q: 'p50' | 'p95' | 'p99') => change(step.roomEvent[q], first.roomEvent[q]);
           step.roomEventSpreadVsFirst = { p50: all('p50'), p95: all('p95'), p99: all('p99') };
-          step.spreadP99VsFirst = step.spreadVsFirst.p99;
         }
         steps.push(step);
         console.log(

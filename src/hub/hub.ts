@@ -143,8 +143,7 @@ export class Hub {
     const json = JSON.stringify(data);
     if (json === undefined) throw new AirwavesError(Errors.badRequest, 'data must be JSON-serialisable');
     this.checkSize(ns, Buffer.byteLength(json));
-    const eachNodePublishes = options.eachNodePublishes === true && options.idempotencyKey !== undefined;
-    return this.publishPayload(ns, channel, { json, key: options.key, idempotencyKey: options.idempotencyKey, eachNodePublishes });
+    return this.publishPayload(ns, channel, { json, key: options.key, idempotencyKey: options.idempotencyKey, eachNodePublishes: options.eachNodePublishes });
   }
 
   /** Publishes a binary payload on a binary namespace (media). */

@@ -106,7 +106,8 @@ export class EventConsumer {
   }
 
   /**
-   * Acks later, together. Events mostly arrive one by one, so acking each read cost every node a
+   * Acks later, together, and without waiting for the reply (the next read need not wait for a
+   * round trip; a failed ack leaves its entries pending). Events mostly arrive one by one, so acking each read cost every node a
    * write and a wakeup per event (the XACK reply comes back on its own, ahead of the blocked
    * XREADGROUP's); gathered over ackDelayMs, it is one per interval. An entry whose ack is still
    * waiting when the node dies is pending, and goes back through XAUTOCLAIM to the same node when
@@ -208,8 +209,6 @@ export class EventConsumer {
         else failed.push({ index, entry, channel: event.channel, body: event.body, eventId: event.eventId });
       }),
     );
-    // Not awaited: the next read need not wait for a round trip. An ack that fails leaves its
-    // entries pending; XAUTOCLAIM hands them back and the hub's idempotency key absorbs the repeat.
     if (acked.length) this.ackSoon(stream, acked);
     // The hub is briefly unable (its Redis reconnecting): retry here, in log order, before
     // reading newer entries, so clients see the order of the log. After claimIdleMs the entries
@@ -222,7 +221,7 @@ export class EventConsumer {
       backoff = Math.min(backoff * 2, 500);
       const still: typeof failed = [];
       for (const f of failed) {
-        if (still.length === 0 && (await this.deliver(stream, f.entry, f.channel, f.body, f.eventId))) await this.options.log.ack(stream, this.group, [f.entry.id]).catch(() => 0);
+        if (still.length === 0 && (await this.deliver(stream, f.entry, f.channel, f.body, f.eventId))) this.ackSoon(stream, [f.entry.id]);
         else still.push(f);
       }
       failed = still;

@@ -24,10 +24,10 @@
  * message once and in order.
  */
 import { Redis } from 'ioredis';
-import { redisBaseOptions } from './redis-options.js';
+import { redisCommandDuration, redisCommandOptions, redisSubscriberOptions } from './redis-options.js';
 import { AirwavesError, Errors, isAirwavesError } from '../core/errors.js';
 import type { Logger } from '../core/logger.js';
-import { prom, sharedMetric, type Registry } from '../core/metrics.js';
+import { prom, type Registry } from '../core/metrics.js';
 import type { ChannelRetention, HistorySlice, HubEngine, HubMessage, MessageSink, PublishAck, PublishPayload } from '../hub/engine.js';
 import { newEpoch } from '../hub/engine.js';
 
@@ -122,6 +122,12 @@ export function encodeWire(offset: number, epoch: string, ts: number, payload: P
   return Buffer.concat([head, body]);
 }
 
+/**
+ * Wall-clock estimate of a publish moment (`ts`, ms since epoch, maybe another node's) on this
+ * node's monotonic clock, so the hub's delivery-latency histogram covers cross-node hops too.
+ */
+const publishedAtOf = (ts: number) => performance.now() - (Date.now() - ts);
+
 /** Decodes a wire message; the payload of a binary message is a view into `buf` (no copy). */
 export function decodeWire(channel: string, buf: Buffer): HubMessage {
   const fields: string[] = [];
@@ -144,7 +150,7 @@ export function decodeWire(channel: string, buf: Buffer): HubMessage {
     key,
     // Wall-clock estimate of the publish moment on this node's monotonic clock, so the hub's
     // delivery-latency histogram covers cross-node hops too (millisecond resolution).
-    publishedAt: performance.now() - (Date.now() - ts),
+    publishedAt: publishedAtOf(ts),
   };
   if (fields[3] === 'b') message.binary = buf.subarray(pos);
   else message.json = buf.toString('utf8', pos);
@@ -176,15 +182,11 @@ export class RedisEngine implements HubEngine {
     this.log = options.logger.child({ module: 'redis-engine', node: options.nodeId });
     this.metaTtlMs = options.metaTtlMs ?? 24 * 3600_000;
     this.dedupeTtlMs = options.dedupeTtlMs ?? 10 * 60_000;
-    const base = redisBaseOptions(`airwaves-${options.nodeId}`);
-    // Publishes fail fast while Redis is away (the caller decides to retry or fall back) instead
-    // of queueing without bound; in-flight commands fail on disconnect rather than being resent
-    // blindly (a resent publish could be applied twice). No auto-pipelining: a turn rarely holds
-    // more than one publish, and the Pipeline object it builds per turn kept the young-generation
-    // GC busy (docs/cluster.md, "No auto-pipelining").
-    this.cmd = new Redis(options.url, { ...base, enableOfflineQueue: false, maxRetriesPerRequest: 0 }) as ScriptedRedis;
-    // The subscriber queues (un)subscribes while disconnected and re-subscribes on reconnect.
-    this.sub = new Redis(options.url, { ...base, maxRetriesPerRequest: null });
+    const name = `airwaves-${options.nodeId}`;
+    // Publishes fail fast while Redis is away; in-flight ones fail on disconnect rather than being
+    // resent blindly (a resent publish could be applied twice).
+    this.cmd = new Redis(options.url, redisCommandOptions(name)) as ScriptedRedis;
+    this.sub = new Redis(options.url, redisSubscriberOptions(name));
     this.cmd.defineCommand('awPublish', { numberOfKeys: 3, lua: PUBLISH_LUA });
     this.cmd.defineCommand('awHistory', { numberOfKeys: 2, lua: HISTORY_LUA });
     for (const [role, conn] of [['command', this.cmd], ['subscriber', this.sub]] as const) {
@@ -202,18 +204,8 @@ export class RedisEngine implements HubEngine {
       void this.sweepAfterResubscribe();
     });
     if (options.metrics) {
-      const registers = [options.metrics];
-      // Shared with the event log's commands when it runs on the same registry.
-      this.latency = sharedMetric(options.metrics, 'redis_command_duration_seconds', () =>
-        new prom.Histogram({
-          name: 'redis_command_duration_seconds',
-          help: 'Latency of the Redis engine commands (publish script, history script)',
-          labelNames: ['op'] as const,
-          buckets: [0.0002, 0.0005, 0.001, 0.002, 0.005, 0.01, 0.025, 0.05, 0.1, 0.5],
-          registers,
-        }),
-      );
-      this.gapFills = new prom.Counter({ name: 'redis_engine_gap_fills_total', help: 'Offset gaps on pub/sub filled from Redis history', registers });
+      this.latency = redisCommandDuration(options.metrics);
+      this.gapFills = new prom.Counter({ name: 'redis_engine_gap_fills_total', help: 'Offset gaps on pub/sub filled from Redis history', registers: [options.metrics] });
     }
   }
 
@@ -340,7 +332,7 @@ export class RedisEngine implements HubEngine {
       epoch: ack.epoch,
       ts,
       key: payload.key || undefined,
-      publishedAt: performance.now() - (Date.now() - ts),
+      publishedAt: publishedAtOf(ts),
     };
     if (payload.binary) message.binary = payload.binary;
     else message.json = payload.json ?? 'null';

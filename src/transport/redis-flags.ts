@@ -9,7 +9,7 @@
  * arrive late or twice cannot roll flags back.
  */
 import { Redis } from 'ioredis';
-import { redisBaseOptions } from './redis-options.js';
+import { redisCommandOptions, redisSubscriberOptions } from './redis-options.js';
 import { AirwavesError, Errors } from '../core/errors.js';
 import type { Logger } from '../core/logger.js';
 import type { EventTransportFlags } from './publisher-factory.js';
@@ -73,12 +73,11 @@ export class RedisFlagStore {
   constructor(private readonly options: RedisFlagStoreOptions) {
     this.log = options.logger.child({ module: 'event-transport-flags' });
     this.timeoutMs = options.timeoutMs ?? 2000;
-    const base = redisBaseOptions(`airwaves-flags-${options.nodeId}`);
+    const name = `airwaves-flags-${options.nodeId}`;
     // A flag write fails fast while Redis is away rather than landing minutes later.
-    this.cmd = new Redis(options.url, { ...base, enableOfflineQueue: false, maxRetriesPerRequest: 0 }) as ScriptedRedis;
+    this.cmd = new Redis(options.url, redisCommandOptions(name)) as ScriptedRedis;
     this.cmd.defineCommand('awSaveFlags', { numberOfKeys: 1, lua: SAVE_LUA });
-    // The subscriber queues its subscribe while disconnected and resubscribes on reconnect.
-    this.sub = new Redis(options.url, { ...base, maxRetriesPerRequest: null });
+    this.sub = new Redis(options.url, redisSubscriberOptions(name));
     for (const conn of [this.cmd, this.sub]) conn.on('error', (err: Error) => this.log.debug({ err: err.message }, 'flag store redis error'));
     this.sub.on('message', (channel: string) => {
       if (channel === FLAGS_CHANNEL) void this.refresh();

@@ -12,9 +12,9 @@
  * to retry or fall back.
  */
 import { Redis, type RedisOptions } from 'ioredis';
-import { redisBaseOptions } from './redis-options.js';
+import { redisCommandDuration, redisCommandOptions } from './redis-options.js';
 import type { Logger } from '../core/logger.js';
-import { prom, sharedMetric, type Registry } from '../core/metrics.js';
+import type { prom, Registry } from '../core/metrics.js';
 import { DEFAULT_CLAIM_COUNT, DEFAULT_READ_COUNT, type AppendOptions, type EventLog, type GroupInfo, type LogEntry, type ReadGroupOptions } from './event-log.js';
 
 export interface RedisStreamsEventLogOptions {
@@ -53,22 +53,9 @@ export class RedisStreamsEventLog implements EventLog {
   constructor(private readonly opts: RedisStreamsEventLogOptions) {
     this.defaultMaxLen = opts.defaultMaxLen ?? 100_000;
     checkInt('defaultMaxLen', this.defaultMaxLen, 1);
-    this.options = { ...redisBaseOptions(opts.connectionName ?? 'airwaves-events'), enableOfflineQueue: false, maxRetriesPerRequest: 0 };
+    this.options = redisCommandOptions(opts.connectionName ?? 'airwaves-events');
     this.redis = this.newConnection();
-    if (opts.metrics) {
-      this.latency = sharedMetric(
-        opts.metrics,
-        'redis_command_duration_seconds',
-        (registers) =>
-          new prom.Histogram({
-            name: 'redis_command_duration_seconds',
-            help: 'Latency of the Redis engine commands (publish script, history script) and event-log commands',
-            labelNames: ['op'] as const,
-            buckets: [0.0002, 0.0005, 0.001, 0.002, 0.005, 0.01, 0.025, 0.05, 0.1, 0.5],
-            registers,
-          }),
-      );
-    }
+    if (opts.metrics) this.latency = redisCommandDuration(opts.metrics);
   }
 
   private newConnection(): Redis {

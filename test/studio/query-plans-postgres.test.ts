@@ -49,6 +49,12 @@ describe('studio query plans on PostgreSQL with 100,000 rows', () => {
     await pg?.stop();
   });
 
+  /** The executed plan's nodes, with their actual row counts (EXPLAIN ANALYZE). */
+  async function analysedNodes(query: RawBuilder<unknown>): Promise<PlanNode[]> {
+    const json = await sql<{ 'QUERY PLAN': [{ Plan: PlanNode }] }>`explain (analyze, format json) ${query}`.execute(database.db);
+    return nodes(json.rows[0]['QUERY PLAN'][0].Plan);
+  }
+
   async function plan(query: RawBuilder<unknown>): Promise<{ root: PlanNode; text: string }> {
     const json = await sql<{ 'QUERY PLAN': [{ Plan: PlanNode }] }>`explain (format json) ${query}`.execute(database.db);
     const text = await sql<{ 'QUERY PLAN': string }>`explain ${query}`.execute(database.db);
@@ -113,9 +119,8 @@ describe('studio query plans on PostgreSQL with 100,000 rows', () => {
 
   test('a common word finds its newest matches on index tuples alone: the recency index carries the tsvector', async () => {
     for (const q of [{ q: 'zipper' }, { q: 'frustrated', status: 'pending_review' }] as ListQuery[]) {
-      const json = await sql<{ 'QUERY PLAN': [{ Plan: PlanNode }] }>`explain (analyze, format json) ${list(q)}`.execute(database.db);
       type Walk = PlanNode & { Filter?: string; 'Heap Fetches'?: number; 'Actual Rows'?: number; 'Rows Removed by Filter'?: number };
-      const walk = nodes(json.rows[0]['QUERY PLAN'][0].Plan).find((n) => n['Node Type'] === 'Index Only Scan') as Walk | undefined;
+      const walk = (await analysedNodes(list(q))).find((n) => n['Node Type'] === 'Index Only Scan') as Walk | undefined;
       assert.ok(walk, `${JSON.stringify(q)}: an index-only scan`);
       assert.match(walk['Index Name'] ?? '', q.status ? /status_created_idx/ : /^studio_conversations_created_idx$/);
       assert.match(walk.Filter ?? '', /search @@/, 'the match test runs on the index tuple');
@@ -167,8 +172,7 @@ describe('studio query plans on PostgreSQL with 100,000 rows', () => {
       { q: { q: 'xylophone quartz' }, walkFills: false, walkIndex: /^studio_conversations_created_idx$/ },
     ];
     for (const { q, walkFills, walkIndex } of cases) {
-      const json = await sql<{ 'QUERY PLAN': [{ Plan: PlanNode }] }>`explain (analyze, format json) ${list({ ...q, limit: RANK_CANDIDATES })}`.execute(database.db);
-      const all = nodes(json.rows[0]['QUERY PLAN'][0].Plan) as Analysed[];
+      const all = (await analysedNodes(list({ ...q, limit: RANK_CANDIDATES }))) as Analysed[];
       const walk = all.find((n) => n['Node Type'] === 'Index Only Scan' && walkIndex.test(n['Index Name'] ?? ''));
       assert.ok(walk && walk['Actual Loops'] === 1, `${JSON.stringify(q)}: walks ${walkIndex} newest first`);
       assert.ok((walk['Actual Rows'] ?? 0) <= WALK_BUDGET, 'the walk is bounded');

@@ -9,12 +9,12 @@ import { createRoot } from 'react-dom/client';
 import { AirwavesClient, type ClientState, type Publication } from '../../src/client/index.js';
 // Types only (erased from the bundle): the page reads exactly what the desk's REST API returns.
 import type { ControlMode, Role, TicketStatus as Status } from '../../src/apps/support/events.js';
-import type { SupportUser as User, Ticket } from '../../src/apps/support/desk.js';
+import type { ChatMessage, RemoteSession, SupportUser as User, Ticket } from '../../src/apps/support/desk.js';
 import { TYPING_IDLE_MS, TypingThrottle } from '../../src/apps/support/typing-client.js';
 import { DEMO_USERS } from '../../src/apps/support/demo-users.js';
 
-interface Message { id: number; authorId: string; authorName: string; body: string; createdAt: string }
-interface RemoteSession { id: string; ticketId: string; agentId: string; controlMode: ControlMode; endedAt: string | null }
+/** A chat line as the UI keeps it: built from REST pages and from live events, which carry these fields. */
+type Message = Pick<ChatMessage, 'id' | 'authorId' | 'authorName' | 'body' | 'createdAt'>;
 interface StreamEvent { eventId: string; type: string; roomId: string; timestamp: number; payload: Record<string, unknown>; metadata: { actorId: string; actorRole: Role; ticket?: Ticket } }
 interface Session { token: string; user: User }
 

@@ -33,7 +33,6 @@ export const EMOTIONS = [
   'overwhelmed', 'cheerful', 'disappointed', 'embarrassed', 'determined', 'worried', 'calm', 'excited', 'suspicious', 'exhausted',
 ] as const;
 
-
 export const TOPICS = [
   'a double charge on the invoice', 'a parcel stuck in customs', 'a forgotten password', 'a router that keeps dropping',
   'moving to an annual plan', 'a damaged blender', 'two-factor codes that never arrive', 'exporting their data',

@@ -44,8 +44,6 @@ export interface TypistScript {
   keystrokes: number;
 }
 
-export { seededRandom };
-
 function normal(rand: () => number): number {
   const u = Math.max(rand(), 1e-12);
   return Math.sqrt(-2 * Math.log(u)) * Math.cos(2 * Math.PI * rand());
@@ -53,7 +51,6 @@ function normal(rand: () => number): number {
 
 const logNormal = (rand: () => number, median: number, sigma: number) => median * Math.exp(sigma * normal(rand));
 
-const IDLE_STOP_MS = TYPING_IDLE_MS;
 const AUTOREPEAT_DELAY_MS = 500;
 const AUTOREPEAT_MS = 33;
 
@@ -97,7 +94,7 @@ export function simulateTypist(seed: number, durationMs: number, profile: Typist
       t += Math.max(25, logNormal(rand, typistIki * 1.6, 0.5));
       if (rand() < 0.03) {
         const pause = 1000 + rand() * 3000;
-        if (pause > IDLE_STOP_MS) signals.push({ at: t + IDLE_STOP_MS, state: 'stop' });
+        if (pause > TYPING_IDLE_MS) signals.push({ at: t + TYPING_IDLE_MS, state: 'stop' });
         t += pause;
       }
     }
