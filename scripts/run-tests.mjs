@@ -2,7 +2,8 @@
 // Runs the whole suite with node's test runner (TypeScript through tsx).
 // Node 20's --test does not expand globs, so the files are listed here.
 // Two passes: most files two at a time, then the timing-sensitive ones (real-time audio, node
-// kills, browsers measuring latency) one at a time, so they measure Airwaves rather than the
+// kills, browsers measuring latency, a slow consumer that must not delay a fast one within a
+// wall-clock bound) one at a time, so they measure Airwaves rather than the
 // other tests competing for the same two cores.
 // Usage: npm test [-- path-or-substring ...]
 import { readdirSync, statSync } from 'node:fs';
@@ -19,7 +20,7 @@ function walk(dir) {
   return out;
 }
 
-const TIMING_SENSITIVE = [/test\/radio\/(browser|broadcast|jitter)\.test\.ts$/, /test\/cluster\//, /test\/studio\/ui\.test\.ts$/, /test\/support\/browser\.test\.ts$/];
+const TIMING_SENSITIVE = [/test\/radio\/(browser|broadcast|jitter)\.test\.ts$/, /test\/hub\/slow-consumer\.test\.ts$/, /test\/cluster\//, /test\/studio\/ui\.test\.ts$/, /test\/support\/browser\.test\.ts$/];
 
 const filters = process.argv.slice(2);
 let files = walk('test').sort();
