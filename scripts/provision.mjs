@@ -11,6 +11,9 @@ const needs = [
   { pkg: 'ffmpeg', present: () => has('ffmpeg') },
   { pkg: 'chromium', present: () => existsSync('/usr/bin/chromium') },
   { pkg: 'prometheus', present: () => has('promtool') },
+  { pkg: 'redis-sentinel', present: () => has('redis-sentinel') || existsSync('/usr/bin/redis-sentinel') },
+  { pkg: 'nginx', present: () => existsSync('/usr/sbin/nginx') },
+  { pkg: 'libnginx-mod-rtmp', present: () => existsSync('/usr/lib/nginx/modules/ngx_rtmp_module.so') },
 ];
 
 function has(cmd) {
@@ -34,4 +37,4 @@ const env = { ...process.env, DEBIAN_FRONTEND: 'noninteractive' };
 execSync('apt-get update -qq', { stdio: 'inherit', env });
 execSync(`apt-get install -y -qq --no-install-recommends ${missing.join(' ')}`, { stdio: 'inherit', env });
 // Debian starts services on install; the tests run their own on random ports.
-for (const svc of ['redis-server', 'postgresql', 'nginx', 'prometheus']) spawnSync('sh', ['-c', `service ${svc} stop`], { stdio: 'ignore' });
+for (const svc of ['redis-server', 'redis-sentinel', 'postgresql', 'nginx', 'prometheus']) spawnSync('sh', ['-c', `service ${svc} stop`], { stdio: 'ignore' });
