@@ -64,7 +64,7 @@ describe('first start', () => {
     }
   });
 
-  test('`airwaves serve` with nothing set prints the admin sign-in once', async () => {
+  test('`airwaves serve` with nothing set prints the admin sign-in once', { timeout: 600_000 }, async () => {
     const dataDir = mkdtempSync(join(tmpdir(), 'aw-serve-'));
     const serve = () =>
       new Promise<string>((resolve, reject) => {
@@ -74,7 +74,7 @@ describe('first start', () => {
           stdio: ['ignore', 'pipe', 'pipe'],
         });
         let out = '';
-        const timer = setTimeout(() => child.kill('SIGKILL'), 60_000);
+        const timer = setTimeout(() => child.kill('SIGKILL'), 240_000); // two PGlite apps start slowly on a loaded machine
         const onData = (d: Buffer) => {
           out += d.toString();
           if (out.includes('airwaves listening')) child.kill('SIGTERM');
