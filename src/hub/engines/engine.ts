@@ -1,10 +1,10 @@
 /**
- * @module hub/engine
+ * @module hub/engines/engine
  * The hub engine decides offsets, keeps history and carries publications to every node.
- * The memory engine serves one process; the Redis engine (src/transport/redis-engine.ts) spreads
+ * The memory engine serves one process; the Redis engine (./redis/redis-engine.ts) spreads
  * one hub over many nodes. The hub only talks to this interface.
  */
-import { encodeBinaryFrame, encodePublication } from './protocol.js';
+import { encodeBinaryFrame, encodePublication } from '../frame-encoding.js';
 
 /** A publication as it travels through the hub. Encoded once (`frame`), shared by every subscriber. */
 export interface HubMessage {

@@ -1,5 +1,5 @@
 /**
- * @module transport/event-log
+ * @module events/event-log
  * The durable event-log transport: an append-only, trimmed log of events per stream, read
  * through consumer groups with at-least-once delivery.
  *

@@ -1,12 +1,12 @@
 /**
- * @module transport/publisher
+ * @module events/publisher
  * What producers of durable events (the support desk first) publish through, whatever carries
  * the event: Redis Streams, an HTTP call to a hub node, or the in-process log. Every event has
  * an id that stays with it end to end; the hub publishes it with that id as idempotency key, so
  * an event carried twice (dual-write, a retry, a fallback then a replay) reaches clients once.
  */
 import { AirwavesError, Errors } from '../core/errors.js';
-import { isValidChannel } from '../hub/protocol.js';
+import { isValidChannel } from '../protocol/index.js';
 import type { EventLog } from './event-log.js';
 import type { TransportMetrics } from './publisher-metrics.js';
 

@@ -1,5 +1,5 @@
 /**
- * @module transport/http-publisher
+ * @module events/http-publisher
  * Publishes events by POSTing them to a hub node's internal endpoint (`POST /internal/v1/events`,
  * API key), which publishes into the hub with the event id as idempotency key. It is the
  * fallback while Redis Streams are unreachable and the old path during a rollout.

@@ -1,5 +1,5 @@
 /**
- * @module transport/redis-engine
+ * @module hub/engines/redis/redis-engine
  * The hub engine for a cluster (modelled on Centrifugo's Redis engine): offsets, epochs and
  * history live in Redis, and publications travel between nodes through Redis pub/sub.
  *
@@ -24,12 +24,12 @@
  * message once and in order.
  */
 import { Redis } from 'ioredis';
-import { redisCommandDuration, redisCommandOptions, redisSubscriberOptions } from './redis-options.js';
-import { AirwavesError, Errors, isAirwavesError } from '../core/errors.js';
-import type { Logger } from '../core/logger.js';
-import { prom, type Registry } from '../core/metrics.js';
-import type { ChannelRetention, HistorySlice, HubEngine, HubMessage, MessageSink, PublishAck, PublishPayload } from '../hub/engine.js';
-import { newEpoch } from '../hub/engine.js';
+import { redisCommandDuration, redisCommandOptions, redisSubscriberOptions } from '../../../core/redis-options.js';
+import { AirwavesError, Errors, isAirwavesError } from '../../../core/errors.js';
+import type { Logger } from '../../../core/logger.js';
+import { prom, type Registry } from '../../../core/metrics.js';
+import type { ChannelRetention, HistorySlice, HubEngine, HubMessage, MessageSink, PublishAck, PublishPayload } from '../engine.js';
+import { newEpoch } from '../engine.js';
 
 export interface RedisEngineOptions {
   url: string;

@@ -1,13 +1,13 @@
 /**
- * @module hub/memory-engine
+ * @module hub/engines/memory/memory-engine
  * The embedded engine: offsets and history in this process. Publishing is synchronous, so a
  * publication reaches local subscribers in the same turn it is accepted, in offset order.
  * History is a ring per channel bounded by the namespace's size and TTL; idle channels are
  * swept so memory follows the live channel set.
  */
-import { RingBuffer } from '../core/ring-buffer.js';
-import type { ChannelRetention, HistorySlice, HubEngine, HubMessage, MessageSink, PublishAck, PublishPayload } from './engine.js';
-import { newEpoch } from './engine.js';
+import { RingBuffer } from '../../../core/ring-buffer.js';
+import type { ChannelRetention, HistorySlice, HubEngine, HubMessage, MessageSink, PublishAck, PublishPayload } from '../engine.js';
+import { newEpoch } from '../engine.js';
 
 interface ChannelLog {
   epoch: string;

@@ -1,5 +1,5 @@
 /**
- * @module transport/publisher-metrics
+ * @module events/publisher-metrics
  * Prometheus metrics of the event transport. Several components register on one registry (and
  * tests build several servers), so each metric is fetched if it already exists.
  */

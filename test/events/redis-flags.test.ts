@@ -1,5 +1,5 @@
 /**
- * @module test/transport/redis-flags
+ * @module test/events/redis-flags
  * The cluster-wide flag store on a real redis-server: versioned writes, stale or corrupt stored
  * values, and a node that starts while Redis is away catching up once it answers.
  */
@@ -7,7 +7,7 @@ import { test, describe, before, after } from 'node:test';
 import assert from 'node:assert/strict';
 import { sleep } from '../helpers/server.js';
 import { startRedis, type TestRedis } from '../helpers/redis.js';
-import { RedisFlagStore, FLAGS_KEY, type StoredFlags } from '../../src/transport/redis-flags.js';
+import { RedisFlagStore, FLAGS_KEY, type StoredFlags } from '../../src/events/redis-flags.js';
 import { createLogger } from '../../src/core/logger.js';
 
 const silent = createLogger('silent');

@@ -4,8 +4,8 @@
  */
 import { test, describe, before, after, beforeEach } from 'node:test';
 import assert from 'node:assert/strict';
-import { compareIds, isNoGroupError, DEFAULT_READ_COUNT } from '../../src/transport/event-log.js';
-import { RedisStreamsEventLog } from '../../src/transport/redis-streams.js';
+import { compareIds, isNoGroupError, DEFAULT_READ_COUNT } from '../../src/events/event-log.js';
+import { RedisStreamsEventLog } from '../../src/events/redis-streams-event-log.js';
 import { startRedis, type TestRedis } from '../helpers/redis.js';
 
 const sleep = (ms: number) => new Promise<void>((r) => setTimeout(r, ms));

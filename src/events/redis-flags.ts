@@ -1,5 +1,5 @@
 /**
- * @module transport/redis-flags
+ * @module events/redis-flags
  * Cluster-wide event-transport rollout flags in Redis. A runtime change is stored in the hash
  * `aw:event-transport:flags` (only the flags someone set, plus a version) and announced on the
  * channel `aw:event-transport:flags:changed`; every node rereads the hash when told, and again
@@ -9,10 +9,10 @@
  * arrive late or twice cannot roll flags back.
  */
 import { Redis } from 'ioredis';
-import { redisCommandOptions, redisSubscriberOptions } from './redis-options.js';
+import { redisCommandOptions, redisSubscriberOptions } from '../core/redis-options.js';
 import { AirwavesError, Errors } from '../core/errors.js';
 import type { Logger } from '../core/logger.js';
-import type { EventTransportFlags } from './publisher-factory.js';
+import type { EventTransportFlags } from './flags.js';
 
 export const FLAGS_KEY = 'aw:event-transport:flags';
 export const FLAGS_CHANNEL = 'aw:event-transport:flags:changed';

@@ -1,11 +1,11 @@
 /**
- * @module transport/redis-options
+ * @module core/redis-options
  * What every Airwaves Redis connection shares (hub engine, event log, flag store): connect on
  * demand, give up a connection attempt after 2 s, and retry quickly but capped, so a Redis restart
  * costs at most half a second of reconnect delay; and one latency histogram for their commands.
  */
 import type { RedisOptions } from 'ioredis';
-import { prom, sharedMetric, type Registry } from '../core/metrics.js';
+import { prom, sharedMetric, type Registry } from './metrics.js';
 
 function redisBaseOptions(connectionName: string): RedisOptions {
   return {

@@ -1,5 +1,5 @@
 /**
- * @module transport/publisher-factory
+ * @module events/publisher-factory
  * Chooses how each event travels, from flags that can change at runtime:
  *
  * - `useRedisStreams` off: every event goes over HTTP to a hub node (the pre-Redis path).
@@ -23,20 +23,14 @@ import type { Registry } from '../core/metrics.js';
 import type { EventLog } from './event-log.js';
 import { EventConsumer, type EventSink } from './event-consumer.js';
 import { HttpEventPublisher } from './http-publisher.js';
-import { MemoryEventLog } from './memory.js';
+import { MemoryEventLog } from './memory-event-log.js';
 import { createTransportMetrics, type TransportMetrics } from './publisher-metrics.js';
 import { LogEventPublisher, validateEvent, type EventPublisher, type TransportEvent, type TransportName } from './publisher.js';
 import { RedisStreamsPublisher } from './redis-publisher.js';
-import { RedisStreamsEventLog } from './redis-streams.js';
+import { RedisStreamsEventLog } from './redis-streams-event-log.js';
 import { RedisFlagStore, type StoredFlags } from './redis-flags.js';
+import { flagsFromConfig, type EventTransportFlags } from './flags.js';
 
-export interface EventTransportFlags {
-  useRedisStreams: boolean;
-  /** 0..100: rooms whose bucket is below this go over Redis Streams. */
-  redisPercentage: number;
-  fallbackToHttp: boolean;
-  dualWrite: boolean;
-}
 
 /** A room's rollout bucket, 0..99: FNV-1a of its id, stable across nodes and restarts. */
 export function rolloutBucket(roomId: string): number {
@@ -46,21 +40,6 @@ export function rolloutBucket(roomId: string): number {
     h = Math.imul(h, 0x01000193);
   }
   return (h >>> 0) % 100;
-}
-
-export function checkFlags(patch: unknown): Partial<EventTransportFlags> {
-  if (typeof patch !== 'object' || patch === null || Array.isArray(patch)) throw new AirwavesError(Errors.badRequest, 'body must be an object of flags');
-  const out: Partial<EventTransportFlags> = {};
-  for (const [key, value] of Object.entries(patch)) {
-    if (key === 'redisPercentage') {
-      if (!Number.isInteger(value) || (value as number) < 0 || (value as number) > 100) throw new AirwavesError(Errors.badRequest, 'redisPercentage must be an integer from 0 to 100');
-      out.redisPercentage = value as number;
-    } else if (key === 'useRedisStreams' || key === 'fallbackToHttp' || key === 'dualWrite') {
-      if (typeof value !== 'boolean') throw new AirwavesError(Errors.badRequest, `${key} must be true or false`);
-      out[key] = value;
-    } else throw new AirwavesError(Errors.badRequest, `unknown flag "${key}"; expected useRedisStreams, redisPercentage, fallbackToHttp, dualWrite`);
-  }
-  return out;
 }
 
 export interface RoutingEventPublisherOptions {
@@ -177,15 +156,6 @@ export interface EventTransportDeps {
   metrics?: Registry;
   /** This node's base URL (known once listening): the default target of the HTTP publisher. */
   selfUrl: () => string;
-}
-
-export function flagsFromConfig(config: AirwavesConfig): EventTransportFlags {
-  return {
-    useRedisStreams: config.eventTransportUseRedisStreams,
-    redisPercentage: config.eventTransportRedisPercentage,
-    fallbackToHttp: config.eventTransportFallbackToHttp,
-    dualWrite: config.eventTransportDualWrite,
-  };
 }
 
 export function createEventTransport(deps: EventTransportDeps): EventTransport {

@@ -1,7 +1,7 @@
 import { test, describe } from 'node:test';
 import assert from 'node:assert/strict';
-import { compareIds, isNoGroupError, DEFAULT_READ_COUNT } from '../../src/transport/event-log.js';
-import { MemoryEventLog } from '../../src/transport/memory.js';
+import { compareIds, isNoGroupError, DEFAULT_READ_COUNT } from '../../src/events/event-log.js';
+import { MemoryEventLog } from '../../src/events/memory-event-log.js';
 
 /** A controllable clock for ids and idle times. */
 function manualClock(start = 1_000) {

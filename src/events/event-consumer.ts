@@ -1,5 +1,5 @@
 /**
- * @module transport/event-consumer
+ * @module events/event-consumer
  * Moves durable events from the event log into the hub. Every node runs one consumer with its
  * own consumer group (`hub-<nodeId>`), so every node sees every event and a restarted node
  * resumes after its last ack. The hub publishes each event with its event id as idempotency

@@ -5,12 +5,13 @@
  */
 import { test, describe, before, after } from 'node:test';
 import assert from 'node:assert/strict';
-import { startServer, RawClient, sleep, type Frame } from '../helpers/server.js';
-import { startRedis, type TestRedis } from '../helpers/redis.js';
-import type { AirwavesServer } from '../../src/server.js';
-import type { AirwavesConfig } from '../../src/core/config.js';
-import { encodeWire, decodeWire } from '../../src/transport/redis-engine.js';
-import { encodeBinaryFrame, decodeBinaryFrame } from '../../src/hub/protocol.js';
+import { startServer, RawClient, sleep, type Frame } from '../../helpers/server.js';
+import { startRedis, type TestRedis } from '../../helpers/redis.js';
+import type { AirwavesServer } from '../../../src/server.js';
+import type { AirwavesConfig } from '../../../src/core/config.js';
+import { encodeWire, decodeWire } from '../../../src/hub/engines/redis/redis-engine.js';
+import { encodeBinaryFrame } from '../../../src/hub/frame-encoding.js';
+import { decodeBinaryFrame } from '../../../src/protocol/index.js';
 
 type Node = AirwavesServer & { wsUrl: string };
 

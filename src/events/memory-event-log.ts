@@ -1,5 +1,5 @@
 /**
- * @module transport/memory
+ * @module events/memory-event-log
  * The in-process {@link EventLog}: what a single node, development and the tests run on. It
  * keeps the exact semantics of the Redis Streams implementation (see ./event-log.ts) but lives
  * in memory, so it is bounded: every stream keeps at most `defaultMaxLen` entries (or the

@@ -1,5 +1,5 @@
 /**
- * @module transport/redis-streams
+ * @module events/redis-streams-event-log
  * The {@link EventLog} on Redis Streams: the durable log a cluster runs on. Each method is the
  * Redis command the interface was modelled on (see ./event-log.ts), so the semantics follow
  * Redis itself; where Redis reports less than the interface promises, it is made up here
@@ -12,7 +12,7 @@
  * to retry or fall back.
  */
 import { Redis, type RedisOptions } from 'ioredis';
-import { redisCommandDuration, redisCommandOptions } from './redis-options.js';
+import { redisCommandDuration, redisCommandOptions } from '../core/redis-options.js';
 import type { Logger } from '../core/logger.js';
 import type { prom, Registry } from '../core/metrics.js';
 import { DEFAULT_CLAIM_COUNT, DEFAULT_READ_COUNT, type AppendOptions, type EventLog, type GroupInfo, type LogEntry, type ReadGroupOptions } from './event-log.js';
