@@ -7,6 +7,7 @@
  */
 import { readFileSync } from 'node:fs';
 import { z } from 'zod';
+import { weakSecretReason } from './public-secrets.js';
 
 export const accessLevel = z.enum(['anonymous', 'authenticated', 'server']);
 export type AccessLevel = z.infer<typeof accessLevel>;
@@ -32,16 +33,23 @@ export type NamespaceConfigInput = z.input<typeof namespaceConfigSchema>;
 
 const port = z.coerce.number().int().min(0).max(65535);
 const positiveInt = z.coerce.number().int().positive();
+/** A secret or key: long enough and never a value that appears in the docs (refused with exit 78). */
+const secret = z.string().superRefine((v, ctx) => {
+  const reason = weakSecretReason(v);
+  if (reason) ctx.addIssue({ code: 'custom', message: reason });
+});
 const bool = z.union([z.boolean(), z.enum(['true', 'false', '1', '0']).transform((v) => v === 'true' || v === '1')]);
 
 /** Field → [environment variable, schema, doc]. The single source of configuration truth. */
 export const CONFIG_FIELDS = {
   port: ['AIRWAVES_PORT', port.default(8080), 'TCP port of the HTTP and WebSocket server (0 picks a free port)'],
-  host: ['AIRWAVES_HOST', z.string().min(1).default('0.0.0.0'), 'interface to listen on'],
+  host: ['AIRWAVES_HOST', z.string().min(1).optional(), 'interface to listen on (default 0.0.0.0, or 127.0.0.1 in demo mode)'],
   dataDir: ['AIRWAVES_DATA_DIR', z.string().min(1).default('./data'), 'where embedded engines keep their files (PGlite)'],
   logLevel: ['AIRWAVES_LOG_LEVEL', z.enum(['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent']).default('info'), 'pino log level'],
-  apiKey: ['AIRWAVES_API_KEY', z.string().min(16, 'at least 16 characters').optional(), 'API key for server-side HTTP publish and admin endpoints; unset disables them'],
-  jwtSecret: ['AIRWAVES_JWT_SECRET', z.string().min(32, 'at least 32 characters').default('airwaves-dev-secret-change-me-in-production!'), 'HS256 secret for client tokens'],
+  apiKey: ['AIRWAVES_API_KEY', secret.optional(), 'admin API key (server-side publish, admin routes, admin sign-in; at least 32 bytes); unset: generated on first start into <data dir>/secrets.json'],
+  jwtSecret: ['AIRWAVES_JWT_SECRET', z.union([z.literal(''), secret]).default(''), 'HS256 secret for client tokens (at least 32 bytes); empty: generated on first start into <data dir>/secrets.json'],
+  loginRatePerMinute: ['AIRWAVES_LOGIN_RATE', positiveInt.default(20), 'sign-in and demo-login requests per minute from one IP address'],
+  demo: ['AIRWAVES_DEMO', bool.default(false), 'demo mode: demo logins for a first look; binds to 127.0.0.1 unless AIRWAVES_HOST is set'],
   allowAnonymous: ['AIRWAVES_ALLOW_ANONYMOUS', bool.default(true), 'accept connections without a token (namespaces still decide what anonymous clients may do)'],
   maxConnectionsPerIp: ['AIRWAVES_MAX_CONNECTIONS_PER_IP', positiveInt.default(10_000), 'WebSocket connections accepted from one IP address'],
   maxFrameBytes: ['AIRWAVES_MAX_FRAME_BYTES', positiveInt.default(1024 * 1024), 'largest inbound WebSocket frame; larger closes with 1009'],
@@ -91,6 +99,8 @@ export class ConfigError extends Error {
 
 /** Fields whose environment value is JSON rather than a scalar. */
 const JSON_FIELDS = new Set<keyof Fields>(['namespaces', 'eventStreams', 'radioStations']);
+/** Fields whose value is never echoed in an error message. */
+const SECRET_FIELDS = new Set<keyof Fields>(['apiKey', 'jwtSecret', 'llmApiKey']);
 
 /**
  * Builds the configuration from `env` (default process.env) and the file named by
@@ -142,7 +152,7 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env, overrides: Part
     else {
       for (const issue of parsed.error.issues) {
         const where = issue.path.length ? `${source} at ${issue.path.join('.')}` : source;
-        problems.push(`${where}: ${issue.message}${raw !== undefined && typeof raw !== 'object' ? ` (got "${String(raw)}")` : ''}`);
+        problems.push(`${where}: ${issue.message}${raw !== undefined && typeof raw !== 'object' && !SECRET_FIELDS.has(field) ? ` (got "${String(raw)}")` : ''}`);
       }
     }
   }
