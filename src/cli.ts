@@ -7,12 +7,14 @@
 import { parseArgs } from 'node:util';
 import { ConfigError, configReference, loadConfig } from './core/config.js';
 import { mintToken, parseTtl } from './hub/auth.js';
+import { DB_USAGE } from './db/cli-commands.js';
 
 const USAGE = `usage:
   airwaves serve                      run the server (configuration from AIRWAVES_* and AIRWAVES_CONFIG)
   airwaves token --sub USER [--subscribe 'chat:*'] [--publish 'chat:*'] [--ttl 1h]
   airwaves check-config               validate the configuration and print it
-  airwaves config-doc                 print the configuration reference (Markdown)`;
+  airwaves config-doc                 print the configuration reference (Markdown)
+${DB_USAGE}`;
 
 async function serve(): Promise<void> {
   const { createServer } = await import('./server.js');
@@ -63,6 +65,8 @@ async function main(argv: string[]): Promise<number> {
         console.error('configuration is valid');
         return 0;
       }
+      case 'db':
+        return await (await import('./db/cli-commands.js')).runDbCommand(rest, loadConfig());
       case 'config-doc':
         console.log(configReference());
         return 0;
@@ -81,5 +85,7 @@ async function main(argv: string[]): Promise<number> {
 }
 
 main(process.argv.slice(2)).then((code) => {
-  if (code >= 0) process.exitCode = code;
+  // Exit now: a start that failed half way (the database would not open) may leave timers and
+  // sockets of the parts already built, which would keep a dead server process alive.
+  if (code >= 0) process.exit(code);
 });
