@@ -7,6 +7,7 @@
 import { parseArgs } from 'node:util';
 import { ConfigError, configReference, loadConfig } from './core/config.js';
 import { mintToken, parseTtl } from './hub/auth.js';
+import { DB_USAGE } from './db/cli-commands.js';
 import { productionCheckReport } from './core/production-check.js';
 
 const USAGE = `usage:
@@ -15,7 +16,8 @@ const USAGE = `usage:
   airwaves check-config               validate the configuration and print it
   airwaves check-config --production [--replicas N]
                                       also refuse what must not reach production (exit 78, each problem named)
-  airwaves config-doc                 print the configuration reference (Markdown)`;
+  airwaves config-doc                 print the configuration reference (Markdown)
+${DB_USAGE}`;
 
 async function serve(): Promise<void> {
   const { createServer } = await import('./server.js');
@@ -72,6 +74,8 @@ async function main(argv: string[]): Promise<number> {
         console.error(values.production ? 'configuration is valid and ready for production' : 'configuration is valid');
         return 0;
       }
+      case 'db':
+        return await (await import('./db/cli-commands.js')).runDbCommand(rest, loadConfig());
       case 'config-doc':
         console.log(configReference());
         return 0;
@@ -90,5 +94,7 @@ async function main(argv: string[]): Promise<number> {
 }
 
 main(process.argv.slice(2)).then((code) => {
-  if (code >= 0) process.exitCode = code;
+  // Exit now: a start that failed half way (the database would not open) may leave timers and
+  // sockets of the parts already built, which would keep a dead server process alive.
+  if (code >= 0) process.exit(code);
 });

@@ -174,6 +174,8 @@ export async function createServer(options: ServerOptions = {}): Promise<Airwave
       const port = typeof addr === 'object' && addr ? addr.port : config.port;
       const host = config.host === undefined || config.host === '0.0.0.0' || config.host === '::' ? '127.0.0.1' : config.host;
       server.url = `http://${host}:${port}`;
+      // Tools that find the directory locked (studio:seed) reach this server through the lock file.
+      if (database) (await database).lock?.update({ url: server.url });
       logger.info({ url: server.url, engine: hub.engineName, node: nodeId, apps: appList.map((a) => a.name) }, 'airwaves listening');
       return server.url;
     },
