@@ -106,13 +106,17 @@ function decimal(start: number, end: number): number {
 function stringEnd(): number {
   // Binance values never contain escapes; a backslash makes the message unscannable.
   const start = pos;
-  const end = src.indexOf('"', start);
-  if (end < 0 || src.lastIndexOf('\\', end) >= start) {
-    failed = true;
-    return start;
+  const len = src.length;
+  for (let i = start; i < len; i++) {
+    const c = src.charCodeAt(i);
+    if (c === QUOTE) {
+      pos = i + 1;
+      return i;
+    }
+    if (c === 92 /* backslash */) break;
   }
-  pos = end + 1;
-  return end;
+  failed = true;
+  return start;
 }
 
 /** A number given bare or as a quoted decimal. */
