@@ -40,6 +40,15 @@ const secret = z.string().superRefine((v, ctx) => {
 });
 const bool = z.union([z.boolean(), z.enum(['true', 'false', '1', '0']).transform((v) => v === 'true' || v === '1')]);
 
+/** JSON text parsed, or the text itself (zod then names what was expected). */
+function parseJsonOr(text: string): unknown {
+  try {
+    return JSON.parse(text);
+  } catch {
+    return text;
+  }
+}
+
 /** Field → [environment variable, schema, doc]. The single source of configuration truth. */
 export const CONFIG_FIELDS = {
   port: ['AIRWAVES_PORT', port.default(8080), 'TCP port of the HTTP and WebSocket server (0 picks a free port)'],
@@ -82,6 +91,27 @@ export const CONFIG_FIELDS = {
   eventTransportHttpUrls: ['EVENT_TRANSPORT_HTTP_URLS', z.string().optional(), 'comma-separated hub node URLs for HTTP event publishing (default: this node)'],
   eventStreams: ['EVENT_TRANSPORT_STREAMS', z.record(z.string().regex(/^[a-z][a-z0-9_-]{0,31}$/), z.number().int().min(1).max(100_000_000)).default({ chat: 10_000, ticket: 5_000, remote: 1_000 }), 'event families and the approximate MAXLEN of their streams (JSON object)'],
   eventMaxDeliveries: ['EVENT_TRANSPORT_MAX_DELIVERIES', positiveInt.default(5), 'deliveries of one event before it is moved to the dead-letter stream'],
+  marketEnabled: ['AIRWAVES_MARKET_ENABLED', bool.default(true), 'run the market app\'s venue connections (and, with the simulator, the simulated venues)'],
+  marketVenues: [
+    'AIRWAVES_MARKET_VENUES',
+    z
+      .preprocess((v) => (typeof v === 'string' && v.trim().startsWith('{') ? parseJsonOr(v) : v), z.union([
+        z.literal('simulator'),
+        z
+          .object({
+            binance: z.object({ ws: z.string().url(), rest: z.string().url() }).optional(),
+            coinbase: z.object({ ws: z.string().url() }).optional(),
+            kraken: z.object({ ws: z.string().url() }).optional(),
+          })
+          .strict(),
+      ]))
+      .default('simulator'),
+    'market venues: "simulator" (built in, no internet) or JSON {binance:{ws,rest}, coinbase:{ws}, kraken:{ws}} with the venues\' URLs',
+  ],
+  marketSymbols: ['AIRWAVES_MARKET_SYMBOLS', z.string().regex(/^[A-Z0-9]{2,10}-[A-Z0-9]{2,10}(,[A-Z0-9]{2,10}-[A-Z0-9]{2,10})*$/, 'comma-separated BASE-QUOTE symbols').default('BTC-USDT,ETH-USDT,SOL-USDT'), 'market symbols to keep books for (comma-separated, e.g. BTC-USDT,ETH-USDT)'],
+  marketSimRate: ['AIRWAVES_MARKET_SIM_RATE', z.coerce.number().min(0).max(100_000).default(20), 'simulator book updates per second per venue and symbol'],
+  marketSimFaults: ['AIRWAVES_MARKET_SIM_FAULTS', z.record(z.string(), z.number().min(0).max(1)).optional(), 'simulator fault probabilities for every venue (JSON: gap, duplicate, reorder, staleSnapshot, checksumCorruption, disconnectPerSecond, burstPerSecond)'],
+  marketPoolDebug: ['AIRWAVES_MARKET_POOL_DEBUG', bool.default(false), 'market object pools track stacks, fail loudly on double release and poison released objects'],
   llmBaseUrl: ['LLM_BASE_URL', z.string().url().optional(), 'OpenAI-compatible endpoint (POST <url>/v1/chat/completions) for studio generation; unset uses the built-in offline generator'],
   llmModel: ['LLM_MODEL', z.string().min(1).default('gpt-4o-mini'), 'model name sent to LLM_BASE_URL'],
   llmApiKey: ['LLM_API_KEY', z.string().optional(), 'bearer token sent to LLM_BASE_URL'],
@@ -98,7 +128,7 @@ export class ConfigError extends Error {
 }
 
 /** Fields whose environment value is JSON rather than a scalar. */
-const JSON_FIELDS = new Set<keyof Fields>(['namespaces', 'eventStreams', 'radioStations']);
+const JSON_FIELDS = new Set<keyof Fields>(['namespaces', 'eventStreams', 'radioStations', 'marketSimFaults']);
 /** Fields whose value is never echoed in an error message. */
 const SECRET_FIELDS = new Set<keyof Fields>(['apiKey', 'jwtSecret', 'llmApiKey']);
 
