@@ -5,7 +5,7 @@
  * validates the configuration; `airwaves config-doc` prints the configuration reference.
  */
 import { parseArgs } from 'node:util';
-import { ConfigError, configReference, loadConfig } from './core/config.js';
+import { ConfigError, clusterProblems, configReference, loadConfig } from './core/config.js';
 import { mintToken, parseTtl } from './hub/auth.js';
 
 const USAGE = `usage:
@@ -15,6 +15,8 @@ const USAGE = `usage:
   airwaves config-doc                 print the configuration reference (Markdown)`;
 
 async function serve(): Promise<void> {
+  const problems = clusterProblems(loadConfig());
+  if (problems.length) throw new ConfigError(problems);
   const { createServer } = await import('./server.js');
   const server = await createServer();
   await server.listen();
@@ -59,6 +61,8 @@ async function main(argv: string[]): Promise<number> {
       }
       case 'check-config': {
         const config = loadConfig();
+        const problems = clusterProblems(config);
+        if (problems.length) throw new ConfigError(problems);
         console.log(JSON.stringify({ ...config, jwtSecret: '<redacted>', apiKey: config.apiKey ? '<redacted>' : undefined }, null, 2));
         console.error('configuration is valid');
         return 0;
