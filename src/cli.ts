@@ -7,11 +7,14 @@
 import { parseArgs } from 'node:util';
 import { ConfigError, clusterProblems, configReference, loadConfig } from './core/config.js';
 import { mintToken, parseTtl } from './hub/auth.js';
+import { productionCheckReport } from './core/production-check.js';
 
 const USAGE = `usage:
   airwaves serve                      run the server (configuration from AIRWAVES_* and AIRWAVES_CONFIG)
   airwaves token --sub USER [--subscribe 'chat:*'] [--publish 'chat:*'] [--ttl 1h]
   airwaves check-config               validate the configuration and print it
+  airwaves check-config --production [--replicas N]
+                                      also refuse what must not reach production (exit 78, each problem named)
   airwaves config-doc                 print the configuration reference (Markdown)`;
 
 async function serve(): Promise<void> {
@@ -60,11 +63,17 @@ async function main(argv: string[]): Promise<number> {
         return 0;
       }
       case 'check-config': {
+        const { values } = parseArgs({ args: rest, options: { production: { type: 'boolean', default: false }, replicas: { type: 'string' } } });
         const config = loadConfig();
         const problems = clusterProblems(config);
         if (problems.length) throw new ConfigError(problems);
+        const refused = values.production ? productionCheckReport(config, values.replicas, process.env) : undefined;
+        if (refused) {
+          console.error(refused);
+          return 78; // EX_CONFIG
+        }
         console.log(JSON.stringify({ ...config, jwtSecret: '<redacted>', apiKey: config.apiKey ? '<redacted>' : undefined }, null, 2));
-        console.error('configuration is valid');
+        console.error(values.production ? 'configuration is valid and ready for production' : 'configuration is valid');
         return 0;
       }
       case 'config-doc':
