@@ -73,6 +73,7 @@ export const CONFIG_FIELDS = {
   redisUrl: ['AIRWAVES_REDIS_URL', z.string().url().optional(), 'Redis URL: switches the hub engine and event log to Redis'],
   nodeId: ['AIRWAVES_NODE_ID', z.string().regex(/^[A-Za-z0-9_.-]{1,64}$/).optional(), 'stable id of this node in a cluster (default: host name and port)'],
   databaseUrl: ['DATABASE_URL', z.string().optional(), 'PostgreSQL URL; unset uses embedded PGlite under the data directory'],
+  clusterLocalDatabase: ['AIRWAVES_CLUSTER_LOCAL_DATABASE', bool.default(false), 'with Redis: let each node keep its own embedded database (only for nodes whose apps keep no shared state, e.g. tests and benchmarks)'],
   radioEnabled: ['AIRWAVES_RADIO_ENABLED', bool.default(true), 'run the radio app\'s stations (synthesis runs continuously while enabled)'],
   radioStations: [
     'AIRWAVES_RADIO_STATIONS',
@@ -188,6 +189,28 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env, overrides: Part
   }
   if (problems.length) throw new ConfigError(problems);
   return out as AirwavesConfig;
+}
+
+/**
+ * What makes a configuration unfit to run as a cluster node (`airwaves serve` refuses to start
+ * on any of these): the embedded database is one node's, so tickets written on one node would be
+ * invisible on the others; and the HTTP fallback between nodes authenticates with the API key
+ * every node shares, so without one every fallback publish would be refused.
+ */
+export function clusterProblems(config: AirwavesConfig): string[] {
+  if (!config.redisUrl) return [];
+  const problems: string[] = [];
+  if (!config.databaseUrl && !config.clusterLocalDatabase) {
+    problems.push(
+      'AIRWAVES_REDIS_URL is set but DATABASE_URL is not: every node of a cluster must use the same PostgreSQL database (DATABASE_URL=postgres://…); the embedded database is one node\'s own',
+    );
+  }
+  if (!config.apiKey && config.eventTransportFallbackToHttp) {
+    problems.push(
+      'AIRWAVES_REDIS_URL is set but AIRWAVES_API_KEY is not: nodes authenticate the HTTP fallback between them with it; set the same key (16+ characters) on every node, or EVENT_TRANSPORT_FALLBACK_TO_HTTP=false',
+    );
+  }
+  return problems;
 }
 
 /** The configuration reference as Markdown, generated from CONFIG_FIELDS so docs never drift. */
