@@ -16,15 +16,15 @@ import { MemoryMonitor } from './core/memory-monitor.js';
 import { createLogger, type Logger } from './core/logger.js';
 import { createHubMetrics, createRegistry, type Registry } from './core/metrics.js';
 import { Hub } from './hub/hub.js';
-import type { HubEngine } from './hub/engine.js';
-import { MemoryEngine } from './hub/memory-engine.js';
+import type { HubEngine } from './hub/engines/engine.js';
+import { MemoryEngine } from './hub/engines/memory/memory-engine.js';
 import { attachWebSocketServer } from './hub/ws-server.js';
 import { apps as defaultApps } from './apps/index.js';
 import type { AirwavesApp } from './apps/app.js';
 import { registerCoreRoutes } from './http/core-routes.js';
 import { registerPublishRoutes } from './http/publish-routes.js';
 import { registerEventRoutes } from './http/event-routes.js';
-import { createEventTransport } from './transport/publisher-factory.js';
+import { createEventTransport } from './events/publisher-factory.js';
 import { openDatabase, type Database } from './db/database.js';
 
 export interface ServerOptions {
@@ -48,7 +48,7 @@ export interface AirwavesServer {
 
 async function createEngine(config: AirwavesConfig, logger: Logger, nodeId: string, metrics: Registry): Promise<HubEngine> {
   if (!config.redisUrl) return new MemoryEngine();
-  const { RedisEngine } = await import('./transport/redis-engine.js');
+  const { RedisEngine } = await import('./hub/engines/redis/redis-engine.js');
   return new RedisEngine({ url: config.redisUrl, nodeId, logger, metrics });
 }
 

@@ -10,7 +10,7 @@ import type { Logger } from '../core/logger.js';
 import type { Registry } from '../core/metrics.js';
 import type { Hub } from '../hub/hub.js';
 import type { Database } from '../db/database.js';
-import type { EventPublisher } from '../transport/publisher.js';
+import type { EventPublisher } from '../events/publisher.js';
 
 export interface AppContext {
   /** Fastify scope for the app's routes (encapsulated: hooks stay inside the app). */

@@ -14,8 +14,8 @@ import type { WebSocket } from 'ws';
 import type { SlowConsumerPolicyName } from '../core/config.js';
 import { TokenBucket } from '../core/token-bucket.js';
 import type { ClientIdentity } from './auth.js';
-import { frameOf, type HubMessage } from './engine.js';
-import { encodeEvent } from './protocol.js';
+import { frameOf, type HubMessage } from './engines/engine.js';
+import { encodeEvent } from './frame-encoding.js';
 
 /** A reply or notice that must reach the client in order and is never dropped. */
 export interface ControlFrame {

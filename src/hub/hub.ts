@@ -13,27 +13,29 @@ import type { HubMetrics } from '../core/metrics.js';
 import { Coalescer } from '../core/coalescer.js';
 import { ANONYMOUS, TokenError, matchesAny, verifyToken, type ClientIdentity } from './auth.js';
 import { ClientSession, type Subscription, type ControlFrame } from './client-session.js';
-import { frameOf, type HubEngine, type HubMessage, type PublishAck, type PublishPayload } from './engine.js';
+import { frameOf, type HubEngine, type HubMessage, type PublishAck, type PublishPayload } from './engines/engine.js';
+import { MemoryPresence } from './engines/memory/memory-presence.js';
+import type { PresenceStore } from './engines/presence.js';
 import { NamespaceRegistry, type Namespace, type NamespaceHooks, type ClientContext } from './namespace.js';
 import {
   ProtocolError,
   decodeBinaryFrame,
-  encodeError,
-  encodeReply,
   isValidChannel,
   namespaceOf,
-  parseClientCommand,
   PROTOCOL_VERSION,
   type ClientCommand,
   type PresenceEntry,
   type SubscribeResult,
-} from './protocol.js';
+} from '../protocol/index.js';
+import { parseClientCommand } from './command-parser.js';
+import { encodeError, encodeReply } from './frame-encoding.js';
 
 interface LocalChannel {
   readonly name: string;
   readonly ns: Namespace;
   readonly subscribers: Set<Subscription>;
-  readonly presence: Map<string, PresenceEntry> | null;
+  /** Whether the namespace keeps presence (joins and leaves are then recorded and pushed). */
+  readonly presence: boolean;
   /** Newest publication delivered here: a repeat from the engine (same epoch, offset not above) is never fanned out twice. */
   lastOffset: number;
   lastEpoch: string;
@@ -45,6 +47,8 @@ export interface HubOptions {
   metrics: HubMetrics;
   logger: Logger;
   nodeId: string;
+  /** Who is on each presence channel; per node (in memory) unless given (see engines/presence.ts). */
+  presence?: PresenceStore;
 }
 
 export interface HubStats {
@@ -68,6 +72,7 @@ export class Hub {
   readonly nodeId: string;
   private readonly config: AirwavesConfig;
   private readonly engine: HubEngine;
+  private readonly presence: PresenceStore;
   private readonly metrics: HubMetrics;
   private readonly log: Logger;
   private readonly sessions = new Map<string, ClientSession>();
@@ -93,6 +98,7 @@ export class Hub {
   constructor(private readonly options: HubOptions) {
     this.config = options.config;
     this.engine = options.engine;
+    this.presence = options.presence ?? new MemoryPresence();
     this.metrics = options.metrics;
     this.log = options.logger.child({ module: 'hub' });
     this.nodeId = options.nodeId;
@@ -159,7 +165,7 @@ export class Hub {
   }
 
   presenceOf(channel: string): PresenceEntry[] {
-    return [...(this.channels.get(channel)?.presence?.values() ?? [])];
+    return this.presence.list(channel);
   }
 
   /** Reads recent history (server-side), newest `limit` messages after `afterOffset`. */
@@ -554,7 +560,7 @@ export class Hub {
     for (const m of pending) if (m.offset > last) session.deliver(m, sub.policy);
     if (local.presence) {
       const entry = { client: session.id, user: session.identity.user };
-      local.presence.set(session.id, entry);
+      this.presence.join(channel, entry);
       this.broadcastEvent(local, { channel, event: 'join', info: entry }, session);
     }
     ns.hooks.onSubscribe?.({ client: session.id, identity: session.identity, channel });
@@ -563,7 +569,7 @@ export class Hub {
   private joinChannel(channel: string, ns: Namespace, sub: Subscription): LocalChannel {
     let local = this.channels.get(channel);
     if (!local) {
-      local = { name: channel, ns, subscribers: new Set(), presence: ns.config.presence ? new Map() : null, lastOffset: -1, lastEpoch: '' };
+      local = { name: channel, ns, subscribers: new Set(), presence: ns.config.presence, lastOffset: -1, lastEpoch: '' };
       this.channels.set(channel, local);
       void Promise.resolve(this.engine.listen(channel, true)).catch((err: Error) => this.log.error({ err, channel }, 'listen failed'));
     }
@@ -582,7 +588,7 @@ export class Hub {
     local.subscribers.delete(sub);
     this.subscriptionCount--;
     this.metrics.subscriptions.set(this.subscriptionCount);
-    if (local.presence?.delete(session.id)) {
+    if (local.presence && this.presence.leave(channel, session.id)) {
       this.broadcastEvent(local, { channel, event: 'leave', info: { client: session.id, user: session.identity.user } });
     }
     local.ns.hooks.onUnsubscribe?.({ client: session.id, identity: session.identity, channel });

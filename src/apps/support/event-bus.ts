@@ -9,7 +9,7 @@
 import type { AppContext } from '../app.js';
 import type { Hub } from '../../hub/hub.js';
 import type { Logger } from '../../core/logger.js';
-import type { EventPublisher } from '../../transport/publisher.js';
+import type { EventPublisher } from '../../events/publisher.js';
 import { familyOf, type StreamEvent } from './events.js';
 
 /** The transport's publisher as the help desk needs it. */
