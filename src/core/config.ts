@@ -69,7 +69,11 @@ export const CONFIG_FIELDS = {
   outboundQueueMessages: ['AIRWAVES_OUTBOUND_QUEUE_MESSAGES', positiveInt.default(4096), 'messages queued for a client before its slow-consumer policy applies'],
   outboundQueueBytes: ['AIRWAVES_OUTBOUND_QUEUE_BYTES', positiveInt.default(4 * 1024 * 1024), 'bytes queued for one client before its slow-consumer policy applies (its socket buffer is capped apart, at half this up to 1 MB)'],
   shutdownDrainMs: ['AIRWAVES_SHUTDOWN_DRAIN_MS', z.coerce.number().int().min(0).default(5000), 'how long a graceful shutdown waits for clients to close'],
-  namespaces: ['AIRWAVES_NAMESPACES', z.array(namespaceConfigSchema).default([]), 'extra hub namespaces for your own applications (JSON array)'],
+  namespaces: [
+    'AIRWAVES_NAMESPACES',
+    z.array(namespaceConfigSchema).prefault([{ name: 'chat', historySize: 500, presence: true }]),
+    'extra hub namespaces for your own applications (JSON array; the default "chat" makes the README examples work, and setting this replaces it)',
+  ],
   redisUrl: ['AIRWAVES_REDIS_URL', z.string().url().optional(), 'Redis URL: switches the hub engine and event log to Redis'],
   nodeId: ['AIRWAVES_NODE_ID', z.string().regex(/^[A-Za-z0-9_.-]{1,64}$/).optional(), 'stable id of this node in a cluster (default: host name and port)'],
   databaseUrl: ['DATABASE_URL', z.string().optional(), 'PostgreSQL URL; unset uses embedded PGlite under the data directory'],
