@@ -18,8 +18,8 @@ import { MemoryMonitor } from './core/memory-monitor.js';
 import { createLogger, type Logger } from './core/logger.js';
 import { createHubMetrics, createRegistry, type Registry } from './core/metrics.js';
 import { Hub } from './hub/hub.js';
-import type { HubEngine } from './hub/engine.js';
-import { MemoryEngine } from './hub/memory-engine.js';
+import type { HubEngine } from './hub/engines/engine.js';
+import { MemoryEngine } from './hub/engines/memory/memory-engine.js';
 import { attachWebSocketServer } from './hub/ws-server.js';
 import { apps as defaultApps } from './apps/index.js';
 import type { AirwavesApp } from './apps/app.js';
@@ -30,7 +30,7 @@ import { installErrorHandler } from './http/errors.js';
 import { CONTENT_SECURITY_POLICY } from './http/security-headers.js';
 import { registerPublishRoutes } from './http/publish-routes.js';
 import { registerEventRoutes } from './http/event-routes.js';
-import { createEventTransport } from './transport/publisher-factory.js';
+import { createEventTransport } from './events/publisher-factory.js';
 import { openDatabase, type Database } from './db/database.js';
 
 export interface ServerOptions {
@@ -56,7 +56,7 @@ export interface AirwavesServer {
 
 async function createEngine(config: AirwavesConfig, logger: Logger, nodeId: string, metrics: Registry): Promise<HubEngine> {
   if (!config.redisUrl) return new MemoryEngine();
-  const { RedisEngine } = await import('./transport/redis-engine.js');
+  const { RedisEngine } = await import('./hub/engines/redis/redis-engine.js');
   return new RedisEngine({ url: config.redisUrl, nodeId, logger, metrics });
 }
 
@@ -174,6 +174,8 @@ export async function createServer(options: ServerOptions = {}): Promise<Airwave
       const port = typeof addr === 'object' && addr ? addr.port : config.port;
       const host = config.host === undefined || config.host === '0.0.0.0' || config.host === '::' ? '127.0.0.1' : config.host;
       server.url = `http://${host}:${port}`;
+      // Tools that find the directory locked (studio:seed) reach this server through the lock file.
+      if (database) (await database).lock?.update({ url: server.url });
       logger.info({ url: server.url, engine: hub.engineName, node: nodeId, apps: appList.map((a) => a.name) }, 'airwaves listening');
       return server.url;
     },

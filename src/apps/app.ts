@@ -9,15 +9,15 @@ import type { FastifyInstance } from 'fastify';
 import type { AirwavesConfig } from '../core/config.js';
 import type { Logger } from '../core/logger.js';
 import type { Registry } from '../core/metrics.js';
-import type { Hub } from '../hub/hub.js';
+import type { HubApi } from '../hub/hub-api.js';
 import type { Database } from '../db/database.js';
-import type { EventPublisher } from '../transport/publisher.js';
+import type { EventPublisher } from '../events/publisher.js';
 import type { AppAuth } from '../auth/app-auth.js';
 
 export interface AppContext {
   /** Fastify scope for the app's routes (encapsulated: hooks stay inside the app). */
   http: FastifyInstance;
-  hub: Hub;
+  hub: HubApi;
   config: AirwavesConfig;
   /**
    * The auth model: every route declares `config: { auth: … }` (see auth/rules; `ctx.auth.rule`

@@ -8,10 +8,10 @@
 import type { FastifyInstance } from 'fastify';
 import type { AirwavesConfig } from '../core/config.js';
 import type { Hub } from '../hub/hub.js';
-import type { EventTransport } from '../transport/publisher-factory.js';
-import { checkFlags } from '../transport/publisher-factory.js';
-import { INTERNAL_EVENTS_PATH } from '../transport/http-publisher.js';
-import { validateEvent, type TransportEvent } from '../transport/publisher.js';
+import type { EventTransport } from '../events/publisher-factory.js';
+import { checkFlags } from '../events/flags.js';
+import { INTERNAL_EVENTS_PATH } from '../events/http-publisher.js';
+import { validateEvent, type TransportEvent } from '../events/publisher.js';
 import { errorResponseSchema } from './errors.js';
 
 const flagsSchema = {

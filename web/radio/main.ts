@@ -10,7 +10,7 @@
  * was missed, but live audio must skip forward instead.
  */
 import workletUrl from './player-worklet.ts?worker&url';
-import { decodeBinaryFrame } from '../../src/hub/protocol.js';
+import { decodeBinaryFrame } from '../../src/protocol/index.js';
 import { CHUNK_MS, FLAG_DISCONTINUITY, CODEC_OPUS, decodeChunk, pcm16ToPlanar, type FormatName } from '../../src/apps/radio/shared/format.js';
 // Type only: the worklet posts the buffer's own stats() object, so the page reads the same shape.
 import type { JitterBufferStats as WorkletStats } from '../../src/apps/radio/shared/jitter-buffer.js';

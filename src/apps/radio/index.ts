@@ -114,17 +114,24 @@ export const radioApp: AirwavesApp = {
     hub.registerNamespace({ name: 'radio-status', subscribe: 'anonymous', publish: 'server', historySize: 1, historyTtlSeconds: 10 });
 
     if (config.radioEnabled) {
-      const engine = await SynthEngine.start({ stations: specs.map(({ id, seed, mood }) => ({ id, seed, mood })) });
-      for (const spec of specs) {
-        const station = new Station(spec, { hub, engine, metrics, logger });
-        stations.set(spec.id, station);
-        station.start();
-      }
+      // The synthesis worker warms up in its own thread while the other apps register (the help
+      // desk and the studio open the database meanwhile); the stations go on air before the server
+      // listens, so "ready" still means "on air". The catch only defers a failure to onReady.
+      const starting = SynthEngine.start({ stations: specs.map(({ id, seed, mood }) => ({ id, seed, mood })) });
+      starting.catch(() => undefined);
+      ctx.http.addHook('onReady', async () => {
+        const engine = await starting;
+        for (const spec of specs) {
+          const station = new Station(spec, { hub, engine, metrics, logger });
+          stations.set(spec.id, station);
+          station.start();
+        }
+        logger.info({ stations: specs.map((s) => s.id) }, 'radio stations on air');
+      });
       ctx.onClose(async () => {
         for (const s of stations.values()) s.stop();
-        await engine.close();
+        await (await starting.catch(() => undefined))?.close();
       });
-      logger.info({ stations: specs.map((s) => s.id) }, 'radio stations on air');
     }
 
     const find = (id: string): Station => {

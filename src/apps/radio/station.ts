@@ -13,7 +13,7 @@
  * jitter approach the lead, or when players report frequent underruns; it falls one step after
  * 30 s of calm. Tier changes never change what listeners hear.
  */
-import type { Hub } from '../../hub/hub.js';
+import type { HubApi } from '../../hub/hub-api.js';
 import type { Logger } from '../../core/logger.js';
 import { CHANNELS, CHUNK_FRAMES, CHUNK_MS, CODEC_OPUS, CODEC_PCM16, FLAG_DISCONTINUITY, SAMPLE_RATE, encodeChunk, radioChannels } from './shared/format.js';
 import type { SynthEngine } from './synth/engine.js';
@@ -87,7 +87,7 @@ export class Station {
 
   constructor(
     readonly spec: StationSpec & { title?: string },
-    private readonly deps: { hub: Hub; engine: SynthEngine; metrics: RadioMetrics; logger: Logger },
+    private readonly deps: { hub: HubApi; engine: SynthEngine; metrics: RadioMetrics; logger: Logger },
   ) {
     this.channels = radioChannels(spec.id);
   }

@@ -72,7 +72,7 @@ const sessionParams = {
 const messageBody = { type: 'string', minLength: 1, maxLength: MAX_MESSAGE_CHARS } as const;
 
 /** The hub channels a help desk user's token may name; the namespace hooks narrow them per ticket. */
-export function supportChannelClaims(user: SupportUser): { subscribe: string[]; publish: string[] } {
+export function supportChannelClaims(user: Pick<SupportUser, 'id' | 'role'>): { subscribe: string[]; publish: string[] } {
   return {
     subscribe: ['support:room:*', `support-user:${user.id}`, ...(user.role === 'agent' ? ['support:agents'] : [])],
     publish: ['support-typing:*'],
