@@ -23,8 +23,11 @@ export interface MarketReadModel {
   orchestrator: Orchestrator;
 }
 
+/** Market data reads are public, like the public book feeds the venues publish themselves. */
+const open = { auth: 'public' } as const;
+
 export function registerMarketRoutes(http: FastifyInstance, model: MarketReadModel): void {
-  http.get('/api/v1/market/symbols', { schema: { tags: ['market'], summary: 'Symbols, venues and channel names' } }, async () => ({
+  http.get('/api/v1/market/symbols', { config: open, schema: { tags: ['market'], summary: 'Symbols, venues and channel names' } }, async () => ({
     venues: model.venues,
     symbols: model.symbols.map((s) => ({
       symbol: s.symbol,
@@ -41,6 +44,7 @@ export function registerMarketRoutes(http: FastifyInstance, model: MarketReadMod
   http.get<{ Params: { symbol: string; venue: string }; Querystring: { depth?: number } }>(
     '/api/v1/market/book/:symbol/:venue',
     {
+      config: open,
       schema: {
         tags: ['market'],
         summary: 'A venue book (or "all": the cross-venue top) with the channel sequence it corresponds to',
@@ -68,7 +72,7 @@ export function registerMarketRoutes(http: FastifyInstance, model: MarketReadMod
     },
   );
 
-  http.get('/api/v1/market/health', { schema: { tags: ['market'], summary: 'Venue and book status' } }, async () => ({
+  http.get('/api/v1/market/health', { config: open, schema: { tags: ['market'], summary: 'Venue and book status' } }, async () => ({
     statuses: [...model.dispatcher.health.values()],
   }));
 }
