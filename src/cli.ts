@@ -5,7 +5,7 @@
  * validates the configuration; `airwaves config-doc` prints the configuration reference.
  */
 import { parseArgs } from 'node:util';
-import { ConfigError, configReference, loadConfig } from './core/config.js';
+import { ConfigError, clusterProblems, configReference, loadConfig } from './core/config.js';
 import { mintToken, parseTtl } from './hub/auth.js';
 import { DB_USAGE } from './db/cli-commands.js';
 import { productionCheckReport } from './core/production-check.js';
@@ -20,6 +20,8 @@ const USAGE = `usage:
 ${DB_USAGE}`;
 
 async function serve(): Promise<void> {
+  const problems = clusterProblems(loadConfig());
+  if (problems.length) throw new ConfigError(problems);
   const { createServer } = await import('./server.js');
   const server = await createServer();
   await server.listen();
@@ -65,6 +67,8 @@ async function main(argv: string[]): Promise<number> {
       case 'check-config': {
         const { values } = parseArgs({ args: rest, options: { production: { type: 'boolean', default: false }, replicas: { type: 'string' } } });
         const config = loadConfig();
+        const problems = clusterProblems(config);
+        if (problems.length) throw new ConfigError(problems);
         const refused = values.production ? productionCheckReport(config, values.replicas, process.env) : undefined;
         if (refused) {
           console.error(refused);

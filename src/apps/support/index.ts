@@ -98,7 +98,7 @@ export function createSupportApp(): SupportApp {
         },
       );
 
-      registerSupportRoutes(ctx.http, desk, ctx.config.jwtSecret);
+      registerSupportRoutes(ctx.http, desk, ctx.auth);
 
       ctx.onClose(async () => {
         typing.flush();
