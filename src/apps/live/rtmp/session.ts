@@ -18,6 +18,8 @@ export interface MediaSink {
   onAudio(timestamp: number, payload: Buffer): void;
   /** The publisher stopped (`unpublish`), the socket closed (`disconnect`) or the input broke (`error`). */
   onEnd(reason: 'unpublish' | 'disconnect' | 'error', detail?: string): void;
+  /** Receives the function that disconnects the publisher (a stream ended from the API). */
+  attach?(disconnect: () => void): void;
 }
 
 export type PublishDecision = { ok: true; sink: MediaSink } | { ok: false; code: 'BadName' | 'Throttled'; reason: string };
@@ -196,6 +198,7 @@ export class RtmpSession {
     }
     this.sink = decision.sink;
     this.publishing = true;
+    decision.sink.attach?.(() => this.socket.destroy());
     this.send(2, control.streamBegin(streamId));
     this.command(streamId, 'onStatus', 0, null, { level: 'status', code: 'NetStream.Publish.Start', description: `${name.slice(0, 4)}… is now published.` });
   }
