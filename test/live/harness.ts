@@ -3,12 +3,12 @@
  * RTMP, in-memory PGlite), helpers for its API, and ffmpeg publishing a test pattern.
  */
 import { spawn, type ChildProcess } from 'node:child_process';
-import { startServer, sleep } from '../helpers/server.js';
+import { TEST_API_KEY, startServer, sleep } from '../helpers/server.js';
 import { createLiveApp, type LiveHandle } from '../../src/apps/live/index.js';
 import type { LiveSettings } from '../../src/apps/live/service.js';
 import type { AirwavesConfig } from '../../src/core/config.js';
 
-export const API_KEY = 'test-api-key-0123456789';
+export const API_KEY = TEST_API_KEY;
 
 export async function startLive(settings: Partial<LiveSettings> = {}, config: Partial<AirwavesConfig> = {}) {
   let handle: LiveHandle | null = null;

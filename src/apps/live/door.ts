@@ -1,95 +1,129 @@
 /**
  * @module apps/live/door
- * `GET /api/v1/streams/:id/ws`: a WebSocket for one stream's events, a thin door onto the hub.
- * The upgrade is admitted like any hub connection (per-IP limit, shutdown), then the door sends
- * the hub protocol's `connect` (id 1) and `subscribe` to `live:<id>` (id 2) on the client's
- * behalf; from there it is an ordinary hub connection (same frames, docs/protocol.md), and the
- * subscription counts the client as a viewer. Clients number their own commands from 3.
- * The route is also declared to Fastify (for OpenAPI and the access table); a plain GET gets 426.
+ * `GET /api/v1/streams/:id/ws`: a WebSocket for one stream's events — viewer_count_changed,
+ * stream_started, stream_ended, quality_changed — framed like hub pushes
+ * (`{"channel":"live:<id>","data":{…}}`, one JSON text frame each). A door client counts as a
+ * WebSocket viewer exactly like a hub subscriber of `live:<id>`. The door is fed in process by the
+ * live service, so in a cluster it carries the events of streams ingested on its own node; the
+ * hub channel `live:<id>` carries them everywhere.
+ * The route is declared to Fastify too (OpenAPI, the auth table); a plain GET gets 426.
  */
+import { randomUUID } from 'node:crypto';
 import type { IncomingMessage } from 'node:http';
 import type { Duplex } from 'node:stream';
 import type { FastifyInstance } from 'fastify';
-import { WebSocketServer } from 'ws';
+import { WebSocketServer, type WebSocket } from 'ws';
 import { errorResponseSchema } from '../../http/errors.js';
-import { ANONYMOUS, verifyToken } from '../../hub/auth.js';
-import type { Hub } from '../../hub/hub.js';
 import { UPGRADE_CLAIMED } from '../../hub/ws-server.js';
-import { liveRule } from './access.js';
-import { viewerChannel } from './events.js';
+import { PUBLIC } from './access.js';
+import { viewerChannel, type LiveEvent } from './events.js';
 import type { LiveMetrics } from './metrics.js';
 import { STREAMS_PREFIX } from './routes.js';
 import type { LiveService } from './service.js';
 
 const DOOR_PATH = /^\/api\/v1\/streams\/([0-9a-f-]{36})\/ws$/;
+/** Door connections per stream and in all, so a flood of sockets is refused, not absorbed. */
+const MAX_DOOR_CONNECTIONS = 20_000;
+/** A door client that cannot take 1 MB of events is dropped (slow consumer). */
+const MAX_BUFFERED_BYTES = 1024 * 1024;
 
 function refuse(socket: Duplex, status: number, code: string, message: string): void {
   const body = JSON.stringify({ error: { code, message } });
-  socket.end(`HTTP/1.1 ${status} ${status === 404 ? 'Not Found' : status === 401 ? 'Unauthorized' : 'Service Unavailable'}\r\nContent-Type: application/json\r\nContent-Length: ${Buffer.byteLength(body)}\r\nConnection: close\r\n\r\n${body}`);
+  socket.end(`HTTP/1.1 ${status} ${status === 404 ? 'Not Found' : 'Service Unavailable'}\r\nContent-Type: application/json\r\nContent-Length: ${Buffer.byteLength(body)}\r\nConnection: close\r\n\r\n${body}`);
 }
 
-export function registerEventDoor(http: FastifyInstance, hub: Hub, service: LiveService, metrics: LiveMetrics, jwtSecret: string): () => void {
-  const wss = new WebSocketServer({ noServer: true, perMessageDeflate: false, clientTracking: false, maxPayload: 64 * 1024 });
+export class EventDoor {
+  private readonly wss = new WebSocketServer({ noServer: true, perMessageDeflate: false, clientTracking: false, maxPayload: 4096 });
+  private readonly clients = new Map<string, Set<WebSocket>>();
+  private total = 0;
 
-  http.get(
-    `${STREAMS_PREFIX}/:id/ws`,
-    {
-      ...liveRule('public'),
-      schema: {
-        tags: ['live'],
-        summary: "WebSocket upgrade for one stream's events (viewer_count_changed, stream_started, stream_ended, quality_changed) over the hub protocol",
-        params: { type: 'object', properties: { id: { type: 'string', format: 'uuid' } }, required: ['id'] },
-        response: { 426: errorResponseSchema },
+  constructor(
+    private readonly service: LiveService,
+    private readonly metrics: LiveMetrics,
+  ) {}
+
+  /** Sends one event to the door clients of its stream (the frame is encoded once). */
+  deliver(streamId: string, event: LiveEvent): void {
+    const set = this.clients.get(streamId);
+    if (!set?.size) return;
+    const frame = JSON.stringify({ channel: viewerChannel(streamId), data: event });
+    for (const ws of set) {
+      if (ws.bufferedAmount > MAX_BUFFERED_BYTES) {
+        this.metrics.wsFailures.inc({ reason: 'slow_consumer' });
+        ws.terminate();
+        continue;
+      }
+      ws.send(frame);
+    }
+  }
+
+  register(http: FastifyInstance): () => void {
+    http.get(
+      `${STREAMS_PREFIX}/:id/ws`,
+      {
+        config: PUBLIC,
+        schema: {
+          tags: ['live'],
+          summary: "WebSocket upgrade for one stream's events (viewer_count_changed, stream_started, stream_ended, quality_changed)",
+          params: { type: 'object', properties: { id: { type: 'string', format: 'uuid' } }, required: ['id'] },
+          response: { 426: errorResponseSchema },
+        },
       },
-    },
-    async (_req, reply) => reply.status(426).header('upgrade', 'websocket').send({ error: { code: 'upgrade_required', message: 'open this URL as a WebSocket' } }),
-  );
+      async (_req, reply) => reply.status(426).header('upgrade', 'websocket').send({ error: { code: 'upgrade_required', message: 'open this URL as a WebSocket' } }),
+    );
+    const onUpgrade = (req: IncomingMessage, socket: Duplex, head: Buffer) => this.onUpgrade(req, socket, head);
+    http.server.prependListener('upgrade', onUpgrade);
+    return () => {
+      http.server.off('upgrade', onUpgrade);
+      for (const set of this.clients.values()) for (const ws of set) ws.terminate();
+      this.wss.close();
+    };
+  }
 
-  const onUpgrade = (req: IncomingMessage, socket: Duplex, head: Buffer): void => {
-    const url = new URL(req.url ?? '/', 'http://localhost');
-    const m = DOOR_PATH.exec(url.pathname);
+  private onUpgrade(req: IncomingMessage, socket: Duplex, head: Buffer): void {
+    const m = DOOR_PATH.exec(new URL(req.url ?? '/', 'http://localhost').pathname);
     if (!m) return;
     (req as unknown as Record<symbol, unknown>)[UPGRADE_CLAIMED] = true;
     socket.on('error', () => socket.destroy());
     const streamId = m[1]!;
-    const ip = req.socket.remoteAddress ?? 'unknown';
-    void (async () => {
-      const row = await service.store.getStream(streamId).catch(() => undefined);
-      if (!row) {
-        metrics.wsFailures.inc({ reason: 'unknown_stream' });
-        return refuse(socket, 404, 'not_found', `no stream ${streamId}`);
-      }
-      const refusal = hub.admit(ip);
-      if (refusal) {
-        metrics.wsFailures.inc({ reason: refusal.code });
-        return refuse(socket, refusal.httpStatus, refusal.code, refusal.message);
-      }
-      const token = url.searchParams.get('token');
-      let identity = ANONYMOUS;
-      if (token) {
-        try {
-          identity = await verifyToken(token, jwtSecret);
-        } catch {
-          metrics.wsFailures.inc({ reason: 'unauthorized' });
-          return refuse(socket, 401, 'unauthorized', 'bad token');
+    void this.service.store.getStream(streamId).then(
+      (row) => {
+        if (!row) {
+          this.metrics.wsFailures.inc({ reason: 'unknown_stream' });
+          return refuse(socket, 404, 'not_found', `no stream ${streamId}`);
         }
-      }
-      wss.handleUpgrade(req, socket, head, (ws) => {
-        hub.accept(ws, ip, identity);
-        metrics.wsConnections.inc();
-        ws.once('close', () => metrics.wsConnections.dec());
-        // The hub reads commands from 'message' events: the door's two commands go in the same way.
-        ws.emit('message', Buffer.from(JSON.stringify({ id: 1, op: 'connect', ...(token ? { token } : {}) })), false);
-        ws.emit('message', Buffer.from(JSON.stringify({ id: 2, op: 'subscribe', channel: viewerChannel(streamId) })), false);
-      });
-    })().catch(() => {
-      metrics.wsFailures.inc({ reason: 'internal' });
-      socket.destroy();
+        if (this.total >= MAX_DOOR_CONNECTIONS) {
+          this.metrics.wsFailures.inc({ reason: 'too_many' });
+          return refuse(socket, 503, 'too_many_connections', `more than ${MAX_DOOR_CONNECTIONS} event door connections`);
+        }
+        this.wss.handleUpgrade(req, socket, head, (ws) => this.accept(streamId, ws));
+      },
+      () => {
+        this.metrics.wsFailures.inc({ reason: 'internal' });
+        refuse(socket, 503, 'internal', 'stream lookup failed');
+      },
+    );
+  }
+
+  private accept(streamId: string, ws: WebSocket): void {
+    const id = `door-${randomUUID()}`;
+    let set = this.clients.get(streamId);
+    if (!set) this.clients.set(streamId, (set = new Set()));
+    set.add(ws);
+    this.total++;
+    this.metrics.wsConnections.inc();
+    this.service.viewers.wsJoined(streamId, id);
+    // The current count at once, so a new viewer need not wait for the next change.
+    const now = this.service.viewers.count(streamId);
+    ws.send(JSON.stringify({ channel: viewerChannel(streamId), data: { type: 'viewer_count_changed', streamId, viewers: now, peak: this.service.viewers.peak(streamId), at: new Date().toISOString() } }));
+    ws.on('error', () => {});
+    ws.on('message', () => {}); // the door is one-way; input is ignored
+    ws.once('close', () => {
+      set.delete(ws);
+      if (set.size === 0) this.clients.delete(streamId);
+      this.total--;
+      this.metrics.wsConnections.dec();
+      this.service.viewers.wsLeft(streamId, id);
     });
-  };
-  http.server.prependListener('upgrade', onUpgrade);
-  return () => {
-    http.server.off('upgrade', onUpgrade);
-    wss.close();
-  };
+  }
 }

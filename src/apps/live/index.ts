@@ -7,8 +7,7 @@
  */
 import type { AirwavesApp } from '../app.js';
 import type { Database } from '../../db/database.js';
-import { registerLiveAccess } from './access.js';
-import { registerEventDoor } from './door.js';
+import { EventDoor } from './door.js';
 import { registerMediaRoutes } from './media-routes.js';
 import { createLiveMetrics } from './metrics.js';
 import { migrations } from './migrations.js';
@@ -76,26 +75,28 @@ export function createLiveApp(options: LiveOptions = {}): AirwavesApp {
       );
       hub.registerNamespace({ name: 'livestats', subscribe: 'anonymous', publish: 'server', historySize: 1, historyTtlSeconds: 60 });
 
+      const host = config.host ?? (config.demo ? '127.0.0.1' : '0.0.0.0');
       let rtmp: RtmpServer | null = null;
       let rtmpPort = 0;
       if (config.liveRtmpEnabled) {
-        rtmp = new RtmpServer({ host: config.host, port: config.liveRtmpPort }, service.rtmpObserver());
+        rtmp = new RtmpServer({ host, port: config.liveRtmpPort }, service.rtmpObserver());
         try {
           rtmpPort = await rtmp.listen();
-          log.info({ port: rtmpPort }, `RTMP ingest on rtmp://${config.host}:${rtmpPort}/${settings.rtmpApp}/<stream key>`);
+          log.info({ port: rtmpPort }, `RTMP ingest on rtmp://${host}:${rtmpPort}/${settings.rtmpApp}/<stream key>`);
         } catch (err) {
           // Another process holds the port: the API and playback still work (nginx-rtmp ingest).
           log.error({ err, port: config.liveRtmpPort }, 'RTMP listener could not start; embedded ingest is off');
           rtmp = null;
         }
       }
-      const ingestUrl = () => config.liveIngestUrl ?? `rtmp://${config.host === '0.0.0.0' ? 'localhost' : config.host}:${rtmpPort || config.liveRtmpPort}/${settings.rtmpApp}`;
+      const ingestUrl = () => config.liveIngestUrl ?? `rtmp://${host === '0.0.0.0' ? 'localhost' : host}:${rtmpPort || config.liveRtmpPort}/${settings.rtmpApp}`;
 
-      registerLiveAccess(ctx.http, config);
       registerStreamRoutes(ctx.http, { service, ingestUrl });
       registerMediaRoutes(ctx.http, service, metrics);
-      registerNginxCallbacks(ctx.http, service);
-      const closeDoor = registerEventDoor(ctx.http, hub, service, metrics, config.jwtSecret);
+      registerNginxCallbacks(ctx.http, service, config.apiKey);
+      const door = new EventDoor(service, metrics);
+      service.listeners.add((streamId, event) => door.deliver(streamId, event));
+      const closeDoor = door.register(ctx.http);
 
       ctx.onClose(async () => {
         closeDoor();

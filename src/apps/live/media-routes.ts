@@ -11,7 +11,7 @@
  */
 import { createHash } from 'node:crypto';
 import type { FastifyInstance, FastifyReply, FastifyRequest } from 'fastify';
-import { liveRule } from './access.js';
+import { PUBLIC } from './access.js';
 import { dashManifest, hlsPlaylist, targetDuration, type ManifestInfo } from './media/manifests.js';
 import type { Segmenter } from './media/segmenter.js';
 import type { LiveMetrics } from './metrics.js';
@@ -37,7 +37,7 @@ export function registerMediaRoutes(http: FastifyInstance, service: LiveService,
   http.get<{ Params: { id: string; file: string }; Querystring: Record<string, string | undefined> }>(
     `${STREAMS_PREFIX}/:id/media/:file`,
     {
-      ...liveRule('public'),
+      config: PUBLIC,
       schema: {
         tags: ['live'],
         summary: 'Playback files: index.m3u8 (LL-HLS, blocking reload), plain.m3u8 (HLS), manifest.mpd (DASH), init*.mp4, *.m4s',

@@ -8,7 +8,7 @@
  * nginx sends these as application/x-www-form-urlencoded POSTs.
  */
 import type { FastifyInstance } from 'fastify';
-import { liveRule } from './access.js';
+import { PUBLIC, callbackGuard } from './access.js';
 import { STREAMS_PREFIX } from './routes.js';
 import type { LiveService } from './service.js';
 
@@ -23,13 +23,14 @@ interface CallbackBody {
 
 const bodySchema = { type: 'object', properties: { call: { type: 'string' }, app: { type: 'string' }, name: { type: 'string', maxLength: 512 }, addr: { type: 'string' } }, required: ['name'] } as const;
 
-export function registerNginxCallbacks(http: FastifyInstance, service: LiveService): void {
+export function registerNginxCallbacks(http: FastifyInstance, service: LiveService, apiKey: string | undefined): void {
   // nginx-rtmp posts forms; parse them here only (this app's scope) as flat string maps.
   http.addContentTypeParser('application/x-www-form-urlencoded', { parseAs: 'string' }, (_req, body, done) => {
     done(null, Object.fromEntries(new URLSearchParams(body as string)));
   });
   const tags = ['live'];
-  const callback = (summary: string) => ({ ...liveRule('callback'), schema: { tags, summary, body: bodySchema, querystring: { type: 'object', properties: { secret: { type: 'string' } } } } });
+  const guard = callbackGuard(apiKey);
+  const callback = (summary: string) => ({ config: PUBLIC, preHandler: guard, schema: { tags, summary, body: bodySchema, querystring: { type: 'object', properties: { secret: { type: 'string' } } } } });
 
   http.post<{ Body: CallbackBody }>(`${STREAMS_PREFIX}/nginx/on_publish`, callback('nginx-rtmp on_publish: 302 to the stream id when the key may publish, 403 otherwise'), async (req, reply) => {
     const { name = '', addr = req.ip, app = '' } = req.body;

@@ -7,7 +7,7 @@
 import type { FastifyInstance } from 'fastify';
 import { AirwavesError, Errors } from '../../core/errors.js';
 import { errorResponseSchema } from '../../http/errors.js';
-import { liveRule, ownerOf, requireOwner } from './access.js';
+import { PUBLIC, STREAMER, isAdmin, ownerOf, requireOwner } from './access.js';
 import { STREAM_STATUSES, type StreamStatus } from './migrations.js';
 import type { LiveService } from './service.js';
 
@@ -85,7 +85,7 @@ export function registerStreamRoutes(http: FastifyInstance, { service, ingestUrl
   http.get<{ Querystring: { status?: StreamStatus | 'ALL'; owner?: string; q?: string; limit?: number } }>(
     STREAMS_PREFIX,
     {
-      ...liveRule('public'),
+      config: PUBLIC,
       schema: {
         tags,
         summary: 'List streams: the ACTIVE ones by default; filter by status (or ALL), owner and title',
@@ -102,20 +102,20 @@ export function registerStreamRoutes(http: FastifyInstance, { service, ingestUrl
 
   http.get(
     `${STREAMS_PREFIX}/ingest`,
-    { ...liveRule('public'), schema: { tags, summary: 'Where streamers publish: rtmp://host:port/app/<stream key>', response: { 200: { type: 'object', properties: { rtmpUrl: { type: 'string' } }, required: ['rtmpUrl'] } } } },
+    { config: PUBLIC, schema: { tags, summary: 'Where streamers publish: rtmp://host:port/app/<stream key>', response: { 200: { type: 'object', properties: { rtmpUrl: { type: 'string' } }, required: ['rtmpUrl'] } } } },
     async () => ({ rtmpUrl: ingestUrl() }),
   );
 
   http.get<{ Params: { id: string } }>(
     `${STREAMS_PREFIX}/:id`,
-    { ...liveRule('public'), schema: { tags, summary: 'One stream: status, lifecycle times, viewers now and at peak, playback URLs', params: idParams, response: { 200: streamSchema, ...errors } } },
+    { config: PUBLIC, schema: { tags, summary: 'One stream: status, lifecycle times, viewers now and at peak, playback URLs', params: idParams, response: { 200: streamSchema, ...errors } } },
     async (req) => service.view(await findStream(req.params.id)),
   );
 
   http.get<{ Params: { id: string }; Querystring: { from?: string; to?: string; limit?: number } }>(
     `${STREAMS_PREFIX}/:id/metrics`,
     {
-      ...liveRule('streamer'),
+      config: STREAMER,
       schema: {
         tags,
         summary: "A stream's time series (viewers, ingest bitrate, frame rate, dropped frames, segment time), oldest first",
@@ -136,7 +136,7 @@ export function registerStreamRoutes(http: FastifyInstance, { service, ingestUrl
   http.post<{ Body: { title: string; keyId: string } }>(
     STREAMS_PREFIX,
     {
-      ...liveRule('streamer'),
+      config: STREAMER,
       schema: {
         tags,
         summary: 'Schedule a stream (PENDING); it goes ACTIVE when its key publishes',
@@ -155,7 +155,7 @@ export function registerStreamRoutes(http: FastifyInstance, { service, ingestUrl
 
   http.delete<{ Params: { id: string } }>(
     `${STREAMS_PREFIX}/:id`,
-    { ...liveRule('streamer'), schema: { tags, summary: 'End a stream: ACTIVE or PENDING → COMPLETED (the publisher is disconnected)', params: idParams, response: { 200: streamSchema, ...errors } } },
+    { config: STREAMER, schema: { tags, summary: 'End a stream: ACTIVE or PENDING → COMPLETED (the publisher is disconnected)', params: idParams, response: { 200: streamSchema, ...errors } } },
     async (req) => {
       const row = await findStream(req.params.id);
       requireOwner(req, row.owner);
@@ -167,14 +167,14 @@ export function registerStreamRoutes(http: FastifyInstance, { service, ingestUrl
 
   http.get(
     `${STREAMS_PREFIX}/keys`,
-    { ...liveRule('streamer'), schema: { tags, summary: "The caller's stream keys (the admin sees every key); secrets are never shown again", response: { 200: { type: 'object', properties: { keys: { type: 'array', items: keySchema } }, required: ['keys'] }, ...errors } } },
-    async (req) => ({ keys: await store.listKeys(req.liveCaller?.admin ? null : ownerOf(req)) }),
+    { config: STREAMER, schema: { tags, summary: "The caller's stream keys (the admin sees every key); secrets are never shown again", response: { 200: { type: 'object', properties: { keys: { type: 'array', items: keySchema } }, required: ['keys'] }, ...errors } } },
+    async (req) => ({ keys: await store.listKeys(isAdmin(req) ? null : ownerOf(req)) }),
   );
 
   http.post<{ Body: { label?: string; owner?: string } }>(
     `${STREAMS_PREFIX}/keys`,
     {
-      ...liveRule('streamer'),
+      config: STREAMER,
       schema: {
         tags,
         summary: 'Create a stream key; the key is in this response only (stored as its SHA-256)',
@@ -183,7 +183,7 @@ export function registerStreamRoutes(http: FastifyInstance, { service, ingestUrl
       },
     },
     async (req, reply) => {
-      if (req.body?.owner && !req.liveCaller?.admin) throw new AirwavesError(Errors.forbidden, 'only the admin creates keys for someone else');
+      if (req.body?.owner && !isAdmin(req)) throw new AirwavesError(Errors.forbidden, 'only the admin creates keys for someone else');
       const { view, key } = await store.createKey(ownerOf(req, req.body?.owner), req.body?.label ?? '');
       return reply.status(201).send({ ...view, key, ingestUrl: ingestUrl() });
     },
@@ -191,7 +191,7 @@ export function registerStreamRoutes(http: FastifyInstance, { service, ingestUrl
 
   http.post<{ Params: { keyId: string } }>(
     `${STREAMS_PREFIX}/keys/:keyId/rotate`,
-    { ...liveRule('streamer'), schema: { tags, summary: 'Replace a key\'s secret (the old one stops working now); the new key is in this response only', params: keyParams, response: { 200: keyWithSecret, ...errors } } },
+    { config: STREAMER, schema: { tags, summary: 'Replace a key\'s secret (the old one stops working now); the new key is in this response only', params: keyParams, response: { 200: keyWithSecret, ...errors } } },
     async (req) => {
       requireOwner(req, (await findKey(req.params.keyId)).owner);
       const rotated = await store.rotateKey(req.params.keyId);
@@ -202,7 +202,7 @@ export function registerStreamRoutes(http: FastifyInstance, { service, ingestUrl
 
   http.delete<{ Params: { keyId: string } }>(
     `${STREAMS_PREFIX}/keys/:keyId`,
-    { ...liveRule('streamer'), schema: { tags, summary: 'Revoke a key: it can never publish again, and its live stream ends', params: keyParams, response: { 200: keySchema, ...errors } } },
+    { config: STREAMER, schema: { tags, summary: 'Revoke a key: it can never publish again, and its live stream ends', params: keyParams, response: { 200: keySchema, ...errors } } },
     async (req) => {
       requireOwner(req, (await findKey(req.params.keyId)).owner);
       const revoked = await store.revokeKey(req.params.keyId);

@@ -9,7 +9,7 @@
  */
 import { TokenBucket } from '../../core/token-bucket.js';
 import type { Logger } from '../../core/logger.js';
-import type { Hub } from '../../hub/hub.js';
+import type { HubApi } from '../../hub/hub-api.js';
 import { Broadcast } from './broadcast.js';
 import { LOBBY_CHANNEL, statsChannel, viewerChannel, type LiveEvent } from './events.js';
 import { forgetStream, type LiveMetrics } from './metrics.js';
@@ -48,10 +48,12 @@ export class LiveService {
   private readonly failures = new Map<string, TokenBucket>();
   private readonly sampler: NodeJS.Timeout;
   private readonly sessions = new Map<string, Promise<string>>();
+  /** In-process listeners of every stream event (the WebSocket door). */
+  readonly listeners = new Set<(streamId: string, event: LiveEvent) => void>();
 
   constructor(
     readonly store: LiveStore,
-    private readonly hub: Hub,
+    private readonly hub: HubApi,
     private readonly metrics: LiveMetrics,
     private readonly log: Logger,
     readonly settings: LiveSettings,
@@ -241,6 +243,7 @@ export class LiveService {
   }
 
   private emit(streamId: string, event: LiveEvent): void {
+    if (event.type !== 'stream_health') for (const listener of this.listeners) listener(streamId, event);
     const channels = event.type === 'stream_started' || event.type === 'stream_ended' ? [viewerChannel(streamId), statsChannel(streamId), LOBBY_CHANNEL] : event.type === 'stream_health' ? [statsChannel(streamId)] : [viewerChannel(streamId), statsChannel(streamId)];
     for (const channel of channels) {
       this.metrics.broadcasts.inc({ type: event.type });
