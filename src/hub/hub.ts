@@ -36,9 +36,6 @@ interface LocalChannel {
   readonly subscribers: Set<Subscription>;
   /** Whether the namespace keeps presence (joins and leaves are then recorded and pushed). */
   readonly presence: boolean;
-  /** Newest publication delivered here: a repeat from the engine (same epoch, offset not above) is never fanned out twice. */
-  lastOffset: number;
-  lastEpoch: string;
 }
 
 export interface HubOptions {
@@ -229,22 +226,39 @@ export class Hub {
     const channel = this.channels.get(message.channel);
     if (!channel) return;
     this.metrics.published.labels(channel.ns.config.name).inc();
-    // Engines deliver in offset order; this guard makes "never twice" hold even if one re-delivers
-    // (e.g. a cluster engine's gap fill racing a resubscription), at the cost of one compare per message.
-    if (message.epoch === channel.lastEpoch && message.offset <= channel.lastOffset) {
-      this.metrics.rejected.inc({ reason: 'duplicate_from_engine' });
-      return;
-    }
-    channel.lastOffset = message.offset;
-    channel.lastEpoch = message.epoch;
     if (channel.subscribers.size === 0) return;
     frameOf(message); // encode once, before the loop
     const policy = channel.ns.config.slowConsumer;
+    // The one delivery invariant (Subscription.position), inlined: this loop runs per subscriber per message.
     for (const sub of channel.subscribers) {
       if (sub.pending) sub.pending.push(message);
-      else if (message.offset > sub.startOffset || message.epoch !== sub.startEpoch) sub.session.deliver(message, policy);
+      else if (message.offset === sub.position + 1 && message.epoch === sub.epoch) {
+        sub.position = message.offset;
+        sub.session.deliver(message, policy);
+      } else if (message.epoch !== sub.epoch || message.offset > sub.position) this.continuityLost(sub, message);
     }
     this.metrics.delivered.labels(channel.ns.config.name).inc(channel.subscribers.size);
+  }
+
+  /** Offers one message to one subscription under the delivery invariant (see deliverLocal). */
+  private offerTo(sub: Subscription, message: HubMessage): void {
+    if (message.offset === sub.position + 1 && message.epoch === sub.epoch) {
+      sub.position = message.offset;
+      sub.session.deliver(message, sub.policy);
+    } else if (message.epoch !== sub.epoch || message.offset > sub.position) this.continuityLost(sub, message);
+  }
+
+  /**
+   * The engine skipped offsets it proved gone, or the channel changed epoch: this subscription
+   * cannot continue in order. A `gap` notice makes the SDK resubscribe with `since` (which
+   * recovers from history what it still has, or answers `recovered: false`); until then it is given nothing.
+   */
+  private continuityLost(sub: Subscription, message: HubMessage): void {
+    if (sub.continuityLost) return;
+    sub.continuityLost = true;
+    this.metrics.rejected.inc({ reason: 'insufficient_state' });
+    const from = sub.position + 1;
+    sub.session.sendEvent({ channel: sub.channel, event: 'gap', from, to: message.epoch === sub.epoch ? message.offset - 1 : from });
   }
 
   /** Session host: called when a session has something to write. */
@@ -527,7 +541,7 @@ export class Hub {
     }
 
     // Join the channel first with a pending buffer, so nothing published while history is read is lost.
-    const sub: Subscription = { session, channel, namespace: ns.config.name, pending: [], policy: ns.config.slowConsumer, startOffset: -1, startEpoch: '' };
+    const sub: Subscription = { session, channel, namespace: ns.config.name, pending: [], policy: ns.config.slowConsumer, position: -1, epoch: '', continuityLost: false };
     session.subscriptions.set(channel, sub);
     const local = this.joinChannel(channel, ns, sub);
     let result: SubscribeResult;
@@ -555,9 +569,9 @@ export class Hub {
     }
     const pending = sub.pending ?? [];
     sub.pending = null;
-    sub.startOffset = last;
-    sub.startEpoch = result.epoch;
-    for (const m of pending) if (m.offset > last) session.deliver(m, sub.policy);
+    sub.position = last;
+    sub.epoch = result.epoch;
+    for (const m of pending) this.offerTo(sub, m);
     if (local.presence) {
       const entry = { client: session.id, user: session.identity.user };
       this.presence.join(channel, entry);
@@ -569,7 +583,7 @@ export class Hub {
   private joinChannel(channel: string, ns: Namespace, sub: Subscription): LocalChannel {
     let local = this.channels.get(channel);
     if (!local) {
-      local = { name: channel, ns, subscribers: new Set(), presence: ns.config.presence, lastOffset: -1, lastEpoch: '' };
+      local = { name: channel, ns, subscribers: new Set(), presence: ns.config.presence };
       this.channels.set(channel, local);
       void Promise.resolve(this.engine.listen(channel, true)).catch((err: Error) => this.log.error({ err, channel }, 'listen failed'));
     }
