@@ -31,12 +31,12 @@ export class RedisProxy {
   ) {}
 
   static async start(redisPort: number): Promise<RedisProxy> {
-    let proxy: RedisProxy | undefined;
-    const server = createServer((client) => proxy!.accept(client, redisPort));
+    const links: { proxy?: RedisProxy } = {};
+    const server = createServer((client) => links.proxy!.accept(client, redisPort));
     await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
     const addr = server.address();
-    proxy = new RedisProxy(server, typeof addr === 'object' && addr ? addr.port : 0);
-    return proxy;
+    links.proxy = new RedisProxy(server, typeof addr === 'object' && addr ? addr.port : 0);
+    return links.proxy;
   }
 
   get url(): string {
