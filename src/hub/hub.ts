@@ -161,7 +161,7 @@ export class Hub {
     return this.channels.get(channel)?.subscribers.size ?? 0;
   }
 
-  presenceOf(channel: string): PresenceEntry[] {
+  presenceOf(channel: string): PresenceEntry[] | Promise<PresenceEntry[]> {
     return this.presence.list(channel);
   }
 
@@ -475,7 +475,7 @@ export class Hub {
         const ns = this.namespaceFor(cmd.channel);
         if (!ns.config.presence) throw new AirwavesError(Errors.presenceDisabled, `presence is off in namespace "${ns.config.name}"`);
         await this.authorize(session, ns, 'subscribe', cmd.channel);
-        return session.sendControl(encodeReply(cmd.id, { channel: cmd.channel, clients: this.presenceOf(cmd.channel) }));
+        return session.sendControl(encodeReply(cmd.id, { channel: cmd.channel, clients: await this.presenceOf(cmd.channel) }));
       }
       case 'history': {
         const ns = this.namespaceFor(cmd.channel);
@@ -709,6 +709,7 @@ export class Hub {
     clearInterval(this.heartbeatTimer);
     clearInterval(this.rateTimer);
     if (this.blockedTimer) clearInterval(this.blockedTimer);
+    await this.presence.close?.();
     await this.engine.close();
   }
 }

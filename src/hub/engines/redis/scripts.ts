@@ -10,7 +10,8 @@ import { fileURLToPath } from 'node:url';
 
 const here = dirname(fileURLToPath(import.meta.url));
 
-function luaDir(): string {
+/** Where the Lua files are, whether running from src/ or dist/src/. */
+export function luaDir(): string {
   const beside = join(here, 'lua');
   if (existsSync(beside)) return beside;
   // dist/src/hub/engines/redis → src/hub/engines/redis
