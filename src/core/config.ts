@@ -77,6 +77,7 @@ export const CONFIG_FIELDS = {
   redisUrl: ['AIRWAVES_REDIS_URL', z.string().url().optional(), 'Redis URL: switches the hub engine and event log to Redis'],
   nodeId: ['AIRWAVES_NODE_ID', z.string().regex(/^[A-Za-z0-9_.-]{1,64}$/).optional(), 'stable id of this node in a cluster (default: host name and port)'],
   databaseUrl: ['DATABASE_URL', z.string().optional(), 'PostgreSQL URL; unset uses embedded PGlite under the data directory'],
+  presenceTtlMs: ['AIRWAVES_PRESENCE_TTL_MS', positiveInt.default(15_000), 'with Redis: how long a node\'s clients stay in presence lists after the node stops refreshing them (it refreshes every third of this)'],
   clusterLocalDatabase: ['AIRWAVES_CLUSTER_LOCAL_DATABASE', bool.default(false), 'with Redis: let each node keep its own embedded database (only for nodes whose apps keep no shared state, e.g. tests and benchmarks)'],
   radioEnabled: ['AIRWAVES_RADIO_ENABLED', bool.default(true), 'run the radio app\'s stations (synthesis runs continuously while enabled)'],
   radioStations: [
