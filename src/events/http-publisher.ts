@@ -53,7 +53,9 @@ export class HttpEventPublisher implements EventPublisher {
           }
           const problem = (await res.json().catch(() => null)) as { error?: { code?: string; message?: string } } | null;
           lastProblem = `${base} answered ${res.status} ${problem?.error?.code ?? ''} ${problem?.error?.message ?? ''}`.trim();
-          if (res.status < 500 && res.status !== 429) {
+          // Retryable: 5xx (that node's engine is down too), 429 (rate limit), 408 (timed out).
+          // Anything else (a wrong key: 401/403, a bad event: 400) would fail the same way again.
+          if (res.status < 500 && res.status !== 429 && res.status !== 408) {
             const spec = Object.values(Errors).find((s) => s.code === problem?.error?.code) ?? Errors.badRequest;
             throw new AirwavesError(spec, `hub refused event ${event.eventId}: ${problem?.error?.message ?? res.status}`);
           }
