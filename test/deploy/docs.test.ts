@@ -40,6 +40,7 @@ describe('docs/deploy.md', () => {
         DATABASE_URL: 'postgresql://airwaves@db:5432/airwaves',
         AIRWAVES_REDIS_URL: 'redis://redis:6379',
         AIRWAVES_JWT_SECRET: '9f86d081884c7d659a2feaa0c55ad015a3bf4f1b2b0b822cd15d6c15b0f00a08',
+        AIRWAVES_API_KEY: 'b94d27b9934d3e08a52e52d7da7dabfac484efe37a5380ee9088f7ace2efcde9',
         AIRWAVES_ALLOW_ANONYMOUS: 'false',
       },
     });
