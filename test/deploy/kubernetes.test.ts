@@ -183,6 +183,7 @@ describe('Kubernetes manifests (ops/kubernetes)', () => {
     assert.ok(podSpec.terminationGracePeriodSeconds * 1000 > Number(seconds) * 1000 + drainMs + forcedExitMarginMs);
     assert.ok(drainMs > 0);
     assert.equal(deployment.spec.strategy.rollingUpdate.maxUnavailable, 0);
+    assert.ok(deployment.spec.minReadySeconds >= 5, 'a new node warms up before the next old one stops (the rolling-restart test waits as long)');
     assert.ok(deployment.spec.replicas >= 2, 'more than one node, so a restart always has somewhere to go');
   });
 
