@@ -24,6 +24,9 @@ import type { AirwavesApp } from './apps/app.js';
 import { registerCoreRoutes } from './http/core-routes.js';
 import { registerPublishRoutes } from './http/publish-routes.js';
 import { registerEventRoutes } from './http/event-routes.js';
+import { registerBrowserPages } from './http/browser-pages.js';
+import { hideInternalRoutes } from './http/internal-routes.js';
+import { registerChannelRoutes } from './http/channel-routes.js';
 import { createEventTransport } from './transport/publisher-factory.js';
 import { openDatabase, type Database } from './db/database.js';
 
@@ -95,7 +98,10 @@ export async function createServer(options: ServerOptions = {}): Promise<Airwave
   let database: Promise<Database> | undefined;
   const getDatabase = () => (database ??= openDatabase({ url: config.databaseUrl, dataDir: config.dataDir }));
   const appList = options.apps ?? defaultApps;
+  hideInternalRoutes(http);
   registerCoreRoutes(http, { hub, metrics, apps: appList, config });
+  registerBrowserPages(http);
+  registerChannelRoutes(http, { hub, config });
   registerPublishRoutes(http, { hub, config });
   registerEventRoutes(http, { hub, config, events });
 

@@ -158,6 +158,11 @@ export class Hub {
     return this.channels.get(channel)?.subscribers.size ?? 0;
   }
 
+  /** This node's channels with their local subscriber and presence counts (the inspector's list). */
+  channelCounts(): { channel: string; namespace: string; subscribers: number; present: number }[] {
+    return [...this.channels.values()].map((c) => ({ channel: c.name, namespace: c.ns.config.name, subscribers: c.subscribers.size, present: c.presence?.size ?? 0 }));
+  }
+
   presenceOf(channel: string): PresenceEntry[] {
     return [...(this.channels.get(channel)?.presence?.values() ?? [])];
   }
