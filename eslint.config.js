@@ -30,4 +30,15 @@ export default tseslint.config(
     },
   },
   { files: ['bench/**'], rules: { 'no-restricted-imports': 'off' } },
+  // Market hot path: venue parsers with a field scanner must not fall back to building object trees.
+  {
+    files: ['src/apps/market/venues/*/parse.ts'],
+    rules: {
+      'no-restricted-properties': [
+        'error',
+        { object: 'JSON', property: 'parse', message: 'hot path: use the field scanner (see venues/binance/parse.ts); JSON.parse lives in parse-json.ts as the reference' },
+        { object: 'JSON', property: 'stringify', message: 'hot path: no JSON.stringify in venue parsers' },
+      ],
+    },
+  },
 );

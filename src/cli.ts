@@ -5,16 +5,23 @@
  * validates the configuration; `airwaves config-doc` prints the configuration reference.
  */
 import { parseArgs } from 'node:util';
-import { ConfigError, configReference, loadConfig } from './core/config.js';
+import { ConfigError, clusterProblems, configReference, loadConfig } from './core/config.js';
 import { mintToken, parseTtl } from './hub/auth.js';
+import { DB_USAGE } from './db/cli-commands.js';
+import { productionCheckReport } from './core/production-check.js';
 
 const USAGE = `usage:
   airwaves serve                      run the server (configuration from AIRWAVES_* and AIRWAVES_CONFIG)
   airwaves token --sub USER [--subscribe 'chat:*'] [--publish 'chat:*'] [--ttl 1h]
   airwaves check-config               validate the configuration and print it
-  airwaves config-doc                 print the configuration reference (Markdown)`;
+  airwaves check-config --production [--replicas N]
+                                      also refuse what must not reach production (exit 78, each problem named)
+  airwaves config-doc                 print the configuration reference (Markdown)
+${DB_USAGE}`;
 
 async function serve(): Promise<void> {
+  const problems = clusterProblems(loadConfig());
+  if (problems.length) throw new ConfigError(problems);
   const { createServer } = await import('./server.js');
   const server = await createServer();
   await server.listen();
@@ -58,11 +65,21 @@ async function main(argv: string[]): Promise<number> {
         return 0;
       }
       case 'check-config': {
+        const { values } = parseArgs({ args: rest, options: { production: { type: 'boolean', default: false }, replicas: { type: 'string' } } });
         const config = loadConfig();
+        const problems = clusterProblems(config);
+        if (problems.length) throw new ConfigError(problems);
+        const refused = values.production ? productionCheckReport(config, values.replicas, process.env) : undefined;
+        if (refused) {
+          console.error(refused);
+          return 78; // EX_CONFIG
+        }
         console.log(JSON.stringify({ ...config, jwtSecret: '<redacted>', apiKey: config.apiKey ? '<redacted>' : undefined }, null, 2));
-        console.error('configuration is valid');
+        console.error(values.production ? 'configuration is valid and ready for production' : 'configuration is valid');
         return 0;
       }
+      case 'db':
+        return await (await import('./db/cli-commands.js')).runDbCommand(rest, loadConfig());
       case 'config-doc':
         console.log(configReference());
         return 0;
@@ -81,5 +98,7 @@ async function main(argv: string[]): Promise<number> {
 }
 
 main(process.argv.slice(2)).then((code) => {
-  if (code >= 0) process.exitCode = code;
+  // Exit now: a start that failed half way (the database would not open) may leave timers and
+  // sockets of the parts already built, which would keep a dead server process alive.
+  if (code >= 0) process.exit(code);
 });

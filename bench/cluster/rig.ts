@@ -18,6 +18,7 @@ import { cpus } from 'node:os';
 import { HOST, cpuPercent, machineCpuPercent, sampleMachine, sampleProc, type MachineSample, type ProcSample } from '../hub/servers.js';
 import { channelName } from '../hub/wire.js';
 import { NodeProcess } from '../../test/cluster/nodes.js';
+import { CpuQuotaGroup, throttleDelta, type ThrottleStats } from './cgroup.js';
 
 const here = dirname(fileURLToPath(import.meta.url));
 const RECEIVER = join(here, '..', 'hub', 'receiver.ts');
@@ -33,6 +34,12 @@ export interface RigOptions {
   receivers: number;
   payloadBytes: number;
   p99LimitMs: number;
+}
+
+/** Each node in its own CPU cgroup with this quota (cores) per period; absent: nodes unconstrained. */
+export interface NodeCpuQuota {
+  cores: number;
+  periodUs: number;
 }
 
 export interface Latency {
@@ -62,6 +69,8 @@ export interface StepResult {
    * cores of a 2-core machine); `other` is what processes outside this benchmark took meanwhile.
    */
   cpuPercent: { nodes: number[]; redis: number | null; receivers: number[]; publisher: number; machine: number; other: number };
+  /** Per quota'd node: percent of CFS periods in which it ran out of quota (null without quotas). */
+  throttledPercent: number[] | null;
   drainMs: number;
   connected: number;
   generatorBound: boolean;
@@ -79,13 +88,15 @@ function latencyOf(h: LatencyHistogram): Latency {
   };
 }
 
-export const BENCH_API_KEY = 'bench-api-key-0123456789abcdef';
+export const BENCH_API_KEY = 'bench-api-key-0123456789abcdef-0123456789';
 
 /** Environment of a benchmark node: limits lifted (the load comes from few connections), apps with background work off. */
 function nodeEnv(dataDir: string): Record<string, string> {
   return {
     AIRWAVES_DATA_DIR: dataDir,
     AIRWAVES_API_KEY: BENCH_API_KEY,
+    // Shared by every node: tokens must verify on all of them.
+    AIRWAVES_JWT_SECRET: 'bench-jwt-secret-0123456789abcdef-0123456789',
     AIRWAVES_LOG_LEVEL: 'warn',
     AIRWAVES_RADIO_ENABLED: 'false',
     AIRWAVES_MAX_CONNECTIONS_PER_IP: '1000000',
@@ -105,12 +116,15 @@ export class ClusterRig {
   private subsPerChannel = new Map<string, number>();
   private stepId = 0;
   private readonly dataDir = mkdtempSync(join(tmpdir(), 'airwaves-bench-cluster-'));
+  private readonly groups: CpuQuotaGroup[] = [];
+  private loadGroup?: CpuQuotaGroup;
 
   constructor(
     readonly label: string,
     readonly opts: RigOptions,
     private readonly redis: { url: string; pid: number } | null,
     readonly nodeCount: number,
+    private readonly quota: NodeCpuQuota | null = null,
   ) {}
 
   async setup(): Promise<void> {
@@ -118,7 +132,14 @@ export class ClusterRig {
     // Each node has its own data directory: the embedded database is one process's.
     for (let i = 0; i < this.nodeCount; i++) {
       const id = `${this.label}-${i}`;
-      this.nodes.push(await NodeProcess.start({ id, redisUrl: this.redis?.url, env: nodeEnv(join(this.dataDir, id)) }));
+      const node = await NodeProcess.start({ id, redisUrl: this.redis?.url, env: nodeEnv(join(this.dataDir, id)) });
+      this.nodes.push(node);
+      // Moved in once ready: a cold tsx start under a quarter of a core would take a minute.
+      if (this.quota) {
+        const group = CpuQuotaGroup.create(`airwaves-bench-${process.pid}-${id}`, this.quota.cores, this.quota.periodUs);
+        this.groups.push(group);
+        group.add(node.pid!);
+      }
     }
     const { opts } = this;
     const k = Math.min(opts.receivers, opts.clients);
@@ -137,10 +158,17 @@ export class ClusterRig {
     );
     this.publisher = new Child(PUBLISHER, `${this.label}-publisher`);
     await this.publisher.call({ type: 'connect', kind: 'airwaves', host: HOST, port: this.nodes[0].port }, 30_000);
+    if (this.quota) {
+      // No ceiling, the same weight as the nodes: the load must not be what saturates.
+      const load = CpuQuotaGroup.create(`airwaves-bench-${process.pid}-${this.label}-load`, null, this.quota.periodUs);
+      this.loadGroup = load;
+      for (const pid of [...this.receivers.map((r) => r.pid), this.publisher.pid, ...(this.redis ? [this.redis.pid] : [])]) load.add(pid);
+    }
   }
 
-  private samples(): { machine: MachineSample; nodes: ProcSample[]; redis: ProcSample | null; receivers: ProcSample[]; publisher: ProcSample } {
+  private samples(): { machine: MachineSample; nodes: ProcSample[]; redis: ProcSample | null; receivers: ProcSample[]; publisher: ProcSample; throttling: ThrottleStats[] } {
     return {
+      throttling: this.groups.map((g) => g.throttling()),
       machine: sampleMachine(),
       nodes: this.nodes.map((n) => sampleProc(n.pid!)),
       redis: this.redis ? sampleProc(this.redis.pid) : null,
@@ -190,6 +218,12 @@ export class ClusterRig {
       // The coordinator's own polling is in here too; it is small.
       other: round(Math.max(0, machine - ours), 1),
     };
+    const throttledPercent = this.groups.length
+      ? before.throttling.map((b, i) => {
+          const d = throttleDelta(b, after.throttling[i]);
+          return d.periods > 0 ? round((100 * d.throttledPeriods) / d.periods, 1) : 0;
+        })
+      : null;
     const failures: string[] = [];
     if (lost > 0) failures.push(`${lost} lost`);
     if (duplicated > 0) failures.push(`${duplicated} duplicated`);
@@ -211,6 +245,7 @@ export class ClusterRig {
       latencyMs,
       crossNodeLatencyMs: this.nodeCount > 1 ? latencyOf(cross) : null,
       cpuPercent: cpu,
+      throttledPercent,
       drainMs: Math.round(drainMs),
       connected,
       generatorBound: Math.max(cpu.publisher, ...cpu.receivers) >= GENERATOR_BUSY_PERCENT || pub.achievedRate < 0.95 * rate,
@@ -222,6 +257,16 @@ export class ClusterRig {
   async teardown(): Promise<void> {
     await Promise.all([...this.receivers, ...(this.publisher ? [this.publisher] : [])].map((c) => c.stop()));
     await Promise.all(this.nodes.map((n) => n.stop()));
+    for (const g of this.groups) g.remove();
+    // redis-server outlives the rig (one per setup, stopped by the caller): back to the root group.
+    if (this.redis && this.loadGroup) {
+      try {
+        CpuQuotaGroup.root().add(this.redis.pid);
+      } catch {
+        /* already gone */
+      }
+    }
+    this.loadGroup?.remove();
     rmSync(this.dataDir, { recursive: true, force: true });
   }
 }

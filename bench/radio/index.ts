@@ -19,7 +19,7 @@ import { loadavg, cpus } from 'node:os';
 import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { WebSocket } from 'ws';
-import { decodeBinaryFrame } from '../../src/hub/protocol.js';
+import { decodeBinaryFrame } from '../../src/protocol/index.js';
 import { CHUNK_FRAMES, decodeChunk } from '../../src/apps/radio/shared/format.js';
 import { StationRenderer } from '../../src/apps/radio/synth/renderer.js';
 import { linearSlope } from '../../src/core/memory-monitor.js';

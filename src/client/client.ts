@@ -44,7 +44,7 @@ import {
   type PublishResult,
   type StreamPosition,
   type SubscribeResult,
-} from '../hub/protocol.js';
+} from '../protocol/index.js';
 
 // ------------------------------------------------------------------------------------------------
 // Errors

@@ -30,5 +30,5 @@ export type {
   WebSocketConstructor,
   WebSocketLike,
 } from './client.js';
-export { PROTOCOL_VERSION, WS_PATH } from '../hub/protocol.js';
-export type { ConnectResult, PresenceEntry, PublishResult, StreamPosition, SubscribeResult } from '../hub/protocol.js';
+export { PROTOCOL_VERSION, WS_PATH } from '../protocol/index.js';
+export type { ConnectResult, PresenceEntry, PublishResult, StreamPosition, SubscribeResult } from '../protocol/index.js';

@@ -33,5 +33,5 @@ export async function notFound(request: FastifyRequest, reply: FastifyReply): Pr
 }
 
 export function registerBrowserPages(http: FastifyInstance): void {
-  http.get('/favicon.ico', { schema: { hide: true } }, async (_request, reply) => reply.redirect('/favicon.svg', 301));
+  http.get('/favicon.ico', { config: { auth: 'public' }, schema: { hide: true } }, async (_request, reply) => reply.redirect('/favicon.svg', 301));
 }

@@ -1,14 +1,12 @@
 /**
  * @module http/channel-routes
  * The hub inspector's view of this node: every namespace with its rules, and every channel with
- * local subscribers, busiest first, with live counts. Admin only (the API key): channel names can
- * carry user and ticket ids.
+ * local subscribers, busiest first, with live counts. Admin only (rule `apiKey`, checked by the
+ * auth hook): channel names can carry user and ticket ids.
  */
 import type { FastifyInstance } from 'fastify';
-import type { AirwavesConfig } from '../core/config.js';
 import type { Hub } from '../hub/hub.js';
 import { errorResponseSchema } from './errors.js';
-import { checkApiKey } from './publish-routes.js';
 
 /** Channels listed at most (busiest first); the total is reported beside them. */
 export const CHANNEL_LIST_LIMIT = 500;
@@ -29,11 +27,11 @@ const namespaceSchema = {
 
 const channelSchema = {
   type: 'object',
-  properties: { channel: { type: 'string' }, namespace: { type: 'string' }, subscribers: { type: 'integer' }, present: { type: 'integer' } },
+  properties: { channel: { type: 'string' }, namespace: { type: 'string' }, subscribers: { type: 'integer' } },
 } as const;
 
-export function registerChannelRoutes(http: FastifyInstance, deps: { hub: Hub; config: AirwavesConfig }): void {
-  const { hub, config } = deps;
+export function registerChannelRoutes(http: FastifyInstance, deps: { hub: Hub }): void {
+  const { hub } = deps;
   http.get(
     '/api/v1/admin/channels',
     {
@@ -47,7 +45,7 @@ export function registerChannelRoutes(http: FastifyInstance, deps: { hub: Hub; c
           403: errorResponseSchema,
         },
       },
-      preHandler: async (req) => checkApiKey(config, req),
+      config: { auth: 'apiKey' },
     },
     async () => {
       const channels = hub.channelCounts().sort((a, b) => b.subscribers - a.subscribers || a.channel.localeCompare(b.channel));

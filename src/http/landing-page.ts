@@ -2,11 +2,17 @@
  * @module http/landing-page
  * The page at "/": the apps with links and the node's live status (polled from /api/v1/status).
  */
-import type { AirwavesApp } from '../apps/app.js';
+
+/** What the landing page and status API show of an app (http does not know the app contract). */
+export interface AppSummary {
+  name: string;
+  title: string;
+  description: string;
+}
 
 const escape = (s: string) => s.replace(/[&<>"']/g, (c) => ({ '&': '&amp;', '<': '&lt;', '>': '&gt;', '"': '&quot;', "'": '&#39;' })[c]!);
 
-export function landingPage(apps: AirwavesApp[]): string {
+export function landingPage(apps: AppSummary[]): string {
   const cards = apps
     .map((a) => `<a class="card" href="/${escape(a.name)}/"><h2>${escape(a.title)}</h2><p>${escape(a.description)}</p></a>`)
     .join('\n');
@@ -32,11 +38,13 @@ footer{margin-top:28px;color:var(--muted);font-size:13px}
 <div><b id="engine">–</b><span>engine</span></div>
 </section>
 <section class="grid">${cards || '<p>No apps registered.</p>'}</section>
-<footer>Tools: <a href="/hub/">hub inspector</a> · API: <a href="/docs">/docs</a> · <a href="/openapi.json">/openapi.json</a> · <a href="/metrics">/metrics</a> · <a href="/healthz">/healthz</a></footer>
+<footer><a href="/signin">Sign in</a> · Tools: <a href="/hub/">hub inspector</a> · API: <a href="/docs">/docs</a> · <a href="/openapi.json">/openapi.json</a> · <a href="/metrics">/metrics</a> · <a href="/healthz">/healthz</a></footer>
 </main>
-<script>
-async function tick(){try{const s=await (await fetch('/api/v1/status')).json();
+<script src="/landing.js"></script></body></html>`;
+}
+
+/** The status poller, a file of its own: the CSP allows no inline script. */
+export const LANDING_SCRIPT = `async function tick(){try{const s=await (await fetch('/api/v1/status')).json();
 for(const [id,v] of [['connections',s.connections],['rate',Math.round(s.publishRate)],['subscriptions',s.subscriptions],['engine',s.engine]])document.getElementById(id).textContent=String(v);}catch{}}
 tick();setInterval(tick,2000);
-</script></body></html>`;
-}
+`;

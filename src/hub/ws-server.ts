@@ -12,7 +12,7 @@ import { Errors, type ErrorSpec } from '../core/errors.js';
 import type { Logger } from '../core/logger.js';
 import { ANONYMOUS, TokenError, verifyToken, type ClientIdentity } from './auth.js';
 import type { Hub } from './hub.js';
-import { WS_PATH } from './protocol.js';
+import { WS_PATH } from '../protocol/index.js';
 
 function refuse(socket: Duplex, spec: ErrorSpec, message?: string): void {
   const body = JSON.stringify({ error: { code: spec.code, message: message ?? spec.message } });

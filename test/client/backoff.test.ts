@@ -18,7 +18,7 @@ import {
   type RecoveredEvent,
   type WebSocketConstructor,
 } from '../../src/client/index.js';
-import { encodeBinaryFrame } from '../../src/hub/protocol.js';
+import { encodeBinaryFrame } from '../../src/hub/frame-encoding.js';
 
 // Type-level: both the `ws` class and the DOM WebSocket fit the client's WebSocket option.
 const _wsFits: WebSocketConstructor = WS;

@@ -9,12 +9,12 @@ import { randomUUID } from 'node:crypto';
 import { RawClient, sleep, type Frame } from '../helpers/server.js';
 import { startRedis, type TestRedis } from '../helpers/redis.js';
 import { NodeProcess, API_KEY } from './nodes.js';
-import { RedisStreamsEventLog } from '../../src/transport/redis-streams.js';
-import { RedisStreamsPublisher } from '../../src/transport/redis-publisher.js';
-import { HttpEventPublisher } from '../../src/transport/http-publisher.js';
-import { RoutingEventPublisher } from '../../src/transport/publisher-factory.js';
+import { RedisStreamsEventLog } from '../../src/events/redis-streams-event-log.js';
+import { RedisStreamsPublisher } from '../../src/events/redis-publisher.js';
+import { HttpEventPublisher } from '../../src/events/http-publisher.js';
+import { RoutingEventPublisher } from '../../src/events/publisher-factory.js';
 import { createLogger } from '../../src/core/logger.js';
-import type { TransportEvent } from '../../src/transport/publisher.js';
+import type { TransportEvent } from '../../src/events/publisher.js';
 
 const range = (from: number, to: number) => Array.from({ length: to - from + 1 }, (_, i) => from + i);
 const nOf = (f: Frame) => (f.data as { n: number }).n;

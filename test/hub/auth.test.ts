@@ -91,9 +91,25 @@ describe('authentication and authorisation', () => {
 
   test('a bad token in the URL is refused before the upgrade with HTTP 401', async () => {
     await assert.rejects(RawClient.open(`${server.wsUrl}?token=garbage`), /HTTP 401/);
-    const token = await mintToken({ sub: 'dave' }, SECRET, 60);
+    const token = await mintToken({ sub: 'dave', subscribe: ['secure:*'] }, SECRET, 60);
     const c = await RawClient.open(`${server.wsUrl}?token=${token}`);
     assert.equal((await c.request('subscribe', { channel: 'secure:z' })).ok, true);
+    c.close();
+  });
+
+  test('a token without channel claims gets no rights beyond anonymous namespaces', async () => {
+    const token = await mintToken({ sub: 'erin' }, SECRET, 60);
+    const c = await RawClient.open(server.wsUrl);
+    assert.equal((await c.request('connect', { token })).ok, true);
+    const sub = await c.request('subscribe', { channel: 'secure:a' });
+    assert.equal((sub.error as { code: string }).code, 'forbidden');
+    const pub = await c.request('publish', { channel: 'secure:a', data: 1 });
+    assert.equal((pub.error as { code: string }).code, 'forbidden');
+    // An authenticated-publish namespace refuses the claims-less token's publish as well…
+    const pubPublic = await c.request('publish', { channel: 'public:news', data: 1 });
+    assert.equal((pubPublic.error as { code: string }).code, 'forbidden');
+    // …while anonymous namespaces stay open to it, as to everyone.
+    assert.equal((await c.request('subscribe', { channel: 'public:news' })).ok, true);
     c.close();
   });
 });

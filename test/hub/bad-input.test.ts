@@ -1,7 +1,7 @@
 import { test, describe, before, after } from 'node:test';
 import assert from 'node:assert/strict';
 import { startServer, RawClient } from '../helpers/server.js';
-import { encodeBinaryFrame } from '../../src/hub/protocol.js';
+import { encodeBinaryFrame } from '../../src/hub/frame-encoding.js';
 
 type Server = Awaited<ReturnType<typeof startServer>>;
 const code = (f: Record<string, unknown>) => (f.error as { code: string } | undefined)?.code;

@@ -1,14 +1,9 @@
 import { test, describe } from 'node:test';
 import assert from 'node:assert/strict';
 import fc from 'fast-check';
-import {
-  ProtocolError,
-  decodeBinaryFrame,
-  encodeBinaryFrame,
-  encodePublication,
-  parseClientCommand,
-  splitServerFrame,
-} from '../../src/hub/protocol.js';
+import { ProtocolError, decodeBinaryFrame, splitServerFrame } from '../../src/protocol/index.js';
+import { parseClientCommand } from '../../src/hub/command-parser.js';
+import { encodeBinaryFrame, encodePublication } from '../../src/hub/frame-encoding.js';
 
 function code(fn: () => unknown): string | undefined {
   try {

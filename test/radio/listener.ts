@@ -4,7 +4,7 @@
  * with its arrival time, so tests can check order, completeness and lateness.
  */
 import { WebSocket } from 'ws';
-import { decodeBinaryFrame } from '../../src/hub/protocol.js';
+import { decodeBinaryFrame } from '../../src/protocol/index.js';
 import { decodeChunk, type DecodedChunk } from '../../src/apps/radio/shared/format.js';
 import { nowMs } from '../../src/apps/radio/station.js';
 

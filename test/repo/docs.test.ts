@@ -8,7 +8,7 @@ import assert from 'node:assert/strict';
 import { readFileSync } from 'node:fs';
 import { Errors, WS_CLOSE } from '../../src/core/errors.js';
 import { CONFIG_FIELDS, configReference } from '../../src/core/config.js';
-import { CLIENT_OPS } from '../../src/hub/protocol.js';
+import { CLIENT_OPS } from '../../src/protocol/index.js';
 
 const protocolDoc = readFileSync('docs/protocol.md', 'utf8');
 const readme = readFileSync('README.md', 'utf8');

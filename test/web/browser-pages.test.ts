@@ -58,7 +58,7 @@ test('/docs lists the API but not the node-to-node routes under /internal/', asy
 test('the channel list needs the API key', async () => {
   const res = await fetch(`${server.url}/api/v1/admin/channels`);
   assert.equal(res.status, 401);
-  const ok = await fetch(`${server.url}/api/v1/admin/channels`, { headers: { authorization: 'Bearer test-api-key-0123456789' } });
+  const ok = await fetch(`${server.url}/api/v1/admin/channels`, { headers: { authorization: `Bearer ${server.config.apiKey}` } });
   assert.equal(ok.status, 200);
   const body = (await ok.json()) as { namespaces: { name: string }[] };
   assert.ok(body.namespaces.some((n) => n.name === 'chat'), 'the example namespace is there by default');

@@ -13,7 +13,7 @@ import { startServer } from '../helpers/server.js';
 import { startRedis, type TestRedis } from '../helpers/redis.js';
 import { assertNoHorizontalScroll, ensureBuilt, launchChromium, openPage } from './harness.js';
 
-const API_KEY = 'inspector-test-key-0123456789';
+const API_KEY = 'inspector-test-key-0123456789-abcdefghijklmnop';
 type Server = Awaited<ReturnType<typeof startServer>>;
 
 let redis: TestRedis;

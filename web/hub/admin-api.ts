@@ -18,7 +18,6 @@ export interface ChannelInfo {
   channel: string;
   namespace: string;
   subscribers: number;
-  present: number;
 }
 
 export interface Directory {

@@ -10,7 +10,7 @@
  * was missed, but live audio must skip forward instead.
  */
 import workletUrl from './player-worklet.ts?worker&url';
-import { decodeBinaryFrame } from '../../src/hub/protocol.js';
+import { decodeBinaryFrame } from '../../src/protocol/index.js';
 import { CHUNK_MS, FLAG_DISCONTINUITY, CODEC_OPUS, decodeChunk, pcm16ToPlanar, type FormatName } from '../../src/apps/radio/shared/format.js';
 // Type only: the worklet posts the buffer's own stats() object, so the page reads the same shape.
 import type { JitterBufferStats as WorkletStats } from '../../src/apps/radio/shared/jitter-buffer.js';
@@ -22,6 +22,8 @@ interface StationInfo {
   listenerTiersMs: number[];
   statusChannel: string;
   formats: Record<FormatName, { channel: string; offset: number; epoch: string }>;
+  /** Listener session token for health reports (short-lived; a new play fetches a new one). */
+  listenerToken: string;
 }
 
 export interface RadioStats {
@@ -286,9 +288,10 @@ async function report(): Promise<void> {
   const delta = stats.underruns - reportedUnderruns;
   if (delta <= 0) return;
   reportedUnderruns = stats.underruns;
+  // The listener session token came with the station; reports without it are refused.
   await fetch(`/api/v1/radio/stations/${current.info.id}/reports`, {
     method: 'POST',
-    headers: { 'content-type': 'application/json' },
+    headers: { 'content-type': 'application/json', authorization: `Bearer ${current.info.listenerToken}` },
     body: JSON.stringify({
       underruns: delta,
       bufferMs: Math.round(stats.bufferMs),

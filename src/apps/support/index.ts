@@ -94,7 +94,7 @@ export function createSupportApp(): SupportApp {
         },
       );
 
-      registerSupportRoutes(ctx.http, desk, ctx.config.jwtSecret);
+      registerSupportRoutes(ctx.http, desk, ctx.auth);
 
       ctx.onClose(() => typing.flush());
       ctx.logger.info({ transport: bus.transport }, 'help desk ready');

@@ -1,0 +1,102 @@
+/**
+ * @module bench/cluster/cgroup
+ * A CPU quota per benchmark node through the cgroup v1 CPU controller, so N nodes on a small
+ * machine each get the same slice of a core: the ratio of N quota'd nodes' saturation throughput
+ * to one quota'd node's is the scaling a user would see with a core (or any equal share) per node.
+ *
+ * One group per node: /sys/fs/cgroup/cpu/<name>/ with `cpu.cfs_period_us` and
+ * `cpu.cfs_quota_us = quota × period`; the node's pid is written to `cgroup.procs` (all its
+ * threads follow). The period is short (10 ms by default) on purpose: under a 25 % quota with the
+ * kernel's default 100 ms period a node that used its 25 ms early is frozen for 75 ms, which alone
+ * would break a 50 ms p99; with 10 ms it is frozen for at most 7.5 ms.
+ *
+ * Every group (the nodes' and one unlimited group for the load generators and redis-server) gets a
+ * high `cpu.shares`, so processes outside the benchmark (the machine is shared) cannot take the
+ * quota'd nodes' slices or starve the generators; the quota stays the ceiling.
+ */
+import { existsSync, mkdirSync, readFileSync, rmdirSync, writeFileSync, accessSync, constants } from 'node:fs';
+import { join } from 'node:path';
+
+export const CPU_CGROUP_ROOT = '/sys/fs/cgroup/cpu';
+/** cpu.shares of the benchmark's groups (the default is 1024 per group or per task of the root group). */
+const SHARES = 16_384;
+
+export interface ThrottleStats {
+  /** Periods in which the group ran out of quota. */
+  throttledPeriods: number;
+  periods: number;
+  throttledMs: number;
+}
+
+/** Throws a message saying what to do when the controller cannot be used (not root, cgroup v2 only, read-only mount). */
+export function checkCpuController(root = CPU_CGROUP_ROOT): void {
+  if (!existsSync(join(root, 'cpu.cfs_quota_us'))) {
+    throw new Error(
+      `--node-cpu-quota needs the cgroup v1 CPU controller at ${root} (no cpu.cfs_quota_us there; a cgroup v2-only system is not supported by this benchmark). Run without --node-cpu-quota for the unquota'd comparison.`,
+    );
+  }
+  try {
+    accessSync(root, constants.W_OK);
+  } catch {
+    throw new Error(`--node-cpu-quota: ${root} is not writable (run the benchmark as root, or without --node-cpu-quota).`);
+  }
+}
+
+export class CpuQuotaGroup {
+  readonly path: string;
+  private constructor(
+    readonly name: string,
+    readonly quota: number | null,
+    readonly periodUs: number,
+    root: string,
+  ) {
+    this.path = join(root, name);
+  }
+
+  /** Creates (or reuses) the group and sets its quota: `quota` cores (0.25 = a quarter of one core) per `periodUs`. */
+  static create(name: string, quota: number | null, periodUs: number, root = CPU_CGROUP_ROOT): CpuQuotaGroup {
+    const group = new CpuQuotaGroup(name, quota, periodUs, root);
+    try {
+      mkdirSync(group.path, { recursive: true });
+      // The quota must fit the period: lower the quota first when shortening the period.
+      writeFileSync(join(group.path, 'cpu.cfs_quota_us'), '-1');
+      writeFileSync(join(group.path, 'cpu.cfs_period_us'), String(periodUs));
+      if (quota !== null) writeFileSync(join(group.path, 'cpu.cfs_quota_us'), String(Math.max(1000, Math.round(quota * periodUs))));
+      // A large weight: the quota is a ceiling, not a promise, and other work on the machine would
+      // otherwise decide how much of it a node gets.
+      writeFileSync(join(group.path, 'cpu.shares'), String(SHARES));
+    } catch (err) {
+      throw new Error(`cannot set up CPU cgroup ${group.path}: ${(err as Error).message}`);
+    }
+    return group;
+  }
+
+  /** The root group (to move a process back out before its group is removed). */
+  static root(root = CPU_CGROUP_ROOT): { add(pid: number): void } {
+    return { add: (pid: number) => writeFileSync(join(root, 'cgroup.procs'), String(pid)) };
+  }
+
+  /** Moves a process (with all its threads) into the group. */
+  add(pid: number): void {
+    writeFileSync(join(this.path, 'cgroup.procs'), String(pid));
+  }
+
+  throttling(): ThrottleStats {
+    const text = readFileSync(join(this.path, 'cpu.stat'), 'utf8');
+    const field = (name: string) => Number(new RegExp(`^${name} (\\d+)`, 'm').exec(text)?.[1] ?? 0);
+    return { periods: field('nr_periods'), throttledPeriods: field('nr_throttled'), throttledMs: Math.round(field('throttled_time') / 1e6) };
+  }
+
+  /** Removes the group; it must be empty (the node has exited). */
+  remove(): void {
+    try {
+      rmdirSync(this.path);
+    } catch {
+      /* a process still inside (or already removed): the group stays, harmless */
+    }
+  }
+}
+
+export function throttleDelta(a: ThrottleStats, b: ThrottleStats): ThrottleStats {
+  return { periods: b.periods - a.periods, throttledPeriods: b.throttledPeriods - a.throttledPeriods, throttledMs: b.throttledMs - a.throttledMs };
+}

@@ -1,0 +1,161 @@
+/**
+ * @module apps/live/broadcast
+ * One live broadcast in memory: takes an accepted publisher's FLV payloads, remuxes H.264 and
+ * AAC into the segmenter (no re-encoding), and keeps the ingest health the dashboard and the
+ * metrics read (bitrate, frame rate, dropped frames, last segment time). Bad payloads are
+ * counted and skipped: one corrupt frame does not end a stream.
+ */
+import type { Amf0Value } from './rtmp/amf0.js';
+import type { MediaSink } from './rtmp/session.js';
+import { MediaError, parseAudioSpecificConfig, parseAudioTag, parseAvcConfig, parseVideoTag } from './media/flv.js';
+import { Segmenter, type Part, type Segment } from './media/segmenter.js';
+import type { ManifestInfo } from './media/manifests.js';
+
+export interface BroadcastOptions {
+  partTargetMs: number;
+  segmentTargetMs: number;
+  windowSegments: number;
+  onPart?(part: Part, encodeMs: number): void;
+  onSegment?(segment: Segment): void;
+  /** A payload was skipped (kind: empty | codec | corrupt). */
+  onBadPayload?(kind: MediaError['kind'], err: MediaError): void;
+  onEnd(reason: 'unpublish' | 'disconnect' | 'error', detail?: string): void;
+}
+
+export interface IngestHealth {
+  bitrateKbps: number;
+  fps: number;
+  droppedFrames: number;
+  badPayloads: number;
+  lastSegmentMs: number | null;
+  width: number;
+  height: number;
+  codecs: string;
+}
+
+/** Rolling one-second windows for the rates. */
+const RATE_WINDOW_MS = 2000;
+
+export class Broadcast implements MediaSink {
+  readonly segmenter: Segmenter;
+  metadata: Record<string, Amf0Value> = {};
+  private videoCodec = '';
+  private audioCodec = '';
+  private width = 0;
+  private height = 0;
+  private bytes: { at: number; n: number }[] = [];
+  private frames: number[] = [];
+  droppedFrames = 0;
+  badPayloads = 0;
+  private lastVideoTs = -1;
+  private lastSegmentMs: number | null = null;
+  /** Wall clock of the last media message (ingest stall detection). */
+  lastMediaAt = Date.now();
+
+  constructor(private readonly options: BroadcastOptions) {
+    this.segmenter = new Segmenter({
+      partTargetMs: options.partTargetMs,
+      segmentTargetMs: options.segmentTargetMs,
+      windowSegments: options.windowSegments,
+      onPart: options.onPart,
+      onSegment: (s) => {
+        this.lastSegmentMs = s.availableAt - s.wallClockStart;
+        options.onSegment?.(s);
+      },
+    });
+  }
+
+  onMetadata(meta: Record<string, Amf0Value>): void {
+    this.metadata = meta;
+  }
+
+  onVideo(timestamp: number, payload: Buffer): void {
+    this.count(payload.length);
+    try {
+      const tag = parseVideoTag(payload);
+      if (tag.kind === 'config') {
+        const c = parseAvcConfig(tag.avcC);
+        this.segmenter.video = { avcC: tag.avcC, width: c.width, height: c.height };
+        [this.videoCodec, this.width, this.height] = [c.codec, c.width, c.height];
+      } else if (tag.kind === 'frame') {
+        if (!this.segmenter.video) return this.drop();
+        // A timestamp going backwards would make a negative sample duration: drop the frame.
+        if (timestamp < this.lastVideoTs) return this.drop();
+        this.lastVideoTs = timestamp;
+        this.frames.push(Date.now());
+        this.segmenter.pushVideo(timestamp, tag.compositionMs, tag.keyframe, Buffer.from(tag.data));
+      }
+    } catch (err) {
+      this.bad(err);
+    }
+  }
+
+  onAudio(timestamp: number, payload: Buffer): void {
+    this.count(payload.length);
+    try {
+      const tag = parseAudioTag(payload);
+      if (tag.kind === 'config') {
+        const c = parseAudioSpecificConfig(tag.asc);
+        this.audioCodec = c.codec;
+        if (!this.segmenter.init) this.segmenter.audio = { asc: tag.asc, sampleRate: c.sampleRate, channels: c.channels };
+      } else this.segmenter.pushAudio(timestamp, Buffer.from(tag.data));
+    } catch (err) {
+      this.bad(err);
+    }
+  }
+
+  onEnd(reason: 'unpublish' | 'disconnect' | 'error', detail?: string): void {
+    this.segmenter.finish();
+    this.options.onEnd(reason, detail);
+  }
+
+  private count(n: number): void {
+    const now = Date.now();
+    this.lastMediaAt = now;
+    this.bytes.push({ at: now, n });
+    if (this.bytes.length > 4096) this.bytes.splice(0, 1024);
+  }
+
+  private drop(): void {
+    this.droppedFrames++;
+  }
+
+  private bad(err: unknown): void {
+    if (!(err instanceof MediaError)) throw err;
+    this.badPayloads++;
+    if (err.kind !== 'codec') this.droppedFrames++;
+    this.options.onBadPayload?.(err.kind, err);
+  }
+
+  get manifestInfo(): ManifestInfo {
+    return {
+      partTargetMs: this.options.partTargetMs,
+      segmentTargetMs: this.options.segmentTargetMs,
+      codecs: this.codecs(),
+      width: this.width,
+      height: this.height,
+      bandwidth: this.health().bitrateKbps * 1000,
+    };
+  }
+
+  health(now = Date.now()): IngestHealth {
+    const since = now - RATE_WINDOW_MS;
+    this.bytes = this.bytes.filter((b) => b.at >= since);
+    this.frames = this.frames.filter((t) => t >= since);
+    const bits = this.bytes.reduce((n, b) => n + b.n, 0) * 8;
+    return {
+      bitrateKbps: Math.round(bits / RATE_WINDOW_MS),
+      fps: Math.round((this.frames.length * 1000) / RATE_WINDOW_MS * 10) / 10,
+      droppedFrames: this.droppedFrames,
+      badPayloads: this.badPayloads,
+      lastSegmentMs: this.lastSegmentMs,
+      width: this.width,
+      height: this.height,
+      codecs: this.codecs(),
+    };
+  }
+
+  private codecs(): string {
+    return [this.videoCodec, this.segmenter.audio ? this.audioCodec : ''].filter(Boolean).join(',');
+  }
+}

@@ -1,0 +1,246 @@
+/**
+ * @module apps/live/media/segmenter
+ * Cuts one publisher's remuxed samples into CMAF parts and segments. A part is one fragment
+ * (moof + mdat) of about `partTargetMs`; a segment is the parts from one keyframe up to the first
+ * keyframe after `segmentTargetMs`, so every segment starts independently decodable. Each part
+ * and segment is encoded once and kept in memory for a sliding window; LL-HLS lists the parts,
+ * plain HLS and DASH list the segments (the same bytes: a segment is its parts concatenated).
+ *
+ * A video frame is held until the next one arrives, because its duration is the gap between
+ * their decode times; that costs one frame interval (33 ms at 30 fps) of latency.
+ */
+import { AUDIO_TRACK, VIDEO_TRACK, fragment, initSegment, type AudioTrackInfo, type Sample, type VideoTrackInfo } from './mp4.js';
+
+export interface Part {
+  msn: number;
+  index: number;
+  /** Seconds. */
+  duration: number;
+  independent: boolean;
+  data: Buffer;
+  /** The same samples split by track (DASH lists video and audio apart; players do not demux muxed DASH). */
+  video: Buffer;
+  audio: Buffer | null;
+  /** Audio decode time of the part's first frame and its frame count (DASH audio timeline). */
+  audioStart: number;
+  audioFrames: number;
+  /** Wall clock (ms) when the part became available. */
+  availableAt: number;
+}
+
+export interface Segment {
+  msn: number;
+  parts: Part[];
+  /** Media time of the first video sample (90 kHz). */
+  startTime: number;
+  /** Seconds; final once `data` is set. */
+  duration: number;
+  /** Wall clock (ms) of the segment's first sample as the publisher sent it (program date time). */
+  wallClockStart: number;
+  data: Buffer | null;
+  video: Buffer | null;
+  audio: Buffer | null;
+  availableAt: number;
+}
+
+export interface SegmenterOptions {
+  partTargetMs: number;
+  segmentTargetMs: number;
+  /** Complete segments kept for playlists and late fetches. */
+  windowSegments: number;
+  onPart?(part: Part, encodeMs: number): void;
+  onSegment?(segment: Segment): void;
+}
+
+interface PendingVideo {
+  dtsMs: number;
+  ctsMs: number;
+  keyframe: boolean;
+  data: Buffer;
+}
+
+export class Segmenter {
+  video: VideoTrackInfo | null = null;
+  audio: AudioTrackInfo | null = null;
+  init: Buffer | null = null;
+  initVideo: Buffer | null = null;
+  initAudio: Buffer | null = null;
+  readonly segments: Segment[] = [];
+  ended = false;
+  maxSegmentSeconds = 0;
+  /** Wall clock (ms) at media time 0 (DASH availabilityStartTime). */
+  originWallClock = 0;
+
+  private originMs: number | null = null;
+  private pending: PendingVideo | null = null;
+  private current: Segment | null = null;
+  private partVideo: Sample[] = [];
+  private partVideoStart = 0;
+  private segmentStartMs: number | null = null;
+  private lastDurationMs = 33;
+  private partDurationMs = 0;
+  private partIndependent = false;
+  private audioQueue: { dtsMs: number; data: Buffer }[] = [];
+  private audioNextTime: number | null = null;
+  private sequence = 1;
+  private nextMsn = 0;
+  private waiters: { ready: () => boolean; resolve: () => void }[] = [];
+
+  constructor(private readonly options: SegmenterOptions) {}
+
+  pushVideo(dtsMs: number, ctsMs: number, keyframe: boolean, data: Buffer): void {
+    if (!this.video) return;
+    if (this.originMs === null) {
+      if (!keyframe) return; // a stream must start on a keyframe
+      this.originMs = dtsMs;
+      this.originWallClock = Date.now();
+      this.init = initSegment(this.video, this.audio);
+      this.initVideo = initSegment(this.video, null);
+      this.initAudio = this.audio ? initSegment(null, this.audio) : null;
+    }
+    const p = this.pending;
+    if (p) {
+      const durationMs = Math.max(1, dtsMs - p.dtsMs);
+      if (p.keyframe && this.partVideo.length === 0) this.partIndependent = true;
+      if (this.partVideo.length === 0) this.partVideoStart = p.dtsMs;
+      this.partVideo.push({ data: p.data, duration: Math.round(durationMs * 90), cts: Math.round(p.ctsMs * 90), keyframe: p.keyframe });
+      this.partDurationMs += durationMs;
+      if (this.segmentStartMs === null) this.segmentStartMs = this.partVideoStart;
+      this.lastDurationMs = durationMs;
+      if (keyframe && dtsMs - this.segmentStartMs >= this.options.segmentTargetMs) this.closePart(dtsMs, true);
+      else if (this.partDurationMs + durationMs > this.options.partTargetMs) this.closePart(dtsMs, false);
+    }
+    this.pending = { dtsMs, ctsMs, keyframe, data };
+  }
+
+  pushAudio(dtsMs: number, data: Buffer): void {
+    if (!this.audio || this.originMs === null || dtsMs < this.originMs || !this.init) return;
+    this.audioQueue.push({ dtsMs, data });
+  }
+
+  /** The publisher stopped: flush what is held and mark the playlist ended. */
+  finish(): void {
+    const p = this.pending;
+    if (p && this.originMs !== null) {
+      if (this.partVideo.length === 0) {
+        this.partVideoStart = p.dtsMs;
+        this.partIndependent = p.keyframe;
+      }
+      this.partVideo.push({ data: p.data, duration: Math.round(this.lastDurationMs * 90), cts: Math.round(p.ctsMs * 90), keyframe: p.keyframe });
+      this.partDurationMs += this.lastDurationMs;
+      this.pending = null;
+      this.closePart(p.dtsMs + this.lastDurationMs, true);
+    }
+    this.ended = true;
+    this.wake();
+  }
+
+  /** Resolves when `ready()` holds (checked after every part) or the stream ends. */
+  when(ready: () => boolean, timeoutMs: number): Promise<boolean> {
+    if (ready() || this.ended) return Promise.resolve(ready());
+    return new Promise((resolve) => {
+      const waiter = {
+        ready,
+        resolve: () => {
+          clearTimeout(timer);
+          resolve(ready());
+        },
+      };
+      const timer = setTimeout(() => {
+        this.waiters = this.waiters.filter((w) => w !== waiter);
+        resolve(ready());
+      }, timeoutMs);
+      this.waiters.push(waiter);
+    });
+  }
+
+  /** The next part the playlist will announce (msn, index). */
+  get nextPart(): { msn: number; index: number } {
+    const c = this.current;
+    return c ? { msn: c.msn, index: c.parts.length } : { msn: this.nextMsn, index: 0 };
+  }
+
+  findPart(msn: number, index: number): Part | undefined {
+    return this.segments.find((s) => s.msn === msn)?.parts[index] ?? (this.current?.msn === msn ? this.current.parts[index] : undefined);
+  }
+
+  findSegment(msn: number): Segment | undefined {
+    return this.segments.find((s) => s.msn === msn);
+  }
+
+  /** The segment being filled (its parts are listed by LL-HLS). */
+  get open(): Segment | null {
+    return this.current;
+  }
+
+  private closePart(endDtsMs: number, endSegment: boolean): void {
+    if (this.partVideo.length === 0 || this.originMs === null) return;
+    const started = performance.now();
+    const videoBase = Math.round((this.partVideoStart - this.originMs) * 90);
+    if (!this.current) {
+      this.current = { msn: this.nextMsn++, parts: [], startTime: videoBase, duration: 0, wallClockStart: this.originWallClock + (this.partVideoStart - this.originMs), data: null, video: null, audio: null, availableAt: 0 };
+    }
+    const videoRun = { trackId: VIDEO_TRACK, baseDecodeTime: videoBase, samples: this.partVideo };
+    const audioRun = this.audio ? this.takeAudio(endDtsMs) : null;
+    const sequence = this.sequence++;
+    const data = fragment(sequence, audioRun ? [videoRun, audioRun] : [videoRun]);
+    const part: Part = {
+      msn: this.current.msn,
+      index: this.current.parts.length,
+      duration: this.partDurationMs / 1000,
+      independent: this.partIndependent,
+      data,
+      video: fragment(sequence, [videoRun]),
+      audio: audioRun ? fragment(sequence, [audioRun]) : null,
+      audioStart: audioRun?.baseDecodeTime ?? 0,
+      audioFrames: audioRun?.samples.length ?? 0,
+      availableAt: Date.now(),
+    };
+    this.current.parts.push(part);
+    this.current.duration += part.duration;
+    this.partVideo = [];
+    this.partDurationMs = 0;
+    this.partIndependent = false;
+    this.options.onPart?.(part, performance.now() - started);
+    if (endSegment) this.closeSegment();
+    this.wake();
+  }
+
+  private takeAudio(endDtsMs: number): { trackId: number; baseDecodeTime: number; samples: Sample[] } {
+    const rate = this.audio!.sampleRate;
+    const take = this.audioQueue.filter((a) => a.dtsMs < endDtsMs);
+    this.audioQueue = this.audioQueue.filter((a) => a.dtsMs >= endDtsMs);
+    if (this.audioNextTime === null && take.length > 0) this.audioNextTime = Math.round(((take[0]!.dtsMs - this.originMs!) * rate) / 1000);
+    const base = this.audioNextTime ?? 0;
+    // AAC frames are 1024 samples each; counting them keeps the audio clock exact where the
+    // millisecond FLV timestamps would drift.
+    const samples = take.map((a) => ({ data: a.data, duration: 1024, cts: 0, keyframe: true }));
+    if (this.audioNextTime !== null) this.audioNextTime += 1024 * samples.length;
+    return { trackId: AUDIO_TRACK, baseDecodeTime: base, samples };
+  }
+
+  private closeSegment(): void {
+    const s = this.current;
+    if (!s) return;
+    this.current = null;
+    s.data = Buffer.concat(s.parts.map((p) => p.data));
+    s.video = Buffer.concat(s.parts.map((p) => p.video));
+    s.audio = this.audio ? Buffer.concat(s.parts.map((p) => p.audio ?? Buffer.alloc(0))) : null;
+    s.availableAt = Date.now();
+    this.segmentStartMs = null;
+    this.maxSegmentSeconds = Math.max(this.maxSegmentSeconds, s.duration);
+    this.segments.push(s);
+    while (this.segments.length > this.options.windowSegments) this.segments.shift();
+    this.options.onSegment?.(s);
+  }
+
+  private wake(): void {
+    if (this.waiters.length === 0) return;
+    const waiting = this.waiters;
+    this.waiters = [];
+    for (const w of waiting) {
+      if (w.ready() || this.ended) w.resolve();
+      else this.waiters.push(w);
+    }
+  }
+}

@@ -1,0 +1,198 @@
+/**
+ * @module apps/live/rtmp/chunk-stream
+ * The RTMP chunk stream: messages split into chunks of at most the peer's chunk size, several
+ * chunk streams (csid) interleaved, each chunk with a type 0–3 header that carries only what
+ * changed since the previous chunk on the same csid, and 32-bit extended timestamps.
+ * `ChunkReader` reassembles messages from bytes as they arrive (any split); `encodeMessage`
+ * frames one message. Every limit is checked before memory is spent: a bad peer gets a
+ * `ChunkStreamError`, never an unbounded buffer.
+ */
+
+export interface RtmpMessage {
+  typeId: number;
+  streamId: number;
+  /** Milliseconds, absolute on its chunk stream (deltas already summed). */
+  timestamp: number;
+  payload: Buffer;
+}
+
+export class ChunkStreamError extends Error {
+  constructor(message: string) {
+    super(message);
+    this.name = 'ChunkStreamError';
+  }
+}
+
+interface ChunkStreamState {
+  timestamp: number;
+  delta: number;
+  length: number;
+  typeId: number;
+  streamId: number;
+  extended: boolean;
+  parts: Buffer[];
+  received: number;
+  seen: boolean;
+}
+
+export interface ChunkReaderLimits {
+  /** Largest message accepted (bytes). */
+  maxMessageBytes: number;
+  /** Chunk streams that may be open at once. */
+  maxChunkStreams: number;
+}
+
+const DEFAULT_LIMITS: ChunkReaderLimits = { maxMessageBytes: 8 * 1024 * 1024, maxChunkStreams: 64 };
+
+export class ChunkReader {
+  private buffer: Buffer = Buffer.alloc(0);
+  private readonly streams = new Map<number, ChunkStreamState>();
+  /** Set by the peer's SetChunkSize (default 128 per the specification). */
+  chunkSize = 128;
+  /** Bytes consumed so far (for acknowledgements). */
+  bytesRead = 0;
+
+  constructor(private readonly limits: ChunkReaderLimits = DEFAULT_LIMITS) {}
+
+  /** Feeds bytes; returns every message completed by them. Throws ChunkStreamError on bad input. */
+  push(data: Buffer): RtmpMessage[] {
+    this.buffer = this.buffer.length === 0 ? data : Buffer.concat([this.buffer, data]);
+    const out: RtmpMessage[] = [];
+    for (;;) {
+      const consumed = this.readChunk(out);
+      if (consumed === 0) break;
+      this.bytesRead += consumed;
+      this.buffer = this.buffer.subarray(consumed);
+    }
+    return out;
+  }
+
+  /** Bytes buffered without a complete chunk (a publisher that vanished mid-chunk leaves some). */
+  get pendingBytes(): number {
+    let n = this.buffer.length;
+    for (const s of this.streams.values()) n += s.received;
+    return n;
+  }
+
+  /** Drops a partial message on a chunk stream (Abort message). */
+  abort(csid: number): void {
+    const s = this.streams.get(csid);
+    if (s) {
+      s.parts = [];
+      s.received = 0;
+    }
+  }
+
+  private readChunk(out: RtmpMessage[]): number {
+    const b = this.buffer;
+    if (b.length < 1) return 0;
+    const fmt = b[0]! >> 6;
+    let csid = b[0]! & 0x3f;
+    let pos = 1;
+    if (csid === 0) {
+      if (b.length < 2) return 0;
+      csid = 64 + b[1]!;
+      pos = 2;
+    } else if (csid === 1) {
+      if (b.length < 3) return 0;
+      csid = 64 + b[1]! + b[2]! * 256;
+      pos = 3;
+    }
+    const headerSize = [11, 7, 3, 0][fmt]!;
+    if (b.length < pos + headerSize) return 0;
+    let state = this.streams.get(csid);
+    if (!state) {
+      if (fmt !== 0) throw new ChunkStreamError(`chunk type ${fmt} on new chunk stream ${csid} (type 0 required)`);
+      if (this.streams.size >= this.limits.maxChunkStreams) throw new ChunkStreamError(`more than ${this.limits.maxChunkStreams} chunk streams`);
+      state = { timestamp: 0, delta: 0, length: 0, typeId: 0, streamId: 0, extended: false, parts: [], received: 0, seen: false };
+    }
+    let ts = 0;
+    if (fmt <= 2) ts = b.readUIntBE(pos, 3);
+    const extended = fmt <= 2 ? ts === 0xffffff : state.extended;
+    const extPos = pos + headerSize;
+    if (extended && b.length < extPos + 4) return 0;
+    const fullTs = extended ? b.readUInt32BE(extPos) : ts;
+    const dataPos = extPos + (extended ? 4 : 0);
+
+    const starting = state.received === 0;
+    let length = state.length;
+    if (fmt <= 1) {
+      length = b.readUIntBE(pos + 3, 3);
+      if (length > this.limits.maxMessageBytes) throw new ChunkStreamError(`message of ${length} bytes exceeds the ${this.limits.maxMessageBytes}-byte limit`);
+    }
+    const remaining = length - state.received;
+    const size = Math.min(remaining, this.chunkSize);
+    if (b.length < dataPos + size) return 0;
+
+    // Header fields apply only now that the whole chunk is here (a partial chunk is re-read).
+    if (fmt <= 1 && !starting) throw new ChunkStreamError(`new message header on chunk stream ${csid} before its message ended`);
+    if (fmt === 0) {
+      state.timestamp = fullTs;
+      state.delta = 0;
+      state.streamId = b.readUInt32LE(pos + 7);
+      state.typeId = b[pos + 6]!;
+      state.length = length;
+    } else if (fmt === 1) {
+      state.delta = fullTs;
+      state.length = length;
+      state.typeId = b[pos + 6]!;
+    } else if (fmt === 2) {
+      state.delta = fullTs;
+    }
+    if (fmt === 3 && !state.seen) throw new ChunkStreamError(`chunk type 3 on chunk stream ${csid} with no previous header`);
+    if (fmt !== 0 && starting) state.timestamp = (state.timestamp + state.delta) >>> 0;
+    if (fmt === 0 && starting) state.extended = extended;
+    else if (fmt <= 2) state.extended = extended;
+    state.seen = true;
+    this.streams.set(csid, state);
+
+    if (size > 0) state.parts.push(Buffer.from(b.subarray(dataPos, dataPos + size)));
+    state.received += size;
+    if (state.received >= state.length) {
+      const payload = state.parts.length === 1 ? state.parts[0]! : Buffer.concat(state.parts, state.length);
+      state.parts = [];
+      state.received = 0;
+      out.push({ typeId: state.typeId, streamId: state.streamId, timestamp: state.timestamp, payload });
+    }
+    return dataPos + size;
+  }
+}
+
+/** Frames one message on `csid` with a type 0 header, then type 3 continuation chunks. */
+export function encodeMessage(csid: number, message: RtmpMessage, chunkSize: number): Buffer {
+  const { payload } = message;
+  const extended = message.timestamp >= 0xffffff;
+  const basic = (fmt: number) => (csid < 64 ? Buffer.from([(fmt << 6) | csid]) : Buffer.from([(fmt << 6) | 0, csid - 64]));
+  const header = Buffer.alloc(11 + (extended ? 4 : 0));
+  header.writeUIntBE(extended ? 0xffffff : message.timestamp, 0, 3);
+  header.writeUIntBE(payload.length, 3, 3);
+  header[6] = message.typeId;
+  header.writeUInt32LE(message.streamId, 7);
+  if (extended) header.writeUInt32BE(message.timestamp >>> 0, 11);
+  const parts: Buffer[] = [basic(0), header];
+  const ext = extended ? header.subarray(11) : null;
+  for (let off = 0; off < payload.length || off === 0; off += chunkSize) {
+    if (off > 0) {
+      parts.push(basic(3));
+      if (ext) parts.push(ext);
+    }
+    parts.push(payload.subarray(off, off + chunkSize));
+    if (payload.length === 0) break;
+  }
+  return Buffer.concat(parts);
+}
+
+/** Protocol control messages (csid 2, stream 0). */
+export const control = {
+  setChunkSize: (size: number) => ({ typeId: 1, streamId: 0, timestamp: 0, payload: u32(size) }),
+  acknowledgement: (bytes: number) => ({ typeId: 3, streamId: 0, timestamp: 0, payload: u32(bytes >>> 0) }),
+  windowAckSize: (size: number) => ({ typeId: 5, streamId: 0, timestamp: 0, payload: u32(size) }),
+  setPeerBandwidth: (size: number) => ({ typeId: 6, streamId: 0, timestamp: 0, payload: Buffer.concat([u32(size), Buffer.from([2])]) }),
+  streamBegin: (streamId: number) => ({ typeId: 4, streamId: 0, timestamp: 0, payload: Buffer.concat([Buffer.from([0, 0]), u32(streamId)]) }),
+};
+
+function u32(n: number): Buffer {
+  const b = Buffer.alloc(4);
+  b.writeUInt32BE(n >>> 0);
+  return b;
+}

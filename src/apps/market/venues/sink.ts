@@ -1,0 +1,53 @@
+/**
+ * @module apps/market/venues/sink
+ * What a venue adapter hands its output to: the pipeline (orchestrator → dispatcher → hub) in
+ * the server, a checker in tests. Books are passed by reference after the update was applied;
+ * the receiver copies what it keeps (the book keeps changing).
+ */
+import type { OrderBook } from '../book.js';
+import type { BboEvent, StatusEvent, TradeEvent, VenueName } from '../types.js';
+
+export interface BookUpdate {
+  venue: VenueName;
+  symbol: string;
+  book: OrderBook;
+  /** true: the book was replaced (snapshot or resync); false: `bids`/`asks` were applied to it. */
+  snapshot: boolean;
+  bids: readonly number[];
+  asks: readonly number[];
+  venueSeq: number;
+  tsEvent: number;
+  tsRecv: number;
+}
+
+export interface MarketSink {
+  book(update: BookUpdate): void;
+  trade(event: TradeEvent): void;
+  bbo(event: BboEvent): void;
+  status(event: StatusEvent): void;
+}
+
+/** Counters every adapter reports (wired to prom-client by metrics.ts). */
+export interface VenueCounters {
+  messages(venue: VenueName): void;
+  parseTime(venue: VenueName, seconds: number): void;
+  malformed(venue: VenueName): void;
+  gap(venue: VenueName): void;
+  duplicate(venue: VenueName): void;
+  resync(venue: VenueName, reason: string): void;
+  checksumFailure(venue: VenueName): void;
+  reconnect(venue: VenueName): void;
+  unknownSymbol(venue: VenueName): void;
+}
+
+export const noCounters: VenueCounters = {
+  messages() {},
+  parseTime() {},
+  malformed() {},
+  gap() {},
+  duplicate() {},
+  resync() {},
+  checksumFailure() {},
+  reconnect() {},
+  unknownSymbol() {},
+};
