@@ -178,7 +178,18 @@ export class SupportDesk {
 
   async setStatus(actor: SupportUser, ticketId: string, to: TicketStatus): Promise<Ticket> {
     SupportDesk.requireAgent(actor, "change a ticket's status");
+    return this.changeStatus(actor, await this.ticketFor(actor, ticketId), to);
+  }
+
+  /** The requester (or an agent) reopens a solved or closed ticket, so the chat can go on. */
+  async reopen(actor: SupportUser, ticketId: string): Promise<Ticket> {
     const before = await this.ticketFor(actor, ticketId);
+    if (before.status !== 'closed' && before.status !== 'solved') throw new AirwavesError(Errors.conflict, `ticket "${ticketId}" is ${before.status}, not solved or closed`);
+    return this.changeStatus(actor, before, 'open');
+  }
+
+  private async changeStatus(actor: SupportUser, before: Ticket, to: TicketStatus): Promise<Ticket> {
+    const ticketId = before.id;
     if (before.status === to) return before;
     const row = await this.db
       .updateTable('support_tickets')
@@ -299,7 +310,7 @@ export class SupportDesk {
     }
     const session = toSession(row as Parameters<typeof toSession>[0]);
     const event = makeEvent('remote_session_start', ticketId, { sessionId: session.id, ticketId, agentId: actor.id, agentName: actor.name, controlMode }, SupportDesk.meta(actor));
-    await this.bus.emit(event, [userChannel(ticket.requesterId)]);
+    await this.bus.emit(event, [userChannel(ticket.requesterId), roomChannel(ticketId)]);
     return session;
   }
 
@@ -334,7 +345,8 @@ export class SupportDesk {
     const agent = (await this.user(session.agentId)) ?? { id: session.agentId, name: session.agentId, role: 'agent' as const };
     const durationMs = Math.max(0, Date.parse(session.endedAt!) - Date.parse(session.startedAt));
     const event = makeEvent('remote_session_end', ticketId, { sessionId, ticketId, agentId: agent.id, agentName: agent.name, durationMs }, SupportDesk.meta(actor));
-    await this.bus.emit(event, [userChannel(session.requesterId)]);
+    // The requester personally, and the room: whoever ended it, the other side's view follows.
+    await this.bus.emit(event, [userChannel(session.requesterId), roomChannel(ticketId)]);
     return session;
   }
 }
