@@ -35,7 +35,7 @@ const env = { ...process.env, AIRWAVES_LOG_LEVEL: process.env.AIRWAVES_LOG_LEVEL
 
 function run(list, concurrency) {
   if (!list.length) return 0;
-  const args = ['--import', 'tsx', '--test', `--test-concurrency=${concurrency}`, '--test-reporter=spec', ...list];
+  const args = ['--import', 'tsx', '--test', '--test-timeout=240000', `--test-concurrency=${concurrency}`, '--test-reporter=spec', ...list];
   const r = spawnSync(process.execPath, args, { stdio: 'inherit', env });
   return r.status ?? 1;
 }
