@@ -75,6 +75,11 @@ export class LocalChannels {
     return this.presence.list(channel);
   }
 
+  /** Every channel with subscribers on this node, with its namespace and local count (the inspector's list). */
+  counts(): { channel: string; namespace: string; subscribers: number }[] {
+    return [...this.byName.values()].map((c) => ({ channel: c.name, namespace: c.ns.config.name, subscribers: c.subscribers.size }));
+  }
+
   /**
    * The engine → hub link: called by the engine for every publication on a channel this node
    * listens to, in offset order. Bound once, so it can be handed to the engine as is.

@@ -134,6 +134,11 @@ export class Hub implements HubApi {
     return this.channels.subscriberCount(channel);
   }
 
+  /** This node's channels with their local subscriber and presence counts (the inspector's list). */
+  channelCounts(): { channel: string; namespace: string; subscribers: number }[] {
+    return this.channels.counts();
+  }
+
   presenceOf(channel: string): PresenceEntry[] | Promise<PresenceEntry[]> {
     return this.channels.presenceOf(channel);
   }

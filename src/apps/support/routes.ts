@@ -181,6 +181,21 @@ export function registerSupportRoutes(http: FastifyInstance, desk: SupportDesk, 
     async (req) => ({ ticket: await desk.setStatus(actor(req), req.params.ticketId, req.body.status) }),
   );
 
+  http.post<{ Params: { ticketId: string } }>(
+    `${API_PREFIX}/tickets/:ticketId/reopen`,
+    {
+      config: member,
+      schema: {
+        tags,
+        security,
+        summary: 'Reopens a solved or closed ticket (its requester or an agent); everyone watching sees it at once',
+        params: ticketParams,
+        response: { 200: { type: 'object', properties: { ticket: ticketSchema } }, ...errors },
+      },
+    },
+    async (req) => ({ ticket: await desk.reopen(actor(req), req.params.ticketId) }),
+  );
+
   http.put<{ Params: { ticketId: string }; Body: { assigneeId: string | null } }>(
     `${API_PREFIX}/tickets/:ticketId/assignee`,
     {
