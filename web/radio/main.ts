@@ -310,7 +310,7 @@ async function startStream(stationId: string): Promise<void> {
   if (!res.ok) throw new Error(`station ${stationId}: HTTP ${res.status}`);
   const info = (await res.json()) as StationInfo;
   const format = await pickFormat();
-  await startAudio();
+  if (!ctx || node) await startAudio(); // a fresh player unless play() just made one
   if (format === 'opus') decoder = createDecoder();
   newNode();
   current = { info, format };
@@ -358,6 +358,8 @@ let lastInfo: StationInfo | null = null;
 
 async function play(): Promise<void> {
   setState('starting…');
+  // The context first, as the click's own work: it is running before the stream starts.
+  await startAudio();
   await startStream(stationSelect.value);
   lastInfo = current?.info ?? null;
   playButton.textContent = '❚❚ Pause';
@@ -406,6 +408,7 @@ stationSelect.addEventListener('change', () => {
   void (async () => {
     await report();
     await stopStream();
+    await startAudio();
     await startStream(stationSelect.value).catch((err: Error) => setState(err.message));
     lastInfo = current?.info ?? lastInfo;
   })();
