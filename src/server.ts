@@ -88,7 +88,8 @@ export async function createServer(options: ServerOptions = {}): Promise<Airwave
   const metrics = createRegistry();
   const hubMetrics = createHubMetrics(metrics);
   const engine = await createEngine(config, logger, nodeId, metrics);
-  const hub = new Hub({ config, engine, metrics: hubMetrics, logger, nodeId });
+  const presence = config.redisUrl ? new (await import('./hub/engines/redis/redis-presence.js')).RedisPresence({ url: config.redisUrl, nodeId, logger, ttlMs: config.presenceTtlMs }) : undefined;
+  const hub = new Hub({ config, engine, metrics: hubMetrics, logger, nodeId, presence });
   await hub.start();
   // The HTTP fallback publisher needs this node's own URL, known only once it listens.
   const self: { server?: AirwavesServer } = {};
