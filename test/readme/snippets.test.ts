@@ -1,7 +1,7 @@
 /**
  * @module test/readme/snippets
- * The README's "Try the hub" snippets, run as printed against a real server: `npm start` with an
- * API key, the curl publish, and the SDK example with a minted token. Only the port differs (a free
+ * The README's "Try the hub" snippets, run as printed against a real server: `npm start` (the
+ * first start generates the admin key), the curl publish with that key, and the SDK example with a minted token. Only the port differs (a free
  * loopback port instead of 8080) and the data directory (a temporary one), both set through the
  * environment; the text of every snippet is taken from README.md at test time.
  */
@@ -74,7 +74,8 @@ after(async () => {
 });
 
 test('the curl publish answers with the offset of the message in chat:lobby', () => {
-  const r = sh(onPort(snippets.get('publish')!), repo);
+  // The second terminal's data directory is the server's (the test's temporary one).
+  const r = sh(onPort(snippets.get('publish')!), repo, { AIRWAVES_DATA_DIR: join(scratch, 'data') });
   assert.equal(r.status, 0, r.stderr);
   const ack = JSON.parse(r.stdout) as { offset: number };
   assert.ok(Number.isInteger(ack.offset) && ack.offset >= 1, r.stdout);
