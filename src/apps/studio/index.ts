@@ -13,7 +13,7 @@ import { generatorFromConfig, type ConversationGenerator } from './generator.js'
 import { JobRunner } from './jobs.js';
 import { migrations } from './migrations.js';
 import { createStudioMetrics, observeQueries, observeRequests, registerPoolGauges } from './observability.js';
-import { registerStudioRoutes } from './routes.js';
+import { registerStudioRoutes } from './routes/index.js';
 import { registerSeedRoutes } from './seed-routes.js';
 import type { StudioDB } from './types.js';
 

@@ -128,3 +128,23 @@ export interface GeneratedConversation {
   jobId: string | null;
   createdAt?: Date;
 }
+
+/** A template as the API takes it (create or replace). */
+export interface TemplateInput {
+  name: string;
+  description?: string;
+  tier?: Tier;
+  system_prompt: string;
+  opening_line: string;
+  variables?: TemplateVariable[];
+}
+/** A scenario as the API takes it (create or replace). */
+export interface ScenarioInput {
+  name: string;
+  description?: string;
+  persona: string;
+  emotion: string;
+  category?: string[];
+  context?: string;
+  parameters?: Record<string, unknown>;
+}
