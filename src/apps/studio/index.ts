@@ -67,7 +67,7 @@ export function createStudioApp(options: StudioOptions = {}): AirwavesApp {
       });
       observeRequests(ctx.http, metrics);
       registerStudioRoutes(ctx.http, { database, config: ctx.config, metrics, jobs, generatorName: generator.name });
-      registerSeedRoutes(ctx.http, { db: database.db, config: ctx.config, log, onClose: ctx.onClose });
+      registerSeedRoutes(ctx.http, { db: database.db, log, onClose: ctx.onClose });
 
       await options.onReady?.(database);
       if (options.worker !== false) jobs.start();

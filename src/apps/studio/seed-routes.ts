@@ -7,12 +7,11 @@
  * at a time; a run stops between batches when the server shuts down (what was written stays).
  */
 import { randomUUID } from 'node:crypto';
-import type { FastifyInstance, FastifyRequest } from 'fastify';
+import type { FastifyInstance } from 'fastify';
 import type { Kysely } from 'kysely';
-import type { AirwavesConfig } from '../../core/config.js';
 import { AirwavesError, Errors } from '../../core/errors.js';
 import { errorResponseSchema } from '../../http/errors.js';
-import { checkApiKey } from '../../http/publish-routes.js';
+import { rule } from '../../auth/index.js';
 import type { Logger } from '../../core/logger.js';
 import { seedStudio, seedStudioBulk } from './seed.js';
 import type { StudioDB } from './types.js';
@@ -56,19 +55,18 @@ const runSchema = {
   },
 } as const;
 
-export function registerSeedRoutes(http: FastifyInstance, deps: { db: Kysely<StudioDB>; config: AirwavesConfig; log: Logger; onClose(fn: () => Promise<void>): void }): void {
-  const { db, config, log } = deps;
+export function registerSeedRoutes(http: FastifyInstance, deps: { db: Kysely<StudioDB>; log: Logger; onClose(fn: () => Promise<void>): void }): void {
+  const { db, log } = deps;
   const runs = new Map<string, SeedRun>();
   let active: { run: SeedRun; finished: Promise<void> } | null = null;
   let stopping = false;
   const errors = { 400: errorResponseSchema, 401: errorResponseSchema, 403: errorResponseSchema, 404: errorResponseSchema, 409: errorResponseSchema };
-  // onRequest: a request without the key is refused before its body is read or validated.
-  const adminOnly = async (req: FastifyRequest) => checkApiKey(config, req);
 
   http.post<{ Body: SeedRequest }>(
     SEED_PATH,
     {
-      onRequest: adminOnly,
+      // The admin API key only, checked by the auth hook before the body is read or validated.
+      config: rule.apiKey,
       schema: {
         tags: ['studio'],
         summary: 'Seed sample conversations inside this server (what npm run studio:seed uses while the server runs)',
@@ -121,7 +119,7 @@ export function registerSeedRoutes(http: FastifyInstance, deps: { db: Kysely<Stu
   http.get<{ Params: { id: string } }>(
     `${SEED_PATH}/:id`,
     {
-      onRequest: adminOnly,
+      config: rule.apiKey,
       schema: {
         tags: ['studio'],
         summary: 'Progress of a seed run',
