@@ -205,7 +205,18 @@ export class SupportDesk {
 
   async setStatus(actor: SupportUser, ticketId: string, to: TicketStatus): Promise<Ticket> {
     SupportDesk.requireAgent(actor, "change a ticket's status");
+    return this.changeStatus(actor, await this.ticketFor(actor, ticketId), to);
+  }
+
+  /** The requester (or an agent) reopens a solved or closed ticket, so the chat can go on. */
+  async reopen(actor: SupportUser, ticketId: string): Promise<Ticket> {
     const before = await this.ticketFor(actor, ticketId);
+    if (before.status !== 'closed' && before.status !== 'solved') throw new AirwavesError(Errors.conflict, `ticket "${ticketId}" is ${before.status}, not solved or closed`);
+    return this.changeStatus(actor, before, 'open');
+  }
+
+  private async changeStatus(actor: SupportUser, before: Ticket, to: TicketStatus): Promise<Ticket> {
+    const ticketId = before.id;
     if (before.status === to) return before;
     return this.stored(async (tx, announce) => {
       const row = await tx.updateTable('support_tickets').set({ status: to, updated_at: new Date() }).where('id', '=', ticketId).returningAll().executeTakeFirstOrThrow();
@@ -355,7 +366,7 @@ export class SupportDesk {
           .executeTakeFirstOrThrow();
         const session = toSession(row as Parameters<typeof toSession>[0]);
         const payload = { sessionId: session.id, ticketId, agentId: actor.id, agentName: actor.name, controlMode };
-        await announce(makeEvent('remote_session_start', ticketId, payload, SupportDesk.meta(actor)), [userChannel(ticket.requesterId)]);
+        await announce(makeEvent('remote_session_start', ticketId, payload, SupportDesk.meta(actor)), [userChannel(ticket.requesterId), roomChannel(ticketId)]);
         return session;
       });
     } catch (err) {
@@ -398,7 +409,8 @@ export class SupportDesk {
       const session = toSession(row as Parameters<typeof toSession>[0]);
       const durationMs = Math.max(0, Date.parse(session.endedAt!) - Date.parse(session.startedAt));
       const payload = { sessionId, ticketId, agentId: agent.id, agentName: agent.name, durationMs };
-      await announce(makeEvent('remote_session_end', ticketId, payload, SupportDesk.meta(actor)), [userChannel(session.requesterId)]);
+      // The requester personally, and the room: whoever ended it, the other side's view follows.
+      await announce(makeEvent('remote_session_end', ticketId, payload, SupportDesk.meta(actor)), [userChannel(session.requesterId), roomChannel(ticketId)]);
       return session;
     });
   }

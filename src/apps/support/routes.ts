@@ -73,7 +73,7 @@ const sessionParams = {
 const messageBody = { type: 'string', minLength: 1, maxLength: MAX_MESSAGE_CHARS } as const;
 
 /** The hub channels a help desk user's token may name; the namespace hooks narrow them per ticket. */
-export function supportChannelClaims(user: SupportUser): { subscribe: string[]; publish: string[] } {
+export function supportChannelClaims(user: Pick<SupportUser, 'id' | 'role'>): { subscribe: string[]; publish: string[] } {
   return {
     subscribe: ['support:room:*', `support-user:${user.id}`, ...(user.role === 'agent' ? ['support:agents'] : [])],
     publish: ['support-typing:*'],
@@ -179,6 +179,21 @@ export function registerSupportRoutes(http: FastifyInstance, desk: SupportDesk, 
       },
     },
     async (req) => ({ ticket: await desk.setStatus(actor(req), req.params.ticketId, req.body.status) }),
+  );
+
+  http.post<{ Params: { ticketId: string } }>(
+    `${API_PREFIX}/tickets/:ticketId/reopen`,
+    {
+      config: member,
+      schema: {
+        tags,
+        security,
+        summary: 'Reopens a solved or closed ticket (its requester or an agent); everyone watching sees it at once',
+        params: ticketParams,
+        response: { 200: { type: 'object', properties: { ticket: ticketSchema } }, ...errors },
+      },
+    },
+    async (req) => ({ ticket: await desk.reopen(actor(req), req.params.ticketId) }),
   );
 
   http.put<{ Params: { ticketId: string }; Body: { assigneeId: string | null } }>(
