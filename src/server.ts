@@ -123,8 +123,15 @@ export async function createServer(options: ServerOptions = {}): Promise<Airwave
   const memory = new MemoryMonitor({ registry: metrics, logger, intervalMs: 10_000 }).start();
   closers.push(() => memory.stop());
   let database: Promise<Database> | undefined;
-  const getDatabase = () => (database ??= openDatabase({ url: config.databaseUrl, dataDir: config.dataDir }));
-  const appList = options.apps ?? defaultApps;
+  // Opened on the first app's call only: a hub-only server never pays for PGlite. Its cost is logged once.
+  const getDatabase = () =>
+    (database ??= (async () => {
+      const started = performance.now();
+      const db = await openDatabase({ url: config.databaseUrl, dataDir: config.dataDir });
+      logger.info({ ms: Math.round(performance.now() - started), engine: config.databaseUrl ? 'postgresql' : 'pglite' }, 'database ready');
+      return db;
+    })());
+  const appList = options.apps ?? defaultApps.filter((app) => (config.apps as readonly string[]).includes(app.name));
   hideInternalRoutes(http);
   registerCoreRoutes(http, { hub, metrics, apps: appList, config });
   registerBrowserPages(http);
