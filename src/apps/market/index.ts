@@ -15,6 +15,9 @@ import { symbolSpecs } from './symbols.js';
 import { VenueSimulator } from './simulator/server.js';
 import type { FaultPlanInput } from './simulator/faults.js';
 
+/** The `market` hub namespace: server-published, public, slow readers conflated by key. */
+export const MARKET_NAMESPACE = { name: 'market', subscribe: 'anonymous', publish: 'server', historySize: 200, historyTtlSeconds: 60, maxMessageBytes: 1024 * 1024, slowConsumer: 'conflate' } as const;
+
 export interface MarketApp extends AirwavesApp {
   gateway?: MarketGateway;
   simulator?: VenueSimulator;
@@ -27,7 +30,7 @@ export function createMarketApp(): MarketApp {
     description: 'Live order books, trades and a consolidated best bid/offer from several crypto venues (simulated by default)',
     async register(ctx: AppContext) {
       const { config, hub, logger } = ctx;
-      hub.registerNamespace({ name: 'market', subscribe: 'anonymous', publish: 'server', historySize: 200, historyTtlSeconds: 60, maxMessageBytes: 1024 * 1024, slowConsumer: 'conflate' });
+      hub.registerNamespace(MARKET_NAMESPACE);
       const symbols = symbolSpecs(config.marketSymbols);
       let venues = config.marketVenues === 'simulator' ? null : config.marketVenues;
       if (config.marketEnabled && venues === null) {
