@@ -118,11 +118,40 @@ export async function main(argv: string[]): Promise<void> {
   });
   let ccxtMode = false;
   gateway.start();
+  // Warm-up: every book synced (150 REST snapshots at Binance's weight budget take ~10 s), so the
+  // figures below are the steady state, not diffs replayed after their snapshot arrived.
+  const allLive = () => [...gateway.adapters.keys()].every((v) => syntheticSymbols(symbolsCount).every((s) => gateway.dispatcher.health.get(`${v}:${s.symbol}`)?.status === 'live'));
+  sim.send({ rate: 20 });
+  for (let waited = 0; !allLive() && waited < 60_000; waited += 500) await sleep(500);
+  console.log(`# warm-up: all books live: ${allLive()}`);
   const venueMessages = async () => ((await registry.getSingleMetric('market_venue_messages_total')!.get()).values as { value: number }[]).reduce((s, v) => s + v.value, 0);
   const gcPauses: number[] = [];
   new PerformanceObserver((list) => {
     for (const e of list.getEntries()) gcPauses.push(e.duration);
   }).observe({ entryTypes: ['gc'] });
+
+  // 3a. CCXT Pro beside us (before the subscribers load this process), same simulator feed (Binance books of the first symbols).
+  sim.send({ rate: 50 });
+  await sleep(1000);
+  const ccxt = forkTs('ccxt-process.ts', [urls.binance.rest, urls.binance.ws, values['ccxt-symbols'], values['ccxt-seconds']]);
+  const peerDone = nextMessage<{ updates: number; seconds: number; latencies: number[] }>(ccxt, (m) => 'updates' in m);
+  await nextMessage(ccxt, (m: { started?: boolean }) => m.started === true);
+  ccxtMode = true; // measure ours over the same window as the peer's
+  bookLatencyFromEvent.length = 0;
+  const peer = await peerDone;
+  ccxtMode = false;
+  const ours = bookLatencyFromEvent.slice().sort((a, b) => a - b);
+  const theirs = peer.latencies.sort((a, b) => a - b);
+  results.ccxt = {
+    symbols: Number(values['ccxt-symbols']),
+    ratePerVenueSymbol: 50,
+    ccxtUpdatesPerSec: peer.updates / peer.seconds,
+    oursUpdatesPerSec: ours.length / peer.seconds,
+    ccxtEventToBookMs: ms3(theirs),
+    oursEventToHubMs: ms3(ours),
+    load: load(),
+  };
+  console.log(JSON.stringify(results.ccxt));
 
   const procs = 4;
   const subs: ChildProcess[] = [];
@@ -209,30 +238,7 @@ export async function main(argv: string[]): Promise<void> {
     load: load(),
   };
   console.log(JSON.stringify({ soak: { ...results.soak, windows: windows.length } }));
-
-  // 5. CCXT Pro beside us, same simulator feed (Binance books of the first symbols).
   for (const c of subs) c.send({ stop: true });
-  sim.send({ rate: 50 });
-  await sleep(1000);
-  const ccxt = forkTs('ccxt-process.ts', [urls.binance.rest, urls.binance.ws, values['ccxt-symbols'], values['ccxt-seconds']]);
-  const peerDone = nextMessage<{ updates: number; seconds: number; latencies: number[] }>(ccxt, (m) => 'updates' in m);
-  await nextMessage(ccxt, (m: { started?: boolean }) => m.started === true);
-  ccxtMode = true; // measure ours over the same window as the peer's
-  bookLatencyFromEvent.length = 0;
-  const peer = await peerDone;
-  ccxtMode = false;
-  const ours = bookLatencyFromEvent.slice().sort((a, b) => a - b);
-  const theirs = peer.latencies.sort((a, b) => a - b);
-  results.ccxt = {
-    symbols: Number(values['ccxt-symbols']),
-    ratePerVenueSymbol: 50,
-    ccxtUpdatesPerSec: peer.updates / peer.seconds,
-    oursUpdatesPerSec: ours.length / peer.seconds,
-    ccxtEventToBookMs: ms3(theirs),
-    oursEventToHubMs: ms3(ours),
-    load: load(),
-  };
-  console.log(JSON.stringify(results.ccxt));
 
   sim.send({ stop: true });
   await gateway.close();
