@@ -30,6 +30,9 @@ import { installErrorHandler } from './http/errors.js';
 import { CONTENT_SECURITY_POLICY } from './http/security-headers.js';
 import { registerPublishRoutes } from './http/publish-routes.js';
 import { registerEventRoutes } from './http/event-routes.js';
+import { registerBrowserPages } from './http/browser-pages.js';
+import { hideInternalRoutes } from './http/internal-routes.js';
+import { registerChannelRoutes } from './http/channel-routes.js';
 import { createEventTransport } from './events/publisher-factory.js';
 import { openDatabase, type Database } from './db/database.js';
 
@@ -85,7 +88,8 @@ export async function createServer(options: ServerOptions = {}): Promise<Airwave
   const metrics = createRegistry();
   const hubMetrics = createHubMetrics(metrics);
   const engine = await createEngine(config, logger, nodeId, metrics);
-  const hub = new Hub({ config, engine, metrics: hubMetrics, logger, nodeId });
+  const presence = config.redisUrl ? new (await import('./hub/engines/redis/redis-presence.js')).RedisPresence({ url: config.redisUrl, nodeId, logger, ttlMs: config.presenceTtlMs }) : undefined;
+  const hub = new Hub({ config, engine, metrics: hubMetrics, logger, nodeId, presence });
   await hub.start();
   // The HTTP fallback publisher needs this node's own URL, known only once it listens.
   const self: { server?: AirwavesServer } = {};
@@ -121,7 +125,10 @@ export async function createServer(options: ServerOptions = {}): Promise<Airwave
   let database: Promise<Database> | undefined;
   const getDatabase = () => (database ??= openDatabase({ url: config.databaseUrl, dataDir: config.dataDir }));
   const appList = options.apps ?? defaultApps;
+  hideInternalRoutes(http);
   registerCoreRoutes(http, { hub, metrics, apps: appList, config });
+  registerBrowserPages(http);
+  registerChannelRoutes(http, { hub });
   registerAuthRoutes(http, { config, jwtSecret: config.jwtSecret, apiKey: config.apiKey!, auth });
   registerPublishRoutes(http, { hub });
   registerEventRoutes(http, { hub, config, events });

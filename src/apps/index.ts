@@ -7,5 +7,6 @@ import { radioApp } from './radio/index.js';
 import { supportApp } from './support/index.js';
 import { studioApp } from './studio/index.js';
 import { marketApp } from './market/index.js';
+import { liveApp } from './live/index.js';
 
-export const apps: AirwavesApp[] = [supportApp, radioApp, studioApp, marketApp];
+export const apps: AirwavesApp[] = [supportApp, radioApp, studioApp, marketApp, liveApp];

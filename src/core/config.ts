@@ -77,6 +77,7 @@ export const CONFIG_FIELDS = {
   redisUrl: ['AIRWAVES_REDIS_URL', z.string().url().optional(), 'Redis URL: switches the hub engine and event log to Redis'],
   nodeId: ['AIRWAVES_NODE_ID', z.string().regex(/^[A-Za-z0-9_.-]{1,64}$/).optional(), 'stable id of this node in a cluster (default: host name and port)'],
   databaseUrl: ['DATABASE_URL', z.string().optional(), 'PostgreSQL URL; unset uses embedded PGlite under the data directory'],
+  presenceTtlMs: ['AIRWAVES_PRESENCE_TTL_MS', positiveInt.default(15_000), 'with Redis: how long a node\'s clients stay in presence lists after the node stops refreshing them (it refreshes every third of this)'],
   clusterLocalDatabase: ['AIRWAVES_CLUSTER_LOCAL_DATABASE', bool.default(false), 'with Redis: let each node keep its own embedded database (only for nodes whose apps keep no shared state, e.g. tests and benchmarks)'],
   radioEnabled: ['AIRWAVES_RADIO_ENABLED', bool.default(true), 'run the radio app\'s stations (synthesis runs continuously while enabled)'],
   radioStations: [
@@ -96,6 +97,14 @@ export const CONFIG_FIELDS = {
   eventTransportHttpUrls: ['EVENT_TRANSPORT_HTTP_URLS', z.string().optional(), 'comma-separated hub node URLs for HTTP event publishing (default: this node)'],
   eventStreams: ['EVENT_TRANSPORT_STREAMS', z.record(z.string().regex(/^[a-z][a-z0-9_-]{0,31}$/), z.number().int().min(1).max(100_000_000)).default({ chat: 10_000, ticket: 5_000, remote: 1_000 }), 'event families and the approximate MAXLEN of their streams (JSON object)'],
   eventMaxDeliveries: ['EVENT_TRANSPORT_MAX_DELIVERIES', positiveInt.default(5), 'deliveries of one event before it is moved to the dead-letter stream'],
+  liveRtmpEnabled: ['AIRWAVES_LIVE_RTMP_ENABLED', bool.default(true), 'run the live app\'s embedded RTMP listener (off when nginx-rtmp does ingest)'],
+  liveRtmpPort: ['AIRWAVES_LIVE_RTMP_PORT', port.default(1935), 'TCP port of the embedded RTMP listener (0 picks a free port)'],
+  liveIngestUrl: ['AIRWAVES_LIVE_INGEST_URL', z.string().regex(/^rtmps?:\/\//, 'an rtmp:// URL').optional(), 'ingest URL shown to streamers, without the key (default rtmp://<host>:<RTMP port>/live)'],
+  livePartTargetMs: ['AIRWAVES_LIVE_PART_MS', z.coerce.number().int().min(100).max(2000).default(250), 'LL-HLS part target duration (ms)'],
+  liveSegmentTargetMs: ['AIRWAVES_LIVE_SEGMENT_MS', z.coerce.number().int().min(500).max(10_000).default(1000), 'shortest segment (ms); segments end at the first keyframe after it'],
+  liveViewerTimeoutMs: ['AIRWAVES_LIVE_VIEWER_TIMEOUT_MS', z.coerce.number().int().min(1000).max(300_000).default(6000), 'an HLS/DASH viewer without WebSocket leaves the count after this long without a manifest request'],
+  liveSampleIntervalMs: ['AIRWAVES_LIVE_SAMPLE_MS', z.coerce.number().int().min(250).max(60_000).default(5000), 'how often each live stream\'s viewers and ingest health are sampled into its history'],
+  liveKeyFailuresPerMinute: ['AIRWAVES_LIVE_KEY_FAILURES_PER_MINUTE', positiveInt.default(10), 'bad stream keys one IP address may try per minute before its publishes are refused unchecked'],
   marketEnabled: ['AIRWAVES_MARKET_ENABLED', bool.default(true), 'run the market app\'s venue connections (and, with the simulator, the simulated venues)'],
   marketVenues: [
     'AIRWAVES_MARKET_VENUES',
