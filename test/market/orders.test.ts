@@ -46,7 +46,7 @@ test('orders: fills against the simulator, execution reports, idempotency, risk 
 
     const huge = (await (await post({ ...order, clientOrderId: 'o-2', qty: 1_000 })).json()) as { status: string; reject_reason: string };
     assert.equal(huge.status, 'rejected');
-    assert.match(huge.reject_reason, /notional/);
+    assert.match(String(huge.reject_reason), /notional/, JSON.stringify(huge));
 
     const resting = (await (await post({ clientOrderId: 'o-3', venue: 'binance', symbol: 'BTC-USDT', side: 'buy', type: 'limit', price: 1, qty: 0.01 })).json()) as { id: string; status: string };
     assert.equal(resting.status, 'new');
@@ -54,14 +54,16 @@ test('orders: fills against the simulator, execution reports, idempotency, risk 
     assert.equal(cancel.status, 200);
     assert.equal(((await cancel.json()) as { status: string }).status, 'canceled');
 
+    // The desk itself, 30 orders issued in one turn: the burst reaches the rate check before the
+    // bucket can refill, whatever the machine's load (over HTTP, token verification spreads it out).
     const burst = await Promise.all(
-      Array.from({ length: 30 }, async (_, i) => ((await (await post({ ...order, clientOrderId: `burst-${i}`, price: 1, qty: 0.001 })).json()) as { reject_reason: string | null }).reject_reason),
+      Array.from({ length: 30 }, async (_, i) => (await app.desk.place('carol', { ...order, clientOrderId: `burst-${i}`, price: 1, qty: 0.001 } as never)).order.reject_reason),
     );
     const rateLimited = burst.filter((r) => r?.startsWith('rate')).length;
     assert.ok(rateLimited > 0, 'the per-user order rate is enforced');
 
     const db = (await server.http.inject({ method: 'GET', url: '/api/v1/market/orders', headers: { authorization: `Bearer ${token}` } })).json() as { orders: unknown[] };
-    assert.ok(db.orders.length >= 4);
+    assert.equal(db.orders.length, 3, "o-1, o-2 (rejected) and o-3 (cancelled)");
     assert.equal((await post(order, viewer)).status, 403, 'role trader required');
     assert.equal((await fetch(`${server.url}/api/v1/market/orders`, { method: 'POST', headers: { 'content-type': 'application/json' }, body: '{}' })).status, 401);
     client.close();

@@ -63,6 +63,10 @@ export class OrderDesk {
 
   /** Places an order; `created: false` when the clientOrderId was already used for this same order. */
   async place(userId: string, req: OrderRequest): Promise<{ order: NonNullable<Awaited<ReturnType<OrderDesk['get']>>>; created: boolean }> {
+    // The rate is taken first, before any await, so a burst is counted as it arrives.
+    let bucket = this.buckets.get(userId);
+    if (!bucket) this.buckets.set(userId, (bucket = new TokenBucket({ capacity: this.limits.ordersPerSecond, refillPerSecond: this.limits.ordersPerSecond })));
+    const withinRate = bucket.take();
     const existing = await this.db.selectFrom('market_orders').selectAll().where('user_id', '=', userId).where('client_order_id', '=', req.clientOrderId).executeTakeFirst();
     if (existing) {
       const same = existing.venue === req.venue && existing.symbol === req.symbol && existing.side === req.side && existing.type === req.type && existing.qty === req.qty && (existing.price ?? undefined) === req.price;
@@ -73,7 +77,7 @@ export class OrderDesk {
     if (!spec) throw new AirwavesError(Errors.badRequest, `unknown symbol "${req.symbol}"`);
     if (req.type === 'limit' && req.price === undefined) throw new AirwavesError(Errors.badRequest, 'a limit order needs a price');
     const tif = req.type === 'market' ? 'IOC' : (req.timeInForce ?? 'GTC');
-    const reject = this.riskCheck(userId, req, spec, await this.openCount(userId));
+    const reject = withinRate ? this.riskCheck(req, await this.openCount(userId)) : `rate: more than ${this.limits.ordersPerSecond} orders/s`;
     const id = randomUUID();
     try {
       await this.db
@@ -100,17 +104,13 @@ export class OrderDesk {
     return (await this.get(userId, orderId))!;
   }
 
-  private riskCheck(userId: string, req: OrderRequest, spec: SymbolSpec, open: number): string | null {
-    let bucket = this.buckets.get(userId);
-    if (!bucket) this.buckets.set(userId, (bucket = new TokenBucket({ capacity: this.limits.ordersPerSecond, refillPerSecond: this.limits.ordersPerSecond })));
-    if (!bucket.take()) return `rate: more than ${this.limits.ordersPerSecond} orders/s`;
+  private riskCheck(req: OrderRequest, open: number): string | null {
     if (!(req.qty > 0)) return 'qty must be positive';
     const truth = this.sim?.truth(req.venue, req.symbol);
     if (!this.sim || !truth) return `venue ${req.venue} is not routable (orders go to the simulator)`;
     const reference = req.price ?? Number(truth.price(req.side === 'buy' ? truth.book.asks.best : truth.book.bids.best));
     if (req.qty * reference > this.limits.maxNotional) return `notional ${(req.qty * reference).toFixed(2)} above ${this.limits.maxNotional}`;
     if (open >= this.limits.maxOpenOrders) return `open orders: ${open} of ${this.limits.maxOpenOrders}`;
-    void spec;
     return null;
   }
 
