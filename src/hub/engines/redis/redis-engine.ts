@@ -178,6 +178,9 @@ export class RedisEngine implements HubEngine {
 
   async history(channel: string, afterOffset: number, limit: number, retention: ChannelRetention): Promise<HistorySlice> {
     this.retention.set(channel, retention);
+    // While Redis is away a subscribe or history read fails at once with engine_unavailable
+    // (the client retries), rather than waiting on a connection that may not come back soon.
+    if (this.cmd.status !== 'ready') throw new AirwavesError(Errors.engineUnavailable, `Redis engine unavailable (connection ${this.cmd.status})`);
     // A subscribe joins the channel before reading history; wait until Redis confirmed the
     // SUBSCRIBE so nothing published between the read and the subscription can slip through.
     const listened = this.listening.get(channel);
