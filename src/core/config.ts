@@ -53,7 +53,14 @@ export const CONFIG_FIELDS = {
   outboundQueueBytes: ['AIRWAVES_OUTBOUND_QUEUE_BYTES', positiveInt.default(4 * 1024 * 1024), 'bytes queued for one client before its slow-consumer policy applies (its socket buffer is capped apart, at half this up to 1 MB)'],
   shutdownDrainMs: ['AIRWAVES_SHUTDOWN_DRAIN_MS', z.coerce.number().int().min(0).default(5000), 'how long a graceful shutdown waits for clients to close'],
   namespaces: ['AIRWAVES_NAMESPACES', z.array(namespaceConfigSchema).default([]), 'extra hub namespaces for your own applications (JSON array)'],
-  redisUrl: ['AIRWAVES_REDIS_URL', z.string().url().optional(), 'Redis URL: switches the hub engine and event log to Redis'],
+  redisUrl: [
+    'AIRWAVES_REDIS_URL',
+    z
+      .string()
+      .refine((v) => v.split(',').every((u) => URL.canParse(u.trim())), 'one Redis URL, or several separated by commas')
+      .optional(),
+    'Redis URL: switches the hub engine and event log to Redis; several comma-separated URLs shard channels over them by consistent hash (the first also holds the event log and flags)',
+  ],
   nodeId: ['AIRWAVES_NODE_ID', z.string().regex(/^[A-Za-z0-9_.-]{1,64}$/).optional(), 'stable id of this node in a cluster (default: host name and port)'],
   databaseUrl: ['DATABASE_URL', z.string().optional(), 'PostgreSQL URL; unset uses embedded PGlite under the data directory'],
   presenceTtlMs: ['AIRWAVES_PRESENCE_TTL_MS', positiveInt.default(15_000), 'with Redis: how long a node\'s clients stay in presence lists after the node stops refreshing them (it refreshes every third of this)'],
@@ -83,6 +90,11 @@ export const CONFIG_FIELDS = {
 
 type Fields = typeof CONFIG_FIELDS;
 export type AirwavesConfig = { [K in keyof Fields]: z.output<Fields[K][1]> };
+
+/** The first Redis URL of `AIRWAVES_REDIS_URL` (event log, flags: one place for the whole cluster). */
+export function primaryRedisUrl(redisUrl: string): string {
+  return redisUrl.split(',')[0].trim();
+}
 
 export class ConfigError extends Error {
   constructor(readonly problems: string[]) {

@@ -22,7 +22,7 @@ import { Redis } from 'ioredis';
 import { redisCommandDuration, redisCommandOptions, redisSubscriberOptions } from '../../../core/redis-options.js';
 import { AirwavesError, Errors, isAirwavesError } from '../../../core/errors.js';
 import type { Logger } from '../../../core/logger.js';
-import { prom, type Registry } from '../../../core/metrics.js';
+import { prom, sharedMetric, type Registry } from '../../../core/metrics.js';
 import type { ChannelRetention, HistorySlice, HubEngine, HubMessage, MessageSink, PublishAck, PublishPayload } from '../engine.js';
 import { newEpoch } from '../engine.js';
 import { ChannelSync, type SyncEvent } from './channel-sync.js';
@@ -114,12 +114,18 @@ export class RedisEngine implements HubEngine {
     });
     if (options.metrics) {
       this.latency = redisCommandDuration(options.metrics);
-      this.syncEvents = new prom.Counter({
-        name: 'redis_engine_sync_events_total',
-        help: 'Per-channel ordering events: fill (history read), fill_failed, skipped (offsets proven gone), duplicate, held_dropped, epoch_change',
-        labelNames: ['event'] as const,
-        registers: [options.metrics],
-      });
+      // Shared by the engines of a sharded setup (one per Redis).
+      this.syncEvents = sharedMetric(
+        options.metrics,
+        'redis_engine_sync_events_total',
+        (registers) =>
+          new prom.Counter({
+            name: 'redis_engine_sync_events_total',
+            help: 'Per-channel ordering events: fill (history read), fill_failed, skipped (offsets proven gone), duplicate, held_dropped, epoch_change',
+            labelNames: ['event'] as const,
+            registers,
+          }),
+      );
     }
   }
 
