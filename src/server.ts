@@ -11,6 +11,8 @@ import Fastify, { type FastifyInstance } from 'fastify';
 import swagger from '@fastify/swagger';
 import swaggerUi from '@fastify/swagger-ui';
 import fastifyStatic from '@fastify/static';
+import helmet from '@fastify/helmet';
+import rateLimit from '@fastify/rate-limit';
 import { loadConfig, type AirwavesConfig } from './core/config.js';
 import { MemoryMonitor } from './core/memory-monitor.js';
 import { createLogger, type Logger } from './core/logger.js';
@@ -22,9 +24,16 @@ import { MemoryEngine } from './hub/engines/memory/memory-engine.js';
 import { attachWebSocketServer } from './hub/ws-server.js';
 import { apps as defaultApps } from './apps/index.js';
 import type { AirwavesApp } from './apps/app.js';
+import { createAppAuth, httpAuth, resolveSecrets } from './auth/index.js';
+import { registerAuthRoutes } from './http/auth-routes.js';
 import { registerCoreRoutes } from './http/core-routes.js';
+import { installErrorHandler } from './http/errors.js';
+import { CONTENT_SECURITY_POLICY } from './http/security-headers.js';
 import { registerPublishRoutes } from './http/publish-routes.js';
 import { registerEventRoutes } from './http/event-routes.js';
+import { registerBrowserPages } from './http/browser-pages.js';
+import { hideInternalRoutes } from './http/internal-routes.js';
+import { registerChannelRoutes } from './http/channel-routes.js';
 import { createEventTransport } from './events/publisher-factory.js';
 import { openDatabase, type Database } from './db/database.js';
 
@@ -43,6 +52,8 @@ export interface AirwavesServer {
   logger: Logger;
   /** Base URL once listening, e.g. http://127.0.0.1:8080 */
   url: string;
+  /** Set on the first start: the secrets file this start generated (the admin key is in it and in config.apiKey). */
+  generatedSecrets: string | null;
   listen(): Promise<string>;
   close(): Promise<void>;
 }
@@ -75,7 +86,16 @@ export function webRoot(): string {
 }
 
 export async function createServer(options: ServerOptions = {}): Promise<AirwavesServer> {
-  const config = loadConfig(options.env ?? process.env, options.config ?? {});
+  const loaded = loadConfig(options.env ?? process.env, options.config ?? {});
+  // No public default secret: what is not configured is generated into the data directory once.
+  const secrets = resolveSecrets({ jwtSecret: loaded.jwtSecret || undefined, apiKey: loaded.apiKey, dataDir: loaded.dataDir });
+  const config: AirwavesConfig = {
+    ...loaded,
+    jwtSecret: secrets.jwtSecret,
+    apiKey: secrets.apiKey,
+    // Demo mode hands out demo identities: it stays on this machine unless told otherwise.
+    host: loaded.host ?? (loaded.demo ? '127.0.0.1' : '0.0.0.0'),
+  };
   const logger = options.logger ?? createLogger(config.logLevel);
   const nodeId = config.nodeId ?? `${hostname()}-${config.port}`;
   const metrics = createRegistry();
@@ -94,14 +114,23 @@ export async function createServer(options: ServerOptions = {}): Promise<Airwave
     loggerInstance: logger.child({ module: 'http' }, { level: ['debug', 'trace'].includes(config.logLevel) ? config.logLevel : 'warn' }),
     bodyLimit: 8 * 1024 * 1024,
   }) as unknown as FastifyInstance;
+  installErrorHandler(http);
+  // Security headers on every response; the web UIs load scripts from files only.
+  await http.register(helmet, { contentSecurityPolicy: { useDefaults: false, directives: CONTENT_SECURITY_POLICY }, crossOriginEmbedderPolicy: false });
+  // Per-route limits only (login endpoints declare theirs); the studio adds its own global one.
+  await http.register(rateLimit, {
+    global: false,
+    errorResponseBuilder: (_req, c) => ({ statusCode: 429, error: 'rate_limited', message: `too many requests: ${c.max} per minute; retry in ${Math.ceil(c.ttl / 1000)} s` }),
+  });
+  // Every route registered from here on declares its rule; the hook enforces it before validation.
+  await http.register(httpAuth, { jwtSecret: config.jwtSecret, apiKey: config.apiKey! });
+  const auth = createAppAuth({ jwtSecret: config.jwtSecret, demo: config.demo, loginRatePerMinute: config.loginRatePerMinute });
   await http.register(swagger, {
     openapi: {
       info: { title: 'Airwaves API', version: '1.0.0', description: 'HTTP API of the Airwaves real-time platform' },
       components: { securitySchemes: { apiKey: { type: 'http', scheme: 'bearer' } } },
     },
   });
-  await http.register(swaggerUi, { routePrefix: '/docs' });
-
   const closers: (() => Promise<void> | void)[] = [];
   // Process memory and GC pauses, whichever apps run (the radio soak and the memory alerts read them).
   const memory = new MemoryMonitor({ registry: metrics, logger, intervalMs: 10_000 }).start();
@@ -109,33 +138,44 @@ export async function createServer(options: ServerOptions = {}): Promise<Airwave
   let database: Promise<Database> | undefined;
   const getDatabase = () => (database ??= openDatabase({ url: config.databaseUrl, dataDir: config.dataDir }));
   const appList = options.apps ?? defaultApps;
+  hideInternalRoutes(http);
   registerCoreRoutes(http, { hub, metrics, apps: appList, config });
-  registerPublishRoutes(http, { hub, config });
+  registerBrowserPages(http);
+  registerChannelRoutes(http, { hub });
+  registerAuthRoutes(http, { config, jwtSecret: config.jwtSecret, apiKey: config.apiKey!, auth });
+  registerPublishRoutes(http, { hub });
   registerEventRoutes(http, { hub, config, events });
 
   // Built UIs: dist/web/<app>/index.html at /<app>/ and Vite's shared, hashed files at /assets/.
   // Looked up per request, so a UI built while the server runs is served at once.
   const web = webRoot();
   if (!existsSync(web)) logger.info({ web }, 'web UIs not built yet (npm run build); they are served as soon as they exist');
-  await http.register(fastifyStatic, {
-    root: web,
-    suppressWarning: true,
-    prefix: '/',
-    wildcard: true,
-    redirect: true,
-    index: ['index.html'],
-    decorateReply: false,
-    setHeaders: (reply, file) => {
-      if (file.includes(`${sep}assets${sep}`)) reply.header('cache-control', 'public, max-age=31536000, immutable');
-    },
+  // Plugins' own routes (API docs, static UIs) are public: they serve files, not data.
+  await http.register(async (publicScope) => {
+    publicScope.addHook('onRoute', (route) => {
+      route.config = { ...route.config, auth: route.config?.auth ?? 'public' };
+    });
+    await publicScope.register(swaggerUi, { routePrefix: '/docs' });
+    await publicScope.register(fastifyStatic, {
+      root: web,
+      suppressWarning: true,
+      prefix: '/',
+      wildcard: true,
+      redirect: true,
+      index: ['index.html'],
+      decorateReply: false,
+      setHeaders: (reply, file) => {
+        if (file.includes(`${sep}assets${sep}`)) reply.header('cache-control', 'public, max-age=31536000, immutable');
+      },
+    });
   });
 
   for (const app of appList) {
     await http.register(async (scope) => {
-      await app.register({ http: scope, hub, config, logger: logger.child({ app: app.name }), metrics, events: events.publisher, database: getDatabase, onClose: (fn) => closers.push(fn) });
+      await app.register({ http: scope, hub, config, auth, logger: logger.child({ app: app.name }), metrics, events: events.publisher, database: getDatabase, onClose: (fn) => closers.push(fn) });
     });
   }
-  http.get('/openapi.json', { schema: { hide: true } }, async () => http.swagger());
+  http.get('/openapi.json', { config: { auth: 'public' }, schema: { hide: true } }, async () => http.swagger());
 
   const wss = attachWebSocketServer(http.server, hub, config, logger);
   let closing: Promise<void> | undefined;
@@ -147,12 +187,15 @@ export async function createServer(options: ServerOptions = {}): Promise<Airwave
     metrics,
     logger,
     url: '',
+    generatedSecrets: secrets.generatedInto,
     async listen() {
-      await http.listen({ port: config.port, host: config.host });
+      await http.listen({ port: config.port, host: config.host! });
       const addr = http.server.address();
       const port = typeof addr === 'object' && addr ? addr.port : config.port;
-      const host = config.host === '0.0.0.0' || config.host === '::' ? '127.0.0.1' : config.host;
+      const host = config.host === undefined || config.host === '0.0.0.0' || config.host === '::' ? '127.0.0.1' : config.host;
       server.url = `http://${host}:${port}`;
+      // Tools that find the directory locked (studio:seed) reach this server through the lock file.
+      if (database) (await database).lock?.update({ url: server.url });
       logger.info({ url: server.url, engine: hub.engineName, node: nodeId, apps: appList.map((a) => a.name) }, 'airwaves listening');
       return server.url;
     },

@@ -88,13 +88,15 @@ function latencyOf(h: LatencyHistogram): Latency {
   };
 }
 
-export const BENCH_API_KEY = 'bench-api-key-0123456789abcdef';
+export const BENCH_API_KEY = 'bench-api-key-0123456789abcdef-0123456789';
 
 /** Environment of a benchmark node: limits lifted (the load comes from few connections), apps with background work off. */
 function nodeEnv(dataDir: string): Record<string, string> {
   return {
     AIRWAVES_DATA_DIR: dataDir,
     AIRWAVES_API_KEY: BENCH_API_KEY,
+    // Shared by every node: tokens must verify on all of them.
+    AIRWAVES_JWT_SECRET: 'bench-jwt-secret-0123456789abcdef-0123456789',
     AIRWAVES_LOG_LEVEL: 'warn',
     AIRWAVES_RADIO_ENABLED: 'false',
     AIRWAVES_MAX_CONNECTIONS_PER_IP: '1000000',

@@ -149,7 +149,7 @@ export async function startServer(kind: ServerKind, profileDir?: string): Promis
     AIRWAVES_DATA_DIR: benchDataDir(),
     // Apps with background work (audio synthesis) would take CPU from the hub under test.
     AIRWAVES_RADIO_ENABLED: 'false',
-    AIRWAVES_API_KEY: 'bench-api-key-0123456789abcdef',
+    AIRWAVES_API_KEY: 'bench-api-key-0123456789abcdef-0123456789',
     AIRWAVES_MAX_CONNECTIONS_PER_IP: '1000000',
     AIRWAVES_COMMAND_RATE: '1000000',
     AIRWAVES_PUBLISH_RATE: '1000000',

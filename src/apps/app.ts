@@ -2,21 +2,29 @@
  * @module apps/app
  * What an app is to the server: a named plugin that registers HTTP routes, hub namespaces and
  * metrics when the server starts, and releases what it holds when the server stops.
- * Apps depend on the hub and core only, never on each other.
+ * Apps depend on the hub, auth and core only, never on each other; http does not import this
+ * contract (the composition root hands apps to http as summaries).
  */
 import type { FastifyInstance } from 'fastify';
 import type { AirwavesConfig } from '../core/config.js';
 import type { Logger } from '../core/logger.js';
 import type { Registry } from '../core/metrics.js';
-import type { Hub } from '../hub/hub.js';
+import type { HubApi } from '../hub/hub-api.js';
 import type { Database } from '../db/database.js';
 import type { EventPublisher } from '../events/publisher.js';
+import type { AppAuth } from '../auth/app-auth.js';
 
 export interface AppContext {
   /** Fastify scope for the app's routes (encapsulated: hooks stay inside the app). */
   http: FastifyInstance;
-  hub: Hub;
+  hub: HubApi;
   config: AirwavesConfig;
+  /**
+   * The auth model: every route declares `config: { auth: … }` (see auth/rules; `ctx.auth.rule`
+   * has shorthands), the HTTP hook enforces it before validation; mint tokens for identities
+   * the app vouches for; `auth.demo` says whether demo logins may exist.
+   */
+  auth: AppAuth;
   logger: Logger;
   metrics: Registry;
   /** The shared database, opened (and the pool shared) on first call. */

@@ -7,6 +7,7 @@
  */
 import { readFileSync } from 'node:fs';
 import { z } from 'zod';
+import { weakSecretReason } from './public-secrets.js';
 
 export const accessLevel = z.enum(['anonymous', 'authenticated', 'server']);
 export type AccessLevel = z.infer<typeof accessLevel>;
@@ -32,16 +33,32 @@ export type NamespaceConfigInput = z.input<typeof namespaceConfigSchema>;
 
 const port = z.coerce.number().int().min(0).max(65535);
 const positiveInt = z.coerce.number().int().positive();
+/** A secret or key: long enough and never a value that appears in the docs (refused with exit 78). */
+const secret = z.string().superRefine((v, ctx) => {
+  const reason = weakSecretReason(v);
+  if (reason) ctx.addIssue({ code: 'custom', message: reason });
+});
 const bool = z.union([z.boolean(), z.enum(['true', 'false', '1', '0']).transform((v) => v === 'true' || v === '1')]);
+
+/** JSON text parsed, or the text itself (zod then names what was expected). */
+function parseJsonOr(text: string): unknown {
+  try {
+    return JSON.parse(text);
+  } catch {
+    return text;
+  }
+}
 
 /** Field → [environment variable, schema, doc]. The single source of configuration truth. */
 export const CONFIG_FIELDS = {
   port: ['AIRWAVES_PORT', port.default(8080), 'TCP port of the HTTP and WebSocket server (0 picks a free port)'],
-  host: ['AIRWAVES_HOST', z.string().min(1).default('0.0.0.0'), 'interface to listen on'],
+  host: ['AIRWAVES_HOST', z.string().min(1).optional(), 'interface to listen on (default 0.0.0.0, or 127.0.0.1 in demo mode)'],
   dataDir: ['AIRWAVES_DATA_DIR', z.string().min(1).default('./data'), 'where embedded engines keep their files (PGlite)'],
   logLevel: ['AIRWAVES_LOG_LEVEL', z.enum(['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent']).default('info'), 'pino log level'],
-  apiKey: ['AIRWAVES_API_KEY', z.string().min(16, 'at least 16 characters').optional(), 'API key for server-side HTTP publish and admin endpoints; unset disables them'],
-  jwtSecret: ['AIRWAVES_JWT_SECRET', z.string().min(32, 'at least 32 characters').default('airwaves-dev-secret-change-me-in-production!'), 'HS256 secret for client tokens'],
+  apiKey: ['AIRWAVES_API_KEY', secret.optional(), 'admin API key (server-side publish, admin routes, admin sign-in; at least 32 bytes); unset: generated on first start into <data dir>/secrets.json'],
+  jwtSecret: ['AIRWAVES_JWT_SECRET', z.union([z.literal(''), secret]).default(''), 'HS256 secret for client tokens (at least 32 bytes); empty: generated on first start into <data dir>/secrets.json'],
+  loginRatePerMinute: ['AIRWAVES_LOGIN_RATE', positiveInt.default(20), 'sign-in and demo-login requests per minute from one IP address'],
+  demo: ['AIRWAVES_DEMO', bool.default(false), 'demo mode: demo logins for a first look; binds to 127.0.0.1 unless AIRWAVES_HOST is set'],
   allowAnonymous: ['AIRWAVES_ALLOW_ANONYMOUS', bool.default(true), 'accept connections without a token (namespaces still decide what anonymous clients may do)'],
   maxConnectionsPerIp: ['AIRWAVES_MAX_CONNECTIONS_PER_IP', positiveInt.default(10_000), 'WebSocket connections accepted from one IP address'],
   maxFrameBytes: ['AIRWAVES_MAX_FRAME_BYTES', positiveInt.default(1024 * 1024), 'largest inbound WebSocket frame; larger closes with 1009'],
@@ -52,7 +69,11 @@ export const CONFIG_FIELDS = {
   outboundQueueMessages: ['AIRWAVES_OUTBOUND_QUEUE_MESSAGES', positiveInt.default(4096), 'messages queued for a client before its slow-consumer policy applies'],
   outboundQueueBytes: ['AIRWAVES_OUTBOUND_QUEUE_BYTES', positiveInt.default(4 * 1024 * 1024), 'bytes queued for one client before its slow-consumer policy applies (its socket buffer is capped apart, at half this up to 1 MB)'],
   shutdownDrainMs: ['AIRWAVES_SHUTDOWN_DRAIN_MS', z.coerce.number().int().min(0).default(5000), 'how long a graceful shutdown waits for clients to close'],
-  namespaces: ['AIRWAVES_NAMESPACES', z.array(namespaceConfigSchema).default([]), 'extra hub namespaces for your own applications (JSON array)'],
+  namespaces: [
+    'AIRWAVES_NAMESPACES',
+    z.array(namespaceConfigSchema).prefault([{ name: 'chat', historySize: 500, presence: true }]),
+    'extra hub namespaces for your own applications (JSON array; the default "chat" makes the README examples work, and setting this replaces it)',
+  ],
   redisUrl: [
     'AIRWAVES_REDIS_URL',
     z
@@ -83,6 +104,35 @@ export const CONFIG_FIELDS = {
   eventTransportHttpUrls: ['EVENT_TRANSPORT_HTTP_URLS', z.string().optional(), 'comma-separated hub node URLs for HTTP event publishing (default: this node)'],
   eventStreams: ['EVENT_TRANSPORT_STREAMS', z.record(z.string().regex(/^[a-z][a-z0-9_-]{0,31}$/), z.number().int().min(1).max(100_000_000)).default({ chat: 10_000, ticket: 5_000, remote: 1_000 }), 'event families and the approximate MAXLEN of their streams (JSON object)'],
   eventMaxDeliveries: ['EVENT_TRANSPORT_MAX_DELIVERIES', positiveInt.default(5), 'deliveries of one event before it is moved to the dead-letter stream'],
+  liveRtmpEnabled: ['AIRWAVES_LIVE_RTMP_ENABLED', bool.default(true), 'run the live app\'s embedded RTMP listener (off when nginx-rtmp does ingest)'],
+  liveRtmpPort: ['AIRWAVES_LIVE_RTMP_PORT', port.default(1935), 'TCP port of the embedded RTMP listener (0 picks a free port)'],
+  liveIngestUrl: ['AIRWAVES_LIVE_INGEST_URL', z.string().regex(/^rtmps?:\/\//, 'an rtmp:// URL').optional(), 'ingest URL shown to streamers, without the key (default rtmp://<host>:<RTMP port>/live)'],
+  livePartTargetMs: ['AIRWAVES_LIVE_PART_MS', z.coerce.number().int().min(100).max(2000).default(250), 'LL-HLS part target duration (ms)'],
+  liveSegmentTargetMs: ['AIRWAVES_LIVE_SEGMENT_MS', z.coerce.number().int().min(500).max(10_000).default(1000), 'shortest segment (ms); segments end at the first keyframe after it'],
+  liveViewerTimeoutMs: ['AIRWAVES_LIVE_VIEWER_TIMEOUT_MS', z.coerce.number().int().min(1000).max(300_000).default(6000), 'an HLS/DASH viewer without WebSocket leaves the count after this long without a manifest request'],
+  liveSampleIntervalMs: ['AIRWAVES_LIVE_SAMPLE_MS', z.coerce.number().int().min(250).max(60_000).default(5000), 'how often each live stream\'s viewers and ingest health are sampled into its history'],
+  liveKeyFailuresPerMinute: ['AIRWAVES_LIVE_KEY_FAILURES_PER_MINUTE', positiveInt.default(10), 'bad stream keys one IP address may try per minute before its publishes are refused unchecked'],
+  marketEnabled: ['AIRWAVES_MARKET_ENABLED', bool.default(true), 'run the market app\'s venue connections (and, with the simulator, the simulated venues)'],
+  marketVenues: [
+    'AIRWAVES_MARKET_VENUES',
+    z
+      .preprocess((v) => (typeof v === 'string' && v.trim().startsWith('{') ? parseJsonOr(v) : v), z.union([
+        z.literal('simulator'),
+        z
+          .object({
+            binance: z.object({ ws: z.string().url(), rest: z.string().url() }).optional(),
+            coinbase: z.object({ ws: z.string().url() }).optional(),
+            kraken: z.object({ ws: z.string().url() }).optional(),
+          })
+          .strict(),
+      ]))
+      .default('simulator'),
+    'market venues: "simulator" (built in, no internet) or JSON {binance:{ws,rest}, coinbase:{ws}, kraken:{ws}} with the venues\' URLs',
+  ],
+  marketSymbols: ['AIRWAVES_MARKET_SYMBOLS', z.string().regex(/^[A-Z0-9]{2,10}-[A-Z0-9]{2,10}(,[A-Z0-9]{2,10}-[A-Z0-9]{2,10})*$/, 'comma-separated BASE-QUOTE symbols').default('BTC-USDT,ETH-USDT,SOL-USDT'), 'market symbols to keep books for (comma-separated, e.g. BTC-USDT,ETH-USDT)'],
+  marketSimRate: ['AIRWAVES_MARKET_SIM_RATE', z.coerce.number().min(0).max(100_000).default(20), 'simulator book updates per second per venue and symbol'],
+  marketSimFaults: ['AIRWAVES_MARKET_SIM_FAULTS', z.record(z.string(), z.number().min(0).max(1)).optional(), 'simulator fault probabilities for every venue (JSON: gap, duplicate, reorder, staleSnapshot, checksumCorruption, disconnectPerSecond, burstPerSecond)'],
+  marketPoolDebug: ['AIRWAVES_MARKET_POOL_DEBUG', bool.default(false), 'market object pools track stacks, fail loudly on double release and poison released objects'],
   llmBaseUrl: ['LLM_BASE_URL', z.string().url().optional(), 'OpenAI-compatible endpoint (POST <url>/v1/chat/completions) for studio generation; unset uses the built-in offline generator'],
   llmModel: ['LLM_MODEL', z.string().min(1).default('gpt-4o-mini'), 'model name sent to LLM_BASE_URL'],
   llmApiKey: ['LLM_API_KEY', z.string().optional(), 'bearer token sent to LLM_BASE_URL'],
@@ -104,7 +154,9 @@ export class ConfigError extends Error {
 }
 
 /** Fields whose environment value is JSON rather than a scalar. */
-const JSON_FIELDS = new Set<keyof Fields>(['namespaces', 'eventStreams', 'radioStations']);
+const JSON_FIELDS = new Set<keyof Fields>(['namespaces', 'eventStreams', 'radioStations', 'marketSimFaults']);
+/** Fields whose value is never echoed in an error message. */
+const SECRET_FIELDS = new Set<keyof Fields>(['apiKey', 'jwtSecret', 'llmApiKey']);
 
 /**
  * Builds the configuration from `env` (default process.env) and the file named by
@@ -156,7 +208,7 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env, overrides: Part
     else {
       for (const issue of parsed.error.issues) {
         const where = issue.path.length ? `${source} at ${issue.path.join('.')}` : source;
-        problems.push(`${where}: ${issue.message}${raw !== undefined && typeof raw !== 'object' ? ` (got "${String(raw)}")` : ''}`);
+        problems.push(`${where}: ${issue.message}${raw !== undefined && typeof raw !== 'object' && !SECRET_FIELDS.has(field) ? ` (got "${String(raw)}")` : ''}`);
       }
     }
   }

@@ -8,6 +8,10 @@
  */
 import { mkdirSync } from 'node:fs';
 import { join, resolve } from 'node:path';
+import { lockDataDir, type DataDirLock } from './data-dir-lock.js';
+import { backupBeforeMigration } from './backups.js';
+import { DataDirUnopenableError, openPGlite } from './pglite-open.js';
+import { probeDataDir } from './pglite-probe.js';
 import { Kysely, Migrator, PostgresDialect, sql, type Migration, type MigrationProvider } from 'kysely';
 import { PGlite } from '@electric-sql/pglite';
 import { PGliteDialect } from 'kysely-pglite-dialect';
@@ -26,6 +30,8 @@ export interface DatabaseOptions {
   dataDir: string;
   /** PostgreSQL pool size. */
   poolSize?: number;
+  /** How long opening an embedded data directory may take before the start fails (ms). */
+  openTimeoutMs?: number;
 }
 
 export type QueryListener = (durationMs: number, sqlText: string, failed: boolean) => void;
@@ -35,6 +41,10 @@ export interface Database<DB = unknown> {
   readonly db: Kysely<DB>;
   /** The PostgreSQL pool (stats for metrics); null on PGlite. */
   readonly pool: pg.Pool | null;
+  /** The embedded data directory (PGlite files), or null for PostgreSQL and in-memory PGlite. */
+  readonly dataDir: string | null;
+  /** This process's lock on `dataDir` (db/data-dir-lock), or null when there is no directory. */
+  readonly lock: DataDirLock | null;
   /**
    * Adds a listener called after every query with its duration (ms) and SQL (metrics, slow-query
    * log). Several apps may listen on the shared database; returns a function that removes it.
@@ -52,11 +62,26 @@ class StaticMigrations implements MigrationProvider {
   }
 }
 
+/**
+ * The PGlite directory a configuration uses: `pglite://<path>`, else `<dataDir>/pglite`; null for
+ * PostgreSQL and in-memory PGlite.
+ */
+export function embeddedDataDir(url: string | undefined, dataDir: string): string | null {
+  if (url && /^postgres(ql)?:\/\//.test(url)) return null;
+  if (url === 'pglite://memory') return null;
+  if (url && url.startsWith('pglite://')) return resolve(url.slice('pglite://'.length));
+  if (url) throw new Error(`DATABASE_URL must be postgres://… or pglite://…; got "${url.split('@').pop()}"`);
+  return resolve(join(dataDir, 'pglite'));
+}
+
 export async function openDatabase<DB = unknown>(options: DatabaseOptions): Promise<Database<DB>> {
   const url = options.url;
   let engine: DatabaseEngine;
   let pool: pg.Pool | null = null;
   let dialect;
+  let dir: string | undefined;
+  let lock: DataDirLock | null = null;
+  let pglite: PGlite | undefined;
   if (url && /^postgres(ql)?:\/\//.test(url)) {
     engine = 'postgres';
     pool = new pg.Pool({ connectionString: url, max: options.poolSize ?? 10 });
@@ -65,14 +90,27 @@ export async function openDatabase<DB = unknown>(options: DatabaseOptions): Prom
     dialect = new PostgresDialect({ pool });
   } else {
     engine = 'pglite';
-    let dir: string | undefined;
-    if (url === 'pglite://memory') dir = undefined;
-    else if (url && url.startsWith('pglite://')) dir = resolve(url.slice('pglite://'.length));
-    else if (url) throw new Error(`DATABASE_URL must be postgres://… or pglite://…; got "${url.split('@').pop()}"`);
-    else dir = resolve(join(options.dataDir, 'pglite'));
-    if (dir) mkdirSync(dir, { recursive: true });
-    const pglite = dir ? new PGlite(dir) : new PGlite();
-    await pglite.waitReady;
+    dir = embeddedDataDir(url, options.dataDir) ?? undefined;
+    if (dir) {
+      mkdirSync(dir, { recursive: true });
+      // Before PGlite touches a file: a second process must never open the directory at all.
+      lock = lockDataDir(dir);
+      try {
+        // The last holder died without closing: the directory may be damaged in a way that spins
+        // inside PGlite, where no timer fires. Read it through in a child that can be killed first.
+        if (lock.tookOverStale) {
+          const probe = await probeDataDir(dir, options.openTimeoutMs ?? 60_000);
+          if (!probe.ok) throw new DataDirUnopenableError(dir, probe.error ?? 'unreadable');
+        }
+        pglite = await openPGlite(dir, { timeoutMs: options.openTimeoutMs });
+      } catch (err) {
+        lock.release();
+        throw err;
+      }
+    } else {
+      pglite = new PGlite();
+      await pglite.waitReady;
+    }
     dialect = new PGliteDialect(pglite);
   }
   const listeners = new Set<QueryListener>();
@@ -90,6 +128,8 @@ export async function openDatabase<DB = unknown>(options: DatabaseOptions): Prom
     engine,
     db,
     pool,
+    dataDir: dir ?? null,
+    lock,
     onQuery(listener) {
       listeners.add(listener);
       return () => listeners.delete(listener);
@@ -101,6 +141,10 @@ export async function openDatabase<DB = unknown>(options: DatabaseOptions): Prom
         migrationTableName: `airwaves_migrations_${app}`,
         migrationLockTableName: `airwaves_migrations_${app}_lock`,
       });
+      // A schema change is the moment a directory is most at risk: keep a copy from just before.
+      if (dir && pglite && (await migrator.getMigrations()).some((m) => m.executedAt === undefined)) {
+        await backupBeforeMigration(pglite, dir, app);
+      }
       const { error, results } = await migrator.migrateToLatest();
       if (error) {
         const failed = results?.find((r) => r.status === 'Error')?.migrationName;
@@ -108,7 +152,11 @@ export async function openDatabase<DB = unknown>(options: DatabaseOptions): Prom
       }
     },
     async close() {
-      await db.destroy();
+      try {
+        await db.destroy();
+      } finally {
+        lock?.release();
+      }
     },
   };
 }

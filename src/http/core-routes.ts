@@ -6,14 +6,12 @@ import type { FastifyInstance } from 'fastify';
 import type { AirwavesConfig } from '../core/config.js';
 import type { Registry } from '../core/metrics.js';
 import type { Hub } from '../hub/hub.js';
-import type { AirwavesApp } from '../apps/app.js';
-import { installErrorHandler } from './errors.js';
-import { landingPage } from './landing-page.js';
+import { LANDING_SCRIPT, landingPage, type AppSummary } from './landing-page.js';
 
 export interface CoreRouteDeps {
   hub: Hub;
   metrics: Registry;
-  apps: AirwavesApp[];
+  apps: AppSummary[];
   config: AirwavesConfig;
 }
 
@@ -34,28 +32,29 @@ const statusSchema = {
 
 export function registerCoreRoutes(http: FastifyInstance, deps: CoreRouteDeps): void {
   const { hub, metrics, apps } = deps;
-  installErrorHandler(http);
   const started = Date.now();
 
-  http.get('/healthz', { schema: { tags: ['ops'], summary: 'Liveness', response: { 200: { type: 'object', properties: { status: { type: 'string' } } } } } }, async () => ({
+  const open = { auth: 'public' } as const;
+  http.get('/healthz', { config: open, schema: { tags: ['ops'], summary: 'Liveness', response: { 200: { type: 'object', properties: { status: { type: 'string' } } } } } }, async () => ({
     status: 'ok',
   }));
 
   http.get(
     '/readyz',
-    { schema: { tags: ['ops'], summary: 'Readiness: the hub engine and its dependencies are reachable', response: { 200: { type: 'object', properties: { status: { type: 'string' }, engine: { type: 'string' } } }, 503: { type: 'object', properties: { status: { type: 'string' }, engine: { type: 'string' } } } } } },
+    { config: open, schema: { tags: ['ops'], summary: 'Readiness: the hub engine and its dependencies are reachable', response: { 200: { type: 'object', properties: { status: { type: 'string' }, engine: { type: 'string' } } }, 503: { type: 'object', properties: { status: { type: 'string' }, engine: { type: 'string' } } } } } },
     async (_req, reply) => {
       const ok = await hub.ready().catch(() => false);
       return reply.status(ok ? 200 : 503).send({ status: ok ? 'ready' : 'not ready', engine: hub.engineName });
     },
   );
 
-  http.get('/metrics', { schema: { tags: ['ops'], summary: 'Prometheus metrics', produces: ['text/plain'] } }, async (_req, reply) => {
+  // Public like /healthz: Prometheus scrapes it without credentials; it carries counts, not data.
+  http.get('/metrics', { config: open, schema: { tags: ['ops'], summary: 'Prometheus metrics', produces: ['text/plain'] } }, async (_req, reply) => {
     reply.header('content-type', metrics.contentType);
     return metrics.metrics();
   });
 
-  http.get('/api/v1/status', { schema: { tags: ['ops'], summary: 'Live status of this node', response: { 200: statusSchema } } }, async () => ({
+  http.get('/api/v1/status', { config: open, schema: { tags: ['ops'], summary: 'Live status of this node', response: { 200: statusSchema } } }, async () => ({
     node: hub.nodeId,
     engine: hub.engineName,
     uptimeSeconds: (Date.now() - started) / 1000,
@@ -63,5 +62,6 @@ export function registerCoreRoutes(http: FastifyInstance, deps: CoreRouteDeps): 
     apps: apps.map((a) => ({ name: a.name, title: a.title, description: a.description })),
   }));
 
-  http.get('/', { schema: { hide: true } }, async (_req, reply) => reply.type('text/html; charset=utf-8').send(landingPage(apps)));
+  http.get('/', { config: open, schema: { hide: true } }, async (_req, reply) => reply.type('text/html; charset=utf-8').send(landingPage(apps)));
+  http.get('/landing.js', { config: open, schema: { hide: true } }, async (_req, reply) => reply.type('text/javascript; charset=utf-8').send(LANDING_SCRIPT));
 }

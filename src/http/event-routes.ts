@@ -12,7 +12,6 @@ import type { EventTransport } from '../events/publisher-factory.js';
 import { checkFlags } from '../events/flags.js';
 import { INTERNAL_EVENTS_PATH } from '../events/http-publisher.js';
 import { validateEvent, type TransportEvent } from '../events/publisher.js';
-import { checkApiKey } from './publish-routes.js';
 import { errorResponseSchema } from './errors.js';
 
 const flagsSchema = {
@@ -72,7 +71,7 @@ export function registerEventRoutes(http: FastifyInstance, deps: { hub: Hub; con
         },
         response: { 200: { type: 'object', properties: { offset: { type: 'integer' }, epoch: { type: 'string' }, coalesced: { type: 'boolean' } } }, ...errors },
       },
-      preHandler: async (req) => checkApiKey(config, req),
+      config: { auth: 'apiKey' },
     },
     async (req) => {
       const event = validateEvent(req.body, families);
@@ -82,7 +81,7 @@ export function registerEventRoutes(http: FastifyInstance, deps: { hub: Hub; con
 
   http.get(
     '/api/v1/admin/event-transport',
-    { schema: { tags: ['events'], summary: 'Event transport state and rollout flags', security: [{ apiKey: [] }], response: { 200: stateSchema, ...errors } }, preHandler: async (req) => checkApiKey(config, req) },
+    { schema: { tags: ['events'], summary: 'Event transport state and rollout flags', security: [{ apiKey: [] }], response: { 200: stateSchema, ...errors } }, config: { auth: 'apiKey' } },
     async () => events.state(),
   );
 
@@ -90,7 +89,7 @@ export function registerEventRoutes(http: FastifyInstance, deps: { hub: Hub; con
     '/api/v1/admin/event-transport',
     {
       schema: { tags: ['events'], summary: 'Change rollout flags at runtime (with Redis: for every node, stored across restarts)', security: [{ apiKey: [] }], body: flagsSchema, response: { 200: stateSchema, ...errors } },
-      preHandler: async (req) => checkApiKey(config, req),
+      config: { auth: 'apiKey' },
     },
     async (req) => {
       // Fastify's validator strips unknown properties only when the schema forbids them, so the
@@ -104,7 +103,7 @@ export function registerEventRoutes(http: FastifyInstance, deps: { hub: Hub; con
     '/api/v1/admin/event-transport/flags',
     {
       schema: { tags: ['events'], summary: 'Forget the flags changed at runtime: every node returns to its configured flags', security: [{ apiKey: [] }], response: { 200: stateSchema, ...errors } },
-      preHandler: async (req) => checkApiKey(config, req),
+      config: { auth: 'apiKey' },
     },
     async () => {
       await events.clearFlags();

@@ -1,22 +1,12 @@
 /**
  * @module http/publish-routes
- * Server-side publishing over HTTP, authenticated by the API key: one message or a batch.
+ * Server-side publishing over HTTP, authenticated by the API key (rule `apiKey`, checked by the
+ * auth hook before the body is read): one message or a batch.
  */
-import { timingSafeEqual } from 'node:crypto';
-import type { FastifyInstance, FastifyRequest } from 'fastify';
-import type { AirwavesConfig } from '../core/config.js';
-import { AirwavesError, Errors } from '../core/errors.js';
+import type { FastifyInstance } from 'fastify';
+import { AirwavesError } from '../core/errors.js';
 import type { Hub } from '../hub/hub.js';
 import { errorResponseSchema } from './errors.js';
-
-export function checkApiKey(config: AirwavesConfig, request: FastifyRequest): void {
-  if (!config.apiKey) throw new AirwavesError(Errors.forbidden, 'server-side API is disabled: set AIRWAVES_API_KEY');
-  const header = request.headers.authorization ?? '';
-  const given = header.startsWith('Bearer ') ? header.slice(7) : String(request.headers['x-api-key'] ?? '');
-  const a = Buffer.from(given);
-  const b = Buffer.from(config.apiKey);
-  if (a.length !== b.length || !timingSafeEqual(a, b)) throw new AirwavesError(Errors.unauthorized, 'missing or wrong API key');
-}
 
 const messageSchema = {
   type: 'object',
@@ -42,15 +32,15 @@ interface PublishBody {
   idempotencyKey?: string;
 }
 
-export function registerPublishRoutes(http: FastifyInstance, deps: { hub: Hub; config: AirwavesConfig }): void {
-  const { hub, config } = deps;
+export function registerPublishRoutes(http: FastifyInstance, deps: { hub: Hub }): void {
+  const { hub } = deps;
   const errors = { 400: errorResponseSchema, 401: errorResponseSchema, 403: errorResponseSchema, 404: errorResponseSchema, 413: errorResponseSchema };
 
   http.post<{ Body: PublishBody }>(
     '/api/v1/publish',
     {
       schema: { tags: ['hub'], summary: 'Publish one message to a channel', security: [{ apiKey: [] }], body: messageSchema, response: { 200: ackSchema, ...errors } },
-      preHandler: async (req) => checkApiKey(config, req),
+      config: { auth: 'apiKey' },
     },
     async (req) => hub.publish(req.body.channel, req.body.data, { key: req.body.key, idempotencyKey: req.body.idempotencyKey }),
   );
@@ -76,7 +66,7 @@ export function registerPublishRoutes(http: FastifyInstance, deps: { hub: Hub; c
           ...errors,
         },
       },
-      preHandler: async (req) => checkApiKey(config, req),
+      config: { auth: 'apiKey' },
     },
     async (req) => {
       const results: object[] = [];

@@ -4,7 +4,7 @@
  *
  * Why the queue looks like this: the hub hands every subscriber the same encoded frame (a
  * HubMessage), so enqueuing is a pointer push. The queue is drained once per event-loop turn by
- * the hub's flush pass; several text frames waiting for one client leave in ONE WebSocket frame,
+ * the flush scheduler's pass (./flush.ts); several text frames waiting for one client leave in ONE WebSocket frame,
  * joined by "\n" — one socket write per client per turn instead of one per message. When the
  * socket itself is backed up the queue holds, and its size (messages, and bytes including the
  * socket's own buffer) is what triggers the namespace's slow-consumer policy.
@@ -23,7 +23,8 @@ export interface ControlFrame {
   frame: Buffer;
 }
 
-type Outbound = HubMessage | ControlFrame;
+/** What waits in a session's queue: a shared publication, or a reply or notice for this client only. */
+export type Outbound = HubMessage | ControlFrame;
 
 export interface Subscription {
   readonly session: ClientSession;
@@ -52,6 +53,10 @@ export interface SessionLimits {
   socketHighWater: number;
 }
 
+/**
+ * What a session needs from the hub to leave its queue: implemented by the flush scheduler
+ * (./flush.ts), which decides when sessions write and shares identical batches between them.
+ */
 export interface SessionHost {
   scheduleFlush(session: ClientSession): void;
   watchBlocked(session: ClientSession): void;

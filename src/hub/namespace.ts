@@ -4,6 +4,8 @@
  * ":"). Apps register theirs in code, with hooks; users declare more in configuration.
  */
 import { namespaceConfigSchema, type NamespaceConfig, type NamespaceConfigInput } from '../core/config.js';
+import { AirwavesError, Errors } from '../core/errors.js';
+import { isValidChannel, namespaceOf } from '../protocol/index.js';
 import type { ClientIdentity } from './auth.js';
 
 export interface ClientContext {
@@ -50,6 +52,14 @@ export class NamespaceRegistry {
       inputOnly: config.subscribe === 'server' && config.historySize === 0 && hooks.onClientPublish !== undefined,
     };
     this.byName.set(config.name, ns);
+    return ns;
+  }
+
+  /** The namespace a channel belongs to; `bad_channel` or `unknown_namespace` when there is none. */
+  resolve(channel: string): Namespace {
+    if (!isValidChannel(channel)) throw new AirwavesError(Errors.badChannel, `bad channel "${String(channel).slice(0, 80)}": expected namespace:name`);
+    const ns = this.byName.get(namespaceOf(channel));
+    if (!ns) throw new AirwavesError(Errors.unknownNamespace, `unknown namespace "${namespaceOf(channel)}"`);
     return ns;
   }
 

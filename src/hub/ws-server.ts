@@ -22,6 +22,12 @@ function refuse(socket: Duplex, spec: ErrorSpec, message?: string): void {
   );
 }
 
+/**
+ * Set on an upgrade request by an app's own, prepended 'upgrade' listener that takes the upgrade
+ * itself (e.g. the live app's per-stream event door); the hub's listener then leaves it alone.
+ */
+export const UPGRADE_CLAIMED = Symbol.for('airwaves.upgradeClaimed');
+
 export function clientIp(req: IncomingMessage): string {
   return req.socket.remoteAddress ?? 'unknown';
 }
@@ -36,6 +42,7 @@ export function attachWebSocketServer(server: Server, hub: Hub, config: Airwaves
   const log = logger.child({ module: 'ws' });
 
   server.on('upgrade', (req: IncomingMessage, socket: Duplex, head: Buffer) => {
+    if ((req as unknown as Record<symbol, unknown>)[UPGRADE_CLAIMED]) return;
     socket.on('error', destroyOnError);
     const url = new URL(req.url ?? '/', 'http://localhost');
     if (url.pathname !== WS_PATH) return refuse(socket, Errors.notFound, `no WebSocket endpoint at ${url.pathname}; use ${WS_PATH}`);

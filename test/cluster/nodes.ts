@@ -10,7 +10,9 @@ import { dirname, join } from 'node:path';
 import { freePort } from '../helpers/redis.js';
 
 const root = join(dirname(fileURLToPath(import.meta.url)), '../..');
-export const API_KEY = 'cluster-test-api-key-0123456789';
+export const API_KEY = 'cluster-test-api-key-0123456789abcdef';
+/** Every node of a cluster shares the token secret (a token from one node is good on all). */
+export const JWT_SECRET = 'cluster-test-jwt-secret-0123456789abcdef';
 export const CHAT_NAMESPACES = JSON.stringify([{ name: 'chat', publish: 'anonymous', historySize: 10_000, historyTtlSeconds: 600 }]);
 
 export interface NodeOptions {
@@ -55,6 +57,7 @@ export class NodeProcess {
       AIRWAVES_HOST: '127.0.0.1',
       AIRWAVES_NODE_ID: this.options.id,
       AIRWAVES_API_KEY: API_KEY,
+      AIRWAVES_JWT_SECRET: JWT_SECRET,
       AIRWAVES_NAMESPACES: CHAT_NAMESPACES,
       AIRWAVES_LOG_LEVEL: process.env.TEST_LOG_LEVEL ?? 'warn',
       AIRWAVES_SHUTDOWN_DRAIN_MS: '200',

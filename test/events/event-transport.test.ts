@@ -6,7 +6,7 @@
 import { test, describe, before, after } from 'node:test';
 import assert from 'node:assert/strict';
 import { randomUUID } from 'node:crypto';
-import { startServer, RawClient, sleep } from '../helpers/server.js';
+import { startServer, RawClient, sleep, TEST_API_KEY } from '../helpers/server.js';
 import { startRedis, freePort, type TestRedis } from '../helpers/redis.js';
 import type { AirwavesServer } from '../../src/server.js';
 import type { AirwavesConfig } from '../../src/core/config.js';
@@ -23,7 +23,7 @@ import { createLogger } from '../../src/core/logger.js';
 import { CircuitBreaker, type BreakerState } from '../../src/core/circuit-breaker.js';
 
 type Node = AirwavesServer & { wsUrl: string };
-const API_KEY = 'test-api-key-0123456789';
+const API_KEY = TEST_API_KEY;
 const namespaces = [{ name: 'chat', publish: 'anonymous', historySize: 1000 }] as unknown as AirwavesConfig['namespaces'];
 const silent = createLogger('silent');
 

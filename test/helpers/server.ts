@@ -7,16 +7,31 @@ import { createServer, type AirwavesServer, type ServerOptions } from '../../src
 import type { AirwavesConfig } from '../../src/core/config.js';
 import { createLogger } from '../../src/core/logger.js';
 
+/** Explicit secrets: tests never generate into ./data, and both pass the start-up checks. */
+export const TEST_API_KEY = 'test-admin-api-key-0123456789abcdef-0123';
+export const TEST_JWT_SECRET = 'test-jwt-secret-0123456789abcdef-0123456789';
+
+/**
+ * A server as tests want it: explicit secrets, demo logins on (the help desk tests sign in as
+ * demo users), login limits lifted (many sign-ins from 127.0.0.1).
+ */
 export async function startServer(config: Partial<AirwavesConfig> = {}, options: Omit<ServerOptions, 'config'> = {}): Promise<AirwavesServer & { wsUrl: string }> {
   const server = await createServer({
     env: {},
     apps: [],
     logger: createLogger(process.env.TEST_LOG_LEVEL ?? 'silent'),
     ...options,
-    config: { port: 0, host: '127.0.0.1', apiKey: 'test-api-key-0123456789', ...config },
+    config: { port: 0, host: '127.0.0.1', apiKey: TEST_API_KEY, jwtSecret: TEST_JWT_SECRET, demo: true, loginRatePerMinute: 1_000_000, ...config },
   });
   await server.listen();
   return Object.assign(server, { wsUrl: server.url.replace('http', 'ws') + '/ws' });
+}
+
+/** fetch as the admin (the API key as bearer), unless the caller sets its own authorization. */
+export function adminFetch(url: string, init: RequestInit = {}): Promise<Response> {
+  const headers = new Headers(init.headers);
+  if (!headers.has('authorization')) headers.set('authorization', `Bearer ${TEST_API_KEY}`);
+  return fetch(url, { ...init, headers });
 }
 
 export type Frame = Record<string, unknown> & { id?: number; ok?: boolean; channel?: string; offset?: number; event?: string; data?: unknown };

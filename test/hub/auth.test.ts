@@ -82,7 +82,8 @@ describe('authentication and authorisation', () => {
     const token = await new SignJWT({})
       .setProtectedHeader({ alg: 'HS256' })
       .setSubject('carol')
-      .setExpirationTime(Math.floor(Date.now() / 1000) + 1)
+      // Whole seconds: +2 leaves at least one second to connect before it expires (+1 could leave none).
+      .setExpirationTime(Math.floor(Date.now() / 1000) + 2)
       .sign(new TextEncoder().encode(SECRET));
     const c = await RawClient.open(server.wsUrl);
     assert.equal((await c.request('connect', { token })).ok, true);
@@ -91,9 +92,25 @@ describe('authentication and authorisation', () => {
 
   test('a bad token in the URL is refused before the upgrade with HTTP 401', async () => {
     await assert.rejects(RawClient.open(`${server.wsUrl}?token=garbage`), /HTTP 401/);
-    const token = await mintToken({ sub: 'dave' }, SECRET, 60);
+    const token = await mintToken({ sub: 'dave', subscribe: ['secure:*'] }, SECRET, 60);
     const c = await RawClient.open(`${server.wsUrl}?token=${token}`);
     assert.equal((await c.request('subscribe', { channel: 'secure:z' })).ok, true);
+    c.close();
+  });
+
+  test('a token without channel claims gets no rights beyond anonymous namespaces', async () => {
+    const token = await mintToken({ sub: 'erin' }, SECRET, 60);
+    const c = await RawClient.open(server.wsUrl);
+    assert.equal((await c.request('connect', { token })).ok, true);
+    const sub = await c.request('subscribe', { channel: 'secure:a' });
+    assert.equal((sub.error as { code: string }).code, 'forbidden');
+    const pub = await c.request('publish', { channel: 'secure:a', data: 1 });
+    assert.equal((pub.error as { code: string }).code, 'forbidden');
+    // An authenticated-publish namespace refuses the claims-less token's publish as well…
+    const pubPublic = await c.request('publish', { channel: 'public:news', data: 1 });
+    assert.equal((pubPublic.error as { code: string }).code, 'forbidden');
+    // …while anonymous namespaces stay open to it, as to everyone.
+    assert.equal((await c.request('subscribe', { channel: 'public:news' })).ok, true);
     c.close();
   });
 });

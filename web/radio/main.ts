@@ -22,6 +22,8 @@ interface StationInfo {
   listenerTiersMs: number[];
   statusChannel: string;
   formats: Record<FormatName, { channel: string; offset: number; epoch: string }>;
+  /** Listener session token for health reports (short-lived; a new play fetches a new one). */
+  listenerToken: string;
 }
 
 export interface RadioStats {
@@ -286,9 +288,10 @@ async function report(): Promise<void> {
   const delta = stats.underruns - reportedUnderruns;
   if (delta <= 0) return;
   reportedUnderruns = stats.underruns;
+  // The listener session token came with the station; reports without it are refused.
   await fetch(`/api/v1/radio/stations/${current.info.id}/reports`, {
     method: 'POST',
-    headers: { 'content-type': 'application/json' },
+    headers: { 'content-type': 'application/json', authorization: `Bearer ${current.info.listenerToken}` },
     body: JSON.stringify({
       underruns: delta,
       bufferMs: Math.round(stats.bufferMs),

@@ -6,6 +6,7 @@
 import { useState } from 'react';
 import { useQuery } from '@tanstack/react-query';
 import { API, fetchCount, filterParams, keys, type Filters } from './api.js';
+import { withAccessToken } from '../shared/auth.js';
 
 const FORMATS = [
   ['openai', 'OpenAI chat fine-tuning (messages)'],
@@ -40,7 +41,7 @@ export default function ExportDialog({ filters, onClose }: { filters: Filters; o
         </p>
         <div style={{ display: 'flex', gap: 8, justifyContent: 'flex-end' }}>
           <button onClick={onClose}>Close</button>
-          <a className="primary" href={`${API}/export?${params}`} download style={{ background: 'var(--accent)', color: '#fff', padding: '5px 12px', borderRadius: 6, textDecoration: 'none' }}>
+          <a className="primary" href={withAccessToken(`${API}/export?${params}`)} download style={{ background: 'var(--accent)', color: '#fff', padding: '5px 12px', borderRadius: 6, textDecoration: 'none' }}>
             Download JSONL
           </a>
         </div>

@@ -3,9 +3,10 @@
  * The studio API as the UI uses it: types, query keys, fetchers, and the filter → query string
  * mapping shared by the list, the count and the export link.
  */
-export const API = '/api/v1/studio';
-
 import type { ConversationStatus } from '../../src/apps/studio/types.js';
+import { authFetch } from '../shared/auth.js';
+
+export const API = '/api/v1/studio';
 export { CATEGORIES, TIERS } from '../../src/apps/studio/vocabulary.js';
 
 export type Status = ConversationStatus;
@@ -64,7 +65,7 @@ export class ApiError extends Error {
 }
 
 export async function api<T>(path: string, init?: RequestInit): Promise<T> {
-  const res = await fetch(API + path, init?.body ? { ...init, headers: { 'content-type': 'application/json', ...init.headers } } : init);
+  const res = await authFetch(API + path, init?.body ? { ...init, headers: { 'content-type': 'application/json', ...init.headers } } : init);
   const text = await res.text();
   let body: unknown = null;
   try {

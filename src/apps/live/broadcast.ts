@@ -104,6 +104,17 @@ export class Broadcast implements MediaSink {
     }
   }
 
+  private disconnectPublisher: (() => void) | null = null;
+
+  attach(disconnect: () => void): void {
+    this.disconnectPublisher = disconnect;
+  }
+
+  /** Closes the publisher's connection (the stream was ended from the API or its key revoked). */
+  disconnect(): void {
+    this.disconnectPublisher?.();
+  }
+
   onEnd(reason: 'unpublish' | 'disconnect' | 'error', detail?: string): void {
     this.segmenter.finish();
     this.options.onEnd(reason, detail);

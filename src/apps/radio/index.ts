@@ -6,18 +6,27 @@
  * binary `radio` namespace, whose history is the broadcast ring new listeners start from.
  *
  * HTTP: GET /api/v1/radio/stations, GET /api/v1/radio/stations/:id (live offsets for joining
- * a little behind the live edge), POST /api/v1/radio/stations/:id/reports (player health).
+ * a little behind the live edge, and a listener session token), POST
+ * /api/v1/radio/stations/:id/reports (player health, with that listener token; limited per session).
  * Hub: radio:<station>:pcm, radio:<station>:opus (binary), radio-status:<station> (JSON, 1/s).
  */
 import type { AirwavesApp } from '../app.js';
 import { AirwavesError, Errors } from '../../core/errors.js';
 import { TokenBucket } from '../../core/token-bucket.js';
+import { randomUUID } from 'node:crypto';
 import { errorResponseSchema } from '../../http/errors.js';
 import { CHANNELS, CHUNK_MS, SAMPLE_RATE } from './shared/format.js';
 import { CLIENT_TIERS_MS } from './shared/adaptive-buffer.js';
 import { SynthEngine } from './synth/engine.js';
 import { createRadioMetrics } from './metrics.js';
 import { Station } from './station.js';
+
+/** A listener session lives as long as a long listen; the player fetches a new one on 401. */
+export const LISTENER_TOKEN_TTL_SECONDS = 3600;
+/** Reports one listener session may send: a burst of 4, then one every 5 s. */
+const SESSION_REPORTS = { capacity: 4, refillPerSecond: 0.2 };
+/** Sessions whose report buckets are remembered (oldest forgotten first). */
+const MAX_TRACKED_SESSIONS = 20_000;
 
 /** History per stream: 10 s of chunks, far more than the largest listener buffer tier (320 ms). */
 export const RADIO_HISTORY_CHUNKS = 500;
@@ -46,6 +55,8 @@ const stationSchema = {
     statusChannel: { type: 'string' },
     formats: { type: 'object', properties: { pcm: positionSchema, opus: positionSchema } },
     status: { type: 'object', additionalProperties: true },
+    listenerToken: { type: 'string', description: 'listener session token for POST …/reports (Authorization: Bearer)' },
+    listenerTokenExpiresIn: { type: 'integer' },
   },
 } as const;
 
@@ -103,17 +114,24 @@ export const radioApp: AirwavesApp = {
     hub.registerNamespace({ name: 'radio-status', subscribe: 'anonymous', publish: 'server', historySize: 1, historyTtlSeconds: 10 });
 
     if (config.radioEnabled) {
-      const engine = await SynthEngine.start({ stations: specs.map(({ id, seed, mood }) => ({ id, seed, mood })) });
-      for (const spec of specs) {
-        const station = new Station(spec, { hub, engine, metrics, logger });
-        stations.set(spec.id, station);
-        station.start();
-      }
+      // The synthesis worker warms up in its own thread while the other apps register (the help
+      // desk and the studio open the database meanwhile); the stations go on air before the server
+      // listens, so "ready" still means "on air". The catch only defers a failure to onReady.
+      const starting = SynthEngine.start({ stations: specs.map(({ id, seed, mood }) => ({ id, seed, mood })) });
+      starting.catch(() => undefined);
+      ctx.http.addHook('onReady', async () => {
+        const engine = await starting;
+        for (const spec of specs) {
+          const station = new Station(spec, { hub, engine, metrics, logger });
+          stations.set(spec.id, station);
+          station.start();
+        }
+        logger.info({ stations: specs.map((s) => s.id) }, 'radio stations on air');
+      });
       ctx.onClose(async () => {
         for (const s of stations.values()) s.stop();
-        await engine.close();
+        await (await starting.catch(() => undefined))?.close();
       });
-      logger.info({ stations: specs.map((s) => s.id) }, 'radio stations on air');
     }
 
     const find = (id: string): Station => {
@@ -146,32 +164,48 @@ export const radioApp: AirwavesApp = {
       };
     };
 
-    const errors = { 400: errorResponseSchema, 404: errorResponseSchema, 429: errorResponseSchema };
+    const errors = { 400: errorResponseSchema, 401: errorResponseSchema, 403: errorResponseSchema, 404: errorResponseSchema, 429: errorResponseSchema };
+    const open = ctx.auth.rule.public;
 
     http.get(
       '/api/v1/radio/stations',
-      { schema: { tags: ['radio'], summary: 'List stations', response: { 200: { type: 'object', properties: { stations: { type: 'array', items: stationSchema } } } } } },
+      { config: open, schema: { tags: ['radio'], summary: 'List stations', response: { 200: { type: 'object', properties: { stations: { type: 'array', items: stationSchema } } } } } },
       async () => ({ stations: await Promise.all([...stations.values()].map(describe)) }),
     );
 
     http.get<{ Params: { id: string } }>(
       '/api/v1/radio/stations/:id',
       {
+        // Public, but each call opens a listener session: limited per IP like a login.
+        config: ctx.auth.loginRoute(),
         schema: {
           tags: ['radio'],
-          summary: 'One station, with the live offset and epoch of each stream (subscribe with since = offset − buffer chunks)',
+          summary: 'One station, with the live offset and epoch of each stream (subscribe with since = offset − buffer chunks) and a listener session token',
           params: stationIdParams,
           response: { 200: stationSchema, ...errors },
         },
       },
-      async (req) => describe(find(req.params.id)),
+      async (req) => {
+        const station = find(req.params.id);
+        const listenerToken = await ctx.auth.mint({ sub: `listener-${randomUUID()}`, roles: ['listener'] }, LISTENER_TOKEN_TTL_SECONDS);
+        return { ...(await describe(station)), listenerToken, listenerTokenExpiresIn: LISTENER_TOKEN_TTL_SECONDS };
+      },
     );
 
-    // Reports are cheap but unauthenticated: one bucket bounds the work all players can cause.
-    const reportBucket = new TokenBucket({ capacity: 400, refillPerSecond: 200 });
+    // One bucket per listener session: a client that floods only exhausts its own reports.
+    const sessionBuckets = new Map<string, TokenBucket>();
+    const bucketOf = (session: string): TokenBucket => {
+      let bucket = sessionBuckets.get(session);
+      if (!bucket) {
+        if (sessionBuckets.size >= MAX_TRACKED_SESSIONS) sessionBuckets.delete(sessionBuckets.keys().next().value!);
+        sessionBuckets.set(session, (bucket = new TokenBucket(SESSION_REPORTS)));
+      }
+      return bucket;
+    };
     http.post<{ Params: { id: string }; Body: ReportBody }>(
       '/api/v1/radio/stations/:id/reports',
       {
+        config: ctx.auth.rule.roles('listener'),
         schema: {
           tags: ['radio'],
           summary: "A player's health report; underruns are added to radio_underruns_total{side=\"client\"}",
@@ -182,9 +216,10 @@ export const radioApp: AirwavesApp = {
       },
       async (req, reply) => {
         const station = find(req.params.id);
-        if (!reportBucket.take(1)) throw new AirwavesError(Errors.rateLimited, 'too many radio reports; retry in a second');
+        const session = req.identity!.user!;
+        if (!bucketOf(session).take(1)) throw new AirwavesError(Errors.rateLimited, 'too many reports from this listener session; at most one every 5 s');
         metrics.clientReports.inc({ station: station.spec.id });
-        station.reportClientUnderruns(req.body.underruns);
+        station.reportClientUnderruns(req.body.underruns, session);
         return reply.status(202).send({ accepted: true });
       },
     );

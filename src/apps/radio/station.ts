@@ -13,7 +13,7 @@
  * jitter approach the lead, or when players report frequent underruns; it falls one step after
  * 30 s of calm. Tier changes never change what listeners hear.
  */
-import type { Hub } from '../../hub/hub.js';
+import type { HubApi } from '../../hub/hub-api.js';
 import type { Logger } from '../../core/logger.js';
 import { CHANNELS, CHUNK_FRAMES, CHUNK_MS, CODEC_OPUS, CODEC_PCM16, FLAG_DISCONTINUITY, SAMPLE_RATE, encodeChunk, radioChannels } from './shared/format.js';
 import type { SynthEngine } from './synth/engine.js';
@@ -56,6 +56,9 @@ interface ReadyChunk {
   chunk: RenderedChunk;
 }
 
+/** Distinct listener sessions reporting underruns within a minute before the lead rises. */
+export const CLIENT_UNDERRUN_SESSIONS = 3;
+
 export class Station {
   readonly channels: ReturnType<typeof radioChannels>;
   private t0 = 0;
@@ -79,11 +82,12 @@ export class Station {
   private phraseWindow: { at: number; phrases: number }[] = [];
   underruns = 0;
   clientUnderruns = 0;
-  private recentClientUnderruns: number[] = [];
+  /** Listener session → when it last reported underruns (the last minute's reporters). */
+  private recentClientUnderruns = new Map<string, number>();
 
   constructor(
     readonly spec: StationSpec & { title?: string },
-    private readonly deps: { hub: Hub; engine: SynthEngine; metrics: RadioMetrics; logger: Logger },
+    private readonly deps: { hub: HubApi; engine: SynthEngine; metrics: RadioMetrics; logger: Logger },
   ) {
     this.channels = radioChannels(spec.id);
   }
@@ -241,9 +245,11 @@ export class Station {
   private adaptTier(now: number): void {
     if (this.neededLeadMs() > this.leadMs) return this.raiseTier(now, 'synthesis latency');
     const cutoff = now - 60_000;
-    this.recentClientUnderruns = this.recentClientUnderruns.filter((t) => t > cutoff);
-    if (this.recentClientUnderruns.length >= 5 && now - this.lastTierChangeAt > 5000) {
-      this.recentClientUnderruns = [];
+    for (const [session, at] of this.recentClientUnderruns) if (at <= cutoff) this.recentClientUnderruns.delete(session);
+    // Distinct listeners, not reports: one player (or one client faking many reports) cannot
+    // move the lead, and so the latency, of everyone on the station.
+    if (this.recentClientUnderruns.size >= CLIENT_UNDERRUN_SESSIONS && now - this.lastTierChangeAt > 5000) {
+      this.recentClientUnderruns.clear();
       return this.raiseTier(now, 'client underruns');
     }
     if (
@@ -258,13 +264,16 @@ export class Station {
     }
   }
 
-  /** Players report underruns; a burst of them makes the server keep a larger lead. */
-  reportClientUnderruns(count: number): void {
+  /**
+   * A listener session reports underruns; when several distinct listeners do within a minute,
+   * the server keeps a larger lead.
+   */
+  reportClientUnderruns(count: number, session: string): void {
     if (count <= 0) return;
     this.clientUnderruns += count;
     this.deps.metrics.underruns.inc({ station: this.spec.id, side: 'client' }, count);
-    const now = nowMs();
-    for (let i = 0; i < Math.min(count, 10); i++) this.recentClientUnderruns.push(now);
+    // Bounded: at most one entry per session, and sessions are bounded by who holds a token.
+    if (this.recentClientUnderruns.size < 10_000 || this.recentClientUnderruns.has(session)) this.recentClientUnderruns.set(session, nowMs());
   }
 
   private notePhrases(total: number): void {

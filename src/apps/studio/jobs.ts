@@ -6,7 +6,7 @@
  * only on job id and position), and progress is pushed on the hub channel `studio:job:<id>`.
  */
 import { sql, type Kysely } from 'kysely';
-import type { Hub } from '../../hub/hub.js';
+import type { HubApi } from '../../hub/hub-api.js';
 import type { Logger } from '../../core/logger.js';
 import type { ConversationGenerator, ScenarioRecord, TemplateRecord } from './generator.js';
 import { insertConversations } from './store.js';
@@ -42,7 +42,7 @@ export class JobRunner {
   private current?: { id: string; abort: AbortController };
 
   constructor(
-    private readonly deps: { db: Kysely<StudioDB>; hub: Hub; generator: ConversationGenerator; log: Logger; metrics: StudioMetrics },
+    private readonly deps: { db: Kysely<StudioDB>; hub: HubApi; generator: ConversationGenerator; log: Logger; metrics: StudioMetrics },
   ) {}
 
   /** Starts the worker; jobs left `running` by a previous process are picked up first. */

@@ -5,11 +5,11 @@
  * (cursors, status lists, JSON filters) are checked in filters.ts. All refusals are
  * 400 {error:{code:'bad_request', message}} naming the parameter.
  */
-import type { FastifyInstance, FastifyRequest } from 'fastify';
+import type { FastifyInstance } from 'fastify';
 import { sql, type Kysely } from 'kysely';
 import { AirwavesError, Errors } from '../../core/errors.js';
 import { errorResponseSchema } from '../../http/errors.js';
-import { checkApiKey } from '../../http/publish-routes.js';
+import { rule } from '../../auth/rules.js';
 import type { AirwavesConfig } from '../../core/config.js';
 import { isUniqueViolation, type Database } from '../../db/database.js';
 import { SharedReads, TtlCache } from './cache.js';
@@ -26,7 +26,11 @@ const CACHE_TTL_MS = 5 * 60 * 1000;
 /** Bodies already serialised as JSON text are sent with this type and skip the serialiser. */
 const JSON_TYPE = 'application/json; charset=utf-8';
 
-const errors = { 400: errorResponseSchema, 404: errorResponseSchema, 409: errorResponseSchema, 429: errorResponseSchema };
+const errors = { 400: errorResponseSchema, 401: errorResponseSchema, 403: errorResponseSchema, 404: errorResponseSchema, 409: errorResponseSchema, 429: errorResponseSchema };
+/** Every studio route, reads included: the data is the product (a curator, or the admin). */
+const curator = rule.roles('curator');
+/** Exports are download links: the token may come as ?access_token= (a link cannot send a header). */
+const curatorDownload = { auth: { roles: ['curator'] as const, queryToken: true } };
 const tags = ['studio'];
 const uuidParam = { type: 'object', required: ['id'], properties: { id: { type: 'string', pattern: UUID_RE.source } } } as const;
 
@@ -188,7 +192,7 @@ export interface StudioRouteDeps {
 }
 
 export function registerStudioRoutes(http: FastifyInstance, deps: StudioRouteDeps): void {
-  const { database, metrics, jobs, config } = deps;
+  const { database, metrics, jobs } = deps;
   const db: Kysely<StudioDB> = database.db;
   const templatesCache = new TtlCache<unknown>('templates', CACHE_TTL_MS, metrics.cache);
   const scenariosCache = new TtlCache<unknown>('scenarios', CACHE_TTL_MS, metrics.cache);
@@ -207,6 +211,7 @@ export function registerStudioRoutes(http: FastifyInstance, deps: StudioRouteDep
   http.get<{ Querystring: ListQuery }>(
     `${PREFIX}/conversations`,
     {
+      config: curator,
       schema: {
         tags,
         summary: 'List conversations: filters, sort, keyset pagination (pass nextCursor back as cursor)',
@@ -238,6 +243,7 @@ export function registerStudioRoutes(http: FastifyInstance, deps: StudioRouteDep
   http.get<{ Querystring: FilterQuery }>(
     `${PREFIX}/conversations/count`,
     {
+      config: curator,
       schema: {
         tags,
         summary: 'Count conversations matching the filters (exact up to 10,000, a planner estimate beyond; an estimate of 20,000 or more is answered without counting)',
@@ -254,6 +260,7 @@ export function registerStudioRoutes(http: FastifyInstance, deps: StudioRouteDep
   http.get(
     `${PREFIX}/stats`,
     {
+      config: curator,
       schema: {
         tags,
         summary: 'Totals by status and tier, average quality (cached 5 s)',
@@ -276,6 +283,7 @@ export function registerStudioRoutes(http: FastifyInstance, deps: StudioRouteDep
   http.get<{ Params: { id: string } }>(
     `${PREFIX}/conversations/:id`,
     {
+      config: curator,
       schema: {
         tags,
         summary: 'One conversation with its turns',
@@ -302,6 +310,7 @@ export function registerStudioRoutes(http: FastifyInstance, deps: StudioRouteDep
   http.patch<{ Params: { id: string }; Body: { status: ConversationStatus; expected?: ConversationStatus; note?: string; reviewer?: string } }>(
     `${PREFIX}/conversations/:id`,
     {
+      config: curator,
       schema: {
         tags,
         summary: 'Change one conversation\'s status (appends to its review history)',
@@ -320,6 +329,7 @@ export function registerStudioRoutes(http: FastifyInstance, deps: StudioRouteDep
   http.post<{ Body: { ids: string[]; status: ConversationStatus; note?: string; reviewer?: string } }>(
     `${PREFIX}/conversations/bulk`,
     {
+      config: curator,
       schema: {
         tags,
         summary: 'Set the status of many conversations at once (each history records its own previous status)',
@@ -345,12 +355,12 @@ export function registerStudioRoutes(http: FastifyInstance, deps: StudioRouteDep
   );
 
   // ------------------------------------------------------------------ templates and scenarios
-  http.get(`${PREFIX}/templates`, { schema: { tags, summary: 'All templates (cached 5 min, invalidated on write)', response: { 200: { type: 'object', properties: { items: { type: 'array', items: templateItem } } } } } }, async () =>
+  http.get(`${PREFIX}/templates`, { config: curator, schema: { tags, summary: 'All templates (cached 5 min, invalidated on write)', response: { 200: { type: 'object', properties: { items: { type: 'array', items: templateItem } } } } } }, async () =>
     templatesCache.get('all', async () => ({ items: await db.selectFrom('studio_templates').selectAll().orderBy('name').execute() })),
   );
   http.post<{ Body: TemplateInput }>(
     `${PREFIX}/templates`,
-    { schema: { tags, summary: 'Create a template', body: templateBody, response: { 201: templateItem, ...errors } } },
+    { config: curator, schema: { tags, summary: 'Create a template', body: templateBody, response: { 201: templateItem, ...errors } } },
     async (req, reply) => {
       const b = req.body;
       const row = await db
@@ -365,7 +375,7 @@ export function registerStudioRoutes(http: FastifyInstance, deps: StudioRouteDep
   );
   http.put<{ Params: { id: string }; Body: TemplateInput }>(
     `${PREFIX}/templates/:id`,
-    { schema: { tags, summary: 'Replace a template', params: uuidParam, body: templateBody, response: { 200: templateItem, ...errors } } },
+    { config: curator, schema: { tags, summary: 'Replace a template', params: uuidParam, body: templateBody, response: { 200: templateItem, ...errors } } },
     async (req) => {
       const b = req.body;
       const row = await db
@@ -382,7 +392,7 @@ export function registerStudioRoutes(http: FastifyInstance, deps: StudioRouteDep
   );
   http.delete<{ Params: { id: string } }>(
     `${PREFIX}/templates/:id`,
-    { schema: { tags, summary: 'Delete a template (its conversations keep their data)', params: uuidParam, response: { 204: { type: 'null' }, ...errors } } },
+    { config: curator, schema: { tags, summary: 'Delete a template (its conversations keep their data)', params: uuidParam, response: { 204: { type: 'null' }, ...errors } } },
     async (req, reply) => {
       const inUse = await db.selectFrom('studio_generation_jobs').select('id').where('template_id', '=', req.params.id).where('status', 'in', ['queued', 'running']).executeTakeFirst();
       if (inUse) throw new AirwavesError(Errors.conflict, `template is used by running job ${inUse.id}`);
@@ -393,12 +403,12 @@ export function registerStudioRoutes(http: FastifyInstance, deps: StudioRouteDep
     },
   );
 
-  http.get(`${PREFIX}/scenarios`, { schema: { tags, summary: 'All scenarios (cached 5 min, invalidated on write)', response: { 200: { type: 'object', properties: { items: { type: 'array', items: scenarioItem } } } } } }, async () =>
+  http.get(`${PREFIX}/scenarios`, { config: curator, schema: { tags, summary: 'All scenarios (cached 5 min, invalidated on write)', response: { 200: { type: 'object', properties: { items: { type: 'array', items: scenarioItem } } } } } }, async () =>
     scenariosCache.get('all', async () => ({ items: await db.selectFrom('studio_scenarios').selectAll().orderBy('name').execute() })),
   );
   http.post<{ Body: ScenarioInput }>(
     `${PREFIX}/scenarios`,
-    { schema: { tags, summary: 'Create a scenario', body: scenarioBody, response: { 201: scenarioItem, ...errors } } },
+    { config: curator, schema: { tags, summary: 'Create a scenario', body: scenarioBody, response: { 201: scenarioItem, ...errors } } },
     async (req, reply) => {
       const b = req.body;
       const row = await db
@@ -413,7 +423,7 @@ export function registerStudioRoutes(http: FastifyInstance, deps: StudioRouteDep
   );
   http.put<{ Params: { id: string }; Body: ScenarioInput }>(
     `${PREFIX}/scenarios/:id`,
-    { schema: { tags, summary: 'Replace a scenario', params: uuidParam, body: scenarioBody, response: { 200: scenarioItem, ...errors } } },
+    { config: curator, schema: { tags, summary: 'Replace a scenario', params: uuidParam, body: scenarioBody, response: { 200: scenarioItem, ...errors } } },
     async (req) => {
       const b = req.body;
       const row = await db
@@ -430,7 +440,7 @@ export function registerStudioRoutes(http: FastifyInstance, deps: StudioRouteDep
   );
   http.delete<{ Params: { id: string } }>(
     `${PREFIX}/scenarios/:id`,
-    { schema: { tags, summary: 'Delete a scenario', params: uuidParam, response: { 204: { type: 'null' }, ...errors } } },
+    { config: curator, schema: { tags, summary: 'Delete a scenario', params: uuidParam, response: { 204: { type: 'null' }, ...errors } } },
     async (req, reply) => {
       const res = await db.deleteFrom('studio_scenarios').where('id', '=', req.params.id).executeTakeFirst();
       if (!Number(res.numDeletedRows)) throw new AirwavesError(Errors.notFound, `scenario ${req.params.id} does not exist`);
@@ -444,6 +454,7 @@ export function registerStudioRoutes(http: FastifyInstance, deps: StudioRouteDep
   http.post<{ Body: { templateId: string; scenarioIds?: string[]; count: number } }>(
     `${PREFIX}/jobs`,
     {
+      config: curator,
       schema: {
         tags,
         summary: 'Queue a generation job; progress is pushed on the hub channel studio:job:<id>',
@@ -478,15 +489,15 @@ export function registerStudioRoutes(http: FastifyInstance, deps: StudioRouteDep
       return reply.status(201).send(withChannel(job));
     },
   );
-  http.get(`${PREFIX}/jobs`, { schema: { tags, summary: 'The 50 most recent generation jobs', response: { 200: { type: 'object', properties: { items: { type: 'array', items: jobItem } } } } } }, async () => ({
+  http.get(`${PREFIX}/jobs`, { config: curator, schema: { tags, summary: 'The 50 most recent generation jobs', response: { 200: { type: 'object', properties: { items: { type: 'array', items: jobItem } } } } } }, async () => ({
     items: (await db.selectFrom('studio_generation_jobs').selectAll().orderBy('created_at', 'desc').limit(50).execute()).map(withChannel),
   }));
-  http.get<{ Params: { id: string } }>(`${PREFIX}/jobs/:id`, { schema: { tags, summary: 'One generation job', params: uuidParam, response: { 200: jobItem, ...errors } } }, async (req) => {
+  http.get<{ Params: { id: string } }>(`${PREFIX}/jobs/:id`, { config: curator, schema: { tags, summary: 'One generation job', params: uuidParam, response: { 200: jobItem, ...errors } } }, async (req) => {
     const job = await db.selectFrom('studio_generation_jobs').selectAll().where('id', '=', req.params.id).executeTakeFirst();
     if (!job) throw new AirwavesError(Errors.notFound, `job ${req.params.id} does not exist`);
     return withChannel(job);
   });
-  http.post<{ Params: { id: string } }>(`${PREFIX}/jobs/:id/cancel`, { schema: { tags, summary: 'Cancel a queued or running job', params: uuidParam, response: { 200: jobItem, ...errors } } }, async (req) => {
+  http.post<{ Params: { id: string } }>(`${PREFIX}/jobs/:id/cancel`, { config: curator, schema: { tags, summary: 'Cancel a queued or running job', params: uuidParam, response: { 200: jobItem, ...errors } } }, async (req) => {
     const cancelled = await jobs.cancel(req.params.id);
     const job = await db.selectFrom('studio_generation_jobs').selectAll().where('id', '=', req.params.id).executeTakeFirst();
     if (!job) throw new AirwavesError(Errors.notFound, `job ${req.params.id} does not exist`);
@@ -498,6 +509,7 @@ export function registerStudioRoutes(http: FastifyInstance, deps: StudioRouteDep
   http.get<{ Querystring: FilterQuery & { format: ExportFormat } }>(
     `${PREFIX}/export`,
     {
+      config: curatorDownload,
       schema: {
         tags,
         summary: 'Stream the filtered conversations as JSONL (OpenAI chat fine-tuning, ShareGPT or Alpaca)',
@@ -520,10 +532,10 @@ export function registerStudioRoutes(http: FastifyInstance, deps: StudioRouteDep
   http.get<{ Querystring: { limit?: number } }>(
     `${PREFIX}/admin/pg-stat-statements`,
     {
+      config: rule.apiKey,
       schema: {
         tags,
         summary: 'Top statements by total time from pg_stat_statements (PostgreSQL with the extension preloaded)',
-        security: [{ apiKey: [] }],
         querystring: { type: 'object', additionalProperties: false, properties: { limit: { type: 'integer', minimum: 1, maximum: 100, default: 20 } } },
         response: {
           200: {
@@ -540,7 +552,6 @@ export function registerStudioRoutes(http: FastifyInstance, deps: StudioRouteDep
           409: errorResponseSchema,
         },
       },
-      preHandler: async (req: FastifyRequest) => checkApiKey(config, req),
     },
     async (req) => {
       if (database.engine !== 'postgres') throw new AirwavesError(Errors.conflict, 'pg_stat_statements needs PostgreSQL (DATABASE_URL=postgres://…); this server runs on PGlite');

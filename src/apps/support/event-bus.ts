@@ -7,7 +7,7 @@
  * idempotency key, so a redelivered event reaches clients once.
  */
 import type { AppContext } from '../app.js';
-import type { Hub } from '../../hub/hub.js';
+import type { HubApi } from '../../hub/hub-api.js';
 import type { Logger } from '../../core/logger.js';
 import type { EventPublisher } from '../../events/publisher.js';
 import { familyOf, type StreamEvent } from './events.js';
@@ -34,7 +34,7 @@ export function deliveryId(event: StreamEvent, index: number): string {
 
 export class SupportEventBus {
   private readonly publisher: EventPublisherLike | undefined;
-  private readonly hub: Hub;
+  private readonly hub: HubApi;
   private readonly log: Logger;
   published = 0;
 

@@ -1,15 +1,18 @@
 /**
  * @module apps/support/routes
  * The help desk's REST API under /api/v1/support. Every route has a JSON schema (bad input is a
- * 400 naming the field before any handler runs) and, except the demo login, needs
- * `Authorization: Bearer <hub token>`; what a user may do is decided in the desk, not here.
+ * 400 naming the field before any handler runs) and declares its auth rule: agent-only routes
+ * refuse customers before validation; the rest need an agent or customer token. Which ticket a
+ * user may see or change (customers: their own; agents: the queue) is decided in the desk.
+ * The demo login exists only in demo mode (AIRWAVES_DEMO=true) and is rate-limited per IP.
  */
 import type { FastifyInstance, FastifyRequest } from 'fastify';
 import { AirwavesError, Errors } from '../../core/errors.js';
 import { errorResponseSchema } from '../../http/errors.js';
-import { TokenError, mintToken, verifyToken } from '../../hub/auth.js';
+import type { AppAuth } from '../../auth/app-auth.js';
 import { CONTROL_MODES, MAX_MESSAGE_CHARS, ROLES, TICKET_STATUSES, describeIssues, eventRequestSchema, type ControlMode, type Role, type TicketStatus } from './events.js';
 import type { SupportDesk, SupportUser } from './desk.js';
+import { parseIdempotencyKey } from './desk.js';
 import { DEMO_USERS } from './demo-users.js';
 
 export const API_PREFIX = '/api/v1/support';
@@ -69,50 +72,42 @@ const sessionParams = {
 } as const;
 const messageBody = { type: 'string', minLength: 1, maxLength: MAX_MESSAGE_CHARS } as const;
 
-export function registerSupportRoutes(http: FastifyInstance, desk: SupportDesk, jwtSecret: string): void {
-  const actors = new WeakMap<FastifyRequest, SupportUser>();
-  const actor = (req: FastifyRequest): SupportUser => actors.get(req)!;
+/** The hub channels a help desk user's token may name; the namespace hooks narrow them per ticket. */
+export function supportChannelClaims(user: Pick<SupportUser, 'id' | 'role'>): { subscribe: string[]; publish: string[] } {
+  return {
+    subscribe: ['support:room:*', `support-user:${user.id}`, ...(user.role === 'agent' ? ['support:agents'] : [])],
+    publish: ['support-typing:*'],
+  };
+}
 
-  // Authentication for every route of this app but the demo login.
-  http.addHook('preHandler', async (req) => {
-    if (req.routeOptions.url === DEMO_LOGIN) return;
-    const header = req.headers.authorization;
-    const m = header ? /^Bearer\s+(\S+)$/i.exec(header) : null;
-    if (!m) throw new AirwavesError(Errors.unauthorized, 'send "Authorization: Bearer <token>" (get one from POST /api/v1/support/demo-login)');
-    let userId: string;
-    try {
-      userId = (await verifyToken(m[1], jwtSecret)).user!;
-    } catch (err) {
-      throw new AirwavesError(Errors.unauthorized, err instanceof TokenError ? err.message : 'bad token');
-    }
+export function registerSupportRoutes(http: FastifyInstance, desk: SupportDesk, auth: AppAuth): void {
+  const actors = new WeakMap<FastifyRequest, SupportUser>();
+  const actor = (req: FastifyRequest): SupportUser => {
+    const user = actors.get(req);
+    if (!user) throw new AirwavesError(Errors.forbidden, 'not a help desk user');
+    return user;
+  };
+  const member = auth.rule.roles('agent', 'customer');
+  const agent = auth.rule.roles('agent');
+
+  // The auth hook has checked the token and its role (before validation); this one finds the
+  // help desk user behind it, whose stored role the desk checks again on every action.
+  http.addHook('onRequest', async (req) => {
+    const userId = req.identity?.user;
+    if (!userId || req.identity?.roles.includes('admin')) return;
     const user = await desk.user(userId);
-    if (!user) throw new AirwavesError(Errors.unauthorized, `user "${userId}" is not a help desk user`);
+    if (!user) throw new AirwavesError(Errors.forbidden, `user "${userId}" is not a help desk user`);
     actors.set(req, user);
   });
 
-  http.post<{ Body: { userId: string } }>(
-    DEMO_LOGIN,
-    {
-      schema: {
-        tags,
-        summary: 'Mints a hub token for one of the seeded demo users (demo UI)',
-        body: { type: 'object', properties: { userId: { type: 'string', enum: DEMO_USERS.map((u) => u.id) } }, required: ['userId'], additionalProperties: false },
-        response: { 200: { type: 'object', properties: { token: { type: 'string' }, user: userSchema, expiresIn: { type: 'integer' } } }, 400: errorResponseSchema },
-      },
-    },
-    async (req) => {
-      const user = await desk.user(req.body.userId);
-      if (!user) throw new AirwavesError(Errors.notFound, `demo user "${req.body.userId}" is not seeded`);
-      return { token: await mintToken({ sub: user.id }, jwtSecret, TOKEN_TTL_SECONDS), user, expiresIn: TOKEN_TTL_SECONDS };
-    },
-  );
+  if (auth.demo) registerDemoLogin(http, desk, auth);
 
-  http.get(`${API_PREFIX}/me`, { schema: { tags, security, summary: 'The user behind the token', response: { 200: userSchema, ...errors } } }, async (req) => actor(req));
+  http.get(`${API_PREFIX}/me`, { config: member, schema: { tags, security, summary: 'The user behind the token', response: { 200: userSchema, ...errors } } }, async (req) => actor(req));
 
   http.get<{ Querystring: { role?: Role } }>(
     `${API_PREFIX}/users`,
     {
-      schema: {
+      config: agent, schema: {
         tags,
         security,
         summary: 'Help desk users (agents: for assignment)',
@@ -129,7 +124,7 @@ export function registerSupportRoutes(http: FastifyInstance, desk: SupportDesk, 
   http.get<{ Querystring: { status?: TicketStatus; limit?: number } }>(
     `${API_PREFIX}/tickets`,
     {
-      schema: {
+      config: member, schema: {
         tags,
         security,
         summary: 'Tickets, most recently active first (customers: their own)',
@@ -144,7 +139,7 @@ export function registerSupportRoutes(http: FastifyInstance, desk: SupportDesk, 
     `${API_PREFIX}/tickets`,
     {
       bodyLimit: 64 * 1024,
-      schema: {
+      config: member, schema: {
         tags,
         security,
         summary: 'Opens a ticket with its first message',
@@ -163,7 +158,7 @@ export function registerSupportRoutes(http: FastifyInstance, desk: SupportDesk, 
   http.get<{ Params: { ticketId: string } }>(
     `${API_PREFIX}/tickets/:ticketId`,
     {
-      schema: { tags, security, summary: 'One ticket and its live remote session', params: ticketParams, response: { 200: { type: 'object', properties: { ticket: ticketSchema, remoteSession: nullableSession } }, ...errors } },
+      config: member, schema: { tags, security, summary: 'One ticket and its live remote session', params: ticketParams, response: { 200: { type: 'object', properties: { ticket: ticketSchema, remoteSession: nullableSession } }, ...errors } },
     },
     async (req) => {
       const ticket = await desk.ticketFor(actor(req), req.params.ticketId);
@@ -174,7 +169,7 @@ export function registerSupportRoutes(http: FastifyInstance, desk: SupportDesk, 
   http.put<{ Params: { ticketId: string }; Body: { status: TicketStatus } }>(
     `${API_PREFIX}/tickets/:ticketId/status`,
     {
-      schema: {
+      config: agent, schema: {
         tags,
         security,
         summary: "Changes a ticket's status (agents); everyone watching sees it at once",
@@ -186,10 +181,25 @@ export function registerSupportRoutes(http: FastifyInstance, desk: SupportDesk, 
     async (req) => ({ ticket: await desk.setStatus(actor(req), req.params.ticketId, req.body.status) }),
   );
 
+  http.post<{ Params: { ticketId: string } }>(
+    `${API_PREFIX}/tickets/:ticketId/reopen`,
+    {
+      config: member,
+      schema: {
+        tags,
+        security,
+        summary: 'Reopens a solved or closed ticket (its requester or an agent); everyone watching sees it at once',
+        params: ticketParams,
+        response: { 200: { type: 'object', properties: { ticket: ticketSchema } }, ...errors },
+      },
+    },
+    async (req) => ({ ticket: await desk.reopen(actor(req), req.params.ticketId) }),
+  );
+
   http.put<{ Params: { ticketId: string }; Body: { assigneeId: string | null } }>(
     `${API_PREFIX}/tickets/:ticketId/assignee`,
     {
-      schema: {
+      config: agent, schema: {
         tags,
         security,
         summary: 'Assigns a ticket to an agent, or unassigns it with null (agents)',
@@ -204,7 +214,7 @@ export function registerSupportRoutes(http: FastifyInstance, desk: SupportDesk, 
   http.get<{ Params: { ticketId: string }; Querystring: { before?: number; after?: number; limit?: number } }>(
     `${API_PREFIX}/tickets/:ticketId/messages`,
     {
-      schema: {
+      config: member, schema: {
         tags,
         security,
         summary: "A page of a ticket's chat, oldest first: `before` pages back, `after` catches up",
@@ -227,7 +237,7 @@ export function registerSupportRoutes(http: FastifyInstance, desk: SupportDesk, 
     `${API_PREFIX}/tickets/:ticketId/messages`,
     {
       bodyLimit: 64 * 1024,
-      schema: {
+      config: member, schema: {
         tags,
         security,
         summary: "Posts a chat message to the ticket's room (stored, then published)",
@@ -236,13 +246,13 @@ export function registerSupportRoutes(http: FastifyInstance, desk: SupportDesk, 
         response: { 201: { type: 'object', properties: { message: messageSchema } }, ...errors },
       },
     },
-    async (req, reply) => reply.status(201).send({ message: await desk.postMessage(actor(req), req.params.ticketId, req.body.body) }),
+    async (req, reply) => reply.status(201).send({ message: await desk.postMessage(actor(req), req.params.ticketId, req.body.body, { idempotencyKey: parseIdempotencyKey(req.headers['idempotency-key']) }) }),
   );
 
   http.post<{ Params: { ticketId: string }; Body: { state: 'start' | 'stop' } }>(
     `${API_PREFIX}/tickets/:ticketId/typing`,
     {
-      schema: {
+      config: member, schema: {
         tags,
         security,
         summary: 'Reports typing (coalesced per room and user over 100 ms)',
@@ -260,7 +270,7 @@ export function registerSupportRoutes(http: FastifyInstance, desk: SupportDesk, 
   http.post<{ Params: { ticketId: string }; Body: { controlMode: ControlMode } }>(
     `${API_PREFIX}/tickets/:ticketId/remote-sessions`,
     {
-      schema: {
+      config: agent, schema: {
         tags,
         security,
         summary: 'Starts a remote-access session (agents); the requester is notified personally',
@@ -275,7 +285,7 @@ export function registerSupportRoutes(http: FastifyInstance, desk: SupportDesk, 
   http.put<{ Params: { ticketId: string; sessionId: string }; Body: { controlMode: ControlMode } }>(
     `${API_PREFIX}/tickets/:ticketId/remote-sessions/:sessionId/control-mode`,
     {
-      schema: {
+      config: agent, schema: {
         tags,
         security,
         summary: "Changes a live session's control mode (agents); the requester is notified",
@@ -290,7 +300,7 @@ export function registerSupportRoutes(http: FastifyInstance, desk: SupportDesk, 
   http.delete<{ Params: { ticketId: string; sessionId: string } }>(
     `${API_PREFIX}/tickets/:ticketId/remote-sessions/:sessionId`,
     {
-      schema: {
+      config: member, schema: {
         tags,
         security,
         summary: 'Ends a live session (agents, or the requester withdrawing access)',
@@ -307,7 +317,7 @@ export function registerSupportRoutes(http: FastifyInstance, desk: SupportDesk, 
     `${API_PREFIX}/events`,
     {
       bodyLimit: 64 * 1024,
-      schema: {
+      config: member, schema: {
         tags,
         security,
         summary: 'Submits an event request {type, roomId, payload}; validated against the closed event types',
@@ -322,7 +332,7 @@ export function registerSupportRoutes(http: FastifyInstance, desk: SupportDesk, 
       const who = actor(req);
       switch (e.type) {
         case 'chat_message':
-          await desk.postMessage(who, e.roomId, e.payload.body);
+          await desk.postMessage(who, e.roomId, e.payload.body, { idempotencyKey: parseIdempotencyKey(req.headers['idempotency-key']) });
           break;
         case 'typing_start':
         case 'typing_stop':
@@ -345,6 +355,28 @@ export function registerSupportRoutes(http: FastifyInstance, desk: SupportDesk, 
           break;
       }
       return reply.status(202).send({ accepted: true, type: e.type });
+    },
+  );
+}
+
+/** Demo mode only: a token for one of the seeded demo people, with their role and channels. */
+function registerDemoLogin(http: FastifyInstance, desk: SupportDesk, auth: AppAuth): void {
+  http.post<{ Body: { userId: string } }>(
+    DEMO_LOGIN,
+    {
+      config: auth.loginRoute(),
+      schema: {
+        tags,
+        summary: 'Demo mode only (AIRWAVES_DEMO=true): a token for one of the seeded demo users, rate-limited per IP',
+        body: { type: 'object', properties: { userId: { type: 'string', enum: DEMO_USERS.map((u) => u.id) } }, required: ['userId'], additionalProperties: false },
+        response: { 200: { type: 'object', properties: { token: { type: 'string' }, user: userSchema, expiresIn: { type: 'integer' } } }, 400: errorResponseSchema, 404: errorResponseSchema, 429: errorResponseSchema },
+      },
+    },
+    async (req) => {
+      const user = await desk.user(req.body.userId);
+      if (!user) throw new AirwavesError(Errors.notFound, `demo user "${req.body.userId}" is not seeded`);
+      const token = await auth.mint({ sub: user.id, roles: [user.role], ...supportChannelClaims(user) }, TOKEN_TTL_SECONDS);
+      return { token, user, expiresIn: TOKEN_TTL_SECONDS };
     },
   );
 }

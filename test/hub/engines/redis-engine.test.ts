@@ -5,7 +5,7 @@
  */
 import { test, describe, before, after } from 'node:test';
 import assert from 'node:assert/strict';
-import { startServer, RawClient, sleep, type Frame } from '../../helpers/server.js';
+import { startServer, RawClient, sleep, TEST_API_KEY, type Frame } from '../../helpers/server.js';
 import { startRedis, type TestRedis } from '../../helpers/redis.js';
 import type { AirwavesServer } from '../../../src/server.js';
 import type { AirwavesConfig } from '../../../src/core/config.js';
@@ -254,7 +254,7 @@ describe('RedisEngine (real Redis, two nodes in one process)', () => {
     assert.equal(ready.status, 503);
     const res = await fetch(`${b.url}/api/v1/publish`, {
       method: 'POST',
-      headers: { 'content-type': 'application/json', authorization: 'Bearer test-api-key-0123456789' },
+      headers: { 'content-type': 'application/json', authorization: `Bearer ${TEST_API_KEY}` },
       body: JSON.stringify({ channel: 'chat:outage', data: { n: 2 } }),
     });
     assert.equal(res.status, 503);

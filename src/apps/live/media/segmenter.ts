@@ -24,8 +24,9 @@ export interface Part {
   /** Audio decode time of the part's first frame and its frame count (DASH audio timeline). */
   audioStart: number;
   audioFrames: number;
-  /** Wall clock (ms) when the part became available. */
+  /** Wall clock (ms) when the part became available, and when its first frame arrived over RTMP. */
   availableAt: number;
+  firstArrivalAt: number;
 }
 
 export interface Segment {
@@ -57,6 +58,7 @@ interface PendingVideo {
   ctsMs: number;
   keyframe: boolean;
   data: Buffer;
+  arrivedAt: number;
 }
 
 export class Segmenter {
@@ -77,6 +79,7 @@ export class Segmenter {
   private partVideo: Sample[] = [];
   private partVideoStart = 0;
   private segmentStartMs: number | null = null;
+  private partFirstArrival = 0;
   private lastDurationMs = 33;
   private partDurationMs = 0;
   private partIndependent = false;
@@ -102,7 +105,10 @@ export class Segmenter {
     if (p) {
       const durationMs = Math.max(1, dtsMs - p.dtsMs);
       if (p.keyframe && this.partVideo.length === 0) this.partIndependent = true;
-      if (this.partVideo.length === 0) this.partVideoStart = p.dtsMs;
+      if (this.partVideo.length === 0) {
+        this.partVideoStart = p.dtsMs;
+        this.partFirstArrival = p.arrivedAt;
+      }
       this.partVideo.push({ data: p.data, duration: Math.round(durationMs * 90), cts: Math.round(p.ctsMs * 90), keyframe: p.keyframe });
       this.partDurationMs += durationMs;
       if (this.segmentStartMs === null) this.segmentStartMs = this.partVideoStart;
@@ -110,7 +116,7 @@ export class Segmenter {
       if (keyframe && dtsMs - this.segmentStartMs >= this.options.segmentTargetMs) this.closePart(dtsMs, true);
       else if (this.partDurationMs + durationMs > this.options.partTargetMs) this.closePart(dtsMs, false);
     }
-    this.pending = { dtsMs, ctsMs, keyframe, data };
+    this.pending = { dtsMs, ctsMs, keyframe, data, arrivedAt: Date.now() };
   }
 
   pushAudio(dtsMs: number, data: Buffer): void {
@@ -125,6 +131,7 @@ export class Segmenter {
       if (this.partVideo.length === 0) {
         this.partVideoStart = p.dtsMs;
         this.partIndependent = p.keyframe;
+        this.partFirstArrival = p.arrivedAt;
       }
       this.partVideo.push({ data: p.data, duration: Math.round(this.lastDurationMs * 90), cts: Math.round(p.ctsMs * 90), keyframe: p.keyframe });
       this.partDurationMs += this.lastDurationMs;
@@ -195,6 +202,7 @@ export class Segmenter {
       audioStart: audioRun?.baseDecodeTime ?? 0,
       audioFrames: audioRun?.samples.length ?? 0,
       availableAt: Date.now(),
+      firstArrivalAt: this.partFirstArrival,
     };
     this.current.parts.push(part);
     this.current.duration += part.duration;

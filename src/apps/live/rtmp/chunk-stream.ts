@@ -74,6 +74,13 @@ export class ChunkReader {
     return n;
   }
 
+  private setChunkSize(payload: Buffer): void {
+    if (payload.length < 4) throw new ChunkStreamError('SetChunkSize message shorter than 4 bytes');
+    const size = payload.readUInt32BE(0) & 0x7fffffff;
+    if (size < 1 || size > 16 * 1024 * 1024) throw new ChunkStreamError(`chunk size ${size} out of range`);
+    this.chunkSize = size;
+  }
+
   /** Drops a partial message on a chunk stream (Abort message). */
   abort(csid: number): void {
     const s = this.streams.get(csid);
@@ -152,6 +159,8 @@ export class ChunkReader {
       const payload = state.parts.length === 1 ? state.parts[0]! : Buffer.concat(state.parts, state.length);
       state.parts = [];
       state.received = 0;
+      // SetChunkSize applies to the very next chunk, which may already be in this buffer.
+      if (state.typeId === 1) this.setChunkSize(payload);
       out.push({ typeId: state.typeId, streamId: state.streamId, timestamp: state.timestamp, payload });
     }
     return dataPos + size;

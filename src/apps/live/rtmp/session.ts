@@ -8,7 +8,7 @@
  */
 import type { Socket } from 'node:net';
 import { decodeAmf0, encodeAmf0, type Amf0Value } from './amf0.js';
-import { ChunkReader, control, encodeMessage, type RtmpMessage } from './chunk-stream.js';
+import { ChunkReader, ChunkStreamError, control, encodeMessage, type RtmpMessage } from './chunk-stream.js';
 import { ServerHandshake } from './handshake.js';
 
 /** Where an accepted publisher's media goes. */
@@ -18,6 +18,8 @@ export interface MediaSink {
   onAudio(timestamp: number, payload: Buffer): void;
   /** The publisher stopped (`unpublish`), the socket closed (`disconnect`) or the input broke (`error`). */
   onEnd(reason: 'unpublish' | 'disconnect' | 'error', detail?: string): void;
+  /** Receives the function that disconnects the publisher (a stream ended from the API). */
+  attach?(disconnect: () => void): void;
 }
 
 export type PublishDecision = { ok: true; sink: MediaSink } | { ok: false; code: 'BadName' | 'Throttled'; reason: string };
@@ -93,13 +95,10 @@ export class RtmpSession {
 
   private onMessage(m: RtmpMessage): void {
     switch (m.typeId) {
-      case 1: {
-        const size = m.payload.readUInt32BE(0) & 0x7fffffff;
-        if (size < 1 || size > 16 * 1024 * 1024) throw new RangeError(`chunk size ${size} out of range`);
-        this.reader.chunkSize = size;
+      case 1: // applied by the reader as soon as the message completes
         return;
-      }
       case 2:
+        if (m.payload.length < 4) throw new ChunkStreamError('Abort message shorter than 4 bytes');
         this.reader.abort(m.payload.readUInt32BE(0));
         return;
       case 3:
@@ -107,6 +106,7 @@ export class RtmpSession {
       case 6:
         return;
       case 5:
+        if (m.payload.length < 4) throw new ChunkStreamError('WindowAckSize message shorter than 4 bytes');
         this.peerAckWindow = m.payload.readUInt32BE(0);
         return;
       case 8:
@@ -196,6 +196,7 @@ export class RtmpSession {
     }
     this.sink = decision.sink;
     this.publishing = true;
+    decision.sink.attach?.(() => this.socket.destroy());
     this.send(2, control.streamBegin(streamId));
     this.command(streamId, 'onStatus', 0, null, { level: 'status', code: 'NetStream.Publish.Start', description: `${name.slice(0, 4)}… is now published.` });
   }

@@ -1,0 +1,85 @@
+#!/usr/bin/env node
+/**
+ * @module scripts/build
+ * Builds the server (tsc → dist/src) and the web UIs (vite → dist/web), then stamps dist/ with the
+ * time the build started. `--if-stale` (what `npm start` runs first) builds only when a source is
+ * newer than that stamp, so every start after the first is instant; and before it builds, it checks
+ * the configuration, so a bad setting costs a second, not a whole build.
+ *
+ * @example
+ *   node scripts/build.mjs             # always build
+ *   node scripts/build.mjs --if-stale  # check config, then build only if sources changed
+ */
+import { spawnSync } from 'node:child_process';
+import { existsSync, mkdirSync, readdirSync, statSync, utimesSync, writeFileSync } from 'node:fs';
+import { join, resolve } from 'node:path';
+
+const root = resolve(import.meta.dirname, '..');
+const stampFile = join(root, 'dist', '.build-stamp');
+/** What the build reads: a change to any of these makes dist/ stale. */
+const inputs = ['src', 'web', 'vite.config.ts', 'tsconfig.json', 'tsconfig.build.json', 'package.json'];
+/** What the server needs from a build (the CLI and each UI's page); a missing one makes dist/ stale whatever the stamp says. */
+const outputs = [
+  'dist/src/cli.js',
+  ...readdirSync(join(root, 'web'), { withFileTypes: true })
+    .filter((d) => d.isDirectory() && existsSync(join(root, 'web', d.name, 'index.html')))
+    .map((d) => `dist/web/${d.name}/index.html`),
+];
+
+/** Newest modification time (ms) under a file or folder. */
+function newestMtime(path) {
+  const stat = statSync(path, { throwIfNoEntry: false });
+  if (!stat) return 0;
+  if (!stat.isDirectory()) return stat.mtimeMs;
+  let newest = stat.mtimeMs; // a deleted file shows only as its folder's change
+  for (const entry of readdirSync(path)) newest = Math.max(newest, newestMtime(join(path, entry)));
+  return newest;
+}
+
+export function isStale() {
+  if (outputs.some((file) => !existsSync(join(root, file)))) return true;
+  const stamp = statSync(stampFile, { throwIfNoEntry: false });
+  if (!stamp) return true;
+  return inputs.some((input) => newestMtime(join(root, input)) > stamp.mtimeMs);
+}
+
+function run(command, args, options = {}) {
+  const result = spawnSync(command, args, { cwd: root, stdio: 'inherit', ...options });
+  if (result.error) throw result.error;
+  return result;
+}
+
+/** `airwaves check-config` from the sources (dist/ may be missing or stale): exit 78 naming each bad field. */
+function checkConfig() {
+  const result = run(process.execPath, ['--import', 'tsx', 'src/cli.ts', 'check-config'], { stdio: ['ignore', 'ignore', 'pipe'] });
+  if (result.status !== 0) {
+    process.stderr.write(result.stderr);
+    process.exit(result.status ?? 1);
+  }
+}
+
+function build() {
+  const started = new Date();
+  const bin = (name) => join(root, 'node_modules', '.bin', name);
+  for (const [command, args] of [
+    [bin('tsc'), ['-p', 'tsconfig.build.json']],
+    [bin('vite'), ['build', '--logLevel', 'warn']],
+  ]) {
+    const result = run(command, args);
+    if (result.status !== 0) process.exit(result.status ?? 1);
+  }
+  // The start time, not the end: a source saved during the build makes the next start rebuild.
+  mkdirSync(join(root, 'dist'), { recursive: true });
+  writeFileSync(stampFile, `${started.toISOString()}\n`);
+  utimesSync(stampFile, started, started);
+}
+
+if (process.argv.includes('--if-stale')) {
+  if (isStale()) {
+    checkConfig();
+    console.error('airwaves: sources changed since the last build; building (once) …');
+    build();
+  }
+} else {
+  build();
+}

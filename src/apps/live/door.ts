@@ -1,0 +1,129 @@
+/**
+ * @module apps/live/door
+ * `GET /api/v1/streams/:id/ws`: a WebSocket for one stream's events — viewer_count_changed,
+ * stream_started, stream_ended, quality_changed — framed like hub pushes
+ * (`{"channel":"live:<id>","data":{…}}`, one JSON text frame each). A door client counts as a
+ * WebSocket viewer exactly like a hub subscriber of `live:<id>`. The door is fed in process by the
+ * live service, so in a cluster it carries the events of streams ingested on its own node; the
+ * hub channel `live:<id>` carries them everywhere.
+ * The route is declared to Fastify too (OpenAPI, the auth table); a plain GET gets 426.
+ */
+import { randomUUID } from 'node:crypto';
+import type { IncomingMessage } from 'node:http';
+import type { Duplex } from 'node:stream';
+import type { FastifyInstance } from 'fastify';
+import { WebSocketServer, type WebSocket } from 'ws';
+import { errorResponseSchema } from '../../http/errors.js';
+import { UPGRADE_CLAIMED } from '../../hub/ws-server.js';
+import { PUBLIC } from './access.js';
+import { viewerChannel, type LiveEvent } from './events.js';
+import type { LiveMetrics } from './metrics.js';
+import { STREAMS_PREFIX } from './routes.js';
+import type { LiveService } from './service.js';
+
+const DOOR_PATH = /^\/api\/v1\/streams\/([0-9a-f-]{36})\/ws$/;
+/** Door connections per stream and in all, so a flood of sockets is refused, not absorbed. */
+const MAX_DOOR_CONNECTIONS = 20_000;
+/** A door client that cannot take 1 MB of events is dropped (slow consumer). */
+const MAX_BUFFERED_BYTES = 1024 * 1024;
+
+function refuse(socket: Duplex, status: number, code: string, message: string): void {
+  const body = JSON.stringify({ error: { code, message } });
+  socket.end(`HTTP/1.1 ${status} ${status === 404 ? 'Not Found' : 'Service Unavailable'}\r\nContent-Type: application/json\r\nContent-Length: ${Buffer.byteLength(body)}\r\nConnection: close\r\n\r\n${body}`);
+}
+
+export class EventDoor {
+  private readonly wss = new WebSocketServer({ noServer: true, perMessageDeflate: false, clientTracking: false, maxPayload: 4096 });
+  private readonly clients = new Map<string, Set<WebSocket>>();
+  private total = 0;
+
+  constructor(
+    private readonly service: LiveService,
+    private readonly metrics: LiveMetrics,
+  ) {}
+
+  /** Sends one event to the door clients of its stream (the frame is encoded once). */
+  deliver(streamId: string, event: LiveEvent): void {
+    const set = this.clients.get(streamId);
+    if (!set?.size) return;
+    const frame = JSON.stringify({ channel: viewerChannel(streamId), data: event });
+    for (const ws of set) {
+      if (ws.bufferedAmount > MAX_BUFFERED_BYTES) {
+        this.metrics.wsFailures.inc({ reason: 'slow_consumer' });
+        ws.terminate();
+        continue;
+      }
+      ws.send(frame);
+    }
+  }
+
+  register(http: FastifyInstance): () => void {
+    http.get(
+      `${STREAMS_PREFIX}/:id/ws`,
+      {
+        config: PUBLIC,
+        schema: {
+          tags: ['live'],
+          summary: "WebSocket upgrade for one stream's events (viewer_count_changed, stream_started, stream_ended, quality_changed)",
+          params: { type: 'object', properties: { id: { type: 'string', format: 'uuid' } }, required: ['id'] },
+          response: { 426: errorResponseSchema },
+        },
+      },
+      async (_req, reply) => reply.status(426).header('upgrade', 'websocket').send({ error: { code: 'upgrade_required', message: 'open this URL as a WebSocket' } }),
+    );
+    const onUpgrade = (req: IncomingMessage, socket: Duplex, head: Buffer) => this.onUpgrade(req, socket, head);
+    http.server.prependListener('upgrade', onUpgrade);
+    return () => {
+      http.server.off('upgrade', onUpgrade);
+      for (const set of this.clients.values()) for (const ws of set) ws.terminate();
+      this.wss.close();
+    };
+  }
+
+  private onUpgrade(req: IncomingMessage, socket: Duplex, head: Buffer): void {
+    const m = DOOR_PATH.exec(new URL(req.url ?? '/', 'http://localhost').pathname);
+    if (!m) return;
+    (req as unknown as Record<symbol, unknown>)[UPGRADE_CLAIMED] = true;
+    socket.on('error', () => socket.destroy());
+    const streamId = m[1]!;
+    void this.service.store.getStream(streamId).then(
+      (row) => {
+        if (!row) {
+          this.metrics.wsFailures.inc({ reason: 'unknown_stream' });
+          return refuse(socket, 404, 'not_found', `no stream ${streamId}`);
+        }
+        if (this.total >= MAX_DOOR_CONNECTIONS) {
+          this.metrics.wsFailures.inc({ reason: 'too_many' });
+          return refuse(socket, 503, 'too_many_connections', `more than ${MAX_DOOR_CONNECTIONS} event door connections`);
+        }
+        this.wss.handleUpgrade(req, socket, head, (ws) => this.accept(streamId, ws));
+      },
+      () => {
+        this.metrics.wsFailures.inc({ reason: 'internal' });
+        refuse(socket, 503, 'internal', 'stream lookup failed');
+      },
+    );
+  }
+
+  private accept(streamId: string, ws: WebSocket): void {
+    const id = `door-${randomUUID()}`;
+    let set = this.clients.get(streamId);
+    if (!set) this.clients.set(streamId, (set = new Set()));
+    set.add(ws);
+    this.total++;
+    this.metrics.wsConnections.inc();
+    this.service.viewers.wsJoined(streamId, id);
+    // The current count at once, so a new viewer need not wait for the next change.
+    const now = this.service.viewers.count(streamId);
+    ws.send(JSON.stringify({ channel: viewerChannel(streamId), data: { type: 'viewer_count_changed', streamId, viewers: now, peak: this.service.viewers.peak(streamId), at: new Date().toISOString() } }));
+    ws.on('error', () => {});
+    ws.on('message', () => {}); // the door is one-way; input is ignored
+    ws.once('close', () => {
+      set.delete(ws);
+      if (set.size === 0) this.clients.delete(streamId);
+      this.total--;
+      this.metrics.wsConnections.dec();
+      this.service.viewers.wsLeft(streamId, id);
+    });
+  }
+}

@@ -1,0 +1,111 @@
+/**
+ * @module apps/live/media-routes
+ * Playback over HTTP: `/api/v1/streams/:id/media/<file>` serves the LL-HLS playlist (blocking
+ * reload with `_HLS_msn`/`_HLS_part`), the plain HLS playlist, the DASH manifest, init segments,
+ * segments and parts from the broadcast's memory. Segments and parts never change once listed,
+ * so they are `immutable` for a year (a CDN keeps them); playlists live one second, blocking
+ * responses a little longer (each names a future state, which is the same for every viewer).
+ * A preload-hinted part that does not exist yet is held until it does.
+ *
+ * Each manifest request also marks its viewer present (apps/live/viewers).
+ */
+import { createHash } from 'node:crypto';
+import type { FastifyInstance, FastifyReply, FastifyRequest } from 'fastify';
+import { PUBLIC } from './access.js';
+import { dashManifest, hlsPlaylist, targetDuration, type ManifestInfo } from './media/manifests.js';
+import type { Segmenter } from './media/segmenter.js';
+import type { LiveMetrics } from './metrics.js';
+import { STREAMS_PREFIX } from './routes.js';
+import type { LiveService } from './service.js';
+
+const IMMUTABLE = 'public, max-age=31536000, immutable';
+const SEGMENT_TYPE = 'video/iso.segment';
+
+type MediaRequest = FastifyRequest<{ Params: { id: string; file: string }; Querystring: Record<string, string | undefined> }>;
+
+function viewerId(req: MediaRequest): string {
+  const given = req.query.viewer;
+  if (given && /^[A-Za-z0-9_.:-]{1,80}$/.test(given)) return given;
+  return 'anon-' + createHash('sha1').update(`${req.ip}|${req.headers['user-agent'] ?? ''}`).digest('base64url').slice(0, 16);
+}
+
+function problem(reply: FastifyReply, status: number, code: string, message: string) {
+  return reply.status(status).header('cache-control', 'no-store').send({ error: { code, message } });
+}
+
+export function registerMediaRoutes(http: FastifyInstance, service: LiveService, metrics: LiveMetrics): void {
+  http.get<{ Params: { id: string; file: string }; Querystring: Record<string, string | undefined> }>(
+    `${STREAMS_PREFIX}/:id/media/:file`,
+    {
+      config: PUBLIC,
+      schema: {
+        tags: ['live'],
+        summary: 'Playback files: index.m3u8 (LL-HLS, blocking reload), plain.m3u8 (HLS), manifest.mpd (DASH), init*.mp4, *.m4s',
+        params: { type: 'object', properties: { id: { type: 'string', format: 'uuid' }, file: { type: 'string', pattern: '^[a-z0-9.-]{1,40}$' } }, required: ['id', 'file'] },
+      },
+    },
+    async (req, reply) => {
+      const media = service.broadcastOf(req.params.id);
+      const file = req.params.file;
+      const kind = file.endsWith('.m3u8') || file.endsWith('.mpd') ? 'manifest' : 'segment';
+      if (!media || !media.segmenter.init) {
+        metrics.mediaRequests.inc({ kind, result: 'not_live' });
+        return problem(reply, 404, 'not_live', 'this stream is not live (or has not sent its first keyframe yet)');
+      }
+      const seg = media.segmenter;
+      if (kind === 'manifest') service.viewers.polled(req.params.id, viewerId(req));
+      const res = await serve(req, reply, seg, file, media.manifestInfo);
+      metrics.mediaRequests.inc({ kind, result: reply.statusCode < 400 ? 'ok' : String(reply.statusCode) });
+      return res;
+    },
+  );
+
+  async function serve(req: MediaRequest, reply: FastifyReply, seg: Segmenter, file: string, info: ManifestInfo) {
+    const target = targetDuration(seg, info);
+    if (file === 'index.m3u8') {
+      const msn = req.query._HLS_msn;
+      const part = req.query._HLS_part;
+      if (msn !== undefined) {
+        const m = Number(msn);
+        const p = part === undefined ? null : Number(part);
+        if (!Number.isInteger(m) || m < 0 || (p !== null && (!Number.isInteger(p) || p < 0))) return problem(reply, 400, 'bad_request', '_HLS_msn and _HLS_part are non-negative integers');
+        const next = seg.nextPart;
+        // The spec: a request more than two segments ahead of the live edge is a client error.
+        if (m > next.msn + 2) return problem(reply, 400, 'bad_request', `_HLS_msn ${m} is more than two segments past the live edge (${next.msn})`);
+        const ready = () => (p === null ? seg.segments.some((s) => s.msn >= m) || (seg.open?.msn ?? -1) > m : Boolean(seg.findPart(m, p)) || seg.segments.some((s) => s.msn > m) || (seg.open?.msn ?? -1) > m);
+        const ok = await seg.when(ready, target * 3000);
+        if (!ok && !seg.ended) return problem(reply, 503, 'not_ready', 'the requested part did not appear within three target durations');
+        return reply.type('application/vnd.apple.mpegurl').header('cache-control', `public, max-age=${target * 6}`).send(hlsPlaylist(seg, info, true));
+      }
+      return reply.type('application/vnd.apple.mpegurl').header('cache-control', seg.ended ? 'public, max-age=60' : 'public, max-age=1').send(hlsPlaylist(seg, info, true));
+    }
+    if (file === 'plain.m3u8') return reply.type('application/vnd.apple.mpegurl').header('cache-control', seg.ended ? 'public, max-age=60' : 'public, max-age=1').send(hlsPlaylist(seg, info, false));
+    if (file === 'manifest.mpd') return reply.type('application/dash+xml').header('cache-control', seg.ended ? 'public, max-age=60' : 'public, max-age=1').send(dashManifest(seg, info));
+    if (file === 'init.mp4' || file === 'init-v.mp4' || file === 'init-a.mp4') {
+      const data = file === 'init.mp4' ? seg.init : file === 'init-v.mp4' ? seg.initVideo : seg.initAudio;
+      if (!data) return problem(reply, 404, 'not_found', `no ${file} for this stream`);
+      return reply.type('video/mp4').header('cache-control', IMMUTABLE).send(data);
+    }
+    const m = /^(seg|v|a)-(\d{1,9})(?:\.(\d{1,4}))?\.m4s$/.exec(file);
+    if (!m) return problem(reply, 404, 'not_found', `no file ${file}`);
+    const [, track, msnText, partText] = m;
+    const msn = Number(msnText);
+    if (partText !== undefined) {
+      if (track !== 'seg') return problem(reply, 404, 'not_found', 'parts exist for the muxed (HLS) track only');
+      const index = Number(partText);
+      let p = seg.findPart(msn, index);
+      const next = seg.nextPart;
+      // A preload hint names the next part: hold the request until it is written.
+      if (!p && msn === next.msn && index === next.index) {
+        await seg.when(() => Boolean(seg.findPart(msn, index)) || (seg.open?.msn ?? seg.nextPart.msn) > msn, target * 3000);
+        p = seg.findPart(msn, index);
+      }
+      if (!p) return problem(reply, 404, 'not_found', `part ${msn}.${index} is not available (gone from the window, or not the next part)`);
+      return reply.type(SEGMENT_TYPE).header('cache-control', IMMUTABLE).send(p.data);
+    }
+    const s = seg.findSegment(msn);
+    const data = !s ? null : track === 'seg' ? s.data : track === 'v' ? s.video : s.audio;
+    if (!data) return problem(reply, 404, 'not_found', `segment ${file} is not available (gone from the window, or not finished)`);
+    return reply.type(SEGMENT_TYPE).header('cache-control', IMMUTABLE).send(data);
+  }
+}

@@ -1,0 +1,295 @@
+/**
+ * @module apps/live/service
+ * The live app's core: decides who may publish (key check, per-IP throttle of failed keys, one
+ * broadcast per key), runs each accepted broadcast through its lifecycle in the database
+ * (ACTIVE on publish, COMPLETED when the publisher stops, FAILED when ingest breaks), samples
+ * ingest health and viewers every few seconds into the time series and the metrics, and pushes
+ * the stream events on the hub. Both ingest paths use it: the embedded RTMP listener and
+ * nginx-rtmp's callbacks.
+ */
+import { TokenBucket } from '../../core/token-bucket.js';
+import type { Logger } from '../../core/logger.js';
+import type { HubApi } from '../../hub/hub-api.js';
+import { Broadcast } from './broadcast.js';
+import { LOBBY_CHANNEL, statsChannel, viewerChannel, type LiveEvent } from './events.js';
+import { forgetStream, type LiveMetrics } from './metrics.js';
+import type { PublishDecision, PublishRequest, SessionObserver } from './rtmp/session.js';
+import type { LiveStore, StreamRow } from './store.js';
+import type { StreamView } from './types.js';
+import { ViewerRegistry } from './viewers.js';
+
+export interface LiveSettings {
+  partTargetMs: number;
+  segmentTargetMs: number;
+  windowSegments: number;
+  sampleIntervalMs: number;
+  hlsViewerTimeoutMs: number;
+  viewerFlushMs: number;
+  keyFailuresPerMinute: number;
+  /** RTMP application name publishers use (rtmp://host/<app>/<key>). */
+  rtmpApp: string;
+}
+
+interface LiveBroadcast {
+  row: StreamRow;
+  /** Null when nginx-rtmp does the ingest (no media passes through this process). */
+  media: Broadcast | null;
+  startedAt: number;
+  quality: string;
+  lastSegmentAt: number;
+  ending: boolean;
+}
+
+export class LiveService {
+  readonly viewers: ViewerRegistry;
+  private readonly live = new Map<string, LiveBroadcast>();
+  /** Ended broadcasts' media, kept a while so players fetch the last parts and see ENDLIST. */
+  private readonly recent = new Map<string, Broadcast>();
+  private readonly failures = new Map<string, TokenBucket>();
+  private readonly sampler: NodeJS.Timeout;
+  private readonly sessions = new Map<string, Promise<string>>();
+  /** In-process listeners of every stream event (the WebSocket door). */
+  readonly listeners = new Set<(streamId: string, event: LiveEvent) => void>();
+
+  constructor(
+    readonly store: LiveStore,
+    private readonly hub: HubApi,
+    private readonly metrics: LiveMetrics,
+    private readonly log: Logger,
+    readonly settings: LiveSettings,
+  ) {
+    this.viewers = new ViewerRegistry({
+      pollTimeoutMs: settings.hlsViewerTimeoutMs,
+      flushMs: settings.viewerFlushMs,
+      onChange: (c) => {
+        this.metrics.streamViewers.set({ stream: c.streamId }, c.viewers);
+        this.metrics.peakViewers.set({ stream: c.streamId }, c.peak);
+        this.emit(c.streamId, { type: 'viewer_count_changed', streamId: c.streamId, viewers: c.viewers, peak: c.peak, at: new Date().toISOString() });
+      },
+      onJoin: (streamId, viewer, transport) => {
+        if (!this.live.has(streamId)) return;
+        const key = `${streamId}/${transport}/${viewer}`;
+        const opened = this.store.openViewerSession(streamId, viewer.slice(0, 120), transport);
+        opened.catch((err: Error) => this.log.warn({ err, streamId }, 'viewer session not recorded'));
+        this.sessions.set(key, opened);
+      },
+      onLeave: (streamId, viewer, transport) => {
+        const key = `${streamId}/${transport}/${viewer}`;
+        const opened = this.sessions.get(key);
+        this.sessions.delete(key);
+        opened?.then((id) => this.store.closeViewerSession(id)).catch(() => {});
+      },
+    });
+    this.sampler = setInterval(() => void this.sample(), settings.sampleIntervalMs);
+    this.sampler.unref();
+  }
+
+  get activeCount(): number {
+    return this.live.size;
+  }
+
+  broadcastOf(streamId: string): Broadcast | null {
+    return this.live.get(streamId)?.media ?? this.recent.get(streamId) ?? null;
+  }
+
+  /** The live broadcast of a key, if any (revoking a key ends it). */
+  liveStreamOfKey(keyId: string): string | null {
+    for (const [id, b] of this.live) if (b.row.key_id === keyId) return id;
+    return null;
+  }
+
+  isLive(streamId: string): boolean {
+    return this.live.has(streamId);
+  }
+
+  /** The RTMP listener's view of this service. */
+  rtmpObserver(): SessionObserver {
+    return {
+      authorize: (req) => this.authorizeRtmp(req),
+      onProtocolError: (kind, ip, err) => {
+        this.metrics.rtmpProtocolErrors.inc({ kind });
+        this.log.warn({ ip, kind, reason: err.message }, 'RTMP connection closed: malformed input');
+      },
+      onDropped: (kind) => this.metrics.rtmpDropped.inc({ kind }),
+    };
+  }
+
+  /**
+   * The key check both ingest paths share: refuses while the address is throttled, an unknown or
+   * revoked key, and a key already live. Returns the stream now ACTIVE.
+   */
+  async admit(key: string, ip: string, ingest: 'embedded' | 'nginx'): Promise<{ ok: true; row: StreamRow } | { ok: false; code: 'BadName' | 'Throttled'; reason: string }> {
+    const bucket = this.failures.get(ip);
+    if (bucket && bucket.available() < 1) return this.refuse('throttled', ip, 'Throttled', `too many bad stream keys from ${ip}; retry in a minute`);
+    const found = key ? await this.store.findKey(key) : undefined;
+    if (!found) {
+      let b = this.failures.get(ip);
+      if (!b) {
+        b = new TokenBucket({ capacity: this.settings.keyFailuresPerMinute, refillPerSecond: this.settings.keyFailuresPerMinute / 60 });
+        this.failures.set(ip, b);
+        if (this.failures.size > 10_000) this.failures.delete(this.failures.keys().next().value!);
+      }
+      b.take(1);
+      return this.refuse(key ? 'bad_key' : 'no_key', ip, 'BadName', key ? 'unknown or revoked stream key' : 'no stream key in the publish name');
+    }
+    const row = await this.store.startStream(found, ingest);
+    if (!row) return this.refuse('already_live', ip, 'BadName', 'this key is already live');
+    return { ok: true, row };
+  }
+
+  private refuse(reason: string, ip: string, code: 'BadName' | 'Throttled', message: string): { ok: false; code: 'BadName' | 'Throttled'; reason: string } {
+    this.metrics.rtmpRejected.inc({ reason });
+    this.log.warn({ ip, reason }, `publish refused: ${message}`);
+    return { ok: false, code, reason: message };
+  }
+
+  private async authorizeRtmp(req: PublishRequest): Promise<PublishDecision> {
+    if (req.app !== this.settings.rtmpApp) {
+      this.metrics.rtmpRejected.inc({ reason: 'bad_app' });
+      this.log.warn({ ip: req.ip, app: req.app }, `publish refused: application "${req.app}" (publish to rtmp://host/${this.settings.rtmpApp}/<key>)`);
+      return { ok: false, code: 'BadName', reason: `unknown application "${req.app}"` };
+    }
+    const admitted = await this.admit(req.name, req.ip, 'embedded');
+    if (!admitted.ok) return admitted;
+    const row = admitted.row;
+    const media = new Broadcast({
+      partTargetMs: this.settings.partTargetMs,
+      segmentTargetMs: this.settings.segmentTargetMs,
+      windowSegments: this.settings.windowSegments,
+      onPart: (part, encodeMs) => {
+        this.metrics.segmentGeneration.observe(encodeMs / 1000);
+        this.metrics.ingestLatency.observe(Math.max(0, part.availableAt - part.firstArrivalAt) / 1000);
+      },
+      onSegment: () => {
+        const b = this.live.get(row.id);
+        if (b) b.lastSegmentAt = Date.now();
+      },
+      onBadPayload: (kind, err) => {
+        this.metrics.badPayloads.inc({ kind });
+        this.log.warn({ streamId: row.id, kind, reason: err.message }, 'media payload skipped');
+      },
+      onEnd: (reason, detail) => {
+        const failed = reason === 'error' || (reason === 'disconnect' && detail !== undefined);
+        this.end(row.id, failed ? 'FAILED' : 'COMPLETED', reason, detail ?? null).catch((err: Error) => this.log.error({ err, streamId: row.id }, 'stream end not recorded'));
+      },
+    });
+    this.started(row, media);
+    return { ok: true, sink: media };
+  }
+
+  /** Registers a broadcast as live and announces it. */
+  started(row: StreamRow, media: Broadcast | null): void {
+    const now = Date.now();
+    this.live.set(row.id, { row, media, startedAt: now, quality: '', lastSegmentAt: now, ending: false });
+    this.metrics.activeStreams.set(this.live.size);
+    this.log.info({ streamId: row.id, ingest: row.ingest }, 'stream ACTIVE');
+    this.emit(row.id, { type: 'stream_started', streamId: row.id, stream: this.view(row), at: new Date(now).toISOString() });
+  }
+
+  /** Ends a live broadcast (publisher stopped, ingest failed, or DELETE). Idempotent. */
+  async end(streamId: string, status: 'COMPLETED' | 'FAILED', reason: string, detail: string | null = null): Promise<StreamRow | null> {
+    const b = this.live.get(streamId);
+    if (b?.ending) return null;
+    if (b) b.ending = true;
+    const peak = this.viewers.peak(streamId);
+    if (b?.media) {
+      b.media.segmenter.finish();
+      b.media.disconnect();
+      this.recent.set(streamId, b.media);
+      setTimeout(() => this.recent.delete(streamId), Math.max(30_000, this.settings.hlsViewerTimeoutMs * 2)).unref();
+    }
+    const row = await this.store.endStream(streamId, status, peak, status === 'FAILED' ? (detail ?? reason) : null);
+    this.live.delete(streamId);
+    this.metrics.activeStreams.set(this.live.size);
+    this.metrics.streamEnds.inc({ status, reason });
+    if (b?.quality) this.metrics.streamsByHeight.dec({ height: b.quality.split('x')[1] ?? '0' });
+    if (b) this.metrics.streamDuration.observe((Date.now() - b.startedAt) / 1000);
+    forgetStream(this.metrics, streamId);
+    await this.store.closeAllViewerSessions(streamId).catch(() => {});
+    // Viewers keep the count until they leave; the stream's entry goes once its players are gone.
+    setTimeout(() => this.viewers.forget(streamId), this.settings.hlsViewerTimeoutMs).unref();
+    if (!row) return null;
+    this.log.info({ streamId, status, reason, detail }, `stream ${status}`);
+    const view = this.view(row);
+    this.emit(streamId, { type: 'stream_ended', streamId, status, durationMs: view.durationMs, peakViewers: view.peakViewers, reason: row.failure_reason, at: new Date().toISOString() });
+    return row;
+  }
+
+  /** The stream as the API shows it. */
+  view(row: StreamRow): StreamView {
+    const started = row.started_at ? new Date(row.started_at).getTime() : null;
+    const ended = row.ended_at ? new Date(row.ended_at).getTime() : null;
+    const live = this.live.has(row.id);
+    const base = `/api/v1/streams/${row.id}/media`;
+    return {
+      id: row.id,
+      keyId: row.key_id,
+      owner: row.owner,
+      title: row.title,
+      status: row.status,
+      ingest: row.ingest,
+      createdAt: new Date(row.created_at).toISOString(),
+      startedAt: started ? new Date(started).toISOString() : null,
+      endedAt: ended ? new Date(ended).toISOString() : null,
+      durationMs: started ? (ended ?? Date.now()) - started : null,
+      failureReason: row.failure_reason,
+      viewers: this.viewers.count(row.id),
+      peakViewers: Math.max(row.peak_viewers, live ? this.viewers.peak(row.id) : 0),
+      codecs: row.codecs,
+      width: row.width,
+      height: row.height,
+      playback: { llhls: `${base}/index.m3u8`, hls: `${base}/plain.m3u8`, dash: `${base}/manifest.mpd` },
+    };
+  }
+
+  private emit(streamId: string, event: LiveEvent): void {
+    if (event.type !== 'stream_health') for (const listener of this.listeners) listener(streamId, event);
+    const channels = event.type === 'stream_started' || event.type === 'stream_ended' ? [viewerChannel(streamId), statsChannel(streamId), LOBBY_CHANNEL] : event.type === 'stream_health' ? [statsChannel(streamId)] : [viewerChannel(streamId), statsChannel(streamId)];
+    for (const channel of channels) {
+      this.metrics.broadcasts.inc({ type: event.type });
+      this.hub.publish(channel, event).catch((err: Error) => {
+        this.metrics.broadcastErrors.inc({ type: event.type });
+        this.log.warn({ err, channel, type: event.type }, 'stream event not published');
+      });
+    }
+  }
+
+  /** Every few seconds: one time-series row per live stream, gauges, health to the dashboard. */
+  private async sample(): Promise<void> {
+    const now = Date.now();
+    for (const [streamId, b] of this.live) {
+      if (b.ending) continue;
+      const viewers = this.viewers.count(streamId);
+      this.metrics.viewers.observe(viewers);
+      const peak = this.viewers.peak(streamId);
+      this.metrics.peakViewers.set({ stream: streamId }, peak);
+      this.metrics.streamViewers.set({ stream: streamId }, viewers);
+      if (!b.media) continue;
+      const health = b.media.health(now);
+      this.metrics.ingestBitrate.set({ stream: streamId }, health.bitrateKbps);
+      this.metrics.droppedFrames.set({ stream: streamId }, health.droppedFrames);
+      this.metrics.segmentInterval.set({ stream: streamId }, (now - b.lastSegmentAt) / 1000);
+      const quality = health.width ? `${health.width}x${health.height}` : '';
+      if (quality && quality !== b.quality) {
+        if (b.quality) this.metrics.streamsByHeight.dec({ height: b.quality.split('x')[1]! });
+        this.metrics.streamsByHeight.inc({ height: String(health.height) });
+        b.quality = quality;
+        this.store.describeMedia(streamId, { codecs: health.codecs, width: health.width, height: health.height }).catch(() => {});
+        this.emit(streamId, { type: 'quality_changed', streamId, width: health.width, height: health.height, codecs: health.codecs, bitrateKbps: health.bitrateKbps, at: new Date(now).toISOString() });
+      }
+      this.emit(streamId, { type: 'stream_health', streamId, viewers, health, at: new Date(now).toISOString() });
+      try {
+        await this.store.addSample(streamId, { viewers, bitrateKbps: health.bitrateKbps, fps: health.fps, droppedFrames: health.droppedFrames, segmentMs: health.lastSegmentMs }, new Date(now));
+        if (peak > 0) await this.store.recordPeak(streamId, peak);
+      } catch (err) {
+        this.log.warn({ err, streamId }, 'stream sample not stored');
+      }
+    }
+  }
+
+  async close(): Promise<void> {
+    clearInterval(this.sampler);
+    for (const id of [...this.live.keys()]) await this.end(id, 'FAILED', 'shutdown', 'the server shut down during the broadcast').catch(() => {});
+    this.viewers.close();
+  }
+}

@@ -1,0 +1,139 @@
+/**
+ * @module apps/live/viewers
+ * Who is watching each stream, from two sources: hub subscriptions to `live:<streamId>` (a
+ * WebSocket viewer, counted the moment it subscribes) and HLS/DASH manifest requests (a viewer
+ * without a WebSocket, identified by its `viewer` query parameter or else its address and user
+ * agent, counted until it has not polled for `pollTimeoutMs`). A viewer seen both ways is
+ * counted once when the page passes its hub client id as `viewer`.
+ *
+ * Changes are pushed as `viewer_count_changed` on the stream's channel after `flushMs` (a
+ * trailing coalesce: a join storm becomes one event per flush, the latest count always wins).
+ */
+
+export interface ViewerCountChange {
+  streamId: string;
+  viewers: number;
+  peak: number;
+  ws: number;
+  hls: number;
+}
+
+export interface ViewerRegistryOptions {
+  pollTimeoutMs: number;
+  flushMs: number;
+  onChange(change: ViewerCountChange): void;
+  onJoin?(streamId: string, viewer: string, transport: 'ws' | 'hls'): void;
+  onLeave?(streamId: string, viewer: string, transport: 'ws' | 'hls'): void;
+}
+
+interface StreamViewers {
+  ws: Set<string>;
+  hls: Map<string, number>;
+  peak: number;
+  published: number;
+  timer: NodeJS.Timeout | null;
+}
+
+export class ViewerRegistry {
+  private readonly streams = new Map<string, StreamViewers>();
+  private readonly sweeper: NodeJS.Timeout;
+
+  constructor(private readonly options: ViewerRegistryOptions) {
+    this.sweeper = setInterval(() => this.sweep(), Math.max(250, Math.min(1000, options.pollTimeoutMs / 4)));
+    this.sweeper.unref();
+  }
+
+  private entry(streamId: string): StreamViewers {
+    let s = this.streams.get(streamId);
+    if (!s) {
+      s = { ws: new Set(), hls: new Map(), peak: 0, published: 0, timer: null };
+      this.streams.set(streamId, s);
+    }
+    return s;
+  }
+
+  wsJoined(streamId: string, client: string): void {
+    const s = this.entry(streamId);
+    if (s.ws.has(client)) return;
+    s.ws.add(client);
+    this.options.onJoin?.(streamId, client, 'ws');
+    this.changed(streamId, s);
+  }
+
+  wsLeft(streamId: string, client: string): void {
+    const s = this.streams.get(streamId);
+    if (!s?.ws.delete(client)) return;
+    this.options.onLeave?.(streamId, client, 'ws');
+    this.changed(streamId, s);
+  }
+
+  /** A manifest request: a new viewer joins, a known one stays. */
+  polled(streamId: string, viewer: string, now = Date.now()): void {
+    const s = this.entry(streamId);
+    const known = s.hls.has(viewer);
+    s.hls.set(viewer, now);
+    if (known) return;
+    this.options.onJoin?.(streamId, viewer, 'hls');
+    this.changed(streamId, s);
+  }
+
+  count(streamId: string): number {
+    const s = this.streams.get(streamId);
+    if (!s) return 0;
+    let n = s.ws.size;
+    for (const v of s.hls.keys()) if (!s.ws.has(v)) n++;
+    return n;
+  }
+
+  peak(streamId: string): number {
+    return this.streams.get(streamId)?.peak ?? 0;
+  }
+
+  breakdown(streamId: string): { ws: number; hls: number } {
+    const s = this.streams.get(streamId);
+    return { ws: s?.ws.size ?? 0, hls: s?.hls.size ?? 0 };
+  }
+
+  /** Forget a stream that ended (its HLS pollers are gone with it). */
+  forget(streamId: string): void {
+    const s = this.streams.get(streamId);
+    if (s?.timer) clearTimeout(s.timer);
+    this.streams.delete(streamId);
+  }
+
+  totals(): { streamId: string; viewers: number }[] {
+    return [...this.streams.keys()].map((streamId) => ({ streamId, viewers: this.count(streamId) }));
+  }
+
+  close(): void {
+    clearInterval(this.sweeper);
+    for (const s of this.streams.values()) if (s.timer) clearTimeout(s.timer);
+  }
+
+  private changed(streamId: string, s: StreamViewers): void {
+    const now = this.count(streamId);
+    if (now > s.peak) s.peak = now;
+    if (s.timer) return;
+    s.timer = setTimeout(() => {
+      s.timer = null;
+      const viewers = this.count(streamId);
+      if (viewers === s.published) return;
+      s.published = viewers;
+      const { ws, hls } = this.breakdown(streamId);
+      this.options.onChange({ streamId, viewers, peak: s.peak, ws, hls });
+    }, this.options.flushMs);
+  }
+
+  private sweep(now = Date.now()): void {
+    for (const [streamId, s] of this.streams) {
+      let left = false;
+      for (const [viewer, at] of s.hls) {
+        if (now - at < this.options.pollTimeoutMs) continue;
+        s.hls.delete(viewer);
+        this.options.onLeave?.(streamId, viewer, 'hls');
+        left = true;
+      }
+      if (left) this.changed(streamId, s);
+    }
+  }
+}

@@ -1,0 +1,153 @@
+/**
+ * @module apps/market/book
+ * One venue's order book for one symbol: price levels per side in sorted parallel arrays.
+ *
+ * Why this shape: almost every update lands within a few levels of the top of the book, so each
+ * side is kept sorted *worst first* (bids ascending, asks descending) with the best price at the
+ * end. Finding a level is a binary search; inserting or removing near the top moves only the few
+ * elements after it. Two plain number arrays per side, no object per level, nothing allocated per
+ * update once the arrays have grown.
+ */
+
+import type { Side } from './types.js';
+
+class BookSide {
+  readonly prices: number[] = [];
+  readonly qtys: number[] = [];
+  /** +1 for bids (ascending arrays), -1 for asks (descending arrays). */
+  constructor(private readonly direction: 1 | -1) {}
+
+  /** Index of `price`, or -(insertion point) - 1 when absent. */
+  private find(price: number): number {
+    const p = this.prices;
+    const d = this.direction;
+    let lo = 0;
+    let hi = p.length - 1;
+    while (lo <= hi) {
+      const mid = (lo + hi) >>> 1;
+      const diff = (p[mid] - price) * d;
+      if (diff < 0) lo = mid + 1;
+      else if (diff > 0) hi = mid - 1;
+      else return mid;
+    }
+    return -lo - 1;
+  }
+
+  set(price: number, qty: number): void {
+    const i = this.find(price);
+    if (i >= 0) {
+      if (qty === 0) {
+        this.prices.splice(i, 1);
+        this.qtys.splice(i, 1);
+      } else this.qtys[i] = qty;
+      return;
+    }
+    if (qty === 0) return; // removing an absent level is a no-op (venues send these)
+    const at = -i - 1;
+    if (at === this.prices.length) {
+      this.prices.push(price);
+      this.qtys.push(qty);
+    } else {
+      this.prices.splice(at, 0, price);
+      this.qtys.splice(at, 0, qty);
+    }
+  }
+
+  qtyAt(price: number): number {
+    const i = this.find(price);
+    return i >= 0 ? this.qtys[i] : 0;
+  }
+
+  get size(): number {
+    return this.prices.length;
+  }
+
+  /** Best price, NaN when the side is empty. */
+  get best(): number {
+    return this.prices.length === 0 ? NaN : this.prices[this.prices.length - 1];
+  }
+
+  get bestQty(): number {
+    return this.qtys.length === 0 ? NaN : this.qtys[this.qtys.length - 1];
+  }
+
+  /** The best `n` levels, best first, flattened [price, qty, ...]. */
+  top(n: number, out: number[] = []): number[] {
+    out.length = 0;
+    for (let i = this.prices.length - 1, k = 0; i >= 0 && k < n; i--, k++) out.push(this.prices[i], this.qtys[i]);
+    return out;
+  }
+
+  /** Keeps only the best `n` levels (Kraken's subscribed depth). */
+  truncate(n: number): void {
+    const excess = this.prices.length - n;
+    if (excess > 0) {
+      this.prices.splice(0, excess);
+      this.qtys.splice(0, excess);
+    }
+  }
+
+  clear(): void {
+    this.prices.length = 0;
+    this.qtys.length = 0;
+  }
+}
+
+export class OrderBook {
+  readonly bids = new BookSide(1);
+  readonly asks = new BookSide(-1);
+  /** The venue sequence of the last applied update. */
+  venueSeq = 0;
+
+  constructor(readonly symbol: string) {}
+
+  side(side: Side): BookSide {
+    return side === 'bid' ? this.bids : this.asks;
+  }
+
+  set(side: Side, price: number, qty: number): void {
+    (side === 'bid' ? this.bids : this.asks).set(price, qty);
+  }
+
+  /** Applies flattened [price, qty, ...] levels to both sides (the first `nb`/`na` numbers). */
+  applyLevels(bids: readonly number[], asks: readonly number[], nb = bids.length, na = asks.length): void {
+    for (let i = 0; i < nb; i += 2) this.bids.set(bids[i], bids[i + 1]);
+    for (let i = 0; i < na; i += 2) this.asks.set(asks[i], asks[i + 1]);
+  }
+
+  /** Replaces the whole book (a snapshot): nothing of the previous state survives. */
+  load(bids: readonly number[], asks: readonly number[], venueSeq: number): void {
+    this.clear();
+    this.applyLevels(bids, asks);
+    this.venueSeq = venueSeq;
+  }
+
+  clear(): void {
+    this.bids.clear();
+    this.asks.clear();
+    this.venueSeq = 0;
+  }
+
+  get bestBid(): number {
+    return this.bids.best;
+  }
+
+  get bestAsk(): number {
+    return this.asks.best;
+  }
+
+  /** A crossed (or locked) book is never valid: best bid must be strictly below best ask. */
+  isCrossed(): boolean {
+    return this.bids.size > 0 && this.asks.size > 0 && this.bids.best >= this.asks.best;
+  }
+
+  /** Top `n` levels per side, best first, as plain arrays of [price, qty] pairs. */
+  depth(n: number): { bids: [number, number][]; asks: [number, number][] } {
+    const pairs = (flat: number[]) => {
+      const out: [number, number][] = [];
+      for (let i = 0; i < flat.length; i += 2) out.push([flat[i], flat[i + 1]]);
+      return out;
+    };
+    return { bids: pairs(this.bids.top(n)), asks: pairs(this.asks.top(n)) };
+  }
+}

@@ -1,0 +1,112 @@
+/**
+ * @module apps/market/pipeline/dispatcher
+ * The end of the pipeline: turns adapter output into hub publications in per-channel order, with
+ * our own gap-free sequence per channel, and feeds the orchestrator.
+ *
+ * Book messages are pooled: the dispatcher fills a {@link BookMessage}, hands it to `publish`,
+ * which encodes it synchronously (the hub stringifies before its first await), and releases it
+ * at once, so no consumer ever holds a pooled object — they get the encoded frame. If the pool is
+ * exhausted the update is dropped, counted, and the stream's next publication is a full snapshot,
+ * so a client never applies a delta on top of a missing one.
+ */
+import type { BookUpdate, MarketSink } from '../venues/sink.js';
+import type { BoundedPool } from '../pool.js';
+import type { MarketMetrics } from '../metrics.js';
+import { BookMessage, bookChannel, type Publish } from './messages.js';
+import type { Orchestrator } from './orchestrator.js';
+import { nowMs, type BboEvent, type StatusEvent, type TradeEvent } from '../types.js';
+
+/** Every stream republishes a full snapshot at least this often (late joiners start from it). */
+const SNAPSHOT_EVERY_MS = 5_000;
+const SNAPSHOT_LEVELS = 1_000;
+
+interface StreamState {
+  seq: number;
+  lastSnapshot: number;
+  needSnapshot: boolean;
+}
+
+export class Dispatcher implements MarketSink {
+  private readonly streams = new Map<string, StreamState>();
+  readonly health = new Map<string, StatusEvent>();
+
+  constructor(
+    private readonly publish: Publish,
+    private readonly pool: BoundedPool<BookMessage>,
+    private readonly orchestrator: Orchestrator,
+    private readonly metrics: MarketMetrics,
+  ) {}
+
+  private stream(channel: string): StreamState {
+    let s = this.streams.get(channel);
+    if (!s) {
+      s = { seq: 0, lastSnapshot: 0, needSnapshot: true };
+      this.streams.set(channel, s);
+    }
+    return s;
+  }
+
+  /** Last sequence published on a channel (an HTTP snapshot says which deltas follow it). */
+  seqOf(channel: string): number {
+    return this.streams.get(channel)?.seq ?? 0;
+  }
+
+  book(u: BookUpdate): void {
+    const channel = bookChannel(u.symbol, u.venue);
+    const s = this.stream(channel);
+    const msg = this.pool.tryAcquire();
+    if (msg === null) {
+      this.metrics.dropped.inc({ reason: 'backpressure' });
+      s.needSnapshot = true;
+      return;
+    }
+    const now = nowMs();
+    const snapshot = u.snapshot || s.needSnapshot || now - s.lastSnapshot > SNAPSHOT_EVERY_MS;
+    msg.t = snapshot ? 'snapshot' : 'delta';
+    msg.seq = ++s.seq;
+    msg.vseq = u.venueSeq;
+    msg.te = u.tsEvent;
+    msg.tr = u.tsRecv;
+    if (snapshot) {
+      u.book.bids.top(SNAPSHOT_LEVELS, msg.b);
+      u.book.asks.top(SNAPSHOT_LEVELS, msg.a);
+      s.lastSnapshot = now;
+      s.needSnapshot = false;
+    } else {
+      for (let i = 0; i < u.nb; i++) msg.b.push(u.bids[i]);
+      for (let i = 0; i < u.na; i++) msg.a.push(u.asks[i]);
+    }
+    try {
+      this.publish(channel, msg);
+    } finally {
+      this.pool.release(msg);
+    }
+    this.metrics.published.inc({ kind: snapshot ? 'snapshot' : 'delta' });
+    this.metrics.latency.observe({ venue: u.venue }, (nowMs() - u.tsRecv) / 1000);
+    this.orchestrator.onBook(u);
+  }
+
+  trade(e: TradeEvent): void {
+    const channel = `market:${e.symbol}@${e.venue}.trades`;
+    const s = this.stream(channel);
+    this.publish(channel, { t: 'trade', seq: ++s.seq, id: e.tradeId, p: e.price, q: e.qty, side: e.side, te: e.tsEvent, tr: e.tsRecv });
+    this.metrics.published.inc({ kind: 'trade' });
+    this.metrics.latency.observe({ venue: e.venue }, (nowMs() - e.tsRecv) / 1000);
+  }
+
+  bbo(e: BboEvent): void {
+    const channel = `market:${e.symbol}@${e.venue}.ticker`;
+    const s = this.stream(channel);
+    this.publish(channel, { t: 'bbo', seq: ++s.seq, bp: e.bidPrice, bq: e.bidQty, ap: e.askPrice, aq: e.askQty, te: e.tsEvent, tr: e.tsRecv }, 'bbo');
+    this.metrics.published.inc({ kind: 'ticker' });
+  }
+
+  status(e: StatusEvent): void {
+    this.health.set(`${e.venue}:${e.symbol ?? '*'}`, e);
+    if (e.status !== 'live') {
+      this.orchestrator.onVenueDown(e.venue, e.symbol);
+      if (e.symbol !== null) this.stream(bookChannel(e.symbol, e.venue)).needSnapshot = true;
+    }
+    this.publish('market:health', { t: 'status', ...e }, `${e.venue}:${e.symbol ?? '*'}`);
+  }
+}

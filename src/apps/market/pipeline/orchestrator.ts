@@ -1,0 +1,134 @@
+/**
+ * @module apps/market/pipeline/orchestrator
+ * Per-symbol state across venues: each venue's best bid/offer taken from our synced book (so it
+ * always agrees with the book channel), the consolidated BBO (best bid and best offer over the
+ * venues that are live, with the venue that holds each), and the cross-venue book (top 10 levels,
+ * quantities summed per price) published at most every `topIntervalMs`.
+ */
+import type { OrderBook } from '../book.js';
+import type { BookUpdate } from '../venues/sink.js';
+import type { Publish } from './messages.js';
+import type { VenueName } from '../types.js';
+
+interface Bbo {
+  bp: number;
+  bq: number;
+  ap: number;
+  aq: number;
+}
+
+interface SymbolState {
+  books: Map<VenueName, OrderBook>;
+  bbo: Map<VenueName, Bbo>;
+  consolidated: { bp: number; bq: number; bv: string; ap: number; aq: number; av: string } | null;
+  seqs: Map<string, number>;
+  dirty: boolean;
+}
+
+const TOP_LEVELS = 10;
+
+export class Orchestrator {
+  private readonly symbols = new Map<string, SymbolState>();
+  private readonly timer: NodeJS.Timeout;
+
+  constructor(private readonly publish: Publish, topIntervalMs = 100) {
+    this.timer = setInterval(() => this.publishTops(), topIntervalMs);
+    this.timer.unref();
+  }
+
+  private state(symbol: string): SymbolState {
+    let s = this.symbols.get(symbol);
+    if (!s) {
+      s = { books: new Map(), bbo: new Map(), consolidated: null, seqs: new Map(), dirty: false };
+      this.symbols.set(symbol, s);
+    }
+    return s;
+  }
+
+  private next(s: SymbolState, channel: string): number {
+    const seq = (s.seqs.get(channel) ?? 0) + 1;
+    s.seqs.set(channel, seq);
+    return seq;
+  }
+
+  onBook(u: BookUpdate): void {
+    const s = this.state(u.symbol);
+    s.books.set(u.venue, u.book);
+    s.dirty = true;
+    const book = u.book;
+    const bp = book.bids.best;
+    const ap = book.asks.best;
+    const prev = s.bbo.get(u.venue);
+    const bq = book.bids.bestQty;
+    const aq = book.asks.bestQty;
+    if (prev && Object.is(prev.bp, bp) && Object.is(prev.bq, bq) && Object.is(prev.ap, ap) && Object.is(prev.aq, aq)) return;
+    s.bbo.set(u.venue, { bp, bq, ap, aq });
+    if (bp === bp && ap === ap) {
+      const channel = `market:${u.symbol}@${u.venue}.bbo`;
+      this.publish(channel, { t: 'bbo', seq: this.next(s, channel), bp, bq, ap, aq, te: u.tsEvent, tr: u.tsRecv }, 'bbo');
+    }
+    this.consolidate(u.symbol, s, u.tsEvent);
+  }
+
+  /** A venue's book went away (resync, disconnect): leave it out of the consolidated view. */
+  onVenueDown(venue: VenueName, symbol: string | null): void {
+    for (const [sym, s] of this.symbols) {
+      if (symbol !== null && sym !== symbol) continue;
+      s.bbo.delete(venue);
+      s.books.delete(venue);
+      s.dirty = true;
+      this.consolidate(sym, s, Date.now());
+    }
+  }
+
+  private consolidate(symbol: string, s: SymbolState, te: number): void {
+    let bp = -Infinity, bq = 0, bv = '', ap = Infinity, aq = 0, av = '';
+    for (const [venue, b] of s.bbo) {
+      if (b.bp > bp) [bp, bq, bv] = [b.bp, b.bq, venue];
+      else if (b.bp === bp) [bq, bv] = [bq + b.bq, `${bv},${venue}`];
+      if (b.ap < ap) [ap, aq, av] = [b.ap, b.aq, venue];
+      else if (b.ap === ap) [aq, av] = [aq + b.aq, `${av},${venue}`];
+    }
+    if (bv === '' || av === '') return;
+    const c = s.consolidated;
+    if (c && c.bp === bp && c.bq === bq && c.ap === ap && c.aq === aq && c.bv === bv && c.av === av) return;
+    s.consolidated = { bp, bq, bv, ap, aq, av };
+    const channel = `market:${symbol}@all.bbo`;
+    this.publish(channel, { t: 'cbbo', seq: this.next(s, channel), bp, bq, bv, ap, aq, av, te }, 'bbo');
+  }
+
+  consolidatedBbo(symbol: string): SymbolState['consolidated'] {
+    return this.symbols.get(symbol)?.consolidated ?? null;
+  }
+
+  /** The cross-venue book: top levels of each venue summed per price. */
+  crossVenueTop(symbol: string): { b: number[]; a: number[]; venues: string[] } {
+    const s = this.symbols.get(symbol);
+    const bids = new Map<number, number>();
+    const asks = new Map<number, number>();
+    const venues: string[] = [];
+    for (const [venue, book] of s?.books ?? []) {
+      if (book.bids.size === 0) continue;
+      venues.push(venue);
+      const b = book.bids.top(TOP_LEVELS);
+      const a = book.asks.top(TOP_LEVELS);
+      for (let i = 0; i < b.length; i += 2) bids.set(b[i], (bids.get(b[i]) ?? 0) + b[i + 1]);
+      for (let i = 0; i < a.length; i += 2) asks.set(a[i], (asks.get(a[i]) ?? 0) + a[i + 1]);
+    }
+    const flat = (m: Map<number, number>, desc: boolean) => [...m].sort((x, y) => (desc ? y[0] - x[0] : x[0] - y[0])).slice(0, TOP_LEVELS).flat();
+    return { b: flat(bids, true), a: flat(asks, false), venues };
+  }
+
+  private publishTops(): void {
+    for (const [symbol, s] of this.symbols) {
+      if (!s.dirty) continue;
+      s.dirty = false;
+      const channel = `market:${symbol}@all.book`;
+      this.publish(channel, { t: 'top', seq: this.next(s, channel), ...this.crossVenueTop(symbol) }, 'top');
+    }
+  }
+
+  close(): void {
+    clearInterval(this.timer);
+  }
+}

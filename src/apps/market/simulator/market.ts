@@ -1,0 +1,97 @@
+/**
+ * @module apps/market/simulator/market
+ * The simulated markets: one true book per (venue, symbol), each moved by its own seeded random
+ * walk, stepped at a configured rate (or by hand in tests). Venue connections register as
+ * listeners and render each change in their venue's format.
+ */
+import { TruthBook, type TruthChange } from './truth.js';
+import type { SymbolSpec, VenueName } from '../types.js';
+import { VENUES } from '../types.js';
+
+export type ChangeListener = (venue: VenueName, truth: TruthBook, change: TruthChange) => void;
+
+export interface SimMarketOptions {
+  symbols: SymbolSpec[];
+  seed?: number;
+  /** Book updates per second per (venue, symbol). 0 = stepped by hand only. */
+  updatesPerSecond?: number;
+}
+
+const STALE_EVERY = 50;
+
+export class SimMarket {
+  readonly books = new Map<VenueName, Map<string, TruthBook>>();
+  /** A snapshot of each book taken up to STALE_EVERY updates ago (served by "stale snapshot" faults). */
+  readonly staleCopies = new Map<TruthBook, { updateId: number; bids: [string, string][]; asks: [string, string][]; age: number }>();
+  private readonly listeners = new Set<ChangeListener>();
+  private timer: NodeJS.Timeout | null = null;
+  private carry = 0;
+  private last = 0;
+  private burstUntil = 0;
+  updatesPerSecond: number;
+  /** Total changes produced. */
+  produced = 0;
+
+  constructor(readonly options: SimMarketOptions) {
+    const seed = options.seed ?? 42;
+    this.updatesPerSecond = options.updatesPerSecond ?? 20;
+    VENUES.forEach((venue, v) => {
+      const m = new Map<string, TruthBook>();
+      options.symbols.forEach((spec, i) => m.set(spec.symbol, new TruthBook(spec, seed * 1000 + v * 100 + i)));
+      this.books.set(venue, m);
+    });
+  }
+
+  truth(venue: VenueName, symbol: string): TruthBook | undefined {
+    return this.books.get(venue)?.get(symbol);
+  }
+
+  onChange(listener: ChangeListener): () => void {
+    this.listeners.add(listener);
+    return () => this.listeners.delete(listener);
+  }
+
+  /** Steps every book `n` times, notifying listeners after each step. */
+  step(n = 1, venues: readonly VenueName[] = VENUES): void {
+    const ts = Date.now();
+    for (let k = 0; k < n; k++) {
+      for (const venue of venues) {
+        for (const truth of this.books.get(venue)!.values()) {
+          const change = truth.step(ts);
+          this.produced++;
+          const copy = this.staleCopies.get(truth);
+          if (copy === undefined || ++copy.age >= STALE_EVERY) {
+            this.staleCopies.set(truth, { updateId: truth.updateId, bids: truth.levels('bid'), asks: truth.levels('ask'), age: 0 });
+          }
+          for (const l of this.listeners) l(venue, truth, change);
+        }
+      }
+    }
+  }
+
+  /** A burst: ten times the rate for `ms`. */
+  burst(ms = 1000): void {
+    this.burstUntil = performance.now() + ms;
+  }
+
+  /** Starts stepping in real time (every 10 ms, the steps due since the last tick). */
+  start(): void {
+    if (this.timer || this.updatesPerSecond <= 0) return;
+    this.last = performance.now();
+    this.timer = setInterval(() => {
+      const now = performance.now();
+      const rate = now < this.burstUntil ? this.updatesPerSecond * 10 : this.updatesPerSecond;
+      this.carry += ((now - this.last) / 1000) * rate;
+      this.last = now;
+      const due = Math.min(Math.floor(this.carry), Math.max(1, rate)); // never more than 1 s of work per tick
+      this.carry -= Math.floor(this.carry);
+      if (due > 0) this.step(due);
+    }, 10);
+    this.timer.unref();
+  }
+
+  stop(): void {
+    if (this.timer) clearInterval(this.timer);
+    this.timer = null;
+  }
+}

@@ -1,0 +1,153 @@
+/**
+ * @module apps/market/venues/coinbase/session
+ * A Coinbase Advanced Trade connection: `level2` (a snapshot, then absolute quantities: the new
+ * size of a level, "0" removes it), `ticker`, `market_trades` and `heartbeats` (which keep the
+ * connection's sequence moving when markets are quiet). `sequence_num` counts every message of
+ * the connection: a number below the expected one is a duplicate and dropped, a number above it
+ * means messages were lost, and every level2 book is resubscribed (a fresh snapshot) — the feed
+ * cannot say which product the lost message belonged to.
+ */
+import { OrderBook } from '../../book.js';
+import { VenueSession, type SessionOptions } from '../session.js';
+import { venueSymbol, type SymbolSpec } from '../../types.js';
+
+interface L2Update {
+  side: string;
+  price_level: string;
+  new_quantity: string;
+}
+interface Envelope {
+  channel?: string;
+  sequence_num?: number;
+  timestamp?: string;
+  events?: {
+    type?: string;
+    product_id?: string;
+    updates?: L2Update[];
+    trades?: { trade_id: string; product_id: string; price: string; size: string; side: string; time: string }[];
+    tickers?: { product_id: string; best_bid: string; best_bid_quantity: string; best_ask: string; best_ask_quantity: string }[];
+  }[];
+}
+
+export class CoinbaseSession extends VenueSession {
+  readonly venue = 'coinbase' as const;
+  private readonly booksByProduct = new Map<string, { spec: SymbolSpec; book: OrderBook; live: boolean; updates: number }>();
+  private expectedSeq = -1;
+  private readonly bids: number[] = [];
+  private readonly asks: number[] = [];
+
+  constructor(private readonly wsUrl: string, options: SessionOptions) {
+    super(options);
+    for (const spec of options.symbols) this.booksByProduct.set(venueSymbol.coinbase(spec), { spec, book: new OrderBook(spec.symbol), live: false, updates: 0 });
+  }
+
+  protected url(): string {
+    return this.wsUrl;
+  }
+
+  private subscribe(type: 'subscribe' | 'unsubscribe', channel: string): void {
+    this.send(JSON.stringify({ type, product_ids: [...this.booksByProduct.keys()], channel }));
+  }
+
+  protected onOpen(): void {
+    this.expectedSeq = -1;
+    for (const channel of ['heartbeats', 'level2', 'market_trades', 'ticker']) this.subscribe('subscribe', channel);
+  }
+
+  books(): Iterable<OrderBook> {
+    return [...this.booksByProduct.values()].map((b) => b.book);
+  }
+
+  allLive(): boolean {
+    for (const b of this.booksByProduct.values()) if (!b.live) return false;
+    return true;
+  }
+
+  private resyncAll(reason: string): void {
+    this.options.counters.resync('coinbase', 'gap');
+    for (const b of this.booksByProduct.values()) {
+      b.live = false;
+      b.book.clear();
+      this.status(b.spec.symbol, 'resyncing', reason);
+    }
+    this.subscribe('unsubscribe', 'level2');
+    this.subscribe('subscribe', 'level2');
+  }
+
+  protected onText(text: string, tsRecv: number): void {
+    const t0 = performance.now();
+    let msg: Envelope;
+    try {
+      msg = JSON.parse(text) as Envelope;
+    } catch {
+      this.options.counters.malformed('coinbase');
+      return;
+    }
+    this.options.counters.parseTime('coinbase', (performance.now() - t0) / 1000);
+    if (typeof msg.sequence_num !== 'number' || !Array.isArray(msg.events)) {
+      this.options.counters.malformed('coinbase');
+      return;
+    }
+    if (this.expectedSeq >= 0 && msg.sequence_num < this.expectedSeq) {
+      this.options.counters.duplicate('coinbase');
+      return;
+    }
+    const expected = this.expectedSeq;
+    this.expectedSeq = msg.sequence_num + 1;
+    if (expected >= 0 && msg.sequence_num > expected) {
+      this.options.counters.gap('coinbase');
+      this.resyncAll(`sequence gap: expected ${expected}, got ${msg.sequence_num}`);
+    }
+    const tsEvent = msg.timestamp ? Date.parse(msg.timestamp) : tsRecv;
+    for (const ev of msg.events) {
+      if (msg.channel === 'l2_data') this.onLevel2(ev, msg.sequence_num, tsEvent, tsRecv);
+      else if (msg.channel === 'market_trades') {
+        for (const t of ev.trades ?? []) {
+          const b = this.booksByProduct.get(t.product_id);
+          if (!b) continue;
+          this.emitTrade({ type: 'trade', venue: 'coinbase', symbol: b.spec.symbol, tsEvent: Date.parse(t.time), tsRecv, tradeId: t.trade_id, price: Number(t.price), qty: Number(t.size), side: t.side === 'BUY' ? 'buy' : 'sell' });
+        }
+      } else if (msg.channel === 'ticker') {
+        for (const t of ev.tickers ?? []) {
+          const b = this.booksByProduct.get(t.product_id);
+          if (!b) continue;
+          this.emitBbo({ type: 'bbo', venue: 'coinbase', symbol: b.spec.symbol, tsEvent, tsRecv, bidPrice: Number(t.best_bid), bidQty: Number(t.best_bid_quantity), askPrice: Number(t.best_ask), askQty: Number(t.best_ask_quantity) });
+        }
+      }
+    }
+  }
+
+  private onLevel2(ev: NonNullable<Envelope['events']>[number], seq: number, tsEvent: number, tsRecv: number): void {
+    const b = ev.product_id === undefined ? undefined : this.booksByProduct.get(ev.product_id);
+    if (!b) {
+      this.options.counters.unknownSymbol('coinbase');
+      return;
+    }
+    if (ev.type !== 'snapshot' && !b.live) return; // updates before the (re)subscription snapshot
+    this.bids.length = 0;
+    this.asks.length = 0;
+    for (const u of ev.updates ?? []) {
+      const p = Number(u.price_level);
+      const q = Number(u.new_quantity);
+      if (!(p > 0) || !(q >= 0)) {
+        this.options.counters.malformed('coinbase');
+        continue;
+      }
+      (u.side === 'bid' ? this.bids : this.asks).push(p, q);
+    }
+    if (ev.type === 'snapshot') {
+      b.book.load(this.bids, this.asks, seq);
+      b.live = true;
+      this.emitBook({ venue: 'coinbase', symbol: b.spec.symbol, book: b.book, snapshot: true, bids: this.bids, asks: this.asks, nb: this.bids.length, na: this.asks.length, venueSeq: seq, tsEvent, tsRecv });
+      this.status(b.spec.symbol, 'live', 'snapshot applied');
+      return;
+    }
+    b.book.applyLevels(this.bids, this.asks);
+    b.book.venueSeq = seq;
+    if (b.book.isCrossed()) {
+      this.resyncAll('crossed book after update');
+      return;
+    }
+    this.emitBook({ venue: 'coinbase', symbol: b.spec.symbol, book: b.book, snapshot: false, bids: this.bids, asks: this.asks, nb: this.bids.length, na: this.asks.length, venueSeq: seq, tsEvent, tsRecv });
+  }
+}

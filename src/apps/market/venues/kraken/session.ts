@@ -1,0 +1,128 @@
+/**
+ * @module apps/market/venues/kraken/session
+ * A Kraken WebSocket v2 connection: `book` at depth 10 and `trade` for every symbol. Each book
+ * update is applied, the book truncated to the subscribed depth (Kraken does not delete levels
+ * that fall out of range), and the CRC32 checksum of the top 10 compared with the venue's: a
+ * mismatch means our book is wrong (a lost, repeated or reordered update), so that symbol is
+ * resubscribed for a fresh snapshot. Kraken v2 books carry no sequence numbers; `venueSeq` counts
+ * the updates applied since the snapshot. Application-level `ping` keeps the connection alive.
+ */
+import { OrderBook } from '../../book.js';
+import { VenueSession, type SessionOptions } from '../session.js';
+import { krakenChecksum } from './checksum.js';
+import { venueSymbol, type SymbolSpec } from '../../types.js';
+
+interface Level {
+  price: number;
+  qty: number;
+}
+interface KrakenMessage {
+  channel?: string;
+  type?: string;
+  method?: string;
+  success?: boolean;
+  data?: { symbol?: string; bids?: Level[]; asks?: Level[]; checksum?: number; timestamp?: string; side?: string; price?: number; qty?: number; trade_id?: number }[];
+}
+
+const DEPTH = 10;
+
+export class KrakenSession extends VenueSession {
+  readonly venue = 'kraken' as const;
+  private readonly bySymbol = new Map<string, { spec: SymbolSpec; book: OrderBook; live: boolean }>();
+  private readonly bids: number[] = [];
+  private readonly asks: number[] = [];
+  private readonly top: [number[], number[]] = [[], []];
+  private reqId = 1;
+
+  constructor(private readonly wsUrl: string, options: SessionOptions) {
+    super(options);
+    for (const spec of options.symbols) this.bySymbol.set(venueSymbol.kraken(spec), { spec, book: new OrderBook(spec.symbol), live: false });
+  }
+
+  protected url(): string {
+    return this.wsUrl;
+  }
+
+  private request(method: 'subscribe' | 'unsubscribe', channel: 'book' | 'trade', symbols: string[]): void {
+    const params = channel === 'book' ? { channel, symbol: symbols, depth: DEPTH, snapshot: true } : { channel, symbol: symbols };
+    this.send(JSON.stringify({ method, params, req_id: this.reqId++ }));
+  }
+
+  protected onOpen(): void {
+    const all = [...this.bySymbol.keys()];
+    this.request('subscribe', 'book', all);
+    this.request('subscribe', 'trade', all);
+  }
+
+  protected override ping(): void {
+    this.send(JSON.stringify({ method: 'ping', req_id: this.reqId++ }));
+  }
+
+  books(): Iterable<OrderBook> {
+    return [...this.bySymbol.values()].map((b) => b.book);
+  }
+
+  allLive(): boolean {
+    for (const b of this.bySymbol.values()) if (!b.live) return false;
+    return true;
+  }
+
+  protected onText(text: string, tsRecv: number): void {
+    const t0 = performance.now();
+    let msg: KrakenMessage;
+    try {
+      msg = JSON.parse(text) as KrakenMessage;
+    } catch {
+      this.options.counters.malformed('kraken');
+      return;
+    }
+    this.options.counters.parseTime('kraken', (performance.now() - t0) / 1000);
+    if (msg.channel === 'book' && Array.isArray(msg.data)) {
+      for (const d of msg.data) this.onBook(msg.type === 'snapshot', d, tsRecv);
+    } else if (msg.channel === 'trade' && Array.isArray(msg.data)) {
+      for (const t of msg.data) {
+        const b = t.symbol === undefined ? undefined : this.bySymbol.get(t.symbol);
+        if (!b || typeof t.price !== 'number' || typeof t.qty !== 'number') continue;
+        this.emitTrade({ type: 'trade', venue: 'kraken', symbol: b.spec.symbol, tsEvent: t.timestamp ? Date.parse(t.timestamp) : tsRecv, tsRecv, tradeId: String(t.trade_id), price: t.price, qty: t.qty, side: t.side === 'sell' ? 'sell' : 'buy' });
+      }
+    } else if (msg.success === false) {
+      this.options.counters.malformed('kraken');
+    }
+  }
+
+  private onBook(snapshot: boolean, d: NonNullable<KrakenMessage['data']>[number], tsRecv: number): void {
+    const b = d.symbol === undefined ? undefined : this.bySymbol.get(d.symbol);
+    if (!b) {
+      this.options.counters.unknownSymbol('kraken');
+      return;
+    }
+    if (!snapshot && !b.live) return; // in flight before the resubscription's snapshot
+    this.bids.length = 0;
+    this.asks.length = 0;
+    for (const l of d.bids ?? []) this.bids.push(l.price, l.qty);
+    for (const l of d.asks ?? []) this.asks.push(l.price, l.qty);
+    const tsEvent = d.timestamp ? Date.parse(d.timestamp) : tsRecv;
+    if (snapshot) b.book.load(this.bids, this.asks, 0);
+    else {
+      b.book.applyLevels(this.bids, this.asks);
+      b.book.venueSeq++;
+    }
+    b.book.bids.truncate(DEPTH);
+    b.book.asks.truncate(DEPTH);
+    const { pricePrecision, qtyPrecision } = b.spec;
+    const sum = krakenChecksum(b.book.asks.top(DEPTH, this.top[1]), b.book.bids.top(DEPTH, this.top[0]), pricePrecision, qtyPrecision);
+    if (sum !== d.checksum || b.book.isCrossed()) {
+      this.options.counters.checksumFailure('kraken');
+      this.options.counters.resync('kraken', 'checksum');
+      b.live = false;
+      b.book.clear();
+      this.status(b.spec.symbol, 'resyncing', `checksum mismatch: ours ${sum}, venue ${d.checksum}`);
+      this.request('unsubscribe', 'book', [d.symbol!]);
+      this.request('subscribe', 'book', [d.symbol!]);
+      return;
+    }
+    b.live = true;
+    this.emitBook({ venue: 'kraken', symbol: b.spec.symbol, book: b.book, snapshot, bids: this.bids, asks: this.asks, nb: this.bids.length, na: this.asks.length, venueSeq: b.book.venueSeq, tsEvent, tsRecv });
+    if (snapshot) this.status(b.spec.symbol, 'live', 'snapshot applied');
+  }
+}

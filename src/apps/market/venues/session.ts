@@ -1,0 +1,223 @@
+/**
+ * @module apps/market/venues/session
+ * One WebSocket connection to a venue and the books synced over it, and the adapter that keeps a
+ * session alive: reconnect with jittered exponential backoff, a silence watchdog (no message
+ * within `silenceMs` — heartbeats included — means a dead connection), keep-alive pings, and
+ * rotation before the venue's connection age limit (Binance closes after 24 h).
+ *
+ * Rotation without a client-visible gap: a second session connects and syncs while the first
+ * keeps publishing; once every book of the new one is live, it takes over, each book is
+ * published as a snapshot (clients replace their book, our sequence continues) and the old
+ * connection closes.
+ */
+import { WebSocket } from 'ws';
+import type { OrderBook } from '../book.js';
+import type { BookUpdate, MarketSink, VenueCounters } from './sink.js';
+import { nowMs, type BboEvent, type StatusEvent, type SymbolSpec, type TradeEvent, type VenueName } from '../types.js';
+
+export interface SessionOptions {
+  symbols: SymbolSpec[];
+  counters: VenueCounters;
+  /** Close and reconnect when nothing arrived for this long. */
+  silenceMs: number;
+  pingIntervalMs: number;
+}
+
+/** A venue session: subclasses subscribe, parse and sync. */
+export abstract class VenueSession {
+  abstract readonly venue: VenueName;
+  protected ws: WebSocket | null = null;
+  private lastMessage = 0;
+  private timer: NodeJS.Timeout | null = null;
+  private closedByUs = false;
+  /** Where output goes; swapped by the adapter (a warming-up session publishes nowhere). */
+  forward: MarketSink | null = null;
+  onClosed: (() => void) | null = null;
+  /** Called when every book of this session is live (the adapter completes a rotation). */
+  onAllLive: (() => void) | null = null;
+
+  constructor(protected readonly options: SessionOptions) {}
+
+  protected abstract url(): string;
+  protected abstract onOpen(): void;
+  protected abstract onText(text: string, tsRecv: number): void;
+  /** Application-level ping, if the venue has one. */
+  protected ping(): void {
+    this.ws?.ping();
+  }
+  abstract books(): Iterable<OrderBook>;
+  abstract allLive(): boolean;
+
+  connect(): void {
+    const ws = new WebSocket(this.url(), { perMessageDeflate: false });
+    this.ws = ws;
+    ws.on('open', () => {
+      this.lastMessage = performance.now();
+      this.onOpen();
+      this.timer = setInterval(() => this.watch(), Math.min(this.options.pingIntervalMs, this.options.silenceMs / 2));
+      this.timer.unref();
+    });
+    ws.on('message', (data) => {
+      this.lastMessage = performance.now();
+      this.options.counters.messages(this.venue);
+      this.onText(data.toString(), nowMs());
+    });
+    ws.on('pong', () => (this.lastMessage = performance.now()));
+    ws.on('error', () => {});
+    ws.on('close', () => {
+      if (this.timer) clearInterval(this.timer);
+      this.timer = null;
+      this.ws = null;
+      if (!this.closedByUs) this.onClosed?.();
+    });
+  }
+
+  private lastPing = 0;
+  private watch(): void {
+    const now = performance.now();
+    if (now - this.lastMessage > this.options.silenceMs) {
+      this.status(null, 'down', `silent for ${Math.round(now - this.lastMessage)} ms`);
+      this.ws?.terminate();
+      return;
+    }
+    if (now - this.lastPing >= this.options.pingIntervalMs) {
+      this.lastPing = now;
+      this.ping();
+    }
+  }
+
+  send(text: string): void {
+    if (this.ws?.readyState === WebSocket.OPEN) this.ws.send(text);
+  }
+
+  close(): void {
+    this.closedByUs = true;
+    if (this.timer) clearInterval(this.timer);
+    this.ws?.close();
+    this.ws?.terminate();
+  }
+
+  // Output helpers: drop everything while this session is not the adapter's active one.
+  protected emitBook(update: BookUpdate): void {
+    this.forward?.book(update);
+    if (update.snapshot && this.onAllLive && this.allLive()) this.onAllLive();
+  }
+  protected emitTrade(event: TradeEvent): void {
+    this.forward?.trade(event);
+  }
+  protected emitBbo(event: BboEvent): void {
+    this.forward?.bbo(event);
+  }
+  protected status(symbol: string | null, status: StatusEvent['status'], reason: string): void {
+    this.forward?.status({ type: 'status', venue: this.venue, symbol, status, reason, ts: nowMs() });
+  }
+  /** A sink that routes a sync machine's output through this session's gate. */
+  protected gatedSink(): MarketSink {
+    return {
+      book: (u) => this.emitBook(u),
+      trade: (e) => this.emitTrade(e),
+      bbo: (e) => this.emitBbo(e),
+      status: (e) => this.forward?.status(e),
+    };
+  }
+}
+
+export interface AdapterOptions {
+  /** Rotate the connection after this long (Binance's limit is 24 h). */
+  rotateAfterMs: number;
+  backoffBaseMs: number;
+  backoffMaxMs: number;
+}
+
+/** Keeps one live session per venue, reconnecting and rotating it. */
+export class VenueAdapter {
+  private active: VenueSession | null = null;
+  private incoming: VenueSession | null = null;
+  private attempts = 0;
+  private stopped = false;
+  private retryTimer: NodeJS.Timeout | null = null;
+  private rotateTimer: NodeJS.Timeout | null = null;
+  rotations = 0;
+
+  constructor(
+    readonly venue: VenueName,
+    private readonly makeSession: () => VenueSession,
+    private readonly sink: MarketSink,
+    private readonly counters: VenueCounters,
+    private readonly options: AdapterOptions,
+  ) {}
+
+  start(): void {
+    this.stopped = false;
+    this.open();
+  }
+
+  /** The active session's books (what clients see). */
+  books(): Iterable<OrderBook> {
+    return this.active?.books() ?? [];
+  }
+
+  private open(): void {
+    const s = this.makeSession();
+    s.forward = this.sink;
+    s.onAllLive = () => {
+      this.attempts = 0; // a session that synced resets the backoff
+      s.onAllLive = null;
+    };
+    s.onClosed = () => this.onActiveClosed(s);
+    this.active = s;
+    this.sink.status({ type: 'status', venue: this.venue, symbol: null, status: 'connecting', reason: this.attempts ? `reconnect attempt ${this.attempts}` : 'start', ts: nowMs() });
+    s.connect();
+    this.scheduleRotation();
+  }
+
+  private onActiveClosed(s: VenueSession): void {
+    if (this.stopped || s !== this.active) return;
+    this.counters.reconnect(this.venue);
+    this.sink.status({ type: 'status', venue: this.venue, symbol: null, status: 'down', reason: 'connection closed', ts: nowMs() });
+    const delay = Math.min(this.options.backoffMaxMs, this.options.backoffBaseMs * 2 ** this.attempts) * (0.5 + Math.random() * 0.5);
+    this.attempts++;
+    this.retryTimer = setTimeout(() => this.open(), delay);
+  }
+
+  private scheduleRotation(): void {
+    if (this.rotateTimer) clearTimeout(this.rotateTimer);
+    this.rotateTimer = setTimeout(() => this.rotate(), this.options.rotateAfterMs);
+    this.rotateTimer.unref();
+  }
+
+  /** Opens a successor, lets it sync silently, then switches over. */
+  rotate(): void {
+    if (this.stopped || this.incoming) return;
+    const next = this.makeSession();
+    this.incoming = next;
+    next.onClosed = () => {
+      if (this.incoming === next) this.incoming = null; // failed before taking over: try again later
+      this.scheduleRotation();
+    };
+    next.onAllLive = () => {
+      next.onAllLive = null;
+      const old = this.active;
+      this.active = next;
+      this.incoming = null;
+      next.onClosed = () => this.onActiveClosed(next);
+      next.forward = this.sink;
+      this.rotations++;
+      const ts = nowMs();
+      for (const book of next.books()) {
+        this.sink.book({ venue: this.venue, symbol: book.symbol, book, snapshot: true, bids: [], asks: [], nb: 0, na: 0, venueSeq: book.venueSeq, tsEvent: ts, tsRecv: ts });
+      }
+      old?.close();
+      this.scheduleRotation();
+    };
+    next.connect();
+  }
+
+  stop(): void {
+    this.stopped = true;
+    if (this.retryTimer) clearTimeout(this.retryTimer);
+    if (this.rotateTimer) clearTimeout(this.rotateTimer);
+    this.active?.close();
+    this.incoming?.close();
+  }
+}

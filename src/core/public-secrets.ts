@@ -1,0 +1,25 @@
+/**
+ * @module core/public-secrets
+ * Secrets and keys that have ever appeared in this project's docs, examples or defaults. A
+ * server configured with one of them is refused at start: anyone who read the docs could sign
+ * tokens or call admin routes. Add every example value you write into a doc to this list.
+ */
+export const PUBLIC_SECRETS: readonly string[] = [
+  // The embedded default until issue 12, printed in the README's configuration table.
+  'airwaves-dev-secret-change-me-in-production!',
+  // Placeholders docs/security.md shows in its examples.
+  'change-me-to-a-long-random-secret-of-32-bytes-or-more',
+  // The placeholders of ops/kubernetes/secret.yaml.
+  'change-me-openssl-rand-hex-32-jwt-signing-secret',
+  'change-me-openssl-rand-hex-32-server-api-key-value',
+];
+
+/** The smallest secret or key accepted, in bytes (HS256 wants at least its 256-bit output). */
+export const MIN_SECRET_BYTES = 32;
+
+/** Why `value` may not be used as a secret, or null when it may. */
+export function weakSecretReason(value: string): string | null {
+  if (Buffer.byteLength(value, 'utf8') < MIN_SECRET_BYTES) return `must be at least ${MIN_SECRET_BYTES} bytes (got ${Buffer.byteLength(value, 'utf8')})`;
+  if (PUBLIC_SECRETS.includes(value)) return 'is a value published in the Airwaves docs; generate your own (e.g. `openssl rand -base64 48`)';
+  return null;
+}

@@ -1,0 +1,53 @@
+/**
+ * @module db/pglite-open
+ * Opens an embedded PGlite data directory or fails within seconds, saying which directory and
+ * how to recover. A damaged directory makes PGlite reject with "Aborted()" or "failed to
+ * initialize" (and a start that waited on it forever looked like a hang); the timeout covers
+ * anything that would never settle.
+ */
+import { PGlite } from '@electric-sql/pglite';
+
+export const DEFAULT_OPEN_TIMEOUT_MS = 20_000;
+
+export class DataDirUnopenableError extends Error {
+  readonly code = 'DATA_DIR_UNOPENABLE';
+  constructor(
+    readonly dir: string,
+    readonly reason: string,
+  ) {
+    super(
+      `cannot open the embedded database in ${dir}: ${reason}. ` +
+        `Recover with \`npm run airwaves -- db check\` (diagnoses the directory) and ` +
+        `\`npm run airwaves -- db restore\` (puts back the newest backup, taken before each schema change; ` +
+        `the damaged directory is kept aside), or move ${dir} away to start empty.`,
+    );
+    this.name = 'DataDirUnopenableError';
+  }
+}
+
+/** Opens `dir` and runs one query; rejects with DataDirUnopenableError on failure or after `timeoutMs`. */
+export async function openPGlite(dir: string, options: { timeoutMs?: number; loadDataDir?: Blob } = {}): Promise<PGlite> {
+  const timeoutMs = options.timeoutMs ?? DEFAULT_OPEN_TIMEOUT_MS;
+  let timer: NodeJS.Timeout | undefined;
+  let pglite: PGlite | undefined;
+  const opening = (async () => {
+    pglite = new PGlite(dir, options.loadDataDir ? { loadDataDir: options.loadDataDir } : {});
+    await pglite.waitReady;
+    await pglite.query('select 1');
+    return pglite;
+  })();
+  const timeout = new Promise<never>((_, reject) => {
+    timer = setTimeout(() => reject(new Error(`no answer within ${(timeoutMs / 1000).toFixed(0)} s`)), timeoutMs);
+  });
+  try {
+    return await Promise.race([opening, timeout]);
+  } catch (err) {
+    // Whatever PGlite still holds is abandoned; the caller ends the process.
+    opening.catch(() => {});
+    void pglite?.close().catch(() => {});
+    const message = (err as Error).message || String(err);
+    throw new DataDirUnopenableError(dir, message.replace(/\. Build with -sASSERTIONS for more info\.?/, ' (PGlite aborted)'));
+  } finally {
+    clearTimeout(timer);
+  }
+}
