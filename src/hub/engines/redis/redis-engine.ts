@@ -190,7 +190,7 @@ export class RedisEngine implements HubEngine {
     // A subscribe joins the channel before reading history; wait until Redis confirmed the
     // SUBSCRIBE so nothing published between the read and the subscription can slip through.
     const listened = this.listening.get(channel);
-    if (listened) await this.withinSubscribeTime(channel, listened.subscribed);
+    if (listened) await this.withinSubscribeTime(channel, listened.subscribed).catch((err: unknown) => Promise.reject(unavailable(err)));
     const slice = await this.read(channel, afterOffset, retention.historySize > 0 ? limit : 0, retention.historyTtlMs);
     // The subscribe's read sets a new channel's position (and tells a live one of a new epoch).
     if (listened && this.listening.get(channel) === listened) listened.sync.position(slice);
@@ -201,9 +201,13 @@ export class RedisEngine implements HubEngine {
     const pubChannel = PUB_PREFIX + channel;
     if (on) {
       if (this.listening.has(channel)) return Promise.resolve();
-      const subscribed = this.sub.subscribe(pubChannel).catch((err: Error) => this.log.warn({ err: err.message, channel }, 'subscribe failed'));
-      this.listening.set(channel, { sync: this.newSync(channel), subscribed });
-      return subscribed.then(() => undefined);
+      const listened: Listened = { sync: this.newSync(channel), subscribed: Promise.resolve() };
+      this.listening.set(channel, listened);
+      this.subscribe(channel, listened);
+      return listened.subscribed.then(
+        () => undefined,
+        () => undefined,
+      );
     }
     const listened = this.listening.get(channel);
     if (!listened) return Promise.resolve();
@@ -256,6 +260,24 @@ export class RedisEngine implements HubEngine {
     const first = messages[0];
     const complete = afterOffset >= top || (first !== undefined && first.offset === afterOffset + 1);
     return { epoch: epochBuf.toString(), top, messages, complete };
+  }
+
+  /**
+   * SUBSCRIBEs a listened channel. A SUBSCRIBE that fails (its connection closed under it) is
+   * not redone by ioredis, which resubscribes only what Redis confirmed: without a retry the
+   * channel would stay listened but deaf. Reads wait for the confirmation and fail with it.
+   */
+  private subscribe(channel: string, listened: Listened, delayMs = 0): void {
+    const attempt = this.sub.subscribe(PUB_PREFIX + channel);
+    listened.subscribed = attempt;
+    attempt.catch((err: Error) => {
+      if (this.closed || this.listening.get(channel) !== listened) return;
+      this.log.warn({ err: err.message, channel }, 'subscribe failed; retrying');
+      const next = Math.min(Math.max(100, delayMs * 2), 2000);
+      setTimeout(() => {
+        if (!this.closed && this.listening.get(channel) === listened) this.subscribe(channel, listened, next);
+      }, next).unref();
+    });
   }
 
   /** A subscribe must not hang while Redis is away (the SUBSCRIBE waits in ioredis' queue). */
