@@ -113,6 +113,9 @@ export async function createServer(options: ServerOptions = {}): Promise<Airwave
     // Request lines only at debug: under load they would drown everything else.
     loggerInstance: logger.child({ module: 'http' }, { level: ['debug', 'trace'].includes(config.logLevel) ? config.logLevel : 'warn' }),
     bodyLimit: 8 * 1024 * 1024,
+    // An app's start (embedded database open and migrations) took over Fastify's default 10 s on
+    // a loaded 2-core machine, and the node exited; a slow start is not a failed one.
+    pluginTimeout: 60_000,
   }) as unknown as FastifyInstance;
   installErrorHandler(http);
   // Security headers on every response; the web UIs load scripts from files only.
