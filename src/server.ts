@@ -113,9 +113,10 @@ export async function createServer(options: ServerOptions = {}): Promise<Airwave
     // Request lines only at debug: under load they would drown everything else.
     loggerInstance: logger.child({ module: 'http' }, { level: ['debug', 'trace'].includes(config.logLevel) ? config.logLevel : 'warn' }),
     bodyLimit: 8 * 1024 * 1024,
-    // An app's start (embedded database open and migrations) took over Fastify's default 10 s on
-    // a loaded 2-core machine, and the node exited; a slow start is not a failed one.
-    pluginTimeout: 60_000,
+    // An app's registration opens the database and runs its migrations: on a busy or CPU-limited
+    // machine that takes longer than Fastify's 10 s default, and the node would exit at start.
+    // A start that truly hangs is the orchestrator's to end (the startup probe, docs/deploy.md).
+    pluginTimeout: 120_000,
   }) as unknown as FastifyInstance;
   installErrorHandler(http);
   // Security headers on every response; the web UIs load scripts from files only.
@@ -139,8 +140,15 @@ export async function createServer(options: ServerOptions = {}): Promise<Airwave
   const memory = new MemoryMonitor({ registry: metrics, logger, intervalMs: 10_000 }).start();
   closers.push(() => memory.stop());
   let database: Promise<Database> | undefined;
-  const getDatabase = () => (database ??= openDatabase({ url: config.databaseUrl, dataDir: config.dataDir }));
-  const appList = options.apps ?? defaultApps;
+  // Opened on the first app's call only: a hub-only server never pays for PGlite. Its cost is logged once.
+  const getDatabase = () =>
+    (database ??= (async () => {
+      const started = performance.now();
+      const db = await openDatabase({ url: config.databaseUrl, dataDir: config.dataDir });
+      logger.info({ ms: Math.round(performance.now() - started), engine: config.databaseUrl ? 'postgresql' : 'pglite' }, 'database ready');
+      return db;
+    })());
+  const appList = options.apps ?? defaultApps.filter((app) => (config.apps as readonly string[]).includes(app.name));
   hideInternalRoutes(http);
   registerCoreRoutes(http, { hub, metrics, apps: appList, config });
   registerBrowserPages(http);
