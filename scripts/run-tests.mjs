@@ -20,7 +20,7 @@ function walk(dir) {
   return out;
 }
 
-const TIMING_SENSITIVE = [/test\/radio\/(browser|broadcast|jitter)\.test\.ts$/, /test\/hub\/slow-consumer\.test\.ts$/, /test\/cluster\//, /test\/studio\/ui\.test\.ts$/, /test\/support\/browser\.test\.ts$/];
+const TIMING_SENSITIVE = [/test\/radio\/(browser|broadcast|jitter)\.test\.ts$/, /test\/hub\/slow-consumer\.test\.ts$/, /test\/cluster\//, /test\/studio\/ui\.test\.ts$/, /test\/support\/browser\.test\.ts$/, /test\/live\/(browser|broadcast|bad-input|nginx)\.test\.ts$/];
 
 const filters = process.argv.slice(2);
 let files = walk('test').sort();
