@@ -12,6 +12,8 @@ WORKDIR /app
 COPY package.json package-lock.json ./
 RUN npm ci --no-audit --no-fund
 COPY tsconfig.json tsconfig.build.json vite.config.ts ./
+# `npm run build` is scripts/build.mjs (tsc, then vite).
+COPY scripts/build.mjs ./scripts/
 COPY src ./src
 COPY web ./web
 # bench/ is part of the TypeScript build (tsconfig.build.json) and imports test helpers.

@@ -1,4 +1,5 @@
 // @ts-check
+import { readdirSync } from 'node:fs';
 import js from '@eslint/js';
 import tseslint from 'typescript-eslint';
 
@@ -8,6 +9,83 @@ export const bannedImports = {
     { name: 'socket.io', message: 'Airwaves uses its own hub over ws; socket.io is allowed only in bench/.' },
     { name: 'socket.io-client', message: 'Use src/client (the Airwaves SDK); socket.io-client is allowed only in bench/.' },
   ],
+};
+
+/**
+ * The layer table (docs/architecture.md, "Layers"): what each folder of src/ may import of ours.
+ * Everything not listed is refused by `no-restricted-imports`; a folder always imports itself.
+ * `server.ts` and `cli.ts` (the composition root) may import everything.
+ */
+export const LAYERS = {
+  core: [],
+  protocol: ['core'],
+  hub: ['core', 'protocol', 'auth'],
+  events: ['core', 'protocol'],
+  db: ['core'],
+  auth: ['core', 'protocol', 'db'],
+  http: ['core', 'protocol', 'hub', 'events', 'db', 'auth'],
+  apps: ['core', 'protocol', 'hub', 'events', 'db', 'auth', 'http', 'client'],
+  client: ['protocol'],
+};
+const LAYER_NAMES = Object.keys(LAYERS);
+const APPS = readdirSync(new URL('./src/apps/', import.meta.url), { withFileTypes: true }).filter((d) => d.isDirectory()).map((d) => d.name);
+
+/**
+ * A relative import from inside src/ reaches another top-level folder only by climbing to src/
+ * (`../`, `../../`, ...) and naming it, so `^(\.\./)+<folder>/` is exactly "imports that folder";
+ * no folder inside a layer shares a layer's name.
+ */
+const climbingInto = (names) => `^(\\.\\./)+(${names.join('|')})/`;
+
+/** `no-restricted-imports` options: the banned packages plus `patterns`. */
+const restrict = (...patterns) => ['error', { ...bannedImports, patterns }];
+
+/** One config block per layer: refuse every layer the table does not allow. */
+const layerBlocks = Object.entries(LAYERS).map(([layer, allowed]) => {
+  const refused = LAYER_NAMES.filter((n) => n !== layer && !allowed.includes(n));
+  return {
+    files: [`src/${layer}/**/*.{ts,tsx}`],
+    rules: {
+      'no-restricted-imports': restrict(
+        ...(refused.length === 0
+          ? []
+          : [{ regex: climbingInto(refused), message: `layers: src/${layer} may import only ${allowed.length ? allowed.map((a) => `src/${a}`).join(', ') : 'nothing of ours'} (docs/architecture.md, "Layers")` }]),
+      ),
+    },
+  };
+});
+
+/** Apps never import each other: one block per app, refusing every other app's folder. */
+const appBlocks = APPS.map((app) => {
+  const others = APPS.filter((a) => a !== app);
+  return {
+    files: [`src/apps/${app}/**/*.{ts,tsx}`],
+    rules: {
+      'no-restricted-imports': restrict(
+        ...(others.length ? [{ regex: climbingInto(others), message: `layers: apps never import each other (src/apps/${app} imports another app); share through a lower layer` }] : []),
+      ),
+    },
+  };
+});
+
+/**
+ * The browser (web/) never imports server modules: only src/client, src/protocol and an app's
+ * browser-shared code (src/apps/<app>/shared/). The support and studio UIs still import a few
+ * browser-safe modules outside shared/ (types, constants, the typing throttle): listed here by
+ * name until they move into their app's shared/ folder (issue 13, deliverable 5).
+ */
+const WEB_APP_MODULES_OUTSIDE_SHARED = ['support/events', 'support/desk', 'support/typing-client', 'support/demo-users', 'studio/types', 'studio/vocabulary'];
+const webBlock = {
+  files: ['web/**/*.{ts,tsx}'],
+  rules: {
+    'no-restricted-imports': restrict(
+      { regex: '(^|/)src/(core|hub|events|db|auth|http)/|(^|/)src/(server|cli)\\.js$', message: 'layers: the browser never imports server modules; use src/client (the SDK) and src/protocol' },
+      {
+        regex: `(^|/)src/apps/(?![^/]+/shared/)(?!(${WEB_APP_MODULES_OUTSIDE_SHARED.join('|')})\\.js$)`,
+        message: "layers: the browser imports only an app's browser-shared code, src/apps/<app>/shared/",
+      },
+    ),
+  },
 };
 
 export default tseslint.config(
@@ -29,6 +107,9 @@ export default tseslint.config(
       '@typescript-eslint/no-explicit-any': 'warn',
     },
   },
+  ...layerBlocks,
+  ...appBlocks,
+  webBlock,
   { files: ['bench/**'], rules: { 'no-restricted-imports': 'off' } },
   // Market hot path: venue parsers with a field scanner must not fall back to building object trees.
   {

@@ -1,4 +1,4 @@
-// One Vite build for every app's browser UI: web/<app>/index.html → dist/web/<app>/.
+// One Vite build for every app's browser UI: web/<app>/index.html → dist/web/<app>/, plus web/shared/public/ at the root.
 import { readdirSync, existsSync } from 'node:fs';
 import { resolve } from 'node:path';
 import { defineConfig } from 'vite';
@@ -14,6 +14,9 @@ const inputs = Object.fromEntries(
 export default defineConfig({
   root: webDir,
   base: '/',
+  // Shared files served as they are at the root: /theme.css and /favicon.svg, also used by the
+  // server-rendered landing and 404 pages, which cannot know the hashed asset names.
+  publicDir: resolve(webDir, 'shared/public'),
   plugins: [react()],
   build: {
     outDir: resolve(import.meta.dirname, 'dist/web'),

@@ -20,7 +20,7 @@ function walk(dir) {
   return out;
 }
 
-const TIMING_SENSITIVE = [/test\/radio\/(browser|broadcast|jitter)\.test\.ts$/, /test\/hub\/slow-consumer\.test\.ts$/, /test\/cluster\//, /test\/studio\/ui\.test\.ts$/, /test\/support\/browser\.test\.ts$/, /test\/live\/(browser|broadcast|bad-input|nginx)\.test\.ts$/];
+const TIMING_SENSITIVE = [/test\/web\/(?!browser-pages)[^/]+\.test\.ts$/, /test\/radio\/(browser|broadcast|jitter)\.test\.ts$/, /test\/hub\/slow-consumer\.test\.ts$/, /test\/cluster\//, /test\/studio\/ui\.test\.ts$/, /test\/support\/browser\.test\.ts$/, /test\/deploy\/rolling-restart\.test\.ts$/, /test\/live\/(browser|broadcast|bad-input|nginx)\.test\.ts$/];
 
 const filters = process.argv.slice(2);
 let files = walk('test').sort();
@@ -35,7 +35,7 @@ const env = { ...process.env, AIRWAVES_LOG_LEVEL: process.env.AIRWAVES_LOG_LEVEL
 
 function run(list, concurrency) {
   if (!list.length) return 0;
-  const args = ['--import', 'tsx', '--test', `--test-concurrency=${concurrency}`, '--test-reporter=spec', ...list];
+  const args = ['--import', 'tsx', '--test', '--test-timeout=240000', `--test-concurrency=${concurrency}`, '--test-reporter=spec', ...list];
   const r = spawnSync(process.execPath, args, { stdio: 'inherit', env });
   return r.status ?? 1;
 }

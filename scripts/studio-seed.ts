@@ -1,16 +1,22 @@
 /**
  * @module scripts/studio-seed
- * `npm run studio:seed -- --count 100000 [--database-url postgres://…] [--no-turns] [--seed 42] [--fast]`
- * Fills the studio tables of the configured database (DATABASE_URL, else PGlite under the data
- * directory) with realistic conversations, in bulk batches, with a progress bar. `--fast` writes
- * one conversation in fifty with the generator and lets the database copy and vary the rest
- * (generate_series, indexes rebuilt once): a million rows in minutes instead of tens of minutes.
+ * `npm run studio:seed -- --count 100000 [--database-url postgres://…] [--no-turns] [--seed 42] [--fast] [--server URL] [--api-key KEY]`
+ * Fills the studio tables with realistic conversations, in bulk batches, with a progress bar.
+ * `--fast` writes one conversation in fifty with the generator and lets the database copy and
+ * vary the rest (generate_series, indexes rebuilt once): a million rows in minutes.
+ *
+ * Whether or not the server runs: an embedded data directory belongs to one process, so when a
+ * running server holds it (its lock names the server's URL) the seed runs *inside* that server
+ * through its admin API (apps/studio/seed-routes) and the bar follows the server's progress;
+ * otherwise this script takes the lock and writes itself. Never around the server.
  */
 import { parseArgs } from 'node:util';
 import { loadConfig } from '../src/core/config.js';
 import { openDatabase } from '../src/db/database.js';
+import { DataDirLockedError } from '../src/db/data-dir-lock.js';
 import { migrations } from '../src/apps/studio/migrations.js';
 import { seedStudio, seedStudioBulk } from '../src/apps/studio/seed.js';
+import { SEED_PATH, type SeedRequest, type SeedRun } from '../src/apps/studio/seed-routes.js';
 import type { StudioDB } from '../src/apps/studio/types.js';
 
 const { values } = parseArgs({
@@ -21,6 +27,8 @@ const { values } = parseArgs({
     seed: { type: 'string', default: '42' },
     'batch-size': { type: 'string', default: '2000' },
     fast: { type: 'boolean', default: false },
+    server: { type: 'string' },
+    'api-key': { type: 'string' },
   },
 });
 const count = Number(values.count);
@@ -29,8 +37,7 @@ if (!Number.isInteger(count) || count < 1 || count > 10_000_000) {
   process.exit(2);
 }
 const config = loadConfig(process.env, values['database-url'] ? { databaseUrl: values['database-url'] } : {});
-const database = await openDatabase<StudioDB>({ url: config.databaseUrl, dataDir: config.dataDir, poolSize: 4 });
-await database.migrate('studio', migrations);
+const request: SeedRequest = { count, seed: Number(values.seed), withTurns: !values['no-turns'], batchSize: Number(values['batch-size']), fast: values.fast };
 
 const started = Date.now();
 const tty = process.stderr.isTTY;
@@ -47,9 +54,66 @@ function draw(done: number, total: number): void {
   process.stderr.write(tty ? `\r${line}` : `${line}\n`);
 }
 
-const result = values.fast
-  ? await seedStudioBulk(database.db, { count, withTurns: !values['no-turns'], seed: Number(values.seed), onProgress: draw })
-  : await seedStudio(database.db, { count, withTurns: !values['no-turns'], seed: Number(values.seed), batchSize: Number(values['batch-size']), onProgress: draw });
-if (tty) process.stderr.write('\n');
-console.log(`seeded ${result.inserted.toLocaleString('en')} conversations on ${database.engine} in ${(result.ms / 1000).toFixed(1)} s`);
-await database.close();
+/** Asks the running server to seed and follows its progress; returns the exit code. */
+async function seedThroughServer(base: string, why: string): Promise<number> {
+  const apiKey = values['api-key'] ?? config.apiKey;
+  if (!apiKey) {
+    console.error(`${why}\nSeeding through it needs its admin API key: set AIRWAVES_API_KEY (or --api-key) to the server's key.`);
+    return 78;
+  }
+  console.error(`${why}; seeding through it (${base}).`);
+  const headers = { authorization: `Bearer ${apiKey}`, 'content-type': 'application/json' };
+  const answer = async (res: Response): Promise<SeedRun> => {
+    const body = (await res.json()) as unknown;
+    if (!res.ok) throw new Error(`the server refused: ${res.status} ${(body as { error?: { message?: string } }).error?.message ?? res.statusText}`);
+    return body as SeedRun;
+  };
+  let run = await answer(await fetch(`${base}${SEED_PATH}`, { method: 'POST', headers, body: JSON.stringify(request) }));
+  while (run.status === 'running') {
+    draw(run.done, run.total);
+    await new Promise((resolve) => setTimeout(resolve, 250));
+    run = await answer(await fetch(`${base}${SEED_PATH}/${run.id}`, { headers }));
+  }
+  draw(run.done, run.total);
+  if (tty) process.stderr.write('\n');
+  if (run.status !== 'completed') {
+    console.error(`seed run ${run.status}: ${run.error ?? 'no reason given'}`);
+    return 1;
+  }
+  console.log(`seeded ${run.inserted.toLocaleString('en')} conversations through the running server in ${(run.ms / 1000).toFixed(1)} s`);
+  return 0;
+}
+
+async function seedDirectly(): Promise<number> {
+  const database = await openDatabase<StudioDB>({ url: config.databaseUrl, dataDir: config.dataDir, poolSize: 4 });
+  try {
+    await database.migrate('studio', migrations);
+    const result = request.fast
+      ? await seedStudioBulk(database.db, { count, withTurns: request.withTurns, seed: request.seed, onProgress: draw })
+      : await seedStudio(database.db, { count, withTurns: request.withTurns, seed: request.seed, batchSize: request.batchSize, onProgress: draw });
+    if (tty) process.stderr.write('\n');
+    console.log(`seeded ${result.inserted.toLocaleString('en')} conversations on ${database.engine} in ${(result.ms / 1000).toFixed(1)} s`);
+    return 0;
+  } finally {
+    await database.close();
+  }
+}
+
+async function main(): Promise<number> {
+  if (values.server) return seedThroughServer(values.server.replace(/\/$/, ''), `seeding through ${values.server}`);
+  try {
+    return await seedDirectly();
+  } catch (err) {
+    if (!(err instanceof DataDirLockedError)) throw err;
+    const url = err.holder.url ?? `http://127.0.0.1:${config.port}`;
+    return seedThroughServer(url, `the data directory ${err.dir} is held by process ${err.holder.pid} (${err.holder.command})`);
+  }
+}
+
+main().then(
+  (code) => process.exit(code),
+  (err: Error) => {
+    console.error(err.message);
+    process.exit(1);
+  },
+);

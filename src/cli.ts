@@ -1,18 +1,19 @@
 #!/usr/bin/env node
 /**
  * @module cli
- * `airwaves serve` runs the server; `airwaves token` mints a client token; `airwaves check-config`
- * validates the configuration; `airwaves config-doc` prints the configuration reference.
+ * `airwaves serve` runs the server (on the first start it prints how to sign in); `airwaves token`
+ * mints a token; `airwaves check-config` validates the configuration; `airwaves config-doc`
+ * prints the configuration reference. A bad configuration, a weak secret included, exits 78.
  */
 import { parseArgs } from 'node:util';
 import { ConfigError, clusterProblems, configReference, loadConfig } from './core/config.js';
-import { mintToken, parseTtl } from './hub/auth.js';
+import { isRole, mintToken, parseTtl, resolveSecrets, type Role } from './auth/index.js';
 import { DB_USAGE } from './db/cli-commands.js';
 import { productionCheckReport } from './core/production-check.js';
 
 const USAGE = `usage:
   airwaves serve                      run the server (configuration from AIRWAVES_* and AIRWAVES_CONFIG)
-  airwaves token --sub USER [--subscribe 'chat:*'] [--publish 'chat:*'] [--ttl 1h]
+  airwaves token --sub USER [--role agent] [--subscribe 'chat:*'] [--publish 'chat:*'] [--ttl 1h]
   airwaves check-config               validate the configuration and print it
   airwaves check-config --production [--replicas N]
                                       also refuse what must not reach production (exit 78, each problem named)
@@ -24,7 +25,8 @@ async function serve(): Promise<void> {
   if (problems.length) throw new ConfigError(problems);
   const { createServer } = await import('./server.js');
   const server = await createServer();
-  await server.listen();
+  const url = await server.listen();
+  if (server.generatedSecrets) printFirstStart(url, server.generatedSecrets, server.config.apiKey!);
   let stopping = false;
   const stop = (signal: string) => {
     if (stopping) return;
@@ -44,6 +46,22 @@ async function serve(): Promise<void> {
   process.on('SIGINT', () => stop('SIGINT'));
 }
 
+/** Printed once, on the start that generated the secrets (as Jupyter and Grafana do). */
+function printFirstStart(url: string, file: string, apiKey: string): void {
+  process.stderr.write(
+    [
+      '',
+      '  Airwaves generated a token secret and an admin API key (first start) into',
+      `    ${file}  (mode 0600; reused on every start; see docs/security.md to rotate)`,
+      '  Sign in as admin (open in a browser on this machine):',
+      `    ${url}/signin#key=${apiKey}`,
+      '  or call the API with:',
+      `    Authorization: Bearer ${apiKey}`,
+      '',
+    ].join('\n') + '\n',
+  );
+}
+
 async function main(argv: string[]): Promise<number> {
   const [command, ...rest] = argv;
   try {
@@ -54,14 +72,22 @@ async function main(argv: string[]): Promise<number> {
       case 'token': {
         const { values } = parseArgs({
           args: rest,
-          options: { sub: { type: 'string' }, subscribe: { type: 'string', multiple: true }, publish: { type: 'string', multiple: true }, ttl: { type: 'string', default: '1h' } },
+          options: { sub: { type: 'string' }, role: { type: 'string', multiple: true }, subscribe: { type: 'string', multiple: true }, publish: { type: 'string', multiple: true }, ttl: { type: 'string', default: '1h' } },
         });
         if (!values.sub) {
           console.error('token: --sub is required\n' + USAGE);
           return 2;
         }
+        const roles = values.role ?? [];
+        const unknown = roles.filter((r) => !isRole(r));
+        if (unknown.length) {
+          console.error(`token: unknown role ${unknown.join(', ')}\n${USAGE}`);
+          return 2;
+        }
         const config = loadConfig();
-        console.log(await mintToken({ sub: values.sub, subscribe: values.subscribe, publish: values.publish }, config.jwtSecret, parseTtl(values.ttl!)));
+        // The secret the server uses: configured, or the one generated into the data directory.
+        const { jwtSecret } = resolveSecrets({ jwtSecret: config.jwtSecret || undefined, apiKey: config.apiKey, dataDir: config.dataDir });
+        console.log(await mintToken({ sub: values.sub, roles: roles as Role[], subscribe: values.subscribe, publish: values.publish }, jwtSecret, parseTtl(values.ttl!)));
         return 0;
       }
       case 'check-config': {

@@ -30,6 +30,9 @@ import { installErrorHandler } from './http/errors.js';
 import { CONTENT_SECURITY_POLICY } from './http/security-headers.js';
 import { registerPublishRoutes } from './http/publish-routes.js';
 import { registerEventRoutes } from './http/event-routes.js';
+import { registerBrowserPages } from './http/browser-pages.js';
+import { hideInternalRoutes } from './http/internal-routes.js';
+import { registerChannelRoutes } from './http/channel-routes.js';
 import { createEventTransport } from './events/publisher-factory.js';
 import { openDatabase, type Database } from './db/database.js';
 
@@ -85,7 +88,8 @@ export async function createServer(options: ServerOptions = {}): Promise<Airwave
   const metrics = createRegistry();
   const hubMetrics = createHubMetrics(metrics);
   const engine = await createEngine(config, logger, nodeId, metrics);
-  const hub = new Hub({ config, engine, metrics: hubMetrics, logger, nodeId });
+  const presence = config.redisUrl ? new (await import('./hub/engines/redis/redis-presence.js')).RedisPresence({ url: config.redisUrl, nodeId, logger, ttlMs: config.presenceTtlMs }) : undefined;
+  const hub = new Hub({ config, engine, metrics: hubMetrics, logger, nodeId, presence });
   await hub.start();
   // The HTTP fallback publisher needs this node's own URL, known only once it listens.
   const self: { server?: AirwavesServer } = {};
@@ -119,9 +123,19 @@ export async function createServer(options: ServerOptions = {}): Promise<Airwave
   const memory = new MemoryMonitor({ registry: metrics, logger, intervalMs: 10_000 }).start();
   closers.push(() => memory.stop());
   let database: Promise<Database> | undefined;
-  const getDatabase = () => (database ??= openDatabase({ url: config.databaseUrl, dataDir: config.dataDir }));
-  const appList = options.apps ?? defaultApps;
+  // Opened on the first app's call only: a hub-only server never pays for PGlite. Its cost is logged once.
+  const getDatabase = () =>
+    (database ??= (async () => {
+      const started = performance.now();
+      const db = await openDatabase({ url: config.databaseUrl, dataDir: config.dataDir });
+      logger.info({ ms: Math.round(performance.now() - started), engine: config.databaseUrl ? 'postgresql' : 'pglite' }, 'database ready');
+      return db;
+    })());
+  const appList = options.apps ?? defaultApps.filter((app) => (config.apps as readonly string[]).includes(app.name));
+  hideInternalRoutes(http);
   registerCoreRoutes(http, { hub, metrics, apps: appList, config });
+  registerBrowserPages(http);
+  registerChannelRoutes(http, { hub });
   registerAuthRoutes(http, { config, jwtSecret: config.jwtSecret, apiKey: config.apiKey!, auth });
   registerPublishRoutes(http, { hub });
   registerEventRoutes(http, { hub, config, events });

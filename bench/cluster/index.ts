@@ -27,12 +27,12 @@ const here = dirname(fileURLToPath(import.meta.url));
 const USAGE = `usage: npm run bench -- cluster [options]
   --clients N          subscribers (default 1000; --quick 400)
   --channels N         channels; subscriber i joins channel i mod N (default 1)
-  --rate N             publications/s of the first measured step (default 100, with a quota 25)
+  --rate N             publications/s of the first measured step (default 100, with a quota 5)
   --payload BYTES      size of each publication's data (default 200)
   --duration S         seconds of the first measured step (default 5; --quick 3)
   --step-duration S    seconds of each saturation step (default 3; --quick 2)
   --warmup S           unreported warm-up at the first step's rate (default 1)
-  --receivers N        receiver processes, spread over the nodes (default 3)
+  --receivers N        receiver processes, spread over the nodes (default 2; with a quota 6, so 1, 2 and 3 nodes get equal shares)
   --setups LIST        engine:nodes list, e.g. memory:1,redis:2 (default memory:1,redis:2;
                        with --node-cpu-quota redis:1,redis:2,redis:3). The first one-node setup is the baseline.
   --node-cpu-quota X   put each node in its own cgroup v1 CPU group limited to X cores (e.g. 0.25);
@@ -40,7 +40,7 @@ const USAGE = `usage: npm run bench -- cluster [options]
   --cpu-period-ms MS   CFS period of those groups (default 10; short, so a throttled node waits little)
   --no-saturation      skip the saturation search
   --rates LIST         the saturation ladder, msg/s, the same for every setup (default 25,50,200,400,800,1600;
-                       with a quota 25,50,100,150,200,300,400,600,800); it stops after two failed steps in a row
+                       with a quota 5,10,15,20,25,35,50,75,100,150); it stops after two failed steps in a row
   --refine N           bisection steps between the highest pass and the next failure (default 2)
   --p99-limit MS       saturation criterion, the same for every setup (default 50)
   --out DIR            where cluster.json and cluster.md go (default bench/results)
@@ -94,11 +94,12 @@ function parseOptions(args: string[]): Options {
   const quick = values.quick ?? false;
   const quotaCores = values['node-cpu-quota'] === undefined ? null : num('node-cpu-quota', values['node-cpu-quota'], 0.25, 0.01, 64);
   const quota = quotaCores === null ? null : { cores: quotaCores, periodUs: Math.round(1000 * num('cpu-period-ms', values['cpu-period-ms'], 10, 1, 1000)) };
-  const defaultRates = quota ? '25,50,100,150,200,300,400,600,800' : quick ? '50,200,800' : '25,50,200,400,800,1600';
-  const shape = loadShape(values, { clients: 1000, quickClients: 400, rate: quota ? 25 : 100 });
+  const defaultRates = quota ? '5,10,15,20,25,35,50,75,100,150' : quick ? '50,200,800' : '25,50,200,400,800,1600';
+  const shape = loadShape(values, { clients: 1000, quickClients: 400, rate: quota ? 5 : 100 });
   return {
     ...shape,
-    receivers: Math.round(num('receivers', values.receivers, 3, 1, 16)),
+    // 6 with quotas: a multiple of 1, 2 and 3 nodes, so every node serves the same share of subscribers.
+    receivers: Math.round(num('receivers', values.receivers, quota ? 6 : 2, 1, 16)),
     setups: parseSetups(values.setups ?? (quota ? 'redis:1,redis:2,redis:3' : 'memory:1,redis:2')),
     quota,
     rates: (values.rates ?? defaultRates).split(',').map((r) => num('rates', r.trim(), 0, 1, 1_000_000)),

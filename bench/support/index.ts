@@ -29,6 +29,7 @@ import { Kysely } from 'kysely';
 import { PostgresDialect } from 'kysely';
 import pg from 'pg';
 import { mintToken } from '../../src/hub/auth.js';
+import { supportChannelClaims } from '../../src/apps/support/routes.js';
 import type { SupportDB } from '../../src/apps/support/schema.js';
 import { startRedis, type TestRedis } from '../../test/helpers/redis.js';
 import { startPostgres, type PostgresInstance } from '../../test/helpers/postgres.js';
@@ -149,7 +150,7 @@ async function prepareUsers(env: Env, count: number, runId: string): Promise<Loa
   for (let i = 0; i < people.length; i += 25) {
     const batch = await Promise.all(
       people.slice(i, i + 25).map(async ({ customer, agent }) => {
-        const customerToken = await mintToken({ sub: customer.id }, JWT_SECRET);
+        const customerToken = await mintToken({ sub: customer.id, roles: ['customer'], ...supportChannelClaims({ id: customer.id, role: 'customer' }) }, JWT_SECRET);
         const res = await fetch(`${customerNode.url}/api/v1/support/tickets`, {
           method: 'POST',
           headers: { authorization: `Bearer ${customerToken}`, 'content-type': 'application/json' },
@@ -159,7 +160,7 @@ async function prepareUsers(env: Env, count: number, runId: string): Promise<Loa
         const { ticket } = (await res.json()) as { ticket: { id: string } };
         return [
           { id: customer.id, role: 'customer', ticketId: ticket.id, token: customerToken, wsUrl: customerNode.wsUrl, httpUrl: customerNode.url },
-          { id: agent.id, role: 'agent', ticketId: ticket.id, token: await mintToken({ sub: agent.id }, JWT_SECRET), wsUrl: agentNode.wsUrl, httpUrl: agentNode.url },
+          { id: agent.id, role: 'agent', ticketId: ticket.id, token: await mintToken({ sub: agent.id, roles: ['agent'], ...supportChannelClaims({ id: agent.id, role: 'agent' }) }, JWT_SECRET), wsUrl: agentNode.wsUrl, httpUrl: agentNode.url },
         ] satisfies LoadUser[];
       }),
     );

@@ -54,7 +54,15 @@ async function authPlugin(http: FastifyInstance, opts: AuthPluginOptions): Promi
   http.decorateRequest('identity', null);
   http.addHook('onRoute', (route) => {
     const methods = Array.isArray(route.method) ? route.method : [route.method];
-    for (const method of methods) routes.push({ method, url: route.url, rule: route.config?.auth });
+    // Read lazily: a scope's own onRoute hook (run after this one) may still declare the rule.
+    for (const method of methods)
+      routes.push({
+        method,
+        url: route.url,
+        get rule() {
+          return route.config?.auth;
+        },
+      });
   });
 
   http.addHook('onRequest', async (request) => {

@@ -49,6 +49,10 @@ function parseJsonOr(text: string): unknown {
   }
 }
 
+/** The apps a server can host (src/apps/index.ts registers them; AIRWAVES_APPS picks among them). */
+export const APP_NAMES = ['support', 'radio', 'studio', 'market', 'live'] as const;
+export type AppName = (typeof APP_NAMES)[number];
+
 /** Field → [environment variable, schema, doc]. The single source of configuration truth. */
 export const CONFIG_FIELDS = {
   port: ['AIRWAVES_PORT', port.default(8080), 'TCP port of the HTTP and WebSocket server (0 picks a free port)'],
@@ -69,6 +73,16 @@ export const CONFIG_FIELDS = {
   outboundQueueMessages: ['AIRWAVES_OUTBOUND_QUEUE_MESSAGES', positiveInt.default(4096), 'messages queued for a client before its slow-consumer policy applies'],
   outboundQueueBytes: ['AIRWAVES_OUTBOUND_QUEUE_BYTES', positiveInt.default(4 * 1024 * 1024), 'bytes queued for one client before its slow-consumer policy applies (its socket buffer is capped apart, at half this up to 1 MB)'],
   shutdownDrainMs: ['AIRWAVES_SHUTDOWN_DRAIN_MS', z.coerce.number().int().min(0).default(5000), 'how long a graceful shutdown waits for clients to close'],
+  apps: [
+    'AIRWAVES_APPS',
+    z
+      .preprocess(
+        (v) => (typeof v === 'string' ? v.split(',').map((x) => x.trim()).filter(Boolean) : v),
+        z.array(z.enum(APP_NAMES)).refine((a) => new Set(a).size === a.length, 'each app once'),
+      )
+      .default([...APP_NAMES]),
+    `apps to run (comma list of ${APP_NAMES.join(', ')}); empty: the hub alone; the database opens only for apps that need it`,
+  ],
   namespaces: [
     'AIRWAVES_NAMESPACES',
     z.array(namespaceConfigSchema).prefault([{ name: 'chat', historySize: 500, presence: true }]),
@@ -77,6 +91,7 @@ export const CONFIG_FIELDS = {
   redisUrl: ['AIRWAVES_REDIS_URL', z.string().url().optional(), 'Redis URL: switches the hub engine and event log to Redis'],
   nodeId: ['AIRWAVES_NODE_ID', z.string().regex(/^[A-Za-z0-9_.-]{1,64}$/).optional(), 'stable id of this node in a cluster (default: host name and port)'],
   databaseUrl: ['DATABASE_URL', z.string().optional(), 'PostgreSQL URL; unset uses embedded PGlite under the data directory'],
+  presenceTtlMs: ['AIRWAVES_PRESENCE_TTL_MS', positiveInt.default(15_000), 'with Redis: how long a node\'s clients stay in presence lists after the node stops refreshing them (it refreshes every third of this)'],
   clusterLocalDatabase: ['AIRWAVES_CLUSTER_LOCAL_DATABASE', bool.default(false), 'with Redis: let each node keep its own embedded database (only for nodes whose apps keep no shared state, e.g. tests and benchmarks)'],
   radioEnabled: ['AIRWAVES_RADIO_ENABLED', bool.default(true), 'run the radio app\'s stations (synthesis runs continuously while enabled)'],
   radioStations: [
@@ -142,6 +157,8 @@ export class ConfigError extends Error {
 
 /** Fields whose environment value is JSON rather than a scalar. */
 const JSON_FIELDS = new Set<keyof Fields>(['namespaces', 'eventStreams', 'radioStations', 'marketSimFaults']);
+/** Fields where an empty variable means "none" rather than "unset" (AIRWAVES_APPS= runs the hub alone). */
+const EMPTY_MEANS_NONE = new Set<keyof Fields>(['apps']);
 /** Fields whose value is never echoed in an error message. */
 const SECRET_FIELDS = new Set<keyof Fields>(['apiKey', 'jwtSecret', 'llmApiKey']);
 
@@ -176,7 +193,7 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env, overrides: Part
     if (field in overrides) {
       raw = (overrides as Record<string, unknown>)[field];
       source = `option ${field}`;
-    } else if (env[envName] !== undefined && env[envName] !== '') {
+    } else if (env[envName] !== undefined && (env[envName] !== '' || EMPTY_MEANS_NONE.has(field))) {
       raw = env[envName];
       if (JSON_FIELDS.has(field)) {
         try {

@@ -5,18 +5,20 @@
  * embedded database, share no state between nodes, sign tokens with the published default
  * secret, let anyone connect because nobody thought about it, or serve the demo. Each problem is
  * named with the variable that fixes it; the CLI exits 78 (EX_CONFIG) when there is any.
+ * Secrets that are short or published in the docs never get this far: the configuration itself
+ * refuses them (core/public-secrets).
  */
 import { readFileSync } from 'node:fs';
 import { CONFIG_FIELDS, type AirwavesConfig } from './config.js';
 
-/** Shortest secret (JWT signing secret, API key) accepted in production: 256 bits of hex-ish text. */
-export const MIN_PRODUCTION_SECRET_LENGTH = 32;
-
 /** Fewest distinct characters in a production secret: `aaaa…` or `0123…0123` is not random. */
 const MIN_DISTINCT_SECRET_CHARS = 12;
 
-/** Words that give a placeholder away when they appear in a secret. */
-const PLACEHOLDER_WORDS = /change-?me|example|placeholder|password|insecure/i;
+/**
+ * Words that give a placeholder away. Length and the published values are refused by the
+ * configuration itself (core/public-secrets); these pass it and must not reach production.
+ */
+const PLACEHOLDER_WORDS = /change-?me|example|placeholder|password|insecure|replace/i;
 
 export interface ProductionCheckInput {
   config: AirwavesConfig;
@@ -41,12 +43,6 @@ function variableOf(field: FieldName): string {
   return CONFIG_FIELDS[field][0];
 }
 
-/** The default a field takes when nothing sets it, read from its schema (so it follows config.ts). */
-function defaultOf(field: FieldName): unknown {
-  const parsed = CONFIG_FIELDS[field][1].safeParse(undefined);
-  return parsed.success ? parsed.data : undefined;
-}
-
 /** Fields set in the `AIRWAVES_CONFIG` file, if there is one that parses. */
 function fileFields(env: NodeJS.ProcessEnv): Set<string> {
   if (!env.AIRWAVES_CONFIG) return new Set();
@@ -63,15 +59,10 @@ function explicitlySet(field: FieldName, env: NodeJS.ProcessEnv, inFile: Set<str
   return (value !== undefined && value !== '') || inFile.has(field);
 }
 
-function isTruthy(value: string | undefined): boolean {
-  return value !== undefined && /^(1|true|yes|on)$/i.test(value.trim());
-}
-
-/** Why `secret` is not fit to sign or authorise production traffic, or undefined when it is. */
-function weakSecretReason(secret: string, defaultValue: unknown): string | undefined {
-  if (secret === defaultValue) return 'is the built-in development default, which is published in the source';
-  if (secret.length < MIN_PRODUCTION_SECRET_LENGTH) return `is ${secret.length} characters; production needs at least ${MIN_PRODUCTION_SECRET_LENGTH} random characters`;
-  if (new Set(secret).size < MIN_DISTINCT_SECRET_CHARS) return `uses only ${new Set(secret).size} distinct characters; generate it (openssl rand -hex 32)`;
+/** Why a secret that passed configuration is still not fit for production, or undefined. */
+function productionSecretReason(secret: string): string | undefined {
+  const distinct = new Set(secret).size;
+  if (distinct < MIN_DISTINCT_SECRET_CHARS) return `uses only ${distinct} distinct characters; generate it (openssl rand -hex 32)`;
   if (PLACEHOLDER_WORDS.test(secret)) return 'looks like a placeholder; generate it (openssl rand -hex 32)';
   return undefined;
 }
@@ -81,11 +72,22 @@ export function productionProblems({ config, env, replicas }: ProductionCheckInp
   const problems: ProductionProblem[] = [];
   const inFile = fileFields(env);
   const add = (variable: string, message: string) => problems.push({ variable, message });
+  const secretsFile = `${variableOf('dataDir')} (${config.dataDir})/secrets.json`;
 
   if (!config.databaseUrl) {
-    add(variableOf('databaseUrl'), `unset: the embedded PGlite database under ${variableOf('dataDir')} (${config.dataDir}) would hold production data on one node's disk; set a PostgreSQL URL`);
+    const local = config.clusterLocalDatabase ? ` (${variableOf('clusterLocalDatabase')} gives every node its own)` : '';
+    add(variableOf('databaseUrl'), `unset: the embedded PGlite database under ${variableOf('dataDir')} (${config.dataDir}) would hold production data on one node's disk${local}; set a PostgreSQL URL`);
   } else if (!/^postgres(ql)?:\/\//.test(config.databaseUrl)) {
     add(variableOf('databaseUrl'), 'is not a postgres:// or postgresql:// URL');
+  } else {
+    const password = (() => {
+      try {
+        return decodeURIComponent(new URL(config.databaseUrl).password);
+      } catch {
+        return '';
+      }
+    })();
+    if (password && PLACEHOLDER_WORDS.test(password)) add(variableOf('databaseUrl'), 'its password looks like a placeholder');
   }
 
   const clusterIntended = replicas > 1 || explicitlySet('nodeId', env, inFile);
@@ -94,26 +96,26 @@ export function productionProblems({ config, env, replicas }: ProductionCheckInp
     add(variableOf('redisUrl'), `unset but ${why}: without Redis every node has its own channels, history and event log, and clients on different nodes never see each other's messages`);
   }
 
-  const jwtSecret = config.jwtSecret as string | undefined;
-  if (!jwtSecret) add(variableOf('jwtSecret'), 'unset: client tokens cannot be verified');
-  else {
-    const reason = weakSecretReason(jwtSecret, defaultOf('jwtSecret'));
-    if (reason) add(variableOf('jwtSecret'), reason);
+  // Unset secrets are generated on first start into the data directory: one node's disk, lost with
+  // a container, and different on every node (tokens from one node fail on the others).
+  const secrets: [FieldName, string | undefined][] = [
+    ['jwtSecret', config.jwtSecret],
+    ['apiKey', config.apiKey],
+  ];
+  for (const [field, value] of secrets) {
+    if (!value) add(variableOf(field), `unset: it would be generated into ${secretsFile} on each node's own disk; set the same generated value on every node`);
+    else {
+      const reason = productionSecretReason(value);
+      if (reason) add(variableOf(field), reason);
+    }
   }
-  const apiKey = config.apiKey as string | undefined;
-  if (apiKey) {
-    const reason = weakSecretReason(apiKey, defaultOf('apiKey'));
-    if (reason) add(variableOf('apiKey'), reason);
-    if (apiKey === jwtSecret) add(variableOf('apiKey'), `equals ${variableOf('jwtSecret')}: anyone who can verify a token could publish as the server`);
-  }
+  if (config.apiKey && config.apiKey === config.jwtSecret) add(variableOf('apiKey'), `equals ${variableOf('jwtSecret')}: anyone who can verify a token could publish as the server`);
 
   if (config.allowAnonymous && !explicitlySet('allowAnonymous', env, inFile)) {
     add(variableOf('allowAnonymous'), 'anonymous connections are accepted because the variable is left at its default; set it to false, or to true if anonymous access is intended');
   }
 
-  if (isTruthy(env.AIRWAVES_DEMO)) {
-    add('AIRWAVES_DEMO', 'demo mode is on: demo data and open demo identities must not reach production; unset it');
-  }
+  if (config.demo) add(variableOf('demo'), 'demo mode is on: demo logins must not reach production; unset it');
   return problems;
 }
 

@@ -9,6 +9,9 @@ export const PUBLIC_SECRETS: readonly string[] = [
   'airwaves-dev-secret-change-me-in-production!',
   // Placeholders docs/security.md shows in its examples.
   'change-me-to-a-long-random-secret-of-32-bytes-or-more',
+  // The placeholders of ops/kubernetes/secret.yaml.
+  'change-me-openssl-rand-hex-32-jwt-signing-secret',
+  'change-me-openssl-rand-hex-32-server-api-key-value',
 ];
 
 /** The smallest secret or key accepted, in bytes (HS256 wants at least its 256-bit output). */

@@ -5,6 +5,7 @@
  */
 import type { FastifyError, FastifyInstance } from 'fastify';
 import { isAirwavesError } from '../core/errors.js';
+import { notFound } from './browser-pages.js';
 
 export const errorResponseSchema = {
   type: 'object',
@@ -23,5 +24,5 @@ export function installErrorHandler(http: FastifyInstance): void {
     const code = status === 429 ? 'rate_limited' : status === 413 ? 'payload_too_large' : status === 415 ? 'unsupported_media_type' : status >= 500 ? 'internal' : 'bad_request';
     return reply.status(status).send({ error: { code, message: status >= 500 ? 'internal error' : err.message } });
   });
-  http.setNotFoundHandler((request, reply) => reply.status(404).send({ error: { code: 'not_found', message: `no route ${request.method} ${request.url.split('?')[0]}` } }));
+  http.setNotFoundHandler(notFound);
 }

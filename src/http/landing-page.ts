@@ -18,17 +18,16 @@ export function landingPage(apps: AppSummary[]): string {
     .join('\n');
   return `<!doctype html>
 <html lang="en"><head><meta charset="utf-8"><meta name="viewport" content="width=device-width,initial-scale=1">
-<title>Airwaves</title>
+<title>Airwaves</title><link rel="icon" href="/favicon.svg"><link rel="stylesheet" href="/theme.css">
 <style>
-body{font:16px/1.5 system-ui,sans-serif;margin:0;background:#0f1420;color:#e8ecf4}
 main{max-width:960px;margin:0 auto;padding:32px 20px}
-h1{margin:0 0 4px;font-size:28px}.sub{color:#9aa6bf;margin:0 0 24px}
-.status{display:flex;gap:24px;flex-wrap:wrap;background:#182034;border-radius:10px;padding:14px 18px;margin-bottom:24px}
-.status b{display:block;font-size:22px}.status span{color:#9aa6bf;font-size:13px}
+h1{margin:0 0 4px;font-size:28px}.sub{color:var(--muted);margin:0 0 24px}
+.status{display:flex;gap:24px;flex-wrap:wrap;background:var(--panel);border-radius:10px;padding:14px 18px;margin-bottom:24px}
+.status b{display:block;font-size:22px}.status span{color:var(--muted);font-size:13px}
 .grid{display:grid;grid-template-columns:repeat(auto-fill,minmax(260px,1fr));gap:16px}
-.card{display:block;background:#182034;border-radius:10px;padding:16px 18px;color:inherit;text-decoration:none;border:1px solid #26304a}
-.card:hover{border-color:#5b8cff}.card h2{margin:0 0 6px;font-size:18px}.card p{margin:0;color:#b9c3d8;font-size:14px}
-footer{margin-top:28px;color:#7d89a3;font-size:13px}footer a{color:#8fb0ff}
+.card{display:block;background:var(--panel);border-radius:10px;padding:16px 18px;color:inherit;text-decoration:none;border:1px solid var(--line)}
+.card:hover{border-color:var(--accent)}.card h2{margin:0 0 6px;font-size:18px}.card p{margin:0;color:var(--muted);font-size:14px}
+footer{margin-top:28px;color:var(--muted);font-size:13px}
 </style></head>
 <body><main>
 <h1>Airwaves</h1><p class="sub">Real-time broadcasting: one hub, many apps.</p>

@@ -5,8 +5,9 @@
  * - **Subscribe never loses a message.** A new subscription joins the channel with a pending
  *   buffer *before* history is read; what arrives meanwhile waits there and is released after
  *   the reply and the replay, de-duplicated by offset.
- * - **Never twice.** Each channel remembers the newest offset it fanned out; a repeat from the
- *   engine (same epoch, offset not above) is dropped and counted.
+ * - **In order, never twice, never a silent hole.** Each subscription is given exactly
+ *   `position + 1` of its epoch; anything else means the engine proved offsets gone or the epoch
+ *   changed, and the subscription gets a `gap` notice (the SDK resubscribes with `since`).
  * - The engine listens to a channel while this node has a subscriber on it: first in, last out.
  *
  * The engine hands every publication to {@link LocalChannels.deliverFromEngine}; that is the
@@ -25,9 +26,6 @@ interface LocalChannel {
   readonly name: string;
   readonly ns: Namespace;
   readonly subscribers: Set<Subscription>;
-  /** Newest publication delivered here: a repeat from the engine (same epoch, offset not above) is never fanned out twice. */
-  lastOffset: number;
-  lastEpoch: string;
 }
 
 /** Replay at most this many messages on one subscribe (bounded work per command). */
@@ -73,8 +71,13 @@ export class LocalChannels {
     return this.byName.get(channel)?.subscribers.size ?? 0;
   }
 
-  presenceOf(channel: string): PresenceEntry[] {
+  presenceOf(channel: string): PresenceEntry[] | Promise<PresenceEntry[]> {
     return this.presence.list(channel);
+  }
+
+  /** Every channel with subscribers on this node, with its namespace and local count (the inspector's list). */
+  counts(): { channel: string; namespace: string; subscribers: number }[] {
+    return [...this.byName.values()].map((c) => ({ channel: c.name, namespace: c.ns.config.name, subscribers: c.subscribers.size }));
   }
 
   /**
@@ -86,23 +89,40 @@ export class LocalChannels {
     const channel = this.byName.get(message.channel);
     if (!channel) return;
     this.metrics.published.labels(channel.ns.config.name).inc();
-    // Engines deliver in offset order; this guard makes "never twice" hold even if one re-delivers
-    // (e.g. a cluster engine's gap fill racing a resubscription), at the cost of one compare per message.
-    if (message.epoch === channel.lastEpoch && message.offset <= channel.lastOffset) {
-      this.metrics.rejected.inc({ reason: 'duplicate_from_engine' });
-      return;
-    }
-    channel.lastOffset = message.offset;
-    channel.lastEpoch = message.epoch;
     if (channel.subscribers.size === 0) return;
     frameOf(message); // encode once, before the loop
     const policy = channel.ns.config.slowConsumer;
+    // The one delivery invariant (see offerTo), inlined: this loop runs per subscriber per message.
     for (const sub of channel.subscribers) {
       if (sub.pending) sub.pending.push(message);
-      else if (message.offset > sub.startOffset || message.epoch !== sub.startEpoch) sub.session.deliver(message, policy);
+      else if (message.offset === sub.position + 1 && message.epoch === sub.epoch) {
+        sub.position = message.offset;
+        sub.session.deliver(message, policy);
+      } else if (message.epoch !== sub.epoch || message.offset > sub.position) this.continuityLost(sub, message);
     }
     this.metrics.delivered.labels(channel.ns.config.name).inc(channel.subscribers.size);
   };
+
+  /** Offers one message to one subscription under the delivery invariant: exactly `position + 1` of its epoch. */
+  private offerTo(sub: Subscription, message: HubMessage): void {
+    if (message.offset === sub.position + 1 && message.epoch === sub.epoch) {
+      sub.position = message.offset;
+      sub.session.deliver(message, sub.policy);
+    } else if (message.epoch !== sub.epoch || message.offset > sub.position) this.continuityLost(sub, message);
+  }
+
+  /**
+   * The engine skipped offsets it proved gone, or the channel changed epoch: this subscription
+   * cannot continue in order. A `gap` notice makes the SDK resubscribe with `since` (which
+   * recovers from history what it still has, or answers `recovered: false`); until then it is given nothing.
+   */
+  private continuityLost(sub: Subscription, message: HubMessage): void {
+    if (sub.continuityLost) return;
+    sub.continuityLost = true;
+    this.metrics.rejected.inc({ reason: 'insufficient_state' });
+    const from = sub.position + 1;
+    sub.session.sendEvent({ channel: sub.channel, event: 'gap', from, to: message.epoch === sub.epoch ? message.offset - 1 : from });
+  }
 
   /**
    * Subscribes a session (access already checked): joins with a pending buffer, reads history,
@@ -110,7 +130,7 @@ export class LocalChannels {
    * records presence and calls the namespace's onSubscribe hook.
    */
   async subscribe(session: ClientSession, id: number, ns: Namespace, channel: string, since: StreamPosition | undefined): Promise<void> {
-    const sub: Subscription = { session, channel, namespace: ns.config.name, pending: [], policy: ns.config.slowConsumer, startOffset: -1, startEpoch: '' };
+    const sub: Subscription = { session, channel, namespace: ns.config.name, pending: [], policy: ns.config.slowConsumer, position: -1, epoch: '', continuityLost: false };
     session.subscriptions.set(channel, sub);
     const local = this.join(channel, ns, sub);
     let result: SubscribeResult;
@@ -138,9 +158,9 @@ export class LocalChannels {
     }
     const pending = sub.pending ?? [];
     sub.pending = null;
-    sub.startOffset = last;
-    sub.startEpoch = result.epoch;
-    for (const m of pending) if (m.offset > last) session.deliver(m, sub.policy);
+    sub.position = last;
+    sub.epoch = result.epoch;
+    for (const m of pending) this.offerTo(sub, m);
     if (ns.config.presence) {
       const entry = { client: session.id, user: session.identity.user };
       this.presence.join(channel, entry);
@@ -177,7 +197,7 @@ export class LocalChannels {
   private join(channel: string, ns: Namespace, sub: Subscription): LocalChannel {
     let local = this.byName.get(channel);
     if (!local) {
-      local = { name: channel, ns, subscribers: new Set(), lastOffset: -1, lastEpoch: '' };
+      local = { name: channel, ns, subscribers: new Set() };
       this.byName.set(channel, local);
       void Promise.resolve(this.engine.listen(channel, true)).catch((err: Error) => this.log.error({ err, channel }, 'listen failed'));
     }

@@ -34,13 +34,16 @@ export interface Subscription {
   pending: HubMessage[] | null;
   policy: SlowConsumerPolicyName;
   /**
-   * The position the subscriber started from (its reply's offset, or the last replayed one) and
-   * that position's epoch: an older message of the same epoch reaching the node later (a
-   * restarted node's consumer catching up, a pub/sub message overtaken by the history read) is
-   * not for this subscriber.
+   * The subscription's position: the last offset it was given (its reply's offset, the last
+   * replayed one, then each delivered one) in `epoch`. The hub's one delivery invariant: a
+   * subscription is given `position + 1` of its epoch and nothing else. An older offset is one it
+   * already has (its history read overtook live delivery); anything else means it lost
+   * continuity (offsets proven gone, a new epoch): it gets a `gap` notice and nothing more until
+   * it resubscribes with `since` (and learns `recovered: false`).
    */
-  startOffset: number;
-  startEpoch: string;
+  position: number;
+  epoch: string;
+  continuityLost: boolean;
 }
 
 export interface SessionLimits {

@@ -102,7 +102,7 @@ export class CommandRunner {
         const ns = this.options.namespaces.resolve(cmd.channel);
         if (!ns.config.presence) throw new AirwavesError(Errors.presenceDisabled, `presence is off in namespace "${ns.config.name}"`);
         await authorize(session.id, session.identity, ns, 'subscribe', cmd.channel);
-        return session.sendControl(encodeReply(cmd.id, { channel: cmd.channel, clients: this.options.channels.presenceOf(cmd.channel) }));
+        return session.sendControl(encodeReply(cmd.id, { channel: cmd.channel, clients: await this.options.channels.presenceOf(cmd.channel) }));
       }
       case 'history': {
         const ns = this.options.namespaces.resolve(cmd.channel);

@@ -39,5 +39,5 @@ export interface HubApi {
   /** Subscribers of a channel on this node. */
   subscriberCount(channel: string): number;
   /** Clients present on a presence channel (per node until presence has a cluster store). */
-  presenceOf(channel: string): PresenceEntry[];
+  presenceOf(channel: string): PresenceEntry[] | Promise<PresenceEntry[]>;
 }

@@ -60,6 +60,7 @@ export class Hub implements HubApi {
   private readonly engine: HubEngine;
   private readonly metrics: HubMetrics;
   private readonly channels: LocalChannels;
+  private readonly presence: PresenceStore;
   private readonly flush: FlushScheduler;
   private readonly pipeline: PublishPipeline;
   private readonly connections: Connections;
@@ -75,7 +76,8 @@ export class Hub implements HubApi {
     const { config, engine, metrics } = options;
     const logger = options.logger.child({ module: 'hub' });
     for (const ns of config.namespaces) this.namespaces.register(ns);
-    this.channels = new LocalChannels({ engine, presence: options.presence ?? new MemoryPresence(), metrics, logger });
+    this.presence = options.presence ?? new MemoryPresence();
+    this.channels = new LocalChannels({ engine, presence: this.presence, metrics, logger });
     this.flush = new FlushScheduler(metrics, logger);
     this.pipeline = new PublishPipeline({ config, namespaces: this.namespaces, engine, metrics, logger });
     const commands = new CommandRunner({ config, nodeId: this.nodeId, namespaces: this.namespaces, engine, channels: this.channels, pipeline: this.pipeline, metrics, logger });
@@ -132,7 +134,12 @@ export class Hub implements HubApi {
     return this.channels.subscriberCount(channel);
   }
 
-  presenceOf(channel: string): PresenceEntry[] {
+  /** This node's channels with their local subscriber and presence counts (the inspector's list). */
+  channelCounts(): { channel: string; namespace: string; subscribers: number }[] {
+    return this.channels.counts();
+  }
+
+  presenceOf(channel: string): PresenceEntry[] | Promise<PresenceEntry[]> {
     return this.channels.presenceOf(channel);
   }
 
@@ -169,6 +176,7 @@ export class Hub implements HubApi {
     await this.connections.drain(drainMs);
     clearInterval(this.rateTimer);
     this.flush.close();
+    await this.presence.close?.();
     await this.engine.close();
   }
 }

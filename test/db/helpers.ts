@@ -3,8 +3,9 @@
  * Runs the real `airwaves` CLI as a second process against a data directory, and builds
  * throwaway data directories.
  */
-import { spawn } from 'node:child_process';
+import { spawn, type ChildProcess } from 'node:child_process';
 import { mkdtempSync } from 'node:fs';
+import { readLock } from '../../src/db/data-dir-lock.js';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 
@@ -17,23 +18,27 @@ export interface CliRun {
   ms: number;
 }
 
-/** `airwaves <args>` in a child process with the given data directory (nothing else configured). */
-export function airwaves(args: string[], dataDir: string, timeoutMs = 90_000): Promise<CliRun> {
+export const TEST_API_KEY = 'db-test-api-key-0123456789-0123456789-abcdef';
+
+/** The environment of every process these tests start: the data directory and nothing shared. */
+export function processEnv(dataDir: string): NodeJS.ProcessEnv {
+  return {
+    PATH: process.env.PATH ?? '',
+    AIRWAVES_DATA_DIR: dataDir,
+    AIRWAVES_PORT: '0',
+    AIRWAVES_HOST: '127.0.0.1',
+    AIRWAVES_RADIO_ENABLED: 'false',
+    AIRWAVES_LOG_LEVEL: 'warn',
+    AIRWAVES_JWT_SECRET: 'db-test-secret-0123456789-0123456789-abcdef',
+    AIRWAVES_API_KEY: TEST_API_KEY,
+  };
+}
+
+/** Runs a TypeScript entry point (src/cli.ts, scripts/…) in a child process to completion. */
+export function runScript(script: string, args: string[], dataDir: string, timeoutMs = 90_000): Promise<CliRun> {
   const started = Date.now();
   return new Promise((resolve) => {
-    const child = spawn(process.execPath, ['--import', 'tsx', 'src/cli.ts', ...args], {
-      env: {
-        PATH: process.env.PATH ?? '',
-        AIRWAVES_DATA_DIR: dataDir,
-        AIRWAVES_PORT: '0',
-        AIRWAVES_HOST: '127.0.0.1',
-        AIRWAVES_RADIO_ENABLED: 'false',
-        AIRWAVES_LOG_LEVEL: 'warn',
-        AIRWAVES_JWT_SECRET: 'db-test-secret-0123456789-0123456789-abcdef',
-        AIRWAVES_API_KEY: 'db-test-api-key-0123456789-0123456789-abcdef',
-      },
-      stdio: ['ignore', 'pipe', 'pipe'],
-    });
+    const child = spawn(process.execPath, ['--import', 'tsx', script, ...args], { env: processEnv(dataDir), stdio: ['ignore', 'pipe', 'pipe'] });
     let stdout = '';
     let stderr = '';
     child.stdout.on('data', (b: Buffer) => (stdout += b.toString()));
@@ -44,4 +49,35 @@ export function airwaves(args: string[], dataDir: string, timeoutMs = 90_000): P
       resolve({ code, stdout, stderr, ms: Date.now() - started });
     });
   });
+}
+
+/** `airwaves <args>` in a child process with the given data directory (nothing else configured). */
+export const airwaves = (args: string[], dataDir: string, timeoutMs?: number): Promise<CliRun> => runScript('src/cli.ts', args, dataDir, timeoutMs);
+
+export interface ServeProcess {
+  url: string;
+  child: ChildProcess;
+  /** SIGTERM and wait for a clean exit; returns the exit code. */
+  stop(): Promise<number | null>;
+}
+
+/** `airwaves serve` as a real process; resolves once it listens (its lock names its URL). */
+export async function startServeProcess(dataDir: string, timeoutMs = 90_000): Promise<ServeProcess> {
+  const child = spawn(process.execPath, ['--import', 'tsx', 'src/cli.ts', 'serve'], { env: processEnv(dataDir), stdio: ['ignore', 'ignore', 'pipe'] });
+  let stderr = '';
+  child.stderr!.on('data', (b: Buffer) => (stderr += b.toString()));
+  const exited = new Promise<number | null>((resolve) => child.on('close', (code) => resolve(code)));
+  const deadline = Date.now() + timeoutMs;
+  for (;;) {
+    const holder = readLock(join(dataDir, 'pglite.lock'));
+    const url = holder && holder.pid === child.pid ? holder.url : undefined;
+    if (url) {
+      return { url, child, stop: () => (child.kill('SIGTERM'), exited) };
+    }
+    if (child.exitCode !== null || Date.now() > deadline) {
+      child.kill('SIGKILL');
+      throw new Error(`airwaves serve did not start: ${stderr.slice(-500)}`);
+    }
+    await new Promise((resolve) => setTimeout(resolve, 200));
+  }
 }

@@ -11,7 +11,7 @@ import { readdirSync, readFileSync } from 'node:fs';
 import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { parseAllDocuments, parse } from 'yaml';
-import { CONFIG_FIELDS, loadConfig } from '../../src/core/config.js';
+import { CONFIG_FIELDS, clusterProblems, loadConfig } from '../../src/core/config.js';
 import { productionProblems } from '../../src/core/production-check.js';
 import { startServer } from '../helpers/server.js';
 
@@ -79,6 +79,12 @@ const podSpec = deployment.spec.template.spec;
 const hub = podSpec.containers.find((c: { name: string }) => c.name === 'hub');
 const configMap = find('ConfigMap', 'airwaves-config');
 const secret = find('Secret', 'airwaves-secrets');
+/** What an operator puts in the Secret instead of the shipped placeholders. */
+const REAL_SECRETS = {
+  'jwt-secret': '9f86d081884c7d659a2feaa0c55ad015a3bf4f1b2b0b822cd15d6c15b0f00a08',
+  'api-key': 'b94d27b9934d3e08a52e52d7da7dabfac484efe37a5380ee9088f7ace2efcde9',
+  'database-url': 'postgresql://airwaves:s3cr3t-Xk9vQ2@airwaves-postgres:5432/airwaves',
+};
 const configVariables = new Set<string>(Object.values(CONFIG_FIELDS).map(([variable]) => variable));
 
 /** The environment a hub container sees: its ConfigMap keys and its own env entries. */
@@ -125,26 +131,25 @@ describe('Kubernetes manifests (ops/kubernetes)', () => {
     }
     for (const name of names) assert.ok(configVariables.has(name), `${name} is a variable of src/core/config.ts`);
     for (const name of ['AIRWAVES_JWT_SECRET', 'AIRWAVES_API_KEY', 'DATABASE_URL', 'AIRWAVES_REDIS_URL', 'AIRWAVES_NODE_ID', 'AIRWAVES_SHUTDOWN_DRAIN_MS']) assert.ok(names.has(name), `${name} is set`);
-    const config = loadConfig(containerEnv(hub, secret.stringData));
+    const config = loadConfig(containerEnv(hub, REAL_SECRETS));
     assert.equal(config.port, hub.ports.find((p: { name: string }) => p.name === 'http').containerPort);
     assert.equal(config.allowAnonymous, false);
   });
 
-  test('the placeholder Secret is refused by the init container\'s production check; real secrets pass it', () => {
+  test('the placeholder Secret is refused (by the configuration and the init container\'s production check); real secrets pass', () => {
     const init = podSpec.initContainers.find((c: { name: string }) => c.name === 'check-config');
     assert.deepEqual(init.command.slice(0, 4), ['node', 'dist/src/cli.js', 'check-config', '--production']);
     assert.equal(init.command.find((a: string) => a.startsWith('--replicas=')), `--replicas=${deployment.spec.replicas}`);
     assert.equal(init.image, hub.image, 'the check runs the same build as the node');
     const replicas = deployment.spec.replicas as number;
-    const placeholders = containerEnv(init, secret.stringData);
-    const refused = productionProblems({ config: loadConfig(placeholders), env: placeholders, replicas }).map((p) => p.variable);
-    assert.deepEqual(refused.sort(), ['AIRWAVES_API_KEY', 'AIRWAVES_JWT_SECRET']);
-    const real = containerEnv(init, {
-      'jwt-secret': '9f86d081884c7d659a2feaa0c55ad015a3bf4f1b2b0b822cd15d6c15b0f00a08',
-      'api-key': 'b94d27b9934d3e08a52e52d7da7dabfac484efe37a5380ee9088f7ace2efcde9',
-      'database-url': 'postgresql://airwaves:s3cr3t@airwaves-postgres:5432/airwaves',
-    });
+    // The placeholder secrets are listed as published values: no node starts with them.
+    assert.throws(() => loadConfig(containerEnv(init, secret.stringData)), (err: Error) => /AIRWAVES_JWT_SECRET: is a value published/.test(err.message) && /AIRWAVES_API_KEY: is a value published/.test(err.message));
+    // The placeholder database password passes configuration; the production check refuses it.
+    const placeholderDb = containerEnv(init, { ...REAL_SECRETS, 'database-url': secret.stringData['database-url'] });
+    assert.deepEqual(productionProblems({ config: loadConfig(placeholderDb), env: placeholderDb, replicas }).map((p) => p.variable), ['DATABASE_URL']);
+    const real = containerEnv(init, REAL_SECRETS);
     assert.deepEqual(productionProblems({ config: loadConfig(real), env: real, replicas }), []);
+    assert.deepEqual(clusterProblems(loadConfig(real)), [], 'serve accepts it as a cluster node');
   });
 
   describe('probes and routes against a running server', () => {
@@ -178,6 +183,7 @@ describe('Kubernetes manifests (ops/kubernetes)', () => {
     assert.ok(podSpec.terminationGracePeriodSeconds * 1000 > Number(seconds) * 1000 + drainMs + forcedExitMarginMs);
     assert.ok(drainMs > 0);
     assert.equal(deployment.spec.strategy.rollingUpdate.maxUnavailable, 0);
+    assert.ok(deployment.spec.minReadySeconds >= 5, 'a new node warms up before the next old one stops (the rolling-restart test waits as long)');
     assert.ok(deployment.spec.replicas >= 2, 'more than one node, so a restart always has somewhere to go');
   });
 

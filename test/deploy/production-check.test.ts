@@ -63,23 +63,32 @@ describe('check-config --production', () => {
     assert.deepEqual(problemsFor({ ...env, AIRWAVES_NODE_ID: 'hub-1' }).map((p) => p.variable), ['AIRWAVES_REDIS_URL']);
   });
 
-  test('the default JWT secret is refused, whatever its length', () => {
-    const { AIRWAVES_JWT_SECRET: _, ...env } = PRODUCTION_ENV;
-    const problems = problemsFor(env);
-    assert.deepEqual(problems.map((p) => p.variable), ['AIRWAVES_JWT_SECRET']);
-    assert.match(problems[0].message, /default/);
+  test('unset secrets are refused: each node would generate its own into its data directory', () => {
+    const { AIRWAVES_JWT_SECRET: _, AIRWAVES_API_KEY: __, ...env } = PRODUCTION_ENV;
+    const problems = problemsFor(env, 2);
+    assert.deepEqual(problems.map((p) => p.variable), ['AIRWAVES_JWT_SECRET', 'AIRWAVES_API_KEY']);
+    for (const p of problems) assert.match(p.message, /generated into AIRWAVES_DATA_DIR .*secrets\.json/);
   });
 
-  test('short, repetitive and placeholder secrets are refused', () => {
-    // The API key passes config validation at 16+ characters; production asks for 32.
-    const short = problemsFor({ ...PRODUCTION_ENV, AIRWAVES_API_KEY: 'k3y-0123456789abcdef' });
-    assert.deepEqual(short.map((p) => p.variable), ['AIRWAVES_API_KEY']);
-    assert.match(short[0].message, /20 characters.*at least 32/);
+  test('repetitive and placeholder secrets that pass configuration are refused', () => {
     const repetitive = problemsFor({ ...PRODUCTION_ENV, AIRWAVES_JWT_SECRET: 'ab'.repeat(20) });
     assert.deepEqual(repetitive.map((p) => p.variable), ['AIRWAVES_JWT_SECRET']);
     assert.match(repetitive[0].message, /2 distinct characters/);
-    const placeholder = problemsFor({ ...PRODUCTION_ENV, AIRWAVES_JWT_SECRET: 'please-change-me-before-going-live-0123456789' });
+    const placeholder = problemsFor({ ...PRODUCTION_ENV, AIRWAVES_API_KEY: 'please-change-me-before-going-live-0123456789' });
+    assert.deepEqual(placeholder.map((p) => p.variable), ['AIRWAVES_API_KEY']);
     assert.match(placeholder[0].message, /placeholder/);
+    const dbPassword = problemsFor({ ...PRODUCTION_ENV, DATABASE_URL: 'postgresql://airwaves:change-me@db:5432/airwaves' });
+    assert.deepEqual(dbPassword.map((p) => p.variable), ['DATABASE_URL']);
+    assert.match(dbPassword[0].message, /password looks like a placeholder/);
+  });
+
+  test('short and published secrets are refused by the configuration itself, before the production check (exit 78)', () => {
+    const short = airwaves(['check-config', '--production'], { ...PRODUCTION_ENV, AIRWAVES_API_KEY: 'k3y-0123456789abcdef' });
+    assert.equal(short.code, 78);
+    assert.match(short.stderr, /AIRWAVES_API_KEY: must be at least 32 bytes/);
+    const published = airwaves(['check-config', '--production'], { ...PRODUCTION_ENV, AIRWAVES_JWT_SECRET: 'change-me-openssl-rand-hex-32-jwt-signing-secret' });
+    assert.equal(published.code, 78);
+    assert.match(published.stderr, /AIRWAVES_JWT_SECRET: is a value published/);
   });
 
   test('an API key equal to the JWT secret is refused', () => {
@@ -117,10 +126,10 @@ describe('check-config --production', () => {
   test('the CLI names every problem of the development defaults at once and exits 78', () => {
     const r = airwaves(['check-config', '--production', '--replicas', '2'], { AIRWAVES_DEMO: 'true' });
     assert.equal(r.code, 78, r.stderr);
-    for (const variable of ['DATABASE_URL', 'AIRWAVES_REDIS_URL', 'AIRWAVES_JWT_SECRET', 'AIRWAVES_ALLOW_ANONYMOUS', 'AIRWAVES_DEMO']) {
+    for (const variable of ['DATABASE_URL', 'AIRWAVES_REDIS_URL', 'AIRWAVES_JWT_SECRET', 'AIRWAVES_API_KEY', 'AIRWAVES_ALLOW_ANONYMOUS', 'AIRWAVES_DEMO']) {
       assert.match(r.stderr, new RegExp(`- ${variable}: `), `${variable} named in:\n${r.stderr}`);
     }
-    assert.match(r.stderr, /5 problems/);
+    assert.match(r.stderr, /6 problems/);
     assert.equal(r.stdout, '', 'nothing printed as if valid');
   });
 

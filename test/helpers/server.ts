@@ -27,6 +27,13 @@ export async function startServer(config: Partial<AirwavesConfig> = {}, options:
   return Object.assign(server, { wsUrl: server.url.replace('http', 'ws') + '/ws' });
 }
 
+/** fetch as the admin (the API key as bearer), unless the caller sets its own authorization. */
+export function adminFetch(url: string, init: RequestInit = {}): Promise<Response> {
+  const headers = new Headers(init.headers);
+  if (!headers.has('authorization')) headers.set('authorization', `Bearer ${TEST_API_KEY}`);
+  return fetch(url, { ...init, headers });
+}
+
 export type Frame = Record<string, unknown> & { id?: number; ok?: boolean; channel?: string; offset?: number; event?: string; data?: unknown };
 
 /** A raw protocol client: send commands, await replies by id, collect pushes. */

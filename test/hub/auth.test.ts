@@ -82,7 +82,8 @@ describe('authentication and authorisation', () => {
     const token = await new SignJWT({})
       .setProtectedHeader({ alg: 'HS256' })
       .setSubject('carol')
-      .setExpirationTime(Math.floor(Date.now() / 1000) + 1)
+      // Whole seconds: +2 leaves at least one second to connect before it expires (+1 could leave none).
+      .setExpirationTime(Math.floor(Date.now() / 1000) + 2)
       .sign(new TextEncoder().encode(SECRET));
     const c = await RawClient.open(server.wsUrl);
     assert.equal((await c.request('connect', { token })).ok, true);

@@ -1,6 +1,6 @@
 import { test, describe, before, after } from 'node:test';
 import assert from 'node:assert/strict';
-import { startServer, RawClient } from '../helpers/server.js';
+import { startServer, RawClient, TEST_API_KEY } from '../helpers/server.js';
 import { encodeBinaryFrame } from '../../src/hub/frame-encoding.js';
 
 type Server = Awaited<ReturnType<typeof startServer>>;
@@ -27,7 +27,7 @@ describe('bad input gets its documented error, and the server keeps serving othe
     // After all the abuse the bystander still receives publications.
     const res = await fetch(`${server.url}/api/v1/publish`, {
       method: 'POST',
-      headers: { 'content-type': 'application/json', authorization: 'Bearer test-api-key-0123456789' },
+      headers: { 'content-type': 'application/json', authorization: `Bearer ${TEST_API_KEY}` },
       body: JSON.stringify({ channel: 'chat:lobby', data: 'still here' }),
     });
     assert.equal(res.status, 200);

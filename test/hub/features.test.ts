@@ -1,6 +1,6 @@
 import { test, describe, before, after } from 'node:test';
 import assert from 'node:assert/strict';
-import { startServer, RawClient, sleep } from '../helpers/server.js';
+import { startServer, RawClient, sleep, TEST_API_KEY } from '../helpers/server.js';
 import { mintToken } from '../../src/hub/auth.js';
 
 const SECRET = 'test-secret-that-is-long-enough-0123456789';
@@ -115,7 +115,7 @@ describe('HTTP API', () => {
     server = await startServer({ namespaces: [{ name: 'chat', publish: 'anonymous' }] as never });
   });
   after(() => server.close());
-  const post = (path: string, body: unknown, key: string | null = 'test-api-key-0123456789') =>
+  const post = (path: string, body: unknown, key: string | null = TEST_API_KEY) =>
     fetch(`${server.url}${path}`, {
       method: 'POST',
       headers: { 'content-type': 'application/json', ...(key ? { authorization: `Bearer ${key}` } : {}) },

@@ -20,7 +20,7 @@ test('BookMessage.reset() clears every field', () => {
   assert.deepEqual(Object.keys(m).sort(), ['a', 'b', 'seq', 't', 'te', 'tr', 'vseq'], 'a new field needs a reset line and this list');
 });
 
-test('BinanceScan.reset() clears every field', () => {
+test('BinanceScan.reset() clears every field (level arrays keep their storage; their counts go to 0)', () => {
   const fresh = new BinanceScan();
   const s = new BinanceScan();
   for (const key of Object.keys(s) as (keyof BinanceScan)[]) {
@@ -30,9 +30,13 @@ test('BinanceScan.reset() clears every field', () => {
     else if (typeof v === 'boolean') (s as unknown as Record<string, unknown>)[key] = true;
     else if (Array.isArray(v)) v.push(1, 2);
   }
-  assert.notDeepEqual({ ...s }, { ...fresh });
+  const scalars = (x: BinanceScan) => Object.fromEntries(Object.entries(x).filter(([, v]) => !Array.isArray(v)));
+  assert.notDeepEqual(scalars(s), scalars(fresh));
   s.reset();
-  assert.deepEqual({ ...s }, { ...fresh });
+  assert.deepEqual(scalars(s), scalars(fresh));
+  assert.equal(s.bidCount, 0);
+  assert.equal(s.askCount, 0);
+  assert.equal(s.bids.length, 2, 'storage kept: no allocation on the next message');
 });
 
 test('capacity bounds objects out; acquire waits for a release, then times out with a backpressure error', async () => {

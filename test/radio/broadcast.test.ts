@@ -187,7 +187,12 @@ describe('radio broadcast', () => {
   });
 
   test('player reports add to radio_underruns_total; bad input gets precise errors', async () => {
-    const post = (path: string, body: unknown) => fetch(`${server.url}${path}`, { method: 'POST', headers: { 'content-type': 'application/json' }, body: JSON.stringify(body) });
+    // A listener session token comes with the station; reports without one are refused.
+    const { listenerToken } = (await (await fetch(`${server.url}/api/v1/radio/stations/calm`)).json()) as { listenerToken: string };
+    const anonymous = await fetch(`${server.url}/api/v1/radio/stations/calm/reports`, { method: 'POST', headers: { 'content-type': 'application/json' }, body: '{"underruns":5}' });
+    assert.equal(anonymous.status, 401);
+    const post = (path: string, body: unknown) =>
+      fetch(`${server.url}${path}`, { method: 'POST', headers: { 'content-type': 'application/json', authorization: `Bearer ${listenerToken}` }, body: JSON.stringify(body) });
     const ok = await post('/api/v1/radio/stations/calm/reports', { underruns: 3, bufferMs: 80, tier: 1, format: 'pcm' });
     assert.equal(ok.status, 202);
     assert.equal(await metric(server.url, /^radio_underruns_total\{station="calm",side="client"\}/), 3);

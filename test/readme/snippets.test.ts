@@ -1,9 +1,10 @@
 /**
  * @module test/readme/snippets
- * The README's "Try the hub" snippets, run as printed against a real server: `npm start` with an
- * API key, the curl publish, and the SDK example with a minted token. Only the port differs (a free
- * loopback port instead of 8080) and the data directory (a temporary one), both set through the
- * environment; the text of every snippet is taken from README.md at test time.
+ * The README's "Try the hub" snippets, run as printed against a real server: `npm start`, the
+ * curl publish with the generated API key, and the SDK example with a minted token. They run in a
+ * temporary folder laid out like the repository (symlinks), so `./data` is a fresh one; only the
+ * port differs (a free loopback port instead of 8080, set with AIRWAVES_PORT). The text of every
+ * snippet is taken from README.md at test time.
  */
 import { test, before, after } from 'node:test';
 import assert from 'node:assert/strict';
@@ -46,10 +47,12 @@ before(async () => {
   port = await freePort();
   const script = snippets.get('server');
   assert.ok(script, 'README has a "server" snippet');
+  // A folder laid out like the repository root: `npm start`, ./data and "hello.ts next to package.json".
+  for (const entry of ['package.json', 'tsconfig.json', 'node_modules', 'src', 'scripts', 'dist']) symlinkSync(join(repo, entry), join(scratch, entry));
   server = spawn('bash', ['-euo', 'pipefail', '-c', script], {
-    cwd: repo,
+    cwd: scratch,
     detached: true, // its own process group: npm, sh and node stop together
-    env: { ...process.env, AIRWAVES_PORT: String(port), AIRWAVES_HOST: '127.0.0.1', AIRWAVES_DATA_DIR: join(scratch, 'data'), AIRWAVES_LOG_LEVEL: 'warn' },
+    env: { ...process.env, AIRWAVES_PORT: String(port), AIRWAVES_HOST: '127.0.0.1', AIRWAVES_LOG_LEVEL: 'warn' },
   });
   server.stdout!.on('data', (d: Buffer) => (serverLog += d.toString()));
   server.stderr!.on('data', (d: Buffer) => (serverLog += d.toString()));
@@ -60,8 +63,6 @@ before(async () => {
     if (server.exitCode !== null || Date.now() > deadline) assert.fail(`server did not become ready:\n${serverLog}`);
     await new Promise((r) => setTimeout(r, 200));
   }
-  // A folder laid out like the repository root, for "save hello.ts next to package.json".
-  for (const entry of ['package.json', 'tsconfig.json', 'node_modules', 'src']) symlinkSync(join(repo, entry), join(scratch, entry));
 });
 
 after(async () => {
@@ -74,7 +75,7 @@ after(async () => {
 });
 
 test('the curl publish answers with the offset of the message in chat:lobby', () => {
-  const r = sh(onPort(snippets.get('publish')!), repo);
+  const r = sh(onPort(snippets.get('publish')!), scratch);
   assert.equal(r.status, 0, r.stderr);
   const ack = JSON.parse(r.stdout) as { offset: number };
   assert.ok(Number.isInteger(ack.offset) && ack.offset >= 1, r.stdout);

@@ -47,7 +47,7 @@ describe('airwaves CLI', () => {
   });
 
   test('check-config prints a valid configuration with secrets redacted', () => {
-    const r = airwaves(['check-config'], { AIRWAVES_PORT: '9090', AIRWAVES_API_KEY: 'key-0123456789abcdef' });
+    const r = airwaves(['check-config'], { AIRWAVES_PORT: '9090', AIRWAVES_API_KEY: 'cli-test-key-0123456789abcdef-0123456789' });
     assert.equal(r.code, 0, r.stderr);
     const config = JSON.parse(r.stdout) as { port: number; jwtSecret: string; apiKey: string };
     assert.equal(config.port, 9090);

@@ -7,7 +7,7 @@ import { describe, before, after, test } from 'node:test';
 import assert from 'node:assert/strict';
 import { createServer as createHttpServer, type Server } from 'node:http';
 import { sql } from 'kysely';
-import { startServer, RawClient } from '../helpers/server.js';
+import { startServer, RawClient, adminFetch } from '../helpers/server.js';
 import { createStudioApp } from '../../src/apps/studio/index.js';
 import { seedStudio } from '../../src/apps/studio/seed.js';
 import { insertConversations } from '../../src/apps/studio/store.js';
@@ -29,7 +29,7 @@ export interface SuiteOptions {
 }
 
 async function getJson<T = Record<string, unknown>>(server: Server_, path: string, init?: RequestInit): Promise<{ status: number; body: T; headers: Headers }> {
-  const res = await fetch(server.url + path, init);
+  const res = await adminFetch(server.url + path, init);
   const text = await res.text();
   return { status: res.status, body: (text ? JSON.parse(text) : null) as T, headers: res.headers };
 }
@@ -215,7 +215,7 @@ export function studioApiSuite(options: SuiteOptions): void {
 
     test('list items and details are the database row as JSON: ISO 8601 UTC timestamps with milliseconds, numbers, arrays, objects, names', async () => {
       const fields = 'id,title,category,quality_score,parameters,review_history,template_id,template_name,scenario_name,total_tokens,created_at,updated_at';
-      const res = await fetch(`${server.url}${API}/conversations?status=approved&limit=5&fields=${fields}`);
+      const res = await adminFetch(`${server.url}${API}/conversations?status=approved&limit=5&fields=${fields}`);
       assert.match(res.headers.get('content-type') ?? '', /^application\/json; charset=utf-8/);
       const { items } = (await res.json()) as { items: Item[] };
       assert.equal(items.length, 5);
@@ -272,7 +272,7 @@ export function studioApiSuite(options: SuiteOptions): void {
 
     test('templates are served from a 5-minute cache that a write invalidates', async () => {
       const hits = async () => {
-        const text = await (await fetch(`${server.url}/metrics`)).text();
+        const text = await (await adminFetch(`${server.url}/metrics`)).text();
         const m = /studio_cache_requests_total\{cache="templates",result="hit"\} (\d+)/.exec(text);
         return m ? Number(m[1]) : 0;
       };
@@ -330,11 +330,11 @@ export function studioApiSuite(options: SuiteOptions): void {
     });
 
     test('responses are compressed (br or gzip) and the routes are in /openapi.json', async () => {
-      const res = await fetch(`${server.url}${API}/conversations?limit=200`, { headers: { 'accept-encoding': 'br' } });
+      const res = await adminFetch(`${server.url}${API}/conversations?limit=200`, { headers: { 'accept-encoding': 'br' } });
       assert.equal(res.headers.get('content-encoding'), 'br');
-      const gz = await fetch(`${server.url}${API}/conversations?limit=200`, { headers: { 'accept-encoding': 'gzip' } });
+      const gz = await adminFetch(`${server.url}${API}/conversations?limit=200`, { headers: { 'accept-encoding': 'gzip' } });
       assert.equal(gz.headers.get('content-encoding'), 'gzip');
-      const spec = (await (await fetch(`${server.url}/openapi.json`)).json()) as { paths: Record<string, unknown> };
+      const spec = (await (await adminFetch(`${server.url}/openapi.json`)).json()) as { paths: Record<string, unknown> };
       for (const p of ['/api/v1/studio/conversations', '/api/v1/studio/conversations/count', '/api/v1/studio/conversations/{id}', '/api/v1/studio/export', '/api/v1/studio/jobs']) {
         assert.ok(p in spec.paths, `${p} documented`);
       }
@@ -342,7 +342,7 @@ export function studioApiSuite(options: SuiteOptions): void {
 
     test('export streams exactly the filtered set in OpenAI, ShareGPT and Alpaca JSONL', async () => {
       const approved = await getJson<{ count: number }>(server, `${API}/conversations/count?status=approved`);
-      const openai = await fetch(`${server.url}${API}/export?format=openai&status=approved`);
+      const openai = await adminFetch(`${server.url}${API}/export?format=openai&status=approved`);
       assert.equal(openai.status, 200);
       assert.match(openai.headers.get('content-type') ?? '', /ndjson/);
       // Streamed, not buffered: no length known up front, chunks as pages are read.
@@ -354,10 +354,10 @@ export function studioApiSuite(options: SuiteOptions): void {
         assert.equal(l.messages[0].role, 'system');
         assert.equal(l.messages.at(-1)!.role, 'assistant');
       }
-      const share = (await (await fetch(`${server.url}${API}/export?format=sharegpt&status=approved`)).text()).trim().split('\n').map((l) => JSON.parse(l));
+      const share = (await (await adminFetch(`${server.url}${API}/export?format=sharegpt&status=approved`)).text()).trim().split('\n').map((l) => JSON.parse(l));
       assert.equal(share.length, approved.body.count);
       assert.ok(share[0].conversations.some((t: { from: string }) => t.from === 'human') && share[0].conversations.at(-1).from === 'gpt');
-      const alpaca = (await (await fetch(`${server.url}${API}/export?format=alpaca&status=approved&tier=edge_case`)).text()).trim().split('\n').filter(Boolean).map((l) => JSON.parse(l));
+      const alpaca = (await (await adminFetch(`${server.url}${API}/export?format=alpaca&status=approved&tier=edge_case`)).text()).trim().split('\n').filter(Boolean).map((l) => JSON.parse(l));
       const edge = await getJson<{ count: number }>(server, `${API}/conversations/count?status=approved&tier=edge_case`);
       assert.equal(alpaca.length, edge.body.count);
       for (const a of alpaca) assert.deepEqual(Object.keys(a), ['instruction', 'input', 'output']);
@@ -413,7 +413,7 @@ export function studioApiSuite(options: SuiteOptions): void {
     });
 
     test('metrics expose API latency per route, DB query latency and the cache hit ratio', async () => {
-      const text = await (await fetch(`${server.url}/metrics`)).text();
+      const text = await (await adminFetch(`${server.url}/metrics`)).text();
       assert.match(text, /studio_api_request_duration_seconds_bucket\{[^}]*route="\/api\/v1\/studio\/conversations"/);
       assert.match(text, /studio_db_query_duration_seconds_count\{kind="select",outcome="ok"\} [1-9]/);
       assert.match(text, /studio_cache_hit_ratio\{cache="templates"\} 0\.\d+/);

@@ -6,7 +6,7 @@
 import { describe, before, after, test } from 'node:test';
 import assert from 'node:assert/strict';
 import type { Browser, Page } from 'playwright-core';
-import { startServer } from '../helpers/server.js';
+import { startServer, adminFetch, TEST_API_KEY } from '../helpers/server.js';
 import { startPostgres, type PostgresInstance } from '../helpers/postgres.js';
 import { createStudioApp } from '../../src/apps/studio/index.js';
 import { seedStudio } from '../../src/apps/studio/seed.js';
@@ -25,7 +25,7 @@ describe('studio UI in Chromium over 10,000 conversations', () => {
   let page: Page;
   const pageRequests: string[] = [];
 
-  const api = async <T>(path: string): Promise<T> => (await (await fetch(server.url + API + path)).json()) as T;
+  const api = async <T>(path: string): Promise<T> => (await (await adminFetch(server.url + API + path)).json()) as T;
   const rowIds = () => page.$$eval('[data-testid=conversation-table] .tr[data-id]', (els) => els.map((e) => (e as HTMLElement).dataset.id!));
   const firstRow = async () => (await rowIds())[0];
 
@@ -39,7 +39,9 @@ describe('studio UI in Chromium over 10,000 conversations', () => {
     page.on('request', (r) => {
       if (r.url().includes(`${API}/conversations?`)) pageRequests.push(r.url());
     });
-    await page.goto(`${server.url}/studio/`);
+    // Signs in as the admin the way the first-start link does (/signin#key=…), then lands on the studio.
+    await page.goto(`${server.url}/signin?next=${encodeURIComponent('/studio/')}#key=${TEST_API_KEY}`);
+    await page.waitForURL(`${server.url}/studio/`);
     await page.waitForSelector('[data-testid=conversation-table] .tr[data-id]');
   });
   after(async () => {

@@ -5,10 +5,9 @@
  */
 import { test, before, after } from 'node:test';
 import assert from 'node:assert/strict';
-import { existsSync } from 'node:fs';
-import { execFileSync } from 'node:child_process';
 import { chromium, type Browser, type Page } from 'playwright-core';
 import { startDesk } from './harness.js';
+import { assertNoHorizontalScroll, ensureBuilt, WIDTHS, type Width } from '../web/harness.js';
 
 const CHROMIUM_ARGS = ['--no-sandbox', '--disable-gpu', '--disable-background-networking', '--disable-component-update', '--disable-sync', '--no-first-run'];
 
@@ -16,7 +15,7 @@ let desk: Awaited<ReturnType<typeof startDesk>>;
 let browser: Browser;
 
 before(async () => {
-  if (!existsSync('dist/web/support/index.html')) execFileSync('npx', ['vite', 'build', '--logLevel', 'warn'], { stdio: 'inherit', timeout: 240_000 });
+  ensureBuilt();
   desk = await startDesk();
   browser = await chromium.launch({ executablePath: '/usr/bin/chromium', args: CHROMIUM_ARGS });
 });
@@ -26,10 +25,16 @@ after(async () => {
   await desk?.server.close();
 });
 
-async function loginAs(userId: string): Promise<Page> {
-  const context = await browser.newContext({ viewport: { width: 1280, height: 800 } });
+/** Console errors of every page opened here; each test asserts there were none. */
+const consoleErrors: string[] = [];
+
+async function loginAs(userId: string, width: Width = 'desktop'): Promise<Page> {
+  const context = await browser.newContext({ viewport: WIDTHS[width] });
   const page = await context.newPage();
-  page.on('pageerror', (err) => console.error(`[${userId}] page error:`, err.message));
+  page.on('pageerror', (err) => consoleErrors.push(`[${userId}] page error: ${err.message}`));
+  page.on('console', (m) => {
+    if (m.type() === 'error') consoleErrors.push(`[${userId}] console: ${m.text()}`);
+  });
   await page.goto(`${desk.server.url}/support/`);
   await page.getByTestId(`login-${userId}`).click();
   await page.getByTestId('conn-state').filter({ hasText: 'connected' }).waitFor();
@@ -78,6 +83,12 @@ test('an agent and a customer chat live, see each other typing, and the customer
   await agent.screenshot({ path: '/tmp/support-agent.png' });
   await customer.getByTestId('remote-revoke').click();
   await customer.getByTestId('remote-notice').filter({ hasText: 'ended' }).waitFor({ timeout: 5000 });
+  // The customer stopped sharing: the agent's view follows (the end reaches the room).
+  await agent.getByTestId('remote-start-view').waitFor({ timeout: 5000 });
+  await agent.getByTestId('timeline-note').filter({ hasText: 'The customer ended the remote session' }).waitFor({ timeout: 5000 });
+  // Status changes are in both timelines; the agent's list names the customer, not her id.
+  await customer.getByTestId('timeline-note').filter({ hasText: 'changed the status from open to pending' }).waitFor();
+  await listed.getByTestId('list-meta').filter({ hasText: /^Carla/ }).waitFor();
 
   // What the UI showed is what was stored.
   const { api } = await desk.login('agent-ana');
@@ -87,4 +98,46 @@ test('an agent and a customer chat live, see each other typing, and the customer
   const history = await api<{ messages: { body: string }[] }>('GET', `/tickets/${ticket!.id}/messages`);
   assert.deepEqual(history.body.messages.map((m) => m.body), ['The VPN disconnects every hour on the hour.', 'It happens on wifi and on cable', 'Let me take a look at your machine']);
   assert.equal(await customer.getByTestId('message').count(), 3);
+  assert.deepEqual(consoleErrors, []);
+});
+
+test('long words wrap, the composer sits at the bottom, a closed ticket offers "Reopen", the open ticket is in the URL, and 390 px works', async () => {
+  const subject = `Printer on fire ${Date.now()}`;
+  const customer = await loginAs('cust-carla', 'phone');
+  await customer.getByTestId('new-subject').fill(subject);
+  await customer.getByTestId('new-body').fill('It smells of toner.');
+  await customer.getByTestId('new-ticket').click();
+  await customer.getByTestId('ticket-subject').filter({ hasText: subject }).waitFor();
+  await customer.getByTestId('composer').fill('y'.repeat(4000));
+  await customer.getByTestId('send').click();
+  await customer.getByTestId('message').filter({ hasText: 'yyyy' }).waitFor();
+  await assertNoHorizontalScroll(customer, 'help desk at 390 px with a 4,000-character word');
+  // The composer is at the bottom of the screen, not mid-page.
+  const box = await customer.getByTestId('composer').boundingBox();
+  assert.ok(box && box.y + box.height > WIDTHS.phone.height - 80, `composer at y=${box?.y}`);
+  // The open ticket survives a reload.
+  assert.match(customer.url(), /\?ticket=[0-9a-f-]{36}$/);
+  await customer.reload();
+  await customer.getByTestId('ticket-subject').filter({ hasText: subject }).waitFor();
+
+  // An agent closes it: the customer's composer is disabled and offers "Reopen", which works.
+  const agent = await loginAs('agent-ana');
+  await agent.locator(`[data-subject="${subject}"]`).click();
+  await agent.getByTestId('assignee-select').selectOption('agent-ana');
+  await customer.getByTestId('timeline-note').filter({ hasText: 'assigned the ticket to Ana' }).waitFor({ timeout: 5000 });
+  await agent.getByTestId('status-select').selectOption('closed');
+  await customer.getByTestId('composer-closed').waitFor({ timeout: 5000 });
+  assert.equal(await customer.getByTestId('composer').isDisabled(), true);
+  await customer.getByTestId('reopen').click();
+  await agent.getByTestId('ticket-status').filter({ hasText: 'open' }).waitFor({ timeout: 5000 });
+  await customer.getByTestId('composer').fill('Thanks for reopening');
+  await customer.getByTestId('send').click();
+  await agent.getByTestId('message').filter({ hasText: 'Thanks for reopening' }).waitFor();
+  await assertNoHorizontalScroll(agent, 'agent console with a 4,000-character word');
+
+  // At 390 px the list and the ticket take turns: back to the list, then into the ticket again.
+  await customer.getByRole('button', { name: 'back to the ticket list' }).click();
+  await customer.locator(`[data-subject="${subject}"]`).click();
+  await customer.getByTestId('ticket-subject').filter({ hasText: subject }).waitFor();
+  assert.deepEqual(consoleErrors, []);
 });

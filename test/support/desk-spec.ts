@@ -225,7 +225,7 @@ export function defineDeskSpecs(label: string, config: () => Partial<AirwavesCon
       assert.ok(anonymous instanceof Error);
     });
 
-    test('remote sessions notify only the requester personally, with control mode changes and the end', async () => {
+    test('remote sessions notify the requester personally (control mode changes included) and tell the room when they start and end', async () => {
       const { ticket } = await openTicket(carla);
       const mine = 'support-user:cust-carla';
       const carlaWs = await ws(carla.token);
@@ -259,7 +259,11 @@ export function defineDeskSpecs(label: string, config: () => Partial<AirwavesCon
       assert.deepEqual([change.from, change.to], ['view_only', 'full_control']);
       await new Promise((r) => setTimeout(r, 30));
       assert.equal(devWs.publications('support-user:cust-dev').length, 0);
-      assert.equal(eventsOn(agentWs, `support:room:${ticket.id}`).filter((e) => e.type.startsWith('remote') || e.type === 'control_mode_changed').length, 0);
+      // The room hears when a session starts and ends (whoever ended it), not the control details.
+      await agentWs.waitFor(() => eventsOn(agentWs, `support:room:${ticket.id}`).filter((e) => e.type === 'remote_session_end').length === 1);
+      const inRoom = eventsOn(agentWs, `support:room:${ticket.id}`).filter((e) => e.type.startsWith('remote') || e.type === 'control_mode_changed');
+      assert.deepEqual(inRoom.map((e) => e.type), ['remote_session_start', 'remote_session_end']);
+      assert.equal(inRoom[1].metadata.actorId, 'cust-carla');
     });
 
     test('typing over the WebSocket is validated, coalesced per user, and the last state wins', async () => {

@@ -46,7 +46,10 @@ function App() {
   const scroll = useRef(new Map<string, number>());
   return (
     <div className="app" style={route === '/review' ? { gridTemplateRows: '48px 1fr' } : undefined}>
-      <header>
+      <header className="aw-header">
+        <a className="aw-home" href="/" title="Airwaves: all apps">
+          Airwaves
+        </a>
         <h1>Conversation studio</h1>
         <nav>
           <a href="#/" className={route === '/' ? 'active' : ''}>
@@ -57,7 +60,7 @@ function App() {
           </a>
         </nav>
         <span className="spacer" />
-        <span className="muted">
+        <span className="muted keys">
           <kbd>j</kbd>/<kbd>k</kbd> move · <kbd>a</kbd> approve · <kbd>r</kbd> reject · <kbd>Enter</kbd> open
         </span>
       </header>

@@ -109,10 +109,10 @@ export class OrderBook {
     (side === 'bid' ? this.bids : this.asks).set(price, qty);
   }
 
-  /** Applies flattened [price, qty, ...] levels to both sides. */
-  applyLevels(bids: readonly number[], asks: readonly number[]): void {
-    for (let i = 0; i < bids.length; i += 2) this.bids.set(bids[i], bids[i + 1]);
-    for (let i = 0; i < asks.length; i += 2) this.asks.set(asks[i], asks[i + 1]);
+  /** Applies flattened [price, qty, ...] levels to both sides (the first `nb`/`na` numbers). */
+  applyLevels(bids: readonly number[], asks: readonly number[], nb = bids.length, na = asks.length): void {
+    for (let i = 0; i < nb; i += 2) this.bids.set(bids[i], bids[i + 1]);
+    for (let i = 0; i < na; i += 2) this.asks.set(asks[i], asks[i + 1]);
   }
 
   /** Replaces the whole book (a snapshot): nothing of the previous state survives. */

@@ -5,10 +5,11 @@
  * - `GET /api/v1/market/book/:symbol/:venue` — the book now, with the `seq` of the last
  *   publication on its channel: subscribe first, then fetch, then apply deltas with `seq` above it.
  * - `GET /api/v1/market/health` — per-venue and per-book status.
- * Route rule: public (anonymous), read-only, like the `market` namespace's subscriptions.
+ * Route rule (src/auth): `public` — read-only market data, like the `market` namespace's subscriptions.
  */
 import type { FastifyInstance } from 'fastify';
 import { AirwavesError, Errors } from '../../core/errors.js';
+import { rule } from '../../auth/index.js';
 import type { OrderBook } from './book.js';
 import { bookChannel } from './pipeline/messages.js';
 import type { Dispatcher } from './pipeline/dispatcher.js';
@@ -24,7 +25,7 @@ export interface MarketReadModel {
 }
 
 export function registerMarketRoutes(http: FastifyInstance, model: MarketReadModel): void {
-  http.get('/api/v1/market/symbols', { schema: { tags: ['market'], summary: 'Symbols, venues and channel names' } }, async () => ({
+  http.get('/api/v1/market/symbols', { config: rule.public, schema: { tags: ['market'], summary: 'Symbols, venues and channel names' } }, async () => ({
     venues: model.venues,
     symbols: model.symbols.map((s) => ({
       symbol: s.symbol,
@@ -41,6 +42,7 @@ export function registerMarketRoutes(http: FastifyInstance, model: MarketReadMod
   http.get<{ Params: { symbol: string; venue: string }; Querystring: { depth?: number } }>(
     '/api/v1/market/book/:symbol/:venue',
     {
+      config: rule.public,
       schema: {
         tags: ['market'],
         summary: 'A venue book (or "all": the cross-venue top) with the channel sequence it corresponds to',
@@ -68,7 +70,7 @@ export function registerMarketRoutes(http: FastifyInstance, model: MarketReadMod
     },
   );
 
-  http.get('/api/v1/market/health', { schema: { tags: ['market'], summary: 'Venue and book status' } }, async () => ({
+  http.get('/api/v1/market/health', { config: rule.public, schema: { tags: ['market'], summary: 'Venue and book status' } }, async () => ({
     statuses: [...model.dispatcher.health.values()],
   }));
 }

@@ -14,6 +14,7 @@ import { JobRunner } from './jobs.js';
 import { migrations } from './migrations.js';
 import { createStudioMetrics, observeQueries, observeRequests, registerPoolGauges } from './observability.js';
 import { registerStudioRoutes } from './routes.js';
+import { registerSeedRoutes } from './seed-routes.js';
 import type { StudioDB } from './types.js';
 
 export interface StudioOptions {
@@ -66,6 +67,7 @@ export function createStudioApp(options: StudioOptions = {}): AirwavesApp {
       });
       observeRequests(ctx.http, metrics);
       registerStudioRoutes(ctx.http, { database, config: ctx.config, metrics, jobs, generatorName: generator.name });
+      registerSeedRoutes(ctx.http, { db: database.db, config: ctx.config, log, onClose: ctx.onClose });
 
       await options.onReady?.(database);
       if (options.worker !== false) jobs.start();

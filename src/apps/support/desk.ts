@@ -1,14 +1,17 @@
 /**
  * @module apps/support/desk
  * The help desk's domain: tickets, their chat, status and assignment, remote sessions, and who
- * may do what. Every change is stored first and then announced as a StreamEvent, so a client
- * that missed the event can always read the truth back through the REST API.
+ * may do what. Every change and the StreamEvent announcing it are written in one transaction (the
+ * event into the outbox, relayed to the event log by outbox.ts), so a stored change is always
+ * announced and a failed emit never turns a stored change into an error. A client that missed
+ * the event can always read the truth back through the REST API.
  */
 import { randomUUID } from 'node:crypto';
-import type { Kysely } from 'kysely';
+import type { Kysely, Transaction } from 'kysely';
 import { AirwavesError, Errors } from '../../core/errors.js';
-import { AGENTS_CHANNEL, roomChannel, userChannel, type SupportEventBus } from './event-bus.js';
-import { makeEvent, type ControlMode, type EventMetadata, type Role, type TicketStatus } from './events.js';
+import { AGENTS_CHANNEL, roomChannel, userChannel } from './event-bus.js';
+import { makeEvent, type ControlMode, type EventMetadata, type Role, type StreamEvent, type TicketStatus } from './events.js';
+import type { SupportOutbox } from './outbox.js';
 import type { SupportDB } from './schema.js';
 import type { TypingCoalescer } from './typing.js';
 import { isUniqueViolation } from '../../db/database.js';
@@ -61,6 +64,17 @@ function toSession(r: { id: string; ticket_id: string; agent_id: string; request
   return { id: r.id, ticketId: r.ticket_id, agentId: r.agent_id, requesterId: r.requester_id, controlMode: r.control_mode, startedAt: iso(r.started_at), endedAt: r.ended_at ? iso(r.ended_at) : null };
 }
 
+/**
+ * The `Idempotency-Key` header of a post: 1–200 visible ASCII characters, or absent. A retry with
+ * the same key returns the message the first attempt stored.
+ */
+export function parseIdempotencyKey(header: string | string[] | undefined): string | undefined {
+  if (header === undefined) return undefined;
+  const value = Array.isArray(header) ? header[0] : header;
+  if (!/^[\x21-\x7e]{1,200}$/.test(value ?? '')) throw new AirwavesError(Errors.badRequest, 'Idempotency-Key: must be 1 to 200 visible ASCII characters');
+  return value;
+}
+
 export const DEFAULT_PAGE = 50;
 export const MAX_PAGE = 200;
 const USER_CACHE_MAX = 10_000;
@@ -77,9 +91,19 @@ export class SupportDesk {
 
   constructor(
     readonly db: Kysely<SupportDB>,
-    private readonly bus: SupportEventBus,
+    private readonly outbox: SupportOutbox,
     private readonly typing: TypingCoalescer,
   ) {}
+
+  /**
+   * Runs `work` in one transaction with `announce` writing events into the outbox in that same
+   * transaction; wakes the relay once it committed.
+   */
+  private async stored<T>(work: (tx: Transaction<SupportDB>, announce: (event: StreamEvent, channels: readonly string[]) => Promise<void>) => Promise<T>): Promise<T> {
+    const result = await this.db.transaction().execute((tx) => work(tx, (event, channels) => this.outbox.enqueue(tx, event, channels)));
+    this.outbox.wake();
+    return result;
+  }
 
   // ------------------------------------------------------------------ users
 
@@ -170,26 +194,36 @@ export class SupportDesk {
       requesterId = requester.id;
     }
     const id = randomUUID();
-    const row = await this.db.insertInto('support_tickets').values({ id, subject: input.subject, requester_id: requesterId, status: 'open' }).returningAll().executeTakeFirstOrThrow();
-    const ticket = toTicket(row as TicketRow);
-    const message = await this.postMessage(actor, ticket.id, input.body, ticket);
-    return { ticket, message };
+    const text = SupportDesk.messageText(input.body);
+    return this.stored(async (tx, announce) => {
+      const row = await tx.insertInto('support_tickets').values({ id, subject: input.subject, requester_id: requesterId, status: 'open' }).returningAll().executeTakeFirstOrThrow();
+      const ticket = toTicket(row as TicketRow);
+      const message = await this.insertMessage(tx, announce, actor, ticket, text, null);
+      return { ticket, message };
+    });
   }
 
   async setStatus(actor: SupportUser, ticketId: string, to: TicketStatus): Promise<Ticket> {
     SupportDesk.requireAgent(actor, "change a ticket's status");
+    return this.changeStatus(actor, await this.ticketFor(actor, ticketId), to);
+  }
+
+  /** The requester (or an agent) reopens a solved or closed ticket, so the chat can go on. */
+  async reopen(actor: SupportUser, ticketId: string): Promise<Ticket> {
     const before = await this.ticketFor(actor, ticketId);
+    if (before.status !== 'closed' && before.status !== 'solved') throw new AirwavesError(Errors.conflict, `ticket "${ticketId}" is ${before.status}, not solved or closed`);
+    return this.changeStatus(actor, before, 'open');
+  }
+
+  private async changeStatus(actor: SupportUser, before: Ticket, to: TicketStatus): Promise<Ticket> {
+    const ticketId = before.id;
     if (before.status === to) return before;
-    const row = await this.db
-      .updateTable('support_tickets')
-      .set({ status: to, updated_at: new Date() })
-      .where('id', '=', ticketId)
-      .returningAll()
-      .executeTakeFirstOrThrow();
-    const ticket = toTicket(row as TicketRow);
-    const event = makeEvent('status_change', ticketId, { ticketId, from: before.status, to }, SupportDesk.meta(actor, ticket));
-    await this.bus.emit(event, [roomChannel(ticketId), AGENTS_CHANNEL]);
-    return ticket;
+    return this.stored(async (tx, announce) => {
+      const row = await tx.updateTable('support_tickets').set({ status: to, updated_at: new Date() }).where('id', '=', ticketId).returningAll().executeTakeFirstOrThrow();
+      const ticket = toTicket(row as TicketRow);
+      await announce(makeEvent('status_change', ticketId, { ticketId, from: before.status, to }, SupportDesk.meta(actor, ticket)), [roomChannel(ticketId), AGENTS_CHANNEL]);
+      return ticket;
+    });
   }
 
   async assign(actor: SupportUser, ticketId: string, assigneeId: string | null): Promise<Ticket> {
@@ -201,32 +235,69 @@ export class SupportDesk {
       if (!assignee || assignee.role !== 'agent') throw new AirwavesError(Errors.badRequest, `assigneeId: "${assigneeId}" is not an agent`);
     }
     if (before.assigneeId === assigneeId) return before;
-    const row = await this.db
-      .updateTable('support_tickets')
-      .set({ assignee_id: assigneeId, updated_at: new Date() })
-      .where('id', '=', ticketId)
-      .returningAll()
-      .executeTakeFirstOrThrow();
-    const ticket = toTicket(row as TicketRow);
-    const event = makeEvent('assignment_change', ticketId, { ticketId, from: before.assigneeId, to: assigneeId, toName: assignee?.name ?? null }, SupportDesk.meta(actor, ticket));
-    await this.bus.emit(event, [roomChannel(ticketId), AGENTS_CHANNEL]);
-    return ticket;
+    return this.stored(async (tx, announce) => {
+      const row = await tx.updateTable('support_tickets').set({ assignee_id: assigneeId, updated_at: new Date() }).where('id', '=', ticketId).returningAll().executeTakeFirstOrThrow();
+      const ticket = toTicket(row as TicketRow);
+      const payload = { ticketId, from: before.assigneeId, to: assigneeId, toName: assignee?.name ?? null };
+      await announce(makeEvent('assignment_change', ticketId, payload, SupportDesk.meta(actor, ticket)), [roomChannel(ticketId), AGENTS_CHANNEL]);
+      return ticket;
+    });
   }
 
   // ------------------------------------------------------------------ chat
 
-  async postMessage(actor: SupportUser, ticketId: string, body: string, known?: Ticket): Promise<ChatMessage> {
-    const ticket = known ?? (await this.ticketFor(actor, ticketId));
-    if (ticket.status === 'closed') throw new AirwavesError(Errors.conflict, `ticket "${ticketId}" is closed; reopen it to chat`);
+  private static messageText(body: string): string {
     const text = body.trim();
     if (!text) throw new AirwavesError(Errors.badRequest, 'body: must not be blank');
+    return text;
+  }
+
+  /**
+   * Posts a chat message. With `idempotencyKey` (the client's Idempotency-Key), a retry of a post
+   * that was stored returns the stored message instead of writing a second one.
+   */
+  async postMessage(actor: SupportUser, ticketId: string, body: string, options: { idempotencyKey?: string } = {}): Promise<ChatMessage> {
+    const ticket = await this.ticketFor(actor, ticketId);
+    const key = options.idempotencyKey ?? null;
+    if (key !== null) {
+      const earlier = await this.messageByKey(actor, ticketId, key);
+      if (earlier) return earlier;
+    }
+    if (ticket.status === 'closed') throw new AirwavesError(Errors.conflict, `ticket "${ticketId}" is closed; reopen it to chat`);
+    const text = SupportDesk.messageText(body);
+    try {
+      return await this.stored((tx, announce) => this.insertMessage(tx, announce, actor, ticket, text, key));
+    } catch (err) {
+      // Two retries raced and the other one stored it: answer with that one.
+      const earlier = key !== null && isUniqueViolation(err) ? await this.messageByKey(actor, ticketId, key) : null;
+      if (earlier) return earlier;
+      throw err;
+    }
+  }
+
+  private async messageByKey(actor: SupportUser, ticketId: string, key: string): Promise<ChatMessage | null> {
+    const row = await this.db.selectFrom('support_messages').selectAll().where('author_id', '=', actor.id).where('client_key', '=', key).executeTakeFirst();
+    if (!row) return null;
+    if (row.ticket_id !== ticketId) throw new AirwavesError(Errors.conflict, `Idempotency-Key "${key}" was already used for a message on another ticket`);
+    return { id: Number(row.id), ticketId, authorId: actor.id, authorName: actor.name, body: row.body, eventId: row.event_id, createdAt: iso(row.created_at) };
+  }
+
+  private async insertMessage(
+    tx: Transaction<SupportDB>,
+    announce: (event: StreamEvent, channels: readonly string[]) => Promise<void>,
+    actor: SupportUser,
+    ticket: Ticket,
+    text: string,
+    clientKey: string | null,
+  ): Promise<ChatMessage> {
+    const ticketId = ticket.id;
     const eventId = randomUUID();
-    const row = await this.db
+    const row = await tx
       .insertInto('support_messages')
-      .values({ ticket_id: ticketId, author_id: actor.id, body: text, event_id: eventId })
+      .values({ ticket_id: ticketId, author_id: actor.id, body: text, event_id: eventId, client_key: clientKey })
       .returning(['id', 'created_at'])
       .executeTakeFirstOrThrow();
-    const updated = await this.db.updateTable('support_tickets').set({ updated_at: new Date() }).where('id', '=', ticketId).returning('updated_at').executeTakeFirst();
+    const updated = await tx.updateTable('support_tickets').set({ updated_at: new Date() }).where('id', '=', ticketId).returning('updated_at').executeTakeFirst();
     const message: ChatMessage = { id: Number(row.id), ticketId, authorId: actor.id, authorName: actor.name, body: text, eventId, createdAt: iso(row.created_at) };
     const event = makeEvent(
       'chat_message',
@@ -236,7 +307,7 @@ export class SupportDesk {
       // The stored message and the event share one id, so a client can match the two.
       eventId,
     );
-    await this.bus.emit(event, [roomChannel(ticketId), AGENTS_CHANNEL]);
+    await announce(event, [roomChannel(ticketId), AGENTS_CHANNEL]);
     return message;
   }
 
@@ -286,21 +357,22 @@ export class SupportDesk {
     SupportDesk.requireAgent(actor, 'start remote sessions');
     const ticket = await this.ticketFor(actor, ticketId);
     if (ticket.status === 'closed' || ticket.status === 'solved') throw new AirwavesError(Errors.conflict, `ticket "${ticketId}" is ${ticket.status}; no remote session`);
-    let row;
     try {
-      row = await this.db
-        .insertInto('support_remote_sessions')
-        .values({ id: randomUUID(), ticket_id: ticketId, agent_id: actor.id, requester_id: ticket.requesterId, control_mode: controlMode })
-        .returningAll()
-        .executeTakeFirstOrThrow();
+      return await this.stored(async (tx, announce) => {
+        const row = await tx
+          .insertInto('support_remote_sessions')
+          .values({ id: randomUUID(), ticket_id: ticketId, agent_id: actor.id, requester_id: ticket.requesterId, control_mode: controlMode })
+          .returningAll()
+          .executeTakeFirstOrThrow();
+        const session = toSession(row as Parameters<typeof toSession>[0]);
+        const payload = { sessionId: session.id, ticketId, agentId: actor.id, agentName: actor.name, controlMode };
+        await announce(makeEvent('remote_session_start', ticketId, payload, SupportDesk.meta(actor)), [userChannel(ticket.requesterId), roomChannel(ticketId)]);
+        return session;
+      });
     } catch (err) {
       if (isUniqueViolation(err)) throw new AirwavesError(Errors.conflict, `ticket "${ticketId}" already has a live remote session`);
       throw err;
     }
-    const session = toSession(row as Parameters<typeof toSession>[0]);
-    const event = makeEvent('remote_session_start', ticketId, { sessionId: session.id, ticketId, agentId: actor.id, agentName: actor.name, controlMode }, SupportDesk.meta(actor));
-    await this.bus.emit(event, [userChannel(ticket.requesterId)]);
-    return session;
   }
 
   private async liveSession(ticketId: string, sessionId: string): Promise<RemoteSession> {
@@ -316,25 +388,30 @@ export class SupportDesk {
     await this.ticketFor(actor, ticketId);
     const before = await this.liveSession(ticketId, sessionId);
     if (before.controlMode === to) return before;
-    const row = await this.db.updateTable('support_remote_sessions').set({ control_mode: to }).where('id', '=', sessionId).where('ended_at', 'is', null).returningAll().executeTakeFirst();
-    if (!row) throw new AirwavesError(Errors.conflict, `remote session "${sessionId}" already ended`);
-    const session = toSession(row as Parameters<typeof toSession>[0]);
-    const event = makeEvent('control_mode_changed', ticketId, { sessionId, ticketId, agentId: actor.id, agentName: actor.name, from: before.controlMode, to }, SupportDesk.meta(actor));
-    await this.bus.emit(event, [userChannel(session.requesterId)]);
-    return session;
+    return this.stored(async (tx, announce) => {
+      const row = await tx.updateTable('support_remote_sessions').set({ control_mode: to }).where('id', '=', sessionId).where('ended_at', 'is', null).returningAll().executeTakeFirst();
+      if (!row) throw new AirwavesError(Errors.conflict, `remote session "${sessionId}" already ended`);
+      const session = toSession(row as Parameters<typeof toSession>[0]);
+      const payload = { sessionId, ticketId, agentId: actor.id, agentName: actor.name, from: before.controlMode, to };
+      await announce(makeEvent('control_mode_changed', ticketId, payload, SupportDesk.meta(actor)), [userChannel(session.requesterId)]);
+      return session;
+    });
   }
 
   /** Ends a session: the agent running it, any agent, or the requester withdrawing access. */
   async endSession(actor: SupportUser, ticketId: string, sessionId: string): Promise<RemoteSession> {
     await this.ticketFor(actor, ticketId);
-    await this.liveSession(ticketId, sessionId);
-    const row = await this.db.updateTable('support_remote_sessions').set({ ended_at: new Date() }).where('id', '=', sessionId).where('ended_at', 'is', null).returningAll().executeTakeFirst();
-    if (!row) throw new AirwavesError(Errors.conflict, `remote session "${sessionId}" already ended`);
-    const session = toSession(row as Parameters<typeof toSession>[0]);
-    const agent = (await this.user(session.agentId)) ?? { id: session.agentId, name: session.agentId, role: 'agent' as const };
-    const durationMs = Math.max(0, Date.parse(session.endedAt!) - Date.parse(session.startedAt));
-    const event = makeEvent('remote_session_end', ticketId, { sessionId, ticketId, agentId: agent.id, agentName: agent.name, durationMs }, SupportDesk.meta(actor));
-    await this.bus.emit(event, [userChannel(session.requesterId)]);
-    return session;
+    const live = await this.liveSession(ticketId, sessionId);
+    const agent = (await this.user(live.agentId)) ?? { id: live.agentId, name: live.agentId, role: 'agent' as const };
+    return this.stored(async (tx, announce) => {
+      const row = await tx.updateTable('support_remote_sessions').set({ ended_at: new Date() }).where('id', '=', sessionId).where('ended_at', 'is', null).returningAll().executeTakeFirst();
+      if (!row) throw new AirwavesError(Errors.conflict, `remote session "${sessionId}" already ended`);
+      const session = toSession(row as Parameters<typeof toSession>[0]);
+      const durationMs = Math.max(0, Date.parse(session.endedAt!) - Date.parse(session.startedAt));
+      const payload = { sessionId, ticketId, agentId: agent.id, agentName: agent.name, durationMs };
+      // The requester personally, and the room: whoever ended it, the other side's view follows.
+      await announce(makeEvent('remote_session_end', ticketId, payload, SupportDesk.meta(actor)), [userChannel(session.requesterId), roomChannel(ticketId)]);
+      return session;
+    });
   }
 }

@@ -18,6 +18,7 @@ import { AirwavesError, Errors } from '../../core/errors.js';
 import { AGENTS_CHANNEL, ROOM_PREFIX, SupportEventBus, TYPING_INPUT_PREFIX, roomChannel, userChannel } from './event-bus.js';
 import { clientTypingSchema, describeIssues, makeEvent } from './events.js';
 import { SupportDesk } from './desk.js';
+import { SupportOutbox, outboxMetrics } from './outbox.js';
 import { registerSupportRoutes } from './routes.js';
 import { seedDemoUsers, supportMigrations, type SupportDB } from './schema.js';
 import { TypingCoalescer, typingCounters, type TypingSignal } from './typing.js';
@@ -30,6 +31,7 @@ export interface SupportApp extends AirwavesApp {
   desk?: SupportDesk;
   typing?: TypingCoalescer;
   bus?: SupportEventBus;
+  outbox?: SupportOutbox;
 }
 
 function ticketIdOf(channel: string, prefix: string): string | null {
@@ -56,8 +58,10 @@ export function createSupportApp(): SupportApp {
         bus.emitSoon(makeEvent(type, s.roomId, { userId: s.userId, userName: s.userName }, { actorId: s.userId, actorRole: s.role }), [roomChannel(s.roomId)]);
       };
       const typing = new TypingCoalescer(emitTyping, typingCounters(ctx.metrics));
-      const desk = new SupportDesk(db, bus, typing);
-      Object.assign(app, { desk, typing, bus });
+      const outbox = new SupportOutbox({ db, emitter: bus, nodeId: ctx.hub.nodeId, log: ctx.logger, metrics: outboxMetrics(ctx.metrics) });
+      outbox.start();
+      const desk = new SupportDesk(db, outbox, typing);
+      Object.assign(app, { desk, typing, bus, outbox });
 
       ctx.hub.registerNamespace(
         { name: 'support', subscribe: 'authenticated', publish: 'server', historySize: 200, historyTtlSeconds: 3600, maxMessageBytes: 32 * 1024, presence: true },
@@ -96,7 +100,10 @@ export function createSupportApp(): SupportApp {
 
       registerSupportRoutes(ctx.http, desk, ctx.auth);
 
-      ctx.onClose(() => typing.flush());
+      ctx.onClose(async () => {
+        typing.flush();
+        await outbox.stop();
+      });
       ctx.logger.info({ transport: bus.transport }, 'help desk ready');
     },
   };

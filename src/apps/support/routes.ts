@@ -12,6 +12,7 @@ import { errorResponseSchema } from '../../http/errors.js';
 import type { AppAuth } from '../../auth/app-auth.js';
 import { CONTROL_MODES, MAX_MESSAGE_CHARS, ROLES, TICKET_STATUSES, describeIssues, eventRequestSchema, type ControlMode, type Role, type TicketStatus } from './events.js';
 import type { SupportDesk, SupportUser } from './desk.js';
+import { parseIdempotencyKey } from './desk.js';
 import { DEMO_USERS } from './demo-users.js';
 
 export const API_PREFIX = '/api/v1/support';
@@ -72,7 +73,7 @@ const sessionParams = {
 const messageBody = { type: 'string', minLength: 1, maxLength: MAX_MESSAGE_CHARS } as const;
 
 /** The hub channels a help desk user's token may name; the namespace hooks narrow them per ticket. */
-export function supportChannelClaims(user: SupportUser): { subscribe: string[]; publish: string[] } {
+export function supportChannelClaims(user: Pick<SupportUser, 'id' | 'role'>): { subscribe: string[]; publish: string[] } {
   return {
     subscribe: ['support:room:*', `support-user:${user.id}`, ...(user.role === 'agent' ? ['support:agents'] : [])],
     publish: ['support-typing:*'],
@@ -180,6 +181,21 @@ export function registerSupportRoutes(http: FastifyInstance, desk: SupportDesk, 
     async (req) => ({ ticket: await desk.setStatus(actor(req), req.params.ticketId, req.body.status) }),
   );
 
+  http.post<{ Params: { ticketId: string } }>(
+    `${API_PREFIX}/tickets/:ticketId/reopen`,
+    {
+      config: member,
+      schema: {
+        tags,
+        security,
+        summary: 'Reopens a solved or closed ticket (its requester or an agent); everyone watching sees it at once',
+        params: ticketParams,
+        response: { 200: { type: 'object', properties: { ticket: ticketSchema } }, ...errors },
+      },
+    },
+    async (req) => ({ ticket: await desk.reopen(actor(req), req.params.ticketId) }),
+  );
+
   http.put<{ Params: { ticketId: string }; Body: { assigneeId: string | null } }>(
     `${API_PREFIX}/tickets/:ticketId/assignee`,
     {
@@ -230,7 +246,7 @@ export function registerSupportRoutes(http: FastifyInstance, desk: SupportDesk, 
         response: { 201: { type: 'object', properties: { message: messageSchema } }, ...errors },
       },
     },
-    async (req, reply) => reply.status(201).send({ message: await desk.postMessage(actor(req), req.params.ticketId, req.body.body) }),
+    async (req, reply) => reply.status(201).send({ message: await desk.postMessage(actor(req), req.params.ticketId, req.body.body, { idempotencyKey: parseIdempotencyKey(req.headers['idempotency-key']) }) }),
   );
 
   http.post<{ Params: { ticketId: string }; Body: { state: 'start' | 'stop' } }>(
@@ -316,7 +332,7 @@ export function registerSupportRoutes(http: FastifyInstance, desk: SupportDesk, 
       const who = actor(req);
       switch (e.type) {
         case 'chat_message':
-          await desk.postMessage(who, e.roomId, e.payload.body);
+          await desk.postMessage(who, e.roomId, e.payload.body, { idempotencyKey: parseIdempotencyKey(req.headers['idempotency-key']) });
           break;
         case 'typing_start':
         case 'typing_stop':

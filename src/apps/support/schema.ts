@@ -24,6 +24,23 @@ export interface SupportDB {
     author_id: string;
     body: string;
     event_id: string;
+    /** The client's idempotency key (Idempotency-Key header): a retry returns the stored message. */
+    client_key: string | null;
+    created_at: Generated<Date>;
+  };
+  /** Events written with the change they announce, relayed to the event log (outbox.ts). */
+  support_outbox: {
+    id: Generated<string>;
+    event_id: string;
+    /** Node that wrote the row: it relays its own rows at once, others only orphans. */
+    origin: string;
+    channels: string;
+    event: string;
+    attempts: Generated<number>;
+    claimed_by: string | null;
+    claimed_until: Date | null;
+    delivered_at: Date | null;
+    last_error: string | null;
     created_at: Generated<Date>;
   };
   support_remote_sessions: {
@@ -87,6 +104,34 @@ export const supportMigrations: Record<string, Migration> = {
     },
     async down(db: Kysely<any>) {
       for (const t of ['support_remote_sessions', 'support_messages', 'support_tickets', 'support_users']) await db.schema.dropTable(t).ifExists().execute();
+    },
+  },
+  '0002_outbox_and_idempotency': {
+    async up(db: Kysely<any>) {
+      await db.schema
+        .createTable('support_outbox')
+        .addColumn('id', 'bigserial', (c) => c.primaryKey())
+        .addColumn('event_id', 'text', (c) => c.notNull().unique())
+        .addColumn('origin', 'text', (c) => c.notNull())
+        .addColumn('channels', 'jsonb', (c) => c.notNull())
+        .addColumn('event', 'jsonb', (c) => c.notNull())
+        .addColumn('attempts', 'integer', (c) => c.notNull().defaultTo(0))
+        .addColumn('claimed_by', 'text')
+        .addColumn('claimed_until', 'timestamptz')
+        .addColumn('delivered_at', 'timestamptz')
+        .addColumn('last_error', 'text')
+        .addColumn('created_at', 'timestamptz', (c) => c.notNull().defaultTo(sql`now()`))
+        .execute();
+      // The relay's scan: only undelivered rows, in order.
+      await sql`create index support_outbox_undelivered on support_outbox (id) where delivered_at is null`.execute(db);
+      await db.schema.alterTable('support_messages').addColumn('client_key', 'text').execute();
+      // One message per author and key: the retry of a post that did get stored finds it.
+      await sql`create unique index support_messages_client_key on support_messages (author_id, client_key) where client_key is not null`.execute(db);
+    },
+    async down(db: Kysely<any>) {
+      await db.schema.dropTable('support_outbox').ifExists().execute();
+      await sql`drop index if exists support_messages_client_key`.execute(db);
+      await db.schema.alterTable('support_messages').dropColumn('client_key').execute();
     },
   },
 };

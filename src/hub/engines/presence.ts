@@ -3,9 +3,9 @@
  * Who is subscribed to a presence channel. The hub records a client when its subscription is
  * live and removes it when the subscription ends; the `presence` command reads the list.
  *
- * Today the only implementation is in memory (./memory/memory-presence.ts), so presence is
- * **per node**: with the Redis engine, each node answers with its own subscribers only. A Redis
- * implementation beside the Redis engine will make it cluster-wide (docs/cluster.md).
+ * In memory (./memory/memory-presence.ts) presence is one node's; with Redis
+ * (./redis/redis-presence.ts) it is cluster-wide, with per-node heartbeats and expiry
+ * (docs/cluster.md).
  */
 import type { PresenceEntry } from '../../protocol/index.js';
 
@@ -15,5 +15,7 @@ export interface PresenceStore {
   /** Removes a client from a channel; true when it was present. */
   leave(channel: string, client: string): boolean;
   /** The clients present on a channel, in the order they joined. */
-  list(channel: string): PresenceEntry[];
+  list(channel: string): PresenceEntry[] | Promise<PresenceEntry[]>;
+  /** Stops background work (and takes this node's clients out, where that is kept elsewhere). */
+  close?(): Promise<void>;
 }

@@ -73,8 +73,8 @@ export class Dispatcher implements MarketSink {
       s.lastSnapshot = now;
       s.needSnapshot = false;
     } else {
-      for (let i = 0; i < u.bids.length; i++) msg.b.push(u.bids[i]);
-      for (let i = 0; i < u.asks.length; i++) msg.a.push(u.asks[i]);
+      for (let i = 0; i < u.nb; i++) msg.b.push(u.bids[i]);
+      for (let i = 0; i < u.na; i++) msg.a.push(u.asks[i]);
     }
     try {
       this.publish(channel, msg);

@@ -205,7 +205,7 @@ export class VenueAdapter {
       this.rotations++;
       const ts = nowMs();
       for (const book of next.books()) {
-        this.sink.book({ venue: this.venue, symbol: book.symbol, book, snapshot: true, bids: [], asks: [], venueSeq: book.venueSeq, tsEvent: ts, tsRecv: ts });
+        this.sink.book({ venue: this.venue, symbol: book.symbol, book, snapshot: true, bids: [], asks: [], nb: 0, na: 0, venueSeq: book.venueSeq, tsEvent: ts, tsRecv: ts });
       }
       old?.close();
       this.scheduleRotation();

@@ -1,8 +1,9 @@
 /**
  * @module apps/market/venues/sink
  * What a venue adapter hands its output to: the pipeline (orchestrator → dispatcher → hub) in
- * the server, a checker in tests. Books are passed by reference after the update was applied;
- * the receiver copies what it keeps (the book keeps changing).
+ * the server, a checker in tests. Books are passed by reference after the update was applied,
+ * and a {@link BookUpdate} may be reused for the next update: it is valid during the call only,
+ * so the receiver copies what it keeps.
  */
 import type { OrderBook } from '../book.js';
 import type { BboEvent, StatusEvent, TradeEvent, VenueName } from '../types.js';
@@ -13,8 +14,11 @@ export interface BookUpdate {
   book: OrderBook;
   /** true: the book was replaced (snapshot or resync); false: `bids`/`asks` were applied to it. */
   snapshot: boolean;
+  /** Applied levels, flattened; only the first `nb`/`na` numbers belong to this update. */
   bids: readonly number[];
   asks: readonly number[];
+  nb: number;
+  na: number;
   venueSeq: number;
   tsEvent: number;
   tsRecv: number;

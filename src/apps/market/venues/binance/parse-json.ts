@@ -23,6 +23,8 @@ function levelsOf(value: unknown, out: number[]): boolean {
 /** Same contract as scanBinance: fills `out`, false on malformed input. */
 export function parseBinanceJson(text: string, out: BinanceScan): boolean {
   out.reset();
+  out.bids.length = 0;
+  out.asks.length = 0;
   let msg: unknown;
   try {
     msg = JSON.parse(text);
@@ -41,6 +43,8 @@ export function parseBinanceJson(text: string, out: BinanceScan): boolean {
       out.firstId = num(data.U);
       out.lastId = num(data.u);
       if (!levelsOf(data.b, out.bids) || !levelsOf(data.a, out.asks)) return out.reset(), false;
+      out.bidCount = out.bids.length;
+      out.askCount = out.asks.length;
       return true;
     case 'trade':
     case 'aggTrade':

@@ -36,9 +36,15 @@ export class BinanceScan {
   bidQty = 0;
   askPrice = 0;
   askQty = 0;
-  /** Depth levels flattened [price, qty, ...]. */
+  /**
+   * Depth levels flattened [price, qty, ...]: the first `bidCount`/`askCount` numbers are this
+   * message's. The arrays never shrink (shrinking an array frees its storage and the next push
+   * allocates it again), so scanning allocates nothing per level.
+   */
   readonly bids: number[] = [];
   readonly asks: number[] = [];
+  bidCount = 0;
+  askCount = 0;
 
   reset(): void {
     this.kind = BinanceKind.Unknown;
@@ -46,8 +52,8 @@ export class BinanceScan {
     this.bidPrice = this.bidQty = this.askPrice = this.askQty = 0;
     this.symbol = '';
     this.buyerMaker = false;
-    this.bids.length = 0;
-    this.asks.length = 0;
+    this.bidCount = 0;
+    this.askCount = 0;
   }
 }
 
@@ -135,13 +141,14 @@ function numberValue(): number {
   return decimal(start, pos);
 }
 
-/** [["p","q"], ...] into out as [p, q, ...]. */
-function levels(out: number[]): void {
+/** [["p","q"], ...] into out as [p, q, ...]; returns how many numbers were written. */
+function levels(out: number[]): number {
+  let n = 0;
   expect(LBRACKET);
   skipWs();
   if (src.charCodeAt(pos) === RBRACKET) {
     pos++;
-    return;
+    return 0;
   }
   while (!failed) {
     expect(LBRACKET);
@@ -151,14 +158,19 @@ function levels(out: number[]): void {
     expect(RBRACKET);
     if (failed || p !== p || q !== q) {
       failed = true;
-      return;
+      return n;
     }
-    out.push(p, q);
+    if (n < out.length) {
+      out[n] = p;
+      out[n + 1] = q;
+    } else out.push(p, q);
+    n += 2;
     skipWs();
     const c = src.charCodeAt(pos++);
-    if (c === RBRACKET) return;
+    if (c === RBRACKET) return n;
     if (c !== COMMA) failed = true;
   }
+  return n;
 }
 
 /** Skips any JSON value (for fields we do not read). */
@@ -267,12 +279,12 @@ function scanEvent(out: BinanceScan): void {
       case 65 /* A */: out.askQty = numberValue(); break;
       case 98 /* b */:
         skipWs();
-        if (src.charCodeAt(pos) === LBRACKET) levels(out.bids);
+        if (src.charCodeAt(pos) === LBRACKET) out.bidCount = levels(out.bids);
         else out.bidPrice = numberValue();
         break;
       case 97 /* a */:
         skipWs();
-        if (src.charCodeAt(pos) === LBRACKET) levels(out.asks);
+        if (src.charCodeAt(pos) === LBRACKET) out.askCount = levels(out.asks);
         else if (src.charCodeAt(pos) === QUOTE) out.askPrice = numberValue();
         else out.tradeId = numberValue(); // aggTrade id
         break;

@@ -76,7 +76,7 @@ export class BinanceSession extends VenueSession {
     }
     switch (scan.kind) {
       case BinanceKind.Depth:
-        sync.onDiff(scan.firstId, scan.lastId, scan.bids, scan.asks, scan.eventTime, tsRecv);
+        sync.onDiff(scan.firstId, scan.lastId, scan.bids, scan.asks, scan.eventTime, tsRecv, scan.bidCount, scan.askCount);
         break;
       case BinanceKind.Trade:
       case BinanceKind.AggTrade:

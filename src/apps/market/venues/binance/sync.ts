@@ -11,7 +11,7 @@
  * dropped. Quantity 0 removes a level.
  */
 import { OrderBook } from '../../book.js';
-import type { MarketSink, VenueCounters } from '../sink.js';
+import type { BookUpdate, MarketSink, VenueCounters } from '../sink.js';
 import { nowMs } from '../../types.js';
 
 interface BufferedDiff {
@@ -31,6 +31,7 @@ export class BinanceBookSync {
   private state: 'buffering' | 'live' = 'buffering';
   private buffer: BufferedDiff[] = [];
   private snapshotWanted = true;
+  private readonly update: BookUpdate;
 
   constructor(
     readonly symbol: string,
@@ -40,6 +41,7 @@ export class BinanceBookSync {
     private readonly requestSnapshot: (symbol: string) => void,
   ) {
     this.book = new OrderBook(symbol);
+    this.update = { venue: 'binance', symbol, book: this.book, snapshot: false, bids: [], asks: [], nb: 0, na: 0, venueSeq: 0, tsEvent: 0, tsRecv: 0 };
   }
 
   get live(): boolean {
@@ -51,10 +53,11 @@ export class BinanceBookSync {
     this.resync(reason, false);
   }
 
-  onDiff(firstId: number, lastId: number, bids: readonly number[], asks: readonly number[], eventTime: number, tsRecv: number): void {
+  /** A diff; only the first `nb`/`na` numbers of `bids`/`asks` are its levels (scanner arrays are reused). */
+  onDiff(firstId: number, lastId: number, bids: readonly number[], asks: readonly number[], eventTime: number, tsRecv: number, nb = bids.length, na = asks.length): void {
     if (this.state === 'buffering') {
       if (this.buffer.length >= MAX_BUFFERED) this.buffer.shift();
-      this.buffer.push({ firstId, lastId, eventTime, tsRecv, bids: bids.slice(), asks: asks.slice() });
+      this.buffer.push({ firstId, lastId, eventTime, tsRecv, bids: bids.slice(0, nb), asks: asks.slice(0, na) });
       if (this.snapshotWanted) this.askForSnapshot();
       return;
     }
@@ -66,10 +69,10 @@ export class BinanceBookSync {
     if (firstId > last + 1) {
       this.counters.gap('binance');
       this.resync(`gap: expected U=${last + 1}, got U=${firstId}`, true);
-      this.buffer.push({ firstId, lastId, eventTime, tsRecv, bids: bids.slice(), asks: asks.slice() });
+      this.buffer.push({ firstId, lastId, eventTime, tsRecv, bids: bids.slice(0, nb), asks: asks.slice(0, na) });
       return;
     }
-    this.apply(bids, asks, lastId, eventTime, tsRecv);
+    this.apply(bids, asks, nb, na, lastId, eventTime, tsRecv);
   }
 
   onSnapshot(lastUpdateId: number, bids: readonly number[], asks: readonly number[]): void {
@@ -86,7 +89,7 @@ export class BinanceBookSync {
     this.state = 'live';
     this.buffer = [];
     const tsRecv = nowMs();
-    this.sink.book({ venue: 'binance', symbol: this.symbol, book: this.book, snapshot: true, bids, asks, venueSeq: lastUpdateId, tsEvent: tsRecv, tsRecv });
+    this.sink.book({ venue: 'binance', symbol: this.symbol, book: this.book, snapshot: true, bids, asks, nb: bids.length, na: asks.length, venueSeq: lastUpdateId, tsEvent: tsRecv, tsRecv });
     this.sink.status({ type: 'status', venue: 'binance', symbol: this.symbol, status: 'live', reason: 'snapshot applied', ts: tsRecv });
     for (const d of kept) this.onDiff(d.firstId, d.lastId, d.bids, d.asks, d.eventTime, d.tsRecv);
   }
@@ -96,15 +99,24 @@ export class BinanceBookSync {
     if (this.state === 'buffering') this.snapshotWanted = true;
   }
 
-  private apply(bids: readonly number[], asks: readonly number[], lastId: number, eventTime: number, tsRecv: number): void {
-    this.book.applyLevels(bids, asks);
+  private apply(bids: readonly number[], asks: readonly number[], nb: number, na: number, lastId: number, eventTime: number, tsRecv: number): void {
+    this.book.applyLevels(bids, asks, nb, na);
     this.book.venueSeq = lastId;
     if (this.book.isCrossed()) {
       // A venue can briefly publish a crossed book; ours must never show one: resync.
       this.resync('crossed book after diff', true);
       return;
     }
-    this.sink.book({ venue: 'binance', symbol: this.symbol, book: this.book, snapshot: false, bids, asks, venueSeq: lastId, tsEvent: eventTime, tsRecv });
+    // One reused update object per book: the hot path allocates nothing here.
+    const u = this.update;
+    u.bids = bids;
+    u.asks = asks;
+    u.nb = nb;
+    u.na = na;
+    u.venueSeq = lastId;
+    u.tsEvent = eventTime;
+    u.tsRecv = tsRecv;
+    this.sink.book(u);
   }
 
   private resync(reason: string, counted: boolean): void {

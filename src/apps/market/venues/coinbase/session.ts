@@ -138,7 +138,7 @@ export class CoinbaseSession extends VenueSession {
     if (ev.type === 'snapshot') {
       b.book.load(this.bids, this.asks, seq);
       b.live = true;
-      this.emitBook({ venue: 'coinbase', symbol: b.spec.symbol, book: b.book, snapshot: true, bids: this.bids, asks: this.asks, venueSeq: seq, tsEvent, tsRecv });
+      this.emitBook({ venue: 'coinbase', symbol: b.spec.symbol, book: b.book, snapshot: true, bids: this.bids, asks: this.asks, nb: this.bids.length, na: this.asks.length, venueSeq: seq, tsEvent, tsRecv });
       this.status(b.spec.symbol, 'live', 'snapshot applied');
       return;
     }
@@ -148,6 +148,6 @@ export class CoinbaseSession extends VenueSession {
       this.resyncAll('crossed book after update');
       return;
     }
-    this.emitBook({ venue: 'coinbase', symbol: b.spec.symbol, book: b.book, snapshot: false, bids: this.bids, asks: this.asks, venueSeq: seq, tsEvent, tsRecv });
+    this.emitBook({ venue: 'coinbase', symbol: b.spec.symbol, book: b.book, snapshot: false, bids: this.bids, asks: this.asks, nb: this.bids.length, na: this.asks.length, venueSeq: seq, tsEvent, tsRecv });
   }
 }

@@ -122,7 +122,7 @@ export class KrakenSession extends VenueSession {
       return;
     }
     b.live = true;
-    this.emitBook({ venue: 'kraken', symbol: b.spec.symbol, book: b.book, snapshot, bids: this.bids, asks: this.asks, venueSeq: b.book.venueSeq, tsEvent, tsRecv });
+    this.emitBook({ venue: 'kraken', symbol: b.spec.symbol, book: b.book, snapshot, bids: this.bids, asks: this.asks, nb: this.bids.length, na: this.asks.length, venueSeq: b.book.venueSeq, tsEvent, tsRecv });
     if (snapshot) this.status(b.spec.symbol, 'live', 'snapshot applied');
   }
 }

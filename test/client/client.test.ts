@@ -1,7 +1,9 @@
 /**
- * Client SDK unit tests without a server: the backoff computation, and frame handling /
- * dispatch / reconnection against a fake WebSocket that records what the client sends and lets
- * the test play the server.
+ * @module test/client/client
+ * The SDK's client (src/client: client, subscription, commands, frames, backoff, emitter) without
+ * a server: a fake WebSocket records what the client sends and lets the test play the server —
+ * connect, commands and their ids and timeouts, batched and binary pushes, subscription ordering,
+ * reconnection with resubscribe and recovery, gaps; and the backoff computation.
  */
 import { test } from 'node:test';
 import assert from 'node:assert/strict';

@@ -1,0 +1,133 @@
+/**
+ * @module client/types
+ * The SDK's public types: options, events, what a subscription delivers, command results, and
+ * the subset of the WebSocket API it needs. The protocol's own shapes come from src/protocol.
+ */
+import type { ConnectResult, PresenceEntry } from '../protocol/index.js';
+import type { AirwavesClientError } from './codes.js';
+import type { Listener } from './emitter.js';
+
+export interface ReconnectOptions {
+  /** Delay before the first reconnection attempt (before jitter). Default 250. */
+  initialDelayMs?: number;
+  /** Upper bound of every delay. Default 10 000. */
+  maxDelayMs?: number;
+  /** Growth per attempt. Default 2. */
+  factor?: number;
+  /** Fraction (0..1) of the delay that is randomised away. Default 0.5. */
+  jitter?: number;
+}
+
+/** A callback type that accepts both the DOM's and the `ws` package's event objects. */
+type Handler<E> = { bivarianceHack(event: E): void }['bivarianceHack'];
+
+/** The subset of the WebSocket API the client uses; the DOM WebSocket and `ws` both satisfy it. */
+export interface WebSocketLike {
+  readonly readyState: number;
+  binaryType: string;
+  send(data: string): void;
+  close(code?: number, reason?: string): void;
+  onopen: Handler<unknown> | null;
+  onmessage: Handler<{ data: unknown }> | null;
+  onclose: Handler<{ code: number; reason: string }> | null;
+  onerror: Handler<unknown> | null;
+}
+
+export type WebSocketConstructor = new (url: string) => WebSocketLike;
+
+export type TokenSource = string | (() => Promise<string | undefined> | string | undefined);
+
+export interface AirwavesClientOptions {
+  /** Full WebSocket URL of the hub, e.g. `wss://example.com/ws`. */
+  url: string;
+  /** Token sent with the connect command; a function is called again on every (re)connection. */
+  token?: TokenSource;
+  /** WebSocket implementation; defaults to the global `WebSocket` (pass `ws`'s class in Node 20). */
+  WebSocket?: WebSocketConstructor;
+  /** Per-command timeout, also bounding the connect handshake and `sub.ready`. Default 10 000. */
+  commandTimeoutMs?: number;
+  /** Backoff settings, or `false` to never reconnect automatically. */
+  reconnect?: ReconnectOptions | false;
+}
+
+export type ClientState = 'idle' | 'connecting' | 'connected' | 'reconnecting' | 'closed';
+
+export interface ClientEvents {
+  /** A connection (first or re-established) completed its handshake. */
+  connected: ConnectResult;
+  /** An established connection closed. */
+  disconnected: { code: number; reason: string };
+  /** A reconnection attempt is scheduled in `delayMs`. */
+  reconnecting: { attempt: number; delayMs: number };
+  /** Errors without a promise to reject: unparseable frames, errors without an id, failed reconnects. */
+  error: AirwavesClientError;
+}
+
+/** A JSON message on a channel. */
+export interface Publication {
+  channel: string;
+  offset: number;
+  ts: number;
+  data: unknown;
+  key?: string;
+}
+
+/** A binary message on a media channel; `payload` is a view into the received frame. */
+export interface BinaryPublication {
+  channel: string;
+  offset: number;
+  ts: number;
+  payload: Uint8Array;
+}
+
+export interface PresenceEvent {
+  channel: string;
+  info: PresenceEntry;
+}
+
+export interface RecoveredEvent {
+  /** True when every message missed since `lastOffset` is replayed right after this event. */
+  recovered: boolean;
+  /** Number of messages being replayed. */
+  replayed: number;
+}
+
+export interface SubscriptionEvents {
+  publication: Publication;
+  binary: BinaryPublication;
+  join: PresenceEvent;
+  leave: PresenceEvent;
+  /** After every resubscription (reconnect or gap). `recovered: false` means: refetch state. */
+  recovered: RecoveredEvent;
+  /** The server ended the subscription. */
+  unsubscribed: { reason: string };
+  /** The subscription failed (it is then closed) or a resubscription timed out. */
+  error: AirwavesClientError;
+}
+
+export type SubscriptionHandlers = { [K in keyof SubscriptionEvents]?: Listener<SubscriptionEvents[K]> };
+
+export type SubscriptionState = 'pending' | 'subscribing' | 'subscribed' | 'closed';
+
+export interface PresenceResult {
+  channel: string;
+  clients: PresenceEntry[];
+}
+
+export interface HistoryResult {
+  channel: string;
+  epoch: string;
+  /** Newest offset in the channel. */
+  offset: number;
+  /** Oldest first. */
+  publications: Publication[];
+}
+
+export interface HistoryOptions {
+  limit?: number;
+}
+
+export interface PublishOptions {
+  /** Conflation key: under load the hub may keep only the newest message per key. */
+  key?: string;
+}

@@ -1,0 +1,127 @@
+/**
+ * @module hub/engines/redis/redis-presence
+ * Presence for a cluster (as Centrifugo keeps it): per channel a Redis hash of the clients
+ * present (client id → entry) and a sorted set of their expiry times. Each node records its own
+ * clients when they join, removes them when they leave, and refreshes their expiry every
+ * `heartbeatMs`; a list drops the entries whose expiry passed first. A node that dies stops
+ * refreshing, so its clients disappear from every node's list within `ttlMs`.
+ *
+ * Keys (hash-tagged like the engine's): aw:{<channel>}:pr (hash), aw:{<channel>}:pe (sorted set).
+ */
+import { Redis } from 'ioredis';
+import { readFileSync } from 'node:fs';
+import { join } from 'node:path';
+import { redisCommandOptions } from '../../../core/redis-options.js';
+import { AirwavesError, Errors } from '../../../core/errors.js';
+import type { Logger } from '../../../core/logger.js';
+import type { PresenceEntry } from '../../../protocol/index.js';
+import type { PresenceStore } from '../presence.js';
+import { luaDir } from './scripts.js';
+
+export interface RedisPresenceOptions {
+  url: string;
+  nodeId: string;
+  logger: Logger;
+  /** How long an entry outlives its node's last refresh. Default 15 s. */
+  ttlMs?: number;
+  /** How often a node refreshes its clients' entries. Default ttlMs / 3. */
+  heartbeatMs?: number;
+}
+
+interface PresenceRedis extends Redis {
+  awPresenceAdd(hash: string, zset: string, ...argv: (string | number)[]): Promise<number>;
+  awPresenceList(hash: string, zset: string, now: number): Promise<string[]>;
+}
+
+interface StoredEntry extends PresenceEntry {
+  /** When the client joined (ms), for the list's order. */
+  at: number;
+}
+
+const hashKey = (channel: string) => `aw:{${channel}}:pr`;
+const zsetKey = (channel: string) => `aw:{${channel}}:pe`;
+
+export class RedisPresence implements PresenceStore {
+  private readonly redis: PresenceRedis;
+  private readonly log: Logger;
+  private readonly ttlMs: number;
+  /** This node's clients per channel: what the heartbeat refreshes. */
+  private readonly local = new Map<string, Map<string, StoredEntry>>();
+  private readonly timer: NodeJS.Timeout;
+
+  constructor(options: RedisPresenceOptions) {
+    this.log = options.logger.child({ module: 'redis-presence', node: options.nodeId });
+    this.ttlMs = options.ttlMs ?? 15_000;
+    this.redis = new Redis(options.url, { ...redisCommandOptions(`airwaves-presence-${options.nodeId}`), lazyConnect: false }) as PresenceRedis;
+    this.redis.on('error', (err: Error) => this.log.debug({ err: err.message }, 'redis connection error'));
+    const dir = luaDir();
+    this.redis.defineCommand('awPresenceAdd', { numberOfKeys: 2, lua: readFileSync(join(dir, 'presence-add.lua'), 'utf8') });
+    this.redis.defineCommand('awPresenceList', { numberOfKeys: 2, lua: readFileSync(join(dir, 'presence-list.lua'), 'utf8') });
+    this.timer = setInterval(() => this.heartbeat(), options.heartbeatMs ?? Math.max(100, Math.floor(this.ttlMs / 3)));
+    this.timer.unref();
+  }
+
+  join(channel: string, entry: PresenceEntry): void {
+    let clients = this.local.get(channel);
+    if (!clients) this.local.set(channel, (clients = new Map()));
+    const stored: StoredEntry = { ...entry, at: Date.now() };
+    clients.set(entry.client, stored);
+    // While Redis is away the next heartbeat records it.
+    this.add(channel, [stored]).catch((err: Error) => this.log.debug({ err: err.message, channel }, 'presence join not recorded yet'));
+  }
+
+  leave(channel: string, client: string): boolean {
+    const clients = this.local.get(channel);
+    if (!clients?.delete(client)) return false;
+    if (clients.size === 0) this.local.delete(channel);
+    this.redis
+      .multi()
+      .hdel(hashKey(channel), client)
+      .zrem(zsetKey(channel), client)
+      .exec()
+      .catch((err: Error) => this.log.debug({ err: err.message, channel }, 'presence leave not recorded; the entry expires'));
+    return true;
+  }
+
+  async list(channel: string): Promise<PresenceEntry[]> {
+    let flat: string[];
+    try {
+      flat = await this.redis.awPresenceList(hashKey(channel), zsetKey(channel), Date.now());
+    } catch (err) {
+      throw new AirwavesError(Errors.engineUnavailable, `presence unavailable: ${(err as Error).message}`);
+    }
+    const entries: StoredEntry[] = [];
+    for (let i = 1; i < flat.length; i += 2) {
+      try {
+        entries.push(JSON.parse(flat[i]) as StoredEntry);
+      } catch {
+        this.log.warn({ channel, client: flat[i - 1] }, 'skipping a malformed presence entry');
+      }
+    }
+    entries.sort((a, b) => a.at - b.at);
+    return entries.map(({ client, user }) => ({ client, user }));
+  }
+
+  async close(): Promise<void> {
+    clearInterval(this.timer);
+    // A graceful stop takes its clients out at once (a crash leaves them to expire).
+    const ops = this.redis.multi();
+    for (const [channel, clients] of this.local) for (const client of clients.keys()) ops.hdel(hashKey(channel), client).zrem(zsetKey(channel), client);
+    this.local.clear();
+    await ops.exec().catch(() => undefined);
+    await this.redis.quit().catch(() => this.redis.disconnect());
+  }
+
+  private add(channel: string, entries: StoredEntry[]): Promise<number> {
+    const argv: (string | number)[] = [Date.now() + this.ttlMs, this.ttlMs * 2];
+    for (const e of entries) argv.push(e.client, JSON.stringify(e));
+    return this.redis.awPresenceAdd(hashKey(channel), zsetKey(channel), ...argv);
+  }
+
+  private heartbeat(): void {
+    if (this.redis.status !== 'ready') return;
+    for (const [channel, clients] of this.local) {
+      this.add(channel, [...clients.values()]).catch((err: Error) => this.log.debug({ err: err.message, channel }, 'presence heartbeat failed'));
+    }
+  }
+}

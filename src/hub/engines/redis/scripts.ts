@@ -1,0 +1,30 @@
+/**
+ * @module hub/engines/redis/scripts
+ * The engine's Lua scripts, kept as files beside it (./lua/*.lua) and read once at start. Run
+ * from dist/ (after `npm run build`, which compiles only TypeScript) they are read from the
+ * source tree the build came from.
+ */
+import { existsSync, readFileSync } from 'node:fs';
+import { dirname, join } from 'node:path';
+import { fileURLToPath } from 'node:url';
+
+const here = dirname(fileURLToPath(import.meta.url));
+
+/** Where the Lua files are, whether running from src/ or dist/src/. */
+export function luaDir(): string {
+  const beside = join(here, 'lua');
+  if (existsSync(beside)) return beside;
+  // dist/src/hub/engines/redis → src/hub/engines/redis
+  const source = here.replace(/([\\/])dist([\\/])src([\\/])/, '$1src$3');
+  return join(source, 'lua');
+}
+
+let cache: { publish: string; history: string } | undefined;
+
+export function engineScripts(): { publish: string; history: string } {
+  if (!cache) {
+    const dir = luaDir();
+    cache = { publish: readFileSync(join(dir, 'publish.lua'), 'utf8'), history: readFileSync(join(dir, 'history.lua'), 'utf8') };
+  }
+  return cache;
+}

@@ -1,0 +1,144 @@
+/**
+ * The closed-by-default proof: every route of a server hosting every app declares an access
+ * rule, and every mutating route refuses an anonymous request (401) and a wrong-role token (403)
+ * whatever body it sends, before the body is validated.
+ */
+import { test, describe, before, after } from 'node:test';
+import assert from 'node:assert/strict';
+import { startServer, TEST_JWT_SECRET } from '../helpers/server.js';
+import { createSupportApp } from '../../src/apps/support/index.js';
+import { apps } from '../../src/apps/index.js';
+import { mintToken } from '../../src/auth/tokens.js';
+
+type Server = Awaited<ReturnType<typeof startServer>>;
+const MUTATING = new Set(['POST', 'PUT', 'PATCH', 'DELETE']);
+/** Mutating routes open to anyone, each with the reason. */
+const OPEN_BY_DESIGN: Record<string, string> = {
+  'POST /api/v1/auth/token': 'the admin key exchange (key checked in the handler, rate-limited)',
+  'POST /api/v1/auth/demo-login': 'demo mode only',
+  'POST /api/v1/support/demo-login': 'demo mode only',
+};
+
+describe('route rules (every app)', () => {
+  let server: Server;
+  before(async () => {
+    // Every app the server hosts: a new app's routes are covered the day it is added.
+    server = await startServer({ databaseUrl: 'pglite://memory', radioEnabled: false }, { apps });
+  });
+  after(() => server.close());
+
+  test('every route in the route table declares an access rule', () => {
+    const routes = server.http.authRoutes;
+    assert.ok(routes.length > 40, `the route table was walked (${routes.length} routes)`);
+    const missing = routes.filter((r) => r.rule === undefined).map((r) => `${r.method} ${r.url}`);
+    assert.deepEqual(missing, [], 'routes without a rule');
+  });
+
+  test('every mutating route refuses an anonymous request with 401 whatever its body', async () => {
+    const mutating = server.http.authRoutes.filter((r) => MUTATING.has(r.method) && !(`${r.method} ${r.url}` in OPEN_BY_DESIGN));
+    assert.ok(mutating.length >= 20, `mutating routes found: ${mutating.length}`);
+    const answers: string[] = [];
+    for (const r of mutating) {
+      const url = server.url + r.url.replace(/:[A-Za-z]+/g, '00000000-0000-4000-8000-000000000000');
+      for (const body of ['{"garbage":', '{"status":"approved","ids":[]}']) {
+        const res = await fetch(url, { method: r.method, headers: { 'content-type': 'application/json' }, body });
+        if (res.status !== 401) answers.push(`${r.method} ${r.url} → ${res.status} ${await res.text()}`);
+        else await res.body?.cancel();
+      }
+    }
+    assert.deepEqual(answers, [], 'mutating routes that did not answer 401');
+  });
+
+  test('a token with the wrong role gets 403 on role routes, before validation', async () => {
+    const listener = await mintToken({ sub: 'someone', roles: ['listener'] }, TEST_JWT_SECRET, 60);
+    const customer = await mintToken({ sub: 'cust-carla', roles: ['customer'] }, TEST_JWT_SECRET, 60);
+    const roleRoutes = server.http.authRoutes.filter((r) => MUTATING.has(r.method) && typeof r.rule === 'object');
+    const answers: string[] = [];
+    for (const r of roleRoutes) {
+      const rule = r.rule as { roles: readonly string[] };
+      const token = rule.roles.includes('listener') ? customer : listener;
+      const url = server.url + r.url.replace(/:[A-Za-z]+/g, '00000000-0000-4000-8000-000000000000');
+      const res = await fetch(url, { method: r.method, headers: { 'content-type': 'application/json', authorization: `Bearer ${token}` }, body: '{"garbage":' });
+      if (res.status !== 403) answers.push(`${r.method} ${r.url} → ${res.status}`);
+      else await res.body?.cancel();
+    }
+    assert.ok(roleRoutes.length >= 18, `role routes: ${roleRoutes.length}`);
+    assert.deepEqual(answers, []);
+    // A customer on an agent-only route is refused before its body is read.
+    const res = await fetch(`${server.url}/api/v1/support/tickets/abc/status`, { method: 'PUT', headers: { 'content-type': 'application/json', authorization: `Bearer ${customer}` }, body: 'not json' });
+    assert.equal(res.status, 403);
+    assert.match(((await res.json()) as { error: { message: string } }).error.message, /needs role agent/);
+  });
+
+  test('every mutating route in /openapi.json is in the route table with a rule', async () => {
+    const spec = (await (await fetch(`${server.url}/openapi.json`)).json()) as { paths: Record<string, Record<string, unknown>> };
+    const table = new Set(server.http.authRoutes.filter((r) => r.rule !== undefined).map((r) => `${r.method} ${r.url}`));
+    const documented = Object.entries(spec.paths).flatMap(([path, ops]) => Object.keys(ops).filter((m) => MUTATING.has(m.toUpperCase())).map((m) => `${m.toUpperCase()} ${path.replace(/\{(\w+)\}/g, ':$1')}`));
+    assert.ok(documented.length >= 20);
+    assert.deepEqual(documented.filter((d) => !table.has(d)), []);
+  });
+
+  test('studio reads need a curator: anonymous 401, a viewer 403, a curator 200', async () => {
+    const url = `${server.url}/api/v1/studio/conversations?limit=1`;
+    assert.equal((await fetch(url)).status, 401);
+    const viewer = await mintToken({ sub: 'v', roles: ['viewer'] }, TEST_JWT_SECRET, 60);
+    assert.equal((await fetch(url, { headers: { authorization: `Bearer ${viewer}` } })).status, 403);
+    const curator = await mintToken({ sub: 'c', roles: ['curator'] }, TEST_JWT_SECRET, 60);
+    assert.equal((await fetch(url, { headers: { authorization: `Bearer ${curator}` } })).status, 200);
+    const forged = await mintToken({ sub: 'c', roles: ['curator'] }, 'some-other-secret-0123456789abcdef-xyz', 60);
+    assert.equal((await fetch(url, { headers: { authorization: `Bearer ${forged}` } })).status, 401);
+  });
+
+  test('web pages carry the security headers', async () => {
+    const res = await fetch(`${server.url}/`);
+    const csp = res.headers.get('content-security-policy') ?? '';
+    assert.match(csp, /script-src 'self'(;|$)/);
+    assert.match(csp, /frame-ancestors 'none'/);
+    assert.equal(res.headers.get('x-content-type-options'), 'nosniff');
+    assert.doesNotMatch(await res.text(), /<script>/, 'no inline script on the landing page');
+  });
+});
+
+describe('demo mode', () => {
+  test('without AIRWAVES_DEMO there is no demo login at all', async () => {
+    const server = await startServer({ databaseUrl: 'pglite://memory', demo: false }, { apps: [createSupportApp()] });
+    try {
+      for (const path of ['/api/v1/support/demo-login', '/api/v1/auth/demo-login']) {
+        const res = await fetch(server.url + path, { method: 'POST', headers: { 'content-type': 'application/json' }, body: '{"userId":"agent-ana","role":"curator"}' });
+        assert.equal(res.status, 404, path);
+      }
+      assert.ok(!server.http.authRoutes.some((r) => r.url.endsWith('demo-login')));
+    } finally {
+      await server.close();
+    }
+  });
+
+  test('demo logins are rate-limited per IP', async () => {
+    const server = await startServer({ demo: true, loginRatePerMinute: 3 });
+    try {
+      const statuses: number[] = [];
+      for (let i = 0; i < 4; i++) statuses.push((await fetch(`${server.url}/api/v1/auth/demo-login`, { method: 'POST', headers: { 'content-type': 'application/json' }, body: '{"role":"curator"}' })).status);
+      assert.deepEqual(statuses, [200, 200, 200, 429]);
+      const wrongKey = await fetch(`${server.url}/api/v1/auth/token`, { method: 'POST', headers: { authorization: 'Bearer nope' } });
+      assert.equal(wrongKey.status, 401, 'the key exchange has its own budget');
+    } finally {
+      await server.close();
+    }
+  });
+
+  test('demo mode binds to loopback unless the host is set', async () => {
+    const { createServer } = await import('../../src/server.js');
+    const { createLogger } = await import('../../src/core/logger.js');
+    const base = { port: 0, apiKey: 'k'.repeat(40), jwtSecret: 's'.repeat(40) };
+    const demo = await createServer({ env: {}, apps: [], logger: createLogger('silent'), config: { ...base, demo: true } });
+    const plain = await createServer({ env: {}, apps: [], logger: createLogger('silent'), config: { ...base, demo: false } });
+    const explicit = await createServer({ env: { AIRWAVES_HOST: '0.0.0.0' }, apps: [], logger: createLogger('silent'), config: { ...base, demo: true } });
+    try {
+      assert.equal(demo.config.host, '127.0.0.1');
+      assert.equal(plain.config.host, '0.0.0.0');
+      assert.equal(explicit.config.host, '0.0.0.0');
+    } finally {
+      await Promise.all([demo.close(), plain.close(), explicit.close()]);
+    }
+  });
+});

@@ -1,0 +1,97 @@
+/**
+ * Presence across nodes on a real redis-server: a client joining on node A is in the presence
+ * list that node B answers within 200 ms, a client leaving is gone from it, and the clients of a
+ * node killed with SIGKILL (a real process, no goodbye) disappear once their expiry passes.
+ */
+import { test, describe, before, after } from 'node:test';
+import assert from 'node:assert/strict';
+import WebSocket from 'ws';
+import { AirwavesClient } from '../../src/client/index.js';
+import { startServer, sleep } from '../helpers/server.js';
+import { startRedis, type TestRedis } from '../helpers/redis.js';
+import type { AirwavesConfig } from '../../src/core/config.js';
+import { NodeProcess } from './nodes.js';
+
+type Node = Awaited<ReturnType<typeof startServer>>;
+const PRESENCE_NAMESPACES = [{ name: 'room', subscribe: 'anonymous' as const, publish: 'anonymous' as const, presence: true, historySize: 10 }];
+const TTL_MS = 1500;
+
+describe('presence across nodes (real Redis)', () => {
+  let redis: TestRedis;
+  let a: Node;
+  let b: Node;
+  const clients: AirwavesClient[] = [];
+
+  before(async () => {
+    redis = await startRedis();
+    const config = { redisUrl: redis.url, namespaces: PRESENCE_NAMESPACES as unknown as AirwavesConfig['namespaces'], presenceTtlMs: TTL_MS };
+    a = await startServer({ ...config, nodeId: 'pr-a' });
+    b = await startServer({ ...config, nodeId: 'pr-b' });
+  });
+
+  after(async () => {
+    for (const c of clients) c.close();
+    await Promise.all([a?.close(), b?.close()]);
+    await redis?.close();
+  });
+
+  async function client(url: string): Promise<AirwavesClient> {
+    const c = new AirwavesClient({ url, WebSocket: WebSocket as never });
+    clients.push(c);
+    await c.connect();
+    return c;
+  }
+
+  const listed = async (node: Node, channel: string) => (await node.hub.presenceOf(channel)).map((e) => e.client);
+
+  test('a client joining on node A is in node B\'s presence list within 200 ms, and gone after it leaves', async () => {
+    const ch = 'room:join';
+    const watcher = await client(b.wsUrl);
+    await watcher.subscribe(ch).ready;
+    const joiner = await client(a.wsUrl);
+    const joined = Date.now();
+    await joiner.subscribe(ch).ready;
+    let seen: string[] = [];
+    while (seen.length < 2) {
+      seen = (await watcher.presence(ch)).clients.map((e) => e.client);
+      if (Date.now() - joined > 200) break;
+      await sleep(5);
+    }
+    const elapsed = Date.now() - joined;
+    assert.equal(seen.length, 2, `both clients listed on node B within 200 ms (took ${elapsed} ms)`);
+    assert.deepEqual(await listed(a, ch), seen, 'both nodes answer the same list, in join order');
+    await joiner.unsubscribe(ch);
+    await sleep(100);
+    assert.equal((await listed(b, ch)).length, 1, 'the client that left is gone on node B');
+  });
+
+  test('the clients of a node killed with SIGKILL are gone from the other nodes\' lists once their expiry passes', async () => {
+    const ch = 'room:crash';
+    const doomed = await NodeProcess.start({
+      id: 'pr-doomed',
+      redisUrl: redis.url,
+      env: { AIRWAVES_NAMESPACES: JSON.stringify(PRESENCE_NAMESPACES), AIRWAVES_PRESENCE_TTL_MS: String(TTL_MS) },
+    });
+    try {
+      for (let i = 0; i < 3; i++) await (await client(doomed.wsUrl)).subscribe(ch).ready;
+      const survivor = await client(b.wsUrl);
+      await survivor.subscribe(ch).ready;
+      await sleep(50);
+      assert.equal((await listed(b, ch)).length, 4, 'three clients on the doomed node and one on B');
+      await sleep(TTL_MS); // heartbeats keep live clients listed past one expiry
+      assert.equal((await listed(b, ch)).length, 4, 'live clients stay listed while their node refreshes them');
+      await doomed.kill('SIGKILL');
+      const killed = Date.now();
+      let count = 4;
+      while (count > 1 && Date.now() - killed < TTL_MS * 2 + 1000) {
+        await sleep(50);
+        count = (await listed(b, ch)).length;
+      }
+      const gone = Date.now() - killed;
+      assert.equal(count, 1, 'only the survivor is left');
+      assert.ok(gone <= TTL_MS + 200, `gone within the expiry (${gone} ms after the kill; expiry ${TTL_MS} ms)`);
+    } finally {
+      await doomed.kill('SIGKILL');
+    }
+  });
+});
