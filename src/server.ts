@@ -100,6 +100,10 @@ export async function createServer(options: ServerOptions = {}): Promise<Airwave
     // Request lines only at debug: under load they would drown everything else.
     loggerInstance: logger.child({ module: 'http' }, { level: ['debug', 'trace'].includes(config.logLevel) ? config.logLevel : 'warn' }),
     bodyLimit: 8 * 1024 * 1024,
+    // An app's registration opens the database and runs its migrations: on a busy or CPU-limited
+    // machine that takes longer than Fastify's 10 s default, and the node would exit at start.
+    // A start that truly hangs is the orchestrator's to end (the startup probe, docs/deploy.md).
+    pluginTimeout: 120_000,
   }) as unknown as FastifyInstance;
   installErrorHandler(http);
   // Security headers on every response; the web UIs load scripts from files only.

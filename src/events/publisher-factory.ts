@@ -179,7 +179,7 @@ export function createEventTransport(deps: EventTransportDeps): EventTransport {
   });
 
   if (!config.redisUrl) {
-    const memoryLog = new MemoryEventLog();
+    const memoryLog = new MemoryEventLog({ metrics: deps.metrics });
     const memory = new LogEventPublisher('memory', memoryLog, maxLenOf, metrics);
     log = memoryLog;
     publisher = { publish: async (event) => memory.publish(validateEvent(event, families)) };

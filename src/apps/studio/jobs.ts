@@ -1,9 +1,15 @@
 /**
  * @module apps/studio/jobs
- * Batch generation. A job (template × scenarios × count) is a row; one in-process worker runs
+ * Batch generation. A job (template × scenarios × count) is a row; one worker per node runs
  * jobs oldest first, writing conversations in chunks. Each chunk and the job's progress commit
  * in one transaction, so a restart resumes exactly where the last commit left off (seeds depend
  * only on job id and position), and progress is pushed on the hub channel `studio:job:<id>`.
+ *
+ * Several nodes may share one PostgreSQL: a job is claimed with `FOR UPDATE SKIP LOCKED` and a
+ * lease (`claimed_by`, `lease_until`) that the holder renews while it works. A node that dies
+ * stops renewing and another node takes the job over once the lease expired. Every chunk commits
+ * only while this node still holds the claim (the progress update is fenced on `claimed_by`), and
+ * (job, position) is unique in the database, so no output is ever written twice.
  */
 import { sql, type Kysely } from 'kysely';
 import type { HubApi } from '../../hub/hub-api.js';
@@ -34,6 +40,8 @@ const CHUNK = 25;
 const PARALLEL = 4;
 /** A job fails after this many consecutive chunks in which every conversation failed. */
 const MAX_FAILED_CHUNKS = 3;
+/** How long a claim lasts without renewal; the holder renews it every third of this. */
+export const DEFAULT_LEASE_MS = 30_000;
 
 export class JobRunner {
   private stopped = false;
@@ -41,9 +49,17 @@ export class JobRunner {
   private loop?: Promise<void>;
   private current?: { id: string; abort: AbortController };
 
+  private readonly leaseMs: number;
+
   constructor(
-    private readonly deps: { db: Kysely<StudioDB>; hub: HubApi; generator: ConversationGenerator; log: Logger; metrics: StudioMetrics },
-  ) {}
+    private readonly deps: { db: Kysely<StudioDB>; hub: HubApi; generator: ConversationGenerator; log: Logger; metrics: StudioMetrics; nodeId: string; leaseMs?: number },
+  ) {
+    this.leaseMs = deps.leaseMs ?? DEFAULT_LEASE_MS;
+  }
+
+  private lease() {
+    return sql<Date>`now() + ${`${this.leaseMs} milliseconds`}::interval`;
+  }
 
   /** Starts the worker; jobs left `running` by a previous process are picked up first. */
   start(): void {
@@ -86,25 +102,42 @@ export class JobRunner {
     }
   }
 
+  /**
+   * Claims the next job: one left by this node (a restart), one whose holder's lease expired
+   * (that node died), else the oldest queued one. SKIP LOCKED: two nodes claiming at the same
+   * moment take different jobs instead of waiting for each other.
+   */
+  private async claim() {
+    const { db, nodeId } = this.deps;
+    const { rows } = await sql<{ id: string }>`
+      update studio_generation_jobs
+      set status = 'running', claimed_by = ${nodeId}, lease_until = ${this.lease()},
+          started_at = coalesce(started_at, now()), updated_at = now()
+      where id = (
+        select id from studio_generation_jobs
+        where status = 'queued'
+           or (status = 'running' and (claimed_by is null or claimed_by = ${nodeId} or lease_until is null or lease_until < now()))
+        -- Interrupted jobs first, then the queue in order.
+        order by (status = 'running') desc, created_at
+        limit 1
+        for update skip locked
+      )
+      returning id`.execute(db);
+    return rows[0]?.id;
+  }
+
   private async runOnce(): Promise<void> {
-    const job = await this.deps.db
-      .selectFrom('studio_generation_jobs')
-      .select('id')
-      .where('status', 'in', ['running', 'queued'])
-      // Interrupted jobs first, then the queue in order.
-      .orderBy(sql`status = 'running'`, 'desc')
-      .orderBy('created_at')
-      .limit(1)
-      .executeTakeFirst();
-    if (!job) {
+    const id = await this.claim();
+    if (!id) {
       await new Promise<void>((resolve) => {
         this.wake = resolve;
-        // Also poll now and then: another process sharing the database may queue jobs.
-        setTimeout(resolve, 2000).unref();
+        // Also poll now and then: another node may queue jobs, or die holding one.
+        setTimeout(resolve, Math.min(2000, this.leaseMs / 2)).unref();
       });
       this.wake = undefined;
       return;
     }
+    const job = { id };
     await this.runJob(job.id).catch(async (err: Error) => {
       if (this.stopped) return;
       this.deps.log.error({ err, job: job.id }, 'studio job failed');
@@ -113,6 +146,7 @@ export class JobRunner {
         .set({ status: 'failed', error: err.message.slice(0, 500), finished_at: sql<Date>`now()`, updated_at: sql<Date>`now()` })
         .where('id', '=', job.id)
         .where('status', '=', 'running')
+        .where('claimed_by', '=', this.deps.nodeId)
         .returning(PROGRESS_COLUMNS)
         .executeTakeFirst();
       if (row) await this.publish(row);
@@ -120,14 +154,8 @@ export class JobRunner {
   }
 
   private async runJob(id: string): Promise<void> {
-    const { db, generator, metrics } = this.deps;
-    const job = await db
-      .updateTable('studio_generation_jobs')
-      .set({ status: 'running', started_at: sql<Date>`coalesce(started_at, now())`, updated_at: sql<Date>`now()` })
-      .where('id', '=', id)
-      .where('status', 'in', ['queued', 'running'])
-      .returningAll()
-      .executeTakeFirst();
+    const { db, generator, metrics, nodeId } = this.deps;
+    const job = await db.selectFrom('studio_generation_jobs').selectAll().where('id', '=', id).where('claimed_by', '=', nodeId).where('status', '=', 'running').executeTakeFirst();
     if (!job) return;
     const template = (await db.selectFrom('studio_templates').selectAll().where('id', '=', job.template_id).executeTakeFirst()) as TemplateRecord | undefined;
     if (!template) throw new Error(`template ${job.template_id} no longer exists`);
@@ -137,6 +165,20 @@ export class JobRunner {
     if (job.scenario_ids.length && !scenarios.length) throw new Error('none of the job\'s scenarios exist any more');
     const abort = new AbortController();
     this.current = { id, abort };
+    // Renew the lease while working; a lost claim (another node took over) stops this run.
+    const renew = setInterval(() => {
+      db.updateTable('studio_generation_jobs')
+        .set({ lease_until: this.lease() })
+        .where('id', '=', id)
+        .where('claimed_by', '=', nodeId)
+        .where('status', '=', 'running')
+        .executeTakeFirst()
+        .then((r) => {
+          if (Number(r.numUpdatedRows) === 0) abort.abort();
+        })
+        .catch((err: Error) => this.deps.log.warn({ err, job: id }, 'could not renew the job lease'));
+    }, Math.max(100, this.leaseMs / 3));
+    renew.unref();
     let position = job.completed + job.failed;
     let failedChunks = 0;
     await this.publish(job);
@@ -154,8 +196,8 @@ export class JobRunner {
           const results = await Promise.allSettled(
             batch.map((index) => generator.generate({ jobId: id, index, template, scenario: scenarios.length ? scenarios[index % scenarios.length] : null }, abort.signal)),
           );
-          for (const r of results) {
-            if (r.status === 'fulfilled') made.push(r.value);
+          for (const [k, r] of results.entries()) {
+            if (r.status === 'fulfilled') made.push({ ...r.value, jobPosition: batch[k] });
             else {
               failed++;
               lastError = (r.reason as Error).message;
@@ -171,12 +213,16 @@ export class JobRunner {
             await insertConversations(tx, made);
             const row = await tx
               .updateTable('studio_generation_jobs')
-              .set((eb) => ({ completed: eb('completed', '+', made.length), failed: eb('failed', '+', failed), updated_at: sql<Date>`now()` }))
+              .set((eb) => ({ completed: eb('completed', '+', made.length), failed: eb('failed', '+', failed), updated_at: sql<Date>`now()`, lease_until: this.lease() }))
               .where('id', '=', id)
               .where('status', '=', 'running')
+              // Fenced: only while this node still holds the job, at the position it started from.
+              .where('claimed_by', '=', nodeId)
+              .where(sql<boolean>`completed + failed = ${position}`)
               .returning(PROGRESS_COLUMNS)
               .executeTakeFirst();
-            // Cancelled while this chunk was generated: roll its conversations back too.
+            // Cancelled, or taken over by another node, while this chunk was generated: roll its
+            // conversations back too.
             if (!row) throw new CancelledChunk();
             return row;
           })
@@ -196,12 +242,25 @@ export class JobRunner {
           .set({ status: 'completed', finished_at: sql<Date>`now()`, updated_at: sql<Date>`now()` })
           .where('id', '=', id)
           .where('status', '=', 'running')
+          .where('claimed_by', '=', nodeId)
           .returning(PROGRESS_COLUMNS)
           .executeTakeFirst();
         if (done) await this.publish(done);
       }
     } finally {
+      clearInterval(renew);
       this.current = undefined;
+      // A clean stop hands the job back at once instead of making other nodes wait for the lease.
+      if (this.stopped) {
+        await db
+          .updateTable('studio_generation_jobs')
+          .set({ claimed_by: null, lease_until: null })
+          .where('id', '=', id)
+          .where('claimed_by', '=', nodeId)
+          .where('status', '=', 'running')
+          .execute()
+          .catch((err: Error) => this.deps.log.warn({ err, job: id }, 'could not hand the job back'));
+      }
     }
   }
 

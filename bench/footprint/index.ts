@@ -1,0 +1,170 @@
+/**
+ * @module bench/footprint
+ * Start time and idle footprint, measured as a user runs the server: the built CLI
+ * (`node dist/src/cli.js serve`, run `npm run build` first) with default configuration, started
+ * from this process and observed from outside (/readyz polled over HTTP, CPU and RSS read from
+ * /proc). Setups: the hub alone (`AIRWAVES_APPS=`), every app on a fresh data directory (first
+ * start: migrations, generated secrets), every app again on the same directory (a restart). The
+ * peer in the same run is the bare `ws` server of the hub benchmark (bench/hub/peer-ws-server.ts,
+ * also run compiled-free through tsx's loader, like the hub benchmark runs it).
+ *
+ * Usage: npm run bench -- footprint [--idle-seconds 60] [--out bench/results]
+ */
+import { spawn, type ChildProcess } from 'node:child_process';
+import { mkdtempSync, readFileSync, rmSync, writeFileSync, existsSync } from 'node:fs';
+import { createServer } from 'node:net';
+import { loadavg, tmpdir, cpus } from 'node:os';
+import { join } from 'node:path';
+import { parseArgs } from 'node:util';
+
+interface SetupResult {
+  setup: string;
+  readyMs: number;
+  idleSeconds: number;
+  idleCpuPercentOfCore: number;
+  rssMb: number;
+  heapUsedMb: number | null;
+}
+
+const CLK_TCK = 100;
+
+function freePort(): Promise<number> {
+  return new Promise((resolve, reject) => {
+    const s = createServer();
+    s.once('error', reject);
+    s.listen(0, '127.0.0.1', () => {
+      const port = (s.address() as { port: number }).port;
+      s.close(() => resolve(port));
+    });
+  });
+}
+
+/** utime + stime of a process, in clock ticks (/proc/<pid>/stat fields 14 and 15). */
+function cpuTicks(pid: number): number {
+  const stat = readFileSync(`/proc/${pid}/stat`, 'utf8');
+  const fields = stat.slice(stat.lastIndexOf(')') + 2).split(' ');
+  return Number(fields[11]) + Number(fields[12]);
+}
+
+function rssMb(pid: number): number {
+  const m = /VmRSS:\s+(\d+) kB/.exec(readFileSync(`/proc/${pid}/status`, 'utf8'));
+  return m ? Number(m[1]) / 1024 : NaN;
+}
+
+async function waitReady(url: string, child: ChildProcess, timeoutMs: number): Promise<void> {
+  const deadline = Date.now() + timeoutMs;
+  while (Date.now() < deadline) {
+    if (child.exitCode !== null) throw new Error(`server exited with ${child.exitCode} before it was ready`);
+    try {
+      const res = await fetch(url);
+      if (res.ok) return;
+    } catch {
+      // not listening yet
+    }
+    await new Promise((r) => setTimeout(r, 5));
+  }
+  throw new Error(`${url} not ready within ${timeoutMs} ms`);
+}
+
+async function heapUsedMb(base: string): Promise<number | null> {
+  try {
+    const text = await (await fetch(`${base}/metrics`)).text();
+    const m = /^nodejs_heap_size_used_bytes (\S+)/m.exec(text);
+    return m ? Number(m[1]) / 1024 / 1024 : null;
+  } catch {
+    return null;
+  }
+}
+
+async function measure(setup: string, command: string[], env: NodeJS.ProcessEnv, port: number, idleSeconds: number): Promise<SetupResult> {
+  const started = performance.now();
+  const child = spawn(command[0]!, command.slice(1), { env: { ...process.env, ...env }, stdio: ['ignore', 'ignore', 'pipe'] });
+  let stderr = '';
+  child.stderr!.on('data', (d: Buffer) => (stderr = (stderr + d.toString()).slice(-4000)));
+  try {
+    await waitReady(`http://127.0.0.1:${port}/readyz`, child, 60_000);
+    const readyMs = performance.now() - started;
+    // Let start-up work (JIT, first GC, app warm-up) settle before the idle window.
+    await new Promise((r) => setTimeout(r, 3000));
+    const t0 = cpuTicks(child.pid!);
+    const w0 = performance.now();
+    await new Promise((r) => setTimeout(r, idleSeconds * 1000));
+    const cpu = ((cpuTicks(child.pid!) - t0) / CLK_TCK) / ((performance.now() - w0) / 1000);
+    const heap = await heapUsedMb(`http://127.0.0.1:${port}`);
+    const result = { setup, readyMs: Math.round(readyMs), idleSeconds, idleCpuPercentOfCore: Number((cpu * 100).toFixed(2)), rssMb: Number(rssMb(child.pid!).toFixed(1)), heapUsedMb: heap === null ? null : Number(heap.toFixed(1)) };
+    console.log(`${setup.padEnd(34)} ready ${String(result.readyMs).padStart(5)} ms  idle CPU ${result.idleCpuPercentOfCore.toFixed(2).padStart(5)} % of a core  RSS ${result.rssMb} MB  heap ${result.heapUsedMb ?? '—'} MB`);
+    return result;
+  } catch (err) {
+    throw new Error(`${setup}: ${(err as Error).message}\n${stderr}`);
+  } finally {
+    child.kill('SIGTERM');
+    await new Promise((r) => (child.exitCode !== null ? r(null) : child.once('exit', r)));
+  }
+}
+
+export async function main(args: string[]): Promise<void> {
+  const { values } = parseArgs({ args, options: { 'idle-seconds': { type: 'string', default: '60' }, out: { type: 'string', default: 'bench/results' } } });
+  const idleSeconds = Number(values['idle-seconds']);
+  if (!Number.isFinite(idleSeconds) || idleSeconds < 1) throw new Error('--idle-seconds must be a number ≥ 1');
+  if (!existsSync('dist/src/cli.js')) throw new Error('dist/src/cli.js is missing: run `npm run build` first');
+  const loadBefore = loadavg().map((l) => Number(l.toFixed(2)));
+  const dataDir = mkdtempSync(join(tmpdir(), 'airwaves-footprint-'));
+  const results: SetupResult[] = [];
+  try {
+    const cli = [process.execPath, 'dist/src/cli.js', 'serve'];
+    const base = { AIRWAVES_HOST: '127.0.0.1', AIRWAVES_LOG_LEVEL: 'warn', AIRWAVES_LIVE_RTMP_PORT: '0' };
+    let port = await freePort();
+    results.push(await measure('hub alone (AIRWAVES_APPS=)', cli, { ...base, AIRWAVES_PORT: String(port), AIRWAVES_APPS: '', AIRWAVES_DATA_DIR: join(dataDir, 'hub') }, port, idleSeconds));
+    port = await freePort();
+    results.push(await measure('all apps, first start', cli, { ...base, AIRWAVES_PORT: String(port), AIRWAVES_DATA_DIR: join(dataDir, 'all') }, port, idleSeconds));
+    port = await freePort();
+    results.push(await measure('all apps, restart', cli, { ...base, AIRWAVES_PORT: String(port), AIRWAVES_DATA_DIR: join(dataDir, 'all') }, port, idleSeconds));
+    port = await freePort();
+    results.push(await measureWsPeer(port, idleSeconds));
+  } finally {
+    rmSync(dataDir, { recursive: true, force: true });
+  }
+  const loadAfter = loadavg().map((l) => Number(l.toFixed(2)));
+  const record = { benchmark: 'footprint', at: new Date().toISOString(), machine: { cpus: cpus().length, node: process.version }, loadBefore, loadAfter, idleSeconds, results };
+  writeFileSync(join(values.out!, 'footprint.json'), JSON.stringify(record, null, 2) + '\n');
+  const md = [
+    '# Footprint: start time and idle cost (npm run bench -- footprint)',
+    '',
+    `Run ${record.at}, ${record.machine.cpus} cores, Node ${record.machine.node}; load average before ${loadBefore.join(' / ')}, after ${loadAfter.join(' / ')}.`,
+    'The built CLI with default configuration, observed from outside: /readyz polled every 5 ms from spawn; idle CPU from /proc over the idle window after a 3 s settle; RSS at the end of the window.',
+    '',
+    '| setup | ready (ms) | idle CPU (% of a core) | RSS (MB) | heap used (MB) |',
+    '|---|---|---|---|---|',
+    ...results.map((r) => `| ${r.setup} | ${r.readyMs} | ${r.idleCpuPercentOfCore} | ${r.rssMb} | ${r.heapUsedMb ?? '—'} |`),
+    '',
+  ].join('\n');
+  writeFileSync(join(values.out!, 'footprint.md'), md);
+  console.log(`\nwrote ${join(values.out!, 'footprint.json')} and footprint.md`);
+}
+
+/** The bare ws server answers plain HTTP with 426; its readiness is its first answer of any status. */
+async function measureWsPeer(port: number, idleSeconds: number): Promise<SetupResult> {
+  const started = performance.now();
+  const child = spawn(process.execPath, ['--import', 'tsx', 'bench/hub/peer-ws-server.ts'], { env: { ...process.env, PORT: String(port), HOST: '127.0.0.1' }, stdio: 'ignore' });
+  try {
+    for (;;) {
+      try {
+        await fetch(`http://127.0.0.1:${port}/`);
+        break;
+      } catch {
+        await new Promise((r) => setTimeout(r, 5));
+      }
+    }
+    const readyMs = Math.round(performance.now() - started);
+    await new Promise((r) => setTimeout(r, 3000));
+    const t0 = cpuTicks(child.pid!);
+    const w0 = performance.now();
+    await new Promise((r) => setTimeout(r, idleSeconds * 1000));
+    const cpu = ((cpuTicks(child.pid!) - t0) / CLK_TCK) / ((performance.now() - w0) / 1000);
+    const result = { setup: 'peer: bare ws server (tsx)', readyMs, idleSeconds, idleCpuPercentOfCore: Number((cpu * 100).toFixed(2)), rssMb: Number(rssMb(child.pid!).toFixed(1)), heapUsedMb: null };
+    console.log(`${result.setup.padEnd(34)} ready ${String(readyMs).padStart(5)} ms  idle CPU ${result.idleCpuPercentOfCore.toFixed(2).padStart(5)} % of a core  RSS ${result.rssMb} MB`);
+    return result;
+  } finally {
+    child.kill('SIGTERM');
+  }
+}
