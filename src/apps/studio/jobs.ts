@@ -4,8 +4,15 @@
  * jobs oldest first, writing conversations in chunks. Each chunk and the job's progress commit
  * in one transaction, so a restart resumes exactly where the last commit left off (seeds depend
  * only on job id and position), and progress is pushed on the hub channel `studio:job:<id>`.
+ *
+ * An idle worker runs nothing: it waits for a signal that a job was queued. On PGlite the data
+ * directory belongs to this process alone (db/data-dir-lock), so the in-process `notify()` is the
+ * whole story; on PostgreSQL another process may queue jobs, so the worker also LISTENs on
+ * {@link JOBS_NOTIFY_CHANNEL} and `notify()` sends a NOTIFY. A coarse, unref'd re-check on
+ * PostgreSQL covers a notification lost while its listening connection was being replaced.
  */
 import { sql, type Kysely } from 'kysely';
+import type pg from 'pg';
 import type { HubApi } from '../../hub/hub-api.js';
 import type { Logger } from '../../core/logger.js';
 import type { ConversationGenerator, ScenarioRecord, TemplateRecord } from './generator.js';
@@ -34,25 +41,79 @@ const CHUNK = 25;
 const PARALLEL = 4;
 /** A job fails after this many consecutive chunks in which every conversation failed. */
 const MAX_FAILED_CHUNKS = 3;
+/** The PostgreSQL notification channel a queued job is announced on. */
+export const JOBS_NOTIFY_CHANNEL = 'airwaves_studio_jobs';
+/** On PostgreSQL, an idle worker looks at the queue this often even without a notification (ms). */
+const POSTGRES_RECHECK_MS = 60_000;
+/** While the LISTEN connection is down, the worker polls this often instead (ms). */
+const LISTEN_DOWN_POLL_MS = 5_000;
 
 export class JobRunner {
   private stopped = false;
   private wake?: () => void;
+  /** Set by a signal that arrived while the worker was not waiting (between its query and its wait). */
+  private signalled = false;
   private loop?: Promise<void>;
   private current?: { id: string; abort: AbortController };
+  /** The connection LISTENing for queued jobs (PostgreSQL only); undefined while down. */
+  private listener?: pg.PoolClient;
 
   constructor(
-    private readonly deps: { db: Kysely<StudioDB>; hub: HubApi; generator: ConversationGenerator; log: Logger; metrics: StudioMetrics },
+    private readonly deps: {
+      db: Kysely<StudioDB>;
+      hub: HubApi;
+      generator: ConversationGenerator;
+      log: Logger;
+      metrics: StudioMetrics;
+      /** The PostgreSQL pool (LISTEN/NOTIFY across processes); null or absent on PGlite. */
+      pool?: pg.Pool | null;
+    },
   ) {}
 
   /** Starts the worker; jobs left `running` by a previous process are picked up first. */
   start(): void {
-    this.loop = this.run().catch((err: Error) => this.deps.log.error({ err }, 'studio job worker stopped'));
+    this.loop = (async () => {
+      if (this.deps.pool) await this.listen(this.deps.pool);
+      await this.run();
+    })().catch((err: Error) => this.deps.log.error({ err }, 'studio job worker stopped'));
   }
 
-  /** Tells the worker a job was queued. */
+  /** Tells the worker (and, on PostgreSQL, every worker sharing the database) a job was queued. */
   notify(): void {
+    this.signal();
+    if (this.deps.pool) {
+      sql`select pg_notify(${JOBS_NOTIFY_CHANNEL}, '')`.execute(this.deps.db).catch((err: Error) => this.deps.log.warn({ err }, 'studio job NOTIFY failed'));
+    }
+  }
+
+  private signal(): void {
+    this.signalled = true;
     this.wake?.();
+  }
+
+  /** LISTENs on a dedicated pool connection; if it fails, the worker polls until it is back. */
+  private async listen(pool: pg.Pool): Promise<void> {
+    try {
+      const client = await pool.connect();
+      const lost = (err?: Error) => {
+        if (this.listener !== client) return;
+        this.listener = undefined;
+        client.release(err ?? true);
+        if (!this.stopped) {
+          this.deps.log.warn({ err }, 'studio job LISTEN connection lost; polling until it is back');
+          setTimeout(() => void this.listen(pool), LISTEN_DOWN_POLL_MS).unref();
+        }
+        this.signal();
+      };
+      client.on('notification', () => this.signal());
+      client.on('error', lost);
+      client.on('end', () => lost());
+      await client.query(`LISTEN ${JOBS_NOTIFY_CHANNEL}`);
+      this.listener = client;
+    } catch (err) {
+      this.deps.log.warn({ err }, 'studio job LISTEN failed; polling until it succeeds');
+      if (!this.stopped) setTimeout(() => void this.listen(pool), LISTEN_DOWN_POLL_MS).unref();
+    }
   }
 
   async cancel(id: string): Promise<JobProgress | null> {
@@ -74,6 +135,12 @@ export class JobRunner {
     this.current?.abort.abort();
     this.wake?.();
     await this.loop;
+    const listener = this.listener;
+    this.listener = undefined;
+    if (listener) {
+      await listener.query(`UNLISTEN ${JOBS_NOTIFY_CHANNEL}`).catch(() => {});
+      listener.release();
+    }
   }
 
   private async run(): Promise<void> {
@@ -87,6 +154,8 @@ export class JobRunner {
   }
 
   private async runOnce(): Promise<void> {
+    // Cleared before the query: a job queued after this point is either seen by it or signals again.
+    this.signalled = false;
     const job = await this.deps.db
       .selectFrom('studio_generation_jobs')
       .select('id')
@@ -99,8 +168,10 @@ export class JobRunner {
     if (!job) {
       await new Promise<void>((resolve) => {
         this.wake = resolve;
-        // Also poll now and then: another process sharing the database may queue jobs.
-        setTimeout(resolve, 2000).unref();
+        if (this.stopped || this.signalled) return resolve();
+        // PGlite: notify() is the only way a job is queued, so no timer at all. PostgreSQL: the
+        // NOTIFY wakes us; the coarse re-check covers one lost while LISTEN was reconnecting.
+        if (this.deps.pool) setTimeout(resolve, this.listener ? POSTGRES_RECHECK_MS : LISTEN_DOWN_POLL_MS).unref();
       });
       this.wake = undefined;
       return;
