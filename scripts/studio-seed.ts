@@ -12,6 +12,7 @@
  */
 import { parseArgs } from 'node:util';
 import { loadConfig } from '../src/core/config.js';
+import { resolveSecrets } from '../src/auth/index.js';
 import { openDatabase } from '../src/db/database.js';
 import { DataDirLockedError } from '../src/db/data-dir-lock.js';
 import { migrations } from '../src/apps/studio/migrations.js';
@@ -56,11 +57,8 @@ function draw(done: number, total: number): void {
 
 /** Asks the running server to seed and follows its progress; returns the exit code. */
 async function seedThroughServer(base: string, why: string): Promise<number> {
-  const apiKey = values['api-key'] ?? config.apiKey;
-  if (!apiKey) {
-    console.error(`${why}\nSeeding through it needs its admin API key: set AIRWAVES_API_KEY (or --api-key) to the server's key.`);
-    return 78;
-  }
+  // The server's admin key: configured, or the one it generated into <data dir>/secrets.json.
+  const apiKey = values['api-key'] ?? resolveSecrets({ apiKey: config.apiKey, jwtSecret: config.jwtSecret, dataDir: config.dataDir }).apiKey;
   console.error(`${why}; seeding through it (${base}).`);
   const headers = { authorization: `Bearer ${apiKey}`, 'content-type': 'application/json' };
   const answer = async (res: Response): Promise<SeedRun> => {

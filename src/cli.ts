@@ -17,6 +17,7 @@ const USAGE = `usage:
   airwaves check-config               validate the configuration and print it
   airwaves check-config --production [--replicas N]
                                       also refuse what must not reach production (exit 78, each problem named)
+  airwaves admin-key                  print the admin API key (AIRWAVES_API_KEY, or the one in <data dir>/secrets.json)
   airwaves config-doc                 print the configuration reference (Markdown)
 ${DB_USAGE}`;
 
@@ -106,6 +107,12 @@ async function main(argv: string[]): Promise<number> {
       }
       case 'db':
         return await (await import('./db/cli-commands.js')).runDbCommand(rest, loadConfig());
+      case 'admin-key': {
+        // What the server uses: configured, or generated into the data directory (now, if first).
+        const config = loadConfig();
+        console.log(resolveSecrets({ jwtSecret: config.jwtSecret || undefined, apiKey: config.apiKey, dataDir: config.dataDir }).apiKey);
+        return 0;
+      }
       case 'config-doc':
         console.log(configReference());
         return 0;

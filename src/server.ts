@@ -19,6 +19,7 @@ import { createLogger, type Logger } from './core/logger.js';
 import { createHubMetrics, createRegistry, type Registry } from './core/metrics.js';
 import { Hub } from './hub/hub.js';
 import type { HubEngine } from './hub/engines/engine.js';
+import type { PresenceStore } from './hub/engines/presence.js';
 import { MemoryEngine } from './hub/engines/memory/memory-engine.js';
 import { attachWebSocketServer } from './hub/ws-server.js';
 import { loadApps } from './apps/catalog.js';
@@ -60,7 +61,19 @@ export interface AirwavesServer {
 async function createEngine(config: AirwavesConfig, logger: Logger, nodeId: string, metrics: Registry): Promise<HubEngine> {
   if (!config.redisUrl) return new MemoryEngine();
   const { RedisEngine } = await import('./hub/engines/redis/redis-engine.js');
-  return new RedisEngine({ url: config.redisUrl, nodeId, logger, metrics });
+  const { ShardedEngine, redisShardUrls } = await import('./hub/engines/redis/shards.js');
+  const urls = redisShardUrls(config.redisUrl);
+  const engines = urls.map((url) => new RedisEngine({ url, nodeId, logger, metrics }));
+  return engines.length === 1 ? engines[0] : new ShardedEngine(urls, engines);
+}
+
+async function createPresence(config: AirwavesConfig, logger: Logger, nodeId: string): Promise<PresenceStore | undefined> {
+  if (!config.redisUrl) return undefined; // the hub keeps it in memory
+  const { RedisPresence } = await import('./hub/engines/redis/redis-presence.js');
+  const { ShardedPresence, redisShardUrls } = await import('./hub/engines/redis/shards.js');
+  const urls = redisShardUrls(config.redisUrl);
+  const stores = urls.map((url) => new RedisPresence({ url, nodeId, logger, ttlMs: config.presenceTtlMs }));
+  return stores.length === 1 ? stores[0] : new ShardedPresence(urls, stores);
 }
 
 /**
@@ -88,7 +101,7 @@ export async function createServer(options: ServerOptions = {}): Promise<Airwave
   const metrics = createRegistry();
   const hubMetrics = createHubMetrics(metrics);
   const engine = await createEngine(config, logger, nodeId, metrics);
-  const presence = config.redisUrl ? new (await import('./hub/engines/redis/redis-presence.js')).RedisPresence({ url: config.redisUrl, nodeId, logger, ttlMs: config.presenceTtlMs }) : undefined;
+  const presence = await createPresence(config, logger, nodeId);
   const hub = new Hub({ config, engine, metrics: hubMetrics, logger, nodeId, presence });
   await hub.start();
   // The HTTP fallback publisher needs this node's own URL, known only once it listens.
@@ -100,6 +113,10 @@ export async function createServer(options: ServerOptions = {}): Promise<Airwave
     // Request lines only at debug: under load they would drown everything else.
     loggerInstance: logger.child({ module: 'http' }, { level: ['debug', 'trace'].includes(config.logLevel) ? config.logLevel : 'warn' }),
     bodyLimit: 8 * 1024 * 1024,
+    // An app's registration opens the database and runs its migrations: on a busy or CPU-limited
+    // machine that takes longer than Fastify's 10 s default, and the node would exit at start.
+    // A start that truly hangs is the orchestrator's to end (the startup probe, docs/deploy.md).
+    pluginTimeout: 120_000,
   }) as unknown as FastifyInstance;
   installErrorHandler(http);
   // Security headers on every response; the web UIs load scripts from files only.

@@ -37,7 +37,7 @@ const USAGE = `usage: npm run bench -- cluster [options]
                        with --node-cpu-quota redis:1,redis:2,redis:3). The first one-node setup is the baseline.
   --node-cpu-quota X   put each node in its own cgroup v1 CPU group limited to X cores (e.g. 0.25);
                        needs a writable /sys/fs/cgroup/cpu (root)
-  --cpu-period-ms MS   CFS period of those groups (default 10; short, so a throttled node waits little)
+  --cpu-period-ms MS   CFS period of those groups (default 100, with a burst allowance of one quota; see cgroup.ts)
   --no-saturation      skip the saturation search
   --rates LIST         the saturation ladder, msg/s, the same for every setup (default 25,50,200,400,800,1600;
                        with a quota 5,10,15,20,25,35,50,75,100,150); it stops after two failed steps in a row
@@ -93,7 +93,7 @@ function parseOptions(args: string[]): Options {
   }
   const quick = values.quick ?? false;
   const quotaCores = values['node-cpu-quota'] === undefined ? null : num('node-cpu-quota', values['node-cpu-quota'], 0.25, 0.01, 64);
-  const quota = quotaCores === null ? null : { cores: quotaCores, periodUs: Math.round(1000 * num('cpu-period-ms', values['cpu-period-ms'], 10, 1, 1000)) };
+  const quota = quotaCores === null ? null : { cores: quotaCores, periodUs: Math.round(1000 * num('cpu-period-ms', values['cpu-period-ms'], 100, 1, 1000)) };
   const defaultRates = quota ? '5,10,15,20,25,35,50,75,100,150' : quick ? '50,200,800' : '25,50,200,400,800,1600';
   const shape = loadShape(values, { clients: 1000, quickClients: 400, rate: quota ? 5 : 100 });
   return {

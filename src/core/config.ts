@@ -89,7 +89,14 @@ export const CONFIG_FIELDS = {
     z.array(namespaceConfigSchema).prefault([{ name: 'chat', historySize: 500, presence: true }]),
     'extra hub namespaces for your own applications (JSON array; the default "chat" makes the README examples work, and setting this replaces it)',
   ],
-  redisUrl: ['AIRWAVES_REDIS_URL', z.string().url().optional(), 'Redis URL: switches the hub engine and event log to Redis'],
+  redisUrl: [
+    'AIRWAVES_REDIS_URL',
+    z
+      .string()
+      .refine((v) => v.split(',').every((u) => URL.canParse(u.trim())), 'one Redis URL, or several separated by commas')
+      .optional(),
+    'Redis URL: switches the hub engine and event log to Redis; several comma-separated URLs shard channels over them by consistent hash (the first also holds the event log and flags)',
+  ],
   nodeId: ['AIRWAVES_NODE_ID', z.string().regex(/^[A-Za-z0-9_.-]{1,64}$/).optional(), 'stable id of this node in a cluster (default: host name and port)'],
   databaseUrl: ['DATABASE_URL', z.string().optional(), 'PostgreSQL URL; unset uses embedded PGlite under the data directory'],
   presenceTtlMs: ['AIRWAVES_PRESENCE_TTL_MS', positiveInt.default(15_000), 'with Redis: how long a node\'s clients stay in presence lists after the node stops refreshing them (it refreshes every third of this)'],
@@ -148,6 +155,11 @@ export const CONFIG_FIELDS = {
 
 type Fields = typeof CONFIG_FIELDS;
 export type AirwavesConfig = { [K in keyof Fields]: z.output<Fields[K][1]> };
+
+/** The first Redis URL of `AIRWAVES_REDIS_URL` (event log, flags: one place for the whole cluster). */
+export function primaryRedisUrl(redisUrl: string): string {
+  return redisUrl.split(',')[0].trim();
+}
 
 export class ConfigError extends Error {
   constructor(readonly problems: string[]) {

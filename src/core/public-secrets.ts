@@ -7,9 +7,11 @@
 export const PUBLIC_SECRETS: readonly string[] = [
   // The embedded default until issue 12, printed in the README's configuration table.
   'airwaves-dev-secret-change-me-in-production!',
-  // Placeholders docs/security.md shows in its examples.
+  // Placeholders the docs showed or show in examples.
   'change-me-to-a-long-random-secret-of-32-bytes-or-more',
-  // The placeholders of ops/kubernetes/secret.yaml.
+  'change-me-a-long-random-shared-key',
+  'change-me-at-least-32-random-characters',
+  // ops/kubernetes/secret.yaml's placeholders.
   'change-me-openssl-rand-hex-32-jwt-signing-secret',
   'change-me-openssl-rand-hex-32-server-api-key-value',
 ];

@@ -21,6 +21,8 @@ import {
   type LogEntry,
   type ReadGroupOptions,
 } from './event-log.js';
+import type { Registry, prom } from '../core/metrics.js';
+import { DEAD_LETTER_MAX_LEN, TRIM_DEAD_LETTER_STREAM, trimmedDeadLetter, trimmedUnackedCounter } from './trim-guard.js';
 
 export interface MemoryEventLogOptions {
   /** Entries kept per stream when an append gives no `maxLen`. Default 100_000. */
@@ -30,6 +32,8 @@ export interface MemoryEventLogOptions {
    * `Date.now`). `blockMs` timeouts always use real timers.
    */
   now?: () => number;
+  /** Registry for `events_trimmed_unacked_total` (trim-guard.ts). */
+  metrics?: Registry;
 }
 
 interface StoredEntry {
@@ -100,8 +104,10 @@ export class MemoryEventLog implements EventLog {
   private readonly now: () => number;
   private readonly streams = new Map<string, Stream>();
   private closed = false;
+  private readonly trimmedUnacked: prom.Counter<'stream'>;
 
   constructor(opts: MemoryEventLogOptions = {}) {
+    this.trimmedUnacked = trimmedUnackedCounter(opts.metrics);
     this.defaultMaxLen = opts.defaultMaxLen ?? 100_000;
     checkInt('defaultMaxLen', this.defaultMaxLen, 1);
     this.now = opts.now ?? Date.now;
@@ -326,12 +332,33 @@ export class MemoryEventLog implements EventLog {
     }
   }
 
+  /**
+   * Before entries[head..newHead) go: each one a group has not acknowledged (pending in it, or
+   * past its last-delivered id) is copied to the dead-letter stream and counted (trim-guard.ts).
+   */
+  private deadLetterUnacked(s: Stream, newHead: number): void {
+    if (s.groups.size === 0) return;
+    const name = [...this.streams].find(([, v]) => v === s)![0];
+    for (let i = s.head; i < newHead; i++) {
+      const e = s.entries[i];
+      const groups: string[] = [];
+      for (const g of s.groups.values()) {
+        const undelivered = e.ms > g.lastMs || (e.ms === g.lastMs && e.seq > g.lastSeq);
+        if (undelivered || g.pending.has(e.id)) groups.push(g.name);
+      }
+      if (!groups.length) continue;
+      this.trimmedUnacked.inc({ stream: name });
+      this.append(TRIM_DEAD_LETTER_STREAM, trimmedDeadLetter(name, e.id, e.fields, groups), { maxLen: DEAD_LETTER_MAX_LEN }).catch(() => {});
+    }
+  }
+
   /** Drops the oldest entries beyond `maxLen`, purging them from pending lists; returns how many. */
   private trimTo(s: Stream, maxLen: number): number {
     const removed = s.entries.length - s.head - maxLen;
     if (removed <= 0) return 0;
     const newHead = s.head + removed;
     const lastGone = s.entries[newHead - 1];
+    if (s !== this.streams.get(TRIM_DEAD_LETTER_STREAM)) this.deadLetterUnacked(s, newHead);
     for (const g of s.groups.values()) {
       // Pending lists are in id order: everything up to the last trimmed id sits at the front.
       for (const [id, p] of g.pending) {

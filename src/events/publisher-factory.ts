@@ -16,7 +16,7 @@
  * stored in Redis and applied by every node (see redis-flags), over each node's configured flags.
  */
 import { CircuitBreaker, type BreakerState } from '../core/circuit-breaker.js';
-import type { AirwavesConfig } from '../core/config.js';
+import { primaryRedisUrl, type AirwavesConfig } from '../core/config.js';
 import { AirwavesError, Errors } from '../core/errors.js';
 import type { Logger } from '../core/logger.js';
 import type { Registry } from '../core/metrics.js';
@@ -179,12 +179,12 @@ export function createEventTransport(deps: EventTransportDeps): EventTransport {
   });
 
   if (!config.redisUrl) {
-    const memoryLog = new MemoryEventLog();
+    const memoryLog = new MemoryEventLog({ metrics: deps.metrics });
     const memory = new LogEventPublisher('memory', memoryLog, maxLenOf, metrics);
     log = memoryLog;
     publisher = { publish: async (event) => memory.publish(validateEvent(event, families)) };
   } else {
-    const redisLog = new RedisStreamsEventLog({ url: config.redisUrl, logger, metrics: deps.metrics, connectionName: `airwaves-events-${deps.nodeId}` });
+    const redisLog = new RedisStreamsEventLog({ url: primaryRedisUrl(config.redisUrl), logger, metrics: deps.metrics, connectionName: `airwaves-events-${deps.nodeId}` });
     const configured = config.eventTransportHttpUrls?.split(',').map((u) => u.trim().replace(/\/$/, '')).filter(Boolean);
     const http = new HttpEventPublisher({ urls: () => (configured?.length ? configured : [deps.selfUrl()]), apiKey: config.apiKey, metrics });
     log = redisLog;
@@ -193,7 +193,7 @@ export function createEventTransport(deps: EventTransportDeps): EventTransport {
     const flagLog = logger.child({ module: 'event-transport-flags' });
     const routed = routing;
     flagStore = new RedisFlagStore({
-      url: config.redisUrl,
+      url: primaryRedisUrl(config.redisUrl),
       nodeId: deps.nodeId,
       logger,
       onChange: (next) => {

@@ -15,6 +15,7 @@ import { Redis, type RedisOptions } from 'ioredis';
 import { redisCommandDuration, redisCommandOptions } from '../core/redis-options.js';
 import type { Logger } from '../core/logger.js';
 import type { prom, Registry } from '../core/metrics.js';
+import { DEAD_LETTER_MAX_LEN, TRIM_DEAD_LETTER_STREAM, compareIds, nextId, trimmedDeadLetter, trimmedUnackedCounter } from './trim-guard.js';
 import { DEFAULT_CLAIM_COUNT, DEFAULT_READ_COUNT, type AppendOptions, type EventLog, type GroupInfo, type LogEntry, type ReadGroupOptions } from './event-log.js';
 
 export interface RedisStreamsEventLogOptions {
@@ -49,10 +50,15 @@ export class RedisStreamsEventLog implements EventLog {
   private readonly latency?: prom.Histogram<'op'>;
   private connecting?: Promise<void>;
   private closed = false;
+  private readonly trimmedUnacked: prom.Counter<'stream'>;
+  /** Appends since the last guarded trim, per stream, and the trims in flight. */
+  private readonly sinceTrim = new Map<string, number>();
+  private readonly trimming = new Map<string, Promise<number>>();
 
   constructor(private readonly opts: RedisStreamsEventLogOptions) {
     this.defaultMaxLen = opts.defaultMaxLen ?? 100_000;
     checkInt('defaultMaxLen', this.defaultMaxLen, 1);
+    this.trimmedUnacked = trimmedUnackedCounter(opts.metrics);
     this.options = redisCommandOptions(opts.connectionName ?? 'airwaves-events');
     this.redis = this.newConnection();
     if (opts.metrics) this.latency = redisCommandDuration(opts.metrics);
@@ -91,8 +97,23 @@ export class RedisStreamsEventLog implements EventLog {
     }
     if (args.length === 0) throw new RangeError('ERR wrong number of arguments for XADD: an entry needs at least one field');
     const redis = await this.ready();
-    const id = await this.timed('xadd', redis.xadd(stream, 'MAXLEN', '~', maxLen, '*', ...args));
-    return id as string;
+    if (stream === TRIM_DEAD_LETTER_STREAM) return (await this.timed('xadd', redis.xadd(stream, 'MAXLEN', '~', maxLen, '*', ...args))) as string;
+    // No MAXLEN on the append: it would drop unacknowledged entries unseen. The guarded trim runs
+    // every few appends instead (a tenth of maxLen, at most 100), so a stream overshoots its
+    // bound by that much at most.
+    const id = (await this.timed('xadd', redis.xadd(stream, '*', ...args))) as string;
+    const since = (this.sinceTrim.get(stream) ?? 0) + 1;
+    if (since >= Math.min(100, Math.max(1, Math.floor(maxLen / 10))) && !this.trimming.has(stream)) {
+      this.sinceTrim.set(stream, 0);
+      const run = this.trim(stream, maxLen)
+        .catch((err: Error) => {
+          this.opts.logger?.warn({ err: err.message, stream }, 'event stream trim failed; retried on a later append');
+          return 0;
+        })
+        .finally(() => this.trimming.delete(stream));
+      this.trimming.set(stream, run);
+    } else this.sinceTrim.set(stream, since);
+    return id;
   }
 
   async ensureGroup(stream: string, group: string, startId: '$' | '0' | string = '$'): Promise<void> {
@@ -181,10 +202,41 @@ export class RedisStreamsEventLog implements EventLog {
     return out;
   }
 
+  /**
+   * Trims to about `maxLen` entries without losing one unseen: the entries to drop are read
+   * first, each one a group has not acknowledged (pending in it, or past its last-delivered id)
+   * is copied to the dead-letter stream and counted, then the stream is trimmed exactly up to
+   * them (XTRIM MINID) and the copied entries are acknowledged so no pending list keeps a ghost.
+   */
   async trim(stream: string, maxLen: number): Promise<number> {
     checkInt('maxLen', maxLen, 0);
     const redis = await this.ready();
-    return redis.xtrim(stream, 'MAXLEN', '~', maxLen);
+    if (stream === TRIM_DEAD_LETTER_STREAM) return redis.xtrim(stream, 'MAXLEN', '~', maxLen);
+    const excess = (await redis.xlen(stream)) - maxLen;
+    if (excess <= 0) return 0;
+    const doomed = (await redis.call('XRANGE', stream, '-', '+', 'COUNT', Math.min(excess, 10_000))) as RawEntry[];
+    if (!doomed.length) return 0;
+    const last = doomed[doomed.length - 1][0];
+    const groups = await this.groups(stream);
+    const unacked = new Map<string, string[]>();
+    const pendingByGroup = new Map<string, string[]>();
+    for (const g of groups) {
+      const pending = (await redis.call('XPENDING', stream, g.name, '-', last, doomed.length)) as [string, string, number, number][];
+      const pendingIds = new Set(pending.map(([id]) => id));
+      pendingByGroup.set(g.name, [...pendingIds]);
+      for (const [id] of doomed) {
+        if (pendingIds.has(id) || compareIds(id, g.lastDeliveredId) > 0) unacked.set(id, [...(unacked.get(id) ?? []), g.name]);
+      }
+    }
+    for (const [id, flat] of doomed) {
+      const by = unacked.get(id);
+      if (!by) continue;
+      await redis.xadd(TRIM_DEAD_LETTER_STREAM, 'MAXLEN', '~', DEAD_LETTER_MAX_LEN, '*', ...Object.entries(trimmedDeadLetter(stream, id, toFields(flat ?? []), by)).flat());
+      this.trimmedUnacked.inc({ stream });
+    }
+    const removed = Number(await redis.call('XTRIM', stream, 'MINID', nextId(last)));
+    for (const [group, ids] of pendingByGroup) if (ids.length) await redis.xack(stream, group, ...ids);
+    return removed;
   }
 
   async length(stream: string): Promise<number> {

@@ -17,6 +17,11 @@ const OPEN_BY_DESIGN: Record<string, string> = {
   'POST /api/v1/auth/token': 'the admin key exchange (key checked in the handler, rate-limited)',
   'POST /api/v1/auth/demo-login': 'demo mode only',
   'POST /api/v1/support/demo-login': 'demo mode only',
+  // nginx-rtmp on the same host calls these without headers; from elsewhere they need
+  // ?secret=<admin key>, checked onRequest (the live app's callbackGuard). This test runs on loopback.
+  'POST /api/v1/streams/nginx/on_publish': 'loopback nginx callback',
+  'POST /api/v1/streams/nginx/on_publish_done': 'loopback nginx callback',
+  'POST /api/v1/streams/nginx/on_play': 'loopback nginx callback',
 };
 
 describe('route rules (every app)', () => {

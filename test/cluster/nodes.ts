@@ -64,6 +64,9 @@ export class NodeProcess {
       AIRWAVES_DATA_DIR: join(root, 'data', `test-${this.options.id}`),
       // Radio synthesis runs continuously and would take CPU from the hub under test.
       AIRWAVES_RADIO_ENABLED: 'false',
+      // Likewise the market's venue connections and the live app's RTMP listener.
+      AIRWAVES_MARKET_ENABLED: 'false',
+      AIRWAVES_LIVE_RTMP_ENABLED: 'false',
       // Each test node keeps its own embedded database (nothing of the tests lives there); a
       // caller that needs a shared one sets DATABASE_URL.
       AIRWAVES_CLUSTER_LOCAL_DATABASE: 'true',

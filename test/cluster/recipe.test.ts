@@ -47,6 +47,8 @@ const baseEnv = (): NodeJS.ProcessEnv => ({
   AIRWAVES_HOST: '127.0.0.1',
   // Radio synthesis runs continuously: not what this test is about, and it would load the machine.
   AIRWAVES_RADIO_ENABLED: 'false',
+  // The test signs in as the help desk's demo people (demo logins exist only in demo mode).
+  AIRWAVES_DEMO: 'true',
 });
 
 async function waitReady(port: number, timeoutMs: number): Promise<void> {
@@ -142,7 +144,7 @@ test('the README recipe: a ticket written on node A is read on node B, and a mes
 test('a Redis node without DATABASE_URL or AIRWAVES_API_KEY refuses to start and says what to set', () => {
   const run = (extra: Record<string, string>) =>
     spawnSync(process.execPath, ['--import', 'tsx', 'src/cli.ts', 'serve'], { cwd: root, env: { ...baseEnv(), AIRWAVES_REDIS_URL: redis.url, AIRWAVES_PORT: '0', ...extra }, encoding: 'utf8', timeout: 60_000 });
-  const noDb = run({ AIRWAVES_API_KEY: 'a-long-enough-shared-key' });
+  const noDb = run({ AIRWAVES_API_KEY: 'a-long-enough-shared-key-0123456789abcdef' });
   assert.equal(noDb.status, 78, noDb.stderr);
   assert.match(noDb.stderr, /DATABASE_URL is not/);
   assert.doesNotMatch(noDb.stderr, /AIRWAVES_API_KEY is not/);

@@ -134,6 +134,7 @@ describe('Kubernetes manifests (ops/kubernetes)', () => {
     const config = loadConfig(containerEnv(hub, REAL_SECRETS));
     assert.equal(config.port, hub.ports.find((p: { name: string }) => p.name === 'http').containerPort);
     assert.equal(config.allowAnonymous, false);
+    assert.equal(config.liveRtmpPort, hub.ports.find((p: { name: string }) => p.name === 'rtmp').containerPort, 'the RTMP container port is the live app\'s listener');
   });
 
   test('the placeholder Secret is refused (by the configuration and the init container\'s production check); real secrets pass', () => {

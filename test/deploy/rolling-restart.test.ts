@@ -1,6 +1,6 @@
 /**
  * @module test/deploy/rolling-restart
- * A rolling update as production runs it, with real processes: redis-server, two hub nodes
+ * A rolling update as production runs it, with real processes: redis-server, PostgreSQL, two hub nodes
  * (`tsx src/cli.ts serve`), nginx in front as the Ingress/Service, SDK clients spread over both
  * nodes through it, and a publisher posting a numbered message every 25 ms. Each node in turn gets
  * SIGTERM (closing its WebSockets with 1012), exits, and is started again; the next node stops
@@ -15,6 +15,7 @@ import WebSocket from 'ws';
 import { parse } from 'yaml';
 import { AirwavesClient, type Subscription } from '../../src/client/index.js';
 import { startRedis, type TestRedis } from '../helpers/redis.js';
+import { startPostgres, type PostgresInstance } from '../helpers/postgres.js';
 import { sleep } from '../helpers/server.js';
 import { NodeProcess, API_KEY } from '../cluster/nodes.js';
 import { startLoadBalancer, type LoadBalancer } from './load-balancer.js';
@@ -120,14 +121,25 @@ async function waitUntil(what: string, cond: () => boolean, timeoutMs: number): 
 
 describe('rolling restart of every node under load', () => {
   let redis: TestRedis;
+  let postgres: PostgresInstance | undefined;
   let nodes: NodeProcess[] = [];
   let balancer: LoadBalancer | undefined;
   const viewers: Viewer[] = [];
 
   before(async () => {
     redis = await startRedis();
-    // The drain the nodes run in production (the default); anonymous access chosen explicitly.
-    const env = { AIRWAVES_SHUTDOWN_DRAIN_MS: '5000', AIRWAVES_ALLOW_ANONYMOUS: 'true' };
+    postgres = await startPostgres();
+    const env = {
+      // As in production: one PostgreSQL for every node, the default drain, anonymous access chosen.
+      DATABASE_URL: postgres.url,
+      AIRWAVES_CLUSTER_LOCAL_DATABASE: 'false',
+      AIRWAVES_SHUTDOWN_DRAIN_MS: '5000',
+      AIRWAVES_ALLOW_ANONYMOUS: 'true',
+      // Two nodes on one machine cannot both listen on 1935.
+      AIRWAVES_LIVE_RTMP_PORT: '0',
+      // The market simulator, like radio synthesis, would take CPU from the hub under test.
+      AIRWAVES_MARKET_ENABLED: 'false',
+    };
     nodes = await Promise.all(['roll-a', 'roll-b'].map((id) => NodeProcess.start({ id, redisUrl: redis.url, env })));
     balancer = await startLoadBalancer(nodes.map((n) => n.port));
   });
@@ -137,6 +149,7 @@ describe('rolling restart of every node under load', () => {
     await balancer?.close();
     await Promise.all(nodes.map((n) => n.stop()));
     await redis?.close();
+    await postgres?.stop();
   });
 
   test('SIGTERM each node in turn: 0 lost, 0 out of order, every client recovered and back within 2 s', async (t) => {

@@ -10,7 +10,7 @@ import type { AirwavesConfig } from '../../src/core/config.js';
 
 export async function startMarket(config: Partial<AirwavesConfig> = {}) {
   const app = createMarketApp();
-  const server = await startServer({ marketSimRate: 100, ...config }, { apps: [app] });
+  const server = await startServer({ marketSimRate: 100, databaseUrl: 'pglite://memory', ...config }, { apps: [app] });
   return { server, app: app as Required<MarketApp> };
 }
 

@@ -211,6 +211,19 @@ describe('radio broadcast', () => {
     assert.equal(badId.status, 400);
   });
 
+  test('reports are limited per listener session: one flooding session cannot starve another', async () => {
+    const session = async () => ((await (await fetch(`${server.url}/api/v1/radio/stations/calm`)).json()) as { listenerToken: string }).listenerToken;
+    const [flooder, other] = [await session(), await session()];
+    assert.notEqual(flooder, other, 'each station fetch opens its own session');
+    const report = (token: string) =>
+      fetch(`${server.url}/api/v1/radio/stations/calm/reports`, { method: 'POST', headers: { 'content-type': 'application/json', authorization: `Bearer ${token}` }, body: '{"underruns":0}' }).then((r) => r.status);
+    const flood: number[] = [];
+    for (let i = 0; i < 8; i++) flood.push(await report(flooder));
+    assert.deepEqual(flood.slice(0, 4), [202, 202, 202, 202], 'a burst of 4 per session');
+    assert.ok(flood.slice(4).every((st) => st === 429), `then limited: ${flood.join(',')}`);
+    assert.equal(await report(other), 202, 'another listener still reports');
+  });
+
   test('clients may not publish into the radio namespaces', async () => {
     const c = await RawClient.open(server.wsUrl);
     const reply = await c.request('publish', { channel: 'radio-status:calm', data: { tier: 0 } });

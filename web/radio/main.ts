@@ -46,6 +46,7 @@ declare global {
   interface Window {
     __radioStats: RadioStats;
     __radioTrace: { t: number; bufferMs: number; tier: number; underruns: number; chunks: number; playing: boolean }[];
+    __radioPlayers: { created: number; contexts: number };
   }
 }
 
@@ -59,6 +60,7 @@ const params = new URLSearchParams(location.search);
 const stats: RadioStats = { station: '', format: '', framesPlayed: 0, underruns: 0, bufferMs: 0, tier: 0, targetMs: 0, jitterMs: 0, peakJitterMs: 0, latencyMs: NaN, chunksReceived: 0, gaps: 0, playing: false };
 window.__radioStats = stats;
 window.__radioTrace = [];
+window.__radioPlayers = { created: 0, contexts: 0 };
 const TRACE_LENGTH = 100;
 
 let ctx: AudioContext | null = null;
@@ -200,23 +202,54 @@ async function syncClock(): Promise<void> {
   }
 }
 
+/**
+ * One player at a time: a fresh AudioContext with its worklet per play, and on pause or station
+ * switch the old one is shut down completely (port detached, node disconnected, decoder and
+ * context closed), so a dead player can neither flip the health panel nor report underruns.
+ */
 async function startAudio(): Promise<void> {
-  if (!ctx) {
-    ctx = new AudioContext({ sampleRate: 48_000, latencyHint: 'interactive' });
-    await ctx.audioWorklet.addModule(workletUrl);
-    gain = ctx.createGain();
-    gain.gain.value = Number(volume.value);
-    gain.connect(ctx.destination);
-  }
-  await ctx.resume();
+  await stopAudio();
+  const context = new AudioContext({ sampleRate: 48_000, latencyHint: 'interactive' });
+  ctx = context;
+  await context.audioWorklet.addModule(workletUrl);
+  if (ctx !== context) return; // stopped while the module loaded
+  gain = context.createGain();
+  gain.gain.value = Number(volume.value);
+  gain.connect(context.destination);
+  await context.resume();
 }
 
+async function stopAudio(): Promise<void> {
+  const old = { ctx, node, decoder };
+  ctx = null;
+  node = null;
+  gain = null;
+  decoder = null;
+  opusPending.clear();
+  if (old.node) {
+    old.node.port.onmessage = null;
+    old.node.port.close();
+    old.node.disconnect();
+  }
+  if (old.decoder && old.decoder.state !== 'closed') old.decoder.close();
+  stats.playing = false;
+  if (old.ctx && old.ctx.state !== 'closed') await old.ctx.close();
+}
+
+/** Players created in this page (a test reads it: one at a time means created − closed ≤ 1). */
+let playersCreated = 0;
+
 function newNode(): void {
-  node?.disconnect();
-  node = new AudioWorkletNode(ctx!, 'radio-player', { numberOfInputs: 0, numberOfOutputs: 1, outputChannelCount: [2] });
-  node.connect(gain!);
-  node.port.onmessage = (e: MessageEvent<WorkletStats & { type: string }>) => {
-    if (e.data.type === 'stats') onWorkletStats(e.data);
+  const player = new AudioWorkletNode(ctx!, 'radio-player', { numberOfInputs: 0, numberOfOutputs: 1, outputChannelCount: [2] });
+  node = player;
+  playersCreated++;
+  window.__radioPlayers = { created: playersCreated, contexts: ctx ? 1 : 0 };
+  // Underruns are counted per player: the new one starts from zero, and so do the reports.
+  reportedUnderruns = 0;
+  Object.assign(stats, { underruns: 0, framesPlayed: 0, bufferMs: 0, gaps: 0, latencyMs: NaN });
+  player.connect(gain!);
+  player.port.onmessage = (e: MessageEvent<WorkletStats & { type: string }>) => {
+    if (e.data.type === 'stats' && player === node) onWorkletStats(e.data);
   };
 }
 
@@ -238,16 +271,27 @@ function onWorkletStats(s: WorkletStats): void {
     const deviceMs = ((ctx.outputLatency || 0) + (ctx.baseLatency || 0)) * 1000;
     stats.latencyMs = Date.now() + clockOffsetMs - s.headCaptureTs + deviceMs;
   }
-  $('s-buffer').textContent = `${Math.round(s.bufferMs)} ms`;
-  $('s-tier').textContent = `${s.tier} · ${s.targetMs} ms`;
-  $('s-jitter').textContent = `${s.jitterMs.toFixed(1)} ms`;
-  $('s-underruns').textContent = String(s.underruns);
-  $('s-latency').textContent = Number.isFinite(stats.latencyMs) ? `${Math.round(stats.latencyMs)} ms` : '–';
-  if (current) $('s-format').textContent = current.format === 'opus' ? 'Opus' : 'PCM 16';
+  showHealth(s);
+}
+
+/** Plain words for the health panel; the technical values are in each tile's tooltip. */
+function showHealth(s: WorkletStats): void {
+  const tile = (id: string, text: string, detail: string) => {
+    $(id).textContent = text;
+    $(id).parentElement!.title = detail;
+  };
+  const seconds = (ms: number) => `${(ms / 1000).toFixed(1)} s`;
+  tile('s-buffer', seconds(s.bufferMs), `buffered audio: ${Math.round(s.bufferMs)} ms (target ${s.targetMs} ms)`);
+  tile('s-tier', s.tier === 0 ? 'snappy' : s.tier === 1 ? 'normal' : 'extra safe', `buffer tier ${s.tier} · ${s.targetMs} ms: the player holds more audio when the network is uneven`);
+  tile('s-jitter', s.jitterMs < 5 ? 'steady' : s.jitterMs < 20 ? 'a little uneven' : 'uneven', `arrival jitter ${s.jitterMs.toFixed(1)} ms (peak ${s.peakJitterMs.toFixed(1)} ms)`);
+  tile('s-underruns', s.underruns === 0 ? 'none' : String(s.underruns), `buffer underruns (silence inserted): ${s.underruns}`);
+  tile('s-latency', Number.isFinite(stats.latencyMs) ? seconds(stats.latencyMs) : '–', `from the server's capture to your speaker: ${Number.isFinite(stats.latencyMs) ? Math.round(stats.latencyMs) : '?'} ms`);
+  if (current) tile('s-format', current.format === 'opus' ? 'compressed' : 'uncompressed', current.format === 'opus' ? 'Opus, 96 kbit/s, decoded with WebCodecs' : '16-bit PCM, 1.5 Mbit/s');
 }
 
 function showServerStatus(s: Record<string, unknown>): void {
-  $('s-lead').textContent = `${String(s.leadMs)} ms · t${String(s.tier)}`;
+  $('s-lead').textContent = Number(s.underruns) > 0 ? 'catching up' : 'on time';
+  $('s-lead').parentElement!.title = `server lead ${String(s.leadMs)} ms · tier ${String(s.tier)} · synthesis ${String(s.realTimeFactor)}× real time`;
   const l = s.listeners as { pcm: number; opus: number } | undefined;
   if (l) $('s-listeners').textContent = String(l.pcm + l.opus);
 }
@@ -266,10 +310,8 @@ async function startStream(stationId: string): Promise<void> {
   if (!res.ok) throw new Error(`station ${stationId}: HTTP ${res.status}`);
   const info = (await res.json()) as StationInfo;
   const format = await pickFormat();
-  if (format === 'opus') {
-    decoder?.close();
-    decoder = createDecoder();
-  }
+  if (!ctx || node) await startAudio(); // a fresh player unless play() just made one
+  if (format === 'opus') decoder = createDecoder();
   newNode();
   current = { info, format };
   stats.station = info.id;
@@ -281,6 +323,15 @@ async function startStream(stationId: string): Promise<void> {
   await request('subscribe', { channel: pos.channel, ...(since ? { since } : {}) });
   await request('subscribe', { channel: info.statusChannel });
   setState(`playing ${info.title} (${format === 'opus' ? 'Opus' : 'PCM'})`);
+  showNowPlaying(info, true);
+}
+
+/** What is on: the page's now-playing line and the OS media controls (Media Session). */
+function showNowPlaying(info: StationInfo | null, playing: boolean): void {
+  $('now-playing').textContent = info ? `${playing ? 'Now playing' : 'Paused'}: ${info.title}, a ${info.mood} ambient piece composed live on the server` : '';
+  if (!('mediaSession' in navigator)) return;
+  navigator.mediaSession.playbackState = playing ? 'playing' : info ? 'paused' : 'none';
+  if (info) navigator.mediaSession.metadata = new MediaMetadata({ title: info.title, artist: 'Airwaves Radio', album: `${info.mood} · composed live` });
 }
 
 async function report(): Promise<void> {
@@ -303,33 +354,63 @@ async function report(): Promise<void> {
   }).catch(() => {});
 }
 
-playButton.addEventListener('click', () => {
-  void (async () => {
-    try {
-      if (current) {
-        await stopStream();
-        await ctx?.suspend();
-        playButton.textContent = '▶ Play';
-        setState('paused');
-        return;
-      }
-      setState('starting…');
-      await startAudio();
-      await startStream(stationSelect.value);
-      playButton.textContent = '❚❚ Pause';
-      reportTimer ??= window.setInterval(() => void report(), 5000);
-    } catch (err) {
-      setState((err as Error).message);
-    }
-  })();
+let lastInfo: StationInfo | null = null;
+
+async function play(): Promise<void> {
+  setState('starting…');
+  // The context first, as the click's own work: it is running before the stream starts.
+  await startAudio();
+  await startStream(stationSelect.value);
+  lastInfo = current?.info ?? null;
+  playButton.textContent = '❚❚ Pause';
+  reportTimer ??= window.setInterval(() => void report(), 5000);
+}
+
+async function pause(): Promise<void> {
+  await report(); // what the live player saw, before it goes
+  await stopStream();
+  await stopAudio();
+  playButton.textContent = '▶ Play';
+  setState('paused');
+  showNowPlaying(lastInfo, false);
+}
+
+function toggle(): void {
+  void (current ? pause() : play()).catch((err: Error) => setState(err.message));
+}
+
+playButton.addEventListener('click', toggle);
+
+// Space plays and pauses, unless a field or button has the keyboard.
+document.addEventListener('keydown', (e) => {
+  if (e.code !== 'Space' || e.repeat) return;
+  const t = e.target as HTMLElement;
+  if (t.closest('input, select, textarea, button')) return;
+  e.preventDefault();
+  toggle();
 });
+
+if ('mediaSession' in navigator) {
+  navigator.mediaSession.setActionHandler('play', () => void (current ? undefined : play().catch((err: Error) => setState(err.message))));
+  navigator.mediaSession.setActionHandler('pause', () => void (current ? pause() : undefined));
+  const step = (by: number) => {
+    const n = stationSelect.options.length;
+    if (!n) return;
+    stationSelect.selectedIndex = (stationSelect.selectedIndex + by + n) % n;
+    stationSelect.dispatchEvent(new Event('change'));
+  };
+  navigator.mediaSession.setActionHandler('nexttrack', () => step(1));
+  navigator.mediaSession.setActionHandler('previoustrack', () => step(-1));
+}
 
 stationSelect.addEventListener('change', () => {
   if (!current) return;
   void (async () => {
+    await report();
     await stopStream();
-    reportedUnderruns = 0;
+    await startAudio();
     await startStream(stationSelect.value).catch((err: Error) => setState(err.message));
+    lastInfo = current?.info ?? lastInfo;
   })();
 });
 

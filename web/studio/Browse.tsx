@@ -5,7 +5,7 @@
  */
 import { Suspense, lazy, useCallback, useEffect, useMemo, useState } from 'react';
 import { useQuery } from '@tanstack/react-query';
-import { CATEGORIES, STATUSES, TIERS, fetchCount, fetchStats, keys, type Filters, type Row, type SortColumn } from './api.js';
+import { ApiError, CATEGORIES, EMPTY_FILTERS, STATUSES, TIERS, fetchCount, fetchStats, keys, type Filters, type Row, type SortColumn } from './api.js';
 import { StatusBadge, VirtualList, useConversationPages, usePrefetchDetail } from './list.js';
 import { useBulkStatus, useSetStatus } from './mutations.js';
 
@@ -55,6 +55,21 @@ const COLUMNS: { label: string; sort?: SortColumn }[] = [
   { label: 'Tokens', sort: 'total_tokens' },
   { label: 'Created', sort: 'created_at' },
 ];
+
+/** The server refuses longer searches (400); the field stops here and says so. */
+const SEARCH_MAX_CHARS = 200;
+
+const isFiltered = (f: Filters) => Boolean(f.status || f.tier || f.category || f.qualityMin || f.q);
+
+/** An API error as a sentence a curator can act on, e.g. "the search is too long (at most 200 characters)". */
+function readableError(err: unknown): string {
+  if (err instanceof ApiError) {
+    if (err.code === 'bad_request' && /q\b.*(200|longer|more than)/i.test(err.message)) return `the search is too long (at most ${SEARCH_MAX_CHARS} characters)`;
+    if (err.status === 429) return 'too many requests; wait a moment and try again';
+    return `${err.message} (${err.code})`;
+  }
+  return err instanceof Error ? err.message : String(err);
+}
 
 export default function Browse(props: { filters: Filters; setFilters: (f: Filters) => void; scroll: Map<string, number> }) {
   const { filters, setFilters } = props;
@@ -149,7 +164,8 @@ export default function Browse(props: { filters: Filters; setFilters: (f: Filter
     <>
       <StatsCards />
       <section className="filters" aria-label="filters">
-        <input type="search" placeholder="Search title, persona, emotion…" value={search} onChange={(e) => setSearch(e.target.value)} aria-label="search" />
+        <input type="search" placeholder={`Search title, persona, emotion… (up to ${SEARCH_MAX_CHARS} characters)`} maxLength={SEARCH_MAX_CHARS} value={search} onChange={(e) => setSearch(e.target.value)} aria-label="search" />
+        {search.length > SEARCH_MAX_CHARS * 0.9 && <span className="muted" data-testid="search-count">{search.length} / {SEARCH_MAX_CHARS}</span>}
         <select aria-label="status" value={filters.status} onChange={(e) => set({ status: e.target.value })}>
           <option value="">any status</option>
           {STATUSES.map((s) => (
@@ -202,6 +218,25 @@ export default function Browse(props: { filters: Filters; setFilters: (f: Filter
           <span>Select rows (click the box or press x) to act on many at once.</span>
         )}
       </section>
+      {(list.error ?? count.error) && (
+        <div className="aw-error" role="alert" data-testid="list-error" style={{ margin: '0 16px 8px' }}>
+          Could not load conversations: {readableError(list.error ?? count.error)}
+        </div>
+      )}
+      {!list.isPending && !list.error && rows.length === 0 && (
+        <div className="aw-notice" data-testid="empty-hint" style={{ margin: '0 16px 8px' }}>
+          {isFiltered(filters) ? (
+            <>
+              Nothing matches these filters. <button onClick={() => setFilters({ ...EMPTY_FILTERS })}>Clear filters</button>
+            </>
+          ) : (
+            <>
+              No conversations yet. Press <b>Generate…</b> to create some (the built-in offline generator, or the model at LLM_BASE_URL), or seed many at once with{' '}
+              <code>npm run studio:seed -- --count 10000</code>.
+            </>
+          )}
+        </div>
+      )}
       <VirtualList
         listKey={listKey}
         rows={rows}

@@ -4,7 +4,7 @@
  * each its own chunk. Filters and scroll positions live here, above the routes, so they survive
  * navigating between them.
  */
-import { StrictMode, Suspense, lazy, useEffect, useRef, useState } from 'react';
+import { StrictMode, Suspense, lazy, useCallback, useEffect, useRef, useState } from 'react';
 import { createRoot } from 'react-dom/client';
 import { QueryClient, QueryClientProvider } from '@tanstack/react-query';
 import { EMPTY_FILTERS, type Filters } from './api.js';
@@ -27,6 +27,26 @@ function useRoute(): string {
   return route;
 }
 
+/** Filters, sort and search live in the query string: shareable, and they survive a reload. */
+const FILTER_FIELDS = Object.keys(EMPTY_FILTERS) as (keyof Filters)[];
+
+function filtersFromUrl(): Filters {
+  const params = new URLSearchParams(location.search);
+  return Object.fromEntries(FILTER_FIELDS.map((k) => [k, params.get(k) ?? ''])) as unknown as Filters;
+}
+
+function useUrlFilters(): [Filters, (f: Filters) => void] {
+  const [filters, setState] = useState<Filters>(filtersFromUrl);
+  const set = useCallback((f: Filters) => {
+    setState(f);
+    const params = new URLSearchParams();
+    for (const k of FILTER_FIELDS) if (f[k]) params.set(k, f[k]);
+    const query = params.toString();
+    history.replaceState(null, '', `${location.pathname}${query ? `?${query}` : ''}${location.hash}`);
+  }, []);
+  return [filters, set];
+}
+
 /** Keeps the layout still while a route's chunk loads: same grid, placeholder rows. */
 function RouteSkeleton() {
   return (
@@ -42,7 +62,7 @@ function RouteSkeleton() {
 
 function App() {
   const route = useRoute();
-  const [filters, setFilters] = useState<Filters>(EMPTY_FILTERS);
+  const [filters, setFilters] = useUrlFilters();
   const scroll = useRef(new Map<string, number>());
   return (
     <div className="app" style={route === '/review' ? { gridTemplateRows: '48px 1fr' } : undefined}>

@@ -83,7 +83,7 @@ export class Broadcast implements MediaSink {
         if (timestamp < this.lastVideoTs) return this.drop();
         this.lastVideoTs = timestamp;
         this.frames.push(Date.now());
-        this.segmenter.pushVideo(timestamp, tag.compositionMs, tag.keyframe, Buffer.from(tag.data));
+        this.segmenter.pushVideo(timestamp, tag.compositionMs, tag.keyframe, tag.data);
       }
     } catch (err) {
       this.bad(err);
@@ -98,7 +98,7 @@ export class Broadcast implements MediaSink {
         const c = parseAudioSpecificConfig(tag.asc);
         this.audioCodec = c.codec;
         if (!this.segmenter.init) this.segmenter.audio = { asc: tag.asc, sampleRate: c.sampleRate, channels: c.channels };
-      } else this.segmenter.pushAudio(timestamp, Buffer.from(tag.data));
+      } else this.segmenter.pushAudio(timestamp, tag.data);
     } catch (err) {
       this.bad(err);
     }

@@ -81,8 +81,12 @@ export class EventDoor {
   }
 
   private onUpgrade(req: IncomingMessage, socket: Duplex, head: Buffer): void {
-    const m = DOOR_PATH.exec(new URL(req.url ?? '/', 'http://localhost').pathname);
+    const url = new URL(req.url ?? '/', 'http://localhost');
+    const m = DOOR_PATH.exec(url.pathname);
     if (!m) return;
+    // A page that also fetches the playlists passes the same `viewer` id to both: counted once.
+    const given = url.searchParams.get('viewer');
+    const viewer = given && /^[A-Za-z0-9_.:-]{1,80}$/.test(given) ? given : `door-${randomUUID()}`;
     (req as unknown as Record<symbol, unknown>)[UPGRADE_CLAIMED] = true;
     socket.on('error', () => socket.destroy());
     const streamId = m[1]!;
@@ -96,7 +100,7 @@ export class EventDoor {
           this.metrics.wsFailures.inc({ reason: 'too_many' });
           return refuse(socket, 503, 'too_many_connections', `more than ${MAX_DOOR_CONNECTIONS} event door connections`);
         }
-        this.wss.handleUpgrade(req, socket, head, (ws) => this.accept(streamId, ws));
+        this.wss.handleUpgrade(req, socket, head, (ws) => this.accept(streamId, ws, viewer));
       },
       () => {
         this.metrics.wsFailures.inc({ reason: 'internal' });
@@ -105,8 +109,7 @@ export class EventDoor {
     );
   }
 
-  private accept(streamId: string, ws: WebSocket): void {
-    const id = `door-${randomUUID()}`;
+  private accept(streamId: string, ws: WebSocket, id: string): void {
     let set = this.clients.get(streamId);
     if (!set) this.clients.set(streamId, (set = new Set()));
     set.add(ws);

@@ -104,7 +104,7 @@ export function registerMediaRoutes(http: FastifyInstance, service: LiveService,
       return reply.type(SEGMENT_TYPE).header('cache-control', IMMUTABLE).send(p.data);
     }
     const s = seg.findSegment(msn);
-    const data = !s ? null : track === 'seg' ? s.data : track === 'v' ? s.video : s.audio;
+    const data = s ? s.file(track === 'seg' ? 'muxed' : track === 'v' ? 'video' : 'audio') : null;
     if (!data) return problem(reply, 404, 'not_found', `segment ${file} is not available (gone from the window, or not finished)`);
     return reply.type(SEGMENT_TYPE).header('cache-control', IMMUTABLE).send(data);
   }

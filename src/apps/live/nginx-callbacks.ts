@@ -30,7 +30,7 @@ export function registerNginxCallbacks(http: FastifyInstance, service: LiveServi
   });
   const tags = ['live'];
   const guard = callbackGuard(apiKey);
-  const callback = (summary: string) => ({ config: PUBLIC, preHandler: guard, schema: { tags, summary, body: bodySchema, querystring: { type: 'object', properties: { secret: { type: 'string' } } } } });
+  const callback = (summary: string) => ({ config: PUBLIC, onRequest: guard, schema: { tags, summary, body: bodySchema, querystring: { type: 'object', properties: { secret: { type: 'string' } } } } });
 
   http.post<{ Body: CallbackBody }>(`${STREAMS_PREFIX}/nginx/on_publish`, callback('nginx-rtmp on_publish: 302 to the stream id when the key may publish, 403 otherwise'), async (req, reply) => {
     const { name = '', addr = req.ip, app = '' } = req.body;

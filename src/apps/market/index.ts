@@ -14,9 +14,20 @@ import { registerMarketRoutes } from './routes.js';
 import { symbolSpecs } from './symbols.js';
 import { VenueSimulator } from './simulator/server.js';
 import type { FaultPlanInput } from './simulator/faults.js';
+import type { Kysely } from 'kysely';
+import { OrderDesk, userChannel } from './orders/desk.js';
+import { registerOrderRoutes } from './orders/routes.js';
+import { marketMigrations, type MarketDB } from './orders/schema.js';
+
+/** Risk limits per order and user (docs/market.md). */
+const RISK = { maxNotional: 1_000_000, maxOpenOrders: 50, ordersPerSecond: 10 };
+
+/** The `market` hub namespace: server-published, public, slow readers conflated by key. */
+export const MARKET_NAMESPACE = { name: 'market', subscribe: 'anonymous', publish: 'server', historySize: 200, historyTtlSeconds: 60, maxMessageBytes: 1024 * 1024, slowConsumer: 'conflate' } as const;
 
 export interface MarketApp extends AirwavesApp {
   gateway?: MarketGateway;
+  desk?: OrderDesk;
   simulator?: VenueSimulator;
 }
 
@@ -27,7 +38,7 @@ export function createMarketApp(): MarketApp {
     description: 'Live order books, trades and a consolidated best bid/offer from several crypto venues (simulated by default)',
     async register(ctx: AppContext) {
       const { config, hub, logger } = ctx;
-      hub.registerNamespace({ name: 'market', subscribe: 'anonymous', publish: 'server', historySize: 200, historyTtlSeconds: 60, maxMessageBytes: 1024 * 1024, slowConsumer: 'conflate' });
+      hub.registerNamespace(MARKET_NAMESPACE);
       const symbols = symbolSpecs(config.marketSymbols);
       let venues = config.marketVenues === 'simulator' ? null : config.marketVenues;
       if (config.marketEnabled && venues === null) {
@@ -52,6 +63,20 @@ export function createMarketApp(): MarketApp {
       app.gateway = gateway;
       registerMarketRoutes(ctx.http, { symbols, venues: gateway.venues, book: (v, s) => gateway.book(v, s), dispatcher: gateway.dispatcher, orchestrator: gateway.orchestrator });
       if (config.marketEnabled) gateway.start();
+
+      // Orders: routed to the simulator; execution reports on the user's private channel.
+      hub.registerNamespace(
+        { name: 'market-user', subscribe: 'authenticated', publish: 'server', historySize: 100, historyTtlSeconds: 3600 },
+        { authorize: (action, { identity, channel }) => action === 'subscribe' && identity.user !== null && channel === userChannel(identity.user) },
+      );
+      const database = await ctx.database();
+      await database.migrate('market', marketMigrations);
+      const desk = new OrderDesk(database.db as Kysely<MarketDB>, app.simulator?.market ?? null, symbols, (channel, data) => {
+        hub.publish(channel, data).catch((err: Error) => logger.warn({ err, channel }, 'execution report publish failed'));
+      }, RISK);
+      app.desk = desk;
+      registerOrderRoutes(ctx.http, desk);
+      ctx.onClose(() => desk.close());
       ctx.onClose(async () => {
         const { drained, leaked } = await gateway.close();
         if (!drained) logger.error({ leaked }, 'market pools did not drain');

@@ -13,7 +13,7 @@ import { generatorFromConfig, type ConversationGenerator } from './generator.js'
 import { JobRunner } from './jobs.js';
 import { migrations } from './migrations.js';
 import { createStudioMetrics, observeQueries, observeRequests, registerPoolGauges } from './observability.js';
-import { registerStudioRoutes } from './routes.js';
+import { registerStudioRoutes } from './routes/index.js';
 import { registerSeedRoutes } from './seed-routes.js';
 import type { StudioDB } from './types.js';
 
@@ -22,6 +22,8 @@ export interface StudioOptions {
   rateLimitPerMinute?: number;
   /** Overrides the generator chosen from configuration (LLM_BASE_URL or offline). */
   generator?: ConversationGenerator;
+  /** How long a node's claim on a job lasts without renewal (jobs.ts; default 30 s). */
+  jobLeaseMs?: number;
   /** Run the generation worker in this process (default true). */
   worker?: boolean;
   /** Called once the schema is migrated, with the database the app uses (seeding, tests, tools). */
@@ -44,7 +46,7 @@ export function createStudioApp(options: StudioOptions = {}): AirwavesApp {
       ctx.hub.registerNamespace({ name: 'studio', subscribe: 'anonymous', publish: 'server', historySize: 5, historyTtlSeconds: 3600 });
 
       const generator = options.generator ?? generatorFromConfig(ctx.config);
-      const jobs = new JobRunner({ db: database.db, hub: ctx.hub, generator, log, metrics, pool: database.pool });
+      const jobs = new JobRunner({ db: database.db, hub: ctx.hub, generator, log, metrics, nodeId: ctx.hub.nodeId, leaseMs: options.jobLeaseMs, shared: database.engine === 'postgres' });
 
       // Compression and rate limiting are registered in this app's scope only: the hub's own
       // routes and the other apps keep their behaviour.
@@ -67,7 +69,7 @@ export function createStudioApp(options: StudioOptions = {}): AirwavesApp {
       });
       observeRequests(ctx.http, metrics);
       registerStudioRoutes(ctx.http, { database, config: ctx.config, metrics, jobs, generatorName: generator.name });
-      registerSeedRoutes(ctx.http, { db: database.db, config: ctx.config, log, onClose: ctx.onClose });
+      registerSeedRoutes(ctx.http, { db: database.db, log, onClose: ctx.onClose });
 
       await options.onReady?.(database);
       if (options.worker !== false) jobs.start();

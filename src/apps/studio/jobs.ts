@@ -1,18 +1,22 @@
 /**
  * @module apps/studio/jobs
- * Batch generation. A job (template × scenarios × count) is a row; one in-process worker runs
+ * Batch generation. A job (template × scenarios × count) is a row; one worker per node runs
  * jobs oldest first, writing conversations in chunks. Each chunk and the job's progress commit
  * in one transaction, so a restart resumes exactly where the last commit left off (seeds depend
  * only on job id and position), and progress is pushed on the hub channel `studio:job:<id>`.
  *
- * An idle worker runs nothing: it waits for a signal that a job was queued. On PGlite the data
- * directory belongs to this process alone (db/data-dir-lock), so the in-process `notify()` is the
- * whole story; on PostgreSQL another process may queue jobs, so the worker also LISTENs on
- * {@link JOBS_NOTIFY_CHANNEL} and `notify()` sends a NOTIFY. A coarse, unref'd re-check on
- * PostgreSQL covers a notification lost while its listening connection was being replaced.
+ * Several nodes may share one PostgreSQL: a job is claimed with `FOR UPDATE SKIP LOCKED` and a
+ * lease (`claimed_by`, `lease_until`) that the holder renews while it works. A node that dies
+ * stops renewing and another node takes the job over once the lease expired. Every chunk commits
+ * only while this node still holds the claim (the progress update is fenced on `claimed_by`), and
+ * (job, position) is unique in the database, so no output is ever written twice.
+ *
+ * An idle worker on PGlite runs nothing: the data directory belongs to this process alone
+ * (db/data-dir-lock), so no other node can queue a job or hold a lease, and the in-process
+ * `notify()` is the only wake-up it needs. On PostgreSQL it still re-checks now and then, since
+ * another node may queue a job or die holding one.
  */
 import { sql, type Kysely } from 'kysely';
-import type pg from 'pg';
 import type { HubApi } from '../../hub/hub-api.js';
 import type { Logger } from '../../core/logger.js';
 import type { ConversationGenerator, ScenarioRecord, TemplateRecord } from './generator.js';
@@ -41,79 +45,40 @@ const CHUNK = 25;
 const PARALLEL = 4;
 /** A job fails after this many consecutive chunks in which every conversation failed. */
 const MAX_FAILED_CHUNKS = 3;
-/** The PostgreSQL notification channel a queued job is announced on. */
-export const JOBS_NOTIFY_CHANNEL = 'airwaves_studio_jobs';
-/** On PostgreSQL, an idle worker looks at the queue this often even without a notification (ms). */
-const POSTGRES_RECHECK_MS = 60_000;
-/** While the LISTEN connection is down, the worker polls this often instead (ms). */
-const LISTEN_DOWN_POLL_MS = 5_000;
+/** How long a claim lasts without renewal; the holder renews it every third of this. */
+export const DEFAULT_LEASE_MS = 30_000;
 
 export class JobRunner {
   private stopped = false;
   private wake?: () => void;
-  /** Set by a signal that arrived while the worker was not waiting (between its query and its wait). */
+  /** Set by a signal that arrived while the worker was not waiting (between its claim and its wait). */
   private signalled = false;
   private loop?: Promise<void>;
   private current?: { id: string; abort: AbortController };
-  /** The connection LISTENing for queued jobs (PostgreSQL only); undefined while down. */
-  private listener?: pg.PoolClient;
+
+  private readonly leaseMs: number;
 
   constructor(
-    private readonly deps: {
-      db: Kysely<StudioDB>;
-      hub: HubApi;
-      generator: ConversationGenerator;
-      log: Logger;
-      metrics: StudioMetrics;
-      /** The PostgreSQL pool (LISTEN/NOTIFY across processes); null or absent on PGlite. */
-      pool?: pg.Pool | null;
-    },
-  ) {}
+    private readonly deps: { db: Kysely<StudioDB>; hub: HubApi; generator: ConversationGenerator; log: Logger; metrics: StudioMetrics; nodeId: string; leaseMs?: number;
+      /** Whether other processes share the database (PostgreSQL): only then does an idle worker poll. */
+      shared?: boolean },
+  ) {
+    this.leaseMs = deps.leaseMs ?? DEFAULT_LEASE_MS;
+  }
+
+  private lease() {
+    return sql<Date>`now() + ${`${this.leaseMs} milliseconds`}::interval`;
+  }
 
   /** Starts the worker; jobs left `running` by a previous process are picked up first. */
   start(): void {
-    this.loop = (async () => {
-      if (this.deps.pool) await this.listen(this.deps.pool);
-      await this.run();
-    })().catch((err: Error) => this.deps.log.error({ err }, 'studio job worker stopped'));
+    this.loop = this.run().catch((err: Error) => this.deps.log.error({ err }, 'studio job worker stopped'));
   }
 
-  /** Tells the worker (and, on PostgreSQL, every worker sharing the database) a job was queued. */
+  /** Tells the worker a job was queued. */
   notify(): void {
-    this.signal();
-    if (this.deps.pool) {
-      sql`select pg_notify(${JOBS_NOTIFY_CHANNEL}, '')`.execute(this.deps.db).catch((err: Error) => this.deps.log.warn({ err }, 'studio job NOTIFY failed'));
-    }
-  }
-
-  private signal(): void {
     this.signalled = true;
     this.wake?.();
-  }
-
-  /** LISTENs on a dedicated pool connection; if it fails, the worker polls until it is back. */
-  private async listen(pool: pg.Pool): Promise<void> {
-    try {
-      const client = await pool.connect();
-      const lost = (err?: Error) => {
-        if (this.listener !== client) return;
-        this.listener = undefined;
-        client.release(err ?? true);
-        if (!this.stopped) {
-          this.deps.log.warn({ err }, 'studio job LISTEN connection lost; polling until it is back');
-          setTimeout(() => void this.listen(pool), LISTEN_DOWN_POLL_MS).unref();
-        }
-        this.signal();
-      };
-      client.on('notification', () => this.signal());
-      client.on('error', lost);
-      client.on('end', () => lost());
-      await client.query(`LISTEN ${JOBS_NOTIFY_CHANNEL}`);
-      this.listener = client;
-    } catch (err) {
-      this.deps.log.warn({ err }, 'studio job LISTEN failed; polling until it succeeds');
-      if (!this.stopped) setTimeout(() => void this.listen(pool), LISTEN_DOWN_POLL_MS).unref();
-    }
   }
 
   async cancel(id: string): Promise<JobProgress | null> {
@@ -135,12 +100,6 @@ export class JobRunner {
     this.current?.abort.abort();
     this.wake?.();
     await this.loop;
-    const listener = this.listener;
-    this.listener = undefined;
-    if (listener) {
-      await listener.query(`UNLISTEN ${JOBS_NOTIFY_CHANNEL}`).catch(() => {});
-      listener.release();
-    }
   }
 
   private async run(): Promise<void> {
@@ -153,29 +112,45 @@ export class JobRunner {
     }
   }
 
+  /**
+   * Claims the next job: one left by this node (a restart), one whose holder's lease expired
+   * (that node died), else the oldest queued one. SKIP LOCKED: two nodes claiming at the same
+   * moment take different jobs instead of waiting for each other.
+   */
+  private async claim() {
+    const { db, nodeId } = this.deps;
+    const { rows } = await sql<{ id: string }>`
+      update studio_generation_jobs
+      set status = 'running', claimed_by = ${nodeId}, lease_until = ${this.lease()},
+          started_at = coalesce(started_at, now()), updated_at = now()
+      where id = (
+        select id from studio_generation_jobs
+        where status = 'queued'
+           or (status = 'running' and (claimed_by is null or claimed_by = ${nodeId} or lease_until is null or lease_until < now()))
+        -- Interrupted jobs first, then the queue in order.
+        order by (status = 'running') desc, created_at
+        limit 1
+        for update skip locked
+      )
+      returning id`.execute(db);
+    return rows[0]?.id;
+  }
+
   private async runOnce(): Promise<void> {
-    // Cleared before the query: a job queued after this point is either seen by it or signals again.
+    // Cleared before the claim: a job queued after this point is either claimed by it or signals again.
     this.signalled = false;
-    const job = await this.deps.db
-      .selectFrom('studio_generation_jobs')
-      .select('id')
-      .where('status', 'in', ['running', 'queued'])
-      // Interrupted jobs first, then the queue in order.
-      .orderBy(sql`status = 'running'`, 'desc')
-      .orderBy('created_at')
-      .limit(1)
-      .executeTakeFirst();
-    if (!job) {
+    const id = await this.claim();
+    if (!id) {
       await new Promise<void>((resolve) => {
         this.wake = resolve;
         if (this.stopped || this.signalled) return resolve();
-        // PGlite: notify() is the only way a job is queued, so no timer at all. PostgreSQL: the
-        // NOTIFY wakes us; the coarse re-check covers one lost while LISTEN was reconnecting.
-        if (this.deps.pool) setTimeout(resolve, this.listener ? POSTGRES_RECHECK_MS : LISTEN_DOWN_POLL_MS).unref();
+        // Shared PostgreSQL only: another node may queue jobs, or die holding one.
+        if (this.deps.shared) setTimeout(resolve, Math.min(2000, this.leaseMs / 2)).unref();
       });
       this.wake = undefined;
       return;
     }
+    const job = { id };
     await this.runJob(job.id).catch(async (err: Error) => {
       if (this.stopped) return;
       this.deps.log.error({ err, job: job.id }, 'studio job failed');
@@ -184,6 +159,7 @@ export class JobRunner {
         .set({ status: 'failed', error: err.message.slice(0, 500), finished_at: sql<Date>`now()`, updated_at: sql<Date>`now()` })
         .where('id', '=', job.id)
         .where('status', '=', 'running')
+        .where('claimed_by', '=', this.deps.nodeId)
         .returning(PROGRESS_COLUMNS)
         .executeTakeFirst();
       if (row) await this.publish(row);
@@ -191,14 +167,8 @@ export class JobRunner {
   }
 
   private async runJob(id: string): Promise<void> {
-    const { db, generator, metrics } = this.deps;
-    const job = await db
-      .updateTable('studio_generation_jobs')
-      .set({ status: 'running', started_at: sql<Date>`coalesce(started_at, now())`, updated_at: sql<Date>`now()` })
-      .where('id', '=', id)
-      .where('status', 'in', ['queued', 'running'])
-      .returningAll()
-      .executeTakeFirst();
+    const { db, generator, metrics, nodeId } = this.deps;
+    const job = await db.selectFrom('studio_generation_jobs').selectAll().where('id', '=', id).where('claimed_by', '=', nodeId).where('status', '=', 'running').executeTakeFirst();
     if (!job) return;
     const template = (await db.selectFrom('studio_templates').selectAll().where('id', '=', job.template_id).executeTakeFirst()) as TemplateRecord | undefined;
     if (!template) throw new Error(`template ${job.template_id} no longer exists`);
@@ -208,6 +178,20 @@ export class JobRunner {
     if (job.scenario_ids.length && !scenarios.length) throw new Error('none of the job\'s scenarios exist any more');
     const abort = new AbortController();
     this.current = { id, abort };
+    // Renew the lease while working; a lost claim (another node took over) stops this run.
+    const renew = setInterval(() => {
+      db.updateTable('studio_generation_jobs')
+        .set({ lease_until: this.lease() })
+        .where('id', '=', id)
+        .where('claimed_by', '=', nodeId)
+        .where('status', '=', 'running')
+        .executeTakeFirst()
+        .then((r) => {
+          if (Number(r.numUpdatedRows) === 0) abort.abort();
+        })
+        .catch((err: Error) => this.deps.log.warn({ err, job: id }, 'could not renew the job lease'));
+    }, Math.max(100, this.leaseMs / 3));
+    renew.unref();
     let position = job.completed + job.failed;
     let failedChunks = 0;
     await this.publish(job);
@@ -225,8 +209,8 @@ export class JobRunner {
           const results = await Promise.allSettled(
             batch.map((index) => generator.generate({ jobId: id, index, template, scenario: scenarios.length ? scenarios[index % scenarios.length] : null }, abort.signal)),
           );
-          for (const r of results) {
-            if (r.status === 'fulfilled') made.push(r.value);
+          for (const [k, r] of results.entries()) {
+            if (r.status === 'fulfilled') made.push({ ...r.value, jobPosition: batch[k] });
             else {
               failed++;
               lastError = (r.reason as Error).message;
@@ -242,12 +226,16 @@ export class JobRunner {
             await insertConversations(tx, made);
             const row = await tx
               .updateTable('studio_generation_jobs')
-              .set((eb) => ({ completed: eb('completed', '+', made.length), failed: eb('failed', '+', failed), updated_at: sql<Date>`now()` }))
+              .set((eb) => ({ completed: eb('completed', '+', made.length), failed: eb('failed', '+', failed), updated_at: sql<Date>`now()`, lease_until: this.lease() }))
               .where('id', '=', id)
               .where('status', '=', 'running')
+              // Fenced: only while this node still holds the job, at the position it started from.
+              .where('claimed_by', '=', nodeId)
+              .where(sql<boolean>`completed + failed = ${position}`)
               .returning(PROGRESS_COLUMNS)
               .executeTakeFirst();
-            // Cancelled while this chunk was generated: roll its conversations back too.
+            // Cancelled, or taken over by another node, while this chunk was generated: roll its
+            // conversations back too.
             if (!row) throw new CancelledChunk();
             return row;
           })
@@ -267,12 +255,25 @@ export class JobRunner {
           .set({ status: 'completed', finished_at: sql<Date>`now()`, updated_at: sql<Date>`now()` })
           .where('id', '=', id)
           .where('status', '=', 'running')
+          .where('claimed_by', '=', nodeId)
           .returning(PROGRESS_COLUMNS)
           .executeTakeFirst();
         if (done) await this.publish(done);
       }
     } finally {
+      clearInterval(renew);
       this.current = undefined;
+      // A clean stop hands the job back at once instead of making other nodes wait for the lease.
+      if (this.stopped) {
+        await db
+          .updateTable('studio_generation_jobs')
+          .set({ claimed_by: null, lease_until: null })
+          .where('id', '=', id)
+          .where('claimed_by', '=', nodeId)
+          .where('status', '=', 'running')
+          .execute()
+          .catch((err: Error) => this.deps.log.warn({ err, job: id }, 'could not hand the job back'));
+      }
     }
   }
 

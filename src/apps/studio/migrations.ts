@@ -160,4 +160,19 @@ export const migrations: Record<string, Migration> = {
       await sql.raw('drop index if exists studio_conversations_count_idx').execute(db);
     },
   },
+  '0004_job_claims': {
+    // Jobs are claimed by one node at a time (FOR UPDATE SKIP LOCKED, a lease another node may take
+    // over once it expires: jobs.ts), and each (job, position) is written at most once, so two nodes
+    // sharing the database never duplicate a job's outputs.
+    async up(db: Kysely<unknown>) {
+      await sql`alter table studio_generation_jobs add column claimed_by text, add column lease_until timestamptz(3)`.execute(db);
+      await sql`alter table studio_conversations add column job_position integer`.execute(db);
+      await sql`create unique index studio_conversations_job_position_idx on studio_conversations (job_id, job_position) where job_id is not null and job_position is not null`.execute(db);
+    },
+    async down(db: Kysely<unknown>) {
+      await sql`drop index if exists studio_conversations_job_position_idx`.execute(db);
+      await sql`alter table studio_conversations drop column if exists job_position`.execute(db);
+      await sql`alter table studio_generation_jobs drop column if exists claimed_by, drop column if exists lease_until`.execute(db);
+    },
+  },
 };

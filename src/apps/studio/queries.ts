@@ -20,7 +20,7 @@ import {
   type ListField,
   type Sort,
 } from './filters.js';
-import type { ConversationStatus, StudioDB } from './types.js';
+import type { ConversationStatus, ScenarioInput, StudioDB, TemplateInput } from './types.js';
 
 export type Row = Record<string, unknown> & { id: string };
 
@@ -275,3 +275,87 @@ export async function studioStats(db: Kysely<StudioDB>): Promise<{ total: number
   }
   return { total, byStatus, byTier, avgQuality: Math.round(avg * 100) / 100 };
 }
+
+// ------------------------------------------------------------------ templates and scenarios
+
+export const listTemplates = (db: Kysely<StudioDB>) => db.selectFrom('studio_templates').selectAll().orderBy('name').execute();
+
+export const insertTemplate = (db: Kysely<StudioDB>, b: TemplateInput) =>
+  db
+    .insertInto('studio_templates')
+    .values({ ...b, variables: JSON.stringify(b.variables ?? []) })
+    .returningAll()
+    .executeTakeFirstOrThrow();
+
+export const updateTemplate = (db: Kysely<StudioDB>, id: string, b: TemplateInput) =>
+  db
+    .updateTable('studio_templates')
+    .set({ ...b, variables: JSON.stringify(b.variables ?? []), updated_at: sql<Date>`now()` })
+    .where('id', '=', id)
+    .returningAll()
+    .executeTakeFirst();
+
+/** A queued or running job generating from the template, if any (it may not be deleted then). */
+export const activeJobOfTemplate = (db: Kysely<StudioDB>, templateId: string) =>
+  db.selectFrom('studio_generation_jobs').select('id').where('template_id', '=', templateId).where('status', 'in', ['queued', 'running']).executeTakeFirst();
+
+/** Deletes one row; whether it existed. */
+export async function deleteTemplate(db: Kysely<StudioDB>, id: string): Promise<boolean> {
+  return Number((await db.deleteFrom('studio_templates').where('id', '=', id).executeTakeFirst()).numDeletedRows) > 0;
+}
+
+export const listScenarios = (db: Kysely<StudioDB>) => db.selectFrom('studio_scenarios').selectAll().orderBy('name').execute();
+
+export const insertScenario = (db: Kysely<StudioDB>, b: ScenarioInput) =>
+  db
+    .insertInto('studio_scenarios')
+    .values({ ...b, parameters: JSON.stringify(b.parameters ?? {}) })
+    .returningAll()
+    .executeTakeFirstOrThrow();
+
+export const updateScenario = (db: Kysely<StudioDB>, id: string, b: ScenarioInput) =>
+  db
+    .updateTable('studio_scenarios')
+    .set({ ...b, category: b.category ?? [], parameters: JSON.stringify(b.parameters ?? {}), updated_at: sql<Date>`now()` })
+    .where('id', '=', id)
+    .returningAll()
+    .executeTakeFirst();
+
+export async function deleteScenario(db: Kysely<StudioDB>, id: string): Promise<boolean> {
+  return Number((await db.deleteFrom('studio_scenarios').where('id', '=', id).executeTakeFirst()).numDeletedRows) > 0;
+}
+
+// ------------------------------------------------------------------ generation jobs
+
+export const templateExists = async (db: Kysely<StudioDB>, id: string) => (await db.selectFrom('studio_templates').select('id').where('id', '=', id).executeTakeFirst()) !== undefined;
+
+/** The ids among `ids` that name no scenario. */
+export async function missingScenarios(db: Kysely<StudioDB>, ids: string[]): Promise<string[]> {
+  if (!ids.length) return [];
+  const found = new Set((await db.selectFrom('studio_scenarios').select('id').where('id', 'in', ids).execute()).map((f) => f.id));
+  return ids.filter((id) => !found.has(id));
+}
+
+export const insertJob = (db: Kysely<StudioDB>, job: { templateId: string; scenarioIds: string[]; count: number; generator: string }) =>
+  db
+    .insertInto('studio_generation_jobs')
+    .values({ template_id: job.templateId, scenario_ids: job.scenarioIds, requested: job.count, generator: job.generator })
+    .returningAll()
+    .executeTakeFirstOrThrow();
+
+export const recentJobs = (db: Kysely<StudioDB>, limit: number) => db.selectFrom('studio_generation_jobs').selectAll().orderBy('created_at', 'desc').limit(limit).execute();
+
+export const getJob = (db: Kysely<StudioDB>, id: string) => db.selectFrom('studio_generation_jobs').selectAll().where('id', '=', id).executeTakeFirst();
+
+// ------------------------------------------------------------------ operations
+
+/** Top statements by total time (PostgreSQL with pg_stat_statements preloaded). */
+export async function topStatements(db: Kysely<StudioDB>, limit: number) {
+  await sql`create extension if not exists pg_stat_statements`.execute(db);
+  const { rows } = await sql<{ query: string; calls: number; total_ms: number; mean_ms: number; rows: number }>`
+    select query, calls::int as calls, total_exec_time as total_ms, mean_exec_time as mean_ms, rows::int as rows
+    from pg_stat_statements where dbid = (select oid from pg_database where datname = current_database())
+    order by total_exec_time desc limit ${limit}`.execute(db);
+  return rows;
+}
+

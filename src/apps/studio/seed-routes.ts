@@ -9,7 +9,6 @@
 import { randomUUID } from 'node:crypto';
 import type { FastifyInstance } from 'fastify';
 import type { Kysely } from 'kysely';
-import type { AirwavesConfig } from '../../core/config.js';
 import { AirwavesError, Errors } from '../../core/errors.js';
 import { errorResponseSchema } from '../../http/errors.js';
 import { rule } from '../../auth/index.js';
@@ -56,17 +55,17 @@ const runSchema = {
   },
 } as const;
 
-export function registerSeedRoutes(http: FastifyInstance, deps: { db: Kysely<StudioDB>; config: AirwavesConfig; log: Logger; onClose(fn: () => Promise<void>): void }): void {
+export function registerSeedRoutes(http: FastifyInstance, deps: { db: Kysely<StudioDB>; log: Logger; onClose(fn: () => Promise<void>): void }): void {
   const { db, log } = deps;
   const runs = new Map<string, SeedRun>();
   let active: { run: SeedRun; finished: Promise<void> } | null = null;
   let stopping = false;
   const errors = { 400: errorResponseSchema, 401: errorResponseSchema, 403: errorResponseSchema, 404: errorResponseSchema, 409: errorResponseSchema };
-  // onRequest: a request without the key is refused before its body is read or validated.
 
   http.post<{ Body: SeedRequest }>(
     SEED_PATH,
     {
+      // The admin API key only, checked by the auth hook before the body is read or validated.
       config: rule.apiKey,
       schema: {
         tags: ['studio'],

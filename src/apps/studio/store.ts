@@ -30,6 +30,7 @@ export async function insertConversations(db: Kysely<StudioDB>, rows: GeneratedC
     template: [] as (string | null)[],
     scenario: [] as (string | null)[],
     job: [] as (string | null)[],
+    position: [] as (number | null)[],
     turnCount: [] as number[],
     prompt: [] as number[],
     completion: [] as number[],
@@ -63,6 +64,7 @@ export async function insertConversations(db: Kysely<StudioDB>, rows: GeneratedC
     cols.template.push(r.templateId);
     cols.scenario.push(r.scenarioId);
     cols.job.push(r.jobId);
+    cols.position.push(r.jobPosition ?? null);
     cols.turnCount.push(r.turns.length);
     cols.prompt.push(prompt);
     cols.completion.push(completion);
@@ -71,14 +73,14 @@ export async function insertConversations(db: Kysely<StudioDB>, rows: GeneratedC
   const write = async (tx: Kysely<StudioDB>) => {
     await sql`
       insert into studio_conversations (id, title, persona, emotion, tier, status, category, quality_score, parameters, review_history,
-        template_id, scenario_id, job_id, turn_count, prompt_tokens, completion_tokens, total_tokens, created_at, updated_at)
+        template_id, scenario_id, job_id, job_position, turn_count, prompt_tokens, completion_tokens, total_tokens, created_at, updated_at)
       select id, title, persona, emotion, tier, status, category::text[], quality, parameters::jsonb, history::jsonb,
-        template, scenario, job, turn_count, prompt, completion, prompt + completion, created, created
+        template, scenario, job, position, turn_count, prompt, completion, prompt + completion, created, created
       from unnest(${cols.id}::uuid[], ${cols.title}::text[], ${cols.persona}::text[], ${cols.emotion}::text[], ${cols.tier}::text[],
         ${cols.status}::text[], ${cols.category}::text[], ${cols.quality}::real[], ${cols.parameters}::text[], ${cols.history}::text[],
-        ${cols.template}::uuid[], ${cols.scenario}::uuid[], ${cols.job}::uuid[], ${cols.turnCount}::int[], ${cols.prompt}::int[],
+        ${cols.template}::uuid[], ${cols.scenario}::uuid[], ${cols.job}::uuid[], ${cols.position}::int[], ${cols.turnCount}::int[], ${cols.prompt}::int[],
         ${cols.completion}::int[], ${cols.created}::timestamptz[])
-        as t(id, title, persona, emotion, tier, status, category, quality, parameters, history, template, scenario, job, turn_count, prompt, completion, created)
+        as t(id, title, persona, emotion, tier, status, category, quality, parameters, history, template, scenario, job, position, turn_count, prompt, completion, created)
     `.execute(tx);
     if (withTurns && turnCols.conversation.length) {
       await sql`

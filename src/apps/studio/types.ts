@@ -41,6 +41,7 @@ export interface ConversationsTable {
   template_id: string | null;
   scenario_id: string | null;
   job_id: string | null;
+  job_position: Generated<number | null>;
   turn_count: Generated<number>;
   prompt_tokens: Generated<number>;
   completion_tokens: Generated<number>;
@@ -97,6 +98,9 @@ export interface JobsTable {
   started_at: ColumnType<Date | null, Date | string | null | undefined, Date | string | null>;
   finished_at: ColumnType<Date | null, Date | string | null | undefined, Date | string | null>;
   updated_at: Timestamp;
+  /** Node whose worker holds the job (jobs.ts), and until when its lease runs. */
+  claimed_by: Generated<string | null>;
+  lease_until: ColumnType<Date | null, Date | string | null | undefined, Date | string | null>;
 }
 
 export interface StudioDB {
@@ -126,5 +130,27 @@ export interface GeneratedConversation {
   templateId: string | null;
   scenarioId: string | null;
   jobId: string | null;
+  /** Position in its job (unique per job: a chunk written twice is refused, never duplicated). */
+  jobPosition?: number | null;
   createdAt?: Date;
+}
+
+/** A template as the API takes it (create or replace). */
+export interface TemplateInput {
+  name: string;
+  description?: string;
+  tier?: Tier;
+  system_prompt: string;
+  opening_line: string;
+  variables?: TemplateVariable[];
+}
+/** A scenario as the API takes it (create or replace). */
+export interface ScenarioInput {
+  name: string;
+  description?: string;
+  persona: string;
+  emotion: string;
+  category?: string[];
+  context?: string;
+  parameters?: Record<string, unknown>;
 }

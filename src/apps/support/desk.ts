@@ -12,6 +12,7 @@ import { AirwavesError, Errors } from '../../core/errors.js';
 import { AGENTS_CHANNEL, roomChannel, userChannel } from './event-bus.js';
 import { makeEvent, type ControlMode, type EventMetadata, type Role, type StreamEvent, type TicketStatus } from './events.js';
 import type { SupportOutbox } from './outbox.js';
+import { announceUserChange } from './user-cache-sync.js';
 import type { SupportDB } from './schema.js';
 import type { TypingCoalescer } from './typing.js';
 import { isUniqueViolation } from '../../db/database.js';
@@ -123,15 +124,32 @@ export class SupportDesk {
     return q.execute();
   }
 
-  /** Creates or renames a user (operators and benchmarks; the demo users are seeded). */
+  /**
+   * Creates, renames or changes the role of a user (operators and benchmarks; the demo users are
+   * seeded). The change is announced to every node sharing the database in the same transaction
+   * (user-cache-sync.ts), so no node keeps acting on the old role.
+   */
   async upsertUser(user: SupportUser): Promise<SupportUser> {
-    await this.db
-      .insertInto('support_users')
-      .values(user)
-      .onConflict((oc) => oc.column('id').doUpdateSet({ name: user.name, role: user.role }))
-      .execute();
-    this.users.delete(user.id);
+    await this.db.transaction().execute(async (tx) => {
+      await tx
+        .insertInto('support_users')
+        .values(user)
+        .onConflict((oc) => oc.column('id').doUpdateSet({ name: user.name, role: user.role }))
+        .execute();
+      await announceUserChange(tx, user.id);
+    });
+    this.forgetUser(user.id);
     return user;
+  }
+
+  /** Drops a user from this node's cache (a change announced by any node). */
+  forgetUser(id: string): void {
+    this.users.delete(id);
+  }
+
+  /** Drops every cached user (after the change announcements may have been missed). */
+  forgetAllUsers(): void {
+    this.users.clear();
   }
 
   // ------------------------------------------------------------------ access

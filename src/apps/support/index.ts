@@ -19,6 +19,7 @@ import { AGENTS_CHANNEL, ROOM_PREFIX, SupportEventBus, TYPING_INPUT_PREFIX, room
 import { clientTypingSchema, describeIssues, makeEvent } from './events.js';
 import { SupportDesk } from './desk.js';
 import { SupportOutbox, outboxMetrics } from './outbox.js';
+import { listenForUserChanges } from './user-cache-sync.js';
 import { registerSupportRoutes } from './routes.js';
 import { seedDemoUsers, supportMigrations, type SupportDB } from './schema.js';
 import { TypingCoalescer, typingCounters, type TypingSignal } from './typing.js';
@@ -62,6 +63,7 @@ export function createSupportApp(): SupportApp {
       outbox.start();
       const desk = new SupportDesk(db, outbox, typing);
       Object.assign(app, { desk, typing, bus, outbox });
+      const stopListening = await listenForUserChanges(database, { forget: (id) => desk.forgetUser(id), forgetAll: () => desk.forgetAllUsers() }, ctx.logger);
 
       ctx.hub.registerNamespace(
         { name: 'support', subscribe: 'authenticated', publish: 'server', historySize: 200, historyTtlSeconds: 3600, maxMessageBytes: 32 * 1024, presence: true },
@@ -103,6 +105,7 @@ export function createSupportApp(): SupportApp {
       ctx.onClose(async () => {
         typing.flush();
         await outbox.stop();
+        await stopListening();
       });
       ctx.logger.info({ transport: bus.transport }, 'help desk ready');
     },

@@ -18,9 +18,11 @@ export interface Part {
   duration: number;
   independent: boolean;
   data: Buffer;
-  /** The same samples split by track (DASH lists video and audio apart; players do not demux muxed DASH). */
-  video: Buffer;
-  audio: Buffer | null;
+  /**
+   * The same samples split by track (DASH lists video and audio apart; players do not demux
+   * muxed DASH), encoded on first request and kept: without DASH viewers they cost nothing.
+   */
+  track(kind: 'video' | 'audio'): Buffer | null;
   /** Audio decode time of the part's first frame and its frame count (DASH audio timeline). */
   audioStart: number;
   audioFrames: number;
@@ -34,14 +36,21 @@ export interface Segment {
   parts: Part[];
   /** Media time of the first video sample (90 kHz). */
   startTime: number;
-  /** Seconds; final once `data` is set. */
+  /** Seconds; final once the segment is complete (listed in `segments`). */
   duration: number;
   /** Wall clock (ms) of the segment's first sample as the publisher sent it (program date time). */
   wallClockStart: number;
-  data: Buffer | null;
-  video: Buffer | null;
-  audio: Buffer | null;
+  /** The whole segment as one file (its parts concatenated), built on first request and kept. */
+  file(kind: 'muxed' | 'video' | 'audio'): Buffer | null;
   availableAt: number;
+}
+
+function memo<K extends string, V>(make: (k: K) => V): (k: K) => V {
+  const cache = new Map<K, V>();
+  return (k) => {
+    if (!cache.has(k)) cache.set(k, make(k));
+    return cache.get(k)!;
+  };
 }
 
 export interface SegmenterOptions {
@@ -185,7 +194,10 @@ export class Segmenter {
     const started = performance.now();
     const videoBase = Math.round((this.partVideoStart - this.originMs) * 90);
     if (!this.current) {
-      this.current = { msn: this.nextMsn++, parts: [], startTime: videoBase, duration: 0, wallClockStart: this.originWallClock + (this.partVideoStart - this.originMs), data: null, video: null, audio: null, availableAt: 0 };
+      const parts: Part[] = [];
+      const hasAudio = this.audio !== null;
+      const file = memo((kind: 'muxed' | 'video' | 'audio') => (kind === 'audio' && !hasAudio ? null : Buffer.concat(parts.map((p) => (kind === 'muxed' ? p.data : (p.track(kind) ?? Buffer.alloc(0)))))));
+      this.current = { msn: this.nextMsn++, parts, startTime: videoBase, duration: 0, wallClockStart: this.originWallClock + (this.partVideoStart - this.originMs), file, availableAt: 0 };
     }
     const videoRun = { trackId: VIDEO_TRACK, baseDecodeTime: videoBase, samples: this.partVideo };
     const audioRun = this.audio ? this.takeAudio(endDtsMs) : null;
@@ -197,8 +209,7 @@ export class Segmenter {
       duration: this.partDurationMs / 1000,
       independent: this.partIndependent,
       data,
-      video: fragment(sequence, [videoRun]),
-      audio: audioRun ? fragment(sequence, [audioRun]) : null,
+      track: memo((kind: 'video' | 'audio') => (kind === 'video' ? fragment(sequence, [videoRun]) : audioRun ? fragment(sequence, [audioRun]) : null)),
       audioStart: audioRun?.baseDecodeTime ?? 0,
       audioFrames: audioRun?.samples.length ?? 0,
       availableAt: Date.now(),
@@ -231,9 +242,6 @@ export class Segmenter {
     const s = this.current;
     if (!s) return;
     this.current = null;
-    s.data = Buffer.concat(s.parts.map((p) => p.data));
-    s.video = Buffer.concat(s.parts.map((p) => p.video));
-    s.audio = this.audio ? Buffer.concat(s.parts.map((p) => p.audio ?? Buffer.alloc(0))) : null;
     s.availableAt = Date.now();
     this.segmentStartMs = null;
     this.maxSegmentSeconds = Math.max(this.maxSegmentSeconds, s.duration);

@@ -153,10 +153,12 @@ export class ChunkReader {
     state.seen = true;
     this.streams.set(csid, state);
 
-    if (size > 0) state.parts.push(Buffer.from(b.subarray(dataPos, dataPos + size)));
+    // A view, not a copy: socket reads are fresh buffers, and the message is concatenated once.
+    if (size > 0) state.parts.push(b.subarray(dataPos, dataPos + size));
     state.received += size;
     if (state.received >= state.length) {
-      const payload = state.parts.length === 1 ? state.parts[0]! : Buffer.concat(state.parts, state.length);
+      // One chunk: copy it out, so a small message does not pin a whole socket read in memory.
+      const payload = state.parts.length === 1 ? Buffer.from(state.parts[0]!) : Buffer.concat(state.parts, state.length);
       state.parts = [];
       state.received = 0;
       // SetChunkSize applies to the very next chunk, which may already be in this buffer.

@@ -69,6 +69,16 @@ export class SimMarket {
     }
   }
 
+  /** Matches an order against a venue's true book; the consumed levels go out as an update. */
+  take(venue: VenueName, symbol: string, side: 'buy' | 'sell', limitTicks: number | null, lots: number): { priceTicks: number; lots: number }[] {
+    const truth = this.truth(venue, symbol);
+    if (!truth) return [];
+    const result = truth.take(side, limitTicks, lots, Date.now());
+    if (!result) return [];
+    for (const l of this.listeners) l(venue, truth, result.change);
+    return result.fills;
+  }
+
   /** A burst: ten times the rate for `ms`. */
   burst(ms = 1000): void {
     this.burstUntil = performance.now() + ms;

@@ -118,6 +118,34 @@ export class TruthBook {
     return { firstId, lastId: this.updateId, ts, bids, asks, trade };
   }
 
+  /**
+   * An incoming order takes liquidity: a buy consumes asks from the best up to `limitTicks`
+   * (null: no limit) for at most `lots`. Returns the fills and the change to publish (levels
+   * consumed), or null when nothing crossed.
+   */
+  take(side: 'buy' | 'sell', limitTicks: number | null, lots: number, ts: number): { fills: { priceTicks: number; lots: number }[]; change: TruthChange } | null {
+    const book = side === 'buy' ? this.book.asks : this.book.bids;
+    const fills: { priceTicks: number; lots: number }[] = [];
+    const bids: number[] = [];
+    const asks: number[] = [];
+    let left = lots;
+    while (left > 0 && book.size > 1) {
+      const tick = book.best;
+      if (limitTicks !== null && (side === 'buy' ? tick > limitTicks : tick < limitTicks)) break;
+      const have = book.bestQty;
+      const take = Math.min(have, left);
+      book.set(tick, have - take);
+      (side === 'buy' ? asks : bids).push(tick, have - take);
+      fills.push({ priceTicks: tick, lots: take });
+      left -= take;
+    }
+    if (fills.length === 0) return null;
+    const firstId = this.updateId + 1;
+    this.updateId += fills.length;
+    const last = fills[fills.length - 1];
+    return { fills, change: { firstId, lastId: this.updateId, ts, bids, asks, trade: { id: this.tradeId++, priceTicks: last.priceTicks, lots: lots - left, side } } };
+  }
+
   /** Keeps each side between TARGET_LEVELS and MAX_LEVELS deep. */
   private refill(set: (side: 'bid' | 'ask', tick: number, lots: number) => void): void {
     for (const isBid of [true, false]) {

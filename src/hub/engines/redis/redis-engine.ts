@@ -22,7 +22,7 @@ import { Redis } from 'ioredis';
 import { redisCommandDuration, redisCommandOptions, redisSubscriberOptions } from '../../../core/redis-options.js';
 import { AirwavesError, Errors, isAirwavesError } from '../../../core/errors.js';
 import type { Logger } from '../../../core/logger.js';
-import { prom, type Registry } from '../../../core/metrics.js';
+import { prom, sharedMetric, type Registry } from '../../../core/metrics.js';
 import type { ChannelRetention, HistorySlice, HubEngine, HubMessage, MessageSink, PublishAck, PublishPayload } from '../engine.js';
 import { newEpoch } from '../engine.js';
 import { ChannelSync, type SyncEvent } from './channel-sync.js';
@@ -114,12 +114,18 @@ export class RedisEngine implements HubEngine {
     });
     if (options.metrics) {
       this.latency = redisCommandDuration(options.metrics);
-      this.syncEvents = new prom.Counter({
-        name: 'redis_engine_sync_events_total',
-        help: 'Per-channel ordering events: fill (history read), fill_failed, skipped (offsets proven gone), duplicate, held_dropped, epoch_change',
-        labelNames: ['event'] as const,
-        registers: [options.metrics],
-      });
+      // Shared by the engines of a sharded setup (one per Redis).
+      this.syncEvents = sharedMetric(
+        options.metrics,
+        'redis_engine_sync_events_total',
+        (registers) =>
+          new prom.Counter({
+            name: 'redis_engine_sync_events_total',
+            help: 'Per-channel ordering events: fill (history read), fill_failed, skipped (offsets proven gone), duplicate, held_dropped, epoch_change',
+            labelNames: ['event'] as const,
+            registers,
+          }),
+      );
     }
   }
 
@@ -178,10 +184,13 @@ export class RedisEngine implements HubEngine {
 
   async history(channel: string, afterOffset: number, limit: number, retention: ChannelRetention): Promise<HistorySlice> {
     this.retention.set(channel, retention);
+    // While Redis is away a subscribe or history read fails at once with engine_unavailable
+    // (the client retries), rather than waiting on a connection that may not come back soon.
+    if (this.cmd.status !== 'ready') throw new AirwavesError(Errors.engineUnavailable, `Redis engine unavailable (connection ${this.cmd.status})`);
     // A subscribe joins the channel before reading history; wait until Redis confirmed the
     // SUBSCRIBE so nothing published between the read and the subscription can slip through.
     const listened = this.listening.get(channel);
-    if (listened) await this.withinSubscribeTime(channel, listened.subscribed);
+    if (listened) await this.withinSubscribeTime(channel, listened.subscribed).catch((err: unknown) => Promise.reject(unavailable(err)));
     const slice = await this.read(channel, afterOffset, retention.historySize > 0 ? limit : 0, retention.historyTtlMs);
     // The subscribe's read sets a new channel's position (and tells a live one of a new epoch).
     if (listened && this.listening.get(channel) === listened) listened.sync.position(slice);
@@ -192,9 +201,13 @@ export class RedisEngine implements HubEngine {
     const pubChannel = PUB_PREFIX + channel;
     if (on) {
       if (this.listening.has(channel)) return Promise.resolve();
-      const subscribed = this.sub.subscribe(pubChannel).catch((err: Error) => this.log.warn({ err: err.message, channel }, 'subscribe failed'));
-      this.listening.set(channel, { sync: this.newSync(channel), subscribed });
-      return subscribed.then(() => undefined);
+      const listened: Listened = { sync: this.newSync(channel), subscribed: Promise.resolve() };
+      this.listening.set(channel, listened);
+      this.subscribe(channel, listened);
+      return listened.subscribed.then(
+        () => undefined,
+        () => undefined,
+      );
     }
     const listened = this.listening.get(channel);
     if (!listened) return Promise.resolve();
@@ -247,6 +260,24 @@ export class RedisEngine implements HubEngine {
     const first = messages[0];
     const complete = afterOffset >= top || (first !== undefined && first.offset === afterOffset + 1);
     return { epoch: epochBuf.toString(), top, messages, complete };
+  }
+
+  /**
+   * SUBSCRIBEs a listened channel. A SUBSCRIBE that fails (its connection closed under it) is
+   * not redone by ioredis, which resubscribes only what Redis confirmed: without a retry the
+   * channel would stay listened but deaf. Reads wait for the confirmation and fail with it.
+   */
+  private subscribe(channel: string, listened: Listened, delayMs = 0): void {
+    const attempt = this.sub.subscribe(PUB_PREFIX + channel);
+    listened.subscribed = attempt;
+    attempt.catch((err: Error) => {
+      if (this.closed || this.listening.get(channel) !== listened) return;
+      this.log.warn({ err: err.message, channel }, 'subscribe failed; retrying');
+      const next = Math.min(Math.max(100, delayMs * 2), 2000);
+      setTimeout(() => {
+        if (!this.closed && this.listening.get(channel) === listened) this.subscribe(channel, listened, next);
+      }, next).unref();
+    });
   }
 
   /** A subscribe must not hang while Redis is away (the SUBSCRIBE waits in ioredis' queue). */

@@ -1,0 +1,167 @@
+/**
+ * @module bench/live/delivery
+ * Delivery latency per protocol and viewer load, against one live broadcast of the embedded app:
+ * - LL-HLS: a lean player loop (blocking reload for the next part, then the part); each part's
+ *   latency = received at the client − its first frame's arrival over RTMP at the server.
+ * - plain HLS and DASH: poll the playlist / MPD every 250 ms and fetch each new segment; latency
+ *   = segment received − its first frame's arrival.
+ * - N HLS viewers (plain playlist + newest segment every 500 ms): playlist latency, failures.
+ * - N WebSocket viewers on the event door: time for a count change to reach all of them.
+ */
+import { WebSocket } from 'ws';
+import { percentile } from '../shared/percentile.js';
+import type { LiveService } from '../../src/apps/live/service.js';
+
+export interface Dist {
+  n: number;
+  p50: number;
+  p95: number;
+  p99: number;
+  max: number;
+}
+
+export function dist(values: number[]): Dist {
+  const s = [...values].sort((a, b) => a - b);
+  return { n: s.length, p50: percentile(s, 50), p95: percentile(s, 95), p99: percentile(s, 99), max: s.at(-1) ?? NaN };
+}
+
+const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
+
+/** Arrival time at the server of the first frame of part (msn, index) or of segment msn. */
+function arrival(service: LiveService, id: string, msn: number, index = 0): number | null {
+  const seg = service.broadcastOf(id)?.segmenter;
+  const part = seg?.findPart(msn, index);
+  return part ? part.firstArrivalAt : null;
+}
+
+export async function llhlsLatency(base: string, service: LiveService, id: string, seconds: number): Promise<number[]> {
+  const out: number[] = [];
+  const deadline = Date.now() + seconds * 1000;
+  let text = await (await fetch(`${base}/index.m3u8?viewer=bench-ll`)).text();
+  while (Date.now() < deadline) {
+    const hint = /PRELOAD-HINT:TYPE=PART,URI="seg-(\d+)\.(\d+)\.m4s"/.exec(text);
+    if (!hint) break;
+    const [msn, part] = [Number(hint[1]), Number(hint[2])];
+    // The hinted part is requested at once (held by the server until written), as hls.js does.
+    const res = await fetch(`${base}/seg-${msn}.${part}.m4s`);
+    await res.arrayBuffer();
+    const received = Date.now();
+    const a = arrival(service, id, msn, part);
+    if (res.ok && a) out.push(received - a);
+    text = await (await fetch(`${base}/index.m3u8?_HLS_msn=${msn}&_HLS_part=${part + 1}&viewer=bench-ll`)).text();
+    if (!text.includes(`seg-${msn}.${part + 1}.m4s`) && !text.includes(`seg-${msn + 1}.0.m4s`)) {
+      text = await (await fetch(`${base}/index.m3u8?_HLS_msn=${msn + 1}&_HLS_part=0&viewer=bench-ll`)).text();
+    }
+  }
+  return out;
+}
+
+export async function segmentLatency(base: string, service: LiveService, id: string, seconds: number, kind: 'hls' | 'dash'): Promise<number[]> {
+  const out: number[] = [];
+  const seen = new Set<number>();
+  const deadline = Date.now() + seconds * 1000;
+  let first = true;
+  while (Date.now() < deadline) {
+    const text = await (await fetch(`${base}/${kind === 'hls' ? 'plain.m3u8' : 'manifest.mpd'}?viewer=bench-${kind}`)).text();
+    let numbers: number[];
+    if (kind === 'hls') numbers = [...text.matchAll(/^seg-(\d+)\.m4s$/gm)].map((m) => Number(m[1]));
+    else {
+      const start = Number(/startNumber="(\d+)"/.exec(text)?.[1] ?? 0);
+      const count = (/<Representation id="video"[\s\S]*?<SegmentTimeline>([\s\S]*?)<\/SegmentTimeline>/.exec(text)?.[1]?.match(/<S /g) ?? []).length;
+      numbers = Array.from({ length: count }, (_, i) => start + i);
+    }
+    for (const n of numbers) {
+      if (seen.has(n)) continue;
+      seen.add(n);
+      if (first) continue; // segments already listed at start are not "new"
+      const res = await fetch(`${base}/${kind === 'hls' ? `seg-${n}` : `v-${n}`}.m4s`);
+      await res.arrayBuffer();
+      const a = arrival(service, id, n, 0);
+      if (res.ok && a) out.push(Date.now() - a);
+    }
+    first = false;
+    await sleep(250);
+  }
+  return out;
+}
+
+export async function hlsViewers(base: string, viewers: number, seconds: number): Promise<{ playlist: Dist; failures: number; requests: number; segments: number }> {
+  const latencies: number[] = [];
+  let failures = 0;
+  let requests = 0;
+  let segments = 0;
+  const deadline = Date.now() + seconds * 1000;
+  const one = async (i: number) => {
+    await sleep(Math.random() * 500);
+    let last = -1;
+    while (Date.now() < deadline) {
+      const t0 = performance.now();
+      try {
+        const res = await fetch(`${base}/plain.m3u8?viewer=v${i}`);
+        const text = await res.text();
+        latencies.push(performance.now() - t0);
+        requests++;
+        if (!res.ok) failures++;
+        const newest = Math.max(...[...text.matchAll(/^seg-(\d+)\.m4s$/gm)].map((m) => Number(m[1])));
+        if (newest > last) {
+          last = newest;
+          const seg = await fetch(`${base}/seg-${newest}.m4s`);
+          await seg.arrayBuffer();
+          requests++;
+          segments++;
+          if (!seg.ok) failures++;
+        }
+      } catch {
+        failures++;
+      }
+      await sleep(500);
+    }
+  };
+  await Promise.all(Array.from({ length: viewers }, (_, i) => one(i)));
+  return { playlist: dist(latencies), failures, requests, segments };
+}
+
+/** Opens `n` door sockets, then adds one more viewer and times the count reaching each. */
+export async function wsViewers(wsBase: string, n: number): Promise<Dist> {
+  const sockets: WebSocket[] = [];
+  const latest: number[] = [];
+  await Promise.all(
+    Array.from({ length: n }, (_, i) =>
+      new Promise<void>((resolve, reject) => {
+        const ws = new WebSocket(`${wsBase}?viewer=ws${i}`);
+        ws.on('message', (m) => {
+          const e = (JSON.parse(String(m)) as { data: { type: string; viewers: number } }).data;
+          if (e.type === 'viewer_count_changed') latest[i] = e.viewers;
+        });
+        ws.once('open', () => resolve());
+        ws.once('error', reject);
+        sockets.push(ws);
+      }),
+    ),
+  );
+  await sleep(500);
+  const target = Math.max(...latest.filter(Number.isFinite)) + 1;
+  const reached: number[] = [];
+  const t0 = performance.now();
+  const done = Promise.all(
+    sockets.map(
+      (ws) =>
+        new Promise<void>((resolve) => {
+          const onMessage = (m: unknown) => {
+            const e = (JSON.parse(String(m)) as { data: { type: string; viewers: number } }).data;
+            if (e.type === 'viewer_count_changed' && e.viewers >= target) {
+              reached.push(performance.now() - t0);
+              ws.off('message', onMessage);
+              resolve();
+            }
+          };
+          ws.on('message', onMessage);
+        }),
+    ),
+  );
+  const extra = new WebSocket(`${wsBase}?viewer=ws-extra`);
+  await Promise.race([done, sleep(10_000)]);
+  extra.close();
+  for (const ws of sockets) ws.close();
+  return dist(reached);
+}

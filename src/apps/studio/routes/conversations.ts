@@ -1,0 +1,161 @@
+/**
+ * @module apps/studio/routes/conversations
+ * Browse and review: list (filters, sort, keyset pages), count, stats, one conversation, and
+ * status changes one at a time or in bulk. Parameters a schema cannot judge (cursors, status
+ * lists, JSON filters) are checked in filters.ts; refusals are 400 naming the parameter.
+ */
+import type { FastifyInstance } from 'fastify';
+import { AirwavesError, Errors } from '../../../core/errors.js';
+import { LIST_FIELDS, SORT_COLUMNS, UUID_RE, parseFields, parseFilters, parseSort, type FilterQuery, type ListQuery } from '../filters.js';
+import { bulkChangeStatus, changeStatus, countConversations, getConversationJson, listPageJson, studioStats } from '../queries.js';
+import type { ConversationStatus } from '../types.js';
+import { JSON_TYPE, PREFIX, conversationItem, curator, errors, filterProps, statusBody, tags, uuidParam } from './schemas.js';
+import type { StudioRouteContext } from './context.js';
+
+export function registerConversationRoutes(http: FastifyInstance, { db, shared, statsCache }: StudioRouteContext): void {
+  http.get<{ Querystring: ListQuery }>(
+    `${PREFIX}/conversations`,
+    {
+      config: curator,
+      schema: {
+        tags,
+        summary: 'List conversations: filters, sort, keyset pagination (pass nextCursor back as cursor)',
+        querystring: {
+          type: 'object',
+          additionalProperties: false,
+          properties: {
+            ...filterProps,
+            sort: { type: 'string', enum: [...SORT_COLUMNS] },
+            order: { type: 'string', enum: ['asc', 'desc'] },
+            cursor: { type: 'string', maxLength: 1000 },
+            limit: { type: 'integer', minimum: 1, maximum: 500, default: 50 },
+            fields: { type: 'string', maxLength: 1000, description: `comma-separated: ${LIST_FIELDS.join(', ')}` },
+          },
+        },
+        response: { 200: { type: 'object', properties: { items: { type: 'array', items: conversationItem }, nextCursor: { type: ['string', 'null'] } } }, ...errors },
+      },
+    },
+    async (req, reply) => {
+      const filters = parseFilters(req.query);
+      const sort = parseSort(req.query, filters);
+      const fields = parseFields(req.query.fields);
+      // The body is JSON text written by the database: sent as is (the schema above documents it).
+      const body = await shared.run(req.url, () => listPageJson(db, { filters, sort, fields, cursor: req.query.cursor, limit: req.query.limit ?? 50 }));
+      return reply.type(JSON_TYPE).send(body);
+    },
+  );
+
+  http.get<{ Querystring: FilterQuery }>(
+    `${PREFIX}/conversations/count`,
+    {
+      config: curator,
+      schema: {
+        tags,
+        summary: 'Count conversations matching the filters (exact up to 10,000, a planner estimate beyond; an estimate of 20,000 or more is answered without counting)',
+        querystring: { type: 'object', additionalProperties: false, properties: filterProps },
+        response: { 200: { type: 'object', properties: { count: { type: 'integer' }, exact: { type: 'boolean' } } }, ...errors },
+      },
+    },
+    async (req) => {
+      const filters = parseFilters(req.query);
+      return shared.run(req.url, () => countConversations(db, filters));
+    },
+  );
+
+  http.get(
+    `${PREFIX}/stats`,
+    {
+      config: curator,
+      schema: {
+        tags,
+        summary: 'Totals by status and tier, average quality (cached 5 s)',
+        response: {
+          200: {
+            type: 'object',
+            properties: {
+              total: { type: 'integer' },
+              byStatus: { type: 'object', additionalProperties: { type: 'integer' } },
+              byTier: { type: 'object', additionalProperties: { type: 'integer' } },
+              avgQuality: { type: 'number' },
+            },
+          },
+        },
+      },
+    },
+    async () => statsCache.get('all', () => studioStats(db)),
+  );
+
+  http.get<{ Params: { id: string } }>(
+    `${PREFIX}/conversations/:id`,
+    {
+      config: curator,
+      schema: {
+        tags,
+        summary: 'One conversation with its turns',
+        params: uuidParam,
+        response: {
+          200: {
+            type: 'object',
+            properties: {
+              ...conversationItem.properties,
+              turns: { type: 'array', items: { type: 'object', properties: { turn: { type: 'integer' }, role: { type: 'string' }, content: { type: 'string' }, tokens: { type: 'integer' } } } },
+            },
+          },
+          ...errors,
+        },
+      },
+    },
+    async (req, reply) => {
+      const body = await shared.run(req.url, () => getConversationJson(db, req.params.id));
+      if (!body) throw new AirwavesError(Errors.notFound, `conversation ${req.params.id} does not exist`);
+      return reply.type(JSON_TYPE).send(body);
+    },
+  );
+
+  http.patch<{ Params: { id: string }; Body: { status: ConversationStatus; expected?: ConversationStatus; note?: string; reviewer?: string } }>(
+    `${PREFIX}/conversations/:id`,
+    {
+      config: curator,
+      schema: {
+        tags,
+        summary: 'Change one conversation\'s status (appends to its review history)',
+        params: uuidParam,
+        body: statusBody,
+        response: { 200: { type: 'object', properties: { id: { type: 'string' }, status: { type: 'string' }, updated_at: { type: 'string', format: 'date-time' }, review_history: conversationItem.properties.review_history } }, ...errors },
+      },
+    },
+    async (req) => {
+      const row = await changeStatus(db, req.params.id, req.body);
+      statsCache.invalidate();
+      return row;
+    },
+  );
+
+  http.post<{ Body: { ids: string[]; status: ConversationStatus; note?: string; reviewer?: string } }>(
+    `${PREFIX}/conversations/bulk`,
+    {
+      config: curator,
+      schema: {
+        tags,
+        summary: 'Set the status of many conversations at once (each history records its own previous status)',
+        body: {
+          type: 'object',
+          required: ['ids', 'status'],
+          additionalProperties: false,
+          properties: {
+            ids: { type: 'array', minItems: 1, maxItems: 5000, uniqueItems: true, items: { type: 'string', pattern: UUID_RE.source } },
+            status: statusBody.properties.status,
+            note: statusBody.properties.note,
+            reviewer: statusBody.properties.reviewer,
+          },
+        },
+        response: { 200: { type: 'object', properties: { updated: { type: 'integer' }, ids: { type: 'array', items: { type: 'string' } } } }, ...errors },
+      },
+    },
+    async (req) => {
+      const result = await bulkChangeStatus(db, req.body.ids, req.body);
+      statsCache.invalidate();
+      return result;
+    },
+  );
+}

@@ -1,0 +1,73 @@
+/**
+ * Orders: a trader's order is routed to the simulator venue and fills against its true book (the
+ * fill moves the public book), execution reports arrive on the trader's private channel and are
+ * recorded, a retried clientOrderId is idempotent (a different order under it is a conflict),
+ * risk checks reject (notional, rate, open orders) with a reason, a resting GTC order can be
+ * cancelled, and the routes refuse callers without the trader role.
+ */
+import { test } from 'node:test';
+import assert from 'node:assert/strict';
+import { RawClient } from '../helpers/server.js';
+import { mintToken } from '../../src/auth/index.js';
+import { startMarket, waitUntil } from './harness.js';
+
+test('orders: fills against the simulator, execution reports, idempotency, risk checks, cancel, auth', async () => {
+  const { server, app } = await startMarket({ marketSimRate: 0, marketSymbols: 'BTC-USDT' });
+  try {
+    const token = await mintToken({ sub: 'alice', roles: ['trader'], subscribe: ['market-user:alice'] }, server.config.jwtSecret, 600);
+    const viewer = await mintToken({ sub: 'bob', roles: ['viewer'] }, server.config.jwtSecret, 600);
+    const post = (body: unknown, auth = token) =>
+      fetch(`${server.url}/api/v1/market/orders`, { method: 'POST', headers: { 'content-type': 'application/json', authorization: `Bearer ${auth}` }, body: JSON.stringify(body) });
+
+    const client = await RawClient.open(server.wsUrl);
+    assert.equal((await client.request('connect', { token })).ok, true);
+    assert.equal((await client.request('subscribe', { channel: 'market-user:alice' })).ok, true);
+
+    const truth = app.simulator.market.truth('binance', 'BTC-USDT')!;
+    const bestAsk = Number(truth.price(truth.book.asks.best));
+    const askQty = Number(truth.qty(truth.book.asks.bestQty));
+    const order = { clientOrderId: 'o-1', venue: 'binance', symbol: 'BTC-USDT', side: 'buy', type: 'limit', timeInForce: 'IOC', price: bestAsk, qty: askQty };
+    const first = await post(order);
+    assert.equal(first.status, 201);
+    const placed = (await first.json()) as { id: string; status: string; filled_qty: number; avg_price: number };
+    assert.equal(placed.status, 'filled');
+    assert.equal(placed.filled_qty, askQty);
+    assert.equal(placed.avg_price, bestAsk);
+    assert.ok(Number(truth.price(truth.book.asks.best)) > bestAsk, 'the fill consumed the best ask');
+
+    const reports = await waitUntil(() => client.publications('market-user:alice').length >= 2, 5_000, 'exec reports').then(() => client.publications('market-user:alice').map((f) => f.data as { status: string; fillQty: number }));
+    assert.deepEqual(reports.map((r) => r.status), ['new', 'filled']);
+    assert.equal(reports[1].fillQty, askQty);
+
+    const retry = await post(order);
+    assert.equal(retry.status, 200, 'same clientOrderId, same order: idempotent');
+    assert.equal(((await retry.json()) as { id: string }).id, placed.id);
+    assert.equal((await post({ ...order, qty: askQty * 2 })).status, 409);
+
+    const huge = (await (await post({ ...order, clientOrderId: 'o-2', qty: 1_000 })).json()) as { status: string; reject_reason: string };
+    assert.equal(huge.status, 'rejected');
+    assert.match(String(huge.reject_reason), /notional/, JSON.stringify(huge));
+
+    const resting = (await (await post({ clientOrderId: 'o-3', venue: 'binance', symbol: 'BTC-USDT', side: 'buy', type: 'limit', price: 1, qty: 0.01 })).json()) as { id: string; status: string };
+    assert.equal(resting.status, 'new');
+    const cancel = await fetch(`${server.url}/api/v1/market/orders/${resting.id}`, { method: 'DELETE', headers: { authorization: `Bearer ${token}` } });
+    assert.equal(cancel.status, 200);
+    assert.equal(((await cancel.json()) as { status: string }).status, 'canceled');
+
+    // The desk itself, 30 orders issued in one turn: the burst reaches the rate check before the
+    // bucket can refill, whatever the machine's load (over HTTP, token verification spreads it out).
+    const burst = await Promise.all(
+      Array.from({ length: 30 }, async (_, i) => (await app.desk.place('carol', { ...order, clientOrderId: `burst-${i}`, price: 1, qty: 0.001 } as never)).order.reject_reason),
+    );
+    const rateLimited = burst.filter((r) => r?.startsWith('rate')).length;
+    assert.ok(rateLimited > 0, 'the per-user order rate is enforced');
+
+    const db = (await server.http.inject({ method: 'GET', url: '/api/v1/market/orders', headers: { authorization: `Bearer ${token}` } })).json() as { orders: unknown[] };
+    assert.equal(db.orders.length, 3, "o-1, o-2 (rejected) and o-3 (cancelled)");
+    assert.equal((await post(order, viewer)).status, 403, 'role trader required');
+    assert.equal((await fetch(`${server.url}/api/v1/market/orders`, { method: 'POST', headers: { 'content-type': 'application/json' }, body: '{}' })).status, 401);
+    client.close();
+  } finally {
+    await server.close();
+  }
+});

@@ -1,0 +1,86 @@
+/**
+ * @module test/web/radio-player
+ * The radio page keeps one player at a time, in real Chromium: every AudioContext the page makes
+ * is counted (an init script wraps the constructor and close()), and after a station switch, a
+ * pause and a play again at most one is alive, none after a pause, and no underrun report leaves
+ * a paused page. Also the now-playing line, the plain-words health panel with technical values on
+ * hover, and the space bar.
+ */
+import { test, before, after } from 'node:test';
+import assert from 'node:assert/strict';
+import type { Browser, Page } from 'playwright-core';
+import { startServer } from '../helpers/server.js';
+import { radioApp } from '../../src/apps/radio/index.js';
+import { ensureBuilt, launchChromium, openPage } from './harness.js';
+
+let server: Awaited<ReturnType<typeof startServer>>;
+let browser: Browser;
+
+before(async () => {
+  ensureBuilt();
+  server = await startServer({}, { apps: [radioApp] });
+  browser = await launchChromium();
+});
+
+after(async () => {
+  await browser?.close();
+  await server?.close();
+});
+
+const alive = (page: Page) => page.evaluate(() => (window as unknown as { __contexts: { made: number; closed: number } }).__contexts);
+const framesPlayed = (page: Page) => page.evaluate(() => window.__radioStats.framesPlayed);
+
+test('one player at a time across a station switch, a pause and a play; no report from a paused page', async () => {
+  const { page, context, errors } = await openPage(browser, 'about:blank');
+  await page.addInitScript(() => {
+    const counts = { made: 0, closed: 0 };
+    (window as unknown as { __contexts: typeof counts }).__contexts = counts;
+    const Original = window.AudioContext;
+    window.AudioContext = class extends Original {
+      constructor(options?: AudioContextOptions) {
+        super(options);
+        counts.made++;
+      }
+      override close(): Promise<void> {
+        counts.closed++;
+        return super.close();
+      }
+    };
+  });
+  const reports: string[] = [];
+  page.on('request', (r) => r.url().includes('/reports') && reports.push(r.url()));
+  await page.goto(`${server.url}/radio/`);
+  await page.locator('#station option').nth(1).waitFor({ state: 'attached' });
+
+  await page.click('#play');
+  await page.waitForFunction(() => window.__radioStats.framesPlayed > 48_000 / 2);
+  assert.match(await page.locator('#now-playing').innerText(), /^Now playing: Calm, a calm ambient piece/);
+  // Plain words on the tile, the technical value on hover.
+  assert.match(await page.locator('#s-tier').innerText(), /^(snappy|normal|extra safe)$/);
+  assert.match((await page.locator('#s-tier').locator('..').getAttribute('title')) ?? '', /^buffer tier \d · \d+ ms/);
+
+  await page.selectOption('#station', 'dusk');
+  await page.waitForFunction(() => window.__radioStats.station === 'dusk' && window.__radioStats.framesPlayed > 48_000 / 2);
+  let c = await alive(page);
+  assert.equal(c.made - c.closed, 1, `after a switch: ${JSON.stringify(c)}`);
+
+  await page.click('#play'); // pause
+  await page.locator('#state').filter({ hasText: 'paused' }).waitFor();
+  c = await alive(page);
+  assert.equal(c.made - c.closed, 0, `after a pause: ${JSON.stringify(c)}`);
+  const frames = await framesPlayed(page);
+  const reportsAtPause = reports.length;
+  await new Promise((r) => setTimeout(r, 6000)); // longer than the 5 s report interval
+  assert.equal(reports.length, reportsAtPause, 'a paused page sends no underrun report');
+  assert.equal(await framesPlayed(page), frames, 'nothing plays while paused');
+
+  // The space bar plays again (focus on the page, not on a control).
+  await page.locator('h1').click();
+  await page.keyboard.press('Space');
+  await page.waitForFunction(() => window.__radioStats.playing && window.__radioStats.framesPlayed > 0);
+  c = await alive(page);
+  assert.equal(c.made - c.closed, 1, `after play again: ${JSON.stringify(c)}`);
+  assert.equal(c.made, 3, 'one context per play');
+  assert.deepEqual(errors, []);
+  await context.close();
+});
