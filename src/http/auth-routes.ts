@@ -65,7 +65,9 @@ export function registerAuthRoutes(http: FastifyInstance, deps: AuthRouteDeps): 
       async (req) => {
         const roles: Role[] = [req.body.role];
         const user = `demo-${req.body.role}`;
-        return { token: await mintToken({ sub: user, roles }, jwtSecret, ADMIN_TOKEN_TTL_SECONDS), user, roles, expiresIn: ADMIN_TOKEN_TTL_SECONDS };
+        // A curator follows job progress on the hub: the studio namespace needs an explicit claim.
+        const claims = req.body.role === 'curator' ? { subscribe: ['studio:*'] } : {};
+        return { token: await mintToken({ sub: user, roles, ...claims }, jwtSecret, ADMIN_TOKEN_TTL_SECONDS), user, roles, expiresIn: ADMIN_TOKEN_TTL_SECONDS };
       },
     );
   }

@@ -7,7 +7,8 @@ import { describe, before, after, test } from 'node:test';
 import assert from 'node:assert/strict';
 import { createServer as createHttpServer, type Server } from 'node:http';
 import { sql } from 'kysely';
-import { startServer, RawClient, adminFetch } from '../helpers/server.js';
+import { startServer, RawClient, adminFetch, TEST_JWT_SECRET } from '../helpers/server.js';
+import { mintToken } from '../../src/auth/tokens.js';
 import { createStudioApp } from '../../src/apps/studio/index.js';
 import { seedStudio } from '../../src/apps/studio/seed.js';
 import { insertConversations } from '../../src/apps/studio/store.js';
@@ -366,7 +367,14 @@ export function studioApiSuite(options: SuiteOptions): void {
     test('a generation job writes its conversations and pushes live progress on studio:job:<id>', async () => {
       const { body: templates } = await getJson<{ items: { id: string }[] }>(server, `${API}/templates`);
       const { body: scenarios } = await getJson<{ items: { id: string }[] }>(server, `${API}/scenarios`);
-      const client = await RawClient.open(server.wsUrl);
+      // Job progress is curator data: an anonymous client may not follow it; a curator's claim may.
+      const anonymous = await RawClient.open(server.wsUrl);
+      const refused = await anonymous.request('subscribe', { channel: 'studio:job:any' });
+      anonymous.close();
+      assert.equal(refused.ok, false);
+      assert.equal((refused.error as { code?: string } | undefined)?.code, 'unauthorized', JSON.stringify(refused));
+      const token = await mintToken({ sub: 'curator-1', roles: ['curator'], subscribe: ['studio:*'] }, TEST_JWT_SECRET);
+      const client = await RawClient.open(`${server.wsUrl}?token=${token}`);
       const count = 300;
       const job = await getJson<{ id: string; channel: string; status: string }>(server, `${API}/jobs`, post({ templateId: templates.items[0].id, scenarioIds: scenarios.items.slice(0, 2).map((s) => s.id), count }));
       assert.equal(job.status, 201);

@@ -1,8 +1,12 @@
 /**
  * @module web/studio/jobs
- * Live job progress over the hub: a WebSocket speaking Airwaves protocol v1, subscribed to
- * `studio:job:<id>`, reconnecting with back-off.
+ * Live job progress over the hub, through the SDK (reconnects with back-off and recovers from
+ * its offset): a subscription to `studio:job:<id>` with the signed-in token.
  */
+import { AirwavesClient } from '../../src/client/index.js';
+import { authToken } from '../shared/auth.js';
+import { hubUrl } from '../shared/hub-url.js';
+
 export interface JobProgress {
   id: string;
   status: string;
@@ -13,32 +17,19 @@ export interface JobProgress {
 }
 
 export function watchJob(channel: string, onProgress: (p: JobProgress) => void): () => void {
-  let ws: WebSocket | null = null;
-  let closed = false;
-  let retry = 500;
-  const open = () => {
-    ws = new WebSocket(`${location.protocol === 'https:' ? 'wss' : 'ws'}://${location.host}/ws`);
-    ws.onopen = () => {
-      retry = 500;
-      ws!.send(JSON.stringify({ id: 1, op: 'subscribe', channel }));
-      // The latest message, in case the job moved before we subscribed.
-      ws!.send(JSON.stringify({ id: 2, op: 'history', channel, limit: 1 }));
-    };
-    ws.onmessage = (e) => {
-      for (const line of String(e.data).split('\n')) {
-        const frame = JSON.parse(line) as { channel?: string; data?: JobProgress; id?: number; result?: { publications?: { data: JobProgress }[] } };
-        if (frame.channel === channel && frame.data) onProgress(frame.data);
-        const last = frame.result?.publications?.at(-1);
-        if (frame.id === 2 && last) onProgress(last.data);
-      }
-    };
-    ws.onclose = () => {
-      if (!closed) setTimeout(open, (retry = Math.min(retry * 2, 10_000)));
-    };
-  };
-  open();
-  return () => {
-    closed = true;
-    ws?.close();
-  };
+  // The studio namespace is closed to anonymous clients: the signed-in token carries `studio:*`.
+  const client = new AirwavesClient({ url: hubUrl(), token: authToken() ?? undefined });
+  client.subscribe(channel, { publication: (p) => onProgress(p.data as JobProgress) });
+  void client.connect().catch(() => {
+    // The SDK keeps reconnecting with back-off; progress resumes from the channel's history.
+  });
+  // The latest message, in case the job moved before we subscribed.
+  void client.history(channel, { limit: 1 }).then(
+    (h) => {
+      const last = h.publications.at(-1);
+      if (last) onProgress(last.data as JobProgress);
+    },
+    () => {},
+  );
+  return () => client.close();
 }

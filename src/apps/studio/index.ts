@@ -43,7 +43,8 @@ export function createStudioApp(options: StudioOptions = {}): AirwavesApp {
       registerPoolGauges(ctx.metrics, database);
       const stopObserving = observeQueries(database, metrics, log);
 
-      ctx.hub.registerNamespace({ name: 'studio', subscribe: 'anonymous', publish: 'server', historySize: 5, historyTtlSeconds: 3600 });
+      // Job progress is curator data: only tokens whose claims grant `studio:*` (the admin's, a curator's) may subscribe.
+      ctx.hub.registerNamespace({ name: 'studio', subscribe: 'authenticated', publish: 'server', historySize: 5, historyTtlSeconds: 3600 });
 
       const generator = options.generator ?? generatorFromConfig(ctx.config);
       const jobs = new JobRunner({ db: database.db, hub: ctx.hub, generator, log, metrics, nodeId: ctx.hub.nodeId, leaseMs: options.jobLeaseMs, shared: database.engine === 'postgres' });
