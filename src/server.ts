@@ -22,7 +22,7 @@ import type { HubEngine } from './hub/engines/engine.js';
 import type { PresenceStore } from './hub/engines/presence.js';
 import { MemoryEngine } from './hub/engines/memory/memory-engine.js';
 import { attachWebSocketServer } from './hub/ws-server.js';
-import { apps as defaultApps } from './apps/index.js';
+import { loadApps } from './apps/catalog.js';
 import type { AirwavesApp } from './apps/app.js';
 import { createAppAuth, httpAuth, resolveSecrets } from './auth/index.js';
 import { registerAuthRoutes } from './http/auth-routes.js';
@@ -148,7 +148,8 @@ export async function createServer(options: ServerOptions = {}): Promise<Airwave
       logger.info({ ms: Math.round(performance.now() - started), engine: config.databaseUrl ? 'postgresql' : 'pglite' }, 'database ready');
       return db;
     })());
-  const appList = options.apps ?? defaultApps.filter((app) => (config.apps as readonly string[]).includes(app.name));
+  // Only the enabled apps are imported: a hub-only server never loads an app's module graph.
+  const appList = options.apps ?? (await loadApps(config.apps));
   hideInternalRoutes(http);
   registerCoreRoutes(http, { hub, metrics, apps: appList, config });
   registerBrowserPages(http);

@@ -164,7 +164,8 @@ export async function startServer(kind: ServerKind, profileDir?: string): Promis
   });
   let exited = false;
   const exit = new Promise<void>((r) => child.once('exit', () => ((exited = true), r())));
-  const deadline = Date.now() + 60_000;
+  // 180 s: under a load average of 10–35, an all-apps first start (PGlite initdb, through tsx) took over 60 s.
+  const deadline = Date.now() + 180_000;
   for (;;) {
     if (exited) {
       throw new Error(`${kind} server exited during start:\n${stderr.slice(-2000)}`);
@@ -172,7 +173,7 @@ export async function startServer(kind: ServerKind, profileDir?: string): Promis
     if (await probe(kind, port)) break;
     if (Date.now() > deadline) {
       child.kill('SIGKILL');
-      throw new Error(`${kind} server did not accept WebSockets within 60 s:\n${stderr.slice(-2000)}`);
+      throw new Error(`${kind} server did not accept WebSockets within 180 s:\n${stderr.slice(-2000)}`);
     }
     await sleep(200);
   }

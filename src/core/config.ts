@@ -71,6 +71,7 @@ export const CONFIG_FIELDS = {
   publishBytesPerSecond: ['AIRWAVES_PUBLISH_BYTES_RATE', positiveInt.default(1024 * 1024), 'client publish bytes per second'],
   commandRatePerSecond: ['AIRWAVES_COMMAND_RATE', positiveInt.default(500), 'client commands of any kind per second'],
   outboundQueueMessages: ['AIRWAVES_OUTBOUND_QUEUE_MESSAGES', positiveInt.default(4096), 'messages queued for a client before its slow-consumer policy applies'],
+  hubFlushSliceMs: ['AIRWAVES_HUB_FLUSH_SLICE_MS', z.coerce.number().min(0).max(1000).default(4), 'a flush pass that has written to sockets for this long (ms) yields to new publications and reads, and goes on in the next turn'],
   outboundQueueBytes: ['AIRWAVES_OUTBOUND_QUEUE_BYTES', positiveInt.default(4 * 1024 * 1024), 'bytes queued for one client before its slow-consumer policy applies (its socket buffer is capped apart, at half this up to 1 MB)'],
   shutdownDrainMs: ['AIRWAVES_SHUTDOWN_DRAIN_MS', z.coerce.number().int().min(0).default(5000), 'how long a graceful shutdown waits for clients to close'],
   apps: [
@@ -144,7 +145,7 @@ export const CONFIG_FIELDS = {
     'market venues: "simulator" (built in, no internet) or JSON {binance:{ws,rest}, coinbase:{ws}, kraken:{ws}} with the venues\' URLs',
   ],
   marketSymbols: ['AIRWAVES_MARKET_SYMBOLS', z.string().regex(/^[A-Z0-9]{2,10}-[A-Z0-9]{2,10}(,[A-Z0-9]{2,10}-[A-Z0-9]{2,10})*$/, 'comma-separated BASE-QUOTE symbols').default('BTC-USDT,ETH-USDT,SOL-USDT'), 'market symbols to keep books for (comma-separated, e.g. BTC-USDT,ETH-USDT)'],
-  marketSimRate: ['AIRWAVES_MARKET_SIM_RATE', z.coerce.number().min(0).max(100_000).default(20), 'simulator book updates per second per venue and symbol'],
+  marketSimRate: ['AIRWAVES_MARKET_SIM_RATE', z.coerce.number().min(0).max(100_000).default(2), 'simulator book updates per second per venue and symbol (a calm demo feed by default: the idle server stays idle; raise it to load the pipeline)'],
   marketSimFaults: ['AIRWAVES_MARKET_SIM_FAULTS', z.record(z.string(), z.number().min(0).max(1)).optional(), 'simulator fault probabilities for every venue (JSON: gap, duplicate, reorder, staleSnapshot, checksumCorruption, disconnectPerSecond, burstPerSecond)'],
   marketPoolDebug: ['AIRWAVES_MARKET_POOL_DEBUG', bool.default(false), 'market object pools track stacks, fail loudly on double release and poison released objects'],
   llmBaseUrl: ['LLM_BASE_URL', z.string().url().optional(), 'OpenAI-compatible endpoint (POST <url>/v1/chat/completions) for studio generation; unset uses the built-in offline generator'],

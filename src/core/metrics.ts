@@ -49,6 +49,11 @@ export function createHubMetrics(registry: Registry) {
       buckets: [0.0005, 0.001, 0.002, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1],
       registers,
     }),
+    flushYields: new client.Counter({
+      name: 'hub_flush_yields_total',
+      help: 'Flush passes that yielded after their time slice, leaving the rest of their sessions to the next turn',
+      registers,
+    }),
     sendErrors: new client.Counter({
       name: 'hub_send_errors_total',
       help: 'Failed socket writes',

@@ -14,6 +14,11 @@
  *    the slow-consumer policy).
  * 5. The delivery-latency histogram gets one observation per pass (publish → last write of the
  *    pass for its oldest publication), plus one per write made outside a pass.
+ * 6. A pass that has written for longer than its slice (`AIRWAVES_HUB_FLUSH_SLICE_MS`, a few ms)
+ *    yields: the sessions not yet written wait, in order and ahead of any newly dirty one, for
+ *    the next `setImmediate`, so new publications and socket reads are served in between. A
+ *    session waiting in the list keeps `flushScheduled`, so what reaches it meanwhile joins its
+ *    own queue behind what was there: order per client is kept and nothing is written twice.
  *
  * Everything here runs on the hot path: no allocation per session except the dirty-list push.
  */
@@ -25,9 +30,13 @@ import type { ClientSession, Outbound, SessionHost } from './client-session.js';
 const BLOCKED_RESUME_BYTES = 64 * 1024;
 /** How often blocked sockets are looked at. */
 const BLOCKED_POLL_MS = 10;
+/** The clock is read once per this many sessions written (reading it per session costs more than it saves). */
+const SLICE_CHECK_EVERY = 16;
 
 export class FlushScheduler implements SessionHost {
   private dirty: ClientSession[] = [];
+  /** Sessions a yielded pass has not written yet; they go before `dirty` in the next pass. */
+  private carried: ClientSession[] = [];
   private passPending = false;
   private readonly blocked = new Set<ClientSession>();
   private blockedTimer?: NodeJS.Timeout;
@@ -40,6 +49,8 @@ export class FlushScheduler implements SessionHost {
   constructor(
     private readonly metrics: HubMetrics,
     private readonly log: Logger,
+    /** A pass yields after writing for this long (ms); 0 yields at every clock check. */
+    private readonly sliceMs = 4,
   ) {}
 
   /** A session has something to write: flush it at the end of this turn (once, however often asked). */
@@ -53,13 +64,28 @@ export class FlushScheduler implements SessionHost {
     }
   }
 
-  /** One flush pass: every dirty session, in the order they became dirty. */
+  /**
+   * One flush pass: the sessions carried over from a yielded pass, then every newly dirty one, in
+   * the order they became dirty; it yields once it has written for longer than its slice.
+   */
   private readonly runPass = (): void => {
     this.passPending = false;
-    const dirty = this.dirty;
+    const dirty = this.carried.length > 0 ? this.carried.concat(this.dirty) : this.dirty;
+    this.carried = [];
     this.dirty = [];
     this.inPass = true;
-    for (let i = 0; i < dirty.length; i++) dirty[i].flush();
+    const started = performance.now();
+    let i = 0;
+    while (i < dirty.length) {
+      dirty[i++].flush();
+      if (i % SLICE_CHECK_EVERY === 0 && i < dirty.length && performance.now() - started >= this.sliceMs) {
+        this.carried = dirty.slice(i);
+        this.metrics.flushYields.inc();
+        this.passPending = true;
+        setImmediate(this.runPass);
+        break;
+      }
+    }
     this.inPass = false;
     this.batchCache.clear();
     // One observation per pass, taken after its last write for its oldest publication: an upper

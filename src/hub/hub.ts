@@ -78,7 +78,7 @@ export class Hub implements HubApi {
     for (const ns of config.namespaces) this.namespaces.register(ns);
     this.presence = options.presence ?? new MemoryPresence();
     this.channels = new LocalChannels({ engine, presence: this.presence, metrics, logger });
-    this.flush = new FlushScheduler(metrics, logger);
+    this.flush = new FlushScheduler(metrics, logger, config.hubFlushSliceMs);
     this.pipeline = new PublishPipeline({ config, namespaces: this.namespaces, engine, metrics, logger });
     const commands = new CommandRunner({ config, nodeId: this.nodeId, namespaces: this.namespaces, engine, channels: this.channels, pipeline: this.pipeline, metrics, logger });
     this.connections = new Connections({ config, channels: this.channels, commands, flush: this.flush, metrics, logger });

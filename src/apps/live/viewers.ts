@@ -36,10 +36,14 @@ interface StreamViewers {
 
 export class ViewerRegistry {
   private readonly streams = new Map<string, StreamViewers>();
-  private readonly sweeper: NodeJS.Timeout;
+  /** Runs only while some HLS viewer may time out: an idle server has no sweeper. */
+  private sweeper: NodeJS.Timeout | undefined;
 
-  constructor(private readonly options: ViewerRegistryOptions) {
-    this.sweeper = setInterval(() => this.sweep(), Math.max(250, Math.min(1000, options.pollTimeoutMs / 4)));
+  constructor(private readonly options: ViewerRegistryOptions) {}
+
+  private startSweeper(): void {
+    if (this.sweeper) return;
+    this.sweeper = setInterval(() => this.sweep(), Math.max(250, Math.min(1000, this.options.pollTimeoutMs / 4)));
     this.sweeper.unref();
   }
 
@@ -73,6 +77,7 @@ export class ViewerRegistry {
     const known = s.hls.has(viewer);
     s.hls.set(viewer, now);
     if (known) return;
+    this.startSweeper();
     this.options.onJoin?.(streamId, viewer, 'hls');
     this.changed(streamId, s);
   }
@@ -107,6 +112,7 @@ export class ViewerRegistry {
 
   close(): void {
     clearInterval(this.sweeper);
+    this.sweeper = undefined;
     for (const s of this.streams.values()) if (s.timer) clearTimeout(s.timer);
   }
 
@@ -125,6 +131,7 @@ export class ViewerRegistry {
   }
 
   private sweep(now = Date.now()): void {
+    let watching = false;
     for (const [streamId, s] of this.streams) {
       let left = false;
       for (const [viewer, at] of s.hls) {
@@ -134,6 +141,11 @@ export class ViewerRegistry {
         left = true;
       }
       if (left) this.changed(streamId, s);
+      if (s.hls.size > 0) watching = true;
+    }
+    if (!watching) {
+      clearInterval(this.sweeper);
+      this.sweeper = undefined;
     }
   }
 }

@@ -10,6 +10,11 @@
  * stops renewing and another node takes the job over once the lease expired. Every chunk commits
  * only while this node still holds the claim (the progress update is fenced on `claimed_by`), and
  * (job, position) is unique in the database, so no output is ever written twice.
+ *
+ * An idle worker on PGlite runs nothing: the data directory belongs to this process alone
+ * (db/data-dir-lock), so no other node can queue a job or hold a lease, and the in-process
+ * `notify()` is the only wake-up it needs. On PostgreSQL it still re-checks now and then, since
+ * another node may queue a job or die holding one.
  */
 import { sql, type Kysely } from 'kysely';
 import type { HubApi } from '../../hub/hub-api.js';
@@ -46,13 +51,17 @@ export const DEFAULT_LEASE_MS = 30_000;
 export class JobRunner {
   private stopped = false;
   private wake?: () => void;
+  /** Set by a signal that arrived while the worker was not waiting (between its claim and its wait). */
+  private signalled = false;
   private loop?: Promise<void>;
   private current?: { id: string; abort: AbortController };
 
   private readonly leaseMs: number;
 
   constructor(
-    private readonly deps: { db: Kysely<StudioDB>; hub: HubApi; generator: ConversationGenerator; log: Logger; metrics: StudioMetrics; nodeId: string; leaseMs?: number },
+    private readonly deps: { db: Kysely<StudioDB>; hub: HubApi; generator: ConversationGenerator; log: Logger; metrics: StudioMetrics; nodeId: string; leaseMs?: number;
+      /** Whether other processes share the database (PostgreSQL): only then does an idle worker poll. */
+      shared?: boolean },
   ) {
     this.leaseMs = deps.leaseMs ?? DEFAULT_LEASE_MS;
   }
@@ -68,6 +77,7 @@ export class JobRunner {
 
   /** Tells the worker a job was queued. */
   notify(): void {
+    this.signalled = true;
     this.wake?.();
   }
 
@@ -127,12 +137,15 @@ export class JobRunner {
   }
 
   private async runOnce(): Promise<void> {
+    // Cleared before the claim: a job queued after this point is either claimed by it or signals again.
+    this.signalled = false;
     const id = await this.claim();
     if (!id) {
       await new Promise<void>((resolve) => {
         this.wake = resolve;
-        // Also poll now and then: another node may queue jobs, or die holding one.
-        setTimeout(resolve, Math.min(2000, this.leaseMs / 2)).unref();
+        if (this.stopped || this.signalled) return resolve();
+        // Shared PostgreSQL only: another node may queue jobs, or die holding one.
+        if (this.deps.shared) setTimeout(resolve, Math.min(2000, this.leaseMs / 2)).unref();
       });
       this.wake = undefined;
       return;

@@ -84,7 +84,11 @@ export class SimMarket {
     this.burstUntil = performance.now() + ms;
   }
 
-  /** Starts stepping in real time (every 10 ms, the steps due since the last tick). */
+  /**
+   * Starts stepping in real time: each tick takes the steps due since the last one. The tick is
+   * as coarse as the rate allows (10 ms at 100/s and above, 250 ms at 4/s and below): a slow
+   * demo feed must not wake the process 100 times a second.
+   */
   start(): void {
     if (this.timer || this.updatesPerSecond <= 0) return;
     this.last = performance.now();
@@ -96,7 +100,7 @@ export class SimMarket {
       const due = Math.min(Math.floor(this.carry), Math.max(1, rate)); // never more than 1 s of work per tick
       this.carry -= Math.floor(this.carry);
       if (due > 0) this.step(due);
-    }, 10);
+    }, Math.min(250, Math.max(10, Math.floor(1000 / this.updatesPerSecond))));
     this.timer.unref();
   }
 
