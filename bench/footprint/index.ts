@@ -57,13 +57,17 @@ function rssMb(pid: number): number {
   return m ? Number(m[1]) / 1024 : NaN;
 }
 
-async function waitReady(url: string, child: ChildProcess, timeoutMs: number): Promise<void> {
+/**
+ * Polls until the server answers: `/readyz` with 200, or — for the bare ws peer, which answers
+ * plain HTTP with 426 — any HTTP answer at all.
+ */
+async function waitReady(url: string, child: ChildProcess, timeoutMs: number, anyAnswer = false): Promise<void> {
   const deadline = Date.now() + timeoutMs;
   while (Date.now() < deadline) {
     if (child.exitCode !== null) throw new Error(`server exited with ${child.exitCode} before it was ready`);
     try {
       const res = await fetch(url);
-      if (res.ok) return;
+      if (res.ok || anyAnswer) return;
     } catch {
       // not listening yet
     }
@@ -82,13 +86,13 @@ async function heapUsedMb(base: string): Promise<number | null> {
   }
 }
 
-async function measure(setup: string, command: string[], env: NodeJS.ProcessEnv, port: number, idleSeconds: number, readyTimeoutMs: number): Promise<SetupResult> {
+async function measure(setup: string, command: string[], env: NodeJS.ProcessEnv, port: number, idleSeconds: number, readyTimeoutMs: number, anyAnswer = false): Promise<SetupResult> {
   const started = performance.now();
   const child = spawn(command[0]!, command.slice(1), { env: { ...process.env, ...env }, stdio: ['ignore', 'ignore', 'pipe'] });
   let stderr = '';
   child.stderr!.on('data', (d: Buffer) => (stderr = (stderr + d.toString()).slice(-4000)));
   try {
-    await waitReady(`http://127.0.0.1:${port}/readyz`, child, readyTimeoutMs);
+    await waitReady(`http://127.0.0.1:${port}${anyAnswer ? '/' : '/readyz'}`, child, readyTimeoutMs, anyAnswer);
     const readyMs = performance.now() - started;
     const readyCpuSeconds = Number((cpuTicks(child.pid!) / CLK_TCK).toFixed(2));
     // Let start-up work (JIT, first GC, app warm-up) settle before the idle window.
@@ -129,7 +133,7 @@ export async function main(args: string[]): Promise<void> {
     port = await freePort();
     results.push(await measure('all apps, restart', cli, { ...base, AIRWAVES_PORT: String(port), AIRWAVES_DATA_DIR: join(dataDir, 'all') }, port, idleSeconds, readyTimeoutMs));
     port = await freePort();
-    results.push(await measureWsPeer(port, idleSeconds));
+    results.push(await measure('peer: bare ws server (tsx)', [process.execPath, '--import', 'tsx', 'bench/hub/peer-ws-server.ts'], { PORT: String(port), HOST: '127.0.0.1' }, port, idleSeconds, readyTimeoutMs, true));
   } finally {
     rmSync(dataDir, { recursive: true, force: true });
   }
@@ -149,32 +153,4 @@ export async function main(args: string[]): Promise<void> {
   ].join('\n');
   writeFileSync(join(values.out!, 'footprint.md'), md);
   console.log(`\nwrote ${join(values.out!, 'footprint.json')} and footprint.md`);
-}
-
-/** The bare ws server answers plain HTTP with 426; its readiness is its first answer of any status. */
-async function measureWsPeer(port: number, idleSeconds: number): Promise<SetupResult> {
-  const started = performance.now();
-  const child = spawn(process.execPath, ['--import', 'tsx', 'bench/hub/peer-ws-server.ts'], { env: { ...process.env, PORT: String(port), HOST: '127.0.0.1' }, stdio: 'ignore' });
-  try {
-    for (;;) {
-      try {
-        await fetch(`http://127.0.0.1:${port}/`);
-        break;
-      } catch {
-        await new Promise((r) => setTimeout(r, 5));
-      }
-    }
-    const readyMs = Math.round(performance.now() - started);
-    const readyCpuSeconds = Number((cpuTicks(child.pid!) / CLK_TCK).toFixed(2));
-    await new Promise((r) => setTimeout(r, 3000));
-    const t0 = cpuTicks(child.pid!);
-    const w0 = performance.now();
-    await new Promise((r) => setTimeout(r, idleSeconds * 1000));
-    const cpu = ((cpuTicks(child.pid!) - t0) / CLK_TCK) / ((performance.now() - w0) / 1000);
-    const result = { setup: 'peer: bare ws server (tsx)', readyMs, readyCpuSeconds, idleSeconds, idleCpuPercentOfCore: Number((cpu * 100).toFixed(2)), rssMb: Number(rssMb(child.pid!).toFixed(1)), heapUsedMb: null };
-    console.log(`${result.setup.padEnd(34)} ready ${String(readyMs).padStart(5)} ms  idle CPU ${result.idleCpuPercentOfCore.toFixed(2).padStart(5)} % of a core  RSS ${result.rssMb} MB`);
-    return result;
-  } finally {
-    child.kill('SIGTERM');
-  }
 }
