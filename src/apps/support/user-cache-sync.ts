@@ -29,23 +29,40 @@ export async function listenForUserChanges(database: Database, handlers: { forge
   if (database.engine !== 'postgres' || !pool) return async () => {};
   let stopped = false;
   let client: pg.PoolClient | undefined;
+  /** Releases `c` once: after release the pool owns it, and a late error must not release it again. */
+  const releaser = (c: pg.PoolClient, onError: (err: Error) => void) => {
+    let released = false;
+    return (err?: Error) => {
+      if (released) return;
+      released = true;
+      c.removeListener('error', onError);
+      c.removeAllListeners('notification');
+      c.release(err);
+    };
+  };
+  const releases = new WeakMap<pg.PoolClient, (err?: Error) => void>();
   const connect = async (): Promise<void> => {
+    let c: pg.PoolClient | undefined;
     try {
-      const c = await pool.connect();
-      c.on('notification', (msg) => {
-        if (msg.channel === USER_CHANGES_CHANNEL && msg.payload) handlers.forget(msg.payload);
-      });
-      c.on('error', (err: Error) => {
+      c = await pool.connect();
+      const conn = c;
+      const onError = (err: Error) => {
         log.warn({ err }, 'user change listener lost its connection; reconnecting');
-        c.release(err);
-        if (client === c) client = undefined;
+        releases.get(conn)?.(err);
+        if (client === conn) client = undefined;
         handlers.forgetAll();
         if (!stopped) setTimeout(() => void connect(), 1000).unref();
+      };
+      releases.set(conn, releaser(conn, onError));
+      conn.on('notification', (msg) => {
+        if (msg.channel === USER_CHANGES_CHANNEL && msg.payload) handlers.forget(msg.payload);
       });
-      await c.query(`listen ${USER_CHANGES_CHANNEL}`);
-      client = c;
-      if (stopped) c.release();
+      conn.on('error', onError);
+      await conn.query(`listen ${USER_CHANGES_CHANNEL}`);
+      client = conn;
+      if (stopped) releases.get(conn)?.();
     } catch (err) {
+      if (c) releases.get(c)?.(err as Error);
       log.warn({ err }, 'could not listen for user changes; retrying');
       handlers.forgetAll();
       if (!stopped) setTimeout(() => void connect(), 1000).unref();
@@ -58,7 +75,7 @@ export async function listenForUserChanges(database: Database, handlers: { forge
     client = undefined;
     if (c) {
       await c.query(`unlisten ${USER_CHANGES_CHANNEL}`).catch(() => {});
-      c.release();
+      releases.get(c)?.();
     }
   };
 }
