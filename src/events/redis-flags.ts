@@ -77,14 +77,17 @@ export class RedisFlagStore {
     // A flag write fails fast while Redis is away rather than landing minutes later.
     this.cmd = new Redis(options.url, redisCommandOptions(name)) as ScriptedRedis;
     this.cmd.defineCommand('awSaveFlags', { numberOfKeys: 1, lua: SAVE_LUA });
-    this.sub = new Redis(options.url, redisSubscriberOptions(name));
+    // The store resubscribes itself on 'ready' rather than through ioredis' automatic
+    // re-SUBSCRIBE, which has no rejection handler: a close() racing a reconnect turned it into
+    // an unhandled "Connection is closed." rejection.
+    this.sub = new Redis(options.url, { ...redisSubscriberOptions(name), autoResubscribe: false });
     for (const conn of [this.cmd, this.sub]) conn.on('error', (err: Error) => this.log.debug({ err: err.message }, 'flag store redis error'));
     this.sub.on('message', (channel: string) => {
       if (channel === FLAGS_CHANNEL) void this.refresh();
     });
     // After a reconnect a change may have been announced while this node was not listening.
     this.sub.on('ready', () => {
-      if (this.appliedVersion >= 0) void this.refresh();
+      if (this.appliedVersion >= 0) void this.resubscribe();
     });
   }
 
@@ -143,6 +146,18 @@ export class RedisFlagStore {
     this.closed = true;
     this.cmd.disconnect();
     this.sub.disconnect();
+  }
+
+  private async resubscribe(): Promise<void> {
+    if (this.closed) return;
+    try {
+      await this.sub.subscribe(FLAGS_CHANNEL);
+    } catch (err) {
+      // The connection dropped again (or is closing): its next 'ready' tries again.
+      this.log.debug({ err: (err as Error).message }, 'could not resubscribe to flag changes');
+      return;
+    }
+    await this.refresh();
   }
 
   private async refresh(): Promise<void> {
