@@ -17,7 +17,7 @@
  */
 import { CircuitBreaker, type BreakerState } from '../core/circuit-breaker.js';
 import { primaryRedisUrl, type AirwavesConfig } from '../core/config.js';
-import { AirwavesError, Errors } from '../core/errors.js';
+import { AirwavesError, Errors, isAirwavesError } from '../core/errors.js';
 import type { Logger } from '../core/logger.js';
 import type { Registry } from '../core/metrics.js';
 import type { EventLog } from './event-log.js';
@@ -83,7 +83,21 @@ export class RoutingEventPublisher implements EventPublisher {
     return this.flags.useRedisStreams && rolloutBucket(roomId) < this.flags.redisPercentage ? 'redis' : 'http';
   }
 
+  /**
+   * Publishes over the route the flags pick. A refusal reaches the caller as an AirwavesError
+   * (`engine_unavailable` while Redis is away and the fallback is off or failed too) and is
+   * counted in `events_publish_failures_total{code}`: never silent.
+   */
   async publish(event: TransportEvent): Promise<{ transport: TransportName }> {
+    try {
+      return await this.route(event);
+    } catch (err) {
+      this.options.metrics?.publishFailures.inc({ code: isAirwavesError(err) ? err.code : 'internal' });
+      throw err;
+    }
+  }
+
+  private async route(event: TransportEvent): Promise<{ transport: TransportName }> {
     validateEvent(event, this.options.families);
     if (this.flags.dualWrite) return this.publishBoth(event);
     if (this.routeOf(event.roomId) === 'http') return this.options.http.publish(event);
