@@ -25,9 +25,10 @@ import { EventConsumer, type EventSink } from './event-consumer.js';
 import { HttpEventPublisher } from './http-publisher.js';
 import { MemoryEventLog } from './memory-event-log.js';
 import { createTransportMetrics, type TransportMetrics } from './publisher-metrics.js';
-import { LogEventPublisher, validateEvent, type EventPublisher, type TransportEvent, type TransportName } from './publisher.js';
+import { LogEventPublisher, streamOf, validateEvent, type EventPublisher, type TransportEvent, type TransportName } from './publisher.js';
 import { RedisStreamsPublisher } from './redis-publisher.js';
 import { RedisStreamsEventLog } from './redis-streams-event-log.js';
+import { OrphanGroupSweeper } from './orphan-groups.js';
 import { RedisFlagStore, type StoredFlags } from './redis-flags.js';
 import { flagsFromConfig, type EventTransportFlags } from './flags.js';
 
@@ -239,6 +240,11 @@ export function createEventTransport(deps: EventTransportDeps): EventTransport {
     maxDeliveries: config.eventMaxDeliveries,
   });
 
+  // With Redis, nodes come and go and their groups stay behind; the memory log has only this node's.
+  const sweeper = routing
+    ? new OrphanGroupSweeper({ log, streams: [...families].map(streamOf), ownGroup: consumer.group, orphanAfterMs: config.eventOrphanGroupIdleMs, logger, metrics: deps.metrics })
+    : undefined;
+
   return {
     kind: routing ? 'redis' : 'memory',
     publisher,
@@ -258,9 +264,11 @@ export function createEventTransport(deps: EventTransportDeps): EventTransport {
     },
     async start() {
       consumer.start();
+      sweeper?.start();
       await startFlags();
     },
     async close() {
+      await sweeper?.stop();
       await flagStore?.close();
       const stopping = consumer.stop();
       await log.close();

@@ -13,7 +13,7 @@ import { test, describe, before, after } from 'node:test';
 import assert from 'node:assert/strict';
 import { startDesk, eventsOn } from './harness.js';
 import { startRedis, type TestRedis } from '../helpers/redis.js';
-import { sleep, type RawClient } from '../helpers/server.js';
+import { sleep, until, type RawClient } from '../helpers/server.js';
 import { roomChannel } from '../../src/apps/support/event-bus.js';
 
 type Desk = Awaited<ReturnType<typeof startDesk>>;
@@ -22,14 +22,6 @@ type Desk = Awaited<ReturnType<typeof startDesk>>;
 function sample(text: string, name: string, labels = ''): number {
   const line = text.split('\n').find((l) => l.startsWith(`${name}${labels} `));
   return line ? Number(line.slice(line.lastIndexOf(' ') + 1)) : 0;
-}
-
-async function until(what: string, check: () => Promise<boolean>, timeoutMs = 30_000): Promise<void> {
-  const deadline = Date.now() + timeoutMs;
-  while (!(await check())) {
-    assert.ok(Date.now() < deadline, `timed out waiting for: ${what}`);
-    await sleep(100);
-  }
 }
 
 describe('help desk events while Redis is stopped', () => {
