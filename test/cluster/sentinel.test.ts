@@ -13,27 +13,14 @@
  */
 import { test, describe, before, after } from 'node:test';
 import assert from 'node:assert/strict';
-import WebSocket from 'ws';
-import { AirwavesClient, type Publication } from '../../src/client/index.js';
+import type { AirwavesClient } from '../../src/client/index.js';
 import { startServer, sleep } from '../helpers/server.js';
 import type { AirwavesConfig } from '../../src/core/config.js';
 import { startSentinelRig, type SentinelRig } from './sentinel-rig.js';
+import { until, watch as watchOn, type Watcher } from './watchers.js';
 
 type Node = Awaited<ReturnType<typeof startServer>>;
 const namespaces = [{ name: 'chat', publish: 'anonymous' as const, historySize: 1000, historyTtlSeconds: 600 }] as unknown as AirwavesConfig['namespaces'];
-
-interface Watcher {
-  got: number[];
-  recovered: boolean[];
-}
-
-async function until(cond: () => boolean, what: string, timeoutMs: number): Promise<void> {
-  const deadline = Date.now() + timeoutMs;
-  while (!cond()) {
-    if (Date.now() > deadline) throw new Error(`timed out waiting for ${what}`);
-    await sleep(20);
-  }
-}
 
 describe('Redis Sentinel: the master killed mid-stream', () => {
   let rig: SentinelRig;
@@ -55,15 +42,8 @@ describe('Redis Sentinel: the master killed mid-stream', () => {
   });
 
   async function watch(node: Node, channel: string): Promise<Watcher> {
-    const client = new AirwavesClient({ url: node.wsUrl, WebSocket: WebSocket as never, reconnect: { initialDelayMs: 100, maxDelayMs: 400 } });
-    clients.push(client);
-    await client.connect();
-    const w: Watcher = { got: [], recovered: [] };
-    const sub = client.subscribe(channel, {
-      publication: (p: Publication) => w.got.push((p.data as { n: number }).n),
-      recovered: (r) => w.recovered.push(r.recovered),
-    });
-    await sub.ready;
+    const w = await watchOn(node.wsUrl, channel);
+    clients.push(w.client);
     return w;
   }
 
