@@ -65,7 +65,7 @@ export function createMarketMetrics(registry: Registry | null, pools?: PoolManag
     reconnect: (v) => reconnects.inc({ venue: v }),
     unknownSymbol: (v) => unknownSymbols.inc({ venue: v }),
   };
-  return { counters, latency, published, dropped };
+  return { counters, latency, published, dropped, messagesTotal: messages };
 }
 
 export type MarketMetrics = ReturnType<typeof createMarketMetrics>;
