@@ -199,7 +199,7 @@ export function createEventTransport(deps: EventTransportDeps): EventTransport {
     log = memoryLog;
     publisher = { publish: async (event) => memory.publish(validateEvent(event, families)) };
   } else {
-    const redisLog = new RedisStreamsEventLog({ url: primaryRedisUrl(config.redisUrl), logger, metrics: deps.metrics, connectionName: `airwaves-events-${deps.nodeId}` });
+    const redisLog = new RedisStreamsEventLog({ url: primaryRedisUrl(config.redisUrl), logger, metrics: deps.metrics, connectionName: `airwaves-events-${deps.nodeId}`, sentinels: config.redisSentinels });
     const configured = config.eventTransportHttpUrls?.split(',').map((u) => u.trim().replace(/\/$/, '')).filter(Boolean);
     const http = new HttpEventPublisher({ urls: () => (configured?.length ? configured : [deps.selfUrl()]), apiKey: config.apiKey, metrics });
     log = redisLog;
@@ -209,6 +209,7 @@ export function createEventTransport(deps: EventTransportDeps): EventTransport {
     const routed = routing;
     flagStore = new RedisFlagStore({
       url: primaryRedisUrl(config.redisUrl),
+      sentinels: config.redisSentinels,
       nodeId: deps.nodeId,
       logger,
       onChange: (next) => {
