@@ -13,7 +13,7 @@ import swaggerUi from '@fastify/swagger-ui';
 import fastifyStatic from '@fastify/static';
 import helmet from '@fastify/helmet';
 import rateLimit from '@fastify/rate-limit';
-import { loadConfig, type AirwavesConfig } from './core/config.js';
+import { loadConfig, type AirwavesConfig } from './config.js';
 import { MemoryMonitor } from './core/memory-monitor.js';
 import { createLogger, type Logger } from './core/logger.js';
 import { createHubMetrics, createRegistry, type Registry } from './core/metrics.js';

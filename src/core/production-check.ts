@@ -9,7 +9,7 @@
  * refuses them (core/public-secrets).
  */
 import { readFileSync } from 'node:fs';
-import { CONFIG_FIELDS, type AirwavesConfig } from './config.js';
+import { CORE_SETTINGS, type CoreConfig } from './config.js';
 
 /** Fewest distinct characters in a production secret: `aaaa…` or `0123…0123` is not random. */
 const MIN_DISTINCT_SECRET_CHARS = 12;
@@ -21,7 +21,7 @@ const MIN_DISTINCT_SECRET_CHARS = 12;
 const PLACEHOLDER_WORDS = /change-?me|example|placeholder|password|insecure|replace/i;
 
 export interface ProductionCheckInput {
-  config: AirwavesConfig;
+  config: CoreConfig;
   /** The environment the configuration came from (to tell "left at its default" from "chosen"). */
   env: NodeJS.ProcessEnv;
   /**
@@ -37,10 +37,10 @@ export interface ProductionProblem {
   message: string;
 }
 
-type FieldName = keyof typeof CONFIG_FIELDS;
+type FieldName = keyof typeof CORE_SETTINGS;
 
 function variableOf(field: FieldName): string {
-  return CONFIG_FIELDS[field][0];
+  return CORE_SETTINGS[field][0];
 }
 
 /** Fields set in the `AIRWAVES_CONFIG` file, if there is one that parses. */
@@ -131,7 +131,7 @@ export function plannedReplicas(flag: string | undefined, env: NodeJS.ProcessEnv
  * The `--production` verdict as the CLI prints it: undefined when the configuration may run in
  * production, else one line per problem naming its variable.
  */
-export function productionCheckReport(config: AirwavesConfig, replicasFlag: string | undefined, env: NodeJS.ProcessEnv): string | undefined {
+export function productionCheckReport(config: CoreConfig, replicasFlag: string | undefined, env: NodeJS.ProcessEnv): string | undefined {
   const replicas = plannedReplicas(replicasFlag, env);
   if (typeof replicas === 'string') return `not ready for production:\n  - ${replicas}`;
   const problems = productionProblems({ config, env, replicas });

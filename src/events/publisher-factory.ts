@@ -16,7 +16,7 @@
  * stored in Redis and applied by every node (see redis-flags), over each node's configured flags.
  */
 import { CircuitBreaker, type BreakerState } from '../core/circuit-breaker.js';
-import { primaryRedisUrl, type AirwavesConfig } from '../core/config.js';
+import { primaryRedisUrl, type CoreConfig } from '../core/config.js';
 import { AirwavesError, Errors } from '../core/errors.js';
 import type { Logger } from '../core/logger.js';
 import type { Registry } from '../core/metrics.js';
@@ -149,7 +149,7 @@ export interface EventTransport {
 }
 
 export interface EventTransportDeps {
-  config: AirwavesConfig;
+  config: CoreConfig;
   hub: EventSink;
   nodeId: string;
   logger: Logger;
