@@ -24,6 +24,7 @@ test('connections rotate before their age limit with no gap visible to clients',
     venues: urls,
     registry: null,
     rotateAfterMs: 1_500,
+    silenceMs: 120_000, // under heavy load a stalled loop must not look like a dead venue: this test is about rotation
     publish: (channel, data) => {
       books.get(channel)?.apply(data as { t: string; seq: number; b: number[]; a: number[] }); // applied at once: the message is pooled
       if (channel === 'market:health') health.push(data as (typeof health)[number]);
