@@ -12,7 +12,7 @@
  * to retry or fall back.
  */
 import { Redis, type RedisOptions } from 'ioredis';
-import { redisCommandDuration, redisCommandOptions } from '../core/redis-options.js';
+import { redisCommandDuration, redisCommandOptions, redisTarget, type SentinelAddress } from '../core/redis-options.js';
 import type { Logger } from '../core/logger.js';
 import type { prom, Registry } from '../core/metrics.js';
 import { DEAD_LETTER_MAX_LEN, TRIM_DEAD_LETTER_STREAM, compareIds, nextId, trimmedDeadLetter, trimmedUnackedCounter } from './trim-guard.js';
@@ -20,6 +20,8 @@ import { DEFAULT_CLAIM_COUNT, DEFAULT_READ_COUNT, type AppendOptions, type Event
 
 export interface RedisStreamsEventLogOptions {
   url: string;
+  /** Redis Sentinels: `url`'s host names the master group (docs/cluster.md, "Redis Sentinel"). */
+  sentinels?: readonly SentinelAddress[];
   logger?: Logger;
   metrics?: Registry;
   /** MAXLEN ~ applied when an append gives none. Default 100_000 (the memory log's bound). */
@@ -59,7 +61,7 @@ export class RedisStreamsEventLog implements EventLog {
     this.defaultMaxLen = opts.defaultMaxLen ?? 100_000;
     checkInt('defaultMaxLen', this.defaultMaxLen, 1);
     this.trimmedUnacked = trimmedUnackedCounter(opts.metrics);
-    this.options = redisCommandOptions(opts.connectionName ?? 'airwaves-events');
+    this.options = redisTarget(opts.url, redisCommandOptions(opts.connectionName ?? 'airwaves-events'), opts.sentinels);
     this.redis = this.newConnection();
     if (opts.metrics) this.latency = redisCommandDuration(opts.metrics);
   }

@@ -103,6 +103,17 @@ export class LocalChannels {
     this.metrics.delivered.labels(channel.ns.config.name).inc(channel.subscribers.size);
   };
 
+  /**
+   * The engine → hub link for an epoch change on a channel with no message to show it (a quiet
+   * channel Redis lost, or one restarted after a failover): every subscription still in another
+   * epoch learns at once that it lost continuity.
+   */
+  readonly epochChanged = (channel: string, epoch: string): void => {
+    for (const sub of this.byName.get(channel)?.subscribers ?? []) {
+      if (!sub.pending && sub.epoch !== epoch) this.continuityLost(sub, { epoch, offset: 0 });
+    }
+  };
+
   /** Offers one message to one subscription under the delivery invariant: exactly `position + 1` of its epoch. */
   private offerTo(sub: Subscription, message: HubMessage): void {
     if (message.offset === sub.position + 1 && message.epoch === sub.epoch) {
@@ -116,7 +127,7 @@ export class LocalChannels {
    * cannot continue in order. A `gap` notice makes the SDK resubscribe with `since` (which
    * recovers from history what it still has, or answers `recovered: false`); until then it is given nothing.
    */
-  private continuityLost(sub: Subscription, message: HubMessage): void {
+  private continuityLost(sub: Subscription, message: Pick<HubMessage, 'epoch' | 'offset'>): void {
     if (sub.continuityLost) return;
     sub.continuityLost = true;
     this.metrics.rejected.inc({ reason: 'insufficient_state' });

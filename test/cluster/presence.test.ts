@@ -9,7 +9,7 @@ import WebSocket from 'ws';
 import { AirwavesClient } from '../../src/client/index.js';
 import { startServer, sleep } from '../helpers/server.js';
 import { startRedis, type TestRedis } from '../helpers/redis.js';
-import type { AirwavesConfig } from '../../src/core/config.js';
+import type { AirwavesConfig } from '../../src/config.js';
 import { NodeProcess } from './nodes.js';
 
 type Node = Awaited<ReturnType<typeof startServer>>;

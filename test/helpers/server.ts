@@ -4,7 +4,7 @@
  */
 import { WebSocket } from 'ws';
 import { createServer, type AirwavesServer, type ServerOptions } from '../../src/server.js';
-import type { AirwavesConfig } from '../../src/core/config.js';
+import type { AirwavesConfig } from '../../src/config.js';
 import { createLogger } from '../../src/core/logger.js';
 
 /** Explicit secrets: tests never generate into ./data, and both pass the start-up checks. */

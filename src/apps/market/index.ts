@@ -9,6 +9,7 @@
  * recovery): channels are listed in pipeline/messages.ts. Routes in routes.ts.
  */
 import type { AirwavesApp, AppContext } from '../app.js';
+import type { MarketConfig } from './settings.js';
 import { MarketGateway } from './gateway.js';
 import { registerMarketRoutes } from './routes.js';
 import { symbolSpecs } from './symbols.js';
@@ -22,7 +23,7 @@ import { marketMigrations, type MarketDB } from './orders/schema.js';
 /** The `market` hub namespace: server-published, public, slow readers conflated by key. */
 export const MARKET_NAMESPACE = { name: 'market', subscribe: 'anonymous', publish: 'server', historySize: 200, historyTtlSeconds: 60, maxMessageBytes: 1024 * 1024, slowConsumer: 'conflate' } as const;
 
-export interface MarketApp extends AirwavesApp {
+export interface MarketApp extends AirwavesApp<MarketConfig> {
   gateway?: MarketGateway;
   desk?: OrderDesk;
   simulator?: VenueSimulator;
@@ -33,7 +34,7 @@ export function createMarketApp(): MarketApp {
     name: 'market',
     title: 'Market data',
     description: 'Live order books, trades and a consolidated best bid/offer from several crypto venues (simulated by default)',
-    async register(ctx: AppContext) {
+    async register(ctx: AppContext<MarketConfig>) {
       const { config, hub, logger } = ctx;
       hub.registerNamespace(MARKET_NAMESPACE);
       const symbols = symbolSpecs(config.marketSymbols);

@@ -64,11 +64,13 @@ export interface HistorySlice {
 }
 
 export type MessageSink = (message: HubMessage) => void;
+/** Told when a listened channel moved to another epoch without a message (yet) to show it. */
+export type EpochSink = (channel: string, epoch: string) => void;
 
 export interface HubEngine {
   readonly name: 'memory' | 'redis';
   /** Starts the engine; every publication for a channel this node listens to goes to `sink`, in offset order. */
-  start(sink: MessageSink): Promise<void>;
+  start(sink: MessageSink, onEpoch?: EpochSink): Promise<void>;
   publish(channel: string, payload: PublishPayload, retention: ChannelRetention): PublishAck | Promise<PublishAck>;
   /** Messages after `afterOffset` (at most `limit`, the newest ones when more exist). */
   history(channel: string, afterOffset: number, limit: number, retention: ChannelRetention): HistorySlice | Promise<HistorySlice>;

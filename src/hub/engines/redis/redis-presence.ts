@@ -11,7 +11,7 @@
 import { Redis } from 'ioredis';
 import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
-import { redisCommandOptions } from '../../../core/redis-options.js';
+import { redisCommandOptions, redisTarget, type SentinelAddress } from '../../../core/redis-options.js';
 import { AirwavesError, Errors } from '../../../core/errors.js';
 import type { Logger } from '../../../core/logger.js';
 import type { PresenceEntry } from '../../../protocol/index.js';
@@ -20,6 +20,8 @@ import { luaDir } from './scripts.js';
 
 export interface RedisPresenceOptions {
   url: string;
+  /** Redis Sentinels: `url`'s host names the master group. */
+  sentinels?: readonly SentinelAddress[];
   nodeId: string;
   logger: Logger;
   /** How long an entry outlives its node's last refresh. Default 15 s. */
@@ -52,7 +54,7 @@ export class RedisPresence implements PresenceStore {
   constructor(options: RedisPresenceOptions) {
     this.log = options.logger.child({ module: 'redis-presence', node: options.nodeId });
     this.ttlMs = options.ttlMs ?? 15_000;
-    this.redis = new Redis(options.url, { ...redisCommandOptions(`airwaves-presence-${options.nodeId}`), lazyConnect: false }) as PresenceRedis;
+    this.redis = new Redis(options.url, redisTarget(options.url, { ...redisCommandOptions(`airwaves-presence-${options.nodeId}`), lazyConnect: false }, options.sentinels)) as PresenceRedis;
     this.redis.on('error', (err: Error) => this.log.debug({ err: err.message }, 'redis connection error'));
     const dir = luaDir();
     this.redis.defineCommand('awPresenceAdd', { numberOfKeys: 2, lua: readFileSync(join(dir, 'presence-add.lua'), 'utf8') });
