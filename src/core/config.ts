@@ -83,6 +83,27 @@ export const CORE_SETTINGS = {
       .optional(),
     'Redis URL: switches the hub engine and event log to Redis; several comma-separated URLs shard channels over them by consistent hash (the first also holds the event log and flags)',
   ],
+  redisSentinels: [
+    'AIRWAVES_REDIS_SENTINELS',
+    z
+      .union([
+        z.array(z.object({ host: z.string().min(1), port: z.number().int().min(1).max(65535) })).min(1),
+        z.string().transform((v, ctx) => {
+          try {
+            return parseSentinels(v);
+          } catch (err) {
+            ctx.addIssue({ code: 'custom', message: `comma-separated host:port list of Redis Sentinels: ${(err as Error).message}` });
+            return z.NEVER;
+          }
+        }),
+      ])
+      .optional(),
+    'Redis Sentinels (host:port,host:port): every Redis connection goes to the current master of the group named by the host of its AIRWAVES_REDIS_URL (redis://mymaster), and follows a failover',
+  ],
+  redisChannelTtlMs: ['AIRWAVES_REDIS_CHANNEL_TTL_MS', z.coerce.number().int().min(3000).default(24 * 3600_000), 'with Redis: how long a channel\'s offset and epoch outlive its last publish, read or listening node (a listening node refreshes them every quarter of this, at most every second, at least every minute)'],
+  redisDedupeTtlMs: ['AIRWAVES_REDIS_DEDUPE_TTL_MS', z.coerce.number().int().min(1000).default(10 * 60_000), 'with Redis: how long a publish\'s idempotency key (a durable event\'s id) is remembered; a copy arriving later, e.g. from a node returning with an older backlog, is published again under a new offset. Keep it above the longest node outage you ride out'],
+  redisWaitReplicas: ['AIRWAVES_REDIS_WAIT_REPLICAS', z.coerce.number().int().min(0).max(16).default(0), 'with Redis: replicas that must confirm a hub publish (Redis WAIT) before it is acknowledged; 1 with Sentinel keeps every acknowledged publish through a failover'],
+  redisWaitTimeoutMs: ['AIRWAVES_REDIS_WAIT_TIMEOUT_MS', positiveInt.default(1000), 'with AIRWAVES_REDIS_WAIT_REPLICAS: how long a publish waits for the replicas before it is refused with engine_unavailable'],
   nodeId: ['AIRWAVES_NODE_ID', z.string().regex(/^[A-Za-z0-9_.-]{1,64}$/).optional(), 'stable id of this node in a cluster (default: host name and port)'],
   databaseUrl: ['DATABASE_URL', z.string().optional(), 'PostgreSQL URL; unset uses embedded PGlite under the data directory'],
   presenceTtlMs: ['AIRWAVES_PRESENCE_TTL_MS', positiveInt.default(15_000), 'with Redis: how long a node\'s clients stay in presence lists after the node stops refreshing them (it refreshes every third of this)'],
@@ -94,10 +115,25 @@ export const CORE_SETTINGS = {
   eventTransportHttpUrls: ['EVENT_TRANSPORT_HTTP_URLS', z.string().optional(), 'comma-separated hub node URLs for HTTP event publishing (default: this node)'],
   eventStreams: ['EVENT_TRANSPORT_STREAMS', z.record(z.string().regex(/^[a-z][a-z0-9_-]{0,31}$/), z.number().int().min(1).max(100_000_000)).default({ chat: 10_000, ticket: 5_000, remote: 1_000 }), 'event families and the approximate MAXLEN of their streams (JSON object)', { json: true }],
   eventMaxDeliveries: ['EVENT_TRANSPORT_MAX_DELIVERIES', positiveInt.default(5), 'deliveries of one event before it is moved to the dead-letter stream'],
+  eventOrphanGroupIdleMs: ['EVENT_TRANSPORT_ORPHAN_GROUP_IDLE_MS', z.coerce.number().int().min(2000).default(600_000), 'with Redis: a node\'s consumer group whose consumers have all been idle this long (the node is gone) is deleted by the other nodes'],
 } as const satisfies SettingFields;
 
 /** The core's part of the configuration (what the hub, http, auth, db and events layers read). */
 export type CoreConfig = SettingsOf<typeof CORE_SETTINGS>;
+
+/** Parses `host:port,host:port` (the Sentinels' list); throws naming the bad entry. */
+export function parseSentinels(value: string): { host: string; port: number }[] {
+  return value
+    .split(',')
+    .map((s) => s.trim())
+    .filter(Boolean)
+    .map((entry) => {
+      const m = /^(\[[^\]]+\]|[^:]+):(\d{1,5})$/.exec(entry);
+      const port = m ? Number(m[2]) : NaN;
+      if (!m || port < 1 || port > 65535) throw new Error(`"${entry}" is not host:port`);
+      return { host: m[1].replace(/^\[|\]$/g, ''), port };
+    });
+}
 
 /** The first Redis URL of `AIRWAVES_REDIS_URL` (event log, flags: one place for the whole cluster). */
 export function primaryRedisUrl(redisUrl: string): string {
@@ -111,7 +147,11 @@ export function primaryRedisUrl(redisUrl: string): string {
  * every node shares, so without one every fallback publish would be refused.
  */
 export function clusterProblems(config: CoreConfig): string[] {
-  if (!config.redisUrl) return [];
+  if (!config.redisUrl) {
+    return config.redisSentinels
+      ? ['AIRWAVES_REDIS_SENTINELS is set but AIRWAVES_REDIS_URL is not: name the Sentinel master group as the URL\'s host (AIRWAVES_REDIS_URL=redis://mymaster)']
+      : [];
+  }
   const problems: string[] = [];
   if (!config.databaseUrl && !config.clusterLocalDatabase) {
     problems.push(
