@@ -70,18 +70,15 @@ const appBlocks = APPS.map((app) => {
 
 /**
  * The browser (web/) never imports server modules: only src/client, src/protocol and an app's
- * browser-shared code (src/apps/<app>/shared/). The support and studio UIs still import a few
- * browser-safe modules outside shared/ (types, constants, the typing throttle): listed here by
- * name until they move into their app's shared/ folder (issue 13, deliverable 5).
+ * browser-shared code (src/apps/<app>/shared/).
  */
-const WEB_APP_MODULES_OUTSIDE_SHARED = ['support/events', 'support/desk', 'support/typing-client', 'support/demo-users', 'studio/types', 'studio/vocabulary'];
 const webBlock = {
   files: ['web/**/*.{ts,tsx}'],
   rules: {
     'no-restricted-imports': restrict(
       { regex: '(^|/)src/(core|hub|events|db|auth|http)/|(^|/)src/(server|cli)\\.js$', message: 'layers: the browser never imports server modules; use src/client (the SDK) and src/protocol' },
       {
-        regex: `(^|/)src/apps/(?![^/]+/shared/)(?!(${WEB_APP_MODULES_OUTSIDE_SHARED.join('|')})\\.js$)`,
+        regex: '(^|/)src/apps/(?![^/]+/shared/)',
         message: "layers: the browser imports only an app's browser-shared code, src/apps/<app>/shared/",
       },
     ),
