@@ -14,7 +14,7 @@ export const bannedImports = {
 /**
  * The layer table (docs/architecture.md, "Layers"): what each folder of src/ may import of ours.
  * Everything not listed is refused by `no-restricted-imports`; a folder always imports itself.
- * `server.ts` and `cli.ts` (the composition root) may import everything.
+ * `server.ts`, `cli.ts` and `config.ts` (the composition root) may import everything.
  */
 export const LAYERS = {
   core: [],
