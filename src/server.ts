@@ -63,7 +63,7 @@ async function createEngine(config: AirwavesConfig, logger: Logger, nodeId: stri
   const { RedisEngine } = await import('./hub/engines/redis/redis-engine.js');
   const { ShardedEngine, redisShardUrls } = await import('./hub/engines/redis/shards.js');
   const urls = redisShardUrls(config.redisUrl);
-  const engines = urls.map((url) => new RedisEngine({ url, sentinels: config.redisSentinels, nodeId, logger, metrics, metaTtlMs: config.redisChannelTtlMs, waitReplicas: config.redisWaitReplicas, waitTimeoutMs: config.redisWaitTimeoutMs }));
+  const engines = urls.map((url) => new RedisEngine({ url, sentinels: config.redisSentinels, nodeId, logger, metrics, metaTtlMs: config.redisChannelTtlMs, dedupeTtlMs: config.redisDedupeTtlMs, waitReplicas: config.redisWaitReplicas, waitTimeoutMs: config.redisWaitTimeoutMs }));
   return engines.length === 1 ? engines[0] : new ShardedEngine(urls, engines);
 }
 

@@ -101,6 +101,7 @@ export const CORE_SETTINGS = {
     'Redis Sentinels (host:port,host:port): every Redis connection goes to the current master of the group named by the host of its AIRWAVES_REDIS_URL (redis://mymaster), and follows a failover',
   ],
   redisChannelTtlMs: ['AIRWAVES_REDIS_CHANNEL_TTL_MS', z.coerce.number().int().min(3000).default(24 * 3600_000), 'with Redis: how long a channel\'s offset and epoch outlive its last publish, read or listening node (a listening node refreshes them every quarter of this, at most every second, at least every minute)'],
+  redisDedupeTtlMs: ['AIRWAVES_REDIS_DEDUPE_TTL_MS', z.coerce.number().int().min(1000).default(10 * 60_000), 'with Redis: how long a publish\'s idempotency key (a durable event\'s id) is remembered; a copy arriving later, e.g. from a node returning with an older backlog, is published again under a new offset. Keep it above the longest node outage you ride out'],
   redisWaitReplicas: ['AIRWAVES_REDIS_WAIT_REPLICAS', z.coerce.number().int().min(0).max(16).default(0), 'with Redis: replicas that must confirm a hub publish (Redis WAIT) before it is acknowledged; 1 with Sentinel keeps every acknowledged publish through a failover'],
   redisWaitTimeoutMs: ['AIRWAVES_REDIS_WAIT_TIMEOUT_MS', positiveInt.default(1000), 'with AIRWAVES_REDIS_WAIT_REPLICAS: how long a publish waits for the replicas before it is refused with engine_unavailable'],
   nodeId: ['AIRWAVES_NODE_ID', z.string().regex(/^[A-Za-z0-9_.-]{1,64}$/).optional(), 'stable id of this node in a cluster (default: host name and port)'],

@@ -86,7 +86,7 @@ export class Hub implements HubApi {
 
   /** Starts the engine, with the local channels as its listener, then the heartbeat and the rate gauge. */
   async start(): Promise<void> {
-    await this.engine.start(this.channels.deliverFromEngine, this.channels.epochChanged);
+    await this.engine.start(this.channels.deliverFromEngine, this.channels.notices);
     this.connections.startHeartbeat();
     this.rateTimer = setInterval(() => {
       const total = this.channels.publishedTotal;

@@ -12,7 +12,7 @@ import { test, describe, before, after } from 'node:test';
 import assert from 'node:assert/strict';
 import { startServer, sleep } from '../helpers/server.js';
 import { startRedis, type TestRedis } from '../helpers/redis.js';
-import type { CoreConfig as AirwavesConfig } from '../../src/core/config.js';
+import type { AirwavesConfig } from '../../src/config.js';
 import type { AirwavesClient } from '../../src/client/index.js';
 import { until, watch as watchOn, type Watcher } from './watchers.js';
 

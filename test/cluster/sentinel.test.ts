@@ -15,7 +15,7 @@ import { test, describe, before, after } from 'node:test';
 import assert from 'node:assert/strict';
 import type { AirwavesClient } from '../../src/client/index.js';
 import { startServer, sleep } from '../helpers/server.js';
-import type { CoreConfig as AirwavesConfig } from '../../src/core/config.js';
+import type { AirwavesConfig } from '../../src/config.js';
 import { startSentinelRig, type SentinelRig } from './sentinel-rig.js';
 import { until, watch as watchOn, type Watcher } from './watchers.js';
 

@@ -12,7 +12,7 @@
  *                           on every history read, and periodically while any node listens)
  *   aw:{<channel>}:h        list of wire messages (./wire.ts), newest first, trimmed to historySize
  *   aw:{<channel>}:i:<key>  ack of an idempotent publish ("<offset> <epoch> <ts>"), TTL dedupeTtlMs
- *   aw:p:<channel>          the pub/sub channel
+ *   aw:p:<channel>          the pub/sub channel (publications, and presence notices: ./wire.ts)
  *
  * Per listened channel one ChannelSync (./channel-sync.ts) puts pub/sub, own replies, gap fills
  * and the subscribe's read in one order; the hub sees each channel's messages once, in offset
@@ -23,10 +23,10 @@ import { redisCommandDuration, redisCommandOptions, redisSubscriberOptions, redi
 import { AirwavesError, Errors, isAirwavesError } from '../../../core/errors.js';
 import type { Logger } from '../../../core/logger.js';
 import { prom, sharedMetric, type Registry } from '../../../core/metrics.js';
-import type { ChannelRetention, EpochSink, HistorySlice, HubEngine, HubMessage, MessageSink, PublishAck, PublishPayload } from '../engine.js';
+import type { ChannelRetention, EngineNotices, HistorySlice, HubEngine, HubMessage, MessageSink, PublishAck, PublishPayload } from '../engine.js';
 import { newEpoch } from '../engine.js';
 import { ChannelSync, type SyncEvent } from './channel-sync.js';
-import { decodeWire, publishedAtOf } from './wire.js';
+import { decodeWire, presenceNoticeOf, publishedAtOf, pubSubChannelOf } from './wire.js';
 import { engineScripts } from './scripts.js';
 
 export { decodeWire, encodeWire } from './wire.js';
@@ -52,7 +52,8 @@ export interface RedisEngineOptions {
   holdLimit?: number;
 }
 
-const PUB_PREFIX = 'aw:p:';
+/** Bytes of the pub/sub channel's prefix (`aw:p:`). */
+const PUB_PREFIX_BYTES = pubSubChannelOf('').length;
 /** Most messages read to fill one gap; a larger gap is beyond any namespace's history anyway. */
 const MAX_GAP_FILL = 10_000;
 
@@ -84,7 +85,7 @@ export class RedisEngine implements HubEngine {
   private readonly metaTtlMs: number;
   private readonly dedupeTtlMs: number;
   private sink: MessageSink = () => {};
-  private epochSink: EpochSink = () => {};
+  private notices?: EngineNotices;
   private readonly listening = new Map<string, Listened>();
   private readonly retention = new Map<string, ChannelRetention>();
   private readonly latency?: prom.Histogram<'op'>;
@@ -142,9 +143,9 @@ export class RedisEngine implements HubEngine {
     }
   }
 
-  async start(sink: MessageSink, onEpoch?: EpochSink): Promise<void> {
+  async start(sink: MessageSink, notices?: EngineNotices): Promise<void> {
     this.sink = sink;
-    if (onEpoch) this.epochSink = onEpoch;
+    this.notices = notices;
     this.sub.on('messageBuffer', (channel: Buffer, message: Buffer) => this.onPubSub(channel, message));
     // Keep the epoch of every listened channel alive (and notice one that changed or a message
     // this node never heard of) even when nobody publishes.
@@ -168,7 +169,7 @@ export class RedisEngine implements HubEngine {
       metaKey(channel),
       histKey(channel),
       idem === undefined ? metaKey(channel) : idemKey(channel, idem),
-      PUB_PREFIX + channel,
+      pubSubChannelOf(channel),
       payload.binary ? 'b' : 'j',
       payload.key ?? '',
       data,
@@ -222,7 +223,7 @@ export class RedisEngine implements HubEngine {
   }
 
   listen(channel: string, on: boolean): Promise<void> {
-    const pubChannel = PUB_PREFIX + channel;
+    const pubChannel = pubSubChannelOf(channel);
     if (on) {
       if (this.listening.has(channel)) return Promise.resolve();
       const listened: Listened = { sync: this.newSync(channel), subscribed: Promise.resolve() };
@@ -292,7 +293,7 @@ export class RedisEngine implements HubEngine {
    * channel would stay listened but deaf. Reads wait for the confirmation and fail with it.
    */
   private subscribe(channel: string, listened: Listened, delayMs = 0): void {
-    const attempt = this.sub.subscribe(PUB_PREFIX + channel);
+    const attempt = this.sub.subscribe(pubSubChannelOf(channel));
     listened.subscribed = attempt;
     attempt.catch((err: Error) => {
       if (this.closed || this.listening.get(channel) !== listened) return;
@@ -325,7 +326,7 @@ export class RedisEngine implements HubEngine {
         // Fills read everything the channel keeps (no TTL filter: an expired message is gone either way).
         read: (after) => this.read(channel, after, Math.max(1, Math.min(MAX_GAP_FILL, this.retention.get(channel)?.historySize ?? MAX_GAP_FILL)), 0),
         deliver: (m) => this.sink(m),
-        epochChanged: (epoch) => this.epochSink(channel, epoch),
+        epochChanged: (epoch) => this.notices?.epochChanged(channel, epoch),
         restart: (epoch) =>
           this.cmd.awRestart(metaKey(channel), histKey(channel), epoch, newEpoch(), Math.max(this.metaTtlMs, this.retention.get(channel)?.historyTtlMs ?? 0)),
         count: (event: SyncEvent, n = 1) => this.syncEvents?.inc({ event }, n),
@@ -348,11 +349,17 @@ export class RedisEngine implements HubEngine {
   }
 
   private onPubSub(pubChannel: Buffer, buf: Buffer): void {
-    const channel = pubChannel.toString('utf8', PUB_PREFIX.length);
+    const channel = pubChannel.toString('utf8', PUB_PREFIX_BYTES);
     const listened = this.listening.get(channel);
     if (!listened) return;
     let message: HubMessage;
     try {
+      const notice = presenceNoticeOf(buf);
+      if (notice) {
+        // A notice from this node was told to its subscribers where it happened.
+        if (notice.node !== this.options.nodeId) this.notices?.presence(channel, notice.event, notice.info);
+        return;
+      }
       message = decodeWire(channel, buf);
     } catch (err) {
       this.log.error({ err: (err as Error).message, channel }, 'dropping malformed pub/sub message');
