@@ -101,7 +101,8 @@ export const CONFIG_FIELDS = {
   databaseUrl: ['DATABASE_URL', z.string().optional(), 'PostgreSQL URL; unset uses embedded PGlite under the data directory'],
   presenceTtlMs: ['AIRWAVES_PRESENCE_TTL_MS', positiveInt.default(15_000), 'with Redis: how long a node\'s clients stay in presence lists after the node stops refreshing them (it refreshes every third of this)'],
   clusterLocalDatabase: ['AIRWAVES_CLUSTER_LOCAL_DATABASE', bool.default(false), 'with Redis: let each node keep its own embedded database (only for nodes whose apps keep no shared state, e.g. tests and benchmarks)'],
-  radioEnabled: ['AIRWAVES_RADIO_ENABLED', bool.default(true), 'run the radio app\'s stations (synthesis runs continuously while enabled)'],
+  radioEnabled: ['AIRWAVES_RADIO_ENABLED', bool.default(true), 'run the radio app\'s stations (each composes and synthesises while anyone listens)'],
+  radioRestAfterMs: ['AIRWAVES_RADIO_REST_AFTER_MS', z.coerce.number().int().min(1000).default(30_000), 'a station nobody has listened to for this long stops composing and synthesising until a listener asks for it (ms)'],
   radioStations: [
     'AIRWAVES_RADIO_STATIONS',
     z
