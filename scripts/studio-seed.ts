@@ -11,7 +11,7 @@
  * otherwise this script takes the lock and writes itself. Never around the server.
  */
 import { parseArgs } from 'node:util';
-import { loadConfig } from '../src/core/config.js';
+import { loadConfig } from '../src/config.js';
 import { resolveSecrets } from '../src/auth/index.js';
 import { openDatabase } from '../src/db/database.js';
 import { DataDirLockedError } from '../src/db/data-dir-lock.js';

@@ -6,7 +6,7 @@
  * contract (the composition root hands apps to http as summaries).
  */
 import type { FastifyInstance } from 'fastify';
-import type { AirwavesConfig } from '../core/config.js';
+import type { CoreConfig } from '../core/config.js';
 import type { Logger } from '../core/logger.js';
 import type { Registry } from '../core/metrics.js';
 import type { HubApi } from '../hub/hub-api.js';
@@ -14,11 +14,15 @@ import type { Database } from '../db/database.js';
 import type { EventPublisher } from '../events/publisher.js';
 import type { AppAuth } from '../auth/app-auth.js';
 
-export interface AppContext {
+/**
+ * What an app is given at start. `S` is the app's own settings (src/apps/<app>/settings.ts):
+ * the app sees the core's configuration and its own, never another app's.
+ */
+export interface AppContext<S extends object = object> {
   /** Fastify scope for the app's routes (encapsulated: hooks stay inside the app). */
   http: FastifyInstance;
   hub: HubApi;
-  config: AirwavesConfig;
+  config: CoreConfig & S;
   /**
    * The auth model: every route declares `config: { auth: … }` (see auth/rules; `ctx.auth.rule`
    * has shorthands), the HTTP hook enforces it before validation; mint tokens for identities
@@ -39,10 +43,10 @@ export interface AppContext {
   onClose(fn: () => Promise<void> | void): void;
 }
 
-export interface AirwavesApp {
+export interface AirwavesApp<S extends object = object> {
   /** URL segment and namespace prefix, e.g. "radio". */
   name: string;
   title: string;
   description: string;
-  register(ctx: AppContext): Promise<void>;
+  register(ctx: AppContext<S>): Promise<void>;
 }

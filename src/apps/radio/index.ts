@@ -11,6 +11,7 @@
  * Hub: radio:<station>:pcm, radio:<station>:opus (binary), radio-status:<station> (JSON, 1/s).
  */
 import type { AirwavesApp } from '../app.js';
+import type { RadioConfig } from './settings.js';
 import { AirwavesError, Errors } from '../../core/errors.js';
 import { TokenBucket } from '../../core/token-bucket.js';
 import { randomUUID } from 'node:crypto';
@@ -83,7 +84,7 @@ interface ReportBody {
   format?: 'pcm' | 'opus';
 }
 
-export const radioApp: AirwavesApp = {
+export const radioApp: AirwavesApp<RadioConfig> = {
   name: 'radio',
   title: 'Airwaves Radio',
   description: 'Calm generative ambient stations, composed and synthesised live on the server; one stream for every listener.',

@@ -8,6 +8,7 @@ import { constants as zlibConstants } from 'node:zlib';
 import compress from '@fastify/compress';
 import rateLimit from '@fastify/rate-limit';
 import type { AirwavesApp } from '../app.js';
+import type { StudioConfig } from './settings.js';
 import type { Database } from '../../db/database.js';
 import { generatorFromConfig, type ConversationGenerator } from './generator.js';
 import { JobRunner } from './jobs.js';
@@ -30,7 +31,7 @@ export interface StudioOptions {
   onReady?(database: Database<StudioDB>): void | Promise<void>;
 }
 
-export function createStudioApp(options: StudioOptions = {}): AirwavesApp {
+export function createStudioApp(options: StudioOptions = {}): AirwavesApp<StudioConfig> {
   return {
     name: 'studio',
     title: 'Conversation studio',
@@ -83,4 +84,4 @@ export function createStudioApp(options: StudioOptions = {}): AirwavesApp {
   };
 }
 
-export const studioApp: AirwavesApp = createStudioApp();
+export const studioApp: AirwavesApp<StudioConfig> = createStudioApp();

@@ -12,7 +12,7 @@ import { errorResponseSchema } from '../../http/errors.js';
 import type { AppAuth } from '../../auth/app-auth.js';
 import { CONTROL_MODES, MAX_MESSAGE_CHARS, ROLES, TICKET_STATUSES, describeIssues, eventRequestSchema, type ControlMode, type Role, type TicketStatus } from './events.js';
 import type { SupportDesk, SupportUser } from './desk.js';
-import { parseIdempotencyKey } from './desk.js';
+import { parseIdempotencyKey } from './idempotency.js';
 import { DEMO_USERS } from './demo-users.js';
 
 export const API_PREFIX = '/api/v1/support';
@@ -71,6 +71,22 @@ const sessionParams = {
   required: ['ticketId', 'sessionId'],
 } as const;
 const messageBody = { type: 'string', minLength: 1, maxLength: MAX_MESSAGE_CHARS } as const;
+/**
+ * The Idempotency-Key header of the routes that create something: declared in the schema so
+ * /openapi.json documents it and a malformed key is a 400 before the handler runs (the desk
+ * checks it again: the events route takes it for chat messages only).
+ */
+const idempotentHeaders = {
+  type: 'object',
+  properties: {
+    'idempotency-key': {
+      type: 'string',
+      pattern: '^[\\x21-\\x7e]{1,200}$',
+      description: 'A fresh random key per user action (1-200 visible ASCII characters), sent again unchanged on a retry: the retry returns what the first attempt stored instead of storing it twice',
+    },
+  },
+} as const;
+const idempotencyKeyOf = (req: FastifyRequest): string | undefined => parseIdempotencyKey(req.headers['idempotency-key']);
 
 /** The hub channels a help desk user's token may name; the namespace hooks narrow them per ticket. */
 export function supportChannelClaims(user: Pick<SupportUser, 'id' | 'role'>): { subscribe: string[]; publish: string[] } {
@@ -142,7 +158,8 @@ export function registerSupportRoutes(http: FastifyInstance, desk: SupportDesk, 
       config: member, schema: {
         tags,
         security,
-        summary: 'Opens a ticket with its first message',
+        summary: 'Opens a ticket with its first message (a retry with the same Idempotency-Key returns the ticket the first attempt opened)',
+        headers: idempotentHeaders,
         body: {
           type: 'object',
           properties: { subject: { type: 'string', minLength: 1, maxLength: 200 }, body: messageBody, requesterId: { type: 'string', maxLength: 128 } },
@@ -152,7 +169,7 @@ export function registerSupportRoutes(http: FastifyInstance, desk: SupportDesk, 
         response: { 201: { type: 'object', properties: { ticket: ticketSchema, message: messageSchema } }, ...errors },
       },
     },
-    async (req, reply) => reply.status(201).send(await desk.createTicket(actor(req), req.body)),
+    async (req, reply) => reply.status(201).send(await desk.createTicket(actor(req), req.body, { idempotencyKey: idempotencyKeyOf(req) })),
   );
 
   http.get<{ Params: { ticketId: string } }>(
@@ -240,13 +257,14 @@ export function registerSupportRoutes(http: FastifyInstance, desk: SupportDesk, 
       config: member, schema: {
         tags,
         security,
-        summary: "Posts a chat message to the ticket's room (stored, then published)",
+        summary: "Posts a chat message to the ticket's room (stored, then published; a retry with the same Idempotency-Key returns the stored message)",
         params: ticketParams,
+        headers: idempotentHeaders,
         body: { type: 'object', properties: { body: messageBody }, required: ['body'], additionalProperties: false },
         response: { 201: { type: 'object', properties: { message: messageSchema } }, ...errors },
       },
     },
-    async (req, reply) => reply.status(201).send({ message: await desk.postMessage(actor(req), req.params.ticketId, req.body.body, { idempotencyKey: parseIdempotencyKey(req.headers['idempotency-key']) }) }),
+    async (req, reply) => reply.status(201).send({ message: await desk.postMessage(actor(req), req.params.ticketId, req.body.body, { idempotencyKey: idempotencyKeyOf(req) }) }),
   );
 
   http.post<{ Params: { ticketId: string }; Body: { state: 'start' | 'stop' } }>(
@@ -320,7 +338,8 @@ export function registerSupportRoutes(http: FastifyInstance, desk: SupportDesk, 
       config: member, schema: {
         tags,
         security,
-        summary: 'Submits an event request {type, roomId, payload}; validated against the closed event types',
+        summary: 'Submits an event request {type, roomId, payload}; validated against the closed event types (Idempotency-Key applies to chat_message)',
+        headers: idempotentHeaders,
         body: { type: 'object' },
         response: { 202: { type: 'object', properties: { accepted: { type: 'boolean' }, type: { type: 'string' } } }, ...errors },
       },
@@ -332,7 +351,7 @@ export function registerSupportRoutes(http: FastifyInstance, desk: SupportDesk, 
       const who = actor(req);
       switch (e.type) {
         case 'chat_message':
-          await desk.postMessage(who, e.roomId, e.payload.body, { idempotencyKey: parseIdempotencyKey(req.headers['idempotency-key']) });
+          await desk.postMessage(who, e.roomId, e.payload.body, { idempotencyKey: idempotencyKeyOf(req) });
           break;
         case 'typing_start':
         case 'typing_stop':
