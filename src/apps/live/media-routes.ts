@@ -100,6 +100,8 @@ export function registerMediaRoutes(http: FastifyInstance, service: LiveService,
         p = seg.findPart(msn, index);
       }
       if (!p) return problem(reply, 404, 'not_found', `part ${msn}.${index} is not available (gone from the window, or not the next part)`);
+      // The part's memory is reused once it leaves the window: hold it until the bytes are sent.
+      reply.raw.once('close', p.hold());
       return reply.type(SEGMENT_TYPE).header('cache-control', IMMUTABLE).send(p.data);
     }
     const s = seg.findSegment(msn);
