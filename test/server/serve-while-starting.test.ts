@@ -26,7 +26,7 @@ function heldApp(name: string) {
     description: 'a test app that starts when told',
     async register(ctx) {
       await gate;
-      ctx.http.get(`/api/v1/${name}/hello`, { config: { auth: 'public' } }, async () => ({ hello: name }));
+      ctx.http.get('/hello', { config: { auth: 'public' } }, async () => ({ hello: name }));
       registered = true;
     },
   };
