@@ -19,6 +19,9 @@ function heldApp(name: string) {
     release = ok;
     fail = ko;
   });
+  // Awaited only once the server registers the app (in its own scope, after the module loads):
+  // a failure told before then is not an unhandled rejection.
+  gate.catch(() => undefined);
   let registered = false;
   const app: AirwavesApp = {
     name,
