@@ -23,7 +23,7 @@ import type { PresenceStore } from './hub/engines/presence.js';
 import { MemoryEngine } from './hub/engines/memory/memory-engine.js';
 import { attachWebSocketServer } from './hub/ws-server.js';
 import { loadApps } from './apps/catalog.js';
-import type { AirwavesApp } from './apps/app.js';
+import { apiPrefix, type AirwavesApp } from './apps/app.js';
 import { createAppAuth, httpAuth, resolveSecrets } from './auth/index.js';
 import { registerAuthRoutes } from './http/auth-routes.js';
 import { registerCoreRoutes } from './http/core-routes.js';
@@ -182,10 +182,14 @@ export async function createServer(options: ServerOptions = {}): Promise<Airwave
     });
   });
 
+  // Each app in its own scope under /api/v1/<app>: its routes are relative, its hooks stay inside.
   for (const app of appList) {
-    await http.register(async (scope) => {
-      await app.register({ http: scope, hub, config, auth, logger: logger.child({ app: app.name }), metrics, events: events.publisher, database: getDatabase, onClose: (fn) => closers.push(fn) });
-    });
+    await http.register(
+      async (scope) => {
+        await app.register({ http: scope, hub, config, auth, logger: logger.child({ app: app.name }), metrics, events: events.publisher, database: getDatabase, onClose: (fn) => closers.push(fn) });
+      },
+      { prefix: apiPrefix(app) },
+    );
   }
   http.get('/openapi.json', { config: { auth: 'public' }, schema: { hide: true } }, async () => http.swagger());
 

@@ -15,9 +15,9 @@ import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { parseOptions, type HubBenchOptions } from './options.js';
 import { renderMarkdown, summarize, type HubBenchResults } from './report.js';
-import { renderLadderMarkdown } from './ladder-report.js';
+import { ladderNotes, renderLadderMarkdown } from './ladder-report.js';
 import { runIdle, runLadder, runLoad, type IdleResult, type LoadResult } from './scenario.js';
-import { BUILT_CLI, removeDataDir } from './servers.js';
+import { removeDataDir } from './servers.js';
 import type { ServerKind } from './wire.js';
 
 const here = dirname(fileURLToPath(import.meta.url));
@@ -80,18 +80,3 @@ export async function main(args: string[]): Promise<HubBenchResults> {
   return results;
 }
 
-/** What the ladder's servers are, in words, for the top of its Markdown. */
-function ladderNotes(): string[] {
-  return [
-    `Servers: **Airwaves, hub alone** is the built CLI (\`node ${BUILT_CLI.replace(/^.*\/dist\//, 'dist/')} serve\`, built by \`npm run build\`) with \`AIRWAVES_APPS=\` ` +
-      '(empty: no app, the setting a user who wants only the hub makes); **Airwaves, default apps** is the same CLI with `AIRWAVES_APPS` unset (every app, ' +
-      'embedded database, radio synthesis). Both get only what any user publishing at this rate from one connection would set: a `bench` namespace open to ' +
-      'anonymous publish/subscribe (`AIRWAVES_NAMESPACES`) and per-client limits raised (`AIRWAVES_PUBLISH_RATE`, `AIRWAVES_COMMAND_RATE`, ' +
-      '`AIRWAVES_PUBLISH_BYTES_RATE`, `AIRWAVES_MAX_CONNECTIONS_PER_IP`). The **one-frame ws loop** (bench/hub/peer-ws-frame-server.ts) frames each ' +
-      'message once with `ws`\'s `Sender.frame` and writes that buffer to every socket; **Socket.IO** (bench/hub/peer-socketio-server.ts) broadcasts ' +
-      'with `io.to(room).emit`. Both peers run through tsx.',
-    '',
-    'Latency is publish (the publisher\'s clock, taken as it builds the message) to the receiver\'s read of the TCP segment holding it, both on ' +
-      'CLOCK_MONOTONIC; every message of a batched frame is counted. "Lost" is published minus received per subscriber after a bounded drain.',
-  ];
-}

@@ -5,7 +5,7 @@
  * publisher are all measured the same way, from outside).
  */
 import { spawn, type ChildProcess } from 'node:child_process';
-import { existsSync, readFileSync, readdirSync, mkdtempSync, rmSync } from 'node:fs';
+import { existsSync, openSync, readFileSync, readdirSync, mkdtempSync, rmSync } from 'node:fs';
 import { createServer } from 'node:net';
 import { tmpdir } from 'node:os';
 import { dirname, join } from 'node:path';
@@ -135,7 +135,9 @@ export const BUILT_CLI = join(repoRoot, 'dist', 'src', 'cli.js');
  * recorder); the built CLI runs bare, exactly as a user starts it.
  */
 function commandFor(kind: ServerKind, profileDir?: string): string[] {
-  const profile = profileDir ? ['--cpu-prof', `--cpu-prof-dir=${profileDir}`] : [];
+  // BENCH_SERVER_NODE_FLAGS: extra Node/V8 flags for the servers under test (diagnosis: --trace-gc-nvp).
+  const extra = (process.env.BENCH_SERVER_NODE_FLAGS ?? '').split(' ').filter(Boolean);
+  const profile = [...extra, ...(profileDir ? ['--cpu-prof', `--cpu-prof-dir=${profileDir}`] : [])];
   if (kind === 'airwaves-cli' || kind === 'airwaves-cli-all') return [...profile, BUILT_CLI, 'serve'];
   const preload = [...profile, '--expose-gc', '--import', 'tsx', '--import', join(here, 'gc-on-signal.ts'), '--import', join(here, 'stall-recorder.ts')];
   if (kind === 'airwaves') return [...preload, join(repoRoot, 'src', 'cli.ts'), 'serve'];
@@ -172,7 +174,7 @@ export async function startServer(kind: ServerKind, profileDir?: string): Promis
   const env: NodeJS.ProcessEnv = {
     ...process.env,
     BENCH_MEMORY_FILE: memoryFile,
-    ...(profileDir ? { BENCH_STALL_FILE: join(profileDir, `stalls-${kind}-${port}.json`) } : {}),
+    ...(profileDir ? { BENCH_STALL_FILE: join(profileDir, `stalls-${kind}-${port}.json`), BENCH_HEAP_SAMPLE_FILE: join(profileDir, `heap-${kind}-${port}.heapprofile`) } : {}),
     PORT: String(port),
     HOST,
     AIRWAVES_PORT: String(port),
@@ -182,7 +184,9 @@ export async function startServer(kind: ServerKind, profileDir?: string): Promis
     ...airwavesEnv(kind),
   };
   if (kind === 'airwaves-cli-all') delete env.AIRWAVES_APPS;
-  const child: ChildProcess = spawn(process.execPath, commandFor(kind, profileDir), { cwd: repoRoot, env, stdio: ['ignore', 'ignore', 'pipe'] });
+  // With --profile-server, the server's standard output (what --trace-gc prints) goes beside the profiles.
+  const stdout = profileDir ? openSync(join(profileDir, `stdout-${kind}-${port}.txt`), 'w') : 'ignore';
+  const child: ChildProcess = spawn(process.execPath, commandFor(kind, profileDir), { cwd: repoRoot, env, stdio: ['ignore', stdout, 'pipe'] });
   let stderr = '';
   child.stderr!.on('data', (c: Buffer) => {
     stderr += c.toString();

@@ -40,3 +40,19 @@ if (file) {
   }, PERIOD_MS).unref();
   process.on('exit', () => writeFileSync(file, JSON.stringify({ gcs, stalls })));
 }
+
+// With $BENCH_HEAP_SAMPLE_FILE: a sampling heap profile of the objects that outlive a scavenge
+// but die later (kept through minor GCs' deaths excluded, major GCs' deaths included) — where
+// promoted garbage, the cost of long scavenges, is allocated.
+const heapFile = process.env.BENCH_HEAP_SAMPLE_FILE;
+if (heapFile) {
+  const { Session } = await import('node:inspector');
+  const session = new Session();
+  session.connect();
+  session.post('HeapProfiler.startSampling', { samplingInterval: 4096, includeObjectsCollectedByMajorGC: true, includeObjectsCollectedByMinorGC: false } as object);
+  process.on('SIGTERM', () => {
+    session.post('HeapProfiler.stopSampling', (err, result) => {
+      if (!err) writeFileSync(heapFile, JSON.stringify((result as { profile: unknown }).profile));
+    });
+  });
+}

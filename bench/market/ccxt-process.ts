@@ -36,6 +36,9 @@ await Promise.race([
           if (typeof ob.timestamp === 'number') latencies.push(performance.timeOrigin + performance.now() - ob.timestamp);
         } catch (err) {
           if (errors.length < 10) errors.push(String((err as Error).message).slice(0, 200));
+          // Wait before retrying: a watch that fails at once, retried at once, would spin on
+          // microtasks and starve the deadline timer (how an earlier version never reported).
+          await new Promise((r) => setTimeout(r, 100));
         }
       }
     }),

@@ -1,6 +1,6 @@
 /**
  * @module bench/market
- * `npm run bench -- market [--parts hot,truth,ladder,ccxt,soak] [--symbols 50] [--subscribers 1000]
+ * `npm run bench -- market [--parts hot,truth,ladder,ccxt,soak,bare] [--symbols 50] [--subscribers 1000]
  * [--rates 1000,10000,30000,100000] [--step-seconds 8] [--soak-seconds 60] [--soak-rate 2000]
  * [--truth-diffs 1000000] [--ccxt-seconds 15] [--ccxt-symbols 10] [--ccxt-rate 1000]`
  *
@@ -16,6 +16,7 @@
  * 4. ccxt: CCXT Pro watchOrderBook and one of our hub clients, each in its own process, on the
  *    same simulator feed and the same symbols: book updates/s and venue event → client latency.
  * 5. soak: a steady rate for `--soak-seconds`, p99 and RSS per window, slopes reported.
+ * 6. bare: the ladder again with no hub subscriber (`--bare-rates`): the gateway's own ceiling.
  * Results: bench/results/market.json and .md, with load averages.
  */
 import { execFileSync } from 'node:child_process';
@@ -57,10 +58,11 @@ export async function main(argv: string[]): Promise<void> {
   const { values } = parseArgs({
     args: argv,
     options: {
-      parts: { type: 'string', default: 'hot,truth,ladder,ccxt,soak' },
+      parts: { type: 'string', default: 'hot,truth,ladder,ccxt,soak,bare' },
       symbols: { type: 'string', default: '50' },
       subscribers: { type: 'string', default: '1000' },
       rates: { type: 'string', default: '1000,10000,30000,100000' },
+      'bare-rates': { type: 'string', default: '10000,30000,60000,100000' },
       'step-seconds': { type: 'string', default: '8' },
       'soak-seconds': { type: 'string', default: '60' },
       'soak-rate': { type: 'string', default: '2000' },
@@ -89,8 +91,32 @@ export async function main(argv: string[]): Promise<void> {
     results.truth = { ...checkBinanceAgainstTruth({ diffs: Number(values['truth-diffs']) }), load: load(), at: new Date().toISOString() };
     console.log(JSON.stringify({ ...results.truth, mismatches: results.truth.mismatches.length }));
   }
-  if (!parts.has('ladder') && !parts.has('ccxt') && !parts.has('soak')) return write(results, values.out);
+  if (!parts.has('ladder') && !parts.has('ccxt') && !parts.has('soak') && !parts.has('bare')) return write(results, values.out);
 
+  if (parts.has('ladder') || parts.has('ccxt') || parts.has('soak')) await withSubscribers(results, parts, values);
+  if (parts.has('bare')) {
+    // The same ladder with no hub subscriber: what the gateway alone (parse → books → hub
+    // publish, no fan-out) sustains, to tell its cost from the fan-out's.
+    console.log('# bare ladder: no subscribers');
+    const bare = new MarketRig(symbols);
+    await bare.start();
+    bare.setRate(2);
+    while (!bare.allLive()) await sleep(250);
+    const c = await bare.measure(3);
+    const ratio = c.venueSentPerSec / Math.max(1, c.simUpdatesPerSec);
+    console.log(`# bare calibration: ${c.simUpdatesPerSec} updates/s, ${c.venueSentPerSec} msgs/s sent`);
+    results.bareLadder = await runLadder(bare, values['bare-rates'], Number(values['step-seconds']), (m) => m / (ratio * symbols * 3));
+    results.bareLadderAt = new Date().toISOString();
+    await bare.close();
+  }
+  write(results, values.out);
+}
+
+type Values = Record<string, string>;
+
+/** Warm-up, subscribers, then the CCXT comparison, the ladder and the soak on one rig. */
+async function withSubscribers(results: MarketResults, parts: Set<string>, values: Values): Promise<void> {
+  const symbols = Number(values.symbols);
   const rig = new MarketRig(symbols);
   await rig.start();
   // Warm-up: a gentle feed until every book is synced (150 snapshots within Binance's REST weight
@@ -138,19 +164,7 @@ export async function main(argv: string[]): Promise<void> {
   }
 
   if (parts.has('ladder')) {
-    results.ladder = [];
-    for (const offered of values.rates.split(',').map(Number)) {
-      rig.setRate(perVenueSymbol(offered));
-      await sleep(2000); // settle at the new rate
-      const w = await rig.measure(Number(values['step-seconds']));
-      const rung: Rung = { offeredMsgsPerSec: offered, ...w, saturated: saturation(w, offered) };
-      results.ladder.push(rung);
-      console.log(JSON.stringify(rung));
-      if (rung.saturated) {
-        console.log(`# saturated at ${offered} msg/s: ${rung.saturated}`);
-        break;
-      }
-    }
+    results.ladder = await runLadder(rig, values.rates, Number(values['step-seconds']), perVenueSymbol);
     results.ladderAt = new Date().toISOString();
   }
 
@@ -181,7 +195,24 @@ export async function main(argv: string[]): Promise<void> {
     console.log(JSON.stringify({ ...results.soak, windows: windows.length }));
   }
   await rig.close();
-  write(results, values.out);
+}
+
+/** Climbs the rates (venue msg/s) until the first rung the gateway cannot keep up with. */
+async function runLadder(rig: MarketRig, rates: string, stepSeconds: number, perVenueSymbol: (msgs: number) => number): Promise<Rung[]> {
+  const rungs: Rung[] = [];
+  for (const offered of rates.split(',').map(Number)) {
+    rig.setRate(perVenueSymbol(offered));
+    await sleep(2000); // settle at the new rate
+    const w = await rig.measure(stepSeconds);
+    const rung: Rung = { offeredMsgsPerSec: offered, ...w, saturated: saturation(w, offered) };
+    rungs.push(rung);
+    console.log(JSON.stringify(rung));
+    if (rung.saturated) {
+      console.log(`# saturated at ${offered} msg/s: ${rung.saturated}`);
+      break;
+    }
+  }
+  return rungs;
 }
 
 function write(results: MarketResults, out: string): void {

@@ -33,6 +33,8 @@ export interface MarketResults {
   warmup: { seconds: number; msgsPerUpdate: number; window: Window };
   ladder: Rung[];
   ladderAt: string;
+  bareLadder?: Rung[];
+  bareLadderAt?: string;
   soak: { seconds: number; msgsPerSec: number; windows: (Window & { t: number })[]; internalP99SlopeMsPerMin: number; endToEndP99SlopeMsPerMin: number; rssSlopeMbPerMin: number; heapSlopeMbPerMin: number; load: number[]; at: string };
   ccxt: { symbols: number; feedMsgsPerSec: number; bookUpdatesPerSecPerSymbol: number; ccxt: PeerSide; ours: PeerSide; load: number[]; at: string };
 }
@@ -101,6 +103,21 @@ export function renderMarkdown(r: MarketResults): string {
     );
   }
   if (r.ladder?.length) lines.push(...ladderSection(r));
+  if (r.bareLadder?.length) {
+    const sat = r.bareLadder.find((x) => x.saturated);
+    lines.push(
+      `## The gateway alone: the same ladder with no hub subscriber (${r.bareLadderAt})`,
+      '',
+      'Parse → books → orchestrator → hub publish (encoded, stored in history), no fan-out: the gateway\'s own ceiling, to tell its cost from the fan-out\'s.',
+      '',
+      '| venue msg/s offered | sent | received by gateway | publications/s | internal p50 / p99 / p99.9 ms | GC pause p99 / max ms | event loop busy | load |',
+      '|---|---|---|---|---|---|---|---|',
+      ...r.bareLadder.map((s) => `| ${s.offeredMsgsPerSec} | ${s.venueSentPerSec} | ${s.venueReceivedPerSec} | ${s.publicationsPerSec} | ${p3(s.internalMs)} | ${f(s.gcPauseP99Ms)} / ${f(s.gcPauseMaxMs)} | ${f(s.eventLoopUtilisation * 100, 0)} % | ${s.load.join(' / ')} |${s.saturated ? ` **saturated**: ${s.saturated}` : ''}`),
+      '',
+      `Saturation without subscribers: ${sat ? `at ${sat.offeredMsgsPerSec} venue msg/s` : 'not reached within the ladder'}.`,
+      '',
+    );
+  }
   if (r.ccxt) {
     const c = r.ccxt;
     lines.push(

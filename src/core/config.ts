@@ -113,6 +113,7 @@ export const CORE_SETTINGS = {
   eventTransportHttpUrls: ['EVENT_TRANSPORT_HTTP_URLS', z.string().optional(), 'comma-separated hub node URLs for HTTP event publishing (default: this node)'],
   eventStreams: ['EVENT_TRANSPORT_STREAMS', z.record(z.string().regex(/^[a-z][a-z0-9_-]{0,31}$/), z.number().int().min(1).max(100_000_000)).default({ chat: 10_000, ticket: 5_000, remote: 1_000 }), 'event families and the approximate MAXLEN of their streams (JSON object)', { json: true }],
   eventMaxDeliveries: ['EVENT_TRANSPORT_MAX_DELIVERIES', positiveInt.default(5), 'deliveries of one event before it is moved to the dead-letter stream'],
+  eventOrphanGroupIdleMs: ['EVENT_TRANSPORT_ORPHAN_GROUP_IDLE_MS', z.coerce.number().int().min(2000).default(600_000), 'with Redis: a node\'s consumer group whose consumers have all been idle this long (the node is gone) is deleted by the other nodes'],
 } as const satisfies SettingFields;
 
 /** The core's part of the configuration (what the hub, http, auth, db and events layers read). */

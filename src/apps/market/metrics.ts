@@ -23,6 +23,7 @@ export function createMarketMetrics(registry: Registry | null, pools?: PoolManag
   const checksum = new prom.Counter({ name: 'market_checksum_failures_total', help: 'Book checksum mismatches (Kraken)', labelNames: venue, registers });
   const reconnects = new prom.Counter({ name: 'market_reconnects_total', help: 'Venue connections lost and reopened', labelNames: venue, registers });
   const unknownSymbols = new prom.Counter({ name: 'market_unknown_symbol_total', help: 'Venue messages for symbols we did not subscribe', labelNames: venue, registers });
+  const overflow = new prom.Counter({ name: 'market_sync_buffer_overflow_total', help: 'Venue diffs dropped (oldest first) because the buffer kept while a book waits for its snapshot was full: the venue floods faster than snapshots arrive', labelNames: venue, registers });
   const latency = new prom.Histogram({
     name: 'market_internal_latency_seconds',
     help: 'From receiving a venue message (tsRecv) to handing its publication to the hub',
@@ -71,6 +72,7 @@ export function createMarketMetrics(registry: Registry | null, pools?: PoolManag
     checksumFailure: (v) => checksum.inc({ venue: v }),
     reconnect: (v) => reconnects.inc({ venue: v }),
     unknownSymbol: (v) => unknownSymbols.inc({ venue: v }),
+    bufferOverflow: (v) => overflow.inc({ venue: v }),
   };
   return { counters, latency, venueToWrite, published, dropped, messagesTotal: messages };
 }

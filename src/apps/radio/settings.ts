@@ -10,7 +10,8 @@ import { bool, type SettingFields, type SettingsOf } from '../../core/settings.j
 
 /** Field → [environment variable, schema with default, meaning, options]. */
 export const RADIO_SETTINGS = {
-  radioEnabled: ['AIRWAVES_RADIO_ENABLED', bool.default(true), 'run the radio app\'s stations (synthesis runs continuously while enabled)'],
+  radioEnabled: ['AIRWAVES_RADIO_ENABLED', bool.default(true), 'run the radio app\'s stations (each composes and synthesises while anyone listens)'],
+  radioRestAfterMs: ['AIRWAVES_RADIO_REST_AFTER_MS', z.coerce.number().int().min(1000).default(30_000), 'a station nobody has listened to for this long stops composing and synthesising until a listener asks for it (ms)'],
   radioStations: [
     'AIRWAVES_RADIO_STATIONS',
     z

@@ -48,7 +48,7 @@ export function createStudioApp(options: StudioOptions = {}): AirwavesApp<Studio
       ctx.hub.registerNamespace({ name: 'studio', subscribe: 'authenticated', publish: 'server', historySize: 5, historyTtlSeconds: 3600 });
 
       const generator = options.generator ?? generatorFromConfig(ctx.config);
-      const jobs = new JobRunner({ db: database.db, hub: ctx.hub, generator, log, metrics, nodeId: ctx.hub.nodeId, leaseMs: options.jobLeaseMs, shared: database.engine === 'postgres' });
+      const jobs = new JobRunner({ db: database.db, hub: ctx.hub, generator, log, metrics, nodeId: ctx.hub.nodeId, leaseMs: options.jobLeaseMs, shared: database.engine === 'postgres' ? database : undefined });
 
       // Compression and rate limiting are registered in this app's scope only: the hub's own
       // routes and the other apps keep their behaviour.
@@ -74,7 +74,7 @@ export function createStudioApp(options: StudioOptions = {}): AirwavesApp<Studio
       registerSeedRoutes(ctx.http, { db: database.db, log, onClose: ctx.onClose });
 
       await options.onReady?.(database);
-      if (options.worker !== false) jobs.start();
+      if (options.worker !== false) await jobs.start();
       ctx.onClose(async () => {
         await jobs.stop();
         stopObserving();

@@ -62,11 +62,13 @@ export class SimMarket {
 
   /** Steps every book `n` times, notifying listeners after each step. */
   step(n = 1, venues: readonly VenueName[] = this.options.venues ?? VENUES): void {
-    const ts = this.options.preciseTime ? performance.timeOrigin + performance.now() : Date.now();
+    const precise = this.options.preciseTime ?? false;
+    let ts = Date.now();
     const keepCopies = this.options.keepStaleCopies ?? true;
     for (let k = 0; k < n; k++) {
       for (const venue of venues) {
         for (const truth of this.books.get(venue)!.values()) {
+          if (precise) ts = performance.timeOrigin + performance.now(); // each message's own send time, not its tick's
           const change = truth.step(ts);
           this.produced++;
           const copy = keepCopies ? this.staleCopies.get(truth) : null;
