@@ -26,7 +26,7 @@ import { apiPrefix, type AirwavesApp } from './apps/app.js';
 import { createAppAuth, httpAuth, resolveSecrets } from './auth/index.js';
 import { registerAuthRoutes } from './http/auth-routes.js';
 import { registerCoreRoutes } from './http/core-routes.js';
-import { installErrorHandler } from './http/errors.js';
+import { installErrorHandler, rateLimitError } from './http/errors.js';
 import { CONTENT_SECURITY_POLICY } from './http/security-headers.js';
 import { registerPublishRoutes } from './http/publish-routes.js';
 import { registerEventRoutes } from './http/event-routes.js';
@@ -136,7 +136,7 @@ export async function createServer(options: ServerOptions = {}): Promise<Airwave
   // Per-route limits only (login endpoints declare theirs); the studio adds its own global one.
   await http.register(rateLimit, {
     global: false,
-    errorResponseBuilder: (_req, c) => ({ statusCode: 429, error: 'rate_limited', message: `too many requests: ${c.max} per minute; retry in ${Math.ceil(c.ttl / 1000)} s` }),
+    errorResponseBuilder: rateLimitError,
   });
   // Every route registered from here on declares its rule; the hook enforces it before validation.
   await http.register(httpAuth, { jwtSecret: config.jwtSecret, apiKey: config.apiKey! });
@@ -174,10 +174,15 @@ export async function createServer(options: ServerOptions = {}): Promise<Airwave
   hideInternalRoutes(http);
   registerCoreRoutes(http, { hub, metrics, apps: appList, config });
   registerBrowserPages(http);
-  registerChannelRoutes(http, { hub });
-  registerAuthRoutes(http, { config, jwtSecret: config.jwtSecret, apiKey: config.apiKey!, auth });
-  registerPublishRoutes(http, { hub });
-  registerEventRoutes(http, { hub, config, events });
+  // The hub's own HTTP surface (channels, tokens, publish, events): the hub runs before the apps,
+  // so the instance that serves while they start answers these too.
+  const registerHubRoutes = (instance: FastifyInstance) => {
+    registerChannelRoutes(instance, { hub });
+    registerAuthRoutes(instance, { config, jwtSecret: config.jwtSecret, apiKey: config.apiKey!, auth });
+    registerPublishRoutes(instance, { hub });
+    registerEventRoutes(instance, { hub, config, events });
+  };
+  registerHubRoutes(http);
 
   // Built UIs: dist/web/<app>/index.html at /<app>/ and Vite's shared, hashed files at /assets/.
   const web = webRoot();
@@ -203,7 +208,7 @@ export async function createServer(options: ServerOptions = {}): Promise<Airwave
   }
   http.get('/openapi.json', { config: { auth: 'public' }, schema: { hide: true } }, async () => http.swagger());
   const starting = handover
-    ? await createStartingServer({ handover, hub, metrics, config, apps: appList, starting: () => (appsServing ? [] : appNames), webRoot: web, logger })
+    ? await createStartingServer({ handover, hub, metrics, config, apps: appList, registerHubRoutes, starting: () => (appsServing ? [] : appNames), webRoot: web, logger })
     : undefined;
   let appsServing = !handover;
   let appsStarted: Promise<void> = Promise.resolve();

@@ -11,12 +11,14 @@
 import { createServer, type IncomingMessage, type Server, type ServerResponse } from 'node:http';
 import Fastify, { type FastifyInstance, type FastifyReply, type FastifyRequest, type FastifyServerFactory } from 'fastify';
 import helmet from '@fastify/helmet';
+import rateLimit from '@fastify/rate-limit';
 import type { CoreConfig } from '../core/config.js';
 import type { Logger } from '../core/logger.js';
 import type { Registry } from '../core/metrics.js';
 import type { Hub } from '../hub/hub.js';
 import { httpAuth } from '../auth/index.js';
 import { registerCoreRoutes } from './core-routes.js';
+import { installErrorHandler, rateLimitError } from './errors.js';
 import { registerBrowserPages, wantsHtml } from './browser-pages.js';
 import { CONTENT_SECURITY_POLICY } from './security-headers.js';
 import { registerWebFiles } from './web-files.js';
@@ -67,6 +69,8 @@ export interface StartingServerDeps {
   starting: () => string[];
   webRoot: string;
   logger: Logger;
+  /** The hub's HTTP routes (publish, channels, tokens, events), the same as the full instance's. */
+  registerHubRoutes: (http: FastifyInstance) => void;
 }
 
 const escape = (s: string) => s.replace(/[&<>"']/g, (c) => ({ '&': '&amp;', '<': '&lt;', '>': '&gt;', '"': '&quot;', "'": '&#39;' })[c]!);
@@ -95,10 +99,15 @@ export async function createStartingServer(deps: StartingServerDeps): Promise<Fa
     serverFactory: deps.handover.startingFactory,
     loggerInstance: deps.logger.child({ module: 'http-starting' }, { level: 'warn' }),
   }) as unknown as FastifyInstance;
+  // The error shape of the full instance; the not-found answer is this instance's own (below).
+  installErrorHandler(http, { notFound: false });
   await http.register(helmet, { contentSecurityPolicy: { useDefaults: false, directives: CONTENT_SECURITY_POLICY }, crossOriginEmbedderPolicy: false });
-  // Every route here is public; the plugin still checks each one declares it.
+  // The sign-in routes declare per-route limits, as on the full instance.
+  await http.register(rateLimit, { global: false, errorResponseBuilder: rateLimitError });
+  // Every route declares its rule, as on the full instance.
   await http.register(httpAuth, { jwtSecret: config.jwtSecret, apiKey: config.apiKey! });
   registerCoreRoutes(http, { hub, metrics, apps, config, starting: deps.starting });
+  deps.registerHubRoutes(http);
   registerBrowserPages(http);
   await registerWebFiles(http, deps.webRoot);
   http.setNotFoundHandler(async (request: FastifyRequest, reply: FastifyReply) => {

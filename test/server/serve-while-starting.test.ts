@@ -19,8 +19,8 @@ function heldApp(name: string) {
     release = ok;
     fail = ko;
   });
-  // Awaited only once the server registers the app (in its own scope, after the module loads):
-  // a failure told before then is not an unhandled rejection.
+  // The app's register() observes the gate whenever the server gets to it; a failure told before
+  // then is not an unhandled rejection.
   gate.catch(() => undefined);
   let registered = false;
   const app: AirwavesApp = {
@@ -29,7 +29,7 @@ function heldApp(name: string) {
     description: 'a test app that starts when told',
     async register(ctx) {
       await gate;
-      ctx.http.get('/hello', { config: { auth: 'public' } }, async () => ({ hello: name }));
+      ctx.http.get(`/hello`, { config: { auth: 'public' } }, async () => ({ hello: name }));
       registered = true;
     },
   };
@@ -70,10 +70,13 @@ describe('serving while the apps start', () => {
       assert.equal(body.error.code, 'app_starting');
       assert.match(body.error.message, /^slowpoke is starting/);
 
-      const page = await fetch(`${server.url}/signin`, { headers: { accept: 'text/html' } });
+      const page = await fetch(`${server.url}/docs`, { headers: { accept: 'text/html' } });
       assert.equal(page.status, 503, 'a page of the full server is not there yet');
       assert.match(await page.text(), /Starting…[\s\S]*http-equiv="refresh"|http-equiv="refresh"[\s\S]*Starting…/);
       assert.equal((await fetch(`${server.url}/`)).status, 200, 'the landing page answers while starting');
+      assert.equal((await fetch(`${server.url}/signin`, { headers: { accept: 'text/html' } })).status, 200, 'sign-in works while starting');
+      const published = await fetch(`${server.url}/api/v1/publish`, { method: 'POST', headers: { 'content-type': 'application/json' }, body: '{}' });
+      assert.notEqual(published.status, 503, 'the hub\'s own routes answer while the apps start');
 
       held.release();
       await server.appsStarted;
