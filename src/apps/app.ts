@@ -19,7 +19,10 @@ import type { AppAuth } from '../auth/app-auth.js';
  * the app sees the core's configuration and its own, never another app's.
  */
 export interface AppContext<S extends object = object> {
-  /** Fastify scope for the app's routes (encapsulated: hooks stay inside the app). */
+  /**
+   * Fastify scope for the app's routes, mounted at `/api/v1/<app>` (`apiPrefix`): an app registers
+   * `/stations`, users see `/api/v1/radio/stations`. Encapsulated: hooks stay inside the app.
+   */
   http: FastifyInstance;
   hub: HubApi;
   config: CoreConfig & S;
@@ -44,9 +47,20 @@ export interface AppContext<S extends object = object> {
 }
 
 export interface AirwavesApp<S extends object = object> {
-  /** URL segment and namespace prefix, e.g. "radio". */
+  /** Namespace prefix and, unless `apiSegment` says otherwise, URL segment of its API, e.g. "radio". */
   name: string;
+  /** The URL segment of its API when it is not the name (the live app serves /api/v1/streams). */
+  apiSegment?: string;
   title: string;
   description: string;
+  /** Registers on `ctx.http`, a scope the server mounts at `apiPrefix(app)`: route paths are relative to it. */
   register(ctx: AppContext<S>): Promise<void>;
+}
+
+/** Where every app's API lives. */
+export const API_ROOT = '/api/v1';
+
+/** The prefix the server mounts an app's routes at: `/api/v1/<segment>`. */
+export function apiPrefix(app: Pick<AirwavesApp, 'name' | 'apiSegment'>): string {
+  return `${API_ROOT}/${app.apiSegment ?? app.name}`;
 }

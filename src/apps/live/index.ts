@@ -36,6 +36,7 @@ export interface LiveHandle {
 export function createLiveApp(options: LiveOptions = {}): AirwavesApp<LiveConfig> {
   return {
     name: 'live',
+    apiSegment: 'streams',
     title: 'Live video',
     description: 'RTMP in, LL-HLS and DASH out, live viewer counts and stream analytics',
     async register(ctx) {

@@ -19,6 +19,7 @@ import type { Kysely } from 'kysely';
 import { OrderDesk, userChannel } from './orders/desk.js';
 import { registerOrderRoutes } from './orders/routes.js';
 import { marketMigrations, type MarketDB } from './orders/schema.js';
+import { JsonlRecorder } from './venues/recorder.js';
 
 /** The `market` hub namespace: server-published, public, slow readers conflated by key. */
 export const MARKET_NAMESPACE = { name: 'market', subscribe: 'anonymous', publish: 'server', historySize: 200, historyTtlSeconds: 60, maxMessageBytes: 1024 * 1024, slowConsumer: 'conflate' } as const;
@@ -46,9 +47,12 @@ export function createMarketApp(): MarketApp {
         app.simulator = simulator;
         ctx.onClose(() => simulator.close());
       }
+      const recorder = config.marketRecord ? new JsonlRecorder(config.marketRecord) : null;
+      if (recorder) ctx.onClose(() => recorder.close());
       const gateway = new MarketGateway({
         symbols,
         venues: venues ?? {},
+        record: recorder ? (venue, text, tsRecv) => recorder.record(venue, text, tsRecv) : undefined,
         registry: ctx.metrics,
         poolDebug: config.marketPoolDebug,
         publish: (channel, data, key) => {

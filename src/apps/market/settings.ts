@@ -34,6 +34,7 @@ export const MARKET_SETTINGS = {
   marketMaxNotional: ['AIRWAVES_MARKET_MAX_NOTIONAL', z.coerce.number().positive().default(1_000_000), 'market order risk limit: largest notional of one order (qty x limit price, or x the best opposite price for a market order), in quote currency'],
   marketMaxOpenOrders: ['AIRWAVES_MARKET_MAX_OPEN_ORDERS', z.coerce.number().int().min(1).default(50), 'market order risk limit: open (resting) orders per user'],
   marketOrdersPerSecond: ['AIRWAVES_MARKET_ORDERS_PER_SECOND', z.coerce.number().positive().default(10), 'market order risk limit: orders per second per user (a token bucket of that size)'],
+  marketRecord: ['AIRWAVES_MARKET_RECORD', z.string().min(1).optional(), 'append every venue message as received to this JSONL file ({t, venue, msg} per line), for replay by the simulator and bug reports'],
   marketPoolDebug: ['AIRWAVES_MARKET_POOL_DEBUG', bool.default(false), 'market object pools track stacks, fail loudly on double release and poison released objects'],
 } as const satisfies SettingFields;
 

@@ -174,13 +174,13 @@ export const radioApp: AirwavesApp<RadioConfig> = {
     const open = ctx.auth.rule.public;
 
     http.get(
-      '/api/v1/radio/stations',
+      '/stations',
       { config: open, schema: { tags: ['radio'], summary: 'List stations', response: { 200: { type: 'object', properties: { stations: { type: 'array', items: stationSchema } } } } } },
       async () => ({ stations: await Promise.all([...stations.values()].map(describe)) }),
     );
 
     http.get<{ Params: { id: string } }>(
-      '/api/v1/radio/stations/:id',
+      '/stations/:id',
       {
         // Public, but each call opens a listener session: limited per IP like a login.
         config: ctx.auth.loginRoute(),
@@ -211,7 +211,7 @@ export const radioApp: AirwavesApp<RadioConfig> = {
       return bucket;
     };
     http.post<{ Params: { id: string }; Body: ReportBody }>(
-      '/api/v1/radio/stations/:id/reports',
+      '/stations/:id/reports',
       {
         config: ctx.auth.rule.roles('listener'),
         schema: {

@@ -15,9 +15,7 @@ import type { SupportDesk, SupportUser } from './desk.js';
 import { parseIdempotencyKey } from './idempotency.js';
 import { DEMO_USERS } from './demo-users.js';
 
-export const API_PREFIX = '/api/v1/support';
 const TOKEN_TTL_SECONDS = 8 * 3600;
-const DEMO_LOGIN = `${API_PREFIX}/demo-login`;
 
 const userSchema = { type: 'object', properties: { id: { type: 'string' }, name: { type: 'string' }, role: { type: 'string', enum: [...ROLES] } }, required: ['id', 'name', 'role'] } as const;
 const ticketSchema = {
@@ -118,10 +116,10 @@ export function registerSupportRoutes(http: FastifyInstance, desk: SupportDesk, 
 
   if (auth.demo) registerDemoLogin(http, desk, auth);
 
-  http.get(`${API_PREFIX}/me`, { config: member, schema: { tags, security, summary: 'The user behind the token', response: { 200: userSchema, ...errors } } }, async (req) => actor(req));
+  http.get('/me', { config: member, schema: { tags, security, summary: 'The user behind the token', response: { 200: userSchema, ...errors } } }, async (req) => actor(req));
 
   http.get<{ Querystring: { role?: Role } }>(
-    `${API_PREFIX}/users`,
+    '/users',
     {
       config: agent, schema: {
         tags,
@@ -138,7 +136,7 @@ export function registerSupportRoutes(http: FastifyInstance, desk: SupportDesk, 
   );
 
   http.get<{ Querystring: { status?: TicketStatus; limit?: number } }>(
-    `${API_PREFIX}/tickets`,
+    '/tickets',
     {
       config: member, schema: {
         tags,
@@ -152,7 +150,7 @@ export function registerSupportRoutes(http: FastifyInstance, desk: SupportDesk, 
   );
 
   http.post<{ Body: { subject: string; body: string; requesterId?: string } }>(
-    `${API_PREFIX}/tickets`,
+    '/tickets',
     {
       bodyLimit: 64 * 1024,
       config: member, schema: {
@@ -173,7 +171,7 @@ export function registerSupportRoutes(http: FastifyInstance, desk: SupportDesk, 
   );
 
   http.get<{ Params: { ticketId: string } }>(
-    `${API_PREFIX}/tickets/:ticketId`,
+    '/tickets/:ticketId',
     {
       config: member, schema: { tags, security, summary: 'One ticket and its live remote session', params: ticketParams, response: { 200: { type: 'object', properties: { ticket: ticketSchema, remoteSession: nullableSession } }, ...errors } },
     },
@@ -184,7 +182,7 @@ export function registerSupportRoutes(http: FastifyInstance, desk: SupportDesk, 
   );
 
   http.put<{ Params: { ticketId: string }; Body: { status: TicketStatus } }>(
-    `${API_PREFIX}/tickets/:ticketId/status`,
+    '/tickets/:ticketId/status',
     {
       config: agent, schema: {
         tags,
@@ -199,7 +197,7 @@ export function registerSupportRoutes(http: FastifyInstance, desk: SupportDesk, 
   );
 
   http.post<{ Params: { ticketId: string } }>(
-    `${API_PREFIX}/tickets/:ticketId/reopen`,
+    '/tickets/:ticketId/reopen',
     {
       config: member,
       schema: {
@@ -214,7 +212,7 @@ export function registerSupportRoutes(http: FastifyInstance, desk: SupportDesk, 
   );
 
   http.put<{ Params: { ticketId: string }; Body: { assigneeId: string | null } }>(
-    `${API_PREFIX}/tickets/:ticketId/assignee`,
+    '/tickets/:ticketId/assignee',
     {
       config: agent, schema: {
         tags,
@@ -229,7 +227,7 @@ export function registerSupportRoutes(http: FastifyInstance, desk: SupportDesk, 
   );
 
   http.get<{ Params: { ticketId: string }; Querystring: { before?: number; after?: number; limit?: number } }>(
-    `${API_PREFIX}/tickets/:ticketId/messages`,
+    '/tickets/:ticketId/messages',
     {
       config: member, schema: {
         tags,
@@ -251,7 +249,7 @@ export function registerSupportRoutes(http: FastifyInstance, desk: SupportDesk, 
   );
 
   http.post<{ Params: { ticketId: string }; Body: { body: string } }>(
-    `${API_PREFIX}/tickets/:ticketId/messages`,
+    '/tickets/:ticketId/messages',
     {
       bodyLimit: 64 * 1024,
       config: member, schema: {
@@ -268,7 +266,7 @@ export function registerSupportRoutes(http: FastifyInstance, desk: SupportDesk, 
   );
 
   http.post<{ Params: { ticketId: string }; Body: { state: 'start' | 'stop' } }>(
-    `${API_PREFIX}/tickets/:ticketId/typing`,
+    '/tickets/:ticketId/typing',
     {
       config: member, schema: {
         tags,
@@ -286,7 +284,7 @@ export function registerSupportRoutes(http: FastifyInstance, desk: SupportDesk, 
   );
 
   http.post<{ Params: { ticketId: string }; Body: { controlMode: ControlMode } }>(
-    `${API_PREFIX}/tickets/:ticketId/remote-sessions`,
+    '/tickets/:ticketId/remote-sessions',
     {
       config: agent, schema: {
         tags,
@@ -301,7 +299,7 @@ export function registerSupportRoutes(http: FastifyInstance, desk: SupportDesk, 
   );
 
   http.put<{ Params: { ticketId: string; sessionId: string }; Body: { controlMode: ControlMode } }>(
-    `${API_PREFIX}/tickets/:ticketId/remote-sessions/:sessionId/control-mode`,
+    '/tickets/:ticketId/remote-sessions/:sessionId/control-mode',
     {
       config: agent, schema: {
         tags,
@@ -316,7 +314,7 @@ export function registerSupportRoutes(http: FastifyInstance, desk: SupportDesk, 
   );
 
   http.delete<{ Params: { ticketId: string; sessionId: string } }>(
-    `${API_PREFIX}/tickets/:ticketId/remote-sessions/:sessionId`,
+    '/tickets/:ticketId/remote-sessions/:sessionId',
     {
       config: member, schema: {
         tags,
@@ -332,7 +330,7 @@ export function registerSupportRoutes(http: FastifyInstance, desk: SupportDesk, 
   // One entry point taking any event request, checked against the closed event union with zod:
   // integrations post events without learning each route, and get the same precise errors.
   http.post<{ Body: unknown }>(
-    `${API_PREFIX}/events`,
+    '/events',
     {
       bodyLimit: 64 * 1024,
       config: member, schema: {
@@ -381,7 +379,7 @@ export function registerSupportRoutes(http: FastifyInstance, desk: SupportDesk, 
 /** Demo mode only: a token for one of the seeded demo people, with their role and channels. */
 function registerDemoLogin(http: FastifyInstance, desk: SupportDesk, auth: AppAuth): void {
   http.post<{ Body: { userId: string } }>(
-    DEMO_LOGIN,
+    '/demo-login',
     {
       config: auth.loginRoute(),
       schema: {

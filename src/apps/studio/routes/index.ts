@@ -19,8 +19,6 @@ import { registerJobRoutes } from './jobs.js';
 import { registerLibraryRoutes } from './library.js';
 import { CACHE_TTL_MS } from './schemas.js';
 
-export { PREFIX } from './schemas.js';
-
 export interface StudioRouteDeps {
   database: Database<StudioDB>;
   config: CoreConfig & StudioConfig;
