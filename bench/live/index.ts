@@ -115,7 +115,7 @@ process) holding it. Load ${delivery.load}.
       console.log(`ours LL-HLS ${n} viewers: playlist answer after part written ${ms(llhls.playlistDelay)}; part ${ms(llhls.partDelay)}; ${llhls.failures} failed of ${llhls.requests} ${JSON.stringify(llhls.failureKinds)}; server CPU ${llhls.serverCpuPercent.toFixed(0)} %; load ${llhls.load}`);
       await sleep(2000);
       const hls = await hlsPolling(base, 'plain.m3u8', server.pid, n, generators, seconds, load);
-      console.log(`ours HLS ${n} viewers: playlist ${ms(hls.playlist)}; segment ${ms(hls.segment)}; ${hls.failures} failed of ${hls.requests}; server CPU ${hls.serverCpuPercent.toFixed(0)} %; load ${hls.load}`);
+      console.log(`ours HLS ${n} viewers: playlist ${ms(hls.playlist)}; segment ${ms(hls.segment)}; ${hls.failures} failed of ${hls.requests} ${JSON.stringify(hls.failureKinds)}; server CPU ${hls.serverCpuPercent.toFixed(0)} %; load ${hls.load}`);
       ours.push({ llhls, hls });
       await sleep(2000);
     }
@@ -126,7 +126,7 @@ process) holding it. Load ${delivery.load}.
     const theirs: LoadResult[] = [];
     for (const n of viewerCounts) {
       const r = await hlsPolling(nginx.hlsBase, 'bench.m3u8', nginx.pid, n, generators, seconds, load);
-      console.log(`nginx HLS ${n} viewers: playlist ${ms(r.playlist)}; segment ${ms(r.segment)}; ${r.failures} failed of ${r.requests}; nginx CPU ${r.serverCpuPercent.toFixed(0)} %; load ${r.load}`);
+      console.log(`nginx HLS ${n} viewers: playlist ${ms(r.playlist)}; segment ${ms(r.segment)}; ${r.failures} failed of ${r.requests} ${JSON.stringify(r.failureKinds)}; nginx CPU ${r.serverCpuPercent.toFixed(0)} %; load ${r.load}`);
       theirs.push(r);
       await sleep(2000);
     }
