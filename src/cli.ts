@@ -6,7 +6,7 @@
  * prints the configuration reference. A bad configuration, a weak secret included, exits 78.
  */
 import { parseArgs } from 'node:util';
-import { ConfigError, clusterProblems, configReference, loadConfig } from './core/config.js';
+import { ConfigError, clusterProblems, configReference, loadConfig } from './config.js';
 import { isRole, mintToken, parseTtl, resolveSecrets, type Role } from './auth/index.js';
 import { DB_USAGE } from './db/cli-commands.js';
 import { productionCheckReport } from './core/production-check.js';
@@ -25,15 +25,25 @@ async function serve(): Promise<void> {
   const problems = clusterProblems(loadConfig());
   if (problems.length) throw new ConfigError(problems);
   const { createServer } = await import('./server.js');
-  const server = await createServer();
+  // The port opens as soon as the hub runs; the apps start behind it (their routes answer 503
+  // app_starting meanwhile). An app that cannot start ends the process, as before it listened.
+  const server = await createServer({ serveWhileStarting: true });
   const url = await server.listen();
   if (server.generatedSecrets) printFirstStart(url, server.generatedSecrets, server.config.apiKey!);
+  let appsSettled = false;
+  server.appsStarted.then(() => (appsSettled = true), (err: unknown) => {
+    server.logger.fatal({ err }, 'an app failed to start');
+    console.error((err as Error).message);
+    process.exit(1);
+  });
   let stopping = false;
   const stop = (signal: string) => {
     if (stopping) return;
     stopping = true;
     server.logger.info({ signal }, 'shutting down');
-    const force = setTimeout(() => process.exit(1), server.config.shutdownDrainMs + 5000);
+    // Stopped while the apps start, the server lets them finish first (an embedded database
+    // closed under a migration can be damaged): up to a minute more before the forced exit.
+    const force = setTimeout(() => process.exit(1), server.config.shutdownDrainMs + 5000 + (appsSettled ? 0 : 60_000));
     force.unref();
     server.close().then(
       () => process.exit(0),

@@ -5,15 +5,14 @@
  */
 import { hostname } from 'node:os';
 import { existsSync } from 'node:fs';
-import { basename, dirname, join, sep } from 'node:path';
+import { basename, dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import Fastify, { type FastifyInstance } from 'fastify';
 import swagger from '@fastify/swagger';
 import swaggerUi from '@fastify/swagger-ui';
-import fastifyStatic from '@fastify/static';
 import helmet from '@fastify/helmet';
 import rateLimit from '@fastify/rate-limit';
-import { loadConfig, type AirwavesConfig } from './core/config.js';
+import { loadConfig, type AirwavesConfig } from './config.js';
 import { MemoryMonitor } from './core/memory-monitor.js';
 import { createLogger, type Logger } from './core/logger.js';
 import { createHubMetrics, createRegistry, type Registry } from './core/metrics.js';
@@ -22,8 +21,8 @@ import type { HubEngine } from './hub/engines/engine.js';
 import type { PresenceStore } from './hub/engines/presence.js';
 import { MemoryEngine } from './hub/engines/memory/memory-engine.js';
 import { attachWebSocketServer } from './hub/ws-server.js';
-import { loadApps } from './apps/catalog.js';
-import type { AirwavesApp } from './apps/app.js';
+import { enabledApps, loadApp } from './apps/catalog.js';
+import { apiPrefix, type AirwavesApp } from './apps/app.js';
 import { createAppAuth, httpAuth, resolveSecrets } from './auth/index.js';
 import { registerAuthRoutes } from './http/auth-routes.js';
 import { registerCoreRoutes } from './http/core-routes.js';
@@ -33,15 +32,24 @@ import { registerPublishRoutes } from './http/publish-routes.js';
 import { registerEventRoutes } from './http/event-routes.js';
 import { registerBrowserPages } from './http/browser-pages.js';
 import { hideInternalRoutes } from './http/internal-routes.js';
+import { registerWebFiles } from './http/web-files.js';
+import { HandoverServer, createStartingServer } from './http/starting-server.js';
 import { registerChannelRoutes } from './http/channel-routes.js';
 import { createEventTransport } from './events/publisher-factory.js';
-import { openDatabase, type Database } from './db/database.js';
+import type { Database } from './db/database.js';
 
 export interface ServerOptions {
   config?: Partial<AirwavesConfig>;
   env?: NodeJS.ProcessEnv;
   apps?: AirwavesApp[];
   logger?: Logger;
+  /**
+   * Open the port as soon as the hub runs, before the apps have started (the CLI does): health,
+   * readiness, metrics, the landing page and the UIs answer at once, each app's routes 503
+   * `app_starting` until every app is in (http/starting-server). Without it, `listen()` waits
+   * for everything, as tests want.
+   */
+  serveWhileStarting?: boolean;
 }
 
 export interface AirwavesServer {
@@ -55,6 +63,8 @@ export interface AirwavesServer {
   /** Set on the first start: the secrets file this start generated (the admin key is in it and in config.apiKey). */
   generatedSecrets: string | null;
   listen(): Promise<string>;
+  /** Resolves once every app serves (at once without `serveWhileStarting`); rejects if one failed to start. */
+  appsStarted: Promise<void>;
   close(): Promise<void>;
 }
 
@@ -63,7 +73,7 @@ async function createEngine(config: AirwavesConfig, logger: Logger, nodeId: stri
   const { RedisEngine } = await import('./hub/engines/redis/redis-engine.js');
   const { ShardedEngine, redisShardUrls } = await import('./hub/engines/redis/shards.js');
   const urls = redisShardUrls(config.redisUrl);
-  const engines = urls.map((url) => new RedisEngine({ url, nodeId, logger, metrics }));
+  const engines = urls.map((url) => new RedisEngine({ url, sentinels: config.redisSentinels, nodeId, logger, metrics, metaTtlMs: config.redisChannelTtlMs, dedupeTtlMs: config.redisDedupeTtlMs, waitReplicas: config.redisWaitReplicas, waitTimeoutMs: config.redisWaitTimeoutMs }));
   return engines.length === 1 ? engines[0] : new ShardedEngine(urls, engines);
 }
 
@@ -72,7 +82,7 @@ async function createPresence(config: AirwavesConfig, logger: Logger, nodeId: st
   const { RedisPresence } = await import('./hub/engines/redis/redis-presence.js');
   const { ShardedPresence, redisShardUrls } = await import('./hub/engines/redis/shards.js');
   const urls = redisShardUrls(config.redisUrl);
-  const stores = urls.map((url) => new RedisPresence({ url, nodeId, logger, ttlMs: config.presenceTtlMs }));
+  const stores = urls.map((url) => new RedisPresence({ url, sentinels: config.redisSentinels, nodeId, logger, ttlMs: config.presenceTtlMs }));
   return stores.length === 1 ? stores[0] : new ShardedPresence(urls, stores);
 }
 
@@ -109,7 +119,9 @@ export async function createServer(options: ServerOptions = {}): Promise<Airwave
   const events = createEventTransport({ config, hub, nodeId, logger, metrics, selfUrl: () => self.server?.url ?? '' });
   await events.start();
 
+  const handover = options.serveWhileStarting ? new HandoverServer() : undefined;
   const http = Fastify({
+    ...(handover ? { serverFactory: handover.fullFactory } : {}),
     // Request lines only at debug: under load they would drown everything else.
     loggerInstance: logger.child({ module: 'http' }, { level: ['debug', 'trace'].includes(config.logLevel) ? config.logLevel : 'warn' }),
     bodyLimit: 8 * 1024 * 1024,
@@ -144,12 +156,21 @@ export async function createServer(options: ServerOptions = {}): Promise<Airwave
   const getDatabase = () =>
     (database ??= (async () => {
       const started = performance.now();
+      // Imported here: Kysely, pg and PGlite are a large share of the modules a start loads.
+      const { openDatabase } = await import('./db/database.js');
       const db = await openDatabase({ url: config.databaseUrl, dataDir: config.dataDir });
       logger.info({ ms: Math.round(performance.now() - started), engine: config.databaseUrl ? 'postgresql' : 'pglite' }, 'database ready');
+      // Tools that find the directory locked (studio:seed) reach this server through the lock file.
+      if (self.server?.url) db.lock?.update({ url: self.server.url });
       return db;
     })());
   // Only the enabled apps are imported: a hub-only server never loads an app's module graph.
-  const appList = options.apps ?? (await loadApps(config.apps));
+  // Serving while starting, apps are imported behind the open port (their modules pull in Kysely
+  // and more); until then the landing page names them. Otherwise they are imported now.
+  const appNames: string[] = options.apps?.map((a) => a.name) ?? enabledApps(config.apps);
+  const appList: AirwavesApp[] = options.apps ?? (handover ? appNames.map((name) => ({ name, title: name, description: 'starting…', register: async () => {} })) : await Promise.all(enabledApps(config.apps).map(loadApp)));
+  let imported: Promise<AirwavesApp[]> | undefined;
+  const appModules = () => (imported ??= options.apps || !handover ? Promise.resolve([...appList]) : Promise.all(enabledApps(config.apps).map(loadApp)));
   hideInternalRoutes(http);
   registerCoreRoutes(http, { hub, metrics, apps: appList, config });
   registerBrowserPages(http);
@@ -159,35 +180,33 @@ export async function createServer(options: ServerOptions = {}): Promise<Airwave
   registerEventRoutes(http, { hub, config, events });
 
   // Built UIs: dist/web/<app>/index.html at /<app>/ and Vite's shared, hashed files at /assets/.
-  // Looked up per request, so a UI built while the server runs is served at once.
   const web = webRoot();
   if (!existsSync(web)) logger.info({ web }, 'web UIs not built yet (npm run build); they are served as soon as they exist');
   // Plugins' own routes (API docs, static UIs) are public: they serve files, not data.
-  await http.register(async (publicScope) => {
-    publicScope.addHook('onRoute', (route) => {
-      route.config = { ...route.config, auth: route.config?.auth ?? 'public' };
-    });
-    await publicScope.register(swaggerUi, { routePrefix: '/docs' });
-    await publicScope.register(fastifyStatic, {
-      root: web,
-      suppressWarning: true,
-      prefix: '/',
-      wildcard: true,
-      redirect: true,
-      index: ['index.html'],
-      decorateReply: false,
-      setHeaders: (reply, file) => {
-        if (file.includes(`${sep}assets${sep}`)) reply.header('cache-control', 'public, max-age=31536000, immutable');
-      },
-    });
-  });
+  await registerWebFiles(http, web, (scope) => scope.register(swaggerUi, { routePrefix: '/docs' }) as unknown as Promise<void>);
 
-  for (const app of appList) {
-    await http.register(async (scope) => {
-      await app.register({ http: scope, hub, config, auth, logger: logger.child({ app: app.name }), metrics, events: events.publisher, database: getDatabase, onClose: (fn) => closers.push(fn) });
+  // Each app in its own scope under /api/v1/<app> (known once its module is loaded): its routes
+  // are relative, its hooks stay inside.
+  for (const index of appNames.keys()) {
+    const registering = http.register(async (scope) => {
+      const app = (await appModules())[index]!;
+      appList[index] = app; // the landing page and /api/v1/status read the list per request
+      await scope.register(
+        async (appScope) => {
+          await app.register({ http: appScope, hub, config, auth, logger: logger.child({ app: app.name }), metrics, events: events.publisher, database: getDatabase, onClose: (fn) => closers.push(fn) });
+        },
+        { prefix: apiPrefix(app) },
+      );
     });
+    // Serving while starting: the apps load when the full instance readies, after the port opens.
+    if (!handover) await registering;
   }
   http.get('/openapi.json', { config: { auth: 'public' }, schema: { hide: true } }, async () => http.swagger());
+  const starting = handover
+    ? await createStartingServer({ handover, hub, metrics, config, apps: appList, starting: () => (appsServing ? [] : appNames), webRoot: web, logger })
+    : undefined;
+  let appsServing = !handover;
+  let appsStarted: Promise<void> = Promise.resolve();
 
   const wss = attachWebSocketServer(http.server, hub, config, logger);
   let closing: Promise<void> | undefined;
@@ -200,21 +219,37 @@ export async function createServer(options: ServerOptions = {}): Promise<Airwave
     logger,
     url: '',
     generatedSecrets: secrets.generatedInto,
+    get appsStarted() {
+      return appsStarted;
+    },
     async listen() {
-      await http.listen({ port: config.port, host: config.host! });
+      await (starting ?? http).listen({ port: config.port, host: config.host! });
       const addr = http.server.address();
       const port = typeof addr === 'object' && addr ? addr.port : config.port;
       const host = config.host === undefined || config.host === '0.0.0.0' || config.host === '::' ? '127.0.0.1' : config.host;
       server.url = `http://${host}:${port}`;
-      // Tools that find the directory locked (studio:seed) reach this server through the lock file.
       if (database) (await database).lock?.update({ url: server.url });
-      logger.info({ url: server.url, engine: hub.engineName, node: nodeId, apps: appList.map((a) => a.name) }, 'airwaves listening');
+      logger.info({ url: server.url, engine: hub.engineName, node: nodeId, apps: appNames }, 'airwaves listening');
+      if (handover) {
+        const since = performance.now();
+        // Next turn: the caller's own start-up (the CLI's first-start notice and signal handlers) comes first.
+        appsStarted = new Promise<void>((resolve) => setImmediate(resolve)).then(() => http.ready()).then(() => {
+          handover.handOver();
+          appsServing = true;
+          logger.info({ ms: Math.round(performance.now() - since), apps: appNames }, 'apps started');
+        });
+        appsStarted.catch(() => undefined); // the caller decides (the CLI exits)
+      }
       return server.url;
     },
     close() {
       closing ??= (async () => {
         // Stop accepting HTTP and upgrades first, then tell WebSocket clients to reconnect elsewhere.
-        const httpClosed = http.close();
+        const startingClosed = starting?.close();
+        // Apps still starting finish first: closing the hub and the database under a migration
+        // leaves PGlite spinning, with the event loop (and the CLI's forced exit) blocked.
+        await appsStarted.catch(() => undefined);
+        const httpClosed = Promise.all([startingClosed, http.close()]);
         await events.close();
         await hub.shutdown();
         wss.close();

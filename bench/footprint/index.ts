@@ -24,6 +24,8 @@ import { parseArgs } from 'node:util';
 interface SetupResult {
   setup: string;
   readyMs: number;
+  /** Spawn to `/readyz?apps=all` 200: every enabled app serves too (null for the bare peer). */
+  allAppsMs: number | null;
   /** CPU (user + system, all threads) the process used from spawn to ready, in seconds. */
   readyCpuSeconds: number;
   idleSeconds: number;
@@ -95,6 +97,12 @@ async function measure(setup: string, command: string[], env: NodeJS.ProcessEnv,
     await waitReady(`http://127.0.0.1:${port}${anyAnswer ? '/' : '/readyz'}`, child, readyTimeoutMs, anyAnswer);
     const readyMs = performance.now() - started;
     const readyCpuSeconds = Number((cpuTicks(child.pid!) / CLK_TCK).toFixed(2));
+    // The apps start behind the open port (their routes answer 503 app_starting until then).
+    let allAppsMs: number | null = null;
+    if (!anyAnswer) {
+      await waitReady(`http://127.0.0.1:${port}/readyz?apps=all`, child, readyTimeoutMs);
+      allAppsMs = Math.round(performance.now() - started);
+    }
     // Let start-up work (JIT, first GC, app warm-up) settle before the idle window.
     await new Promise((r) => setTimeout(r, 3000));
     const t0 = cpuTicks(child.pid!);
@@ -102,8 +110,8 @@ async function measure(setup: string, command: string[], env: NodeJS.ProcessEnv,
     await new Promise((r) => setTimeout(r, idleSeconds * 1000));
     const cpu = ((cpuTicks(child.pid!) - t0) / CLK_TCK) / ((performance.now() - w0) / 1000);
     const heap = await heapUsedMb(`http://127.0.0.1:${port}`);
-    const result = { setup, readyMs: Math.round(readyMs), readyCpuSeconds, idleSeconds, idleCpuPercentOfCore: Number((cpu * 100).toFixed(2)), rssMb: Number(rssMb(child.pid!).toFixed(1)), heapUsedMb: heap === null ? null : Number(heap.toFixed(1)) };
-    console.log(`${setup.padEnd(34)} ready ${String(result.readyMs).padStart(5)} ms (${result.readyCpuSeconds} s CPU)  idle CPU ${result.idleCpuPercentOfCore.toFixed(2).padStart(5)} % of a core  RSS ${result.rssMb} MB  heap ${result.heapUsedMb ?? '—'} MB`);
+    const result = { setup, readyMs: Math.round(readyMs), allAppsMs, readyCpuSeconds, idleSeconds, idleCpuPercentOfCore: Number((cpu * 100).toFixed(2)), rssMb: Number(rssMb(child.pid!).toFixed(1)), heapUsedMb: heap === null ? null : Number(heap.toFixed(1)) };
+    console.log(`${setup.padEnd(34)} ready ${String(result.readyMs).padStart(5)} ms (${result.readyCpuSeconds} s CPU), every app ${result.allAppsMs ?? '—'} ms  idle CPU ${result.idleCpuPercentOfCore.toFixed(2).padStart(5)} % of a core  RSS ${result.rssMb} MB  heap ${result.heapUsedMb ?? '—'} MB`);
     return result;
   } catch (err) {
     throw new Error(`${setup}: ${(err as Error).message}\n${stderr}`);
@@ -144,11 +152,11 @@ export async function main(args: string[]): Promise<void> {
     '# Footprint: start time and idle cost (npm run bench -- footprint)',
     '',
     `Run ${record.at}, ${record.machine.cpus} cores, Node ${record.machine.node}; load average before ${loadBefore.join(' / ')}, after ${loadAfter.join(' / ')}.`,
-    'The built CLI with default configuration, observed from outside: /readyz polled every 5 ms from spawn (and the CPU the process used until then, all threads); idle CPU from /proc over the idle window after a 3 s settle; RSS at the end of the window.',
+    'The built CLI with default configuration, observed from outside: /readyz polled every 5 ms from spawn (and the CPU the process used until then, all threads), then /readyz?apps=all (every app serves; until then their routes answer 503 app_starting); idle CPU from /proc over the idle window after a 3 s settle; RSS at the end of the window.',
     '',
-    '| setup | ready (ms) | CPU until ready (s) | idle CPU (% of a core) | RSS (MB) | heap used (MB) |',
-    '|---|---|---|---|---|---|',
-    ...results.map((r) => `| ${r.setup} | ${r.readyMs} | ${r.readyCpuSeconds} | ${r.idleCpuPercentOfCore} | ${r.rssMb} | ${r.heapUsedMb ?? '—'} |`),
+    '| setup | ready (ms) | every app serves (ms) | CPU until ready (s) | idle CPU (% of a core) | RSS (MB) | heap used (MB) |',
+    '|---|---|---|---|---|---|---|',
+    ...results.map((r) => `| ${r.setup} | ${r.readyMs} | ${r.allAppsMs ?? '—'} | ${r.readyCpuSeconds} | ${r.idleCpuPercentOfCore} | ${r.rssMb} | ${r.heapUsedMb ?? '—'} |`),
     '',
   ].join('\n');
   writeFileSync(join(values.out!, 'footprint.md'), md);

@@ -16,7 +16,17 @@ const loaders: Record<AppName, () => Promise<AirwavesApp>> = {
   live: async () => (await import('./live/index.js')).liveApp,
 };
 
-/** The named apps, in start order (the order of APP_NAMES, as in apps/index.ts), each imported on demand. */
+/** The enabled app names, in start order (the order of APP_NAMES, as in apps/index.ts). */
+export function enabledApps(names: readonly string[]): AppName[] {
+  return APP_NAMES.filter((name) => names.includes(name));
+}
+
+/** One app's module, imported on demand. */
+export function loadApp(name: AppName): Promise<AirwavesApp> {
+  return loaders[name]();
+}
+
+/** The named apps, in start order, each imported on demand. */
 export async function loadApps(names: readonly string[]): Promise<AirwavesApp[]> {
-  return Promise.all(APP_NAMES.filter((name) => names.includes(name)).map((name) => loaders[name]()));
+  return Promise.all(enabledApps(names).map(loadApp));
 }

@@ -3,7 +3,7 @@
  * Operator endpoints (/healthz, /readyz, /metrics), the live status API and the landing page.
  */
 import type { FastifyInstance } from 'fastify';
-import type { AirwavesConfig } from '../core/config.js';
+import type { CoreConfig } from '../core/config.js';
 import type { Registry } from '../core/metrics.js';
 import type { Hub } from '../hub/hub.js';
 import { LANDING_SCRIPT, landingPage, type AppSummary } from './landing-page.js';
@@ -12,7 +12,9 @@ export interface CoreRouteDeps {
   hub: Hub;
   metrics: Registry;
   apps: AppSummary[];
-  config: AirwavesConfig;
+  config: CoreConfig;
+  /** The enabled apps not serving yet (http/starting-server); none once the full server answers. */
+  starting?: () => string[];
 }
 
 const statusSchema = {
@@ -39,12 +41,25 @@ export function registerCoreRoutes(http: FastifyInstance, deps: CoreRouteDeps): 
     status: 'ok',
   }));
 
+  const readySchema = { type: 'object', properties: { status: { type: 'string' }, engine: { type: 'string' }, starting: { type: 'array', items: { type: 'string' } } } } as const;
   http.get(
     '/readyz',
-    { config: open, schema: { tags: ['ops'], summary: 'Readiness: the hub engine and its dependencies are reachable', response: { 200: { type: 'object', properties: { status: { type: 'string' }, engine: { type: 'string' } } }, 503: { type: 'object', properties: { status: { type: 'string' }, engine: { type: 'string' } } } } } },
-    async (_req, reply) => {
-      const ok = await hub.ready().catch(() => false);
-      return reply.status(ok ? 200 : 503).send({ status: ok ? 'ready' : 'not ready', engine: hub.engineName });
+    {
+      config: open,
+      schema: {
+        tags: ['ops'],
+        summary: 'Readiness: the hub engine and its dependencies are reachable, so this node serves',
+        description:
+          'While the apps start (the first seconds), their routes answer 503 app_starting and `starting` names them. With `?apps=all`, 200 only once every enabled app serves too (what a load balancer in front of several nodes should ask).',
+        querystring: { type: 'object', properties: { apps: { type: 'string', enum: ['all'] } }, additionalProperties: false },
+        response: { 200: readySchema, 503: readySchema },
+      },
+    },
+    async (request, reply) => {
+      const hubReady = await hub.ready().catch(() => false);
+      const starting = deps.starting?.() ?? [];
+      const ok = hubReady && ((request.query as { apps?: string }).apps !== 'all' || starting.length === 0);
+      return reply.status(ok ? 200 : 503).send({ status: ok ? 'ready' : 'not ready', engine: hub.engineName, ...(starting.length ? { starting } : {}) });
     },
   );
 

@@ -89,7 +89,8 @@ export class NodeProcess {
     for (;;) {
       if (this.proc?.exitCode !== null && this.proc?.exitCode !== undefined) throw new Error(`node ${this.options.id} exited (${this.proc.exitCode}):\n${this.output}`);
       try {
-        const res = await fetch(`${this.url}/readyz`, { signal: AbortSignal.timeout(1000) });
+        // ?apps=all: every app's routes answer (plain /readyz is 200 while the apps still start).
+        const res = await fetch(`${this.url}/readyz?apps=all`, { signal: AbortSignal.timeout(1000) });
         if (res.status === 200) return;
       } catch {
         /* not listening yet */

@@ -55,7 +55,8 @@ async function waitReady(port: number, timeoutMs: number): Promise<void> {
   const deadline = Date.now() + timeoutMs;
   for (;;) {
     try {
-      const res = await fetch(`http://127.0.0.1:${port}/readyz`, { signal: AbortSignal.timeout(1000) });
+      // ?apps=all: the help desk's routes answer (plain /readyz is 200 while the apps still start).
+      const res = await fetch(`http://127.0.0.1:${port}/readyz?apps=all`, { signal: AbortSignal.timeout(1000) });
       if (res.status === 200) return;
     } catch {
       /* not listening yet */

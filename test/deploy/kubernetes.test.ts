@@ -11,7 +11,7 @@ import { readdirSync, readFileSync } from 'node:fs';
 import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { parseAllDocuments, parse } from 'yaml';
-import { CONFIG_FIELDS, clusterProblems, loadConfig } from '../../src/core/config.js';
+import { CONFIG_FIELDS, clusterProblems, loadConfig } from '../../src/config.js';
 import { productionProblems } from '../../src/core/production-check.js';
 import { startServer } from '../helpers/server.js';
 
@@ -160,9 +160,9 @@ describe('Kubernetes manifests (ops/kubernetes)', () => {
     });
     after(() => server.close());
 
-    test('readiness is /readyz, liveness and startup /healthz, on the container\'s HTTP port, and each answers 200', async () => {
+    test('readiness is /readyz?apps=all (every app serves), liveness and startup /healthz, on the container\'s HTTP port, and each answers 200', async () => {
       const httpPort = hub.ports.find((p: { name: string }) => p.name === 'http');
-      assert.equal(hub.readinessProbe.httpGet.path, '/readyz');
+      assert.equal(hub.readinessProbe.httpGet.path, '/readyz?apps=all');
       assert.equal(hub.livenessProbe.httpGet.path, '/healthz');
       assert.equal(hub.startupProbe.httpGet.path, '/healthz');
       for (const probe of [hub.readinessProbe, hub.livenessProbe, hub.startupProbe]) {

@@ -15,7 +15,6 @@ import { PUBLIC } from './access.js';
 import { dashManifest, hlsPlaylist, targetDuration, type ManifestInfo } from './media/manifests.js';
 import type { Segmenter } from './media/segmenter.js';
 import type { LiveMetrics } from './metrics.js';
-import { STREAMS_PREFIX } from './routes.js';
 import type { LiveService } from './service.js';
 
 const IMMUTABLE = 'public, max-age=31536000, immutable';
@@ -49,7 +48,7 @@ function problem(reply: FastifyReply, status: number, code: string, message: str
 
 export function registerMediaRoutes(http: FastifyInstance, service: LiveService, metrics: LiveMetrics): void {
   http.get<{ Params: { id: string; file: string }; Querystring: Record<string, string | undefined> }>(
-    `${STREAMS_PREFIX}/:id/media/:file`,
+    '/:id/media/:file',
     {
       config: PUBLIC,
       schema: {
