@@ -219,7 +219,7 @@ ${result.at}. Load average (1/5/15 min) before: ${loadBefore}; after: ${String(r
 shared with other helpers' work while this ran: every figure is under that load. The server under test is its own
 process; load generators (viewer processes, Chromium, ffmpeg) run beside it on the same 2 cores.
 
-${md.join('\n')}`,
+${md.join('\n').replace(/^ {2}/gm, '')}`, // section texts are indented with their code
   );
   console.log(`wrote bench/results/${name}.json and ${name}.md`);
 }

@@ -115,8 +115,10 @@ async function run(job: ViewerJob): Promise<ViewerReport> {
           .toString()
           .split('\n')
           .filter((l) => l && !l.startsWith('#'));
-        // A player joining starts near the live edge: it fetches the newest segment only.
-        for (const uri of started ? uris : uris.slice(-1)) {
+        // A player joining starts near the live edge: it fetches the newest segment only, and
+        // the older ones listed are behind it for good (not fetched on the next poll).
+        if (!started) for (const uri of uris.slice(0, -1)) seen.add(uri);
+        for (const uri of uris) {
           if (seen.has(uri)) continue;
           seen.add(uri);
           const s0 = performance.now();
