@@ -11,7 +11,7 @@
  * otherwise this script takes the lock and writes itself. Never around the server.
  */
 import { parseArgs } from 'node:util';
-import { loadConfig } from '../src/core/config.js';
+import { loadConfig } from '../src/config.js';
 import { resolveSecrets } from '../src/auth/index.js';
 import { openDatabase } from '../src/db/database.js';
 import { DataDirLockedError } from '../src/db/data-dir-lock.js';
@@ -19,6 +19,7 @@ import { migrations } from '../src/apps/studio/migrations.js';
 import { seedStudio, seedStudioBulk } from '../src/apps/studio/seed.js';
 import { SEED_PATH, type SeedRequest, type SeedRun } from '../src/apps/studio/seed-routes.js';
 import type { StudioDB } from '../src/apps/studio/types.js';
+import { apiPrefix } from '../src/apps/app.js';
 
 const { values } = parseArgs({
   options: {
@@ -56,6 +57,9 @@ function draw(done: number, total: number): void {
 }
 
 /** Asks the running server to seed and follows its progress; returns the exit code. */
+/** The seed route as users see it: the studio is mounted at /api/v1/studio. */
+const SEED_URL = `${apiPrefix({ name: 'studio' })}${SEED_PATH}`;
+
 async function seedThroughServer(base: string, why: string): Promise<number> {
   // The server's admin key: configured, or the one it generated into <data dir>/secrets.json.
   const apiKey = values['api-key'] ?? resolveSecrets({ apiKey: config.apiKey, jwtSecret: config.jwtSecret, dataDir: config.dataDir }).apiKey;
@@ -66,11 +70,11 @@ async function seedThroughServer(base: string, why: string): Promise<number> {
     if (!res.ok) throw new Error(`the server refused: ${res.status} ${(body as { error?: { message?: string } }).error?.message ?? res.statusText}`);
     return body as SeedRun;
   };
-  let run = await answer(await fetch(`${base}${SEED_PATH}`, { method: 'POST', headers, body: JSON.stringify(request) }));
+  let run = await answer(await fetch(`${base}${SEED_URL}`, { method: 'POST', headers, body: JSON.stringify(request) }));
   while (run.status === 'running') {
     draw(run.done, run.total);
     await new Promise((resolve) => setTimeout(resolve, 250));
-    run = await answer(await fetch(`${base}${SEED_PATH}/${run.id}`, { headers }));
+    run = await answer(await fetch(`${base}${SEED_URL}/${run.id}`, { headers }));
   }
   draw(run.done, run.total);
   if (tty) process.stderr.write('\n');

@@ -1,11 +1,12 @@
 /**
  * @module scripts/sync-config-doc
  * Rewrites the configuration reference in README.md (between the config markers) from the
- * schema in src/core/config.ts, so the README never drifts from what the server accepts.
+ * configuration table in src/config.ts (core settings and every app's), so the README never
+ * drifts from what the server accepts.
  * `npm run docs:config`; test/repo/docs.test.ts fails when it is stale.
  */
 import { readFileSync, writeFileSync } from 'node:fs';
-import { configReference } from '../src/core/config.js';
+import { configReference } from '../src/config.js';
 
 const BEGIN = '<!-- config-reference:begin (npm run docs:config) -->';
 const END = '<!-- config-reference:end -->';

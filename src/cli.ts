@@ -6,7 +6,7 @@
  * prints the configuration reference. A bad configuration, a weak secret included, exits 78.
  */
 import { parseArgs } from 'node:util';
-import { ConfigError, clusterProblems, configReference, loadConfig } from './core/config.js';
+import { ConfigError, clusterProblems, configReference, loadConfig } from './config.js';
 import { isRole, mintToken, parseTtl, resolveSecrets, type Role } from './auth/index.js';
 import { DB_USAGE } from './db/cli-commands.js';
 import { productionCheckReport } from './core/production-check.js';

@@ -12,7 +12,7 @@ import swagger from '@fastify/swagger';
 import swaggerUi from '@fastify/swagger-ui';
 import helmet from '@fastify/helmet';
 import rateLimit from '@fastify/rate-limit';
-import { loadConfig, type AirwavesConfig } from './core/config.js';
+import { loadConfig, type AirwavesConfig } from './config.js';
 import { MemoryMonitor } from './core/memory-monitor.js';
 import { createLogger, type Logger } from './core/logger.js';
 import { createHubMetrics, createRegistry, type Registry } from './core/metrics.js';
@@ -22,7 +22,7 @@ import type { PresenceStore } from './hub/engines/presence.js';
 import { MemoryEngine } from './hub/engines/memory/memory-engine.js';
 import { attachWebSocketServer } from './hub/ws-server.js';
 import { enabledApps, loadApp } from './apps/catalog.js';
-import type { AirwavesApp } from './apps/app.js';
+import { apiPrefix, type AirwavesApp } from './apps/app.js';
 import { createAppAuth, httpAuth, resolveSecrets } from './auth/index.js';
 import { registerAuthRoutes } from './http/auth-routes.js';
 import { registerCoreRoutes } from './http/core-routes.js';
@@ -73,7 +73,7 @@ async function createEngine(config: AirwavesConfig, logger: Logger, nodeId: stri
   const { RedisEngine } = await import('./hub/engines/redis/redis-engine.js');
   const { ShardedEngine, redisShardUrls } = await import('./hub/engines/redis/shards.js');
   const urls = redisShardUrls(config.redisUrl);
-  const engines = urls.map((url) => new RedisEngine({ url, nodeId, logger, metrics }));
+  const engines = urls.map((url) => new RedisEngine({ url, sentinels: config.redisSentinels, nodeId, logger, metrics, metaTtlMs: config.redisChannelTtlMs, dedupeTtlMs: config.redisDedupeTtlMs, waitReplicas: config.redisWaitReplicas, waitTimeoutMs: config.redisWaitTimeoutMs }));
   return engines.length === 1 ? engines[0] : new ShardedEngine(urls, engines);
 }
 
@@ -82,7 +82,7 @@ async function createPresence(config: AirwavesConfig, logger: Logger, nodeId: st
   const { RedisPresence } = await import('./hub/engines/redis/redis-presence.js');
   const { ShardedPresence, redisShardUrls } = await import('./hub/engines/redis/shards.js');
   const urls = redisShardUrls(config.redisUrl);
-  const stores = urls.map((url) => new RedisPresence({ url, nodeId, logger, ttlMs: config.presenceTtlMs }));
+  const stores = urls.map((url) => new RedisPresence({ url, sentinels: config.redisSentinels, nodeId, logger, ttlMs: config.presenceTtlMs }));
   return stores.length === 1 ? stores[0] : new ShardedPresence(urls, stores);
 }
 
@@ -185,11 +185,18 @@ export async function createServer(options: ServerOptions = {}): Promise<Airwave
   // Plugins' own routes (API docs, static UIs) are public: they serve files, not data.
   await registerWebFiles(http, web, (scope) => scope.register(swaggerUi, { routePrefix: '/docs' }) as unknown as Promise<void>);
 
+  // Each app in its own scope under /api/v1/<app>: its routes are relative, its hooks stay inside.
   for (const index of appNames.keys()) {
-    const registering = http.register(async (scope) => {
+    const registering = http.register(async (outer) => {
       const app = (await appModules())[index]!;
       appList[index] = app; // the landing page and /api/v1/status read the list per request
-      await app.register({ http: scope, hub, config, auth, logger: logger.child({ app: app.name }), metrics, events: events.publisher, database: getDatabase, onClose: (fn) => closers.push(fn) });
+      // Not awaited: Fastify loads it as the outer scope's child, its failure failing ready().
+      void outer.register(
+        async (scope) => {
+          await app.register({ http: scope, hub, config, auth, logger: logger.child({ app: app.name }), metrics, events: events.publisher, database: getDatabase, onClose: (fn) => closers.push(fn) });
+        },
+        { prefix: apiPrefix(app) },
+      );
     });
     // Serving while starting: the apps load when the full instance readies, after the port opens.
     if (!handover) await registering;

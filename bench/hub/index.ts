@@ -15,7 +15,8 @@ import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { parseOptions, type HubBenchOptions } from './options.js';
 import { renderMarkdown, summarize, type HubBenchResults } from './report.js';
-import { runIdle, runLoad, type IdleResult, type LoadResult } from './scenario.js';
+import { ladderNotes, renderLadderMarkdown } from './ladder-report.js';
+import { runIdle, runLadder, runLoad, type IdleResult, type LoadResult } from './scenario.js';
 import { removeDataDir } from './servers.js';
 import type { ServerKind } from './wire.js';
 
@@ -34,8 +35,8 @@ export async function main(args: string[]): Promise<HubBenchResults> {
   const idle: Partial<Record<ServerKind, IdleResult>> = {};
   try {
     for (const kind of opts.servers) {
-      log(`\n[${kind}] load`);
-      load[kind] = await runLoad(kind, opts, log);
+      log(`\n[${kind}] ${opts.ladder ? 'ladder' : 'load'}`);
+      load[kind] = opts.ladder ? await runLadder(kind, opts, log) : await runLoad(kind, opts, log);
     }
     if (opts.idle) {
       // The bare ws server is the reference; Socket.IO can be added for information (--idle-servers).
@@ -70,7 +71,7 @@ export async function main(args: string[]): Promise<HubBenchResults> {
     idle,
     summary: summarize(opts, load, idle),
   };
-  const markdown = renderMarkdown(results);
+  const markdown = opts.ladder ? renderLadderMarkdown(results, ladderNotes()) : renderMarkdown(results);
   mkdirSync(opts.outDir, { recursive: true });
   writeFileSync(join(opts.outDir, 'hub.json'), JSON.stringify(results, null, 2) + '\n');
   writeFileSync(join(opts.outDir, 'hub.md'), markdown);
@@ -78,3 +79,4 @@ export async function main(args: string[]): Promise<HubBenchResults> {
   log(`results written to ${join(opts.outDir, 'hub.json')} and hub.md (${results.wallSeconds} s)`);
   return results;
 }
+

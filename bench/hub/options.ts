@@ -31,7 +31,17 @@ export interface HubBenchOptions {
   quick: boolean;
   /** When set, the load runs' servers write V8 CPU profiles (--cpu-prof) here. */
   profileServerDir?: string;
+  /**
+   * The black-box ladder (--ladder): instead of the target scenario and the saturation search,
+   * each server runs these steps (deliveries/s, turned into publications/s by the subscriber
+   * count) once each, in order; results replace hub.json and hub.md.
+   */
+  ladder: number[] | null;
 }
+
+/** The ladder's steps in deliveries/s (the issue's scenario) and the servers it runs by default. */
+export const DEFAULT_LADDER = [50_000, 100_000, 200_000, 400_000, 1_000_000];
+export const LADDER_SERVERS = 'airwaves-cli,airwaves-cli-all,ws-frame,socketio';
 
 export const USAGE = `usage: npm run bench -- hub [options]
   --clients N         subscribers (default 1000; --quick 200)
@@ -54,7 +64,11 @@ export const USAGE = `usage: npm run bench -- hub [options]
   --idle-servers LIST servers of the idle-memory measurement (default airwaves,ws; add socketio for information)
   --out DIR           where hub.json and hub.md go (default bench/results)
   --profile-server DIR  write a V8 CPU profile of each server's load run to DIR
-  --quick             smaller, shorter run (about a minute)`;
+  --quick             smaller, shorter run (about a minute)
+  --ladder            black-box mode: the built CLI (npm run build first) beside the peers, each
+                      running the deliveries/s steps once, in order; --servers defaults to
+                      ${LADDER_SERVERS}; --duration is per step
+  --ladder-rates LIST the ladder's deliveries/s (default ${DEFAULT_LADDER.join(',')}; implies --ladder)`;
 
 /** A numeric command-line option: its value within [min, max], the fallback when absent; else a message naming it. */
 export function numberOption(name: string, raw: string | undefined, fallback: number, min: number, max: number): number {
@@ -113,6 +127,8 @@ export function parseOptions(args: string[], defaultOut: string): HubBenchOption
       'idle-servers': { type: 'string' },
       out: { type: 'string' },
       'profile-server': { type: 'string' },
+      ladder: { type: 'boolean' },
+      'ladder-rates': { type: 'string' },
       help: { type: 'boolean' },
     },
   });
@@ -128,9 +144,13 @@ export function parseOptions(args: string[], defaultOut: string): HubBenchOption
     }
     return list as ServerKind[];
   };
-  const servers = serverList('servers', values.servers ?? SERVER_KINDS.join(','));
+  const ladder = values.ladder || values['ladder-rates'] !== undefined ? ladderSteps(values['ladder-rates']) : null;
+  const servers = serverList('servers', values.servers ?? (ladder ? LADDER_SERVERS : 'airwaves,ws,socketio'));
+  const shape = loadShape(values, { clients: 1000, quickClients: 200, rate: 200 });
   return {
-    ...loadShape(values, { clients: 1000, quickClients: 200, rate: 200 }),
+    ...shape,
+    ...(ladder ? { saturation: false, rate: ladder[0]! / shape.clients } : {}),
+    ladder,
     servers,
     stepFactor: numberOption('step-factor', values['step-factor'], 2, 1.05, 10),
     refine: Math.round(numberOption('refine', values.refine, quick ? 0 : 1, 0, 10)),
@@ -139,10 +159,18 @@ export function parseOptions(args: string[], defaultOut: string): HubBenchOption
     p99LimitMs: numberOption('p99-limit', values['p99-limit'], 50, 0.1, 60_000),
     targetP99Ms: 25,
     idleClients: Math.round(numberOption('idle-clients', values['idle-clients'], quick ? 1000 : 5000, 1, 20_000)),
-    idle: !values['no-idle'],
+    idle: !values['no-idle'] && !ladder,
     idleServers: serverList('idle-servers', values['idle-servers'] ?? 'airwaves,ws'),
     outDir: values.out ?? defaultOut,
     quick,
     profileServerDir: values['profile-server'],
   };
+}
+
+/** `--ladder-rates 50000,100000`: positive deliveries/s, in the order given. */
+function ladderSteps(raw: string | undefined): number[] {
+  if (raw === undefined) return DEFAULT_LADDER;
+  const steps = raw.split(',').map((x) => Number(x.trim()));
+  if (steps.length === 0 || steps.some((v) => !Number.isFinite(v) || v <= 0)) throw new Error(`--ladder-rates must be a comma list of positive deliveries/s (got "${raw}")`);
+  return steps;
 }

@@ -10,7 +10,7 @@ import { fileURLToPath } from 'node:url';
 import { LatencyHistogram } from './histogram.js';
 import { Child, drainReceivers, type PublisherResult } from './ipc.js';
 import type { HubBenchOptions } from './options.js';
-import { cpus } from 'node:os';
+import { cpus, loadavg } from 'node:os';
 import { HOST, cpuPercent, machineCpuPercent, sampleMachine, sampleProc, sleep, startServer, type MachineSample, type ProcSample, type RunningServer } from './servers.js';
 import { channelName, type ServerKind } from './wire.js';
 
@@ -46,6 +46,8 @@ export interface StepResult {
   serverPeakRssMB: number;
   drainMs: number;
   connected: number;
+  /** The machine's 1-minute load average at the end of the step. */
+  loadAverage: number;
   /**
    * A load-generator process used ≥ 90 % of a core (each is single-threaded), or the publisher
    * fell short of its rate: a failure at this step may be the generator's, not the server's.
@@ -208,6 +210,7 @@ class LoadRig {
       serverPeakRssMB: round(peakRss / MB, 1),
       drainMs: Math.round(drainMs),
       connected,
+      loadAverage: round(loadavg()[0], 2),
       generatorBound,
       disturbed: cpu.other > DISTURBED_PERCENT,
       pass: failures.length === 0,
@@ -304,6 +307,35 @@ export async function runLoad(kind: ServerKind, opts: HubBenchOptions, log: (lin
     const passing = ladder.filter((s) => s.pass);
     const saturation = passing.length ? passing.reduce((a, b) => (b.deliveredPerSec > a.deliveredPerSec ? b : a)) : null;
     return { server: kind, target, ladder, saturation };
+  } finally {
+    await rig.teardown();
+    await server.stop();
+  }
+}
+
+/**
+ * The black-box ladder: one server started once, every step of `opts.ladder` (deliveries/s,
+ * divided among the subscribers of each publication) run once after a warm-up, in order. A step
+ * is a measurement, not a search: it is kept whatever its verdict.
+ */
+export async function runLadder(kind: ServerKind, opts: HubBenchOptions, log: (line: string) => void): Promise<LoadResult> {
+  const server = await startServer(kind, opts.profileServerDir);
+  const rig = new LoadRig(server, opts);
+  const subscribersPerPublication = opts.clients / opts.channels;
+  try {
+    await rig.setup();
+    const rates = (opts.ladder ?? []).map((deliveries) => Math.max(1, Math.round(deliveries / subscribersPerPublication)));
+    if (opts.warmupMs > 0) await rig.step(rates[0]!, opts.warmupMs);
+    const ladder: StepResult[] = [];
+    for (const rate of rates) {
+      const s = await rig.step(rate, opts.durationMs);
+      log(describe(kind, s));
+      ladder.push(s);
+    }
+    return { server: kind, target: ladder[0]!, ladder, saturation: null };
+  } catch (err) {
+    log(`  ${kind}: ${(err as Error).message}`);
+    throw err;
   } finally {
     await rig.teardown();
     await server.stop();

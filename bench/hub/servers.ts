@@ -5,7 +5,7 @@
  * publisher are all measured the same way, from outside).
  */
 import { spawn, type ChildProcess } from 'node:child_process';
-import { existsSync, readFileSync, readdirSync, mkdtempSync, rmSync } from 'node:fs';
+import { existsSync, openSync, readFileSync, readdirSync, mkdtempSync, rmSync } from 'node:fs';
 import { createServer } from 'node:net';
 import { tmpdir } from 'node:os';
 import { dirname, join } from 'node:path';
@@ -127,28 +127,32 @@ export interface RunningServer {
   stop(): Promise<void>;
 }
 
-/** Command line for each server: all three run TypeScript through tsx with the same preload. */
+/** The built CLI, as a user runs it (`npm run build` makes it). */
+export const BUILT_CLI = join(repoRoot, 'dist', 'src', 'cli.js');
+
+/**
+ * Command line for each server. The tsx-run servers share a preload (a GC on SIGUSR2, the stall
+ * recorder); the built CLI runs bare, exactly as a user starts it.
+ */
 function commandFor(kind: ServerKind, profileDir?: string): string[] {
-  const preload = ['--expose-gc', '--import', 'tsx', '--import', join(here, 'gc-on-signal.ts')];
-  if (profileDir) preload.unshift('--cpu-prof', `--cpu-prof-dir=${profileDir}`);
+  // BENCH_SERVER_NODE_FLAGS: extra Node/V8 flags for the servers under test (diagnosis: --trace-gc-nvp).
+  const extra = (process.env.BENCH_SERVER_NODE_FLAGS ?? '').split(' ').filter(Boolean);
+  const profile = [...extra, ...(profileDir ? ['--cpu-prof', `--cpu-prof-dir=${profileDir}`] : [])];
+  if (kind === 'airwaves-cli' || kind === 'airwaves-cli-all') return [...profile, BUILT_CLI, 'serve'];
+  const preload = [...profile, '--expose-gc', '--import', 'tsx', '--import', join(here, 'gc-on-signal.ts'), '--import', join(here, 'stall-recorder.ts')];
   if (kind === 'airwaves') return [...preload, join(repoRoot, 'src', 'cli.ts'), 'serve'];
-  return [...preload, join(here, kind === 'ws' ? 'peer-ws-server.ts' : 'peer-socketio-server.ts')];
+  const script = kind === 'ws' ? 'peer-ws-server.ts' : kind === 'ws-frame' ? 'peer-ws-frame-server.ts' : 'peer-socketio-server.ts';
+  return [...preload, join(here, script)];
 }
 
-export async function startServer(kind: ServerKind, profileDir?: string): Promise<RunningServer> {
-  const port = await freePort();
-  const memoryFile = join(benchDataDir(), `memory-${kind}-${port}.json`);
+/**
+ * What the benchmark sets besides the port: a `bench` namespace anyone may publish to and
+ * per-client limits raised for one publisher at 1,000 msg/s and 1,000 connections from one
+ * address. The built-CLI kinds get nothing else — their apps are the default ones (all) or none
+ * (`AIRWAVES_APPS=`); the tsx-run hub also turns the radio off, as the older modes always did.
+ */
+function airwavesEnv(kind: ServerKind): NodeJS.ProcessEnv {
   const env: NodeJS.ProcessEnv = {
-    ...process.env,
-    BENCH_MEMORY_FILE: memoryFile,
-    PORT: String(port),
-    HOST,
-    AIRWAVES_PORT: String(port),
-    AIRWAVES_HOST: HOST,
-    AIRWAVES_LOG_LEVEL: 'warn',
-    AIRWAVES_DATA_DIR: benchDataDir(),
-    // Apps with background work (audio synthesis) would take CPU from the hub under test.
-    AIRWAVES_RADIO_ENABLED: 'false',
     AIRWAVES_API_KEY: 'bench-api-key-0123456789abcdef-0123456789',
     AIRWAVES_MAX_CONNECTIONS_PER_IP: '1000000',
     AIRWAVES_COMMAND_RATE: '1000000',
@@ -156,7 +160,33 @@ export async function startServer(kind: ServerKind, profileDir?: string): Promis
     AIRWAVES_PUBLISH_BYTES_RATE: '1000000000',
     AIRWAVES_NAMESPACES: JSON.stringify([{ name: 'bench', publish: 'anonymous', subscribe: 'anonymous', historySize: 1000, maxMessageBytes: 65536 }]),
   };
-  const child: ChildProcess = spawn(process.execPath, commandFor(kind, profileDir), { cwd: repoRoot, env, stdio: ['ignore', 'ignore', 'pipe'] });
+  if (kind === 'airwaves') env.AIRWAVES_RADIO_ENABLED = 'false';
+  if (kind === 'airwaves-cli') env.AIRWAVES_APPS = '';
+  // A second live app's RTMP listener must not collide with another run's.
+  if (kind === 'airwaves-cli-all') env.AIRWAVES_LIVE_RTMP_PORT = '0';
+  return env;
+}
+
+export async function startServer(kind: ServerKind, profileDir?: string): Promise<RunningServer> {
+  const port = await freePort();
+  const memoryFile = join(benchDataDir(), `memory-${kind}-${port}.json`);
+  if ((kind === 'airwaves-cli' || kind === 'airwaves-cli-all') && !existsSync(BUILT_CLI)) throw new Error(`${BUILT_CLI} is missing: run \`npm run build\` first`);
+  const env: NodeJS.ProcessEnv = {
+    ...process.env,
+    BENCH_MEMORY_FILE: memoryFile,
+    ...(profileDir ? { BENCH_STALL_FILE: join(profileDir, `stalls-${kind}-${port}.json`), BENCH_HEAP_SAMPLE_FILE: join(profileDir, `heap-${kind}-${port}.heapprofile`) } : {}),
+    PORT: String(port),
+    HOST,
+    AIRWAVES_PORT: String(port),
+    AIRWAVES_HOST: HOST,
+    AIRWAVES_LOG_LEVEL: 'warn',
+    AIRWAVES_DATA_DIR: join(benchDataDir(), kind),
+    ...airwavesEnv(kind),
+  };
+  if (kind === 'airwaves-cli-all') delete env.AIRWAVES_APPS;
+  // With --profile-server, the server's standard output (what --trace-gc prints) goes beside the profiles.
+  const stdout = profileDir ? openSync(join(profileDir, `stdout-${kind}-${port}.txt`), 'w') : 'ignore';
+  const child: ChildProcess = spawn(process.execPath, commandFor(kind, profileDir), { cwd: repoRoot, env, stdio: ['ignore', stdout, 'pipe'] });
   let stderr = '';
   child.stderr!.on('data', (c: Buffer) => {
     stderr += c.toString();

@@ -11,18 +11,37 @@
  * channel) and t (publish time, µs on CLOCK_MONOTONIC) right after it without JSON.parse.
  */
 
-export type ServerKind = 'airwaves' | 'ws' | 'socketio';
-export const SERVER_KINDS: readonly ServerKind[] = ['airwaves', 'ws', 'socketio'];
+/**
+ * The servers under test. `airwaves` runs src/cli.ts through tsx with the benchmark's own
+ * settings; the `airwaves-cli*` kinds run the BUILT CLI (`node dist/src/cli.js serve`) as a user
+ * starts it — `airwaves-cli` with `AIRWAVES_APPS=` (the hub alone), `airwaves-cli-all` with the
+ * default apps — used by the black-box ladder (--ladder). `ws` is the naive loop (`send` per
+ * client), `ws-frame` the one-frame loop (framed once, the same buffer written to every socket).
+ */
+export type ServerKind = 'airwaves' | 'airwaves-cli' | 'airwaves-cli-all' | 'ws' | 'ws-frame' | 'socketio';
+export const SERVER_KINDS: readonly ServerKind[] = ['airwaves', 'airwaves-cli', 'airwaves-cli-all', 'ws', 'ws-frame', 'socketio'];
 
 export const SERVER_LABELS: Record<ServerKind, string> = {
   airwaves: 'Airwaves hub',
+  'airwaves-cli': 'Airwaves, hub alone (built CLI)',
+  'airwaves-cli-all': 'Airwaves, default apps (built CLI)',
   ws: 'naive ws loop',
+  'ws-frame': 'one-frame ws loop',
   socketio: 'Socket.IO',
 };
 
+/** The wire protocol a server speaks: the Airwaves kinds speak Airwaves', both ws loops the same tiny JSON. */
+export type WireProtocol = 'airwaves' | 'ws' | 'socketio';
+
+export function protocolOf(kind: ServerKind): WireProtocol {
+  if (kind === 'airwaves' || kind === 'airwaves-cli' || kind === 'airwaves-cli-all') return 'airwaves';
+  return kind === 'socketio' ? 'socketio' : 'ws';
+}
+
 export function pathFor(kind: ServerKind): string {
-  if (kind === 'airwaves') return '/ws';
-  if (kind === 'socketio') return '/socket.io/?EIO=4&transport=websocket';
+  const protocol = protocolOf(kind);
+  if (protocol === 'airwaves') return '/ws';
+  if (protocol === 'socketio') return '/socket.io/?EIO=4&transport=websocket';
   return '/';
 }
 
@@ -41,8 +60,9 @@ export function padFor(payloadBytes: number): string {
 }
 
 export function publishFrame(kind: ServerKind, id: number, channel: string, data: string): string {
-  if (kind === 'socketio') return `42["pub","${channel}",${data}]`;
-  if (kind === 'airwaves') return `{"id":${id},"op":"publish","channel":"${channel}","data":${data}}`;
+  const protocol = protocolOf(kind);
+  if (protocol === 'socketio') return `42["pub","${channel}",${data}]`;
+  if (protocol === 'airwaves') return `{"id":${id},"op":"publish","channel":"${channel}","data":${data}}`;
   return `{"op":"publish","channel":"${channel}","data":${data}}`;
 }
 
@@ -57,7 +77,8 @@ export interface ClientScript {
 }
 
 export function clientScript(kind: ServerKind, subscribe: string | null): ClientScript {
-  if (kind === 'airwaves') {
+  const protocol = protocolOf(kind);
+  if (protocol === 'airwaves') {
     return {
       start: () => (subscribe ? `{"id":1,"op":"subscribe","channel":"${subscribe}"}` : null),
       onText: (text) => {
@@ -67,7 +88,7 @@ export function clientScript(kind: ServerKind, subscribe: string | null): Client
       },
     };
   }
-  if (kind === 'ws') {
+  if (protocol === 'ws') {
     return {
       start: () => (subscribe ? `{"op":"subscribe","channel":"${subscribe}"}` : null),
       onText: (text) => ({ reply: null, ready: text.startsWith('{"ok":true') }),

@@ -5,12 +5,12 @@
  *   latency = received at the client − its first frame's arrival over RTMP at the server.
  * - plain HLS and DASH: poll the playlist / MPD every 250 ms and fetch each new segment; latency
  *   = segment received − its first frame's arrival.
- * - N HLS viewers (plain playlist + newest segment every 500 ms): playlist latency, failures.
  * - N WebSocket viewers on the event door: time for a count change to reach all of them.
+ * The server runs in its own process: part arrival times come from `PartClock`, which asks it.
  */
 import { WebSocket } from 'ws';
 import { percentile } from '../shared/percentile.js';
-import type { LiveService } from '../../src/apps/live/service.js';
+import type { PartTiming, ServerUnderTest } from './server.js';
 
 export interface Dist {
   n: number;
@@ -27,14 +27,45 @@ export function dist(values: number[]): Dist {
 
 const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
 
-/** Arrival time at the server of the first frame of part (msn, index) or of segment msn. */
-function arrival(service: LiveService, id: string, msn: number, index = 0): number | null {
-  const seg = service.broadcastOf(id)?.segmenter;
-  const part = seg?.findPart(msn, index);
-  return part ? part.firstArrivalAt : null;
+/** Part timings of one stream, polled from the server process while a measurement runs. */
+export class PartClock {
+  private readonly timings = new Map<string, PartTiming>();
+  private running = true;
+  private readonly loop: Promise<void>;
+
+  constructor(
+    private readonly server: ServerUnderTest,
+    private readonly streamId: string,
+  ) {
+    this.loop = (async () => {
+      while (this.running) {
+        await this.refresh();
+        await sleep(1000);
+      }
+    })();
+  }
+
+  private async refresh(): Promise<void> {
+    for (const p of await this.server.parts(this.streamId)) this.timings.set(`${p.msn}.${p.index}`, p);
+  }
+
+  /** When the first frame of part (msn, index) arrived over RTMP (after a final refresh). */
+  async arrival(msn: number, index = 0): Promise<number | null> {
+    let t = this.timings.get(`${msn}.${index}`);
+    if (!t) {
+      await this.refresh();
+      t = this.timings.get(`${msn}.${index}`);
+    }
+    return t ? t.firstArrivalAt : null;
+  }
+
+  async stop(): Promise<void> {
+    this.running = false;
+    await this.loop;
+  }
 }
 
-export async function llhlsLatency(base: string, service: LiveService, id: string, seconds: number): Promise<number[]> {
+export async function llhlsLatency(base: string, clock: PartClock, seconds: number): Promise<number[]> {
   const out: number[] = [];
   const deadline = Date.now() + seconds * 1000;
   let text = await (await fetch(`${base}/index.m3u8?viewer=bench-ll`)).text();
@@ -46,7 +77,7 @@ export async function llhlsLatency(base: string, service: LiveService, id: strin
     const res = await fetch(`${base}/seg-${msn}.${part}.m4s`);
     await res.arrayBuffer();
     const received = Date.now();
-    const a = arrival(service, id, msn, part);
+    const a = await clock.arrival(msn, part);
     if (res.ok && a) out.push(received - a);
     text = await (await fetch(`${base}/index.m3u8?_HLS_msn=${msn}&_HLS_part=${part + 1}&viewer=bench-ll`)).text();
     if (!text.includes(`seg-${msn}.${part + 1}.m4s`) && !text.includes(`seg-${msn + 1}.0.m4s`)) {
@@ -56,7 +87,7 @@ export async function llhlsLatency(base: string, service: LiveService, id: strin
   return out;
 }
 
-export async function segmentLatency(base: string, service: LiveService, id: string, seconds: number, kind: 'hls' | 'dash'): Promise<number[]> {
+export async function segmentLatency(base: string, clock: PartClock, seconds: number, kind: 'hls' | 'dash'): Promise<number[]> {
   const out: number[] = [];
   const seen = new Set<number>();
   const deadline = Date.now() + seconds * 1000;
@@ -76,49 +107,14 @@ export async function segmentLatency(base: string, service: LiveService, id: str
       if (first) continue; // segments already listed at start are not "new"
       const res = await fetch(`${base}/${kind === 'hls' ? `seg-${n}` : `v-${n}`}.m4s`);
       await res.arrayBuffer();
-      const a = arrival(service, id, n, 0);
-      if (res.ok && a) out.push(Date.now() - a);
+      const received = Date.now();
+      const a = await clock.arrival(n, 0);
+      if (res.ok && a) out.push(received - a);
     }
     first = false;
     await sleep(250);
   }
   return out;
-}
-
-export async function hlsViewers(base: string, viewers: number, seconds: number): Promise<{ playlist: Dist; failures: number; requests: number; segments: number }> {
-  const latencies: number[] = [];
-  let failures = 0;
-  let requests = 0;
-  let segments = 0;
-  const deadline = Date.now() + seconds * 1000;
-  const one = async (i: number) => {
-    await sleep(Math.random() * 500);
-    let last = -1;
-    while (Date.now() < deadline) {
-      const t0 = performance.now();
-      try {
-        const res = await fetch(`${base}/plain.m3u8?viewer=v${i}`);
-        const text = await res.text();
-        latencies.push(performance.now() - t0);
-        requests++;
-        if (!res.ok) failures++;
-        const newest = Math.max(...[...text.matchAll(/^seg-(\d+)\.m4s$/gm)].map((m) => Number(m[1])));
-        if (newest > last) {
-          last = newest;
-          const seg = await fetch(`${base}/seg-${newest}.m4s`);
-          await seg.arrayBuffer();
-          requests++;
-          segments++;
-          if (!seg.ok) failures++;
-        }
-      } catch {
-        failures++;
-      }
-      await sleep(500);
-    }
-  };
-  await Promise.all(Array.from({ length: viewers }, (_, i) => one(i)));
-  return { playlist: dist(latencies), failures, requests, segments };
 }
 
 /** Opens `n` door sockets, then adds one more viewer and times the count reaching each. */

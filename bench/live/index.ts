@@ -1,28 +1,29 @@
 /**
  * @module bench/live
- * `npm run bench -- live [--seconds 20] [--viewers 500] [--ws 1000] [--publishers 1,10,50] [--window 10]`
- * Starts the server with the live app (PGlite in memory, random ports), publishes a 640x360
- * test pattern with ffmpeg (x264 veryfast zerolatency, 1 s GOP), and measures:
- * 1. delivery latency per protocol (bench/live/delivery: time from a part's or segment's first
- *    frame arriving over RTMP to a client holding it) and the glass-to-glass figure a player
- *    would see = that delivery + the hold-back the protocol prescribes (LL-HLS PART-HOLD-BACK,
- *    plain HLS 3 target durations, DASH suggestedPresentationDelay) + the encoder's delay
- *    (zerolatency: about one frame). A model on measured parts, not read from decoded frames.
- * 2. N concurrent HLS viewers and N WebSocket viewers of one stream.
- * 3. ingest CPU per stream for 1/10/50 copy-mode 1080p30 publishers, ours beside nginx-rtmp.
- * Writes bench/results/live.json and live.md with the load average.
+ * `npm run bench -- live [--seconds 10] [--viewers 200,1000,2000] [--generators 2] [--ws 1000]
+ *   [--publishers 1,10,50] [--window 8] [--only glass,delivery,viewers,ws,ingest]`
+ * The server runs in its own process (bench/live/server-process, the live app on PGlite in
+ * memory); load generators run in others. Measured, in this order:
+ * 1. glass — glass-to-glass latency read back from displayed frames in Chromium (bench/live/glass):
+ *    ffmpeg burns the capture clock into each frame; LL-HLS and HLS with hls.js, DASH with dash.js.
+ * 2. delivery — from a part's/segment's first frame arriving over RTMP to a lean client holding it.
+ * 3. viewers — N LL-HLS viewers (blocking reload + preload-hinted parts) and N plain-HLS polling
+ *    viewers of our server, beside N plain-HLS viewers of nginx serving nginx-rtmp's HLS files.
+ * 4. ws — N WebSocket viewers on the event door: a count change reaching all of them.
+ * 5. ingest — CPU per stream for 1/10/50 copy-mode 1080p30 publishers, ours beside nginx-rtmp,
+ *    both read from /proc.
+ * Writes bench/results/live.json and live.md with the load average beside every figure.
  */
-import { spawn } from 'node:child_process';
 import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { loadavg, tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { createServer } from '../../src/server.js';
-import { createLogger } from '../../src/core/logger.js';
-import { createLiveApp, type LiveHandle } from '../../src/apps/live/index.js';
-import { dist, hlsViewers, llhlsLatency, segmentLatency, wsViewers, type Dist } from './delivery.js';
-import { embeddedIngest, nginxIngest, sourceFile, type IngestResult } from './ingest.js';
+import { chromium } from 'playwright-core';
+import { dist, llhlsLatency, PartClock, segmentLatency, wsViewers, type Dist } from './delivery.js';
+import { measureGlass, publishWithClock, type GlassResult } from './glass.js';
+import { embeddedIngest, idleCpu, nginxIngest, publishers, sourceFile, stopAll, type IngestResult } from './ingest.js';
+import { ServerUnderTest } from './server.js';
+import { hlsPolling, oursLlhls, startNginxHls, type LoadResult } from './viewer-load.js';
 
-const API_KEY = 'bench-admin-api-key-0123456789abcdef-0123';
 const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
 
 function arg(args: string[], name: string, fallback: string): string {
@@ -31,117 +32,183 @@ function arg(args: string[], name: string, fallback: string): string {
 }
 
 const load = () => loadavg().map((l) => l.toFixed(2)).join(' ');
-const ms = (d: Dist) => `p50 ${d.p50.toFixed(0)} · p95 ${d.p95.toFixed(0)} · p99 ${d.p99.toFixed(0)} · max ${d.max.toFixed(0)} ms (n=${d.n})`;
+const ms = (d: Dist | undefined) => (d && d.n ? `p50 ${d.p50.toFixed(0)} · p95 ${d.p95.toFixed(0)} · p99 ${d.p99.toFixed(0)} · max ${d.max.toFixed(0)} ms (n=${d.n})` : 'no samples');
+const secs = (d: Dist) => (d.n ? `${(d.p50 / 1000).toFixed(2)} s / ${(d.p95 / 1000).toFixed(2)} s` : 'no samples');
 
 export async function main(args: string[]): Promise<void> {
-  const seconds = Number(arg(args, 'seconds', '20'));
-  const viewers = Number(arg(args, 'viewers', '500'));
+  const seconds = Number(arg(args, 'seconds', '10'));
+  const viewerCounts = arg(args, 'viewers', '200,1000,2000').split(',').map(Number);
+  const generators = Number(arg(args, 'generators', '2'));
   const wsCount = Number(arg(args, 'ws', '1000'));
   const publisherCounts = arg(args, 'publishers', '1,10,50').split(',').map(Number);
-  const windowS = Number(arg(args, 'window', '10'));
+  const windowS = Number(arg(args, 'window', '8'));
+  const only = new Set(arg(args, 'only', 'glass,delivery,viewers,ws,ingest').split(','));
   const loadBefore = load();
-  let handle: LiveHandle | null = null;
-  const server = await createServer({
-    env: {},
-    apps: [createLiveApp({ onReady: (h) => void (handle = h) })],
-    logger: createLogger('warn'),
-    config: { port: 0, host: '127.0.0.1', apiKey: API_KEY, jwtSecret: 'bench-jwt-secret-0123456789abcdef-012345', databaseUrl: 'pglite://memory', liveRtmpPort: 0, maxConnectionsPerIp: 1_000_000 },
-  });
-  await server.listen();
-  const live = handle as unknown as LiveHandle;
-  const { service, rtmpPort } = live;
-  const newKey = async () => (await service.store.createKey('bench', 'bench')).key;
-
-  // 1 + 2: one 360p broadcast, latency per protocol, then viewers.
-  const key = await newKey();
-  const ff = spawn('ffmpeg', ['-hide_banner', '-loglevel', 'error', '-re', '-f', 'lavfi', '-i', 'testsrc2=size=640x360:rate=30', '-f', 'lavfi', '-i', 'sine', '-c:v', 'libx264', '-preset', 'veryfast', '-tune', 'zerolatency', '-g', '30', '-pix_fmt', 'yuv420p', '-c:a', 'aac', '-f', 'flv', `rtmp://127.0.0.1:${rtmpPort}/live/${key}`], { stdio: 'ignore' });
-  let id: string | null = null;
-  for (let i = 0; i < 200 && !id; i++) {
-    const k = await service.store.findKey(key);
-    id = k ? service.liveStreamOfKey(k.id) : null;
-    await sleep(100);
-  }
-  if (!id) throw new Error('the benchmark stream did not go live');
-  while ((service.broadcastOf(id)?.segmenter.segments.length ?? 0) < 3) await sleep(100);
-  const base = `${server.url}/api/v1/streams/${id}/media`;
-  console.log(`live bench: stream ${id}, load ${load()}`);
-
-  const [ll, hls, dash] = await Promise.all([llhlsLatency(base, service, id, seconds), segmentLatency(base, service, id, seconds, 'hls'), segmentLatency(base, service, id, seconds, 'dash')]);
-  const partTarget = service.settings.partTargetMs;
-  const frameMs = 1000 / 30;
-  const delivery = { llhls: dist(ll), hls: dist(hls), dash: dist(dash) };
-  // Hold-backs the players apply (our playlists): LL-HLS PART-HOLD-BACK = 3 parts; HLS: 3 target
-  // durations (1 s segments); DASH: suggestedPresentationDelay = 2 target durations.
-  const holdBack = { llhls: 3 * partTarget, hls: 3 * 1000, dash: 2 * 1000 };
-  const glass = Object.fromEntries((['llhls', 'hls', 'dash'] as const).map((k) => [k, { p50: delivery[k].p50 + holdBack[k] + frameMs, p95: delivery[k].p95 + holdBack[k] + frameMs }]));
-  for (const k of ['llhls', 'hls', 'dash'] as const) console.log(`${k}: delivery ${ms(delivery[k])}; glass-to-glass model p50 ${(glass[k]!.p50 / 1000).toFixed(2)} s, p95 ${(glass[k]!.p95 / 1000).toFixed(2)} s`);
-
-  const hv = await hlsViewers(base, viewers, seconds);
-  console.log(`${viewers} HLS viewers: playlist ${ms(hv.playlist)}, ${hv.failures} failed of ${hv.requests} requests, load ${load()}`);
-  const ws = await wsViewers(`${server.url.replace('http', 'ws')}/api/v1/streams/${id}/ws`, wsCount);
-  console.log(`${wsCount} WebSocket viewers: count change reached them in ${ms(ws)}`);
-  ff.kill('SIGINT');
-  await new Promise((r) => ff.once('exit', r));
-  await sleep(1000);
-
-  // 3: ingest CPU, ours and nginx-rtmp's, on the same pre-encoded 1080p30 file.
   const dir = mkdtempSync(join(tmpdir(), 'airwaves-bench-live-'));
-  const file = await sourceFile(dir);
-  // The process's own idle cost (timers, sampler, GC) with no publisher, subtracted per stream below.
-  const idle0 = process.cpuUsage();
-  const idleT0 = performance.now();
-  await sleep(windowS * 1000);
-  const idleUsage = process.cpuUsage(idle0);
-  const idlePercent = ((idleUsage.user + idleUsage.system) / 1e6 / ((performance.now() - idleT0) / 1000)) * 100;
-  console.log(`idle (no publisher): ${idlePercent.toFixed(2)} % CPU`);
-  const ingest: { ours: IngestResult; nginx: IngestResult; load: string }[] = [];
-  for (const n of publisherCounts) {
-    const keys = await Promise.all(Array.from({ length: n }, () => newKey()));
-    const ours = await embeddedIngest(file, rtmpPort, service, keys, windowS);
-    const nginx = await nginxIngest(file, n, windowS);
-    ingest.push({ ours, nginx, load: load() });
-    ours.cpuPerStreamPercent = Math.max(0, ours.cpuPercent - idlePercent) / n;
-    console.log(`${n} publishers (1080p30 copy): ours ${ours.cpuPercent.toFixed(1)} % CPU (${ours.cpuPerStreamPercent.toFixed(2)} %/stream above idle, min fps ${ours.fpsMin}, dropped ${ours.droppedFrames}); nginx-rtmp ${nginx.cpuPercent.toFixed(1)} % (${nginx.cpuPerStreamPercent.toFixed(2)} %/stream); ratio ${(ours.cpuPerStreamPercent / nginx.cpuPerStreamPercent).toFixed(2)}; load ${load()}`);
-  }
-  rmSync(dir, { recursive: true, force: true });
-  await server.close();
+  const server = await ServerUnderTest.start();
+  console.log(`live bench: server pid ${server.pid} at ${server.url}, RTMP ${server.rtmpPort}; load ${load()}`);
+  const result: Record<string, unknown> = { at: '', args: args.join(' '), loadBefore, seconds };
+  const md: string[] = [];
 
-  const result = { at: new Date().toISOString(), loadBefore, loadAfter: load(), seconds, partTargetMs: partTarget, delivery, holdBackMs: holdBack, glassToGlassModelMs: glass, hlsViewers: { viewers, ...hv }, wsViewers: { viewers: wsCount, countChange: ws }, idleCpuPercent: idlePercent, ingest };
-  writeFileSync('bench/results/live.json', JSON.stringify(result, null, 2) + '\n');
-  const rows = ingest.map((r) => `| ${r.ours.publishers} | ${r.ours.cpuPercent.toFixed(1)} % | ${r.ours.cpuPerStreamPercent.toFixed(2)} % | ${r.ours.fpsMin} | ${r.ours.droppedFrames} | ${r.nginx.cpuPercent.toFixed(1)} % | ${r.nginx.cpuPerStreamPercent.toFixed(2)} % | ${(r.ours.cpuPerStreamPercent / r.nginx.cpuPerStreamPercent).toFixed(2)} | ${r.load} |`).join('\n');
+  // 1 + 2: one 640x360 stream with the capture clock burned in, encoded live.
+  if (only.has('glass') || only.has('delivery')) {
+    const key = await server.createKey();
+    const ff = publishWithClock(`rtmp://127.0.0.1:${server.rtmpPort}/live/${key}`);
+    const id = await server.waitLive(key);
+    const base = `${server.url}/api/v1/streams/${id}/media`;
+    if (only.has('glass')) {
+      const browser = await chromium.launch({ executablePath: '/usr/bin/chromium', args: ['--no-sandbox', '--disable-gpu', '--disable-background-networking', '--disable-component-update', '--disable-sync', '--no-first-run', '--autoplay-policy=no-user-gesture-required'] });
+      const glass: (GlassResult & { load: string })[] = [];
+      for (const [player, file] of [['llhls', 'index.m3u8'], ['hls', 'plain.m3u8'], ['dash', 'manifest.mpd']] as const) {
+        const g = await measureGlass(browser, server.url, `${base}/${file}?viewer=glass-${player}`, player, seconds);
+        glass.push({ ...g, load: load() });
+        console.log(`glass-to-glass ${player}: ${ms(g.latency)}; ${g.unreadable} unreadable frames; first frame ${g.startupS.toFixed(2)} s after load; load ${load()}`);
+      }
+      await browser.close();
+      result.glass = glass;
+      md.push(`## Glass-to-glass latency, read back from displayed frames
+
+ffmpeg encodes a 640x360 30 fps test pattern live (x264 veryfast zerolatency, 1 s GOP, 1.5 Mb/s) with its capture clock
+burned in as a 24-block code; headless Chromium plays it (hls.js LL-HLS / HLS, dash.js DASH, default player settings),
+and for every presented frame (\`requestVideoFrameCallback\`) reads the code back from a canvas: latency = presentation
+time − capture time, same clock. Each player settles 4 s after its first frame, then ${seconds} s of frames are read.
+
+| protocol | p50 / p95 | distribution | unreadable frames | first frame after page load | load |
+|---|---|---|---|---|---|
+${glass.map((g) => `| ${{ llhls: 'LL-HLS', hls: 'HLS', dash: 'DASH' }[g.player]} | ${secs(g.latency)} | ${ms(g.latency)} | ${g.unreadable} | ${g.startupS.toFixed(2)} s | ${g.load} |`).join('\n')}
+`);
+    }
+    if (only.has('delivery')) {
+      const clock = new PartClock(server, id);
+      const [ll, hls, dash] = await Promise.all([llhlsLatency(base, clock, seconds), segmentLatency(base, clock, seconds, 'hls'), segmentLatency(base, clock, seconds, 'dash')]);
+      await clock.stop();
+      const delivery = { llhls: dist(ll), hls: dist(hls), dash: dist(dash), load: load() };
+      result.delivery = delivery;
+      for (const k of ['llhls', 'hls', 'dash'] as const) console.log(`delivery ${k}: ${ms(delivery[k])}`);
+      md.push(`## Delivery (server side of the latency)
+
+From a part's (LL-HLS) or segment's (HLS, DASH) first frame arriving over RTMP to a lean client (plain fetch loop, another
+process) holding it. Load ${delivery.load}.
+
+| protocol | delivery |
+|---|---|
+| LL-HLS part | ${ms(delivery.llhls)} |
+| HLS segment | ${ms(delivery.hls)} |
+| DASH segment | ${ms(delivery.dash)} |
+`);
+    }
+    ff.kill('SIGINT');
+    await new Promise((r) => ff.once('exit', r));
+    await sleep(1000);
+  }
+
+  // 3: viewers of one pre-encoded 640x360 stream (published with -c copy: no encoder on the CPU).
+  if (only.has('viewers')) {
+    const file = await sourceFile(dir, '640x360', '1M');
+    const key = await server.createKey();
+    const [pub] = publishers(file, [`rtmp://127.0.0.1:${server.rtmpPort}/live/${key}`]);
+    const id = await server.waitLive(key);
+    const base = `${server.url}/api/v1/streams/${id}/media`;
+    const ours: { llhls: LoadResult; hls: LoadResult }[] = [];
+    for (const n of viewerCounts) {
+      const llhls = await oursLlhls(server, id, n, generators, seconds, load);
+      console.log(`ours LL-HLS ${n} viewers: playlist answer after part written ${ms(llhls.playlistDelay)}; part ${ms(llhls.partDelay)}; ${llhls.failures} failed of ${llhls.requests} ${JSON.stringify(llhls.failureKinds)}; server CPU ${llhls.serverCpuPercent.toFixed(0)} %; load ${llhls.load}`);
+      await sleep(2000);
+      const hls = await hlsPolling(base, 'plain.m3u8', server.pid, n, generators, seconds, load);
+      console.log(`ours HLS ${n} viewers: playlist ${ms(hls.playlist)}; segment ${ms(hls.segment)}; ${hls.failures} failed of ${hls.requests}; server CPU ${hls.serverCpuPercent.toFixed(0)} %; load ${hls.load}`);
+      ours.push({ llhls, hls });
+      await sleep(2000);
+    }
+    await stopAll([pub!]);
+    const nginx = await startNginxHls();
+    const [npub] = publishers(file, [nginx.rtmpUrl]);
+    await sleep(6000); // a few fragments in the playlist
+    const theirs: LoadResult[] = [];
+    for (const n of viewerCounts) {
+      const r = await hlsPolling(nginx.hlsBase, 'bench.m3u8', nginx.pid, n, generators, seconds, load);
+      console.log(`nginx HLS ${n} viewers: playlist ${ms(r.playlist)}; segment ${ms(r.segment)}; ${r.failures} failed of ${r.requests}; nginx CPU ${r.serverCpuPercent.toFixed(0)} %; load ${r.load}`);
+      theirs.push(r);
+      await sleep(2000);
+    }
+    await stopAll([npub!]);
+    await nginx.stop();
+    result.viewers = { generators, ours, nginx: theirs };
+    md.push(`## Viewers of one stream (generators in ${generators} processes of their own, ${seconds} s per run)
+
+One 640x360 stream (~1.1 Mb/s, published with \`-c copy\`). Ours LL-HLS: every viewer holds a blocking playlist request
+(\`_HLS_msn\`/\`_HLS_part\`) and the preload-hinted part at once, like hls.js at the live edge; the figure is the delay
+from the server writing the part to each viewer holding the answer (the request itself waits for the part by design).
+Plain HLS (ours and nginx): playlist every second, each new segment once; request durations.
+nginx: nginx-rtmp \`hls on\` (1 s fragments, MPEG-TS) and nginx serving the files, one worker process.
+
+| viewers | ours LL-HLS playlist (after part written) | ours LL-HLS part | failed / requests | our CPU | load |
+|---|---|---|---|---|---|
+${ours.map(({ llhls: r }) => `| ${r.viewers} | ${ms(r.playlistDelay)} | ${ms(r.partDelay)} | ${r.failures} / ${r.requests} | ${r.serverCpuPercent.toFixed(0)} % | ${r.load} |`).join('\n')}
+
+| viewers | ours HLS playlist | ours HLS segment | failed / requests | our CPU | nginx HLS playlist | nginx HLS segment | failed / requests | nginx CPU | load (ours; nginx) |
+|---|---|---|---|---|---|---|---|---|---|
+${ours.map(({ hls: r }, i) => { const t = theirs[i]!; return `| ${r.viewers} | ${ms(r.playlist)} | ${ms(r.segment)} | ${r.failures} / ${r.requests} | ${r.serverCpuPercent.toFixed(0)} % | ${ms(t.playlist)} | ${ms(t.segment)} | ${t.failures} / ${t.requests} | ${t.serverCpuPercent.toFixed(0)} % | ${r.load}; ${t.load} |`; }).join('\n')}
+`);
+  }
+
+  // 4: WebSocket viewers (this process is the generator; the server is the other process).
+  if (only.has('ws')) {
+    const key = await server.createKey();
+    const file = await sourceFile(dir, '640x360', '1M');
+    const [pub] = publishers(file, [`rtmp://127.0.0.1:${server.rtmpPort}/live/${key}`]);
+    const id = await server.waitLive(key, 1);
+    const ws = await wsViewers(`${server.url.replace('http', 'ws')}/api/v1/streams/${id}/ws`, wsCount);
+    console.log(`${wsCount} WebSocket viewers: count change reached them in ${ms(ws)}; load ${load()}`);
+    await stopAll([pub!]);
+    result.wsViewers = { viewers: wsCount, countChange: ws, load: load() };
+    md.push(`## WebSocket viewers
+
+${wsCount} WebSocket viewers on the event door (generator: the bench process): a count change reached all of them in ${ms(ws)}. Load ${load()}.
+`);
+  }
+
+  // 5: ingest CPU, ours and nginx-rtmp's, on the same pre-encoded 1080p30 file.
+  if (only.has('ingest')) {
+    const file = await sourceFile(dir);
+    await sleep(2000);
+    const idle = await idleCpu(server, windowS);
+    console.log(`idle (no publisher): ${idle.toFixed(2)} % CPU`);
+    const ingest: { ours: IngestResult; nginx: IngestResult; load: string }[] = [];
+    for (const n of publisherCounts) {
+      const ours = await embeddedIngest(file, server, windowS, n);
+      ours.cpuPerStreamPercent = Math.max(0, ours.cpuPercent - idle) / n;
+      const nginx = await nginxIngest(file, n, windowS);
+      ingest.push({ ours, nginx, load: load() });
+      console.log(`${n} publishers (1080p30 copy): ours ${ours.cpuPercent.toFixed(1)} % CPU (${ours.cpuPerStreamPercent.toFixed(2)} %/stream above idle, min fps ${ours.fpsMin}, dropped ${ours.droppedFrames}); nginx-rtmp ${nginx.cpuPercent.toFixed(1)} % (${nginx.cpuPerStreamPercent.toFixed(2)} %/stream); ratio ${(ours.cpuPerStreamPercent / nginx.cpuPerStreamPercent).toFixed(2)}; load ${load()}`);
+    }
+    result.idleCpuPercent = idle;
+    result.ingest = ingest;
+    md.push(`## Ingest CPU per stream (pre-encoded 1080p30 ~4 Mb/s H.264 + AAC, \`ffmpeg -re -stream_loop -1 -c copy\`; ${windowS} s window)
+
+Both servers' CPU is read from /proc (user + system, all threads). Our process idles at ${idle.toFixed(2)} % CPU with no
+publisher; "ours per stream" is (ours CPU − idle) / publishers. nginx-rtmp runs \`hls on\` (remux to MPEG-TS files).
+
+| publishers | ours CPU | ours per stream | min fps | dropped | nginx-rtmp CPU | nginx per stream | ours / nginx | load after |
+|---|---|---|---|---|---|---|---|---|
+${ingest.map((r) => `| ${r.ours.publishers} | ${r.ours.cpuPercent.toFixed(1)} % | ${r.ours.cpuPerStreamPercent.toFixed(2)} % | ${r.ours.fpsMin} | ${r.ours.droppedFrames} | ${r.nginx.cpuPercent.toFixed(1)} % | ${r.nginx.cpuPerStreamPercent.toFixed(2)} % | ${(r.ours.cpuPerStreamPercent / r.nginx.cpuPerStreamPercent).toFixed(2)} | ${r.load} |`).join('\n')}
+`);
+  }
+
+  await server.close();
+  rmSync(dir, { recursive: true, force: true });
+  result.at = new Date().toISOString();
+  result.loadAfter = load();
+  const name = arg(args, 'out', 'live');
+  writeFileSync(`bench/results/${name}.json`, JSON.stringify(result, null, 2) + '\n');
   writeFileSync(
-    'bench/results/live.md',
+    `bench/results/${name}.md`,
     `# Live benchmark (\`npm run bench -- live ${args.join(' ')}\`)
 
-${result.at}. Load average (1/5/15 min) before: ${loadBefore}; after: ${result.loadAfter}. The machine (2 cores) was shared with
-other helpers' work while this ran: every figure is under that load.
+${result.at}. Load average (1/5/15 min) before: ${loadBefore}; after: ${String(result.loadAfter)}. The machine has 2 cores,
+shared with other helpers' work while this ran: every figure is under that load. The server under test is its own
+process; load generators (viewer processes, Chromium, ffmpeg) run beside it on the same 2 cores.
 
-## Latency (one 640x360 stream, x264 veryfast zerolatency, 1 s GOP, parts of ${partTarget} ms)
-
-Delivery = from a part's (LL-HLS) or segment's (HLS, DASH) first frame arriving over RTMP to a lean client holding it.
-Glass-to-glass = delivery + the protocol's player hold-back (LL-HLS PART-HOLD-BACK ${holdBack.llhls} ms; HLS 3 × 1 s
-target; DASH suggestedPresentationDelay 2 s) + one frame of encoder delay: a model on measured parts, not a frame number
-read back from decoded video.
-
-| protocol | delivery | glass-to-glass model p50 / p95 |
-|---|---|---|
-| LL-HLS | ${ms(delivery.llhls)} | ${(glass.llhls!.p50 / 1000).toFixed(2)} s / ${(glass.llhls!.p95 / 1000).toFixed(2)} s |
-| HLS | ${ms(delivery.hls)} | ${(glass.hls!.p50 / 1000).toFixed(2)} s / ${(glass.hls!.p95 / 1000).toFixed(2)} s |
-| DASH | ${ms(delivery.dash)} | ${(glass.dash!.p50 / 1000).toFixed(2)} s / ${(glass.dash!.p95 / 1000).toFixed(2)} s |
-
-## Viewers of one stream
-
-- ${viewers} HLS viewers (plain playlist + newest segment every 500 ms): playlist ${ms(hv.playlist)}; ${hv.failures} failed of ${hv.requests} requests; ${hv.segments} segments fetched.
-- ${wsCount} WebSocket viewers (event door): a count change reached all of them in ${ms(ws)}.
-
-## Ingest CPU per stream (pre-encoded 1080p30 ~4 Mb/s H.264 + AAC, \`ffmpeg -re -stream_loop -1 -c copy\`; ${windowS} s window)
-
-Our process idles at ${idlePercent.toFixed(2)} % CPU with no publisher; "ours per stream" is (ours CPU − idle) / publishers.
-
-| publishers | ours CPU | ours per stream | min fps | dropped | nginx-rtmp CPU (hls on) | nginx per stream | ours / nginx | load after |
-|---|---|---|---|---|---|---|---|---|
-${rows}
-`,
+${md.join('\n')}`,
   );
-  console.log('wrote bench/results/live.json and live.md');
+  console.log(`wrote bench/results/${name}.json and ${name}.md`);
 }

@@ -3,34 +3,36 @@
  * Ingest CPU per stream: N ffmpeg publishers send the same pre-encoded 1080p30 H.264 + AAC file
  * in a loop (`-re -stream_loop -1 -c copy`: the publishers spend almost no CPU), first to the
  * embedded listener (remux to CMAF parts/segments), then to nginx-rtmp with `hls on` (remux to
- * MPEG-TS) on the same input. CPU is the server process's user+system time over the window
- * (the embedded app runs in this process with no viewers attached; nginx runs as one process,
- * `master_process off`, read from /proc). Frames: our ingest's frame rate and dropped frames.
+ * MPEG-TS) on the same input. CPU is each server process's user+system time over the window,
+ * read from /proc the same way for both: ours is bench/live/server-process (its own Node process,
+ * no viewers attached), nginx runs as one process (`master_process off`). Our process's idle cost
+ * (timers, sampler, collector) is measured first and subtracted per stream.
+ * Frames: our ingest's frame rate and dropped frames.
  */
 import { spawn, type ChildProcess } from 'node:child_process';
-import { existsSync, mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync, chmodSync } from 'node:fs';
+import { existsSync, mkdirSync, mkdtempSync, rmSync, writeFileSync, chmodSync } from 'node:fs';
 import { createServer } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import type { LiveService } from '../../src/apps/live/service.js';
+import { procCpuSeconds, type ServerUnderTest } from './server.js';
 
 const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
-const TICKS = 100; // USER_HZ on Linux
 
-export async function sourceFile(dir: string): Promise<string> {
-  const file = join(dir, 'source-1080p.flv');
+/** A pre-encoded 6 s H.264 + AAC FLV (1 s GOP) to publish in a loop without encoding. */
+export async function sourceFile(dir: string, size = '1920x1080', bitrate = '4M'): Promise<string> {
+  const file = join(dir, `source-${size}.flv`);
   if (existsSync(file)) return file;
-  const args = ['-hide_banner', '-loglevel', 'error', '-f', 'lavfi', '-i', 'testsrc2=size=1920x1080:rate=30', '-f', 'lavfi', '-i', 'sine=frequency=440:sample_rate=48000', '-t', '6', '-c:v', 'libx264', '-preset', 'ultrafast', '-tune', 'zerolatency', '-g', '30', '-b:v', '4M', '-pix_fmt', 'yuv420p', '-c:a', 'aac', '-b:a', '128k', '-f', 'flv', file];
+  const args = ['-hide_banner', '-loglevel', 'error', '-f', 'lavfi', '-i', `testsrc2=size=${size}:rate=30`, '-f', 'lavfi', '-i', 'sine=frequency=440:sample_rate=48000', '-t', '6', '-c:v', 'libx264', '-preset', 'ultrafast', '-tune', 'zerolatency', '-g', '30', '-b:v', bitrate, '-pix_fmt', 'yuv420p', '-c:a', 'aac', '-b:a', '128k', '-f', 'flv', file];
   const child = spawn('ffmpeg', args, { stdio: 'ignore' });
   await new Promise((r) => child.once('exit', r));
   return file;
 }
 
-function publishers(file: string, urls: string[]): ChildProcess[] {
+export function publishers(file: string, urls: string[]): ChildProcess[] {
   return urls.map((url) => spawn('ffmpeg', ['-hide_banner', '-loglevel', 'error', '-re', '-stream_loop', '-1', '-i', file, '-c', 'copy', '-f', 'flv', url], { stdio: 'ignore' }));
 }
 
-async function stopAll(children: ChildProcess[]): Promise<void> {
+export async function stopAll(children: ChildProcess[]): Promise<void> {
   await Promise.all(children.map((c) => new Promise((r) => (c.exitCode !== null ? r(null) : (c.once('exit', r), c.kill('SIGKILL'))))));
 }
 
@@ -42,19 +44,28 @@ export interface IngestResult {
   droppedFrames: number;
 }
 
-export async function embeddedIngest(file: string, rtmpPort: number, service: LiveService, keys: string[], windowS: number): Promise<IngestResult> {
-  const pubs = publishers(file, keys.map((k) => `rtmp://127.0.0.1:${rtmpPort}/live/${k}`));
-  await sleep(4000); // connect, first keyframes, steady state
-  const ids = (await Promise.all(keys.map((k) => service.store.findKey(k)))).map((k) => (k ? service.liveStreamOfKey(k.id) : null));
-  const c0 = process.cpuUsage();
+/** Our server process's CPU with no publisher (percent of one core). */
+export async function idleCpu(server: ServerUnderTest, windowS: number): Promise<number> {
+  const c0 = server.cpuSeconds();
   const t0 = performance.now();
   await sleep(windowS * 1000);
-  const c1 = process.cpuUsage(c0);
+  return ((server.cpuSeconds() - c0) / ((performance.now() - t0) / 1000)) * 100;
+}
+
+export async function embeddedIngest(file: string, server: ServerUnderTest, windowS: number, n: number): Promise<IngestResult> {
+  const keys = await Promise.all(Array.from({ length: n }, () => server.createKey()));
+  const pubs = publishers(file, keys.map((k) => `rtmp://127.0.0.1:${server.rtmpPort}/live/${k}`));
+  await sleep(4000); // connect, first keyframes, steady state
+  const ids = await Promise.all(keys.map((k) => server.streamOfKey(k)));
+  const c0 = server.cpuSeconds();
+  const t0 = performance.now();
+  await sleep(windowS * 1000);
+  const used = server.cpuSeconds() - c0;
   const elapsed = (performance.now() - t0) / 1000;
-  const healths = ids.map((id) => (id ? service.broadcastOf(id)?.health() : undefined));
+  const healths = await Promise.all(ids.map((id) => (id ? server.health(id) : null)));
   await stopAll(pubs);
   await sleep(1500);
-  const cpuPercent = ((c1.user + c1.system) / 1e6 / elapsed) * 100;
+  const cpuPercent = (used / elapsed) * 100;
   return {
     publishers: keys.length,
     cpuPercent,
@@ -70,11 +81,6 @@ async function freePort(): Promise<number> {
   const port = (s.address() as { port: number }).port;
   await new Promise((r) => s.close(r));
   return port;
-}
-
-function procCpuSeconds(pid: number): number {
-  const fields = readFileSync(`/proc/${pid}/stat`, 'utf8').split(') ')[1]!.split(' ');
-  return (Number(fields[11]) + Number(fields[12])) / TICKS; // utime, stime
 }
 
 export async function nginxIngest(file: string, n: number, windowS: number): Promise<IngestResult> {

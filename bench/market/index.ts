@@ -1,55 +1,36 @@
 /**
  * @module bench/market
- * `npm run bench -- market [--symbols 50] [--subscribers 1000] [--rates 20,50,100,200,400]
- * [--step-seconds 8] [--soak-seconds 60] [--truth-diffs 1000000] [--ccxt-seconds 10]`
+ * `npm run bench -- market [--parts hot,truth,ladder,ccxt,soak,bare] [--symbols 50] [--subscribers 1000]
+ * [--rates 1000,10000,30000,100000] [--step-seconds 8] [--soak-seconds 60] [--soak-rate 2000]
+ * [--truth-diffs 1000000] [--ccxt-seconds 15] [--ccxt-symbols 10] [--ccxt-rate 1000]`
  *
- * 1. Hot path: parse ns and bytes allocated per message, field scanner vs JSON.parse, and the lean
+ * 1. hot: parse ns and bytes allocated per message, field scanner vs JSON.parse, and the lean
  *    pipeline vs the straightforward one (a child with --expose-gc and a fixed young generation).
- * 2. Book correctness: the Binance sync against simulator truth over 1,000,000 diffs with faults.
- * 3. Gateway: the simulator in its own process (50 symbols × 3 venues) at increasing rates;
- *    our gateway + hub in this process; `--subscribers` hub clients in 4 processes over loopback
- *    sockets. Per step: venue messages/s, internal latency tsRecv → hub publish (p50/p99/p99.9),
- *    subscriber-side latency tsRecv → client, GC pause p99.
- * 4. Soak: a steady rate for `--soak-seconds`, p99 per 5 s window and heap; slopes reported.
- * 5. Peer: CCXT Pro watchOrderBook in its own process on the same simulator, beside our gateway.
+ * 2. truth: the Binance sync against simulator truth over 1,000,000 diffs with faults.
+ * 3. ladder: 50 symbols × 3 venues, one simulator process per venue, the gateway + hub here,
+ *    `--subscribers` hub clients in 4 processes. Warm-up first: every book synced and the feed
+ *    running before anything is measured. Then the rate ladder in venue messages/s (feed messages
+ *    the simulators write): per rung, internal latency (venue message received → handed to the
+ *    hub), end to end (venue send time → subscriber receive in another process), GC pause p99,
+ *    event-loop utilisation; the first rung the gateway cannot keep up with is the saturation point.
+ * 4. ccxt: CCXT Pro watchOrderBook and one of our hub clients, each in its own process, on the
+ *    same simulator feed and the same symbols: book updates/s and venue event → client latency.
+ * 5. soak: a steady rate for `--soak-seconds`, p99 and RSS per window, slopes reported.
+ * 6. bare: the ladder again with no hub subscriber (`--bare-rates`): the gateway's own ceiling.
  * Results: bench/results/market.json and .md, with load averages.
  */
-import { fork, execFileSync, type ChildProcess } from 'node:child_process';
-import { writeFileSync } from 'node:fs';
-import { loadavg } from 'node:os';
-import { PerformanceObserver } from 'node:perf_hooks';
+import { execFileSync } from 'node:child_process';
+import { writeFileSync, existsSync, readFileSync } from 'node:fs';
 import { parseArgs } from 'node:util';
-import { createServer } from '../../src/server.js';
-import { createLogger } from '../../src/core/logger.js';
-import { createRegistry } from '../../src/core/metrics.js';
-import { MarketGateway } from '../../src/apps/market/gateway.js';
-import { MARKET_NAMESPACE } from '../../src/apps/market/index.js';
 import { checkBinanceAgainstTruth } from '../../src/apps/market/simulator/truth-check.js';
-import { nowMs, syntheticSymbols } from '../../src/apps/market/types.js';
-import type { VenueUrls } from '../../src/apps/market/simulator/server.js';
 import { percentile } from '../shared/percentile.js';
-import { renderMarkdown, type MarketResults, type StepResult } from './report.js';
+import { MarketRig, forkTs, load, nextMessage, sleep, type Window } from './rig.js';
+import { renderMarkdown, type MarketResults, type Rung } from './report.js';
 
 const here = new URL('.', import.meta.url);
-const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
-const load = () => loadavg().map((l) => Number(l.toFixed(2)));
 
-function forkTs(file: string, args: string[]): ChildProcess {
-  return fork(new URL(file, here).pathname, args, { execArgv: ['--import', 'tsx'], stdio: ['ignore', 'inherit', 'inherit', 'ipc'] });
-}
-function nextMessage<T>(child: ChildProcess, pred: (m: T) => boolean = () => true): Promise<T> {
-  return new Promise((resolve) => {
-    const on = (m: T) => {
-      if (pred(m)) {
-        child.off('message', on);
-        resolve(m);
-      }
-    };
-    child.on('message', on);
-  });
-}
 /** Least-squares slope of y over x. */
-function slope(xs: number[], ys: number[]): number {
+export function slope(xs: number[], ys: number[]): number {
   const n = xs.length;
   const mx = xs.reduce((a, b) => a + b, 0) / n;
   const my = ys.reduce((a, b) => a + b, 0) / n;
@@ -60,192 +41,184 @@ function slope(xs: number[], ys: number[]): number {
   }
   return den === 0 ? 0 : num / den;
 }
-const ms3 = (sorted: number[]) => ({ p50: percentile(sorted, 50), p99: percentile(sorted, 99), p999: percentile(sorted, 99.9) });
+const pcts = (xs: number[]) => {
+  const s = xs.slice().sort((a, b) => a - b);
+  return { p50: percentile(s, 50), p99: percentile(s, 99), p999: percentile(s, 99.9) };
+};
+
+/** Why a rung is past saturation, or null if the gateway kept up. */
+function saturation(w: Window, offeredMsgs: number): string | null {
+  if (w.venueSentPerSec < 0.8 * offeredMsgs) return `the simulators could not produce the offered rate (${w.venueSentPerSec} of ${offeredMsgs} msg/s)`;
+  if (w.venueReceivedPerSec < 0.95 * w.venueSentPerSec) return `the gateway fell behind the venues (received ${w.venueReceivedPerSec} of ${w.venueSentPerSec} msg/s sent)`;
+  if (w.internalMs.p99 > 100 || w.endToEndMs.p99 > 1000) return 'latency above 100 ms internal / 1 s end to end p99';
+  return null;
+}
 
 export async function main(argv: string[]): Promise<void> {
   const { values } = parseArgs({
     args: argv,
     options: {
+      parts: { type: 'string', default: 'hot,truth,ladder,ccxt,soak,bare' },
       symbols: { type: 'string', default: '50' },
       subscribers: { type: 'string', default: '1000' },
-      rates: { type: 'string', default: '20,50,100,200,400' },
+      rates: { type: 'string', default: '1000,10000,30000,100000' },
+      'bare-rates': { type: 'string', default: '10000,30000,60000,100000' },
       'step-seconds': { type: 'string', default: '8' },
       'soak-seconds': { type: 'string', default: '60' },
-      'soak-rate': { type: 'string', default: '50' },
+      'soak-rate': { type: 'string', default: '2000' },
+      'soak-window': { type: 'string', default: '10' },
       'truth-diffs': { type: 'string', default: '1000000' },
-      'ccxt-seconds': { type: 'string', default: '10' },
+      'ccxt-seconds': { type: 'string', default: '15' },
       'ccxt-symbols': { type: 'string', default: '10' },
+      'ccxt-rate': { type: 'string', default: '1000' },
+      out: { type: 'string', default: 'bench/results/market' },
     },
   });
-  const symbolsCount = Number(values.symbols);
-  const results: MarketResults = { startedAt: new Date().toISOString(), loadAtStart: load(), options: values as Record<string, string>, steps: [] } as unknown as MarketResults;
+  const parts = new Set(values.parts.split(','));
+  const symbols = Number(values.symbols);
+  // A partial run keeps the other parts' last figures (the report says when each was measured).
+  const previous: Partial<MarketResults> = existsSync(`${values.out}.json`) ? (JSON.parse(readFileSync(`${values.out}.json`, 'utf8')) as Partial<MarketResults>) : {};
+  const results = { ...previous, startedAt: new Date().toISOString(), loadAtStart: load(), options: values as Record<string, string>, parts: [...parts] } as MarketResults;
 
-  // 1. Hot path.
-  console.log('# hot path: parse and allocation');
-  const hot = execFileSync(process.execPath, ['--expose-gc', '--min-semi-space-size=256', '--max-semi-space-size=256', '--import', 'tsx', new URL('hot-path.ts', here).pathname, '20000'], { encoding: 'utf8' });
-  results.hotPath = { ...JSON.parse(hot.trim().split('\n').pop()!), load: load() };
-  console.log(JSON.stringify(results.hotPath));
-
-  // 2. Book correctness over a million diffs.
-  console.log(`# truth: ${values['truth-diffs']} diffs`);
-  results.truth = { ...checkBinanceAgainstTruth({ diffs: Number(values['truth-diffs']) }), load: load() };
-  console.log(JSON.stringify(results.truth));
-
-  // 3. Gateway ladder.
-  const sim = forkTs('sim-process.ts', [String(symbolsCount)]);
-  const { urls } = await nextMessage<{ urls: VenueUrls }>(sim, (m) => 'urls' in m);
-  const server = await createServer({ env: {}, apps: [], logger: createLogger('silent'), config: { port: 0, host: '127.0.0.1', maxConnectionsPerIp: 100_000 } });
-  await server.listen();
-  server.hub.registerNamespace(MARKET_NAMESPACE);
-  const registry = createRegistry(false);
-  let internal: number[] = [];
-  let published = 0;
-  const bookLatencyFromEvent: number[] = [];
-  const ccxtWatch = new Set(syntheticSymbols(Number(values['ccxt-symbols'])).map((s) => `market:${s.symbol}@binance.book`));
-  const gateway = new MarketGateway({
-    symbols: syntheticSymbols(symbolsCount),
-    venues: urls,
-    registry,
-    publish: (channel, data, key) => {
-      server.hub.publish(channel, data, key === undefined ? {} : { key }).catch(() => {});
-      published++;
-      const tr = (data as { tr?: number }).tr;
-      if (tr !== undefined) {
-        internal.push(nowMs() - tr);
-        if (ccxtMode && ccxtWatch.has(channel)) bookLatencyFromEvent.push(Date.now() - (data as { te: number }).te);
-      }
-    },
-  });
-  let ccxtMode = false;
-  gateway.start();
-  // Warm-up: every book synced (150 REST snapshots at Binance's weight budget take ~10 s), so the
-  // figures below are the steady state, not diffs replayed after their snapshot arrived.
-  const allLive = () => [...gateway.adapters.keys()].every((v) => syntheticSymbols(symbolsCount).every((s) => gateway.dispatcher.health.get(`${v}:${s.symbol}`)?.status === 'live'));
-  sim.send({ rate: 20 });
-  for (let waited = 0; !allLive() && waited < 60_000; waited += 500) await sleep(500);
-  console.log(`# warm-up: all books live: ${allLive()}`);
-  const venueMessages = async () => ((await registry.getSingleMetric('market_venue_messages_total')!.get()).values as { value: number }[]).reduce((s, v) => s + v.value, 0);
-  const gcPauses: number[] = [];
-  new PerformanceObserver((list) => {
-    for (const e of list.getEntries()) gcPauses.push(e.duration);
-  }).observe({ entryTypes: ['gc'] });
-
-  // 3a. CCXT Pro beside us (before the subscribers load this process), same simulator feed (Binance books of the first symbols).
-  sim.send({ rate: 50 });
-  await sleep(1000);
-  const ccxt = forkTs('ccxt-process.ts', [urls.binance.rest, urls.binance.ws, values['ccxt-symbols'], values['ccxt-seconds']]);
-  const peerDone = nextMessage<{ updates: number; seconds: number; latencies: number[] }>(ccxt, (m) => 'updates' in m);
-  await nextMessage(ccxt, (m: { started?: boolean }) => m.started === true);
-  ccxtMode = true; // measure ours over the same window as the peer's
-  bookLatencyFromEvent.length = 0;
-  const peer = await peerDone;
-  ccxtMode = false;
-  const ours = bookLatencyFromEvent.slice().sort((a, b) => a - b);
-  const theirs = peer.latencies.sort((a, b) => a - b);
-  results.ccxt = {
-    symbols: Number(values['ccxt-symbols']),
-    ratePerVenueSymbol: 50,
-    ccxtUpdatesPerSec: peer.updates / peer.seconds,
-    oursUpdatesPerSec: ours.length / peer.seconds,
-    ccxtEventToBookMs: ms3(theirs),
-    oursEventToHubMs: ms3(ours),
-    load: load(),
-  };
-  console.log(JSON.stringify(results.ccxt));
-
-  const procs = 4;
-  const subs: ChildProcess[] = [];
-  const perProc = Math.ceil(Number(values.subscribers) / procs);
-  for (let i = 0; i < procs; i++) {
-    const child = fork(new URL('subscribers.ts', here).pathname, [server.url.replace('http', 'ws') + '/ws', String(perProc), String(symbolsCount)], { execArgv: ['--import', 'tsx'], env: { ...process.env, SUB_OFFSET: String(i * perProc) } });
-    subs.push(child);
+  if (parts.has('hot')) {
+    console.log('# hot path: parse and allocation');
+    const hot = execFileSync(process.execPath, ['--expose-gc', '--min-semi-space-size=256', '--max-semi-space-size=256', '--import', 'tsx', new URL('hot-path.ts', here).pathname, '20000'], { encoding: 'utf8' });
+    results.hotPath = { ...JSON.parse(hot.trim().split('\n').pop()!), load: load(), at: new Date().toISOString() };
+    console.log(JSON.stringify(results.hotPath));
   }
-  await Promise.all(subs.map((c) => nextMessage(c, (m: { ready?: boolean }) => m.ready === true)));
-  console.log(`# gateway: ${symbolsCount} symbols x 3 venues, ${perProc * procs} subscribers in ${procs} processes`);
-  const collect = async () => {
-    const reports = await Promise.all(subs.map((c) => { const p = nextMessage<{ received: number; latencies: number[] }>(c, (m) => 'received' in m); c.send({ report: true }); return p; }));
-    return { received: reports.reduce((s, r) => s + r.received, 0), latencies: reports.flatMap((r) => r.latencies).sort((a, b) => a - b) };
-  };
-  const stepSeconds = Number(values['step-seconds']);
-  const simProduced = async () => {
-    const p = nextMessage<{ produced: number }>(sim, (m) => 'produced' in m);
-    sim.send({ stats: true });
-    return (await p).produced;
-  };
-  let firstRatio: number | undefined;
-  for (const rate of values.rates.split(',').map(Number)) {
-    sim.send({ rate });
-    await sleep(2000); // settle (resyncs after a rate change, JIT)
-    await collect();
-    internal = [];
-    published = 0;
-    gcPauses.length = 0;
-    const m0 = await venueMessages();
-    const p0 = await simProduced();
-    const t0 = performance.now();
-    await sleep(stepSeconds * 1000);
-    const secs = (performance.now() - t0) / 1000;
-    const m1 = await venueMessages();
-    const p1 = await simProduced();
-    const clients = await collect();
-    const sorted = internal.slice().sort((a, b) => a - b);
-    const step: StepResult = {
-      ratePerVenueSymbol: rate,
-      offeredUpdatesPerSec: rate * symbolsCount * 3,
-      simUpdatesPerSec: Math.round((p1 - p0) / secs),
-      venueMessagesPerSec: Math.round((m1 - m0) / secs),
-      publicationsPerSec: Math.round(published / secs),
-      deliveriesPerSec: Math.round(clients.received / secs),
-      internalMs: ms3(sorted),
-      clientMs: ms3(clients.latencies),
-      gcPauseP99Ms: percentile(gcPauses.slice().sort((a, b) => a - b), 99),
-      eventLoopBusy: null,
-      load: load(),
+  if (parts.has('truth')) {
+    console.log(`# truth: ${values['truth-diffs']} diffs`);
+    results.truth = { ...checkBinanceAgainstTruth({ diffs: Number(values['truth-diffs']) }), load: load(), at: new Date().toISOString() };
+    console.log(JSON.stringify({ ...results.truth, mismatches: results.truth.mismatches.length }));
+  }
+  if (!parts.has('ladder') && !parts.has('ccxt') && !parts.has('soak') && !parts.has('bare')) return write(results, values.out);
+
+  if (parts.has('ladder') || parts.has('ccxt') || parts.has('soak')) await withSubscribers(results, parts, values);
+  if (parts.has('bare')) {
+    // The same ladder with no hub subscriber: what the gateway alone (parse → books → hub
+    // publish, no fan-out) sustains, to tell its cost from the fan-out's.
+    console.log('# bare ladder: no subscribers');
+    const bare = new MarketRig(symbols);
+    await bare.start();
+    bare.setRate(2);
+    while (!bare.allLive()) await sleep(250);
+    const c = await bare.measure(3);
+    const ratio = c.venueSentPerSec / Math.max(1, c.simUpdatesPerSec);
+    console.log(`# bare calibration: ${c.simUpdatesPerSec} updates/s, ${c.venueSentPerSec} msgs/s sent`);
+    results.bareLadder = await runLadder(bare, values['bare-rates'], Number(values['step-seconds']), (m) => m / (ratio * symbols * 3));
+    results.bareLadderAt = new Date().toISOString();
+    await bare.close();
+  }
+  write(results, values.out);
+}
+
+type Values = Record<string, string>;
+
+/** Warm-up, subscribers, then the CCXT comparison, the ladder and the soak on one rig. */
+async function withSubscribers(results: MarketResults, parts: Set<string>, values: Values): Promise<void> {
+  const symbols = Number(values.symbols);
+  const rig = new MarketRig(symbols);
+  await rig.start();
+  // Warm-up: a gentle feed until every book is synced (150 snapshots within Binance's REST weight
+  // budget), then 5 s more so the JIT has compiled the hot path before anything is measured.
+  rig.setRate(2);
+  const warmStart = performance.now();
+  while (!rig.allLive() && performance.now() - warmStart < 120_000) await sleep(250);
+  console.log(`# warm-up: ${rig.liveCount()} of ${symbols * 3} books live after ${((performance.now() - warmStart) / 1000).toFixed(1)} s`);
+  if (!rig.allLive()) throw new Error('warm-up: not every book synced within 120 s');
+  await rig.startSubscribers(Number(values.subscribers), 4);
+  const calib = await rig.measure(5);
+  const msgsPerUpdate = calib.venueSentPerSec / Math.max(1, calib.simUpdatesPerSec);
+  results.warmup = { seconds: (performance.now() - warmStart) / 1000, msgsPerUpdate, window: calib };
+  console.log(`# ${symbols} symbols x 3 venues, ${rig.subs.length} subscriber processes; ${msgsPerUpdate.toFixed(2)} feed messages per book update`);
+  const perVenueSymbol = (msgsPerSec: number) => msgsPerSec / (msgsPerUpdate * symbols * 3);
+
+  if (parts.has('ccxt')) {
+    console.log('# beside CCXT Pro');
+    const rate = perVenueSymbol(Number(values['ccxt-rate']));
+    rig.setRate(rate);
+    await sleep(2000);
+    const binanceUrls = rig.gateway.options.venues.binance!;
+    const run = async (file: string, args: string[]) => {
+      const child = forkTs(file, args);
+      const started = nextMessage(child, (m: { started?: boolean }) => m.started === true, 60_000);
+      const done = nextMessage<{ updates: number; seconds: number; latencies: number[]; errors: string[] }>(child, (m) => 'updates' in m, 120_000);
+      await started;
+      return done;
     };
-    results.steps.push(step);
-    console.log(JSON.stringify(step));
-    // Messages per update are stable for a keeping-up gateway; falling behind shows as a lower ratio.
-    const ratio = step.venueMessagesPerSec / Math.max(1, step.simUpdatesPerSec);
-    firstRatio ??= ratio;
-    const why = step.simUpdatesPerSec < 0.8 * step.offeredUpdatesPerSec ? 'the simulator process could not produce the offered rate' : ratio < 0.8 * firstRatio ? 'the gateway fell behind the venues' : step.internalMs.p99 > 100 ? 'internal p99 above 100 ms' : null;
-    if (why) {
-      step.saturated = why;
-      console.log(`# saturated: ${why}`);
+    const seconds = values['ccxt-seconds'];
+    const [theirs, ours] = await Promise.all([
+      run('ccxt-process.ts', [binanceUrls.rest, binanceUrls.ws, values['ccxt-symbols'], seconds]),
+      run('book-watcher.ts', [rig.wsUrl, values['ccxt-symbols'], seconds]),
+    ]);
+    results.ccxt = {
+      symbols: Number(values['ccxt-symbols']),
+      feedMsgsPerSec: Number(values['ccxt-rate']),
+      bookUpdatesPerSecPerSymbol: rate,
+      ccxt: { updatesPerSec: theirs.updates / theirs.seconds, latencyMs: pcts(theirs.latencies), errors: theirs.errors },
+      ours: { updatesPerSec: ours.updates / ours.seconds, latencyMs: pcts(ours.latencies), errors: ours.errors },
+      load: load(),
+      at: new Date().toISOString(),
+    };
+    console.log(JSON.stringify(results.ccxt));
+  }
+
+  if (parts.has('ladder')) {
+    results.ladder = await runLadder(rig, values.rates, Number(values['step-seconds']), perVenueSymbol);
+    results.ladderAt = new Date().toISOString();
+  }
+
+  if (parts.has('soak')) {
+    const soakSeconds = Number(values['soak-seconds']);
+    const windowSeconds = Number(values['soak-window']);
+    rig.setRate(perVenueSymbol(Number(values['soak-rate'])));
+    await sleep(3000); // drain whatever the ladder left queued
+    const windows: (Window & { t: number })[] = [];
+    const t0 = performance.now();
+    while (performance.now() - t0 < soakSeconds * 1000) {
+      const w = await rig.measure(windowSeconds);
+      windows.push({ t: (performance.now() - t0) / 1000, ...w });
+      if (windows.length % 6 === 0) console.log(`# soak ${Math.round(windows.at(-1)!.t)} s: internal p99 ${w.internalMs.p99} ms, e2e p99 ${w.endToEndMs.p99} ms, rss ${w.rssMb} MB, load ${w.load[0]}`);
+    }
+    const t = windows.map((w) => w.t / 60);
+    results.soak = {
+      seconds: soakSeconds,
+      msgsPerSec: Number(values['soak-rate']),
+      windows,
+      internalP99SlopeMsPerMin: slope(t, windows.map((w) => w.internalMs.p99)),
+      endToEndP99SlopeMsPerMin: slope(t, windows.map((w) => w.endToEndMs.p99)),
+      rssSlopeMbPerMin: slope(t, windows.map((w) => w.rssMb)),
+      heapSlopeMbPerMin: slope(t, windows.map((w) => w.heapMb)),
+      load: load(),
+      at: new Date().toISOString(),
+    };
+    console.log(JSON.stringify({ ...results.soak, windows: windows.length }));
+  }
+  await rig.close();
+}
+
+/** Climbs the rates (venue msg/s) until the first rung the gateway cannot keep up with. */
+async function runLadder(rig: MarketRig, rates: string, stepSeconds: number, perVenueSymbol: (msgs: number) => number): Promise<Rung[]> {
+  const rungs: Rung[] = [];
+  for (const offered of rates.split(',').map(Number)) {
+    rig.setRate(perVenueSymbol(offered));
+    await sleep(2000); // settle at the new rate
+    const w = await rig.measure(stepSeconds);
+    const rung: Rung = { offeredMsgsPerSec: offered, ...w, saturated: saturation(w, offered) };
+    rungs.push(rung);
+    console.log(JSON.stringify(rung));
+    if (rung.saturated) {
+      console.log(`# saturated at ${offered} msg/s: ${rung.saturated}`);
       break;
     }
   }
+  return rungs;
+}
 
-  // 4. Soak.
-  const soakSeconds = Number(values['soak-seconds']);
-  sim.send({ rate: Number(values['soak-rate']) });
-  await sleep(2000);
-  const windows: { t: number; p99: number; heapMb: number }[] = [];
-  const soakStart = performance.now();
-  internal = [];
-  while (performance.now() - soakStart < soakSeconds * 1000) {
-    await sleep(5000);
-    await collect();
-    const sorted = internal.slice().sort((a, b) => a - b);
-    internal = [];
-    windows.push({ t: (performance.now() - soakStart) / 1000, p99: percentile(sorted, 99), heapMb: process.memoryUsage().heapUsed / 1e6 });
-  }
-  results.soak = {
-    seconds: soakSeconds,
-    rate: Number(values['soak-rate']),
-    windows,
-    p99SlopeMsPerMin: slope(windows.map((w) => w.t), windows.map((w) => w.p99)) * 60,
-    heapSlopeMbPerMin: slope(windows.map((w) => w.t), windows.map((w) => w.heapMb)) * 60,
-    load: load(),
-  };
-  console.log(JSON.stringify({ soak: { ...results.soak, windows: windows.length } }));
-  for (const c of subs) c.send({ stop: true });
-
-  sim.send({ stop: true });
-  await gateway.close();
-  await server.close();
+function write(results: MarketResults, out: string): void {
   results.loadAtEnd = load();
-  writeFileSync('bench/results/market.json', JSON.stringify(results, null, 2) + '\n');
-  writeFileSync('bench/results/market.md', renderMarkdown(results));
-  console.log('# wrote bench/results/market.json and .md');
+  writeFileSync(`${out}.json`, JSON.stringify(results, null, 2) + '\n');
+  writeFileSync(`${out}.md`, renderMarkdown(results));
+  console.log(`# wrote ${out}.json and .md`);
   process.exit(0);
 }

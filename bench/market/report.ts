@@ -2,21 +2,11 @@
  * @module bench/market/report
  * The market benchmark's result shape and its Markdown rendering, with target checks.
  */
-type Pcts = { p50: number; p99: number; p999: number };
+import type { Pcts, Window } from './rig.js';
 
-export interface StepResult {
-  ratePerVenueSymbol: number;
-  offeredUpdatesPerSec: number;
-  simUpdatesPerSec: number;
-  venueMessagesPerSec: number;
-  publicationsPerSec: number;
-  deliveriesPerSec: number;
-  internalMs: Pcts;
-  clientMs: Pcts;
-  gcPauseP99Ms: number;
-  eventLoopBusy: number | null;
-  load: number[];
-  saturated?: string;
+export interface Rung extends Window {
+  offeredMsgsPerSec: number;
+  saturated: string | null;
 }
 
 interface Measure {
@@ -26,65 +16,134 @@ interface Measure {
   runs: number;
 }
 
+interface PeerSide {
+  updatesPerSec: number;
+  latencyMs: Pcts;
+  errors: string[];
+}
+
 export interface MarketResults {
   startedAt: string;
   loadAtStart: number[];
   loadAtEnd: number[];
   options: Record<string, string>;
-  hotPath: { messages: number; parse: { scanner: Measure; jsonParse: Measure }; pipeline: { lean: Measure; naive: Measure }; load: number[] };
-  truth: { diffs: number; checkpoints: number; compared: number; mismatches: string[]; crossed: number; resyncs: number; gaps: number; duplicates: number; slowestRecoveryDiffs: number; ms: number; load: number[] };
-  steps: StepResult[];
-  soak: { seconds: number; rate: number; windows: { t: number; p99: number; heapMb: number }[]; p99SlopeMsPerMin: number; heapSlopeMbPerMin: number; load: number[] };
-  ccxt: { symbols: number; ratePerVenueSymbol: number; ccxtUpdatesPerSec: number; oursUpdatesPerSec: number; ccxtEventToBookMs: Pcts; oursEventToHubMs: Pcts; load: number[] };
+  parts: string[];
+  hotPath: { messages: number; parse: { scanner: Measure; jsonParse: Measure }; pipeline: { lean: Measure; naive: Measure }; load: number[]; at: string };
+  truth: { diffs: number; checkpoints: number; compared: number; mismatches: string[]; crossed: number; resyncs: number; gaps: number; duplicates: number; slowestRecoveryDiffs: number; ms: number; load: number[]; at: string };
+  warmup: { seconds: number; msgsPerUpdate: number; window: Window };
+  ladder: Rung[];
+  ladderAt: string;
+  bareLadder?: Rung[];
+  bareLadderAt?: string;
+  soak: { seconds: number; msgsPerSec: number; windows: (Window & { t: number })[]; internalP99SlopeMsPerMin: number; endToEndP99SlopeMsPerMin: number; rssSlopeMbPerMin: number; heapSlopeMbPerMin: number; load: number[]; at: string };
+  ccxt: { symbols: number; feedMsgsPerSec: number; bookUpdatesPerSecPerSymbol: number; ccxt: PeerSide; ours: PeerSide; load: number[]; at: string };
 }
 
-const f = (n: number, d = 2) => (Number.isFinite(n) ? n.toFixed(d) : '–');
+const f = (n: number | undefined, d = 2) => (n !== undefined && Number.isFinite(n) ? n.toFixed(d) : '–');
+const p3 = (p: Pcts, d = 3) => `${f(p.p50, d)} / ${f(p.p99, d)} / ${f(p.p999, d)}`;
 
-export function renderMarkdown(r: MarketResults): string {
-  const h = r.hotPath;
+function hotSection(h: MarketResults['hotPath']): string[] {
   const allocCut = 1 - h.pipeline.lean.bytesPerMsg / h.pipeline.naive.bytesPerMsg;
-  const lines = [
-    '# Market benchmark (`npm run bench -- market`)',
-    '',
-    `Run ${r.startedAt}; options ${JSON.stringify(r.options)}.`,
-    `Load average (1/5/15 min) at start ${r.loadAtStart.join(' / ')}, at end ${r.loadAtEnd.join(' / ')} — on the 2-core machine shared with other helpers' builds and tests: every timing below is inflated by that load.`,
-    '',
-    '## Hot path (captured Binance depth + trade messages, median of 5 runs)',
+  const row = (name: string, m: Measure) => `| ${name} | ${f(m.nsPerMsg, 0)} | ${f(m.bytesPerMsg, 0)} | ${m.runsWithoutGc}/${m.runs} |`;
+  return [
+    `## Hot path (captured Binance depth + trade messages, median of 5 runs; ${h.at ?? 'earlier run'})`,
     '',
     '| path | ns/msg | bytes allocated/msg | runs without GC |',
     '|---|---|---|---|',
-    `| field scanner (parse only) | ${f(h.parse.scanner.nsPerMsg, 0)} | ${f(h.parse.scanner.bytesPerMsg, 0)} | ${h.parse.scanner.runsWithoutGc}/${h.parse.scanner.runs} |`,
-    `| JSON.parse (parse only) | ${f(h.parse.jsonParse.nsPerMsg, 0)} | ${f(h.parse.jsonParse.bytesPerMsg, 0)} | ${h.parse.jsonParse.runsWithoutGc}/${h.parse.jsonParse.runs} |`,
-    `| lean pipeline (scanner → sync → pooled message → encode) | ${f(h.pipeline.lean.nsPerMsg, 0)} | ${f(h.pipeline.lean.bytesPerMsg, 0)} | ${h.pipeline.lean.runsWithoutGc}/${h.pipeline.lean.runs} |`,
-    `| straightforward (JSON.parse → plain objects → encode) | ${f(h.pipeline.naive.nsPerMsg, 0)} | ${f(h.pipeline.naive.bytesPerMsg, 0)} | ${h.pipeline.naive.runsWithoutGc}/${h.pipeline.naive.runs} |`,
+    row('field scanner (parse only)', h.parse.scanner),
+    row('JSON.parse (parse only)', h.parse.jsonParse),
+    row('lean pipeline (scanner → sync → pooled message → encode)', h.pipeline.lean),
+    row('straightforward (JSON.parse → plain objects → encode)', h.pipeline.naive),
     '',
     `Allocation per message, lean vs straightforward: **${f(allocCut * 100, 0)} % less** (target ≥ 40 %: ${allocCut >= 0.4 ? 'met' : 'not met'}). Load during: ${h.load.join(' / ')}.`,
     '',
-    '## Book correctness',
+  ];
+}
+
+function ladderSection(r: MarketResults): string[] {
+  const at100k = r.ladder.find((x) => x.offeredMsgsPerSec >= 100_000 && !x.saturated);
+  const sat = r.ladder.find((x) => x.saturated);
+  const kept = r.ladder.filter((x) => !x.saturated);
+  const best = kept.at(-1);
+  return [
+    `## Gateway rate ladder (${r.ladderAt})`,
     '',
-    `${r.truth.diffs} Binance diffs with injected gaps, duplicates, reordering and stale snapshots: ${r.truth.compared} of ${r.truth.checkpoints} checkpoints compared (the rest fell inside a resync), mismatches ${r.truth.mismatches.length}, crossed books ${r.truth.crossed}, ${r.truth.resyncs} resyncs, slowest recovery ${r.truth.slowestRecoveryDiffs} diffs (a snapshot round trip is 3 diffs here), ${f(r.truth.ms / 1000, 1)} s.`,
+    `Simulator: one process per venue; gateway + hub: the measured process; ${r.options.subscribers} hub subscribers in 4 processes (each on one symbol's Binance book, consolidated BBO and Coinbase trades). Warm-up: all ${Number(r.options.symbols) * 3} books synced after ${f(r.warmup.seconds, 1)} s, then a calibration window (${f(r.warmup.msgsPerUpdate)} feed messages per book update). ${r.options['step-seconds']} s per rung after 2 s to settle.`,
     '',
-    '## Gateway: simulator (own process) → gateway + hub (this process) → subscribers (4 processes)',
+    '| venue msg/s offered | sent | received by gateway | publications/s | deliveries/s | internal p50 / p99 / p99.9 ms | end to end p50 / p99 / p99.9 ms | GC pause p99 / max ms | event loop busy | RSS MB | load |',
+    '|---|---|---|---|---|---|---|---|---|---|---|',
+    ...r.ladder.map(
+      (s) =>
+        `| ${s.offeredMsgsPerSec} | ${s.venueSentPerSec} | ${s.venueReceivedPerSec} | ${s.publicationsPerSec} | ${s.deliveriesPerSec} | ${p3(s.internalMs)} | ${p3(s.endToEndMs, 2)} | ${f(s.gcPauseP99Ms)} / ${f(s.gcPauseMaxMs)} | ${f(s.eventLoopUtilisation * 100, 0)} % | ${s.rssMb} | ${s.load.join(' / ')} |${s.saturated ? ` **saturated**: ${s.saturated}` : ''}`,
+    ),
     '',
-    '| updates/s offered | sim produced | venue msgs/s received | publications/s | deliveries/s | internal p50 / p99 / p99.9 ms | tsRecv → client p50 / p99 ms | GC p99 ms | load |',
-    '|---|---|---|---|---|---|---|---|---|',
-    ...r.steps.map((s) => `| ${s.offeredUpdatesPerSec} | ${s.simUpdatesPerSec} | ${s.venueMessagesPerSec} | ${s.publicationsPerSec} | ${s.deliveriesPerSec} | ${f(s.internalMs.p50, 3)} / ${f(s.internalMs.p99, 3)} / ${f(s.internalMs.p999, 3)} | ${f(s.clientMs.p50)} / ${f(s.clientMs.p99)} | ${f(s.gcPauseP99Ms)} | ${s.load.join(' / ')} |${s.saturated ? ` saturated: ${s.saturated}` : ''}`),
+    'Internal: a venue message received by the gateway (`tsRecv`, when its socket delivers it) → its publication handed to the hub (encoded, offset assigned, queued to subscribers). End to end: the simulator\'s send time (the event time it writes into the message, sub-ms) → a subscriber process parsing the frame (1 in 4 sampled; Binance book deltas). Histograms of 10 µs resolution (values are bucket upper edges).',
     '',
-    'Internal latency: from a venue message arriving (tsRecv) to its publication handed to the hub (encoded, offset assigned, queued to subscribers).',
-    '',
-    '## Soak',
-    '',
-    `${r.soak.seconds} s at ${r.soak.rate} updates/s per venue-symbol: internal p99 slope ${f(r.soak.p99SlopeMsPerMin, 4)} ms/min, heap slope ${f(r.soak.heapSlopeMbPerMin, 3)} MB/min over ${r.soak.windows.length} windows of 5 s (p99 per window: ${r.soak.windows.map((w) => f(w.p99, 3)).join(', ')}). Load ${r.soak.load.join(' / ')}. The 1 h and 24 h soaks were not run: \`--soak-seconds 3600\` runs one.`,
-    '',
-    '## Beside CCXT Pro (same simulator feed, Binance books)',
-    '',
-    `| client | book updates/s | venue event → book p50 / p99 / p99.9 ms |`,
-    '|---|---|---|',
-    `| CCXT Pro watchOrderBook (own process) | ${f(r.ccxt.ccxtUpdatesPerSec, 0)} | ${f(r.ccxt.ccxtEventToBookMs.p50)} / ${f(r.ccxt.ccxtEventToBookMs.p99)} / ${f(r.ccxt.ccxtEventToBookMs.p999)} |`,
-    `| Airwaves gateway (to hub publish) | ${f(r.ccxt.oursUpdatesPerSec, 0)} | ${f(r.ccxt.oursEventToHubMs.p50)} / ${f(r.ccxt.oursEventToHubMs.p99)} / ${f(r.ccxt.oursEventToHubMs.p999)} |`,
-    '',
-    `${r.ccxt.symbols} symbols at ${r.ccxt.ratePerVenueSymbol} updates/s; event time has millisecond resolution. Load ${r.ccxt.load.join(' / ')}.`,
+    `**Saturation:** ${sat ? `at ${sat.offeredMsgsPerSec} venue msg/s (${sat.saturated}); the highest rung kept up with was ${best ? `${best.offeredMsgsPerSec} msg/s (internal p99 ${f(best.internalMs.p99, 3)} ms, end to end p99 ${f(best.endToEndMs.p99)} ms)` : 'none'}` : 'not reached within the ladder'}.`,
+    `**Target** internal p99 < 1 ms and p99.9 < 5 ms at 100,000 venue msg/s: ${at100k ? (at100k.internalMs.p99 < 1 && at100k.internalMs.p999 < 5 ? 'met' : 'not met') : 'not met — the gateway does not reach 100,000 msg/s on this machine (see saturation)'}. GC pause p99 < 2 ms: ${kept.length ? (kept.every((x) => x.gcPauseP99Ms < 2) ? 'met on every unsaturated rung' : 'not met on every unsaturated rung') : '–'}.`,
     '',
   ];
+}
+
+export function renderMarkdown(r: MarketResults): string {
+  const lines = [
+    '# Market benchmark (`npm run bench -- market`)',
+    '',
+    `Run ${r.startedAt} (parts: ${r.parts?.join(', ')}); options ${JSON.stringify(r.options)}.`,
+    `Load average (1/5/15 min) at start ${r.loadAtStart.join(' / ')}, at end ${r.loadAtEnd.join(' / ')} — a 2-core machine shared with other helpers' builds and tests: every timing below is inflated by that load.`,
+    '',
+  ];
+  if (r.hotPath) lines.push(...hotSection(r.hotPath));
+  if (r.truth) {
+    lines.push(
+      `## Book correctness (${r.truth.at ?? 'earlier run'})`,
+      '',
+      `${r.truth.diffs} Binance diffs with injected gaps, duplicates, reordering and stale snapshots: ${r.truth.compared} of ${r.truth.checkpoints} checkpoints compared (the rest fell inside a resync), mismatches ${r.truth.mismatches.length}, crossed books ${r.truth.crossed}, ${r.truth.resyncs} resyncs, slowest recovery ${r.truth.slowestRecoveryDiffs} diffs (a snapshot round trip is 3 diffs here), ${f(r.truth.ms / 1000, 1)} s.`,
+      '',
+    );
+  }
+  if (r.ladder?.length) lines.push(...ladderSection(r));
+  if (r.bareLadder?.length) {
+    const sat = r.bareLadder.find((x) => x.saturated);
+    lines.push(
+      `## The gateway alone: the same ladder with no hub subscriber (${r.bareLadderAt})`,
+      '',
+      'Parse → books → orchestrator → hub publish (encoded, stored in history), no fan-out: the gateway\'s own ceiling, to tell its cost from the fan-out\'s.',
+      '',
+      '| venue msg/s offered | sent | received by gateway | publications/s | internal p50 / p99 / p99.9 ms | GC pause p99 / max ms | event loop busy | load |',
+      '|---|---|---|---|---|---|---|---|',
+      ...r.bareLadder.map((s) => `| ${s.offeredMsgsPerSec} | ${s.venueSentPerSec} | ${s.venueReceivedPerSec} | ${s.publicationsPerSec} | ${p3(s.internalMs)} | ${f(s.gcPauseP99Ms)} / ${f(s.gcPauseMaxMs)} | ${f(s.eventLoopUtilisation * 100, 0)} % | ${s.load.join(' / ')} |${s.saturated ? ` **saturated**: ${s.saturated}` : ''}`),
+      '',
+      `Saturation without subscribers: ${sat ? `at ${sat.offeredMsgsPerSec} venue msg/s` : 'not reached within the ladder'}.`,
+      '',
+    );
+  }
+  if (r.ccxt) {
+    const c = r.ccxt;
+    lines.push(
+      `## Beside CCXT Pro (${c.at})`,
+      '',
+      `Same simulator feed (${c.feedMsgsPerSec} venue msg/s in total, ${f(c.bookUpdatesPerSecPerSymbol, 1)} book updates/s per symbol), same ${c.symbols} Binance symbols, each client in its own process, measured over the same window. Latency: the venue event time (truncated to whole ms on both sides, as CCXT keeps it) → the update in the client's hands.`,
+      '',
+      '| client | book updates/s | event → client p50 / p99 / p99.9 ms | errors |',
+      '|---|---|---|---|',
+      `| CCXT Pro \`watchOrderBook\` (one resolution per await: several diffs can fold into one) | ${f(c.ccxt.updatesPerSec, 0)} | ${p3(c.ccxt.latencyMs, 2)} | ${c.ccxt.errors.length ? c.ccxt.errors.join('; ') : 'none'} |`,
+      `| Airwaves hub client (every delta, through the gateway and the hub with ${r.options.subscribers} other subscribers) | ${f(c.ours.updatesPerSec, 0)} | ${p3(c.ours.latencyMs, 2)} | ${c.ours.errors.length ? c.ours.errors.join('; ') : 'none'} |`,
+      '',
+      `Load ${c.load.join(' / ')}.`,
+      '',
+    );
+  }
+  if (r.soak) {
+    const s = r.soak;
+    const w = s.windows;
+    lines.push(
+      `## Soak (${s.at})`,
+      '',
+      `${f(s.seconds / 60, 1)} min at ${s.msgsPerSec} venue msg/s with the subscribers, ${w.length} windows of ${r.options['soak-window']} s. Slopes (least squares over the windows): internal p99 ${f(s.internalP99SlopeMsPerMin, 4)} ms/min, end-to-end p99 ${f(s.endToEndP99SlopeMsPerMin, 4)} ms/min, RSS ${f(s.rssSlopeMbPerMin, 3)} MB/min, heap ${f(s.heapSlopeMbPerMin, 3)} MB/min.`,
+      `Internal p99 per window: min ${f(Math.min(...w.map((x) => x.internalMs.p99)), 3)}, median ${f(w.map((x) => x.internalMs.p99).sort((a, b) => a - b)[w.length >> 1], 3)}, max ${f(Math.max(...w.map((x) => x.internalMs.p99)), 3)} ms; RSS first ${w[0]?.rssMb} MB, last ${w.at(-1)?.rssMb} MB; load from ${w[0]?.load[0]} to ${w.at(-1)?.load[0]} (1-min).`,
+      '',
+    );
+  }
   return lines.join('\n');
 }

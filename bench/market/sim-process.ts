@@ -1,14 +1,17 @@
 /**
  * @module bench/market/sim-process
- * The venue simulator in its own process (forked by the benchmark): `{rate}` messages on IPC set
- * the update rate per (venue, symbol); it answers with its URLs once listening and reports how
- * many updates it produced when asked.
+ * One venue simulator in its own process (the benchmark forks one per venue, so producing the
+ * feed never competes with the gateway's event loop): `argv` = symbols count and the venue it
+ * steps. IPC: `{rate}` sets updates/s per symbol; `{stats}` answers `{produced, sent}` (book
+ * updates stepped, feed messages written to sockets); `{stop}` exits. Event times carry
+ * sub-millisecond fractions so the benchmark can measure venue send → subscriber receive.
  */
 import { VenueSimulator } from '../../src/apps/market/simulator/server.js';
-import { syntheticSymbols } from '../../src/apps/market/types.js';
+import { syntheticSymbols, type VenueName } from '../../src/apps/market/types.js';
 
 const symbols = Number(process.argv[2] ?? 50);
-const sim = new VenueSimulator({ symbols: syntheticSymbols(symbols), updatesPerSecond: 0, seed: 5 });
+const venue = (process.argv[3] ?? 'binance') as VenueName;
+const sim = new VenueSimulator({ symbols: syntheticSymbols(symbols), updatesPerSecond: 0, seed: 5, venues: [venue], keepStaleCopies: false, preciseTime: true });
 const urls = await sim.listen();
 process.send!({ urls });
 process.on('message', (m: { rate?: number; stats?: boolean; stop?: boolean }) => {
@@ -17,6 +20,6 @@ process.on('message', (m: { rate?: number; stats?: boolean; stop?: boolean }) =>
     sim.market.updatesPerSecond = m.rate;
     if (m.rate > 0) sim.market.start();
   }
-  if (m.stats) process.send!({ produced: sim.market.produced });
+  if (m.stats) process.send!({ produced: sim.market.produced, sent: sim.faults[venue].sent });
   if (m.stop) void sim.close().then(() => process.exit(0));
 });

@@ -2,19 +2,23 @@
  * @module bench/market/subscribers
  * Hub subscribers in their own process (the benchmark forks several): `count` WebSocket
  * connections, each subscribed to one symbol's Binance book, its consolidated BBO and its Coinbase
- * trades. Reports publications received and, for book messages, the latency from our receive
- * time at the gateway (`tr`) to arrival here (same machine, same clock).
+ * trades. Reports publications received and two latency histograms for Binance book deltas:
+ * end to end from the venue's send time (`te`, the simulator's event time, sub-ms) to arrival
+ * here, and from our receive time at the gateway (`tr`). Same machine, same wall clock.
  */
 import { WebSocket } from 'ws';
+import { LatencyHistogram } from '../hub/histogram.js';
 
 const [url, countArg, symbolsArg] = process.argv.slice(2);
 const count = Number(countArg);
 const symbols = Number(symbolsArg);
 const names = Array.from({ length: symbols }, (_, i) => (i < 3 ? ['BTC-USDT', 'ETH-USDT', 'SOL-USDT'][i] : `S${i}-USDT`));
 let received = 0;
-let latencies: number[] = [];
+const endToEnd = new LatencyHistogram();
+const fromGateway = new LatencyHistogram();
 const sockets: WebSocket[] = [];
 let open = 0;
+const DELTA = /"t":"delta".*?"te":([\d.]+),"tr":([\d.]+)/;
 for (let c = 0; c < count; c++) {
   const ws = new WebSocket(url, { perMessageDeflate: false });
   sockets.push(ws);
@@ -29,10 +33,12 @@ for (let c = 0; c < count; c++) {
     for (const line of data.toString().split('\n')) {
       if (!line.includes('"offset"')) continue;
       received++;
-      // Sample 1 in 8 book messages for latency (parsing every one would measure us, not the server).
-      if ((received & 7) === 0) {
-        const m = /"tr":([\d.]+)/.exec(line);
-        if (m) latencies.push(now - Number(m[1]));
+      // Sample 1 in 4 publications (parsing every one would measure this process, not the server).
+      if ((received & 3) !== 0) continue;
+      const m = DELTA.exec(line);
+      if (m) {
+        endToEnd.record((now - Number(m[1])) * 1000);
+        fromGateway.record((now - Number(m[2])) * 1000);
       }
     }
   });
@@ -40,9 +46,10 @@ for (let c = 0; c < count; c++) {
 }
 process.on('message', (m: { report?: boolean; stop?: boolean }) => {
   if (m.report) {
-    process.send!({ received, latencies });
+    process.send!({ received, endToEnd: endToEnd.snapshot(), fromGateway: fromGateway.snapshot() });
     received = 0;
-    latencies = [];
+    endToEnd.reset();
+    fromGateway.reset();
   }
   if (m.stop) {
     for (const ws of sockets) ws.terminate();

@@ -11,6 +11,7 @@ import { join } from 'node:path';
 import { gzipSync } from 'node:zlib';
 import type { Browser, Page } from 'playwright-core';
 import { launchChromium, repoRoot } from '../../test/studio/ui-helpers.js';
+import { BENCH_AUTH_HEADER, browserToken } from './auth.js';
 
 const API = '/api/v1/studio';
 const TABLE_ROW = '[data-testid=conversation-table] .tr[data-id]';
@@ -44,7 +45,7 @@ const OBSERVERS = `
 `;
 
 async function firstId(baseUrl: string, query: string): Promise<string> {
-  const res = await fetch(`${baseUrl}${API}/conversations?${query}&limit=1&fields=id`);
+  const res = await fetch(`${baseUrl}${API}/conversations?${query}&limit=1&fields=id`, { headers: BENCH_AUTH_HEADER });
   const body = (await res.json()) as { items: { id: string }[] };
   if (!body.items[0]) throw new Error(`no rows for ${query}`);
   return body.items[0].id;
@@ -86,11 +87,15 @@ async function timeUntilFirstRow(page: Page, expected: string, action: { select?
   return (await page.evaluate(`(${TIME_UNTIL_FIRST_ROW})(${JSON.stringify({ expected, rowSelector: TABLE_ROW, ...action })})`)) as number;
 }
 
-async function coldLoad(browser: Browser, baseUrl: string, jsUrls?: Set<string>): Promise<PageLoad> {
+/** The page starts signed in, as after /signin (the token is where web/shared/auth.ts reads it). */
+const signedIn = (token: string) => `sessionStorage.setItem('airwaves.token', ${JSON.stringify(token)})`;
+
+async function coldLoad(browser: Browser, baseUrl: string, token: string, jsUrls?: Set<string>): Promise<PageLoad> {
   const context = await browser.newContext({ viewport: { width: 1400, height: 900 } });
   try {
     const page = await context.newPage();
     await page.addInitScript(OBSERVERS);
+    await page.addInitScript(signedIn(token));
     if (jsUrls) page.on('request', (r) => r.resourceType() === 'script' && jsUrls.add(new URL(r.url()).pathname));
     await page.goto(`${baseUrl}/studio/`);
     await page.waitForSelector(TABLE_ROW);
@@ -109,11 +114,13 @@ export async function measureBrowser(baseUrl: string, rows: number, options: { l
   try {
     const jsUrls = new Set<string>();
     const loads: PageLoad[] = [];
-    for (let i = 0; i < (options.loads ?? 3); i++) loads.push(await coldLoad(browser, baseUrl, i === 0 ? jsUrls : undefined));
+    const token = await browserToken(baseUrl);
+    for (let i = 0; i < (options.loads ?? 3); i++) loads.push(await coldLoad(browser, baseUrl, token, i === 0 ? jsUrls : undefined));
 
     const context = await browser.newContext({ viewport: { width: 1400, height: 900 } });
     const page = await context.newPage();
     await page.addInitScript(OBSERVERS);
+    await page.addInitScript(signedIn(token));
     await page.goto(`${baseUrl}/studio/`);
     await page.waitForSelector(TABLE_ROW);
     await page.waitForTimeout(300);

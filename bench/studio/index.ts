@@ -29,6 +29,7 @@ import { percentile } from '../shared/percentile.js';
 import pg from 'pg';
 import { sql } from 'kysely';
 import { createServer, type AirwavesServer } from '../../src/server.js';
+import { BENCH_API_KEY } from './auth.js';
 import { createLogger } from '../../src/core/logger.js';
 import { createStudioApp } from '../../src/apps/studio/index.js';
 import { seedStudio, seedStudioBulk } from '../../src/apps/studio/seed.js';
@@ -133,7 +134,7 @@ export async function startStudio(databaseUrl: string): Promise<{ server: Airwav
     // The generation worker is off: the benchmark measures reads. Rate limit far above the load.
     apps: [createStudioApp({ worker: false, rateLimitPerMinute: 100_000_000, onReady: (d) => void (database = d) })],
     logger: createLogger('error'),
-    config: { port: 0, host: '127.0.0.1', logLevel: 'error', databaseUrl, shutdownDrainMs: 200 },
+    config: { port: 0, host: '127.0.0.1', logLevel: 'error', databaseUrl, shutdownDrainMs: 200, apiKey: BENCH_API_KEY },
   });
   await server.listen();
   return { server, database: database! };

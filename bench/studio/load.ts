@@ -17,6 +17,7 @@ import { Agent, request } from 'node:http';
 import { gunzipSync } from 'node:zlib';
 import { parentPort, workerData } from 'node:worker_threads';
 import { seededRandom } from '../../src/core/random.js';
+import { BENCH_AUTH_HEADER } from './auth.js';
 
 export const OPS = ['list', 'filter', 'search', 'count', 'detail'] as const;
 export type Op = (typeof OPS)[number];
@@ -83,7 +84,7 @@ export async function runLoad(input: LoadInput): Promise<LoadOutput> {
   const base = new URL(input.baseUrl);
   const get = (path: string) =>
     new Promise<{ status: number; body: unknown }>((resolve, reject) => {
-      const req = request({ agent, host: base.hostname, port: base.port, path: API + path, headers: { 'accept-encoding': 'gzip' } }, (res) => {
+      const req = request({ agent, host: base.hostname, port: base.port, path: API + path, headers: { 'accept-encoding': 'gzip', ...BENCH_AUTH_HEADER } }, (res) => {
         const chunks: Buffer[] = [];
         res.on('data', (c: Buffer) => chunks.push(c));
         res.on('error', reject);

@@ -6,7 +6,7 @@
  * contract (the composition root hands apps to http as summaries).
  */
 import type { FastifyInstance } from 'fastify';
-import type { AirwavesConfig } from '../core/config.js';
+import type { CoreConfig } from '../core/config.js';
 import type { Logger } from '../core/logger.js';
 import type { Registry } from '../core/metrics.js';
 import type { HubApi } from '../hub/hub-api.js';
@@ -14,11 +14,18 @@ import type { Database } from '../db/database.js';
 import type { EventPublisher } from '../events/publisher.js';
 import type { AppAuth } from '../auth/app-auth.js';
 
-export interface AppContext {
-  /** Fastify scope for the app's routes (encapsulated: hooks stay inside the app). */
+/**
+ * What an app is given at start. `S` is the app's own settings (src/apps/<app>/settings.ts):
+ * the app sees the core's configuration and its own, never another app's.
+ */
+export interface AppContext<S extends object = object> {
+  /**
+   * Fastify scope for the app's routes, mounted at `/api/v1/<app>` (`apiPrefix`): an app registers
+   * `/stations`, users see `/api/v1/radio/stations`. Encapsulated: hooks stay inside the app.
+   */
   http: FastifyInstance;
   hub: HubApi;
-  config: AirwavesConfig;
+  config: CoreConfig & S;
   /**
    * The auth model: every route declares `config: { auth: … }` (see auth/rules; `ctx.auth.rule`
    * has shorthands), the HTTP hook enforces it before validation; mint tokens for identities
@@ -39,10 +46,21 @@ export interface AppContext {
   onClose(fn: () => Promise<void> | void): void;
 }
 
-export interface AirwavesApp {
-  /** URL segment and namespace prefix, e.g. "radio". */
+export interface AirwavesApp<S extends object = object> {
+  /** Namespace prefix and, unless `apiSegment` says otherwise, URL segment of its API, e.g. "radio". */
   name: string;
+  /** The URL segment of its API when it is not the name (the live app serves /api/v1/streams). */
+  apiSegment?: string;
   title: string;
   description: string;
-  register(ctx: AppContext): Promise<void>;
+  /** Registers on `ctx.http`, a scope the server mounts at `apiPrefix(app)`: route paths are relative to it. */
+  register(ctx: AppContext<S>): Promise<void>;
+}
+
+/** Where every app's API lives. */
+export const API_ROOT = '/api/v1';
+
+/** The prefix the server mounts an app's routes at: `/api/v1/<segment>`. */
+export function apiPrefix(app: Pick<AirwavesApp, 'name' | 'apiSegment'>): string {
+  return `${API_ROOT}/${app.apiSegment ?? app.name}`;
 }

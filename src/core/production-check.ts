@@ -5,23 +5,16 @@
  * embedded database, share no state between nodes, sign tokens with the published default
  * secret, let anyone connect because nobody thought about it, or serve the demo. Each problem is
  * named with the variable that fixes it; the CLI exits 78 (EX_CONFIG) when there is any.
- * Secrets that are short or published in the docs never get this far: the configuration itself
- * refuses them (core/public-secrets).
+ * Secrets are judged by the one check in core/public-secrets, at its `production` level (short
+ * and published values never get this far: the configuration refuses them at start).
  */
 import { readFileSync } from 'node:fs';
-import { CONFIG_FIELDS, type AirwavesConfig } from './config.js';
+import { CORE_SETTINGS, type CoreConfig } from './config.js';
+import { PLACEHOLDER_WORDS, weakSecretReason } from './public-secrets.js';
 
-/** Fewest distinct characters in a production secret: `aaaa…` or `0123…0123` is not random. */
-const MIN_DISTINCT_SECRET_CHARS = 12;
-
-/**
- * Words that give a placeholder away. Length and the published values are refused by the
- * configuration itself (core/public-secrets); these pass it and must not reach production.
- */
-const PLACEHOLDER_WORDS = /change-?me|example|placeholder|password|insecure|replace/i;
 
 export interface ProductionCheckInput {
-  config: AirwavesConfig;
+  config: CoreConfig;
   /** The environment the configuration came from (to tell "left at its default" from "chosen"). */
   env: NodeJS.ProcessEnv;
   /**
@@ -37,10 +30,10 @@ export interface ProductionProblem {
   message: string;
 }
 
-type FieldName = keyof typeof CONFIG_FIELDS;
+type FieldName = keyof typeof CORE_SETTINGS;
 
 function variableOf(field: FieldName): string {
-  return CONFIG_FIELDS[field][0];
+  return CORE_SETTINGS[field][0];
 }
 
 /** Fields set in the `AIRWAVES_CONFIG` file, if there is one that parses. */
@@ -57,14 +50,6 @@ function fileFields(env: NodeJS.ProcessEnv): Set<string> {
 function explicitlySet(field: FieldName, env: NodeJS.ProcessEnv, inFile: Set<string>): boolean {
   const value = env[variableOf(field)];
   return (value !== undefined && value !== '') || inFile.has(field);
-}
-
-/** Why a secret that passed configuration is still not fit for production, or undefined. */
-function productionSecretReason(secret: string): string | undefined {
-  const distinct = new Set(secret).size;
-  if (distinct < MIN_DISTINCT_SECRET_CHARS) return `uses only ${distinct} distinct characters; generate it (openssl rand -hex 32)`;
-  if (PLACEHOLDER_WORDS.test(secret)) return 'looks like a placeholder; generate it (openssl rand -hex 32)';
-  return undefined;
 }
 
 /** Every reason this configuration must not run in production; empty when it may. */
@@ -105,7 +90,7 @@ export function productionProblems({ config, env, replicas }: ProductionCheckInp
   for (const [field, value] of secrets) {
     if (!value) add(variableOf(field), `unset: it would be generated into ${secretsFile} on each node's own disk; set the same generated value on every node`);
     else {
-      const reason = productionSecretReason(value);
+      const reason = weakSecretReason(value, 'production');
       if (reason) add(variableOf(field), reason);
     }
   }
@@ -131,7 +116,7 @@ export function plannedReplicas(flag: string | undefined, env: NodeJS.ProcessEnv
  * The `--production` verdict as the CLI prints it: undefined when the configuration may run in
  * production, else one line per problem naming its variable.
  */
-export function productionCheckReport(config: AirwavesConfig, replicasFlag: string | undefined, env: NodeJS.ProcessEnv): string | undefined {
+export function productionCheckReport(config: CoreConfig, replicasFlag: string | undefined, env: NodeJS.ProcessEnv): string | undefined {
   const replicas = plannedReplicas(replicasFlag, env);
   if (typeof replicas === 'string') return `not ready for production:\n  - ${replicas}`;
   const problems = productionProblems({ config, env, replicas });

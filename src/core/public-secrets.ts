@@ -19,9 +19,26 @@ export const PUBLIC_SECRETS: readonly string[] = [
 /** The smallest secret or key accepted, in bytes (HS256 wants at least its 256-bit output). */
 export const MIN_SECRET_BYTES = 32;
 
-/** Why `value` may not be used as a secret, or null when it may. */
-export function weakSecretReason(value: string): string | null {
+/** Fewest distinct characters in a production secret: `aaaa…` or `0123…0123` is not random. */
+export const MIN_DISTINCT_SECRET_CHARS = 12;
+
+/**
+ * Words that give a placeholder away. A start refuses only short and published values (a laptop
+ * may run on `test-secret-…`); production (`airwaves check-config --production`) refuses these too.
+ */
+export const PLACEHOLDER_WORDS = /change-?me|example|placeholder|password|insecure|replace/i;
+
+/**
+ * Why `value` may not be used as a secret, or null when it may: the one check of secret
+ * strength. `start` (the configuration, the secrets file) refuses short and published values;
+ * `production` also refuses values that are visibly not random.
+ */
+export function weakSecretReason(value: string, level: 'start' | 'production' = 'start'): string | null {
   if (Buffer.byteLength(value, 'utf8') < MIN_SECRET_BYTES) return `must be at least ${MIN_SECRET_BYTES} bytes (got ${Buffer.byteLength(value, 'utf8')})`;
   if (PUBLIC_SECRETS.includes(value)) return 'is a value published in the Airwaves docs; generate your own (e.g. `openssl rand -base64 48`)';
+  if (level === 'start') return null;
+  const distinct = new Set(value).size;
+  if (distinct < MIN_DISTINCT_SECRET_CHARS) return `uses only ${distinct} distinct characters; generate it (openssl rand -hex 32)`;
+  if (PLACEHOLDER_WORDS.test(value)) return 'looks like a placeholder; generate it (openssl rand -hex 32)';
   return null;
 }

@@ -2,7 +2,8 @@
  * @module core/redis-options
  * What every Airwaves Redis connection shares (hub engine, event log, flag store): connect on
  * demand, give up a connection attempt after 2 s, and retry quickly but capped, so a Redis restart
- * costs at most half a second of reconnect delay; and one latency histogram for their commands.
+ * costs at most half a second of reconnect delay; where the connection goes (a URL, or the master
+ * that Redis Sentinel names); and one latency histogram for their commands.
  */
 import type { RedisOptions } from 'ioredis';
 import { prom, sharedMetric, type Registry } from './metrics.js';
@@ -29,6 +30,35 @@ export function redisCommandOptions(connectionName: string): RedisOptions {
 /** A pub/sub connection: (un)subscribes queue while disconnected and are redone on reconnect. */
 export function redisSubscriberOptions(connectionName: string): RedisOptions {
   return { ...redisBaseOptions(connectionName), maxRetriesPerRequest: null };
+}
+
+/** One Redis Sentinel (`AIRWAVES_REDIS_SENTINELS=host:port,host:port`). */
+export interface SentinelAddress {
+  host: string;
+  port: number;
+}
+
+/**
+ * The options that send a connection for `url` to its Redis. Without Sentinels: `options`
+ * unchanged (the URL says where). With Sentinels: ioredis asks them for the current master of
+ * the group named by the URL's host (`redis://:password@mymaster/0`, as redis-rb and Sidekiq
+ * name it; each shard URL can name its own group), checks on every connect that it is a master,
+ * and asks again on every reconnect, which is how a failover is followed. A write answered
+ * READONLY (the old master came back as a replica under a still-open connection) reconnects,
+ * and so finds the new master.
+ */
+export function redisTarget(url: string, options: RedisOptions, sentinels?: readonly SentinelAddress[]): RedisOptions {
+  if (!sentinels?.length) return options;
+  return {
+    ...options,
+    sentinels: sentinels.map((s) => ({ ...s })),
+    name: decodeURIComponent(new URL(url).hostname),
+    role: 'master',
+    // Capped like the connection's own retries: a failover is followed within half a second of
+    // Sentinel announcing it.
+    sentinelRetryStrategy: (times) => Math.min(50 * times, 500),
+    reconnectOnError: (err) => (err.message.startsWith('READONLY') ? 2 : false),
+  };
 }
 
 /** Latency of the Redis commands by `op`: engine scripts (publish, history) and event-log commands. */

@@ -7,7 +7,7 @@
  */
 import { existsSync, mkdirSync, readFileSync, renameSync } from 'node:fs';
 import { basename, resolve } from 'node:path';
-import type { AirwavesConfig } from '../core/config.js';
+import type { CoreConfig } from '../core/config.js';
 import { BACKUPS_KEPT, backupBeforeMigration, backupDirOf, listBackups } from './backups.js';
 import { DataDirLockedError, isStale, lockDataDir, readLock } from './data-dir-lock.js';
 import { embeddedDataDir } from './database.js';
@@ -113,7 +113,7 @@ async function restore(dir: string, file: string | undefined, print: Print): Pro
 }
 
 /** Runs `airwaves db <sub> …`; returns the exit code. */
-export async function runDbCommand(args: string[], config: AirwavesConfig, print: Print = (l) => console.log(l)): Promise<number> {
+export async function runDbCommand(args: string[], config: CoreConfig, print: Print = (l) => console.log(l)): Promise<number> {
   const [sub, file] = args;
   const dir = embeddedDataDir(config.databaseUrl, config.dataDir);
   if (!dir) {

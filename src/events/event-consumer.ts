@@ -14,7 +14,7 @@
 import { isAirwavesError } from '../core/errors.js';
 import type { Logger } from '../core/logger.js';
 import type { Registry } from '../core/metrics.js';
-import { isNoGroupError, type EventLog, type LogEntry } from './event-log.js';
+import { compareIds, isNoGroupError, type EventLog, type LogEntry } from './event-log.js';
 import { DEAD_LETTER_STREAM, eventFromFields, streamOf } from './publisher.js';
 import { createTransportMetrics, registerCollectedGauge, type TransportMetrics } from './publisher-metrics.js';
 
@@ -139,6 +139,9 @@ export class EventConsumer {
     this.acking.add(done);
   }
 
+  /** The newest entry id this node handled, per stream: where a lost group is recreated. */
+  private readonly lastHandled = new Map<string, string>();
+
   private async run(family: string): Promise<void> {
     const stream = streamOf(family);
     let ready = false;
@@ -165,9 +168,13 @@ export class EventConsumer {
       } catch (err) {
         if (!this.running) break;
         if (isNoGroupError(err)) {
-          // Redis lost the stream (restart without persistence): the new stream holds only new events.
-          this.log.warn({ stream }, 'consumer group vanished; recreating it');
-          await this.options.log.ensureGroup(stream, this.group, '0').catch(() => {});
+          // The group is gone: Redis lost the stream (restart without persistence), or another
+          // node deleted it as orphaned while this one was away (orphan-groups). Recreate it after
+          // the last entry handled here: in a new stream every id is newer, so everything in it is
+          // read; in the old one only what this node has not published yet.
+          const from = this.lastHandled.get(stream) ?? '0';
+          this.log.warn({ stream, from }, 'consumer group vanished; recreating it');
+          await this.options.log.ensureGroup(stream, this.group, from).catch(() => {});
           continue;
         }
         this.setFailing(true, stream, err);
@@ -187,6 +194,9 @@ export class EventConsumer {
   /** Publishes entries into the hub in log order, acks what the hub accepted. */
   private async handle(family: string, stream: string, entries: LogEntry[]): Promise<void> {
     if (entries.length === 0) return;
+    const newest = entries[entries.length - 1].id;
+    const before = this.lastHandled.get(stream);
+    if (before === undefined || compareIds(newest, before) > 0) this.lastHandled.set(stream, newest);
     const acked: string[] = [];
     let failed: { index: number; entry: LogEntry; channel: string; body: unknown; eventId: string }[] = [];
     // The publishes are issued in order in one turn, so the engine receives them in log order.

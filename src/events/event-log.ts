@@ -75,6 +75,18 @@ export interface GroupInfo {
   lag: number | null;
 }
 
+/** One consumer of a group, as reported by `XINFO CONSUMERS`. */
+export interface ConsumerInfo {
+  name: string;
+  /** Entries pending for this consumer. */
+  pending: number;
+  /**
+   * Milliseconds since the consumer last read or claimed (Redis' `idle`). A live consumer
+   * blocked in {@link EventLog.readGroup} reads again every `blockMs`, so its idle time stays low.
+   */
+  idleMs: number;
+}
+
 /** `COUNT` used by {@link EventLog.readGroup} when none is given. */
 export const DEFAULT_READ_COUNT = 100;
 /** `COUNT` used by {@link EventLog.claimStale} when none is given (same as XAUTOCLAIM's). */
@@ -158,6 +170,19 @@ export interface EventLog {
 
   /** The stream's consumer groups (`XINFO GROUPS`), in creation order; `[]` for a missing stream. */
   groups(stream: string): Promise<GroupInfo[]>;
+
+  /**
+   * The consumers of a group (`XINFO CONSUMERS stream group`), `[]` while none has read yet.
+   * Rejects with `NOGROUP` when the group (or the stream) does not exist.
+   */
+  consumers(stream: string, group: string): Promise<ConsumerInfo[]>;
+
+  /**
+   * Deletes a group with its pending list (`XGROUP DESTROY`); resolves true when it existed.
+   * The stream's entries and other groups are untouched; a reader of the deleted group gets
+   * `NOGROUP` on its next read.
+   */
+  deleteGroup(stream: string, group: string): Promise<boolean>;
 
   /**
    * Reads retained entries oldest first without touching any group (`XRANGE`). Without

@@ -4,7 +4,7 @@
  * check applied to a patch from the admin API. Its own module so that the publisher factory and
  * the Redis flag store both depend on it instead of on each other.
  */
-import type { AirwavesConfig } from '../core/config.js';
+import type { CoreConfig } from '../core/config.js';
 import { AirwavesError, Errors } from '../core/errors.js';
 
 export interface EventTransportFlags {
@@ -15,7 +15,7 @@ export interface EventTransportFlags {
   dualWrite: boolean;
 }
 
-export function flagsFromConfig(config: AirwavesConfig): EventTransportFlags {
+export function flagsFromConfig(config: CoreConfig): EventTransportFlags {
   return {
     useRedisStreams: config.eventTransportUseRedisStreams,
     redisPercentage: config.eventTransportRedisPercentage,

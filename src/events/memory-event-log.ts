@@ -16,6 +16,7 @@ import {
   DEFAULT_CLAIM_COUNT,
   DEFAULT_READ_COUNT,
   type AppendOptions,
+  type ConsumerInfo,
   type EventLog,
   type GroupInfo,
   type LogEntry,
@@ -55,7 +56,8 @@ interface Group {
   readonly name: string;
   lastMs: number;
   lastSeq: number;
-  readonly consumers: Set<string>;
+  /** Consumer -> when it last read or claimed (its idle time is measured from there). */
+  readonly consumers: Map<string, number>;
   /** id -> pending state, in id order. */
   readonly pending: Map<string, PendingEntry>;
 }
@@ -152,7 +154,7 @@ export class MemoryEventLog implements EventLog {
       name: group,
       lastMs: pos ? pos.ms : s.lastMs,
       lastSeq: pos ? pos.seq : s.lastSeq,
-      consumers: new Set(),
+      consumers: new Map(),
       pending: new Map(),
     });
   }
@@ -165,7 +167,7 @@ export class MemoryEventLog implements EventLog {
     const s = this.streams.get(stream);
     const g = s?.groups.get(group);
     if (!s || !g) throw noGroup(stream, group, 'XREADGROUP');
-    g.consumers.add(consumer);
+    g.consumers.set(consumer, this.now());
 
     const got = this.deliver(s, g, consumer, count);
     if (got.length > 0 || opts.blockMs === undefined) return got;
@@ -199,7 +201,7 @@ export class MemoryEventLog implements EventLog {
     const s = this.streams.get(stream);
     const g = s?.groups.get(group);
     if (!s || !g) throw noGroup(stream, group, 'XAUTOCLAIM');
-    g.consumers.add(consumer);
+    g.consumers.set(consumer, this.now());
 
     const now = this.now();
     const out: LogEntry[] = [];
@@ -244,6 +246,29 @@ export class MemoryEventLog implements EventLog {
       lastDeliveredId: `${g.lastMs}-${g.lastSeq}`,
       lag: s.entries.length - this.upperBound(s, g.lastMs, g.lastSeq),
     }));
+  }
+
+  async consumers(stream: string, group: string): Promise<ConsumerInfo[]> {
+    this.assertOpen();
+    const g = this.streams.get(stream)?.groups.get(group);
+    if (!g) throw noGroup(stream, group, 'XINFO');
+    const now = this.now();
+    return [...g.consumers].map(([name, seen]) => ({ name, pending: [...g.pending.values()].filter((p) => p.consumer === name).length, idleMs: Math.max(0, now - seen) }));
+  }
+
+  async deleteGroup(stream: string, group: string): Promise<boolean> {
+    this.assertOpen();
+    const s = this.streams.get(stream);
+    const g = s?.groups.get(group);
+    if (!s || !g) return false;
+    s.groups.delete(group);
+    for (const w of s.waiters) {
+      if (w.group !== g) continue;
+      clearTimeout(w.timer);
+      s.waiters.delete(w);
+      w.resolve([]);
+    }
+    return true;
   }
 
   async range(stream: string, startId?: string, count?: number): Promise<LogEntry[]> {

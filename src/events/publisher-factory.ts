@@ -16,8 +16,8 @@
  * stored in Redis and applied by every node (see redis-flags), over each node's configured flags.
  */
 import { CircuitBreaker, type BreakerState } from '../core/circuit-breaker.js';
-import { primaryRedisUrl, type AirwavesConfig } from '../core/config.js';
-import { AirwavesError, Errors } from '../core/errors.js';
+import { primaryRedisUrl, type CoreConfig } from '../core/config.js';
+import { AirwavesError, Errors, isAirwavesError } from '../core/errors.js';
 import type { Logger } from '../core/logger.js';
 import type { Registry } from '../core/metrics.js';
 import type { EventLog } from './event-log.js';
@@ -25,9 +25,10 @@ import { EventConsumer, type EventSink } from './event-consumer.js';
 import { HttpEventPublisher } from './http-publisher.js';
 import { MemoryEventLog } from './memory-event-log.js';
 import { createTransportMetrics, type TransportMetrics } from './publisher-metrics.js';
-import { LogEventPublisher, validateEvent, type EventPublisher, type TransportEvent, type TransportName } from './publisher.js';
+import { LogEventPublisher, streamOf, validateEvent, type EventPublisher, type TransportEvent, type TransportName } from './publisher.js';
 import { RedisStreamsPublisher } from './redis-publisher.js';
 import { RedisStreamsEventLog } from './redis-streams-event-log.js';
+import { OrphanGroupSweeper } from './orphan-groups.js';
 import { RedisFlagStore, type StoredFlags } from './redis-flags.js';
 import { flagsFromConfig, type EventTransportFlags } from './flags.js';
 
@@ -83,7 +84,21 @@ export class RoutingEventPublisher implements EventPublisher {
     return this.flags.useRedisStreams && rolloutBucket(roomId) < this.flags.redisPercentage ? 'redis' : 'http';
   }
 
+  /**
+   * Publishes over the route the flags pick. A refusal reaches the caller as an AirwavesError
+   * (`engine_unavailable` while Redis is away and the fallback is off or failed too) and is
+   * counted in `events_publish_failures_total{code}`: never silent.
+   */
   async publish(event: TransportEvent): Promise<{ transport: TransportName }> {
+    try {
+      return await this.route(event);
+    } catch (err) {
+      this.options.metrics?.publishFailures.inc({ code: isAirwavesError(err) ? err.code : 'internal' });
+      throw err;
+    }
+  }
+
+  private async route(event: TransportEvent): Promise<{ transport: TransportName }> {
     validateEvent(event, this.options.families);
     if (this.flags.dualWrite) return this.publishBoth(event);
     if (this.routeOf(event.roomId) === 'http') return this.options.http.publish(event);
@@ -149,7 +164,7 @@ export interface EventTransport {
 }
 
 export interface EventTransportDeps {
-  config: AirwavesConfig;
+  config: CoreConfig;
   hub: EventSink;
   nodeId: string;
   logger: Logger;
@@ -184,7 +199,7 @@ export function createEventTransport(deps: EventTransportDeps): EventTransport {
     log = memoryLog;
     publisher = { publish: async (event) => memory.publish(validateEvent(event, families)) };
   } else {
-    const redisLog = new RedisStreamsEventLog({ url: primaryRedisUrl(config.redisUrl), logger, metrics: deps.metrics, connectionName: `airwaves-events-${deps.nodeId}` });
+    const redisLog = new RedisStreamsEventLog({ url: primaryRedisUrl(config.redisUrl), logger, metrics: deps.metrics, connectionName: `airwaves-events-${deps.nodeId}`, sentinels: config.redisSentinels });
     const configured = config.eventTransportHttpUrls?.split(',').map((u) => u.trim().replace(/\/$/, '')).filter(Boolean);
     const http = new HttpEventPublisher({ urls: () => (configured?.length ? configured : [deps.selfUrl()]), apiKey: config.apiKey, metrics });
     log = redisLog;
@@ -194,6 +209,7 @@ export function createEventTransport(deps: EventTransportDeps): EventTransport {
     const routed = routing;
     flagStore = new RedisFlagStore({
       url: primaryRedisUrl(config.redisUrl),
+      sentinels: config.redisSentinels,
       nodeId: deps.nodeId,
       logger,
       onChange: (next) => {
@@ -225,6 +241,11 @@ export function createEventTransport(deps: EventTransportDeps): EventTransport {
     maxDeliveries: config.eventMaxDeliveries,
   });
 
+  // With Redis, nodes come and go and their groups stay behind; the memory log has only this node's.
+  const sweeper = routing
+    ? new OrphanGroupSweeper({ log, streams: [...families].map(streamOf), ownGroup: consumer.group, orphanAfterMs: config.eventOrphanGroupIdleMs, logger, metrics: deps.metrics })
+    : undefined;
+
   return {
     kind: routing ? 'redis' : 'memory',
     publisher,
@@ -244,9 +265,11 @@ export function createEventTransport(deps: EventTransportDeps): EventTransport {
     },
     async start() {
       consumer.start();
+      sweeper?.start();
       await startFlags();
     },
     async close() {
+      await sweeper?.stop();
       await flagStore?.close();
       const stopping = consumer.stop();
       await log.close();

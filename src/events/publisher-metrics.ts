@@ -45,6 +45,12 @@ export function createTransportMetrics(registry: Registry) {
       help: 'Events published over HTTP because Redis was unreachable',
       registers,
     })),
+    publishFailures: sharedMetric(registry, 'events_publish_failures_total', () => new prom.Counter({
+      name: 'events_publish_failures_total',
+      help: 'Events the transport refused to their producer (Redis unreachable and no HTTP fallback, or the fallback failed too), by error code; the producer keeps and retries them',
+      labelNames: ['code'] as const,
+      registers,
+    })),
     observePublish(transport: string, eventType: string, startedAt: number) {
       duration.observe({ transport }, (performance.now() - startedAt) / 1000);
       published.inc({ transport, event_type: eventType });

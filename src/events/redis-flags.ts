@@ -9,7 +9,7 @@
  * arrive late or twice cannot roll flags back.
  */
 import { Redis } from 'ioredis';
-import { redisCommandOptions, redisSubscriberOptions } from '../core/redis-options.js';
+import { redisCommandOptions, redisSubscriberOptions, redisTarget, type SentinelAddress } from '../core/redis-options.js';
 import { AirwavesError, Errors } from '../core/errors.js';
 import type { Logger } from '../core/logger.js';
 import type { EventTransportFlags } from './flags.js';
@@ -45,6 +45,8 @@ type ScriptedRedis = Redis & { awSaveFlags(key: string, channel: string, node: s
 
 export interface RedisFlagStoreOptions {
   url: string;
+  /** Redis Sentinels: `url`'s host names the master group (docs/cluster.md, "Redis Sentinel"). */
+  sentinels?: readonly SentinelAddress[];
   nodeId: string;
   logger: Logger;
   /** Called with every stored state newer than the last one delivered. */
@@ -75,12 +77,12 @@ export class RedisFlagStore {
     this.timeoutMs = options.timeoutMs ?? 2000;
     const name = `airwaves-flags-${options.nodeId}`;
     // A flag write fails fast while Redis is away rather than landing minutes later.
-    this.cmd = new Redis(options.url, redisCommandOptions(name)) as ScriptedRedis;
+    this.cmd = new Redis(options.url, redisTarget(options.url, redisCommandOptions(name), options.sentinels)) as ScriptedRedis;
     this.cmd.defineCommand('awSaveFlags', { numberOfKeys: 1, lua: SAVE_LUA });
     // The store resubscribes itself on 'ready' rather than through ioredis' automatic
     // re-SUBSCRIBE, which has no rejection handler: a close() racing a reconnect turned it into
     // an unhandled "Connection is closed." rejection.
-    this.sub = new Redis(options.url, { ...redisSubscriberOptions(name), autoResubscribe: false });
+    this.sub = new Redis(options.url, redisTarget(options.url, { ...redisSubscriberOptions(name), autoResubscribe: false }, options.sentinels));
     for (const conn of [this.cmd, this.sub]) conn.on('error', (err: Error) => this.log.debug({ err: err.message }, 'flag store redis error'));
     this.sub.on('message', (channel: string) => {
       if (channel === FLAGS_CHANNEL) void this.refresh();

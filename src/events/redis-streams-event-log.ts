@@ -12,14 +12,16 @@
  * to retry or fall back.
  */
 import { Redis, type RedisOptions } from 'ioredis';
-import { redisCommandDuration, redisCommandOptions } from '../core/redis-options.js';
+import { redisCommandDuration, redisCommandOptions, redisTarget, type SentinelAddress } from '../core/redis-options.js';
 import type { Logger } from '../core/logger.js';
 import type { prom, Registry } from '../core/metrics.js';
 import { DEAD_LETTER_MAX_LEN, TRIM_DEAD_LETTER_STREAM, compareIds, nextId, trimmedDeadLetter, trimmedUnackedCounter } from './trim-guard.js';
-import { DEFAULT_CLAIM_COUNT, DEFAULT_READ_COUNT, type AppendOptions, type EventLog, type GroupInfo, type LogEntry, type ReadGroupOptions } from './event-log.js';
+import { DEFAULT_CLAIM_COUNT, DEFAULT_READ_COUNT, type AppendOptions, type ConsumerInfo, type EventLog, type GroupInfo, type LogEntry, type ReadGroupOptions } from './event-log.js';
 
 export interface RedisStreamsEventLogOptions {
   url: string;
+  /** Redis Sentinels: `url`'s host names the master group (docs/cluster.md, "Redis Sentinel"). */
+  sentinels?: readonly SentinelAddress[];
   logger?: Logger;
   metrics?: Registry;
   /** MAXLEN ~ applied when an append gives none. Default 100_000 (the memory log's bound). */
@@ -59,7 +61,7 @@ export class RedisStreamsEventLog implements EventLog {
     this.defaultMaxLen = opts.defaultMaxLen ?? 100_000;
     checkInt('defaultMaxLen', this.defaultMaxLen, 1);
     this.trimmedUnacked = trimmedUnackedCounter(opts.metrics);
-    this.options = redisCommandOptions(opts.connectionName ?? 'airwaves-events');
+    this.options = redisTarget(opts.url, redisCommandOptions(opts.connectionName ?? 'airwaves-events'), opts.sentinels);
     this.redis = this.newConnection();
     if (opts.metrics) this.latency = redisCommandDuration(opts.metrics);
   }
@@ -265,6 +267,33 @@ export class RedisStreamsEventLog implements EventLog {
         lag: lag === null || lag === undefined ? null : Number(lag),
       };
     });
+  }
+
+  async consumers(stream: string, group: string): Promise<ConsumerInfo[]> {
+    const redis = await this.ready();
+    let reply: unknown[][];
+    try {
+      reply = (await redis.xinfo('CONSUMERS', stream, group)) as unknown[][];
+    } catch (err) {
+      // A missing stream is "ERR no such key"; the interface promises NOGROUP for both.
+      if ((err as Error).message.includes('no such key')) throw new Error(`NOGROUP No such key '${stream}' or consumer group '${group}'`);
+      throw err;
+    }
+    return reply.map((flat) => {
+      const f = new Map<string, unknown>();
+      for (let i = 0; i + 1 < flat.length; i += 2) f.set(String(flat[i]), flat[i + 1]);
+      return { name: String(f.get('name')), pending: Number(f.get('pending')), idleMs: Number(f.get('idle')) };
+    });
+  }
+
+  async deleteGroup(stream: string, group: string): Promise<boolean> {
+    const redis = await this.ready();
+    try {
+      return Number(await redis.xgroup('DESTROY', stream, group)) === 1;
+    } catch (err) {
+      if ((err as Error).message.includes('requires the key to exist')) return false;
+      throw err;
+    }
   }
 
   async range(stream: string, startId?: string, count?: number): Promise<LogEntry[]> {

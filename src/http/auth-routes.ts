@@ -6,7 +6,7 @@
  * limit, so guessing is counted.
  */
 import type { FastifyInstance } from 'fastify';
-import type { AirwavesConfig } from '../core/config.js';
+import type { CoreConfig } from '../core/config.js';
 import { AirwavesError, Errors } from '../core/errors.js';
 import { apiKeyOf, sameKey } from '../auth/api-key.js';
 import type { AppAuth } from '../auth/app-auth.js';
@@ -26,7 +26,7 @@ const tokenResponse = {
 const errors = { 400: errorResponseSchema, 401: errorResponseSchema, 403: errorResponseSchema, 404: errorResponseSchema, 429: errorResponseSchema };
 
 export interface AuthRouteDeps {
-  config: AirwavesConfig;
+  config: CoreConfig;
   jwtSecret: string;
   apiKey: string;
   auth: AppAuth;

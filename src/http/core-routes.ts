@@ -3,7 +3,7 @@
  * Operator endpoints (/healthz, /readyz, /metrics), the live status API and the landing page.
  */
 import type { FastifyInstance } from 'fastify';
-import type { AirwavesConfig } from '../core/config.js';
+import type { CoreConfig } from '../core/config.js';
 import type { Registry } from '../core/metrics.js';
 import type { Hub } from '../hub/hub.js';
 import { LANDING_SCRIPT, landingPage, type AppSummary } from './landing-page.js';
@@ -12,7 +12,7 @@ export interface CoreRouteDeps {
   hub: Hub;
   metrics: Registry;
   apps: AppSummary[];
-  config: AirwavesConfig;
+  config: CoreConfig;
   /** The enabled apps not serving yet (http/starting-server); none once the full server answers. */
   starting?: () => string[];
 }

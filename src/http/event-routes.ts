@@ -6,7 +6,7 @@
  * runtime (cluster-wide through Redis when configured). Both are authenticated with the API key.
  */
 import type { FastifyInstance } from 'fastify';
-import type { AirwavesConfig } from '../core/config.js';
+import type { CoreConfig } from '../core/config.js';
 import type { Hub } from '../hub/hub.js';
 import type { EventTransport } from '../events/publisher-factory.js';
 import { checkFlags } from '../events/flags.js';
@@ -44,7 +44,7 @@ const stateSchema = {
   },
 } as const;
 
-export function registerEventRoutes(http: FastifyInstance, deps: { hub: Hub; config: AirwavesConfig; events: EventTransport }): void {
+export function registerEventRoutes(http: FastifyInstance, deps: { hub: Hub; config: CoreConfig; events: EventTransport }): void {
   const { hub, config, events } = deps;
   const errors = { 400: errorResponseSchema, 401: errorResponseSchema, 403: errorResponseSchema, 404: errorResponseSchema, 409: errorResponseSchema, 413: errorResponseSchema, 503: errorResponseSchema };
   const families = new Set(Object.keys(config.eventStreams));

@@ -11,7 +11,7 @@
 import { createServer, type IncomingMessage, type Server, type ServerResponse } from 'node:http';
 import Fastify, { type FastifyInstance, type FastifyReply, type FastifyRequest, type FastifyServerFactory } from 'fastify';
 import helmet from '@fastify/helmet';
-import type { AirwavesConfig } from '../core/config.js';
+import type { CoreConfig } from '../core/config.js';
 import type { Logger } from '../core/logger.js';
 import type { Registry } from '../core/metrics.js';
 import type { Hub } from '../hub/hub.js';
@@ -61,7 +61,7 @@ export interface StartingServerDeps {
   handover: HandoverServer;
   hub: Hub;
   metrics: Registry;
-  config: AirwavesConfig;
+  config: CoreConfig;
   apps: AppSummary[];
   /** The apps not serving yet (their names), read per request. */
   starting: () => string[];

@@ -17,7 +17,7 @@ import type { Logger } from '../core/logger.js';
 import type { HubMetrics } from '../core/metrics.js';
 import type { EventPush, PresenceEntry, StreamPosition, SubscribeResult } from '../protocol/index.js';
 import type { ClientSession, Subscription } from './client-session.js';
-import { frameOf, type HubEngine, type HubMessage } from './engines/engine.js';
+import { frameOf, type EngineNotices, type HubEngine, type HubMessage } from './engines/engine.js';
 import type { PresenceStore } from './engines/presence.js';
 import { encodeEvent, encodeReply } from './frame-encoding.js';
 import type { Namespace } from './namespace.js';
@@ -103,6 +103,22 @@ export class LocalChannels {
     this.metrics.delivered.labels(channel.ns.config.name).inc(channel.subscribers.size);
   };
 
+  /** The engine → hub link for what is not a publication (see EngineNotices). */
+  readonly notices: EngineNotices = {
+    // An epoch change with no message to show it (a quiet channel Redis lost, or one restarted
+    // after a failover): every subscription still in another epoch learns at once.
+    epochChanged: (channel, epoch) => {
+      for (const sub of this.byName.get(channel)?.subscribers ?? []) {
+        if (!sub.pending && sub.epoch !== epoch) this.continuityLost(sub, { epoch, offset: 0 });
+      }
+    },
+    // A join or leave on another node: told to this node's subscribers as if it happened here.
+    presence: (channel, event, info) => {
+      const local = this.byName.get(channel);
+      if (local?.ns.config.presence) this.broadcastEvent(local, { channel, event, info });
+    },
+  };
+
   /** Offers one message to one subscription under the delivery invariant: exactly `position + 1` of its epoch. */
   private offerTo(sub: Subscription, message: HubMessage): void {
     if (message.offset === sub.position + 1 && message.epoch === sub.epoch) {
@@ -116,7 +132,7 @@ export class LocalChannels {
    * cannot continue in order. A `gap` notice makes the SDK resubscribe with `since` (which
    * recovers from history what it still has, or answers `recovered: false`); until then it is given nothing.
    */
-  private continuityLost(sub: Subscription, message: HubMessage): void {
+  private continuityLost(sub: Subscription, message: Pick<HubMessage, 'epoch' | 'offset'>): void {
     if (sub.continuityLost) return;
     sub.continuityLost = true;
     this.metrics.rejected.inc({ reason: 'insufficient_state' });

@@ -8,6 +8,12 @@
  * joined by "\n" — one socket write per client per turn instead of one per message. When the
  * socket itself is backed up the queue holds, and its size (messages, and bytes including the
  * socket's own buffer) is what triggers the namespace's slow-consumer policy.
+ *
+ * The queue's arrays are reused, never allocated per flush: two per session (one filling while
+ * the other is written), each kept with its capacity. A fresh array per flush per client was
+ * 100,000 short-lived arrays a second at 100k deliveries/s, and V8 promoted (and then had to
+ * mark-compact) megabytes of them per scavenge — scavenges of 30–100 ms, the hub's latency tail
+ * (docs/benchmarks.md, "The tail").
  */
 import type { Socket } from 'node:net';
 import type { WebSocket } from 'ws';
@@ -70,6 +76,8 @@ export interface SessionHost {
 
 const NEWLINE = Buffer.from('\n');
 const MAX_BATCH_BYTES = 256 * 1024;
+/** A queue array that grew past this many slots in a burst is let go after its flush, not kept. */
+const KEEP_QUEUE_CAPACITY = 1024;
 /** WebSocket readyState OPEN. */
 const OPEN = 1;
 
@@ -107,8 +115,14 @@ export class ClientSession {
   readonly commandBucket: TokenBucket;
   readonly publishBucket: TokenBucket;
   readonly publishBytesBucket: TokenBucket;
-  private queue: Outbound[] = [];
+  /** What is queued: queue[0, queueLength); the slots after it are undefined (cleared, capacity kept). */
+  private queue: (Outbound | undefined)[] = [];
+  private queueLength = 0;
+  /** The other array of the pair: empty, ready to become `queue` at the next flush. */
+  private spare: (Outbound | undefined)[] = [];
   private queueBytes = 0;
+  /** True while flush() writes `spare`'s former partner: the pair must not be swapped meanwhile. */
+  private writing = false;
   private expiryTimer?: NodeJS.Timeout;
 
   constructor(
@@ -131,7 +145,7 @@ export class ClientSession {
   }
 
   get queuedMessages(): number {
-    return this.queue.length;
+    return this.queueLength;
   }
 
   /** Closes the connection when the token expires. */
@@ -145,7 +159,7 @@ export class ClientSession {
   /** Queues a reply, error or notice. Control frames bypass the slow-consumer policy. */
   sendControl(frame: Buffer): void {
     if (this.closed) return;
-    this.queue.push({ control: true, frame });
+    this.queue[this.queueLength++] = { control: true, frame };
     this.queueBytes += frame.length;
     this.host.scheduleFlush(this);
   }
@@ -158,16 +172,16 @@ export class ClientSession {
   deliver(message: HubMessage, policy: SlowConsumerPolicyName): void {
     if (this.closed) return;
     const frame = frameOf(message);
-    this.queue.push(message);
+    this.queue[this.queueLength++] = message;
     this.queueBytes += frame.length;
     // Only our own queue counts here: flush() stops writing above socketHighWater, so the socket's
     // buffer is bounded separately, and what waits in our queue can still be conflated or dropped.
-    if (this.queue.length > this.limits.queueMessages || this.queueBytes > this.limits.queueBytes) {
+    if (this.queueLength > this.limits.queueMessages || this.queueBytes > this.limits.queueBytes) {
       // A burst larger than the queue within one turn is not a slow client: if the socket is
       // taking data, write now. The policy applies only when the socket itself is backed up.
       if (this.ws.bufferedAmount <= this.limits.socketHighWater) {
         this.flush();
-        if (this.queue.length === 0) return;
+        if (this.queueLength === 0) return;
       }
       this.relieve(policy);
       if (this.closed) return;
@@ -178,21 +192,29 @@ export class ClientSession {
   /** Writes everything queued, batching consecutive text frames into one WebSocket frame. */
   flush(): void {
     this.flushScheduled = false;
-    if (this.closed || this.queue.length === 0) return;
+    // Never while this session's own write loop runs (its arrays are in use): after it, instead.
+    if (this.writing) {
+      this.host.scheduleFlush(this);
+      return;
+    }
+    if (this.closed || this.queueLength === 0) return;
     if (this.ws.bufferedAmount > this.limits.socketHighWater) {
       this.blocked = true;
       this.host.watchBlocked(this);
       return;
     }
     this.blocked = false;
-    const items = this.queue;
-    this.queue = [];
+    const items = this.queue as Outbound[];
+    const count = this.queueLength;
+    this.queue = this.spare;
+    this.queueLength = 0;
     this.queueBytes = 0;
     let firstPublishedAt = NaN;
     let publications = 0;
     let batchStart = 0;
     let batchBytes = 0;
-    for (let i = 0; i < items.length; i++) {
+    this.writing = true;
+    for (let i = 0; i < count; i++) {
       const item = items[i];
       if (!('control' in item)) {
         publications++;
@@ -212,7 +234,11 @@ export class ClientSession {
         batchBytes = 0;
       }
     }
-    this.writeText(items, batchStart, items.length);
+    this.writeText(items, batchStart, count);
+    this.writing = false;
+    // Hand the array back empty, capacity kept: the next flush swaps it in (no allocation).
+    items.fill(undefined as unknown as Outbound, 0, count);
+    this.spare = items.length > KEEP_QUEUE_CAPACITY ? [] : items;
     if (publications > 0) this.host.onWrite(this, firstPublishedAt, publications);
   }
 
@@ -279,11 +305,12 @@ export class ClientSession {
       return;
     }
     if (policy === 'conflate') {
-      const before = this.queue.length;
+      const queued = this.queuedItems();
+      const before = queued.length;
       const seen = new Set<string>();
       const kept: Outbound[] = [];
-      for (let i = this.queue.length - 1; i >= 0; i--) {
-        const item = this.queue[i];
+      for (let i = queued.length - 1; i >= 0; i--) {
+        const item = queued[i];
         if (!('control' in item) && item.key !== undefined) {
           const k = `${item.channel}\u0000${item.key}`;
           if (seen.has(k)) continue;
@@ -301,7 +328,7 @@ export class ClientSession {
   }
 
   private overHalf(): boolean {
-    return this.queue.length > this.limits.queueMessages / 2 || this.queueBytes > this.limits.queueBytes / 2;
+    return this.queueLength > this.limits.queueMessages / 2 || this.queueBytes > this.limits.queueBytes / 2;
   }
 
   private dropOldest(): void {
@@ -309,10 +336,10 @@ export class ClientSession {
     const kept: Outbound[] = [];
     let dropped = 0;
     let bytes = this.queueBytes;
-    let count = this.queue.length;
+    let count = this.queueLength;
     const targetMessages = this.limits.queueMessages / 2;
     const targetBytes = this.limits.queueBytes / 2;
-    for (const item of this.queue) {
+    for (const item of this.queuedItems()) {
       if (!('control' in item) && (count > targetMessages || bytes > targetBytes)) {
         const gap = gaps.get(item.channel);
         if (gap) gap.to = item.offset;
@@ -330,8 +357,14 @@ export class ClientSession {
     if (dropped > 0) this.host.onSlowConsumer(this, 'drop', dropped);
   }
 
+  /** A copy of what is queued, in order (the slow-consumer paths only; the hot path never copies). */
+  private queuedItems(): Outbound[] {
+    return this.queue.slice(0, this.queueLength) as Outbound[];
+  }
+
   private replaceQueue(items: Outbound[]): void {
     this.queue = items;
+    this.queueLength = items.length;
     let bytes = 0;
     for (const item of items) bytes += item.frame!.length;
     this.queueBytes = bytes;
@@ -353,6 +386,8 @@ export class ClientSession {
   markClosed(): void {
     this.closed = true;
     this.queue = [];
+    this.queueLength = 0;
+    this.spare = [];
     this.queueBytes = 0;
     if (this.expiryTimer) clearTimeout(this.expiryTimer);
   }

@@ -9,7 +9,7 @@
  * (./publish-pipeline.ts); subscriptions through the local channels (./channels.ts).
  */
 import type { RawData } from 'ws';
-import type { AirwavesConfig } from '../core/config.js';
+import type { CoreConfig } from '../core/config.js';
 import { AirwavesError, Errors, WS_CLOSE, isAirwavesError } from '../core/errors.js';
 import type { Logger } from '../core/logger.js';
 import type { HubMetrics } from '../core/metrics.js';
@@ -25,7 +25,7 @@ import type { NamespaceRegistry } from './namespace.js';
 import type { PublishPipeline } from './publish-pipeline.js';
 
 export interface CommandRunnerOptions {
-  config: AirwavesConfig;
+  config: CoreConfig;
   nodeId: string;
   namespaces: NamespaceRegistry;
   engine: HubEngine;
@@ -36,7 +36,7 @@ export interface CommandRunnerOptions {
 }
 
 export class CommandRunner {
-  private readonly config: AirwavesConfig;
+  private readonly config: CoreConfig;
   private readonly metrics: HubMetrics;
   private readonly log: Logger;
 

@@ -6,7 +6,7 @@
  */
 import { randomUUID } from 'node:crypto';
 import type { WebSocket } from 'ws';
-import type { AirwavesConfig } from '../core/config.js';
+import type { CoreConfig } from '../core/config.js';
 import { Errors, WS_CLOSE, type ErrorSpec } from '../core/errors.js';
 import type { Logger } from '../core/logger.js';
 import type { HubMetrics } from '../core/metrics.js';
@@ -19,7 +19,7 @@ import type { FlushScheduler } from './flush.js';
 const HEARTBEAT_MS = 25_000;
 
 export interface ConnectionsOptions {
-  config: AirwavesConfig;
+  config: CoreConfig;
   channels: LocalChannels;
   commands: CommandRunner;
   flush: FlushScheduler;

@@ -107,7 +107,9 @@ export class FlushScheduler implements SessionHost {
   rememberBatch(items: Outbound[], from: number, to: number, frame: Buffer): void {
     // Replies and notices are per client: a batch holding one is never shared.
     for (let i = from; i < to; i++) if ('control' in items[i]) return;
-    this.batchCache.set(items[from], { items: from === 0 && to === items.length ? items : items.slice(from, to), frame });
+    // A copy: the session clears and reuses its queue array once its own flush is over, while
+    // the cache serves the rest of the pass.
+    this.batchCache.set(items[from], { items: items.slice(from, to), frame });
   }
 
   /** The session's socket is backed up: flush it again once it drains. */

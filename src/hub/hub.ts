@@ -14,7 +14,7 @@
  * (ws-server) and shuts it down.
  */
 import type { WebSocket } from 'ws';
-import type { AirwavesConfig, NamespaceConfigInput } from '../core/config.js';
+import type { CoreConfig, NamespaceConfigInput } from '../core/config.js';
 import type { ErrorSpec } from '../core/errors.js';
 import type { Logger } from '../core/logger.js';
 import type { HubMetrics } from '../core/metrics.js';
@@ -33,7 +33,7 @@ import { NamespaceRegistry, type Namespace, type NamespaceHooks } from './namesp
 import { PublishPipeline } from './publish-pipeline.js';
 
 export interface HubOptions {
-  config: AirwavesConfig;
+  config: CoreConfig;
   engine: HubEngine;
   metrics: HubMetrics;
   logger: Logger;
@@ -56,7 +56,7 @@ const RATE_WINDOW_MS = 2000;
 export class Hub implements HubApi {
   readonly namespaces = new NamespaceRegistry();
   readonly nodeId: string;
-  private readonly config: AirwavesConfig;
+  private readonly config: CoreConfig;
   private readonly engine: HubEngine;
   private readonly metrics: HubMetrics;
   private readonly channels: LocalChannels;
@@ -86,7 +86,7 @@ export class Hub implements HubApi {
 
   /** Starts the engine, with the local channels as its listener, then the heartbeat and the rate gauge. */
   async start(): Promise<void> {
-    await this.engine.start(this.channels.deliverFromEngine);
+    await this.engine.start(this.channels.deliverFromEngine, this.channels.notices);
     this.connections.startHeartbeat();
     this.rateTimer = setInterval(() => {
       const total = this.channels.publishedTotal;

@@ -24,7 +24,7 @@
  * hooks), and passes 1, 5 and 6 exactly as clients do.
  */
 import { AirwavesError, Errors } from '../core/errors.js';
-import type { AirwavesConfig } from '../core/config.js';
+import type { CoreConfig } from '../core/config.js';
 import type { Logger } from '../core/logger.js';
 import type { HubMetrics } from '../core/metrics.js';
 import { Coalescer } from '../core/coalescer.js';
@@ -66,7 +66,7 @@ export const CONSUMED = Object.freeze({ consumed: true as const });
 const COALESCED = Object.freeze({ coalesced: true as const });
 
 export interface PublishPipelineOptions {
-  config: AirwavesConfig;
+  config: CoreConfig;
   namespaces: NamespaceRegistry;
   engine: HubEngine;
   metrics: HubMetrics;

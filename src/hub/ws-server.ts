@@ -7,7 +7,7 @@
 import type { IncomingMessage, Server } from 'node:http';
 import type { Duplex } from 'node:stream';
 import { WebSocketServer } from 'ws';
-import type { AirwavesConfig } from '../core/config.js';
+import type { CoreConfig } from '../core/config.js';
 import { Errors, type ErrorSpec } from '../core/errors.js';
 import type { Logger } from '../core/logger.js';
 import { ANONYMOUS, TokenError, verifyToken, type ClientIdentity } from './auth.js';
@@ -32,7 +32,7 @@ export function clientIp(req: IncomingMessage): string {
   return req.socket.remoteAddress ?? 'unknown';
 }
 
-export function attachWebSocketServer(server: Server, hub: Hub, config: AirwavesConfig, logger: Logger): WebSocketServer {
+export function attachWebSocketServer(server: Server, hub: Hub, config: CoreConfig, logger: Logger): WebSocketServer {
   const wss = new WebSocketServer({
     noServer: true,
     maxPayload: config.maxFrameBytes,

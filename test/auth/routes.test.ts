@@ -5,7 +5,7 @@
  */
 import { test, describe, before, after } from 'node:test';
 import assert from 'node:assert/strict';
-import { startServer, TEST_JWT_SECRET } from '../helpers/server.js';
+import { startServer, TEST_API_KEY, TEST_JWT_SECRET } from '../helpers/server.js';
 import { createSupportApp } from '../../src/apps/support/index.js';
 import { apps } from '../../src/apps/index.js';
 import { mintToken } from '../../src/auth/tokens.js';
@@ -75,6 +75,54 @@ describe('route rules (every app)', () => {
     assert.match(((await res.json()) as { error: { message: string } }).error.message, /needs role agent/);
   });
 
+  test('every route opened to anyone is known: a new public mutating route fails here until reviewed', () => {
+    const table = new Set(server.http.authRoutes.map((r) => `${r.method} ${r.url}`));
+    const stale = Object.keys(OPEN_BY_DESIGN).filter((k) => !k.includes('demo-login') && !table.has(k));
+    assert.deepEqual(stale, [], 'OPEN_BY_DESIGN names routes that no longer exist');
+    const publicMutating = server.http.authRoutes.filter((r) => MUTATING.has(r.method) && r.rule === 'public').map((r) => `${r.method} ${r.url}`);
+    assert.deepEqual(publicMutating.filter((k) => !(k in OPEN_BY_DESIGN)), [], 'public mutating routes without a reason');
+  });
+
+  test('role routes that read refuse an anonymous caller (401) and a wrong role (403) too', async () => {
+    const listener = await mintToken({ sub: 'someone', roles: ['listener'] }, TEST_JWT_SECRET, 60);
+    const customer = await mintToken({ sub: 'cust-carla', roles: ['customer'] }, TEST_JWT_SECRET, 60);
+    const reads = server.http.authRoutes.filter((r) => r.method === 'GET' && (typeof r.rule === 'object' || r.rule === 'apiKey'));
+    assert.ok(reads.length >= 15, `guarded reads: ${reads.length}`);
+    const answers: string[] = [];
+    const anyRole: string[] = [];
+    for (const r of reads) {
+      const url = server.url + r.url.replace(/:[A-Za-z]+/g, '00000000-0000-4000-8000-000000000000');
+      const anonymous = await fetch(url);
+      if (anonymous.status !== 401) answers.push(`anonymous GET ${r.url} → ${anonymous.status}`);
+      await anonymous.body?.cancel();
+      const roles: readonly string[] = typeof r.rule === 'object' ? r.rule.roles : [];
+      const token = !roles.includes('listener') ? listener : !roles.includes('customer') ? customer : null;
+      if (token === null) {
+        anyRole.push(r.url);
+        continue;
+      }
+      const wrong = await fetch(url, { headers: { authorization: `Bearer ${token}` } });
+      if (wrong.status !== (r.rule === 'apiKey' ? 401 : 403)) answers.push(`wrong role GET ${r.url} → ${wrong.status}`);
+      await wrong.body?.cancel();
+    }
+    assert.deepEqual(answers, []);
+    assert.deepEqual(anyRole, ['/api/v1/auth/me'], 'only "who am I" takes every role');
+  });
+
+  test('the nginx-rtmp callbacks trust loopback only when no proxy forwarded the request', async () => {
+    const url = `${server.url}/api/v1/streams/nginx/on_publish_done`;
+    const form = { 'content-type': 'application/x-www-form-urlencoded' };
+    const body = 'app=live&name=00000000-0000-4000-8000-000000000000';
+    assert.equal((await fetch(url, { method: 'POST', headers: form, body })).status, 200, 'nginx-rtmp beside the app');
+    for (const header of ['x-forwarded-for', 'forwarded', 'x-real-ip']) {
+      const res = await fetch(url, { method: 'POST', headers: { ...form, [header]: header === 'forwarded' ? 'for=203.0.113.9' : '203.0.113.9' }, body });
+      assert.equal(res.status, 403, `forwarded by a proxy (${header})`);
+      assert.match(((await res.json()) as { error: { message: string } }).error.message, /secret/);
+    }
+    const withSecret = await fetch(`${url}?secret=${TEST_API_KEY}`, { method: 'POST', headers: { ...form, 'x-forwarded-for': '203.0.113.9' }, body });
+    assert.equal(withSecret.status, 200, 'with the secret, from anywhere');
+  });
+
   test('every mutating route in /openapi.json is in the route table with a rule', async () => {
     const spec = (await (await fetch(`${server.url}/openapi.json`)).json()) as { paths: Record<string, Record<string, unknown>> };
     const table = new Set(server.http.authRoutes.filter((r) => r.rule !== undefined).map((r) => `${r.method} ${r.url}`));
@@ -101,6 +149,33 @@ describe('route rules (every app)', () => {
     assert.match(csp, /frame-ancestors 'none'/);
     assert.equal(res.headers.get('x-content-type-options'), 'nosniff');
     assert.doesNotMatch(await res.text(), /<script>/, 'no inline script on the landing page');
+  });
+});
+
+describe('closed by default', () => {
+  test('a route that declares no rule is refused at runtime, before validation, whatever the method', async () => {
+    const { createServer } = await import('../../src/server.js');
+    const { createLogger } = await import('../../src/core/logger.js');
+    const server = await createServer({ env: {}, apps: [], logger: createLogger('silent'), config: { port: 0, host: '127.0.0.1', apiKey: TEST_API_KEY, jwtSecret: TEST_JWT_SECRET } });
+    try {
+      let reached = 0;
+      const body = { type: 'object', properties: { n: { type: 'integer' } }, required: ['n'] } as const;
+      server.http.get('/test/forgotten', async () => ++reached);
+      server.http.post('/test/forgotten', { schema: { body } }, async () => ++reached);
+      const admin = await mintToken({ sub: 'root', roles: ['admin'] }, TEST_JWT_SECRET, 60);
+      for (const headers of [{}, { authorization: `Bearer ${admin}` }, { authorization: `Bearer ${TEST_API_KEY}` }]) {
+        const get = await server.http.inject({ method: 'GET', url: '/test/forgotten', headers });
+        const post = await server.http.inject({ method: 'POST', url: '/test/forgotten', headers: { ...headers, 'content-type': 'application/json' }, payload: '{"garbage":' });
+        for (const res of [get, post]) {
+          assert.equal(res.statusCode, 403, res.body);
+          assert.match(res.json<{ error: { message: string } }>().error.message, /declares no access rule/);
+        }
+      }
+      assert.equal(reached, 0, 'no handler ran');
+      assert.ok(server.http.authRoutes.some((r) => r.url === '/test/forgotten' && r.rule === undefined), 'and the route table shows it without a rule');
+    } finally {
+      await server.close();
+    }
   });
 });
 

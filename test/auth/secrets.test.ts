@@ -11,7 +11,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { createServer } from '../../src/server.js';
 import { createLogger } from '../../src/core/logger.js';
-import { PUBLIC_SECRETS } from '../../src/core/public-secrets.js';
+import { PUBLIC_SECRETS, weakSecretReason } from '../../src/core/public-secrets.js';
 
 const root = join(import.meta.dirname, '../..');
 const cli = (args: string[], env: Record<string, string>) =>
@@ -33,6 +33,23 @@ describe('secret refusal', () => {
       }
     });
   }
+});
+
+describe('one check of secret strength, at two levels', () => {
+  test('a start refuses short and published values; production also refuses repetitive and placeholder ones', () => {
+    const generated = 'k3T9vQx2Lm8Zr5Wp1Hc7Nb4Yd6Fg0Js2Ae9Uo';
+    for (const level of ['start', 'production'] as const) {
+      assert.match(weakSecretReason('short', level) ?? '', /at least 32 bytes/);
+      assert.match(weakSecretReason(PUBLIC_SECRETS[0], level) ?? '', /published/);
+      assert.equal(weakSecretReason(generated, level), null);
+    }
+    const repetitive = 'ab'.repeat(20);
+    const placeholder = 'my-very-own-Placeholder-value-XYZ-0123456789';
+    assert.equal(weakSecretReason(repetitive), null, 'a laptop may start with it');
+    assert.equal(weakSecretReason(placeholder, 'start'), null);
+    assert.match(weakSecretReason(repetitive, 'production') ?? '', /only 2 distinct characters/);
+    assert.match(weakSecretReason(placeholder, 'production') ?? '', /placeholder/);
+  });
 });
 
 describe('first start', () => {

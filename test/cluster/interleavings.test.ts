@@ -10,7 +10,7 @@ import WebSocket from 'ws';
 import { AirwavesClient, type Publication } from '../../src/client/index.js';
 import { startServer, sleep } from '../helpers/server.js';
 import { startRedis, type TestRedis } from '../helpers/redis.js';
-import type { AirwavesConfig } from '../../src/core/config.js';
+import type { AirwavesConfig } from '../../src/config.js';
 import { RedisProxy } from './redis-proxy.js';
 
 type Node = Awaited<ReturnType<typeof startServer>>;

@@ -9,7 +9,7 @@ import { test, describe, before, after } from 'node:test';
 import assert from 'node:assert/strict';
 import { startServer, RawClient, sleep } from '../helpers/server.js';
 import { startRedis, type TestRedis } from '../helpers/redis.js';
-import type { AirwavesConfig } from '../../src/core/config.js';
+import type { AirwavesConfig } from '../../src/config.js';
 
 type Node = Awaited<ReturnType<typeof startServer>>;
 const namespaces = [{ name: 'chat', publish: 'anonymous' as const, historySize: 100 }] as unknown as AirwavesConfig['namespaces'];

@@ -2,6 +2,9 @@
  * Presence across nodes on a real redis-server: a client joining on node A is in the presence
  * list that node B answers within 200 ms, a client leaving is gone from it, and the clients of a
  * node killed with SIGKILL (a real process, no goodbye) disappear once their expiry passes.
+ * Join and leave events cross nodes too: a subscriber on node B is told of a client joining and
+ * leaving on node A (once each, not told of its own join), and of a killed node's clients leaving
+ * once their expiry passes.
  */
 import { test, describe, before, after } from 'node:test';
 import assert from 'node:assert/strict';
@@ -9,7 +12,7 @@ import WebSocket from 'ws';
 import { AirwavesClient } from '../../src/client/index.js';
 import { startServer, sleep } from '../helpers/server.js';
 import { startRedis, type TestRedis } from '../helpers/redis.js';
-import type { AirwavesConfig } from '../../src/core/config.js';
+import type { AirwavesConfig } from '../../src/config.js';
 import { NodeProcess } from './nodes.js';
 
 type Node = Awaited<ReturnType<typeof startServer>>;
@@ -65,17 +68,45 @@ describe('presence across nodes (real Redis)', () => {
     assert.equal((await listed(b, ch)).length, 1, 'the client that left is gone on node B');
   });
 
+  test('a client joining and leaving on node A produces one join and one leave event for a subscriber on node B', async () => {
+    const ch = 'room:events';
+    const events: { event: string; client: string }[] = [];
+    const watcher = await client(b.wsUrl);
+    const sub = watcher.subscribe(ch, {
+      join: (e) => events.push({ event: 'join', client: e.info.client }),
+      leave: (e) => events.push({ event: 'leave', client: e.info.client }),
+    });
+    await sub.ready;
+    const neighbour = await client(b.wsUrl); // a join on B itself: told once, not twice
+    await neighbour.subscribe(ch).ready;
+    const joiner = await client(a.wsUrl);
+    await joiner.subscribe(ch).ready;
+    const deadline = Date.now() + 10_000;
+    while (events.length < 2 && Date.now() < deadline) await sleep(20);
+    const [, neighbourId, joinerId] = await listed(a, ch); // in join order: watcher, neighbour, joiner
+    await joiner.unsubscribe(ch);
+    while (events.length < 3 && Date.now() < deadline) await sleep(20);
+    await sleep(300); // nothing more arrives
+    assert.deepEqual(events, [
+      { event: 'join', client: neighbourId },
+      { event: 'join', client: joinerId },
+      { event: 'leave', client: joinerId },
+    ]);
+  });
+
   test('the clients of a node killed with SIGKILL are gone from the other nodes\' lists once their expiry passes', async () => {
     const ch = 'room:crash';
     const doomed = await NodeProcess.start({
       id: 'pr-doomed',
       redisUrl: redis.url,
-      env: { AIRWAVES_NAMESPACES: JSON.stringify(PRESENCE_NAMESPACES), AIRWAVES_PRESENCE_TTL_MS: String(TTL_MS) },
+      // The hub alone (no app, so no database to open): quicker to start, and two runs of this file at once do not share one.
+      env: { AIRWAVES_APPS: '', AIRWAVES_NAMESPACES: JSON.stringify(PRESENCE_NAMESPACES), AIRWAVES_PRESENCE_TTL_MS: String(TTL_MS) },
     });
     try {
       for (let i = 0; i < 3; i++) await (await client(doomed.wsUrl)).subscribe(ch).ready;
       const survivor = await client(b.wsUrl);
-      await survivor.subscribe(ch).ready;
+      const left: string[] = [];
+      await survivor.subscribe(ch, { leave: (e) => left.push(e.info.client) }).ready;
       await sleep(50);
       assert.equal((await listed(b, ch)).length, 4, 'three clients on the doomed node and one on B');
       await sleep(TTL_MS); // heartbeats keep live clients listed past one expiry
@@ -90,6 +121,12 @@ describe('presence across nodes (real Redis)', () => {
       const gone = Date.now() - killed;
       assert.equal(count, 1, 'only the survivor is left');
       assert.ok(gone <= TTL_MS + 200, `gone within the expiry (${gone} ms after the kill; expiry ${TTL_MS} ms)`);
+      // Taken out by a list or another node's heartbeat, each announced once as a leave.
+      const leaveDeadline = Date.now() + 10_000;
+      while (left.length < 3 && Date.now() < leaveDeadline) await sleep(20);
+      await sleep(TTL_MS / 2);
+      assert.equal(left.length, 3, `the survivor was told of the three clients leaving (${left.join(', ')})`);
+      assert.equal(new Set(left).size, 3, 'each once');
     } finally {
       await doomed.kill('SIGKILL');
     }

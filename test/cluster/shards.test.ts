@@ -8,7 +8,7 @@ import { test, describe, before, after } from 'node:test';
 import assert from 'node:assert/strict';
 import { startServer, RawClient, sleep, type Frame } from '../helpers/server.js';
 import { startRedis, type TestRedis } from '../helpers/redis.js';
-import type { AirwavesConfig } from '../../src/core/config.js';
+import type { AirwavesConfig } from '../../src/config.js';
 import { shardOf } from '../../src/hub/engines/redis/shards.js';
 
 type Node = Awaited<ReturnType<typeof startServer>>;

@@ -3,7 +3,10 @@ import assert from 'node:assert/strict';
 import { writeFileSync, mkdtempSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { ConfigError, loadConfig, configReference } from '../../src/core/config.js';
+import { z } from 'zod';
+import { CONFIG_FIELDS, ConfigError, loadConfig, configReference } from '../../src/config.js';
+import { mergeSettings } from '../../src/core/settings.js';
+import { APP_SETTINGS } from '../../src/apps/settings.js';
 
 describe('configuration', () => {
   test('defaults need no environment', () => {
@@ -54,5 +57,33 @@ describe('configuration', () => {
   test('the reference lists every variable', () => {
     const doc = configReference();
     for (const v of ['AIRWAVES_PORT', 'AIRWAVES_HOST', 'AIRWAVES_DATA_DIR', 'AIRWAVES_LOG_LEVEL', 'AIRWAVES_API_KEY']) assert.match(doc, new RegExp(v));
+  });
+});
+
+describe('settings beside each app', () => {
+  test("every app's settings are in the one table, read like the core's", () => {
+    for (const group of APP_SETTINGS) {
+      for (const [field, [variable]] of Object.entries(group)) {
+        assert.equal(CONFIG_FIELDS[field as keyof typeof CONFIG_FIELDS][0], variable, field);
+        assert.match(configReference(), new RegExp(`\`${variable}\``));
+      }
+    }
+    const c = loadConfig({ AIRWAVES_RADIO_STATIONS: '[{"id":"night","seed":3,"mood":"drift"}]', AIRWAVES_LIVE_RTMP_PORT: '0', LLM_MODEL: 'local' });
+    assert.deepEqual(c.radioStations, [{ id: 'night', seed: 3, mood: 'drift' }]);
+    assert.equal(c.liveRtmpPort, 0);
+    assert.equal(c.llmModel, 'local');
+  });
+
+  test("an app's bad setting names its variable; an app's secret is never echoed", () => {
+    assert.throws(() => loadConfig({ AIRWAVES_MARKET_SIM_RATE: 'fast' }), (err: unknown) => err instanceof ConfigError && /AIRWAVES_MARKET_SIM_RATE/.test(err.message) && /fast/.test(err.message));
+    assert.throws(() => loadConfig({ AIRWAVES_RADIO_STATIONS: '[oops' }), /AIRWAVES_RADIO_STATIONS: expected JSON/);
+    assert.throws(() => loadConfig({}, { llmApiKey: 42 as unknown as string }), (err: unknown) => err instanceof ConfigError && /llmApiKey/.test(err.message) && !/42/.test(err.message));
+  });
+
+  test('two groups may not declare the same field or read the same variable', () => {
+    const a = { one: ['AIRWAVES_ONE', z.string().optional(), 'one'] } as const;
+    assert.throws(() => mergeSettings(a, { one: ['AIRWAVES_OTHER', z.string().optional(), 'again'] } as const), /field "one" is declared twice/);
+    assert.throws(() => mergeSettings(a, { two: ['AIRWAVES_ONE', z.string().optional(), 'same variable'] } as const), /AIRWAVES_ONE is read by both "one" and "two"/);
+    assert.deepEqual(Object.keys(mergeSettings(a, { two: ['AIRWAVES_TWO', z.string().optional(), 'two'] } as const)), ['one', 'two']);
   });
 });

@@ -15,7 +15,7 @@ import { tmpdir } from 'node:os';
 import { basename, dirname, join, relative, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import ts from 'typescript';
-import { CONFIG_FIELDS } from '../../src/core/config.js';
+import { CONFIG_FIELDS } from '../../src/config.js';
 import { freePort } from '../helpers/redis.js';
 
 const root = join(dirname(fileURLToPath(import.meta.url)), '../..');

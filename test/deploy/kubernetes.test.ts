@@ -11,7 +11,7 @@ import { readdirSync, readFileSync } from 'node:fs';
 import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { parseAllDocuments, parse } from 'yaml';
-import { CONFIG_FIELDS, clusterProblems, loadConfig } from '../../src/core/config.js';
+import { CONFIG_FIELDS, clusterProblems, loadConfig } from '../../src/config.js';
 import { productionProblems } from '../../src/core/production-check.js';
 import { startServer } from '../helpers/server.js';
 

@@ -9,7 +9,7 @@ import { spawnSync } from 'node:child_process';
 import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { loadConfig } from '../../src/core/config.js';
+import { loadConfig } from '../../src/config.js';
 import { productionProblems, plannedReplicas } from '../../src/core/production-check.js';
 
 /** A configuration an operator could ship: every secret generated, engines external, choices explicit. */

@@ -9,7 +9,7 @@ import { randomUUID } from 'node:crypto';
 import { startServer, RawClient, sleep, TEST_API_KEY } from '../helpers/server.js';
 import { startRedis, freePort, type TestRedis } from '../helpers/redis.js';
 import type { AirwavesServer } from '../../src/server.js';
-import type { AirwavesConfig } from '../../src/core/config.js';
+import type { AirwavesConfig } from '../../src/config.js';
 import type { AirwavesApp, AppContext } from '../../src/apps/app.js';
 import type { TransportEvent } from '../../src/events/publisher.js';
 import { RoutingEventPublisher, rolloutBucket } from '../../src/events/publisher-factory.js';

@@ -4,7 +4,7 @@
  */
 import { WebSocket } from 'ws';
 import { createServer, type AirwavesServer, type ServerOptions } from '../../src/server.js';
-import type { AirwavesConfig } from '../../src/core/config.js';
+import type { AirwavesConfig } from '../../src/config.js';
 import { createLogger } from '../../src/core/logger.js';
 
 /** Explicit secrets: tests never generate into ./data, and both pass the start-up checks. */
@@ -151,3 +151,12 @@ export class RawClient {
 }
 
 export const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
+
+/** Polls an async condition every 100 ms; fails naming `what` after `timeoutMs` (generous: CI is loaded). */
+export async function until(what: string, check: () => Promise<boolean>, timeoutMs = 30_000): Promise<void> {
+  const deadline = Date.now() + timeoutMs;
+  while (!(await check())) {
+    if (Date.now() > deadline) throw new Error(`timed out after ${timeoutMs} ms waiting for: ${what}`);
+    await sleep(100);
+  }
+}

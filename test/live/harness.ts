@@ -6,7 +6,7 @@ import { spawn, type ChildProcess } from 'node:child_process';
 import { TEST_API_KEY, startServer, sleep } from '../helpers/server.js';
 import { createLiveApp, type LiveHandle } from '../../src/apps/live/index.js';
 import type { LiveSettings } from '../../src/apps/live/service.js';
-import type { AirwavesConfig } from '../../src/core/config.js';
+import type { AirwavesConfig } from '../../src/config.js';
 
 export const API_KEY = TEST_API_KEY;
 

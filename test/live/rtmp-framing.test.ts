@@ -33,6 +33,17 @@ test('the chunk reader reassembles interleaved messages split at every byte boun
     assert.deepEqual(out[1]!.payload, big);
     assert.equal(out[2]!.typeId, 8);
   }
+  // One byte per read, and reads that each end a chunk and start the next at every offset.
+  const r = new ChunkReader();
+  const byByte = [...stream].flatMap((b) => r.push(Buffer.from([b])));
+  assert.deepEqual(byByte.map((m) => m.payload.length), [encodeAmf0('connect', 1, { app: 'live' }).length, 1000, 4]);
+  for (let size = 2; size < 300; size += 7) {
+    const reader = new ChunkReader();
+    const out = [];
+    for (let at = 0; at < stream.length; at += size) out.push(...reader.push(stream.subarray(at, at + size)));
+    assert.deepEqual(out[1]!.payload, big, `reads of ${size} bytes`);
+    assert.equal(out.length, 3);
+  }
 });
 
 test('type 1, 2 and 3 headers carry deltas, and SetChunkSize applies to the very next chunk', () => {

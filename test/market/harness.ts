@@ -6,7 +6,7 @@
 import { startServer } from '../helpers/server.js';
 import { createMarketApp, type MarketApp } from '../../src/apps/market/index.js';
 import { OrderBook } from '../../src/apps/market/book.js';
-import type { AirwavesConfig } from '../../src/core/config.js';
+import type { AirwavesConfig } from '../../src/config.js';
 
 export async function startMarket(config: Partial<AirwavesConfig> = {}) {
   const app = createMarketApp();

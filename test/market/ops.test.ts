@@ -24,7 +24,7 @@ function metricNames(expr: string): string[] {
 }
 
 test('market alert rules pass promtool check and their unit tests, and prometheus.yml loads them', () => {
-  assert.match(promtool('check', 'rules', 'ops/prometheus/market-alerts.yml'), /SUCCESS: 4 rules found/);
+  assert.match(promtool('check', 'rules', 'ops/prometheus/market-alerts.yml'), /SUCCESS: 5 rules found/);
   assert.match(promtool('test', 'rules', 'ops/prometheus/market-alerts.test.yml'), /SUCCESS/);
   assert.match(readFileSync('ops/prometheus/prometheus.yml', 'utf8'), /^\s+- market-alerts\.yml$/m);
 });
@@ -48,11 +48,19 @@ test('every metric named by the market alerts and dashboard is exported; runbook
     const exported = new Set([...text.matchAll(/^# TYPE (\S+) /gm)].map((m) => m[1]));
     const missing = [...alertExprs, ...dashboardExprs].flatMap(metricNames).filter((n) => !exported.has(n));
     assert.deepEqual([...new Set(missing)], []);
+    // Venue event → client write is observed for every venue, and is a sane duration (the
+    // simulator's event time is our clock: never negative, far below a minute).
+    for (const venue of ['binance', 'coinbase', 'kraken']) {
+      const count = Number(new RegExp(`^market_venue_to_write_seconds_count\\{venue="${venue}"\\} (\\S+)$`, 'm').exec(text)?.[1]);
+      const sum = Number(new RegExp(`^market_venue_to_write_seconds_sum\\{venue="${venue}"\\} (\\S+)$`, 'm').exec(text)?.[1]);
+      assert.ok(count > 0, `${venue}: venue → write observed`);
+      assert.ok(sum >= 0 && sum / count < 60, `${venue}: mean venue → write ${sum / count} s`);
+    }
   } finally {
     await server.close();
   }
   const headings = new Set([...readFileSync('docs/market.md', 'utf8').matchAll(/^#+ (.+)$/gm)].map((m) => m[1].toLowerCase().replace(/[^a-z0-9 -]/g, '').replace(/ /g, '-')));
   const anchors = [...alertsText.matchAll(/runbook: docs\/market\.md#(\S+)/g)].map((m) => m[1]);
-  assert.equal(anchors.length, 4);
+  assert.equal(anchors.length, 5);
   assert.deepEqual(anchors.filter((a) => !headings.has(a)), []);
 });

@@ -71,3 +71,20 @@ test('orders: fills against the simulator, execution reports, idempotency, risk 
     await server.close();
   }
 });
+
+test('risk limits are settings: AIRWAVES_MARKET_MAX_NOTIONAL and AIRWAVES_MARKET_MAX_OPEN_ORDERS apply', async () => {
+  const { server, app } = await startMarket({ marketSimRate: 0, marketSymbols: 'BTC-USDT', marketMaxNotional: 100, marketMaxOpenOrders: 1, marketOrdersPerSecond: 1000 });
+  try {
+    const base = { venue: 'binance', symbol: 'BTC-USDT', side: 'buy', type: 'limit', timeInForce: 'GTC' } as const;
+    const big = (await app.desk.place('dave', { ...base, clientOrderId: 'n-1', price: 1, qty: 150 } as never)).order;
+    assert.equal(big.status, 'rejected');
+    assert.match(String(big.reject_reason), /notional 150\.00 above 100$/);
+    const first = (await app.desk.place('dave', { ...base, clientOrderId: 'n-2', price: 1, qty: 50 } as never)).order;
+    assert.equal(first.status, 'new', 'within both limits: rests');
+    const second = (await app.desk.place('dave', { ...base, clientOrderId: 'n-3', price: 1, qty: 50 } as never)).order;
+    assert.equal(second.status, 'rejected');
+    assert.match(String(second.reject_reason), /open orders: 1 of 1/);
+  } finally {
+    await server.close();
+  }
+});

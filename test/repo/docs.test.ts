@@ -7,7 +7,7 @@ import { test, describe } from 'node:test';
 import assert from 'node:assert/strict';
 import { readFileSync } from 'node:fs';
 import { Errors, WS_CLOSE } from '../../src/core/errors.js';
-import { CONFIG_FIELDS, configReference } from '../../src/core/config.js';
+import { CONFIG_FIELDS, configReference } from '../../src/config.js';
 import { CLIENT_OPS } from '../../src/protocol/index.js';
 
 const protocolDoc = readFileSync('docs/protocol.md', 'utf8');

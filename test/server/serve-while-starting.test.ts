@@ -19,6 +19,7 @@ function heldApp(name: string) {
     release = ok;
     fail = ko;
   });
+  gate.catch(() => undefined); // failed before the server reaches the app: awaited in register
   let registered = false;
   const app: AirwavesApp = {
     name,
@@ -26,7 +27,7 @@ function heldApp(name: string) {
     description: 'a test app that starts when told',
     async register(ctx) {
       await gate;
-      ctx.http.get(`/api/v1/${name}/hello`, { config: { auth: 'public' } }, async () => ({ hello: name }));
+      ctx.http.get('/hello', { config: { auth: 'public' } }, async () => ({ hello: name }));
       registered = true;
     },
   };

@@ -141,3 +141,51 @@ test('long words wrap, the composer sits at the bottom, a closed ticket offers "
   await customer.getByTestId('ticket-subject').filter({ hasText: subject }).waitFor();
   assert.deepEqual(consoleErrors, []);
 });
+
+test('the web client sends a fresh Idempotency-Key per action and the same key on a retry: an answer lost in transit stores one message', async () => {
+  const subject = `Lost answer ${Date.now()}`;
+  const customer = await loginAs('cust-carla');
+  const keys: { path: string; key: string | undefined }[] = [];
+  let dropNextAnswer = false;
+  await customer.route('**/api/v1/support/tickets**', async (route) => {
+    const request = route.request();
+    if (request.method() !== 'POST') return route.continue();
+    keys.push({ path: new URL(request.url()).pathname, key: request.headers()['idempotency-key'] });
+    if (!dropNextAnswer || !request.url().endsWith('/messages')) return route.continue();
+    // The server stores the message; its answer never reaches the page (a dropped connection).
+    dropNextAnswer = false;
+    const answer = await route.fetch();
+    assert.equal(answer.status(), 201);
+    await route.abort('connectionreset');
+  });
+
+  await customer.getByTestId('new-subject').fill(subject);
+  await customer.getByTestId('new-body').fill('First words');
+  await customer.getByTestId('new-ticket').click();
+  await customer.getByTestId('ticket-subject').filter({ hasText: subject }).waitFor();
+
+  dropNextAnswer = true;
+  await customer.getByTestId('composer').fill('Sent once, answered never');
+  await customer.getByTestId('send').click();
+  await customer.getByTestId('message').filter({ hasText: 'Sent once, answered never' }).waitFor({ timeout: 10_000 });
+  // The line may show from the hub's event before the retry answers; the draft clears on the answer.
+  await customer.waitForFunction(() => (document.querySelector('[data-testid="composer"]') as HTMLInputElement | null)?.value === '', undefined, { timeout: 10_000 });
+  await customer.getByTestId('composer').fill('A second action');
+  await customer.getByTestId('send').click();
+  await customer.getByTestId('message').filter({ hasText: 'A second action' }).waitFor({ timeout: 10_000 });
+
+  const posts = keys.filter((k) => k.path.endsWith('/messages'));
+  assert.equal(posts.length, 3, JSON.stringify(keys));
+  assert.equal(posts[0].key, posts[1].key, 'the retry carries the first attempt\'s key');
+  assert.notEqual(posts[2].key, posts[0].key, 'a new action has a fresh key');
+  const opened = keys.find((k) => k.path.endsWith('/tickets'));
+  for (const k of [opened?.key, ...posts.map((p) => p.key)]) assert.match(k ?? '', /^[0-9a-f]{32}$/);
+
+  // One stored row, and one line on screen.
+  const ticketId = new URL(customer.url()).searchParams.get('ticket')!;
+  const { api: carla } = await desk.login('cust-carla');
+  const page = await carla<{ messages: { body: string }[] }>('GET', `/tickets/${ticketId}/messages`);
+  assert.deepEqual(page.body.messages.map((m) => m.body), ['First words', 'Sent once, answered never', 'A second action']);
+  assert.equal(await customer.getByTestId('message').filter({ hasText: 'Sent once, answered never' }).count(), 1);
+  assert.deepEqual(consoleErrors.filter((e) => !/ERR_CONNECTION_RESET|Failed to load resource/.test(e)), []);
+});

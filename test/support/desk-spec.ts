@@ -8,7 +8,7 @@ import assert from 'node:assert/strict';
 import { startDesk, eventsOn } from './harness.js';
 import { parseStreamEvent } from '../../src/apps/support/events.js';
 import type { RawClient } from '../helpers/server.js';
-import type { AirwavesConfig } from '../../src/core/config.js';
+import type { AirwavesConfig } from '../../src/config.js';
 
 type Desk = Awaited<ReturnType<typeof startDesk>>;
 type Login = Awaited<ReturnType<Desk['login']>>;

@@ -5,7 +5,7 @@
  */
 import { startServer, RawClient, type Frame } from '../helpers/server.js';
 import { createSupportApp, type SupportApp } from '../../src/apps/support/index.js';
-import type { AirwavesConfig } from '../../src/core/config.js';
+import type { AirwavesConfig } from '../../src/config.js';
 
 export interface ApiResponse<T = Record<string, unknown>> {
   status: number;

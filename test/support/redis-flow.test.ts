@@ -11,7 +11,7 @@ import { createSupportApp } from '../../src/apps/support/index.js';
 import { startServer, sleep } from '../helpers/server.js';
 import { startRedis, type TestRedis } from '../helpers/redis.js';
 import { startPostgres, type PostgresInstance } from '../helpers/postgres.js';
-import type { AirwavesConfig } from '../../src/core/config.js';
+import type { AirwavesConfig } from '../../src/config.js';
 
 type Node = Awaited<ReturnType<typeof startServer>>;
 let redis: TestRedis;

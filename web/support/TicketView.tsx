@@ -6,7 +6,7 @@
 import { useCallback, useEffect, useState } from 'react';
 import type { AirwavesClient } from '../../src/client/index.js';
 import { useChannel } from '../shared/use-hub.js';
-import { api, MODE_LABEL, nameOf, type ControlMode, type Message, type Names, type RemoteSession, type Session, type StreamEvent, type Ticket, type User } from './api.js';
+import { actionKeys, api, MODE_LABEL, nameOf, type ControlMode, type Message, type Names, type RemoteSession, type Session, type StreamEvent, type Ticket, type User } from './api.js';
 import { Composer } from './Composer.js';
 import { TicketHeader } from './TicketHeader.js';
 import { Timeline, type TimelineNote } from './Timeline.js';
@@ -108,7 +108,9 @@ export function TicketView(props: { session: Session; client: AirwavesClient; ti
 
   const send = async (body: string): Promise<boolean> => {
     try {
-      const r = await api<{ message: Message }>(token, 'POST', `/tickets/${ticketId}/messages`, { body });
+      const action = `message ${ticketId} ${body}`;
+      const r = await api<{ message: Message }>(token, 'POST', `/tickets/${ticketId}/messages`, { body }, { idempotencyKey: actionKeys.keyFor(action) });
+      actionKeys.succeeded(action);
       addMessages([r.message]);
       setError('');
       return true;

@@ -11,7 +11,7 @@ import { createRoot } from 'react-dom/client';
 import { DEMO_USERS } from '../../src/apps/support/demo-users.js';
 import { AppHeader } from '../shared/Header.js';
 import { describeConnection, useChannel, useHubClient } from '../shared/use-hub.js';
-import { api, MODE_LABEL, nameOf, type ControlMode, type Names, type Session, type StreamEvent, type Ticket, type User } from './api.js';
+import { actionKeys, api, MODE_LABEL, nameOf, type ControlMode, type Names, type Session, type StreamEvent, type Ticket, type User } from './api.js';
 import { TicketView } from './TicketView.js';
 
 const ticketFromUrl = () => new URLSearchParams(location.search).get('ticket');
@@ -124,7 +124,10 @@ function Desk({ session, onLogout }: { session: Session; onLogout: () => void })
 
   const createTicket = async () => {
     try {
-      const r = await api<{ ticket: Ticket }>(token, 'POST', '/tickets', { subject: subject.trim(), body: firstMessage.trim() });
+      const input = { subject: subject.trim(), body: firstMessage.trim() };
+      const action = `ticket ${JSON.stringify(input)}`;
+      const r = await api<{ ticket: Ticket }>(token, 'POST', '/tickets', input, { idempotencyKey: actionKeys.keyFor(action) });
+      actionKeys.succeeded(action);
       upsert(r.ticket);
       setActive(r.ticket.id);
       setSubject('');

@@ -36,14 +36,19 @@ export function requireOwner(req: FastifyRequest, owner: string): void {
 }
 
 const LOOPBACK = /^(127\.|::1$|::ffff:127\.)/;
+/** Headers a reverse proxy adds: a request carrying one came from elsewhere, whatever its socket says. */
+const FORWARDED_HEADERS = ['forwarded', 'x-forwarded-for', 'x-real-ip'];
 
 /**
  * nginx-rtmp cannot send headers, so its callback routes are `public` to the auth hook and
  * guarded here: from a loopback address (nginx beside the app), or with `?secret=<API key>`.
+ * A request that a reverse proxy on the same host forwarded also arrives from loopback: one
+ * that carries a forwarding header is not trusted for its address (nginx-rtmp sends none), or
+ * anyone could end a live stream by its public id through the proxy.
  */
 export function callbackGuard(apiKey: string | undefined) {
   return async (req: FastifyRequest): Promise<void> => {
-    if (LOOPBACK.test(req.ip)) return;
+    if (LOOPBACK.test(req.ip) && !FORWARDED_HEADERS.some((h) => req.headers[h] !== undefined)) return;
     const secret = (req.query as Record<string, unknown> | undefined)?.secret;
     if (typeof secret === 'string' && apiKey && sameKey(secret, apiKey)) return;
     throw new AirwavesError(Errors.forbidden, 'ingest callbacks come from loopback or carry ?secret=<admin API key>');

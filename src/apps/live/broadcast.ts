@@ -8,6 +8,7 @@
 import type { Amf0Value } from './rtmp/amf0.js';
 import type { MediaSink } from './rtmp/session.js';
 import { MediaError, parseAudioSpecificConfig, parseAudioTag, parseAvcConfig, parseVideoTag } from './media/flv.js';
+import { RateWindow } from './rate-window.js';
 import { Segmenter, type Part, type Segment } from './media/segmenter.js';
 import type { ManifestInfo } from './media/manifests.js';
 
@@ -33,7 +34,7 @@ export interface IngestHealth {
   codecs: string;
 }
 
-/** Rolling one-second windows for the rates. */
+/** The rates are averaged over the last two seconds. */
 const RATE_WINDOW_MS = 2000;
 
 export class Broadcast implements MediaSink {
@@ -43,8 +44,8 @@ export class Broadcast implements MediaSink {
   private audioCodec = '';
   private width = 0;
   private height = 0;
-  private bytes: { at: number; n: number }[] = [];
-  private frames: number[] = [];
+  private readonly bytes = new RateWindow(RATE_WINDOW_MS);
+  private readonly frames = new RateWindow(RATE_WINDOW_MS);
   droppedFrames = 0;
   badPayloads = 0;
   private lastVideoTs = -1;
@@ -82,7 +83,7 @@ export class Broadcast implements MediaSink {
         // A timestamp going backwards would make a negative sample duration: drop the frame.
         if (timestamp < this.lastVideoTs) return this.drop();
         this.lastVideoTs = timestamp;
-        this.frames.push(Date.now());
+        this.frames.add(1, this.lastMediaAt);
         this.segmenter.pushVideo(timestamp, tag.compositionMs, tag.keyframe, tag.data);
       }
     } catch (err) {
@@ -123,8 +124,7 @@ export class Broadcast implements MediaSink {
   private count(n: number): void {
     const now = Date.now();
     this.lastMediaAt = now;
-    this.bytes.push({ at: now, n });
-    if (this.bytes.length > 4096) this.bytes.splice(0, 1024);
+    this.bytes.add(n, now);
   }
 
   private drop(): void {
@@ -150,13 +150,10 @@ export class Broadcast implements MediaSink {
   }
 
   health(now = Date.now()): IngestHealth {
-    const since = now - RATE_WINDOW_MS;
-    this.bytes = this.bytes.filter((b) => b.at >= since);
-    this.frames = this.frames.filter((t) => t >= since);
-    const bits = this.bytes.reduce((n, b) => n + b.n, 0) * 8;
+    const bits = this.bytes.total(now) * 8;
     return {
       bitrateKbps: Math.round(bits / RATE_WINDOW_MS),
-      fps: Math.round((this.frames.length * 1000) / RATE_WINDOW_MS * 10) / 10,
+      fps: Math.round((this.frames.total(now) * 1000) / RATE_WINDOW_MS * 10) / 10,
       droppedFrames: this.droppedFrames,
       badPayloads: this.badPayloads,
       lastSegmentMs: this.lastSegmentMs,

@@ -18,7 +18,6 @@ import { UPGRADE_CLAIMED } from '../../hub/ws-server.js';
 import { PUBLIC } from './access.js';
 import { viewerChannel, type LiveEvent } from './events.js';
 import type { LiveMetrics } from './metrics.js';
-import { STREAMS_PREFIX } from './routes.js';
 import type { LiveService } from './service.js';
 
 const DOOR_PATH = /^\/api\/v1\/streams\/([0-9a-f-]{36})\/ws$/;
@@ -59,7 +58,7 @@ export class EventDoor {
 
   register(http: FastifyInstance): () => void {
     http.get(
-      `${STREAMS_PREFIX}/:id/ws`,
+      '/:id/ws',
       {
         config: PUBLIC,
         schema: {

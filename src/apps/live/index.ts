@@ -6,6 +6,7 @@
  * See docs/live.md.
  */
 import type { AirwavesApp } from '../app.js';
+import type { LiveConfig } from './settings.js';
 import type { Database } from '../../db/database.js';
 import { EventDoor } from './door.js';
 import { registerMediaRoutes } from './media-routes.js';
@@ -32,9 +33,10 @@ export interface LiveHandle {
   rtmpPort: number;
 }
 
-export function createLiveApp(options: LiveOptions = {}): AirwavesApp {
+export function createLiveApp(options: LiveOptions = {}): AirwavesApp<LiveConfig> {
   return {
     name: 'live',
+    apiSegment: 'streams',
     title: 'Live video',
     description: 'RTMP in, LL-HLS and DASH out, live viewer counts and stream analytics',
     async register(ctx) {
@@ -109,4 +111,4 @@ export function createLiveApp(options: LiveOptions = {}): AirwavesApp {
   };
 }
 
-export const liveApp: AirwavesApp = createLiveApp();
+export const liveApp: AirwavesApp<LiveConfig> = createLiveApp();

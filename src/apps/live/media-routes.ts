@@ -15,7 +15,6 @@ import { PUBLIC } from './access.js';
 import { dashManifest, hlsPlaylist, targetDuration, type ManifestInfo } from './media/manifests.js';
 import type { Segmenter } from './media/segmenter.js';
 import type { LiveMetrics } from './metrics.js';
-import { STREAMS_PREFIX } from './routes.js';
 import type { LiveService } from './service.js';
 
 const IMMUTABLE = 'public, max-age=31536000, immutable';
@@ -35,7 +34,7 @@ function problem(reply: FastifyReply, status: number, code: string, message: str
 
 export function registerMediaRoutes(http: FastifyInstance, service: LiveService, metrics: LiveMetrics): void {
   http.get<{ Params: { id: string; file: string }; Querystring: Record<string, string | undefined> }>(
-    `${STREAMS_PREFIX}/:id/media/:file`,
+    '/:id/media/:file',
     {
       config: PUBLIC,
       schema: {
@@ -101,6 +100,8 @@ export function registerMediaRoutes(http: FastifyInstance, service: LiveService,
         p = seg.findPart(msn, index);
       }
       if (!p) return problem(reply, 404, 'not_found', `part ${msn}.${index} is not available (gone from the window, or not the next part)`);
+      // The part's memory is reused once it leaves the window: hold it until the bytes are sent.
+      reply.raw.once('close', p.hold());
       return reply.type(SEGMENT_TYPE).header('cache-control', IMMUTABLE).send(p.data);
     }
     const s = seg.findSegment(msn);

@@ -9,7 +9,6 @@
  */
 import type { FastifyInstance } from 'fastify';
 import { PUBLIC, callbackGuard } from './access.js';
-import { STREAMS_PREFIX } from './routes.js';
 import type { LiveService } from './service.js';
 
 const UUID = /^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/;
@@ -32,7 +31,7 @@ export function registerNginxCallbacks(http: FastifyInstance, service: LiveServi
   const guard = callbackGuard(apiKey);
   const callback = (summary: string) => ({ config: PUBLIC, onRequest: guard, schema: { tags, summary, body: bodySchema, querystring: { type: 'object', properties: { secret: { type: 'string' } } } } });
 
-  http.post<{ Body: CallbackBody }>(`${STREAMS_PREFIX}/nginx/on_publish`, callback('nginx-rtmp on_publish: 302 to the stream id when the key may publish, 403 otherwise'), async (req, reply) => {
+  http.post<{ Body: CallbackBody }>('/nginx/on_publish', callback('nginx-rtmp on_publish: 302 to the stream id when the key may publish, 403 otherwise'), async (req, reply) => {
     const { name = '', addr = req.ip, app = '' } = req.body;
     if (app !== service.settings.rtmpApp) return reply.status(403).send({ error: { code: 'forbidden', message: `unknown application "${app}"` } });
     const admitted = await service.admit(name.split('?')[0] ?? '', addr, 'nginx');
@@ -41,7 +40,7 @@ export function registerNginxCallbacks(http: FastifyInstance, service: LiveServi
     return reply.status(302).header('location', admitted.row.id).send();
   });
 
-  http.post<{ Body: CallbackBody }>(`${STREAMS_PREFIX}/nginx/on_publish_done`, callback('nginx-rtmp on_publish_done: the publisher stopped; the stream completes'), async (req, reply) => {
+  http.post<{ Body: CallbackBody }>('/nginx/on_publish_done', callback('nginx-rtmp on_publish_done: the publisher stopped; the stream completes'), async (req, reply) => {
     const name = req.body.name ?? '';
     let streamId: string | null = UUID.test(name) ? name : null;
     if (!streamId) {
@@ -52,7 +51,7 @@ export function registerNginxCallbacks(http: FastifyInstance, service: LiveServi
     return reply.status(200).send({ ok: true });
   });
 
-  http.post<{ Body: CallbackBody }>(`${STREAMS_PREFIX}/nginx/on_play`, callback('nginx-rtmp on_play: 2xx for a live stream id, 404 otherwise'), async (req, reply) => {
+  http.post<{ Body: CallbackBody }>('/nginx/on_play', callback('nginx-rtmp on_play: 2xx for a live stream id, 404 otherwise'), async (req, reply) => {
     const name = req.body.name ?? '';
     if (UUID.test(name) && service.isLive(name)) return reply.status(200).send({ ok: true });
     return reply.status(404).send({ error: { code: 'not_live', message: 'play a live stream by its id' } });

@@ -11,8 +11,6 @@ import { PUBLIC, STREAMER, isAdmin, ownerOf, requireOwner } from './access.js';
 import { STREAM_STATUSES, type StreamStatus } from './migrations.js';
 import type { LiveService } from './service.js';
 
-export const STREAMS_PREFIX = '/api/v1/streams';
-
 const errors = { 400: errorResponseSchema, 401: errorResponseSchema, 403: errorResponseSchema, 404: errorResponseSchema, 409: errorResponseSchema };
 const nullableString = { type: ['string', 'null'] } as const;
 const uuid = { type: 'string', format: 'uuid' } as const;
@@ -83,7 +81,7 @@ export function registerStreamRoutes(http: FastifyInstance, { service, ingestUrl
   };
 
   http.get<{ Querystring: { status?: StreamStatus | 'ALL'; owner?: string; q?: string; limit?: number } }>(
-    STREAMS_PREFIX,
+    '',
     {
       config: PUBLIC,
       schema: {
@@ -101,19 +99,19 @@ export function registerStreamRoutes(http: FastifyInstance, { service, ingestUrl
   );
 
   http.get(
-    `${STREAMS_PREFIX}/ingest`,
+    '/ingest',
     { config: PUBLIC, schema: { tags, summary: 'Where streamers publish: rtmp://host:port/app/<stream key>', response: { 200: { type: 'object', properties: { rtmpUrl: { type: 'string' } }, required: ['rtmpUrl'] } } } },
     async () => ({ rtmpUrl: ingestUrl() }),
   );
 
   http.get<{ Params: { id: string } }>(
-    `${STREAMS_PREFIX}/:id`,
+    '/:id',
     { config: PUBLIC, schema: { tags, summary: 'One stream: status, lifecycle times, viewers now and at peak, playback URLs', params: idParams, response: { 200: streamSchema, ...errors } } },
     async (req) => service.view(await findStream(req.params.id)),
   );
 
   http.get<{ Params: { id: string }; Querystring: { from?: string; to?: string; limit?: number } }>(
-    `${STREAMS_PREFIX}/:id/metrics`,
+    '/:id/metrics',
     {
       config: STREAMER,
       schema: {
@@ -134,7 +132,7 @@ export function registerStreamRoutes(http: FastifyInstance, { service, ingestUrl
   );
 
   http.post<{ Body: { title: string; keyId: string } }>(
-    STREAMS_PREFIX,
+    '',
     {
       config: STREAMER,
       schema: {
@@ -154,7 +152,7 @@ export function registerStreamRoutes(http: FastifyInstance, { service, ingestUrl
   );
 
   http.delete<{ Params: { id: string } }>(
-    `${STREAMS_PREFIX}/:id`,
+    '/:id',
     { config: STREAMER, schema: { tags, summary: 'End a stream: ACTIVE or PENDING → COMPLETED (the publisher is disconnected)', params: idParams, response: { 200: streamSchema, ...errors } } },
     async (req) => {
       const row = await findStream(req.params.id);
@@ -166,13 +164,13 @@ export function registerStreamRoutes(http: FastifyInstance, { service, ingestUrl
   );
 
   http.get(
-    `${STREAMS_PREFIX}/keys`,
+    '/keys',
     { config: STREAMER, schema: { tags, summary: "The caller's stream keys (the admin sees every key); secrets are never shown again", response: { 200: { type: 'object', properties: { keys: { type: 'array', items: keySchema } }, required: ['keys'] }, ...errors } } },
     async (req) => ({ keys: await store.listKeys(isAdmin(req) ? null : ownerOf(req)) }),
   );
 
   http.post<{ Body: { label?: string; owner?: string } }>(
-    `${STREAMS_PREFIX}/keys`,
+    '/keys',
     {
       config: STREAMER,
       schema: {
@@ -190,7 +188,7 @@ export function registerStreamRoutes(http: FastifyInstance, { service, ingestUrl
   );
 
   http.post<{ Params: { keyId: string } }>(
-    `${STREAMS_PREFIX}/keys/:keyId/rotate`,
+    '/keys/:keyId/rotate',
     { config: STREAMER, schema: { tags, summary: 'Replace a key\'s secret (the old one stops working now); the new key is in this response only', params: keyParams, response: { 200: keyWithSecret, ...errors } } },
     async (req) => {
       requireOwner(req, (await findKey(req.params.keyId)).owner);
@@ -201,7 +199,7 @@ export function registerStreamRoutes(http: FastifyInstance, { service, ingestUrl
   );
 
   http.delete<{ Params: { keyId: string } }>(
-    `${STREAMS_PREFIX}/keys/:keyId`,
+    '/keys/:keyId',
     { config: STREAMER, schema: { tags, summary: 'Revoke a key: it can never publish again, and its live stream ends', params: keyParams, response: { 200: keySchema, ...errors } } },
     async (req) => {
       requireOwner(req, (await findKey(req.params.keyId)).owner);

@@ -26,6 +26,8 @@ export interface GatewayOptions {
   poolDebug?: boolean;
   rotateAfterMs?: number;
   silenceMs?: number;
+  /** Sees every venue message as received (a JSONL recorder). */
+  record?: SessionOptions['record'];
 }
 
 export class MarketGateway {
@@ -40,7 +42,7 @@ export class MarketGateway {
     this.metrics = createMarketMetrics(options.registry, this.pools);
     this.orchestrator = new Orchestrator(options.publish);
     this.dispatcher = new Dispatcher(options.publish, bookMessages, this.orchestrator, this.metrics);
-    const session: SessionOptions = { symbols: options.symbols, counters: this.metrics.counters, silenceMs: options.silenceMs ?? 5_000, pingIntervalMs: 10_000 };
+    const session: SessionOptions = { symbols: options.symbols, counters: this.metrics.counters, silenceMs: options.silenceMs ?? 5_000, pingIntervalMs: 10_000, record: options.record };
     const makers: { [V in VenueName]?: () => VenueSession } = {};
     const v = options.venues;
     if (v.binance) makers.binance = () => new BinanceSession(v.binance!, session);

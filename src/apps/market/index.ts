@@ -9,6 +9,7 @@
  * recovery): channels are listed in pipeline/messages.ts. Routes in routes.ts.
  */
 import type { AirwavesApp, AppContext } from '../app.js';
+import type { MarketConfig } from './settings.js';
 import { MarketGateway } from './gateway.js';
 import { registerMarketRoutes } from './routes.js';
 import { symbolSpecs } from './symbols.js';
@@ -18,14 +19,12 @@ import type { Kysely } from 'kysely';
 import { OrderDesk, userChannel } from './orders/desk.js';
 import { registerOrderRoutes } from './orders/routes.js';
 import { marketMigrations, type MarketDB } from './orders/schema.js';
-
-/** Risk limits per order and user (docs/market.md). */
-const RISK = { maxNotional: 1_000_000, maxOpenOrders: 50, ordersPerSecond: 10 };
+import { JsonlRecorder } from './venues/recorder.js';
 
 /** The `market` hub namespace: server-published, public, slow readers conflated by key. */
 export const MARKET_NAMESPACE = { name: 'market', subscribe: 'anonymous', publish: 'server', historySize: 200, historyTtlSeconds: 60, maxMessageBytes: 1024 * 1024, slowConsumer: 'conflate' } as const;
 
-export interface MarketApp extends AirwavesApp {
+export interface MarketApp extends AirwavesApp<MarketConfig> {
   gateway?: MarketGateway;
   desk?: OrderDesk;
   simulator?: VenueSimulator;
@@ -36,7 +35,7 @@ export function createMarketApp(): MarketApp {
     name: 'market',
     title: 'Market data',
     description: 'Live order books, trades and a consolidated best bid/offer from several crypto venues (simulated by default)',
-    async register(ctx: AppContext) {
+    async register(ctx: AppContext<MarketConfig>) {
       const { config, hub, logger } = ctx;
       hub.registerNamespace(MARKET_NAMESPACE);
       const symbols = symbolSpecs(config.marketSymbols);
@@ -48,9 +47,12 @@ export function createMarketApp(): MarketApp {
         app.simulator = simulator;
         ctx.onClose(() => simulator.close());
       }
+      const recorder = config.marketRecord ? new JsonlRecorder(config.marketRecord) : null;
+      if (recorder) ctx.onClose(() => recorder.close());
       const gateway = new MarketGateway({
         symbols,
         venues: venues ?? {},
+        record: recorder ? (venue, text, tsRecv) => recorder.record(venue, text, tsRecv) : undefined,
         registry: ctx.metrics,
         poolDebug: config.marketPoolDebug,
         publish: (channel, data, key) => {
@@ -73,7 +75,7 @@ export function createMarketApp(): MarketApp {
       await database.migrate('market', marketMigrations);
       const desk = new OrderDesk(database.db as Kysely<MarketDB>, app.simulator?.market ?? null, symbols, (channel, data) => {
         hub.publish(channel, data).catch((err: Error) => logger.warn({ err, channel }, 'execution report publish failed'));
-      }, RISK);
+      }, { maxNotional: config.marketMaxNotional, maxOpenOrders: config.marketMaxOpenOrders, ordersPerSecond: config.marketOrdersPerSecond });
       app.desk = desk;
       registerOrderRoutes(ctx.http, desk);
       ctx.onClose(() => desk.close());

@@ -3,7 +3,7 @@
  * The market app's Prometheus metrics, labelled by venue (bounded: three venues) and never by
  * symbol or channel: messages, parse time, malformed input, gaps, duplicates, resyncs by reason,
  * checksum failures, reconnects, unknown symbols, the last message time (for the "venue silent"
- * alert), internal latency (tsRecv → handed to the hub), pool utilisation and acquire timeouts.
+ * alert), internal latency (tsRecv → handed to the hub), venue event → client write, pool utilisation and acquire timeouts.
  */
 import { prom, type Registry } from '../../core/metrics.js';
 import type { VenueCounters } from './venues/sink.js';
@@ -23,11 +23,19 @@ export function createMarketMetrics(registry: Registry | null, pools?: PoolManag
   const checksum = new prom.Counter({ name: 'market_checksum_failures_total', help: 'Book checksum mismatches (Kraken)', labelNames: venue, registers });
   const reconnects = new prom.Counter({ name: 'market_reconnects_total', help: 'Venue connections lost and reopened', labelNames: venue, registers });
   const unknownSymbols = new prom.Counter({ name: 'market_unknown_symbol_total', help: 'Venue messages for symbols we did not subscribe', labelNames: venue, registers });
+  const overflow = new prom.Counter({ name: 'market_sync_buffer_overflow_total', help: 'Venue diffs dropped (oldest first) because the buffer kept while a book waits for its snapshot was full: the venue floods faster than snapshots arrive', labelNames: venue, registers });
   const latency = new prom.Histogram({
     name: 'market_internal_latency_seconds',
     help: 'From receiving a venue message (tsRecv) to handing its publication to the hub',
     labelNames: venue,
     buckets: [5e-5, 1e-4, 2.5e-4, 5e-4, 1e-3, 2.5e-3, 5e-3, 1e-2, 5e-2, 0.15],
+    registers,
+  });
+  const venueToWrite = new prom.Histogram({
+    name: 'market_venue_to_write_seconds',
+    help: 'From the venue event time (tsEvent) to the hub writing the publication to client sockets; one observation per venue per event-loop turn, of its oldest message',
+    labelNames: venue,
+    buckets: [2.5e-4, 5e-4, 1e-3, 2.5e-3, 5e-3, 1e-2, 2.5e-2, 5e-2, 0.1, 0.15, 0.25, 0.5, 1, 2.5],
     registers,
   });
   const published = new prom.Counter({ name: 'market_published_total', help: 'Publications handed to the hub by stream kind', labelNames: ['kind'] as const, registers });
@@ -64,8 +72,9 @@ export function createMarketMetrics(registry: Registry | null, pools?: PoolManag
     checksumFailure: (v) => checksum.inc({ venue: v }),
     reconnect: (v) => reconnects.inc({ venue: v }),
     unknownSymbol: (v) => unknownSymbols.inc({ venue: v }),
+    bufferOverflow: (v) => overflow.inc({ venue: v }),
   };
-  return { counters, latency, published, dropped };
+  return { counters, latency, venueToWrite, published, dropped, messagesTotal: messages };
 }
 
 export type MarketMetrics = ReturnType<typeof createMarketMetrics>;

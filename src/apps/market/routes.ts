@@ -25,7 +25,7 @@ export interface MarketReadModel {
 }
 
 export function registerMarketRoutes(http: FastifyInstance, model: MarketReadModel): void {
-  http.get('/api/v1/market/symbols', { config: rule.public, schema: { tags: ['market'], summary: 'Symbols, venues and channel names' } }, async () => ({
+  http.get('/symbols', { config: rule.public, schema: { tags: ['market'], summary: 'Symbols, venues and channel names' } }, async () => ({
     venues: model.venues,
     symbols: model.symbols.map((s) => ({
       symbol: s.symbol,
@@ -40,7 +40,7 @@ export function registerMarketRoutes(http: FastifyInstance, model: MarketReadMod
   }));
 
   http.get<{ Params: { symbol: string; venue: string }; Querystring: { depth?: number } }>(
-    '/api/v1/market/book/:symbol/:venue',
+    '/book/:symbol/:venue',
     {
       config: rule.public,
       schema: {
@@ -70,7 +70,7 @@ export function registerMarketRoutes(http: FastifyInstance, model: MarketReadMod
     },
   );
 
-  http.get('/api/v1/market/health', { config: rule.public, schema: { tags: ['market'], summary: 'Venue and book status' } }, async () => ({
+  http.get('/health', { config: rule.public, schema: { tags: ['market'], summary: 'Venue and book status' } }, async () => ({
     statuses: [...model.dispatcher.health.values()],
   }));
 }

@@ -11,6 +11,7 @@
  * Hub: radio:<station>:pcm, radio:<station>:opus (binary), radio-status:<station> (JSON, 1/s).
  */
 import type { AirwavesApp } from '../app.js';
+import type { RadioConfig } from './settings.js';
 import { AirwavesError, Errors } from '../../core/errors.js';
 import { TokenBucket } from '../../core/token-bucket.js';
 import { randomUUID } from 'node:crypto';
@@ -83,7 +84,7 @@ interface ReportBody {
   format?: 'pcm' | 'opus';
 }
 
-export const radioApp: AirwavesApp = {
+export const radioApp: AirwavesApp<RadioConfig> = {
   name: 'radio',
   title: 'Airwaves Radio',
   description: 'Calm generative ambient stations, composed and synthesised live on the server; one stream for every listener.',
@@ -101,6 +102,10 @@ export const radioApp: AirwavesApp = {
       }),
     );
     const specs = config.radioStations;
+    // A listener subscribing to a resting station's stream or status wakes it (the player asks
+    // over HTTP first, which already woke it; this covers clients that subscribe directly).
+    const wakeByChannel = new Map<string, Station>();
+    const wakeOnSubscribe = { onSubscribe: ({ channel }: { channel: string }) => wakeByChannel.get(channel)?.wake() };
     hub.registerNamespace({
       name: 'radio',
       binary: true,
@@ -110,8 +115,8 @@ export const radioApp: AirwavesApp = {
       historyTtlSeconds: 60,
       maxMessageBytes: 16 * 1024,
       slowConsumer: 'drop-oldest',
-    });
-    hub.registerNamespace({ name: 'radio-status', subscribe: 'anonymous', publish: 'server', historySize: 1, historyTtlSeconds: 10 });
+    }, wakeOnSubscribe);
+    hub.registerNamespace({ name: 'radio-status', subscribe: 'anonymous', publish: 'server', historySize: 1, historyTtlSeconds: 10 }, wakeOnSubscribe);
 
     if (config.radioEnabled) {
       // The synthesis worker warms up in its own thread while the other apps register (the help
@@ -122,8 +127,9 @@ export const radioApp: AirwavesApp = {
       ctx.http.addHook('onReady', async () => {
         const engine = await starting;
         for (const spec of specs) {
-          const station = new Station(spec, { hub, engine, metrics, logger });
+          const station = new Station(spec, { hub, engine, metrics, logger, restAfterMs: config.radioRestAfterMs });
           stations.set(spec.id, station);
+          for (const channel of [station.channels.pcm, station.channels.opus, station.channels.status]) wakeByChannel.set(channel, station);
           station.start();
         }
         logger.info({ stations: specs.map((s) => s.id) }, 'radio stations on air');
@@ -168,13 +174,13 @@ export const radioApp: AirwavesApp = {
     const open = ctx.auth.rule.public;
 
     http.get(
-      '/api/v1/radio/stations',
+      '/stations',
       { config: open, schema: { tags: ['radio'], summary: 'List stations', response: { 200: { type: 'object', properties: { stations: { type: 'array', items: stationSchema } } } } } },
       async () => ({ stations: await Promise.all([...stations.values()].map(describe)) }),
     );
 
     http.get<{ Params: { id: string } }>(
-      '/api/v1/radio/stations/:id',
+      '/stations/:id',
       {
         // Public, but each call opens a listener session: limited per IP like a login.
         config: ctx.auth.loginRoute(),
@@ -187,6 +193,8 @@ export const radioApp: AirwavesApp = {
       },
       async (req) => {
         const station = find(req.params.id);
+        // The player asks for the station just before it subscribes: back on air ahead of it.
+        station.wake();
         const listenerToken = await ctx.auth.mint({ sub: `listener-${randomUUID()}`, roles: ['listener'] }, LISTENER_TOKEN_TTL_SECONDS);
         return { ...(await describe(station)), listenerToken, listenerTokenExpiresIn: LISTENER_TOKEN_TTL_SECONDS };
       },
@@ -203,7 +211,7 @@ export const radioApp: AirwavesApp = {
       return bucket;
     };
     http.post<{ Params: { id: string }; Body: ReportBody }>(
-      '/api/v1/radio/stations/:id/reports',
+      '/stations/:id/reports',
       {
         config: ctx.auth.rule.roles('listener'),
         schema: {

@@ -45,6 +45,7 @@ export function createRadioMetrics(registry: Registry, listenerCounts: ListenerC
     chunks: new prom.Counter({ name: 'radio_chunks_published_total', help: 'Chunks published into the hub (once each, whatever the listener count)', labelNames: ['station', 'format'] as const, registers }),
     leadTier: new prom.Gauge({ name: 'radio_server_lead_tier', help: 'Current server-side synthesis lead tier (0-3)', labelNames: ['station'] as const, registers }),
     leadMs: new prom.Gauge({ name: 'radio_server_lead_ms', help: 'How far ahead of its publish time audio is synthesised', labelNames: ['station'] as const, registers }),
+    resting: new prom.Gauge({ name: 'radio_station_resting', help: '1 while a station composes nothing because nobody has listened for AIRWAVES_RADIO_REST_AFTER_MS', labelNames: ['station'] as const, registers }),
     clientReports: new prom.Counter({ name: 'radio_client_reports_total', help: 'Health reports received from players', labelNames: ['station'] as const, registers }),
   };
 }

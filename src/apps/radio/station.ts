@@ -12,6 +12,15 @@
  * once on a server underrun (a chunk not ready when due) or when synthesis round trips plus their
  * jitter approach the lead, or when players report frequent underruns; it falls one step after
  * 30 s of calm. Tier changes never change what listeners hear.
+ *
+ * Resting: a station nobody has listened to for `restAfterMs` (no subscriber on its streams or
+ * its status channel) stops composing and synthesising — its timers stop, the worker gets no
+ * requests — so an idle server does not spend a core on music nobody hears. {@link Station.wake}
+ * (a listener asking for the station over HTTP, or subscribing to one of its channels) puts it
+ * back on air: the stream goes on from the next sequence number (no discontinuity in sequence),
+ * the next chunk due one lead from the wake-up, both formats encoded for the format grace so the
+ * listener who woke it finds its stream. What the hub's history still holds from before the rest
+ * lets a player start at once; the first new chunk follows one lead (40–400 ms) later.
  */
 import type { HubApi } from '../../hub/hub-api.js';
 import type { Logger } from '../../core/logger.js';
@@ -31,6 +40,8 @@ const MAX_BATCH = 10;
 const RESYNC_MS = 2000;
 const CALM_MS = 30_000;
 const FORMAT_GRACE_MS = 1500;
+/** Default of `restAfterMs` (AIRWAVES_RADIO_REST_AFTER_MS). */
+export const REST_AFTER_MS = 30_000;
 
 export const nowMs = (): number => performance.timeOrigin + performance.now();
 
@@ -69,6 +80,9 @@ export class Station {
   private timer?: NodeJS.Timeout;
   private statusTimer?: NodeJS.Timeout;
   private running = false;
+  /** On air (running) but composing nothing: nobody has listened for restAfterMs. */
+  private resting = false;
+  private lastAudienceAt = 0;
   // Start one tier up: a cold start on a busy machine is when synthesis is least predictable.
   private tierIndex = 2;
   private lastTroubleAt = 0;
@@ -87,7 +101,7 @@ export class Station {
 
   constructor(
     readonly spec: StationSpec & { title?: string },
-    private readonly deps: { hub: HubApi; engine: SynthEngine; metrics: RadioMetrics; logger: Logger },
+    private readonly deps: { hub: HubApi; engine: SynthEngine; metrics: RadioMetrics; logger: Logger; restAfterMs?: number },
   ) {
     this.channels = radioChannels(spec.id);
   }
@@ -104,9 +118,13 @@ export class Station {
     return this.t0 + seq * CHUNK_MS;
   }
 
+  get isResting(): boolean {
+    return this.resting;
+  }
+
   start(): void {
     this.running = true;
-    this.lastTroubleAt = this.lastTierChangeAt = nowMs();
+    this.lastTroubleAt = this.lastTierChangeAt = this.lastAudienceAt = nowMs();
     // The first chunk is due after the largest lead, so the first requests are never late.
     this.t0 = nowMs() + SERVER_LEAD_TIERS_MS[SERVER_LEAD_TIERS_MS.length - 1];
     this.recordTierMetrics();
@@ -121,10 +139,54 @@ export class Station {
     if (this.statusTimer) clearInterval(this.statusTimer);
   }
 
+  /**
+   * Someone is about to listen: back on air if resting (the next chunk due one lead from now,
+   * both formats encoded), and the rest countdown starts again either way.
+   */
+  wake(): void {
+    const now = nowMs();
+    this.lastAudienceAt = now;
+    if (!this.running || !this.resting) return;
+    this.resting = false;
+    this.lastListenedAt.pcm = this.lastListenedAt.opus = now;
+    this.t0 = now + this.leadMs - this.nextPublishSeq * CHUNK_MS;
+    this.lastTroubleAt = now;
+    this.deps.metrics.resting.set({ station: this.spec.id }, 0);
+    this.deps.logger.info({ station: this.spec.id, leadMs: this.leadMs }, 'radio station back on air');
+    this.statusTimer = setInterval(() => this.publishStatus(), 1000);
+    this.statusTimer.unref();
+    this.tick();
+  }
+
+  /** Nobody listens and nothing is in flight: stop asking the worker for music until wake(). */
+  private rest(): void {
+    this.resting = true;
+    if (this.timer) clearTimeout(this.timer);
+    this.timer = undefined;
+    if (this.statusTimer) clearInterval(this.statusTimer);
+    this.statusTimer = undefined;
+    // What was rendered ahead is dropped: the stream resumes from the next unpublished chunk.
+    this.ready.length = 0;
+    this.nextRenderSeq = this.nextPublishSeq;
+    this.deps.metrics.resting.set({ station: this.spec.id }, 1);
+    this.deps.logger.info({ station: this.spec.id, idleMs: this.restAfterMs }, 'radio station resting: nobody listens');
+  }
+
+  private get restAfterMs(): number {
+    return this.deps.restAfterMs ?? REST_AFTER_MS;
+  }
+
+  private hasAudience(): boolean {
+    const { hub } = this.deps;
+    return hub.subscriberCount(this.channels.pcm) + hub.subscriberCount(this.channels.opus) + hub.subscriberCount(this.channels.status) > 0;
+  }
+
   private tick = (): void => {
     this.timer = undefined;
-    if (!this.running) return;
+    if (!this.running || this.resting) return;
     let now = nowMs();
+    if (this.hasAudience()) this.lastAudienceAt = now;
+    else if (now - this.lastAudienceAt > this.restAfterMs && !this.inFlight) return this.rest();
     if (this.ready.length === 0 && !this.inFlight && now - this.dueOf(this.nextPublishSeq) > RESYNC_MS) {
       // The process stalled (or the worker restarted): move the timeline rather than burst.
       this.t0 = now - this.nextPublishSeq * CHUNK_MS + this.leadMs;
@@ -177,7 +239,7 @@ export class Station {
       })
       .finally(() => {
         this.inFlight = false;
-        if (!this.running) return;
+        if (!this.running || this.resting) return;
         const t = nowMs();
         this.adaptTier(t);
         if (this.timer) clearTimeout(this.timer);

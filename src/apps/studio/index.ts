@@ -8,6 +8,7 @@ import { constants as zlibConstants } from 'node:zlib';
 import compress from '@fastify/compress';
 import rateLimit from '@fastify/rate-limit';
 import type { AirwavesApp } from '../app.js';
+import type { StudioConfig } from './settings.js';
 import type { Database } from '../../db/database.js';
 import { generatorFromConfig, type ConversationGenerator } from './generator.js';
 import { JobRunner } from './jobs.js';
@@ -30,7 +31,7 @@ export interface StudioOptions {
   onReady?(database: Database<StudioDB>): void | Promise<void>;
 }
 
-export function createStudioApp(options: StudioOptions = {}): AirwavesApp {
+export function createStudioApp(options: StudioOptions = {}): AirwavesApp<StudioConfig> {
   return {
     name: 'studio',
     title: 'Conversation studio',
@@ -47,7 +48,7 @@ export function createStudioApp(options: StudioOptions = {}): AirwavesApp {
       ctx.hub.registerNamespace({ name: 'studio', subscribe: 'authenticated', publish: 'server', historySize: 5, historyTtlSeconds: 3600 });
 
       const generator = options.generator ?? generatorFromConfig(ctx.config);
-      const jobs = new JobRunner({ db: database.db, hub: ctx.hub, generator, log, metrics, nodeId: ctx.hub.nodeId, leaseMs: options.jobLeaseMs, shared: database.engine === 'postgres' });
+      const jobs = new JobRunner({ db: database.db, hub: ctx.hub, generator, log, metrics, nodeId: ctx.hub.nodeId, leaseMs: options.jobLeaseMs, shared: database.engine === 'postgres' ? database : undefined });
 
       // Compression and rate limiting are registered in this app's scope only: the hub's own
       // routes and the other apps keep their behaviour.
@@ -73,7 +74,7 @@ export function createStudioApp(options: StudioOptions = {}): AirwavesApp {
       registerSeedRoutes(ctx.http, { db: database.db, log, onClose: ctx.onClose });
 
       await options.onReady?.(database);
-      if (options.worker !== false) jobs.start();
+      if (options.worker !== false) await jobs.start();
       ctx.onClose(async () => {
         await jobs.stop();
         stopObserving();
@@ -83,4 +84,4 @@ export function createStudioApp(options: StudioOptions = {}): AirwavesApp {
   };
 }
 
-export const studioApp: AirwavesApp = createStudioApp();
+export const studioApp: AirwavesApp<StudioConfig> = createStudioApp();

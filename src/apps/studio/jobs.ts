@@ -11,14 +11,19 @@
  * only while this node still holds the claim (the progress update is fenced on `claimed_by`), and
  * (job, position) is unique in the database, so no output is ever written twice.
  *
- * An idle worker on PGlite runs nothing: the data directory belongs to this process alone
- * (db/data-dir-lock), so no other node can queue a job or hold a lease, and the in-process
- * `notify()` is the only wake-up it needs. On PostgreSQL it still re-checks now and then, since
- * another node may queue a job or die holding one.
+ * An idle worker waits on a notification, not a poll. On PGlite the data directory belongs to
+ * this process alone (db/data-dir-lock), so no other node can queue a job or hold a lease, and the
+ * in-process `notify()` is the only wake-up it needs. On PostgreSQL every node LISTENs on
+ * `airwaves_studio_jobs`, and a node that queues a job or hands one back NOTIFYs it, so an idle
+ * node wakes the moment there is work anywhere. The lease stays for safety: a node that dies
+ * holding a job sends nothing, so an idle worker also re-checks once per lease period (the job is
+ * not claimable before its lease ran out anyway), and after its listening connection was lost.
  */
 import { sql, type Kysely } from 'kysely';
 import type { HubApi } from '../../hub/hub-api.js';
 import type { Logger } from '../../core/logger.js';
+import type { Database } from '../../db/database.js';
+import { listenForNotifications } from '../../db/notifications.js';
 import type { ConversationGenerator, ScenarioRecord, TemplateRecord } from './generator.js';
 import { insertConversations } from './store.js';
 import type { StudioMetrics } from './observability.js';
@@ -47,6 +52,8 @@ const PARALLEL = 4;
 const MAX_FAILED_CHUNKS = 3;
 /** How long a claim lasts without renewal; the holder renews it every third of this. */
 export const DEFAULT_LEASE_MS = 30_000;
+/** The PostgreSQL notification channel a node NOTIFYs when it queues a job or hands one back. */
+export const JOB_NOTIFY_CHANNEL = 'airwaves_studio_jobs';
 
 export class JobRunner {
   private stopped = false;
@@ -57,11 +64,14 @@ export class JobRunner {
   private current?: { id: string; abort: AbortController };
 
   private readonly leaseMs: number;
+  private stopListening?: () => Promise<void>;
+  /** Wake-ups that came from other nodes' NOTIFY (and our own, echoed): for tests and metrics. */
+  notificationsReceived = 0;
 
   constructor(
     private readonly deps: { db: Kysely<StudioDB>; hub: HubApi; generator: ConversationGenerator; log: Logger; metrics: StudioMetrics; nodeId: string; leaseMs?: number;
-      /** Whether other processes share the database (PostgreSQL): only then does an idle worker poll. */
-      shared?: boolean },
+      /** The database, when other processes may share it (PostgreSQL): the worker LISTENs and NOTIFYs on it. */
+      shared?: Database<StudioDB> },
   ) {
     this.leaseMs = deps.leaseMs ?? DEFAULT_LEASE_MS;
   }
@@ -70,15 +80,46 @@ export class JobRunner {
     return sql<Date>`now() + ${`${this.leaseMs} milliseconds`}::interval`;
   }
 
-  /** Starts the worker; jobs left `running` by a previous process are picked up first. */
-  start(): void {
+  /**
+   * Starts the worker (on PostgreSQL, once it listens for other nodes' jobs); jobs left `running`
+   * by a previous process are picked up first.
+   */
+  async start(): Promise<void> {
+    const shared = this.deps.shared;
+    if (shared) {
+      this.stopListening = await listenForNotifications(
+        shared,
+        JOB_NOTIFY_CHANNEL,
+        {
+          onNotification: () => {
+            this.notificationsReceived++;
+            this.signal();
+          },
+          onReconnect: () => this.signal(),
+        },
+        this.deps.log,
+      );
+    }
     this.loop = this.run().catch((err: Error) => this.deps.log.error({ err }, 'studio job worker stopped'));
   }
 
-  /** Tells the worker a job was queued. */
+  /** Tells the worker a job was queued here; on PostgreSQL every other node's worker too. */
   notify(): void {
+    this.signal();
+    this.announce();
+  }
+
+  private signal(): void {
     this.signalled = true;
     this.wake?.();
+  }
+
+  /** NOTIFY the other nodes (PostgreSQL only): there is a job to claim. */
+  private announce(): void {
+    if (!this.deps.shared) return;
+    sql`select pg_notify(${JOB_NOTIFY_CHANNEL}, ${this.deps.nodeId})`
+      .execute(this.deps.db)
+      .catch((err: Error) => this.deps.log.warn({ err }, 'could not notify the other nodes of a job; they find it within a lease period'));
   }
 
   async cancel(id: string): Promise<JobProgress | null> {
@@ -100,6 +141,7 @@ export class JobRunner {
     this.current?.abort.abort();
     this.wake?.();
     await this.loop;
+    await this.stopListening?.();
   }
 
   private async run(): Promise<void> {
@@ -144,8 +186,9 @@ export class JobRunner {
       await new Promise<void>((resolve) => {
         this.wake = resolve;
         if (this.stopped || this.signalled) return resolve();
-        // Shared PostgreSQL only: another node may queue jobs, or die holding one.
-        if (this.deps.shared) setTimeout(resolve, Math.min(2000, this.leaseMs / 2)).unref();
+        // Shared PostgreSQL only: a node that died holding a job notifies nobody; its lease is
+        // claimable once it ran out, so one look per lease period finds it (coarse, unref'd).
+        if (this.deps.shared) setTimeout(resolve, this.leaseMs).unref();
       });
       this.wake = undefined;
       return;
@@ -272,6 +315,7 @@ export class JobRunner {
           .where('claimed_by', '=', nodeId)
           .where('status', '=', 'running')
           .execute()
+          .then(() => this.announce())
           .catch((err: Error) => this.deps.log.warn({ err, job: id }, 'could not hand the job back'));
       }
     }

@@ -16,7 +16,8 @@ import type { Logger } from '../../core/logger.js';
 import { seedStudio, seedStudioBulk } from './seed.js';
 import type { StudioDB } from './types.js';
 
-export const SEED_PATH = '/api/v1/studio/admin/seed';
+/** Under the studio's mount (`/api/v1/studio`, apps/app `apiPrefix`). */
+export const SEED_PATH = '/admin/seed';
 export const MAX_SEED_COUNT = 10_000_000;
 
 export interface SeedRequest {

@@ -16,6 +16,7 @@ import { announceUserChange } from './user-cache-sync.js';
 import type { SupportDB } from './schema.js';
 import type { TypingCoalescer } from './typing.js';
 import { isUniqueViolation } from '../../db/database.js';
+import { keyedMessage, onceByKey, type KeyedMessage } from './idempotency.js';
 
 export interface SupportUser {
   id: string;
@@ -63,17 +64,6 @@ function toTicket(r: { id: string; subject: string; requester_id: string; assign
 
 function toSession(r: { id: string; ticket_id: string; agent_id: string; requester_id: string; control_mode: ControlMode; started_at: Date; ended_at: Date | null }): RemoteSession {
   return { id: r.id, ticketId: r.ticket_id, agentId: r.agent_id, requesterId: r.requester_id, controlMode: r.control_mode, startedAt: iso(r.started_at), endedAt: r.ended_at ? iso(r.ended_at) : null };
-}
-
-/**
- * The `Idempotency-Key` header of a post: 1–200 visible ASCII characters, or absent. A retry with
- * the same key returns the message the first attempt stored.
- */
-export function parseIdempotencyKey(header: string | string[] | undefined): string | undefined {
-  if (header === undefined) return undefined;
-  const value = Array.isArray(header) ? header[0] : header;
-  if (!/^[\x21-\x7e]{1,200}$/.test(value ?? '')) throw new AirwavesError(Errors.badRequest, 'Idempotency-Key: must be 1 to 200 visible ASCII characters');
-  return value;
 }
 
 export const DEFAULT_PAGE = 50;
@@ -202,8 +192,24 @@ export class SupportDesk {
     return (await q.execute()).map((r) => toTicket(r as TicketRow));
   }
 
-  /** Opens a ticket with its first message (a help request always says what is wrong). */
-  async createTicket(actor: SupportUser, input: { subject: string; body: string; requesterId?: string }): Promise<{ ticket: Ticket; message: ChatMessage }> {
+  /**
+   * Opens a ticket with its first message (a help request always says what is wrong). With
+   * `idempotencyKey`, stored on that first message, a retry returns the ticket already opened.
+   */
+  async createTicket(actor: SupportUser, input: { subject: string; body: string; requesterId?: string }, options: { idempotencyKey?: string } = {}): Promise<{ ticket: Ticket; message: ChatMessage }> {
+    const key = options.idempotencyKey ?? null;
+    return onceByKey(key, (k) => this.openedByKey(actor, k), () => this.openTicket(actor, input, key));
+  }
+
+  /** The ticket the actor's earlier attempt with `key` opened, or null. */
+  private async openedByKey(actor: SupportUser, key: string): Promise<{ ticket: Ticket; message: ChatMessage } | null> {
+    const row = await keyedMessage(this.db, actor.id, key);
+    if (!row) return null;
+    if (!row.openedTicket) throw new AirwavesError(Errors.conflict, `Idempotency-Key "${key}" was already used for a message, not for opening a ticket`);
+    return { ticket: await this.ticketFor(actor, row.ticketId), message: SupportDesk.keyedToMessage(actor, row) };
+  }
+
+  private async openTicket(actor: SupportUser, input: { subject: string; body: string; requesterId?: string }, key: string | null): Promise<{ ticket: Ticket; message: ChatMessage }> {
     let requesterId = actor.id;
     if (input.requesterId !== undefined && input.requesterId !== actor.id) {
       SupportDesk.requireAgent(actor, 'open tickets on behalf of someone else');
@@ -216,7 +222,7 @@ export class SupportDesk {
     return this.stored(async (tx, announce) => {
       const row = await tx.insertInto('support_tickets').values({ id, subject: input.subject, requester_id: requesterId, status: 'open' }).returningAll().executeTakeFirstOrThrow();
       const ticket = toTicket(row as TicketRow);
-      const message = await this.insertMessage(tx, announce, actor, ticket, text, null);
+      const message = await this.insertMessage(tx, announce, actor, ticket, text, key);
       return { ticket, message };
     });
   }
@@ -277,27 +283,22 @@ export class SupportDesk {
   async postMessage(actor: SupportUser, ticketId: string, body: string, options: { idempotencyKey?: string } = {}): Promise<ChatMessage> {
     const ticket = await this.ticketFor(actor, ticketId);
     const key = options.idempotencyKey ?? null;
-    if (key !== null) {
-      const earlier = await this.messageByKey(actor, ticketId, key);
-      if (earlier) return earlier;
-    }
-    if (ticket.status === 'closed') throw new AirwavesError(Errors.conflict, `ticket "${ticketId}" is closed; reopen it to chat`);
-    const text = SupportDesk.messageText(body);
-    try {
-      return await this.stored((tx, announce) => this.insertMessage(tx, announce, actor, ticket, text, key));
-    } catch (err) {
-      // Two retries raced and the other one stored it: answer with that one.
-      const earlier = key !== null && isUniqueViolation(err) ? await this.messageByKey(actor, ticketId, key) : null;
-      if (earlier) return earlier;
-      throw err;
-    }
+    return onceByKey(key, (k) => this.messageByKey(actor, ticketId, k), () => {
+      if (ticket.status === 'closed') throw new AirwavesError(Errors.conflict, `ticket "${ticketId}" is closed; reopen it to chat`);
+      const text = SupportDesk.messageText(body);
+      return this.stored((tx, announce) => this.insertMessage(tx, announce, actor, ticket, text, key));
+    });
   }
 
   private async messageByKey(actor: SupportUser, ticketId: string, key: string): Promise<ChatMessage | null> {
-    const row = await this.db.selectFrom('support_messages').selectAll().where('author_id', '=', actor.id).where('client_key', '=', key).executeTakeFirst();
+    const row = await keyedMessage(this.db, actor.id, key);
     if (!row) return null;
-    if (row.ticket_id !== ticketId) throw new AirwavesError(Errors.conflict, `Idempotency-Key "${key}" was already used for a message on another ticket`);
-    return { id: Number(row.id), ticketId, authorId: actor.id, authorName: actor.name, body: row.body, eventId: row.event_id, createdAt: iso(row.created_at) };
+    if (row.ticketId !== ticketId) throw new AirwavesError(Errors.conflict, `Idempotency-Key "${key}" was already used for a message on another ticket`);
+    return SupportDesk.keyedToMessage(actor, row);
+  }
+
+  private static keyedToMessage(actor: SupportUser, row: KeyedMessage): ChatMessage {
+    return { id: row.id, ticketId: row.ticketId, authorId: actor.id, authorName: actor.name, body: row.body, eventId: row.eventId, createdAt: iso(row.createdAt) };
   }
 
   private async insertMessage(

@@ -10,6 +10,7 @@ import type { AppContext } from '../app.js';
 import type { HubApi } from '../../hub/hub-api.js';
 import type { Logger } from '../../core/logger.js';
 import type { EventPublisher } from '../../events/publisher.js';
+import { prom, sharedMetric, type Registry } from '../../core/metrics.js';
 import { familyOf, type StreamEvent } from './events.js';
 
 /** The transport's publisher as the help desk needs it. */
@@ -36,12 +37,18 @@ export class SupportEventBus {
   private readonly publisher: EventPublisherLike | undefined;
   private readonly hub: HubApi;
   private readonly log: Logger;
+  private readonly dropped: prom.Counter<'type'>;
   published = 0;
 
-  constructor(ctx: Pick<AppContext, 'hub' | 'logger'> & { events?: EventPublisherLike }) {
+  constructor(ctx: Pick<AppContext, 'hub' | 'logger'> & { events?: EventPublisherLike; metrics?: Registry }) {
     this.publisher = ctx.events;
     this.hub = ctx.hub;
     this.log = ctx.logger;
+    this.dropped = sharedMetric(
+      ctx.metrics,
+      'support_events_dropped_total',
+      (registers) => new prom.Counter({ name: 'support_events_dropped_total', help: 'Ephemeral help desk events (typing) the transport refused; they are not retried', labelNames: ['type'] as const, registers }),
+    );
   }
 
   /** Name of the path events take, for logs and /status. */
@@ -66,8 +73,15 @@ export class SupportEventBus {
     }
   }
 
-  /** Fire-and-forget variant for ephemeral events (typing): a failure is logged, not thrown. */
+  /**
+   * Fire-and-forget variant for ephemeral events (typing): a failure is counted
+   * (`support_events_dropped_total{type}`) and logged, not thrown or retried (a stale typing
+   * state is worse than none; the next keystroke sends the current one).
+   */
   emitSoon(event: StreamEvent, channels: readonly string[]): void {
-    this.emit(event, channels).catch((err: Error) => this.log.warn({ err, type: event.type, room: event.roomId }, 'support event publish failed'));
+    this.emit(event, channels).catch((err: Error) => {
+      this.dropped.inc({ type: event.type });
+      this.log.warn({ err, type: event.type, room: event.roomId }, 'support event publish failed; dropped');
+    });
   }
 }

@@ -19,6 +19,7 @@ import { AGENTS_CHANNEL, ROOM_PREFIX, SupportEventBus, TYPING_INPUT_PREFIX, room
 import { clientTypingSchema, describeIssues, makeEvent } from './events.js';
 import { SupportDesk } from './desk.js';
 import { SupportOutbox, outboxMetrics } from './outbox.js';
+import { registerCollectedGauge } from '../../events/publisher-metrics.js';
 import { listenForUserChanges } from './user-cache-sync.js';
 import { registerSupportRoutes } from './routes.js';
 import { seedDemoUsers, supportMigrations, type SupportDB } from './schema.js';
@@ -61,6 +62,7 @@ export function createSupportApp(): SupportApp {
       const typing = new TypingCoalescer(emitTyping, typingCounters(ctx.metrics));
       const outbox = new SupportOutbox({ db, emitter: bus, nodeId: ctx.hub.nodeId, log: ctx.logger, metrics: outboxMetrics(ctx.metrics) });
       outbox.start();
+      registerCollectedGauge(ctx.metrics, 'support_outbox_pending', 'Help desk events stored and not yet relayed to the event log (grows while the log refuses them)', [], async (set) => set({}, await outbox.pending()));
       const desk = new SupportDesk(db, outbox, typing);
       Object.assign(app, { desk, typing, bus, outbox });
       const stopListening = await listenForUserChanges(database, { forget: (id) => desk.forgetUser(id), forgetAll: () => desk.forgetAllUsers() }, ctx.logger);

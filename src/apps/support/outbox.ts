@@ -15,6 +15,7 @@
 import { sql, type Kysely, type Transaction } from 'kysely';
 import { prom, sharedMetric, type Registry } from '../../core/metrics.js';
 import type { Logger } from '../../core/logger.js';
+import { isAirwavesError } from '../../core/errors.js';
 import type { StreamEvent } from './events.js';
 import type { SupportDB } from './schema.js';
 
@@ -40,6 +41,12 @@ export function outboxMetrics(registry: Registry): OutboxMetrics {
     relayed: sharedMetric(registry, 'support_outbox_relayed_total', (registers) => new prom.Counter({ name: 'support_outbox_relayed_total', help: 'Help desk events relayed from the outbox to the event log', registers })),
     failures: sharedMetric(registry, 'support_outbox_relay_failures_total', (registers) => new prom.Counter({ name: 'support_outbox_relay_failures_total', help: 'Outbox relay attempts that failed (the events stay stored and are retried)', registers })),
   };
+}
+
+/** What the relay stores in `last_error`: the error code first (`engine_unavailable: …`). */
+function describeFailure(err: unknown): string {
+  const message = String((err as Error)?.message ?? err);
+  return (isAirwavesError(err) ? `${err.code}: ${message}` : message).slice(0, 500);
 }
 
 export class SupportOutbox {
@@ -100,7 +107,7 @@ export class SupportOutbox {
       } catch (err) {
         this.deps.metrics.failures.inc();
         this.backoffMs = Math.min(MAX_BACKOFF_MS, Math.max(100, this.backoffMs * 2));
-        this.deps.log.warn({ err, retryInMs: this.backoffMs }, 'support outbox relay failed; events stay stored and are retried');
+        this.deps.log.warn({ err, code: isAirwavesError(err) ? err.code : undefined, retryInMs: this.backoffMs }, 'support outbox relay failed; events stay stored and are retried');
       }
       if (this.stopped) break;
       if (delivered === BATCH && this.backoffMs === 0) continue;
@@ -152,7 +159,7 @@ export class SupportOutbox {
       if (left.length) {
         await db
           .updateTable('support_outbox')
-          .set({ claimed_until: null, last_error: String((err as Error).message).slice(0, 500) })
+          .set({ claimed_until: null, last_error: describeFailure(err) })
           .where('id', 'in', left)
           .execute()
           .catch(() => {});

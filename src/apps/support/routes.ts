@@ -12,12 +12,10 @@ import { errorResponseSchema } from '../../http/errors.js';
 import type { AppAuth } from '../../auth/app-auth.js';
 import { CONTROL_MODES, MAX_MESSAGE_CHARS, ROLES, TICKET_STATUSES, describeIssues, eventRequestSchema, type ControlMode, type Role, type TicketStatus } from './events.js';
 import type { SupportDesk, SupportUser } from './desk.js';
-import { parseIdempotencyKey } from './desk.js';
+import { parseIdempotencyKey } from './idempotency.js';
 import { DEMO_USERS } from './demo-users.js';
 
-export const API_PREFIX = '/api/v1/support';
 const TOKEN_TTL_SECONDS = 8 * 3600;
-const DEMO_LOGIN = `${API_PREFIX}/demo-login`;
 
 const userSchema = { type: 'object', properties: { id: { type: 'string' }, name: { type: 'string' }, role: { type: 'string', enum: [...ROLES] } }, required: ['id', 'name', 'role'] } as const;
 const ticketSchema = {
@@ -71,6 +69,22 @@ const sessionParams = {
   required: ['ticketId', 'sessionId'],
 } as const;
 const messageBody = { type: 'string', minLength: 1, maxLength: MAX_MESSAGE_CHARS } as const;
+/**
+ * The Idempotency-Key header of the routes that create something: declared in the schema so
+ * /openapi.json documents it and a malformed key is a 400 before the handler runs (the desk
+ * checks it again: the events route takes it for chat messages only).
+ */
+const idempotentHeaders = {
+  type: 'object',
+  properties: {
+    'idempotency-key': {
+      type: 'string',
+      pattern: '^[\\x21-\\x7e]{1,200}$',
+      description: 'A fresh random key per user action (1-200 visible ASCII characters), sent again unchanged on a retry: the retry returns what the first attempt stored instead of storing it twice',
+    },
+  },
+} as const;
+const idempotencyKeyOf = (req: FastifyRequest): string | undefined => parseIdempotencyKey(req.headers['idempotency-key']);
 
 /** The hub channels a help desk user's token may name; the namespace hooks narrow them per ticket. */
 export function supportChannelClaims(user: Pick<SupportUser, 'id' | 'role'>): { subscribe: string[]; publish: string[] } {
@@ -102,10 +116,10 @@ export function registerSupportRoutes(http: FastifyInstance, desk: SupportDesk, 
 
   if (auth.demo) registerDemoLogin(http, desk, auth);
 
-  http.get(`${API_PREFIX}/me`, { config: member, schema: { tags, security, summary: 'The user behind the token', response: { 200: userSchema, ...errors } } }, async (req) => actor(req));
+  http.get('/me', { config: member, schema: { tags, security, summary: 'The user behind the token', response: { 200: userSchema, ...errors } } }, async (req) => actor(req));
 
   http.get<{ Querystring: { role?: Role } }>(
-    `${API_PREFIX}/users`,
+    '/users',
     {
       config: agent, schema: {
         tags,
@@ -122,7 +136,7 @@ export function registerSupportRoutes(http: FastifyInstance, desk: SupportDesk, 
   );
 
   http.get<{ Querystring: { status?: TicketStatus; limit?: number } }>(
-    `${API_PREFIX}/tickets`,
+    '/tickets',
     {
       config: member, schema: {
         tags,
@@ -136,13 +150,14 @@ export function registerSupportRoutes(http: FastifyInstance, desk: SupportDesk, 
   );
 
   http.post<{ Body: { subject: string; body: string; requesterId?: string } }>(
-    `${API_PREFIX}/tickets`,
+    '/tickets',
     {
       bodyLimit: 64 * 1024,
       config: member, schema: {
         tags,
         security,
-        summary: 'Opens a ticket with its first message',
+        summary: 'Opens a ticket with its first message (a retry with the same Idempotency-Key returns the ticket the first attempt opened)',
+        headers: idempotentHeaders,
         body: {
           type: 'object',
           properties: { subject: { type: 'string', minLength: 1, maxLength: 200 }, body: messageBody, requesterId: { type: 'string', maxLength: 128 } },
@@ -152,11 +167,11 @@ export function registerSupportRoutes(http: FastifyInstance, desk: SupportDesk, 
         response: { 201: { type: 'object', properties: { ticket: ticketSchema, message: messageSchema } }, ...errors },
       },
     },
-    async (req, reply) => reply.status(201).send(await desk.createTicket(actor(req), req.body)),
+    async (req, reply) => reply.status(201).send(await desk.createTicket(actor(req), req.body, { idempotencyKey: idempotencyKeyOf(req) })),
   );
 
   http.get<{ Params: { ticketId: string } }>(
-    `${API_PREFIX}/tickets/:ticketId`,
+    '/tickets/:ticketId',
     {
       config: member, schema: { tags, security, summary: 'One ticket and its live remote session', params: ticketParams, response: { 200: { type: 'object', properties: { ticket: ticketSchema, remoteSession: nullableSession } }, ...errors } },
     },
@@ -167,7 +182,7 @@ export function registerSupportRoutes(http: FastifyInstance, desk: SupportDesk, 
   );
 
   http.put<{ Params: { ticketId: string }; Body: { status: TicketStatus } }>(
-    `${API_PREFIX}/tickets/:ticketId/status`,
+    '/tickets/:ticketId/status',
     {
       config: agent, schema: {
         tags,
@@ -182,7 +197,7 @@ export function registerSupportRoutes(http: FastifyInstance, desk: SupportDesk, 
   );
 
   http.post<{ Params: { ticketId: string } }>(
-    `${API_PREFIX}/tickets/:ticketId/reopen`,
+    '/tickets/:ticketId/reopen',
     {
       config: member,
       schema: {
@@ -197,7 +212,7 @@ export function registerSupportRoutes(http: FastifyInstance, desk: SupportDesk, 
   );
 
   http.put<{ Params: { ticketId: string }; Body: { assigneeId: string | null } }>(
-    `${API_PREFIX}/tickets/:ticketId/assignee`,
+    '/tickets/:ticketId/assignee',
     {
       config: agent, schema: {
         tags,
@@ -212,7 +227,7 @@ export function registerSupportRoutes(http: FastifyInstance, desk: SupportDesk, 
   );
 
   http.get<{ Params: { ticketId: string }; Querystring: { before?: number; after?: number; limit?: number } }>(
-    `${API_PREFIX}/tickets/:ticketId/messages`,
+    '/tickets/:ticketId/messages',
     {
       config: member, schema: {
         tags,
@@ -234,23 +249,24 @@ export function registerSupportRoutes(http: FastifyInstance, desk: SupportDesk, 
   );
 
   http.post<{ Params: { ticketId: string }; Body: { body: string } }>(
-    `${API_PREFIX}/tickets/:ticketId/messages`,
+    '/tickets/:ticketId/messages',
     {
       bodyLimit: 64 * 1024,
       config: member, schema: {
         tags,
         security,
-        summary: "Posts a chat message to the ticket's room (stored, then published)",
+        summary: "Posts a chat message to the ticket's room (stored, then published; a retry with the same Idempotency-Key returns the stored message)",
         params: ticketParams,
+        headers: idempotentHeaders,
         body: { type: 'object', properties: { body: messageBody }, required: ['body'], additionalProperties: false },
         response: { 201: { type: 'object', properties: { message: messageSchema } }, ...errors },
       },
     },
-    async (req, reply) => reply.status(201).send({ message: await desk.postMessage(actor(req), req.params.ticketId, req.body.body, { idempotencyKey: parseIdempotencyKey(req.headers['idempotency-key']) }) }),
+    async (req, reply) => reply.status(201).send({ message: await desk.postMessage(actor(req), req.params.ticketId, req.body.body, { idempotencyKey: idempotencyKeyOf(req) }) }),
   );
 
   http.post<{ Params: { ticketId: string }; Body: { state: 'start' | 'stop' } }>(
-    `${API_PREFIX}/tickets/:ticketId/typing`,
+    '/tickets/:ticketId/typing',
     {
       config: member, schema: {
         tags,
@@ -268,7 +284,7 @@ export function registerSupportRoutes(http: FastifyInstance, desk: SupportDesk, 
   );
 
   http.post<{ Params: { ticketId: string }; Body: { controlMode: ControlMode } }>(
-    `${API_PREFIX}/tickets/:ticketId/remote-sessions`,
+    '/tickets/:ticketId/remote-sessions',
     {
       config: agent, schema: {
         tags,
@@ -283,7 +299,7 @@ export function registerSupportRoutes(http: FastifyInstance, desk: SupportDesk, 
   );
 
   http.put<{ Params: { ticketId: string; sessionId: string }; Body: { controlMode: ControlMode } }>(
-    `${API_PREFIX}/tickets/:ticketId/remote-sessions/:sessionId/control-mode`,
+    '/tickets/:ticketId/remote-sessions/:sessionId/control-mode',
     {
       config: agent, schema: {
         tags,
@@ -298,7 +314,7 @@ export function registerSupportRoutes(http: FastifyInstance, desk: SupportDesk, 
   );
 
   http.delete<{ Params: { ticketId: string; sessionId: string } }>(
-    `${API_PREFIX}/tickets/:ticketId/remote-sessions/:sessionId`,
+    '/tickets/:ticketId/remote-sessions/:sessionId',
     {
       config: member, schema: {
         tags,
@@ -314,13 +330,14 @@ export function registerSupportRoutes(http: FastifyInstance, desk: SupportDesk, 
   // One entry point taking any event request, checked against the closed event union with zod:
   // integrations post events without learning each route, and get the same precise errors.
   http.post<{ Body: unknown }>(
-    `${API_PREFIX}/events`,
+    '/events',
     {
       bodyLimit: 64 * 1024,
       config: member, schema: {
         tags,
         security,
-        summary: 'Submits an event request {type, roomId, payload}; validated against the closed event types',
+        summary: 'Submits an event request {type, roomId, payload}; validated against the closed event types (Idempotency-Key applies to chat_message)',
+        headers: idempotentHeaders,
         body: { type: 'object' },
         response: { 202: { type: 'object', properties: { accepted: { type: 'boolean' }, type: { type: 'string' } } }, ...errors },
       },
@@ -332,7 +349,7 @@ export function registerSupportRoutes(http: FastifyInstance, desk: SupportDesk, 
       const who = actor(req);
       switch (e.type) {
         case 'chat_message':
-          await desk.postMessage(who, e.roomId, e.payload.body, { idempotencyKey: parseIdempotencyKey(req.headers['idempotency-key']) });
+          await desk.postMessage(who, e.roomId, e.payload.body, { idempotencyKey: idempotencyKeyOf(req) });
           break;
         case 'typing_start':
         case 'typing_stop':
@@ -362,7 +379,7 @@ export function registerSupportRoutes(http: FastifyInstance, desk: SupportDesk, 
 /** Demo mode only: a token for one of the seeded demo people, with their role and channels. */
 function registerDemoLogin(http: FastifyInstance, desk: SupportDesk, auth: AppAuth): void {
   http.post<{ Body: { userId: string } }>(
-    DEMO_LOGIN,
+    '/demo-login',
     {
       config: auth.loginRoute(),
       schema: {

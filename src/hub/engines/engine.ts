@@ -4,6 +4,7 @@
  * The memory engine serves one process; the Redis engine (./redis/redis-engine.ts) spreads
  * one hub over many nodes. The hub only talks to this interface.
  */
+import type { PresenceEntry } from '../../protocol/index.js';
 import { encodeBinaryFrame, encodePublication } from '../frame-encoding.js';
 
 /** A publication as it travels through the hub. Encoded once (`frame`), shared by every subscriber. */
@@ -64,11 +65,18 @@ export interface HistorySlice {
 }
 
 export type MessageSink = (message: HubMessage) => void;
+/** What an engine tells the hub besides publications (a cluster engine: about other nodes' doings). */
+export interface EngineNotices {
+  /** A listened channel moved to `epoch` without a message (yet) to show it. */
+  epochChanged(channel: string, epoch: string): void;
+  /** A client joined or left a listened presence channel on another node (or its node died). */
+  presence(channel: string, event: 'join' | 'leave', info: PresenceEntry): void;
+}
 
 export interface HubEngine {
   readonly name: 'memory' | 'redis';
   /** Starts the engine; every publication for a channel this node listens to goes to `sink`, in offset order. */
-  start(sink: MessageSink): Promise<void>;
+  start(sink: MessageSink, notices?: EngineNotices): Promise<void>;
   publish(channel: string, payload: PublishPayload, retention: ChannelRetention): PublishAck | Promise<PublishAck>;
   /** Messages after `afterOffset` (at most `limit`, the newest ones when more exist). */
   history(channel: string, afterOffset: number, limit: number, retention: ChannelRetention): HistorySlice | Promise<HistorySlice>;

@@ -8,7 +8,7 @@ import assert from 'node:assert/strict';
 import { startServer, RawClient, sleep, TEST_API_KEY, type Frame } from '../../helpers/server.js';
 import { startRedis, type TestRedis } from '../../helpers/redis.js';
 import type { AirwavesServer } from '../../../src/server.js';
-import type { AirwavesConfig } from '../../../src/core/config.js';
+import type { AirwavesConfig } from '../../../src/config.js';
 import { encodeWire, decodeWire } from '../../../src/hub/engines/redis/wire.js';
 import { encodeBinaryFrame } from '../../../src/hub/frame-encoding.js';
 import { decodeBinaryFrame } from '../../../src/protocol/index.js';

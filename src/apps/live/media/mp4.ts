@@ -112,29 +112,68 @@ export interface TrackRun {
 const KEY_FLAGS = 0x02000000;
 const DELTA_FLAGS = 0x01010000;
 
-/** One fragment: moof (a traf per non-empty run) + mdat with the runs' samples in order. */
-export function fragment(sequence: number, runs: TrackRun[]): Buffer {
+/**
+ * One fragment: moof (a traf per non-empty run) + mdat with the runs' samples in order, written
+ * into a single allocation (the hot path: about four per second per stream). Each sample's
+ * `data` is then rebound to its bytes inside the fragment, so the publisher's payloads become
+ * garbage at once instead of being kept alive, beside their copy, for the whole window: every
+ * byte held past a young-generation collection is promoted, and promoted bytes are what make
+ * V8 run full collections.
+ */
+export function fragment(sequence: number, runs: TrackRun[], alloc: (size: number) => Buffer = Buffer.allocUnsafe): Buffer {
   const nonEmpty = runs.filter((r) => r.samples.length > 0);
   // trun sizes are fixed per sample, so the moof size is known before the data offsets.
   const trafSize = (r: TrackRun) => 8 + 16 + 20 + (12 + 8 + r.samples.length * 16);
   const moofSize = 8 + 16 + nonEmpty.reduce((n, r) => n + trafSize(r), 0);
+  let mdatSize = 8;
+  for (const r of nonEmpty) for (const s of r.samples) mdatSize += s.data.length;
+  const out = alloc(moofSize + mdatSize);
+  let pos = 0;
+  const header = (size: number, type: string) => {
+    out.writeUInt32BE(size, pos);
+    out.write(type, pos + 4, 'latin1');
+    pos += 8;
+  };
+  const fullHeader = (size: number, type: string, version: number, flags: number) => {
+    header(size, type);
+    out.writeUInt32BE(((version << 24) | flags) >>> 0, pos);
+    pos += 4;
+  };
+  header(moofSize, 'moof');
+  fullHeader(16, 'mfhd', 0, 0);
+  out.writeUInt32BE(sequence >>> 0, pos);
+  pos += 4;
   let dataOffset = moofSize + 8;
-  const trafs: Buffer[] = [];
   for (const r of nonEmpty) {
-    const tfhd = fullBox('tfhd', 0, 0x020000, u32s(r.trackId));
-    const tfdt = fullBox('tfdt', 1, 0, u32s(Math.floor(r.baseDecodeTime / 2 ** 32), r.baseDecodeTime >>> 0));
-    const entries = Buffer.alloc(r.samples.length * 16);
-    r.samples.forEach((s, i) => {
-      entries.writeUInt32BE(s.duration >>> 0, i * 16);
-      entries.writeUInt32BE(s.data.length, i * 16 + 4);
-      entries.writeUInt32BE(s.keyframe ? KEY_FLAGS : DELTA_FLAGS, i * 16 + 8);
-      entries.writeInt32BE(s.cts, i * 16 + 12);
-    });
-    const trun = fullBox('trun', 1, 0x000001 | 0x000100 | 0x000200 | 0x000400 | 0x000800, u32s(r.samples.length, dataOffset), entries);
-    trafs.push(box('traf', tfhd, tfdt, trun));
-    dataOffset += r.samples.reduce((n, s) => n + s.data.length, 0);
+    header(trafSize(r), 'traf');
+    fullHeader(16, 'tfhd', 0, 0x020000); // default-base-is-moof
+    out.writeUInt32BE(r.trackId, pos);
+    pos += 4;
+    fullHeader(20, 'tfdt', 1, 0);
+    out.writeUInt32BE(Math.floor(r.baseDecodeTime / 2 ** 32), pos);
+    out.writeUInt32BE(r.baseDecodeTime >>> 0, pos + 4);
+    pos += 8;
+    // duration, size, flags and composition offset present for every sample.
+    fullHeader(12 + 8 + r.samples.length * 16, 'trun', 1, 0x000001 | 0x000100 | 0x000200 | 0x000400 | 0x000800);
+    out.writeUInt32BE(r.samples.length, pos);
+    out.writeUInt32BE(dataOffset, pos + 4);
+    pos += 8;
+    for (const s of r.samples) {
+      out.writeUInt32BE(s.duration >>> 0, pos);
+      out.writeUInt32BE(s.data.length, pos + 4);
+      out.writeUInt32BE(s.keyframe ? KEY_FLAGS : DELTA_FLAGS, pos + 8);
+      out.writeInt32BE(s.cts, pos + 12);
+      pos += 16;
+      dataOffset += s.data.length;
+    }
   }
-  const moof = box('moof', fullBox('mfhd', 0, 0, u32s(sequence)), ...trafs);
-  const mdat = box('mdat', ...nonEmpty.flatMap((r) => r.samples.map((s) => s.data)));
-  return Buffer.concat([moof, mdat]);
+  header(mdatSize, 'mdat');
+  for (const r of nonEmpty) {
+    for (const s of r.samples) {
+      const at = pos;
+      pos += s.data.copy(out, at);
+      s.data = out.subarray(at, pos);
+    }
+  }
+  return out;
 }

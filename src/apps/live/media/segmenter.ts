@@ -9,6 +9,7 @@
  * A video frame is held until the next one arrives, because its duration is the gap between
  * their decode times; that costs one frame interval (33 ms at 30 fps) of latency.
  */
+import { SlabPool } from './slab-pool.js';
 import { AUDIO_TRACK, VIDEO_TRACK, fragment, initSegment, type AudioTrackInfo, type Sample, type VideoTrackInfo } from './mp4.js';
 
 export interface Part {
@@ -18,6 +19,11 @@ export interface Part {
   duration: number;
   independent: boolean;
   data: Buffer;
+  /**
+   * Keeps `data` from being reused (apps/live/media/slab-pool) while a response sends it;
+   * call the returned function when the response is done.
+   */
+  hold(): () => void;
   /**
    * The same samples split by track (DASH lists video and audio apart; players do not demux
    * muxed DASH), encoded on first request and kept: without DASH viewers they cost nothing.
@@ -97,6 +103,11 @@ export class Segmenter {
   private sequence = 1;
   private nextMsn = 0;
   private waiters: { ready: () => boolean; resolve: () => void }[] = [];
+  /** Part memory, reused once parts leave the window; and each part's window hold. */
+  readonly pool = new SlabPool();
+  /** Window holds of the parts of `segments` (same order) and of the open segment. */
+  private readonly windowHolds: (() => void)[][] = [];
+  private openHolds: (() => void)[] = [];
 
   constructor(private readonly options: SegmenterOptions) {}
 
@@ -202,19 +213,23 @@ export class Segmenter {
     const videoRun = { trackId: VIDEO_TRACK, baseDecodeTime: videoBase, samples: this.partVideo };
     const audioRun = this.audio ? this.takeAudio(endDtsMs) : null;
     const sequence = this.sequence++;
-    const data = fragment(sequence, audioRun ? [videoRun, audioRun] : [videoRun]);
+    const slab: { taken?: ReturnType<SlabPool['allocate']> } = {};
+    const data = fragment(sequence, audioRun ? [videoRun, audioRun] : [videoRun], (size) => (slab.taken = this.pool.allocate(size)).lease.data);
+    const { lease, releaseWindow } = slab.taken!;
     const part: Part = {
       msn: this.current.msn,
       index: this.current.parts.length,
       duration: this.partDurationMs / 1000,
       independent: this.partIndependent,
       data,
+      hold: lease.hold,
       track: memo((kind: 'video' | 'audio') => (kind === 'video' ? fragment(sequence, [videoRun]) : audioRun ? fragment(sequence, [audioRun]) : null)),
       audioStart: audioRun?.baseDecodeTime ?? 0,
       audioFrames: audioRun?.samples.length ?? 0,
       availableAt: Date.now(),
       firstArrivalAt: this.partFirstArrival,
     };
+    this.openHolds.push(releaseWindow);
     this.current.parts.push(part);
     this.current.duration += part.duration;
     this.partVideo = [];
@@ -246,7 +261,12 @@ export class Segmenter {
     this.segmentStartMs = null;
     this.maxSegmentSeconds = Math.max(this.maxSegmentSeconds, s.duration);
     this.segments.push(s);
-    while (this.segments.length > this.options.windowSegments) this.segments.shift();
+    this.windowHolds.push(this.openHolds);
+    this.openHolds = [];
+    while (this.segments.length > this.options.windowSegments) {
+      this.segments.shift();
+      for (const release of this.windowHolds.shift()!) release();
+    }
     this.options.onSegment?.(s);
   }
 

@@ -42,6 +42,9 @@ export interface ChunkReaderLimits {
   maxChunkStreams: number;
 }
 
+/** Basic header (3) + type 0 message header (11) + extended timestamp (4). */
+const MAX_CHUNK_HEADER = 18;
+
 const DEFAULT_LIMITS: ChunkReaderLimits = { maxMessageBytes: 8 * 1024 * 1024, maxChunkStreams: 64 };
 
 export class ChunkReader {
@@ -56,8 +59,23 @@ export class ChunkReader {
 
   /** Feeds bytes; returns every message completed by them. Throws ChunkStreamError on bad input. */
   push(data: Buffer): RtmpMessage[] {
-    this.buffer = this.buffer.length === 0 ? data : Buffer.concat([this.buffer, data]);
     const out: RtmpMessage[] = [];
+    if (this.buffer.length > 0) {
+      // A chunk split across reads: join the held bytes with only as much of this read as one
+      // chunk can need (largest header + one chunk of payload), not the whole read, so each byte
+      // is copied here at most once and most reads are parsed in place.
+      const held = this.buffer.length;
+      const joined = Buffer.concat([this.buffer, data.subarray(0, MAX_CHUNK_HEADER + this.chunkSize)]);
+      this.buffer = joined;
+      const consumed = this.readChunk(out);
+      if (consumed === 0) {
+        if (joined.length - held < data.length) throw new ChunkStreamError('chunk larger than the chunk size');
+        return out; // the whole read was taken into `joined` and it is still not a whole chunk
+      }
+      this.bytesRead += consumed;
+      data = data.subarray(consumed - held);
+    }
+    this.buffer = data;
     for (;;) {
       const consumed = this.readChunk(out);
       if (consumed === 0) break;

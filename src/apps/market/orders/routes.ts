@@ -35,12 +35,12 @@ function userOf(req: { identity: { user: string | null } | null }): string {
 
 export function registerOrderRoutes(http: FastifyInstance, desk: OrderDesk): void {
   const trader = rule.roles('trader');
-  http.post<{ Body: OrderRequest }>('/api/v1/market/orders', { config: trader, schema: { tags: ['market'], summary: 'Place an order (idempotent per clientOrderId)', body: orderBody } }, async (req, reply) => {
+  http.post<{ Body: OrderRequest }>('/orders', { config: trader, schema: { tags: ['market'], summary: 'Place an order (idempotent per clientOrderId)', body: orderBody } }, async (req, reply) => {
     const { order, created } = await desk.place(userOf(req), req.body);
     return reply.code(created ? 201 : 200).send(order);
   });
-  http.delete<{ Params: { id: string } }>('/api/v1/market/orders/:id', { config: trader, schema: { tags: ['market'], summary: 'Cancel an open order', params: { type: 'object', properties: { id: { type: 'string', maxLength: 64 } }, required: ['id'] } } }, async (req) =>
+  http.delete<{ Params: { id: string } }>('/orders/:id', { config: trader, schema: { tags: ['market'], summary: 'Cancel an open order', params: { type: 'object', properties: { id: { type: 'string', maxLength: 64 } }, required: ['id'] } } }, async (req) =>
     desk.cancel(userOf(req), req.params.id),
   );
-  http.get('/api/v1/market/orders', { config: trader, schema: { tags: ['market'], summary: "The caller's latest orders" } }, async (req) => ({ orders: await desk.list(userOf(req)) }));
+  http.get('/orders', { config: trader, schema: { tags: ['market'], summary: "The caller's latest orders" } }, async (req) => ({ orders: await desk.list(userOf(req)) }));
 }

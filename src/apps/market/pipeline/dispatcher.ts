@@ -14,6 +14,7 @@ import type { BoundedPool } from '../pool.js';
 import type { MarketMetrics } from '../metrics.js';
 import { BookMessage, bookChannel, type Publish } from './messages.js';
 import type { Orchestrator } from './orchestrator.js';
+import { WriteLatency } from './write-latency.js';
 import { nowMs, type BboEvent, type StatusEvent, type TradeEvent } from '../types.js';
 
 /** Every stream republishes a full snapshot at least this often (late joiners start from it). */
@@ -29,13 +30,16 @@ interface StreamState {
 export class Dispatcher implements MarketSink {
   private readonly streams = new Map<string, StreamState>();
   readonly health = new Map<string, StatusEvent>();
+  private readonly writeLatency: WriteLatency;
 
   constructor(
     private readonly publish: Publish,
     private readonly pool: BoundedPool<BookMessage>,
     private readonly orchestrator: Orchestrator,
     private readonly metrics: MarketMetrics,
-  ) {}
+  ) {
+    this.writeLatency = new WriteLatency((venue, seconds) => metrics.venueToWrite.observe({ venue }, seconds));
+  }
 
   private stream(channel: string): StreamState {
     let s = this.streams.get(channel);
@@ -83,6 +87,7 @@ export class Dispatcher implements MarketSink {
     }
     this.metrics.published.inc({ kind: snapshot ? 'snapshot' : 'delta' });
     this.metrics.latency.observe({ venue: u.venue }, (nowMs() - u.tsRecv) / 1000);
+    if (!u.snapshot) this.writeLatency.published(u.venue, u.tsEvent); // a snapshot's time is ours, not the venue's
     this.orchestrator.onBook(u);
   }
 
@@ -92,6 +97,7 @@ export class Dispatcher implements MarketSink {
     this.publish(channel, { t: 'trade', seq: ++s.seq, id: e.tradeId, p: e.price, q: e.qty, side: e.side, te: e.tsEvent, tr: e.tsRecv });
     this.metrics.published.inc({ kind: 'trade' });
     this.metrics.latency.observe({ venue: e.venue }, (nowMs() - e.tsRecv) / 1000);
+    this.writeLatency.published(e.venue, e.tsEvent);
   }
 
   bbo(e: BboEvent): void {

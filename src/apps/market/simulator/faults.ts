@@ -32,6 +32,8 @@ export type Delivery = 'send' | 'drop' | 'duplicate' | 'hold';
 export class FaultInjector {
   readonly plan: FaultPlan;
   private readonly random: () => number;
+  /** Feed messages sent through this injector's streams (a benchmark's offered rate). */
+  sent = 0;
 
   constructor(plan: FaultPlanInput = {}) {
     this.plan = faultPlanSchema.parse(plan);
@@ -60,7 +62,14 @@ export class FaultInjector {
 export class FaultyStream {
   private held: string | null = null;
 
-  constructor(private readonly faults: FaultInjector, private readonly send: (text: string) => void) {}
+  private readonly send: (text: string) => void;
+
+  constructor(private readonly faults: FaultInjector, send: (text: string) => void) {
+    this.send = (text) => {
+      faults.sent++;
+      send(text);
+    };
+  }
 
   push(text: string): void {
     const d = this.faults.delivery();

@@ -15,6 +15,15 @@ export interface SimMarketOptions {
   seed?: number;
   /** Book updates per second per (venue, symbol). 0 = stepped by hand only. */
   updatesPerSecond?: number;
+  /** Venues the timer steps (default all): a benchmark runs one simulator process per venue. */
+  venues?: readonly VenueName[];
+  /** Keep the copies stale-snapshot faults serve (default true; they cost a book copy every 50 updates). */
+  keepStaleCopies?: boolean;
+  /**
+   * Event times with sub-millisecond resolution (`performance.timeOrigin + now()`), so a
+   * benchmark can measure venue send → client receive below 1 ms. Real venues send whole ms.
+   */
+  preciseTime?: boolean;
 }
 
 const STALE_EVERY = 50;
@@ -52,15 +61,18 @@ export class SimMarket {
   }
 
   /** Steps every book `n` times, notifying listeners after each step. */
-  step(n = 1, venues: readonly VenueName[] = VENUES): void {
-    const ts = Date.now();
+  step(n = 1, venues: readonly VenueName[] = this.options.venues ?? VENUES): void {
+    const precise = this.options.preciseTime ?? false;
+    let ts = Date.now();
+    const keepCopies = this.options.keepStaleCopies ?? true;
     for (let k = 0; k < n; k++) {
       for (const venue of venues) {
         for (const truth of this.books.get(venue)!.values()) {
+          if (precise) ts = performance.timeOrigin + performance.now(); // each message's own send time, not its tick's
           const change = truth.step(ts);
           this.produced++;
-          const copy = this.staleCopies.get(truth);
-          if (copy === undefined || ++copy.age >= STALE_EVERY) {
+          const copy = keepCopies ? this.staleCopies.get(truth) : null;
+          if (copy === undefined || (copy !== null && ++copy.age >= STALE_EVERY)) {
             this.staleCopies.set(truth, { updateId: truth.updateId, bids: truth.levels('bid'), asks: truth.levels('ask'), age: 0 });
           }
           for (const l of this.listeners) l(venue, truth, change);

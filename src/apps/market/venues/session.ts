@@ -21,6 +21,8 @@ export interface SessionOptions {
   /** Close and reconnect when nothing arrived for this long. */
   silenceMs: number;
   pingIntervalMs: number;
+  /** Sees every message as received (a JSONL recorder), before it is parsed. */
+  record?: (venue: VenueName, text: string, tsRecv: number) => void;
 }
 
 /** A venue session: subclasses subscribe, parse and sync. */
@@ -60,7 +62,10 @@ export abstract class VenueSession {
     ws.on('message', (data) => {
       this.lastMessage = performance.now();
       this.options.counters.messages(this.venue);
-      this.onText(data.toString(), nowMs());
+      const text = data.toString();
+      const tsRecv = nowMs();
+      this.options.record?.(this.venue, text, tsRecv);
+      this.onText(text, tsRecv);
     });
     ws.on('pong', () => (this.lastMessage = performance.now()));
     ws.on('error', () => {});

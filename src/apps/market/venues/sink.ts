@@ -42,6 +42,8 @@ export interface VenueCounters {
   checksumFailure(venue: VenueName): void;
   reconnect(venue: VenueName): void;
   unknownSymbol(venue: VenueName): void;
+  /** A diff dropped because the buffer kept while a snapshot is in flight was full (a flood). */
+  bufferOverflow(venue: VenueName): void;
 }
 
 export const noCounters: VenueCounters = {
@@ -54,4 +56,5 @@ export const noCounters: VenueCounters = {
   checksumFailure() {},
   reconnect() {},
   unknownSymbol() {},
+  bufferOverflow() {},
 };

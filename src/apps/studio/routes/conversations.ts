@@ -9,7 +9,7 @@ import { AirwavesError, Errors } from '../../../core/errors.js';
 import { LIST_FIELDS, SORT_COLUMNS, UUID_RE, parseFields, parseFilters, parseSort, type FilterQuery, type ListQuery } from '../filters.js';
 import { bulkChangeStatus, changeStatus, countConversations, getConversationJson, listPageJson, studioStats } from '../queries.js';
 import type { ConversationStatus } from '../types.js';
-import { JSON_TYPE, PREFIX, conversationItem, curator, errors, filterProps, statusBody, tags, uuidParam } from './schemas.js';
+import { JSON_TYPE, conversationItem, curator, errors, filterProps, statusBody, tags, uuidParam } from './schemas.js';
 import type { StudioRouteContext } from './context.js';
 
 /**
@@ -24,7 +24,7 @@ function reviewerOf(req: FastifyRequest<{ Body: { reviewer?: string } }>): strin
 
 export function registerConversationRoutes(http: FastifyInstance, { db, shared, statsCache }: StudioRouteContext): void {
   http.get<{ Querystring: ListQuery }>(
-    `${PREFIX}/conversations`,
+    '/conversations',
     {
       config: curator,
       schema: {
@@ -56,7 +56,7 @@ export function registerConversationRoutes(http: FastifyInstance, { db, shared, 
   );
 
   http.get<{ Querystring: FilterQuery }>(
-    `${PREFIX}/conversations/count`,
+    '/conversations/count',
     {
       config: curator,
       schema: {
@@ -73,7 +73,7 @@ export function registerConversationRoutes(http: FastifyInstance, { db, shared, 
   );
 
   http.get(
-    `${PREFIX}/stats`,
+    '/stats',
     {
       config: curator,
       schema: {
@@ -96,7 +96,7 @@ export function registerConversationRoutes(http: FastifyInstance, { db, shared, 
   );
 
   http.get<{ Params: { id: string } }>(
-    `${PREFIX}/conversations/:id`,
+    '/conversations/:id',
     {
       config: curator,
       schema: {
@@ -123,7 +123,7 @@ export function registerConversationRoutes(http: FastifyInstance, { db, shared, 
   );
 
   http.patch<{ Params: { id: string }; Body: { status: ConversationStatus; expected?: ConversationStatus; note?: string; reviewer?: string } }>(
-    `${PREFIX}/conversations/:id`,
+    '/conversations/:id',
     {
       config: curator,
       schema: {
@@ -142,7 +142,7 @@ export function registerConversationRoutes(http: FastifyInstance, { db, shared, 
   );
 
   http.post<{ Body: { ids: string[]; status: ConversationStatus; note?: string; reviewer?: string } }>(
-    `${PREFIX}/conversations/bulk`,
+    '/conversations/bulk',
     {
       config: curator,
       schema: {

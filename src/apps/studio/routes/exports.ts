@@ -10,12 +10,12 @@ import { rule } from '../../../auth/rules.js';
 import { EXPORT_FORMATS, exportStream, type ExportFormat } from '../export.js';
 import { parseFilters, type FilterQuery } from '../filters.js';
 import { topStatements } from '../queries.js';
-import { PREFIX, curatorDownload, filterProps, tags } from './schemas.js';
+import { curatorDownload, filterProps, tags } from './schemas.js';
 import type { StudioRouteContext } from './context.js';
 
 export function registerExportRoutes(http: FastifyInstance, { db, database }: StudioRouteContext): void {
   http.get<{ Querystring: FilterQuery & { format: ExportFormat } }>(
-    `${PREFIX}/export`,
+    '/export',
     {
       config: curatorDownload,
       schema: {
@@ -37,7 +37,7 @@ export function registerExportRoutes(http: FastifyInstance, { db, database }: St
   );
 
   http.get<{ Querystring: { limit?: number } }>(
-    `${PREFIX}/admin/pg-stat-statements`,
+    '/admin/pg-stat-statements',
     {
       config: rule.apiKey,
       schema: {

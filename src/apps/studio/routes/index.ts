@@ -6,23 +6,22 @@
  * the admin), checked before the body is read.
  */
 import type { FastifyInstance } from 'fastify';
-import type { AirwavesConfig } from '../../../core/config.js';
+import type { CoreConfig } from '../../../core/config.js';
 import type { Database } from '../../../db/database.js';
 import { SharedReads, TtlCache } from '../cache.js';
 import type { JobRunner } from '../jobs.js';
 import { kindOf, type StudioMetrics } from '../observability.js';
 import type { StudioDB } from '../types.js';
+import type { StudioConfig } from '../settings.js';
 import { registerConversationRoutes } from './conversations.js';
 import { registerExportRoutes } from './exports.js';
 import { registerJobRoutes } from './jobs.js';
 import { registerLibraryRoutes } from './library.js';
 import { CACHE_TTL_MS } from './schemas.js';
 
-export { PREFIX } from './schemas.js';
-
 export interface StudioRouteDeps {
   database: Database<StudioDB>;
-  config: AirwavesConfig;
+  config: CoreConfig & StudioConfig;
   metrics: StudioMetrics;
   jobs: JobRunner;
   generatorName: string;

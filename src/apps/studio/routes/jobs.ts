@@ -8,13 +8,13 @@ import { AirwavesError, Errors } from '../../../core/errors.js';
 import { UUID_RE } from '../filters.js';
 import { jobChannel } from '../jobs.js';
 import { getJob, insertJob, missingScenarios, recentJobs, templateExists } from '../queries.js';
-import { PREFIX, curator, errors, jobItem, tags, uuidParam } from './schemas.js';
+import { curator, errors, jobItem, tags, uuidParam } from './schemas.js';
 import type { StudioRouteContext } from './context.js';
 
 export function registerJobRoutes(http: FastifyInstance, { db, jobs, generatorName }: StudioRouteContext): void {
   const withChannel = <T extends { id: string }>(j: T) => ({ ...j, channel: jobChannel(j.id) });
   http.post<{ Body: { templateId: string; scenarioIds?: string[]; count: number } }>(
-    `${PREFIX}/jobs`,
+    '/jobs',
     {
       config: curator,
       schema: {
@@ -43,15 +43,15 @@ export function registerJobRoutes(http: FastifyInstance, { db, jobs, generatorNa
       return reply.status(201).send(withChannel(job));
     },
   );
-  http.get(`${PREFIX}/jobs`, { config: curator, schema: { tags, summary: 'The 50 most recent generation jobs', response: { 200: { type: 'object', properties: { items: { type: 'array', items: jobItem } } } } } }, async () => ({
+  http.get('/jobs', { config: curator, schema: { tags, summary: 'The 50 most recent generation jobs', response: { 200: { type: 'object', properties: { items: { type: 'array', items: jobItem } } } } } }, async () => ({
     items: (await recentJobs(db, 50)).map(withChannel),
   }));
-  http.get<{ Params: { id: string } }>(`${PREFIX}/jobs/:id`, { config: curator, schema: { tags, summary: 'One generation job', params: uuidParam, response: { 200: jobItem, ...errors } } }, async (req) => {
+  http.get<{ Params: { id: string } }>('/jobs/:id', { config: curator, schema: { tags, summary: 'One generation job', params: uuidParam, response: { 200: jobItem, ...errors } } }, async (req) => {
     const job = await getJob(db, req.params.id);
     if (!job) throw new AirwavesError(Errors.notFound, `job ${req.params.id} does not exist`);
     return withChannel(job);
   });
-  http.post<{ Params: { id: string } }>(`${PREFIX}/jobs/:id/cancel`, { config: curator, schema: { tags, summary: 'Cancel a queued or running job', params: uuidParam, response: { 200: jobItem, ...errors } } }, async (req) => {
+  http.post<{ Params: { id: string } }>('/jobs/:id/cancel', { config: curator, schema: { tags, summary: 'Cancel a queued or running job', params: uuidParam, response: { 200: jobItem, ...errors } } }, async (req) => {
     const cancelled = await jobs.cancel(req.params.id);
     const job = await getJob(db, req.params.id);
     if (!job) throw new AirwavesError(Errors.notFound, `job ${req.params.id} does not exist`);

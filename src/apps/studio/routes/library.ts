@@ -8,7 +8,7 @@ import { AirwavesError, Errors } from '../../../core/errors.js';
 import { isUniqueViolation } from '../../../db/database.js';
 import { activeJobOfTemplate, deleteScenario, deleteTemplate, insertScenario, insertTemplate, listScenarios, listTemplates, updateScenario, updateTemplate } from '../queries.js';
 import type { ScenarioInput, TemplateInput } from '../types.js';
-import { PREFIX, curator, errors, scenarioBody, scenarioItem, tags, templateBody, templateItem, uuidParam } from './schemas.js';
+import { curator, errors, scenarioBody, scenarioItem, tags, templateBody, templateItem, uuidParam } from './schemas.js';
 import type { StudioRouteContext } from './context.js';
 
 /** Unique-name violations are the caller's mistake, not a server fault. */
@@ -18,11 +18,11 @@ function conflictOnDuplicate(err: unknown, what: string): never {
 }
 
 export function registerLibraryRoutes(http: FastifyInstance, { db, templatesCache, scenariosCache }: StudioRouteContext): void {
-  http.get(`${PREFIX}/templates`, { config: curator, schema: { tags, summary: 'All templates (cached 5 min, invalidated on write)', response: { 200: { type: 'object', properties: { items: { type: 'array', items: templateItem } } } } } }, async () =>
+  http.get('/templates', { config: curator, schema: { tags, summary: 'All templates (cached 5 min, invalidated on write)', response: { 200: { type: 'object', properties: { items: { type: 'array', items: templateItem } } } } } }, async () =>
     templatesCache.get('all', async () => ({ items: await listTemplates(db) })),
   );
   http.post<{ Body: TemplateInput }>(
-    `${PREFIX}/templates`,
+    '/templates',
     { config: curator, schema: { tags, summary: 'Create a template', body: templateBody, response: { 201: templateItem, ...errors } } },
     async (req, reply) => {
       const b = req.body;
@@ -32,7 +32,7 @@ export function registerLibraryRoutes(http: FastifyInstance, { db, templatesCach
     },
   );
   http.put<{ Params: { id: string }; Body: TemplateInput }>(
-    `${PREFIX}/templates/:id`,
+    '/templates/:id',
     { config: curator, schema: { tags, summary: 'Replace a template', params: uuidParam, body: templateBody, response: { 200: templateItem, ...errors } } },
     async (req) => {
       const b = req.body;
@@ -43,7 +43,7 @@ export function registerLibraryRoutes(http: FastifyInstance, { db, templatesCach
     },
   );
   http.delete<{ Params: { id: string } }>(
-    `${PREFIX}/templates/:id`,
+    '/templates/:id',
     { config: curator, schema: { tags, summary: 'Delete a template (its conversations keep their data)', params: uuidParam, response: { 204: { type: 'null' }, ...errors } } },
     async (req, reply) => {
       const inUse = await activeJobOfTemplate(db, req.params.id);
@@ -54,11 +54,11 @@ export function registerLibraryRoutes(http: FastifyInstance, { db, templatesCach
     },
   );
 
-  http.get(`${PREFIX}/scenarios`, { config: curator, schema: { tags, summary: 'All scenarios (cached 5 min, invalidated on write)', response: { 200: { type: 'object', properties: { items: { type: 'array', items: scenarioItem } } } } } }, async () =>
+  http.get('/scenarios', { config: curator, schema: { tags, summary: 'All scenarios (cached 5 min, invalidated on write)', response: { 200: { type: 'object', properties: { items: { type: 'array', items: scenarioItem } } } } } }, async () =>
     scenariosCache.get('all', async () => ({ items: await listScenarios(db) })),
   );
   http.post<{ Body: ScenarioInput }>(
-    `${PREFIX}/scenarios`,
+    '/scenarios',
     { config: curator, schema: { tags, summary: 'Create a scenario', body: scenarioBody, response: { 201: scenarioItem, ...errors } } },
     async (req, reply) => {
       const b = req.body;
@@ -68,7 +68,7 @@ export function registerLibraryRoutes(http: FastifyInstance, { db, templatesCach
     },
   );
   http.put<{ Params: { id: string }; Body: ScenarioInput }>(
-    `${PREFIX}/scenarios/:id`,
+    '/scenarios/:id',
     { config: curator, schema: { tags, summary: 'Replace a scenario', params: uuidParam, body: scenarioBody, response: { 200: scenarioItem, ...errors } } },
     async (req) => {
       const b = req.body;
@@ -79,7 +79,7 @@ export function registerLibraryRoutes(http: FastifyInstance, { db, templatesCach
     },
   );
   http.delete<{ Params: { id: string } }>(
-    `${PREFIX}/scenarios/:id`,
+    '/scenarios/:id',
     { config: curator, schema: { tags, summary: 'Delete a scenario', params: uuidParam, response: { 204: { type: 'null' }, ...errors } } },
     async (req, reply) => {
       if (!(await deleteScenario(db, req.params.id))) throw new AirwavesError(Errors.notFound, `scenario ${req.params.id} does not exist`);

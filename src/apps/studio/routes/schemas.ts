@@ -9,7 +9,6 @@ import { rule } from '../../../auth/rules.js';
 import { UUID_RE } from '../filters.js';
 import { CONVERSATION_STATUSES, TIERS } from '../vocabulary.js';
 
-export const PREFIX = '/api/v1/studio';
 export const CACHE_TTL_MS = 5 * 60 * 1000;
 /** Bodies already serialised as JSON text are sent with this type and skip the serialiser. */
 export const JSON_TYPE = 'application/json; charset=utf-8';

@@ -17,19 +17,30 @@
  *   gone: they are at or below the channel's top and neither history nor the held messages have
  *   them (trimmed or expired). The next delivered message then jumps, and the hub tells each
  *   subscription it lost continuity (it resubscribes with `since` and learns `recovered: false`).
- * - A read that reports another epoch (Redis lost the channel and it started over) adopts it and
- *   reads again from its beginning; the hub's subscriptions see the new epoch on the next message.
+ * - A read that reports another epoch (Redis lost the channel and it started over) adopts it,
+ *   tells the hub at once (`epochChanged`: subscribers of a quiet channel learn it without
+ *   waiting for a message) and reads again from its beginning.
+ * - A fork: Redis lost messages this node already delivered (a Sentinel failover promoted a
+ *   replica that had not received them) and may have given their offsets to new messages. A
+ *   read after the position compares the last delivered message with history's message at that
+ *   offset: top below it, or another message there, and the channel is restarted under a new
+ *   epoch (`restart`, only if nobody did yet), so every node and client learns it lost
+ *   continuity (`recovered: false`) instead of taking a different message for one it has.
  */
 import type { HistorySlice, HubMessage } from '../engine.js';
 
 export type SyncStatus = 'unsynced' | 'live' | 'recovering';
 
-export type SyncEvent = 'duplicate' | 'fill' | 'fill_failed' | 'skipped' | 'held_dropped' | 'epoch_change';
+export type SyncEvent = 'duplicate' | 'fill' | 'fill_failed' | 'skipped' | 'held_dropped' | 'epoch_change' | 'fork';
 
 export interface ChannelSyncDeps {
   /** Reads the channel's history after `after` (all that the channel keeps); rejects when Redis does not answer. */
   read(after: number): Promise<HistorySlice>;
   deliver(message: HubMessage): void;
+  /** The channel is now in `epoch` (after being live in another). */
+  epochChanged(epoch: string): void;
+  /** Starts the channel over under a new epoch if it is still in `epoch` (a fork was seen). */
+  restart(epoch: string): Promise<unknown>;
   count(event: SyncEvent, n?: number): void;
   warn(message: string, err: unknown): void;
 }
@@ -49,6 +60,8 @@ export class ChannelSync {
   /** The next offset to deliver (position + 1). */
   next = 0;
   private held: Held[] = [];
+  /** The last message delivered: what a fork check compares history with. */
+  private last?: HubMessage;
   private seq = 0;
   private reading = false;
   private again = false;
@@ -66,7 +79,12 @@ export class ChannelSync {
   offer(m: HubMessage): void {
     if (this.closed) return;
     if (this.status === 'live' && m.epoch === this.epoch) {
-      if (m.offset < this.next) return this.deps.count('duplicate');
+      if (m.offset < this.next) {
+        this.deps.count('duplicate');
+        // Another message at the offset delivered last: Redis gave it out again (a fork).
+        if (this.last && m.offset === this.last.offset && !sameMessage(m, this.last)) this.recover();
+        return;
+      }
       if (m.offset === this.next) {
         this.emit(m);
         if (this.held.length) this.drain();
@@ -111,7 +129,9 @@ export class ChannelSync {
     const after = this.next - 1;
     const epoch = this.epoch;
     const seq = this.seq;
-    this.deps.read(after).then(
+    // One message more than needed when it is the last delivered one: the fork check's witness.
+    const checkable = this.last !== undefined && this.last.offset === after && this.last.epoch === epoch;
+    this.deps.read(checkable ? after - 1 : after).then(
       (slice) => {
         this.reading = false;
         this.apply(after, epoch, seq, slice);
@@ -138,6 +158,7 @@ export class ChannelSync {
 
   private emit(m: HubMessage): void {
     this.next = m.offset + 1;
+    this.last = m;
     this.deps.deliver(m);
   }
 
@@ -175,9 +196,11 @@ export class ChannelSync {
       this.epoch = slice.epoch;
       this.next = 1;
       this.held = this.held.filter((h) => h.m.epoch === slice.epoch || h.seq > seq);
+      this.deps.epochChanged(slice.epoch);
       this.recover();
       return;
     }
+    if (this.forked(after, epoch, slice)) return this.restart(epoch);
     // Everything up to the top that still exists is in history or held; what neither has is gone.
     const known: HubMessage[] = [];
     for (const m of slice.messages) if (m.offset > after) known.push(m);
@@ -199,6 +222,31 @@ export class ChannelSync {
     if (this.again || this.held.length) this.recover();
   }
 
+  /** Whether history contradicts what this node delivered last (see the module comment). */
+  private forked(after: number, epoch: string, slice: HistorySlice): boolean {
+    const last = this.last;
+    if (!last || last.offset !== after || last.epoch !== epoch) return false;
+    if (slice.top < after) return true;
+    const there = slice.messages.find((m) => m.offset === after);
+    return there !== undefined && !sameMessage(there, last);
+  }
+
+  private restart(epoch: string): void {
+    this.deps.count('fork');
+    this.deps.warn(`${this.channel} lost messages this node delivered (Redis failover?); starting a new epoch`, new Error(`fork in epoch ${epoch} at offset ${this.next - 1}`));
+    this.reading = true;
+    this.deps.restart(epoch).then(
+      () => {
+        this.reading = false;
+        this.recover();
+      },
+      (err: unknown) => {
+        this.reading = false;
+        this.failed(err);
+      },
+    );
+  }
+
   private failed(err: unknown): void {
     if (this.closed) return;
     this.deps.count('fill_failed');
@@ -210,4 +258,11 @@ export class ChannelSync {
     }, this.retryMs);
     this.timer.unref();
   }
+}
+
+/** Same publication: same time, key and payload (offset and epoch are compared by the caller). */
+function sameMessage(a: HubMessage, b: HubMessage): boolean {
+  if (a.ts !== b.ts || (a.key ?? '') !== (b.key ?? '')) return false;
+  if (a.binary || b.binary) return a.binary !== undefined && b.binary !== undefined && Buffer.compare(a.binary, b.binary) === 0;
+  return a.json === b.json;
 }

@@ -12,27 +12,33 @@
  *                           on every history read, and periodically while any node listens)
  *   aw:{<channel>}:h        list of wire messages (./wire.ts), newest first, trimmed to historySize
  *   aw:{<channel>}:i:<key>  ack of an idempotent publish ("<offset> <epoch> <ts>"), TTL dedupeTtlMs
- *   aw:p:<channel>          the pub/sub channel
+ *   aw:p:<channel>          the pub/sub channel (publications, and presence notices: ./wire.ts)
  *
  * Per listened channel one ChannelSync (./channel-sync.ts) puts pub/sub, own replies, gap fills
  * and the subscribe's read in one order; the hub sees each channel's messages once, in offset
  * order, and learns of a skip (proven gone) or an epoch change from the message that follows it.
  */
 import { Redis } from 'ioredis';
-import { redisCommandDuration, redisCommandOptions, redisSubscriberOptions } from '../../../core/redis-options.js';
+import { redisCommandDuration, redisCommandOptions, redisSubscriberOptions, redisTarget, type SentinelAddress } from '../../../core/redis-options.js';
 import { AirwavesError, Errors, isAirwavesError } from '../../../core/errors.js';
 import type { Logger } from '../../../core/logger.js';
 import { prom, sharedMetric, type Registry } from '../../../core/metrics.js';
-import type { ChannelRetention, HistorySlice, HubEngine, HubMessage, MessageSink, PublishAck, PublishPayload } from '../engine.js';
+import type { ChannelRetention, EngineNotices, HistorySlice, HubEngine, HubMessage, MessageSink, PublishAck, PublishPayload } from '../engine.js';
 import { newEpoch } from '../engine.js';
 import { ChannelSync, type SyncEvent } from './channel-sync.js';
-import { decodeWire, publishedAtOf } from './wire.js';
+import { decodeWire, presenceNoticeOf, publishedAtOf, pubSubChannelOf } from './wire.js';
 import { engineScripts } from './scripts.js';
 
 export { decodeWire, encodeWire } from './wire.js';
 
 export interface RedisEngineOptions {
   url: string;
+  /** Redis Sentinels: `url`'s host names the master group, and the engine follows its failovers. */
+  sentinels?: readonly SentinelAddress[];
+  /** Replicas that must confirm a publish (Redis WAIT) before it is acknowledged. Default 0. */
+  waitReplicas?: number;
+  /** How long a publish waits for them. Default 1 s. */
+  waitTimeoutMs?: number;
   nodeId: string;
   logger: Logger;
   metrics?: Registry;
@@ -46,13 +52,15 @@ export interface RedisEngineOptions {
   holdLimit?: number;
 }
 
-const PUB_PREFIX = 'aw:p:';
+/** Bytes of the pub/sub channel's prefix (`aw:p:`). */
+const PUB_PREFIX_BYTES = pubSubChannelOf('').length;
 /** Most messages read to fill one gap; a larger gap is beyond any namespace's history anyway. */
 const MAX_GAP_FILL = 10_000;
 
 interface ScriptedRedis extends Redis {
   awPublish(meta: string, hist: string, idem: string, ...argv: (string | Buffer | number)[]): Promise<string>;
   awHistoryBuffer(meta: string, hist: string, after: number, limit: number, epoch: string, metaTtl: number): Promise<[number, Buffer, Buffer[]]>;
+  awRestart(meta: string, hist: string, seenEpoch: string, newEpoch: string, metaTtl: number): Promise<number>;
 }
 
 interface Listened {
@@ -77,6 +85,7 @@ export class RedisEngine implements HubEngine {
   private readonly metaTtlMs: number;
   private readonly dedupeTtlMs: number;
   private sink: MessageSink = () => {};
+  private notices?: EngineNotices;
   private readonly listening = new Map<string, Listened>();
   private readonly retention = new Map<string, ChannelRetention>();
   private readonly latency?: prom.Histogram<'op'>;
@@ -93,11 +102,15 @@ export class RedisEngine implements HubEngine {
     const name = `airwaves-${options.nodeId}`;
     // Publishes fail fast while Redis is away; in-flight ones fail on disconnect rather than being
     // resent blindly (a resent publish could be applied twice).
-    this.cmd = new Redis(options.url, redisCommandOptions(name)) as ScriptedRedis;
-    this.sub = new Redis(options.url, redisSubscriberOptions(name));
+    this.cmd = new Redis(options.url, redisTarget(options.url, redisCommandOptions(name), options.sentinels)) as ScriptedRedis;
+    // The engine resubscribes itself on 'ready' (below) rather than through ioredis' automatic
+    // re-SUBSCRIBE, which has no rejection handler: a close() racing a reconnect (a Sentinel
+    // failover makes those common) would raise an unhandled "Connection is closed.".
+    this.sub = new Redis(options.url, redisTarget(options.url, { ...redisSubscriberOptions(name), autoResubscribe: false }, options.sentinels));
     const scripts = engineScripts();
     this.cmd.defineCommand('awPublish', { numberOfKeys: 3, lua: scripts.publish });
     this.cmd.defineCommand('awHistory', { numberOfKeys: 2, lua: scripts.history });
+    this.cmd.defineCommand('awRestart', { numberOfKeys: 2, lua: scripts.restart });
     for (const [role, conn] of [['command', this.cmd], ['subscriber', this.sub]] as const) {
       conn.on('error', (err: Error) => this.log.debug({ err: err.message, role }, 'redis connection error'));
       conn.on('close', () => {
@@ -110,6 +123,7 @@ export class RedisEngine implements HubEngine {
     this.sub.on('ready', () => {
       if (this.wasDown) this.log.info('redis connection restored');
       this.wasDown = false;
+      for (const [channel, listened] of this.listening) this.subscribe(channel, listened);
       void this.recoverAfterResubscribe();
     });
     if (options.metrics) {
@@ -121,7 +135,7 @@ export class RedisEngine implements HubEngine {
         (registers) =>
           new prom.Counter({
             name: 'redis_engine_sync_events_total',
-            help: 'Per-channel ordering events: fill (history read), fill_failed, skipped (offsets proven gone), duplicate, held_dropped, epoch_change',
+            help: 'Per-channel ordering events: fill (history read), fill_failed, skipped (offsets proven gone), duplicate, held_dropped, epoch_change, fork (Redis lost delivered messages; new epoch), unreplicated (publish not confirmed by the replicas)',
             labelNames: ['event'] as const,
             registers,
           }),
@@ -129,8 +143,9 @@ export class RedisEngine implements HubEngine {
     }
   }
 
-  async start(sink: MessageSink): Promise<void> {
+  async start(sink: MessageSink, notices?: EngineNotices): Promise<void> {
     this.sink = sink;
+    this.notices = notices;
     this.sub.on('messageBuffer', (channel: Buffer, message: Buffer) => this.onPubSub(channel, message));
     // Keep the epoch of every listened channel alive (and notice one that changed or a message
     // this node never heard of) even when nobody publishes.
@@ -150,36 +165,46 @@ export class RedisEngine implements HubEngine {
     // Not carried over pub/sub: every node publishes it, and delivers it from its own reply.
     const eachNode = payload.eachNodePublishes === true && idem !== undefined;
     const data = payload.binary ? Buffer.from(payload.binary.buffer, payload.binary.byteOffset, payload.binary.byteLength) : (payload.json ?? 'null');
-    return this.cmd
-      .awPublish(
-        metaKey(channel),
-        histKey(channel),
-        idem === undefined ? metaKey(channel) : idemKey(channel, idem),
-        PUB_PREFIX + channel,
-        payload.binary ? 'b' : 'j',
-        payload.key ?? '',
-        data,
-        retention.historySize,
-        retention.historyTtlMs,
-        Math.max(this.metaTtlMs, retention.historyTtlMs),
-        newEpoch(),
-        Date.now(),
-        idem === undefined ? 0 : this.dedupeTtlMs,
-        eachNode ? '1' : '0',
-      )
-      .then(
-        (reply) => {
-          this.latency?.observe({ op: 'publish' }, (performance.now() - started) / 1000);
-          // "offset epoch ts"; ts is the first publisher's (a repeat gets the stored reply).
-          const [offset, epoch, ts] = reply.split(' ');
-          const ack = { offset: Number(offset), epoch };
-          if (eachNode) this.deliverOwnPublish(channel, payload, ack, ts === undefined ? Date.now() : Number(ts));
-          return ack;
-        },
-        (err: unknown) => {
-          throw unavailable(err);
-        },
-      );
+    const published = this.cmd.awPublish(
+      metaKey(channel),
+      histKey(channel),
+      idem === undefined ? metaKey(channel) : idemKey(channel, idem),
+      pubSubChannelOf(channel),
+      payload.binary ? 'b' : 'j',
+      payload.key ?? '',
+      data,
+      retention.historySize,
+      retention.historyTtlMs,
+      Math.max(this.metaTtlMs, retention.historyTtlMs),
+      newEpoch(),
+      Date.now(),
+      idem === undefined ? 0 : this.dedupeTtlMs,
+      eachNode ? '1' : '0',
+    );
+    // WAIT right behind the script on the same connection: it returns once the replicas hold
+    // everything this connection wrote, the publish included (scripts cannot call WAIT).
+    const waitFor = this.options.waitReplicas ?? 0;
+    const waitMs = this.options.waitTimeoutMs ?? 1000;
+    const replicated = waitFor > 0 ? this.cmd.wait(waitFor, waitMs) : Promise.resolve(0);
+    return Promise.all([published, replicated]).then(
+      ([reply, replicas]) => {
+        this.latency?.observe({ op: 'publish' }, (performance.now() - started) / 1000);
+        // "offset epoch ts"; ts is the first publisher's (a repeat gets the stored reply).
+        const [offset, epoch, ts] = reply.split(' ');
+        const ack = { offset: Number(offset), epoch };
+        if (eachNode) this.deliverOwnPublish(channel, payload, ack, ts === undefined ? Date.now() : Number(ts));
+        if (replicas < waitFor) {
+          this.syncEvents?.inc({ event: 'unreplicated' });
+          // Published (subscribers may have it) but not acknowledged: a failover now could lose
+          // it. A retry with the same idempotency key does not publish it twice.
+          throw new AirwavesError(Errors.engineUnavailable, `published at offset ${offset} but confirmed by ${replicas} of ${waitFor} Redis replicas within ${waitMs} ms; not acknowledged`);
+        }
+        return ack;
+      },
+      (err: unknown) => {
+        throw unavailable(err);
+      },
+    );
   }
 
   async history(channel: string, afterOffset: number, limit: number, retention: ChannelRetention): Promise<HistorySlice> {
@@ -198,7 +223,7 @@ export class RedisEngine implements HubEngine {
   }
 
   listen(channel: string, on: boolean): Promise<void> {
-    const pubChannel = PUB_PREFIX + channel;
+    const pubChannel = pubSubChannelOf(channel);
     if (on) {
       if (this.listening.has(channel)) return Promise.resolve();
       const listened: Listened = { sync: this.newSync(channel), subscribed: Promise.resolve() };
@@ -268,7 +293,7 @@ export class RedisEngine implements HubEngine {
    * channel would stay listened but deaf. Reads wait for the confirmation and fail with it.
    */
   private subscribe(channel: string, listened: Listened, delayMs = 0): void {
-    const attempt = this.sub.subscribe(PUB_PREFIX + channel);
+    const attempt = this.sub.subscribe(pubSubChannelOf(channel));
     listened.subscribed = attempt;
     attempt.catch((err: Error) => {
       if (this.closed || this.listening.get(channel) !== listened) return;
@@ -301,6 +326,9 @@ export class RedisEngine implements HubEngine {
         // Fills read everything the channel keeps (no TTL filter: an expired message is gone either way).
         read: (after) => this.read(channel, after, Math.max(1, Math.min(MAX_GAP_FILL, this.retention.get(channel)?.historySize ?? MAX_GAP_FILL)), 0),
         deliver: (m) => this.sink(m),
+        epochChanged: (epoch) => this.notices?.epochChanged(channel, epoch),
+        restart: (epoch) =>
+          this.cmd.awRestart(metaKey(channel), histKey(channel), epoch, newEpoch(), Math.max(this.metaTtlMs, this.retention.get(channel)?.historyTtlMs ?? 0)),
         count: (event: SyncEvent, n = 1) => this.syncEvents?.inc({ event }, n),
         warn: (message, err) => this.log.warn({ err: (err as Error).message, channel }, message),
       },
@@ -321,11 +349,17 @@ export class RedisEngine implements HubEngine {
   }
 
   private onPubSub(pubChannel: Buffer, buf: Buffer): void {
-    const channel = pubChannel.toString('utf8', PUB_PREFIX.length);
+    const channel = pubChannel.toString('utf8', PUB_PREFIX_BYTES);
     const listened = this.listening.get(channel);
     if (!listened) return;
     let message: HubMessage;
     try {
+      const notice = presenceNoticeOf(buf);
+      if (notice) {
+        // A notice from this node was told to its subscribers where it happened.
+        if (notice.node !== this.options.nodeId) this.notices?.presence(channel, notice.event, notice.info);
+        return;
+      }
       message = decodeWire(channel, buf);
     } catch (err) {
       this.log.error({ err: (err as Error).message, channel }, 'dropping malformed pub/sub message');
@@ -337,8 +371,8 @@ export class RedisEngine implements HubEngine {
   /**
    * After a reconnect, messages published while this node's subscription was down are only in
    * history: every listened channel reads from its position, including those that had no
-   * message yet. A PING on the subscriber connection returns after ioredis' re-SUBSCRIBE, so a
-   * read started then misses nothing.
+   * message yet. A PING on the subscriber connection returns after the re-SUBSCRIBEs sent
+   * before it, so a read started then misses nothing.
    */
   private async recoverAfterResubscribe(): Promise<void> {
     if (this.closed || this.listening.size === 0) return;
@@ -362,7 +396,8 @@ export class RedisEngine implements HubEngine {
       this.read(channel, Number.MAX_SAFE_INTEGER, 0, 0).then(
         (slice) => {
           if (this.listening.get(channel) !== l || l.sync.status !== 'live') return;
-          if (slice.epoch !== l.sync.epoch || (slice.top >= expected && l.sync.next === expected)) l.sync.recover();
+          // Another epoch, a message this node never heard of, or a top below what it delivered (a fork).
+          if (slice.epoch !== l.sync.epoch || (slice.top >= expected && l.sync.next === expected) || slice.top < l.sync.next - 1) l.sync.recover();
         },
         () => {
           /* Redis away: the reconnect recovers every channel */

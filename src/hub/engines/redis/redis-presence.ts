@@ -6,20 +6,28 @@
  * `heartbeatMs`; a list drops the entries whose expiry passed first. A node that dies stops
  * refreshing, so its clients disappear from every node's list within `ttlMs`.
  *
+ * Joins and leaves are announced on the channel's pub/sub (by the same scripts, atomically with
+ * the change), where every node listening to the channel hears them through its engine and tells
+ * its subscribers; so is an entry taken out because it expired (a killed node's clients leave
+ * within `ttlMs` plus one heartbeat of any node on the channel).
+ *
  * Keys (hash-tagged like the engine's): aw:{<channel>}:pr (hash), aw:{<channel>}:pe (sorted set).
  */
 import { Redis } from 'ioredis';
 import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
-import { redisCommandOptions } from '../../../core/redis-options.js';
+import { redisCommandOptions, redisTarget, type SentinelAddress } from '../../../core/redis-options.js';
 import { AirwavesError, Errors } from '../../../core/errors.js';
 import type { Logger } from '../../../core/logger.js';
 import type { PresenceEntry } from '../../../protocol/index.js';
 import type { PresenceStore } from '../presence.js';
 import { luaDir } from './scripts.js';
+import { pubSubChannelOf } from './wire.js';
 
 export interface RedisPresenceOptions {
   url: string;
+  /** Redis Sentinels: `url`'s host names the master group. */
+  sentinels?: readonly SentinelAddress[];
   nodeId: string;
   logger: Logger;
   /** How long an entry outlives its node's last refresh. Default 15 s. */
@@ -30,7 +38,8 @@ export interface RedisPresenceOptions {
 
 interface PresenceRedis extends Redis {
   awPresenceAdd(hash: string, zset: string, ...argv: (string | number)[]): Promise<number>;
-  awPresenceList(hash: string, zset: string, now: number): Promise<string[]>;
+  awPresenceLeave(hash: string, zset: string, ...argv: string[]): Promise<number>;
+  awPresenceList(hash: string, zset: string, now: number, pubChannel: string): Promise<string[]>;
 }
 
 interface StoredEntry extends PresenceEntry {
@@ -45,6 +54,7 @@ export class RedisPresence implements PresenceStore {
   private readonly redis: PresenceRedis;
   private readonly log: Logger;
   private readonly ttlMs: number;
+  private readonly nodeId: string;
   /** This node's clients per channel: what the heartbeat refreshes. */
   private readonly local = new Map<string, Map<string, StoredEntry>>();
   private readonly timer: NodeJS.Timeout;
@@ -52,10 +62,12 @@ export class RedisPresence implements PresenceStore {
   constructor(options: RedisPresenceOptions) {
     this.log = options.logger.child({ module: 'redis-presence', node: options.nodeId });
     this.ttlMs = options.ttlMs ?? 15_000;
-    this.redis = new Redis(options.url, { ...redisCommandOptions(`airwaves-presence-${options.nodeId}`), lazyConnect: false }) as PresenceRedis;
+    this.nodeId = options.nodeId;
+    this.redis = new Redis(options.url, redisTarget(options.url, { ...redisCommandOptions(`airwaves-presence-${options.nodeId}`), lazyConnect: false }, options.sentinels)) as PresenceRedis;
     this.redis.on('error', (err: Error) => this.log.debug({ err: err.message }, 'redis connection error'));
     const dir = luaDir();
     this.redis.defineCommand('awPresenceAdd', { numberOfKeys: 2, lua: readFileSync(join(dir, 'presence-add.lua'), 'utf8') });
+    this.redis.defineCommand('awPresenceLeave', { numberOfKeys: 2, lua: readFileSync(join(dir, 'presence-leave.lua'), 'utf8') });
     this.redis.defineCommand('awPresenceList', { numberOfKeys: 2, lua: readFileSync(join(dir, 'presence-list.lua'), 'utf8') });
     this.timer = setInterval(() => this.heartbeat(), options.heartbeatMs ?? Math.max(100, Math.floor(this.ttlMs / 3)));
     this.timer.unref();
@@ -66,27 +78,22 @@ export class RedisPresence implements PresenceStore {
     if (!clients) this.local.set(channel, (clients = new Map()));
     const stored: StoredEntry = { ...entry, at: Date.now() };
     clients.set(entry.client, stored);
-    // While Redis is away the next heartbeat records it.
-    this.add(channel, [stored]).catch((err: Error) => this.log.debug({ err: err.message, channel }, 'presence join not recorded yet'));
+    // While Redis is away the next heartbeat records it (and announces it then).
+    this.add(channel, [stored], true).catch((err: Error) => this.log.debug({ err: err.message, channel }, 'presence join not recorded yet'));
   }
 
   leave(channel: string, client: string): boolean {
     const clients = this.local.get(channel);
     if (!clients?.delete(client)) return false;
     if (clients.size === 0) this.local.delete(channel);
-    this.redis
-      .multi()
-      .hdel(hashKey(channel), client)
-      .zrem(zsetKey(channel), client)
-      .exec()
-      .catch((err: Error) => this.log.debug({ err: err.message, channel }, 'presence leave not recorded; the entry expires'));
+    this.remove(channel, [client]).catch((err: Error) => this.log.debug({ err: err.message, channel }, 'presence leave not recorded; the entry expires'));
     return true;
   }
 
   async list(channel: string): Promise<PresenceEntry[]> {
     let flat: string[];
     try {
-      flat = await this.redis.awPresenceList(hashKey(channel), zsetKey(channel), Date.now());
+      flat = await this.redis.awPresenceList(hashKey(channel), zsetKey(channel), Date.now(), pubSubChannelOf(channel));
     } catch (err) {
       throw new AirwavesError(Errors.engineUnavailable, `presence unavailable: ${(err as Error).message}`);
     }
@@ -105,17 +112,22 @@ export class RedisPresence implements PresenceStore {
   async close(): Promise<void> {
     clearInterval(this.timer);
     // A graceful stop takes its clients out at once (a crash leaves them to expire).
-    const ops = this.redis.multi();
-    for (const [channel, clients] of this.local) for (const client of clients.keys()) ops.hdel(hashKey(channel), client).zrem(zsetKey(channel), client);
+    const leaving = [...this.local].map(([channel, clients]) => this.remove(channel, [...clients.keys()]).catch(() => undefined));
     this.local.clear();
-    await ops.exec().catch(() => undefined);
+    await Promise.all(leaving);
     await this.redis.quit().catch(() => this.redis.disconnect());
   }
 
-  private add(channel: string, entries: StoredEntry[]): Promise<number> {
-    const argv: (string | number)[] = [Date.now() + this.ttlMs, this.ttlMs * 2];
+  /** Records entries; `announce`: as joins of this node (a heartbeat announces only re-added ones). */
+  private add(channel: string, entries: StoredEntry[], announce = false): Promise<number> {
+    const now = Date.now();
+    const argv: (string | number)[] = [now + this.ttlMs, this.ttlMs * 2, now, pubSubChannelOf(channel), announce ? this.nodeId : ''];
     for (const e of entries) argv.push(e.client, JSON.stringify(e));
     return this.redis.awPresenceAdd(hashKey(channel), zsetKey(channel), ...argv);
+  }
+
+  private remove(channel: string, clients: string[]): Promise<number> {
+    return this.redis.awPresenceLeave(hashKey(channel), zsetKey(channel), pubSubChannelOf(channel), this.nodeId, ...clients);
   }
 
   private heartbeat(): void {

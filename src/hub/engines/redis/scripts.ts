@@ -19,12 +19,12 @@ export function luaDir(): string {
   return join(source, 'lua');
 }
 
-let cache: { publish: string; history: string } | undefined;
+let cache: { publish: string; history: string; restart: string } | undefined;
 
-export function engineScripts(): { publish: string; history: string } {
+export function engineScripts(): { publish: string; history: string; restart: string } {
   if (!cache) {
     const dir = luaDir();
-    cache = { publish: readFileSync(join(dir, 'publish.lua'), 'utf8'), history: readFileSync(join(dir, 'history.lua'), 'utf8') };
+    cache = { publish: readFileSync(join(dir, 'publish.lua'), 'utf8'), history: readFileSync(join(dir, 'history.lua'), 'utf8'), restart: readFileSync(join(dir, 'restart.lua'), 'utf8') };
   }
   return cache;
 }

@@ -6,7 +6,7 @@
  * the same choice from the same list; adding a shard moves only the channels that now hash
  * highest to it, removing one moves only its own channels (which start a new epoch there).
  */
-import type { ChannelRetention, HistorySlice, HubEngine, MessageSink, PublishAck, PublishPayload } from '../engine.js';
+import type { ChannelRetention, EngineNotices, HistorySlice, HubEngine, MessageSink, PublishAck, PublishPayload } from '../engine.js';
 import type { PresenceEntry } from '../../../protocol/index.js';
 import type { PresenceStore } from '../presence.js';
 
@@ -58,8 +58,8 @@ export class ShardedEngine implements HubEngine {
     return this.shards[shardOf(channel, this.urls)];
   }
 
-  async start(sink: MessageSink): Promise<void> {
-    await Promise.all(this.shards.map((s) => s.start(sink)));
+  async start(sink: MessageSink, notices?: EngineNotices): Promise<void> {
+    await Promise.all(this.shards.map((s) => s.start(sink, notices)));
   }
 
   publish(channel: string, payload: PublishPayload, retention: ChannelRetention): PublishAck | Promise<PublishAck> {

@@ -3,9 +3,10 @@
  * The Redis engine's wire message, the same on pub/sub and in history:
  * `<offset>|<epoch>|<ts>|<j|b>|<keyBytes>|<key><payload>` — a text header that Lua builds by
  * concatenation and a payload that stays raw bytes, so binary namespaces cost no base64 and JSON
- * is never parsed on the way through.
+ * is never parsed on the way through. Presence notices share the channel's pub/sub (below).
  */
 import type { HubMessage, PublishPayload } from '../engine.js';
+import type { PresenceEntry } from '../../../protocol/index.js';
 
 const BAR = 0x7c;
 
@@ -15,6 +16,37 @@ export function encodeWire(offset: number, epoch: string, ts: number, payload: P
   const head = Buffer.from(`${offset}|${epoch}|${ts}|${payload.binary ? 'b' : 'j'}|${Buffer.byteLength(key)}|${key}`);
   const body = payload.binary ? Buffer.from(payload.binary) : Buffer.from(payload.json ?? 'null');
   return Buffer.concat([head, body]);
+}
+
+/** The pub/sub channel of a hub channel: its publications and its presence notices. */
+export const pubSubChannelOf = (channel: string) => `aw:p:${channel}`;
+
+/**
+ * A presence notice on a channel's pub/sub: `J|<node>|<entry JSON>` or `L|<node>|<entry JSON>`
+ * (a publication starts with its offset's digits). `<node>` is the node where it happened (that
+ * node told its own subscribers already) or empty for an entry that expired (every node tells).
+ */
+export interface PresenceNotice {
+  event: 'join' | 'leave';
+  node: string;
+  info: PresenceEntry;
+}
+
+const J = 0x4a;
+const L = 0x4c;
+
+/** The notice in `buf`, or undefined when `buf` is a publication. Throws on a malformed notice. */
+export function presenceNoticeOf(buf: Buffer): PresenceNotice | undefined {
+  if (buf[0] !== J && buf[0] !== L) return undefined;
+  const bar = buf.indexOf(BAR, 2);
+  if (buf[1] !== BAR || bar < 0) throw new Error('malformed presence notice');
+  const entry = JSON.parse(buf.toString('utf8', bar + 1)) as { client?: unknown; user?: unknown };
+  if (typeof entry.client !== 'string') throw new Error('presence notice without a client');
+  return {
+    event: buf[0] === J ? 'join' : 'leave',
+    node: buf.toString('utf8', 2, bar),
+    info: { client: entry.client, user: typeof entry.user === 'string' ? entry.user : null },
+  };
 }
 
 /**

@@ -23,8 +23,11 @@ interface BufferedDiff {
   asks: number[];
 }
 
-/** Diffs kept while a snapshot is in flight; beyond this the resync restarts (bounded memory). */
-const MAX_BUFFERED = 10_000;
+/**
+ * Diffs kept while a snapshot is in flight (bounded memory when a venue floods): beyond this the
+ * oldest is dropped and counted; a snapshot older than what is kept is then stale and refetched.
+ */
+export const MAX_BUFFERED = 10_000;
 
 export class BinanceBookSync {
   readonly book: OrderBook;
@@ -44,6 +47,11 @@ export class BinanceBookSync {
     this.update = { venue: 'binance', symbol, book: this.book, snapshot: false, bids: [], asks: [], nb: 0, na: 0, venueSeq: 0, tsEvent: 0, tsRecv: 0 };
   }
 
+  /** Diffs waiting for the snapshot. */
+  get buffered(): number {
+    return this.buffer.length;
+  }
+
   get live(): boolean {
     return this.state === 'live';
   }
@@ -56,7 +64,10 @@ export class BinanceBookSync {
   /** A diff; only the first `nb`/`na` numbers of `bids`/`asks` are its levels (scanner arrays are reused). */
   onDiff(firstId: number, lastId: number, bids: readonly number[], asks: readonly number[], eventTime: number, tsRecv: number, nb = bids.length, na = asks.length): void {
     if (this.state === 'buffering') {
-      if (this.buffer.length >= MAX_BUFFERED) this.buffer.shift();
+      if (this.buffer.length >= MAX_BUFFERED) {
+        this.buffer.shift();
+        this.counters.bufferOverflow('binance');
+      }
       this.buffer.push({ firstId, lastId, eventTime, tsRecv, bids: bids.slice(0, nb), asks: asks.slice(0, na) });
       if (this.snapshotWanted) this.askForSnapshot();
       return;

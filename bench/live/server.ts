@@ -1,0 +1,114 @@
+/**
+ * @module bench/live/server
+ * Starts bench/live/server-process in a child process and talks to it over the fork IPC channel:
+ * `ServerUnderTest` gives the bench the server's URL and RTMP port, its pid (CPU is read from
+ * /proc like nginx's) and the few questions only the server can answer (keys, part timings).
+ */
+import { fork, type ChildProcess } from 'node:child_process';
+import { readFileSync } from 'node:fs';
+import { dirname, join } from 'node:path';
+import { fileURLToPath } from 'node:url';
+
+export type BenchRequest =
+  | { op: 'createKey' }
+  | { op: 'streamOfKey'; key: string }
+  | { op: 'parts'; streamId: string }
+  | { op: 'segments'; streamId: string }
+  | { op: 'health'; streamId: string }
+  | { op: 'close' };
+
+export type BenchReply = { seq: number; ok: true; value: unknown } | { seq: number; ok: false; error: string };
+
+export interface PartTiming {
+  msn: number;
+  index: number;
+  availableAt: number;
+  firstArrivalAt: number;
+}
+
+export interface IngestHealthReply {
+  fps: number;
+  droppedFrames: number;
+  bitrateKbps: number;
+}
+
+const TICKS = 100; // USER_HZ on Linux
+
+/** CPU seconds (user + system) a process has used, from /proc. */
+export function procCpuSeconds(pid: number): number {
+  const fields = readFileSync(`/proc/${pid}/stat`, 'utf8').split(') ')[1]!.split(' ');
+  return (Number(fields[11]) + Number(fields[12])) / TICKS;
+}
+
+export class ServerUnderTest {
+  private seq = 0;
+  private readonly pending = new Map<number, { resolve: (v: unknown) => void; reject: (e: Error) => void }>();
+
+  private constructor(
+    private readonly child: ChildProcess,
+    readonly url: string,
+    readonly rtmpPort: number,
+  ) {
+    child.on('message', (raw) => {
+      const reply = raw as BenchReply;
+      const waiter = this.pending.get(reply.seq);
+      if (!waiter) return;
+      this.pending.delete(reply.seq);
+      if (reply.ok) waiter.resolve(reply.value);
+      else waiter.reject(new Error(reply.error));
+    });
+  }
+
+  /** `cpuProfileDir` runs the server with `node --cpu-prof` (the profile is written on close). */
+  static async start(options: { cpuProfileDir?: string } = {}): Promise<ServerUnderTest> {
+    const here = dirname(fileURLToPath(import.meta.url));
+    const execArgv = ['--import', 'tsx', ...(process.env.BENCH_SERVER_NODE_FLAGS ?? '').split(' ').filter(Boolean), ...(options.cpuProfileDir ? ['--cpu-prof', '--cpu-prof-dir', options.cpuProfileDir] : [])];
+    const child = fork(join(here, 'server-process.ts'), [], { execArgv, stdio: ['ignore', 'inherit', 'inherit', 'ipc'] });
+    const ready = await new Promise<{ url: string; rtmpPort: number }>((resolve, reject) => {
+      child.once('message', (m) => resolve(m as { url: string; rtmpPort: number }));
+      child.once('exit', (code) => reject(new Error(`the server process exited with ${code} before it was ready`)));
+    });
+    return new ServerUnderTest(child, ready.url, ready.rtmpPort);
+  }
+
+  get pid(): number {
+    return this.child.pid!;
+  }
+
+  cpuSeconds(): number {
+    return procCpuSeconds(this.pid);
+  }
+
+  private ask<T>(req: BenchRequest): Promise<T> {
+    const seq = ++this.seq;
+    return new Promise<T>((resolve, reject) => {
+      this.pending.set(seq, { resolve: resolve as (v: unknown) => void, reject });
+      this.child.send({ ...req, seq });
+    });
+  }
+
+  createKey = () => this.ask<string>({ op: 'createKey' });
+  streamOfKey = (key: string) => this.ask<string | null>({ op: 'streamOfKey', key });
+  parts = (streamId: string) => this.ask<PartTiming[]>({ op: 'parts', streamId });
+  segments = (streamId: string) => this.ask<number>({ op: 'segments', streamId });
+  health = (streamId: string) => this.ask<IngestHealthReply | null>({ op: 'health', streamId });
+
+  /** Waits until the stream published with `key` is live and has `segments` complete segments. */
+  async waitLive(key: string, segments = 3, timeoutMs = 30_000): Promise<string> {
+    const deadline = Date.now() + timeoutMs;
+    let id: string | null = null;
+    while (Date.now() < deadline) {
+      id ??= await this.streamOfKey(key);
+      if (id && (await this.segments(id)) >= segments) return id;
+      await new Promise((r) => setTimeout(r, 100));
+    }
+    throw new Error(`the stream of key ${key.slice(0, 9)}… did not go live within ${timeoutMs} ms`);
+  }
+
+  async close(): Promise<void> {
+    const exited = new Promise((r) => this.child.once('exit', r));
+    await this.ask({ op: 'close' }).catch(() => undefined);
+    await Promise.race([exited, new Promise((r) => setTimeout(r, 10_000))]);
+    if (this.child.exitCode === null) this.child.kill('SIGKILL');
+  }
+}

@@ -1,0 +1,241 @@
+/**
+ * @module bench/market/rig
+ * The gateway benchmark's rig, every part in its own process except the one measured:
+ *
+ * - one venue simulator process per venue (bench/market/sim-process.ts), so producing the feed
+ *   never runs on the gateway's event loop;
+ * - the server (hub) + market gateway in this process, publishing exactly as the app does;
+ * - hub subscribers in several processes (bench/market/subscribers.ts) over loopback sockets.
+ *
+ * `measure(seconds)` gives one window's figures: feed messages sent by the simulators and received
+ * by the gateway, publications, deliveries, internal latency (venue message received → handed to
+ * the hub), end to end (venue send time → subscriber receive, in another process), GC pauses
+ * (perf_hooks) and event-loop utilisation.
+ */
+import { fork, type ChildProcess } from 'node:child_process';
+import { loadavg } from 'node:os';
+import { PerformanceObserver, performance } from 'node:perf_hooks';
+import { createServer } from '../../src/server.js';
+import { createLogger } from '../../src/core/logger.js';
+import { createRegistry } from '../../src/core/metrics.js';
+import { MarketGateway } from '../../src/apps/market/gateway.js';
+import { MARKET_NAMESPACE } from '../../src/apps/market/index.js';
+import { nowMs, syntheticSymbols, VENUES, type VenueName } from '../../src/apps/market/types.js';
+import type { VenueUrls } from '../../src/apps/market/simulator/server.js';
+import { LatencyHistogram, type HistogramSnapshot } from '../hub/histogram.js';
+import { percentile } from '../shared/percentile.js';
+
+const here = new URL('.', import.meta.url);
+export const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
+export const load = () => loadavg().map((l) => Number(l.toFixed(2)));
+
+export function forkTs(file: string, args: string[], env: NodeJS.ProcessEnv = process.env): ChildProcess {
+  return fork(new URL(file, here).pathname, args, { execArgv: ['--import', 'tsx'], stdio: ['ignore', 'inherit', 'inherit', 'ipc'], env });
+}
+
+/** The next IPC message from `child` that satisfies `pred`; rejects if the child exits first or `timeoutMs` passes. */
+export function nextMessage<T>(child: ChildProcess, pred: (m: T) => boolean = () => true, timeoutMs = 120_000): Promise<T> {
+  return new Promise((resolve, reject) => {
+    const done = () => {
+      child.off('message', on);
+      child.off('exit', onExit);
+      clearTimeout(timer);
+    };
+    const on = (m: T) => {
+      if (pred(m)) {
+        done();
+        resolve(m);
+      }
+    };
+    const onExit = (code: number | null) => {
+      done();
+      reject(new Error(`child ${child.pid} exited (${code}) before answering`));
+    };
+    const timer = setTimeout(() => {
+      done();
+      reject(new Error(`child ${child.pid} did not answer within ${timeoutMs} ms`));
+    }, timeoutMs);
+    child.on('message', on);
+    child.on('exit', onExit);
+  });
+}
+
+export type Pcts = { p50: number; p99: number; p999: number };
+/** Percentiles in ms from a µs histogram. */
+export const histMs = (h: LatencyHistogram): Pcts => ({ p50: h.quantile(0.5) / 1000, p99: h.quantile(0.99) / 1000, p999: h.quantile(0.999) / 1000 });
+
+export interface Window {
+  seconds: number;
+  simUpdatesPerSec: number;
+  venueSentPerSec: number;
+  venueReceivedPerSec: number;
+  publicationsPerSec: number;
+  deliveriesPerSec: number;
+  internalMs: Pcts;
+  internalSamples: number;
+  endToEndMs: Pcts;
+  gatewayToClientMs: Pcts;
+  endToEndSamples: number;
+  gcPauseP99Ms: number;
+  gcPauseMaxMs: number;
+  gcCount: number;
+  eventLoopUtilisation: number;
+  rssMb: number;
+  heapMb: number;
+  load: number[];
+}
+
+export class MarketRig {
+  readonly sims = new Map<VenueName, ChildProcess>();
+  readonly subs: ChildProcess[] = [];
+  gateway!: MarketGateway;
+  private server!: Awaited<ReturnType<typeof createServer>>;
+  readonly internal = new LatencyHistogram();
+  published = 0;
+  private gcPauses: number[] = [];
+  private gcObserver: PerformanceObserver | null = null;
+  /** Called for every publication (the CCXT comparison watches a few channels). */
+  tap: ((channel: string, data: { te?: number; tr?: number }) => void) | null = null;
+
+  constructor(readonly symbols: number) {}
+
+  async start(): Promise<void> {
+    const urls: Partial<VenueUrls> = {};
+    for (const venue of VENUES) {
+      const sim = forkTs('sim-process.ts', [String(this.symbols), venue]);
+      this.sims.set(venue, sim);
+      const m = await nextMessage<{ urls: VenueUrls }>(sim, (x) => 'urls' in x);
+      (urls as Record<string, unknown>)[venue] = m.urls[venue];
+    }
+    this.server = await createServer({ env: {}, apps: [], logger: createLogger('silent'), config: { port: 0, host: '127.0.0.1', maxConnectionsPerIp: 100_000 } });
+    await this.server.listen();
+    this.server.hub.registerNamespace(MARKET_NAMESPACE);
+    const hub = this.server.hub;
+    this.gateway = new MarketGateway({
+      symbols: syntheticSymbols(this.symbols),
+      venues: urls,
+      registry: createRegistry(false),
+      publish: (channel, data, key) => {
+        hub.publish(channel, data, key === undefined ? {} : { key }).catch(() => {});
+        this.published++;
+        const d = data as { te?: number; tr?: number };
+        if (d.tr !== undefined) this.internal.record((nowMs() - d.tr) * 1000);
+        this.tap?.(channel, d);
+      },
+    });
+    this.gateway.start();
+    this.gcObserver = new PerformanceObserver((list) => {
+      for (const e of list.getEntries()) this.gcPauses.push(e.duration);
+    });
+    this.gcObserver.observe({ entryTypes: ['gc'] });
+  }
+
+  get wsUrl(): string {
+    return this.server.url.replace('http', 'ws') + '/ws';
+  }
+
+  setRate(perVenueSymbol: number): void {
+    for (const sim of this.sims.values()) sim.send({ rate: perVenueSymbol });
+  }
+
+  allLive(): boolean {
+    const names = syntheticSymbols(this.symbols).map((s) => s.symbol);
+    return this.gateway.venues.every((v) => names.every((s) => this.gateway.dispatcher.health.get(`${v}:${s}`)?.status === 'live'));
+  }
+
+  liveCount(): number {
+    let n = 0;
+    for (const e of this.gateway.dispatcher.health.values()) if (e.symbol !== null && e.status === 'live') n++;
+    return n;
+  }
+
+  async startSubscribers(total: number, procs: number): Promise<void> {
+    const per = Math.ceil(total / procs);
+    for (let i = 0; i < procs; i++) this.subs.push(forkTs('subscribers.ts', [this.wsUrl, String(per), String(this.symbols)], { ...process.env, SUB_OFFSET: String(i * per) }));
+    await Promise.all(this.subs.map((c) => nextMessage(c, (m: { ready?: boolean }) => m.ready === true)));
+  }
+
+  private async simStats(): Promise<{ produced: number; sent: number }> {
+    const all = await Promise.all(
+      [...this.sims.values()].map((sim) => {
+        const p = nextMessage<{ produced: number; sent: number }>(sim, (m) => 'produced' in m);
+        sim.send({ stats: true });
+        return p;
+      }),
+    );
+    return { produced: all.reduce((s, x) => s + x.produced, 0), sent: all.reduce((s, x) => s + x.sent, 0) };
+  }
+
+  private async subscriberReports() {
+    const reports = await Promise.all(
+      this.subs.map((c) => {
+        const p = nextMessage<{ received: number; endToEnd: HistogramSnapshot; fromGateway: HistogramSnapshot }>(c, (m) => 'received' in m);
+        c.send({ report: true });
+        return p;
+      }),
+    );
+    const e2e = new LatencyHistogram();
+    const fromGw = new LatencyHistogram();
+    for (const r of reports) {
+      e2e.merge(r.endToEnd);
+      fromGw.merge(r.fromGateway);
+    }
+    return { received: reports.reduce((s, r) => s + r.received, 0), e2e, fromGw };
+  }
+
+  private async venueReceived(): Promise<number> {
+    const metric = await this.gateway.metrics.messagesTotal.get();
+    return metric.values.reduce((s, v) => s + v.value, 0);
+  }
+
+  /** Resets every counter, waits `seconds`, and returns that window's figures. */
+  async measure(seconds: number): Promise<Window> {
+    await this.subscriberReports();
+    const s0 = await this.simStats();
+    const r0 = await this.venueReceived();
+    this.internal.reset();
+    this.published = 0;
+    this.gcPauses = [];
+    const elu0 = performance.eventLoopUtilization();
+    const t0 = performance.now();
+    await sleep(seconds * 1000);
+    const elu = performance.eventLoopUtilization(elu0);
+    const secs = (performance.now() - t0) / 1000;
+    const internal = histMs(this.internal);
+    const internalSamples = this.internal.count;
+    const published = this.published;
+    const gc = this.gcPauses.slice().sort((a, b) => a - b);
+    const s1 = await this.simStats();
+    const r1 = await this.venueReceived();
+    const clients = await this.subscriberReports();
+    const mem = process.memoryUsage();
+    return {
+      seconds: secs,
+      simUpdatesPerSec: Math.round((s1.produced - s0.produced) / secs),
+      venueSentPerSec: Math.round((s1.sent - s0.sent) / secs),
+      venueReceivedPerSec: Math.round((r1 - r0) / secs),
+      publicationsPerSec: Math.round(published / secs),
+      deliveriesPerSec: Math.round(clients.received / secs),
+      internalMs: internal,
+      internalSamples,
+      endToEndMs: histMs(clients.e2e),
+      gatewayToClientMs: histMs(clients.fromGw),
+      endToEndSamples: clients.e2e.count,
+      gcPauseP99Ms: percentile(gc, 99),
+      gcPauseMaxMs: gc.length ? gc[gc.length - 1] : 0,
+      gcCount: gc.length,
+      eventLoopUtilisation: Number(elu.utilization.toFixed(3)),
+      rssMb: Math.round(mem.rss / 1e6),
+      heapMb: Math.round(mem.heapUsed / 1e6),
+      load: load(),
+    };
+  }
+
+  async close(): Promise<void> {
+    this.gcObserver?.disconnect();
+    for (const c of this.subs) c.send({ stop: true });
+    for (const sim of this.sims.values()) sim.send({ stop: true });
+    await this.gateway.close();
+    await this.server.close();
+  }
+}

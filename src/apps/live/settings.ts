@@ -1,0 +1,24 @@
+/**
+ * @module apps/live/settings
+ * The live app's settings: the embedded RTMP listener, LL-HLS part and segment targets,
+ * viewer counting, history sampling and the stream-key guessing limit.
+ * Each has its environment variable, default and meaning; src/config.ts merges them with the
+ * core's into the one configuration table and the README reference (`npm run docs:config`).
+ * The app reads them on `ctx.config`.
+ */
+import { z } from 'zod';
+import { bool, port, positiveInt, type SettingFields, type SettingsOf } from '../../core/settings.js';
+
+/** Field → [environment variable, schema with default, meaning, options]. */
+export const LIVE_SETTINGS = {
+  liveRtmpEnabled: ['AIRWAVES_LIVE_RTMP_ENABLED', bool.default(true), 'run the live app\'s embedded RTMP listener (off when nginx-rtmp does ingest)'],
+  liveRtmpPort: ['AIRWAVES_LIVE_RTMP_PORT', port.default(1935), 'TCP port of the embedded RTMP listener (0 picks a free port)'],
+  liveIngestUrl: ['AIRWAVES_LIVE_INGEST_URL', z.string().regex(/^rtmps?:\/\//, 'an rtmp:// URL').optional(), 'ingest URL shown to streamers, without the key (default rtmp://<host>:<RTMP port>/live)'],
+  livePartTargetMs: ['AIRWAVES_LIVE_PART_MS', z.coerce.number().int().min(100).max(2000).default(250), 'LL-HLS part target duration (ms)'],
+  liveSegmentTargetMs: ['AIRWAVES_LIVE_SEGMENT_MS', z.coerce.number().int().min(500).max(10_000).default(1000), 'shortest segment (ms); segments end at the first keyframe after it'],
+  liveViewerTimeoutMs: ['AIRWAVES_LIVE_VIEWER_TIMEOUT_MS', z.coerce.number().int().min(1000).max(300_000).default(6000), 'an HLS/DASH viewer without WebSocket leaves the count after this long without a manifest request'],
+  liveSampleIntervalMs: ['AIRWAVES_LIVE_SAMPLE_MS', z.coerce.number().int().min(250).max(60_000).default(5000), 'how often each live stream\'s viewers and ingest health are sampled into its history'],
+  liveKeyFailuresPerMinute: ['AIRWAVES_LIVE_KEY_FAILURES_PER_MINUTE', positiveInt.default(10), 'bad stream keys one IP address may try per minute before its publishes are refused unchecked'],
+} as const satisfies SettingFields;
+
+export type LiveConfig = SettingsOf<typeof LIVE_SETTINGS>;

@@ -1,0 +1,139 @@
+/**
+ * @module test/cluster/sentinel-rig
+ * A real Redis Sentinel setup on random loopback ports, owned by the test that starts it: one
+ * master, one replica and three `redis-sentinel` processes (quorum 2) watching the group
+ * `mymaster`, with a short down-after time so a killed master is replaced in a few seconds.
+ */
+import { spawn, type ChildProcess } from 'node:child_process';
+import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { Redis } from 'ioredis';
+import { freePort } from '../helpers/redis.js';
+
+export const MASTER_NAME = 'mymaster';
+
+export interface SentinelRig {
+  sentinels: { host: string; port: number }[];
+  /** The URL the nodes use: its host is the master group's name. */
+  url: string;
+  masterPort: number;
+  replicaPorts: number[];
+  /** SIGKILLs the current master (the data it did not replicate is gone with it). */
+  killMaster(): void;
+  /** The address the Sentinels give for the master now. */
+  masterAddress(): Promise<string>;
+  close(): Promise<void>;
+}
+
+const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
+
+function probe(port: number): Redis {
+  const c = new Redis({ port, host: '127.0.0.1', lazyConnect: true, maxRetriesPerRequest: 0, retryStrategy: () => null, enableOfflineQueue: false });
+  c.on('error', () => {});
+  return c;
+}
+
+/** Polls `check` on a fresh connection to `port` until it returns true. */
+async function waitFor(port: number, what: string, check: (c: Redis) => Promise<boolean>, timeoutMs = 30_000): Promise<void> {
+  const deadline = Date.now() + timeoutMs;
+  for (;;) {
+    const c = probe(port);
+    try {
+      await c.connect();
+      if (await check(c)) return;
+    } catch {
+      /* not up yet */
+    } finally {
+      c.disconnect();
+    }
+    if (Date.now() > deadline) throw new Error(`timed out waiting for ${what} (port ${port})`);
+    await sleep(50);
+  }
+}
+
+export async function startSentinelRig(): Promise<SentinelRig> {
+  const dir = mkdtempSync(join(tmpdir(), 'airwaves-sentinel-'));
+  const procs: ChildProcess[] = [];
+  const run = (cmd: string, args: string[]) => {
+    const p = spawn(cmd, args, { stdio: ['ignore', 'ignore', 'ignore'] });
+    procs.push(p);
+    return p;
+  };
+  const masterPort = await freePort();
+  const replicaPorts = [await freePort(), await freePort()];
+  const common = ['--bind', '127.0.0.1', '--protected-mode', 'no', '--save', '', '--appendonly', 'no'];
+  const master = run('redis-server', ['--port', String(masterPort), '--dir', dir, '--dbfilename', 'm.rdb', ...common]);
+  await waitFor(masterPort, 'master', async (c) => (await c.ping()) === 'PONG');
+  // Two replicas: after a failover one is the master and the other replicates it, so a publish
+  // that waits for one replica's confirmation (WAIT 1) can be acknowledged again.
+  for (const [i, port] of replicaPorts.entries()) {
+    run('redis-server', ['--port', String(port), '--dir', dir, '--dbfilename', `r${i}.rdb`, '--replicaof', '127.0.0.1', String(masterPort), ...common]);
+  }
+  for (const port of replicaPorts) await waitFor(port, 'replica in sync', async (c) => /master_link_status:up/.test(await c.info('replication')));
+
+  const sentinels: { host: string; port: number }[] = [];
+  for (let i = 0; i < 3; i++) {
+    const port = await freePort();
+    const conf = join(dir, `sentinel-${i}.conf`);
+    // Sentinel rewrites its file (it records what it learns), so each has its own, writable.
+    writeFileSync(
+      conf,
+      [
+        `port ${port}`,
+        'bind 127.0.0.1',
+        'protected-mode no',
+        `dir ${dir}`,
+        `sentinel monitor ${MASTER_NAME} 127.0.0.1 ${masterPort} 2`,
+        `sentinel down-after-milliseconds ${MASTER_NAME} 1000`,
+        `sentinel failover-timeout ${MASTER_NAME} 10000`,
+        `sentinel parallel-syncs ${MASTER_NAME} 1`,
+        '',
+      ].join('\n'),
+    );
+    run('redis-sentinel', [conf]);
+    sentinels.push({ host: '127.0.0.1', port });
+  }
+  // Ready when every Sentinel knows both replicas and its two peers: a failover needs both.
+  for (const s of sentinels) {
+    await waitFor(s.port, 'sentinel ready', async (c) => {
+      const master = (await c.call('SENTINEL', 'MASTER', MASTER_NAME)) as string[];
+      const field = (name: string) => Number(master[master.indexOf(name) + 1]);
+      return field('num-slaves') >= 2 && field('num-other-sentinels') >= 2;
+    });
+  }
+
+  const rig: SentinelRig = {
+    sentinels,
+    url: `redis://${MASTER_NAME}`,
+    masterPort,
+    replicaPorts,
+    killMaster() {
+      master.kill('SIGKILL');
+    },
+    async masterAddress() {
+      const c = probe(sentinels[0].port);
+      try {
+        await c.connect();
+        const [host, port] = (await c.call('SENTINEL', 'GET-MASTER-ADDR-BY-NAME', MASTER_NAME)) as string[];
+        return `${host}:${port}`;
+      } finally {
+        c.disconnect();
+      }
+    },
+    async close() {
+      await Promise.all(
+        procs.map(
+          (p) =>
+            new Promise<void>((resolve) => {
+              if (p.exitCode !== null || p.signalCode !== null) return resolve();
+              p.once('exit', () => resolve());
+              p.kill('SIGKILL');
+            }),
+        ),
+      );
+      rmSync(dir, { recursive: true, force: true });
+    },
+  };
+  return rig;
+}
