@@ -28,14 +28,7 @@ async function serve(): Promise<void> {
   // The port opens as soon as the hub runs; the apps start behind it (their routes answer 503
   // app_starting meanwhile). An app that cannot start ends the process, as before it listened.
   const server = await createServer({ serveWhileStarting: true });
-  const url = await server.listen();
-  if (server.generatedSecrets) printFirstStart(url, server.generatedSecrets, server.config.apiKey!);
   let appsSettled = false;
-  server.appsStarted.then(() => (appsSettled = true), (err: unknown) => {
-    server.logger.fatal({ err }, 'an app failed to start');
-    console.error((err as Error).message);
-    process.exit(1);
-  });
   let stopping = false;
   const stop = (signal: string) => {
     if (stopping) return;
@@ -53,8 +46,19 @@ async function serve(): Promise<void> {
       },
     );
   };
+  // Before the port opens: a stop as soon as "listening" is logged is a graceful one.
   process.on('SIGTERM', () => stop('SIGTERM'));
   process.on('SIGINT', () => stop('SIGINT'));
+  const url = await server.listen();
+  if (server.generatedSecrets) printFirstStart(url, server.generatedSecrets, server.config.apiKey!);
+  server.appsStarted.then(
+    () => (appsSettled = true),
+    (err: unknown) => {
+      server.logger.fatal({ err }, 'an app failed to start');
+      console.error((err as Error).message);
+      process.exit(1);
+    },
+  );
 }
 
 /** Printed once, on the start that generated the secrets (as Jupyter and Grafana do). */

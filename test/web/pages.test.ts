@@ -38,6 +38,8 @@ const PAGES: PageSpec[] = [
   { name: 'help-desk-login', path: '/support/', header: false, ready: async (p) => void (await p.getByTestId('login-agent-ana').waitFor()) },
   { name: 'radio', path: '/radio/', header: true, ready: async (p) => void (await p.locator('#station option').first().waitFor({ state: 'attached' })) },
   { name: 'studio', path: '/studio/', signedIn: true, header: true, ready: async (p) => void (await p.locator('.card .v').first().waitFor()) },
+  { name: 'market', path: '/market/', header: false, ready: async (p) => void (await p.locator('#cbbo').filter({ hasNotText: '–' }).waitFor({ timeout: 60_000 })) },
+  { name: 'live', path: '/live/', header: false, ready: async (p) => void (await p.getByText('Nobody is live right now.').waitFor()) },
 ];
 
 /** Largest contentful paint of the page as the browser measured it (ms from navigation start). */

@@ -32,7 +32,7 @@ export function ConversationView({ detail }: { detail: Detail }) {
           <h3 style={{ fontSize: 14 }}>Review history</h3>
           <ul className="muted" style={{ fontSize: 12 }}>
             {detail.review_history.map((h, i) => (
-              <li key={i}>
+              <li key={i} data-testid="review-entry">
                 {h.at?.slice(0, 19).replace('T', ' ')} {h.reviewer ?? 'someone'}: {h.from} → {h.to}
                 {h.note ? ` (${h.note})` : ''}
               </li>

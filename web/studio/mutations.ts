@@ -36,8 +36,9 @@ export function useSetStatus() {
   const qc = useQueryClient();
   const toast = useToast();
   return useMutation({
-    mutationFn: (v: { id: string; status: Status; expected?: Status }) =>
-      api<{ status: Status }>(`/conversations/${v.id}`, { method: 'PATCH', body: JSON.stringify({ status: v.status, expected: v.expected, reviewer: 'studio-ui' }) }),
+    // The server records the signed-in user as the reviewer.
+    mutationFn: (v: { id: string; status: Status; expected?: Status; note?: string }) =>
+      api<{ status: Status }>(`/conversations/${v.id}`, { method: 'PATCH', body: JSON.stringify({ status: v.status, expected: v.expected, note: v.note }) }),
     onMutate: async (v) => {
       await qc.cancelQueries({ queryKey: keys.detail(v.id) });
       return applyStatus(qc, new Set([v.id]), v.status);
@@ -57,7 +58,7 @@ export function useBulkStatus() {
   const qc = useQueryClient();
   const toast = useToast();
   return useMutation({
-    mutationFn: (v: { ids: string[]; status: Status }) => api<{ updated: number }>('/conversations/bulk', { method: 'POST', body: JSON.stringify({ ids: v.ids, status: v.status, reviewer: 'studio-ui' }) }),
+    mutationFn: (v: { ids: string[]; status: Status }) => api<{ updated: number }>('/conversations/bulk', { method: 'POST', body: JSON.stringify({ ids: v.ids, status: v.status }) }),
     onMutate: (v) => applyStatus(qc, new Set(v.ids), v.status),
     onError: (err, _v, snapshot) => {
       restore(qc, snapshot);

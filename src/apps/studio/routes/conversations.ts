@@ -4,13 +4,23 @@
  * status changes one at a time or in bulk. Parameters a schema cannot judge (cursors, status
  * lists, JSON filters) are checked in filters.ts; refusals are 400 naming the parameter.
  */
-import type { FastifyInstance } from 'fastify';
+import type { FastifyInstance, FastifyRequest } from 'fastify';
 import { AirwavesError, Errors } from '../../../core/errors.js';
 import { LIST_FIELDS, SORT_COLUMNS, UUID_RE, parseFields, parseFilters, parseSort, type FilterQuery, type ListQuery } from '../filters.js';
 import { bulkChangeStatus, changeStatus, countConversations, getConversationJson, listPageJson, studioStats } from '../queries.js';
 import type { ConversationStatus } from '../types.js';
 import { JSON_TYPE, conversationItem, curator, errors, filterProps, statusBody, tags, uuidParam } from './schemas.js';
 import type { StudioRouteContext } from './context.js';
+
+/**
+ * Who decided: the signed-in user, from the auth model. Only the admin (the API key, a tool acting
+ * for people) may name someone else in `reviewer`; anyone else's `reviewer` is not trusted.
+ */
+function reviewerOf(req: FastifyRequest<{ Body: { reviewer?: string } }>): string | null {
+  const identity = req.identity;
+  if (identity?.roles.includes('admin') && req.body.reviewer) return req.body.reviewer;
+  return identity?.user ?? null;
+}
 
 export function registerConversationRoutes(http: FastifyInstance, { db, shared, statsCache }: StudioRouteContext): void {
   http.get<{ Querystring: ListQuery }>(
@@ -125,7 +135,7 @@ export function registerConversationRoutes(http: FastifyInstance, { db, shared, 
       },
     },
     async (req) => {
-      const row = await changeStatus(db, req.params.id, req.body);
+      const row = await changeStatus(db, req.params.id, { ...req.body, reviewer: reviewerOf(req) });
       statsCache.invalidate();
       return row;
     },
@@ -153,7 +163,7 @@ export function registerConversationRoutes(http: FastifyInstance, { db, shared, 
       },
     },
     async (req) => {
-      const result = await bulkChangeStatus(db, req.body.ids, req.body);
+      const result = await bulkChangeStatus(db, req.body.ids, { ...req.body, reviewer: reviewerOf(req) });
       statsCache.invalidate();
       return result;
     },

@@ -72,7 +72,7 @@ export const statusBody = {
     status: { type: 'string', enum: [...CONVERSATION_STATUSES] },
     expected: { type: 'string', enum: [...CONVERSATION_STATUSES], description: 'refuse with 409 unless the conversation is in this status' },
     note: { type: 'string', maxLength: 2000 },
-    reviewer: { type: 'string', maxLength: 100 },
+    reviewer: { type: 'string', maxLength: 100, description: 'who decided, when the admin API key acts for someone; otherwise the signed-in user is recorded' },
   },
 } as const;
 
