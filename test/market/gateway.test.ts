@@ -77,19 +77,22 @@ test('subscribers rebuild every venue book in order and identical to simulator t
 
 test('a Kraken checksum mismatch resyncs that book with a fresh snapshot', async () => {
   const { server, app } = await startMarket({ marketSimRate: 0, marketSymbols: 'BTC-USDT' });
-  const sim = app.simulator;
-  await waitUntil(() => (app.gateway.book('kraken', 'BTC-USDT')?.bids.size ?? 0) > 0, 10_000, 'kraken snapshot');
-  sim.market.step(20, ['kraken']);
-  await waitUntil(() => app.gateway.book('kraken', 'BTC-USDT')!.venueSeq > 0, 5_000, 'kraken updates');
-  sim.faults.kraken.plan.checksumCorruption = 1;
-  sim.market.step(1, ['kraken']);
-  sim.faults.kraken.plan.checksumCorruption = 0;
-  await waitUntil(() => app.gateway.dispatcher.health.get('kraken:BTC-USDT')?.reason.startsWith('snapshot applied') === true && app.gateway.book('kraken', 'BTC-USDT')!.venueSeq === 0, 5_000, 'resync');
-  const metrics = await (await fetch(`${server.url}/metrics`)).text();
-  assert.match(metrics, /market_checksum_failures_total\{venue="kraken"\} 1\b/);
-  assert.match(metrics, /market_resyncs_total\{venue="kraken",reason="checksum"\} 1\b/);
-  sim.market.step(5, ['kraken']);
-  await new Promise((r) => setTimeout(r, 200));
-  assert.deepEqual(app.gateway.book('kraken', 'BTC-USDT')!.depth(10), sim.market.truth('kraken', 'BTC-USDT')!.depth(10));
-  await server.close();
+  try {
+    const sim = app.simulator;
+    await waitUntil(() => (app.gateway.book('kraken', 'BTC-USDT')?.bids.size ?? 0) > 0, 10_000, 'kraken snapshot');
+    sim.market.step(20, ['kraken']);
+    await waitUntil(() => app.gateway.book('kraken', 'BTC-USDT')!.venueSeq > 0, 5_000, 'kraken updates');
+    sim.faults.kraken.plan.checksumCorruption = 1;
+    sim.market.step(1, ['kraken']);
+    sim.faults.kraken.plan.checksumCorruption = 0;
+    await waitUntil(() => app.gateway.dispatcher.health.get('kraken:BTC-USDT')?.reason.startsWith('snapshot applied') === true && app.gateway.book('kraken', 'BTC-USDT')!.venueSeq === 0, 5_000, 'resync');
+    const metrics = await (await fetch(`${server.url}/metrics`)).text();
+    assert.match(metrics, /market_checksum_failures_total\{venue="kraken"\} 1\b/);
+    assert.match(metrics, /market_resyncs_total\{venue="kraken",reason="checksum"\} 1\b/);
+    sim.market.step(5, ['kraken']);
+    await new Promise((r) => setTimeout(r, 200));
+    assert.deepEqual(app.gateway.book('kraken', 'BTC-USDT')!.depth(10), sim.market.truth('kraken', 'BTC-USDT')!.depth(10));
+  } finally {
+    await server.close(); // a failed wait must not leave the server running (the file would never end)
+  }
 });
