@@ -131,15 +131,19 @@ export async function createServer(options: ServerOptions = {}): Promise<Airwave
     pluginTimeout: 120_000,
   }) as unknown as FastifyInstance;
   installErrorHandler(http);
-  // Security headers on every response; the web UIs load scripts from files only.
-  await http.register(helmet, { contentSecurityPolicy: { useDefaults: false, directives: CONTENT_SECURITY_POLICY }, crossOriginEmbedderPolicy: false });
-  // Per-route limits only (login endpoints declare theirs); the studio adds its own global one.
-  await http.register(rateLimit, {
-    global: false,
-    errorResponseBuilder: (_req, c) => ({ statusCode: 429, error: 'rate_limited', message: `too many requests: ${c.max} per minute; retry in ${Math.ceil(c.ttl / 1000)} s` }),
-  });
-  // Every route registered from here on declares its rule; the hook enforces it before validation.
-  await http.register(httpAuth, { jwtSecret: config.jwtSecret, apiKey: config.apiKey! });
+  /** What every instance has (this one and, serving while starting, the starting one). */
+  const registerBase = async (instance: FastifyInstance) => {
+    // Security headers on every response; the web UIs load scripts from files only.
+    await instance.register(helmet, { contentSecurityPolicy: { useDefaults: false, directives: CONTENT_SECURITY_POLICY }, crossOriginEmbedderPolicy: false });
+    // Per-route limits only (login endpoints declare theirs); the studio adds its own global one.
+    await instance.register(rateLimit, {
+      global: false,
+      errorResponseBuilder: (_req, c) => ({ statusCode: 429, error: 'rate_limited', message: `too many requests: ${c.max} per minute; retry in ${Math.ceil(c.ttl / 1000)} s` }),
+    });
+    // Every route registered from here on declares its rule; the hook enforces it before validation.
+    await instance.register(httpAuth, { jwtSecret: config.jwtSecret, apiKey: config.apiKey! });
+  };
+  await registerBase(http);
   const auth = createAppAuth({ jwtSecret: config.jwtSecret, demo: config.demo, loginRatePerMinute: config.loginRatePerMinute });
   await http.register(swagger, {
     openapi: {
@@ -174,10 +178,14 @@ export async function createServer(options: ServerOptions = {}): Promise<Airwave
   hideInternalRoutes(http);
   registerCoreRoutes(http, { hub, metrics, apps: appList, config });
   registerBrowserPages(http);
-  registerChannelRoutes(http, { hub });
-  registerAuthRoutes(http, { config, jwtSecret: config.jwtSecret, apiKey: config.apiKey!, auth });
-  registerPublishRoutes(http, { hub });
-  registerEventRoutes(http, { hub, config, events });
+  /** The hub's own HTTP API: it serves from the first moment, apps starting or not. */
+  const registerHubApi = (instance: FastifyInstance) => {
+    registerChannelRoutes(instance, { hub });
+    registerAuthRoutes(instance, { config, jwtSecret: config.jwtSecret, apiKey: config.apiKey!, auth });
+    registerPublishRoutes(instance, { hub });
+    registerEventRoutes(instance, { hub, config, events });
+  };
+  registerHubApi(http);
 
   // Built UIs: dist/web/<app>/index.html at /<app>/ and Vite's shared, hashed files at /assets/.
   const web = webRoot();
@@ -203,7 +211,7 @@ export async function createServer(options: ServerOptions = {}): Promise<Airwave
   }
   http.get('/openapi.json', { config: { auth: 'public' }, schema: { hide: true } }, async () => http.swagger());
   const starting = handover
-    ? await createStartingServer({ handover, hub, metrics, config, apps: appList, starting: () => (appsServing ? [] : appNames), webRoot: web, logger })
+    ? await createStartingServer({ handover, hub, metrics, config, registerBase, registerHubApi, apps: appList, starting: () => (appsServing ? [] : appNames), webRoot: web, logger })
     : undefined;
   let appsServing = !handover;
   let appsStarted: Promise<void> = Promise.resolve();
