@@ -14,7 +14,7 @@ export const bannedImports = {
 /**
  * The layer table (docs/architecture.md, "Layers"): what each folder of src/ may import of ours.
  * Everything not listed is refused by `no-restricted-imports`; a folder always imports itself.
- * `server.ts` and `cli.ts` (the composition root) may import everything.
+ * `server.ts`, `cli.ts` and `config.ts` (the composition root) may import everything.
  */
 export const LAYERS = {
   core: [],
@@ -70,18 +70,15 @@ const appBlocks = APPS.map((app) => {
 
 /**
  * The browser (web/) never imports server modules: only src/client, src/protocol and an app's
- * browser-shared code (src/apps/<app>/shared/). The support and studio UIs still import a few
- * browser-safe modules outside shared/ (types, constants, the typing throttle): listed here by
- * name until they move into their app's shared/ folder (issue 13, deliverable 5).
+ * browser-shared code (src/apps/<app>/shared/).
  */
-const WEB_APP_MODULES_OUTSIDE_SHARED = ['support/events', 'support/desk', 'support/typing-client', 'support/demo-users', 'studio/types', 'studio/vocabulary'];
 const webBlock = {
   files: ['web/**/*.{ts,tsx}'],
   rules: {
     'no-restricted-imports': restrict(
       { regex: '(^|/)src/(core|hub|events|db|auth|http)/|(^|/)src/(server|cli)\\.js$', message: 'layers: the browser never imports server modules; use src/client (the SDK) and src/protocol' },
       {
-        regex: `(^|/)src/apps/(?![^/]+/shared/)(?!(${WEB_APP_MODULES_OUTSIDE_SHARED.join('|')})\\.js$)`,
+        regex: '(^|/)src/apps/(?![^/]+/shared/)',
         message: "layers: the browser imports only an app's browser-shared code, src/apps/<app>/shared/",
       },
     ),

@@ -26,7 +26,7 @@ import { apiPrefix, type AirwavesApp } from './apps/app.js';
 import { createAppAuth, httpAuth, resolveSecrets } from './auth/index.js';
 import { registerAuthRoutes } from './http/auth-routes.js';
 import { registerCoreRoutes } from './http/core-routes.js';
-import { installErrorHandler } from './http/errors.js';
+import { installErrorHandler, rateLimitError } from './http/errors.js';
 import { CONTENT_SECURITY_POLICY } from './http/security-headers.js';
 import { registerPublishRoutes } from './http/publish-routes.js';
 import { registerEventRoutes } from './http/event-routes.js';
@@ -131,19 +131,15 @@ export async function createServer(options: ServerOptions = {}): Promise<Airwave
     pluginTimeout: 120_000,
   }) as unknown as FastifyInstance;
   installErrorHandler(http);
-  /** What every instance has (this one and, serving while starting, the starting one). */
-  const registerBase = async (instance: FastifyInstance) => {
-    // Security headers on every response; the web UIs load scripts from files only.
-    await instance.register(helmet, { contentSecurityPolicy: { useDefaults: false, directives: CONTENT_SECURITY_POLICY }, crossOriginEmbedderPolicy: false });
-    // Per-route limits only (login endpoints declare theirs); the studio adds its own global one.
-    await instance.register(rateLimit, {
-      global: false,
-      errorResponseBuilder: (_req, c) => ({ statusCode: 429, error: 'rate_limited', message: `too many requests: ${c.max} per minute; retry in ${Math.ceil(c.ttl / 1000)} s` }),
-    });
-    // Every route registered from here on declares its rule; the hook enforces it before validation.
-    await instance.register(httpAuth, { jwtSecret: config.jwtSecret, apiKey: config.apiKey! });
-  };
-  await registerBase(http);
+  // Security headers on every response; the web UIs load scripts from files only.
+  await http.register(helmet, { contentSecurityPolicy: { useDefaults: false, directives: CONTENT_SECURITY_POLICY }, crossOriginEmbedderPolicy: false });
+  // Per-route limits only (login endpoints declare theirs); the studio adds its own global one.
+  await http.register(rateLimit, {
+    global: false,
+    errorResponseBuilder: rateLimitError,
+  });
+  // Every route registered from here on declares its rule; the hook enforces it before validation.
+  await http.register(httpAuth, { jwtSecret: config.jwtSecret, apiKey: config.apiKey! });
   const auth = createAppAuth({ jwtSecret: config.jwtSecret, demo: config.demo, loginRatePerMinute: config.loginRatePerMinute });
   await http.register(swagger, {
     openapi: {
@@ -178,14 +174,15 @@ export async function createServer(options: ServerOptions = {}): Promise<Airwave
   hideInternalRoutes(http);
   registerCoreRoutes(http, { hub, metrics, apps: appList, config });
   registerBrowserPages(http);
-  /** The hub's own HTTP API: it serves from the first moment, apps starting or not. */
-  const registerHubApi = (instance: FastifyInstance) => {
+  // The hub's own HTTP surface (channels, tokens, publish, events): the hub runs before the apps,
+  // so the instance that serves while they start answers these too.
+  const registerHubRoutes = (instance: FastifyInstance) => {
     registerChannelRoutes(instance, { hub });
     registerAuthRoutes(instance, { config, jwtSecret: config.jwtSecret, apiKey: config.apiKey!, auth });
     registerPublishRoutes(instance, { hub });
     registerEventRoutes(instance, { hub, config, events });
   };
-  registerHubApi(http);
+  registerHubRoutes(http);
 
   // Built UIs: dist/web/<app>/index.html at /<app>/ and Vite's shared, hashed files at /assets/.
   const web = webRoot();
@@ -193,15 +190,15 @@ export async function createServer(options: ServerOptions = {}): Promise<Airwave
   // Plugins' own routes (API docs, static UIs) are public: they serve files, not data.
   await registerWebFiles(http, web, (scope) => scope.register(swaggerUi, { routePrefix: '/docs' }) as unknown as Promise<void>);
 
-  // Each app in its own scope under /api/v1/<app>: its routes are relative, its hooks stay inside.
+  // Each app in its own scope under /api/v1/<app> (known once its module is loaded): its routes
+  // are relative, its hooks stay inside.
   for (const index of appNames.keys()) {
-    const registering = http.register(async (outer) => {
+    const registering = http.register(async (scope) => {
       const app = (await appModules())[index]!;
       appList[index] = app; // the landing page and /api/v1/status read the list per request
-      // Not awaited: Fastify loads it as the outer scope's child, its failure failing ready().
-      void outer.register(
-        async (scope) => {
-          await app.register({ http: scope, hub, config, auth, logger: logger.child({ app: app.name }), metrics, events: events.publisher, database: getDatabase, onClose: (fn) => closers.push(fn) });
+      await scope.register(
+        async (appScope) => {
+          await app.register({ http: appScope, hub, config, auth, logger: logger.child({ app: app.name }), metrics, events: events.publisher, database: getDatabase, onClose: (fn) => closers.push(fn) });
         },
         { prefix: apiPrefix(app) },
       );
@@ -211,7 +208,7 @@ export async function createServer(options: ServerOptions = {}): Promise<Airwave
   }
   http.get('/openapi.json', { config: { auth: 'public' }, schema: { hide: true } }, async () => http.swagger());
   const starting = handover
-    ? await createStartingServer({ handover, hub, metrics, config, registerBase, registerHubApi, apps: appList, starting: () => (appsServing ? [] : appNames), webRoot: web, logger })
+    ? await createStartingServer({ handover, hub, metrics, config, apps: appList, registerHubRoutes, starting: () => (appsServing ? [] : appNames), webRoot: web, logger })
     : undefined;
   let appsServing = !handover;
   let appsStarted: Promise<void> = Promise.resolve();

@@ -50,148 +50,159 @@ export async function main(args: string[]): Promise<void> {
   const result: Record<string, unknown> = { at: '', args: args.join(' '), loadBefore, seconds };
   const md: string[] = [];
 
-  // 1 + 2: one 640x360 stream with the capture clock burned in, encoded live.
-  if (only.has('glass') || only.has('delivery')) {
-    const key = await server.createKey();
-    const ff = publishWithClock(`rtmp://127.0.0.1:${server.rtmpPort}/live/${key}`);
-    const id = await server.waitLive(key);
-    const base = `${server.url}/api/v1/streams/${id}/media`;
-    if (only.has('glass')) {
-      const browser = await chromium.launch({ executablePath: '/usr/bin/chromium', args: ['--no-sandbox', '--disable-gpu', '--disable-background-networking', '--disable-component-update', '--disable-sync', '--no-first-run', '--autoplay-policy=no-user-gesture-required'] });
-      const glass: (GlassResult & { load: string })[] = [];
-      for (const [player, file] of [['llhls', 'index.m3u8'], ['hls', 'plain.m3u8'], ['dash', 'manifest.mpd']] as const) {
-        const g = await measureGlass(browser, server.url, `${base}/${file}?viewer=glass-${player}`, player, seconds);
-        glass.push({ ...g, load: load() });
-        console.log(`glass-to-glass ${player}: ${ms(g.latency)}; ${g.unreadable} unreadable frames; first frame ${g.startupS.toFixed(2)} s after load; load ${load()}`);
+  try {
+    await sections();
+  } catch (err) {
+    // A failed section must not lose the others' figures: they are written below with the error.
+    console.error('live bench section failed:', err);
+    result.error = String((err as Error).stack ?? err);
+    md.push(`## Error\n\nA section failed and the run stopped there: \`${String((err as Error).message)}\`\n`);
+  }
+
+  async function sections(): Promise<void> {
+    // 1 + 2: one 640x360 stream with the capture clock burned in, encoded live.
+    if (only.has('glass') || only.has('delivery')) {
+      const key = await server.createKey();
+      const ff = publishWithClock(`rtmp://127.0.0.1:${server.rtmpPort}/live/${key}`);
+      const id = await server.waitLive(key);
+      const base = `${server.url}/api/v1/streams/${id}/media`;
+      if (only.has('glass')) {
+        const browser = await chromium.launch({ executablePath: '/usr/bin/chromium', args: ['--no-sandbox', '--disable-gpu', '--disable-background-networking', '--disable-component-update', '--disable-sync', '--no-first-run', '--autoplay-policy=no-user-gesture-required'] });
+        const glass: (GlassResult & { load: string })[] = [];
+        for (const [player, file] of [['llhls', 'index.m3u8'], ['hls', 'plain.m3u8'], ['dash', 'manifest.mpd']] as const) {
+          const g = await measureGlass(browser, server.url, `${base}/${file}?viewer=glass-${player}`, player, seconds);
+          glass.push({ ...g, load: load() });
+          console.log(`glass-to-glass ${player}: ${ms(g.latency)}; ${g.unreadable} unreadable frames; first frame ${g.startupS.toFixed(2)} s after load; load ${load()}`);
+        }
+        await browser.close();
+        result.glass = glass;
+        md.push(`## Glass-to-glass latency, read back from displayed frames
+
+  ffmpeg encodes a 640x360 30 fps test pattern live (x264 veryfast zerolatency, 1 s GOP, 1.5 Mb/s) with its capture clock
+  burned in as a 24-block code; headless Chromium plays it (hls.js LL-HLS / HLS, dash.js DASH, default player settings),
+  and for every presented frame (\`requestVideoFrameCallback\`) reads the code back from a canvas: latency = presentation
+  time − capture time, same clock. Each player settles 4 s after its first frame, then ${seconds} s of frames are read.
+
+  | protocol | p50 / p95 | distribution | unreadable frames | first frame after page load | load |
+  |---|---|---|---|---|---|
+  ${glass.map((g) => `| ${{ llhls: 'LL-HLS', hls: 'HLS', dash: 'DASH' }[g.player]} | ${secs(g.latency)} | ${ms(g.latency)} | ${g.unreadable} | ${g.startupS.toFixed(2)} s | ${g.load} |`).join('\n')}
+  `);
       }
-      await browser.close();
-      result.glass = glass;
-      md.push(`## Glass-to-glass latency, read back from displayed frames
+      if (only.has('delivery')) {
+        const clock = new PartClock(server, id);
+        const [ll, hls, dash] = await Promise.all([llhlsLatency(base, clock, seconds), segmentLatency(base, clock, seconds, 'hls'), segmentLatency(base, clock, seconds, 'dash')]);
+        await clock.stop();
+        const delivery = { llhls: dist(ll), hls: dist(hls), dash: dist(dash), load: load() };
+        result.delivery = delivery;
+        for (const k of ['llhls', 'hls', 'dash'] as const) console.log(`delivery ${k}: ${ms(delivery[k])}`);
+        md.push(`## Delivery (server side of the latency)
 
-ffmpeg encodes a 640x360 30 fps test pattern live (x264 veryfast zerolatency, 1 s GOP, 1.5 Mb/s) with its capture clock
-burned in as a 24-block code; headless Chromium plays it (hls.js LL-HLS / HLS, dash.js DASH, default player settings),
-and for every presented frame (\`requestVideoFrameCallback\`) reads the code back from a canvas: latency = presentation
-time − capture time, same clock. Each player settles 4 s after its first frame, then ${seconds} s of frames are read.
+  From a part's (LL-HLS) or segment's (HLS, DASH) first frame arriving over RTMP to a lean client (plain fetch loop, another
+  process) holding it. Load ${delivery.load}.
 
-| protocol | p50 / p95 | distribution | unreadable frames | first frame after page load | load |
-|---|---|---|---|---|---|
-${glass.map((g) => `| ${{ llhls: 'LL-HLS', hls: 'HLS', dash: 'DASH' }[g.player]} | ${secs(g.latency)} | ${ms(g.latency)} | ${g.unreadable} | ${g.startupS.toFixed(2)} s | ${g.load} |`).join('\n')}
-`);
+  | protocol | delivery |
+  |---|---|
+  | LL-HLS part | ${ms(delivery.llhls)} |
+  | HLS segment | ${ms(delivery.hls)} |
+  | DASH segment | ${ms(delivery.dash)} |
+  `);
+      }
+      ff.kill('SIGINT');
+      await new Promise((r) => ff.once('exit', r));
+      await sleep(1000);
     }
-    if (only.has('delivery')) {
-      const clock = new PartClock(server, id);
-      const [ll, hls, dash] = await Promise.all([llhlsLatency(base, clock, seconds), segmentLatency(base, clock, seconds, 'hls'), segmentLatency(base, clock, seconds, 'dash')]);
-      await clock.stop();
-      const delivery = { llhls: dist(ll), hls: dist(hls), dash: dist(dash), load: load() };
-      result.delivery = delivery;
-      for (const k of ['llhls', 'hls', 'dash'] as const) console.log(`delivery ${k}: ${ms(delivery[k])}`);
-      md.push(`## Delivery (server side of the latency)
 
-From a part's (LL-HLS) or segment's (HLS, DASH) first frame arriving over RTMP to a lean client (plain fetch loop, another
-process) holding it. Load ${delivery.load}.
+    // 3: viewers of one pre-encoded 640x360 stream (published with -c copy: no encoder on the CPU).
+    if (only.has('viewers')) {
+      const file = await sourceFile(dir, '640x360', '1M');
+      const key = await server.createKey();
+      const [pub] = publishers(file, [`rtmp://127.0.0.1:${server.rtmpPort}/live/${key}`]);
+      const id = await server.waitLive(key);
+      const base = `${server.url}/api/v1/streams/${id}/media`;
+      const ours: { llhls: LoadResult; hls: LoadResult }[] = [];
+      for (const n of viewerCounts) {
+        const llhls = await oursLlhls(server, id, n, generators, seconds, load);
+        console.log(`ours LL-HLS ${n} viewers: playlist answer after part written ${ms(llhls.playlistDelay)}; part ${ms(llhls.partDelay)}; ${llhls.failures} failed of ${llhls.requests} ${JSON.stringify(llhls.failureKinds)}; server CPU ${llhls.serverCpuPercent.toFixed(0)} %; load ${llhls.load}`);
+        await sleep(2000);
+        const hls = await hlsPolling(base, 'plain.m3u8', server.pid, n, generators, seconds, load);
+        console.log(`ours HLS ${n} viewers: playlist ${ms(hls.playlist)}; segment ${ms(hls.segment)}; ${hls.failures} failed of ${hls.requests} ${JSON.stringify(hls.failureKinds)}; server CPU ${hls.serverCpuPercent.toFixed(0)} %; load ${hls.load}`);
+        ours.push({ llhls, hls });
+        await sleep(2000);
+      }
+      await stopAll([pub!]);
+      const nginx = await startNginxHls();
+      const [npub] = publishers(file, [nginx.rtmpUrl]);
+      await sleep(6000); // a few fragments in the playlist
+      const theirs: LoadResult[] = [];
+      for (const n of viewerCounts) {
+        const r = await hlsPolling(nginx.hlsBase, 'bench.m3u8', nginx.pid, n, generators, seconds, load);
+        console.log(`nginx HLS ${n} viewers: playlist ${ms(r.playlist)}; segment ${ms(r.segment)}; ${r.failures} failed of ${r.requests} ${JSON.stringify(r.failureKinds)}; nginx CPU ${r.serverCpuPercent.toFixed(0)} %; load ${r.load}`);
+        theirs.push(r);
+        await sleep(2000);
+      }
+      await stopAll([npub!]);
+      await nginx.stop();
+      result.viewers = { generators, ours, nginx: theirs };
+      md.push(`## Viewers of one stream (generators in ${generators} processes of their own, ${seconds} s per run)
 
-| protocol | delivery |
-|---|---|
-| LL-HLS part | ${ms(delivery.llhls)} |
-| HLS segment | ${ms(delivery.hls)} |
-| DASH segment | ${ms(delivery.dash)} |
-`);
+  One 640x360 stream (~1.1 Mb/s, published with \`-c copy\`). Ours LL-HLS: every viewer holds a blocking playlist request
+  (\`_HLS_msn\`/\`_HLS_part\`) and the preload-hinted part at once, like hls.js at the live edge; the figure is the delay
+  from the server writing the part to each viewer holding the answer (the request itself waits for the part by design).
+  Plain HLS (ours and nginx): playlist every second, each new segment once; request durations.
+  nginx: nginx-rtmp \`hls on\` (1 s fragments, MPEG-TS) and nginx serving the files, one worker process.
+
+  | viewers | ours LL-HLS playlist (after part written) | ours LL-HLS part | failed / requests | our CPU | load |
+  |---|---|---|---|---|---|
+  ${ours.map(({ llhls: r }) => `| ${r.viewers} | ${ms(r.playlistDelay)} | ${ms(r.partDelay)} | ${r.failures} / ${r.requests} | ${r.serverCpuPercent.toFixed(0)} % | ${r.load} |`).join('\n')}
+
+  | viewers | ours HLS playlist | ours HLS segment | failed / requests | our CPU | nginx HLS playlist | nginx HLS segment | failed / requests | nginx CPU | load (ours; nginx) |
+  |---|---|---|---|---|---|---|---|---|---|
+  ${ours.map(({ hls: r }, i) => { const t = theirs[i]!; return `| ${r.viewers} | ${ms(r.playlist)} | ${ms(r.segment)} | ${r.failures} / ${r.requests} | ${r.serverCpuPercent.toFixed(0)} % | ${ms(t.playlist)} | ${ms(t.segment)} | ${t.failures} / ${t.requests} | ${t.serverCpuPercent.toFixed(0)} % | ${r.load}; ${t.load} |`; }).join('\n')}
+  `);
     }
-    ff.kill('SIGINT');
-    await new Promise((r) => ff.once('exit', r));
-    await sleep(1000);
-  }
 
-  // 3: viewers of one pre-encoded 640x360 stream (published with -c copy: no encoder on the CPU).
-  if (only.has('viewers')) {
-    const file = await sourceFile(dir, '640x360', '1M');
-    const key = await server.createKey();
-    const [pub] = publishers(file, [`rtmp://127.0.0.1:${server.rtmpPort}/live/${key}`]);
-    const id = await server.waitLive(key);
-    const base = `${server.url}/api/v1/streams/${id}/media`;
-    const ours: { llhls: LoadResult; hls: LoadResult }[] = [];
-    for (const n of viewerCounts) {
-      const llhls = await oursLlhls(server, id, n, generators, seconds, load);
-      console.log(`ours LL-HLS ${n} viewers: playlist answer after part written ${ms(llhls.playlistDelay)}; part ${ms(llhls.partDelay)}; ${llhls.failures} failed of ${llhls.requests} ${JSON.stringify(llhls.failureKinds)}; server CPU ${llhls.serverCpuPercent.toFixed(0)} %; load ${llhls.load}`);
+    // 4: WebSocket viewers (this process is the generator; the server is the other process).
+    if (only.has('ws')) {
+      const key = await server.createKey();
+      const file = await sourceFile(dir, '640x360', '1M');
+      const [pub] = publishers(file, [`rtmp://127.0.0.1:${server.rtmpPort}/live/${key}`]);
+      const id = await server.waitLive(key, 1);
+      const ws = await wsViewers(`${server.url.replace('http', 'ws')}/api/v1/streams/${id}/ws`, wsCount);
+      console.log(`${wsCount} WebSocket viewers: count change reached them in ${ms(ws)}; load ${load()}`);
+      await stopAll([pub!]);
+      result.wsViewers = { viewers: wsCount, countChange: ws, load: load() };
+      md.push(`## WebSocket viewers
+
+  ${wsCount} WebSocket viewers on the event door (generator: the bench process): a count change reached all of them in ${ms(ws)}. Load ${load()}.
+  `);
+    }
+
+    // 5: ingest CPU, ours and nginx-rtmp's, on the same pre-encoded 1080p30 file.
+    if (only.has('ingest')) {
+      const file = await sourceFile(dir);
       await sleep(2000);
-      const hls = await hlsPolling(base, 'plain.m3u8', server.pid, n, generators, seconds, load);
-      console.log(`ours HLS ${n} viewers: playlist ${ms(hls.playlist)}; segment ${ms(hls.segment)}; ${hls.failures} failed of ${hls.requests}; server CPU ${hls.serverCpuPercent.toFixed(0)} %; load ${hls.load}`);
-      ours.push({ llhls, hls });
-      await sleep(2000);
+      const idle = await idleCpu(server, windowS);
+      console.log(`idle (no publisher): ${idle.toFixed(2)} % CPU`);
+      const ingest: { ours: IngestResult; nginx: IngestResult; load: string }[] = [];
+      for (const n of publisherCounts) {
+        const ours = await embeddedIngest(file, server, windowS, n);
+        ours.cpuPerStreamPercent = Math.max(0, ours.cpuPercent - idle) / n;
+        const nginx = await nginxIngest(file, n, windowS);
+        ingest.push({ ours, nginx, load: load() });
+        console.log(`${n} publishers (1080p30 copy): ours ${ours.cpuPercent.toFixed(1)} % CPU (${ours.cpuPerStreamPercent.toFixed(2)} %/stream above idle, min fps ${ours.fpsMin}, dropped ${ours.droppedFrames}); nginx-rtmp ${nginx.cpuPercent.toFixed(1)} % (${nginx.cpuPerStreamPercent.toFixed(2)} %/stream); ratio ${(ours.cpuPerStreamPercent / nginx.cpuPerStreamPercent).toFixed(2)}; load ${load()}`);
+      }
+      result.idleCpuPercent = idle;
+      result.ingest = ingest;
+      md.push(`## Ingest CPU per stream (pre-encoded 1080p30 ~4 Mb/s H.264 + AAC, \`ffmpeg -re -stream_loop -1 -c copy\`; ${windowS} s window)
+
+  Both servers' CPU is read from /proc (user + system, all threads). Our process idles at ${idle.toFixed(2)} % CPU with no
+  publisher; "ours per stream" is (ours CPU − idle) / publishers. nginx-rtmp runs \`hls on\` (remux to MPEG-TS files).
+
+  | publishers | ours CPU | ours per stream | min fps | dropped | nginx-rtmp CPU | nginx per stream | ours / nginx | load after |
+  |---|---|---|---|---|---|---|---|---|
+  ${ingest.map((r) => `| ${r.ours.publishers} | ${r.ours.cpuPercent.toFixed(1)} % | ${r.ours.cpuPerStreamPercent.toFixed(2)} % | ${r.ours.fpsMin} | ${r.ours.droppedFrames} | ${r.nginx.cpuPercent.toFixed(1)} % | ${r.nginx.cpuPerStreamPercent.toFixed(2)} % | ${(r.ours.cpuPerStreamPercent / r.nginx.cpuPerStreamPercent).toFixed(2)} | ${r.load} |`).join('\n')}
+  `);
     }
-    await stopAll([pub!]);
-    const nginx = await startNginxHls();
-    const [npub] = publishers(file, [nginx.rtmpUrl]);
-    await sleep(6000); // a few fragments in the playlist
-    const theirs: LoadResult[] = [];
-    for (const n of viewerCounts) {
-      const r = await hlsPolling(nginx.hlsBase, 'bench.m3u8', nginx.pid, n, generators, seconds, load);
-      console.log(`nginx HLS ${n} viewers: playlist ${ms(r.playlist)}; segment ${ms(r.segment)}; ${r.failures} failed of ${r.requests}; nginx CPU ${r.serverCpuPercent.toFixed(0)} %; load ${r.load}`);
-      theirs.push(r);
-      await sleep(2000);
-    }
-    await stopAll([npub!]);
-    await nginx.stop();
-    result.viewers = { generators, ours, nginx: theirs };
-    md.push(`## Viewers of one stream (generators in ${generators} processes of their own, ${seconds} s per run)
-
-One 640x360 stream (~1.1 Mb/s, published with \`-c copy\`). Ours LL-HLS: every viewer holds a blocking playlist request
-(\`_HLS_msn\`/\`_HLS_part\`) and the preload-hinted part at once, like hls.js at the live edge; the figure is the delay
-from the server writing the part to each viewer holding the answer (the request itself waits for the part by design).
-Plain HLS (ours and nginx): playlist every second, each new segment once; request durations.
-nginx: nginx-rtmp \`hls on\` (1 s fragments, MPEG-TS) and nginx serving the files, one worker process.
-
-| viewers | ours LL-HLS playlist (after part written) | ours LL-HLS part | failed / requests | our CPU | load |
-|---|---|---|---|---|---|
-${ours.map(({ llhls: r }) => `| ${r.viewers} | ${ms(r.playlistDelay)} | ${ms(r.partDelay)} | ${r.failures} / ${r.requests} | ${r.serverCpuPercent.toFixed(0)} % | ${r.load} |`).join('\n')}
-
-| viewers | ours HLS playlist | ours HLS segment | failed / requests | our CPU | nginx HLS playlist | nginx HLS segment | failed / requests | nginx CPU | load (ours; nginx) |
-|---|---|---|---|---|---|---|---|---|---|
-${ours.map(({ hls: r }, i) => { const t = theirs[i]!; return `| ${r.viewers} | ${ms(r.playlist)} | ${ms(r.segment)} | ${r.failures} / ${r.requests} | ${r.serverCpuPercent.toFixed(0)} % | ${ms(t.playlist)} | ${ms(t.segment)} | ${t.failures} / ${t.requests} | ${t.serverCpuPercent.toFixed(0)} % | ${r.load}; ${t.load} |`; }).join('\n')}
-`);
-  }
-
-  // 4: WebSocket viewers (this process is the generator; the server is the other process).
-  if (only.has('ws')) {
-    const key = await server.createKey();
-    const file = await sourceFile(dir, '640x360', '1M');
-    const [pub] = publishers(file, [`rtmp://127.0.0.1:${server.rtmpPort}/live/${key}`]);
-    const id = await server.waitLive(key, 1);
-    const ws = await wsViewers(`${server.url.replace('http', 'ws')}/api/v1/streams/${id}/ws`, wsCount);
-    console.log(`${wsCount} WebSocket viewers: count change reached them in ${ms(ws)}; load ${load()}`);
-    await stopAll([pub!]);
-    result.wsViewers = { viewers: wsCount, countChange: ws, load: load() };
-    md.push(`## WebSocket viewers
-
-${wsCount} WebSocket viewers on the event door (generator: the bench process): a count change reached all of them in ${ms(ws)}. Load ${load()}.
-`);
-  }
-
-  // 5: ingest CPU, ours and nginx-rtmp's, on the same pre-encoded 1080p30 file.
-  if (only.has('ingest')) {
-    const file = await sourceFile(dir);
-    await sleep(2000);
-    const idle = await idleCpu(server, windowS);
-    console.log(`idle (no publisher): ${idle.toFixed(2)} % CPU`);
-    const ingest: { ours: IngestResult; nginx: IngestResult; load: string }[] = [];
-    for (const n of publisherCounts) {
-      const ours = await embeddedIngest(file, server, windowS, n);
-      ours.cpuPerStreamPercent = Math.max(0, ours.cpuPercent - idle) / n;
-      const nginx = await nginxIngest(file, n, windowS);
-      ingest.push({ ours, nginx, load: load() });
-      console.log(`${n} publishers (1080p30 copy): ours ${ours.cpuPercent.toFixed(1)} % CPU (${ours.cpuPerStreamPercent.toFixed(2)} %/stream above idle, min fps ${ours.fpsMin}, dropped ${ours.droppedFrames}); nginx-rtmp ${nginx.cpuPercent.toFixed(1)} % (${nginx.cpuPerStreamPercent.toFixed(2)} %/stream); ratio ${(ours.cpuPerStreamPercent / nginx.cpuPerStreamPercent).toFixed(2)}; load ${load()}`);
-    }
-    result.idleCpuPercent = idle;
-    result.ingest = ingest;
-    md.push(`## Ingest CPU per stream (pre-encoded 1080p30 ~4 Mb/s H.264 + AAC, \`ffmpeg -re -stream_loop -1 -c copy\`; ${windowS} s window)
-
-Both servers' CPU is read from /proc (user + system, all threads). Our process idles at ${idle.toFixed(2)} % CPU with no
-publisher; "ours per stream" is (ours CPU − idle) / publishers. nginx-rtmp runs \`hls on\` (remux to MPEG-TS files).
-
-| publishers | ours CPU | ours per stream | min fps | dropped | nginx-rtmp CPU | nginx per stream | ours / nginx | load after |
-|---|---|---|---|---|---|---|---|---|
-${ingest.map((r) => `| ${r.ours.publishers} | ${r.ours.cpuPercent.toFixed(1)} % | ${r.ours.cpuPerStreamPercent.toFixed(2)} % | ${r.ours.fpsMin} | ${r.ours.droppedFrames} | ${r.nginx.cpuPercent.toFixed(1)} % | ${r.nginx.cpuPerStreamPercent.toFixed(2)} % | ${(r.ours.cpuPerStreamPercent / r.nginx.cpuPerStreamPercent).toFixed(2)} | ${r.load} |`).join('\n')}
-`);
   }
 
   await server.close();
@@ -208,7 +219,7 @@ ${result.at}. Load average (1/5/15 min) before: ${loadBefore}; after: ${String(r
 shared with other helpers' work while this ran: every figure is under that load. The server under test is its own
 process; load generators (viewer processes, Chromium, ffmpeg) run beside it on the same 2 cores.
 
-${md.join('\n')}`,
+${md.join('\n').replace(/^ {2}/gm, '')}`, // section texts are indented with their code
   );
   console.log(`wrote bench/results/${name}.json and ${name}.md`);
 }

@@ -78,15 +78,15 @@ async function run(job: ViewerJob): Promise<ViewerReport> {
       const hint = hintOf(text);
       if (!hint) return fail('no_hint');
       const [msn, part] = [Number(hint[1]), Number(hint[2])];
-      const [pl, media] = await Promise.allSettled([get(`${job.base}/${job.playlist}?_HLS_msn=${msn}&_HLS_part=${part}&${v}`), get(`${job.base}/seg-${msn}.${part}.m4s`)]);
-      const at = Date.now();
+      const timed = (url: string) => get(url).then((r) => ({ ...r, at: Date.now() }));
+      const [pl, media] = await Promise.allSettled([timed(`${job.base}/${job.playlist}?_HLS_msn=${msn}&_HLS_part=${part}&${v}`), timed(`${job.base}/seg-${msn}.${part}.m4s`)]);
       report.requests += 2;
       if (media.status === 'fulfilled' && media.value.status === 200) {
-        report.partArrivals.push([msn, part, at]);
+        report.partArrivals.push([msn, part, media.value.at]);
         report.bytes += media.value.body.length;
       } else fail(media.status === 'fulfilled' ? `part_${media.value.status}` : 'part_error');
       if (pl.status === 'fulfilled' && pl.value.status === 200) {
-        report.playlistArrivals.push([msn, part, at]);
+        report.playlistArrivals.push([msn, part, pl.value.at]);
         text = pl.value.body.toString();
       } else {
         fail(pl.status === 'fulfilled' ? `playlist_${pl.value.status}` : 'playlist_error');
@@ -115,8 +115,10 @@ async function run(job: ViewerJob): Promise<ViewerReport> {
           .toString()
           .split('\n')
           .filter((l) => l && !l.startsWith('#'));
-        // A player joining starts near the live edge: it fetches the newest segment only.
-        for (const uri of started ? uris : uris.slice(-1)) {
+        // A player joining starts near the live edge: it fetches the newest segment only, and
+        // the older ones listed are behind it for good (not fetched on the next poll).
+        if (!started) for (const uri of uris.slice(0, -1)) seen.add(uri);
+        for (const uri of uris) {
           if (seen.has(uri)) continue;
           seen.add(uri);
           const s0 = performance.now();

@@ -9,7 +9,7 @@ import { Agent, request } from 'node:http';
 import { parentPort, workerData } from 'node:worker_threads';
 import { WebSocket } from 'ws';
 import { FAST_TYPISTS, GENERAL_TYPISTS, simulateTypist } from '../../src/apps/support/typing-sim.js';
-import { reportsOfWebClient } from '../../src/apps/support/typing-client.js';
+import { reportsOfWebClient } from '../../src/apps/support/shared/typing-client.js';
 
 /**
  * How a simulated client reports typing: `web` as the help desk's own client does (state, resent

@@ -86,17 +86,15 @@ export const CORE_SETTINGS = {
   redisSentinels: [
     'AIRWAVES_REDIS_SENTINELS',
     z
-      .union([
-        z.array(z.object({ host: z.string().min(1), port: z.number().int().min(1).max(65535) })).min(1),
-        z.string().transform((v, ctx) => {
-          try {
-            return parseSentinels(v);
-          } catch (err) {
-            ctx.addIssue({ code: 'custom', message: `comma-separated host:port list of Redis Sentinels: ${(err as Error).message}` });
-            return z.NEVER;
-          }
-        }),
-      ])
+      .unknown()
+      .transform((v, ctx) => {
+        try {
+          return parseSentinels(v);
+        } catch (err) {
+          ctx.addIssue({ code: 'custom', message: `comma-separated host:port list of Redis Sentinels: ${(err as Error).message}` });
+          return z.NEVER;
+        }
+      })
       .optional(),
     'Redis Sentinels (host:port,host:port): every Redis connection goes to the current master of the group named by the host of its AIRWAVES_REDIS_URL (redis://mymaster), and follows a failover',
   ],
@@ -122,17 +120,20 @@ export const CORE_SETTINGS = {
 export type CoreConfig = SettingsOf<typeof CORE_SETTINGS>;
 
 /** Parses `host:port,host:port` (the Sentinels' list); throws naming the bad entry. */
-export function parseSentinels(value: string): { host: string; port: number }[] {
-  return value
-    .split(',')
-    .map((s) => s.trim())
-    .filter(Boolean)
-    .map((entry) => {
-      const m = /^(\[[^\]]+\]|[^:]+):(\d{1,5})$/.exec(entry);
-      const port = m ? Number(m[2]) : NaN;
-      if (!m || port < 1 || port > 65535) throw new Error(`"${entry}" is not host:port`);
-      return { host: m[1].replace(/^\[|\]$/g, ''), port };
-    });
+export function parseSentinels(value: unknown): { host: string; port: number }[] {
+  // A configuration file or a test may give the parsed form: each entry is checked the same way.
+  const entries = Array.isArray(value)
+    ? value.map((s: { host?: unknown; port?: unknown }) => (String(s?.host).includes(':') ? `[${String(s?.host)}]:${String(s?.port)}` : `${String(s?.host)}:${String(s?.port)}`))
+    : typeof value === 'string'
+      ? value.split(',').map((s) => s.trim()).filter(Boolean)
+      : [];
+  if (entries.length === 0) throw new Error('expected at least one host:port');
+  return entries.map((entry) => {
+    const m = /^(\[[^\]]+\]|[^:]+):(\d{1,5})$/.exec(entry);
+    const port = m ? Number(m[2]) : NaN;
+    if (!m || port < 1 || port > 65535) throw new Error(`"${entry}" is not host:port`);
+    return { host: m[1].replace(/^\[|\]$/g, ''), port };
+  });
 }
 
 /** The first Redis URL of `AIRWAVES_REDIS_URL` (event log, flags: one place for the whole cluster). */

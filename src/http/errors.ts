@@ -3,7 +3,7 @@
  * One error shape for every HTTP route: `{ error: { code, message } }` with the catalogue's
  * status. Schema validation failures become 400 `bad_request` naming the field.
  */
-import type { FastifyError, FastifyInstance, FastifyReply, FastifyRequest } from 'fastify';
+import type { FastifyError, FastifyInstance } from 'fastify';
 import { isAirwavesError } from '../core/errors.js';
 import { notFound } from './browser-pages.js';
 
@@ -13,8 +13,7 @@ export const errorResponseSchema = {
   required: ['error'],
 } as const;
 
-/** `unmatched` answers what no route does (the starting server answers 503 app_starting there). */
-export function installErrorHandler(http: FastifyInstance, unmatched: (request: FastifyRequest, reply: FastifyReply) => Promise<FastifyReply> = notFound): void {
+export function installErrorHandler(http: FastifyInstance, options: { notFound?: boolean } = {}): void {
   http.setErrorHandler((err: FastifyError, request, reply) => {
     if (isAirwavesError(err)) return reply.status(err.httpStatus).send({ error: { code: err.code, message: err.message } });
     if (err.validation) {
@@ -25,5 +24,12 @@ export function installErrorHandler(http: FastifyInstance, unmatched: (request: 
     const code = status === 429 ? 'rate_limited' : status === 413 ? 'payload_too_large' : status === 415 ? 'unsupported_media_type' : status >= 500 ? 'internal' : 'bad_request';
     return reply.status(status).send({ error: { code, message: status >= 500 ? 'internal error' : err.message } });
   });
-  http.setNotFoundHandler(unmatched);
+  if (options.notFound !== false) http.setNotFoundHandler(notFound);
 }
+
+/** @fastify/rate-limit's answer in our error shape (the routes that declare a limit). */
+export const rateLimitError = (_req: unknown, c: { max: number; ttl: number }) => ({
+  statusCode: 429,
+  error: 'rate_limited',
+  message: `too many requests: ${c.max} per minute; retry in ${Math.ceil(c.ttl / 1000)} s`,
+});

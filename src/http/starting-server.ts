@@ -4,20 +4,23 @@
  * are declared only after its database is open and migrated (seconds of PGlite, on a busy machine
  * more), so one instance cannot listen before every app is in. Two instances share one Node HTTP
  * server instead: a small "starting" instance answers from the moment the hub runs (health,
- * readiness, metrics, status, the hub's own API — publish, channels, sign-in — the landing page
- * and the built UIs), and every other request gets
+ * readiness, metrics, status, the landing page and the built UIs), and every other request gets
  * 503 `app_starting` with Retry-After; once the full instance is ready, requests go to it.
  * WebSocket upgrades go to the hub throughout (attached to the same server).
  */
 import { createServer, type IncomingMessage, type Server, type ServerResponse } from 'node:http';
 import Fastify, { type FastifyInstance, type FastifyReply, type FastifyRequest, type FastifyServerFactory } from 'fastify';
+import helmet from '@fastify/helmet';
+import rateLimit from '@fastify/rate-limit';
 import type { CoreConfig } from '../core/config.js';
 import type { Logger } from '../core/logger.js';
 import type { Registry } from '../core/metrics.js';
 import type { Hub } from '../hub/hub.js';
+import { httpAuth } from '../auth/index.js';
 import { registerCoreRoutes } from './core-routes.js';
+import { installErrorHandler, rateLimitError } from './errors.js';
 import { registerBrowserPages, wantsHtml } from './browser-pages.js';
-import { installErrorHandler } from './errors.js';
+import { CONTENT_SECURITY_POLICY } from './security-headers.js';
 import { registerWebFiles } from './web-files.js';
 import type { AppSummary } from './landing-page.js';
 
@@ -66,10 +69,8 @@ export interface StartingServerDeps {
   starting: () => string[];
   webRoot: string;
   logger: Logger;
-  /** Security headers, rate limits and the auth hook, as on the full instance. */
-  registerBase(http: FastifyInstance): Promise<void>;
-  /** The hub's HTTP API (publish, channels, sign-in, events): it serves while the apps start. */
-  registerHubApi(http: FastifyInstance): void;
+  /** The hub's HTTP routes (publish, channels, tokens, events), the same as the full instance's. */
+  registerHubRoutes: (http: FastifyInstance) => void;
 }
 
 const escape = (s: string) => s.replace(/[&<>"']/g, (c) => ({ '&': '&amp;', '<': '&lt;', '>': '&gt;', '"': '&quot;', "'": '&#39;' })[c]!);
@@ -98,7 +99,18 @@ export async function createStartingServer(deps: StartingServerDeps): Promise<Fa
     serverFactory: deps.handover.startingFactory,
     loggerInstance: deps.logger.child({ module: 'http-starting' }, { level: 'warn' }),
   }) as unknown as FastifyInstance;
-  installErrorHandler(http, async (request: FastifyRequest, reply: FastifyReply) => {
+  // The error shape of the full instance; the not-found answer is this instance's own (below).
+  installErrorHandler(http, { notFound: false });
+  await http.register(helmet, { contentSecurityPolicy: { useDefaults: false, directives: CONTENT_SECURITY_POLICY }, crossOriginEmbedderPolicy: false });
+  // The sign-in routes declare per-route limits, as on the full instance.
+  await http.register(rateLimit, { global: false, errorResponseBuilder: rateLimitError });
+  // Every route declares its rule, as on the full instance.
+  await http.register(httpAuth, { jwtSecret: config.jwtSecret, apiKey: config.apiKey! });
+  registerCoreRoutes(http, { hub, metrics, apps, config, starting: deps.starting });
+  deps.registerHubRoutes(http);
+  registerBrowserPages(http);
+  await registerWebFiles(http, deps.webRoot);
+  http.setNotFoundHandler(async (request: FastifyRequest, reply: FastifyReply) => {
     const path = request.url.split('?')[0]!;
     const app = appOfPath(path, apps);
     const pending = deps.starting();
@@ -107,10 +119,5 @@ export async function createStartingServer(deps: StartingServerDeps): Promise<Fa
     if (wantsHtml(request)) return reply.status(503).type('text/html; charset=utf-8').send(startingPage(what));
     return reply.status(503).send({ error: { code: 'app_starting', message: `${what} is starting: ${request.method} ${path} is answered in a moment; retry after 1 s` } });
   });
-  await deps.registerBase(http);
-  registerCoreRoutes(http, { hub, metrics, apps, config, starting: deps.starting });
-  registerBrowserPages(http);
-  deps.registerHubApi(http);
-  await registerWebFiles(http, deps.webRoot);
   return http;
 }

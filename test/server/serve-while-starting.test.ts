@@ -19,7 +19,9 @@ function heldApp(name: string) {
     release = ok;
     fail = ko;
   });
-  gate.catch(() => undefined); // failed before the server reaches the app: awaited in register
+  // The app's register() observes the gate whenever the server gets to it; a failure told before
+  // then is not an unhandled rejection.
+  gate.catch(() => undefined);
   let registered = false;
   const app: AirwavesApp = {
     name,
@@ -27,7 +29,7 @@ function heldApp(name: string) {
     description: 'a test app that starts when told',
     async register(ctx) {
       await gate;
-      ctx.http.get('/hello', { config: { auth: 'public' } }, async () => ({ hello: name }));
+      ctx.http.get(`/hello`, { config: { auth: 'public' } }, async () => ({ hello: name }));
       registered = true;
     },
   };
@@ -72,6 +74,7 @@ describe('serving while the apps start', () => {
       assert.equal(page.status, 503, 'a page of the full server (the API docs list the apps) is not there yet');
       assert.match(await page.text(), /Starting…[\s\S]*http-equiv="refresh"|http-equiv="refresh"[\s\S]*Starting…/);
       assert.equal((await fetch(`${server.url}/`)).status, 200, 'the landing page answers while starting');
+      assert.equal((await fetch(`${server.url}/signin`, { headers: { accept: 'text/html' } })).status, 200, 'sign-in works while starting');
       const published = await adminFetch(`${server.url}/api/v1/publish`, { method: 'POST', headers: { 'content-type': 'application/json' }, body: JSON.stringify({ channel: 'chat:lobby', data: { text: 'early' } }) });
       assert.equal(published.status, 200, `the hub's own API serves while the apps start: ${await published.clone().text()}`);
       assert.equal((await fetch(`${server.url}/api/v1/publish`, { method: 'POST' })).status, 401, 'and it still checks who calls');

@@ -6,7 +6,7 @@
 import { test, mock } from 'node:test';
 import assert from 'node:assert/strict';
 import { TYPING_REFRESH_MS, TypingCoalescer, type TypingSignal } from '../../src/apps/support/typing.js';
-import { TYPING_RESEND_MS, TypingThrottle, reportsOfWebClient } from '../../src/apps/support/typing-client.js';
+import { TYPING_RESEND_MS, TypingThrottle, reportsOfWebClient } from '../../src/apps/support/shared/typing-client.js';
 import { FAST_TYPISTS, GENERAL_TYPISTS, coalescedCount, simulateTypist, type TypingSignalAt } from '../../src/apps/support/typing-sim.js';
 
 test('within one window only the last state is emitted, per room and user', () => {

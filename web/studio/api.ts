@@ -3,11 +3,11 @@
  * The studio API as the UI uses it: types, query keys, fetchers, and the filter → query string
  * mapping shared by the list, the count and the export link.
  */
-import type { ConversationStatus } from '../../src/apps/studio/types.js';
+import type { ConversationStatus } from '../../src/apps/studio/shared/vocabulary.js';
 import { authFetch } from '../shared/auth.js';
 
 export const API = '/api/v1/studio';
-export { CATEGORIES, TIERS } from '../../src/apps/studio/vocabulary.js';
+export { CATEGORIES, TIERS } from '../../src/apps/studio/shared/vocabulary.js';
 
 export type Status = ConversationStatus;
 /** In the order a curator works through them (the review queue first), not the schema's. */

@@ -1,11 +1,11 @@
 /**
  * @module web/support/Composer
- * Writing to a ticket: typing signals (state, not keystrokes: src/apps/support/typing-client.ts),
+ * Writing to a ticket: typing signals (state, not keystrokes: src/apps/support/shared/typing-client.ts),
  * the length limit shown, and a closed ticket's composer disabled with "Reopen" where allowed.
  */
 import { useRef, useState } from 'react';
 import type { AirwavesClient } from '../../src/client/index.js';
-import { TYPING_IDLE_MS, TypingThrottle } from '../../src/apps/support/typing-client.js';
+import { TYPING_IDLE_MS, TypingThrottle } from '../../src/apps/support/shared/typing-client.js';
 import { MAX_MESSAGE_CHARS, type TicketStatus } from './api.js';
 
 export function Composer(props: { client: AirwavesClient; ticketId: string; status: TicketStatus; onSend: (body: string) => Promise<boolean>; onReopen: (() => void) | null }) {

@@ -1,13 +1,12 @@
 /**
  * @module web/support/api
  * The help desk's REST calls and the shapes the UI keeps: what the desk's API returns (types
- * imported from the server, erased from the bundle) and the room events pushed on the hub.
+ * from the app's browser-shared src/apps/support/shared/types, erased from the bundle) and the room events pushed on the hub.
  */
-import type { ControlMode, Role, TicketStatus } from '../../src/apps/support/events.js';
-import type { ChatMessage, SupportUser, Ticket } from '../../src/apps/support/desk.js';
+import type { ChatMessage, ControlMode, Role, SupportUser, Ticket, TicketStatus } from '../../src/apps/support/shared/types.js';
 
 export type { ControlMode, Role, TicketStatus, SupportUser as User, Ticket };
-export type { RemoteSession } from '../../src/apps/support/desk.js';
+export type { RemoteSession } from '../../src/apps/support/shared/types.js';
 
 /** A chat line as the UI keeps it: built from REST pages and from live events, which carry these fields. */
 export type Message = Pick<ChatMessage, 'id' | 'authorId' | 'authorName' | 'body' | 'createdAt'>;

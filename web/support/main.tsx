@@ -8,7 +8,7 @@
  */
 import { StrictMode, useCallback, useEffect, useState } from 'react';
 import { createRoot } from 'react-dom/client';
-import { DEMO_USERS } from '../../src/apps/support/demo-users.js';
+import { DEMO_USERS } from '../../src/apps/support/shared/demo-users.js';
 import { AppHeader } from '../shared/Header.js';
 import { describeConnection, useChannel, useHubClient } from '../shared/use-hub.js';
 import { actionKeys, api, MODE_LABEL, nameOf, type ControlMode, type Names, type Session, type StreamEvent, type Ticket, type User } from './api.js';

@@ -28,6 +28,20 @@ function viewerId(req: MediaRequest): string {
   return 'anon-' + createHash('sha1').update(`${req.ip}|${req.headers['user-agent'] ?? ''}`).digest('base64url').slice(0, 16);
 }
 
+/**
+ * The HLS playlists of one segmenter state, rendered once: after each part every viewer's
+ * blocking request is answered at the same moment, and rendering the same text once per
+ * viewer was most of that burst's cost.
+ */
+const rendered = new WeakMap<Segmenter, { version: number; ll?: string; plain?: string }>();
+
+function playlist(seg: Segmenter, info: ManifestInfo, lowLatency: boolean): string {
+  let cached = rendered.get(seg);
+  if (!cached || cached.version !== seg.version) rendered.set(seg, (cached = { version: seg.version }));
+  if (lowLatency) return (cached.ll ??= hlsPlaylist(seg, info, true));
+  return (cached.plain ??= hlsPlaylist(seg, info, false));
+}
+
 function problem(reply: FastifyReply, status: number, code: string, message: string) {
   return reply.status(status).header('cache-control', 'no-store').send({ error: { code, message } });
 }
@@ -74,11 +88,11 @@ export function registerMediaRoutes(http: FastifyInstance, service: LiveService,
         const ready = () => (p === null ? seg.segments.some((s) => s.msn >= m) || (seg.open?.msn ?? -1) > m : Boolean(seg.findPart(m, p)) || seg.segments.some((s) => s.msn > m) || (seg.open?.msn ?? -1) > m);
         const ok = await seg.when(ready, target * 3000);
         if (!ok && !seg.ended) return problem(reply, 503, 'not_ready', 'the requested part did not appear within three target durations');
-        return reply.type('application/vnd.apple.mpegurl').header('cache-control', `public, max-age=${target * 6}`).send(hlsPlaylist(seg, info, true));
+        return reply.type('application/vnd.apple.mpegurl').header('cache-control', `public, max-age=${target * 6}`).send(playlist(seg, info, true));
       }
-      return reply.type('application/vnd.apple.mpegurl').header('cache-control', seg.ended ? 'public, max-age=60' : 'public, max-age=1').send(hlsPlaylist(seg, info, true));
+      return reply.type('application/vnd.apple.mpegurl').header('cache-control', seg.ended ? 'public, max-age=60' : 'public, max-age=1').send(playlist(seg, info, true));
     }
-    if (file === 'plain.m3u8') return reply.type('application/vnd.apple.mpegurl').header('cache-control', seg.ended ? 'public, max-age=60' : 'public, max-age=1').send(hlsPlaylist(seg, info, false));
+    if (file === 'plain.m3u8') return reply.type('application/vnd.apple.mpegurl').header('cache-control', seg.ended ? 'public, max-age=60' : 'public, max-age=1').send(playlist(seg, info, false));
     if (file === 'manifest.mpd') return reply.type('application/dash+xml').header('cache-control', seg.ended ? 'public, max-age=60' : 'public, max-age=1').send(dashManifest(seg, info));
     if (file === 'init.mp4' || file === 'init-v.mp4' || file === 'init-a.mp4') {
       const data = file === 'init.mp4' ? seg.init : file === 'init-v.mp4' ? seg.initVideo : seg.initAudio;

@@ -5,7 +5,7 @@
  * Same seed, same conversation: jobs resumed after a restart write exactly what they would have.
  */
 import type { ConversationStatus, GeneratedConversation, TemplateVariable, Tier, Turn } from './types.js';
-import { CATEGORIES } from './vocabulary.js';
+import { CATEGORIES } from './shared/vocabulary.js';
 
 /** A stable 32-bit hash of a string (FNV-1a), to seed core/random's PRNG from ids. */
 export function hashSeed(text: string): number {

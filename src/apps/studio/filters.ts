@@ -6,7 +6,7 @@
  */
 import { sql, type RawBuilder } from 'kysely';
 import { AirwavesError, Errors } from '../../core/errors.js';
-import { CONVERSATION_STATUSES, TIERS } from './vocabulary.js';
+import { CONVERSATION_STATUSES, TIERS } from './shared/vocabulary.js';
 import type { ConversationStatus, Tier } from './types.js';
 
 export const SORT_COLUMNS = ['created_at', 'updated_at', 'quality_score', 'title', 'total_tokens', 'relevance'] as const;

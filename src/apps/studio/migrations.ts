@@ -7,7 +7,7 @@
  */
 import { sql, type Kysely, type Migration } from 'kysely';
 
-import { CONVERSATION_STATUSES, JOB_STATUSES, TIERS } from './vocabulary.js';
+import { CONVERSATION_STATUSES, JOB_STATUSES, TIERS } from './shared/vocabulary.js';
 
 const list = (values: readonly string[]) => sql.raw(values.map((v) => `'${v}'`).join(', '));
 

@@ -6,7 +6,7 @@
 import { sql, type Kysely } from 'kysely';
 import { seededRandom } from '../../core/random.js';
 import { EMOTIONS, PERSONAS, pick, writeConversation } from './content.js';
-import { CATEGORIES } from './vocabulary.js';
+import { CATEGORIES } from './shared/vocabulary.js';
 import { insertConversations } from './store.js';
 import type { ConversationStatus, ReviewEvent, StudioDB, TemplateVariable } from './types.js';
 

@@ -3,9 +3,9 @@
  * The studio's tables as Kysely sees them, and the shapes the API returns.
  */
 import type { ColumnType, Generated } from 'kysely';
-import type { CONVERSATION_STATUSES, JOB_STATUSES, TIERS } from './vocabulary.js';
+import type { ConversationStatus, JOB_STATUSES, TIERS } from './shared/vocabulary.js';
 
-export type ConversationStatus = (typeof CONVERSATION_STATUSES)[number];
+export type { ConversationStatus };
 export type Tier = (typeof TIERS)[number];
 export type JobStatus = (typeof JOB_STATUSES)[number];
 export type Role = 'system' | 'user' | 'assistant';

@@ -17,42 +17,10 @@ import type { SupportDB } from './schema.js';
 import type { TypingCoalescer } from './typing.js';
 import { isUniqueViolation } from '../../db/database.js';
 import { keyedMessage, onceByKey, type KeyedMessage } from './idempotency.js';
+import type { ChatMessage, RemoteSession, SupportUser, Ticket } from './shared/types.js';
 
-export interface SupportUser {
-  id: string;
-  name: string;
-  role: Role;
-}
-
-export interface Ticket {
-  id: string;
-  subject: string;
-  requesterId: string;
-  assigneeId: string | null;
-  status: TicketStatus;
-  createdAt: string;
-  updatedAt: string;
-}
-
-export interface ChatMessage {
-  id: number;
-  ticketId: string;
-  authorId: string;
-  authorName: string;
-  body: string;
-  eventId: string;
-  createdAt: string;
-}
-
-export interface RemoteSession {
-  id: string;
-  ticketId: string;
-  agentId: string;
-  requesterId: string;
-  controlMode: ControlMode;
-  startedAt: string;
-  endedAt: string | null;
-}
+// The shapes the API returns live in ./shared/types (the browser UI reads them too).
+export type { ChatMessage, RemoteSession, SupportUser, Ticket };
 
 const iso = (d: Date | string): string => (d instanceof Date ? d.toISOString() : new Date(d).toISOString());
 

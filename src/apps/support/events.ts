@@ -7,6 +7,7 @@
 import { randomUUID } from 'node:crypto';
 import { z } from 'zod';
 import { AirwavesError, Errors } from '../../core/errors.js';
+import { CONTROL_MODES, MAX_MESSAGE_CHARS, ROLES, TICKET_STATUSES, type ControlMode, type Role, type TicketStatus } from './shared/types.js';
 
 export const EVENT_TYPES = [
   'chat_message',
@@ -20,15 +21,8 @@ export const EVENT_TYPES = [
 ] as const;
 export type EventType = (typeof EVENT_TYPES)[number];
 
-export const TICKET_STATUSES = ['open', 'pending', 'solved', 'closed'] as const;
-export type TicketStatus = (typeof TICKET_STATUSES)[number];
-export const CONTROL_MODES = ['view_only', 'full_control'] as const;
-export type ControlMode = (typeof CONTROL_MODES)[number];
-export const ROLES = ['agent', 'customer'] as const;
-export type Role = (typeof ROLES)[number];
-
-/** Longest chat message, in characters (REST schema and event schema agree). */
-export const MAX_MESSAGE_CHARS = 4000;
+// The closed sets and limits the browser shares (./shared/types), re-exported for the server's modules.
+export { CONTROL_MODES, MAX_MESSAGE_CHARS, ROLES, TICKET_STATUSES, type ControlMode, type Role, type TicketStatus };
 
 const id = z.string().min(1).max(128);
 const roomId = z.string().regex(/^[A-Za-z0-9_-]{1,64}$/, 'letters, digits, _ or -, at most 64');

@@ -13,7 +13,7 @@ import type { AppAuth } from '../../auth/app-auth.js';
 import { CONTROL_MODES, MAX_MESSAGE_CHARS, ROLES, TICKET_STATUSES, describeIssues, eventRequestSchema, type ControlMode, type Role, type TicketStatus } from './events.js';
 import type { SupportDesk, SupportUser } from './desk.js';
 import { parseIdempotencyKey } from './idempotency.js';
-import { DEMO_USERS } from './demo-users.js';
+import { DEMO_USERS } from './shared/demo-users.js';
 
 const TOKEN_TTL_SECONDS = 8 * 3600;
 

@@ -4,7 +4,7 @@
  * or PostgreSQL alike), plus the demo users seeded so the UI can log in without a user admin.
  */
 import { sql, type Generated, type Kysely, type Migration } from 'kysely';
-import { DEMO_USERS } from './demo-users.js';
+import { DEMO_USERS } from './shared/demo-users.js';
 
 export interface SupportDB {
   support_users: { id: string; name: string; role: 'agent' | 'customer'; created_at: Generated<Date> };

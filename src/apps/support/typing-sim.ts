@@ -12,7 +12,7 @@
  * words are corrected by holding backspace (key auto-repeat at ~33 ms after a 500 ms delay).
  */
 import { seededRandom } from '../../core/random.js';
-import { TYPING_IDLE_MS } from './typing-client.js';
+import { TYPING_IDLE_MS } from './shared/typing-client.js';
 
 export interface TypistProfile {
   /** Median of the population's per-typist median IKI, ms. */

@@ -84,6 +84,8 @@ export class Segmenter {
   initAudio: Buffer | null = null;
   readonly segments: Segment[] = [];
   ended = false;
+  /** Bumped whenever a part is written or the stream ends: playlists rendered for it stay valid until then. */
+  version = 0;
   maxSegmentSeconds = 0;
   /** Wall clock (ms) at media time 0 (DASH availabilityStartTime). */
   originWallClock = 0;
@@ -159,6 +161,7 @@ export class Segmenter {
       this.closePart(p.dtsMs + this.lastDurationMs, true);
     }
     this.ended = true;
+    this.version++;
     this.wake();
   }
 
@@ -235,6 +238,7 @@ export class Segmenter {
     this.partVideo = [];
     this.partDurationMs = 0;
     this.partIndependent = false;
+    this.version++;
     this.options.onPart?.(part, performance.now() - started);
     if (endSegment) this.closeSegment();
     this.wake();

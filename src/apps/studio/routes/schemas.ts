@@ -7,7 +7,7 @@
 import { errorResponseSchema } from '../../../http/errors.js';
 import { rule } from '../../../auth/rules.js';
 import { UUID_RE } from '../filters.js';
-import { CONVERSATION_STATUSES, TIERS } from '../vocabulary.js';
+import { CONVERSATION_STATUSES, TIERS } from '../shared/vocabulary.js';
 
 export const CACHE_TTL_MS = 5 * 60 * 1000;
 /** Bodies already serialised as JSON text are sent with this type and skip the serialiser. */

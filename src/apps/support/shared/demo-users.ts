@@ -1,5 +1,5 @@
 /**
- * @module apps/support/demo-users
+ * @module apps/support/shared/demo-users
  * The help desk's demo people, seeded at start and offered on the UI's demo login. A module of
  * its own so the browser bundle takes the list without the database layer.
  */

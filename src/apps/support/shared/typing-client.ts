@@ -1,12 +1,12 @@
 /**
- * @module apps/support/typing-client
+ * @module apps/support/shared/typing-client
  * How the help desk's own client reports typing, shared by the web UI and the typing simulation
  * so the benchmark drives the server with the traffic the product really sends.
  *
  * Like Slack's or Intercom's clients, it reports state, not keystrokes: a "start" on the first
  * keystroke and again at most every TYPING_RESEND_MS while typing goes on (the resend keeps
  * viewers' fading indicators alive), a "stop" after TYPING_IDLE_MS without a keystroke or when the
- * message is sent. The server's coalescer (./typing.ts) still absorbs what a client that reports
+ * message is sent. The server's coalescer (../typing.ts) still absorbs what a client that reports
  * every keystroke would send; this keeps such traffic off the wire in the first place.
  */
 

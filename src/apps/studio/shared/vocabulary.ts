@@ -1,11 +1,12 @@
 /**
- * @module apps/studio/vocabulary
+ * @module apps/studio/shared/vocabulary
  * The closed sets of the studio's data: conversation and job statuses, tiers, categories. The
  * schema's CHECK constraints, the API's validation and the browser UI's menus all read them from
  * here (a module of its own, so the UI bundle takes the lists without the database layer).
  */
 export const CONVERSATION_STATUSES = ['draft', 'generated', 'pending_review', 'approved', 'rejected', 'needs_revision', 'failed'] as const;
 export const TIERS = ['template', 'scenario', 'edge_case'] as const;
+export type ConversationStatus = (typeof CONVERSATION_STATUSES)[number];
 export const JOB_STATUSES = ['queued', 'running', 'completed', 'cancelled', 'failed'] as const;
 
 export const CATEGORIES = [
