@@ -9,7 +9,7 @@ import assert from 'node:assert/strict';
 import { createServer } from '../../src/server.js';
 import { createLogger } from '../../src/core/logger.js';
 import type { AirwavesApp } from '../../src/apps/app.js';
-import { TEST_API_KEY, TEST_JWT_SECRET } from '../helpers/server.js';
+import { TEST_API_KEY, TEST_JWT_SECRET, adminFetch } from '../helpers/server.js';
 
 /** An app whose registration waits until the test calls `release` (or `fail`). */
 function heldApp(name: string) {
@@ -71,12 +71,13 @@ describe('serving while the apps start', () => {
       assert.match(body.error.message, /^slowpoke is starting/);
 
       const page = await fetch(`${server.url}/docs`, { headers: { accept: 'text/html' } });
-      assert.equal(page.status, 503, 'a page of the full server is not there yet');
+      assert.equal(page.status, 503, 'a page of the full server (the API docs list the apps) is not there yet');
       assert.match(await page.text(), /Starting…[\s\S]*http-equiv="refresh"|http-equiv="refresh"[\s\S]*Starting…/);
       assert.equal((await fetch(`${server.url}/`)).status, 200, 'the landing page answers while starting');
       assert.equal((await fetch(`${server.url}/signin`, { headers: { accept: 'text/html' } })).status, 200, 'sign-in works while starting');
-      const published = await fetch(`${server.url}/api/v1/publish`, { method: 'POST', headers: { 'content-type': 'application/json' }, body: '{}' });
-      assert.notEqual(published.status, 503, 'the hub\'s own routes answer while the apps start');
+      const published = await adminFetch(`${server.url}/api/v1/publish`, { method: 'POST', headers: { 'content-type': 'application/json' }, body: JSON.stringify({ channel: 'chat:lobby', data: { text: 'early' } }) });
+      assert.equal(published.status, 200, `the hub's own API serves while the apps start: ${await published.clone().text()}`);
+      assert.equal((await fetch(`${server.url}/api/v1/publish`, { method: 'POST' })).status, 401, 'and it still checks who calls');
 
       held.release();
       await server.appsStarted;
