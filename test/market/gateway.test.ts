@@ -80,10 +80,20 @@ test('a Kraken checksum mismatch resyncs that book with a fresh snapshot', async
   try {
     const sim = app.simulator;
     await waitUntil(() => (app.gateway.book('kraken', 'BTC-USDT')?.bids.size ?? 0) > 0, 10_000, 'kraken snapshot');
-    sim.market.step(20, ['kraken']);
-    await waitUntil(() => app.gateway.book('kraken', 'BTC-USDT')!.venueSeq > 0, 5_000, 'kraken updates');
+    // Most steps move levels below the subscribed top 10, which Kraken never sends: step until one
+    // reaches the top (the gateway counts updates in venueSeq), however the random walk goes.
+    const book = () => app.gateway.book('kraken', 'BTC-USDT')!;
+    const reason = () => app.gateway.dispatcher.health.get('kraken:BTC-USDT')?.reason ?? '';
+    const stepUntil = async (done: () => boolean, what: string) => {
+      for (let k = 0; k < 1000 && !done(); k++) {
+        sim.market.step(1, ['kraken']);
+        await new Promise((r) => setTimeout(r, 10));
+      }
+      await waitUntil(done, 5_000, what);
+    };
+    await stepUntil(() => book().venueSeq > 0, 'kraken updates');
     sim.faults.kraken.plan.checksumCorruption = 1;
-    sim.market.step(1, ['kraken']);
+    await stepUntil(() => reason().startsWith('checksum mismatch') || book().venueSeq === 0, 'a corrupted update');
     sim.faults.kraken.plan.checksumCorruption = 0;
     await waitUntil(() => app.gateway.dispatcher.health.get('kraken:BTC-USDT')?.reason.startsWith('snapshot applied') === true && app.gateway.book('kraken', 'BTC-USDT')!.venueSeq === 0, 5_000, 'resync');
     const metrics = await (await fetch(`${server.url}/metrics`)).text();
