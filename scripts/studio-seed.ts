@@ -70,7 +70,14 @@ async function seedThroughServer(base: string, why: string): Promise<number> {
     if (!res.ok) throw new Error(`the server refused: ${res.status} ${(body as { error?: { message?: string } }).error?.message ?? res.statusText}`);
     return body as SeedRun;
   };
-  let run = await answer(await fetch(`${base}${SEED_URL}`, { method: 'POST', headers, body: JSON.stringify(request) }));
+  // A server that has just started serves before its apps are in: it answers 503 app_starting
+  // with Retry-After until the studio is, so wait for that (at most two minutes).
+  let started = await fetch(`${base}${SEED_URL}`, { method: 'POST', headers, body: JSON.stringify(request) });
+  for (const until = Date.now() + 120_000; started.status === 503 && Date.now() < until; ) {
+    await new Promise((resolve) => setTimeout(resolve, 1000 * Number(started.headers.get('retry-after') ?? 1)));
+    started = await fetch(`${base}${SEED_URL}`, { method: 'POST', headers, body: JSON.stringify(request) });
+  }
+  let run = await answer(started);
   while (run.status === 'running') {
     draw(run.done, run.total);
     await new Promise((resolve) => setTimeout(resolve, 250));

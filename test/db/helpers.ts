@@ -71,7 +71,8 @@ export async function startServeProcess(dataDir: string, timeoutMs = 90_000): Pr
   for (;;) {
     const holder = readLock(join(dataDir, 'pglite.lock'));
     const url = holder && holder.pid === child.pid ? holder.url : undefined;
-    if (url) {
+    // Listening is not serving every app yet (the CLI opens its port first): wait for all of them.
+    if (url && (await fetch(`${url}/readyz?apps=all`).then((r) => r.ok, () => false))) {
       return { url, child, stop: () => (child.kill('SIGTERM'), exited) };
     }
     if (child.exitCode !== null || Date.now() > deadline) {
