@@ -10,6 +10,22 @@ import type { VenueCounters } from './venues/sink.js';
 import type { PoolManager } from './pool.js';
 import type { VenueName } from './types.js';
 
+/**
+ * A metric's child per label value, looked up once: `metric.inc({venue})` hashes its label
+ * object on every call (an allocation and a sort per message on the hot path); the child does not.
+ */
+function children<C>(make: (value: string) => C): (value: string) => C {
+  const cache = new Map<string, C>();
+  return (value) => {
+    let c = cache.get(value);
+    if (c === undefined) {
+      c = make(value);
+      cache.set(value, c);
+    }
+    return c;
+  };
+}
+
 export function createMarketMetrics(registry: Registry | null, pools?: PoolManager) {
   const registers = registry ? [registry] : [];
   const venue = ['venue'] as const;
@@ -59,12 +75,17 @@ export function createMarketMetrics(registry: Registry | null, pools?: PoolManag
     },
   });
 
+  const messagesOf = children((v) => messages.labels(v));
+  const lastMessageOf = children((v) => lastMessage.labels(v));
+  const parseOf = children((v) => parse.labels(v));
+  const latencyOf = children((v) => latency.labels(v));
+  const publishedOf = children((k) => published.labels(k));
   const counters: VenueCounters = {
     messages(v: VenueName) {
-      messages.inc({ venue: v });
-      lastMessage.set({ venue: v }, Date.now() / 1000);
+      messagesOf(v).inc();
+      lastMessageOf(v).set(Date.now() / 1000);
     },
-    parseTime: (v, s) => parse.observe({ venue: v }, s),
+    parseTime: (v, s) => parseOf(v).observe(s),
     malformed: (v) => malformed.inc({ venue: v }),
     gap: (v) => gaps.inc({ venue: v }),
     duplicate: (v) => duplicates.inc({ venue: v }),
@@ -74,7 +95,17 @@ export function createMarketMetrics(registry: Registry | null, pools?: PoolManag
     unknownSymbol: (v) => unknownSymbols.inc({ venue: v }),
     bufferOverflow: (v) => overflow.inc({ venue: v }),
   };
-  return { counters, latency, venueToWrite, published, dropped, messagesTotal: messages };
+  return {
+    counters,
+    latency,
+    venueToWrite,
+    published,
+    dropped,
+    messagesTotal: messages,
+    /** Hot-path forms of `latency.observe({venue})` and `published.inc({kind})`. */
+    observeLatency: (venue: VenueName, seconds: number) => latencyOf(venue).observe(seconds),
+    countPublished: (kind: 'snapshot' | 'delta' | 'trade' | 'ticker') => publishedOf(kind).inc(),
+  };
 }
 
 export type MarketMetrics = ReturnType<typeof createMarketMetrics>;

@@ -85,8 +85,8 @@ export class Dispatcher implements MarketSink {
     } finally {
       this.pool.release(msg);
     }
-    this.metrics.published.inc({ kind: snapshot ? 'snapshot' : 'delta' });
-    this.metrics.latency.observe({ venue: u.venue }, (nowMs() - u.tsRecv) / 1000);
+    this.metrics.countPublished(snapshot ? 'snapshot' : 'delta');
+    this.metrics.observeLatency(u.venue, (nowMs() - u.tsRecv) / 1000);
     if (!u.snapshot) this.writeLatency.published(u.venue, u.tsEvent); // a snapshot's time is ours, not the venue's
     this.orchestrator.onBook(u);
   }
@@ -95,8 +95,8 @@ export class Dispatcher implements MarketSink {
     const channel = `market:${e.symbol}@${e.venue}.trades`;
     const s = this.stream(channel);
     this.publish(channel, { t: 'trade', seq: ++s.seq, id: e.tradeId, p: e.price, q: e.qty, side: e.side, te: e.tsEvent, tr: e.tsRecv });
-    this.metrics.published.inc({ kind: 'trade' });
-    this.metrics.latency.observe({ venue: e.venue }, (nowMs() - e.tsRecv) / 1000);
+    this.metrics.countPublished('trade');
+    this.metrics.observeLatency(e.venue, (nowMs() - e.tsRecv) / 1000);
     this.writeLatency.published(e.venue, e.tsEvent);
   }
 
@@ -104,7 +104,7 @@ export class Dispatcher implements MarketSink {
     const channel = `market:${e.symbol}@${e.venue}.ticker`;
     const s = this.stream(channel);
     this.publish(channel, { t: 'bbo', seq: ++s.seq, bp: e.bidPrice, bq: e.bidQty, ap: e.askPrice, aq: e.askQty, te: e.tsEvent, tr: e.tsRecv }, 'bbo');
-    this.metrics.published.inc({ kind: 'ticker' });
+    this.metrics.countPublished('ticker');
   }
 
   status(e: StatusEvent): void {

@@ -4,6 +4,12 @@
  * always agrees with the book channel), the consolidated BBO (best bid and best offer over the
  * venues that are live, with the venue that holds each), and the cross-venue book (top 10 levels,
  * quantities summed per price) published at most every `topIntervalMs`.
+ *
+ * Book tops are conflated per event-loop turn: a socket read delivers many updates at once, and a
+ * BBO that changed three times in one turn is published once, with its latest value (BBO
+ * channels carry state, not events: a reader only ever wants the newest), after the turn's
+ * reads (setImmediate). That cuts publications — each one encoded, kept in history and written
+ * to every subscriber — under load, at the cost of under one turn of delay.
  */
 import type { OrderBook } from '../book.js';
 import type { BookUpdate } from '../venues/sink.js';
@@ -15,6 +21,10 @@ interface Bbo {
   bq: number;
   ap: number;
   aq: number;
+  te: number;
+  tr: number;
+  /** Changed since it was last published. */
+  dirty: boolean;
 }
 
 interface SymbolState {
@@ -23,6 +33,9 @@ interface SymbolState {
   consolidated: { bp: number; bq: number; bv: string; ap: number; aq: number; av: string } | null;
   seqs: Map<string, number>;
   dirty: boolean;
+  /** A BBO changed this turn: publish the symbol's tops at the end of it. */
+  topsDirty: boolean;
+  lastTe: number;
 }
 
 const TOP_LEVELS = 10;
@@ -30,6 +43,8 @@ const TOP_LEVELS = 10;
 export class Orchestrator {
   private readonly symbols = new Map<string, SymbolState>();
   private readonly timer: NodeJS.Timeout;
+  private flushScheduled = false;
+  private readonly dirtySymbols: string[] = [];
 
   constructor(private readonly publish: Publish, topIntervalMs = 100) {
     this.timer = setInterval(() => this.publishTops(), topIntervalMs);
@@ -39,7 +54,7 @@ export class Orchestrator {
   private state(symbol: string): SymbolState {
     let s = this.symbols.get(symbol);
     if (!s) {
-      s = { books: new Map(), bbo: new Map(), consolidated: null, seqs: new Map(), dirty: false };
+      s = { books: new Map(), bbo: new Map(), consolidated: null, seqs: new Map(), dirty: false, topsDirty: false, lastTe: 0 };
       this.symbols.set(symbol, s);
     }
     return s;
@@ -62,12 +77,48 @@ export class Orchestrator {
     const bq = book.bids.bestQty;
     const aq = book.asks.bestQty;
     if (prev && Object.is(prev.bp, bp) && Object.is(prev.bq, bq) && Object.is(prev.ap, ap) && Object.is(prev.aq, aq)) return;
-    s.bbo.set(u.venue, { bp, bq, ap, aq });
-    if (bp === bp && ap === ap) {
-      const channel = `market:${u.symbol}@${u.venue}.bbo`;
-      this.publish(channel, { t: 'bbo', seq: this.next(s, channel), bp, bq, ap, aq, te: u.tsEvent, tr: u.tsRecv }, 'bbo');
+    if (prev) {
+      // Reused: a BBO change allocates nothing.
+      prev.bp = bp;
+      prev.bq = bq;
+      prev.ap = ap;
+      prev.aq = aq;
+      prev.te = u.tsEvent;
+      prev.tr = u.tsRecv;
+      prev.dirty = true;
+    } else s.bbo.set(u.venue, { bp, bq, ap, aq, te: u.tsEvent, tr: u.tsRecv, dirty: true });
+    s.lastTe = u.tsEvent;
+    this.markTops(u.symbol, s);
+  }
+
+  private markTops(symbol: string, s: SymbolState): void {
+    if (!s.topsDirty) {
+      s.topsDirty = true;
+      this.dirtySymbols.push(symbol);
     }
-    this.consolidate(u.symbol, s, u.tsEvent);
+    if (!this.flushScheduled) {
+      this.flushScheduled = true;
+      setImmediate(() => this.flushTops());
+    }
+  }
+
+  /** Publishes each changed venue BBO once, then the consolidated BBO, for every symbol touched this turn. */
+  flushTops(): void {
+    this.flushScheduled = false;
+    for (const symbol of this.dirtySymbols) {
+      const s = this.symbols.get(symbol)!;
+      s.topsDirty = false;
+      for (const [venue, b] of s.bbo) {
+        if (!b.dirty) continue;
+        b.dirty = false;
+        if (b.bp === b.bp && b.ap === b.ap) {
+          const channel = `market:${symbol}@${venue}.bbo`;
+          this.publish(channel, { t: 'bbo', seq: this.next(s, channel), bp: b.bp, bq: b.bq, ap: b.ap, aq: b.aq, te: b.te, tr: b.tr }, 'bbo');
+        }
+      }
+      this.consolidate(symbol, s, s.lastTe);
+    }
+    this.dirtySymbols.length = 0;
   }
 
   /** A venue's book went away (resync, disconnect): leave it out of the consolidated view. */
@@ -77,7 +128,8 @@ export class Orchestrator {
       s.bbo.delete(venue);
       s.books.delete(venue);
       s.dirty = true;
-      this.consolidate(sym, s, Date.now());
+      s.lastTe = Date.now();
+      this.markTops(sym, s);
     }
   }
 

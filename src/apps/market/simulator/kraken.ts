@@ -10,7 +10,7 @@ import type { WebSocket } from 'ws';
 import type { SimMarket } from './market.js';
 import type { TruthBook, TruthChange } from './truth.js';
 import { FaultInjector, FaultyStream } from './faults.js';
-import { krakenChecksum } from '../venues/kraken/checksum.js';
+import { krakenChecksumText } from '../venues/kraken/checksum.js';
 import { venueSymbol, type VenueName } from '../types.js';
 
 interface BookView {
@@ -96,7 +96,7 @@ export class KrakenSimConnection {
     const lv = (l: [number, number][]) => l.map(([p, q]) => `{"price":${truth.price(p)},"qty":${truth.qty(q)}}`).join(',');
     const spec = truth.spec;
     const toReal = (flat: number[]) => flat.map((v, i) => (i % 2 === 0 ? Number(truth.price(v)) : Number(truth.qty(v))));
-    let checksum = krakenChecksum(toReal(truth.book.asks.top(10)), toReal(truth.book.bids.top(10)), spec.pricePrecision, spec.qtyPrecision);
+    let checksum = krakenChecksumText(toReal(truth.book.asks.top(10)), toReal(truth.book.bids.top(10)), spec.pricePrecision, spec.qtyPrecision);
     if (corrupt) checksum = (checksum + 1) >>> 0;
     const ts = type === 'update' ? `,"timestamp":"${new Date().toISOString()}"` : '';
     return `{"channel":"book","type":"${type}","data":[{"symbol":"${venueSymbol.kraken(spec)}","bids":[${lv(bids)}],"asks":[${lv(asks)}],"checksum":${checksum}${ts}}]}`;

@@ -10,6 +10,7 @@
 import { OrderBook } from '../../book.js';
 import { VenueSession, type SessionOptions } from '../session.js';
 import { venueSymbol, type SymbolSpec } from '../../types.js';
+import { CoinbaseL2Event, CoinbaseScan, scanCoinbase } from './parse.js';
 
 interface L2Update {
   side: string;
@@ -33,8 +34,9 @@ export class CoinbaseSession extends VenueSession {
   readonly venue = 'coinbase' as const;
   private readonly booksByProduct = new Map<string, { spec: SymbolSpec; book: OrderBook; live: boolean; updates: number }>();
   private expectedSeq = -1;
-  private readonly bids: number[] = [];
-  private readonly asks: number[] = [];
+  private readonly scan = new CoinbaseScan();
+  /** An l2_data event read by JSON.parse (an envelope in an unexpected key order), as the scanner gives it. */
+  private readonly parsedEvent = new CoinbaseL2Event();
 
   constructor(private readonly wsUrl: string, options: SessionOptions) {
     super(options);
@@ -74,8 +76,25 @@ export class CoinbaseSession extends VenueSession {
     this.subscribe('subscribe', 'level2');
   }
 
+  /**
+   * Level-2 data, the bulk of the feed, goes through the field scanner (parse.ts) when it has
+   * Coinbase's usual key order; everything else (trades, tickers, heartbeats, and any envelope
+   * laid out differently) through JSON.parse.
+   */
   protected onText(text: string, tsRecv: number): void {
     const t0 = performance.now();
+    if (text.startsWith('{"channel":"l2_data"')) {
+      const scan = this.scan;
+      if (!scanCoinbase(text, scan)) {
+        this.options.counters.malformed('coinbase');
+        return;
+      }
+      this.options.counters.parseTime('coinbase', (performance.now() - t0) / 1000);
+      if (!this.sequence(scan.sequenceNum)) return;
+      const tsEvent = scan.tsEvent === scan.tsEvent ? scan.tsEvent : tsRecv;
+      for (let i = 0; i < scan.eventCount; i++) this.onLevel2(scan.events[i], scan.sequenceNum, tsEvent, tsRecv);
+      return;
+    }
     let msg: Envelope;
     try {
       msg = JSON.parse(text) as Envelope;
@@ -88,19 +107,10 @@ export class CoinbaseSession extends VenueSession {
       this.options.counters.malformed('coinbase');
       return;
     }
-    if (this.expectedSeq >= 0 && msg.sequence_num < this.expectedSeq) {
-      this.options.counters.duplicate('coinbase');
-      return;
-    }
-    const expected = this.expectedSeq;
-    this.expectedSeq = msg.sequence_num + 1;
-    if (expected >= 0 && msg.sequence_num > expected) {
-      this.options.counters.gap('coinbase');
-      this.resyncAll(`sequence gap: expected ${expected}, got ${msg.sequence_num}`);
-    }
+    if (!this.sequence(msg.sequence_num)) return;
     const tsEvent = msg.timestamp ? Date.parse(msg.timestamp) : tsRecv;
     for (const ev of msg.events) {
-      if (msg.channel === 'l2_data') this.onLevel2(ev, msg.sequence_num, tsEvent, tsRecv);
+      if (msg.channel === 'l2_data') this.onLevel2(this.fromJson(ev), msg.sequence_num, tsEvent, tsRecv);
       else if (msg.channel === 'market_trades') {
         for (const t of ev.trades ?? []) {
           const b = this.booksByProduct.get(t.product_id);
@@ -117,37 +127,58 @@ export class CoinbaseSession extends VenueSession {
     }
   }
 
-  private onLevel2(ev: NonNullable<Envelope['events']>[number], seq: number, tsEvent: number, tsRecv: number): void {
-    const b = ev.product_id === undefined ? undefined : this.booksByProduct.get(ev.product_id);
+  /** The connection-wide sequence: false for a duplicate (dropped); a jump resyncs every book. */
+  private sequence(seq: number): boolean {
+    if (this.expectedSeq >= 0 && seq < this.expectedSeq) {
+      this.options.counters.duplicate('coinbase');
+      return false;
+    }
+    const expected = this.expectedSeq;
+    this.expectedSeq = seq + 1;
+    if (expected >= 0 && seq > expected) {
+      this.options.counters.gap('coinbase');
+      this.resyncAll(`sequence gap: expected ${expected}, got ${seq}`);
+    }
+    return true;
+  }
+
+  private fromJson(ev: NonNullable<Envelope['events']>[number]): CoinbaseL2Event {
+    const out = this.parsedEvent;
+    out.snapshot = ev.type === 'snapshot';
+    out.product = ev.product_id ?? '';
+    out.bids.length = out.asks.length = out.nb = out.na = out.bad = 0;
+    for (const u of ev.updates ?? []) {
+      const p = Number(u.price_level);
+      const q = Number(u.new_quantity);
+      if (!(p > 0) || !(q >= 0)) out.bad++;
+      else if (u.side === 'bid') out.nb = out.bids.push(p, q);
+      else out.na = out.asks.push(p, q);
+    }
+    return out;
+  }
+
+  private onLevel2(ev: CoinbaseL2Event, seq: number, tsEvent: number, tsRecv: number): void {
+    const b = this.booksByProduct.get(ev.product);
     if (!b) {
       this.options.counters.unknownSymbol('coinbase');
       return;
     }
-    if (ev.type !== 'snapshot' && !b.live) return; // updates before the (re)subscription snapshot
-    this.bids.length = 0;
-    this.asks.length = 0;
-    for (const u of ev.updates ?? []) {
-      const p = Number(u.price_level);
-      const q = Number(u.new_quantity);
-      if (!(p > 0) || !(q >= 0)) {
-        this.options.counters.malformed('coinbase');
-        continue;
-      }
-      (u.side === 'bid' ? this.bids : this.asks).push(p, q);
-    }
-    if (ev.type === 'snapshot') {
-      b.book.load(this.bids, this.asks, seq);
+    if (!ev.snapshot && !b.live) return; // updates before the (re)subscription snapshot
+    for (let i = 0; i < ev.bad; i++) this.options.counters.malformed('coinbase');
+    const { bids, asks, nb, na } = ev;
+    if (ev.snapshot) {
+      b.book.load(bids.slice(0, nb), asks.slice(0, na), seq);
       b.live = true;
-      this.emitBook({ venue: 'coinbase', symbol: b.spec.symbol, book: b.book, snapshot: true, bids: this.bids, asks: this.asks, nb: this.bids.length, na: this.asks.length, venueSeq: seq, tsEvent, tsRecv });
+      this.emitBook({ venue: 'coinbase', symbol: b.spec.symbol, book: b.book, snapshot: true, bids, asks, nb, na, venueSeq: seq, tsEvent, tsRecv });
       this.status(b.spec.symbol, 'live', 'snapshot applied');
       return;
     }
-    b.book.applyLevels(this.bids, this.asks);
+    b.book.applyLevels(bids, asks, nb, na);
     b.book.venueSeq = seq;
     if (b.book.isCrossed()) {
       this.resyncAll('crossed book after update');
       return;
     }
-    this.emitBook({ venue: 'coinbase', symbol: b.spec.symbol, book: b.book, snapshot: false, bids: this.bids, asks: this.asks, nb: this.bids.length, na: this.asks.length, venueSeq: seq, tsEvent, tsRecv });
+    this.emitBook({ venue: 'coinbase', symbol: b.spec.symbol, book: b.book, snapshot: false, bids, asks, nb, na, venueSeq: seq, tsEvent, tsRecv });
   }
 }

@@ -11,6 +11,7 @@ import { OrderBook } from '../../book.js';
 import { VenueSession, type SessionOptions } from '../session.js';
 import { krakenChecksum } from './checksum.js';
 import { venueSymbol, type SymbolSpec } from '../../types.js';
+import { KrakenBookEntry, KrakenScan, scanKrakenBook } from './parse.js';
 
 interface Level {
   price: number;
@@ -29,8 +30,9 @@ const DEPTH = 10;
 export class KrakenSession extends VenueSession {
   readonly venue = 'kraken' as const;
   private readonly bySymbol = new Map<string, { spec: SymbolSpec; book: OrderBook; live: boolean }>();
-  private readonly bids: number[] = [];
-  private readonly asks: number[] = [];
+  private readonly scan = new KrakenScan();
+  /** A book entry read by JSON.parse (a message in an unexpected key order), as the scanner gives it. */
+  private readonly parsedEntry = new KrakenBookEntry();
   private readonly top: [number[], number[]] = [[], []];
   private reqId = 1;
 
@@ -67,8 +69,23 @@ export class KrakenSession extends VenueSession {
     return true;
   }
 
+  /**
+   * Book messages, the bulk of the feed, go through the field scanner (parse.ts) when they have
+   * Kraken's usual key order; trades, heartbeats, acks (and anything laid out differently)
+   * through JSON.parse.
+   */
   protected onText(text: string, tsRecv: number): void {
     const t0 = performance.now();
+    if (text.startsWith('{"channel":"book"')) {
+      const scan = this.scan;
+      if (!scanKrakenBook(text, scan)) {
+        this.options.counters.malformed('kraken');
+        return;
+      }
+      this.options.counters.parseTime('kraken', (performance.now() - t0) / 1000);
+      for (let i = 0; i < scan.entryCount; i++) this.onBook(scan.snapshot, scan.entries[i], tsRecv);
+      return;
+    }
     let msg: KrakenMessage;
     try {
       msg = JSON.parse(text) as KrakenMessage;
@@ -78,7 +95,7 @@ export class KrakenSession extends VenueSession {
     }
     this.options.counters.parseTime('kraken', (performance.now() - t0) / 1000);
     if (msg.channel === 'book' && Array.isArray(msg.data)) {
-      for (const d of msg.data) this.onBook(msg.type === 'snapshot', d, tsRecv);
+      for (const d of msg.data) this.onBook(msg.type === 'snapshot', this.fromJson(d), tsRecv);
     } else if (msg.channel === 'trade' && Array.isArray(msg.data)) {
       for (const t of msg.data) {
         const b = t.symbol === undefined ? undefined : this.bySymbol.get(t.symbol);
@@ -90,21 +107,31 @@ export class KrakenSession extends VenueSession {
     }
   }
 
-  private onBook(snapshot: boolean, d: NonNullable<KrakenMessage['data']>[number], tsRecv: number): void {
-    const b = d.symbol === undefined ? undefined : this.bySymbol.get(d.symbol);
+  private fromJson(d: NonNullable<KrakenMessage['data']>[number]): KrakenBookEntry {
+    const e = this.parsedEntry;
+    e.symbol = d.symbol ?? '';
+    e.bids.length = e.asks.length = 0;
+    for (const l of d.bids ?? []) e.bids.push(l.price, l.qty);
+    for (const l of d.asks ?? []) e.asks.push(l.price, l.qty);
+    e.nb = e.bids.length;
+    e.na = e.asks.length;
+    e.checksum = d.checksum ?? NaN;
+    e.ts = d.timestamp ? Date.parse(d.timestamp) : NaN;
+    return e;
+  }
+
+  private onBook(snapshot: boolean, d: KrakenBookEntry, tsRecv: number): void {
+    const b = this.bySymbol.get(d.symbol);
     if (!b) {
       this.options.counters.unknownSymbol('kraken');
       return;
     }
     if (!snapshot && !b.live) return; // in flight before the resubscription's snapshot
-    this.bids.length = 0;
-    this.asks.length = 0;
-    for (const l of d.bids ?? []) this.bids.push(l.price, l.qty);
-    for (const l of d.asks ?? []) this.asks.push(l.price, l.qty);
-    const tsEvent = d.timestamp ? Date.parse(d.timestamp) : tsRecv;
-    if (snapshot) b.book.load(this.bids, this.asks, 0);
+    const { bids, asks, nb, na } = d;
+    const tsEvent = d.ts === d.ts ? d.ts : tsRecv;
+    if (snapshot) b.book.load(bids.slice(0, nb), asks.slice(0, na), 0);
     else {
-      b.book.applyLevels(this.bids, this.asks);
+      b.book.applyLevels(bids, asks, nb, na);
       b.book.venueSeq++;
     }
     b.book.bids.truncate(DEPTH);
@@ -117,12 +144,12 @@ export class KrakenSession extends VenueSession {
       b.live = false;
       b.book.clear();
       this.status(b.spec.symbol, 'resyncing', `checksum mismatch: ours ${sum}, venue ${d.checksum}`);
-      this.request('unsubscribe', 'book', [d.symbol!]);
-      this.request('subscribe', 'book', [d.symbol!]);
+      this.request('unsubscribe', 'book', [d.symbol]);
+      this.request('subscribe', 'book', [d.symbol]);
       return;
     }
     b.live = true;
-    this.emitBook({ venue: 'kraken', symbol: b.spec.symbol, book: b.book, snapshot, bids: this.bids, asks: this.asks, nb: this.bids.length, na: this.asks.length, venueSeq: b.book.venueSeq, tsEvent, tsRecv });
+    this.emitBook({ venue: 'kraken', symbol: b.spec.symbol, book: b.book, snapshot, bids, asks, nb, na, venueSeq: b.book.venueSeq, tsEvent, tsRecv });
     if (snapshot) this.status(b.spec.symbol, 'live', 'snapshot applied');
   }
 }
