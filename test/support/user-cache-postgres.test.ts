@@ -2,10 +2,12 @@
  * @module test/support/user-cache-postgres
  * A role change is announced cluster-wide: two help desk nodes share one real PostgreSQL, both
  * cache a user, one node demotes the user, and the other node's cache drops the user at once
- * (it never keeps acting on the old role).
+ * (it never keeps acting on the old role); a node whose LISTEN connection was cut forgets all it
+ * cached, so a change it could not hear about still counts.
  */
 import { test, before, after } from 'node:test';
 import assert from 'node:assert/strict';
+import pg from 'pg';
 import { startServer } from '../helpers/server.js';
 import { startPostgres, type PostgresInstance } from '../helpers/postgres.js';
 import { createSupportApp, type SupportApp } from '../../src/apps/support/index.js';
@@ -37,4 +39,27 @@ test('an agent demoted on one node is no longer an agent on the other node', asy
   }
   assert.equal(role, 'customer', 'node b dropped its cached agent');
   assert.equal(await b.canWatchRoom('agent-zoe', 'some-other-ticket'), false, 'no agent rights left on node b');
+});
+
+test('a node whose listening connection was cut forgets its cached users, so a change it missed still counts', async () => {
+  const [a, b] = apps.map((app) => app.desk!);
+  await a.upsertUser({ id: 'agent-kim', name: 'Kim', role: 'agent' });
+  assert.equal((await b.user('agent-kim'))?.role, 'agent', 'node b cached the agent');
+  const admin = new pg.Client({ connectionString: pgi.url });
+  await admin.connect();
+  try {
+    // Cut every LISTEN connection (both nodes'), then demote while they are down: the NOTIFY is missed.
+    const cut = await admin.query(`select pg_terminate_backend(pid) from pg_stat_activity where query = 'listen airwaves_support_users'`);
+    assert.equal(cut.rowCount, 2, 'both nodes were listening');
+    await admin.query(`update support_users set role = 'customer' where id = 'agent-kim'`);
+  } finally {
+    await admin.end();
+  }
+  const deadline = Date.now() + 15_000;
+  let role = (await b.user('agent-kim'))?.role;
+  while (role !== 'customer' && Date.now() < deadline) {
+    await new Promise((r) => setTimeout(r, 50));
+    role = (await b.user('agent-kim'))?.role;
+  }
+  assert.equal(role, 'customer', 'node b dropped its cache when its listener came back');
 });
