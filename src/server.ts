@@ -8,10 +8,6 @@ import { existsSync } from 'node:fs';
 import { basename, dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import Fastify, { type FastifyInstance } from 'fastify';
-import swagger from '@fastify/swagger';
-import swaggerUi from '@fastify/swagger-ui';
-import helmet from '@fastify/helmet';
-import rateLimit from '@fastify/rate-limit';
 import { loadConfig, type AirwavesConfig } from './config.js';
 import { MemoryMonitor } from './core/memory-monitor.js';
 import { createLogger, type Logger } from './core/logger.js';
@@ -23,18 +19,10 @@ import { MemoryEngine } from './hub/engines/memory/memory-engine.js';
 import { attachWebSocketServer } from './hub/ws-server.js';
 import { enabledApps, loadApp } from './apps/catalog.js';
 import { apiPrefix, type AirwavesApp } from './apps/app.js';
-import { createAppAuth, httpAuth, resolveSecrets } from './auth/index.js';
-import { registerAuthRoutes } from './http/auth-routes.js';
-import { registerCoreRoutes } from './http/core-routes.js';
-import { installErrorHandler, rateLimitError } from './http/errors.js';
-import { CONTENT_SECURITY_POLICY } from './http/security-headers.js';
-import { registerPublishRoutes } from './http/publish-routes.js';
-import { registerEventRoutes } from './http/event-routes.js';
-import { registerBrowserPages } from './http/browser-pages.js';
-import { hideInternalRoutes } from './http/internal-routes.js';
-import { registerWebFiles } from './http/web-files.js';
+import { createAppAuth, resolveSecrets } from './auth/index.js';
+import { registerNodeSurface, type NodeSurfaceDeps } from './http/node-surface.js';
+import { sharedRateLimitStore } from './http/rate-limit-store.js';
 import { HandoverServer, createStartingServer } from './http/starting-server.js';
-import { registerChannelRoutes } from './http/channel-routes.js';
 import { createEventTransport } from './events/publisher-factory.js';
 import type { Database } from './db/database.js';
 
@@ -130,23 +118,7 @@ export async function createServer(options: ServerOptions = {}): Promise<Airwave
     // A start that truly hangs is the orchestrator's to end (the startup probe, docs/deploy.md).
     pluginTimeout: 120_000,
   }) as unknown as FastifyInstance;
-  installErrorHandler(http);
-  // Security headers on every response; the web UIs load scripts from files only.
-  await http.register(helmet, { contentSecurityPolicy: { useDefaults: false, directives: CONTENT_SECURITY_POLICY }, crossOriginEmbedderPolicy: false });
-  // Per-route limits only (login endpoints declare theirs); the studio adds its own global one.
-  await http.register(rateLimit, {
-    global: false,
-    errorResponseBuilder: rateLimitError,
-  });
-  // Every route registered from here on declares its rule; the hook enforces it before validation.
-  await http.register(httpAuth, { jwtSecret: config.jwtSecret, apiKey: config.apiKey! });
   const auth = createAppAuth({ jwtSecret: config.jwtSecret, demo: config.demo, loginRatePerMinute: config.loginRatePerMinute });
-  await http.register(swagger, {
-    openapi: {
-      info: { title: 'Airwaves API', version: '1.0.0', description: 'HTTP API of the Airwaves real-time platform' },
-      components: { securitySchemes: { apiKey: { type: 'http', scheme: 'bearer' } } },
-    },
-  });
   const closers: (() => Promise<void> | void)[] = [];
   // Process memory and GC pauses, whichever apps run (the radio soak and the memory alerts read them).
   const memory = new MemoryMonitor({ registry: metrics, logger, intervalMs: 10_000 }).start();
@@ -171,24 +143,11 @@ export async function createServer(options: ServerOptions = {}): Promise<Airwave
   const appList: AirwavesApp[] = options.apps ?? (handover ? appNames.map((name) => ({ name, title: name, description: 'starting…', register: async () => {} })) : await Promise.all(enabledApps(config.apps).map(loadApp)));
   let imported: Promise<AirwavesApp[]> | undefined;
   const appModules = () => (imported ??= options.apps || !handover ? Promise.resolve([...appList]) : Promise.all(enabledApps(config.apps).map(loadApp)));
-  hideInternalRoutes(http);
-  registerCoreRoutes(http, { hub, metrics, apps: appList, config });
-  registerBrowserPages(http);
-  // The hub's own HTTP surface (channels, tokens, publish, events): the hub runs before the apps,
-  // so the instance that serves while they start answers these too.
-  const registerHubRoutes = (instance: FastifyInstance) => {
-    registerChannelRoutes(instance, { hub });
-    registerAuthRoutes(instance, { config, jwtSecret: config.jwtSecret, apiKey: config.apiKey!, auth });
-    registerPublishRoutes(instance, { hub });
-    registerEventRoutes(instance, { hub, config, events });
-  };
-  registerHubRoutes(http);
-
-  // Built UIs: dist/web/<app>/index.html at /<app>/ and Vite's shared, hashed files at /assets/.
   const web = webRoot();
   if (!existsSync(web)) logger.info({ web }, 'web UIs not built yet (npm run build); they are served as soon as they exist');
-  // Plugins' own routes (API docs, static UIs) are public: they serve files, not data.
-  await registerWebFiles(http, web, (scope) => scope.register(swaggerUi, { routePrefix: '/docs' }) as unknown as Promise<void>);
+  // What every instance serves (the one serving while the apps start too), with one rate-limit state.
+  const surface: NodeSurfaceDeps = { hub, metrics, config, apps: appList, auth, events, webRoot: web, rateLimitStore: sharedRateLimitStore() };
+  await registerNodeSurface(http, surface, { docs: true });
 
   // Each app in its own scope under /api/v1/<app> (known once its module is loaded): its routes
   // are relative, its hooks stay inside.
@@ -206,10 +165,7 @@ export async function createServer(options: ServerOptions = {}): Promise<Airwave
     // Serving while starting: the apps load when the full instance readies, after the port opens.
     if (!handover) await registering;
   }
-  http.get('/openapi.json', { config: { auth: 'public' }, schema: { hide: true } }, async () => http.swagger());
-  const starting = handover
-    ? await createStartingServer({ handover, hub, metrics, config, apps: appList, registerHubRoutes, starting: () => (appsServing ? [] : appNames), webRoot: web, logger })
-    : undefined;
+  const starting = handover ? await createStartingServer({ handover, surface, starting: () => (appsServing ? [] : appNames), logger }) : undefined;
   let appsServing = !handover;
   let appsStarted: Promise<void> = Promise.resolve();
 

@@ -6,23 +6,16 @@
  * server instead: a small "starting" instance answers from the moment the hub runs (health,
  * readiness, metrics, status, the landing page and the built UIs), and every other request gets
  * 503 `app_starting` with Retry-After; once the full instance is ready, requests go to it.
- * WebSocket upgrades go to the hub throughout (attached to the same server).
+ * WebSocket upgrades go to the hub throughout (attached to the same server). What both instances
+ * serve is registered by one function (./node-surface.ts), with one rate-limit state, so a
+ * client's limits hold across the handover.
  */
 import { createServer, type IncomingMessage, type Server, type ServerResponse } from 'node:http';
 import Fastify, { type FastifyInstance, type FastifyReply, type FastifyRequest, type FastifyServerFactory } from 'fastify';
-import helmet from '@fastify/helmet';
-import rateLimit from '@fastify/rate-limit';
-import type { CoreConfig } from '../core/config.js';
 import type { Logger } from '../core/logger.js';
-import type { Registry } from '../core/metrics.js';
-import type { Hub } from '../hub/hub.js';
-import { httpAuth } from '../auth/index.js';
-import { registerCoreRoutes } from './core-routes.js';
-import { installErrorHandler, rateLimitError } from './errors.js';
-import { registerBrowserPages, wantsHtml } from './browser-pages.js';
-import { CONTENT_SECURITY_POLICY } from './security-headers.js';
-import { registerWebFiles } from './web-files.js';
+import { wantsHtml } from './browser-pages.js';
 import type { AppSummary } from './landing-page.js';
+import { registerNodeSurface, type NodeSurfaceDeps } from './node-surface.js';
 
 type Handler = (req: IncomingMessage, res: ServerResponse) => void;
 
@@ -61,16 +54,11 @@ export class HandoverServer {
 
 export interface StartingServerDeps {
   handover: HandoverServer;
-  hub: Hub;
-  metrics: Registry;
-  config: CoreConfig;
-  apps: AppSummary[];
+  /** What the full instance is built with (the same rate-limit store among it). */
+  surface: NodeSurfaceDeps;
   /** The apps not serving yet (their names), read per request. */
   starting: () => string[];
-  webRoot: string;
   logger: Logger;
-  /** The hub's HTTP routes (publish, channels, tokens, events), the same as the full instance's. */
-  registerHubRoutes: (http: FastifyInstance) => void;
 }
 
 const escape = (s: string) => s.replace(/[&<>"']/g, (c) => ({ '&': '&amp;', '<': '&lt;', '>': '&gt;', '"': '&quot;', "'": '&#39;' })[c]!);
@@ -94,22 +82,13 @@ function appOfPath(path: string, apps: AppSummary[]): string | undefined {
 
 /** The instance that answers while the apps start: everything public that needs no app. */
 export async function createStartingServer(deps: StartingServerDeps): Promise<FastifyInstance> {
-  const { hub, metrics, config, apps } = deps;
+  const apps = deps.surface.apps;
   const http = Fastify({
     serverFactory: deps.handover.startingFactory,
     loggerInstance: deps.logger.child({ module: 'http-starting' }, { level: 'warn' }),
   }) as unknown as FastifyInstance;
-  // The error shape of the full instance; the not-found answer is this instance's own (below).
-  installErrorHandler(http, { notFound: false });
-  await http.register(helmet, { contentSecurityPolicy: { useDefaults: false, directives: CONTENT_SECURITY_POLICY }, crossOriginEmbedderPolicy: false });
-  // The sign-in routes declare per-route limits, as on the full instance.
-  await http.register(rateLimit, { global: false, errorResponseBuilder: rateLimitError });
-  // Every route declares its rule, as on the full instance.
-  await http.register(httpAuth, { jwtSecret: config.jwtSecret, apiKey: config.apiKey! });
-  registerCoreRoutes(http, { hub, metrics, apps, config, starting: deps.starting });
-  deps.registerHubRoutes(http);
-  registerBrowserPages(http);
-  await registerWebFiles(http, deps.webRoot);
+  // What the full instance serves but the apps and the docs; the not-found answer is this instance's own.
+  await registerNodeSurface(http, deps.surface, { docs: false, starting: deps.starting });
   http.setNotFoundHandler(async (request: FastifyRequest, reply: FastifyReply) => {
     const path = request.url.split('?')[0]!;
     const app = appOfPath(path, apps);

@@ -2,7 +2,8 @@
  * Serving while the apps start (what `airwaves serve` does): the port opens as soon as the hub
  * runs; /healthz, /readyz, the landing page and the UIs answer at once; an app's routes answer
  * 503 `app_starting` (with Retry-After) until every app is in; `/readyz?apps=all` waits for them.
- * Apps here are test apps whose start the test holds and releases, so nothing depends on timing.
+ * A client's sign-in limit is counted once across the two instances. Apps here are test apps
+ * whose start the test holds and releases, so nothing depends on timing.
  */
 import { describe, it } from 'node:test';
 import assert from 'node:assert/strict';
@@ -36,13 +37,13 @@ function heldApp(name: string) {
   return { app, release: () => release(), fail: (err: Error) => fail(err), registered: () => registered };
 }
 
-async function start(apps: AirwavesApp[]) {
+async function start(apps: AirwavesApp[], loginRatePerMinute?: number) {
   const server = await createServer({
     env: {},
     apps,
     serveWhileStarting: true,
     logger: createLogger('silent'),
-    config: { port: 0, host: '127.0.0.1', apiKey: TEST_API_KEY, jwtSecret: TEST_JWT_SECRET, demo: true },
+    config: { port: 0, host: '127.0.0.1', apiKey: TEST_API_KEY, jwtSecret: TEST_JWT_SECRET, demo: true, ...(loginRatePerMinute ? { loginRatePerMinute } : {}) },
   });
   await server.listen();
   return server;
@@ -86,6 +87,22 @@ describe('serving while the apps start', () => {
       const allNow = await fetch(`${server.url}/readyz?apps=all`);
       assert.equal(allNow.status, 200);
       assert.deepEqual(await allNow.json(), { status: 'ready', engine: 'memory' });
+    } finally {
+      held.release();
+      await server.close();
+    }
+  });
+
+  it("a client's sign-in limit holds across the handover: both instances count it together", async () => {
+    const held = heldApp('gatekeeper');
+    const server = await start([held.app], 3);
+    const guess = async () => (await fetch(`${server.url}/api/v1/auth/token`, { method: 'POST', headers: { authorization: 'Bearer wrong-key' } })).status;
+    try {
+      assert.deepEqual([await guess(), await guess()], [401, 401], 'two wrong guesses while the apps start');
+      held.release();
+      await server.appsStarted;
+      assert.equal((await fetch(`${server.url}/api/v1/gatekeeper/hello`)).status, 200, 'the full instance answers now');
+      assert.deepEqual([await guess(), await guess()], [401, 429], 'the third guess is the last of 3 a minute, the fourth is refused');
     } finally {
       held.release();
       await server.close();
