@@ -7,11 +7,9 @@
  *   moment the server wrote the part (its clock, asked over IPC) to the viewer holding it.
  * - ours and nginx, plain HLS polling: playlist and segment request durations.
  */
-import { fork, spawn, type ChildProcess } from 'node:child_process';
-import { chmodSync, mkdirSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
-import { createServer } from 'node:net';
-import { tmpdir } from 'node:os';
+import { fork, type ChildProcess } from 'node:child_process';
 import { dirname, join } from 'node:path';
+import { benchConf, startNginxRtmp } from '../../test/live/nginx-rtmp.js';
 import { fileURLToPath } from 'node:url';
 import { dist, type Dist } from './delivery.js';
 import { procCpuSeconds, type PartTiming, type ServerUnderTest } from './server.js';
@@ -101,52 +99,8 @@ export async function hlsPolling(base: string, playlist: string, pid: number, vi
   return { viewers, generators, playlist: dist(r.playlistMs), segment: dist(r.segmentMs), failures: r.failures, failureKinds: r.failureKinds, requests: r.requests, megabytes: r.bytes / 1e6, serverCpuPercent: cpu, load: loadavg() };
 }
 
-async function freePort(): Promise<number> {
-  const s = createServer();
-  await new Promise<void>((r) => s.listen(0, '127.0.0.1', r));
-  const port = (s.address() as { port: number }).port;
-  await new Promise((r) => s.close(r));
-  return port;
-}
-
 /** nginx-rtmp writing HLS (1 s fragments) and nginx serving those files over HTTP, one process. */
 export async function startNginxHls(): Promise<{ rtmpUrl: string; hlsBase: string; pid: number; stop(): Promise<void> }> {
-  const prefix = mkdtempSync(join(tmpdir(), 'airwaves-bench-nginx-hls-'));
-  chmodSync(prefix, 0o755);
-  for (const d of ['logs', 'hls', 'tmp']) mkdirSync(join(prefix, d));
-  chmodSync(join(prefix, 'hls'), 0o777);
-  chmodSync(join(prefix, 'tmp'), 0o777);
-  const [rtmpPort, httpPort] = [await freePort(), await freePort()];
-  writeFileSync(
-    join(prefix, 'nginx.conf'),
-    `load_module /usr/lib/nginx/modules/ngx_rtmp_module.so;
-daemon off;
-master_process off;
-worker_processes 1;
-worker_rlimit_nofile 20000;
-pid nginx.pid;
-error_log ${join(prefix, 'logs', 'error.log')} warn;
-events { worker_connections 16000; }
-rtmp { server { listen 127.0.0.1:${rtmpPort}; chunk_size 4096; application live { live on; record off; hls on; hls_path ${join(prefix, 'hls')}; hls_fragment 1s; hls_playlist_length 6s; } } }
-http {
-  access_log off;
-  client_body_temp_path ${join(prefix, 'tmp')}; proxy_temp_path ${join(prefix, 'tmp')}; fastcgi_temp_path ${join(prefix, 'tmp')}; uwsgi_temp_path ${join(prefix, 'tmp')}; scgi_temp_path ${join(prefix, 'tmp')};
-  keepalive_requests 100000;
-  types { application/vnd.apple.mpegurl m3u8; video/mp2t ts; }
-  server { listen 127.0.0.1:${httpPort}; location /hls/ { alias ${join(prefix, 'hls')}/; add_header Cache-Control no-cache; } }
-}
-`,
-  );
-  const nginx = spawn('nginx', ['-p', prefix, '-c', join(prefix, 'nginx.conf')], { stdio: 'ignore' });
-  await sleep(500);
-  return {
-    rtmpUrl: `rtmp://127.0.0.1:${rtmpPort}/live/bench`,
-    hlsBase: `http://127.0.0.1:${httpPort}/hls`,
-    pid: nginx.pid!,
-    stop: async () => {
-      nginx.kill('SIGKILL');
-      await new Promise((r) => (nginx.exitCode !== null ? r(null) : nginx.once('exit', r)));
-      rmSync(prefix, { recursive: true, force: true });
-    },
-  };
+  const nginx = await startNginxRtmp(benchConf({ serveHls: true }));
+  return { rtmpUrl: nginx.rtmpUrl('bench'), hlsBase: `http://127.0.0.1:${nginx.httpPort}/hls`, pid: nginx.pid, stop: nginx.stop };
 }

@@ -28,6 +28,8 @@ export interface LiveSettings {
   keyFailuresPerMinute: number;
   /** RTMP application name publishers use (rtmp://host/<app>/<key>). */
   rtmpApp: string;
+  /** Where the server mounted the app's routes (its scope's prefix, `/api/v1/streams` by default). */
+  apiPrefix: string;
 }
 
 interface LiveBroadcast {
@@ -220,7 +222,7 @@ export class LiveService {
     const started = row.started_at ? new Date(row.started_at).getTime() : null;
     const ended = row.ended_at ? new Date(row.ended_at).getTime() : null;
     const live = this.live.has(row.id);
-    const base = `/api/v1/streams/${row.id}/media`;
+    const base = `${this.settings.apiPrefix}/${row.id}/media`;
     return {
       id: row.id,
       keyId: row.key_id,
