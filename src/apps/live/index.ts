@@ -53,6 +53,7 @@ export function createLiveApp(options: LiveOptions = {}): AirwavesApp<LiveConfig
         sampleIntervalMs: config.liveSampleIntervalMs,
         hlsViewerTimeoutMs: config.liveViewerTimeoutMs,
         viewerFlushMs: 50,
+        viewerSessionFlushMs: 1000,
         keyFailuresPerMinute: config.liveKeyFailuresPerMinute,
         rtmpApp: 'live',
         apiPrefix: ctx.http.prefix,
