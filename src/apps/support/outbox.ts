@@ -145,11 +145,15 @@ export class SupportOutbox {
     this.loop = this.run();
   }
 
-  /** Stops after the batch in flight; undelivered rows stay stored for the next start or another node. */
+  /**
+   * Stops after the batch in flight and a last append of what was handed over (best effort: the
+   * log may be closing too); undelivered rows stay stored for the next start or another node.
+   */
   async stop(): Promise<void> {
     this.stopped = true;
     this.wakeNow?.();
     await this.loop;
+    if (this.loop && !this.backlog && this.handed.length > 0) await this.relayHanded().catch(() => {});
     await this.marks;
   }
 
