@@ -25,6 +25,7 @@ import { registerSupportRoutes } from './routes.js';
 import { seedDemoUsers, supportMigrations, type SupportDB } from './schema.js';
 import { TypingCoalescer, typingCounters, type TypingSignal } from './typing.js';
 import type { SupportConfig } from './settings.js';
+import { supportManifest } from './manifest.js';
 
 export { SupportDesk } from './desk.js';
 export { SupportEventBus, roomChannel, userChannel, AGENTS_CHANNEL } from './event-bus.js';
@@ -46,9 +47,7 @@ function ticketIdOf(channel: string, prefix: string): string | null {
 /** Builds a help desk app instance (one per server; tests start several servers in one process). */
 export function createSupportApp(): SupportApp {
   const app: SupportApp = {
-    name: 'support',
-    title: 'Help desk',
-    description: 'Tickets with live chat, typing indicators, status and assignment changes, and remote-session notices',
+    ...supportManifest,
     async register(ctx: AppContext<SupportConfig>) {
       const database = await ctx.database();
       await database.migrate('support', supportMigrations);
