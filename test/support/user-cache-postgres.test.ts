@@ -25,19 +25,26 @@ after(async () => {
   await pgi?.stop();
 });
 
+type Desk = NonNullable<SupportApp['desk']>;
+
+/** The role `desk` reads for user `id`, polled until it is `want` or `ms` have passed. */
+async function roleWithin(desk: Desk, id: string, want: string, ms: number): Promise<string | undefined> {
+  const deadline = Date.now() + ms;
+  let role = (await desk.user(id))?.role;
+  while (role !== want && Date.now() < deadline) {
+    await new Promise((r) => setTimeout(r, 20));
+    role = (await desk.user(id))?.role;
+  }
+  return role;
+}
+
 test('an agent demoted on one node is no longer an agent on the other node', async () => {
   const [a, b] = apps.map((app) => app.desk!);
   await a.upsertUser({ id: 'agent-zoe', name: 'Zoe', role: 'agent' });
   assert.equal((await b.user('agent-zoe'))?.role, 'agent', 'node b cached the agent');
   assert.equal((await b.user('agent-zoe'))?.role, 'agent');
   await a.upsertUser({ id: 'agent-zoe', name: 'Zoe', role: 'customer' });
-  const deadline = Date.now() + 2000;
-  let role = (await b.user('agent-zoe'))?.role;
-  while (role !== 'customer' && Date.now() < deadline) {
-    await new Promise((r) => setTimeout(r, 20));
-    role = (await b.user('agent-zoe'))?.role;
-  }
-  assert.equal(role, 'customer', 'node b dropped its cached agent');
+  assert.equal(await roleWithin(b, 'agent-zoe', 'customer', 2000), 'customer', 'node b dropped its cached agent');
   assert.equal(await b.canWatchRoom('agent-zoe', 'some-other-ticket'), false, 'no agent rights left on node b');
 });
 
@@ -55,11 +62,5 @@ test('a node whose listening connection was cut forgets its cached users, so a c
   } finally {
     await admin.end();
   }
-  const deadline = Date.now() + 15_000;
-  let role = (await b.user('agent-kim'))?.role;
-  while (role !== 'customer' && Date.now() < deadline) {
-    await new Promise((r) => setTimeout(r, 50));
-    role = (await b.user('agent-kim'))?.role;
-  }
-  assert.equal(role, 'customer', 'node b dropped its cache when its listener came back');
+  assert.equal(await roleWithin(b, 'agent-kim', 'customer', 15_000), 'customer', 'node b dropped its cache when its listener came back');
 });
