@@ -127,6 +127,9 @@ export function ladderNotes(): string[] {
       'message once with `ws`\'s `Sender.frame` and writes that buffer to every socket; **Socket.IO** (bench/hub/peer-socketio-server.ts) broadcasts ' +
       'with `io.to(room).emit`. Both peers run through tsx.',
     '',
+    'The default-apps server is measured once it has started: its hub serves first, so the bench waits for `/readyz?apps=all` (every app serves) ' +
+      'and then for its start-up work to end (its CPU over 2 s under 10 % of a core, at most 60 s); the wait is printed with the run.',
+    '',
     'Latency is publish (the publisher\'s clock, taken as it builds the message) to the receiver\'s read of the TCP segment holding it, both on ' +
       'CLOCK_MONOTONIC; every message of a batched frame is counted. "Lost" is published minus received per subscriber after a bounded drain.',
   ];
