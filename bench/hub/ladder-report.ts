@@ -123,7 +123,7 @@ export function ladderNotes(): string[] {
       '(empty: no app, the setting a user who wants only the hub makes); **Airwaves, default apps** is the same CLI with `AIRWAVES_APPS` unset (every app, ' +
       'embedded database, radio synthesis). Both get only what any user publishing at this rate from one connection would set: a `bench` namespace open to ' +
       'anonymous publish/subscribe (`AIRWAVES_NAMESPACES`) and per-client limits raised (`AIRWAVES_PUBLISH_RATE`, `AIRWAVES_COMMAND_RATE`, ' +
-      '`AIRWAVES_PUBLISH_BYTES_RATE`, `AIRWAVES_MAX_CONNECTIONS_PER_IP`). The **one-frame ws loop** (bench/hub/peer-ws-frame-server.ts) frames each ' +
+      '`AIRWAVES_PUBLISH_BYTES_RATE`, `AIRWAVES_MAX_CONNECTIONS_PER_IP`). The **one-frame ws loop** (bench/hub/peer-ws-server.ts `--one-frame`) frames each ' +
       'message once with `ws`\'s `Sender.frame` and writes that buffer to every socket; **Socket.IO** (bench/hub/peer-socketio-server.ts) broadcasts ' +
       'with `io.to(room).emit`. Both peers run through tsx.',
     '',

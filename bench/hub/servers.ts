@@ -143,8 +143,8 @@ function commandFor(kind: ServerKind, profileDir?: string): string[] {
   if (kind === 'airwaves-cli' || kind === 'airwaves-cli-all') return [...profile, BUILT_CLI, 'serve'];
   const preload = [...profile, '--expose-gc', '--import', 'tsx', '--import', join(here, 'gc-on-signal.ts'), '--import', join(here, 'stall-recorder.ts')];
   if (kind === 'airwaves') return [...preload, join(repoRoot, 'src', 'cli.ts'), 'serve'];
-  const script = kind === 'ws' ? 'peer-ws-server.ts' : kind === 'ws-frame' ? 'peer-ws-frame-server.ts' : 'peer-socketio-server.ts';
-  return [...preload, join(here, script)];
+  if (kind === 'ws' || kind === 'ws-frame') return [...preload, join(here, 'peer-ws-server.ts'), ...(kind === 'ws-frame' ? ['--one-frame'] : [])];
+  return [...preload, join(here, 'peer-socketio-server.ts')];
 }
 
 /**
