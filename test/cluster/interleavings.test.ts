@@ -6,30 +6,17 @@
  */
 import { test, describe, before, after } from 'node:test';
 import assert from 'node:assert/strict';
-import WebSocket from 'ws';
-import { AirwavesClient, type Publication } from '../../src/client/index.js';
+import type { AirwavesClient } from '../../src/client/index.js';
 import { startServer, sleep } from '../helpers/server.js';
 import { startRedis, type TestRedis } from '../helpers/redis.js';
 import type { AirwavesConfig } from '../../src/config.js';
 import { RedisProxy } from './redis-proxy.js';
+import { until as untilWithin, watch as watchOn, type Watcher } from './watchers.js';
 
 type Node = Awaited<ReturnType<typeof startServer>>;
 const namespaces = [{ name: 'chat', publish: 'anonymous' as const, historySize: 1000, historyTtlSeconds: 600 }] as unknown as AirwavesConfig['namespaces'];
 
-interface Watcher {
-  client: AirwavesClient;
-  got: number[];
-  offsets: number[];
-  recovered: boolean[];
-}
-
-async function until(cond: () => boolean, what: string, timeoutMs = 10_000): Promise<void> {
-  const deadline = Date.now() + timeoutMs;
-  while (!cond()) {
-    if (Date.now() > deadline) throw new Error(`timed out waiting for ${what}`);
-    await sleep(10);
-  }
-}
+const until = (cond: () => boolean, what: string, timeoutMs = 10_000) => untilWithin(cond, what, timeoutMs);
 
 const range = (from: number, to: number) => Array.from({ length: to - from + 1 }, (_, i) => from + i);
 
@@ -60,18 +47,8 @@ describe('Redis engine: forced interleavings (real Redis, node B behind a proxy)
   });
 
   async function watch(node: Node, channel: string): Promise<Watcher> {
-    const client = new AirwavesClient({ url: node.wsUrl, WebSocket: WebSocket as never, reconnect: { initialDelayMs: 100, maxDelayMs: 400 } });
-    clients.push(client);
-    await client.connect();
-    const w: Watcher = { client, got: [], offsets: [], recovered: [] };
-    const sub = client.subscribe(channel, {
-      publication: (p: Publication) => {
-        w.got.push((p.data as { n: number }).n);
-        w.offsets.push(p.offset);
-      },
-      recovered: (r) => w.recovered.push(r.recovered),
-    });
-    await sub.ready;
+    const w = await watchOn(node.wsUrl, channel);
+    clients.push(w.client);
     return w;
   }
 
