@@ -17,6 +17,8 @@ export interface SentinelRig {
   sentinels: { host: string; port: number }[];
   /** The URL the nodes use: its host is the master group's name. */
   url: string;
+  /** The node settings that point at the Sentinels. */
+  config: { redisSentinels: { host: string; port: number }[] };
   masterPort: number;
   replicaPorts: number[];
   /** SIGKILLs the current master (the data it did not replicate is gone with it). */
@@ -106,6 +108,7 @@ export async function startSentinelRig(): Promise<SentinelRig> {
   const rig: SentinelRig = {
     sentinels,
     url: `redis://${MASTER_NAME}`,
+    config: { redisSentinels: sentinels },
     masterPort,
     replicaPorts,
     killMaster() {

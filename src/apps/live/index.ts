@@ -19,6 +19,7 @@ import { LiveService, type LiveSettings } from './service.js';
 import { LiveStore } from './store.js';
 import type { LiveDB } from './types.js';
 import { viewerChannel } from './events.js';
+import { liveManifest } from './manifest.js';
 
 export interface LiveOptions {
   /** Overrides of the settings taken from configuration (tests). */
@@ -35,10 +36,7 @@ export interface LiveHandle {
 
 export function createLiveApp(options: LiveOptions = {}): AirwavesApp<LiveConfig> {
   return {
-    name: 'live',
-    apiSegment: 'streams',
-    title: 'Live video',
-    description: 'RTMP in, LL-HLS and DASH out, live viewer counts and stream analytics',
+    ...liveManifest,
     async register(ctx) {
       const { config, hub } = ctx;
       const log = ctx.logger.child({ app: 'live' });

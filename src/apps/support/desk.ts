@@ -11,7 +11,7 @@ import type { Kysely, Transaction } from 'kysely';
 import { AirwavesError, Errors } from '../../core/errors.js';
 import { AGENTS_CHANNEL, roomChannel, userChannel } from './event-bus.js';
 import { makeEvent, type ControlMode, type EventMetadata, type Role, type StreamEvent, type TicketStatus } from './events.js';
-import type { SupportOutbox } from './outbox.js';
+import type { OutboxEntry, SupportOutbox } from './outbox.js';
 import { announceUserChange } from './user-cache-sync.js';
 import type { SupportDB } from './schema.js';
 import type { TypingCoalescer } from './typing.js';
@@ -56,11 +56,16 @@ export class SupportDesk {
 
   /**
    * Runs `work` in one transaction with `announce` writing events into the outbox in that same
-   * transaction; wakes the relay once it committed.
+   * transaction; hands them to the relay once it committed (appended at once, not on a poll).
    */
   private async stored<T>(work: (tx: Transaction<SupportDB>, announce: (event: StreamEvent, channels: readonly string[]) => Promise<void>) => Promise<T>): Promise<T> {
-    const result = await this.db.transaction().execute((tx) => work(tx, (event, channels) => this.outbox.enqueue(tx, event, channels)));
-    this.outbox.wake();
+    const entries: OutboxEntry[] = [];
+    const result = await this.db.transaction().execute((tx) =>
+      work(tx, async (event, channels) => {
+        entries.push(await this.outbox.enqueue(tx, event, channels));
+      }),
+    );
+    this.outbox.committed(entries);
     return result;
   }
 
