@@ -6,9 +6,11 @@
  * 1. Delivery (hub/channels) pushes the shared HubMessage onto each subscriber's queue; the session
  *    asks this scheduler for a flush ({@link FlushScheduler.scheduleFlush}), once per turn at most.
  * 2. At the end of the current event-loop turn (`setImmediate`) one flush pass writes every dirty
- *    session: its waiting text frames joined into ONE WebSocket frame (client-session's flush).
- * 3. Clients with the same subscriptions have byte-identical batches: the first one framed in a
- *    pass is kept in the batch cache and reused by the others, found by identity compares only.
+ *    session, each in ONE socket write: a long or binary publication's own WebSocket frame, built
+ *    once for every client, and short text frames in a row joined into one frame (client-session's flush).
+ * 3. Clients with the same subscriptions have byte-identical batches: the first one joined in a
+ *    pass is kept in the batch cache (its items by reference, not copied) and its frame is reused
+ *    by the others, found by identity compares only.
  * 4. A session whose socket buffer is over its high-water mark is not written; it is watched
  *    every 10 ms and flushed as soon as the socket drains (the queue holds meanwhile, bounded by
  *    the slow-consumer policy).
@@ -40,8 +42,12 @@ export class FlushScheduler implements SessionHost {
   private passPending = false;
   private readonly blocked = new Set<ClientSession>();
   private blockedTimer?: NodeJS.Timeout;
-  /** The frame built this pass for a batch, keyed by the batch's first item. Cleared after each pass. */
-  private readonly batchCache = new Map<Outbound, { items: Outbound[]; frame: Buffer }>();
+  /**
+   * The batches written this pass, keyed by the batch's first item: items[from, to) of the first
+   * session that had it (its own array, not a copy: sessions leave it untouched until
+   * releaseFlushed() after the pass) and the frame joined from them. Cleared after each pass.
+   */
+  private readonly batchCache = new Map<Outbound, { items: Outbound[]; from: number; to: number; frame: Buffer }>();
   /** Inside a flush pass, the oldest publication written so far (for one latency observation per pass). */
   private inPass = false;
   private passOldestPublishedAt = Infinity;
@@ -88,6 +94,7 @@ export class FlushScheduler implements SessionHost {
     }
     this.inPass = false;
     this.batchCache.clear();
+    for (let j = 0; j < i; j++) dirty[j].releaseFlushed();
     // One observation per pass, taken after its last write for its oldest publication: an upper
     // bound of every delivery in the pass. One per client per pass cost ~5 % of the hub's CPU.
     if (this.passOldestPublishedAt !== Infinity) {
@@ -97,19 +104,20 @@ export class FlushScheduler implements SessionHost {
   };
 
   sharedBatch(items: Outbound[], from: number, to: number): Buffer | undefined {
+    if (!this.inPass) return undefined;
     const hit = this.batchCache.get(items[from]);
-    if (!hit || hit.items.length !== to - from) return undefined;
+    if (!hit || hit.to - hit.from !== to - from) return undefined;
     // Identity compares: far cheaper than joining the frames again.
-    for (let i = to - from - 1; i > 0; i--) if (hit.items[i] !== items[from + i]) return undefined;
+    for (let i = to - from - 1; i > 0; i--) if (hit.items[hit.from + i] !== items[from + i]) return undefined;
     return hit.frame;
   }
 
   rememberBatch(items: Outbound[], from: number, to: number, frame: Buffer): void {
+    // Outside a pass nothing would keep the session's array as it is (and no one would ask).
+    if (!this.inPass) return;
     // Replies and notices are per client: a batch holding one is never shared.
     for (let i = from; i < to; i++) if ('control' in items[i]) return;
-    // A copy: the session clears and reuses its queue array once its own flush is over, while
-    // the cache serves the rest of the pass.
-    this.batchCache.set(items[from], { items: items.slice(from, to), frame });
+    this.batchCache.set(items[from], { items, from, to, frame });
   }
 
   /** The session's socket is backed up: flush it again once it drains. */

@@ -8,7 +8,7 @@ import { test, describe, before, after } from 'node:test';
 import assert from 'node:assert/strict';
 import type { Socket } from 'node:net';
 import { WebSocket, WebSocketServer } from 'ws';
-import { textFrame } from '../../src/hub/client-session.js';
+import { textFrame } from '../../src/hub/frame-encoding.js';
 
 describe('text frames written straight to the socket', () => {
   let server: WebSocketServer;

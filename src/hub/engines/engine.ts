@@ -5,7 +5,7 @@
  * one hub over many nodes. The hub only talks to this interface.
  */
 import type { PresenceEntry } from '../../protocol/index.js';
-import { encodeBinaryFrame, encodePublication } from '../frame-encoding.js';
+import { encodeBinaryWire, encodePublicationWire, wsPayloadOf } from '../frame-encoding.js';
 
 /** A publication as it travels through the hub. Encoded once (`frame`), shared by every subscriber. */
 export interface HubMessage {
@@ -21,8 +21,10 @@ export interface HubMessage {
   key?: string;
   /** performance.now() at publish on this node; NaN when published on another node. */
   publishedAt: number;
-  /** The encoded frame, filled on first use by frameOf(). */
+  /** The encoded protocol frame, filled on first use by frameOf(): a view into `wire`. */
   frame?: Buffer;
+  /** The same bytes as one complete WebSocket frame, filled with `frame` (encode once, send N times). */
+  wire?: Buffer;
 }
 
 export interface PublishPayload {
@@ -89,14 +91,21 @@ export interface HubEngine {
 
 /** Encodes a message's frame once and caches it on the message. */
 export function frameOf(message: HubMessage): Buffer {
-  let frame = message.frame;
-  if (frame === undefined) {
-    frame = message.binary
-      ? encodeBinaryFrame(message.channel, message.offset, message.ts, message.binary)
-      : encodePublication(message.channel, message.offset, message.ts, message.json ?? 'null', message.key);
-    message.frame = frame;
-  }
-  return frame;
+  return message.frame ?? encodeWire(message).frame!;
+}
+
+/** The message as one complete WebSocket frame, shared by every socket it is written to. */
+export function wireOf(message: HubMessage): Buffer {
+  return message.wire ?? encodeWire(message).wire!;
+}
+
+function encodeWire(message: HubMessage): HubMessage {
+  const wire = message.binary
+    ? encodeBinaryWire(message.channel, message.offset, message.ts, message.binary)
+    : encodePublicationWire(message.channel, message.offset, message.ts, message.json ?? 'null', message.key);
+  message.wire = wire;
+  message.frame = wsPayloadOf(wire);
+  return message;
 }
 
 /** A fresh epoch: short, random, distinct across restarts. */
