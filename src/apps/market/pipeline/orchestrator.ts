@@ -5,11 +5,9 @@
  * venues that are live, with the venue that holds each), and the cross-venue book (top 10 levels,
  * quantities summed per price) published at most every `topIntervalMs`.
  *
- * Book tops are conflated per event-loop turn: a socket read delivers many updates at once, and a
- * BBO that changed three times in one turn is published once, with its latest value (BBO
- * channels carry state, not events: a reader only ever wants the newest), after the turn's
- * reads (setImmediate). That cuts publications — each one encoded, kept in history and written
- * to every subscriber — under load, at the cost of under one turn of delay.
+ * BBOs are published as they change (the hub conflates them by key for slow readers). Deferring
+ * them to the end of the event-loop turn, to publish each once, adds the rest of the turn (and
+ * any preemption in it) to their latency and saves few publications at moderate rates: not done.
  */
 import type { OrderBook } from '../book.js';
 import type { BookUpdate } from '../venues/sink.js';
@@ -21,10 +19,6 @@ interface Bbo {
   bq: number;
   ap: number;
   aq: number;
-  te: number;
-  tr: number;
-  /** Changed since it was last published. */
-  dirty: boolean;
 }
 
 interface SymbolState {
@@ -33,9 +27,6 @@ interface SymbolState {
   consolidated: { bp: number; bq: number; bv: string; ap: number; aq: number; av: string } | null;
   seqs: Map<string, number>;
   dirty: boolean;
-  /** A BBO changed this turn: publish the symbol's tops at the end of it. */
-  topsDirty: boolean;
-  lastTe: number;
 }
 
 const TOP_LEVELS = 10;
@@ -43,8 +34,6 @@ const TOP_LEVELS = 10;
 export class Orchestrator {
   private readonly symbols = new Map<string, SymbolState>();
   private readonly timer: NodeJS.Timeout;
-  private flushScheduled = false;
-  private readonly dirtySymbols: string[] = [];
 
   constructor(private readonly publish: Publish, topIntervalMs = 100) {
     this.timer = setInterval(() => this.publishTops(), topIntervalMs);
@@ -54,7 +43,7 @@ export class Orchestrator {
   private state(symbol: string): SymbolState {
     let s = this.symbols.get(symbol);
     if (!s) {
-      s = { books: new Map(), bbo: new Map(), consolidated: null, seqs: new Map(), dirty: false, topsDirty: false, lastTe: 0 };
+      s = { books: new Map(), bbo: new Map(), consolidated: null, seqs: new Map(), dirty: false };
       this.symbols.set(symbol, s);
     }
     return s;
@@ -83,42 +72,12 @@ export class Orchestrator {
       prev.bq = bq;
       prev.ap = ap;
       prev.aq = aq;
-      prev.te = u.tsEvent;
-      prev.tr = u.tsRecv;
-      prev.dirty = true;
-    } else s.bbo.set(u.venue, { bp, bq, ap, aq, te: u.tsEvent, tr: u.tsRecv, dirty: true });
-    s.lastTe = u.tsEvent;
-    this.markTops(u.symbol, s);
-  }
-
-  private markTops(symbol: string, s: SymbolState): void {
-    if (!s.topsDirty) {
-      s.topsDirty = true;
-      this.dirtySymbols.push(symbol);
+    } else s.bbo.set(u.venue, { bp, bq, ap, aq });
+    if (bp === bp && ap === ap) {
+      const channel = `market:${u.symbol}@${u.venue}.bbo`;
+      this.publish(channel, { t: 'bbo', seq: this.next(s, channel), bp, bq, ap, aq, te: u.tsEvent, tr: u.tsRecv }, 'bbo');
     }
-    if (!this.flushScheduled) {
-      this.flushScheduled = true;
-      setImmediate(() => this.flushTops());
-    }
-  }
-
-  /** Publishes each changed venue BBO once, then the consolidated BBO, for every symbol touched this turn. */
-  flushTops(): void {
-    this.flushScheduled = false;
-    for (const symbol of this.dirtySymbols) {
-      const s = this.symbols.get(symbol)!;
-      s.topsDirty = false;
-      for (const [venue, b] of s.bbo) {
-        if (!b.dirty) continue;
-        b.dirty = false;
-        if (b.bp === b.bp && b.ap === b.ap) {
-          const channel = `market:${symbol}@${venue}.bbo`;
-          this.publish(channel, { t: 'bbo', seq: this.next(s, channel), bp: b.bp, bq: b.bq, ap: b.ap, aq: b.aq, te: b.te, tr: b.tr }, 'bbo');
-        }
-      }
-      this.consolidate(symbol, s, s.lastTe);
-    }
-    this.dirtySymbols.length = 0;
+    this.consolidate(u.symbol, s, u.tsEvent);
   }
 
   /** A venue's book went away (resync, disconnect): leave it out of the consolidated view. */
@@ -128,8 +87,7 @@ export class Orchestrator {
       s.bbo.delete(venue);
       s.books.delete(venue);
       s.dirty = true;
-      s.lastTe = Date.now();
-      this.markTops(sym, s);
+      this.consolidate(sym, s, Date.now());
     }
   }
 
