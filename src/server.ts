@@ -7,12 +7,10 @@ import { hostname } from 'node:os';
 import { existsSync } from 'node:fs';
 import { basename, dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
-import Fastify, { type FastifyInstance } from 'fastify';
-import swagger from '@fastify/swagger';
+import type { FastifyInstance } from 'fastify';
 import swaggerUi from '@fastify/swagger-ui';
-import helmet from '@fastify/helmet';
-import rateLimit from '@fastify/rate-limit';
 import { loadConfig, type AirwavesConfig } from './config.js';
+import { sentinelsOf } from './core/config.js';
 import { MemoryMonitor } from './core/memory-monitor.js';
 import { createLogger, type Logger } from './core/logger.js';
 import { createHubMetrics, createRegistry, type Registry } from './core/metrics.js';
@@ -21,19 +19,18 @@ import type { HubEngine } from './hub/engines/engine.js';
 import type { PresenceStore } from './hub/engines/presence.js';
 import { MemoryEngine } from './hub/engines/memory/memory-engine.js';
 import { attachWebSocketServer } from './hub/ws-server.js';
-import { enabledApps, loadApp } from './apps/catalog.js';
-import { apiPrefix, type AirwavesApp } from './apps/app.js';
-import { createAppAuth, httpAuth, resolveSecrets } from './auth/index.js';
+import { appManifests, loadApp } from './apps/catalog.js';
+import { apiPrefix, apiSegmentOf, type AirwavesApp, type AppManifest } from './apps/app.js';
+import type { AppName } from './core/config.js';
+import { createAppAuth, resolveSecrets } from './auth/index.js';
 import { registerAuthRoutes } from './http/auth-routes.js';
 import { registerCoreRoutes } from './http/core-routes.js';
-import { installErrorHandler, rateLimitError } from './http/errors.js';
-import { CONTENT_SECURITY_POLICY } from './http/security-headers.js';
 import { registerPublishRoutes } from './http/publish-routes.js';
 import { registerEventRoutes } from './http/event-routes.js';
 import { registerBrowserPages } from './http/browser-pages.js';
-import { hideInternalRoutes } from './http/internal-routes.js';
 import { registerWebFiles } from './http/web-files.js';
-import { HandoverServer, createStartingServer } from './http/starting-server.js';
+import { HandoverServer, installStartingNotFound, mergeOpenApi } from './http/starting-server.js';
+import { createHttpInstance } from './http/instance.js';
 import { registerChannelRoutes } from './http/channel-routes.js';
 import { createEventTransport } from './events/publisher-factory.js';
 import type { Database } from './db/database.js';
@@ -73,7 +70,7 @@ async function createEngine(config: AirwavesConfig, logger: Logger, nodeId: stri
   const { RedisEngine } = await import('./hub/engines/redis/redis-engine.js');
   const { ShardedEngine, redisShardUrls } = await import('./hub/engines/redis/shards.js');
   const urls = redisShardUrls(config.redisUrl);
-  const engines = urls.map((url) => new RedisEngine({ url, sentinels: config.redisSentinels, nodeId, logger, metrics, metaTtlMs: config.redisChannelTtlMs, dedupeTtlMs: config.redisDedupeTtlMs, waitReplicas: config.redisWaitReplicas, waitTimeoutMs: config.redisWaitTimeoutMs }));
+  const engines = urls.map((url) => new RedisEngine({ url, sentinels: sentinelsOf(config), nodeId, logger, metrics, metaTtlMs: config.redisChannelTtlMs, dedupeTtlMs: config.redisDedupeTtlMs, waitReplicas: config.redisWaitReplicas, waitTimeoutMs: config.redisWaitTimeoutMs }));
   return engines.length === 1 ? engines[0] : new ShardedEngine(urls, engines);
 }
 
@@ -82,7 +79,7 @@ async function createPresence(config: AirwavesConfig, logger: Logger, nodeId: st
   const { RedisPresence } = await import('./hub/engines/redis/redis-presence.js');
   const { ShardedPresence, redisShardUrls } = await import('./hub/engines/redis/shards.js');
   const urls = redisShardUrls(config.redisUrl);
-  const stores = urls.map((url) => new RedisPresence({ url, sentinels: config.redisSentinels, nodeId, logger, ttlMs: config.presenceTtlMs }));
+  const stores = urls.map((url) => new RedisPresence({ url, sentinels: sentinelsOf(config), nodeId, logger, ttlMs: config.presenceTtlMs }));
   return stores.length === 1 ? stores[0] : new ShardedPresence(urls, stores);
 }
 
@@ -120,33 +117,10 @@ export async function createServer(options: ServerOptions = {}): Promise<Airwave
   await events.start();
 
   const handover = options.serveWhileStarting ? new HandoverServer() : undefined;
-  const http = Fastify({
-    ...(handover ? { serverFactory: handover.fullFactory } : {}),
-    // Request lines only at debug: under load they would drown everything else.
-    loggerInstance: logger.child({ module: 'http' }, { level: ['debug', 'trace'].includes(config.logLevel) ? config.logLevel : 'warn' }),
-    bodyLimit: 8 * 1024 * 1024,
-    // An app's registration opens the database and runs its migrations: on a busy or CPU-limited
-    // machine that takes longer than Fastify's 10 s default, and the node would exit at start.
-    // A start that truly hangs is the orchestrator's to end (the startup probe, docs/deploy.md).
-    pluginTimeout: 120_000,
-  }) as unknown as FastifyInstance;
-  installErrorHandler(http);
-  // Security headers on every response; the web UIs load scripts from files only.
-  await http.register(helmet, { contentSecurityPolicy: { useDefaults: false, directives: CONTENT_SECURITY_POLICY }, crossOriginEmbedderPolicy: false });
-  // Per-route limits only (login endpoints declare theirs); the studio adds its own global one.
-  await http.register(rateLimit, {
-    global: false,
-    errorResponseBuilder: rateLimitError,
-  });
-  // Every route registered from here on declares its rule; the hook enforces it before validation.
-  await http.register(httpAuth, { jwtSecret: config.jwtSecret, apiKey: config.apiKey! });
+  const instanceOptions = { logger, logLevel: config.logLevel, jwtSecret: config.jwtSecret, apiKey: config.apiKey! };
+  // The core routes; serving while starting, each app gets an instance of its own (below).
+  const http = await createHttpInstance({ ...instanceOptions, serverFactory: handover?.coreFactory, notFound: false });
   const auth = createAppAuth({ jwtSecret: config.jwtSecret, demo: config.demo, loginRatePerMinute: config.loginRatePerMinute });
-  await http.register(swagger, {
-    openapi: {
-      info: { title: 'Airwaves API', version: '1.0.0', description: 'HTTP API of the Airwaves real-time platform' },
-      components: { securitySchemes: { apiKey: { type: 'http', scheme: 'bearer' } } },
-    },
-  });
   const closers: (() => Promise<void> | void)[] = [];
   // Process memory and GC pauses, whichever apps run (the radio soak and the memory alerts read them).
   const memory = new MemoryMonitor({ registry: metrics, logger, intervalMs: 10_000 }).start();
@@ -164,53 +138,68 @@ export async function createServer(options: ServerOptions = {}): Promise<Airwave
       if (self.server?.url) db.lock?.update({ url: self.server.url });
       return db;
     })());
-  // Only the enabled apps are imported: a hub-only server never loads an app's module graph.
-  // Serving while starting, apps are imported behind the open port (their modules pull in Kysely
-  // and more); until then the landing page names them. Otherwise they are imported now.
-  const appNames: string[] = options.apps?.map((a) => a.name) ?? enabledApps(config.apps);
-  const appList: AirwavesApp[] = options.apps ?? (handover ? appNames.map((name) => ({ name, title: name, description: 'starting…', register: async () => {} })) : await Promise.all(enabledApps(config.apps).map(loadApp)));
-  let imported: Promise<AirwavesApp[]> | undefined;
-  const appModules = () => (imported ??= options.apps || !handover ? Promise.resolve([...appList]) : Promise.all(enabledApps(config.apps).map(loadApp)));
-  hideInternalRoutes(http);
-  registerCoreRoutes(http, { hub, metrics, apps: appList, config });
+  // What is known of each enabled app before its module loads (src/apps/<app>/manifest.ts). Only
+  // the enabled apps are imported: a hub-only server never loads an app's module graph; serving
+  // while starting, they are imported behind the open port (their modules pull in Kysely and more).
+  const manifests: AppManifest[] = options.apps ?? appManifests(config.apps);
+  // The landing page and /api/v1/status read this list per request: manifests until loaded.
+  const appList: AppManifest[] = [...manifests];
+  const loadAppAt = async (index: number): Promise<AirwavesApp> => (appList[index] = options.apps?.[index] ?? (await loadApp(manifests[index]!.name as AppName)));
+  // Their hub namespaces are reserved at once: an early subscriber is told to retry, not that they do not exist.
+  for (const m of manifests) hub.namespaces.reserve(m.name, m.namespaces ?? []);
+  const serving = new Set<string>(handover ? [] : manifests.map((m) => m.name));
+  const startingApps = () => manifests.filter((m) => !serving.has(m.name));
+  registerCoreRoutes(http, { hub, metrics, apps: appList, config, starting: () => startingApps().map((m) => m.name) });
   registerBrowserPages(http);
-  // The hub's own HTTP surface (channels, tokens, publish, events): the hub runs before the apps,
-  // so the instance that serves while they start answers these too.
-  const registerHubRoutes = (instance: FastifyInstance) => {
-    registerChannelRoutes(instance, { hub });
-    registerAuthRoutes(instance, { config, jwtSecret: config.jwtSecret, apiKey: config.apiKey!, auth });
-    registerPublishRoutes(instance, { hub });
-    registerEventRoutes(instance, { hub, config, events });
-  };
-  registerHubRoutes(http);
+  registerChannelRoutes(http, { hub });
+  registerAuthRoutes(http, { config, jwtSecret: config.jwtSecret, apiKey: config.apiKey!, auth });
+  registerPublishRoutes(http, { hub });
+  registerEventRoutes(http, { hub, config, events });
+  installStartingNotFound(http, () => startingApps().map((m) => ({ name: m.name, segment: apiSegmentOf(m) })));
 
+  // The OpenAPI document: the core's routes and every app's that serves.
+  const appInstances = new Map<string, FastifyInstance>(); // serving while starting: app name → its instance
+  const openApi = () => (handover ? mergeOpenApi(http.swagger(), [...appInstances].filter(([name]) => serving.has(name)).map(([, i]) => i.swagger())) : http.swagger());
   // Built UIs: dist/web/<app>/index.html at /<app>/ and Vite's shared, hashed files at /assets/.
   const web = webRoot();
   if (!existsSync(web)) logger.info({ web }, 'web UIs not built yet (npm run build); they are served as soon as they exist');
   // Plugins' own routes (API docs, static UIs) are public: they serve files, not data.
-  await registerWebFiles(http, web, (scope) => scope.register(swaggerUi, { routePrefix: '/docs' }) as unknown as Promise<void>);
+  await registerWebFiles(http, web, (scope) => scope.register(swaggerUi, { routePrefix: '/docs', ...(handover ? { transformSpecification: () => openApi() } : {}) }) as unknown as Promise<void>);
+  http.get('/openapi.json', { config: { auth: 'public' }, schema: { hide: true } }, async () => openApi());
 
-  // Each app in its own scope under /api/v1/<app> (known once its module is loaded): its routes
-  // are relative, its hooks stay inside.
-  for (const index of appNames.keys()) {
-    const registering = http.register(async (scope) => {
-      const app = (await appModules())[index]!;
-      appList[index] = app; // the landing page and /api/v1/status read the list per request
+  /** Mounts app `index` in its own scope under /api/v1/<app> (its routes are relative, its hooks stay inside). */
+  const mountApp = async (instance: FastifyInstance, index: number): Promise<void> => {
+    await instance.register(async (scope) => {
+      const app = await loadAppAt(index);
       await scope.register(
         async (appScope) => {
           await app.register({ http: appScope, hub, config, auth, logger: logger.child({ app: app.name }), metrics, events: events.publisher, database: getDatabase, onClose: (fn) => closers.push(fn) });
+          const missing = hub.namespaces.reservedBy(app.name);
+          if (missing.length) throw new Error(`${app.name} declared hub namespaces it did not register: ${missing.join(', ')} (its manifest)`);
         },
         { prefix: apiPrefix(app) },
       );
     });
-    // Serving while starting: the apps load when the full instance readies, after the port opens.
-    if (!handover) await registering;
-  }
-  http.get('/openapi.json', { config: { auth: 'public' }, schema: { hide: true } }, async () => http.swagger());
-  const starting = handover
-    ? await createStartingServer({ handover, hub, metrics, config, apps: appList, registerHubRoutes, starting: () => (appsServing ? [] : appNames), webRoot: web, logger })
-    : undefined;
-  let appsServing = !handover;
+  };
+  if (!handover) for (const index of manifests.keys()) await mountApp(http, index);
+
+  /**
+   * Serving while starting: every app at once, each in its own instance, handed over as soon as it
+   * is ready. What they share is serialized where it must be (the database opens once, migrations
+   * run one at a time: db/database).
+   */
+  const startApp = async (index: number): Promise<void> => {
+    const since = performance.now();
+    const manifest = manifests[index]!;
+    const instance = await createHttpInstance({ ...instanceOptions, serverFactory: handover!.appFactory(apiSegmentOf(manifest)) });
+    appInstances.set(manifest.name, instance);
+    await mountApp(instance, index);
+    await instance.ready();
+    handover!.handOver(apiSegmentOf(manifest));
+    serving.add(manifest.name);
+    logger.info({ app: manifest.name, ms: Math.round(performance.now() - since) }, 'app serves');
+  };
+  let appStarts: Promise<void>[] = [];
   let appsStarted: Promise<void> = Promise.resolve();
 
   const wss = attachWebSocketServer(http.server, hub, config, logger);
@@ -228,21 +217,19 @@ export async function createServer(options: ServerOptions = {}): Promise<Airwave
       return appsStarted;
     },
     async listen() {
-      await (starting ?? http).listen({ port: config.port, host: config.host! });
+      await http.listen({ port: config.port, host: config.host! });
       const addr = http.server.address();
       const port = typeof addr === 'object' && addr ? addr.port : config.port;
       const host = config.host === undefined || config.host === '0.0.0.0' || config.host === '::' ? '127.0.0.1' : config.host;
       server.url = `http://${host}:${port}`;
       if (database) (await database).lock?.update({ url: server.url });
-      logger.info({ url: server.url, engine: hub.engineName, node: nodeId, apps: appNames }, 'airwaves listening');
+      logger.info({ url: server.url, engine: hub.engineName, node: nodeId, apps: manifests.map((m) => m.name) }, 'airwaves listening');
       if (handover) {
         const since = performance.now();
         // Next turn: the caller's own start-up (the CLI's first-start notice and signal handlers) comes first.
-        appsStarted = new Promise<void>((resolve) => setImmediate(resolve)).then(() => http.ready()).then(() => {
-          handover.handOver();
-          appsServing = true;
-          logger.info({ ms: Math.round(performance.now() - since), apps: appNames }, 'apps started');
-        });
+        await new Promise<void>((resolve) => setImmediate(resolve));
+        appStarts = manifests.map((_, index) => startApp(index));
+        appsStarted = Promise.all(appStarts).then(() => logger.info({ ms: Math.round(performance.now() - since), apps: manifests.map((m) => m.name) }, 'apps started'));
         appsStarted.catch(() => undefined); // the caller decides (the CLI exits)
       }
       return server.url;
@@ -250,11 +237,11 @@ export async function createServer(options: ServerOptions = {}): Promise<Airwave
     close() {
       closing ??= (async () => {
         // Stop accepting HTTP and upgrades first, then tell WebSocket clients to reconnect elsewhere.
-        const startingClosed = starting?.close();
+        const coreClosed = http.close();
         // Apps still starting finish first: closing the hub and the database under a migration
         // leaves PGlite spinning, with the event loop (and the CLI's forced exit) blocked.
-        await appsStarted.catch(() => undefined);
-        const httpClosed = Promise.all([startingClosed, http.close()]);
+        await Promise.allSettled(appStarts);
+        const httpClosed = Promise.all([coreClosed, ...[...appInstances.values()].map((i) => i.close())]);
         await events.close();
         await hub.shutdown();
         wss.close();

@@ -4,8 +4,9 @@
  *
  * One scenario runs against several setups in one run (by default one in-memory node and two
  * nodes on one real redis-server; with `--node-cpu-quota` one, two and three Redis nodes, each
- * node in its own CPU cgroup with the same quota). The publisher is on the first node; receivers
- * are spread over the nodes, so with N nodes (N-1)/N of the deliveries cross Redis. For each setup
+ * node in its own CPU cgroup with the same quota). Publishers and receivers are spread over the
+ * nodes as a load balancer would (rig.ts: one publisher per node with its own channels), so with
+ * N nodes (N-1)/N of the deliveries cross Redis. For each setup
  * it searches the saturation throughput (most deliveries/s with p99 under the limit and nothing
  * lost, duplicated or reordered), then reports the ratio of each multi-node setup to the one-node
  * baseline beside its target, the cross-node latency at half the two-node saturation rate, and
@@ -24,15 +25,21 @@ import { NOISY_OTHER_CPU, renderMarkdown, summarize, type ConfigResult, type Set
 
 const here = dirname(fileURLToPath(import.meta.url));
 
+const QUOTA_RATES = '30,60,90,120,150,180,240,300,360,450,600,800';
+
 const USAGE = `usage: npm run bench -- cluster [options]
   --clients N          subscribers (default 1000; --quick 400)
-  --channels N         channels; subscriber i joins channel i mod N (default 1)
-  --rate N             publications/s of the first measured step (default 100, with a quota 5)
+  --channels N         channels (default 1; with a quota 6, so 1, 2 and 3 publishers get equal shares)
+  --publishers MODE    spread: one publisher per node, each with its own channels, at an equal
+                       share of the rate (default); first: one publisher on the first node
+  --rate N             publications/s of the first measured step, all publishers together
+                       (default 100, with a quota 30)
   --payload BYTES      size of each publication's data (default 200)
   --duration S         seconds of the first measured step (default 5; --quick 3)
   --step-duration S    seconds of each saturation step (default 3; --quick 2)
   --warmup S           unreported warm-up at the first step's rate (default 1)
-  --receivers N        receiver processes, spread over the nodes (default 2; with a quota 6, so 1, 2 and 3 nodes get equal shares)
+  --receivers N        receiver processes, spread over the nodes (default 2; with a quota 6); rounded up to a
+                       multiple of nodes × publishers so every node and publisher get equal shares
   --setups LIST        engine:nodes list, e.g. memory:1,redis:2 (default memory:1,redis:2;
                        with --node-cpu-quota redis:1,redis:2,redis:3). The first one-node setup is the baseline.
   --node-cpu-quota X   put each node in its own cgroup v1 CPU group limited to X cores (e.g. 0.25);
@@ -40,7 +47,7 @@ const USAGE = `usage: npm run bench -- cluster [options]
   --cpu-period-ms MS   CFS period of those groups (default 100, with a burst allowance of one quota; see cgroup.ts)
   --no-saturation      skip the saturation search
   --rates LIST         the saturation ladder, msg/s, the same for every setup (default 25,50,200,400,800,1600;
-                       with a quota 5,10,15,20,25,35,50,75,100,150); it stops after two failed steps in a row
+                       with a quota ${QUOTA_RATES}); it stops after two failed steps in a row
   --refine N           bisection steps between the highest pass and the next failure (default 2)
   --p99-limit MS       saturation criterion, the same for every setup (default 50)
   --out DIR            where cluster.json and cluster.md go (default bench/results)
@@ -78,6 +85,7 @@ function parseOptions(args: string[]): Options {
     options: {
       ...LOAD_SHAPE_FLAGS,
       setups: { type: 'string' },
+      publishers: { type: 'string' },
       'node-cpu-quota': { type: 'string' },
       'cpu-period-ms': { type: 'string' },
       rates: { type: 'string' },
@@ -94,10 +102,15 @@ function parseOptions(args: string[]): Options {
   const quick = values.quick ?? false;
   const quotaCores = values['node-cpu-quota'] === undefined ? null : num('node-cpu-quota', values['node-cpu-quota'], 0.25, 0.01, 64);
   const quota = quotaCores === null ? null : { cores: quotaCores, periodUs: Math.round(1000 * num('cpu-period-ms', values['cpu-period-ms'], 100, 1, 1000)) };
-  const defaultRates = quota ? '5,10,15,20,25,35,50,75,100,150' : quick ? '50,200,800' : '25,50,200,400,800,1600';
-  const shape = loadShape(values, { clients: 1000, quickClients: 400, rate: quota ? 5 : 100 });
+  const defaultRates = quota ? QUOTA_RATES : quick ? '50,200,800' : '25,50,200,400,800,1600';
+  const shape = loadShape(values, { clients: 1000, quickClients: 400, rate: quota ? 30 : 100 });
+  const publishers = values.publishers ?? 'spread';
+  if (publishers !== 'spread' && publishers !== 'first') throw new Error(`--publishers must be spread or first (got "${publishers}")`);
   return {
     ...shape,
+    // 6 with quotas: a multiple of 1, 2 and 3 publishers, so each gets the same share.
+    channels: values.channels === undefined && quota ? 6 : shape.channels,
+    publishers,
     // 6 with quotas: a multiple of 1, 2 and 3 nodes, so every node serves the same share of subscribers.
     receivers: Math.round(num('receivers', values.receivers, quota ? 6 : 2, 1, 16)),
     setups: parseSetups(values.setups ?? (quota ? 'redis:1,redis:2,redis:3' : 'memory:1,redis:2')),
@@ -119,7 +132,7 @@ function describe(label: string, s: StepResult): string {
     `  ${label.padEnd(15)} ${String(s.targetRate).padStart(5)} msg/s → ${String(s.deliveredPerSec).padStart(7)} deliveries/s  ` +
     `p50 ${s.latencyMs.p50} p95 ${s.latencyMs.p95} p99 ${s.latencyMs.p99} ms${cross}  lost ${s.lost}  ` +
     `cpu nodes ${s.cpuPercent.nodes.join('+')}%${throttled}${s.cpuPercent.redis !== null ? ` redis ${s.cpuPercent.redis}%` : ''} ` +
-    `receivers ${s.cpuPercent.receivers.join('+')}% publisher ${s.cpuPercent.publisher}% other ${s.cpuPercent.other}%  ${verdict}`
+    `receivers ${s.cpuPercent.receivers.join('+')}% publishers ${s.cpuPercent.publishers.join('+')}% other ${s.cpuPercent.other}%  ${verdict}`
   );
 }
 
@@ -144,6 +157,8 @@ async function runSetup(setup: Setup, opts: Options, log: (l: string) => void, r
   const rig = new ClusterRig(`${setup.engine}${setup.nodes}`, opts, redis ? { url: redis.url, pid: await redisPid(redis) } : null, setup.nodes, opts.quota);
   try {
     await rig.setup();
+    const layout = rig.describeLayout();
+    log(`  ${layout.publishers} publisher(s), ${layout.receivers} receivers (${layout.perNode.join(' / ')} per node, ${layout.crossNode} across Redis from their publisher)`);
     if (opts.warmupMs > 0) await rig.step(opts.rate, opts.warmupMs);
     const target = await rig.step(opts.rate, opts.durationMs);
     log(describe(label, target));
@@ -180,10 +195,14 @@ async function runSetup(setup: Setup, opts: Options, log: (l: string) => void, r
     const limitedBy = !opts.saturation ? null : !firstFail ? 'max rate' : firstFail.generatorBound ? 'load generator' : firstFail.cpuPercent.other > NOISY_OTHER_CPU ? 'other processes' : 'server';
     let halfLoad: StepResult | null = null;
     if (measureCrossAtHalf && saturation) {
-      halfLoad = await rig.step(Math.max(1, Math.round(saturation.targetRate / 2)), opts.durationMs);
+      // Settled first at that rate (unreported): the step before was an overload whose backlog,
+      // grown heaps and spent burst allowance would otherwise be measured here.
+      const half = Math.max(1, Math.round(saturation.targetRate / 2));
+      await rig.step(half, Math.max(opts.warmupMs, 2000));
+      halfLoad = await rig.step(half, opts.durationMs);
       log(describe(`${label} (50 %)`, halfLoad));
     }
-    return { label, ...setup, target, ladder, saturation, limitedBy, halfLoad };
+    return { label, ...setup, target, ladder, saturation, limitedBy, halfLoad, layout };
   } finally {
     await rig.teardown();
   }
@@ -203,6 +222,7 @@ export async function main(args: string[]): Promise<void> {
   );
   const loadBefore = loadavg().map((v) => Math.round(v * 100) / 100);
   const configs: ConfigResult[] = [];
+  const failures: string[] = [];
   let crossMeasured = false;
   for (const setup of opts.setups) {
     log(`\n[${labelOf(setup, opts.quota)}]`);
@@ -213,6 +233,11 @@ export async function main(args: string[]): Promise<void> {
       const measureCross: boolean = setup.nodes === 2 && !crossMeasured && opts.saturation;
       crossMeasured ||= measureCross;
       configs.push(await runSetup(setup, opts, log, redis, measureCross));
+    } catch (err) {
+      // One setup that cannot run (a node not ready in time on a loaded machine) is reported; the others' results are kept.
+      const message = (err as Error).message.split('\n')[0];
+      log(`  setup failed: ${message}`);
+      failures.push(`${labelOf(setup, opts.quota)}: ${message}`);
     } finally {
       await redis?.close();
     }
@@ -233,6 +258,7 @@ export async function main(args: string[]): Promise<void> {
     },
     options: opts,
     configs,
+    failures,
     summary,
   };
   const markdown = renderMarkdown(results);

@@ -26,6 +26,8 @@ export interface ConfigResult extends Setup {
   limitedBy: 'server' | 'load generator' | 'other processes' | 'max rate' | null;
   /** The two-node setup only: a step at half its saturation rate, for the cross-node latency target. */
   halfLoad: StepResult | null;
+  /** Where the load generators were: publishers, receivers per node, receivers across Redis from their publisher. */
+  layout: { publishers: number; receivers: number; perNode: number[]; crossNode: number };
 }
 
 export interface Check {
@@ -89,7 +91,7 @@ function stepRow(s: StepResult): string {
   const flags = `${s.generatorBound ? ' (generator busy)' : ''}${s.cpuPercent.other > NOISY_OTHER_CPU ? ' (machine busy)' : ''}`;
   return (
     `| ${s.targetRate} | ${s.deliveredPerSec} | ${s.latencyMs.p50} | ${s.latencyMs.p95} | ${s.latencyMs.p99} | ${s.crossNodeLatencyMs?.p99 ?? '–'} | ${s.lost} | ${s.duplicated} | ${s.outOfOrder} | ` +
-    `${s.cpuPercent.nodes.join(' + ')} | ${s.throttledPercent ? s.throttledPercent.join(' / ') : '–'} | ${s.cpuPercent.redis ?? '–'} | ${s.cpuPercent.receivers.join(' + ')} | ${s.cpuPercent.publisher} | ${s.cpuPercent.other} | ${s.pass ? 'pass' : `fail: ${s.failure}`}${flags} |`
+    `${s.cpuPercent.nodes.join(' + ')} | ${s.throttledPercent ? s.throttledPercent.join(' / ') : '–'} | ${s.cpuPercent.redis ?? '–'} | ${s.cpuPercent.receivers.join(' + ')} | ${s.cpuPercent.publishers.join(' + ')} | ${s.cpuPercent.other} | ${s.pass ? 'pass' : `fail: ${s.failure}`}${flags} |`
   );
 }
 
@@ -98,8 +100,10 @@ export function renderMarkdown(res: {
   wallSeconds: number;
   mode: string;
   machine: { cpus: number; cpuModel: string; node: string; loadAverageBefore: number[]; loadAverageAfter: number[] };
-  options: { clients: number; channels: number; receivers: number; payloadBytes: number; rate: number; durationMs: number; stepDurationMs: number; p99LimitMs: number; quota: NodeCpuQuota | null };
+  options: { clients: number; channels: number; receivers: number; payloadBytes: number; rate: number; durationMs: number; stepDurationMs: number; p99LimitMs: number; quota: NodeCpuQuota | null; publishers: 'spread' | 'first' };
   configs: ConfigResult[];
+  /** Setups that could not run, with why. */
+  failures: string[];
   summary: ReturnType<typeof summarize>;
 }): string {
   const o = res.options;
@@ -110,21 +114,27 @@ export function renderMarkdown(res: {
     '',
     `Mode: ${res.mode}.`,
     '',
-    `Scenario: ${o.clients} subscribers on ${o.channels} channel(s) in ${o.receivers} receiver processes (receiver i on node i mod N), ${o.payloadBytes}-byte payloads, ` +
-      `one publisher process on the first node; first step ${o.rate} msg/s for ${o.durationMs / 1000} s, saturation steps ${o.stepDurationMs / 1000} s, p99 limit ${o.p99LimitMs} ms. ` +
+    `Scenario: ${o.clients} subscribers on ${o.channels} channel(s) in at least ${o.receivers} receiver processes (receiver r on node r mod N), ${o.payloadBytes}-byte payloads, ` +
+      (o.publishers === 'spread'
+        ? 'one publisher process per node, each publishing its own channels at an equal share of the rate (as a load balancer spreads publishers); receiver r holds channels of publisher ⌊r / N⌋ only, so cross-node latency is split out by receiver; '
+        : 'one publisher process on the first node; ') +
+      'publishers, receivers and redis-server run in one cgroup of their own with no CPU ceiling and the same high weight as the nodes (their CPU is in every row); ' +
+      `first step ${o.rate} msg/s for ${o.durationMs / 1000} s, saturation steps ${o.stepDurationMs / 1000} s, p99 limit ${o.p99LimitMs} ms. ` +
       'CPU is percent of one core from /proc/<pid>/stat; "throttled" is the share of CFS periods in which a quota\'d node ran out of quota; ' +
       '"other" is CPU taken meanwhile by processes outside the benchmark (the machine is shared with other work).',
     '',
   );
+  if (res.failures.length) lines.push('Setups that could not run: ' + res.failures.join('; ') + '.', '');
   lines.push('## Targets', '', '| check | target | actual | met |', '|---|---|---|---|');
   for (const c of res.summary.checks) lines.push(`| ${c.name} | ${c.target} | ${c.actual} | ${c.met ? 'yes' : '**no**'} |`);
   lines.push('');
   for (const r of res.configs) {
     lines.push(`## ${r.label}`, '');
+    lines.push(`Load: ${r.layout.publishers} publisher(s), ${r.layout.receivers} receivers (${r.layout.perNode.join(' / ')} per node; ${r.layout.crossNode} across Redis from their publisher).`, '');
     lines.push(
       `Saturation: ${r.saturation ? `${r.saturation.deliveredPerSec} deliveries/s at ${r.saturation.targetRate} msg/s (p99 ${r.saturation.latencyMs.p99} ms)` : 'none passed'}; search ended by: ${r.limitedBy ?? 'n/a'}.`,
       '',
-      '| msg/s | deliveries/s | p50 ms | p95 ms | p99 ms | cross-node p99 ms | lost | dup | out of order | CPU nodes % | throttled % | CPU redis % | CPU receivers % | CPU publisher % | CPU other % | result |',
+      '| msg/s | deliveries/s | p50 ms | p95 ms | p99 ms | cross-node p99 ms | lost | dup | out of order | CPU nodes % | throttled % | CPU redis % | CPU receivers % | CPU publishers % | CPU other % | result |',
       '|---|---|---|---|---|---|---|---|---|---|---|---|---|---|---|---|',
     );
     for (const s of r.ladder) lines.push(stepRow(s));

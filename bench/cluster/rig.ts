@@ -1,12 +1,19 @@
 /**
  * @module bench/cluster/rig
  * One configuration under load: Airwaves nodes as real processes (one on the memory engine, or
- * several on one redis-server), the hub benchmark's lean receiver processes spread over the
- * nodes, and its publisher process on the first node. A step publishes at a rate for a time,
- * waits (bounded) for the receivers to drain, and merges their counts and latency histograms.
+ * several on one redis-server), the hub benchmark's lean receiver and publisher processes.
  *
- * Receiver i connects to node i mod N; with several nodes the receivers not on the publisher's
- * node measure the cross-node path (publish on node A → Redis → node B → client).
+ * Where the load goes, as a load balancer in front of the nodes would put it:
+ * - `spread` (the default): one publisher process per node (publisher p on node p), each
+ *   publishing its own channels (channel c belongs to publisher c mod P) at an equal share of the
+ *   rate. Receiver r sits on node r mod N and holds subscriptions to the channels of publisher
+ *   ⌊r / N⌋ mod P only, so every receiver is either wholly on its publisher's node or wholly
+ *   across Redis from it (cross-node latency is split out by receiver), and every node serves the
+ *   same number of subscribers and publishers.
+ * - `first`: one publisher on the first node for every channel (the earlier, one-sided rig).
+ *
+ * A step publishes at a rate for a time, waits (bounded) for the receivers to drain, and merges
+ * their counts and latency histograms.
  */
 import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
@@ -34,6 +41,30 @@ export interface RigOptions {
   receivers: number;
   payloadBytes: number;
   p99LimitMs: number;
+  /** One publisher per node, each with its own channels (`spread`), or one on the first node (`first`). */
+  publishers: 'spread' | 'first';
+}
+
+/**
+ * Who publishes what, and where every receiver goes, for `nodes` nodes. Receivers: at least
+ * `opts.receivers`, rounded up to a multiple of N × P so every (node, publisher) pair gets the
+ * same number of them. Subscriber i goes to receiver i mod R and, within it, to the receiver's
+ * channels in turn.
+ */
+export function loadLayout(opts: RigOptions, nodes: number): { publisherChannels: number[][]; receiverNode: number[]; receiverChannels: string[][] } {
+  const publishers = opts.publishers === 'spread' ? Math.min(nodes, opts.channels) : 1;
+  const publisherChannels = Array.from({ length: publishers }, (_, p) => Array.from({ length: opts.channels }, (_, c) => c).filter((c) => c % publishers === p));
+  const unit = nodes * publishers;
+  const count = Math.min(Math.ceil(opts.receivers / unit) * unit, Math.max(1, opts.clients));
+  const receiverNode = Array.from({ length: count }, (_, r) => r % nodes);
+  const ownChannels = Array.from({ length: count }, (_, r) => publisherChannels[Math.floor(r / nodes) % publishers]);
+  const receiverChannels: string[][] = Array.from({ length: count }, () => []);
+  for (let i = 0; i < opts.clients; i++) {
+    const r = i % count;
+    const own = ownChannels[r];
+    receiverChannels[r].push(channelName(own[receiverChannels[r].length % own.length]));
+  }
+  return { publisherChannels, receiverNode, receiverChannels };
 }
 
 /** Each node in its own CPU cgroup with this quota (cores) per period; absent: nodes unconstrained. */
@@ -68,7 +99,7 @@ export interface StepResult {
    * Percent of one core during the publishing window. `machine` is the whole box (200 = both
    * cores of a 2-core machine); `other` is what processes outside this benchmark took meanwhile.
    */
-  cpuPercent: { nodes: number[]; redis: number | null; receivers: number[]; publisher: number; machine: number; other: number };
+  cpuPercent: { nodes: number[]; redis: number | null; receivers: number[]; publishers: number[]; machine: number; other: number };
   /** Per quota'd node: percent of CFS periods in which it ran out of quota (null without quotas). */
   throttledPercent: number[] | null;
   drainMs: number;
@@ -90,9 +121,14 @@ function latencyOf(h: LatencyHistogram): Latency {
 
 export const BENCH_API_KEY = 'bench-api-key-0123456789abcdef-0123456789';
 
-/** Environment of a benchmark node: limits lifted (the load comes from few connections), apps with background work off. */
+/**
+ * Environment of a benchmark node: limits lifted (the load comes from few connections), and the
+ * hub alone (no app): the apps' start-up (databases) takes minutes on a loaded machine, and their
+ * background work would spend the node's quota on something other than what is measured.
+ */
 function nodeEnv(dataDir: string): Record<string, string> {
   return {
+    AIRWAVES_APPS: '',
     AIRWAVES_DATA_DIR: dataDir,
     AIRWAVES_API_KEY: BENCH_API_KEY,
     // Shared by every node: tokens must verify on all of them.
@@ -110,9 +146,13 @@ function nodeEnv(dataDir: string): Record<string, string> {
 export class ClusterRig {
   nodes: NodeProcess[] = [];
   receivers: Child[] = [];
-  publisher?: Child;
+  publishers: Child[] = [];
   /** Receiver index → node index. */
   private receiverNode: number[] = [];
+  /** Receiver index → the node its channels are published on. */
+  private receiverPublisherNode: number[] = [];
+  /** Publisher index → the channel indexes it publishes. */
+  private publisherChannels: number[][] = [];
   private subsPerChannel = new Map<string, number>();
   private stepId = 0;
   private readonly dataDir = mkdtempSync(join(tmpdir(), 'airwaves-bench-cluster-'));
@@ -141,39 +181,47 @@ export class ClusterRig {
         group.add(node.pid!);
       }
     }
-    const { opts } = this;
-    const k = Math.min(opts.receivers, opts.clients);
-    const shares: string[][] = Array.from({ length: k }, () => []);
-    for (let i = 0; i < opts.clients; i++) {
-      const ch = channelName(i % opts.channels);
-      shares[i % k].push(ch);
-      this.subsPerChannel.set(ch, (this.subsPerChannel.get(ch) ?? 0) + 1);
-    }
-    this.receiverNode = shares.map((_, i) => i % this.nodeCount);
-    this.receivers = shares.map((_, i) => new Child(RECEIVER, `${this.label}-receiver-${i}`));
+    const layout = loadLayout(this.opts, this.nodeCount);
+    this.publisherChannels = layout.publisherChannels;
+    this.receiverNode = layout.receiverNode;
+    // Publisher p is on node p.
+    this.receiverPublisherNode = layout.receiverChannels.map((_, r) => Math.floor(r / this.nodeCount) % layout.publisherChannels.length);
+    for (const chs of layout.receiverChannels) for (const ch of chs) this.subsPerChannel.set(ch, (this.subsPerChannel.get(ch) ?? 0) + 1);
+    this.receivers = layout.receiverChannels.map((_, i) => new Child(RECEIVER, `${this.label}-receiver-${i}`));
     await Promise.all(
       this.receivers.map((r, i) =>
-        r.call({ type: 'connect', kind: 'airwaves', host: HOST, port: this.nodes[this.receiverNode[i]].port, subscriptions: shares[i], concurrency: 50 }, 120_000),
+        r.call(
+          { type: 'connect', kind: 'airwaves', host: HOST, port: this.nodes[this.receiverNode[i]].port, subscriptions: layout.receiverChannels[i], concurrency: 50 },
+          120_000,
+        ),
       ),
     );
-    this.publisher = new Child(PUBLISHER, `${this.label}-publisher`);
-    await this.publisher.call({ type: 'connect', kind: 'airwaves', host: HOST, port: this.nodes[0].port }, 30_000);
+    this.publishers = this.publisherChannels.map((_, p) => new Child(PUBLISHER, `${this.label}-publisher-${p}`));
+    await Promise.all(this.publishers.map((pub, p) => pub.call({ type: 'connect', kind: 'airwaves', host: HOST, port: this.nodes[p].port }, 30_000)));
     if (this.quota) {
-      // No ceiling, the same weight as the nodes: the load must not be what saturates.
+      // The load generators and redis-server: a group of their own with no ceiling and the same
+      // high weight as the nodes, so neither the quota nor the machine's other work starves them.
       const load = CpuQuotaGroup.create(`airwaves-bench-${process.pid}-${this.label}-load`, null, this.quota.periodUs);
       this.loadGroup = load;
-      for (const pid of [...this.receivers.map((r) => r.pid), this.publisher.pid, ...(this.redis ? [this.redis.pid] : [])]) load.add(pid);
+      for (const pid of [...this.receivers.map((r) => r.pid), ...this.publishers.map((p) => p.pid), ...(this.redis ? [this.redis.pid] : [])]) load.add(pid);
     }
   }
 
-  private samples(): { machine: MachineSample; nodes: ProcSample[]; redis: ProcSample | null; receivers: ProcSample[]; publisher: ProcSample; throttling: ThrottleStats[] } {
+  /** How many receivers (and subscribers) each node has, and how many of them are across Redis from their publisher. */
+  describeLayout(): { receivers: number; perNode: number[]; crossNode: number; publishers: number } {
+    const perNode = this.nodes.map((_, n) => this.receiverNode.filter((x) => x === n).length);
+    const crossNode = this.receiverNode.filter((n, r) => n !== this.receiverPublisherNode[r]).length;
+    return { receivers: this.receivers.length, perNode, crossNode, publishers: this.publishers.length };
+  }
+
+  private samples(): { machine: MachineSample; nodes: ProcSample[]; redis: ProcSample | null; receivers: ProcSample[]; publishers: ProcSample[]; throttling: ThrottleStats[] } {
     return {
       throttling: this.groups.map((g) => g.throttling()),
       machine: sampleMachine(),
       nodes: this.nodes.map((n) => sampleProc(n.pid!)),
       redis: this.redis ? sampleProc(this.redis.pid) : null,
       receivers: this.receivers.map((r) => sampleProc(r.pid)),
-      publisher: sampleProc(this.publisher!.pid),
+      publishers: this.publishers.map((p) => sampleProc(p.pid)),
     };
   }
 
@@ -182,11 +230,22 @@ export class ClusterRig {
     const step = ++this.stepId;
     await Promise.all(this.receivers.map((r) => r.call({ type: 'step', step })));
     const before = this.samples();
-    const pub = await this.publisher!.call<PublisherResult>(
-      { type: 'run', step, rate, durationMs, channels: opts.channels, payloadBytes: opts.payloadBytes },
-      durationMs * 3 + 30_000,
+    // Each publisher's share of the rate is its share of the channels.
+    const results = await Promise.all(
+      this.publishers.map((p, i) =>
+        p.call<PublisherResult>(
+          { type: 'run', step, rate: (rate * this.publisherChannels[i].length) / opts.channels, durationMs, channels: opts.channels, channelIndexes: this.publisherChannels[i], payloadBytes: opts.payloadBytes },
+          durationMs * 3 + 30_000,
+        ),
+      ),
     );
     const after = this.samples();
+    const pub = {
+      published: Object.assign({}, ...results.map((r) => r.published)) as Record<string, number>,
+      total: results.reduce((a, r) => a + r.total, 0),
+      elapsedMs: Math.max(...results.map((r) => r.elapsedMs)),
+      achievedRate: results.reduce((a, r) => a + r.achievedRate, 0),
+    };
 
     const { expected, drainMs, reports } = await drainReceivers(this.receivers, pub.published, this.subsPerChannel, { quietMs: QUIET_MS, maxMs: DRAIN_MAX_MS });
     const all = new LatencyHistogram();
@@ -194,7 +253,7 @@ export class ClusterRig {
     let delivered = 0, lost = 0, duplicated = 0, outOfOrder = 0, connected = 0;
     reports.forEach((rep, i) => {
       all.merge(rep.histogram);
-      if (this.receiverNode[i] !== 0) cross.merge(rep.histogram);
+      if (this.receiverNode[i] !== this.receiverPublisherNode[i]) cross.merge(rep.histogram);
       delivered += rep.received;
       lost += rep.lost;
       duplicated += rep.duplicated;
@@ -206,14 +265,14 @@ export class ClusterRig {
     const nodes = before.nodes.map((b, i) => cpuPercent(b, after.nodes[i]));
     const redis = before.redis && after.redis ? cpuPercent(before.redis, after.redis) : null;
     const receivers = before.receivers.map((b, i) => cpuPercent(b, after.receivers[i]));
-    const publisher = cpuPercent(before.publisher, after.publisher);
+    const publishers = before.publishers.map((b, i) => cpuPercent(b, after.publishers[i]));
     const machine = machineCpuPercent(before.machine, after.machine, cpus().length);
-    const ours = [...nodes, ...receivers, publisher, redis ?? 0].reduce((a, b) => a + b, 0);
+    const ours = [...nodes, ...receivers, ...publishers, redis ?? 0].reduce((a, b) => a + b, 0);
     const cpu = {
       nodes: nodes.map((v) => round(v, 1)),
       redis: redis === null ? null : round(redis, 1),
       receivers: receivers.map((v) => round(v, 1)),
-      publisher: round(publisher, 1),
+      publishers: publishers.map((v) => round(v, 1)),
       machine: round(machine, 1),
       // The coordinator's own polling is in here too; it is small.
       other: round(Math.max(0, machine - ours), 1),
@@ -248,14 +307,14 @@ export class ClusterRig {
       throttledPercent,
       drainMs: Math.round(drainMs),
       connected,
-      generatorBound: Math.max(cpu.publisher, ...cpu.receivers) >= GENERATOR_BUSY_PERCENT || pub.achievedRate < 0.95 * rate,
+      generatorBound: Math.max(...cpu.publishers, ...cpu.receivers) >= GENERATOR_BUSY_PERCENT || pub.achievedRate < 0.95 * rate,
       pass: failures.length === 0,
       failure: failures.length ? failures.join('; ') : undefined,
     };
   }
 
   async teardown(): Promise<void> {
-    await Promise.all([...this.receivers, ...(this.publisher ? [this.publisher] : [])].map((c) => c.stop()));
+    await Promise.all([...this.receivers, ...this.publishers].map((c) => c.stop()));
     await Promise.all(this.nodes.map((n) => n.stop()));
     for (const g of this.groups) g.remove();
     // redis-server outlives the rig (one per setup, stopped by the caller): back to the root group.

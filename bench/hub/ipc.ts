@@ -32,7 +32,8 @@ export interface ReceiverReport {
 
 export type PublisherRequest =
   | { type: 'connect'; kind: ServerKind; host: string; port: number }
-  | { type: 'run'; step: number; rate: number; durationMs: number; channels: number; payloadBytes: number }
+  /** `channelIndexes`: the channels this publisher publishes (default 0 … channels-1), round-robin at `rate` in all. */
+  | { type: 'run'; step: number; rate: number; durationMs: number; channels: number; payloadBytes: number; channelIndexes?: number[] }
   | { type: 'close' };
 
 export interface PublisherResult {

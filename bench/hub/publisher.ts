@@ -60,8 +60,8 @@ function run(r: Extract<PublisherRequest, { type: 'run' }>): Promise<PublisherRe
   if (!s) throw new Error('publisher is not connected');
   const pad = padFor(r.payloadBytes);
   const total = Math.max(1, Math.round((r.rate * r.durationMs) / 1000));
-  const names = Array.from({ length: r.channels }, (_, i) => channelName(i));
-  const seqs = new Array<number>(r.channels).fill(0);
+  const names = (r.channelIndexes ?? Array.from({ length: r.channels }, (_, i) => i)).map(channelName);
+  const seqs = new Array<number>(names.length).fill(0);
   const published: Record<string, number> = Object.fromEntries(names.map((n) => [n, 0]));
   const startUs = monotonicUs();
   let sent = 0;
@@ -72,7 +72,7 @@ function run(r: Extract<PublisherRequest, { type: 'run' }>): Promise<PublisherRe
       if (due > sent) {
         const frames: Buffer[] = [];
         for (; sent < due; sent++) {
-          const c = sent % r.channels;
+          const c = sent % names.length;
           const seq = ++seqs[c];
           const text = publishFrame(kind, nextId++, names[c], dataJson(r.step, seq, monotonicUs(), pad));
           frames.push(encodeClientFrame(Buffer.from(text)));
@@ -80,7 +80,7 @@ function run(r: Extract<PublisherRequest, { type: 'run' }>): Promise<PublisherRe
         s.writeRaw(frames.length === 1 ? frames[0] : Buffer.concat(frames));
       }
       if (sent >= total) {
-        for (let c = 0; c < r.channels; c++) published[names[c]] = seqs[c];
+        for (let c = 0; c < names.length; c++) published[names[c]] = seqs[c];
         const elapsedMs = (monotonicUs() - startUs) / 1000;
         resolve({ published, total: sent, elapsedMs, achievedRate: sent / (Math.max(elapsedMs, r.durationMs) / 1000) });
         return;

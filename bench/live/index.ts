@@ -1,7 +1,8 @@
 /**
  * @module bench/live
- * `npm run bench -- live [--seconds 10] [--viewers 200,1000,2000] [--generators 2] [--ws 1000]
- *   [--publishers 1,10,50] [--window 8] [--only glass,delivery,viewers,ws,ingest]`
+ * `npm run bench -- live [--seconds 10] [--viewers 200,1000,2000] [--generators 2] [--sockets N [--pipelining 8]] [--ws 1000]
+ *   [--publishers 1,10,50] [--window 8] [--only glass,delivery,viewers,ws,ingest] [--profile DIR] [--out NAME]`
+ * (`--profile` runs the server under `node --cpu-prof`, the profile written to DIR on close)
  * The server runs in its own process (bench/live/server-process, the live app on PGlite in
  * memory); load generators run in others. Measured, in this order:
  * 1. glass — glass-to-glass latency read back from displayed frames in Chromium (bench/live/glass):
@@ -22,7 +23,7 @@ import { dist, llhlsLatency, PartClock, segmentLatency, wsViewers, type Dist } f
 import { measureGlass, publishWithClock, type GlassResult } from './glass.js';
 import { embeddedIngest, idleCpu, nginxIngest, publishers, sourceFile, stopAll, type IngestResult } from './ingest.js';
 import { ServerUnderTest } from './server.js';
-import { hlsPolling, oursLlhls, startNginxHls, type LoadResult } from './viewer-load.js';
+import { hlsPolling, oursLlhls, startNginxHls, type Generators, type LoadResult } from './viewer-load.js';
 
 const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
 
@@ -38,14 +39,17 @@ const secs = (d: Dist) => (d.n ? `${(d.p50 / 1000).toFixed(2)} s / ${(d.p95 / 10
 export async function main(args: string[]): Promise<void> {
   const seconds = Number(arg(args, 'seconds', '10'));
   const viewerCounts = arg(args, 'viewers', '200,1000,2000').split(',').map(Number);
-  const generators = Number(arg(args, 'generators', '2'));
+  const sockets = Number(arg(args, 'sockets', '0'));
+  const generators: Generators = { processes: Number(arg(args, 'generators', '2')), ...(sockets ? { sockets, pipelining: Number(arg(args, 'pipelining', '8')) } : {}) };
+  const generatorText = `${generators.processes} processes of their own${sockets ? `, each sharing ${sockets} keep-alive connections pipelined ${generators.pipelining} deep among its viewers` : ', each viewer on its own keep-alive connections'}`;
   const wsCount = Number(arg(args, 'ws', '1000'));
   const publisherCounts = arg(args, 'publishers', '1,10,50').split(',').map(Number);
   const windowS = Number(arg(args, 'window', '8'));
   const only = new Set(arg(args, 'only', 'glass,delivery,viewers,ws,ingest').split(','));
   const loadBefore = load();
   const dir = mkdtempSync(join(tmpdir(), 'airwaves-bench-live-'));
-  const server = await ServerUnderTest.start();
+  const profile = arg(args, 'profile', '');
+  const server = await ServerUnderTest.start(profile ? { cpuProfileDir: profile } : {});
   console.log(`live bench: server pid ${server.pid} at ${server.url}, RTMP ${server.rtmpPort}; load ${load()}`);
   const result: Record<string, unknown> = { at: '', args: args.join(' '), loadBefore, seconds };
   const md: string[] = [];
@@ -79,7 +83,8 @@ export async function main(args: string[]): Promise<void> {
         md.push(`## Glass-to-glass latency, read back from displayed frames
 
   ffmpeg encodes a 640x360 30 fps test pattern live (x264 veryfast zerolatency, 1 s GOP, 1.5 Mb/s) with its capture clock
-  burned in as a 24-block code; headless Chromium plays it (hls.js LL-HLS / HLS, dash.js DASH, default player settings),
+  burned in as a 24-block code; headless Chromium plays it (hls.js with web/live/player-config.ts: LL-HLS as the /live/ page
+  plays it, plain HLS with hls.js defaults plus 1.25x catch-up; dash.js DASH with its defaults),
   and for every presented frame (\`requestVideoFrameCallback\`) reads the code back from a canvas: latency = presentation
   time − capture time, same clock. Each player settles 4 s after its first frame, then ${seconds} s of frames are read.
 
@@ -130,20 +135,22 @@ export async function main(args: string[]): Promise<void> {
         await sleep(2000);
       }
       await stopAll([pub!]);
-      const nginx = await startNginxHls();
-      const [npub] = publishers(file, [nginx.rtmpUrl]);
-      await sleep(6000); // a few fragments in the playlist
       const theirs: LoadResult[] = [];
-      for (const n of viewerCounts) {
-        const r = await hlsPolling(nginx.hlsBase, 'bench.m3u8', nginx.pid, n, generators, seconds, load);
-        console.log(`nginx HLS ${n} viewers: playlist ${ms(r.playlist)}; segment ${ms(r.segment)}; ${r.failures} failed of ${r.requests} ${JSON.stringify(r.failureKinds)}; nginx CPU ${r.serverCpuPercent.toFixed(0)} %; load ${r.load}`);
-        theirs.push(r);
-        await sleep(2000);
+      if (arg(args, 'peer', 'on') === 'on') {
+        const nginx = await startNginxHls();
+        const [npub] = publishers(file, [nginx.rtmpUrl]);
+        await sleep(6000); // a few fragments in the playlist
+        for (const n of viewerCounts) {
+          const r = await hlsPolling(nginx.hlsBase, 'bench.m3u8', nginx.pid, n, generators, seconds, load);
+          console.log(`nginx HLS ${n} viewers: playlist ${ms(r.playlist)}; segment ${ms(r.segment)}; ${r.failures} failed of ${r.requests} ${JSON.stringify(r.failureKinds)}; nginx CPU ${r.serverCpuPercent.toFixed(0)} %; load ${r.load}`);
+          theirs.push(r);
+          await sleep(2000);
+        }
+        await stopAll([npub!]);
+        await nginx.stop();
       }
-      await stopAll([npub!]);
-      await nginx.stop();
       result.viewers = { generators, ours, nginx: theirs };
-      md.push(`## Viewers of one stream (generators in ${generators} processes of their own, ${seconds} s per run)
+      md.push(`## Viewers of one stream (generators: ${generatorText}; ${seconds} s per run)
 
   One 640x360 stream (~1.1 Mb/s, published with \`-c copy\`). Ours LL-HLS: every viewer holds a blocking playlist request
   (\`_HLS_msn\`/\`_HLS_part\`) and the preload-hinted part at once, like hls.js at the live edge; the figure is the delay
@@ -157,7 +164,7 @@ export async function main(args: string[]): Promise<void> {
 
   | viewers | ours HLS playlist | ours HLS segment | failed / requests | our CPU | nginx HLS playlist | nginx HLS segment | failed / requests | nginx CPU | load (ours; nginx) |
   |---|---|---|---|---|---|---|---|---|---|
-  ${ours.map(({ hls: r }, i) => { const t = theirs[i]!; return `| ${r.viewers} | ${ms(r.playlist)} | ${ms(r.segment)} | ${r.failures} / ${r.requests} | ${r.serverCpuPercent.toFixed(0)} % | ${ms(t.playlist)} | ${ms(t.segment)} | ${t.failures} / ${t.requests} | ${t.serverCpuPercent.toFixed(0)} % | ${r.load}; ${t.load} |`; }).join('\n')}
+  ${ours.map(({ hls: r }, i) => { const t = theirs[i]; if (!t) return `| ${r.viewers} | ${ms(r.playlist)} | ${ms(r.segment)} | ${r.failures} / ${r.requests} | ${r.serverCpuPercent.toFixed(0)} % | not run | | | | ${r.load} |`; return `| ${r.viewers} | ${ms(r.playlist)} | ${ms(r.segment)} | ${r.failures} / ${r.requests} | ${r.serverCpuPercent.toFixed(0)} % | ${ms(t.playlist)} | ${ms(t.segment)} | ${t.failures} / ${t.requests} | ${t.serverCpuPercent.toFixed(0)} % | ${r.load}; ${t.load} |`; }).join('\n')}
   `);
     }
 

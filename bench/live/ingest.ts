@@ -10,10 +10,9 @@
  * Frames: our ingest's frame rate and dropped frames.
  */
 import { spawn, type ChildProcess } from 'node:child_process';
-import { existsSync, mkdirSync, mkdtempSync, rmSync, writeFileSync, chmodSync } from 'node:fs';
-import { createServer } from 'node:net';
-import { tmpdir } from 'node:os';
+import { existsSync } from 'node:fs';
 import { join } from 'node:path';
+import { benchConf, startNginxRtmp } from '../../test/live/nginx-rtmp.js';
 import { procCpuSeconds, type ServerUnderTest } from './server.js';
 
 const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
@@ -75,46 +74,17 @@ export async function embeddedIngest(file: string, server: ServerUnderTest, wind
   };
 }
 
-async function freePort(): Promise<number> {
-  const s = createServer();
-  await new Promise<void>((r) => s.listen(0, '127.0.0.1', r));
-  const port = (s.address() as { port: number }).port;
-  await new Promise((r) => s.close(r));
-  return port;
-}
-
 export async function nginxIngest(file: string, n: number, windowS: number): Promise<IngestResult> {
-  const prefix = mkdtempSync(join(tmpdir(), 'airwaves-bench-nginx-'));
-  chmodSync(prefix, 0o755);
-  mkdirSync(join(prefix, 'logs'));
-  mkdirSync(join(prefix, 'hls'));
-  chmodSync(join(prefix, 'hls'), 0o777);
-  const port = await freePort();
-  writeFileSync(
-    join(prefix, 'nginx.conf'),
-    `load_module /usr/lib/nginx/modules/ngx_rtmp_module.so;
-daemon off;
-master_process off;
-worker_processes 1;
-pid nginx.pid;
-error_log ${join(prefix, 'logs', 'error.log')} warn;
-events { worker_connections 4096; }
-rtmp { server { listen 127.0.0.1:${port}; chunk_size 4096; application live { live on; record off; hls on; hls_path ${join(prefix, 'hls')}; hls_fragment 1s; hls_playlist_length 6s; } } }
-`,
-  );
-  const nginx = spawn('nginx', ['-p', prefix, '-c', join(prefix, 'nginx.conf')], { stdio: 'ignore' });
-  await sleep(500);
-  const pubs = publishers(file, Array.from({ length: n }, (_, i) => `rtmp://127.0.0.1:${port}/live/s${i}`));
+  const nginx = await startNginxRtmp(benchConf());
+  const pubs = publishers(file, Array.from({ length: n }, (_, i) => nginx.rtmpUrl(`s${i}`)));
   await sleep(4000);
-  const c0 = procCpuSeconds(nginx.pid!);
+  const c0 = procCpuSeconds(nginx.pid);
   const t0 = performance.now();
   await sleep(windowS * 1000);
-  const used = procCpuSeconds(nginx.pid!) - c0;
+  const used = procCpuSeconds(nginx.pid) - c0;
   const elapsed = (performance.now() - t0) / 1000;
   await stopAll(pubs);
-  nginx.kill('SIGKILL');
-  await new Promise((r) => (nginx.exitCode !== null ? r(null) : nginx.once('exit', r)));
-  rmSync(prefix, { recursive: true, force: true });
+  await nginx.stop();
   const cpuPercent = (used / elapsed) * 100;
   return { publishers: n, cpuPercent, cpuPerStreamPercent: cpuPercent / n, fpsMin: NaN, droppedFrames: NaN };
 }

@@ -1,8 +1,13 @@
 /**
  * @module bench/live/viewer-process
  * A load generator process: simulates many viewers of one stream, outside the server's process
- * as real viewers are (forked by bench/live/viewer-load, several at once). Plain node:http with
- * a keep-alive agent: lean enough that the generators are not the bottleneck they measure.
+ * as real viewers are (forked by bench/live/viewer-load, several at once). Requests go through an
+ * undici Pool: with `sockets` unset every viewer may hold its own keep-alive connections (as real
+ * players do); with `sockets` N the process's viewers share N keep-alive connections, HTTP/1.1
+ * pipelined up to `pipelining` deep (as viewers behind one edge cache or proxy look to the origin).
+ * Each viewer still names itself (`viewer=` on its playlist requests), so the server counts every
+ * one. Fewer sockets is what lets two generator processes on two shared cores issue 2,000
+ * viewers' requests on time; the request rate the server answers is the same either way.
  *
  * - `llhls`: each viewer does what an LL-HLS player does at the live edge: for the part the
  *   playlist's preload hint names, it asks for that part (held by the server until written) and
@@ -13,7 +18,7 @@
  * - `hls`: a plain HLS player: the playlist every target duration (1 s), each new segment once.
  *   Reported as request durations, for the server under test and nginx alike.
  */
-import http from 'node:http';
+import { Pool } from 'undici';
 
 export interface ViewerJob {
   mode: 'llhls' | 'hls';
@@ -24,6 +29,10 @@ export interface ViewerJob {
   seconds: number;
   /** First viewer number (viewer ids are unique across generator processes). */
   first: number;
+  /** Connections this process shares among its viewers (unset: as many as its viewers need). */
+  sockets?: number;
+  /** Requests in flight per connection when `sockets` is set (HTTP/1.1 pipelining). */
+  pipelining?: number;
 }
 
 export interface ViewerReport {
@@ -39,23 +48,22 @@ export interface ViewerReport {
   bytes: number;
 }
 
-const agent = new http.Agent({ keepAlive: true, maxSockets: Infinity, maxFreeSockets: 100_000 });
 const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
 
-function get(url: string): Promise<{ status: number; body: Buffer }> {
-  return new Promise((resolve, reject) => {
-    const req = http.get(url, { agent }, (res) => {
-      const chunks: Buffer[] = [];
-      res.on('data', (c: Buffer) => chunks.push(c));
-      res.on('end', () => resolve({ status: res.statusCode ?? 0, body: chunks.length === 1 ? chunks[0]! : Buffer.concat(chunks) }));
-      res.on('error', reject);
-    });
-    req.setTimeout(15_000, () => req.destroy(new Error('timeout')));
-    req.on('error', reject);
-  });
+let pool: Pool | undefined;
+
+/** One GET through the process's pool; the body is read whole (a player reads what it fetched). */
+async function get(url: string): Promise<{ status: number; body: Buffer }> {
+  const u = new URL(url);
+  const res = await pool!.request({ method: 'GET', path: u.pathname + u.search, headersTimeout: 15_000, bodyTimeout: 15_000 });
+  return { status: res.statusCode, body: Buffer.from(await res.body.arrayBuffer()) };
 }
 
 async function run(job: ViewerJob): Promise<ViewerReport> {
+  const origin = new URL(job.base).origin;
+  pool = job.sockets
+    ? new Pool(origin, { connections: job.sockets, pipelining: job.pipelining ?? 8, keepAliveTimeout: 60_000 })
+    : new Pool(origin, { connections: job.viewers * (job.mode === 'llhls' ? 2 : 1), pipelining: 1, keepAliveTimeout: 60_000 });
   const report: ViewerReport = { playlistArrivals: [], partArrivals: [], playlistMs: [], segmentMs: [], failures: 0, failureKinds: {}, requests: 0, bytes: 0 };
   const fail = (kind: string) => {
     report.failures++;
@@ -138,6 +146,7 @@ async function run(job: ViewerJob): Promise<ViewerReport> {
 
   const one = job.mode === 'llhls' ? llhlsViewer : hlsViewer;
   await Promise.all(Array.from({ length: job.viewers }, (_, k) => one(job.first + k)));
+  await pool.close();
   return report;
 }
 

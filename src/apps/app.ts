@@ -46,13 +46,27 @@ export interface AppContext<S extends object = object> {
   onClose(fn: () => Promise<void> | void): void;
 }
 
-export interface AirwavesApp<S extends object = object> {
+/**
+ * What the server knows of an app before importing it (src/apps/<app>/manifest.ts, listed in
+ * apps/catalog): enough to route its URLs, list it on the landing page and reserve its hub
+ * namespaces while it starts.
+ */
+export interface AppManifest {
   /** Namespace prefix and, unless `apiSegment` says otherwise, URL segment of its API, e.g. "radio". */
   name: string;
   /** The URL segment of its API when it is not the name (the live app serves /api/v1/streams). */
   apiSegment?: string;
   title: string;
   description: string;
+  /**
+   * The hub namespaces its `register` creates. Until it has, a client subscribing or publishing
+   * there gets 503 `app_starting` (retry) instead of `unknown_namespace`; an app that starts
+   * without registering one it declared fails its start (the declaration would be a lie).
+   */
+  namespaces?: readonly string[];
+}
+
+export interface AirwavesApp<S extends object = object> extends AppManifest {
   /** Registers on `ctx.http`, a scope the server mounts at `apiPrefix(app)`: route paths are relative to it. */
   register(ctx: AppContext<S>): Promise<void>;
 }
@@ -60,7 +74,12 @@ export interface AirwavesApp<S extends object = object> {
 /** Where every app's API lives. */
 export const API_ROOT = '/api/v1';
 
+/** The URL segment of an app's API under /api/v1/. */
+export function apiSegmentOf(app: Pick<AppManifest, 'name' | 'apiSegment'>): string {
+  return app.apiSegment ?? app.name;
+}
+
 /** The prefix the server mounts an app's routes at: `/api/v1/<segment>`. */
-export function apiPrefix(app: Pick<AirwavesApp, 'name' | 'apiSegment'>): string {
-  return `${API_ROOT}/${app.apiSegment ?? app.name}`;
+export function apiPrefix(app: Pick<AppManifest, 'name' | 'apiSegment'>): string {
+  return `${API_ROOT}/${apiSegmentOf(app)}`;
 }

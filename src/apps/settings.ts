@@ -6,10 +6,10 @@
  * (apps/catalog loads only the apps a server runs).
  */
 import type { SettingFields } from '../core/settings.js';
+import { SUPPORT_SETTINGS } from './support/settings.js';
 import { RADIO_SETTINGS } from './radio/settings.js';
 import { STUDIO_SETTINGS } from './studio/settings.js';
 import { MARKET_SETTINGS } from './market/settings.js';
 import { LIVE_SETTINGS } from './live/settings.js';
 
-/** The support app reads only core settings. */
-export const APP_SETTINGS = [RADIO_SETTINGS, STUDIO_SETTINGS, MARKET_SETTINGS, LIVE_SETTINGS] as const satisfies readonly SettingFields[];
+export const APP_SETTINGS = [SUPPORT_SETTINGS, RADIO_SETTINGS, STUDIO_SETTINGS, MARKET_SETTINGS, LIVE_SETTINGS] as const satisfies readonly SettingFields[];

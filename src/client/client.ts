@@ -4,7 +4,7 @@
  * commands, and the subscriptions it resumes after a reconnect. The guarantees it keeps are
  * listed in ./index.ts; subscriptions' ordering in ./subscription.ts, commands in ./commands.ts.
  */
-import type { ConnectResult, PublishResult, SubscribeResult } from '../protocol/index.js';
+import type { ConnectResult, PublishResult } from '../protocol/index.js';
 import { DEFAULT_RECONNECT, backoffDelay } from './backoff.js';
 import { AirwavesClientError, CLOSE_FORBIDDEN, CLOSE_UNAUTHORIZED, TERMINAL_CODES, closeError } from './codes.js';
 import { Commands, OPEN, type CommandBody } from './commands.js';
@@ -20,6 +20,8 @@ import type {
   PresenceResult,
   PublishOptions,
   ReconnectOptions,
+  ServerClock,
+  SubscribeOptions,
   SubscriptionHandlers,
   TokenSource,
   WebSocketConstructor,
@@ -54,6 +56,7 @@ export class AirwavesClient extends TypedEmitter<ClientEvents> {
 
   /** What each subscription's state calls back into. */
   readonly #subscriptionHost: SubscriptionHost = {
+    transmit: (cmd, settle) => this.#commands.transmit(cmd, settle),
     resync: (entry) => this.#resync(entry),
     unsubscribe: (entry) => this.#unsubscribeEntry(entry),
     remove: (entry, reason) => this.#closeEntry(entry, reason),
@@ -310,9 +313,19 @@ export class AirwavesClient extends TypedEmitter<ClientEvents> {
 
   /** Round trip to the hub; resolves with the round-trip time in milliseconds. */
   async ping(): Promise<number> {
+    return (await this.serverClock()).rttMs;
+  }
+
+  /**
+   * One `ping` read as a clock sample: `offsetMs` is the hub's clock minus ours (the hub's time
+   * against the midpoint of the round trip), good to about half of `rttMs`. Take the sample with
+   * the smallest `rttMs` of a few for a better estimate.
+   */
+  async serverClock(): Promise<ServerClock> {
     const start = Date.now();
-    await this.#request<unknown>({ op: 'ping' });
-    return Date.now() - start;
+    const { ts } = await this.#request<{ ts: number }>({ op: 'ping' });
+    const end = Date.now();
+    return { offsetMs: ts - (start + end) / 2, rttMs: end - start };
   }
 
   // -------------------------------------------------------------------------------- subscriptions
@@ -320,15 +333,16 @@ export class AirwavesClient extends TypedEmitter<ClientEvents> {
   /**
    * Subscribes to `channel` and returns the Subscription at once (await `sub.ready` for the
    * reply). Works before connect(): the subscribe is sent once connected. Subscribing again to a
-   * channel returns the existing subscription, with `handlers` added.
+   * channel returns the existing subscription, with `handlers` added (its options stay as they were).
+   * `options` choose recovery or the live edge, see {@link SubscribeOptions}.
    */
-  subscribe(channel: string, handlers: SubscriptionHandlers = {}): Subscription {
+  subscribe(channel: string, handlers: SubscriptionHandlers = {}, options: SubscribeOptions = {}): Subscription {
     const existing = this.#subs.get(channel);
     if (existing) {
       attachHandlers(existing.sub, handlers);
       return existing.sub;
     }
-    const entry = new SubEntry(channel, this.#subscriptionHost);
+    const entry = new SubEntry(channel, this.#subscriptionHost, options);
     attachHandlers(entry.sub, handlers);
     if (this.#state === 'closed') {
       entry.state = 'closed';
@@ -375,46 +389,35 @@ export class AirwavesClient extends TypedEmitter<ClientEvents> {
     entry.close(reason);
   }
 
-  /** Sends subscribe for `entry` on the connected socket, resuming from its position when it has one. */
-  #sendSubscribe(entry: SubEntry): void {
-    const since = entry.sub.position;
+  /** Sends subscribe for `entry` on the connected socket (see SubEntry.subscribe), bounded when it is a resubscribe. */
+  #sendSubscribe(entry: SubEntry, afterGap = false): void {
     const resubscribe = entry.readySettled;
-    entry.beginSubscribe();
-    let timer: ReturnType<typeof setTimeout> | undefined;
-    const cmd: CommandBody = since ? { op: 'subscribe', channel: entry.channel, since } : { op: 'subscribe', channel: entry.channel };
-    const id = this.#commands.transmit(cmd, (err, result) => {
-      clearTimeout(timer);
-      if (entry.inflightId !== id || entry.state !== 'subscribing') return; // superseded, closed, or socket gone
-      entry.inflightId = undefined;
-      if (err) {
-        if (err.code === 'disconnected') return; // resubscribed on the next connection
-        this.#closeEntry(entry, err);
-        entry.sub.emit('error', err);
-        return;
-      }
-      entry.onSubscribed(result as SubscribeResult, since);
-    });
-    entry.inflightId = id;
-    // The first subscribe is bounded by sub.ready's timer. A resubscribe that gets no reply means a
-    // broken connection: reconnect, which resubscribes again.
-    if (resubscribe) {
-      const ws = this.#ws;
-      timer = setTimeout(() => {
-        if (entry.inflightId !== id || this.#ws !== ws) return;
-        this.#commands.forget(id);
-        entry.inflightId = undefined;
-        const err = new AirwavesClientError('timeout', `resubscribe to "${entry.channel}" got no reply within ${this.#timeoutMs} ms`);
-        entry.sub.emit('error', err);
-        this.#dropSocket(4000, 'resubscribe timeout');
-      }, this.#timeoutMs);
-    }
+    entry.subscribe(afterGap);
+    this.#watchResubscribe(entry, resubscribe);
   }
 
-  /** Re-reads a channel from lastOffset: unsubscribe then subscribe with since. */
+  /**
+   * The first subscribe is bounded by sub.ready's timer. A resubscribe that gets no reply means a
+   * broken connection: reconnect, which resubscribes again.
+   */
+  #watchResubscribe(entry: SubEntry, resubscribe: boolean): void {
+    if (!resubscribe) return;
+    const ws = this.#ws;
+    entry.resubscribeTimer = setTimeout(() => {
+      if (entry.state !== 'subscribing' || entry.inflightId === undefined || this.#ws !== ws) return;
+      this.#commands.forget(entry.inflightId);
+      entry.inflightId = undefined;
+      const err = new AirwavesClientError('timeout', `resubscribe to "${entry.channel}" got no reply within ${this.#timeoutMs} ms`);
+      entry.sub.emit('error', err);
+      this.#dropSocket(4000, 'resubscribe timeout');
+    }, this.#timeoutMs);
+  }
+
+  /** After a gap: unsubscribe, then subscribe again from lastOffset (or at the live edge, see SubEntry.nextStart). */
   #resync(entry: SubEntry): void {
     if (this.#state !== 'connected' || entry.state !== 'subscribed') return;
     this.#commands.transmit({ op: 'unsubscribe', channel: entry.channel }, () => {});
-    this.#sendSubscribe(entry);
+    this.#sendSubscribe(entry, true);
   }
 
   // -------------------------------------------------------------------------------- incoming

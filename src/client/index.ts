@@ -32,6 +32,12 @@
  *   were lost (or the stream was reset) and the app should refetch its state.
  * - A `gap` notice (the hub dropped messages for this slow client) resubscribes that channel
  *   from `lastOffset`, so the replay fills the gap.
+ * - Live media wants the live edge, not the past: a subscription with `recoverable: false` skips
+ *   a gap (it re-attaches at the live edge, keeping what was already on its way) and starts
+ *   afresh after a reconnect; with `rewind: n` every fresh start begins n publications behind the
+ *   live edge, so a player rejoins with a buffer (offsets already delivered are not repeated).
+ * - Binary frames (media namespaces, src/protocol/binary-frame.ts) arrive as `binary` events
+ *   whose `payload` is a Uint8Array view into the frame's ArrayBuffer, in offset order like JSON.
  * - The first connect() rejects when that attempt fails; automatic reconnection starts only once a
  *   connection has been established. A client that gave up (4001/4003, or `reconnect: false`)
  *   can be revived by calling connect() again; its subscriptions resume from their positions.
@@ -57,6 +63,8 @@ export type {
   PublishOptions,
   ReconnectOptions,
   RecoveredEvent,
+  ServerClock,
+  SubscribeOptions,
   SubscriptionEvents,
   SubscriptionHandlers,
   SubscriptionState,

@@ -7,14 +7,23 @@
  */
 import type { PresenceEntry, StreamPosition, SubscribeResult } from '../protocol/index.js';
 import { AirwavesClientError } from './codes.js';
+import type { CommandBody, Settle } from './commands.js';
 import { TypedEmitter } from './emitter.js';
-import type { BinaryPublication, Publication, SubscriptionEvents, SubscriptionHandlers, SubscriptionState } from './types.js';
+import type { BinaryPublication, Publication, SubscribeOptions, SubscriptionEvents, SubscriptionHandlers, SubscriptionState } from './types.js';
 
 export type Item = { kind: 'publication'; value: Publication } | { kind: 'binary'; value: BinaryPublication };
 
+/**
+ * Where a subscribe starts: `resume` from the last offset (recovery), the `live` edge, or
+ * `rewind` publications behind the live edge.
+ */
+export type SubscribeStart = 'resume' | 'live' | 'rewind';
+
 /** What a subscription's state needs from its client. */
 export interface SubscriptionHost {
-  /** Re-reads the channel from lastOffset (unsubscribe, then subscribe with since). */
+  /** Writes a command on the current socket; `settle` runs on the reply or when the socket goes. */
+  transmit(cmd: CommandBody, settle: Settle): number;
+  /** After a gap: re-reads the channel from lastOffset, or re-attaches at the live edge (unsubscribe, then subscribe). */
   resync(entry: SubEntry): void;
   /** Ends the subscription (Subscription.unsubscribe). */
   unsubscribe(entry: SubEntry): Promise<void>;
@@ -42,13 +51,21 @@ export class SubEntry {
   inflightId: number | undefined;
   readySettled = false;
   readyTimer: ReturnType<typeof setTimeout> | undefined;
+  /** Bounds a resubscribe in progress (the first subscribe is bounded by readyTimer). */
+  resubscribeTimer: ReturnType<typeof setTimeout> | undefined;
+  readonly recoverable: boolean;
+  readonly rewind: number;
   readonly #resolveReady: (result: SubscribeResult) => void;
   readonly #rejectReady: (err: AirwavesClientError) => void;
 
   constructor(
     readonly channel: string,
     private readonly host: SubscriptionHost,
+    options: SubscribeOptions = {},
   ) {
+    this.recoverable = options.recoverable ?? true;
+    this.rewind = options.rewind ?? 0;
+    if (!Number.isSafeInteger(this.rewind) || this.rewind < 0) throw new TypeError(`subscribe option "rewind" must be an integer >= 0, got ${String(options.rewind)}`);
     let resolveReady!: (r: SubscribeResult) => void;
     let rejectReady!: (e: AirwavesClientError) => void;
     const ready = new Promise<SubscribeResult>((res, rej) => {
@@ -81,11 +98,54 @@ export class SubEntry {
     this.buffer = null;
     this.inflightId = undefined;
     clearTimeout(this.readyTimer);
+    clearTimeout(this.resubscribeTimer);
     this.rejectReady(reason);
   }
 
+  /**
+   * Sends subscribe on the connected socket, from where {@link nextStart} says: the last position,
+   * the live edge, or (after a `history` read of the live position) `rewind` publications behind
+   * it. `afterGap`: a re-read after a gap or an overflowing buffer.
+   */
+  subscribe(afterGap: boolean): void {
+    const resubscribe = this.readySettled;
+    const start = this.nextStart(afterGap);
+    const since = start === 'resume' ? this.sub.position : undefined;
+    this.beginSubscribe();
+    if (start !== 'rewind') return this.transmitSubscribe(since, resubscribe);
+    const id = this.host.transmit({ op: 'history', channel: this.channel, limit: 1 }, (err, result) => {
+      const live = result as StreamPosition;
+      if (this.stillWaiting(id, err)) this.transmitSubscribe(this.rewindFrom({ offset: live.offset, epoch: live.epoch }), resubscribe);
+    });
+    this.inflightId = id;
+  }
+
+  private transmitSubscribe(since: StreamPosition | undefined, resubscribe: boolean): void {
+    const cmd: CommandBody = since ? { op: 'subscribe', channel: this.channel, since } : { op: 'subscribe', channel: this.channel };
+    const id = this.host.transmit(cmd, (err, result) => {
+      if (this.stillWaiting(id, err)) this.onSubscribed(result as SubscribeResult, since, resubscribe);
+    });
+    this.inflightId = id;
+  }
+
+  /**
+   * The reply to command `id` of the subscribe in progress: false when it is superseded, closed or
+   * its socket is gone (then it resubscribes on the next connection), or when it was refused (then
+   * the subscription is closed with the error).
+   */
+  private stillWaiting(id: number, err: AirwavesClientError | null): boolean {
+    if (this.inflightId !== id || this.state !== 'subscribing') return false;
+    this.inflightId = undefined;
+    if (!err) return true;
+    if (err.code === 'disconnected') return false;
+    this.host.remove(this, err);
+    this.sub.emit('error', err);
+    return false;
+  }
+
   /** A subscribe is about to be sent: hold pushes until its reply. */
-  beginSubscribe(): void {
+  private beginSubscribe(): void {
+    clearTimeout(this.resubscribeTimer);
     this.state = 'subscribing';
     this.buffer = [];
     this.bufferOverflow = false;
@@ -95,6 +155,7 @@ export class SubEntry {
   /** The socket went away: the server forgot the subscription; it is resubscribed on the next connection. */
   resetForReconnect(): void {
     if (this.state !== 'subscribing' && this.state !== 'subscribed') return;
+    clearTimeout(this.resubscribeTimer);
     this.state = 'pending';
     this.inflightId = undefined;
     this.buffer = null;
@@ -102,22 +163,41 @@ export class SubEntry {
     this.replayRemaining = 0;
   }
 
-  /** The subscribe reply: take the position, announce recovery, then release what waited. */
-  onSubscribed(r: SubscribeResult, since: StreamPosition | undefined): void {
+  /**
+   * Where the next subscribe starts. A recoverable subscription with a position resumes from it;
+   * otherwise a re-read after a gap (`afterGap`) re-attaches at the live edge (rewinding would
+   * resend what a slow client could not take), and a fresh start rewinds when asked to.
+   */
+  nextStart(afterGap: boolean): SubscribeStart {
+    if (this.recoverable && this.sub.position) return 'resume';
+    return afterGap || this.rewind === 0 ? 'live' : 'rewind';
+  }
+
+  /** The position `rewind` publications behind `live`; within one epoch, never before what was delivered. */
+  rewindFrom(live: StreamPosition): StreamPosition {
+    let offset = Math.max(0, live.offset - this.rewind);
+    if (live.epoch === this.epoch && this.lastOffset !== undefined) offset = Math.min(live.offset, Math.max(offset, this.lastOffset));
+    return { offset, epoch: live.epoch };
+  }
+
+  /**
+   * The subscribe reply: take the position, announce recovery (on a resubscription), then release
+   * what waited. Within one epoch the last delivered offset stands, so nothing is delivered twice.
+   */
+  onSubscribed(r: SubscribeResult, since: StreamPosition | undefined, resubscribe: boolean): void {
+    clearTimeout(this.resubscribeTimer);
     const replayed = since ? (r.replayed ?? 0) : 0;
-    if (!since) {
-      this.epoch = r.epoch;
-      this.lastOffset = r.offset;
-      this.acceptAny = false;
-    } else if (r.epoch !== this.epoch) {
-      // The stream was reset (new epoch): offsets start over, so the old position means nothing.
+    // Nothing missed: the server replayed everything after an offset we had already delivered.
+    const recovered = since !== undefined && r.recovered === true && since.epoch === this.epoch && this.lastOffset !== undefined && since.offset <= this.lastOffset;
+    if (r.epoch !== this.epoch || this.lastOffset === undefined) {
+      // First position, or the stream was reset (new epoch): offsets start over, the old position means nothing.
       this.epoch = r.epoch;
       this.lastOffset = r.offset;
       this.acceptAny = replayed > 0;
     }
     this.state = 'subscribed';
     this.replayRemaining = replayed;
-    if (since) this.sub.emit('recovered', { recovered: r.recovered === true, replayed });
+    if (resubscribe) this.sub.emit('recovered', { recovered, replayed });
     this.resolveReady(r);
     if (this.state === 'subscribed' && this.replayRemaining === 0) this.releaseBuffer();
   }

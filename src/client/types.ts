@@ -72,7 +72,10 @@ export interface Publication {
   key?: string;
 }
 
-/** A binary message on a media channel; `payload` is a view into the received frame. */
+/**
+ * A binary message on a media channel (a binary frame, src/protocol/binary-frame.ts); `payload`
+ * is a Uint8Array view into the received frame's ArrayBuffer (no copy).
+ */
 export interface BinaryPublication {
   channel: string;
   offset: number;
@@ -97,12 +100,34 @@ export interface SubscriptionEvents {
   binary: BinaryPublication;
   join: PresenceEvent;
   leave: PresenceEvent;
-  /** After every resubscription (reconnect or gap). `recovered: false` means: refetch state. */
+  /**
+   * After every resubscription (reconnect or gap). `recovered: false` means messages were missed
+   * (or skipped, for a subscription that is not `recoverable`): refetch state.
+   */
   recovered: RecoveredEvent;
   /** The server ended the subscription. */
   unsubscribed: { reason: string };
   /** The subscription failed (it is then closed) or a resubscription timed out. */
   error: AirwavesClientError;
+}
+
+/** How a subscription starts and resumes; fixed when the subscription is created. */
+export interface SubscribeOptions {
+  /**
+   * Re-read what was missed after a reconnect or a `gap` (default true): the subscription resumes
+   * from its last offset and the replay fills the hole. `false` suits live media, which wants the
+   * live edge rather than the past: after a reconnect the subscription starts afresh (at the live
+   * edge, or `rewind` publications behind it), and after a gap it re-attaches at the live edge,
+   * still delivering what was already on its way. Either way `recovered` then says `false`.
+   */
+  recoverable?: boolean;
+  /**
+   * Whenever the subscription starts afresh (the first subscribe, and each resubscribe after a
+   * reconnect when not `recoverable`), begin this many publications behind the live edge: they are
+   * replayed first, so a player has a buffer at once. Offsets already delivered are not delivered
+   * again. Costs one `history` round trip before the subscribe. Default 0 (the live edge).
+   */
+  rewind?: number;
 }
 
 export type SubscriptionHandlers = { [K in keyof SubscriptionEvents]?: Listener<SubscriptionEvents[K]> };
@@ -121,6 +146,14 @@ export interface HistoryResult {
   offset: number;
   /** Oldest first. */
   publications: Publication[];
+}
+
+/** A clock sample from {@link AirwavesClient.serverClock}. */
+export interface ServerClock {
+  /** The hub's clock minus this one, in milliseconds. */
+  offsetMs: number;
+  /** The sample's round trip, in milliseconds. */
+  rttMs: number;
 }
 
 export interface HistoryOptions {

@@ -49,6 +49,7 @@ export const Errors = {
   presenceDisabled: spec('presence_disabled', 'presence is not enabled on this namespace', 400),
   alreadyConnected: spec('already_connected', 'connect was already sent on this connection', 409),
   shuttingDown: spec('shutting_down', 'server is shutting down', 503),
+  appStarting: spec('app_starting', 'the app this belongs to is starting; retry in a moment', 503),
   engineUnavailable: spec('engine_unavailable', 'the hub engine (Redis) is unreachable; retry shortly', 503),
   slowConsumer: spec('slow_consumer', 'client could not keep up', 503, WS_CLOSE.slowConsumer),
   internal: spec('internal', 'internal error', 500),

@@ -124,6 +124,25 @@ export async function openDatabase<DB = unknown>(options: DatabaseOptions): Prom
   });
   await sql`select 1`.execute(db);
 
+  let migrating: Promise<unknown> = Promise.resolve();
+  const migrateApp = async (app: string, migrations: Record<string, Migration>): Promise<void> => {
+    const migrator = new Migrator({
+      db,
+      provider: new StaticMigrations(migrations),
+      migrationTableName: `airwaves_migrations_${app}`,
+      migrationLockTableName: `airwaves_migrations_${app}_lock`,
+    });
+    // A schema change is the moment a directory is most at risk: keep a copy from just before.
+    if (dir && pglite && (await migrator.getMigrations()).some((m) => m.executedAt === undefined)) {
+      await backupBeforeMigration(pglite, dir, app);
+    }
+    const { error, results } = await migrator.migrateToLatest();
+    if (error) {
+      const failed = results?.find((r) => r.status === 'Error')?.migrationName;
+      throw new Error(`migration ${app}/${failed ?? '?'} failed: ${(error as Error).message}`);
+    }
+  };
+
   return {
     engine,
     db,
@@ -134,22 +153,12 @@ export async function openDatabase<DB = unknown>(options: DatabaseOptions): Prom
       listeners.add(listener);
       return () => listeners.delete(listener);
     },
-    async migrate(app, migrations) {
-      const migrator = new Migrator({
-        db,
-        provider: new StaticMigrations(migrations),
-        migrationTableName: `airwaves_migrations_${app}`,
-        migrationLockTableName: `airwaves_migrations_${app}_lock`,
-      });
-      // A schema change is the moment a directory is most at risk: keep a copy from just before.
-      if (dir && pglite && (await migrator.getMigrations()).some((m) => m.executedAt === undefined)) {
-        await backupBeforeMigration(pglite, dir, app);
-      }
-      const { error, results } = await migrator.migrateToLatest();
-      if (error) {
-        const failed = results?.find((r) => r.status === 'Error')?.migrationName;
-        throw new Error(`migration ${app}/${failed ?? '?'} failed: ${(error as Error).message}`);
-      }
+    migrate(app, migrations) {
+      // One at a time: apps start concurrently, and a backup copies the directory while no other
+      // migration changes it.
+      const run = migrating.then(() => migrateApp(app, migrations));
+      migrating = run.catch(() => undefined);
+      return run;
     },
     async close() {
       try {

@@ -15,7 +15,11 @@ export const errorResponseSchema = {
 
 export function installErrorHandler(http: FastifyInstance, options: { notFound?: boolean } = {}): void {
   http.setErrorHandler((err: FastifyError, request, reply) => {
-    if (isAirwavesError(err)) return reply.status(err.httpStatus).send({ error: { code: err.code, message: err.message } });
+    if (isAirwavesError(err)) {
+      // 503s (an app starting, the engine away) pass: say when to ask again.
+      if (err.httpStatus === 503) reply.header('retry-after', '1');
+      return reply.status(err.httpStatus).send({ error: { code: err.code, message: err.message } });
+    }
     if (err.validation) {
       return reply.status(400).send({ error: { code: 'bad_request', message: `${err.validationContext ?? 'request'}${err.message.replace(/^(body|querystring|params|headers)/, '')}` } });
     }

@@ -1,76 +1,68 @@
 /**
  * @module http/starting-server
- * Serving while the apps start. Fastify takes no route once it has started, and an app's routes
- * are declared only after its database is open and migrated (seconds of PGlite, on a busy machine
- * more), so one instance cannot listen before every app is in. Two instances share one Node HTTP
- * server instead: a small "starting" instance answers from the moment the hub runs (health,
- * readiness, metrics, status, the landing page and the built UIs), and every other request gets
- * 503 `app_starting` with Retry-After; once the full instance is ready, requests go to it.
- * WebSocket upgrades go to the hub throughout (attached to the same server).
+ * Serving while the apps start, each app as soon as it is in. Fastify takes no route once it has
+ * started, and an app's routes are declared only after its database is open and migrated (seconds
+ * of PGlite, on a busy machine more), so one instance cannot listen before every app is in.
+ * Instances share one Node HTTP server instead: the core instance (health, readiness, metrics,
+ * status, the hub's API, the landing page, the UIs, the API docs) answers from the moment the hub
+ * runs, and each app gets an instance of its own; a request under an app's prefix goes to that
+ * app's instance once it is ready, and until then the core answers 503 `app_starting` with
+ * Retry-After. WebSocket upgrades go to the hub throughout (attached to the same server).
  */
 import { createServer, type IncomingMessage, type Server, type ServerResponse } from 'node:http';
-import Fastify, { type FastifyInstance, type FastifyReply, type FastifyRequest, type FastifyServerFactory } from 'fastify';
-import helmet from '@fastify/helmet';
-import rateLimit from '@fastify/rate-limit';
-import type { CoreConfig } from '../core/config.js';
-import type { Logger } from '../core/logger.js';
-import type { Registry } from '../core/metrics.js';
-import type { Hub } from '../hub/hub.js';
-import { httpAuth } from '../auth/index.js';
-import { registerCoreRoutes } from './core-routes.js';
-import { installErrorHandler, rateLimitError } from './errors.js';
-import { registerBrowserPages, wantsHtml } from './browser-pages.js';
-import { CONTENT_SECURITY_POLICY } from './security-headers.js';
-import { registerWebFiles } from './web-files.js';
-import type { AppSummary } from './landing-page.js';
+import type { FastifyInstance, FastifyReply, FastifyRequest, FastifyServerFactory } from 'fastify';
+import { notFound, wantsHtml } from './browser-pages.js';
 
 type Handler = (req: IncomingMessage, res: ServerResponse) => void;
 
-/** One Node HTTP server whose requests go to the starting instance, then to the full one. */
+/** The first path segment under /api/v1/, where each app's routes live (apps/app apiPrefix). */
+function segmentOfUrl(url: string | undefined): string | undefined {
+  return /^\/api\/v1\/([^/?#]+)/.exec(url ?? '')?.[1];
+}
+
+/** One Node HTTP server: requests go to the core instance, or to an app's once it serves. */
 export class HandoverServer {
   readonly server: Server;
-  private startingHandler: Handler | undefined;
-  private fullHandler: Handler | undefined;
-  private handedOver = false;
+  private coreHandler: Handler | undefined;
+  private readonly appHandlers = new Map<string, Handler>();
+  /** API segment → the handler of the app that serves there (only apps that are in). */
+  private readonly serving = new Map<string, Handler>();
 
   constructor() {
     this.server = createServer((req, res) => {
-      const handler = this.handedOver ? this.fullHandler : this.startingHandler;
+      const segment = segmentOfUrl(req.url);
+      const handler = (segment !== undefined && this.serving.get(segment)) || this.coreHandler;
       handler!(req, res);
     });
   }
 
-  /** Fastify's `serverFactory` for the instance that serves while the apps start. */
-  readonly startingFactory: FastifyServerFactory = (handler) => {
-    this.startingHandler = handler;
+  /** Fastify's `serverFactory` for the core instance, which answers everything no app serves. */
+  readonly coreFactory: FastifyServerFactory = (handler) => {
+    this.coreHandler = handler;
     return this.server;
   };
 
-  /** Fastify's `serverFactory` for the full instance (core and apps). */
-  readonly fullFactory: FastifyServerFactory = (handler) => {
-    this.fullHandler = handler;
-    return this.server;
-  };
+  /** Fastify's `serverFactory` for the instance of the app whose API lives at /api/v1/`segment`. */
+  appFactory(segment: string): FastifyServerFactory {
+    return (handler) => {
+      this.appHandlers.set(segment, handler);
+      return this.server;
+    };
+  }
 
-  /** From now on every request goes to the full instance. */
-  handOver(): void {
-    if (!this.fullHandler) throw new Error('the full instance was not built on this server');
-    this.handedOver = true;
+  /** From now on requests under /api/v1/`segment` go to that app's instance. */
+  handOver(segment: string): void {
+    const handler = this.appHandlers.get(segment);
+    if (!handler) throw new Error(`no app instance was built for /api/v1/${segment}`);
+    this.serving.set(segment, handler);
   }
 }
 
-export interface StartingServerDeps {
-  handover: HandoverServer;
-  hub: Hub;
-  metrics: Registry;
-  config: CoreConfig;
-  apps: AppSummary[];
-  /** The apps not serving yet (their names), read per request. */
-  starting: () => string[];
-  webRoot: string;
-  logger: Logger;
-  /** The hub's HTTP routes (publish, channels, tokens, events), the same as the full instance's. */
-  registerHubRoutes: (http: FastifyInstance) => void;
+/** An app as the core knows it while it starts: where its API lives. */
+export interface StartingApp {
+  name: string;
+  /** Its URL segment under /api/v1/. */
+  segment: string;
 }
 
 const escape = (s: string) => s.replace(/[&<>"']/g, (c) => ({ '&': '&amp;', '<': '&lt;', '>': '&gt;', '"': '&quot;', "'": '&#39;' })[c]!);
@@ -86,38 +78,33 @@ function startingPage(what: string): string {
 </body></html>`;
 }
 
-/** The app a path belongs to (`/api/v1/<app>/…`, `/internal/<app>/…`), if it is one of ours. */
-function appOfPath(path: string, apps: AppSummary[]): string | undefined {
-  const segment = /^\/(?:api\/v1|internal)\/([^/?]+)/.exec(path)?.[1];
-  return apps.find((a) => a.name === segment)?.name;
-}
-
-/** The instance that answers while the apps start: everything public that needs no app. */
-export async function createStartingServer(deps: StartingServerDeps): Promise<FastifyInstance> {
-  const { hub, metrics, config, apps } = deps;
-  const http = Fastify({
-    serverFactory: deps.handover.startingFactory,
-    loggerInstance: deps.logger.child({ module: 'http-starting' }, { level: 'warn' }),
-  }) as unknown as FastifyInstance;
-  // The error shape of the full instance; the not-found answer is this instance's own (below).
-  installErrorHandler(http, { notFound: false });
-  await http.register(helmet, { contentSecurityPolicy: { useDefaults: false, directives: CONTENT_SECURITY_POLICY }, crossOriginEmbedderPolicy: false });
-  // The sign-in routes declare per-route limits, as on the full instance.
-  await http.register(rateLimit, { global: false, errorResponseBuilder: rateLimitError });
-  // Every route declares its rule, as on the full instance.
-  await http.register(httpAuth, { jwtSecret: config.jwtSecret, apiKey: config.apiKey! });
-  registerCoreRoutes(http, { hub, metrics, apps, config, starting: deps.starting });
-  deps.registerHubRoutes(http);
-  registerBrowserPages(http);
-  await registerWebFiles(http, deps.webRoot);
+/**
+ * The core instance's not-found answer: under the prefix of an app still starting, 503
+ * `app_starting` with Retry-After (a page that reloads itself for browsers); elsewhere the usual
+ * 404. `starting` is read per request.
+ */
+export function installStartingNotFound(http: FastifyInstance, starting: () => StartingApp[]): void {
   http.setNotFoundHandler(async (request: FastifyRequest, reply: FastifyReply) => {
     const path = request.url.split('?')[0]!;
-    const app = appOfPath(path, apps);
-    const pending = deps.starting();
-    const what = app ?? (pending.length ? `Airwaves (${pending.join(', ')})` : 'Airwaves');
+    const segment = segmentOfUrl(path);
+    const app = segment === undefined ? undefined : starting().find((a) => a.segment === segment);
+    if (!app) return notFound(request, reply);
     reply.header('retry-after', '1');
-    if (wantsHtml(request)) return reply.status(503).type('text/html; charset=utf-8').send(startingPage(what));
-    return reply.status(503).send({ error: { code: 'app_starting', message: `${what} is starting: ${request.method} ${path} is answered in a moment; retry after 1 s` } });
+    if (wantsHtml(request)) return reply.status(503).type('text/html; charset=utf-8').send(startingPage(app.name));
+    return reply.status(503).send({ error: { code: 'app_starting', message: `${app.name} is starting: ${request.method} ${path} is answered in a moment; retry after 1 s` } });
   });
-  return http;
+}
+
+type OpenApiDocument = { paths?: Record<string, unknown>; tags?: { name: string }[]; components?: { schemas?: Record<string, unknown> } };
+
+/** One OpenAPI document of the core's routes and those of every app that serves (/docs, /openapi.json). */
+export function mergeOpenApi(core: OpenApiDocument, apps: OpenApiDocument[]): OpenApiDocument {
+  const merged = { ...core, paths: { ...core.paths }, components: { ...core.components, schemas: { ...core.components?.schemas } } };
+  const tags = new Map((core.tags ?? []).map((t) => [t.name, t]));
+  for (const app of apps) {
+    Object.assign(merged.paths, app.paths);
+    Object.assign(merged.components.schemas, app.components?.schemas);
+    for (const tag of app.tags ?? []) if (!tags.has(tag.name)) tags.set(tag.name, tag);
+  }
+  return tags.size ? { ...merged, tags: [...tags.values()] } : merged;
 }

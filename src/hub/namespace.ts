@@ -41,10 +41,29 @@ export interface Namespace {
 
 export class NamespaceRegistry {
   private readonly byName = new Map<string, Namespace>();
+  /** Namespaces an app declared and has not registered yet (it is starting): name → app. */
+  private readonly reserved = new Map<string, string>();
+
+  /**
+   * Holds `names` for `app` until it registers them: meanwhile a channel there answers
+   * `app_starting` (retry) rather than `unknown_namespace`.
+   */
+  reserve(app: string, names: readonly string[]): void {
+    for (const name of names) {
+      if (this.byName.has(name) || this.reserved.has(name)) throw new Error(`namespace "${name}" (declared by ${app}) is already registered or declared`);
+      this.reserved.set(name, app);
+    }
+  }
+
+  /** What `app` declared and has not registered (none once it has started as it said). */
+  reservedBy(app: string): string[] {
+    return [...this.reserved].filter(([, owner]) => owner === app).map(([name]) => name);
+  }
 
   register(input: NamespaceConfigInput, hooks: NamespaceHooks = {}): Namespace {
     const config = namespaceConfigSchema.parse(input);
     if (this.byName.has(config.name)) throw new Error(`namespace "${config.name}" is already registered`);
+    this.reserved.delete(config.name);
     const ns: Namespace = {
       config,
       hooks,
@@ -55,12 +74,17 @@ export class NamespaceRegistry {
     return ns;
   }
 
-  /** The namespace a channel belongs to; `bad_channel` or `unknown_namespace` when there is none. */
+  /**
+   * The namespace a channel belongs to; `bad_channel` or `unknown_namespace` when there is none,
+   * `app_starting` when the app that declared it has not registered it yet.
+   */
   resolve(channel: string): Namespace {
     if (!isValidChannel(channel)) throw new AirwavesError(Errors.badChannel, `bad channel "${String(channel).slice(0, 80)}": expected namespace:name`);
     const ns = this.byName.get(namespaceOf(channel));
-    if (!ns) throw new AirwavesError(Errors.unknownNamespace, `unknown namespace "${namespaceOf(channel)}"`);
-    return ns;
+    if (ns) return ns;
+    const app = this.reserved.get(namespaceOf(channel));
+    if (app) throw new AirwavesError(Errors.appStarting, `${app} is starting: namespace "${namespaceOf(channel)}" serves in a moment; retry after 1 s`);
+    throw new AirwavesError(Errors.unknownNamespace, `unknown namespace "${namespaceOf(channel)}"`);
   }
 
   get(name: string): Namespace | undefined {

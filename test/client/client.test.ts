@@ -3,7 +3,8 @@
  * The SDK's client (src/client: client, subscription, commands, frames, backoff, emitter) without
  * a server: a fake WebSocket records what the client sends and lets the test play the server —
  * connect, commands and their ids and timeouts, batched and binary pushes, subscription ordering,
- * reconnection with resubscribe and recovery, gaps; and the backoff computation.
+ * reconnection with resubscribe and recovery, gaps, the live-edge options (recoverable, rewind);
+ * and the backoff computation.
  */
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
@@ -594,6 +595,80 @@ test('gap: resubscribes from lastOffset and holds the channel until the replay f
   assert.deepEqual(pubs.map((p) => p.offset), [1, 2, 3, 4, 5, 6, 7, 8, 9]);
   assert.equal(sub.lastOffset, 9);
   h.client.close();
+});
+
+test('gap: a subscription with recoverable:false re-attaches at the live edge, still delivering what was on its way', async () => {
+  const h = await connectedClient();
+  const sub = h.client.subscribe('media:a', {}, { recoverable: false });
+  h.sock.reply(h.sock.ops('subscribe')[0], { channel: 'media:a', epoch: 'e1', offset: 0 });
+  await sub.ready;
+  const offsets: number[] = [];
+  const recovered: RecoveredEvent[] = [];
+  sub.on('publication', (p) => offsets.push(p.offset));
+  sub.on('recovered', (r) => recovered.push(r));
+  h.sock.push(pub('media:a', 1), pub('media:a', 2));
+  h.sock.push({ channel: 'media:a', event: 'gap', from: 3, to: 6 }, pub('media:a', 7));
+  const [unsub] = h.sock.ops('unsubscribe');
+  const [, resub] = h.sock.ops('subscribe');
+  assert.ok(unsub && resub && resub.id > unsub.id, 'unsubscribe, then subscribe');
+  assert.equal('since' in resub, false, 'no replay asked for');
+  h.sock.reply(unsub, { channel: 'media:a' });
+  h.sock.reply(resub, { channel: 'media:a', epoch: 'e1', offset: 9 });
+  h.sock.push(pub('media:a', 7), pub('media:a', 10));
+  assert.deepEqual(offsets, [1, 2, 7, 10], '3..6 skipped, 7 kept once, then live');
+  assert.deepEqual(recovered, [{ recovered: false, replayed: 0 }]);
+  h.client.close();
+});
+
+test('rewind: reads the live position with history, subscribes that many behind it, and after a reconnect never before what was delivered', async () => {
+  const h = await connectedClient();
+  const sub = h.client.subscribe('media:a', {}, { recoverable: false, rewind: 3 });
+  const offsets: number[] = [];
+  const recovered: RecoveredEvent[] = [];
+  sub.on('publication', (p) => offsets.push(p.offset));
+  sub.on('recovered', (r) => recovered.push(r));
+  const [hist] = h.sock.ops('history');
+  assert.deepEqual([hist.channel, hist.limit, h.sock.ops('subscribe').length], ['media:a', 1, 0], 'history first, no subscribe yet');
+  h.sock.reply(hist, { channel: 'media:a', epoch: 'e1', offset: 10, publications: [] });
+  const first = await waitFor(() => h.sock.ops('subscribe')[0], 'subscribe');
+  assert.deepEqual(first.since, { offset: 7, epoch: 'e1' });
+  h.sock.reply(first, { channel: 'media:a', epoch: 'e1', offset: 10, recovered: true, replayed: 3 });
+  h.sock.push(pub('media:a', 8), pub('media:a', 9), pub('media:a', 10), pub('media:a', 11));
+  await sub.ready;
+  assert.deepEqual(offsets, [8, 9, 10, 11]);
+
+  // A short outage: the live edge moved by one, so it resumes from what it delivered.
+  h.sock.serverClose(1006);
+  const sock2 = await waitFor(() => h.sockets[1], 'reconnect');
+  sock2.open();
+  sock2.reply(await waitFor(() => sock2.ops('connect')[0], 'connect'), CONNECT_RESULT);
+  sock2.reply(await waitFor(() => sock2.ops('history')[0], 'history'), { channel: 'media:a', epoch: 'e1', offset: 12, publications: [] });
+  const second = await waitFor(() => sock2.ops('subscribe')[0], 'resubscribe');
+  assert.deepEqual(second.since, { offset: 11, epoch: 'e1' });
+  sock2.reply(second, { channel: 'media:a', epoch: 'e1', offset: 12, recovered: true, replayed: 1 });
+  sock2.push(pub('media:a', 12));
+
+  // A new epoch (the stream restarted): rewind from its live edge, whatever the old offsets were.
+  sock2.serverClose(1006);
+  const sock3 = await waitFor(() => h.sockets[2], 'reconnect');
+  sock3.open();
+  sock3.reply(await waitFor(() => sock3.ops('connect')[0], 'connect'), CONNECT_RESULT);
+  sock3.reply(await waitFor(() => sock3.ops('history')[0], 'history'), { channel: 'media:a', epoch: 'e2', offset: 5, publications: [] });
+  const third = await waitFor(() => sock3.ops('subscribe')[0], 'resubscribe');
+  assert.deepEqual(third.since, { offset: 2, epoch: 'e2' });
+  sock3.reply(third, { channel: 'media:a', epoch: 'e2', offset: 5, recovered: true, replayed: 3 });
+  sock3.push(pub('media:a', 3), pub('media:a', 4), pub('media:a', 5));
+  assert.deepEqual(offsets, [8, 9, 10, 11, 12, 3, 4, 5]);
+  assert.deepEqual(recovered, [{ recovered: true, replayed: 1 }, { recovered: false, replayed: 3 }]);
+  assert.equal(sub.epoch, 'e2');
+  h.client.close();
+});
+
+test('rewind: must be an integer >= 0', () => {
+  const client = new AirwavesClient({ url: 'ws://hub.test/ws', WebSocket: fakeWebSocket().Ctor });
+  assert.throws(() => client.subscribe('media:a', {}, { rewind: -1 }), /"rewind" must be an integer >= 0/);
+  assert.throws(() => client.subscribe('media:b', {}, { rewind: 1.5 }), TypeError);
+  client.close();
 });
 
 // ------------------------------------------------------------------------------------------------

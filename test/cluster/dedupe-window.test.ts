@@ -9,33 +9,22 @@
  */
 import { test, describe, before, after } from 'node:test';
 import assert from 'node:assert/strict';
-import { startServer, sleep } from '../helpers/server.js';
-import { startRedis, type TestRedis } from '../helpers/redis.js';
+import { sleep } from '../helpers/server.js';
 import type { AirwavesConfig } from '../../src/config.js';
-import type { AirwavesClient } from '../../src/client/index.js';
-import { until, watch as watchOn } from './watchers.js';
+import { until } from './watchers.js';
+import { twoNodesOnRedis, type Node, type TwoNodes } from './two-nodes.js';
 
-type Node = Awaited<ReturnType<typeof startServer>>;
 const namespaces = [{ name: 'chat', publish: 'anonymous' as const, historySize: 100 }] as unknown as AirwavesConfig['namespaces'];
 const WINDOW_MS = 1500;
 
 describe('Redis engine: the idempotency window', () => {
-  let redis: TestRedis;
-  let a: Node;
-  let b: Node;
-  const clients: AirwavesClient[] = [];
+  let rig: TwoNodes;
 
   before(async () => {
-    redis = await startRedis();
-    a = await startServer({ redisUrl: redis.url, nodeId: 'dw-a', namespaces, redisDedupeTtlMs: WINDOW_MS });
-    b = await startServer({ redisUrl: redis.url, nodeId: 'dw-b', namespaces, redisDedupeTtlMs: WINDOW_MS });
+    rig = await twoNodesOnRedis('dw', { namespaces, redisDedupeTtlMs: WINDOW_MS });
   });
 
-  after(async () => {
-    for (const c of clients) c.close();
-    await Promise.all([a?.close(), b?.close()]);
-    await redis?.close();
-  });
+  after(() => rig?.close());
 
   /** What a node's event consumer does with a durable event. */
   const consume = (node: Node, channel: string, eventId: string, n: number) => node.hub.publish(channel, { n }, { idempotencyKey: eventId, eachNodePublishes: true });
@@ -43,9 +32,9 @@ describe('Redis engine: the idempotency window', () => {
 
   test('within the window a node\'s copy is the same message; after it, a late copy is delivered again under a new offset', async () => {
     const ch = 'chat:backlog';
-    const onA = await watchOn(a.wsUrl, ch);
-    const onB = await watchOn(b.wsUrl, ch);
-    clients.push(onA.client, onB.client);
+    const { a, b } = rig;
+    const onA = await rig.watch(a, ch);
+    const onB = await rig.watch(b, ch);
 
     const first = offsetOf(await consume(a, ch, 'evt-1', 1));
     const copy = offsetOf(await consume(b, ch, 'evt-1', 1));

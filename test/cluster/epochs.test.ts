@@ -10,50 +10,30 @@
  */
 import { test, describe, before, after } from 'node:test';
 import assert from 'node:assert/strict';
-import { startServer, sleep } from '../helpers/server.js';
-import { startRedis, type TestRedis } from '../helpers/redis.js';
+import { sleep } from '../helpers/server.js';
 import type { AirwavesConfig } from '../../src/config.js';
-import type { AirwavesClient } from '../../src/client/index.js';
-import { until, watch as watchOn, type Watcher } from './watchers.js';
+import { until, type Watcher } from './watchers.js';
+import { syncEvent, twoNodesOnRedis, type TwoNodes } from './two-nodes.js';
 
-type Node = Awaited<ReturnType<typeof startServer>>;
 // No history TTL (0): the channel's epoch key lives exactly the channel TTL after the last touch.
 const namespaces = [{ name: 'chat', publish: 'anonymous' as const, historySize: 1000, historyTtlSeconds: 0 }] as unknown as AirwavesConfig['namespaces'];
 const TTL_MS = 3000;
 
-async function syncEvent(node: Node, event: string): Promise<number> {
-  const metric = await node.metrics.getSingleMetric('redis_engine_sync_events_total')!.get();
-  return metric.values.find((v) => v.labels.event === event)?.value ?? 0;
-}
 
 describe('Redis engine: epochs kept alive, changes pushed, forks reported', () => {
-  let redis: TestRedis;
-  let a: Node;
-  let b: Node;
-  const clients: AirwavesClient[] = [];
+  let rig: TwoNodes;
 
   before(async () => {
-    redis = await startRedis();
-    a = await startServer({ redisUrl: redis.url, nodeId: 'ep-a', namespaces, redisChannelTtlMs: TTL_MS });
-    b = await startServer({ redisUrl: redis.url, nodeId: 'ep-b', namespaces, redisChannelTtlMs: TTL_MS });
+    rig = await twoNodesOnRedis('ep', { namespaces, redisChannelTtlMs: TTL_MS });
   });
 
-  after(async () => {
-    for (const c of clients) c.close();
-    await Promise.all([a?.close(), b?.close()]);
-    await redis?.close();
-  });
+  after(() => rig?.close());
 
-  async function watchBoth(channel: string): Promise<Watcher[]> {
-    const ws = [await watchOn(a.wsUrl, channel), await watchOn(b.wsUrl, channel)];
-    clients.push(...ws.map((w) => w.client));
-    return ws;
-  }
-
-  const publish = (channel: string, n: number) => a.hub.publish(channel, { n });
+  const watchBoth = async (channel: string): Promise<Watcher[]> => [await rig.watch(rig.a, channel), await rig.watch(rig.b, channel)];
+  const publish = (channel: string, n: number) => rig.a.hub.publish(channel, { n });
 
   test('a listened channel keeps its epoch through many TTLs without a publish; an unlistened one expires', async () => {
-    const admin = redis.client();
+    const admin = rig.redis.client();
     const ch = 'chat:kept';
     const [onA, onB] = await watchBoth(ch);
     await publish(ch, 1);
@@ -78,38 +58,38 @@ describe('Redis engine: epochs kept alive, changes pushed, forks reported', () =
     const ws = await watchBoth(ch);
     await publish(ch, 1);
     await until(() => ws.every((w) => w.got.length === 1), 'the first message on both nodes', 10_000);
-    const changes = [await syncEvent(a, 'epoch_change'), await syncEvent(b, 'epoch_change')];
-    await redis.client().del(`aw:{${ch}}:m`);
+    const changes = [await syncEvent(rig.a, 'epoch_change'), await syncEvent(rig.b, 'epoch_change')];
+    await rig.redis.client().del(`aw:{${ch}}:m`);
     // Nothing is published: the nodes' refresh finds the new epoch and tells the subscribers.
     await until(() => ws.every((w) => w.recovered.length > 0), 'both subscribers told of the new epoch', 20_000);
     for (const w of ws) assert.deepEqual(w.recovered, [false], 'told once, recovered: false');
-    assert.ok((await syncEvent(a, 'epoch_change')) > changes[0] && (await syncEvent(b, 'epoch_change')) > changes[1], 'each node saw the epoch change');
+    assert.ok((await syncEvent(rig.a, 'epoch_change')) > changes[0] && (await syncEvent(rig.b, 'epoch_change')) > changes[1], 'each node saw the epoch change');
     await publish(ch, 2);
     await until(() => ws.every((w) => w.got.at(-1) === 2), 'the next message on both nodes', 10_000);
     for (const w of ws) assert.deepEqual(w.got, [1, 2]);
   });
 
   test('a fork with the tail lost (top below what the nodes delivered) is reported as recovered: false on the reconnect', async () => {
-    const admin = redis.client();
+    const admin = rig.redis.client();
     const ch = 'chat:fork-lost';
     const ws = await watchBoth(ch);
     for (let n = 1; n <= 5; n++) await publish(ch, n);
     await until(() => ws.every((w) => w.got.length === 5), 'five messages on both nodes', 10_000);
-    const forks = await syncEvent(a, 'fork');
+    const forks = await syncEvent(rig.a, 'fork');
     // What a promoted replica that missed offsets 4 and 5 holds; the subscribers reconnect to it.
     await admin.hset(`aw:{${ch}}:m`, 't', 3);
     await admin.lpop(`aw:{${ch}}:h`, 2);
     await admin.client('KILL', 'TYPE', 'pubsub');
     await until(() => ws.every((w) => w.recovered.length > 0), 'both subscribers told', 20_000);
     for (const w of ws) assert.deepEqual(w.recovered, [false]);
-    assert.ok((await syncEvent(a, 'fork')) + (await syncEvent(b, 'fork')) > forks, 'a fork was detected');
+    assert.ok((await syncEvent(rig.a, 'fork')) + (await syncEvent(rig.b, 'fork')) > forks, 'a fork was detected');
     await publish(ch, 6);
     await until(() => ws.every((w) => w.got.at(-1) === 6), 'the next message on both nodes', 10_000);
     for (const w of ws) assert.deepEqual(w.got, [1, 2, 3, 4, 5, 6], 'nothing twice, nothing out of order');
   });
 
   test('a fork whose offsets were given to new messages: no subscriber takes them for the ones it has', async () => {
-    const admin = redis.client();
+    const admin = rig.redis.client();
     const ch = 'chat:fork-reused';
     const ws = await watchBoth(ch);
     for (let n = 1; n <= 5; n++) await publish(ch, n);

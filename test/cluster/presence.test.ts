@@ -8,50 +8,35 @@
  */
 import { test, describe, before, after } from 'node:test';
 import assert from 'node:assert/strict';
-import WebSocket from 'ws';
-import { AirwavesClient } from '../../src/client/index.js';
-import { startServer, sleep } from '../helpers/server.js';
-import { startRedis, type TestRedis } from '../helpers/redis.js';
+import { sleep } from '../helpers/server.js';
 import type { AirwavesConfig } from '../../src/config.js';
 import { NodeProcess } from './nodes.js';
+import { twoNodesOnRedis, type Node, type Reachable, type TwoNodes } from './two-nodes.js';
 
-type Node = Awaited<ReturnType<typeof startServer>>;
 const PRESENCE_NAMESPACES = [{ name: 'room', subscribe: 'anonymous' as const, publish: 'anonymous' as const, presence: true, historySize: 10 }];
 const TTL_MS = 1500;
 
 describe('presence across nodes (real Redis)', () => {
-  let redis: TestRedis;
+  let rig: TwoNodes;
   let a: Node;
   let b: Node;
-  const clients: AirwavesClient[] = [];
 
   before(async () => {
-    redis = await startRedis();
-    const config = { redisUrl: redis.url, namespaces: PRESENCE_NAMESPACES as unknown as AirwavesConfig['namespaces'], presenceTtlMs: TTL_MS };
-    a = await startServer({ ...config, nodeId: 'pr-a' });
-    b = await startServer({ ...config, nodeId: 'pr-b' });
+    rig = await twoNodesOnRedis('pr', { namespaces: PRESENCE_NAMESPACES as unknown as AirwavesConfig['namespaces'], presenceTtlMs: TTL_MS });
+    ({ a, b } = rig);
   });
 
-  after(async () => {
-    for (const c of clients) c.close();
-    await Promise.all([a?.close(), b?.close()]);
-    await redis?.close();
-  });
+  after(() => rig?.close());
 
-  async function client(url: string): Promise<AirwavesClient> {
-    const c = new AirwavesClient({ url, WebSocket: WebSocket as never });
-    clients.push(c);
-    await c.connect();
-    return c;
-  }
+  const client = (node: Reachable) => rig.client(node);
 
   const listed = async (node: Node, channel: string) => (await node.hub.presenceOf(channel)).map((e) => e.client);
 
   test('a client joining on node A is in node B\'s presence list within 200 ms, and gone after it leaves', async () => {
     const ch = 'room:join';
-    const watcher = await client(b.wsUrl);
+    const watcher = await client(b);
     await watcher.subscribe(ch).ready;
-    const joiner = await client(a.wsUrl);
+    const joiner = await client(a);
     const joined = Date.now();
     await joiner.subscribe(ch).ready;
     let seen: string[] = [];
@@ -71,15 +56,15 @@ describe('presence across nodes (real Redis)', () => {
   test('a client joining and leaving on node A produces one join and one leave event for a subscriber on node B', async () => {
     const ch = 'room:events';
     const events: { event: string; client: string }[] = [];
-    const watcher = await client(b.wsUrl);
+    const watcher = await client(b);
     const sub = watcher.subscribe(ch, {
       join: (e) => events.push({ event: 'join', client: e.info.client }),
       leave: (e) => events.push({ event: 'leave', client: e.info.client }),
     });
     await sub.ready;
-    const neighbour = await client(b.wsUrl); // a join on B itself: told once, not twice
+    const neighbour = await client(b); // a join on B itself: told once, not twice
     await neighbour.subscribe(ch).ready;
-    const joiner = await client(a.wsUrl);
+    const joiner = await client(a);
     await joiner.subscribe(ch).ready;
     const deadline = Date.now() + 10_000;
     while (events.length < 2 && Date.now() < deadline) await sleep(20);
@@ -98,13 +83,13 @@ describe('presence across nodes (real Redis)', () => {
     const ch = 'room:crash';
     const doomed = await NodeProcess.start({
       id: 'pr-doomed',
-      redisUrl: redis.url,
+      redisUrl: rig.redis.url,
       // The hub alone (no app, so no database to open): quicker to start, and two runs of this file at once do not share one.
       env: { AIRWAVES_APPS: '', AIRWAVES_NAMESPACES: JSON.stringify(PRESENCE_NAMESPACES), AIRWAVES_PRESENCE_TTL_MS: String(TTL_MS) },
     });
     try {
-      for (let i = 0; i < 3; i++) await (await client(doomed.wsUrl)).subscribe(ch).ready;
-      const survivor = await client(b.wsUrl);
+      for (let i = 0; i < 3; i++) await (await client(doomed)).subscribe(ch).ready;
+      const survivor = await client(b);
       const left: string[] = [];
       await survivor.subscribe(ch, { leave: (e) => left.push(e.info.client) }).ready;
       await sleep(50);

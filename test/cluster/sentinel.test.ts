@@ -13,43 +13,27 @@
  */
 import { test, describe, before, after } from 'node:test';
 import assert from 'node:assert/strict';
-import type { AirwavesClient } from '../../src/client/index.js';
-import { startServer, sleep } from '../helpers/server.js';
+import { sleep } from '../helpers/server.js';
 import type { AirwavesConfig } from '../../src/config.js';
 import { startSentinelRig, type SentinelRig } from './sentinel-rig.js';
-import { until, watch as watchOn, type Watcher } from './watchers.js';
+import { until } from './watchers.js';
+import { twoNodesOnRedis, type TwoNodes } from './two-nodes.js';
 
-type Node = Awaited<ReturnType<typeof startServer>>;
 const namespaces = [{ name: 'chat', publish: 'anonymous' as const, historySize: 1000, historyTtlSeconds: 600 }] as unknown as AirwavesConfig['namespaces'];
 
 describe('Redis Sentinel: the master killed mid-stream', () => {
-  let rig: SentinelRig;
-  let a: Node;
-  let b: Node;
-  const clients: AirwavesClient[] = [];
+  let nodes: TwoNodes<SentinelRig>;
 
   before(async () => {
-    rig = await startSentinelRig();
-    const config = { redisUrl: rig.url, redisSentinels: rig.sentinels, redisWaitReplicas: 1, redisWaitTimeoutMs: 500, namespaces };
-    a = await startServer({ ...config, nodeId: 'sentinel-a' });
-    b = await startServer({ ...config, nodeId: 'sentinel-b' });
+    nodes = await twoNodesOnRedis('sentinel', { redisWaitReplicas: 1, redisWaitTimeoutMs: 500, namespaces }, startSentinelRig);
   });
 
-  after(async () => {
-    for (const c of clients) c.close();
-    await Promise.all([a?.close(), b?.close()]);
-    await rig?.close();
-  });
-
-  async function watch(node: Node, channel: string): Promise<Watcher> {
-    const w = await watchOn(node.wsUrl, channel);
-    clients.push(w.client);
-    return w;
-  }
+  after(() => nodes?.close());
 
   test('publishing resumes after the failover; every acknowledged message reaches both nodes\' subscribers once, in order', async () => {
     const ch = 'chat:failover';
-    const watchers = [await watch(a, ch), await watch(b, ch)];
+    const { a, b, redis: rig } = nodes;
+    const watchers = [await nodes.watch(a, ch), await nodes.watch(b, ch)];
     const masterBefore = await rig.masterAddress();
     const acked: number[] = [];
     let refused = 0;

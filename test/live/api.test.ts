@@ -9,7 +9,7 @@ import { test, before, after } from 'node:test';
 import assert from 'node:assert/strict';
 import { mintToken } from '../../src/auth/tokens.js';
 import { hashKey } from '../../src/apps/live/store.js';
-import { TEST_JWT_SECRET } from '../helpers/server.js';
+import { RawClient, TEST_JWT_SECRET } from '../helpers/server.js';
 import { startLive, type LiveTestServer } from './harness.js';
 
 let live: LiveTestServer;
@@ -92,5 +92,25 @@ test('nginx callbacks refuse an unknown key with 403 and every route is in the O
   const doc = (await fetch(`${live.server.url}/openapi.json`).then((r) => r.json())) as { paths: Record<string, unknown> };
   for (const path of ['/api/v1/streams', '/api/v1/streams/{id}', '/api/v1/streams/{id}/metrics', '/api/v1/streams/{id}/ws', '/api/v1/streams/keys', '/api/v1/streams/keys/{keyId}/rotate', '/api/v1/streams/{id}/media/{file}', '/api/v1/streams/nginx/on_publish']) {
     assert.ok(doc.paths[path], `${path} is documented`);
+  }
+});
+
+test("mounted under another segment, the app's playback URLs and event door follow the mount", async () => {
+  const moved = await startLive({}, {}, 'video');
+  try {
+    const key = await moved.api<{ id: string }>('POST', '/api/v1/video/keys', { label: 'moved' });
+    assert.equal(key.status, 201);
+    const s = await moved.api<{ id: string; playback: { llhls: string; hls: string; dash: string } }>('POST', '/api/v1/video', { title: 'Elsewhere', keyId: key.body.id });
+    assert.equal(s.status, 201);
+    assert.deepEqual(Object.values(s.body.playback).map((u) => u.startsWith(`/api/v1/video/${s.body.id}/media/`)), [true, true, true]);
+    const media = await fetch(moved.server.url + s.body.playback.llhls);
+    assert.equal(((await media.json()) as { error: { code: string } }).error.code, 'not_live', 'the media route answers at the advertised URL');
+    const door = await RawClient.open(moved.server.wsUrl.replace('/ws', `/api/v1/video/${s.body.id}/ws`));
+    const first = await door.waitPush((f) => (f.data as { type?: string } | undefined)?.type === 'viewer_count_changed', 20_000);
+    assert.equal((first.data as { viewers: number }).viewers, 1);
+    door.ws.close();
+    await door.closed;
+  } finally {
+    await moved.server.close();
   }
 });

@@ -10,11 +10,13 @@ import type { AirwavesConfig } from '../../src/config.js';
 
 export const API_KEY = TEST_API_KEY;
 
-export async function startLive(settings: Partial<LiveSettings> = {}, config: Partial<AirwavesConfig> = {}) {
+/** `apiSegment` mounts the app elsewhere than /api/v1/streams (the app must follow its mount). */
+export async function startLive(settings: Partial<LiveSettings> = {}, config: Partial<AirwavesConfig> = {}, apiSegment?: string) {
   let handle: LiveHandle | null = null;
+  const app = createLiveApp({ settings, onReady: (h) => void (handle = h) });
   const server = await startServer(
     { databaseUrl: 'pglite://memory', liveRtmpPort: 0, liveSampleIntervalMs: 500, ...config },
-    { apps: [createLiveApp({ settings, onReady: (h) => void (handle = h) })] },
+    { apps: [apiSegment ? { ...app, apiSegment } : app] },
   );
   if (!handle) throw new Error('live app did not start');
   const h = handle as LiveHandle;

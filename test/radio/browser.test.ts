@@ -51,12 +51,12 @@ function newestMtime(dir: string): number {
   return newest;
 }
 
-/** The page in dist/ is missing or older than its sources (a stale build would test old code). */
+/** The page in dist/ is missing or older than its sources, the SDK included (a stale build would test old code). */
 function radioUiIsStale(): boolean {
   const page = `${ROOT}dist/web/radio/index.html`;
   if (!existsSync(page)) return true;
   const built = statSync(page).mtimeMs;
-  return [`${ROOT}web/radio`, `${ROOT}src/apps/radio/shared`].some((d) => newestMtime(d) > built);
+  return [`${ROOT}web/radio`, `${ROOT}src/apps/radio/shared`, `${ROOT}src/client`, `${ROOT}src/protocol`].some((d) => newestMtime(d) > built);
 }
 
 describe('radio player in Chromium', () => {

@@ -1,6 +1,6 @@
 /**
  * @module apps/live/door
- * `GET /api/v1/streams/:id/ws`: a WebSocket for one stream's events — viewer_count_changed,
+ * `GET <apiPrefix>/:id/ws` (`/api/v1/streams/:id/ws`): a WebSocket for one stream's events — viewer_count_changed,
  * stream_started, stream_ended, quality_changed — framed like hub pushes
  * (`{"channel":"live:<id>","data":{…}}`, one JSON text frame each). A door client counts as a
  * WebSocket viewer exactly like a hub subscriber of `live:<id>`. The door is fed in process by the
@@ -20,7 +20,6 @@ import { viewerChannel, type LiveEvent } from './events.js';
 import type { LiveMetrics } from './metrics.js';
 import type { LiveService } from './service.js';
 
-const DOOR_PATH = /^\/api\/v1\/streams\/([0-9a-f-]{36})\/ws$/;
 /** Door connections per stream and in all, so a flood of sockets is refused, not absorbed. */
 const MAX_DOOR_CONNECTIONS = 20_000;
 /** A door client that cannot take 1 MB of events is dropped (slow consumer). */
@@ -35,11 +34,16 @@ export class EventDoor {
   private readonly wss = new WebSocketServer({ noServer: true, perMessageDeflate: false, clientTracking: false, maxPayload: 4096 });
   private readonly clients = new Map<string, Set<WebSocket>>();
   private total = 0;
+  /** The door's path under the app's mount prefix (upgrades bypass Fastify's router). */
+  private readonly path: RegExp;
 
   constructor(
     private readonly service: LiveService,
     private readonly metrics: LiveMetrics,
-  ) {}
+    apiPrefix: string,
+  ) {
+    this.path = new RegExp(`^${apiPrefix.replace(/[.*+?^${}()|[\]\\/]/g, '\\$&')}/([0-9a-f-]{36})/ws$`);
+  }
 
   /** Sends one event to the door clients of its stream (the frame is encoded once). */
   deliver(streamId: string, event: LiveEvent): void {
@@ -81,7 +85,7 @@ export class EventDoor {
 
   private onUpgrade(req: IncomingMessage, socket: Duplex, head: Buffer): void {
     const url = new URL(req.url ?? '/', 'http://localhost');
-    const m = DOOR_PATH.exec(url.pathname);
+    const m = this.path.exec(url.pathname);
     if (!m) return;
     // A page that also fetches the playlists passes the same `viewer` id to both: counted once.
     const given = url.searchParams.get('viewer');

@@ -2,7 +2,7 @@
  * @module apps/live
  * Live video: streamers publish over RTMP (the embedded listener, or nginx-rtmp calling back),
  * viewers watch LL-HLS, HLS or DASH from CMAF segments remuxed without re-encoding, and the hub
- * pushes live viewer counts and stream events. API under /api/v1/streams, UI at /live/.
+ * pushes live viewer counts and stream events. API under apiPrefix (/api/v1/streams), UI at /live/.
  * See docs/live.md.
  */
 import type { AirwavesApp } from '../app.js';
@@ -19,6 +19,7 @@ import { LiveService, type LiveSettings } from './service.js';
 import { LiveStore } from './store.js';
 import type { LiveDB } from './types.js';
 import { viewerChannel } from './events.js';
+import { liveManifest } from './manifest.js';
 
 export interface LiveOptions {
   /** Overrides of the settings taken from configuration (tests). */
@@ -35,10 +36,7 @@ export interface LiveHandle {
 
 export function createLiveApp(options: LiveOptions = {}): AirwavesApp<LiveConfig> {
   return {
-    name: 'live',
-    apiSegment: 'streams',
-    title: 'Live video',
-    description: 'RTMP in, LL-HLS and DASH out, live viewer counts and stream analytics',
+    ...liveManifest,
     async register(ctx) {
       const { config, hub } = ctx;
       const log = ctx.logger.child({ app: 'live' });
@@ -53,8 +51,10 @@ export function createLiveApp(options: LiveOptions = {}): AirwavesApp<LiveConfig
         sampleIntervalMs: config.liveSampleIntervalMs,
         hlsViewerTimeoutMs: config.liveViewerTimeoutMs,
         viewerFlushMs: 50,
+        viewerSessionFlushMs: 1000,
         keyFailuresPerMinute: config.liveKeyFailuresPerMinute,
         rtmpApp: 'live',
+        apiPrefix: ctx.http.prefix,
         ...options.settings,
       };
       const service = new LiveService(store, hub, metrics, log, settings);
@@ -96,7 +96,7 @@ export function createLiveApp(options: LiveOptions = {}): AirwavesApp<LiveConfig
       registerStreamRoutes(ctx.http, { service, ingestUrl });
       registerMediaRoutes(ctx.http, service, metrics);
       registerNginxCallbacks(ctx.http, service, config.apiKey);
-      const door = new EventDoor(service, metrics);
+      const door = new EventDoor(service, metrics, settings.apiPrefix);
       service.listeners.add((streamId, event) => door.deliver(streamId, event));
       const closeDoor = door.register(ctx.http);
 

@@ -29,6 +29,7 @@ export function createLiveMetrics(registry: Registry) {
     rtmpDropped: new prom.Counter({ name: 'live_rtmp_dropped_messages_total', help: 'RTMP messages ignored (media before publish, unknown messages)', labelNames: ['kind'] as const, registers }),
     badPayloads: new prom.Counter({ name: 'live_bad_payloads_total', help: 'Audio/video payloads skipped as empty, corrupt or of an unsupported codec', labelNames: ['kind'] as const, registers }),
     streamEnds: new prom.Counter({ name: 'live_stream_ends_total', help: 'Streams ended, by final status and reason', labelNames: ['status', 'reason'] as const, registers }),
+    viewerSessionsDropped: new prom.Counter({ name: 'live_viewer_sessions_dropped_total', help: 'Viewer-session joins/leaves not recorded in the history: queue full (open, close) or the batch write failed (failed)', labelNames: ['kind'] as const, registers }),
     mediaRequests: new prom.Counter({ name: 'live_media_requests_total', help: 'Manifest and segment requests', labelNames: ['kind', 'result'] as const, registers }),
   };
 }

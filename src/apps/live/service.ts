@@ -17,6 +17,7 @@ import type { PublishDecision, PublishRequest, SessionObserver } from './rtmp/se
 import type { LiveStore, StreamRow } from './store.js';
 import type { StreamView } from './types.js';
 import { ViewerRegistry } from './viewers.js';
+import { ViewerSessionLog } from './viewer-sessions.js';
 
 export interface LiveSettings {
   partTargetMs: number;
@@ -25,9 +26,13 @@ export interface LiveSettings {
   sampleIntervalMs: number;
   hlsViewerTimeoutMs: number;
   viewerFlushMs: number;
+  /** How often queued viewer-session joins and leaves are written (apps/live/viewer-sessions). */
+  viewerSessionFlushMs: number;
   keyFailuresPerMinute: number;
   /** RTMP application name publishers use (rtmp://host/<app>/<key>). */
   rtmpApp: string;
+  /** Where the server mounted the app's routes (its scope's prefix, `/api/v1/streams` by default). */
+  apiPrefix: string;
 }
 
 interface LiveBroadcast {
@@ -47,7 +52,8 @@ export class LiveService {
   private readonly recent = new Map<string, Broadcast>();
   private readonly failures = new Map<string, TokenBucket>();
   private readonly sampler: NodeJS.Timeout;
-  private readonly sessions = new Map<string, Promise<string>>();
+  /** Viewer sessions go to the database in batches, off every request's path. */
+  private readonly sessions: ViewerSessionLog;
   /** In-process listeners of every stream event (the WebSocket door). */
   readonly listeners = new Set<(streamId: string, event: LiveEvent) => void>();
 
@@ -67,17 +73,21 @@ export class LiveService {
         this.emit(c.streamId, { type: 'viewer_count_changed', streamId: c.streamId, viewers: c.viewers, peak: c.peak, at: new Date().toISOString() });
       },
       onJoin: (streamId, viewer, transport) => {
-        if (!this.live.has(streamId)) return;
-        const key = `${streamId}/${transport}/${viewer}`;
-        const opened = this.store.openViewerSession(streamId, viewer.slice(0, 120), transport);
-        opened.catch((err: Error) => this.log.warn({ err, streamId }, 'viewer session not recorded'));
-        this.sessions.set(key, opened);
+        if (this.live.has(streamId)) this.sessions.opened(streamId, viewer.slice(0, 120), transport);
       },
       onLeave: (streamId, viewer, transport) => {
-        const key = `${streamId}/${transport}/${viewer}`;
-        const opened = this.sessions.get(key);
-        this.sessions.delete(key);
-        opened?.then((id) => this.store.closeViewerSession(id)).catch(() => {});
+        // After a stream ends its sessions are closed all at once (end): nothing to queue.
+        if (this.live.has(streamId)) this.sessions.closed(streamId, viewer.slice(0, 120), transport);
+      },
+    });
+    this.sessions = new ViewerSessionLog(store, {
+      flushMs: settings.viewerSessionFlushMs,
+      maxPending: 50_000,
+      chunkRows: 250, // each statement runs on the main thread (PGlite): short ones keep answers flowing
+      onDropped: (kind) => this.metrics.viewerSessionsDropped.inc({ kind }),
+      onFailed: (err, rows) => {
+        this.metrics.viewerSessionsDropped.inc({ kind: 'failed' }, rows);
+        this.log.warn({ err, rows }, 'viewer sessions not recorded');
       },
     });
     this.sampler = setInterval(() => void this.sample(), settings.sampleIntervalMs);
@@ -205,6 +215,7 @@ export class LiveService {
     if (b?.quality) this.metrics.streamsByHeight.dec({ height: b.quality.split('x')[1] ?? '0' });
     if (b) this.metrics.streamDuration.observe((Date.now() - b.startedAt) / 1000);
     forgetStream(this.metrics, streamId);
+    await this.sessions.flush(); // the joins still queued, so the close below ends them too
     await this.store.closeAllViewerSessions(streamId).catch(() => {});
     // Viewers keep the count until they leave; the stream's entry goes once its players are gone.
     setTimeout(() => this.viewers.forget(streamId), this.settings.hlsViewerTimeoutMs).unref();
@@ -220,7 +231,7 @@ export class LiveService {
     const started = row.started_at ? new Date(row.started_at).getTime() : null;
     const ended = row.ended_at ? new Date(row.ended_at).getTime() : null;
     const live = this.live.has(row.id);
-    const base = `/api/v1/streams/${row.id}/media`;
+    const base = `${this.settings.apiPrefix}/${row.id}/media`;
     return {
       id: row.id,
       keyId: row.key_id,
@@ -291,5 +302,6 @@ export class LiveService {
     clearInterval(this.sampler);
     for (const id of [...this.live.keys()]) await this.end(id, 'FAILED', 'shutdown', 'the server shut down during the broadcast').catch(() => {});
     this.viewers.close();
+    await this.sessions.close();
   }
 }

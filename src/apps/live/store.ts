@@ -11,6 +11,14 @@ import type { StreamStatus } from './migrations.js';
 import type { LiveDB, SampleView, StreamKeyView } from './types.js';
 
 export type StreamRow = Selectable<LiveDB['live_streams']>;
+
+/** A viewer joining (open) or leaving (close) at `at`. */
+export interface ViewerSessionEvent {
+  streamId: string;
+  viewer: string;
+  transport: 'ws' | 'hls';
+  at: Date;
+}
 type KeyRow = Selectable<LiveDB['live_stream_keys']>;
 
 export const KEY_PREFIX = 'live_';
@@ -150,13 +158,23 @@ export class LiveStore {
     return (await q.execute()).map((r) => ({ at: iso(r.at)!, viewers: r.viewers, bitrateKbps: r.bitrate_kbps, fps: r.fps, droppedFrames: r.dropped_frames, segmentMs: r.segment_ms }));
   }
 
-  async openViewerSession(streamId: string, viewer: string, transport: 'ws' | 'hls'): Promise<string> {
-    const row = await this.db.insertInto('live_viewer_sessions').values({ stream_id: streamId, viewer, transport }).returning('id').executeTakeFirstOrThrow();
-    return String(row.id);
+  /** One multi-row INSERT for a batch of joins (apps/live/viewer-sessions). */
+  async openViewerSessions(events: ViewerSessionEvent[]): Promise<void> {
+    if (!events.length) return;
+    await this.db
+      .insertInto('live_viewer_sessions')
+      .values(events.map((e) => ({ stream_id: e.streamId, viewer: e.viewer, transport: e.transport, started_at: e.at })))
+      .execute();
   }
 
-  async closeViewerSession(id: string): Promise<void> {
-    await this.db.updateTable('live_viewer_sessions').set({ ended_at: new Date() }).where('id', '=', id).where('ended_at', 'is', null).execute();
+  /** One UPDATE for a batch of leaves: each closes that viewer's open session begun before it. */
+  async closeViewerSessions(events: ViewerSessionEvent[]): Promise<void> {
+    if (!events.length) return;
+    const rows = sql.join(events.map((e) => sql`(${e.streamId}::uuid, ${e.viewer}::text, ${e.transport}::text, ${e.at.toISOString()}::timestamptz)`));
+    await sql`update live_viewer_sessions s set ended_at = c.ended_at
+      from (values ${rows}) as c (stream_id, viewer, transport, ended_at)
+      where s.stream_id = c.stream_id and s.viewer = c.viewer and s.transport = c.transport
+        and s.ended_at is null and s.started_at <= c.ended_at`.execute(this.db);
   }
 
   async closeAllViewerSessions(streamId: string): Promise<void> {

@@ -29,6 +29,8 @@ export interface ViewerRegistryOptions {
 interface StreamViewers {
   ws: Set<string>;
   hls: Map<string, number>;
+  /** Viewers in both (a page passing its hub id to its playlist requests): counted once. */
+  both: number;
   peak: number;
   published: number;
   timer: NodeJS.Timeout | null;
@@ -50,7 +52,7 @@ export class ViewerRegistry {
   private entry(streamId: string): StreamViewers {
     let s = this.streams.get(streamId);
     if (!s) {
-      s = { ws: new Set(), hls: new Map(), peak: 0, published: 0, timer: null };
+      s = { ws: new Set(), hls: new Map(), both: 0, peak: 0, published: 0, timer: null };
       this.streams.set(streamId, s);
     }
     return s;
@@ -60,6 +62,7 @@ export class ViewerRegistry {
     const s = this.entry(streamId);
     if (s.ws.has(client)) return;
     s.ws.add(client);
+    if (s.hls.has(client)) s.both++;
     this.options.onJoin?.(streamId, client, 'ws');
     this.changed(streamId, s);
   }
@@ -67,6 +70,7 @@ export class ViewerRegistry {
   wsLeft(streamId: string, client: string): void {
     const s = this.streams.get(streamId);
     if (!s?.ws.delete(client)) return;
+    if (s.hls.has(client)) s.both--;
     this.options.onLeave?.(streamId, client, 'ws');
     this.changed(streamId, s);
   }
@@ -77,6 +81,7 @@ export class ViewerRegistry {
     const known = s.hls.has(viewer);
     s.hls.set(viewer, now);
     if (known) return;
+    if (s.ws.has(viewer)) s.both++;
     this.startSweeper();
     this.options.onJoin?.(streamId, viewer, 'hls');
     this.changed(streamId, s);
@@ -84,10 +89,8 @@ export class ViewerRegistry {
 
   count(streamId: string): number {
     const s = this.streams.get(streamId);
-    if (!s) return 0;
-    let n = s.ws.size;
-    for (const v of s.hls.keys()) if (!s.ws.has(v)) n++;
-    return n;
+    // Kept by counting, not by a scan: a join storm of N viewers asks this N times.
+    return s ? s.ws.size + s.hls.size - s.both : 0;
   }
 
   peak(streamId: string): number {
@@ -137,6 +140,7 @@ export class ViewerRegistry {
       for (const [viewer, at] of s.hls) {
         if (now - at < this.options.pollTimeoutMs) continue;
         s.hls.delete(viewer);
+        if (s.ws.has(viewer)) s.both--;
         this.options.onLeave?.(streamId, viewer, 'hls');
         left = true;
       }

@@ -20,6 +20,7 @@ import { OrderDesk, userChannel } from './orders/desk.js';
 import { registerOrderRoutes } from './orders/routes.js';
 import { marketMigrations, type MarketDB } from './orders/schema.js';
 import { JsonlRecorder } from './venues/recorder.js';
+import { marketManifest } from './manifest.js';
 
 /** The `market` hub namespace: server-published, public, slow readers conflated by key. */
 export const MARKET_NAMESPACE = { name: 'market', subscribe: 'anonymous', publish: 'server', historySize: 200, historyTtlSeconds: 60, maxMessageBytes: 1024 * 1024, slowConsumer: 'conflate' } as const;
@@ -32,9 +33,7 @@ export interface MarketApp extends AirwavesApp<MarketConfig> {
 
 export function createMarketApp(): MarketApp {
   const app: MarketApp = {
-    name: 'market',
-    title: 'Market data',
-    description: 'Live order books, trades and a consolidated best bid/offer from several crypto venues (simulated by default)',
+    ...marketManifest,
     async register(ctx: AppContext<MarketConfig>) {
       const { config, hub, logger } = ctx;
       hub.registerNamespace(MARKET_NAMESPACE);

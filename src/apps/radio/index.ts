@@ -21,6 +21,7 @@ import { CLIENT_TIERS_MS } from './shared/adaptive-buffer.js';
 import { SynthEngine } from './synth/engine.js';
 import { createRadioMetrics } from './metrics.js';
 import { Station } from './station.js';
+import { radioManifest } from './manifest.js';
 
 /** A listener session lives as long as a long listen; the player fetches a new one on 401. */
 export const LISTENER_TOKEN_TTL_SECONDS = 3600;
@@ -85,9 +86,7 @@ interface ReportBody {
 }
 
 export const radioApp: AirwavesApp<RadioConfig> = {
-  name: 'radio',
-  title: 'Airwaves Radio',
-  description: 'Calm generative ambient stations, composed and synthesised live on the server; one stream for every listener.',
+  ...radioManifest,
 
   async register(ctx) {
     const { hub, http, config, logger } = ctx;

@@ -17,6 +17,7 @@ import { createStudioMetrics, observeQueries, observeRequests, registerPoolGauge
 import { registerStudioRoutes } from './routes/index.js';
 import { registerSeedRoutes } from './seed-routes.js';
 import type { StudioDB } from './types.js';
+import { studioManifest } from './manifest.js';
 
 export interface StudioOptions {
   /** Requests per minute per client IP on the studio routes. */
@@ -33,9 +34,7 @@ export interface StudioOptions {
 
 export function createStudioApp(options: StudioOptions = {}): AirwavesApp<StudioConfig> {
   return {
-    name: 'studio',
-    title: 'Conversation studio',
-    description: 'Review, generate and export conversation data for fine-tuning',
+    ...studioManifest,
     async register(ctx) {
       const database = (await ctx.database()) as Database<StudioDB>;
       await database.migrate('studio', migrations);

@@ -24,11 +24,13 @@ import { listenForUserChanges } from './user-cache-sync.js';
 import { registerSupportRoutes } from './routes.js';
 import { seedDemoUsers, supportMigrations, type SupportDB } from './schema.js';
 import { TypingCoalescer, typingCounters, type TypingSignal } from './typing.js';
+import type { SupportConfig } from './settings.js';
+import { supportManifest } from './manifest.js';
 
 export { SupportDesk } from './desk.js';
 export { SupportEventBus, roomChannel, userChannel, AGENTS_CHANNEL } from './event-bus.js';
 
-export interface SupportApp extends AirwavesApp {
+export interface SupportApp extends AirwavesApp<SupportConfig> {
   /** Set once registered (tests and benchmarks drive the desk and read coalescing figures). */
   desk?: SupportDesk;
   typing?: TypingCoalescer;
@@ -45,10 +47,8 @@ function ticketIdOf(channel: string, prefix: string): string | null {
 /** Builds a help desk app instance (one per server; tests start several servers in one process). */
 export function createSupportApp(): SupportApp {
   const app: SupportApp = {
-    name: 'support',
-    title: 'Help desk',
-    description: 'Tickets with live chat, typing indicators, status and assignment changes, and remote-session notices',
-    async register(ctx: AppContext) {
+    ...supportManifest,
+    async register(ctx: AppContext<SupportConfig>) {
       const database = await ctx.database();
       await database.migrate('support', supportMigrations);
       const db = database.db as Kysely<SupportDB>;
@@ -60,8 +60,7 @@ export function createSupportApp(): SupportApp {
         bus.emitSoon(makeEvent(type, s.roomId, { userId: s.userId, userName: s.userName }, { actorId: s.userId, actorRole: s.role }), [roomChannel(s.roomId)]);
       };
       const typing = new TypingCoalescer(emitTyping, typingCounters(ctx.metrics));
-      const outbox = new SupportOutbox({ db, emitter: bus, nodeId: ctx.hub.nodeId, log: ctx.logger, metrics: outboxMetrics(ctx.metrics) });
-      outbox.start();
+      const outbox = new SupportOutbox({ db, emitter: bus, nodeId: ctx.hub.nodeId, log: ctx.logger, metrics: outboxMetrics(ctx.metrics), pollMs: ctx.config.supportOutboxPollMs });
       registerCollectedGauge(ctx.metrics, 'support_outbox_pending', 'Help desk events stored and not yet relayed to the event log (grows while the log refuses them)', [], async (set) => set({}, await outbox.pending()));
       const desk = new SupportDesk(db, outbox, typing);
       Object.assign(app, { desk, typing, bus, outbox });
@@ -103,6 +102,9 @@ export function createSupportApp(): SupportApp {
       );
 
       registerSupportRoutes(ctx.http, desk, ctx.auth);
+      // Only now: rows left from before (a crash between commit and append) are relayed at once,
+      // and the hub would refuse them while the namespaces they go to did not exist yet.
+      outbox.start();
 
       ctx.onClose(async () => {
         typing.flush();

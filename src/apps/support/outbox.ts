@@ -2,17 +2,24 @@
  * @module apps/support/outbox
  * The help desk's transactional outbox. A change and the event announcing it are written in one
  * transaction (`enqueue` inside the desk's transaction), so a stored message always has its event
- * and a failed emit can never report failure for stored data. The relay then hands each event to
- * the event bus (the durable log, or the hub), which dedupes by event id, so a retried relay
- * delivers once.
+ * and a failed emit can never report failure for stored data.
  *
- * The relay wakes on every local enqueue (no polling delay on the hot path) and also polls, to
- * pick up rows a crashed process or another node left behind. Rows are claimed with a short
- * lease (`FOR UPDATE SKIP LOCKED`), never inside a transaction held across the network. A node
- * relays its own rows at once and other nodes' rows only once they are `ORPHAN_AFTER_MS` old, so
- * one node's events keep their order.
+ * Two ways out of the table, one relay loop (so one node's events never race each other):
+ * - **At commit** (the hot path): the desk hands the committed rows to the relay (`committed`),
+ *   which appends them to the event log at once: no poll wait and no claim query between the
+ *   commit and the append. Rows of different rooms are appended side by side, a room's in order.
+ *   They are marked delivered afterwards, in one update per batch, off the path.
+ * - **By polling** (the safety net, every `pollMs`): rows nobody handed over: left by a crash
+ *   between commit and append, by a failed append (the relay backs off, then drains the table
+ *   in order before it takes the hot path again), or by another node that went away. Rows are
+ *   claimed with a short lease (`FOR UPDATE SKIP LOCKED`), never inside a transaction held
+ *   across the network. A node takes its own rows, and other nodes' rows only once they are
+ *   `ORPHAN_AFTER_MS` old.
+ *
+ * The event bus's hub publish dedupes by event id, so the rare row relayed twice (its
+ * delivered mark failed to save) reaches clients once.
  */
-import { sql, type Kysely, type Transaction } from 'kysely';
+import { sql, type Insertable, type Kysely, type Transaction } from 'kysely';
 import { prom, sharedMetric, type Registry } from '../../core/metrics.js';
 import type { Logger } from '../../core/logger.js';
 import { isAirwavesError } from '../../core/errors.js';
@@ -23,22 +30,41 @@ export interface OutboxEmitter {
   emit(event: StreamEvent, channels: readonly string[]): Promise<void>;
 }
 
+/** A row written by `enqueue`: what the desk hands to the relay once its transaction committed. */
+export interface OutboxEntry {
+  id: string;
+  event: StreamEvent;
+  channels: readonly string[];
+}
+
 const BATCH = 100;
 const LEASE_MS = 30_000;
 const ORPHAN_AFTER_MS = 10_000;
-const POLL_MS = 1_000;
+/**
+ * While the hot path runs, the poll leaves this node's rows younger than this alone: they are
+ * on their way (handed over a moment after commit). Older ones were never handed over.
+ */
+const HANDOFF_GRACE_MS = 2_000;
+/** Rows waiting on the hot path at most; beyond, they take the poll (stored all the same). */
+const MAX_HANDED = 10_000;
 const MAX_BACKOFF_MS = 10_000;
 /** Delivered rows are kept this long (debugging, audits), then removed by the relay. */
 const KEEP_DELIVERED_MS = 24 * 3600 * 1000;
 
 export interface OutboxMetrics {
   relayed: prom.Counter;
+  polled: prom.Counter;
   failures: prom.Counter;
 }
 
 export function outboxMetrics(registry: Registry): OutboxMetrics {
   return {
     relayed: sharedMetric(registry, 'support_outbox_relayed_total', (registers) => new prom.Counter({ name: 'support_outbox_relayed_total', help: 'Help desk events relayed from the outbox to the event log', registers })),
+    polled: sharedMetric(
+      registry,
+      'support_outbox_polled_total',
+      (registers) => new prom.Counter({ name: 'support_outbox_polled_total', help: 'Of those, events the relay found by polling its table rather than being handed them at commit (after a crash, a failed append, or another node\'s orphans)', registers }),
+    ),
     failures: sharedMetric(registry, 'support_outbox_relay_failures_total', (registers) => new prom.Counter({ name: 'support_outbox_relay_failures_total', help: 'Outbox relay attempts that failed (the events stay stored and are retried)', registers })),
   };
 }
@@ -49,29 +75,70 @@ function describeFailure(err: unknown): string {
   return (isAirwavesError(err) ? `${err.code}: ${message}` : message).slice(0, 500);
 }
 
+export interface SupportOutboxDeps {
+  db: Kysely<SupportDB>;
+  emitter: OutboxEmitter;
+  nodeId: string;
+  log: Logger;
+  metrics: OutboxMetrics;
+  /** How often the table is scanned for rows nobody handed over (AIRWAVES_SUPPORT_OUTBOX_POLL_MS). */
+  pollMs: number;
+}
+
 export class SupportOutbox {
   private stopped = false;
   private wakeNow?: () => void;
-  private pendingWake = false;
   private loop?: Promise<void>;
   private backoffMs = 0;
   private lastCleanup = 0;
+  /** Committed rows handed over at commit, in commit order, not yet appended. */
+  private handed: OutboxEntry[] = [];
+  private readonly handedIds = new Set<string>();
+  /** Appended rows whose delivered mark is being saved: the poll leaves them alone. */
+  private readonly marking = new Set<string>();
+  private marks: Promise<void> = Promise.resolve();
+  /** Rows the last polls relayed: a row the poll saw just before it was handed over is not appended twice. */
+  private recentlyPolled = new Set<string>();
+  /**
+   * Rows may wait in the table that the hot path would overtake (at start, after a failure):
+   * handed rows wait until the scan has relayed those.
+   */
+  private backlog = true;
+  private pollDue = true;
+  private nextPollAt = 0;
 
-  constructor(
-    private readonly deps: { db: Kysely<SupportDB>; emitter: OutboxEmitter; nodeId: string; log: Logger; metrics: OutboxMetrics },
-  ) {}
+  constructor(private readonly deps: SupportOutboxDeps) {}
 
-  /** Stores `event` for `channels` in the caller's transaction; the relay delivers it after commit. */
-  async enqueue(tx: Transaction<SupportDB> | Kysely<SupportDB>, event: StreamEvent, channels: readonly string[]): Promise<void> {
-    await tx
-      .insertInto('support_outbox')
-      .values({ event_id: event.eventId, origin: this.deps.nodeId, channels: JSON.stringify(channels), event: JSON.stringify(event) })
-      .execute();
+  /** Stores `event` for `channels` in the caller's transaction; hand the entry to `committed` after commit. */
+  async enqueue(tx: Transaction<SupportDB> | Kysely<SupportDB>, event: StreamEvent, channels: readonly string[]): Promise<OutboxEntry> {
+    const row = await tx.insertInto('support_outbox').values(this.row(event, channels)).returning('id').executeTakeFirstOrThrow();
+    return { id: String(row.id), event, channels };
   }
 
-  /** Tells the relay that rows were committed (call after the transaction). */
+  /** The outbox row of `event`, for a caller that writes it in its own statement (desk.ts's one-statement post). */
+  row(event: StreamEvent, channels: readonly string[]): Insertable<SupportDB['support_outbox']> {
+    return { event_id: event.eventId, origin: this.deps.nodeId, channels: JSON.stringify(channels), event: JSON.stringify(event) };
+  }
+
+  /** Hands rows whose transaction committed to the relay, which appends them at once. */
+  committed(entries: readonly OutboxEntry[]): void {
+    if (entries.length === 0 || this.stopped) return;
+    for (const entry of entries) {
+      if (this.handed.length >= MAX_HANDED) {
+        // Stored all the same: the table's scan takes the rest.
+        this.backlog = true;
+        this.pollDue = true;
+        break;
+      }
+      this.handed.push(entry);
+      this.handedIds.add(entry.id);
+    }
+    this.wakeNow?.();
+  }
+
+  /** Asks the relay to scan the table now (rows written elsewhere, an event log that is back). */
   wake(): void {
-    this.pendingWake = true;
+    this.pollDue = true;
     this.wakeNow?.();
   }
 
@@ -79,41 +146,36 @@ export class SupportOutbox {
     this.loop = this.run();
   }
 
-  /** Stops after the batch in flight; undelivered rows stay stored for the next start or another node. */
+  /**
+   * Stops after the batch in flight and a last append of what was handed over (best effort: the
+   * log may be closing too); undelivered rows stay stored for the next start or another node.
+   */
   async stop(): Promise<void> {
     this.stopped = true;
     this.wakeNow?.();
     await this.loop;
-  }
-
-  /** Relays every deliverable row now (tests, shutdown); returns how many were delivered. */
-  async drain(): Promise<number> {
-    let total = 0;
-    for (;;) {
-      const n = await this.relayBatch();
-      total += n;
-      if (n < BATCH) return total;
-    }
+    if (this.loop && !this.backlog && this.handed.length > 0) await this.relayHanded().catch(() => {});
+    await this.marks;
   }
 
   private async run(): Promise<void> {
     while (!this.stopped) {
-      this.pendingWake = false;
-      let delivered = 0;
       try {
-        delivered = await this.relayBatch();
+        if (this.handed.length > 0 && !this.backlog) await this.relayHanded();
+        else if (this.pollDue || Date.now() >= this.nextPollAt) await this.poll();
         this.backoffMs = 0;
-        await this.cleanup();
       } catch (err) {
         this.deps.metrics.failures.inc();
         this.backoffMs = Math.min(MAX_BACKOFF_MS, Math.max(100, this.backoffMs * 2));
+        // Whatever was handed over waits in the table now; the poll drains it in order.
+        this.backlog = true;
+        this.pollDue = true;
         this.deps.log.warn({ err, code: isAirwavesError(err) ? err.code : undefined, retryInMs: this.backoffMs }, 'support outbox relay failed; events stay stored and are retried');
       }
       if (this.stopped) break;
-      if (delivered === BATCH && this.backoffMs === 0) continue;
-      if (this.pendingWake && this.backoffMs === 0) continue;
+      if (this.backoffMs === 0 && ((this.handed.length > 0 && !this.backlog) || this.pollDue)) continue;
       await new Promise<void>((resolve) => {
-        const timer = setTimeout(resolve, this.backoffMs || POLL_MS);
+        const timer = setTimeout(resolve, this.backoffMs || Math.max(0, this.nextPollAt - Date.now()));
         timer.unref();
         this.wakeNow = () => {
           // While backing off, a wake does not cut the pause short: the log is down.
@@ -127,46 +189,129 @@ export class SupportOutbox {
     }
   }
 
-  /** Claims a batch (lease), emits each event in order, marks each delivered. */
-  private async relayBatch(): Promise<number> {
-    const { db, emitter, nodeId, metrics } = this.deps;
+  /**
+   * The hot path: appends the handed rows, a room's in order and rooms side by side, then marks
+   * them delivered off the path. On a failure the rest goes back to the table (the poll's).
+   */
+  private async relayHanded(): Promise<void> {
+    const batch = this.handed.splice(0, BATCH);
+    const rooms = new Map<string, OutboxEntry[]>();
+    for (const entry of batch) {
+      if (this.recentlyPolled.has(entry.id)) continue;
+      const room = rooms.get(entry.event.roomId);
+      if (room) room.push(entry);
+      else rooms.set(entry.event.roomId, [entry]);
+    }
+    const appended: string[] = [];
+    let failure: { err: unknown } | undefined;
+    await Promise.all(
+      [...rooms.values()].map(async (entries) => {
+        for (const entry of entries) {
+          if (failure) return;
+          try {
+            await this.deps.emitter.emit(entry.event, entry.channels);
+            appended.push(entry.id);
+          } catch (err) {
+            failure ??= { err };
+            return;
+          }
+        }
+      }),
+    );
+    for (const entry of batch) this.handedIds.delete(entry.id);
+    this.markDelivered(appended, false);
+    if (!failure) return;
+    const done = new Set(appended);
+    const left = [...batch.filter((e) => !done.has(e.id) && !this.recentlyPolled.has(e.id)), ...this.handed].map((e) => e.id);
+    this.handed = [];
+    this.handedIds.clear();
+    await this.release(left, failure.err);
+    throw failure.err;
+  }
+
+  /** Saves the delivered mark of appended rows, one update per batch, without holding up the next append. */
+  private markDelivered(ids: string[], polled: boolean): void {
+    if (ids.length === 0) return;
+    for (const id of ids) this.marking.add(id);
+    const { db, metrics, log } = this.deps;
+    this.marks = this.marks
+      .then(() => db.updateTable('support_outbox').set({ delivered_at: sql<Date>`now()`, last_error: null }).where('id', 'in', ids).execute())
+      .then(
+        () => {
+          metrics.relayed.inc(ids.length);
+          if (polled) metrics.polled.inc(ids.length);
+        },
+        // The rows stay undelivered and the poll appends them again; the hub dedupes by event id.
+        (err: unknown) => log.warn({ err, rows: ids.length }, 'support outbox could not mark appended events delivered; they will be relayed again'),
+      )
+      .finally(() => {
+        for (const id of ids) this.marking.delete(id);
+      });
+  }
+
+  /** Gives rows back at once (no lease to wait out), with the reason the append failed. */
+  private async release(ids: string[], err: unknown): Promise<void> {
+    if (ids.length === 0) return;
+    await this.deps.db
+      .updateTable('support_outbox')
+      .set({ claimed_until: null, last_error: describeFailure(err) })
+      .where('id', 'in', ids)
+      .execute()
+      .catch(() => {});
+  }
+
+  /** One scan of the table; ends the backlog once the table holds nothing older than what was handed over. */
+  private async poll(): Promise<void> {
+    this.pollDue = false;
+    this.nextPollAt = Date.now() + this.deps.pollMs;
+    const { claimed, relayed } = await this.relayBatch();
+    if (claimed === BATCH && relayed > 0) this.pollDue = true;
+    else this.backlog = false;
+    await this.cleanup();
+  }
+
+  /**
+   * Claims a batch (lease), appends in order each row nobody handed over (the handed ones are on
+   * their way), marks them delivered; returns how many rows it claimed and how many it relayed.
+   */
+  private async relayBatch(): Promise<{ claimed: number; relayed: number }> {
+    const { db, emitter, nodeId } = this.deps;
+    const ownAfterMs = this.backlog ? 0 : HANDOFF_GRACE_MS;
     const claimed = await sql<{ id: string; event: StreamEvent | string; channels: string[] | string }>`
       update support_outbox set claimed_by = ${nodeId}, claimed_until = now() + ${`${LEASE_MS} milliseconds`}::interval, attempts = attempts + 1
       where id in (
         select id from support_outbox
         where delivered_at is null
           and (claimed_until is null or claimed_until < now() or claimed_by = ${nodeId})
-          and (origin = ${nodeId} or created_at < now() - ${`${ORPHAN_AFTER_MS} milliseconds`}::interval)
+          and ((origin = ${nodeId} and created_at <= now() - ${`${ownAfterMs} milliseconds`}::interval)
+            or created_at < now() - ${`${ORPHAN_AFTER_MS} milliseconds`}::interval)
         order by id
         limit ${BATCH}
         for update skip locked
       )
       returning id, event, channels`.execute(db);
-    const rows = claimed.rows.sort((a, b) => Number(a.id) - Number(b.id));
-    let delivered = 0;
+    const rows = claimed.rows
+      .map((r) => ({ ...r, id: String(r.id) }))
+      .filter((r) => !this.handedIds.has(r.id) && !this.marking.has(r.id))
+      .sort((a, b) => Number(a.id) - Number(b.id));
+    if (this.recentlyPolled.size > 4 * BATCH) this.recentlyPolled = new Set();
+    const appended: string[] = [];
     try {
       for (const row of rows) {
         const event = typeof row.event === 'string' ? (JSON.parse(row.event) as StreamEvent) : row.event;
         const channels = typeof row.channels === 'string' ? (JSON.parse(row.channels) as string[]) : row.channels;
         await emitter.emit(event, channels);
-        await db.updateTable('support_outbox').set({ delivered_at: sql<Date>`now()`, last_error: null }).where('id', '=', row.id).execute();
-        metrics.relayed.inc();
-        delivered++;
+        appended.push(row.id);
+        this.recentlyPolled.add(row.id);
       }
     } catch (err) {
       // Give the rest back at once (the failed row included) instead of waiting out the lease.
-      const left = rows.slice(delivered).map((r) => r.id);
-      if (left.length) {
-        await db
-          .updateTable('support_outbox')
-          .set({ claimed_until: null, last_error: describeFailure(err) })
-          .where('id', 'in', left)
-          .execute()
-          .catch(() => {});
-      }
+      await this.release(rows.slice(appended.length).map((r) => r.id), err);
       throw err;
+    } finally {
+      this.markDelivered(appended, true);
     }
-    return rows.length;
+    return { claimed: claimed.rows.length, relayed: rows.length };
   }
 
   private async cleanup(): Promise<void> {

@@ -1,0 +1,58 @@
+/**
+ * @module http/instance
+ * The Fastify instance every part of the server answers from, built one way: our error shape,
+ * security headers, per-route rate limits, the auth hook (every route declares who may use it),
+ * /internal routes kept out of the API docs, and the OpenAPI document of its routes. The server
+ * builds one for its core routes (and, without serving while starting, the apps too); serving
+ * while starting, one more per app, so that each app serves as soon as it is in
+ * (http/starting-server).
+ */
+import Fastify, { type FastifyInstance, type FastifyServerFactory } from 'fastify';
+import swagger from '@fastify/swagger';
+import helmet from '@fastify/helmet';
+import rateLimit from '@fastify/rate-limit';
+import type { Logger } from '../core/logger.js';
+import { httpAuth } from '../auth/index.js';
+import { installErrorHandler, rateLimitError } from './errors.js';
+import { CONTENT_SECURITY_POLICY } from './security-headers.js';
+import { hideInternalRoutes } from './internal-routes.js';
+
+export interface HttpInstanceOptions {
+  logger: Logger;
+  /** The server's log level: request lines are logged at debug and trace only. */
+  logLevel: string;
+  jwtSecret: string;
+  apiKey: string;
+  /** Shares one Node HTTP server between instances (http/starting-server). */
+  serverFactory?: FastifyServerFactory;
+  /** False: the caller sets the not-found answer itself (the core's knows which apps are starting). */
+  notFound?: boolean;
+}
+
+export async function createHttpInstance(options: HttpInstanceOptions): Promise<FastifyInstance> {
+  const http = Fastify({
+    ...(options.serverFactory ? { serverFactory: options.serverFactory } : {}),
+    // Request lines only at debug: under load they would drown everything else.
+    loggerInstance: options.logger.child({ module: 'http' }, { level: ['debug', 'trace'].includes(options.logLevel) ? options.logLevel : 'warn' }),
+    bodyLimit: 8 * 1024 * 1024,
+    // An app's registration opens the database and runs its migrations: on a busy or CPU-limited
+    // machine that takes longer than Fastify's 10 s default, and the node would exit at start.
+    // A start that truly hangs is the orchestrator's to end (the startup probe, docs/deploy.md).
+    pluginTimeout: 120_000,
+  }) as unknown as FastifyInstance;
+  installErrorHandler(http, { notFound: options.notFound });
+  // Security headers on every response; the web UIs load scripts from files only.
+  await http.register(helmet, { contentSecurityPolicy: { useDefaults: false, directives: CONTENT_SECURITY_POLICY }, crossOriginEmbedderPolicy: false });
+  // Per-route limits only (login endpoints declare theirs); the studio adds its own global one.
+  await http.register(rateLimit, { global: false, errorResponseBuilder: rateLimitError });
+  // Every route registered from here on declares its rule; the hook enforces it before validation.
+  await http.register(httpAuth, { jwtSecret: options.jwtSecret, apiKey: options.apiKey });
+  await http.register(swagger, {
+    openapi: {
+      info: { title: 'Airwaves API', version: '1.0.0', description: 'HTTP API of the Airwaves real-time platform' },
+      components: { securitySchemes: { apiKey: { type: 'http', scheme: 'bearer' } } },
+    },
+  });
+  hideInternalRoutes(http);
+  return http;
+}
