@@ -199,7 +199,17 @@ async function runSetup(setup: Setup, opts: Options, log: (l: string) => void, r
     ladder.sort((a, b) => a.targetRate - b.targetRate);
     const saturation = best(ladder);
     const firstFail = ladder.find((s) => !s.pass && (!saturation || s.targetRate > saturation.targetRate));
-    const limitedBy = !opts.saturation ? null : !firstFail ? 'max rate' : firstFail.generatorBound ? 'load generator' : firstFail.cpuPercent.other > NOISY_OTHER_CPU ? 'other processes' : 'server';
+    // A node throttled in most periods of the failing step spent its whole quota: the server was the limit, however busy the machine.
+    const quotaSpent = (s: StepResult) => (s.throttledPercent ?? []).some((t) => t >= 50);
+    const limitedBy = !opts.saturation
+      ? null
+      : !firstFail
+        ? 'max rate'
+        : firstFail.generatorBound
+          ? 'load generator'
+          : quotaSpent(firstFail) || firstFail.cpuPercent.other <= NOISY_OTHER_CPU
+            ? 'server'
+            : 'other processes';
     let halfLoad: StepResult | null = null;
     if (measureCrossAtHalf && saturation) {
       // Settled first at that rate (unreported): the step before was an overload whose backlog,
