@@ -50,7 +50,7 @@ const COLUMNS: { label: string; sort?: SortColumn }[] = [
   { label: 'Persona' },
   { label: 'Emotion' },
   { label: 'Status' },
-  { label: 'Template · by' },
+  { label: 'By · template' },
   { label: 'Quality', sort: 'quality_score' },
   { label: 'Tokens', sort: 'total_tokens' },
   { label: 'Created', sort: 'created_at' },
@@ -272,7 +272,7 @@ export default function Browse(props: { filters: Filters; setFilters: (f: Filter
               <StatusBadge status={row.status} />
             </span>
             <span className="muted" data-col="template" title={`${row.template_name ?? 'no template'}, ${generatorLabel(row.generator).title}`}>
-              {row.template_name} · <span data-testid="row-generator">{row.generator === 'openai-compatible' ? 'LLM' : row.generator === 'offline' ? 'offline' : row.generator}</span>
+              <span data-testid="row-generator">{row.generator === 'openai-compatible' ? 'LLM' : row.generator === 'offline' ? 'offline' : row.generator}</span> · {row.template_name}
             </span>
             <span data-col="quality">{row.quality_score.toFixed(1)}</span>
             <span>{row.total_tokens}</span>
