@@ -109,7 +109,7 @@ test('a curator corrects a turn in the drawer: the limit is shown, Save keeps th
   await phone.context.close();
 });
 
-test('the stats cards follow a generation job and a bulk action without a reload; generated rows say what wrote them', async () => {
+test('the stats cards follow a generation job and a bulk action without a reload; generated rows say what wrote them, and the list filters by it', async () => {
   const { page, context, errors } = await signedIn('/studio/');
   await page.locator('.card .v').filter({ hasText: /\d/ }).first().waitFor({ timeout: 60_000 });
   const total = await card(page, 'Conversations');
@@ -124,6 +124,15 @@ test('the stats cards follow a generation job and a bulk action without a reload
   await dialog.getByRole('button', { name: 'Close' }).click();
   await until('the list to show the generated rows', async () => (await page.getByTestId('row-generator').filter({ hasText: /^offline$/ }).count()) === 5);
   await screenshot(page, 'studio-browse', 'desktop');
+
+  // The generator filter: only the job's rows, and it is in the URL (shareable, survives a reload).
+  await page.getByRole('combobox', { name: 'generator' }).selectOption('offline');
+  await until('the list to hold only the offline rows', async () => (await page.locator('.tr[data-id]').count()) === 5);
+  assert.match(page.url(), /[?&]generator=offline/);
+  assert.deepEqual([...new Set(await page.getByTestId('row-generator').allInnerTexts())], ['offline']);
+  await page.reload();
+  await until('the filter to survive a reload', async () => (await page.locator('.tr[data-id]').count()) === 5);
+  assert.equal(await page.getByRole('combobox', { name: 'generator' }).inputValue(), 'offline');
 
   // Bulk: approve every pending row; the Approved and Pending cards move by exactly that many.
   await page.goto(`${server.url}/studio/?status=pending_review`);

@@ -5,7 +5,7 @@
  */
 import { Suspense, lazy, useCallback, useEffect, useMemo, useState } from 'react';
 import { useQuery } from '@tanstack/react-query';
-import { ApiError, CATEGORIES, EMPTY_FILTERS, STATUSES, TIERS, fetchCount, fetchStats, generatorLabel, keys, type Filters, type Row, type SortColumn } from './api.js';
+import { ApiError, CATEGORIES, EMPTY_FILTERS, GENERATORS, STATUSES, TIERS, fetchCount, fetchStats, generatorLabel, keys, type Filters, type Row, type SortColumn } from './api.js';
 import { StatusBadge, VirtualList, useConversationPages, usePrefetchDetail } from './list.js';
 import { useBulkStatus, useSetStatus } from './mutations.js';
 
@@ -59,7 +59,7 @@ const COLUMNS: { label: string; sort?: SortColumn }[] = [
 /** The server refuses longer searches (400); the field stops here and says so. */
 const SEARCH_MAX_CHARS = 200;
 
-const isFiltered = (f: Filters) => Boolean(f.status || f.tier || f.category || f.qualityMin || f.q);
+const isFiltered = (f: Filters) => Boolean(f.status || f.tier || f.category || f.qualityMin || f.q || f.generator);
 
 /** An API error as a sentence a curator can act on, e.g. "the search is too long (at most 200 characters)". */
 function readableError(err: unknown): string {
@@ -195,6 +195,14 @@ export default function Browse(props: { filters: Filters; setFilters: (f: Filter
           {[5, 6, 7, 8, 9].map((n) => (
             <option key={n} value={n}>
               quality ≥ {n}
+            </option>
+          ))}
+        </select>
+        <select aria-label="generator" value={filters.generator} onChange={(e) => set({ generator: e.target.value })}>
+          <option value="">any generator</option>
+          {GENERATORS.map((g) => (
+            <option key={g} value={g}>
+              {generatorLabel(g).label}
             </option>
           ))}
         </select>
