@@ -123,9 +123,12 @@ export function ladderNotes(): string[] {
       '(empty: no app, the setting a user who wants only the hub makes); **Airwaves, default apps** is the same CLI with `AIRWAVES_APPS` unset (every app, ' +
       'embedded database, radio synthesis). Both get only what any user publishing at this rate from one connection would set: a `bench` namespace open to ' +
       'anonymous publish/subscribe (`AIRWAVES_NAMESPACES`) and per-client limits raised (`AIRWAVES_PUBLISH_RATE`, `AIRWAVES_COMMAND_RATE`, ' +
-      '`AIRWAVES_PUBLISH_BYTES_RATE`, `AIRWAVES_MAX_CONNECTIONS_PER_IP`). The **one-frame ws loop** (bench/hub/peer-ws-frame-server.ts) frames each ' +
+      '`AIRWAVES_PUBLISH_BYTES_RATE`, `AIRWAVES_MAX_CONNECTIONS_PER_IP`). The **one-frame ws loop** (bench/hub/peer-ws-server.ts `--one-frame`) frames each ' +
       'message once with `ws`\'s `Sender.frame` and writes that buffer to every socket; **Socket.IO** (bench/hub/peer-socketio-server.ts) broadcasts ' +
       'with `io.to(room).emit`. Both peers run through tsx.',
+    '',
+    'The default-apps server is measured once it has started: its hub serves first, so the bench waits for `/readyz?apps=all` (every app serves) ' +
+      'and then for its start-up work to end (its CPU over 2 s under 10 % of a core, at most 60 s); the wait is printed with the run.',
     '',
     'Latency is publish (the publisher\'s clock, taken as it builds the message) to the receiver\'s read of the TCP segment holding it, both on ' +
       'CLOCK_MONOTONIC; every message of a batched frame is counted. "Lost" is published minus received per subscriber after a bounded drain.',

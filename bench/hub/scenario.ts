@@ -69,6 +69,8 @@ export interface LoadResult {
   /** Best passing step of the saturation search (null when even the lowest rate failed or the search was skipped). */
   saturation: StepResult | null;
   error?: string;
+  /** The default-apps server's start before its first step (servers.ts settle()). */
+  startup?: RunningServer['startup'];
 }
 
 export interface IdleResult {
@@ -320,6 +322,7 @@ export async function runLoad(kind: ServerKind, opts: HubBenchOptions, log: (lin
  */
 export async function runLadder(kind: ServerKind, opts: HubBenchOptions, log: (line: string) => void): Promise<LoadResult> {
   const server = await startServer(kind, opts.profileServerDir);
+  if (server.startup) log(`  ${kind}: apps ready ${server.startup.appsReadyMs} ms after the hub served; settled (${server.startup.settledCpuPercent} % of a core over 2 s) after ${server.startup.settledMs} ms`);
   const rig = new LoadRig(server, opts);
   const subscribersPerPublication = opts.clients / opts.channels;
   try {
@@ -332,7 +335,7 @@ export async function runLadder(kind: ServerKind, opts: HubBenchOptions, log: (l
       log(describe(kind, s));
       ladder.push(s);
     }
-    return { server: kind, target: ladder[0]!, ladder, saturation: null };
+    return { server: kind, target: ladder[0]!, ladder, saturation: null, startup: server.startup };
   } catch (err) {
     log(`  ${kind}: ${(err as Error).message}`);
     throw err;

@@ -3,14 +3,15 @@
  * Glass-to-glass latency read back from the frames a browser displays. ffmpeg stamps every frame
  * with the wall clock at capture: `setpts` sets the frame's time to RTCTIME (ms), `geq` draws
  * its low 24 bits as a strip of 24 black/white blocks (16×24 px each) in the top-left corner, and
- * the time is then reset for encoding. Chromium plays the stream (hls.js LL-HLS or HLS, dash.js
- * DASH); for every frame presented (`requestVideoFrameCallback`) the page draws the video into
+ * the time is then reset for encoding. Chromium plays the stream (hls.js with web/live/player-config's
+ * settings for LL-HLS and plain HLS, dash.js DASH with its defaults); for every frame presented (`requestVideoFrameCallback`) the page draws the video into
  * a canvas, reads the blocks back and records presentation time − capture time. Same machine,
  * same clock: no synchronisation error, and what is measured is what a viewer sees.
  */
 import { spawn, type ChildProcess } from 'node:child_process';
 import { createRequire } from 'node:module';
 import type { Browser } from 'playwright-core';
+import { LOW_LATENCY_HLS, PLAIN_HLS } from '../../web/live/player-config.js';
 import { dist, type Dist } from './delivery.js';
 
 const require = createRequire(import.meta.url);
@@ -47,9 +48,9 @@ export interface GlassResult {
 }
 
 /** In the page: plays `url` with the player, then records presentation − capture per frame. */
-function pageScript([player, url, bits, block]: [Player, string, number, number]): void {
+function pageScript([player, url, bits, block, hlsConfig]: [Player, string, number, number, Record<string, unknown>]): void {
   interface Players {
-    Hls: new (config: { lowLatencyMode: boolean }) => { loadSource(url: string): void; attachMedia(v: HTMLVideoElement): void };
+    Hls: new (config: Record<string, unknown>) => { loadSource(url: string): void; attachMedia(v: HTMLVideoElement): void };
     dashjs: { MediaPlayer(): { create(): { initialize(v: HTMLVideoElement, url: string, autoplay: boolean): void } } };
   }
   type FrameVideo = HTMLVideoElement & { requestVideoFrameCallback(cb: (now: number, meta: { expectedDisplayTime: number }) => void): number };
@@ -64,7 +65,8 @@ function pageScript([player, url, bits, block]: [Player, string, number, number]
     const p = w.dashjs.MediaPlayer().create();
     p.initialize(video, url, true);
   } else {
-    const hls = new w.Hls({ lowLatencyMode: player === 'llhls' });
+    // LL-HLS as the viewer page plays it, plain HLS as we recommend (web/live/player-config).
+    const hls = new w.Hls(hlsConfig);
     hls.loadSource(url);
     hls.attachMedia(video);
   }
@@ -104,7 +106,7 @@ export async function measureGlass(browser: Browser, origin: string, url: string
     await page.goto(`${origin}/__glass`);
     await page.addScriptTag({ path: player === 'dash' ? require.resolve('dashjs/dist/dash.all.min.js') : require.resolve('hls.js/dist/hls.min.js') });
     const t0 = Date.now();
-    await page.evaluate(pageScript, [player, url, CODE_BITS, BLOCK] as [Player, string, number, number]);
+    await page.evaluate(pageScript, [player, url, CODE_BITS, BLOCK, { ...(player === 'llhls' ? LOW_LATENCY_HLS : PLAIN_HLS) }] as [Player, string, number, number, Record<string, unknown>]);
     await page.waitForFunction(() => (window as unknown as { __glass: { firstAt: number | null } }).__glass.firstAt !== null, undefined, { timeout: 60_000, polling: 100 });
     const startupS = (Date.now() - t0) / 1000;
     await sleep(settleS * 1000);

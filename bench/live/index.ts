@@ -83,7 +83,8 @@ export async function main(args: string[]): Promise<void> {
         md.push(`## Glass-to-glass latency, read back from displayed frames
 
   ffmpeg encodes a 640x360 30 fps test pattern live (x264 veryfast zerolatency, 1 s GOP, 1.5 Mb/s) with its capture clock
-  burned in as a 24-block code; headless Chromium plays it (hls.js LL-HLS / HLS, dash.js DASH, default player settings),
+  burned in as a 24-block code; headless Chromium plays it (hls.js with web/live/player-config.ts: LL-HLS as the /live/ page
+  plays it, plain HLS with hls.js defaults plus 1.25x catch-up; dash.js DASH with its defaults),
   and for every presented frame (\`requestVideoFrameCallback\`) reads the code back from a canvas: latency = presentation
   time − capture time, same clock. Each player settles 4 s after its first frame, then ${seconds} s of frames are read.
 

@@ -85,6 +85,27 @@ export interface Window {
   load: number[];
 }
 
+/** One simulator's counters as it read them, `at` on its own clock (ms since the epoch, sub-ms). */
+interface SimReading {
+  produced: number;
+  sent: number;
+  at: number;
+}
+
+/**
+ * The simulators' combined rate between two readings, each simulator's count divided by the
+ * interval between its own two readings. A saturated gateway handles IPC late: dividing by the
+ * gateway's window instead (when it asked, not when they counted) overstated "sent" up to 2x.
+ */
+export function simRate(before: SimReading[], after: SimReading[], field: 'produced' | 'sent'): number {
+  let rate = 0;
+  for (let i = 0; i < before.length; i++) {
+    const seconds = (after[i].at - before[i].at) / 1000;
+    if (seconds > 0) rate += (after[i][field] - before[i][field]) / seconds;
+  }
+  return rate;
+}
+
 export class MarketRig {
   readonly sims = new Map<VenueName, ChildProcess>();
   readonly subs: ChildProcess[] = [];
@@ -155,15 +176,15 @@ export class MarketRig {
     await Promise.all(this.subs.map((c) => nextMessage(c, (m: { ready?: boolean }) => m.ready === true)));
   }
 
-  private async simStats(): Promise<{ produced: number; sent: number }> {
-    const all = await Promise.all(
+  /** Every simulator's counters, each with the time it read them on its own clock. */
+  private async simStats(): Promise<SimReading[]> {
+    return Promise.all(
       [...this.sims.values()].map((sim) => {
-        const p = nextMessage<{ produced: number; sent: number }>(sim, (m) => 'produced' in m);
+        const p = nextMessage<SimReading>(sim, (m) => 'produced' in m);
         sim.send({ stats: true });
         return p;
       }),
     );
-    return { produced: all.reduce((s, x) => s + x.produced, 0), sent: all.reduce((s, x) => s + x.sent, 0) };
   }
 
   private async subscriberReports() {
@@ -183,9 +204,10 @@ export class MarketRig {
     return { received: reports.reduce((s, r) => s + r.received, 0), e2e, fromGw };
   }
 
-  private async venueReceived(): Promise<number> {
+  /** Feed messages the gateway has read, and when (same clock as the simulators' readings). */
+  private async venueReceived(): Promise<{ count: number; at: number }> {
     const metric = await this.gateway.metrics.messagesTotal.get();
-    return metric.values.reduce((s, v) => s + v.value, 0);
+    return { count: metric.values.reduce((s, v) => s + v.value, 0), at: performance.timeOrigin + performance.now() };
   }
 
   /** Resets every counter, waits `seconds`, and returns that window's figures. */
@@ -211,9 +233,9 @@ export class MarketRig {
     const mem = process.memoryUsage();
     return {
       seconds: secs,
-      simUpdatesPerSec: Math.round((s1.produced - s0.produced) / secs),
-      venueSentPerSec: Math.round((s1.sent - s0.sent) / secs),
-      venueReceivedPerSec: Math.round((r1 - r0) / secs),
+      simUpdatesPerSec: Math.round(simRate(s0, s1, 'produced')),
+      venueSentPerSec: Math.round(simRate(s0, s1, 'sent')),
+      venueReceivedPerSec: Math.round((r1.count - r0.count) / ((r1.at - r0.at) / 1000)),
       publicationsPerSec: Math.round(published / secs),
       deliveriesPerSec: Math.round(clients.received / secs),
       internalMs: internal,

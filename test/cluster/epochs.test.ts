@@ -13,16 +13,12 @@ import assert from 'node:assert/strict';
 import { sleep } from '../helpers/server.js';
 import type { AirwavesConfig } from '../../src/config.js';
 import { until, type Watcher } from './watchers.js';
-import { twoNodesOnRedis, type Node, type TwoNodes } from './two-nodes.js';
+import { syncEvent, twoNodesOnRedis, type TwoNodes } from './two-nodes.js';
 
 // No history TTL (0): the channel's epoch key lives exactly the channel TTL after the last touch.
 const namespaces = [{ name: 'chat', publish: 'anonymous' as const, historySize: 1000, historyTtlSeconds: 0 }] as unknown as AirwavesConfig['namespaces'];
 const TTL_MS = 3000;
 
-async function syncEvent(node: Node, event: string): Promise<number> {
-  const metric = await node.metrics.getSingleMetric('redis_engine_sync_events_total')!.get();
-  return metric.values.find((v) => v.labels.event === event)?.value ?? 0;
-}
 
 describe('Redis engine: epochs kept alive, changes pushed, forks reported', () => {
   let rig: TwoNodes;

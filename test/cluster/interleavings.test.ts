@@ -6,51 +6,35 @@
  */
 import { test, describe, before, after } from 'node:test';
 import assert from 'node:assert/strict';
-import type { AirwavesClient } from '../../src/client/index.js';
-import { startServer, sleep } from '../helpers/server.js';
-import { startRedis, type TestRedis } from '../helpers/redis.js';
+import { sleep } from '../helpers/server.js';
+import type { TestRedis } from '../helpers/redis.js';
 import type { AirwavesConfig } from '../../src/config.js';
-import { RedisProxy } from './redis-proxy.js';
-import { until as untilWithin, watch as watchOn, type Watcher } from './watchers.js';
+import type { RedisProxy } from './redis-proxy.js';
+import { until as untilWithin } from './watchers.js';
+import { syncEvent, twoNodesOnRedis, type Node, type TwoNodes } from './two-nodes.js';
 
-type Node = Awaited<ReturnType<typeof startServer>>;
 const namespaces = [{ name: 'chat', publish: 'anonymous' as const, historySize: 1000, historyTtlSeconds: 600 }] as unknown as AirwavesConfig['namespaces'];
 
 const until = (cond: () => boolean, what: string, timeoutMs = 10_000) => untilWithin(cond, what, timeoutMs);
 
 const range = (from: number, to: number) => Array.from({ length: to - from + 1 }, (_, i) => from + i);
 
-async function syncEvent(node: Node, event: string): Promise<number> {
-  const metric = await node.metrics.getSingleMetric('redis_engine_sync_events_total')!.get();
-  return metric.values.find((v) => v.labels.event === event)?.value ?? 0;
-}
-
 describe('Redis engine: forced interleavings (real Redis, node B behind a proxy)', () => {
+  let rig: TwoNodes;
   let redis: TestRedis;
   let proxy: RedisProxy;
   let a: Node;
   let b: Node;
-  const clients: AirwavesClient[] = [];
 
   before(async () => {
-    redis = await startRedis();
-    proxy = await RedisProxy.start(redis.port);
-    a = await startServer({ redisUrl: redis.url, nodeId: 'il-a', namespaces });
-    b = await startServer({ redisUrl: proxy.url, nodeId: 'il-b', namespaces });
+    rig = await twoNodesOnRedis('il', { namespaces }, undefined, { proxyB: true });
+    ({ redis, a, b } = rig);
+    proxy = rig.proxy!;
   });
 
-  after(async () => {
-    for (const c of clients) c.close();
-    await Promise.all([a?.close(), b?.close()]);
-    await proxy?.close();
-    await redis?.close();
-  });
+  after(() => rig?.close());
 
-  async function watch(node: Node, channel: string): Promise<Watcher> {
-    const w = await watchOn(node.wsUrl, channel);
-    clients.push(w.client);
-    return w;
-  }
+  const watch = (node: Node, channel: string) => rig.watch(node, channel);
 
   const publish = (channel: string, n: number) => a.hub.publish(channel, { n });
 

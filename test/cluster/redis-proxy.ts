@@ -53,7 +53,8 @@ export class RedisProxy {
     this.links.add(link);
     client.on('data', (d: Buffer) => {
       const text = d.toString('latin1');
-      if (!link.pubsub && /subscribe/i.test(text)) link.pubsub = true;
+      // The command name as RESP sends it (a script's text may say "subscribe" too).
+      if (!link.pubsub && /\$\d+\r\n[ps]?subscribe\r\n/i.test(text)) link.pubsub = true;
       if (!link.pubsub && Date.now() < this.noScriptsUntil && /evalsha|\beval\b/i.test(text)) {
         this.scriptRefusals++;
         this.drop(link);

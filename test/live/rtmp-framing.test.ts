@@ -67,3 +67,23 @@ test('bad chunk headers and oversized messages are refused before memory is spen
   const many = Buffer.concat(Array.from({ length: 5 }, (_, i) => Buffer.from([10 + i, 0, 0, 0, 0, 0, 1, 9, 1, 0, 0, 0, 1])));
   assert.throws(() => new ChunkReader({ maxMessageBytes: 1024, maxChunkStreams: 4 }).push(many), /more than 4 chunk streams/);
 });
+
+test('media payloads are staged in reused memory once released, and an unreleased one is never overwritten', () => {
+  const r = new ChunkReader();
+  const frame = (n: number) => encodeMessage(6, { typeId: 9, streamId: 1, timestamp: n, payload: Buffer.alloc(100_000, n & 0xff) }, 4096);
+  const setChunk = encodeMessage(2, control.setChunkSize(4096), 128);
+  r.push(setChunk);
+  const kept = r.push(frame(1))[0]!; // held, like a frame waiting for its part
+  const backings = new Set<ArrayBufferLike>();
+  for (let n = 2; n < 60; n++) {
+    const m = r.push(frame(n))[0]!;
+    assert.ok(m.release, 'a media message comes with its release');
+    assert.deepEqual(m.payload, Buffer.alloc(100_000, n & 0xff));
+    backings.add(m.payload.buffer);
+    m.release!();
+  }
+  assert.ok(backings.size <= 4, `5.8 MB of frames went through ${backings.size} reused slabs`);
+  assert.deepEqual(kept.payload, Buffer.alloc(100_000, 1), 'the held payload is intact');
+  const amf = r.push(encodeMessage(3, { typeId: 20, streamId: 0, timestamp: 0, payload: encodeAmf0('x') }, 4096))[0]!;
+  assert.equal(amf.release, undefined, 'commands are plain copies');
+});

@@ -237,7 +237,7 @@ export function studioApiSuite(options: SuiteOptions): void {
       const { turns, ...rest } = detail.body;
       assert.ok(turns.length > 0);
       for (const f of fields.split(',')) assert.deepEqual(rest[f], items[0][f], `detail ${f} equals the list's`);
-      assert.equal(Object.keys(rest).length, 21, 'every conversation field');
+      assert.equal(Object.keys(rest).length, 22, 'every conversation field (with generator)');
     });
 
     test('a status change appends to review_history; a stale expected status is refused with 409', async () => {

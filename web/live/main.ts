@@ -6,6 +6,7 @@
  * `window.__liveStats` exposes the player's state for the browser test.
  */
 import Hls from 'hls.js';
+import { LOW_LATENCY_HLS } from './player-config.js';
 import { api, streamEvents, token, type Sample, type Stream, type StreamKey } from './api.js';
 
 const view = document.getElementById('view')!;
@@ -52,7 +53,7 @@ async function watchPage(id: string): Promise<void> {
   setStatus(stream.status);
   const src = `${stream.playback.llhls}?viewer=${viewer}`;
   if (Hls.isSupported()) {
-    const hls = new Hls({ lowLatencyMode: true, liveSyncDurationCount: 1, backBufferLength: 10 });
+    const hls = new Hls({ ...LOW_LATENCY_HLS });
     hls.loadSource(src);
     hls.attachMedia(video);
     hls.on(Hls.Events.ERROR, (_e, data) => {

@@ -5,7 +5,7 @@
  */
 import { Suspense, lazy, useCallback, useEffect, useMemo, useState } from 'react';
 import { useQuery } from '@tanstack/react-query';
-import { ApiError, CATEGORIES, EMPTY_FILTERS, STATUSES, TIERS, fetchCount, fetchStats, keys, type Filters, type Row, type SortColumn } from './api.js';
+import { ApiError, CATEGORIES, EMPTY_FILTERS, STATUSES, TIERS, fetchCount, fetchStats, generatorLabel, keys, type Filters, type Row, type SortColumn } from './api.js';
 import { StatusBadge, VirtualList, useConversationPages, usePrefetchDetail } from './list.js';
 import { useBulkStatus, useSetStatus } from './mutations.js';
 
@@ -50,7 +50,7 @@ const COLUMNS: { label: string; sort?: SortColumn }[] = [
   { label: 'Persona' },
   { label: 'Emotion' },
   { label: 'Status' },
-  { label: 'Template' },
+  { label: 'Template · by' },
   { label: 'Quality', sort: 'quality_score' },
   { label: 'Tokens', sort: 'total_tokens' },
   { label: 'Created', sort: 'created_at' },
@@ -105,7 +105,7 @@ export default function Browse(props: { filters: Filters; setFilters: (f: Filter
 
   useEffect(() => {
     const onKey = (e: KeyboardEvent) => {
-      if (e.target instanceof HTMLInputElement || e.target instanceof HTMLSelectElement || e.metaKey || e.ctrlKey || e.altKey) return;
+      if (e.target instanceof HTMLInputElement || e.target instanceof HTMLSelectElement || e.target instanceof HTMLTextAreaElement || e.metaKey || e.ctrlKey || e.altKey) return;
       if (e.key === 'j') setFocused((i) => Math.min(rows.length - 1, i + 1));
       else if (e.key === 'k') setFocused((i) => Math.max(0, i - 1));
       else if (e.key === 'a') act(rows[focused], 'approved');
@@ -271,7 +271,9 @@ export default function Browse(props: { filters: Filters; setFilters: (f: Filter
             <span data-col="status">
               <StatusBadge status={row.status} />
             </span>
-            <span className="muted">{row.template_name}</span>
+            <span className="muted" data-col="template" title={`${row.template_name ?? 'no template'}, ${generatorLabel(row.generator).title}`}>
+              {row.template_name} · <span data-testid="row-generator">{row.generator === 'openai-compatible' ? 'LLM' : row.generator === 'offline' ? 'offline' : row.generator}</span>
+            </span>
             <span data-col="quality">{row.quality_score.toFixed(1)}</span>
             <span>{row.total_tokens}</span>
             <span className="muted" data-col="created">

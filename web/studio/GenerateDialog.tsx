@@ -34,8 +34,9 @@ export default function GenerateDialog({ onClose }: { onClose: () => void }) {
     if (!job) return;
     return watchJob(job.channel, (p) => {
       setProgress(p);
-      if (p.status === 'completed') {
-        toast(`Generated ${p.completed} conversations`, 'info');
+      if (p.status === 'completed') toast(`Generated ${p.completed} conversations`, 'info');
+      // A cancelled or failed job has written rows too: every ending refreshes the list, the counts and the stats.
+      if (p.status === 'completed' || p.status === 'cancelled' || p.status === 'failed') {
         void qc.invalidateQueries({ queryKey: ['conversations'] });
         void qc.invalidateQueries({ queryKey: keys.stats });
       }

@@ -65,7 +65,7 @@ export default function Review({ scroll }: { scroll: Map<string, number> }) {
 
   useEffect(() => {
     const onKey = (e: KeyboardEvent) => {
-      if (e.target instanceof HTMLInputElement || e.metaKey || e.ctrlKey || e.altKey) return;
+      if (e.target instanceof HTMLInputElement || e.target instanceof HTMLTextAreaElement || e.metaKey || e.ctrlKey || e.altKey) return;
       const decision = DECISIONS.find((d) => d.key === e.key);
       if (e.key === 'j' || e.key === 's') skip();
       else if (e.key === 'k') setIndex((i) => Math.max(0, i - 1));

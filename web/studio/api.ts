@@ -29,12 +29,42 @@ export interface Row {
   updated_at: string;
   template_name: string | null;
   scenario_name: string | null;
+  /** What wrote the text: a job's generator (offline, openai-compatible) or seed. */
+  generator?: string;
+}
+
+/** A turn's earlier text, with who replaced it and when. */
+export interface TurnEdit {
+  at: string;
+  editor: string | null;
+  before: string;
+}
+
+export interface DetailTurn {
+  turn: number;
+  role: 'system' | 'user' | 'assistant';
+  content: string;
+  edits: TurnEdit[];
 }
 
 export interface Detail extends Row {
   parameters: Record<string, unknown>;
   review_history: { at: string; from: string; to: string; reviewer: string | null; note: string | null }[];
-  turns: { turn: number; role: 'system' | 'user' | 'assistant'; content: string }[];
+  turns: DetailTurn[];
+}
+
+/** The server's limit on a turn's text (studio turn-edits TURN_MAX_CHARS). */
+export const TURN_MAX_CHARS = 20_000;
+
+/**
+ * The generator as a curator should read it: offline text is template-written, not a model's.
+ * `model` comes from the conversation's parameters when a language model wrote it.
+ */
+export function generatorLabel(generator: string | undefined, model?: unknown): { label: string; title: string } {
+  if (generator === 'openai-compatible') return { label: `LLM${typeof model === 'string' ? ` · ${model}` : ''}`, title: 'written by a language model (LLM_BASE_URL)' };
+  if (generator === 'offline') return { label: 'offline writer', title: 'written from the template by the built-in offline writer: no language model' };
+  if (generator === 'seed') return { label: 'seed · offline writer', title: 'sample data from studio:seed, written by the built-in offline writer: no language model' };
+  return { label: generator ?? 'unknown', title: 'generator' };
 }
 
 export interface Page {
@@ -91,7 +121,7 @@ export function filterParams(f: Filters): URLSearchParams {
   return p;
 }
 
-export const LIST_FIELDS = 'id,title,persona,emotion,tier,status,category,quality_score,total_tokens,turn_count,created_at,template_name';
+export const LIST_FIELDS = 'id,title,persona,emotion,tier,status,category,quality_score,total_tokens,turn_count,created_at,template_name,generator';
 export const PAGE_SIZE = 100;
 
 export function listParams(f: Filters): URLSearchParams {

@@ -1,10 +1,10 @@
 /**
  * @module web/studio/mutations
  * Status changes, applied to every cached copy at once (optimistic) and rolled back with a
- * toast when the server refuses.
+ * toast when the server refuses; turn corrections, applied once the server has kept the old text.
  */
 import { useMutation, useQueryClient, type InfiniteData, type QueryClient } from '@tanstack/react-query';
-import { api, keys, type Detail, type Page, type Status } from './api.js';
+import { api, keys, type Detail, type DetailTurn, type Page, type Status } from './api.js';
 import { useToast } from './toast.js';
 
 type Snapshot = [readonly unknown[], unknown][];
@@ -68,6 +68,27 @@ export function useBulkStatus() {
     onSettled: () => {
       void qc.invalidateQueries({ queryKey: keys.stats });
       void qc.invalidateQueries({ queryKey: ['conversations', 'count'] });
+    },
+  });
+}
+
+/** Corrects one turn; `expected` is the text the curator saw (a 409 if someone changed it meanwhile). */
+export function useEditTurn(id: string) {
+  const qc = useQueryClient();
+  const toast = useToast();
+  return useMutation({
+    mutationFn: (v: { turn: number; content: string; expected: string }) =>
+      api<DetailTurn>(`/conversations/${id}/turns/${v.turn}`, { method: 'PATCH', body: JSON.stringify({ content: v.content, expected: v.expected }) }),
+    onSuccess: (turn) => {
+      const detail = qc.getQueryData<Detail>(keys.detail(id));
+      if (detail) qc.setQueryData<Detail>(keys.detail(id), { ...detail, turns: detail.turns.map((t) => (t.turn === turn.turn ? turn : t)) });
+      toast('Turn saved; the earlier text is in its history', 'info');
+    },
+    onError: (err) => toast(`Could not save the turn: ${(err as Error).message}`),
+    onSettled: () => {
+      // Token totals changed: the detail's and the list's.
+      void qc.invalidateQueries({ queryKey: keys.detail(id) });
+      void qc.invalidateQueries({ queryKey: keys.lists });
     },
   });
 }

@@ -70,7 +70,7 @@ export class Broadcast implements MediaSink {
     this.metadata = meta;
   }
 
-  onVideo(timestamp: number, payload: Buffer): void {
+  onVideo(timestamp: number, payload: Buffer, release?: () => void): void {
     this.count(payload.length);
     try {
       const tag = parseVideoTag(payload);
@@ -84,14 +84,18 @@ export class Broadcast implements MediaSink {
         if (timestamp < this.lastVideoTs) return this.drop();
         this.lastVideoTs = timestamp;
         this.frames.add(1, this.lastMediaAt);
-        this.segmenter.pushVideo(timestamp, tag.compositionMs, tag.keyframe, tag.data);
+        // The segmenter releases the staging memory once the frame is in a fragment.
+        this.segmenter.pushVideo(timestamp, tag.compositionMs, tag.keyframe, tag.data, release);
+        release = undefined;
       }
     } catch (err) {
       this.bad(err);
+    } finally {
+      release?.(); // config records are copied, dropped and bad frames are done with
     }
   }
 
-  onAudio(timestamp: number, payload: Buffer): void {
+  onAudio(timestamp: number, payload: Buffer, release?: () => void): void {
     this.count(payload.length);
     try {
       const tag = parseAudioTag(payload);
@@ -99,9 +103,14 @@ export class Broadcast implements MediaSink {
         const c = parseAudioSpecificConfig(tag.asc);
         this.audioCodec = c.codec;
         if (!this.segmenter.init) this.segmenter.audio = { asc: tag.asc, sampleRate: c.sampleRate, channels: c.channels };
-      } else this.segmenter.pushAudio(timestamp, tag.data);
+      } else {
+        this.segmenter.pushAudio(timestamp, tag.data, release);
+        release = undefined;
+      }
     } catch (err) {
       this.bad(err);
+    } finally {
+      release?.();
     }
   }
 

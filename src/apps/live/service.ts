@@ -83,7 +83,7 @@ export class LiveService {
     this.sessions = new ViewerSessionLog(store, {
       flushMs: settings.viewerSessionFlushMs,
       maxPending: 50_000,
-      chunkRows: 1000,
+      chunkRows: 250, // each statement runs on the main thread (PGlite): short ones keep answers flowing
       onDropped: (kind) => this.metrics.viewerSessionsDropped.inc({ kind }),
       onFailed: (err, rows) => {
         this.metrics.viewerSessionsDropped.inc({ kind: 'failed' }, rows);

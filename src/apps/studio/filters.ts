@@ -13,14 +13,20 @@ export const SORT_COLUMNS = ['created_at', 'updated_at', 'quality_score', 'title
 export type SortColumn = (typeof SORT_COLUMNS)[number];
 export type SortOrder = 'asc' | 'desc';
 
-/** Columns a client may ask for with `fields=`; template_name and scenario_name are looked up by id in the same statement. */
+/**
+ * Columns a client may ask for with `fields=`; template_name and scenario_name are looked up by id
+ * in the same statement, generator (what wrote the text: the job's generator, or `seed`) too.
+ */
 export const LIST_FIELDS = [
   'id', 'title', 'persona', 'emotion', 'tier', 'status', 'category', 'quality_score', 'parameters', 'review_history', 'template_id',
   'scenario_id', 'job_id', 'turn_count', 'prompt_tokens', 'completion_tokens', 'total_tokens', 'created_at', 'updated_at',
-  'template_name', 'scenario_name',
+  'template_name', 'scenario_name', 'generator',
 ] as const;
 export type ListField = (typeof LIST_FIELDS)[number];
 export const DEFAULT_FIELDS: ListField[] = ['id', 'title', 'persona', 'emotion', 'tier', 'status', 'category', 'quality_score', 'total_tokens', 'turn_count', 'created_at', 'updated_at', 'template_name', 'scenario_name'];
+
+/** An ISO 8601 UTC timestamp with milliseconds, exactly as Date#toISOString writes it. */
+export const isoUtc = (time: RawBuilder<unknown>) => sql`to_char(${time} at time zone 'UTC', 'YYYY-MM-DD"T"HH24:MI:SS.MS"Z"')`;
 
 export const UUID_RE = /^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/i;
 

@@ -175,4 +175,24 @@ export const migrations: Record<string, Migration> = {
       await sql`alter table studio_generation_jobs drop column if exists claimed_by, drop column if exists lease_until`.execute(db);
     },
   },
+  '0005_turn_edits': {
+    // A curator may correct a turn; every edit keeps who, when and the text before it, so a
+    // conversation used for training can always be traced back to what was generated.
+    async up(db: Kysely<unknown>) {
+      await sql`
+        create table studio_turn_edits (
+          id bigint generated always as identity primary key,
+          conversation_id uuid not null,
+          turn_number integer not null,
+          at timestamptz(3) not null default now(),
+          editor text,
+          before text not null,
+          foreign key (conversation_id, turn_number) references studio_conversation_turns (conversation_id, turn_number) on delete cascade
+        )`.execute(db);
+      await sql`create index studio_turn_edits_turn_idx on studio_turn_edits (conversation_id, turn_number, id)`.execute(db);
+    },
+    async down(db: Kysely<unknown>) {
+      await sql`drop table if exists studio_turn_edits`.execute(db);
+    },
+  },
 };

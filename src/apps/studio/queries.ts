@@ -12,6 +12,7 @@ import {
   tsQuery,
   decodeCursor,
   encodeCursor,
+  isoUtc,
   LIST_FIELDS,
   orderBy,
   sortExpression,
@@ -20,12 +21,14 @@ import {
   type ListField,
   type Sort,
 } from './filters.js';
+import { GENERATOR_SEED, turnEditsJson } from './turn-edits.js';
 import type { ConversationStatus, ScenarioInput, StudioDB, TemplateInput } from './types.js';
 
 export type Row = Record<string, unknown> & { id: string };
 
 /** The list fields that are columns (the *_name ones are looked up, see fieldSql). */
-const SQL_FIELDS = new Set<ListField>(LIST_FIELDS.filter((f) => f !== 'template_name' && f !== 'scenario_name'));
+const LOOKED_UP = new Set<ListField>(['template_name', 'scenario_name', 'generator']);
+const SQL_FIELDS = new Set<ListField>(LIST_FIELDS.filter((f) => !LOOKED_UP.has(f)));
 
 export interface ListArgs {
   filters: Filters;
@@ -37,15 +40,15 @@ export interface ListArgs {
   json?: boolean;
 }
 
-/** An ISO 8601 UTC timestamp with milliseconds, exactly as Date#toISOString writes it. */
-const isoUtc = (time: RawBuilder<unknown>) => sql`to_char(${time} at time zone 'UTC', 'YYYY-MM-DD"T"HH24:MI:SS.MS"Z"')`;
-
 /** The SQL expression one list field is written from, in the item's JSON. */
 function fieldSql(field: ListField, alias: string): RawBuilder<unknown> {
   if (field === 'created_at' || field === 'updated_at') return isoUtc(sql.ref(`${alias}.${field}`));
   // The name directories are a handful of rows: one primary-key probe per item.
   if (field === 'template_name') return sql`(select t.name from studio_templates t where t.id = ${sql.ref(`${alias}.template_id`)})`;
   if (field === 'scenario_name') return sql`(select s.name from studio_scenarios s where s.id = ${sql.ref(`${alias}.scenario_id`)})`;
+  // A job's rows carry its generator's name; rows without a job were written by the seed, whose
+  // writer is the offline one (GENERATOR_SEED).
+  if (field === 'generator') return sql`coalesce((select j.generator from studio_generation_jobs j where j.id = ${sql.ref(`${alias}.job_id`)}), ${GENERATOR_SEED})`;
   return sql.ref(`${alias}.${field}`);
 }
 
@@ -62,7 +65,7 @@ function itemJson(fields: ListField[], alias = 'c'): RawBuilder<string> {
 /** Every field of a detail, in the order the list's schema gives them. */
 const DETAIL_FIELDS: ListField[] = [
   'id', 'title', 'persona', 'emotion', 'tier', 'status', 'category', 'quality_score', 'parameters', 'review_history', 'template_id',
-  'scenario_id', 'job_id', 'template_name', 'scenario_name', 'turn_count', 'prompt_tokens', 'completion_tokens', 'total_tokens',
+  'scenario_id', 'job_id', 'template_name', 'scenario_name', 'generator', 'turn_count', 'prompt_tokens', 'completion_tokens', 'total_tokens',
   'created_at', 'updated_at',
 ];
 
@@ -126,6 +129,7 @@ export function listQuery(args: ListArgs) {
   const columns = new Set(fields.filter((f) => SQL_FIELDS.has(f)));
   if (fields.includes('template_name')) columns.add('template_id');
   if (fields.includes('scenario_name')) columns.add('scenario_id');
+  if (fields.includes('generator')) columns.add('job_id');
   columns.add('id');
   const cursor = args.cursor ? decodeCursor(args.cursor, sort) : undefined;
   const select = args.json ? sql`${itemJson(fields)} as j, c.id` : sql.join([...columns].map((c) => sql.ref(`c.${c}`)));
@@ -208,7 +212,7 @@ export async function getConversationJson(db: Kysely<StudioDB>, id: string): Pro
   const fields = DETAIL_FIELDS.flatMap((f) => [sql.lit(f), fieldSql(f, 'c')]);
   const { rows } = await sql<{ j: string }>`
     select json_build_object(${sql.join(fields)},
-      'turns', coalesce((select json_agg(json_build_object('turn', ct.turn_number, 'role', ct.role, 'content', ct.content, 'tokens', ct.tokens) order by ct.turn_number)
+      'turns', coalesce((select json_agg(json_build_object('turn', ct.turn_number, 'role', ct.role, 'content', ct.content, 'tokens', ct.tokens, 'edits', ${turnEditsJson(sql`ct`)}) order by ct.turn_number)
         from studio_conversation_turns ct where ct.conversation_id = c.id), '[]'::json))::text as j
     from studio_conversations c
     where c.id = ${id}::uuid

@@ -59,6 +59,16 @@ export interface TurnsTable {
   tokens: Generated<number>;
 }
 
+export interface TurnEditsTable {
+  id: Generated<string>;
+  conversation_id: string;
+  turn_number: number;
+  at: Timestamp;
+  editor: string | null;
+  /** The turn's text before this edit. */
+  before: string;
+}
+
 export interface TemplatesTable {
   id: Generated<string>;
   name: string;
@@ -106,6 +116,7 @@ export interface JobsTable {
 export interface StudioDB {
   studio_conversations: ConversationsTable;
   studio_conversation_turns: TurnsTable;
+  studio_turn_edits: TurnEditsTable;
   studio_templates: TemplatesTable;
   studio_scenarios: ScenariosTable;
   studio_generation_jobs: JobsTable;

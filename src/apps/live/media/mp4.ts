@@ -97,6 +97,8 @@ export function initSegment(video: VideoTrackInfo | null, audio: AudioTrackInfo 
 
 export interface Sample {
   data: Buffer;
+  /** Frees the memory `data` was staged in (the RTMP reader's); called once it is in a fragment. */
+  release?: () => void;
   duration: number;
   /** Composition offset (pts − dts) in the track's timescale. */
   cts: number;
@@ -172,7 +174,10 @@ export function fragment(sequence: number, runs: TrackRun[], alloc: (size: numbe
     for (const s of r.samples) {
       const at = pos;
       pos += s.data.copy(out, at);
+      // From here the sample's bytes are the fragment's: its staging memory can be reused.
       s.data = out.subarray(at, pos);
+      s.release?.();
+      s.release = undefined;
     }
   }
   return out;

@@ -73,6 +73,7 @@ interface PendingVideo {
   ctsMs: number;
   keyframe: boolean;
   data: Buffer;
+  release: (() => void) | undefined;
   arrivedAt: number;
 }
 
@@ -100,7 +101,7 @@ export class Segmenter {
   private lastDurationMs = 33;
   private partDurationMs = 0;
   private partIndependent = false;
-  private audioQueue: { dtsMs: number; data: Buffer }[] = [];
+  private audioQueue: { dtsMs: number; data: Buffer; release: (() => void) | undefined }[] = [];
   private audioNextTime: number | null = null;
   private sequence = 1;
   private nextMsn = 0;
@@ -113,10 +114,11 @@ export class Segmenter {
 
   constructor(private readonly options: SegmenterOptions) {}
 
-  pushVideo(dtsMs: number, ctsMs: number, keyframe: boolean, data: Buffer): void {
-    if (!this.video) return;
+  /** `release` frees `data`'s staging memory; called once the frame is in a fragment (or skipped). */
+  pushVideo(dtsMs: number, ctsMs: number, keyframe: boolean, data: Buffer, release?: () => void): void {
+    if (!this.video) return release?.();
     if (this.originMs === null) {
-      if (!keyframe) return; // a stream must start on a keyframe
+      if (!keyframe) return release?.(); // a stream must start on a keyframe
       this.originMs = dtsMs;
       this.originWallClock = Date.now();
       this.init = initSegment(this.video, this.audio);
@@ -131,19 +133,19 @@ export class Segmenter {
         this.partVideoStart = p.dtsMs;
         this.partFirstArrival = p.arrivedAt;
       }
-      this.partVideo.push({ data: p.data, duration: Math.round(durationMs * 90), cts: Math.round(p.ctsMs * 90), keyframe: p.keyframe });
+      this.partVideo.push({ data: p.data, release: p.release, duration: Math.round(durationMs * 90), cts: Math.round(p.ctsMs * 90), keyframe: p.keyframe });
       this.partDurationMs += durationMs;
       if (this.segmentStartMs === null) this.segmentStartMs = this.partVideoStart;
       this.lastDurationMs = durationMs;
       if (keyframe && dtsMs - this.segmentStartMs >= this.options.segmentTargetMs) this.closePart(dtsMs, true);
       else if (this.partDurationMs + durationMs > this.options.partTargetMs) this.closePart(dtsMs, false);
     }
-    this.pending = { dtsMs, ctsMs, keyframe, data, arrivedAt: Date.now() };
+    this.pending = { dtsMs, ctsMs, keyframe, data, release, arrivedAt: Date.now() };
   }
 
-  pushAudio(dtsMs: number, data: Buffer): void {
-    if (!this.audio || this.originMs === null || dtsMs < this.originMs || !this.init) return;
-    this.audioQueue.push({ dtsMs, data });
+  pushAudio(dtsMs: number, data: Buffer, release?: () => void): void {
+    if (!this.audio || this.originMs === null || dtsMs < this.originMs || !this.init) return release?.();
+    this.audioQueue.push({ dtsMs, data, release });
   }
 
   /** The publisher stopped: flush what is held and mark the playlist ended. */
@@ -155,7 +157,7 @@ export class Segmenter {
         this.partIndependent = p.keyframe;
         this.partFirstArrival = p.arrivedAt;
       }
-      this.partVideo.push({ data: p.data, duration: Math.round(this.lastDurationMs * 90), cts: Math.round(p.ctsMs * 90), keyframe: p.keyframe });
+      this.partVideo.push({ data: p.data, release: p.release, duration: Math.round(this.lastDurationMs * 90), cts: Math.round(p.ctsMs * 90), keyframe: p.keyframe });
       this.partDurationMs += this.lastDurationMs;
       this.pending = null;
       this.closePart(p.dtsMs + this.lastDurationMs, true);
@@ -252,7 +254,7 @@ export class Segmenter {
     const base = this.audioNextTime ?? 0;
     // AAC frames are 1024 samples each; counting them keeps the audio clock exact where the
     // millisecond FLV timestamps would drift.
-    const samples = take.map((a) => ({ data: a.data, duration: 1024, cts: 0, keyframe: true }));
+    const samples = take.map((a) => ({ data: a.data, release: a.release, duration: 1024, cts: 0, keyframe: true }));
     if (this.audioNextTime !== null) this.audioNextTime += 1024 * samples.length;
     return { trackId: AUDIO_TRACK, baseDecodeTime: base, samples };
   }

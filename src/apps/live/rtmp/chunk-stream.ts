@@ -7,6 +7,7 @@
  * frames one message. Every limit is checked before memory is spent: a bad peer gets a
  * `ChunkStreamError`, never an unbounded buffer.
  */
+import { SlabPool } from '../media/slab-pool.js';
 
 export interface RtmpMessage {
   typeId: number;
@@ -14,7 +15,16 @@ export interface RtmpMessage {
   /** Milliseconds, absolute on its chunk stream (deltas already summed). */
   timestamp: number;
   payload: Buffer;
+  /**
+   * Audio and video payloads live in the reader's reused staging memory: whoever takes one calls
+   * this once its bytes are copied elsewhere (or no longer needed), so the memory can be reused.
+   * Not calling it is safe (that slab is left to the collector), only slower.
+   */
+  release?: () => void;
 }
+
+/** Audio (8) and video (9) messages: staged in reused memory (see ChunkReader). */
+const MEDIA_TYPES = new Set([8, 9]);
 
 export class ChunkStreamError extends Error {
   constructor(message: string) {
@@ -42,6 +52,8 @@ export interface ChunkReaderLimits {
   maxChunkStreams: number;
 }
 
+const EMPTY = Buffer.alloc(0);
+
 /** Basic header (3) + type 0 message header (11) + extended timestamp (4). */
 const MAX_CHUNK_HEADER = 18;
 
@@ -49,6 +61,15 @@ const DEFAULT_LIMITS: ChunkReaderLimits = { maxMessageBytes: 8 * 1024 * 1024, ma
 
 export class ChunkReader {
   private buffer: Buffer = Buffer.alloc(0);
+  /**
+   * Media payloads are copied out of the socket's reads into slabs reused once their payloads
+   * were released (copied into a fragment). Why not hand out views of the reads (zero copy):
+   * a view keeps its read alive for the ~300 ms until the part is written, long enough for V8
+   * to promote it, and each promoted read is external memory freed only by a full mark-compact
+   * (the "external memory pressure" collections a profile of 10 publishers showed). Copying
+   * 0.5 MB/s into warm reused memory costs far less than those collections.
+   */
+  private readonly staging = new SlabPool(1 << 20, 4);
   private readonly streams = new Map<number, ChunkStreamState>();
   /** Set by the peer's SetChunkSize (default 128 per the specification). */
   chunkSize = 128;
@@ -175,13 +196,22 @@ export class ChunkReader {
     if (size > 0) state.parts.push(b.subarray(dataPos, dataPos + size));
     state.received += size;
     if (state.received >= state.length) {
-      // One chunk: copy it out, so a small message does not pin a whole socket read in memory.
-      const payload = state.parts.length === 1 ? Buffer.from(state.parts[0]!) : Buffer.concat(state.parts, state.length);
+      const message: RtmpMessage = { typeId: state.typeId, streamId: state.streamId, timestamp: state.timestamp, payload: EMPTY };
+      if (MEDIA_TYPES.has(state.typeId) && state.length > 0) {
+        const { lease, releaseWindow } = this.staging.allocate(state.length);
+        let at = 0;
+        for (const part of state.parts) at += part.copy(lease.data, at);
+        message.payload = lease.data;
+        message.release = releaseWindow;
+      } else {
+        // Copied out, so a small message does not pin a whole socket read in memory.
+        message.payload = state.parts.length === 1 ? Buffer.from(state.parts[0]!) : Buffer.concat(state.parts, state.length);
+      }
       state.parts = [];
       state.received = 0;
       // SetChunkSize applies to the very next chunk, which may already be in this buffer.
-      if (state.typeId === 1) this.setChunkSize(payload);
-      out.push({ typeId: state.typeId, streamId: state.streamId, timestamp: state.timestamp, payload });
+      if (state.typeId === 1) this.setChunkSize(message.payload);
+      out.push(message);
     }
     return dataPos + size;
   }

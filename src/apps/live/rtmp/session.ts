@@ -14,8 +14,9 @@ import { ServerHandshake } from './handshake.js';
 /** Where an accepted publisher's media goes. */
 export interface MediaSink {
   onMetadata(meta: Record<string, Amf0Value>): void;
-  onVideo(timestamp: number, payload: Buffer): void;
-  onAudio(timestamp: number, payload: Buffer): void;
+  /** `release` frees the payload's staging memory once its bytes are copied (see RtmpMessage). */
+  onVideo(timestamp: number, payload: Buffer, release?: () => void): void;
+  onAudio(timestamp: number, payload: Buffer, release?: () => void): void;
   /** The publisher stopped (`unpublish`), the socket closed (`disconnect`) or the input broke (`error`). */
   onEnd(reason: 'unpublish' | 'disconnect' | 'error', detail?: string): void;
   /** Receives the function that disconnects the publisher (a stream ended from the API). */
@@ -112,8 +113,8 @@ export class RtmpSession {
       case 8:
       case 9:
         if (!this.publishing || !this.sink) return this.observer.onDropped('media_before_publish');
-        if (m.typeId === 8) this.sink.onAudio(m.timestamp, m.payload);
-        else this.sink.onVideo(m.timestamp, m.payload);
+        if (m.typeId === 8) this.sink.onAudio(m.timestamp, m.payload, m.release);
+        else this.sink.onVideo(m.timestamp, m.payload, m.release);
         return;
       case 18:
       case 15:

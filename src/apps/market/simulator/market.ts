@@ -81,6 +81,15 @@ export class SimMarket {
     }
   }
 
+  /** One update at the top of one book (see TruthBook.resizeTop): a deterministic step for tests. */
+  stepTop(venue: VenueName, symbol: string, side: 'bid' | 'ask' = 'bid'): void {
+    const truth = this.truth(venue, symbol);
+    if (!truth) throw new Error(`no simulated book for ${venue} ${symbol}`);
+    const change = truth.resizeTop(side, Date.now());
+    this.produced++;
+    for (const l of this.listeners) l(venue, truth, change);
+  }
+
   /** Matches an order against a venue's true book; the consumed levels go out as an update. */
   take(venue: VenueName, symbol: string, side: 'buy' | 'sell', limitTicks: number | null, lots: number): { priceTicks: number; lots: number }[] {
     const truth = this.truth(venue, symbol);

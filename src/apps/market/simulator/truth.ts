@@ -119,6 +119,22 @@ export class TruthBook {
   }
 
   /**
+   * One update that certainly changes the top of the book: the best bid (or ask) is resized to a
+   * different quantity. Every venue's feed carries it, even Kraken's top-10 view, so a test can
+   * wait for exactly this update instead of stepping the random walk until one reaches the top.
+   */
+  resizeTop(side: 'bid' | 'ask', ts: number): TruthChange {
+    const levels = this.book.side(side);
+    const tick = levels.best;
+    const lots = levels.bestQty;
+    const next = lots > 1 ? lots - 1 : lots + 1;
+    this.book.set(side, tick, next);
+    const firstId = this.updateId + 1;
+    this.updateId += 1;
+    return { firstId, lastId: this.updateId, ts, bids: side === 'bid' ? [tick, next] : [], asks: side === 'ask' ? [tick, next] : [], trade: null };
+  }
+
+  /**
    * An incoming order takes liquidity: a buy consumes asks from the best up to `limitTicks`
    * (null: no limit) for at most `lots`. Returns the fills and the change to publish (levels
    * consumed), or null when nothing crossed.

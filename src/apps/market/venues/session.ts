@@ -54,9 +54,9 @@ export abstract class VenueSession {
     const ws = new WebSocket(this.url(), { perMessageDeflate: false });
     this.ws = ws;
     ws.on('open', () => {
-      this.lastMessage = performance.now();
+      this.lastMessage = this.lastWatch = performance.now();
       this.onOpen();
-      this.timer = setInterval(() => this.watch(), Math.min(this.options.pingIntervalMs, this.options.silenceMs / 2));
+      this.timer = setInterval(() => this.watch(), this.watchIntervalMs());
       this.timer.unref();
     });
     ws.on('message', (data) => {
@@ -78,14 +78,35 @@ export abstract class VenueSession {
   }
 
   private lastPing = 0;
+  private lastWatch = 0;
+  private watchIntervalMs(): number {
+    return Math.min(this.options.pingIntervalMs, this.options.silenceMs / 4);
+  }
+
+  /**
+   * The silence watchdog, every `min(pingIntervalMs, silenceMs / 4)`. Silence counts only time
+   * this process could have read: a tick that fires late means the event loop was blocked (a
+   * loaded machine, a long synchronous task), and messages that arrived meanwhile are still
+   * unread, so the blocked time is not charged to the venue and no verdict is given until they
+   * have been read. A connection idle for a quarter of the silence limit is probed with a ping
+   * (a quiet Binance stream sends nothing at all, and its pong proves it alive), which leaves
+   * the pong at least half the limit to arrive; idle past the limit, it is dead.
+   */
   private watch(): void {
     const now = performance.now();
-    if (now - this.lastMessage > this.options.silenceMs) {
-      this.status(null, 'down', `silent for ${Math.round(now - this.lastMessage)} ms`);
+    const interval = this.watchIntervalMs();
+    const late = this.lastWatch === 0 ? 0 : now - this.lastWatch - interval;
+    this.lastWatch = now;
+    if (late > interval) this.lastMessage = Math.min(now, this.lastMessage + late);
+    const idle = now - this.lastMessage;
+    // After a stall, judge on the next tick: by then the socket reads queued behind it have run.
+    if (idle > this.options.silenceMs && late <= interval) {
+      this.status(null, 'down', `silent for ${Math.round(idle)} ms`);
       this.ws?.terminate();
       return;
     }
-    if (now - this.lastPing >= this.options.pingIntervalMs) {
+    const probe = idle >= this.options.silenceMs / 4 && this.lastPing < this.lastMessage;
+    if (probe || now - this.lastPing >= this.options.pingIntervalMs) {
       this.lastPing = now;
       this.ping();
     }

@@ -1,7 +1,7 @@
 /**
  * @module apps/studio/routes/conversations
  * Browse and review: list (filters, sort, keyset pages), count, stats, one conversation, and
- * status changes one at a time or in bulk. Parameters a schema cannot judge (cursors, status
+ * status changes one at a time or in bulk, and corrections of a turn (its earlier text kept). Parameters a schema cannot judge (cursors, status
  * lists, JSON filters) are checked in filters.ts; refusals are 400 naming the parameter.
  */
 import type { FastifyInstance, FastifyRequest } from 'fastify';
@@ -9,6 +9,7 @@ import { AirwavesError, Errors } from '../../../core/errors.js';
 import { LIST_FIELDS, SORT_COLUMNS, UUID_RE, parseFields, parseFilters, parseSort, type FilterQuery, type ListQuery } from '../filters.js';
 import { bulkChangeStatus, changeStatus, countConversations, getConversationJson, listPageJson, studioStats } from '../queries.js';
 import type { ConversationStatus } from '../types.js';
+import { TURN_MAX_CHARS, editTurn } from '../turn-edits.js';
 import { JSON_TYPE, conversationItem, curator, errors, filterProps, statusBody, tags, uuidParam } from './schemas.js';
 import type { StudioRouteContext } from './context.js';
 
@@ -108,7 +109,7 @@ export function registerConversationRoutes(http: FastifyInstance, { db, shared, 
             type: 'object',
             properties: {
               ...conversationItem.properties,
-              turns: { type: 'array', items: { type: 'object', properties: { turn: { type: 'integer' }, role: { type: 'string' }, content: { type: 'string' }, tokens: { type: 'integer' } } } },
+              turns: { type: 'array', items: { type: 'object', properties: { turn: { type: 'integer' }, role: { type: 'string' }, content: { type: 'string' }, tokens: { type: 'integer' }, edits: { type: 'array', description: 'earlier texts of the turn, oldest first, with who changed them and when' } } } },
             },
           },
           ...errors,
@@ -166,6 +167,45 @@ export function registerConversationRoutes(http: FastifyInstance, { db, shared, 
       const result = await bulkChangeStatus(db, req.body.ids, { ...req.body, reviewer: reviewerOf(req) });
       statsCache.invalidate();
       return result;
+    },
+  );
+
+  http.patch<{ Params: { id: string; turn: number }; Body: { content: string; expected?: string } }>(
+    '/conversations/:id/turns/:turn',
+    {
+      config: curator,
+      schema: {
+        tags,
+        summary: "Correct one turn's text; the text before is kept in the turn's edits with who and when",
+        params: { type: 'object', required: ['id', 'turn'], properties: { ...uuidParam.properties, turn: { type: 'integer', minimum: 0, maximum: 10_000 } } },
+        body: {
+          type: 'object',
+          required: ['content'],
+          additionalProperties: false,
+          properties: {
+            content: { type: 'string', minLength: 1, maxLength: TURN_MAX_CHARS },
+            expected: { type: 'string', maxLength: TURN_MAX_CHARS * 2, description: 'the text the editor saw: 409 conflict if it changed meanwhile' },
+          },
+        },
+        response: {
+          200: {
+            type: 'object',
+            properties: {
+              turn: { type: 'integer' },
+              role: { type: 'string' },
+              content: { type: 'string' },
+              tokens: { type: 'integer' },
+              edits: { type: 'array', items: { type: 'object', properties: { at: { type: 'string' }, editor: { type: ['string', 'null'] }, before: { type: 'string' } } } },
+            },
+          },
+          ...errors,
+        },
+      },
+    },
+    async (req) => {
+      const edited = await editTurn(db, { id: req.params.id, turn: req.params.turn, content: req.body.content, expected: req.body.expected, editor: req.identity?.user ?? null });
+      statsCache.invalidate();
+      return edited;
     },
   );
 }

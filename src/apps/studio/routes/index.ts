@@ -30,11 +30,16 @@ export interface StudioRouteDeps {
 export function registerStudioRoutes(http: FastifyInstance, deps: StudioRouteDeps): void {
   const { database, metrics } = deps;
   const shared = new SharedReads('shared_reads', metrics.cache);
+  // Stats are aggregates over the whole table: a few seconds stale is fine, a scan per page view is not.
+  const statsCache = new TtlCache<unknown>('stats', 5_000, metrics.cache);
   // Any statement that is not a plain read (insert, update, delete, begin/commit) detaches the
-  // shared reads in flight.
+  // shared reads in flight; one that writes conversations (a job's chunk, a seed, a bulk change,
+  // an edit) drops the stats too, so the cards never lag the list after a job.
   const stopWatchingWrites = database.onQuery((_ms, text) => {
     const kind = kindOf(text);
-    if (kind !== 'select' && kind !== 'explain') shared.invalidate();
+    if (kind === 'select' || kind === 'explain') return;
+    shared.invalidate();
+    if ((kind === 'insert' || kind === 'update' || kind === 'delete') && /\bstudio_conversations\b/.test(text)) statsCache.invalidate();
   });
   http.addHook('onClose', async () => void stopWatchingWrites());
   const ctx = {
@@ -44,8 +49,7 @@ export function registerStudioRoutes(http: FastifyInstance, deps: StudioRouteDep
     generatorName: deps.generatorName,
     templatesCache: new TtlCache<unknown>('templates', CACHE_TTL_MS, metrics.cache),
     scenariosCache: new TtlCache<unknown>('scenarios', CACHE_TTL_MS, metrics.cache),
-    // Stats are aggregates over the whole table: a few seconds stale is fine, a scan per page view is not.
-    statsCache: new TtlCache<unknown>('stats', 5_000, metrics.cache),
+    statsCache,
     shared,
   };
   registerConversationRoutes(http, ctx);

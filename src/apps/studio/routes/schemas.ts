@@ -55,6 +55,7 @@ export const conversationItem = {
     job_id: { type: ['string', 'null'] },
     template_name: { type: ['string', 'null'] },
     scenario_name: { type: ['string', 'null'] },
+    generator: { type: 'string', description: 'what wrote the text: the generator of its job (offline, openai-compatible), or seed (studio:seed, offline)' },
     turn_count: { type: 'integer' },
     prompt_tokens: { type: 'integer' },
     completion_tokens: { type: 'integer' },

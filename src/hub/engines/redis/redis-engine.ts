@@ -17,16 +17,19 @@
  * Per listened channel one ChannelSync (./channel-sync.ts) puts pub/sub, own replies, gap fills
  * and the subscribe's read in one order; the hub sees each channel's messages once, in offset
  * order, and learns of a skip (proven gone) or an epoch change from the message that follows it.
+ * Presence notices on the same pub/sub go through a PresenceFeed (./presence-feed.ts), which
+ * replays the ones missed while the subscriber connection was down.
  */
 import { Redis } from 'ioredis';
-import { redisCommandDuration, redisCommandOptions, redisSubscriberOptions, redisTarget, type SentinelAddress } from '../../../core/redis-options.js';
+import { redisCommandDuration, redisCommandOptions, redisSubscriberOptions, redisTarget, type SentinelConfig } from '../../../core/redis-options.js';
 import { AirwavesError, Errors, isAirwavesError } from '../../../core/errors.js';
 import type { Logger } from '../../../core/logger.js';
 import { prom, sharedMetric, type Registry } from '../../../core/metrics.js';
 import type { ChannelRetention, EngineNotices, HistorySlice, HubEngine, HubMessage, MessageSink, PublishAck, PublishPayload } from '../engine.js';
 import { newEpoch } from '../engine.js';
 import { ChannelSync, type SyncEvent } from './channel-sync.js';
-import { decodeWire, presenceNoticeOf, publishedAtOf, pubSubChannelOf } from './wire.js';
+import { decodeWire, presenceLogKey, presenceNoticeOf, presenceSeqKey, publishedAtOf, pubSubChannelOf } from './wire.js';
+import { PRESENCE_LOG_SIZE, PresenceFeed } from './presence-feed.js';
 import { engineScripts } from './scripts.js';
 
 export { decodeWire, encodeWire } from './wire.js';
@@ -34,7 +37,7 @@ export { decodeWire, encodeWire } from './wire.js';
 export interface RedisEngineOptions {
   url: string;
   /** Redis Sentinels: `url`'s host names the master group, and the engine follows its failovers. */
-  sentinels?: readonly SentinelAddress[];
+  sentinels?: SentinelConfig;
   /** Replicas that must confirm a publish (Redis WAIT) before it is acknowledged. Default 0. */
   waitReplicas?: number;
   /** How long a publish waits for them. Default 1 s. */
@@ -88,6 +91,7 @@ export class RedisEngine implements HubEngine {
   private notices?: EngineNotices;
   private readonly listening = new Map<string, Listened>();
   private readonly retention = new Map<string, ChannelRetention>();
+  private readonly presenceFeed: PresenceFeed;
   private readonly latency?: prom.Histogram<'op'>;
   private readonly syncEvents?: prom.Counter<'event'>;
   private sweepTimer?: NodeJS.Timeout;
@@ -120,6 +124,14 @@ export class RedisEngine implements HubEngine {
         }
       });
     }
+    this.presenceFeed = new PresenceFeed({
+      nodeId: options.nodeId,
+      tell: (channel, n) => this.notices?.presence(channel, n.event, n.info),
+      readSeq: (channel) => this.cmd.get(presenceSeqKey(channel)),
+      readLog: (channel) => this.cmd.lrangeBuffer(presenceLogKey(channel), 0, PRESENCE_LOG_SIZE - 1),
+      count: (event, n = 1) => this.syncEvents?.inc({ event }, n),
+      warn: (message, err) => this.log.warn({ err: (err as Error).message }, message),
+    });
     this.sub.on('ready', () => {
       if (this.wasDown) this.log.info('redis connection restored');
       this.wasDown = false;
@@ -135,7 +147,7 @@ export class RedisEngine implements HubEngine {
         (registers) =>
           new prom.Counter({
             name: 'redis_engine_sync_events_total',
-            help: 'Per-channel ordering events: fill (history read), fill_failed, skipped (offsets proven gone), duplicate, held_dropped, epoch_change, fork (Redis lost delivered messages; new epoch), unreplicated (publish not confirmed by the replicas)',
+            help: 'Per-channel ordering events: fill (history read), fill_failed, skipped (offsets proven gone), duplicate, held_dropped, epoch_change, fork (Redis lost delivered messages; new epoch), unreplicated (publish not confirmed by the replicas), presence_recovered (presence notices told from the log after a reconnect), presence_gap (more missed than the log keeps)',
             labelNames: ['event'] as const,
             registers,
           }),
@@ -229,6 +241,7 @@ export class RedisEngine implements HubEngine {
       const listened: Listened = { sync: this.newSync(channel), subscribed: Promise.resolve() };
       this.listening.set(channel, listened);
       this.subscribe(channel, listened);
+      this.presenceFeed.listen(channel, listened.subscribed);
       return listened.subscribed.then(
         () => undefined,
         () => undefined,
@@ -237,6 +250,7 @@ export class RedisEngine implements HubEngine {
     const listened = this.listening.get(channel);
     if (!listened) return Promise.resolve();
     listened.sync.close();
+    this.presenceFeed.forget(channel);
     this.listening.delete(channel);
     this.retention.delete(channel);
     return this.sub.unsubscribe(pubChannel).then(
@@ -356,8 +370,7 @@ export class RedisEngine implements HubEngine {
     try {
       const notice = presenceNoticeOf(buf);
       if (notice) {
-        // A notice from this node was told to its subscribers where it happened.
-        if (notice.node !== this.options.nodeId) this.notices?.presence(channel, notice.event, notice.info);
+        this.presenceFeed.offer(channel, notice);
         return;
       }
       message = decodeWire(channel, buf);
@@ -385,6 +398,7 @@ export class RedisEngine implements HubEngine {
       return;
     }
     for (const l of this.listening.values()) l.sync.recover();
+    for (const channel of this.listening.keys()) void this.presenceFeed.recover(channel);
   }
 
   /** Refreshes the epoch keys of listened channels; a channel whose epoch or top moved without this node hearing of it recovers. */

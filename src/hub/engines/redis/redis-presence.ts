@@ -11,23 +11,29 @@
  * its subscribers; so is an entry taken out because it expired (a killed node's clients leave
  * within `ttlMs` plus one heartbeat of any node on the channel).
  *
- * Keys (hash-tagged like the engine's): aw:{<channel>}:pr (hash), aw:{<channel>}:pe (sorted set).
+ * Every notice is also numbered and kept in a short log (lua/presence-announce.lua, the last
+ * PRESENCE_LOG_SIZE per channel): a node whose subscriber connection was down reads the notices
+ * it missed from there once it is back (redis-engine.ts, "presence recovery").
+ *
+ * Keys (hash-tagged like the engine's): aw:{<channel>}:pr (hash), aw:{<channel>}:pe (sorted set),
+ * aw:{<channel>}:pq (notice sequence), aw:{<channel>}:pn (notice log, a list, newest first).
  */
 import { Redis } from 'ioredis';
 import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
-import { redisCommandOptions, redisTarget, type SentinelAddress } from '../../../core/redis-options.js';
+import { redisCommandOptions, redisTarget, type SentinelConfig } from '../../../core/redis-options.js';
 import { AirwavesError, Errors } from '../../../core/errors.js';
 import type { Logger } from '../../../core/logger.js';
 import type { PresenceEntry } from '../../../protocol/index.js';
 import type { PresenceStore } from '../presence.js';
 import { luaDir } from './scripts.js';
-import { pubSubChannelOf } from './wire.js';
+import { presenceLogKey, presenceSeqKey, pubSubChannelOf } from './wire.js';
+import { PRESENCE_LOG_SIZE } from './presence-feed.js';
 
 export interface RedisPresenceOptions {
   url: string;
   /** Redis Sentinels: `url`'s host names the master group. */
-  sentinels?: readonly SentinelAddress[];
+  sentinels?: SentinelConfig;
   nodeId: string;
   logger: Logger;
   /** How long an entry outlives its node's last refresh. Default 15 s. */
@@ -36,10 +42,12 @@ export interface RedisPresenceOptions {
   heartbeatMs?: number;
 }
 
+type Keys = [hash: string, zset: string, seq: string, log: string];
+
 interface PresenceRedis extends Redis {
-  awPresenceAdd(hash: string, zset: string, ...argv: (string | number)[]): Promise<number>;
-  awPresenceLeave(hash: string, zset: string, ...argv: string[]): Promise<number>;
-  awPresenceList(hash: string, zset: string, now: number, pubChannel: string): Promise<string[]>;
+  awPresenceAdd(...keysThenArgv: [...Keys, ...(string | number)[]]): Promise<number>;
+  awPresenceLeave(...keysThenArgv: [...Keys, ...(string | number)[]]): Promise<number>;
+  awPresenceList(...keysThenArgv: [...Keys, now: number, pubChannel: string, ttl: number, logSize: number]): Promise<string[]>;
 }
 
 interface StoredEntry extends PresenceEntry {
@@ -47,8 +55,7 @@ interface StoredEntry extends PresenceEntry {
   at: number;
 }
 
-const hashKey = (channel: string) => `aw:{${channel}}:pr`;
-const zsetKey = (channel: string) => `aw:{${channel}}:pe`;
+const keysOf = (channel: string): Keys => [`aw:{${channel}}:pr`, `aw:{${channel}}:pe`, presenceSeqKey(channel), presenceLogKey(channel)];
 
 export class RedisPresence implements PresenceStore {
   private readonly redis: PresenceRedis;
@@ -58,6 +65,10 @@ export class RedisPresence implements PresenceStore {
   /** This node's clients per channel: what the heartbeat refreshes. */
   private readonly local = new Map<string, Map<string, StoredEntry>>();
   private readonly timer: NodeJS.Timeout;
+  /** How long a channel's presence keys outlive the last refresh of any entry. */
+  private get keyTtlMs(): number {
+    return this.ttlMs * 2;
+  }
 
   constructor(options: RedisPresenceOptions) {
     this.log = options.logger.child({ module: 'redis-presence', node: options.nodeId });
@@ -66,9 +77,11 @@ export class RedisPresence implements PresenceStore {
     this.redis = new Redis(options.url, redisTarget(options.url, { ...redisCommandOptions(`airwaves-presence-${options.nodeId}`), lazyConnect: false }, options.sentinels)) as PresenceRedis;
     this.redis.on('error', (err: Error) => this.log.debug({ err: err.message }, 'redis connection error'));
     const dir = luaDir();
-    this.redis.defineCommand('awPresenceAdd', { numberOfKeys: 2, lua: readFileSync(join(dir, 'presence-add.lua'), 'utf8') });
-    this.redis.defineCommand('awPresenceLeave', { numberOfKeys: 2, lua: readFileSync(join(dir, 'presence-leave.lua'), 'utf8') });
-    this.redis.defineCommand('awPresenceList', { numberOfKeys: 2, lua: readFileSync(join(dir, 'presence-list.lua'), 'utf8') });
+    // Each script starts with the shared announcer.
+    const lua = (name: string) => readFileSync(join(dir, 'presence-announce.lua'), 'utf8') + readFileSync(join(dir, name), 'utf8');
+    this.redis.defineCommand('awPresenceAdd', { numberOfKeys: 4, lua: lua('presence-add.lua') });
+    this.redis.defineCommand('awPresenceLeave', { numberOfKeys: 4, lua: lua('presence-leave.lua') });
+    this.redis.defineCommand('awPresenceList', { numberOfKeys: 4, lua: lua('presence-list.lua') });
     this.timer = setInterval(() => this.heartbeat(), options.heartbeatMs ?? Math.max(100, Math.floor(this.ttlMs / 3)));
     this.timer.unref();
   }
@@ -93,7 +106,7 @@ export class RedisPresence implements PresenceStore {
   async list(channel: string): Promise<PresenceEntry[]> {
     let flat: string[];
     try {
-      flat = await this.redis.awPresenceList(hashKey(channel), zsetKey(channel), Date.now(), pubSubChannelOf(channel));
+      flat = await this.redis.awPresenceList(...keysOf(channel), Date.now(), pubSubChannelOf(channel), this.keyTtlMs, PRESENCE_LOG_SIZE);
     } catch (err) {
       throw new AirwavesError(Errors.engineUnavailable, `presence unavailable: ${(err as Error).message}`);
     }
@@ -121,13 +134,13 @@ export class RedisPresence implements PresenceStore {
   /** Records entries; `announce`: as joins of this node (a heartbeat announces only re-added ones). */
   private add(channel: string, entries: StoredEntry[], announce = false): Promise<number> {
     const now = Date.now();
-    const argv: (string | number)[] = [now + this.ttlMs, this.ttlMs * 2, now, pubSubChannelOf(channel), announce ? this.nodeId : ''];
+    const argv: (string | number)[] = [now + this.ttlMs, this.keyTtlMs, now, pubSubChannelOf(channel), announce ? this.nodeId : '', PRESENCE_LOG_SIZE];
     for (const e of entries) argv.push(e.client, JSON.stringify(e));
-    return this.redis.awPresenceAdd(hashKey(channel), zsetKey(channel), ...argv);
+    return this.redis.awPresenceAdd(...keysOf(channel), ...argv);
   }
 
   private remove(channel: string, clients: string[]): Promise<number> {
-    return this.redis.awPresenceLeave(hashKey(channel), zsetKey(channel), pubSubChannelOf(channel), this.nodeId, ...clients);
+    return this.redis.awPresenceLeave(...keysOf(channel), pubSubChannelOf(channel), this.nodeId, this.keyTtlMs, PRESENCE_LOG_SIZE, ...clients);
   }
 
   private heartbeat(): void {

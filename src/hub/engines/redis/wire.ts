@@ -22,29 +22,48 @@ export function encodeWire(offset: number, epoch: string, ts: number, payload: P
 export const pubSubChannelOf = (channel: string) => `aw:p:${channel}`;
 
 /**
- * A presence notice on a channel's pub/sub: `J|<node>|<entry JSON>` or `L|<node>|<entry JSON>`
- * (a publication starts with its offset's digits). `<node>` is the node where it happened (that
- * node told its own subscribers already) or empty for an entry that expired (every node tells).
+ * A presence notice on a channel's pub/sub: `J|<node>|<seq>|<entry JSON>` or `L|<node>|<seq>|<entry
+ * JSON>` (a publication starts with its offset's digits). `<node>` is the node where it happened
+ * (that node told its own subscribers already) or empty for an entry that expired (every node
+ * tells). `<seq>` numbers the channel's notices; the last ones are also kept in a log
+ * (lua/presence-announce.lua), from which a node reads what it missed while its subscriber
+ * connection was down. A notice without `<seq>` (`J|<node>|<entry>`, nodes before it) is read too.
  */
 export interface PresenceNotice {
   event: 'join' | 'leave';
   node: string;
+  /** The notice's number in its channel (undefined from a node that predates it). */
+  seq?: number;
   info: PresenceEntry;
 }
 
 const J = 0x4a;
 const L = 0x4c;
+const OPEN_BRACE = 0x7b;
+
+/** A channel's presence notice sequence and notice log (newest first). */
+export const presenceSeqKey = (channel: string) => `aw:{${channel}}:pq`;
+export const presenceLogKey = (channel: string) => `aw:{${channel}}:pn`;
 
 /** The notice in `buf`, or undefined when `buf` is a publication. Throws on a malformed notice. */
 export function presenceNoticeOf(buf: Buffer): PresenceNotice | undefined {
   if (buf[0] !== J && buf[0] !== L) return undefined;
   const bar = buf.indexOf(BAR, 2);
   if (buf[1] !== BAR || bar < 0) throw new Error('malformed presence notice');
-  const entry = JSON.parse(buf.toString('utf8', bar + 1)) as { client?: unknown; user?: unknown };
+  let seq: number | undefined;
+  let json = bar + 1;
+  if (buf[json] !== OPEN_BRACE) {
+    const seqBar = buf.indexOf(BAR, json);
+    seq = Number(buf.toString('latin1', json, seqBar));
+    if (seqBar < 0 || !Number.isSafeInteger(seq)) throw new Error('malformed presence notice sequence');
+    json = seqBar + 1;
+  }
+  const entry = JSON.parse(buf.toString('utf8', json)) as { client?: unknown; user?: unknown };
   if (typeof entry.client !== 'string') throw new Error('presence notice without a client');
   return {
     event: buf[0] === J ? 'join' : 'leave',
     node: buf.toString('utf8', 2, bar),
+    seq,
     info: { client: entry.client, user: typeof entry.user === 'string' ? entry.user : null },
   };
 }
