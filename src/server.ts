@@ -10,6 +10,7 @@ import { fileURLToPath } from 'node:url';
 import type { FastifyInstance } from 'fastify';
 import swaggerUi from '@fastify/swagger-ui';
 import { loadConfig, type AirwavesConfig } from './config.js';
+import { sentinelsOf } from './core/config.js';
 import { MemoryMonitor } from './core/memory-monitor.js';
 import { createLogger, type Logger } from './core/logger.js';
 import { createHubMetrics, createRegistry, type Registry } from './core/metrics.js';
@@ -69,7 +70,7 @@ async function createEngine(config: AirwavesConfig, logger: Logger, nodeId: stri
   const { RedisEngine } = await import('./hub/engines/redis/redis-engine.js');
   const { ShardedEngine, redisShardUrls } = await import('./hub/engines/redis/shards.js');
   const urls = redisShardUrls(config.redisUrl);
-  const engines = urls.map((url) => new RedisEngine({ url, sentinels: config.redisSentinels, nodeId, logger, metrics, metaTtlMs: config.redisChannelTtlMs, dedupeTtlMs: config.redisDedupeTtlMs, waitReplicas: config.redisWaitReplicas, waitTimeoutMs: config.redisWaitTimeoutMs }));
+  const engines = urls.map((url) => new RedisEngine({ url, sentinels: sentinelsOf(config), nodeId, logger, metrics, metaTtlMs: config.redisChannelTtlMs, dedupeTtlMs: config.redisDedupeTtlMs, waitReplicas: config.redisWaitReplicas, waitTimeoutMs: config.redisWaitTimeoutMs }));
   return engines.length === 1 ? engines[0] : new ShardedEngine(urls, engines);
 }
 
@@ -78,7 +79,7 @@ async function createPresence(config: AirwavesConfig, logger: Logger, nodeId: st
   const { RedisPresence } = await import('./hub/engines/redis/redis-presence.js');
   const { ShardedPresence, redisShardUrls } = await import('./hub/engines/redis/shards.js');
   const urls = redisShardUrls(config.redisUrl);
-  const stores = urls.map((url) => new RedisPresence({ url, sentinels: config.redisSentinels, nodeId, logger, ttlMs: config.presenceTtlMs }));
+  const stores = urls.map((url) => new RedisPresence({ url, sentinels: sentinelsOf(config), nodeId, logger, ttlMs: config.presenceTtlMs }));
   return stores.length === 1 ? stores[0] : new ShardedPresence(urls, stores);
 }
 

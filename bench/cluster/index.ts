@@ -222,6 +222,7 @@ export async function main(args: string[]): Promise<void> {
   );
   const loadBefore = loadavg().map((v) => Math.round(v * 100) / 100);
   const configs: ConfigResult[] = [];
+  const failures: string[] = [];
   let crossMeasured = false;
   for (const setup of opts.setups) {
     log(`\n[${labelOf(setup, opts.quota)}]`);
@@ -232,6 +233,11 @@ export async function main(args: string[]): Promise<void> {
       const measureCross: boolean = setup.nodes === 2 && !crossMeasured && opts.saturation;
       crossMeasured ||= measureCross;
       configs.push(await runSetup(setup, opts, log, redis, measureCross));
+    } catch (err) {
+      // One setup that cannot run (a node not ready in time on a loaded machine) is reported; the others' results are kept.
+      const message = (err as Error).message.split('\n')[0];
+      log(`  setup failed: ${message}`);
+      failures.push(`${labelOf(setup, opts.quota)}: ${message}`);
     } finally {
       await redis?.close();
     }
@@ -252,6 +258,7 @@ export async function main(args: string[]): Promise<void> {
     },
     options: opts,
     configs,
+    failures,
     summary,
   };
   const markdown = renderMarkdown(results);

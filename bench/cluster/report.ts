@@ -102,6 +102,8 @@ export function renderMarkdown(res: {
   machine: { cpus: number; cpuModel: string; node: string; loadAverageBefore: number[]; loadAverageAfter: number[] };
   options: { clients: number; channels: number; receivers: number; payloadBytes: number; rate: number; durationMs: number; stepDurationMs: number; p99LimitMs: number; quota: NodeCpuQuota | null; publishers: 'spread' | 'first' };
   configs: ConfigResult[];
+  /** Setups that could not run, with why. */
+  failures: string[];
   summary: ReturnType<typeof summarize>;
 }): string {
   const o = res.options;
@@ -122,6 +124,7 @@ export function renderMarkdown(res: {
       '"other" is CPU taken meanwhile by processes outside the benchmark (the machine is shared with other work).',
     '',
   );
+  if (res.failures.length) lines.push('Setups that could not run: ' + res.failures.join('; ') + '.', '');
   lines.push('## Targets', '', '| check | target | actual | met |', '|---|---|---|---|');
   for (const c of res.summary.checks) lines.push(`| ${c.name} | ${c.target} | ${c.actual} | ${c.met ? 'yes' : '**no**'} |`);
   lines.push('');

@@ -121,9 +121,14 @@ function latencyOf(h: LatencyHistogram): Latency {
 
 export const BENCH_API_KEY = 'bench-api-key-0123456789abcdef-0123456789';
 
-/** Environment of a benchmark node: limits lifted (the load comes from few connections), apps with background work off. */
+/**
+ * Environment of a benchmark node: limits lifted (the load comes from few connections), and the
+ * hub alone (no app): the apps' start-up (databases) takes minutes on a loaded machine, and their
+ * background work would spend the node's quota on something other than what is measured.
+ */
 function nodeEnv(dataDir: string): Record<string, string> {
   return {
+    AIRWAVES_APPS: '',
     AIRWAVES_DATA_DIR: dataDir,
     AIRWAVES_API_KEY: BENCH_API_KEY,
     // Shared by every node: tokens must verify on all of them.

@@ -26,6 +26,8 @@ interface SetupResult {
   readyMs: number;
   /** Spawn to `/readyz?apps=all` 200: every enabled app serves too (null for the bare peer). */
   allAppsMs: number | null;
+  /** Spawn to the moment each app left `/readyz`'s `starting` list (its routes serve), in the order they came. */
+  appServesMs: Record<string, number>;
   /** CPU (user + system, all threads) the process used from spawn to ready, in seconds. */
   readyCpuSeconds: number;
   idleSeconds: number;
@@ -78,6 +80,26 @@ async function waitReady(url: string, child: ChildProcess, timeoutMs: number, an
   throw new Error(`${url} not ready within ${timeoutMs} ms`);
 }
 
+/**
+ * Polls `/readyz` (its body names the apps still `starting`) until none is left, noting when each
+ * app left the list: apps start together and each serves as soon as it is in.
+ */
+async function watchAppsServe(url: string, child: ChildProcess, started: number, timeoutMs: number): Promise<Record<string, number>> {
+  const deadline = Date.now() + timeoutMs;
+  const seen = new Set<string>();
+  const served: Record<string, number> = {};
+  while (Date.now() < deadline) {
+    if (child.exitCode !== null) throw new Error(`server exited with ${child.exitCode} before every app served`);
+    const body = (await (await fetch(url)).json().catch(() => ({}))) as { starting?: string[] };
+    const starting = new Set(body.starting ?? []);
+    for (const app of starting) seen.add(app);
+    for (const app of seen) if (!starting.has(app) && served[app] === undefined) served[app] = Math.round(performance.now() - started);
+    if (starting.size === 0) return served;
+    await new Promise((r) => setTimeout(r, 5));
+  }
+  throw new Error(`${url}: apps still starting after ${timeoutMs} ms`);
+}
+
 async function heapUsedMb(base: string): Promise<number | null> {
   try {
     const text = await (await fetch(`${base}/metrics`)).text();
@@ -99,8 +121,9 @@ async function measure(setup: string, command: string[], env: NodeJS.ProcessEnv,
     const readyCpuSeconds = Number((cpuTicks(child.pid!) / CLK_TCK).toFixed(2));
     // The apps start behind the open port (their routes answer 503 app_starting until then).
     let allAppsMs: number | null = null;
+    let appServesMs: Record<string, number> = {};
     if (!anyAnswer) {
-      await waitReady(`http://127.0.0.1:${port}/readyz?apps=all`, child, readyTimeoutMs);
+      appServesMs = await watchAppsServe(`http://127.0.0.1:${port}/readyz`, child, started, readyTimeoutMs);
       allAppsMs = Math.round(performance.now() - started);
     }
     // Let start-up work (JIT, first GC, app warm-up) settle before the idle window.
@@ -110,8 +133,8 @@ async function measure(setup: string, command: string[], env: NodeJS.ProcessEnv,
     await new Promise((r) => setTimeout(r, idleSeconds * 1000));
     const cpu = ((cpuTicks(child.pid!) - t0) / CLK_TCK) / ((performance.now() - w0) / 1000);
     const heap = await heapUsedMb(`http://127.0.0.1:${port}`);
-    const result = { setup, readyMs: Math.round(readyMs), allAppsMs, readyCpuSeconds, idleSeconds, idleCpuPercentOfCore: Number((cpu * 100).toFixed(2)), rssMb: Number(rssMb(child.pid!).toFixed(1)), heapUsedMb: heap === null ? null : Number(heap.toFixed(1)) };
-    console.log(`${setup.padEnd(34)} ready ${String(result.readyMs).padStart(5)} ms (${result.readyCpuSeconds} s CPU), every app ${result.allAppsMs ?? '—'} ms  idle CPU ${result.idleCpuPercentOfCore.toFixed(2).padStart(5)} % of a core  RSS ${result.rssMb} MB  heap ${result.heapUsedMb ?? '—'} MB`);
+    const result = { setup, readyMs: Math.round(readyMs), allAppsMs, appServesMs, readyCpuSeconds, idleSeconds, idleCpuPercentOfCore: Number((cpu * 100).toFixed(2)), rssMb: Number(rssMb(child.pid!).toFixed(1)), heapUsedMb: heap === null ? null : Number(heap.toFixed(1)) };
+    console.log(`${setup.padEnd(34)} ready ${String(result.readyMs).padStart(5)} ms (${result.readyCpuSeconds} s CPU), every app ${result.allAppsMs ?? '—'} ms${Object.keys(appServesMs).length ? ` (${Object.entries(appServesMs).map(([a, ms]) => `${a} ${ms}`).join(', ')})` : ''}  idle CPU ${result.idleCpuPercentOfCore.toFixed(2).padStart(5)} % of a core  RSS ${result.rssMb} MB  heap ${result.heapUsedMb ?? '—'} MB`);
     return result;
   } catch (err) {
     throw new Error(`${setup}: ${(err as Error).message}\n${stderr}`);
@@ -152,11 +175,14 @@ export async function main(args: string[]): Promise<void> {
     '# Footprint: start time and idle cost (npm run bench -- footprint)',
     '',
     `Run ${record.at}, ${record.machine.cpus} cores, Node ${record.machine.node}; load average before ${loadBefore.join(' / ')}, after ${loadAfter.join(' / ')}.`,
-    'The built CLI with default configuration, observed from outside: /readyz polled every 5 ms from spawn (and the CPU the process used until then, all threads), then /readyz?apps=all (every app serves; until then their routes answer 503 app_starting); idle CPU from /proc over the idle window after a 3 s settle; RSS at the end of the window.',
+    'The built CLI with default configuration, observed from outside: /readyz polled every 5 ms from spawn (and the CPU the process used until then, all threads), then /readyz until its `starting` list is empty (apps start together and each serves as soon as it is in: the time each left the list, and when the last did; until then the routes of an app answer 503 app_starting); idle CPU from /proc over the idle window after a 3 s settle; RSS at the end of the window.',
     '',
-    '| setup | ready (ms) | every app serves (ms) | CPU until ready (s) | idle CPU (% of a core) | RSS (MB) | heap used (MB) |',
-    '|---|---|---|---|---|---|---|',
-    ...results.map((r) => `| ${r.setup} | ${r.readyMs} | ${r.allAppsMs ?? '—'} | ${r.readyCpuSeconds} | ${r.idleCpuPercentOfCore} | ${r.rssMb} | ${r.heapUsedMb ?? '—'} |`),
+    '| setup | ready (ms) | each app serves (ms from spawn) | every app serves (ms) | CPU until ready (s) | idle CPU (% of a core) | RSS (MB) | heap used (MB) |',
+    '|---|---|---|---|---|---|---|---|',
+    ...results.map(
+      (r) =>
+        `| ${r.setup} | ${r.readyMs} | ${Object.entries(r.appServesMs).map(([a, ms]) => `${a} ${ms}`).join(', ') || '—'} | ${r.allAppsMs ?? '—'} | ${r.readyCpuSeconds} | ${r.idleCpuPercentOfCore} | ${r.rssMb} | ${r.heapUsedMb ?? '—'} |`,
+    ),
     '',
   ].join('\n');
   writeFileSync(join(values.out!, 'footprint.md'), md);

@@ -29,7 +29,7 @@ export interface MarketResults {
   options: Record<string, string>;
   parts: string[];
   hotPath: { messages: number; parse: { scanner: Measure; jsonParse: Measure }; pipeline: { lean: Measure; naive: Measure }; load: number[]; at: string };
-  truth: { diffs: number; checkpoints: number; compared: number; mismatches: string[]; crossed: number; resyncs: number; gaps: number; duplicates: number; slowestRecoveryDiffs: number; ms: number; load: number[]; at: string };
+  truth: { diffs: number; checkpoints: number; compared: number; mismatches: string[]; crossed: number; resyncs: number; gaps: number; duplicates: number; slowestRecoveryDiffs: number; slowestFreshRecoveryDiffs?: number; recoveriesByStaleAnswers?: number[]; staleAnswers?: number; ms: number; load: number[]; at: string };
   warmup: { seconds: number; msgsPerUpdate: number; window: Window };
   ladder: Rung[];
   ladderAt: string;
@@ -100,6 +100,12 @@ export function renderMarkdown(r: MarketResults): string {
       '',
       `${r.truth.diffs} Binance diffs with injected gaps, duplicates, reordering and stale snapshots: ${r.truth.compared} of ${r.truth.checkpoints} checkpoints compared (the rest fell inside a resync), mismatches ${r.truth.mismatches.length}, crossed books ${r.truth.crossed}, ${r.truth.resyncs} resyncs, slowest recovery ${r.truth.slowestRecoveryDiffs} diffs (a snapshot round trip is 3 diffs here), ${f(r.truth.ms / 1000, 1)} s.`,
       '',
+      ...(r.truth.recoveriesByStaleAnswers
+        ? [
+            `Recovery from a gap: the slowest with a current snapshot took **${r.truth.slowestFreshRecoveryDiffs} diffs** (target: within one round trip, 3 diffs: ${r.truth.slowestFreshRecoveryDiffs! <= 3 ? 'met' : 'not met'}). Recoveries by stale snapshots received (index = how many): ${JSON.stringify(r.truth.recoveriesByStaleAnswers)}; ${r.truth.staleAnswers} stale answers in all (30 % injected). A stale snapshot predates the diffs after the gap, so nothing can bridge it: each costs one more round trip, which is where the slowest recovery comes from.`,
+            '',
+          ]
+        : []),
     );
   }
   if (r.ladder?.length) lines.push(...ladderSection(r));

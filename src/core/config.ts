@@ -6,7 +6,9 @@
  * root (src/config.ts) merges both into the one configuration table and the README reference
  * (`npm run docs:config`).
  */
+import { readFileSync } from 'node:fs';
 import { z } from 'zod';
+import type { SentinelConfig } from './redis-options.js';
 import { bool, port, positiveInt, secret, type SettingFields, type SettingsOf } from './settings.js';
 
 export { ConfigError } from './settings.js';
@@ -98,6 +100,10 @@ export const CORE_SETTINGS = {
       .optional(),
     'Redis Sentinels (host:port,host:port): every Redis connection goes to the current master of the group named by the host of its AIRWAVES_REDIS_URL (redis://mymaster), and follows a failover',
   ],
+  redisSentinelUsername: ['AIRWAVES_REDIS_SENTINEL_USERNAME', z.string().min(1).optional(), 'with Redis Sentinels: the ACL user the Sentinels require (their own, not the master\'s: that one goes in AIRWAVES_REDIS_URL)'],
+  redisSentinelPassword: ['AIRWAVES_REDIS_SENTINEL_PASSWORD', z.string().min(1).optional(), 'with Redis Sentinels: the password the Sentinels require (sentinel requirepass); the master\'s goes in AIRWAVES_REDIS_URL (redis://:password@mymaster)', { secret: true }],
+  redisSentinelTls: ['AIRWAVES_REDIS_SENTINEL_TLS', bool.default(false), 'with Redis Sentinels: connect to the Sentinels over TLS (a rediss:// AIRWAVES_REDIS_URL makes the master connections TLS too)'],
+  redisTlsCaFile: ['AIRWAVES_REDIS_TLS_CA_FILE', z.string().min(1).optional(), 'with Redis Sentinels over TLS (or a rediss:// master behind them): PEM file of the certificate authority that signed the Sentinels\' (and a rediss:// master\'s) certificates; unset: the system\'s authorities'],
   redisChannelTtlMs: ['AIRWAVES_REDIS_CHANNEL_TTL_MS', z.coerce.number().int().min(3000).default(24 * 3600_000), 'with Redis: how long a channel\'s offset and epoch outlive its last publish, read or listening node (a listening node refreshes them every quarter of this, at most every second, at least every minute)'],
   redisDedupeTtlMs: ['AIRWAVES_REDIS_DEDUPE_TTL_MS', z.coerce.number().int().min(1000).default(10 * 60_000), 'with Redis: how long a publish\'s idempotency key (a durable event\'s id) is remembered; a copy arriving later, e.g. from a node returning with an older backlog, is published again under a new offset. Keep it above the longest node outage you ride out'],
   redisWaitReplicas: ['AIRWAVES_REDIS_WAIT_REPLICAS', z.coerce.number().int().min(0).max(16).default(0), 'with Redis: replicas that must confirm a hub publish (Redis WAIT) before it is acknowledged; 1 with Sentinel keeps every acknowledged publish through a failover'],
@@ -134,6 +140,29 @@ export function parseSentinels(value: unknown): { host: string; port: number }[]
     if (!m || port < 1 || port > 65535) throw new Error(`"${entry}" is not host:port`);
     return { host: m[1].replace(/^\[|\]$/g, ''), port };
   });
+}
+
+/**
+ * Where and how every Redis connection reaches the Sentinels (undefined without them). Reads the
+ * CA file named by AIRWAVES_REDIS_TLS_CA_FILE; a file that cannot be read is an error naming it.
+ */
+export function sentinelsOf(config: CoreConfig): SentinelConfig | undefined {
+  if (!config.redisSentinels?.length) return undefined;
+  let ca: string | undefined;
+  if (config.redisTlsCaFile) {
+    try {
+      ca = readFileSync(config.redisTlsCaFile, 'utf8');
+    } catch (err) {
+      throw new Error(`AIRWAVES_REDIS_TLS_CA_FILE: cannot read ${config.redisTlsCaFile}: ${(err as Error).message}`);
+    }
+  }
+  return {
+    addresses: config.redisSentinels,
+    username: config.redisSentinelUsername,
+    password: config.redisSentinelPassword,
+    tls: config.redisSentinelTls,
+    ca,
+  };
 }
 
 /** The first Redis URL of `AIRWAVES_REDIS_URL` (event log, flags: one place for the whole cluster). */

@@ -39,6 +39,21 @@ export interface SentinelAddress {
 }
 
 /**
+ * How to reach the Sentinels: their addresses, and the credentials and TLS of the connections
+ * to the Sentinels themselves (`AIRWAVES_REDIS_SENTINEL_*`). The master's own password and TLS
+ * come from the URL as without Sentinel (`rediss://:password@mymaster`).
+ */
+export interface SentinelConfig {
+  addresses: readonly SentinelAddress[];
+  username?: string;
+  password?: string;
+  /** TLS to the Sentinels. */
+  tls?: boolean;
+  /** PEM of the authority that signed the Sentinels' (and a rediss:// master's) certificates; default: the system's. */
+  ca?: string;
+}
+
+/**
  * The options that send a connection for `url` to its Redis. Without Sentinels: `options`
  * unchanged (the URL says where). With Sentinels: ioredis asks them for the current master of
  * the group named by the URL's host (`redis://:password@mymaster/0`, as redis-rb and Sidekiq
@@ -47,11 +62,18 @@ export interface SentinelAddress {
  * READONLY (the old master came back as a replica under a still-open connection) reconnects,
  * and so finds the new master.
  */
-export function redisTarget(url: string, options: RedisOptions, sentinels?: readonly SentinelAddress[]): RedisOptions {
-  if (!sentinels?.length) return options;
+export function redisTarget(url: string, options: RedisOptions, sentinels?: SentinelConfig): RedisOptions {
+  if (!sentinels?.addresses.length) return options;
+  const masterTls = new URL(url).protocol === 'rediss:';
   return {
     ...options,
-    sentinels: sentinels.map((s) => ({ ...s })),
+    sentinels: sentinels.addresses.map((s) => ({ ...s })),
+    ...(sentinels.username !== undefined ? { sentinelUsername: sentinels.username } : {}),
+    ...(sentinels.password !== undefined ? { sentinelPassword: sentinels.password } : {}),
+    ...(sentinels.tls ? { sentinelTLS: sentinels.ca ? { ca: sentinels.ca } : {} } : {}),
+    // rediss:// names a master reached over TLS: ioredis applies the URL's TLS to the master
+    // Sentinel names only when told to.
+    ...(masterTls ? { enableTLSForSentinelMode: true, ...(sentinels.ca ? { tls: { ca: sentinels.ca } } : {}) } : {}),
     name: decodeURIComponent(new URL(url).hostname),
     role: 'master',
     // Capped like the connection's own retries: a failover is followed within half a second of

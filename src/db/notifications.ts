@@ -27,11 +27,15 @@ export async function listenForNotifications(database: Pick<Database, 'engine' |
   let stopped = false;
   let client: pg.PoolClient | undefined;
   // Each client is released exactly once: after release the pool owns it, and a late error on it
-  // must not release it again.
+  // must not release it again. Our listeners go with it: a pooled client serves other queries
+  // afterwards, and their errors are not this listener's (the pool puts its own error listener back).
   const released = new WeakSet<pg.PoolClient>();
+  const errorListeners = new WeakMap<pg.PoolClient, (err: Error) => void>();
   const release = (c: pg.PoolClient, err?: Error) => {
     if (released.has(c)) return;
     released.add(c);
+    const onError = errorListeners.get(c);
+    if (onError) c.removeListener('error', onError);
     c.removeAllListeners('notification');
     c.release(err);
   };
@@ -43,13 +47,15 @@ export async function listenForNotifications(database: Pick<Database, 'engine' |
     try {
       c = await pool.connect();
       const conn = c;
-      conn.on('error', (err: Error) => {
+      const onError = (err: Error) => {
         log.warn({ err, channel }, 'notification listener lost its connection; reconnecting');
         release(conn, err);
         if (client === conn) client = undefined;
         handlers.onReconnect();
         retry();
-      });
+      };
+      errorListeners.set(conn, onError);
+      conn.on('error', onError);
       conn.on('notification', (msg) => {
         if (msg.channel === channel) handlers.onNotification(msg.payload ?? '');
       });

@@ -16,7 +16,7 @@
  * stored in Redis and applied by every node (see redis-flags), over each node's configured flags.
  */
 import { CircuitBreaker, type BreakerState } from '../core/circuit-breaker.js';
-import { primaryRedisUrl, type CoreConfig } from '../core/config.js';
+import { primaryRedisUrl, sentinelsOf, type CoreConfig } from '../core/config.js';
 import { AirwavesError, Errors, isAirwavesError } from '../core/errors.js';
 import type { Logger } from '../core/logger.js';
 import type { Registry } from '../core/metrics.js';
@@ -199,7 +199,7 @@ export function createEventTransport(deps: EventTransportDeps): EventTransport {
     log = memoryLog;
     publisher = { publish: async (event) => memory.publish(validateEvent(event, families)) };
   } else {
-    const redisLog = new RedisStreamsEventLog({ url: primaryRedisUrl(config.redisUrl), logger, metrics: deps.metrics, connectionName: `airwaves-events-${deps.nodeId}`, sentinels: config.redisSentinels });
+    const redisLog = new RedisStreamsEventLog({ url: primaryRedisUrl(config.redisUrl), logger, metrics: deps.metrics, connectionName: `airwaves-events-${deps.nodeId}`, sentinels: sentinelsOf(config) });
     const configured = config.eventTransportHttpUrls?.split(',').map((u) => u.trim().replace(/\/$/, '')).filter(Boolean);
     const http = new HttpEventPublisher({ urls: () => (configured?.length ? configured : [deps.selfUrl()]), apiKey: config.apiKey, metrics });
     log = redisLog;
@@ -209,7 +209,7 @@ export function createEventTransport(deps: EventTransportDeps): EventTransport {
     const routed = routing;
     flagStore = new RedisFlagStore({
       url: primaryRedisUrl(config.redisUrl),
-      sentinels: config.redisSentinels,
+      sentinels: sentinelsOf(config),
       nodeId: deps.nodeId,
       logger,
       onChange: (next) => {

@@ -9,7 +9,7 @@
  * arrive late or twice cannot roll flags back.
  */
 import { Redis } from 'ioredis';
-import { redisCommandOptions, redisSubscriberOptions, redisTarget, type SentinelAddress } from '../core/redis-options.js';
+import { redisCommandOptions, redisSubscriberOptions, redisTarget, type SentinelConfig } from '../core/redis-options.js';
 import { AirwavesError, Errors } from '../core/errors.js';
 import type { Logger } from '../core/logger.js';
 import type { EventTransportFlags } from './flags.js';
@@ -46,7 +46,7 @@ type ScriptedRedis = Redis & { awSaveFlags(key: string, channel: string, node: s
 export interface RedisFlagStoreOptions {
   url: string;
   /** Redis Sentinels: `url`'s host names the master group (docs/cluster.md, "Redis Sentinel"). */
-  sentinels?: readonly SentinelAddress[];
+  sentinels?: SentinelConfig;
   nodeId: string;
   logger: Logger;
   /** Called with every stored state newer than the last one delivered. */

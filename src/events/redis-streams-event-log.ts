@@ -12,7 +12,7 @@
  * to retry or fall back.
  */
 import { Redis, type RedisOptions } from 'ioredis';
-import { redisCommandDuration, redisCommandOptions, redisTarget, type SentinelAddress } from '../core/redis-options.js';
+import { redisCommandDuration, redisCommandOptions, redisTarget, type SentinelConfig } from '../core/redis-options.js';
 import type { Logger } from '../core/logger.js';
 import type { prom, Registry } from '../core/metrics.js';
 import { DEAD_LETTER_MAX_LEN, TRIM_DEAD_LETTER_STREAM, compareIds, nextId, trimmedDeadLetter, trimmedUnackedCounter } from './trim-guard.js';
@@ -21,7 +21,7 @@ import { DEFAULT_CLAIM_COUNT, DEFAULT_READ_COUNT, type AppendOptions, type Consu
 export interface RedisStreamsEventLogOptions {
   url: string;
   /** Redis Sentinels: `url`'s host names the master group (docs/cluster.md, "Redis Sentinel"). */
-  sentinels?: readonly SentinelAddress[];
+  sentinels?: SentinelConfig;
   logger?: Logger;
   metrics?: Registry;
   /** MAXLEN ~ applied when an append gives none. Default 100_000 (the memory log's bound). */

@@ -13,7 +13,7 @@ export interface CoreRouteDeps {
   metrics: Registry;
   apps: AppSummary[];
   config: CoreConfig;
-  /** The enabled apps not serving yet (http/starting-server); none once the full server answers. */
+  /** The enabled apps not serving yet (http/starting-server: each serves as soon as it is in). */
   starting?: () => string[];
 }
 

@@ -3,6 +3,8 @@
  * A real Redis Sentinel setup on random loopback ports, owned by the test that starts it: one
  * master, one replica and three `redis-sentinel` processes (quorum 2) watching the group
  * `mymaster`, with a short down-after time so a killed master is replaced in a few seconds.
+ * With `auth`, the Redis servers require `auth.master` (URL: redis://:<master>@mymaster) and the
+ * Sentinels require `auth.sentinel` (sent as AIRWAVES_REDIS_SENTINEL_PASSWORD).
  */
 import { spawn, type ChildProcess } from 'node:child_process';
 import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
@@ -18,7 +20,7 @@ export interface SentinelRig {
   /** The URL the nodes use: its host is the master group's name. */
   url: string;
   /** The node settings that point at the Sentinels. */
-  config: { redisSentinels: { host: string; port: number }[] };
+  config: { redisSentinels: { host: string; port: number }[]; redisSentinelPassword?: string };
   masterPort: number;
   replicaPorts: number[];
   /** SIGKILLs the current master (the data it did not replicate is gone with it). */
@@ -30,17 +32,17 @@ export interface SentinelRig {
 
 const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
 
-function probe(port: number): Redis {
-  const c = new Redis({ port, host: '127.0.0.1', lazyConnect: true, maxRetriesPerRequest: 0, retryStrategy: () => null, enableOfflineQueue: false });
+function probe(port: number, password?: string): Redis {
+  const c = new Redis({ port, host: '127.0.0.1', password, lazyConnect: true, maxRetriesPerRequest: 0, retryStrategy: () => null, enableOfflineQueue: false });
   c.on('error', () => {});
   return c;
 }
 
 /** Polls `check` on a fresh connection to `port` until it returns true. */
-async function waitFor(port: number, what: string, check: (c: Redis) => Promise<boolean>, timeoutMs = 30_000): Promise<void> {
+async function waitFor(port: number, what: string, check: (c: Redis) => Promise<boolean>, password?: string, timeoutMs = 30_000): Promise<void> {
   const deadline = Date.now() + timeoutMs;
   for (;;) {
-    const c = probe(port);
+    const c = probe(port, password);
     try {
       await c.connect();
       if (await check(c)) return;
@@ -54,7 +56,14 @@ async function waitFor(port: number, what: string, check: (c: Redis) => Promise<
   }
 }
 
-export async function startSentinelRig(): Promise<SentinelRig> {
+export interface SentinelAuth {
+  /** requirepass of the master and replicas (and masterauth of the replicas). */
+  master: string;
+  /** requirepass of the Sentinels. */
+  sentinel: string;
+}
+
+export async function startSentinelRig(auth?: SentinelAuth): Promise<SentinelRig> {
   const dir = mkdtempSync(join(tmpdir(), 'airwaves-sentinel-'));
   const procs: ChildProcess[] = [];
   const run = (cmd: string, args: string[]) => {
@@ -64,15 +73,15 @@ export async function startSentinelRig(): Promise<SentinelRig> {
   };
   const masterPort = await freePort();
   const replicaPorts = [await freePort(), await freePort()];
-  const common = ['--bind', '127.0.0.1', '--protected-mode', 'no', '--save', '', '--appendonly', 'no'];
+  const common = ['--bind', '127.0.0.1', '--protected-mode', 'no', '--save', '', '--appendonly', 'no', ...(auth ? ['--requirepass', auth.master, '--masterauth', auth.master] : [])];
   const master = run('redis-server', ['--port', String(masterPort), '--dir', dir, '--dbfilename', 'm.rdb', ...common]);
-  await waitFor(masterPort, 'master', async (c) => (await c.ping()) === 'PONG');
+  await waitFor(masterPort, 'master', async (c) => (await c.ping()) === 'PONG', auth?.master);
   // Two replicas: after a failover one is the master and the other replicates it, so a publish
   // that waits for one replica's confirmation (WAIT 1) can be acknowledged again.
   for (const [i, port] of replicaPorts.entries()) {
     run('redis-server', ['--port', String(port), '--dir', dir, '--dbfilename', `r${i}.rdb`, '--replicaof', '127.0.0.1', String(masterPort), ...common]);
   }
-  for (const port of replicaPorts) await waitFor(port, 'replica in sync', async (c) => /master_link_status:up/.test(await c.info('replication')));
+  for (const port of replicaPorts) await waitFor(port, 'replica in sync', async (c) => /master_link_status:up/.test(await c.info('replication')), auth?.master);
 
   const sentinels: { host: string; port: number }[] = [];
   for (let i = 0; i < 3; i++) {
@@ -90,6 +99,7 @@ export async function startSentinelRig(): Promise<SentinelRig> {
         `sentinel down-after-milliseconds ${MASTER_NAME} 1000`,
         `sentinel failover-timeout ${MASTER_NAME} 10000`,
         `sentinel parallel-syncs ${MASTER_NAME} 1`,
+        ...(auth ? [`sentinel auth-pass ${MASTER_NAME} ${auth.master}`, `requirepass ${auth.sentinel}`] : []),
         '',
       ].join('\n'),
     );
@@ -102,20 +112,20 @@ export async function startSentinelRig(): Promise<SentinelRig> {
       const master = (await c.call('SENTINEL', 'MASTER', MASTER_NAME)) as string[];
       const field = (name: string) => Number(master[master.indexOf(name) + 1]);
       return field('num-slaves') >= 2 && field('num-other-sentinels') >= 2;
-    });
+    }, auth?.sentinel);
   }
 
   const rig: SentinelRig = {
     sentinels,
-    url: `redis://${MASTER_NAME}`,
-    config: { redisSentinels: sentinels },
+    url: auth ? `redis://:${auth.master}@${MASTER_NAME}` : `redis://${MASTER_NAME}`,
+    config: { redisSentinels: sentinels, ...(auth ? { redisSentinelPassword: auth.sentinel } : {}) },
     masterPort,
     replicaPorts,
     killMaster() {
       master.kill('SIGKILL');
     },
     async masterAddress() {
-      const c = probe(sentinels[0].port);
+      const c = probe(sentinels[0].port, auth?.sentinel);
       try {
         await c.connect();
         const [host, port] = (await c.call('SENTINEL', 'GET-MASTER-ADDR-BY-NAME', MASTER_NAME)) as string[];

@@ -4,7 +4,8 @@
  * start together and each one's routes serve as soon as it is in, while those of the others
  * answer 503 `app_starting` (with Retry-After); `/readyz?apps=all` waits for all of them. An
  * app's hub namespaces are reserved from the start: an early subscriber hears `app_starting`.
- * Apps here are test apps whose start the test holds and releases, so nothing depends on timing.
+ * A client's sign-in limit is counted once across a handover. Apps here are test apps whose start
+ * the test holds and releases, so nothing depends on timing.
  */
 import { describe, it } from 'node:test';
 import assert from 'node:assert/strict';
@@ -46,13 +47,13 @@ function heldApp(name: string, options: { declared?: string[]; registers?: strin
   return { app, release: () => release(), fail: (err: Error) => fail(err), registered: () => registered, started };
 }
 
-async function start(apps: AirwavesApp[]) {
+async function start(apps: AirwavesApp[], loginRatePerMinute?: number) {
   const server = await createServer({
     env: {},
     apps,
     serveWhileStarting: true,
     logger: createLogger('silent'),
-    config: { port: 0, host: '127.0.0.1', apiKey: TEST_API_KEY, jwtSecret: TEST_JWT_SECRET, demo: true },
+    config: { port: 0, host: '127.0.0.1', apiKey: TEST_API_KEY, jwtSecret: TEST_JWT_SECRET, demo: true, ...(loginRatePerMinute ? { loginRatePerMinute } : {}) },
   });
   await server.listen();
   return server;
@@ -188,6 +189,22 @@ describe('serving while the apps start', () => {
     await assert.rejects(server.appsStarted, /liar declared hub namespaces it did not register: liar-extra/);
     assert.equal((await fetch(`${server.url}/api/v1/liar/hello`)).status, 503, 'its routes never serve');
     await server.close().catch(() => undefined);
+  });
+
+  it("a client's sign-in limit holds across an app's handover: it is counted once, before and after", async () => {
+    const held = heldApp('gatekeeper');
+    const server = await start([held.app], 3);
+    const guess = async () => (await fetch(`${server.url}/api/v1/auth/token`, { method: 'POST', headers: { authorization: 'Bearer wrong-key' } })).status;
+    try {
+      assert.deepEqual([await guess(), await guess()], [401, 401], 'two wrong guesses while the app starts');
+      held.release();
+      await server.appsStarted;
+      assert.equal((await fetch(`${server.url}/api/v1/gatekeeper/hello`)).status, 200, 'the app serves now');
+      assert.deepEqual([await guess(), await guess()], [401, 429], 'the third guess is the last of 3 a minute, the fourth is refused');
+    } finally {
+      held.release();
+      await server.close();
+    }
   });
 
   it('a stop while an app starts waits for it, then closes (the port and the process are released)', async () => {

@@ -19,7 +19,7 @@
  * The event bus's hub publish dedupes by event id, so the rare row relayed twice (its
  * delivered mark failed to save) reaches clients once.
  */
-import { sql, type Kysely, type Transaction } from 'kysely';
+import { sql, type Insertable, type Kysely, type Transaction } from 'kysely';
 import { prom, sharedMetric, type Registry } from '../../core/metrics.js';
 import type { Logger } from '../../core/logger.js';
 import { isAirwavesError } from '../../core/errors.js';
@@ -111,12 +111,13 @@ export class SupportOutbox {
 
   /** Stores `event` for `channels` in the caller's transaction; hand the entry to `committed` after commit. */
   async enqueue(tx: Transaction<SupportDB> | Kysely<SupportDB>, event: StreamEvent, channels: readonly string[]): Promise<OutboxEntry> {
-    const row = await tx
-      .insertInto('support_outbox')
-      .values({ event_id: event.eventId, origin: this.deps.nodeId, channels: JSON.stringify(channels), event: JSON.stringify(event) })
-      .returning('id')
-      .executeTakeFirstOrThrow();
+    const row = await tx.insertInto('support_outbox').values(this.row(event, channels)).returning('id').executeTakeFirstOrThrow();
     return { id: String(row.id), event, channels };
+  }
+
+  /** The outbox row of `event`, for a caller that writes it in its own statement (desk.ts's one-statement post). */
+  row(event: StreamEvent, channels: readonly string[]): Insertable<SupportDB['support_outbox']> {
+    return { event_id: event.eventId, origin: this.deps.nodeId, channels: JSON.stringify(channels), event: JSON.stringify(event) };
   }
 
   /** Hands rows whose transaction committed to the relay, which appends them at once. */

@@ -38,6 +38,15 @@ export interface TruthCheckResult {
   scanFailures: number;
   /** Longest run of diffs (after the first snapshot) during which the book was not live. */
   slowestRecoveryDiffs: number;
+  /**
+   * The same over recoveries that received no stale snapshot: the target "within one snapshot
+   * round trip" (`roundTrip` diffs). A stale answer predates the diffs after the gap, so nothing
+   * can bridge it: each costs one more round trip, counted in `recoveriesByStaleAnswers`.
+   */
+  slowestFreshRecoveryDiffs: number;
+  /** Recoveries by how many stale snapshots they received: index 0 = none. */
+  recoveriesByStaleAnswers: number[];
+  staleAnswers: number;
   ms: number;
 }
 
@@ -48,7 +57,7 @@ export function checkBinanceAgainstTruth(options: TruthCheckOptions): TruthCheck
   const truth = new TruthBook(DEFAULT_SYMBOLS[0], options.seed ?? 7);
   const faults = new FaultInjector({ seed: 11, gap: 0.0005, duplicate: 0.001, reorder: 0.0005, ...options.faults });
   const staleFaults = new FaultInjector({ seed: 12, staleSnapshot: options.staleSnapshot ?? 0.3 });
-  const r: TruthCheckResult = { diffs: options.diffs, checkpoints: 0, compared: 0, mismatches: [], crossed: 0, snapshots: 0, snapshotRequests: 0, gaps: 0, duplicates: 0, resyncs: 0, scanFailures: 0, slowestRecoveryDiffs: 0, ms: 0 };
+  const r: TruthCheckResult = { diffs: options.diffs, checkpoints: 0, compared: 0, mismatches: [], crossed: 0, snapshots: 0, snapshotRequests: 0, gaps: 0, duplicates: 0, resyncs: 0, scanFailures: 0, slowestRecoveryDiffs: 0, slowestFreshRecoveryDiffs: 0, recoveriesByStaleAnswers: [], staleAnswers: 0, ms: 0 };
   const sink: MarketSink = {
     book(u) {
       if (u.snapshot) r.snapshots++;
@@ -60,10 +69,12 @@ export function checkBinanceAgainstTruth(options: TruthCheckOptions): TruthCheck
   };
   const counters = { ...noCounters, gap: () => r.gaps++, duplicate: () => r.duplicates++, resync: () => r.resyncs++ };
   let step = 0;
-  let pendingSnapshotAt = -1;
-  const sync = new BinanceBookSync('BTC-USDT', sink, counters, () => {
+  // Requests in flight (several when a gap follows a request still unanswered), each answered
+  // `roundTrip` diffs after it was made.
+  const inFlight: { at: number; id: number }[] = [];
+  const sync = new BinanceBookSync('BTC-USDT', sink, counters, (_symbol, id) => {
     r.snapshotRequests++;
-    pendingSnapshotAt = step + roundTrip;
+    inFlight.push({ at: step + roundTrip, id });
   });
   const scan = new BinanceScan();
   const inbox: string[] = [];
@@ -72,6 +83,7 @@ export function checkBinanceAgainstTruth(options: TruthCheckOptions): TruthCheck
   let stale = copy();
   const real = (flat: number[]) => flat.map((v, i) => Number(i % 2 === 0 ? truth.price(v) : truth.qty(v)));
   let notLiveSince = -1;
+  let staleInOutage = 0;
   sync.start();
   for (step = 0; step < options.diffs; step++) {
     stream.push(binanceDepthUpdate(truth, truth.step(1_700_000_000_000 + step)));
@@ -83,17 +95,28 @@ export function checkBinanceAgainstTruth(options: TruthCheckOptions): TruthCheck
       sync.onDiff(scan.firstId, scan.lastId, scan.bids, scan.asks, scan.eventTime, 0, scan.bidCount, scan.askCount);
     }
     inbox.length = 0;
-    if (step === pendingSnapshotAt) {
-      pendingSnapshotAt = -1;
-      const snap = staleFaults.chance(staleFaults.plan.staleSnapshot) ? stale : copy();
-      sync.onSnapshot(snap.id, real(snap.bids), real(snap.asks));
+    while (inFlight.length > 0 && inFlight[0].at <= step) {
+      const { id } = inFlight.shift()!;
+      const isStale = staleFaults.chance(staleFaults.plan.staleSnapshot);
+      if (isStale && !sync.live) {
+        r.staleAnswers++;
+        staleInOutage++;
+      }
+      const snap = isStale ? stale : copy();
+      sync.onSnapshot(snap.id, real(snap.bids), real(snap.asks), id);
     }
     if (step % 50 === 0) stale = copy();
     if (!sync.live) {
       if (notLiveSince < 0) notLiveSince = step;
     } else if (notLiveSince >= 0) {
-      if (r.snapshots > 1) r.slowestRecoveryDiffs = Math.max(r.slowestRecoveryDiffs, step - notLiveSince);
+      if (r.snapshots > 1) {
+        const took = step - notLiveSince;
+        r.slowestRecoveryDiffs = Math.max(r.slowestRecoveryDiffs, took);
+        if (staleInOutage === 0) r.slowestFreshRecoveryDiffs = Math.max(r.slowestFreshRecoveryDiffs, took);
+        r.recoveriesByStaleAnswers[staleInOutage] = (r.recoveriesByStaleAnswers[staleInOutage] ?? 0) + 1;
+      }
       notLiveSince = -1;
+      staleInOutage = 0;
     }
     if (step % checkEvery === 0) {
       r.checkpoints++;

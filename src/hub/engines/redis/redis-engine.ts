@@ -21,7 +21,7 @@
  * replays the ones missed while the subscriber connection was down.
  */
 import { Redis } from 'ioredis';
-import { redisCommandDuration, redisCommandOptions, redisSubscriberOptions, redisTarget, type SentinelAddress } from '../../../core/redis-options.js';
+import { redisCommandDuration, redisCommandOptions, redisSubscriberOptions, redisTarget, type SentinelConfig } from '../../../core/redis-options.js';
 import { AirwavesError, Errors, isAirwavesError } from '../../../core/errors.js';
 import type { Logger } from '../../../core/logger.js';
 import { prom, sharedMetric, type Registry } from '../../../core/metrics.js';
@@ -37,7 +37,7 @@ export { decodeWire, encodeWire } from './wire.js';
 export interface RedisEngineOptions {
   url: string;
   /** Redis Sentinels: `url`'s host names the master group, and the engine follows its failovers. */
-  sentinels?: readonly SentinelAddress[];
+  sentinels?: SentinelConfig;
   /** Replicas that must confirm a publish (Redis WAIT) before it is acknowledged. Default 0. */
   waitReplicas?: number;
   /** How long a publish waits for them. Default 1 s. */

@@ -21,7 +21,7 @@
 import { Redis } from 'ioredis';
 import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
-import { redisCommandOptions, redisTarget, type SentinelAddress } from '../../../core/redis-options.js';
+import { redisCommandOptions, redisTarget, type SentinelConfig } from '../../../core/redis-options.js';
 import { AirwavesError, Errors } from '../../../core/errors.js';
 import type { Logger } from '../../../core/logger.js';
 import type { PresenceEntry } from '../../../protocol/index.js';
@@ -33,7 +33,7 @@ import { PRESENCE_LOG_SIZE } from './presence-feed.js';
 export interface RedisPresenceOptions {
   url: string;
   /** Redis Sentinels: `url`'s host names the master group. */
-  sentinels?: readonly SentinelAddress[];
+  sentinels?: SentinelConfig;
   nodeId: string;
   logger: Logger;
   /** How long an entry outlives its node's last refresh. Default 15 s. */

@@ -28,14 +28,13 @@ export class BinanceSession extends VenueSession {
   private readonly specs = new Map<string, SymbolSpec>();
   private readonly scan = new BinanceScan();
   private readonly restBudget = new TokenBucket({ capacity: 600, refillPerSecond: 100 });
-  private readonly pending = new Set<string>();
 
   constructor(private readonly endpoints: BinanceEndpoints, options: SessionOptions) {
     super(options);
     for (const spec of options.symbols) {
       const native = venueSymbol.binance(spec);
       this.specs.set(native, spec);
-      this.syncs.set(native, new BinanceBookSync(spec.symbol, this.gatedSink(), options.counters, () => this.fetchSnapshot(native)));
+      this.syncs.set(native, new BinanceBookSync(spec.symbol, this.gatedSink(), options.counters, (_symbol, requestId) => this.fetchSnapshot(native, requestId)));
     }
   }
 
@@ -90,27 +89,27 @@ export class BinanceSession extends VenueSession {
     }
   }
 
-  /** GET /api/v3/depth within the weight budget; retried on the next diff when refused or failed. */
-  private fetchSnapshot(native: string): void {
+  /**
+   * GET /api/v3/depth within the weight budget, at once: a request still in flight from before a
+   * gap is not waited for (its answer may predate the gap, costing a second round trip); the sync
+   * applies whichever answer bridges first. Retried on the next diff when refused or failed.
+   */
+  private fetchSnapshot(native: string, requestId: number): void {
     const sync = this.syncs.get(native)!;
-    if (this.pending.has(native)) return;
     if (!this.restBudget.take(DEPTH_WEIGHT)) {
-      setTimeout(() => sync.onSnapshotFailed(), 250).unref();
+      setTimeout(() => sync.onSnapshotFailed(requestId), 250).unref();
       return;
     }
-    this.pending.add(native);
     void (async () => {
       try {
         const res = await fetch(`${this.endpoints.rest}/api/v3/depth?symbol=${native}&limit=${DEPTH_LIMIT}`);
         if (!res.ok) throw new Error(`HTTP ${res.status}`);
         const body = (await res.json()) as { lastUpdateId: number; bids: [string, string][]; asks: [string, string][] };
         const flat = (l: [string, string][]) => l.flatMap(([p, q]) => [Number(p), Number(q)]);
-        this.pending.delete(native);
-        sync.onSnapshot(body.lastUpdateId, flat(body.bids), flat(body.asks));
+        sync.onSnapshot(body.lastUpdateId, flat(body.bids), flat(body.asks), requestId);
       } catch (err) {
-        this.pending.delete(native);
-        this.status(sync.symbol, 'resyncing', `snapshot failed: ${(err as Error).message}`);
-        setTimeout(() => sync.onSnapshotFailed(), 250).unref();
+        if (!sync.live) this.status(sync.symbol, 'resyncing', `snapshot failed: ${(err as Error).message}`);
+        setTimeout(() => sync.onSnapshotFailed(requestId), 250).unref();
       }
     })();
   }

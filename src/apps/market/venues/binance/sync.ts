@@ -34,14 +34,19 @@ export class BinanceBookSync {
   private state: 'buffering' | 'live' = 'buffering';
   private buffer: BufferedDiff[] = [];
   private snapshotWanted = true;
+  /** Id of the latest snapshot request: an answer to an older one may arrive first. */
+  private requested = 0;
   private readonly update: BookUpdate;
 
   constructor(
     readonly symbol: string,
     private readonly sink: MarketSink,
     private readonly counters: VenueCounters,
-    /** Asks the adapter for a REST snapshot; it calls onSnapshot (or onSnapshotFailed) later. */
-    private readonly requestSnapshot: (symbol: string) => void,
+    /**
+     * Asks the adapter for a REST snapshot at once (even with an earlier request still in
+     * flight); it calls onSnapshot (or onSnapshotFailed) later with the same `requestId`.
+     */
+    private readonly requestSnapshot: (symbol: string, requestId: number) => void,
   ) {
     this.book = new OrderBook(symbol);
     this.update = { venue: 'binance', symbol, book: this.book, snapshot: false, bids: [], asks: [], nb: 0, na: 0, venueSeq: 0, tsEvent: 0, tsRecv: 0 };
@@ -86,11 +91,18 @@ export class BinanceBookSync {
     this.apply(bids, asks, nb, na, lastId, eventTime, tsRecv);
   }
 
-  onSnapshot(lastUpdateId: number, bids: readonly number[], asks: readonly number[]): void {
+  /**
+   * A REST snapshot (`requestId`: which request it answers; the latest by default). Any answer
+   * that bridges to the buffered diffs is applied, even one to a request made before the gap
+   * (it is the fastest way back). One that predates them is stale: if it answers an older
+   * request, the latest is still in flight and is awaited; otherwise a new one is asked at once.
+   */
+  onSnapshot(lastUpdateId: number, bids: readonly number[], asks: readonly number[], requestId = this.requested): void {
     if (this.state === 'live') return; // a late answer to an earlier request
     const kept = this.buffer.filter((d) => d.lastId > lastUpdateId);
     if (kept.length > 0 && kept[0].firstId > lastUpdateId + 1) {
-      // The snapshot predates everything we buffered (stale): it cannot be bridged. Ask again.
+      // The snapshot predates everything we buffered (stale): it cannot be bridged.
+      if (requestId < this.requested) return; // the request made after the gap is still in flight
       this.counters.resync('binance', 'stale_snapshot');
       this.buffer = kept;
       this.askForSnapshot();
@@ -106,8 +118,8 @@ export class BinanceBookSync {
   }
 
   /** The REST call failed: try again on the next diff (the adapter rate-limits requests). */
-  onSnapshotFailed(): void {
-    if (this.state === 'buffering') this.snapshotWanted = true;
+  onSnapshotFailed(requestId = this.requested): void {
+    if (this.state === 'buffering' && requestId === this.requested) this.snapshotWanted = true;
   }
 
   private apply(bids: readonly number[], asks: readonly number[], nb: number, na: number, lastId: number, eventTime: number, tsRecv: number): void {
@@ -141,6 +153,6 @@ export class BinanceBookSync {
 
   private askForSnapshot(): void {
     this.snapshotWanted = false;
-    this.requestSnapshot(this.symbol);
+    this.requestSnapshot(this.symbol, ++this.requested);
   }
 }
