@@ -12,6 +12,8 @@ const needs = [
   { pkg: 'chromium', present: () => existsSync('/usr/bin/chromium') },
   { pkg: 'prometheus', present: () => has('promtool') },
   { pkg: 'redis-sentinel', present: () => has('redis-sentinel') || existsSync('/usr/bin/redis-sentinel') },
+  // test/cluster/sentinel-auth makes throwaway TLS certificates with it.
+  { pkg: 'openssl', present: () => has('openssl') },
   { pkg: 'nginx', present: () => existsSync('/usr/sbin/nginx') },
   { pkg: 'libnginx-mod-rtmp', present: () => existsSync('/usr/lib/nginx/modules/ngx_rtmp_module.so') },
 ];

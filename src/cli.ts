@@ -8,7 +8,7 @@
 import { parseArgs } from 'node:util';
 import { ConfigError, clusterProblems, configReference, loadConfig } from './config.js';
 import { isRole, mintToken, parseTtl, resolveSecrets, type Role } from './auth/index.js';
-import { DB_USAGE } from './db/cli-commands.js';
+import { DB_USAGE } from './db/cli-usage.js';
 import { productionCheckReport } from './core/production-check.js';
 
 const USAGE = `usage:

@@ -17,7 +17,7 @@
  * high `cpu.shares`, so processes outside the benchmark (the machine is shared) cannot take the
  * quota'd nodes' slices or starve the generators; the quota stays the ceiling.
  */
-import { existsSync, mkdirSync, readFileSync, rmdirSync, writeFileSync, accessSync, constants } from 'node:fs';
+import { existsSync, mkdirSync, readFileSync, readdirSync, rmdirSync, writeFileSync, accessSync, constants } from 'node:fs';
 import { join } from 'node:path';
 
 export const CPU_CGROUP_ROOT = '/sys/fs/cgroup/cpu';
@@ -107,4 +107,43 @@ export class CpuQuotaGroup {
 
 export function throttleDelta(a: ThrottleStats, b: ThrottleStats): ThrottleStats {
   return { periods: b.periods - a.periods, throttledPeriods: b.throttledPeriods - a.throttledPeriods, throttledMs: b.throttledMs - a.throttledMs };
+}
+
+/** The prefix of every group this benchmark creates: `airwaves-bench-<coordinator pid>-<node>`. */
+export const GROUP_PREFIX = 'airwaves-bench-';
+
+function alive(pid: number): boolean {
+  try {
+    process.kill(pid, 0);
+    return true;
+  } catch (err) {
+    return (err as NodeJS.ErrnoException).code === 'EPERM';
+  }
+}
+
+/**
+ * Removes the groups an interrupted run left behind (its coordinator is gone): whatever still
+ * runs in one (an orphaned node or load generator) is moved back to the root group, so a later
+ * run neither inherits its quota nor leaks the group. Returns what was cleaned, for the log.
+ */
+export function removeStaleGroups(root = CPU_CGROUP_ROOT): { groups: string[]; movedPids: number[] } {
+  const groups: string[] = [];
+  const movedPids: number[] = [];
+  for (const name of readdirSync(root)) {
+    const m = new RegExp(`^${GROUP_PREFIX}(\\d+)-`).exec(name);
+    if (!m || alive(Number(m[1]))) continue;
+    const path = join(root, name);
+    try {
+      const pids = readFileSync(join(path, 'cgroup.procs'), 'utf8').split('\n').filter(Boolean).map(Number);
+      for (const pid of pids) {
+        writeFileSync(join(root, 'cgroup.procs'), String(pid));
+        movedPids.push(pid);
+      }
+      rmdirSync(path);
+      groups.push(name);
+    } catch {
+      /* raced with a process exiting, or not ours to remove: left as it is */
+    }
+  }
+  return { groups, movedPids };
 }

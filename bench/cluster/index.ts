@@ -19,7 +19,7 @@ import { fileURLToPath } from 'node:url';
 import { parseArgs } from 'node:util';
 import { startRedis, type TestRedis } from '../../test/helpers/redis.js';
 import { ClusterRig, type NodeCpuQuota, type RigOptions, type StepResult } from './rig.js';
-import { checkCpuController } from './cgroup.js';
+import { checkCpuController, removeStaleGroups } from './cgroup.js';
 import { LOAD_SHAPE_FLAGS, loadShape, numberOption as num } from '../hub/options.js';
 import { NOISY_OTHER_CPU, renderMarkdown, summarize, type ConfigResult, type Setup } from './report.js';
 
@@ -155,6 +155,13 @@ function best(ladder: StepResult[]): StepResult | null {
 async function runSetup(setup: Setup, opts: Options, log: (l: string) => void, redis: TestRedis | null, measureCrossAtHalf: boolean): Promise<ConfigResult> {
   const label = labelOf(setup, opts.quota);
   const rig = new ClusterRig(`${setup.engine}${setup.nodes}`, opts, redis ? { url: redis.url, pid: await redisPid(redis) } : null, setup.nodes, opts.quota);
+  // Ctrl-C or a kill mid-run: stop the nodes and remove their CPU groups before exiting.
+  const interrupted = (signal: NodeJS.Signals) => {
+    log(`\n${signal}: stopping the nodes and removing their CPU groups`);
+    void rig.teardown().finally(() => process.exit(130));
+  };
+  process.once('SIGINT', interrupted);
+  process.once('SIGTERM', interrupted);
   try {
     await rig.setup();
     const layout = rig.describeLayout();
@@ -192,7 +199,17 @@ async function runSetup(setup: Setup, opts: Options, log: (l: string) => void, r
     ladder.sort((a, b) => a.targetRate - b.targetRate);
     const saturation = best(ladder);
     const firstFail = ladder.find((s) => !s.pass && (!saturation || s.targetRate > saturation.targetRate));
-    const limitedBy = !opts.saturation ? null : !firstFail ? 'max rate' : firstFail.generatorBound ? 'load generator' : firstFail.cpuPercent.other > NOISY_OTHER_CPU ? 'other processes' : 'server';
+    // A node throttled in most periods of the failing step spent its whole quota: the server was the limit, however busy the machine.
+    const quotaSpent = (s: StepResult) => (s.throttledPercent ?? []).some((t) => t >= 50);
+    const limitedBy = !opts.saturation
+      ? null
+      : !firstFail
+        ? 'max rate'
+        : firstFail.generatorBound
+          ? 'load generator'
+          : quotaSpent(firstFail) || firstFail.cpuPercent.other <= NOISY_OTHER_CPU
+            ? 'server'
+            : 'other processes';
     let halfLoad: StepResult | null = null;
     if (measureCrossAtHalf && saturation) {
       // Settled first at that rate (unreported): the step before was an overload whose backlog,
@@ -204,6 +221,8 @@ async function runSetup(setup: Setup, opts: Options, log: (l: string) => void, r
     }
     return { label, ...setup, target, ladder, saturation, limitedBy, halfLoad, layout };
   } finally {
+    process.off('SIGINT', interrupted);
+    process.off('SIGTERM', interrupted);
     await rig.teardown();
   }
 }
@@ -212,7 +231,11 @@ export async function main(args: string[]): Promise<void> {
   const opts = parseOptions(args);
   const started = Date.now();
   const log = (line: string) => console.log(line);
-  if (opts.quota) checkCpuController();
+  if (opts.quota) {
+    checkCpuController();
+    const stale = removeStaleGroups();
+    if (stale.groups.length) log(`removed ${stale.groups.length} CPU group(s) left by an interrupted run (${stale.groups.join(', ')}); ${stale.movedPids.length} process(es) still in them moved back to the root group: ${stale.movedPids.join(', ') || 'none'}`);
+  }
   const mode = opts.quota
     ? `quota'd: each node in its own cgroup v1 CPU group, ${opts.quota.cores} core per ${opts.quota.periodUs / 1000} ms period`
     : 'unquota\'d: every process shares the whole machine';

@@ -20,7 +20,8 @@ export interface ConfigResult extends Setup {
   ladder: StepResult[];
   saturation: StepResult | null;
   /**
-   * What ended the search: the setup failed the next step, a load generator was busy at it,
+   * What ended the search: the setup failed the next step (with quotas: a node throttled in at
+   * least half the periods of that step, whatever else ran), a load generator was busy at it,
    * processes outside the benchmark took much CPU meanwhile, or the ladder's top rate passed.
    */
   limitedBy: 'server' | 'load generator' | 'other processes' | 'max rate' | null;

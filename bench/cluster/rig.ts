@@ -25,7 +25,7 @@ import { cpus } from 'node:os';
 import { HOST, cpuPercent, machineCpuPercent, sampleMachine, sampleProc, type MachineSample, type ProcSample } from '../hub/servers.js';
 import { channelName } from '../hub/wire.js';
 import { NodeProcess } from '../../test/cluster/nodes.js';
-import { CpuQuotaGroup, throttleDelta, type ThrottleStats } from './cgroup.js';
+import { CpuQuotaGroup, GROUP_PREFIX, throttleDelta, type ThrottleStats } from './cgroup.js';
 
 const here = dirname(fileURLToPath(import.meta.url));
 const RECEIVER = join(here, '..', 'hub', 'receiver.ts');
@@ -176,7 +176,7 @@ export class ClusterRig {
       this.nodes.push(node);
       // Moved in once ready: a cold tsx start under a quarter of a core would take a minute.
       if (this.quota) {
-        const group = CpuQuotaGroup.create(`airwaves-bench-${process.pid}-${id}`, this.quota.cores, this.quota.periodUs);
+        const group = CpuQuotaGroup.create(`${GROUP_PREFIX}${process.pid}-${id}`, this.quota.cores, this.quota.periodUs);
         this.groups.push(group);
         group.add(node.pid!);
       }
@@ -201,7 +201,7 @@ export class ClusterRig {
     if (this.quota) {
       // The load generators and redis-server: a group of their own with no ceiling and the same
       // high weight as the nodes, so neither the quota nor the machine's other work starves them.
-      const load = CpuQuotaGroup.create(`airwaves-bench-${process.pid}-${this.label}-load`, null, this.quota.periodUs);
+      const load = CpuQuotaGroup.create(`${GROUP_PREFIX}${process.pid}-${this.label}-load`, null, this.quota.periodUs);
       this.loadGroup = load;
       for (const pid of [...this.receivers.map((r) => r.pid), ...this.publishers.map((p) => p.pid), ...(this.redis ? [this.redis.pid] : [])]) load.add(pid);
     }

@@ -90,7 +90,12 @@ async function watchAppsServe(url: string, child: ChildProcess, started: number,
   const served: Record<string, number> = {};
   while (Date.now() < deadline) {
     if (child.exitCode !== null) throw new Error(`server exited with ${child.exitCode} before every app served`);
-    const body = (await (await fetch(url)).json().catch(() => ({}))) as { starting?: string[] };
+    // A refused or reset connection on a starved machine is retried, as waitReady does.
+    const body = (await fetch(url).then((res) => res.json(), () => null).catch(() => null)) as { starting?: string[] } | null;
+    if (!body) {
+      await new Promise((r) => setTimeout(r, 5));
+      continue;
+    }
     const starting = new Set(body.starting ?? []);
     for (const app of starting) seen.add(app);
     for (const app of seen) if (!starting.has(app) && served[app] === undefined) served[app] = Math.round(performance.now() - started);

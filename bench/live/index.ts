@@ -41,7 +41,7 @@ export async function main(args: string[]): Promise<void> {
   const viewerCounts = arg(args, 'viewers', '200,1000,2000').split(',').map(Number);
   const sockets = Number(arg(args, 'sockets', '0'));
   const generators: Generators = { processes: Number(arg(args, 'generators', '2')), ...(sockets ? { sockets, pipelining: Number(arg(args, 'pipelining', '8')) } : {}) };
-  const generatorText = `${generators.processes} processes of their own${sockets ? `, each sharing ${sockets} keep-alive connections pipelined ${generators.pipelining} deep among its viewers` : ', each viewer on its own keep-alive connections'}`;
+  const generatorText = `${generators.processes} processes of their own${sockets ? `, each sharing ${sockets} keep-alive connections pipelined ${generators.pipelining} deep among its plain-HLS viewers (LL-HLS viewers keep a connection per held request)` : ', each viewer on its own keep-alive connections'}`;
   const wsCount = Number(arg(args, 'ws', '1000'));
   const publisherCounts = arg(args, 'publishers', '1,10,50').split(',').map(Number);
   const windowS = Number(arg(args, 'window', '8'));

@@ -3,8 +3,8 @@
  * A load generator process: simulates many viewers of one stream, outside the server's process
  * as real viewers are (forked by bench/live/viewer-load, several at once). Requests go through an
  * undici Pool: with `sockets` unset every viewer may hold its own keep-alive connections (as real
- * players do); with `sockets` N the process's viewers share N keep-alive connections, HTTP/1.1
- * pipelined up to `pipelining` deep (as viewers behind one edge cache or proxy look to the origin).
+ * players do); with `sockets` N the process's plain-HLS viewers share N keep-alive connections,
+ * HTTP/1.1 pipelined up to `pipelining` deep (as viewers behind one edge cache look to the origin).
  * Each viewer still names itself (`viewer=` on its playlist requests), so the server counts every
  * one. Fewer sockets is what lets two generator processes on two shared cores issue 2,000
  * viewers' requests on time; the request rate the server answers is the same either way.
@@ -61,7 +61,11 @@ async function get(url: string): Promise<{ status: number; body: Buffer }> {
 
 async function run(job: ViewerJob): Promise<ViewerReport> {
   const origin = new URL(job.base).origin;
-  pool = job.sockets
+  // LL-HLS requests are held by the server until their part exists: behind a held request on an
+  // HTTP/1.1 connection every pipelined one waits too (a first run with shared sockets measured
+  // exactly that queue, seconds long). So LL-HLS viewers keep a connection per request in flight,
+  // as players do over HTTP/1.1; only plain-HLS viewers may share (`sockets`).
+  pool = job.sockets && job.mode === 'hls'
     ? new Pool(origin, { connections: job.sockets, pipelining: job.pipelining ?? 8, keepAliveTimeout: 60_000 })
     : new Pool(origin, { connections: job.viewers * (job.mode === 'llhls' ? 2 : 1), pipelining: 1, keepAliveTimeout: 60_000 });
   const report: ViewerReport = { playlistArrivals: [], partArrivals: [], playlistMs: [], segmentMs: [], failures: 0, failureKinds: {}, requests: 0, bytes: 0 };

@@ -13,11 +13,7 @@ import { DataDirLockedError, isStale, lockDataDir, readLock } from './data-dir-l
 import { embeddedDataDir } from './database.js';
 import { openPGlite } from './pglite-open.js';
 import { probeDataDir } from './pglite-probe.js';
-
-export const DB_USAGE = `  airwaves db check                   diagnose the embedded database (lock, open, every table read through, backups)
-  airwaves db backup                  write a backup now (the server must be stopped)
-  airwaves db backups                 list the backups, newest first
-  airwaves db restore [FILE]          restore FILE (default: the newest backup); the current directory is kept aside`;
+import { DB_USAGE } from './cli-usage.js';
 
 type Print = (line: string) => void;
 

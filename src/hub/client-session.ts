@@ -304,14 +304,23 @@ export class ClientSession {
       this.host.onSendError(this, new Error('WebSocket is not open'));
       return;
     }
-    if (outgoing.length === 1) socket.write(outgoing[0]);
-    else {
-      // Corked writes leave as one writev when uncorked: one syscall, the buffers not copied.
-      socket.cork();
-      for (let i = 0; i < outgoing.length; i++) socket.write(outgoing[i]);
-      socket.uncork();
+    try {
+      if (outgoing.length === 1) socket.write(outgoing[0]);
+      else {
+        // Corked writes leave as one writev when uncorked: one syscall, the buffers not copied.
+        socket.cork();
+        try {
+          for (let i = 0; i < outgoing.length; i++) socket.write(outgoing[i]);
+        } finally {
+          socket.uncork();
+        }
+      }
+    } catch (err) {
+      this.host.onSendError(this, err as Error);
+    } finally {
+      // Shared by every session: never left holding one session's buffers.
+      outgoing.length = 0;
     }
-    outgoing.length = 0;
   }
 
   /**

@@ -4,9 +4,12 @@
  * master, one replica and three `redis-sentinel` processes (quorum 2) watching the group
  * `mymaster`, with a short down-after time so a killed master is replaced in a few seconds.
  * With `auth`, the Redis servers require `auth.master` (URL: redis://:<master>@mymaster) and the
- * Sentinels require `auth.sentinel` (sent as AIRWAVES_REDIS_SENTINEL_PASSWORD).
+ * Sentinels require `auth.sentinel` (sent as AIRWAVES_REDIS_SENTINEL_PASSWORD). With `tls`, each
+ * Sentinel also listens with TLS (a throwaway CA and certificate made with openssl), and the
+ * nodes are given those ports, AIRWAVES_REDIS_SENTINEL_TLS and the CA file; the Sentinels still
+ * talk to each other and to the servers in plain text.
  */
-import { spawn, type ChildProcess } from 'node:child_process';
+import { execFileSync, spawn, type ChildProcess } from 'node:child_process';
 import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -20,7 +23,7 @@ export interface SentinelRig {
   /** The URL the nodes use: its host is the master group's name. */
   url: string;
   /** The node settings that point at the Sentinels. */
-  config: { redisSentinels: { host: string; port: number }[]; redisSentinelPassword?: string };
+  config: { redisSentinels: { host: string; port: number }[]; redisSentinelPassword?: string; redisSentinelTls?: boolean; redisTlsCaFile?: string };
   masterPort: number;
   replicaPorts: number[];
   /** SIGKILLs the current master (the data it did not replicate is gone with it). */
@@ -63,8 +66,20 @@ export interface SentinelAuth {
   sentinel: string;
 }
 
-export async function startSentinelRig(auth?: SentinelAuth): Promise<SentinelRig> {
+/** A CA and a certificate for 127.0.0.1 signed by it, in `dir`. */
+function makeCertificates(dir: string): { ca: string; cert: string; key: string } {
+  const p = (name: string) => join(dir, name);
+  const openssl = (...args: string[]) => execFileSync('openssl', args, { stdio: 'ignore' });
+  openssl('req', '-x509', '-newkey', 'rsa:2048', '-nodes', '-keyout', p('ca.key'), '-out', p('ca.pem'), '-days', '1', '-subj', '/CN=airwaves-test-ca');
+  openssl('req', '-newkey', 'rsa:2048', '-nodes', '-keyout', p('server.key'), '-out', p('server.csr'), '-subj', '/CN=127.0.0.1');
+  writeFileSync(p('ext.cnf'), 'subjectAltName=IP:127.0.0.1,DNS:localhost\n');
+  openssl('x509', '-req', '-in', p('server.csr'), '-CA', p('ca.pem'), '-CAkey', p('ca.key'), '-CAcreateserial', '-out', p('server.pem'), '-days', '1', '-extfile', p('ext.cnf'));
+  return { ca: p('ca.pem'), cert: p('server.pem'), key: p('server.key') };
+}
+
+export async function startSentinelRig(auth?: SentinelAuth, { tls = false }: { tls?: boolean } = {}): Promise<SentinelRig> {
   const dir = mkdtempSync(join(tmpdir(), 'airwaves-sentinel-'));
+  const certs = tls ? makeCertificates(dir) : null;
   const procs: ChildProcess[] = [];
   const run = (cmd: string, args: string[]) => {
     const p = spawn(cmd, args, { stdio: ['ignore', 'ignore', 'ignore'] });
@@ -84,8 +99,10 @@ export async function startSentinelRig(auth?: SentinelAuth): Promise<SentinelRig
   for (const port of replicaPorts) await waitFor(port, 'replica in sync', async (c) => /master_link_status:up/.test(await c.info('replication')), auth?.master);
 
   const sentinels: { host: string; port: number }[] = [];
+  const tlsSentinels: { host: string; port: number }[] = [];
   for (let i = 0; i < 3; i++) {
     const port = await freePort();
+    const tlsPort = certs ? await freePort() : 0;
     const conf = join(dir, `sentinel-${i}.conf`);
     // Sentinel rewrites its file (it records what it learns), so each has its own, writable.
     writeFileSync(
@@ -100,11 +117,13 @@ export async function startSentinelRig(auth?: SentinelAuth): Promise<SentinelRig
         `sentinel failover-timeout ${MASTER_NAME} 10000`,
         `sentinel parallel-syncs ${MASTER_NAME} 1`,
         ...(auth ? [`sentinel auth-pass ${MASTER_NAME} ${auth.master}`, `requirepass ${auth.sentinel}`] : []),
+        ...(certs ? [`tls-port ${tlsPort}`, `tls-cert-file ${certs.cert}`, `tls-key-file ${certs.key}`, `tls-ca-cert-file ${certs.ca}`, 'tls-auth-clients no'] : []),
         '',
       ].join('\n'),
     );
     run('redis-sentinel', [conf]);
     sentinels.push({ host: '127.0.0.1', port });
+    if (certs) tlsSentinels.push({ host: '127.0.0.1', port: tlsPort });
   }
   // Ready when every Sentinel knows both replicas and its two peers: a failover needs both.
   for (const s of sentinels) {
@@ -118,7 +137,11 @@ export async function startSentinelRig(auth?: SentinelAuth): Promise<SentinelRig
   const rig: SentinelRig = {
     sentinels,
     url: auth ? `redis://:${auth.master}@${MASTER_NAME}` : `redis://${MASTER_NAME}`,
-    config: { redisSentinels: sentinels, ...(auth ? { redisSentinelPassword: auth.sentinel } : {}) },
+    config: {
+      redisSentinels: certs ? tlsSentinels : sentinels,
+      ...(auth ? { redisSentinelPassword: auth.sentinel } : {}),
+      ...(certs ? { redisSentinelTls: true, redisTlsCaFile: certs.ca } : {}),
+    },
     masterPort,
     replicaPorts,
     killMaster() {

@@ -38,11 +38,12 @@ export interface NginxRtmp extends NginxLayout {
   stop(): Promise<void>;
 }
 
-/** The shipped configuration, pointed at `apiUrl` for its callbacks, on this layout's ports. */
-export function productionConf(apiUrl: string): (l: NginxLayout) => string {
+/** The shipped configuration, pointed at `apiUrl` for its callbacks and `relayPort` for its push, on this layout's ports. */
+export function productionConf(apiUrl: string, relayPort: number): (l: NginxLayout) => string {
   return (l) =>
     readFileSync('ops/nginx-rtmp/nginx.conf', 'utf8')
       .replace('listen 1935;', `listen 127.0.0.1:${l.rtmpPort};`)
+      .replace('push rtmp://127.0.0.1:1936/live;', `push rtmp://127.0.0.1:${relayPort}/live;`)
       .replace('listen 8088;', `listen 127.0.0.1:${l.httpPort};`)
       .replaceAll('http://127.0.0.1:8080/', `${apiUrl}/`)
       .replace('hls_path /var/lib/airwaves-nginx/hls;', `hls_path ${l.hlsDir};`)

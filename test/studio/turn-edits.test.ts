@@ -97,7 +97,7 @@ test('turn edits refuse what they cannot do, with precise errors', async () => {
   assert.equal(anonymous.status, 401);
 });
 
-test("every conversation names its generator (the seed's rows: seed; a job's: its generator), and the stats count a job's rows as soon as it is done", async () => {
+test("every conversation names its generator (the seed's rows: seed; a job's: its generator), the list filters by it, and the stats count a job's rows as soon as it is done", async () => {
   const seeded = (await (await studio('/conversations?fields=id,generator&limit=50')).json()) as { items: { generator: string }[] };
   assert.ok(seeded.items.length >= 5);
   assert.ok(seeded.items.every((r) => r.generator === 'seed'), JSON.stringify(seeded.items));
@@ -120,4 +120,18 @@ test("every conversation names its generator (the seed's rows: seed; a job's: it
   assert.equal(made.items.length, 7);
   assert.ok(made.items.every((r) => r.generator === 'offline'));
   assert.equal((await detail(made.items[0]!.id)).generator, 'offline', 'the detail names it too');
+
+  // And the list filters by it: the seed's rows, a job's generator, both; an unknown one is a 400.
+  const ids = async (query: string) => ((await (await studio(`/conversations?fields=id,generator&limit=500&${query}`)).json()) as { items: { id: string; generator: string }[] }).items;
+  const offline = await ids('generator=offline');
+  assert.deepEqual(offline.map((r) => r.id).sort(), made.items.map((r) => r.id).sort(), "generator=offline is exactly the job's rows");
+  const seed = await ids('generator=seed');
+  assert.equal(seed.length, count.count - 7);
+  assert.ok(seed.every((r) => r.generator === 'seed'));
+  assert.equal((await ids('generator=seed,offline')).length, count.count);
+  assert.equal((await ids('generator=openai-compatible')).length, 0);
+  assert.equal(((await (await studio('/conversations/count?generator=offline')).json()) as { count: number }).count, 7, 'the count agrees');
+  const bogus = await studio('/conversations?generator=gpt-9');
+  assert.equal(bogus.status, 400);
+  assert.match(((await bogus.json()) as { error: { message: string } }).error.message, /^generator: unknown value "gpt-9"; expected one of seed, offline, openai-compatible/);
 });

@@ -3,8 +3,9 @@
  * The studio in real Chromium, what a curator needs to trust the data: a turn corrected in the
  * drawer (the limit shown, keys typed into it never act on the list) keeps its earlier text with
  * who and when, across a reload; every conversation says what wrote it (seed, offline writer);
- * the stats cards follow a generation job and a bulk action without a reload. Writes the drawer's
- * screenshots (docs/screenshots/studio-drawer-*.png).
+ * the stats cards follow a generation job and a bulk action without a reload. Writes the
+ * screenshots of the drawer and of the list with data (docs/screenshots/studio-drawer-*.png,
+ * studio-browse-*.png).
  */
 import { test, before, after } from 'node:test';
 import assert from 'node:assert/strict';
@@ -108,7 +109,7 @@ test('a curator corrects a turn in the drawer: the limit is shown, Save keeps th
   await phone.context.close();
 });
 
-test('the stats cards follow a generation job and a bulk action without a reload; generated rows say what wrote them', async () => {
+test('the stats cards follow a generation job and a bulk action without a reload; generated rows say what wrote them, and the list filters by it', async () => {
   const { page, context, errors } = await signedIn('/studio/');
   await page.locator('.card .v').filter({ hasText: /\d/ }).first().waitFor({ timeout: 60_000 });
   const total = await card(page, 'Conversations');
@@ -122,6 +123,16 @@ test('the stats cards follow a generation job and a bulk action without a reload
   await until('the Conversations card to count the job', async () => (await card(page, 'Conversations')) === total + 5);
   await dialog.getByRole('button', { name: 'Close' }).click();
   await until('the list to show the generated rows', async () => (await page.getByTestId('row-generator').filter({ hasText: /^offline$/ }).count()) === 5);
+  await screenshot(page, 'studio-browse', 'desktop');
+
+  // The generator filter: only the job's rows, and it is in the URL (shareable, survives a reload).
+  await page.getByRole('combobox', { name: 'generator' }).selectOption('offline');
+  await until('the list to hold only the offline rows', async () => (await page.locator('.tr[data-id]').count()) === 5);
+  assert.match(page.url(), /[?&]generator=offline/);
+  assert.deepEqual([...new Set(await page.getByTestId('row-generator').allInnerTexts())], ['offline']);
+  await page.reload();
+  await until('the filter to survive a reload', async () => (await page.locator('.tr[data-id]').count()) === 5);
+  assert.equal(await page.getByRole('combobox', { name: 'generator' }).inputValue(), 'offline');
 
   // Bulk: approve every pending row; the Approved and Pending cards move by exactly that many.
   await page.goto(`${server.url}/studio/?status=pending_review`);
@@ -136,4 +147,11 @@ test('the stats cards follow a generation job and a bulk action without a reload
   await until('the cards to follow the bulk approval', async () => (await card(page, 'Approved')) === approved + pending && (await card(page, 'Pending review')) === 0);
   assert.deepEqual(errors, []);
   await context.close();
+
+  const phone = await signedIn('/studio/', 'phone');
+  await phone.page.getByTestId('row-generator').first().waitFor({ timeout: 60_000 });
+  await assertNoHorizontalScroll(phone.page, 'studio list at 390 px');
+  await screenshot(phone.page, 'studio-browse', 'phone');
+  assert.deepEqual(phone.errors, []);
+  await phone.context.close();
 });

@@ -5,7 +5,7 @@
  */
 import { Suspense, lazy, useCallback, useEffect, useMemo, useState } from 'react';
 import { useQuery } from '@tanstack/react-query';
-import { ApiError, CATEGORIES, EMPTY_FILTERS, STATUSES, TIERS, fetchCount, fetchStats, generatorLabel, keys, type Filters, type Row, type SortColumn } from './api.js';
+import { ApiError, CATEGORIES, EMPTY_FILTERS, GENERATORS, STATUSES, TIERS, fetchCount, fetchStats, generatorLabel, keys, type Filters, type Row, type SortColumn } from './api.js';
 import { StatusBadge, VirtualList, useConversationPages, usePrefetchDetail } from './list.js';
 import { useBulkStatus, useSetStatus } from './mutations.js';
 
@@ -50,7 +50,7 @@ const COLUMNS: { label: string; sort?: SortColumn }[] = [
   { label: 'Persona' },
   { label: 'Emotion' },
   { label: 'Status' },
-  { label: 'Template · by' },
+  { label: 'By · template' },
   { label: 'Quality', sort: 'quality_score' },
   { label: 'Tokens', sort: 'total_tokens' },
   { label: 'Created', sort: 'created_at' },
@@ -59,7 +59,7 @@ const COLUMNS: { label: string; sort?: SortColumn }[] = [
 /** The server refuses longer searches (400); the field stops here and says so. */
 const SEARCH_MAX_CHARS = 200;
 
-const isFiltered = (f: Filters) => Boolean(f.status || f.tier || f.category || f.qualityMin || f.q);
+const isFiltered = (f: Filters) => Boolean(f.status || f.tier || f.category || f.qualityMin || f.q || f.generator);
 
 /** An API error as a sentence a curator can act on, e.g. "the search is too long (at most 200 characters)". */
 function readableError(err: unknown): string {
@@ -198,6 +198,14 @@ export default function Browse(props: { filters: Filters; setFilters: (f: Filter
             </option>
           ))}
         </select>
+        <select aria-label="generator" value={filters.generator} onChange={(e) => set({ generator: e.target.value })}>
+          <option value="">any generator</option>
+          {GENERATORS.map((g) => (
+            <option key={g} value={g}>
+              {generatorLabel(g).label}
+            </option>
+          ))}
+        </select>
         <span className="muted" data-testid="count" style={{ minWidth: 110 }}>
           {count.data ? `${count.data.exact ? '' : '≈ '}${count.data.count.toLocaleString()} matching` : '…'}
         </span>
@@ -272,7 +280,7 @@ export default function Browse(props: { filters: Filters; setFilters: (f: Filter
               <StatusBadge status={row.status} />
             </span>
             <span className="muted" data-col="template" title={`${row.template_name ?? 'no template'}, ${generatorLabel(row.generator).title}`}>
-              {row.template_name} · <span data-testid="row-generator">{row.generator === 'openai-compatible' ? 'LLM' : row.generator === 'offline' ? 'offline' : row.generator}</span>
+              <span data-testid="row-generator">{row.generator === 'openai-compatible' ? 'LLM' : row.generator === 'offline' ? 'offline' : row.generator}</span> · {row.template_name}
             </span>
             <span data-col="quality">{row.quality_score.toFixed(1)}</span>
             <span>{row.total_tokens}</span>

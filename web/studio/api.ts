@@ -7,7 +7,7 @@ import type { ConversationStatus } from '../../src/apps/studio/shared/vocabulary
 import { authFetch } from '../shared/auth.js';
 
 export const API = '/api/v1/studio';
-export { CATEGORIES, TIERS } from '../../src/apps/studio/shared/vocabulary.js';
+export { CATEGORIES, GENERATORS, TIERS } from '../../src/apps/studio/shared/vocabulary.js';
 
 export type Status = ConversationStatus;
 /** In the order a curator works through them (the review queue first), not the schema's. */
@@ -78,11 +78,13 @@ export interface Filters {
   category: string;
   qualityMin: string;
   q: string;
+  /** What wrote the rows (seed, offline, openai-compatible). */
+  generator: string;
   sort: SortColumn | '';
   order: 'asc' | 'desc' | '';
 }
 
-export const EMPTY_FILTERS: Filters = { status: '', tier: '', category: '', qualityMin: '', q: '', sort: '', order: '' };
+export const EMPTY_FILTERS: Filters = { status: '', tier: '', category: '', qualityMin: '', q: '', generator: '', sort: '', order: '' };
 
 export class ApiError extends Error {
   constructor(
@@ -117,6 +119,7 @@ export function filterParams(f: Filters): URLSearchParams {
   if (f.tier) p.set('tier', f.tier);
   if (f.category) p.set('category', f.category);
   if (f.qualityMin) p.set('quality_min', f.qualityMin);
+  if (f.generator) p.set('generator', f.generator);
   if (f.q.trim()) p.set('q', f.q.trim());
   return p;
 }

@@ -35,7 +35,7 @@ export function requireOwner(req: FastifyRequest, owner: string): void {
   if (req.identity?.user !== owner) throw new AirwavesError(Errors.forbidden, 'this belongs to another streamer');
 }
 
-const LOOPBACK = /^(127\.|::1$|::ffff:127\.)/;
+export const LOOPBACK = /^(127\.|::1$|::ffff:127\.)/;
 /** Headers a reverse proxy adds: a request carrying one came from elsewhere, whatever its socket says. */
 const FORWARDED_HEADERS = ['forwarded', 'x-forwarded-for', 'x-real-ip'];
 

@@ -17,7 +17,10 @@ import type { PublishDecision, PublishRequest, SessionObserver } from './rtmp/se
 import type { LiveStore, StreamRow } from './store.js';
 import type { StreamView } from './types.js';
 import { ViewerRegistry } from './viewers.js';
+import { LOOPBACK } from './access.js';
 import { ViewerSessionLog } from './viewer-sessions.js';
+
+const STREAM_ID = /^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/;
 
 export interface LiveSettings {
   partTargetMs: number;
@@ -159,10 +162,32 @@ export class LiveService {
       this.log.warn({ ip: req.ip, app: req.app }, `publish refused: application "${req.app}" (publish to rtmp://host/${this.settings.rtmpApp}/<key>)`);
       return { ok: false, code: 'BadName', reason: `unknown application "${req.app}"` };
     }
+    const relayed = req.name.split('?')[0] ?? '';
+    if (STREAM_ID.test(relayed)) return this.authorizeRelay({ ...req, name: relayed });
     const admitted = await this.admit(req.name, req.ip, 'embedded');
     if (!admitted.ok) return admitted;
-    const row = admitted.row;
-    const media = new Broadcast({
+    const media = this.mediaFor(admitted.row);
+    this.started(admitted.row, media);
+    return { ok: true, sink: media };
+  }
+
+  /**
+   * nginx-rtmp relaying a stream it ingests (`push` in ops/nginx-rtmp/nginx.conf), published under
+   * the stream id its on_publish was answered with: the media of an ACTIVE nginx-ingested stream
+   * that has none yet. Loopback only, like the callbacks themselves; the lifecycle stays nginx's.
+   */
+  private authorizeRelay(req: PublishRequest): PublishDecision {
+    const b = this.live.get(req.name);
+    const why = !LOOPBACK.test(req.ip) ? 'relays come from loopback' : !b || b.row.ingest !== 'nginx' ? 'no nginx-ingested stream is live under this id' : b.media ? 'this stream already has its media' : null;
+    if (why || !b) return this.refuse('bad_relay', req.ip, 'BadName', why ?? 'not a relay');
+    b.media = this.mediaFor(b.row);
+    this.log.info({ streamId: b.row.id }, 'nginx-rtmp relays the media of the stream');
+    return { ok: true, sink: b.media };
+  }
+
+  /** A broadcast's media pipeline; its end (publisher or relay gone) ends the stream. */
+  private mediaFor(row: StreamRow): Broadcast {
+    return new Broadcast({
       partTargetMs: this.settings.partTargetMs,
       segmentTargetMs: this.settings.segmentTargetMs,
       windowSegments: this.settings.windowSegments,
@@ -183,8 +208,6 @@ export class LiveService {
         this.end(row.id, failed ? 'FAILED' : 'COMPLETED', reason, detail ?? null).catch((err: Error) => this.log.error({ err, streamId: row.id }, 'stream end not recorded'));
       },
     });
-    this.started(row, media);
-    return { ok: true, sink: media };
   }
 
   /** Registers a broadcast as live and announces it. */

@@ -6,7 +6,7 @@
  */
 import { sql, type RawBuilder } from 'kysely';
 import { AirwavesError, Errors } from '../../core/errors.js';
-import { CONVERSATION_STATUSES, TIERS } from './shared/vocabulary.js';
+import { CONVERSATION_STATUSES, GENERATORS, GENERATOR_SEED, TIERS, type GeneratorName } from './shared/vocabulary.js';
 import type { ConversationStatus, Tier } from './types.js';
 
 export const SORT_COLUMNS = ['created_at', 'updated_at', 'quality_score', 'title', 'total_tokens', 'relevance'] as const;
@@ -45,6 +45,7 @@ export interface FilterQuery {
   scenario_id?: string;
   job_id?: string;
   reviewed_by?: string;
+  generator?: string;
 }
 
 export interface ListQuery extends FilterQuery {
@@ -69,6 +70,8 @@ export interface Filters {
   scenarioId?: string;
   jobId?: string;
   reviewedBy?: string;
+  /** What wrote the rows: `seed` (no job), or a job's generator. */
+  generator?: GeneratorName[];
 }
 
 export interface Cursor {
@@ -109,6 +112,7 @@ export function parseFilters(query: FilterQuery): Filters {
     templateId: uuid('template_id', query.template_id),
     scenarioId: uuid('scenario_id', query.scenario_id),
     jobId: uuid('job_id', query.job_id),
+    generator: csv('generator', query.generator, GENERATORS),
   };
   if (query.category) {
     const cats = query.category.split(',').map((c) => c.trim()).filter(Boolean);
@@ -157,6 +161,12 @@ export function whereOf(f: Filters, alias = 'c'): RawBuilder<unknown> {
   if (f.templateId) parts.push(sql`${col('template_id')} = ${f.templateId}::uuid`);
   if (f.scenarioId) parts.push(sql`${col('scenario_id')} = ${f.scenarioId}::uuid`);
   if (f.jobId) parts.push(sql`${col('job_id')} = ${f.jobId}::uuid`);
+  if (f.generator) {
+    // The jobs are a handful of rows: their ids by generator, then the job_id index.
+    const named = f.generator.filter((g) => g !== GENERATOR_SEED);
+    const byJob = named.length ? sql`${col('job_id')} in (select j.id from studio_generation_jobs j where j.generator = any(${named}::text[]))` : sql`false`;
+    parts.push(f.generator.includes(GENERATOR_SEED) ? sql`(${col('job_id')} is null or ${byJob})` : byJob);
+  }
   return parts.length ? sql.join(parts, sql` and `) : sql`true`;
 }
 

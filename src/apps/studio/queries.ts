@@ -21,7 +21,8 @@ import {
   type ListField,
   type Sort,
 } from './filters.js';
-import { GENERATOR_SEED, turnEditsJson } from './turn-edits.js';
+import { turnEditsJson } from './turn-edits.js';
+import { GENERATOR_SEED } from './shared/vocabulary.js';
 import type { ConversationStatus, ScenarioInput, StudioDB, TemplateInput } from './types.js';
 
 export type Row = Record<string, unknown> & { id: string };

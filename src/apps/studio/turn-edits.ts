@@ -2,17 +2,13 @@
  * @module apps/studio/turn-edits
  * A curator corrects a turn: the new text replaces the old one, the conversation's token counts
  * follow, and the old text is kept with who changed it and when (studio_turn_edits), so every
- * conversation can be traced back to what its generator wrote. Also where a row's generator label
- * comes from.
+ * conversation can be traced back to what its generator wrote.
  */
 import { sql, type Kysely, type RawBuilder } from 'kysely';
 import { AirwavesError, Errors } from '../../core/errors.js';
 import { estimateTokens } from './content.js';
 import { isoUtc } from './filters.js';
 import type { StudioDB } from './types.js';
-
-/** The generator label of rows written by the seed (studio:seed), which uses the offline writer. */
-export const GENERATOR_SEED = 'seed';
 
 /** Longest text a turn may be edited to (the UI shows the limit). */
 export const TURN_MAX_CHARS = 20_000;

@@ -7,7 +7,7 @@
 import { errorResponseSchema } from '../../../http/errors.js';
 import { rule } from '../../../auth/rules.js';
 import { UUID_RE } from '../filters.js';
-import { CONVERSATION_STATUSES, TIERS } from '../shared/vocabulary.js';
+import { CONVERSATION_STATUSES, GENERATORS, TIERS } from '../shared/vocabulary.js';
 
 export const CACHE_TTL_MS = 5 * 60 * 1000;
 /** Bodies already serialised as JSON text are sent with this type and skip the serialiser. */
@@ -35,6 +35,7 @@ export const filterProps = {
   scenario_id: { type: 'string', maxLength: 40 },
   job_id: { type: 'string', maxLength: 40 },
   reviewed_by: { type: 'string', minLength: 1, maxLength: 100, description: 'rows whose review history has an entry by this reviewer' },
+  generator: { type: 'string', maxLength: 100, description: `comma-separated: ${GENERATORS.join(', ')} (what wrote the rows; seed: studio:seed)` },
 } as const;
 
 export const conversationItem = {
