@@ -178,8 +178,8 @@ export async function seedStudioBulk(db: Kysely<StudioDB>, options: BulkSeedOpti
   const poolSize = Math.min(count, options.pool ?? Math.max(1000, Math.min(20_000, Math.round(count / 50))));
   const chunk = options.chunk ?? 25_000;
   const empty = (await sql<{ empty: boolean }>`select not exists (select 1 from studio_conversations) as empty`.execute(db)).rows[0].empty;
-  // Into an empty table: drop what costs per row (secondary indexes, the turns' key and foreign
-  // key) and rebuild it once at the end; a re-added foreign key is checked by one join.
+  // Into an empty table: drop what costs per row (secondary indexes, the turns' key and the foreign
+  // keys on either side of it) and rebuild it once at the end; a re-added foreign key is checked by one join.
   const dropped = empty
     ? (
         await sql<{ table: string; name: string; constraint: boolean; def: string }>`
@@ -188,10 +188,15 @@ export async function seedStudioBulk(db: Kysely<StudioDB>, options: BulkSeedOpti
             and indexname not in (select conname from pg_constraint where conrelid = 'studio_conversations'::regclass)
           union all
           select 'studio_conversation_turns', conname, true, pg_get_constraintdef(oid) from pg_constraint
-          where conrelid = 'studio_conversation_turns'::regclass and contype in ('p', 'f')`.execute(db)
+          where conrelid = 'studio_conversation_turns'::regclass and contype in ('p', 'f')
+          union all
+          select conrelid::regclass::text, conname, true, pg_get_constraintdef(oid) from pg_constraint
+          where confrelid = 'studio_conversation_turns'::regclass and contype = 'f'`.execute(db)
       ).rows
     : [];
-  for (const d of dropped) {
+  // Foreign keys leaning on the turns' key (studio_turn_edits', empty when the turns are) go
+  // before that key; they come back after it.
+  for (const d of [...dropped].sort((a, b) => rank(b) - rank(a))) {
     if (d.constraint) await sql`alter table ${sql.id(d.table)} drop constraint ${sql.id(d.name)}`.execute(db);
     else await sql`drop index ${sql.id(d.name)}`.execute(db);
   }
