@@ -20,6 +20,35 @@ export const RBRACE = 125;
 export const LBRACKET = 91;
 export const RBRACKET = 93;
 
+/**
+ * The decimal number in src[start, end) ("-12.345") without slicing a string; exponents, more
+ * than 15 significant digits or 18 decimals fall back to Number(). NaN when there are no digits.
+ */
+export function parseDecimal(src: string, start: number, end: number): number {
+  let mantissa = 0;
+  let scale = -1;
+  let digits = 0;
+  let neg = false;
+  let i = start;
+  if (src.charCodeAt(i) === 45) {
+    neg = true;
+    i++;
+  }
+  if (i >= end) return NaN;
+  for (; i < end; i++) {
+    const c = src.charCodeAt(i);
+    if (c >= 48 && c <= 57) {
+      mantissa = mantissa * 10 + (c - 48);
+      if (mantissa !== 0 || scale >= 0) digits++;
+      if (scale >= 0) scale++;
+    } else if (c === 46 && scale < 0) scale = 0;
+    else return Number(src.slice(start, end));
+  }
+  if (digits > 15 || scale > 18) return Number(src.slice(start, end));
+  const v = scale > 0 ? mantissa / POW10[scale] : mantissa;
+  return neg ? -v : v;
+}
+
 export class JsonCursor {
   src = '';
   pos = 0;
@@ -131,29 +160,7 @@ export class JsonCursor {
   }
 
   private decimal(start: number, end: number): number {
-    const src = this.src;
-    let mantissa = 0;
-    let scale = -1;
-    let digits = 0;
-    let neg = false;
-    let i = start;
-    if (src.charCodeAt(i) === 45) {
-      neg = true;
-      i++;
-    }
-    if (i >= end) return NaN;
-    for (; i < end; i++) {
-      const c = src.charCodeAt(i);
-      if (c >= 48 && c <= 57) {
-        mantissa = mantissa * 10 + (c - 48);
-        if (mantissa !== 0 || scale >= 0) digits++;
-        if (scale >= 0) scale++;
-      } else if (c === 46 && scale < 0) scale = 0;
-      else return Number(src.slice(start, end));
-    }
-    if (digits > 15 || scale > 18) return Number(src.slice(start, end));
-    const v = scale > 0 ? mantissa / POW10[scale] : mantissa;
-    return neg ? -v : v;
+    return parseDecimal(this.src, start, end);
   }
 
   private digits(at: number, n: number): number {

@@ -11,6 +11,7 @@
  * `JSON.parse` baseline (parse-json.ts) is a property test; the speed difference is in the bench.
  * JSON.parse/JSON.stringify are banned in this file by eslint.config.js.
  */
+import { parseDecimal } from '../json-cursor.js';
 
 export const enum BinanceKind {
   Unknown = 0,
@@ -57,7 +58,6 @@ export class BinanceScan {
   }
 }
 
-const POW10 = [1, 1e1, 1e2, 1e3, 1e4, 1e5, 1e6, 1e7, 1e8, 1e9, 1e10, 1e11, 1e12, 1e13, 1e14, 1e15, 1e16, 1e17, 1e18];
 const QUOTE = 34;
 const COLON = 58;
 const COMMA = 44;
@@ -82,30 +82,9 @@ function expect(code: number): void {
   else pos++;
 }
 
-/** Parses a decimal number in src[start, end) ("-12.345", "1e-3" falls back to Number). */
+/** The decimal number in src[start, end) (shared with the Coinbase and Kraken scanners). */
 function decimal(start: number, end: number): number {
-  let mantissa = 0;
-  let scale = -1;
-  let digits = 0;
-  let neg = false;
-  let i = start;
-  if (src.charCodeAt(i) === 45) {
-    neg = true;
-    i++;
-  }
-  if (i >= end) return NaN;
-  for (; i < end; i++) {
-    const c = src.charCodeAt(i);
-    if (c >= 48 && c <= 57) {
-      mantissa = mantissa * 10 + (c - 48);
-      if (mantissa !== 0 || scale >= 0) digits++;
-      if (scale >= 0) scale++;
-    } else if (c === 46 && scale < 0) scale = 0;
-    else return Number(src.slice(start, end));
-  }
-  if (digits > 15 || scale > 18) return Number(src.slice(start, end));
-  const v = scale > 0 ? mantissa / POW10[scale] : mantissa;
-  return neg ? -v : v;
+  return parseDecimal(src, start, end);
 }
 
 /** Reads a JSON string's bounds; returns start, leaves pos after the closing quote. */
