@@ -203,7 +203,7 @@ export class SupportOutbox {
       else rooms.set(entry.event.roomId, [entry]);
     }
     const appended: string[] = [];
-    let failure: { err: unknown } | undefined;
+    let failure: { err: unknown; id: string } | undefined;
     await Promise.all(
       [...rooms.values()].map(async (entries) => {
         for (const entry of entries) {
@@ -212,7 +212,7 @@ export class SupportOutbox {
             await this.deps.emitter.emit(entry.event, entry.channels);
             appended.push(entry.id);
           } catch (err) {
-            failure ??= { err };
+            failure ??= { err, id: entry.id };
             return;
           }
         }
@@ -225,7 +225,7 @@ export class SupportOutbox {
     const left = [...batch.filter((e) => !done.has(e.id) && !this.recentlyPolled.has(e.id)), ...this.handed].map((e) => e.id);
     this.handed = [];
     this.handedIds.clear();
-    await this.release(left, failure.err);
+    await this.release(left, failure.err, failure.id);
     throw failure.err;
   }
 
@@ -249,12 +249,16 @@ export class SupportOutbox {
       });
   }
 
-  /** Gives rows back at once (no lease to wait out), with the reason the append failed. */
-  private async release(ids: string[], err: unknown): Promise<void> {
+  /**
+   * Gives rows back at once (no lease to wait out), with the reason the append failed. `attempted`
+   * is a handed row whose append failed: a claim counts the poll's attempts, this counts the hot path's.
+   */
+  private async release(ids: string[], err: unknown, attempted?: string): Promise<void> {
     if (ids.length === 0) return;
-    await this.deps.db
+    const { db } = this.deps;
+    await db
       .updateTable('support_outbox')
-      .set({ claimed_until: null, last_error: describeFailure(err) })
+      .set((eb) => ({ claimed_until: null, last_error: describeFailure(err), attempts: attempted === undefined ? eb.ref('attempts') : sql<number>`case when id = ${attempted} then attempts + 1 else attempts end` }))
       .where('id', 'in', ids)
       .execute()
       .catch(() => {});
