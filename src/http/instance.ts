@@ -16,6 +16,7 @@ import { httpAuth } from '../auth/index.js';
 import { installErrorHandler, rateLimitError } from './errors.js';
 import { CONTENT_SECURITY_POLICY } from './security-headers.js';
 import { hideInternalRoutes } from './internal-routes.js';
+import { lazySchemaCompilers } from './lazy-schema-compilers.js';
 
 export interface HttpInstanceOptions {
   logger: Logger;
@@ -39,6 +40,8 @@ export async function createHttpInstance(options: HttpInstanceOptions): Promise<
     // machine that takes longer than Fastify's 10 s default, and the node would exit at start.
     // A start that truly hangs is the orchestrator's to end (the startup probe, docs/deploy.md).
     pluginTimeout: 120_000,
+    // Each route's schemas are compiled on its first request, not at start (http/lazy-schema-compilers).
+    schemaController: { compilersFactory: lazySchemaCompilers() },
   }) as unknown as FastifyInstance;
   installErrorHandler(http, { notFound: options.notFound });
   // Security headers on every response; the web UIs load scripts from files only.
