@@ -118,3 +118,45 @@ test('a Kraken checksum mismatch resyncs that book with a fresh snapshot', async
     await sim.close();
   }
 });
+
+test('Kraken deltas carry the levels pushed out of depth 10 as deletions: a subscriber keeps exactly the gateway book', async () => {
+  // Kraken never deletes a level that falls below the subscribed depth; the gateway cuts it. A
+  // subscriber that did not see the cut kept it, and it resurfaced in its top 10 later.
+  const symbols = DEFAULT_SYMBOLS.slice(0, 1);
+  const sim = new VenueSimulator({ symbols, updatesPerSecond: 0 });
+  const urls = await sim.listen();
+  const client = new ClientBook();
+  let mostLevels = 0;
+  let cuts = 0;
+  const gateway = new MarketGateway({
+    symbols,
+    venues: { kraken: urls.kraken },
+    registry: null,
+    publish: (channel, data) => {
+      if (channel !== 'market:BTC-USDT@kraken.book') return;
+      const msg = data as { t: string; seq: number; b: number[]; a: number[] };
+      // A new level on a full side pushes one out: the update must cut it.
+      const full = (side: 'bids' | 'asks', levels: number[]) => client.book[side].size === 10 && levels.some((p, i) => i % 2 === 0 && levels[i + 1] > 0 && client.book[side].qtyAt(p) === 0);
+      if (msg.t === 'delta' && (full('bids', msg.b) || full('asks', msg.a))) cuts++;
+      client.apply(msg);
+      mostLevels = Math.max(mostLevels, client.book.bids.size, client.book.asks.size);
+    },
+  });
+  try {
+    gateway.start();
+    const book = () => gateway.book('kraken', 'BTC-USDT')!;
+    const truth = () => sim.market.truth('kraken', 'BTC-USDT')!;
+    await waitUntil(() => (book()?.bids.size ?? 0) > 0, 60_000, 'kraken snapshot');
+    sim.market.step(3000, ['kraken']);
+    sim.market.stepTop('kraken', 'BTC-USDT'); // the last update certainly reaches the feed
+    await waitUntil(() => JSON.stringify(book().depth(10)) === JSON.stringify(truth().depth(10)), 60_000, 'kraken book equals truth');
+    assert.deepEqual(client.problems, [], 'channel order');
+    assert.ok(cuts > 0, 'some updates pushed a level out of a full side');
+    assert.ok(mostLevels <= 10, `the subscriber never held more than 10 levels a side (held ${mostLevels})`);
+    assert.deepEqual(client.book.depth(100), book().depth(100), "subscriber's book equals the gateway's");
+    assert.deepEqual(client.book.depth(100), truth().depth(10), "subscriber's book equals the venue's top 10");
+  } finally {
+    await gateway.close();
+    await sim.close();
+  }
+});
