@@ -11,6 +11,7 @@ import { Commands, OPEN, type CommandBody } from './commands.js';
 import { TypedEmitter } from './emitter.js';
 import { readServerMessage, type ServerMessageHandlers } from './frames.js';
 import { DEFAULT_STARTING_RETRY, StartingRetry } from './retry.js';
+import { presenceSyncOf } from './presence-sync.js';
 import { SubEntry, attachHandlers, type Subscription, type SubscriptionHost } from './subscription.js';
 import type {
   AirwavesClientOptions,
@@ -62,7 +63,8 @@ export class AirwavesClient extends TypedEmitter<ClientEvents> {
     resync: (entry) => this.#resync(entry),
     unsubscribe: (entry) => this.#unsubscribeEntry(entry),
     remove: (entry, reason) => this.#closeEntry(entry, reason),
-    resend: (entry) => this.#resendSubscribe(entry),
+    // A subscribe a starting app refused, sent again (SubEntry.retryLater) if still wanted and connected.
+    resend: (entry) => void (entry.state === 'subscribing' && this.#subs.get(entry.channel) === entry && this.#state === 'connected' && this.#sendSubscribe(entry)),
   };
   /** Where each value the server sends goes. */
   readonly #incoming: ServerMessageHandlers = {
@@ -304,8 +306,11 @@ export class AirwavesClient extends TypedEmitter<ClientEvents> {
     return true;
   }
 
+  /** Who is subscribed; read while subscribed, it is also the set the subscription keeps right (./presence-sync.ts). */
   presence(channel: string): Promise<PresenceResult> {
-    return this.#request<PresenceResult>({ op: 'presence', channel });
+    const entry = this.#subs.get(channel);
+    const read = () => this.#request<PresenceResult>({ op: 'presence', channel });
+    return entry?.state === 'subscribed' ? presenceSyncOf(entry.sub, read).read() : read();
   }
 
   async history(channel: string, options: HistoryOptions = {}): Promise<HistoryResult> {
@@ -354,6 +359,7 @@ export class AirwavesClient extends TypedEmitter<ClientEvents> {
       return entry.sub;
     }
     this.#subs.set(channel, entry);
+    if (options.presence) presenceSyncOf(entry.sub, () => this.#request<PresenceResult>({ op: 'presence', channel })).syncOnceReady();
     this.#armReadyTimer(entry);
     if (this.#state === 'connected') this.#sendSubscribe(entry);
     return entry.sub;
@@ -372,11 +378,6 @@ export class AirwavesClient extends TypedEmitter<ClientEvents> {
       if (onServer && this.#state === 'connected') this.#commands.transmit({ op: 'unsubscribe', channel: entry.channel }, () => {});
       entry.sub.emit('error', err);
     }, this.#timeoutMs);
-  }
-
-  /** A subscribe a starting app refused, sent again (SubEntry.retryLater). */
-  #resendSubscribe(entry: SubEntry): void {
-    if (entry.state === 'subscribing' && this.#subs.get(entry.channel) === entry && this.#state === 'connected') this.#sendSubscribe(entry);
   }
 
   /** Ends the subscription to `channel` (no-op when there is none). */
