@@ -2,7 +2,8 @@
  * @module bench/market
  * `npm run bench -- market [--parts hot,truth,ladder,ccxt,soak,bare] [--symbols 50] [--subscribers 1000]
  * [--rates 1000,10000,30000,100000] [--step-seconds 8] [--soak-seconds 60] [--soak-rate 2000]
- * [--truth-diffs 1000000] [--ccxt-seconds 15] [--ccxt-symbols 10] [--ccxt-rate 1000]`
+ * [--truth-diffs 1000000] [--ccxt-seconds 15] [--ccxt-symbols 10] [--ccxt-rate 1000]
+ * [--cpu-profile file.cpuprofile] [--heap-profile file.heapprofile]`
  *
  * 1. hot: parse ns and bytes allocated per message, field scanner vs JSON.parse, and the lean
  *    pipeline vs the straightforward one (a child with --expose-gc and a fixed young generation).
@@ -17,6 +18,7 @@
  *    same simulator feed and the same symbols: book updates/s and venue event → client latency.
  * 5. soak: a steady rate for `--soak-seconds`, p99 and RSS per window, slopes reported.
  * 6. bare: the ladder again with no hub subscriber (`--bare-rates`): the gateway's own ceiling.
+ * Profiles (`--cpu-profile`, `--heap-profile`) cover the rungs of the ladders run, nothing else.
  * Results: bench/results/market.json and .md, with load averages.
  */
 import { execFileSync } from 'node:child_process';
@@ -26,6 +28,7 @@ import { checkBinanceAgainstTruth } from '../../src/apps/market/simulator/truth-
 import { percentile } from '../shared/percentile.js';
 import { MarketRig, forkTs, load, nextMessage, sleep, type Window } from './rig.js';
 import { renderMarkdown, type MarketResults, type Rung } from './report.js';
+import { startProfiles, type ProfileFiles } from './profile.js';
 
 const here = new URL('.', import.meta.url);
 
@@ -72,8 +75,11 @@ export async function main(argv: string[]): Promise<void> {
       'ccxt-symbols': { type: 'string', default: '10' },
       'ccxt-rate': { type: 'string', default: '1000' },
       out: { type: 'string', default: 'bench/results/market' },
+      'cpu-profile': { type: 'string', default: '' },
+      'heap-profile': { type: 'string', default: '' },
     },
   });
+  profileFiles = { cpu: values['cpu-profile'] || undefined, heap: values['heap-profile'] || undefined };
   const parts = new Set(values.parts.split(','));
   const symbols = Number(values.symbols);
   // A partial run keeps the other parts' last figures (the report says when each was measured).
@@ -113,6 +119,7 @@ export async function main(argv: string[]): Promise<void> {
 }
 
 type Values = Record<string, string>;
+let profileFiles: ProfileFiles = {};
 
 /** Warm-up, subscribers, then the CCXT comparison, the ladder and the soak on one rig. */
 async function withSubscribers(results: MarketResults, parts: Set<string>, values: Values): Promise<void> {
@@ -200,6 +207,7 @@ async function withSubscribers(results: MarketResults, parts: Set<string>, value
 /** Climbs the rates (venue msg/s) until the first rung the gateway cannot keep up with. */
 async function runLadder(rig: MarketRig, rates: string, stepSeconds: number, perVenueSymbol: (msgs: number) => number): Promise<Rung[]> {
   const rungs: Rung[] = [];
+  const stopProfiles = await startProfiles(profileFiles);
   for (const offered of rates.split(',').map(Number)) {
     rig.setRate(perVenueSymbol(offered));
     await sleep(2000); // settle at the new rate
@@ -212,6 +220,7 @@ async function runLadder(rig: MarketRig, rates: string, stepSeconds: number, per
       break;
     }
   }
+  await stopProfiles();
   return rungs;
 }
 

@@ -42,6 +42,20 @@ export interface MarketResults {
 const f = (n: number | undefined, d = 2) => (n !== undefined && Number.isFinite(n) ? n.toFixed(d) : '–');
 const p3 = (p: Pcts, d = 3) => `${f(p.p50, d)} / ${f(p.p99, d)} / ${f(p.p999, d)}`;
 
+/**
+ * Where the machine's CPU went per rung, and the GC split by kind. CPU time is inflated far less
+ * by the other helpers' load than wall-clock figures are: the gateway's µs per venue message is
+ * the figure to compare between runs. Runs from before these columns existed show dashes.
+ */
+function cpuTable(rungs: Rung[]): string[] {
+  return [
+    '| venue msg/s offered | gateway + hub CPU µs per venue msg | gateway + hub CPU (% of a core) | simulators CPU % | subscribers CPU % | GC ms per s | scavenges: count / p99 ms | mark-compacts |',
+    '|---|---|---|---|---|---|---|---|',
+    ...rungs.map((s) => `| ${s.offeredMsgsPerSec} | ${f(s.gatewayCpuUsPerMsg, 1)} | ${f(s.gatewayCpuPct, 0)} | ${f(s.simCpuPct, 0)} | ${f(s.subscriberCpuPct, 0)} | ${f(s.gcMsPerSec, 1)} | ${s.gcMinorCount ?? '–'} / ${f(s.gcMinorP99Ms)} | ${s.gcMajorCount ?? '–'} |`),
+    '',
+  ];
+}
+
 function hotSection(h: MarketResults['hotPath']): string[] {
   const allocCut = 1 - h.pipeline.lean.bytesPerMsg / h.pipeline.naive.bytesPerMsg;
   const row = (name: string, m: Measure) => `| ${name} | ${f(m.nsPerMsg, 0)} | ${f(m.bytesPerMsg, 0)} | ${m.runsWithoutGc}/${m.runs} |`;
@@ -77,6 +91,7 @@ function ladderSection(r: MarketResults): string[] {
         `| ${s.offeredMsgsPerSec} | ${s.venueSentPerSec} | ${s.venueReceivedPerSec} | ${s.publicationsPerSec} | ${s.deliveriesPerSec} | ${p3(s.internalMs)} | ${p3(s.endToEndMs, 2)} | ${f(s.gcPauseP99Ms)} / ${f(s.gcPauseMaxMs)} | ${f(s.eventLoopUtilisation * 100, 0)} % | ${s.rssMb} | ${s.load.join(' / ')} |${s.saturated ? ` **saturated**: ${s.saturated}` : ''}`,
     ),
     '',
+    ...cpuTable(r.ladder),
     'Internal: a venue message received by the gateway (`tsRecv`, when its socket delivers it) → its publication handed to the hub (encoded, offset assigned, queued to subscribers). End to end: the simulator\'s send time (the event time it writes into the message, sub-ms) → a subscriber process parsing the frame (1 in 4 sampled; Binance book deltas). Histograms of 10 µs resolution (values are bucket upper edges).',
     '',
     `**Saturation:** ${sat ? `at ${sat.offeredMsgsPerSec} venue msg/s (${sat.saturated}); the highest rung kept up with was ${best ? `${best.offeredMsgsPerSec} msg/s (internal p99 ${f(best.internalMs.p99, 3)} ms, end to end p99 ${f(best.endToEndMs.p99)} ms)` : 'none'}` : 'not reached within the ladder'}.`,
@@ -120,6 +135,7 @@ export function renderMarkdown(r: MarketResults): string {
       '|---|---|---|---|---|---|---|---|',
       ...r.bareLadder.map((s) => `| ${s.offeredMsgsPerSec} | ${s.venueSentPerSec} | ${s.venueReceivedPerSec} | ${s.publicationsPerSec} | ${p3(s.internalMs)} | ${f(s.gcPauseP99Ms)} / ${f(s.gcPauseMaxMs)} | ${f(s.eventLoopUtilisation * 100, 0)} % | ${s.load.join(' / ')} |${s.saturated ? ` **saturated**: ${s.saturated}` : ''}`),
       '',
+      ...cpuTable(r.bareLadder),
       `Saturation without subscribers: ${sat ? `at ${sat.offeredMsgsPerSec} venue msg/s` : 'not reached within the ladder'}.`,
       '',
     );

@@ -10,11 +10,13 @@
  * `measure(seconds)` gives one window's figures: feed messages sent by the simulators and received
  * by the gateway, publications, deliveries, internal latency (venue message received → handed to
  * the hub), end to end (venue send time → subscriber receive, in another process), GC pauses
- * (perf_hooks) and event-loop utilisation.
+ * (perf_hooks, scavenges apart from mark-compacts) and event-loop utilisation, and the CPU time
+ * each part used: the gateway per venue message (a figure the machine's load inflates far less
+ * than wall-clock ones), the simulators and the subscriber processes.
  */
 import { fork, type ChildProcess } from 'node:child_process';
 import { loadavg } from 'node:os';
-import { PerformanceObserver, performance } from 'node:perf_hooks';
+import { PerformanceObserver, performance, constants as perfConstants } from 'node:perf_hooks';
 import { createServer } from '../../src/server.js';
 import { createLogger } from '../../src/core/logger.js';
 import { createRegistry } from '../../src/core/metrics.js';
@@ -79,6 +81,20 @@ export interface Window {
   gcPauseP99Ms: number;
   gcPauseMaxMs: number;
   gcCount: number;
+  /** Scavenges (young generation) only. */
+  gcMinorP99Ms: number;
+  gcMinorCount: number;
+  /** Mark-compacts (old generation), incremental marking steps apart. */
+  gcMajorCount: number;
+  /** Wall time in GC pauses per second of the window. */
+  gcMsPerSec: number;
+  /** This process's CPU time (user + system) per venue message received: the gateway and the hub together. */
+  gatewayCpuUsPerMsg: number;
+  /** This process's CPU time over the window, in % of one core. */
+  gatewayCpuPct: number;
+  /** The simulator processes' and the subscriber processes' CPU time, in % of one core. */
+  simCpuPct: number;
+  subscriberCpuPct: number;
   eventLoopUtilisation: number;
   rssMb: number;
   heapMb: number;
@@ -89,6 +105,7 @@ export interface Window {
 interface SimReading {
   produced: number;
   sent: number;
+  cpuUs: number;
   at: number;
 }
 
@@ -97,7 +114,7 @@ interface SimReading {
  * interval between its own two readings. A saturated gateway handles IPC late: dividing by the
  * gateway's window instead (when it asked, not when they counted) overstated "sent" up to 2x.
  */
-export function simRate(before: SimReading[], after: SimReading[], field: 'produced' | 'sent'): number {
+export function simRate(before: SimReading[], after: SimReading[], field: 'produced' | 'sent' | 'cpuUs'): number {
   let rate = 0;
   for (let i = 0; i < before.length; i++) {
     const seconds = (after[i].at - before[i].at) / 1000;
@@ -114,6 +131,8 @@ export class MarketRig {
   readonly internal = new LatencyHistogram();
   published = 0;
   private gcPauses: number[] = [];
+  private gcMinor: number[] = [];
+  private gcMajor = 0;
   private gcObserver: PerformanceObserver | null = null;
   /** Called for every publication (the CCXT comparison watches a few channels). */
   tap: ((channel: string, data: { te?: number; tr?: number }) => void) | null = null;
@@ -146,7 +165,12 @@ export class MarketRig {
     });
     this.gateway.start();
     this.gcObserver = new PerformanceObserver((list) => {
-      for (const e of list.getEntries()) this.gcPauses.push(e.duration);
+      for (const e of list.getEntries()) {
+        this.gcPauses.push(e.duration);
+        const kind = (e as PerformanceEntry & { detail?: { kind?: number } }).detail?.kind;
+        if (kind === perfConstants.NODE_PERFORMANCE_GC_MINOR) this.gcMinor.push(e.duration);
+        else if (kind === perfConstants.NODE_PERFORMANCE_GC_MAJOR) this.gcMajor++;
+      }
     });
     this.gcObserver.observe({ entryTypes: ['gc'] });
   }
@@ -190,7 +214,7 @@ export class MarketRig {
   private async subscriberReports() {
     const reports = await Promise.all(
       this.subs.map((c) => {
-        const p = nextMessage<{ received: number; endToEnd: HistogramSnapshot; fromGateway: HistogramSnapshot }>(c, (m) => 'received' in m);
+        const p = nextMessage<{ received: number; cpuPct: number; endToEnd: HistogramSnapshot; fromGateway: HistogramSnapshot }>(c, (m) => 'received' in m);
         c.send({ report: true });
         return p;
       }),
@@ -201,13 +225,14 @@ export class MarketRig {
       e2e.merge(r.endToEnd);
       fromGw.merge(r.fromGateway);
     }
-    return { received: reports.reduce((s, r) => s + r.received, 0), e2e, fromGw };
+    return { received: reports.reduce((s, r) => s + r.received, 0), cpuPct: reports.reduce((s, r) => s + r.cpuPct, 0), e2e, fromGw };
   }
 
-  /** Feed messages the gateway has read, and when (same clock as the simulators' readings). */
-  private async venueReceived(): Promise<{ count: number; at: number }> {
+  /** Feed messages the gateway has read, and this process's CPU time, and when (same clock as the simulators' readings). */
+  private async venueReceived(): Promise<{ count: number; cpuUs: number; at: number }> {
     const metric = await this.gateway.metrics.messagesTotal.get();
-    return { count: metric.values.reduce((s, v) => s + v.value, 0), at: performance.timeOrigin + performance.now() };
+    const cpu = process.cpuUsage();
+    return { count: metric.values.reduce((s, v) => s + v.value, 0), cpuUs: cpu.user + cpu.system, at: performance.timeOrigin + performance.now() };
   }
 
   /** Resets every counter, waits `seconds`, and returns that window's figures. */
@@ -218,6 +243,8 @@ export class MarketRig {
     this.internal.reset();
     this.published = 0;
     this.gcPauses = [];
+    this.gcMinor = [];
+    this.gcMajor = 0;
     const elu0 = performance.eventLoopUtilization();
     const t0 = performance.now();
     await sleep(seconds * 1000);
@@ -227,15 +254,21 @@ export class MarketRig {
     const internalSamples = this.internal.count;
     const published = this.published;
     const gc = this.gcPauses.slice().sort((a, b) => a - b);
+    const minor = this.gcMinor.slice().sort((a, b) => a - b);
+    const gcMajor = this.gcMajor;
     const s1 = await this.simStats();
     const r1 = await this.venueReceived();
     const clients = await this.subscriberReports();
     const mem = process.memoryUsage();
+    // Messages and CPU time over the same interval (a saturated process reads them late, not in step with `secs`).
+    const received = r1.count - r0.count;
+    const cpuUs = r1.cpuUs - r0.cpuUs;
+    const readSecs = (r1.at - r0.at) / 1000;
     return {
       seconds: secs,
       simUpdatesPerSec: Math.round(simRate(s0, s1, 'produced')),
       venueSentPerSec: Math.round(simRate(s0, s1, 'sent')),
-      venueReceivedPerSec: Math.round((r1.count - r0.count) / ((r1.at - r0.at) / 1000)),
+      venueReceivedPerSec: Math.round(received / readSecs),
       publicationsPerSec: Math.round(published / secs),
       deliveriesPerSec: Math.round(clients.received / secs),
       internalMs: internal,
@@ -246,6 +279,14 @@ export class MarketRig {
       gcPauseP99Ms: percentile(gc, 99),
       gcPauseMaxMs: gc.length ? gc[gc.length - 1] : 0,
       gcCount: gc.length,
+      gcMinorP99Ms: percentile(minor, 99),
+      gcMinorCount: minor.length,
+      gcMajorCount: gcMajor,
+      gcMsPerSec: Number((gc.reduce((a, b) => a + b, 0) / secs).toFixed(2)),
+      gatewayCpuUsPerMsg: Number((cpuUs / Math.max(1, received)).toFixed(1)),
+      gatewayCpuPct: Math.round(cpuUs / (readSecs * 1e4)),
+      simCpuPct: Math.round(simRate(s0, s1, 'cpuUs') / 1e4),
+      subscriberCpuPct: Math.round(clients.cpuPct),
       eventLoopUtilisation: Number(elu.utilization.toFixed(3)),
       rssMb: Math.round(mem.rss / 1e6),
       heapMb: Math.round(mem.heapUsed / 1e6),

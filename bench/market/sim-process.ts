@@ -2,8 +2,8 @@
  * @module bench/market/sim-process
  * One venue simulator in its own process (the benchmark forks one per venue, so producing the
  * feed never competes with the gateway's event loop): `argv` = symbols count and the venue it
- * steps. IPC: `{rate}` sets updates/s per symbol; `{stats}` answers `{produced, sent, at}` (book
- * updates stepped, feed messages written to sockets, when they were read); `{stop}` exits. Event times carry
+ * steps. IPC: `{rate}` sets updates/s per symbol; `{stats}` answers `{produced, sent, cpuUs, at}` (book
+ * updates stepped, feed messages written to sockets, this process's CPU time, when they were read); `{stop}` exits. Event times carry
  * sub-millisecond fractions so the benchmark can measure venue send → subscriber receive.
  */
 import { VenueSimulator } from '../../src/apps/market/simulator/server.js';
@@ -23,6 +23,9 @@ process.on('message', (m: { rate?: number; stats?: boolean; stop?: boolean }) =>
   // `at` is when the counters were read, on this process's clock (performance.timeOrigin + now():
   // comparable across processes): the benchmark divides by the interval between two readings,
   // not by its own window, which a saturated gateway reads late.
-  if (m.stats) process.send!({ produced: sim.market.produced, sent: sim.faults[venue].sent, at: performance.timeOrigin + performance.now() });
+  if (m.stats) {
+    const cpu = process.cpuUsage();
+    process.send!({ produced: sim.market.produced, sent: sim.faults[venue].sent, cpuUs: cpu.user + cpu.system, at: performance.timeOrigin + performance.now() });
+  }
   if (m.stop) void sim.close().then(() => process.exit(0));
 });

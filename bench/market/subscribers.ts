@@ -4,7 +4,8 @@
  * connections, each subscribed to one symbol's Binance book, its consolidated BBO and its Coinbase
  * trades. Reports publications received and two latency histograms for Binance book deltas:
  * end to end from the venue's send time (`te`, the simulator's event time, sub-ms) to arrival
- * here, and from our receive time at the gateway (`tr`). Same machine, same wall clock.
+ * here, and from our receive time at the gateway (`tr`). Same machine, same wall clock. Each report
+ * also gives the CPU time this process used since the last one (what fan-out costs its readers).
  */
 import { WebSocket } from 'ws';
 import { LatencyHistogram } from '../hub/histogram.js';
@@ -14,6 +15,8 @@ const count = Number(countArg);
 const symbols = Number(symbolsArg);
 const names = Array.from({ length: symbols }, (_, i) => (i < 3 ? ['BTC-USDT', 'ETH-USDT', 'SOL-USDT'][i] : `S${i}-USDT`));
 let received = 0;
+let cpuMark = process.cpuUsage();
+let cpuMarkAt = performance.now();
 const endToEnd = new LatencyHistogram();
 const fromGateway = new LatencyHistogram();
 const sockets: WebSocket[] = [];
@@ -46,7 +49,12 @@ for (let c = 0; c < count; c++) {
 }
 process.on('message', (m: { report?: boolean; stop?: boolean }) => {
   if (m.report) {
-    process.send!({ received, endToEnd: endToEnd.snapshot(), fromGateway: fromGateway.snapshot() });
+    const cpu = process.cpuUsage(cpuMark);
+    cpuMark = process.cpuUsage();
+    const now = performance.now();
+    const cpuPct = (100 * (cpu.user + cpu.system)) / Math.max(1, (now - cpuMarkAt) * 1000);
+    cpuMarkAt = now;
+    process.send!({ received, cpuPct, endToEnd: endToEnd.snapshot(), fromGateway: fromGateway.snapshot() });
     received = 0;
     endToEnd.reset();
     fromGateway.reset();

@@ -78,13 +78,24 @@ class BookSide {
     return out;
   }
 
-  /** Keeps only the best `n` levels (Kraken's subscribed depth). */
-  truncate(n: number): void {
+  /**
+   * Keeps only the best `n` levels (Kraken's subscribed depth). Each level cut is written to
+   * `removed` from index `at` as `price, 0` (a deletion a subscriber applies like any other);
+   * returns the index after the last one written.
+   */
+  truncate(n: number, removed?: number[], at = 0): number {
     const excess = this.prices.length - n;
     if (excess > 0) {
+      if (removed) {
+        for (let i = 0; i < excess; i++) {
+          removed[at++] = this.prices[i];
+          removed[at++] = 0;
+        }
+      }
       this.prices.splice(0, excess);
       this.qtys.splice(0, excess);
     }
+    return at;
   }
 
   clear(): void {

@@ -2,7 +2,7 @@
  * @module apps/market/venues/kraken/session
  * A Kraken WebSocket v2 connection: `book` at depth 10 and `trade` for every symbol. Each book
  * update is applied, the book truncated to the subscribed depth (Kraken does not delete levels
- * that fall out of range), and the CRC32 checksum of the top 10 compared with the venue's: a
+ * that fall out of range; we publish the cut levels as deletions), and the CRC32 checksum of the top 10 compared with the venue's: a
  * mismatch means our book is wrong (a lost, repeated or reordered update), so that symbol is
  * resubscribed for a fresh snapshot. Kraken v2 books carry no sequence numbers; `venueSeq` counts
  * the updates applied since the snapshot. Application-level `ping` keeps the connection alive.
@@ -127,15 +127,19 @@ export class KrakenSession extends VenueSession {
       return;
     }
     if (!snapshot && !b.live) return; // in flight before the resubscription's snapshot
-    const { bids, asks, nb, na } = d;
+    const { bids, asks } = d;
+    let { nb, na } = d;
     const tsEvent = d.ts === d.ts ? d.ts : tsRecv;
     if (snapshot) b.book.load(bids.slice(0, nb), asks.slice(0, na), 0);
     else {
       b.book.applyLevels(bids, asks, nb, na);
       b.book.venueSeq++;
     }
-    b.book.bids.truncate(DEPTH);
-    b.book.asks.truncate(DEPTH);
+    // Levels pushed out of the depth join the update as deletions (after the venue's own levels,
+    // in the entry's reused arrays): a subscriber applying the deltas keeps exactly our 10 levels.
+    // Without them it kept a level Kraken stopped reporting, which could later resurface in its top 10.
+    nb = b.book.bids.truncate(DEPTH, bids, nb);
+    na = b.book.asks.truncate(DEPTH, asks, na);
     const { pricePrecision, qtyPrecision } = b.spec;
     const sum = krakenChecksum(b.book.asks.top(DEPTH, this.top[1]), b.book.bids.top(DEPTH, this.top[0]), pricePrecision, qtyPrecision);
     if (sum !== d.checksum || b.book.isCrossed()) {
