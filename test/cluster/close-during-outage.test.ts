@@ -84,7 +84,7 @@ describe('closing a node while Redis is down (real Redis stopped)', () => {
     }
   });
 
-  test('a help desk message stored during the outage outlives the cut close: the next node relays it once', { timeout: 240_000 }, async () => {
+  test('a help desk message stored during the outage outlives the cut close: the next node relays it once', { timeout: 360_000 }, async () => {
     const backend = await startRedis({ persistent: true });
     const dir = mkdtempSync(join(tmpdir(), 'aw-close-desk-'));
     dirs.push(dir);
@@ -97,7 +97,7 @@ describe('closing a node while Redis is down (real Redis stopped)', () => {
       const carla = await first.login('cust-carla');
       const opened = await carla.api<{ ticket: { id: string } }>('POST', '/tickets', { subject: 'Outage at close', body: 'before the outage' });
       assert.equal(opened.status, 201);
-      await until('the opening event relayed', async () => (await desk1.app.outbox!.pending()) === 0, 60_000);
+      await until('the opening event relayed', async () => (await desk1.app.outbox!.pending()) === 0, 120_000);
 
       await backend.stop();
       const posted = await carla.api<{ message: { eventId: string } }>('POST', `/tickets/${opened.body.ticket.id}/messages`, { body: 'during the outage' });
@@ -113,7 +113,7 @@ describe('closing a node while Redis is down (real Redis stopped)', () => {
       try {
         assert.equal(await next.app.outbox!.pending(), 1, 'the stopped node lost nothing stored');
         await backend.start();
-        await until('the outbox relayed by the next node', async () => (await next.app.outbox!.pending()) === 0, 90_000);
+        await until('the outbox relayed by the next node', async () => (await next.app.outbox!.pending()) === 0, 150_000);
         const appended = (await backend.client().xrange('events:chat', '-', '+')).filter(([, fields]) => fields[fields.indexOf('id') + 1] === posted.body.message.eventId);
         assert.equal(appended.length, 1, 'the event is in the log once');
       } finally {
