@@ -113,7 +113,7 @@ export async function createServer(options: ServerOptions = {}): Promise<Airwave
   await hub.start();
   // The HTTP fallback publisher needs this node's own URL, known only once it listens.
   const self: { server?: AirwavesServer } = {};
-  const events = createEventTransport({ config, hub, nodeId, logger, metrics, selfUrl: () => self.server?.url ?? '' });
+  const events = await createEventTransport({ config, hub, nodeId, logger, metrics, selfUrl: () => self.server?.url ?? '' });
   await events.start();
 
   const handover = options.serveWhileStarting ? new HandoverServer() : undefined;

@@ -19,6 +19,7 @@
  */
 import { existsSync, mkdirSync, readFileSync, readdirSync, rmdirSync, writeFileSync, accessSync, constants } from 'node:fs';
 import { join } from 'node:path';
+import { processAlive } from '../../src/core/process-alive.js';
 
 export const CPU_CGROUP_ROOT = '/sys/fs/cgroup/cpu';
 /** cpu.shares of the benchmark's groups (the default is 1024 per group or per task of the root group). */
@@ -112,15 +113,6 @@ export function throttleDelta(a: ThrottleStats, b: ThrottleStats): ThrottleStats
 /** The prefix of every group this benchmark creates: `airwaves-bench-<coordinator pid>-<node>`. */
 export const GROUP_PREFIX = 'airwaves-bench-';
 
-function alive(pid: number): boolean {
-  try {
-    process.kill(pid, 0);
-    return true;
-  } catch (err) {
-    return (err as NodeJS.ErrnoException).code === 'EPERM';
-  }
-}
-
 /**
  * Removes the groups an interrupted run left behind (its coordinator is gone): whatever still
  * runs in one (an orphaned node or load generator) is moved back to the root group, so a later
@@ -131,7 +123,7 @@ export function removeStaleGroups(root = CPU_CGROUP_ROOT): { groups: string[]; m
   const movedPids: number[] = [];
   for (const name of readdirSync(root)) {
     const m = new RegExp(`^${GROUP_PREFIX}(\\d+)-`).exec(name);
-    if (!m || alive(Number(m[1]))) continue;
+    if (!m || processAlive(Number(m[1]))) continue;
     const path = join(root, name);
     try {
       const pids = readFileSync(join(path, 'cgroup.procs'), 'utf8').split('\n').filter(Boolean).map(Number);

@@ -40,7 +40,7 @@ export interface HubBenchOptions {
 }
 
 /** The ladder's steps in deliveries/s (the issue's scenario) and the servers it runs by default. */
-export const DEFAULT_LADDER = [50_000, 100_000, 200_000, 400_000, 1_000_000];
+export const DEFAULT_LADDER = [25_000, 50_000, 100_000, 200_000, 400_000, 1_000_000];
 export const LADDER_SERVERS = 'airwaves-cli,airwaves-cli-all,ws-frame,socketio';
 
 export const USAGE = `usage: npm run bench -- hub [options]

@@ -117,8 +117,29 @@ export async function segmentLatency(base: string, clock: PartClock, seconds: nu
   return out;
 }
 
-/** Opens `n` door sockets, then adds one more viewer and times the count reaching each. */
-export async function wsViewers(wsBase: string, n: number): Promise<Dist> {
+export interface CountChangeResult {
+  /** A viewer joining: from its socket open (the server has counted it) to each viewer seeing the new count. */
+  join: Dist;
+  /** The same, from the moment the joining viewer started connecting (TCP + upgrade included). */
+  joinFromConnect: Dist;
+  /** A viewer leaving: from its close() to each viewer seeing the lower count. */
+  leave: Dist;
+  rounds: number;
+  /** Viewers that did not see a change within 10 s (counted once per round). */
+  missed: number;
+}
+
+const countOf = (m: unknown): number | null => {
+  const e = (JSON.parse(String(m)) as { data: { type: string; viewers: number } }).data;
+  return e.type === 'viewer_count_changed' ? e.viewers : null;
+};
+
+/**
+ * Opens `n` door sockets (a join storm), then for `rounds` rounds adds one viewer and removes it,
+ * timing the count change reaching each of the `n`. The first round starts half a second after
+ * the storm, while its viewer sessions are still being written.
+ */
+export async function wsViewers(wsBase: string, n: number, rounds = 5): Promise<CountChangeResult> {
   const sockets: WebSocket[] = [];
   const latest: number[] = [];
   await Promise.all(
@@ -126,8 +147,8 @@ export async function wsViewers(wsBase: string, n: number): Promise<Dist> {
       new Promise<void>((resolve, reject) => {
         const ws = new WebSocket(`${wsBase}?viewer=ws${i}`);
         ws.on('message', (m) => {
-          const e = (JSON.parse(String(m)) as { data: { type: string; viewers: number } }).data;
-          if (e.type === 'viewer_count_changed') latest[i] = e.viewers;
+          const v = countOf(m);
+          if (v !== null) latest[i] = v;
         });
         ws.once('open', () => resolve());
         ws.once('error', reject);
@@ -136,28 +157,51 @@ export async function wsViewers(wsBase: string, n: number): Promise<Dist> {
     ),
   );
   await sleep(500);
-  const target = Math.max(...latest.filter(Number.isFinite)) + 1;
-  const reached: number[] = [];
-  const t0 = performance.now();
-  const done = Promise.all(
-    sockets.map(
-      (ws) =>
-        new Promise<void>((resolve) => {
-          const onMessage = (m: unknown) => {
-            const e = (JSON.parse(String(m)) as { data: { type: string; viewers: number } }).data;
-            if (e.type === 'viewer_count_changed' && e.viewers >= target) {
-              reached.push(performance.now() - t0);
+  const join: number[] = [];
+  const joinFromConnect: number[] = [];
+  const leave: number[] = [];
+  let missed = 0;
+  // Resolves with each socket's arrival time of a count satisfying `ok`.
+  const arrivals = (ok: (v: number) => boolean) => {
+    const times: number[] = [];
+    const done = Promise.all(
+      sockets.map(
+        (ws) =>
+          new Promise<void>((resolve) => {
+            const onMessage = (m: unknown) => {
+              const v = countOf(m);
+              if (v === null || !ok(v)) return;
+              times.push(performance.now());
               ws.off('message', onMessage);
               resolve();
-            }
-          };
-          ws.on('message', onMessage);
-        }),
-    ),
-  );
-  const extra = new WebSocket(`${wsBase}?viewer=ws-extra`);
-  await Promise.race([done, sleep(10_000)]);
-  extra.close();
+            };
+            ws.on('message', onMessage);
+          }),
+      ),
+    );
+    return { times, done };
+  };
+  for (let round = 0; round < rounds; round++) {
+    const base = Math.max(...latest.filter(Number.isFinite));
+    const joined = arrivals((v) => v >= base + 1);
+    const connectAt = performance.now();
+    const extra = new WebSocket(`${wsBase}?viewer=ws-extra-${round}`);
+    const openAt = await new Promise<number>((resolve) => extra.once('open', () => resolve(performance.now())));
+    await Promise.race([joined.done, sleep(10_000)]);
+    missed += n - joined.times.length;
+    for (const t of joined.times) {
+      join.push(Math.max(0, t - openAt));
+      joinFromConnect.push(t - connectAt);
+    }
+    await sleep(300);
+    const left = arrivals((v) => v <= base);
+    const closeAt = performance.now();
+    extra.close();
+    await Promise.race([left.done, sleep(10_000)]);
+    missed += n - left.times.length;
+    for (const t of left.times) leave.push(t - closeAt);
+    await sleep(300);
+  }
   for (const ws of sockets) ws.close();
-  return dist(reached);
+  return { join: dist(join), joinFromConnect: dist(joinFromConnect), leave: dist(leave), rounds, missed };
 }

@@ -10,6 +10,7 @@ import { AirwavesClientError, CLOSE_FORBIDDEN, CLOSE_UNAUTHORIZED, TERMINAL_CODE
 import { Commands, OPEN, type CommandBody } from './commands.js';
 import { TypedEmitter } from './emitter.js';
 import { readServerMessage, type ServerMessageHandlers } from './frames.js';
+import { presenceSyncOf } from './presence-sync.js';
 import { SubEntry, attachHandlers, type Subscription, type SubscriptionHost } from './subscription.js';
 import type {
   AirwavesClientOptions,
@@ -300,8 +301,11 @@ export class AirwavesClient extends TypedEmitter<ClientEvents> {
     return true;
   }
 
+  /** Who is subscribed; read while subscribed, it is also the set the subscription keeps right (./presence-sync.ts). */
   presence(channel: string): Promise<PresenceResult> {
-    return this.#request<PresenceResult>({ op: 'presence', channel });
+    const entry = this.#subs.get(channel);
+    const read = () => this.#request<PresenceResult>({ op: 'presence', channel });
+    return entry?.state === 'subscribed' ? presenceSyncOf(entry.sub, read).read() : read();
   }
 
   async history(channel: string, options: HistoryOptions = {}): Promise<HistoryResult> {
@@ -350,6 +354,7 @@ export class AirwavesClient extends TypedEmitter<ClientEvents> {
       return entry.sub;
     }
     this.#subs.set(channel, entry);
+    if (options.presence) presenceSyncOf(entry.sub, () => this.#request<PresenceResult>({ op: 'presence', channel })).syncOnceReady();
     entry.readyTimer = setTimeout(() => {
       if (entry.readySettled || entry.state === 'closed') return;
       const err = new AirwavesClientError('timeout', `subscribe to "${channel}" got no reply within ${this.#timeoutMs} ms`);

@@ -1,7 +1,7 @@
 /**
  * @module client
  * The Airwaves client SDK (protocol v1) for browsers and Node: its public API.
- * Files, one noun each: client (the connection), subscription, commands, frames (reading server
+ * Files, one noun each: client (the connection), subscription, presence-sync, commands, frames (reading server
  * messages), codes (errors), types, emitter, backoff.
  *
  * Browsers use the global `WebSocket`; Node 20 has none, so pass the `ws` package's class:
@@ -36,6 +36,11 @@
  *   a gap (it re-attaches at the live edge, keeping what was already on its way) and starts
  *   afresh after a reconnect; with `rewind: n` every fresh start begins n publications behind the
  *   live edge, so a player rejoins with a buffer (offsets already delivered are not repeated).
+ * - Presence after a reconnect: join/leave pushes sent while the client was away are lost with
+ *   the socket. A subscription with presence interest (`{ presence: true }`, or a channel read
+ *   with `client.presence()`) re-reads `presence` after every resubscription and tells what
+ *   changed as `join`/`leave` events with `resync: true`, then `presenceSync` with the full set
+ *   (./presence-sync.ts).
  * - Binary frames (media namespaces, src/protocol/binary-frame.ts) arrive as `binary` events
  *   whose `payload` is a Uint8Array view into the frame's ArrayBuffer, in offset order like JSON.
  * - The first connect() rejects when that attempt fails; automatic reconnection starts only once a
@@ -59,6 +64,7 @@ export type {
   HistoryResult,
   PresenceEvent,
   PresenceResult,
+  PresenceSyncEvent,
   Publication,
   PublishOptions,
   ReconnectOptions,

@@ -86,6 +86,22 @@ export interface BinaryPublication {
 export interface PresenceEvent {
   channel: string;
   info: PresenceEntry;
+  /**
+   * True when the SDK made this event up from a `presence` re-read after a resubscription: the
+   * join or leave happened while the client was away (./presence-sync.ts).
+   */
+  resync?: boolean;
+}
+
+/** The full member set after a `presence` re-read (./presence-sync.ts), and what changed. */
+export interface PresenceSyncEvent {
+  channel: string;
+  /** Every member, in join order. */
+  clients: PresenceEntry[];
+  /** Members the app had not been told of (each also told as a `join` with `resync: true`). */
+  joined: PresenceEntry[];
+  /** Members the app had been told of that are gone (each also told as a `leave` with `resync: true`). */
+  left: PresenceEntry[];
 }
 
 export interface RecoveredEvent {
@@ -105,9 +121,14 @@ export interface SubscriptionEvents {
    * (or skipped, for a subscription that is not `recoverable`): refetch state.
    */
   recovered: RecoveredEvent;
+  /**
+   * After each `presence` re-read of a subscription with presence interest (see
+   * SubscribeOptions.presence): the full member set, once the differences were told as events.
+   */
+  presenceSync: PresenceSyncEvent;
   /** The server ended the subscription. */
   unsubscribed: { reason: string };
-  /** The subscription failed (it is then closed) or a resubscription timed out. */
+  /** The subscription failed (it is then closed), a resubscription timed out, or a presence re-read failed. */
   error: AirwavesClientError;
 }
 
@@ -128,6 +149,13 @@ export interface SubscribeOptions {
    * again. Costs one `history` round trip before the subscribe. Default 0 (the live edge).
    */
   rewind?: number;
+  /**
+   * Keep this subscription's member list right (namespaces with presence): read `presence` once
+   * subscribed and after every resubscription, and tell what changed while the client was away
+   * as `join`/`leave` events with `resync: true`, then `presenceSync` with the full set. Reading
+   * the channel with `client.presence()` while subscribed turns this on too. Default false.
+   */
+  presence?: boolean;
 }
 
 export type SubscriptionHandlers = { [K in keyof SubscriptionEvents]?: Listener<SubscriptionEvents[K]> };

@@ -11,6 +11,7 @@
  */
 import { closeSync, linkSync, openSync, readFileSync, renameSync, unlinkSync, writeFileSync, writeSync } from 'node:fs';
 import { hostname } from 'node:os';
+import { processAlive } from '../core/process-alive.js';
 
 export interface LockHolder {
   pid: number;
@@ -53,19 +54,10 @@ export function processStartTime(pid: number): string | null {
   }
 }
 
-function pidAlive(pid: number): boolean {
-  try {
-    process.kill(pid, 0);
-    return true;
-  } catch (err) {
-    return (err as NodeJS.ErrnoException).code === 'EPERM';
-  }
-}
-
 /** Whether the recorded holder certainly no longer runs (only decidable on this host). */
 export function isStale(holder: LockHolder): boolean {
   if (holder.host !== hostname()) return false;
-  if (!pidAlive(holder.pid)) return true;
+  if (!processAlive(holder.pid)) return true;
   const start = processStartTime(holder.pid);
   return holder.processStart !== null && start !== null && start !== holder.processStart;
 }

@@ -1,6 +1,6 @@
 /**
  * @module http/security-headers
- * The Content-Security-Policy of every response (@fastify/helmet adds nosniff, frame and
+ * The Content-Security-Policy of every response (helmet, in http/instance, adds nosniff, frame and
  * referrer headers beside it). Scripts come from this origin's files only, never inline; no
  * page may be framed by another site; WebSocket and fetch go to this origin.
  */

@@ -34,11 +34,11 @@ function countReaches(client: RawClient, viewers: number, timeoutMs = 2000): Pro
 }
 
 /** Every playlist request of the test itself is one viewer ("probe"). */
-async function get(path: string): Promise<{ status: number; type: string | null; cache: string | null; nosniff: string | null; bytes: Buffer; ms: number }> {
+async function get(path: string): Promise<{ status: number; type: string | null; cache: string | null; nosniff: string | null; csp: string | null; bytes: Buffer; ms: number }> {
   const t0 = performance.now();
   const res = await fetch(live.server.url + path + (path.includes('.m3u8') || path.includes('.mpd') ? `${path.includes('?') ? '&' : '?'}viewer=probe` : ''));
   const bytes = Buffer.from(await res.arrayBuffer());
-  return { status: res.status, type: res.headers.get('content-type'), cache: res.headers.get('cache-control'), nosniff: res.headers.get('x-content-type-options'), bytes, ms: performance.now() - t0 };
+  return { status: res.status, type: res.headers.get('content-type'), cache: res.headers.get('cache-control'), nosniff: res.headers.get('x-content-type-options'), csp: res.headers.get('content-security-policy'), bytes, ms: performance.now() - t0 };
 }
 
 async function probeFrames(name: string, ...parts: Buffer[]): Promise<{ video: number; audio: number; width: number }> {
@@ -90,7 +90,8 @@ test('a published test pattern goes live, plays as LL-HLS, HLS and DASH, counts 
   assert.equal(ll.status, 200);
   assert.equal(ll.type, 'application/vnd.apple.mpegurl');
   assert.equal(ll.cache, 'public, max-age=1');
-  assert.equal(ll.nosniff, 'nosniff', 'media skips helmet but keeps nosniff');
+  assert.equal(ll.nosniff, 'nosniff', 'media answers carry the security headers');
+  assert.equal(ll.csp?.startsWith("default-src 'self'"), true, 'the same headers as every route (helmet no longer bypassed)');
   const p = new Parser();
   p.push(ll.bytes.toString());
   p.end();

@@ -57,6 +57,24 @@ test('a viewer on both the WebSocket and the playlists counts once, and leaves w
   reg.close();
 });
 
+test('a count change after a quiet spell goes out at once; a storm inside the window becomes one event', async () => {
+  const changes: number[] = [];
+  // A window far longer than any scheduling delay: the first event cannot be its trailing edge.
+  const reg = new ViewerRegistry({ pollTimeoutMs: 60_000, flushMs: 1500, onChange: (c) => changes.push(c.viewers) });
+  const until = async (ok: () => boolean) => {
+    for (let i = 0; i < 600 && !ok(); i++) await new Promise((r) => setTimeout(r, 25));
+  };
+  const t0 = performance.now();
+  reg.wsJoined('s', 'first');
+  await until(() => changes.length === 1);
+  assert.deepEqual(changes, [1]);
+  assert.ok(performance.now() - t0 < 1500, 'published on the leading edge, not after the window');
+  for (let i = 0; i < 100; i++) reg.wsJoined('s', `v${i}`);
+  await until(() => changes.length === 2);
+  assert.deepEqual(changes, [1, 101], 'the storm coalesced into one event carrying the latest count');
+  reg.close();
+});
+
 test('a thousand joins are written by one flush; leaves close them, even within the same batch', async () => {
   const dropped: string[] = [];
   const log = new ViewerSessionLog(store, { flushMs: 60_000, maxPending: 10_000, chunkRows: 400, onDropped: (k) => dropped.push(k), onFailed: (err) => assert.fail(err) });

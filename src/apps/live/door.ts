@@ -49,14 +49,15 @@ export class EventDoor {
   deliver(streamId: string, event: LiveEvent): void {
     const set = this.clients.get(streamId);
     if (!set?.size) return;
-    const frame = JSON.stringify({ channel: viewerChannel(streamId), data: event });
+    // Encoded to bytes once: ws would convert a string again for every socket.
+    const frame = Buffer.from(JSON.stringify({ channel: viewerChannel(streamId), data: event }));
     for (const ws of set) {
       if (ws.bufferedAmount > MAX_BUFFERED_BYTES) {
         this.metrics.wsFailures.inc({ reason: 'slow_consumer' });
         ws.terminate();
         continue;
       }
-      ws.send(frame);
+      ws.send(frame, { binary: false });
     }
   }
 
@@ -93,18 +94,22 @@ export class EventDoor {
     (req as unknown as Record<symbol, unknown>)[UPGRADE_CLAIMED] = true;
     socket.on('error', () => socket.destroy());
     const streamId = m[1]!;
+    const admit = (exists: boolean) => {
+      if (!exists) {
+        this.metrics.wsFailures.inc({ reason: 'unknown_stream' });
+        return refuse(socket, 404, 'not_found', `no stream ${streamId}`);
+      }
+      if (this.total >= MAX_DOOR_CONNECTIONS) {
+        this.metrics.wsFailures.inc({ reason: 'too_many' });
+        return refuse(socket, 503, 'too_many_connections', `more than ${MAX_DOOR_CONNECTIONS} event door connections`);
+      }
+      this.wss.handleUpgrade(req, socket, head, (ws) => this.accept(streamId, ws, viewer));
+    };
+    // A live stream is known in memory: its viewers join without a database round trip, which
+    // (PGlite on the main thread) could queue behind a batch of viewer-session writes.
+    if (this.service.isLive(streamId)) return admit(true);
     void this.service.store.getStream(streamId).then(
-      (row) => {
-        if (!row) {
-          this.metrics.wsFailures.inc({ reason: 'unknown_stream' });
-          return refuse(socket, 404, 'not_found', `no stream ${streamId}`);
-        }
-        if (this.total >= MAX_DOOR_CONNECTIONS) {
-          this.metrics.wsFailures.inc({ reason: 'too_many' });
-          return refuse(socket, 503, 'too_many_connections', `more than ${MAX_DOOR_CONNECTIONS} event door connections`);
-        }
-        this.wss.handleUpgrade(req, socket, head, (ws) => this.accept(streamId, ws, viewer));
-      },
+      (row) => admit(Boolean(row)),
       () => {
         this.metrics.wsFailures.inc({ reason: 'internal' });
         refuse(socket, 503, 'internal', 'stream lookup failed');

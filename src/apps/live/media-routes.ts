@@ -51,11 +51,6 @@ export function registerMediaRoutes(http: FastifyInstance, service: LiveService,
     '/:id/media/:file',
     {
       config: PUBLIC,
-      // Playlists and segments are data, never rendered as documents, and answered thousands of
-      // times a second: @fastify/helmet builds its middleware (CSP parsing included) per request,
-      // about a tenth of this route's CPU at 2,000 viewers. The one header that matters here,
-      // nosniff, is set directly.
-      helmet: false,
       schema: {
         tags: ['live'],
         summary: 'Playback files: index.m3u8 (LL-HLS, blocking reload), plain.m3u8 (HLS), manifest.mpd (DASH), init*.mp4, *.m4s',
@@ -63,7 +58,6 @@ export function registerMediaRoutes(http: FastifyInstance, service: LiveService,
       },
     },
     async (req, reply) => {
-      reply.header('x-content-type-options', 'nosniff');
       const media = service.broadcastOf(req.params.id);
       const file = req.params.file;
       const kind = file.endsWith('.m3u8') || file.endsWith('.mpd') ? 'manifest' : 'segment';

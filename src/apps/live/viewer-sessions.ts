@@ -5,6 +5,7 @@
  * INSERT for the joins and one UPDATE … FROM (VALUES …) for the leaves (chunked). Why: PGlite
  * runs queries on the main thread (about 1 ms per single-row insert), so a thousand viewers
  * joining in the same second used to stall every playlist answer behind a thousand inserts.
+ * Between statements the log yields to the event loop, so a batch never holds it for long.
  *
  * The queue is bounded: past `maxPending` an event is dropped and counted (the live count and
  * peak come from memory and are unaffected; only that session's history row is missing).
@@ -75,6 +76,9 @@ export class ViewerSessionLog {
     } catch (err) {
       this.options.onFailed(err as Error, rows);
     }
+    // PGlite resolves on the microtask queue: without a real yield, a batch's statements would
+    // run back to back as one task, and sockets (a join, a count event) would wait for all of them.
+    await new Promise<void>((resolve) => setImmediate(resolve));
   }
 
   async close(): Promise<void> {

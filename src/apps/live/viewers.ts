@@ -6,8 +6,12 @@
  * agent, counted until it has not polled for `pollTimeoutMs`). A viewer seen both ways is
  * counted once when the page passes its hub client id as `viewer`.
  *
- * Changes are pushed as `viewer_count_changed` on the stream's channel after `flushMs` (a
- * trailing coalesce: a join storm becomes one event per flush, the latest count always wins).
+ * Changes are pushed as `viewer_count_changed` on the stream's channel as they happen, at most
+ * one event per `flushMs`: a change after a quiet spell goes out on the next turn of the event
+ * loop (leading edge), changes inside the window are coalesced into one event at its end
+ * (trailing edge), so a join storm becomes one event per window and the latest count wins.
+ * Why not a fixed delay: under CPU load every timer fires late, and a delay added to each
+ * change was the bulk of a count's way to the viewers.
  */
 
 export interface ViewerCountChange {
@@ -33,6 +37,8 @@ interface StreamViewers {
   both: number;
   peak: number;
   published: number;
+  /** When the last event went out (performance.now()), for the coalescing window. */
+  publishedAt: number;
   timer: NodeJS.Timeout | null;
 }
 
@@ -52,7 +58,7 @@ export class ViewerRegistry {
   private entry(streamId: string): StreamViewers {
     let s = this.streams.get(streamId);
     if (!s) {
-      s = { ws: new Set(), hls: new Map(), both: 0, peak: 0, published: 0, timer: null };
+      s = { ws: new Set(), hls: new Map(), both: 0, peak: 0, published: 0, publishedAt: -Infinity, timer: null };
       this.streams.set(streamId, s);
     }
     return s;
@@ -123,14 +129,17 @@ export class ViewerRegistry {
     const now = this.count(streamId);
     if (now > s.peak) s.peak = now;
     if (s.timer) return;
+    // Leading edge after a quiet window (0 ms: the rest of this turn's joins still coalesce).
+    const wait = Math.max(0, s.publishedAt + this.options.flushMs - performance.now());
     s.timer = setTimeout(() => {
       s.timer = null;
       const viewers = this.count(streamId);
       if (viewers === s.published) return;
       s.published = viewers;
+      s.publishedAt = performance.now();
       const { ws, hls } = this.breakdown(streamId);
       this.options.onChange({ streamId, viewers, peak: s.peak, ws, hls });
-    }, this.options.flushMs);
+    }, wait);
   }
 
   private sweep(now = Date.now()): void {

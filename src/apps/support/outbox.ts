@@ -23,6 +23,7 @@ import { sql, type Insertable, type Kysely, type Transaction } from 'kysely';
 import { prom, sharedMetric, type Registry } from '../../core/metrics.js';
 import type { Logger } from '../../core/logger.js';
 import { isAirwavesError } from '../../core/errors.js';
+import { RingBuffer } from '../../core/ring-buffer.js';
 import type { StreamEvent } from './events.js';
 import type { SupportDB } from './schema.js';
 
@@ -91,14 +92,18 @@ export class SupportOutbox {
   private loop?: Promise<void>;
   private backoffMs = 0;
   private lastCleanup = 0;
-  /** Committed rows handed over at commit, in commit order, not yet appended. */
-  private handed: OutboxEntry[] = [];
-  private readonly handedIds = new Set<string>();
+  /** Committed rows handed over at commit, by id in commit order, until their append is over. */
+  private readonly handed = new Map<string, OutboxEntry>();
   /** Appended rows whose delivered mark is being saved: the poll leaves them alone. */
   private readonly marking = new Set<string>();
   private marks: Promise<void> = Promise.resolve();
-  /** Rows the last polls relayed: a row the poll saw just before it was handed over is not appended twice. */
-  private recentlyPolled = new Set<string>();
+  /**
+   * The last rows the poll relayed (oldest evicted first): a row the poll claimed just before its
+   * commit handed it over is not appended twice. A handover follows its commit at once, so a
+   * window of a few batches is enough.
+   */
+  private readonly recentlyPolled = new Set<string>();
+  private readonly recentlyPolledOrder = new RingBuffer<string>(4 * BATCH);
   /**
    * Rows may wait in the table that the hot path would overtake (at start, after a failure):
    * handed rows wait until the scan has relayed those.
@@ -124,14 +129,13 @@ export class SupportOutbox {
   committed(entries: readonly OutboxEntry[]): void {
     if (entries.length === 0 || this.stopped) return;
     for (const entry of entries) {
-      if (this.handed.length >= MAX_HANDED) {
+      if (this.handed.size >= MAX_HANDED) {
         // Stored all the same: the table's scan takes the rest.
         this.backlog = true;
         this.pollDue = true;
         break;
       }
-      this.handed.push(entry);
-      this.handedIds.add(entry.id);
+      this.handed.set(entry.id, entry);
     }
     this.wakeNow?.();
   }
@@ -154,14 +158,14 @@ export class SupportOutbox {
     this.stopped = true;
     this.wakeNow?.();
     await this.loop;
-    if (this.loop && !this.backlog && this.handed.length > 0) await this.relayHanded().catch(() => {});
+    if (this.loop && !this.backlog && this.handed.size > 0) await this.relayHanded().catch(() => {});
     await this.marks;
   }
 
   private async run(): Promise<void> {
     while (!this.stopped) {
       try {
-        if (this.handed.length > 0 && !this.backlog) await this.relayHanded();
+        if (this.handed.size > 0 && !this.backlog) await this.relayHanded();
         else if (this.pollDue || Date.now() >= this.nextPollAt) await this.poll();
         this.backoffMs = 0;
       } catch (err) {
@@ -173,7 +177,7 @@ export class SupportOutbox {
         this.deps.log.warn({ err, code: isAirwavesError(err) ? err.code : undefined, retryInMs: this.backoffMs }, 'support outbox relay failed; events stay stored and are retried');
       }
       if (this.stopped) break;
-      if (this.backoffMs === 0 && ((this.handed.length > 0 && !this.backlog) || this.pollDue)) continue;
+      if (this.backoffMs === 0 && ((this.handed.size > 0 && !this.backlog) || this.pollDue)) continue;
       await new Promise<void>((resolve) => {
         const timer = setTimeout(resolve, this.backoffMs || Math.max(0, this.nextPollAt - Date.now()));
         timer.unref();
@@ -194,7 +198,11 @@ export class SupportOutbox {
    * them delivered off the path. On a failure the rest goes back to the table (the poll's).
    */
   private async relayHanded(): Promise<void> {
-    const batch = this.handed.splice(0, BATCH);
+    const batch: OutboxEntry[] = [];
+    for (const entry of this.handed.values()) {
+      if (batch.length === BATCH) break;
+      batch.push(entry);
+    }
     const rooms = new Map<string, OutboxEntry[]>();
     for (const entry of batch) {
       if (this.recentlyPolled.has(entry.id)) continue;
@@ -218,13 +226,12 @@ export class SupportOutbox {
         }
       }),
     );
-    for (const entry of batch) this.handedIds.delete(entry.id);
+    for (const entry of batch) this.handed.delete(entry.id);
     this.markDelivered(appended, false);
     if (!failure) return;
     const done = new Set(appended);
-    const left = [...batch.filter((e) => !done.has(e.id) && !this.recentlyPolled.has(e.id)), ...this.handed].map((e) => e.id);
-    this.handed = [];
-    this.handedIds.clear();
+    const left = [...batch.filter((e) => !done.has(e.id) && !this.recentlyPolled.has(e.id)), ...this.handed.values()].map((e) => e.id);
+    this.handed.clear();
     await this.release(left, failure.err, failure.id);
     throw failure.err;
   }
@@ -296,9 +303,8 @@ export class SupportOutbox {
       returning id, event, channels`.execute(db);
     const rows = claimed.rows
       .map((r) => ({ ...r, id: String(r.id) }))
-      .filter((r) => !this.handedIds.has(r.id) && !this.marking.has(r.id))
+      .filter((r) => !this.handed.has(r.id) && !this.marking.has(r.id))
       .sort((a, b) => Number(a.id) - Number(b.id));
-    if (this.recentlyPolled.size > 4 * BATCH) this.recentlyPolled = new Set();
     const appended: string[] = [];
     try {
       for (const row of rows) {
@@ -306,7 +312,7 @@ export class SupportOutbox {
         const channels = typeof row.channels === 'string' ? (JSON.parse(row.channels) as string[]) : row.channels;
         await emitter.emit(event, channels);
         appended.push(row.id);
-        this.recentlyPolled.add(row.id);
+        this.rememberPolled(row.id);
       }
     } catch (err) {
       // Give the rest back at once (the failed row included) instead of waiting out the lease.
@@ -316,6 +322,12 @@ export class SupportOutbox {
       this.markDelivered(appended, true);
     }
     return { claimed: claimed.rows.length, relayed: rows.length };
+  }
+
+  private rememberPolled(id: string): void {
+    this.recentlyPolled.add(id);
+    const evicted = this.recentlyPolledOrder.push(id);
+    if (evicted !== undefined) this.recentlyPolled.delete(evicted);
   }
 
   private async cleanup(): Promise<void> {
