@@ -117,7 +117,7 @@ export async function createServer(options: ServerOptions = {}): Promise<Airwave
   await events.start();
 
   const handover = options.serveWhileStarting ? new HandoverServer() : undefined;
-  const instanceOptions = { logger, logLevel: config.logLevel, jwtSecret: config.jwtSecret, apiKey: config.apiKey! };
+  const instanceOptions = { logger, logLevel: config.logLevel, jwtSecret: config.jwtSecret, apiKey: config.apiKey!, pluginTimeoutMs: config.appStartTimeoutMs };
   // The core routes; serving while starting, each app gets an instance of its own (below).
   const http = await createHttpInstance({ ...instanceOptions, serverFactory: handover?.coreFactory, notFound: false });
   const auth = createAppAuth({ jwtSecret: config.jwtSecret, demo: config.demo, loginRatePerMinute: config.loginRatePerMinute });

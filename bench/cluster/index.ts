@@ -125,7 +125,7 @@ function parseOptions(args: string[]): Options {
 }
 
 function describe(label: string, s: StepResult): string {
-  const cross = s.crossNodeLatencyMs ? ` cross-node p99 ${s.crossNodeLatencyMs.p99}` : '';
+  const cross = s.crossNodeLatencyMs ? ` same-node p99 ${s.sameNodeLatencyMs?.p99 ?? '–'} cross-node p99 ${s.crossNodeLatencyMs.p99}` : '';
   const throttled = s.throttledPercent ? ` throttled ${s.throttledPercent.join('/')}%` : '';
   const verdict = (s.pass ? 'pass' : `FAIL (${s.failure})`) + (s.generatorBound ? ' [load generator busy]' : '') + (s.cpuPercent.other > NOISY_OTHER_CPU ? ' [machine busy]' : '');
   return (
@@ -201,15 +201,21 @@ async function runSetup(setup: Setup, opts: Options, log: (l: string) => void, r
     const firstFail = ladder.find((s) => !s.pass && (!saturation || s.targetRate > saturation.targetRate));
     // A node throttled in most periods of the failing step spent its whole quota: the server was the limit, however busy the machine.
     const quotaSpent = (s: StepResult) => (s.throttledPercent ?? []).some((t) => t >= 50);
+    // Throttled in some periods with every node well below its quota on average: a burst (fan-out, GC) spent a period's quota early.
+    const burst = (s: StepResult) => !!opts.quota && (s.throttledPercent ?? []).some((t) => t > 0) && Math.max(...s.cpuPercent.nodes) < 0.8 * opts.quota.cores * 100;
     const limitedBy = !opts.saturation
       ? null
       : !firstFail
         ? 'max rate'
         : firstFail.generatorBound
           ? 'load generator'
-          : quotaSpent(firstFail) || firstFail.cpuPercent.other <= NOISY_OTHER_CPU
+          : quotaSpent(firstFail)
             ? 'server'
-            : 'other processes';
+            : burst(firstFail)
+              ? 'burst'
+              : firstFail.cpuPercent.other <= NOISY_OTHER_CPU
+                ? 'server'
+                : 'other processes';
     let halfLoad: StepResult | null = null;
     if (measureCrossAtHalf && saturation) {
       // Settled first at that rate (unreported): the step before was an overload whose backlog,

@@ -24,7 +24,8 @@ export interface ConfigResult extends Setup {
    * least half the periods of that step, whatever else ran), a load generator was busy at it,
    * processes outside the benchmark took much CPU meanwhile, or the ladder's top rate passed.
    */
-  limitedBy: 'server' | 'load generator' | 'other processes' | 'max rate' | null;
+  /** `burst`: the failing step had a node throttled while every node stayed below 80 % of its quota on average. */
+  limitedBy: 'server' | 'load generator' | 'other processes' | 'max rate' | 'burst' | null;
   /** The two-node setup only: a step at half its saturation rate, for the cross-node latency target. */
   halfLoad: StepResult | null;
   /** Where the load generators were: publishers, receivers per node, receivers across Redis from their publisher. */
@@ -74,9 +75,17 @@ export function summarize(opts: SummaryOptions, configs: ConfigResult[]): { base
     checks.push({
       name: `${two.label}: cross-node publish→client p99 at 50 % of its saturation rate (${h.targetRate} msg/s, ${h.deliveredPerSec} deliveries/s)`,
       target: `< ${opts.crossNodeP99TargetMs} ms`,
-      actual: h.crossNodeLatencyMs ? `${h.crossNodeLatencyMs.p99} ms (all receivers: ${h.latencyMs.p99} ms)` : 'no cross-node receivers',
+      actual: h.crossNodeLatencyMs ? `${h.crossNodeLatencyMs.p99} ms (same-node: ${h.sameNodeLatencyMs?.p99 ?? '–'} ms, all receivers: ${h.latencyMs.p99} ms)` : 'no cross-node receivers',
       met: !!h.crossNodeLatencyMs && h.crossNodeLatencyMs.p99 < opts.crossNodeP99TargetMs && h.lost === 0,
     });
+    if (h.crossNodeLatencyMs && h.sameNodeLatencyMs) {
+      checks.push({
+        name: `${two.label}: what the Redis hop adds to p99 at the 50 % step (cross-node minus same-node receivers, same step, same quota)`,
+        target: 'none (reported)',
+        actual: `${signed(h.crossNodeLatencyMs.p99 - h.sameNodeLatencyMs.p99)} ms at p99, ${signed(h.crossNodeLatencyMs.p50 - h.sameNodeLatencyMs.p50)} ms at p50`,
+        met: true,
+      });
+    }
   }
   for (const c of configs) {
     const steps = [...c.ladder, ...(c.halfLoad ? [c.halfLoad] : [])];
@@ -88,10 +97,15 @@ export function summarize(opts: SummaryOptions, configs: ConfigResult[]): { base
   return { baseline: base?.label ?? null, ratios, checks };
 }
 
+function signed(ms: number): string {
+  const v = Math.round(ms * 100) / 100;
+  return v >= 0 ? `+${v}` : `${v}`;
+}
+
 function stepRow(s: StepResult): string {
   const flags = `${s.generatorBound ? ' (generator busy)' : ''}${s.cpuPercent.other > NOISY_OTHER_CPU ? ' (machine busy)' : ''}`;
   return (
-    `| ${s.targetRate} | ${s.deliveredPerSec} | ${s.latencyMs.p50} | ${s.latencyMs.p95} | ${s.latencyMs.p99} | ${s.crossNodeLatencyMs?.p99 ?? '–'} | ${s.lost} | ${s.duplicated} | ${s.outOfOrder} | ` +
+    `| ${s.targetRate} | ${s.deliveredPerSec} | ${s.latencyMs.p50} | ${s.latencyMs.p95} | ${s.latencyMs.p99} | ${s.sameNodeLatencyMs?.p99 ?? '–'} | ${s.crossNodeLatencyMs?.p99 ?? '–'} | ${s.lost} | ${s.duplicated} | ${s.outOfOrder} | ` +
     `${s.cpuPercent.nodes.join(' + ')} | ${s.throttledPercent ? s.throttledPercent.join(' / ') : '–'} | ${s.cpuPercent.redis ?? '–'} | ${s.cpuPercent.receivers.join(' + ')} | ${s.cpuPercent.publishers.join(' + ')} | ${s.cpuPercent.other} | ${s.pass ? 'pass' : `fail: ${s.failure}`}${flags} |`
   );
 }
@@ -133,10 +147,10 @@ export function renderMarkdown(res: {
     lines.push(`## ${r.label}`, '');
     lines.push(`Load: ${r.layout.publishers} publisher(s), ${r.layout.receivers} receivers (${r.layout.perNode.join(' / ')} per node; ${r.layout.crossNode} across Redis from their publisher).`, '');
     lines.push(
-      `Saturation: ${r.saturation ? `${r.saturation.deliveredPerSec} deliveries/s at ${r.saturation.targetRate} msg/s (p99 ${r.saturation.latencyMs.p99} ms)` : 'none passed'}; search ended by: ${r.limitedBy ?? 'n/a'}.`,
+      `Saturation: ${r.saturation ? `${r.saturation.deliveredPerSec} deliveries/s at ${r.saturation.targetRate} msg/s (p99 ${r.saturation.latencyMs.p99} ms)` : 'none passed'}; search ended by: ${r.limitedBy === 'burst' ? 'a burst (a node throttled in some periods while below its quota on average)' : (r.limitedBy ?? 'n/a')}.`,
       '',
-      '| msg/s | deliveries/s | p50 ms | p95 ms | p99 ms | cross-node p99 ms | lost | dup | out of order | CPU nodes % | throttled % | CPU redis % | CPU receivers % | CPU publishers % | CPU other % | result |',
-      '|---|---|---|---|---|---|---|---|---|---|---|---|---|---|---|---|',
+      '| msg/s | deliveries/s | p50 ms | p95 ms | p99 ms | same-node p99 ms | cross-node p99 ms | lost | dup | out of order | CPU nodes % | throttled % | CPU redis % | CPU receivers % | CPU publishers % | CPU other % | result |',
+      '|---|---|---|---|---|---|---|---|---|---|---|---|---|---|---|---|---|',
     );
     for (const s of r.ladder) lines.push(stepRow(s));
     if (r.halfLoad) lines.push(stepRow(r.halfLoad).replace(/^\| (\d+)/, '| $1 (50 %)'));

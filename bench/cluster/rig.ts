@@ -96,6 +96,11 @@ export interface StepResult {
   /** Only the receivers on a node other than the publisher's (null with one node). */
   crossNodeLatencyMs: Latency | null;
   /**
+   * Only the receivers on their publisher's node (null with one node), in the same step as the
+   * cross-node ones: the difference between the two is what the Redis hop adds.
+   */
+  sameNodeLatencyMs: Latency | null;
+  /**
    * Percent of one core during the publishing window. `machine` is the whole box (200 = both
    * cores of a 2-core machine); `other` is what processes outside this benchmark took meanwhile.
    */
@@ -250,10 +255,11 @@ export class ClusterRig {
     const { expected, drainMs, reports } = await drainReceivers(this.receivers, pub.published, this.subsPerChannel, { quietMs: QUIET_MS, maxMs: DRAIN_MAX_MS });
     const all = new LatencyHistogram();
     const cross = new LatencyHistogram();
+    const same = new LatencyHistogram();
     let delivered = 0, lost = 0, duplicated = 0, outOfOrder = 0, connected = 0;
     reports.forEach((rep, i) => {
       all.merge(rep.histogram);
-      if (this.receiverNode[i] !== this.receiverPublisherNode[i]) cross.merge(rep.histogram);
+      (this.receiverNode[i] !== this.receiverPublisherNode[i] ? cross : same).merge(rep.histogram);
       delivered += rep.received;
       lost += rep.lost;
       duplicated += rep.duplicated;
@@ -303,6 +309,7 @@ export class ClusterRig {
       outOfOrder,
       latencyMs,
       crossNodeLatencyMs: this.nodeCount > 1 ? latencyOf(cross) : null,
+      sameNodeLatencyMs: this.nodeCount > 1 ? latencyOf(same) : null,
       cpuPercent: cpu,
       throttledPercent,
       drainMs: Math.round(drainMs),

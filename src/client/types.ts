@@ -18,6 +18,16 @@ export interface ReconnectOptions {
   jitter?: number;
 }
 
+/**
+ * Retrying what a starting app refused (`app_starting`): subscribe, publish, history and presence
+ * are sent again after the server's `retryAfterMs` hint (spread upward by `jitter`), or after
+ * jittered exponential backoff when there is none.
+ */
+export interface StartingRetryOptions extends ReconnectOptions {
+  /** Give up after this long since the first refusal and surface `app_starting` as before. Default 30 000. */
+  maxWaitMs?: number;
+}
+
 /** A callback type that accepts both the DOM's and the `ws` package's event objects. */
 type Handler<E> = { bivarianceHack(event: E): void }['bivarianceHack'];
 
@@ -48,6 +58,12 @@ export interface AirwavesClientOptions {
   commandTimeoutMs?: number;
   /** Backoff settings, or `false` to never reconnect automatically. */
   reconnect?: ReconnectOptions | false;
+  /**
+   * How long and how often to retry commands and subscriptions a starting app refused
+   * (`app_starting`), or `false` to surface that refusal at once. Defaults: up to 30 s, the
+   * server's hint or 500 ms doubling to 4 s, jitter 0.5.
+   */
+  startingRetry?: StartingRetryOptions | false;
 }
 
 export type ClientState = 'idle' | 'connecting' | 'connected' | 'reconnecting' | 'closed';
@@ -86,6 +102,22 @@ export interface BinaryPublication {
 export interface PresenceEvent {
   channel: string;
   info: PresenceEntry;
+  /**
+   * True when the SDK made this event up from a `presence` re-read after a resubscription: the
+   * join or leave happened while the client was away (./presence-sync.ts).
+   */
+  resync?: boolean;
+}
+
+/** The full member set after a `presence` re-read (./presence-sync.ts), and what changed. */
+export interface PresenceSyncEvent {
+  channel: string;
+  /** Every member, in join order. */
+  clients: PresenceEntry[];
+  /** Members the app had not been told of (each also told as a `join` with `resync: true`). */
+  joined: PresenceEntry[];
+  /** Members the app had been told of that are gone (each also told as a `leave` with `resync: true`). */
+  left: PresenceEntry[];
 }
 
 export interface RecoveredEvent {
@@ -105,9 +137,14 @@ export interface SubscriptionEvents {
    * (or skipped, for a subscription that is not `recoverable`): refetch state.
    */
   recovered: RecoveredEvent;
+  /**
+   * After each `presence` re-read of a subscription with presence interest (see
+   * SubscribeOptions.presence): the full member set, once the differences were told as events.
+   */
+  presenceSync: PresenceSyncEvent;
   /** The server ended the subscription. */
   unsubscribed: { reason: string };
-  /** The subscription failed (it is then closed) or a resubscription timed out. */
+  /** The subscription failed (it is then closed), a resubscription timed out, or a presence re-read failed. */
   error: AirwavesClientError;
 }
 
@@ -128,6 +165,13 @@ export interface SubscribeOptions {
    * again. Costs one `history` round trip before the subscribe. Default 0 (the live edge).
    */
   rewind?: number;
+  /**
+   * Keep this subscription's member list right (namespaces with presence): read `presence` once
+   * subscribed and after every resubscription, and tell what changed while the client was away
+   * as `join`/`leave` events with `resync: true`, then `presenceSync` with the full set. Reading
+   * the channel with `client.presence()` while subscribed turns this on too. Default false.
+   */
+  presence?: boolean;
 }
 
 export type SubscriptionHandlers = { [K in keyof SubscriptionEvents]?: Listener<SubscriptionEvents[K]> };

@@ -13,6 +13,7 @@
  */
 import { Redis, type RedisOptions } from 'ioredis';
 import { redisCommandDuration, redisCommandOptions, redisTarget, type SentinelConfig } from '../core/redis-options.js';
+import { closeRedisConnections, redisAbandonedCommands } from '../core/redis-close.js';
 import type { Logger } from '../core/logger.js';
 import type { prom, Registry } from '../core/metrics.js';
 import { DEAD_LETTER_MAX_LEN, TRIM_DEAD_LETTER_STREAM, compareIds, nextId, trimmedDeadLetter, trimmedUnackedCounter } from './trim-guard.js';
@@ -322,6 +323,6 @@ export class RedisStreamsEventLog implements EventLog {
     for (const conn of [...this.busyBlockers, ...this.idleBlockers]) conn.disconnect();
     this.busyBlockers.clear();
     this.idleBlockers.length = 0;
-    await this.redis.quit().catch(() => this.redis.disconnect());
+    await closeRedisConnections({ events: this.redis }, this.opts.logger, this.opts.metrics ? redisAbandonedCommands(this.opts.metrics) : undefined);
   }
 }

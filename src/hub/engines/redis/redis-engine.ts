@@ -22,6 +22,7 @@
  */
 import { Redis } from 'ioredis';
 import { redisCommandDuration, redisCommandOptions, redisSubscriberOptions, redisTarget, type SentinelConfig } from '../../../core/redis-options.js';
+import { closeRedisConnections, redisAbandonedCommands } from '../../../core/redis-close.js';
 import { AirwavesError, Errors, isAirwavesError } from '../../../core/errors.js';
 import type { Logger } from '../../../core/logger.js';
 import { prom, sharedMetric, type Registry } from '../../../core/metrics.js';
@@ -275,7 +276,9 @@ export class RedisEngine implements HubEngine {
     if (this.touchTimer) clearInterval(this.touchTimer);
     for (const l of this.listening.values()) l.sync.close();
     this.listening.clear();
-    await Promise.all([this.cmd.quit().catch(() => this.cmd.disconnect()), this.sub.quit().catch(() => this.sub.disconnect())]);
+    // Bounded: during an outage the subscriber's QUIT would wait behind queued (UN)SUBSCRIBEs.
+    const abandoned = this.options.metrics ? redisAbandonedCommands(this.options.metrics) : undefined;
+    await closeRedisConnections({ 'engine-command': this.cmd, 'engine-subscriber': this.sub }, this.log, abandoned);
   }
 
   // ---------------------------------------------------------------- reads

@@ -22,6 +22,7 @@ import { Redis } from 'ioredis';
 import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { redisCommandOptions, redisTarget, type SentinelConfig } from '../../../core/redis-options.js';
+import { REDIS_QUIT_GRACE_MS, closeRedisConnections } from '../../../core/redis-close.js';
 import { AirwavesError, Errors } from '../../../core/errors.js';
 import type { Logger } from '../../../core/logger.js';
 import type { PresenceEntry } from '../../../protocol/index.js';
@@ -127,8 +128,11 @@ export class RedisPresence implements PresenceStore {
     // A graceful stop takes its clients out at once (a crash leaves them to expire).
     const leaving = [...this.local].map(([channel, clients]) => this.remove(channel, [...clients.keys()]).catch(() => undefined));
     this.local.clear();
-    await Promise.all(leaving);
-    await this.redis.quit().catch(() => this.redis.disconnect());
+    // Bounded like the close itself: a Redis that does not answer leaves them to expire.
+    let timer: NodeJS.Timeout | undefined;
+    await Promise.race([Promise.all(leaving), new Promise((resolve) => (timer = setTimeout(resolve, REDIS_QUIT_GRACE_MS)))]);
+    clearTimeout(timer);
+    await closeRedisConnections({ presence: this.redis }, this.log);
   }
 
   /** Records entries; `announce`: as joins of this node (a heartbeat announces only re-added ones). */
