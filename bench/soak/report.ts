@@ -73,7 +73,7 @@ const mbh = (f: SlopeFit | null) => (f ? `${f.slope.toFixed(2)} MB/h (95 % CI ${
 
 function growthVerdict(fit: SlopeFit | null, minutes: number): string {
   if (!fit) return 'not judged (too few samples after the warm-up)';
-  if (minutes < 60) return `not judged: ${minutes} min is too short for an hourly rate (the target asks for 2 h); the slope is shown above`;
+  if (minutes < 60) return `not judged: ${minutes} min is too short for an hourly rate (the target asks for 2 h); the slope is in the figures`;
   const length = minutes >= 120 ? '' : `; the target asks for 2 h, this ran ${minutes} min`;
   if (fit.ci95Adjusted[1] < 5) return `met: the whole interval is under 5 MB/h${length}`;
   if (fit.slope < 5) return `not shown: the slope is under 5 MB/h but the interval reaches ${fit.ci95Adjusted[1].toFixed(1)}${length}`;
