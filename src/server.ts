@@ -113,11 +113,11 @@ export async function createServer(options: ServerOptions = {}): Promise<Airwave
   await hub.start();
   // The HTTP fallback publisher needs this node's own URL, known only once it listens.
   const self: { server?: AirwavesServer } = {};
-  const events = createEventTransport({ config, hub, nodeId, logger, metrics, selfUrl: () => self.server?.url ?? '' });
+  const events = await createEventTransport({ config, hub, nodeId, logger, metrics, selfUrl: () => self.server?.url ?? '' });
   await events.start();
 
   const handover = options.serveWhileStarting ? new HandoverServer() : undefined;
-  const instanceOptions = { logger, logLevel: config.logLevel, jwtSecret: config.jwtSecret, apiKey: config.apiKey! };
+  const instanceOptions = { logger, logLevel: config.logLevel, jwtSecret: config.jwtSecret, apiKey: config.apiKey!, pluginTimeoutMs: config.appStartTimeoutMs };
   // The core routes; serving while starting, each app gets an instance of its own (below).
   const http = await createHttpInstance({ ...instanceOptions, serverFactory: handover?.coreFactory, notFound: false });
   const auth = createAppAuth({ jwtSecret: config.jwtSecret, demo: config.demo, loginRatePerMinute: config.loginRatePerMinute });

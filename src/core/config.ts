@@ -59,6 +59,7 @@ export const CORE_SETTINGS = {
   outboundQueueMessages: ['AIRWAVES_OUTBOUND_QUEUE_MESSAGES', positiveInt.default(4096), 'messages queued for a client before its slow-consumer policy applies'],
   hubFlushSliceMs: ['AIRWAVES_HUB_FLUSH_SLICE_MS', z.coerce.number().min(0).max(1000).default(4), 'a flush pass that has written to sockets for this long (ms) yields to new publications and reads, and goes on in the next turn'],
   outboundQueueBytes: ['AIRWAVES_OUTBOUND_QUEUE_BYTES', positiveInt.default(4 * 1024 * 1024), 'bytes queued for one client before its slow-consumer policy applies (its socket buffer is capped apart, at half this up to 1 MB)'],
+  appStartTimeoutMs: ['AIRWAVES_APP_START_TIMEOUT_MS', z.coerce.number().int().min(0).default(120_000), 'how long one app may take to register (open the database, run its migrations) before the start fails; 0 waits as long as it takes (a loaded or CPU-limited machine)'],
   shutdownDrainMs: ['AIRWAVES_SHUTDOWN_DRAIN_MS', z.coerce.number().int().min(0).default(5000), 'how long a graceful shutdown waits for clients to close'],
   apps: [
     'AIRWAVES_APPS',

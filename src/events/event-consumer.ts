@@ -34,7 +34,7 @@ export interface EventConsumerOptions {
   maxDeliveries?: number;
   /** A pending entry idle this long is taken again. Default 5000 ms. */
   claimIdleMs?: number;
-  /** XREADGROUP BLOCK. Default 1000 ms. */
+  /** XREADGROUP BLOCK. Default 1000 ms (on the in-process log only while entries are pending: see waitFor). */
   blockMs?: number;
   /** XREADGROUP COUNT. Default 200. */
   batch?: number;
@@ -67,6 +67,8 @@ export class EventConsumer {
   /** Entry ids accepted by the hub and not yet acked, per stream (see ackSoon). */
   private readonly unacked = new Map<string, string[]>();
   private ackTimer: NodeJS.Timeout | undefined;
+  /** Ends the reads waiting on an in-process log with no time limit (see waitFor). */
+  private stopWaiting = new AbortController();
 
   constructor(private readonly options: EventConsumerOptions) {
     this.group = `hub-${options.nodeId}`;
@@ -95,11 +97,13 @@ export class EventConsumer {
   start(): void {
     if (this.running) return;
     this.running = true;
+    this.stopWaiting = new AbortController();
     this.loops = this.options.families.map((family) => this.run(family));
   }
 
   async stop(): Promise<void> {
     this.running = false;
+    this.stopWaiting.abort();
     await Promise.all(this.loops);
     this.flushAcks();
     await Promise.all(this.acking);
@@ -156,7 +160,7 @@ export class EventConsumer {
           ready = true;
           await this.handle(family, stream, await this.options.log.claimStale(stream, this.group, this.consumer, 0, 1000));
         }
-        const entries = await this.options.log.readGroup(stream, this.group, this.consumer, { count: this.batch, blockMs: this.blockMs });
+        const entries = await this.options.log.readGroup(stream, this.group, this.consumer, { count: this.batch, blockMs: await this.waitFor(stream), signal: this.stopWaiting.signal });
         if (!this.running && entries.length === 0) break;
         await this.handle(family, stream, entries);
         if (Date.now() - lastClaim >= this.claimIdleMs / 2) {
@@ -182,6 +186,20 @@ export class EventConsumer {
         backoff = Math.min(backoff * 2, 1000);
       }
     }
+  }
+
+  /**
+   * How long a read waits for new entries. An append to the in-process log wakes the reader at
+   * once and nothing else happens while the stream is quiet, so there the read waits with no
+   * time limit (stop() ends it): an idle node does not wake every `blockMs` per stream. Unless
+   * entries of this group are pending: those are claimed again once idle, so the loop comes
+   * round every `blockMs`, as it always does on Redis (where the reads also keep the consumer's
+   * idle time low for the orphan sweeper).
+   */
+  private async waitFor(stream: string): Promise<number> {
+    if (this.options.log.kind !== 'memory') return this.blockMs;
+    const mine = (await this.options.log.groups(stream)).find((g) => g.name === this.group);
+    return mine && mine.pending > 0 ? this.blockMs : 0;
   }
 
   private setFailing(failing: boolean, stream: string, err?: unknown): void {

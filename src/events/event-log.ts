@@ -57,6 +57,12 @@ export interface ReadGroupOptions {
    * {@link EventLog.close}), like `BLOCK 0`.
    */
   blockMs?: number;
+  /**
+   * Ends the wait early, resolving `[]`, when it aborts: how a consumer waiting with no time
+   * limit on the in-process log is stopped. Only the in-process log (`kind` 'memory') honours
+   * it; a blocked `XREADGROUP` cannot be cut short, so Redis' wait ends at `blockMs`.
+   */
+  signal?: AbortSignal;
 }
 
 /** One consumer group of a stream, as reported by `XINFO GROUPS`. */
@@ -82,7 +88,9 @@ export interface ConsumerInfo {
   pending: number;
   /**
    * Milliseconds since the consumer last read or claimed (Redis' `idle`). A live consumer
-   * blocked in {@link EventLog.readGroup} reads again every `blockMs`, so its idle time stays low.
+   * blocked in {@link EventLog.readGroup} reads again every `blockMs`, so its idle time stays low
+   * (on Redis, where idle groups are swept; on the in-process log a node's consumer waits with
+   * no time limit while the stream is quiet, see events/event-consumer).
    */
   idleMs: number;
 }

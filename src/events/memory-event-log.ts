@@ -10,7 +10,8 @@
  * O(1)); a group remembers its last delivered id, so a read is a binary search plus a slice. A
  * group's pending list is a Map in insertion order, which is id order because entries are
  * delivered oldest first and claiming updates in place. Blocked readers are parked per stream
- * and served synchronously by append: no polling.
+ * and served synchronously by append: no polling. A reader may wait with no time limit
+ * (`blockMs` 0) and be released by its AbortSignal (the node's consumer does, see event-consumer).
  */
 import {
   DEFAULT_CLAIM_COUNT,
@@ -68,6 +69,8 @@ interface Waiter {
   readonly count: number;
   readonly resolve: (entries: LogEntry[]) => void;
   timer: ReturnType<typeof setTimeout> | undefined;
+  readonly signal?: AbortSignal;
+  onAbort?: () => void;
 }
 
 interface Stream {
@@ -173,16 +176,28 @@ export class MemoryEventLog implements EventLog {
     if (got.length > 0 || opts.blockMs === undefined) return got;
 
     const blockMs = opts.blockMs;
+    const signal = opts.signal;
+    if (signal?.aborted) return [];
     return new Promise<LogEntry[]>((resolve) => {
-      const waiter: Waiter = { group: g, consumer, count, resolve, timer: undefined };
-      if (blockMs > 0) {
-        waiter.timer = setTimeout(() => {
-          s.waiters.delete(waiter);
-          resolve([]);
-        }, blockMs);
+      const waiter: Waiter = { group: g, consumer, count, resolve, timer: undefined, signal };
+      const giveUp = () => {
+        s.waiters.delete(waiter);
+        this.settle(waiter, []);
+      };
+      if (blockMs > 0) waiter.timer = setTimeout(giveUp, blockMs);
+      if (signal) {
+        waiter.onAbort = giveUp;
+        signal.addEventListener('abort', giveUp, { once: true });
       }
       s.waiters.add(waiter);
     });
+  }
+
+  /** Resolves a parked reader once, dropping its timer and its abort listener. */
+  private settle(w: Waiter, entries: LogEntry[]): void {
+    if (w.timer !== undefined) clearTimeout(w.timer);
+    if (w.onAbort) w.signal?.removeEventListener('abort', w.onAbort);
+    w.resolve(entries);
   }
 
   async ack(stream: string, group: string, ids: string[]): Promise<number> {
@@ -264,9 +279,8 @@ export class MemoryEventLog implements EventLog {
     s.groups.delete(group);
     for (const w of s.waiters) {
       if (w.group !== g) continue;
-      clearTimeout(w.timer);
       s.waiters.delete(w);
-      w.resolve([]);
+      this.settle(w, []);
     }
     return true;
   }
@@ -288,10 +302,7 @@ export class MemoryEventLog implements EventLog {
     if (this.closed) return;
     this.closed = true;
     for (const s of this.streams.values()) {
-      for (const w of s.waiters) {
-        if (w.timer !== undefined) clearTimeout(w.timer);
-        w.resolve([]);
-      }
+      for (const w of s.waiters) this.settle(w, []);
       s.waiters.clear();
     }
     this.streams.clear();
@@ -352,8 +363,7 @@ export class MemoryEventLog implements EventLog {
       const got = this.deliver(s, w.group, w.consumer, w.count);
       if (got.length === 0) continue;
       s.waiters.delete(w);
-      if (w.timer !== undefined) clearTimeout(w.timer);
-      w.resolve(got);
+      this.settle(w, got);
     }
   }
 

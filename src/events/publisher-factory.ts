@@ -11,27 +11,22 @@
  *   lets a probe through now and then to return to Redis once it answers.
  *
  * `createEventTransport` builds what a server runs: without Redis, the memory log and its
- * publisher; with Redis, the Redis Streams log and this routing publisher. Either way the node
- * consumes the log into its hub. With Redis the flags are cluster-wide: a runtime change is
- * stored in Redis and applied by every node (see redis-flags), over each node's configured flags.
+ * publisher; with Redis, the Redis Streams log and this routing publisher (events/redis-transport,
+ * imported only then: a node without Redis never loads ioredis). Either way the node consumes
+ * the log into its hub. With Redis the flags are cluster-wide: a runtime change is stored in
+ * Redis and applied by every node (see redis-flags), over each node's configured flags.
  */
 import { CircuitBreaker, type BreakerState } from '../core/circuit-breaker.js';
-import { primaryRedisUrl, sentinelsOf, type CoreConfig } from '../core/config.js';
+import type { CoreConfig } from '../core/config.js';
 import { AirwavesError, Errors, isAirwavesError } from '../core/errors.js';
 import type { Logger } from '../core/logger.js';
 import type { Registry } from '../core/metrics.js';
 import type { EventLog } from './event-log.js';
 import { EventConsumer, type EventSink } from './event-consumer.js';
-import { HttpEventPublisher } from './http-publisher.js';
 import { MemoryEventLog } from './memory-event-log.js';
 import { createTransportMetrics, type TransportMetrics } from './publisher-metrics.js';
-import { LogEventPublisher, streamOf, validateEvent, type EventPublisher, type TransportEvent, type TransportName } from './publisher.js';
-import { RedisStreamsPublisher } from './redis-publisher.js';
-import { RedisStreamsEventLog } from './redis-streams-event-log.js';
-import { OrphanGroupSweeper } from './orphan-groups.js';
-import { RedisFlagStore, type StoredFlags } from './redis-flags.js';
-import { flagsFromConfig, type EventTransportFlags } from './flags.js';
-
+import { LogEventPublisher, validateEvent, type EventPublisher, type TransportEvent, type TransportName } from './publisher.js';
+import type { EventTransportFlags } from './flags.js';
 
 /** A room's rollout bucket, 0..99: FNV-1a of its id, stable across nodes and restarts. */
 export function rolloutBucket(roomId: string): number {
@@ -173,104 +168,48 @@ export interface EventTransportDeps {
   selfUrl: () => string;
 }
 
-export function createEventTransport(deps: EventTransportDeps): EventTransport {
-  const { config, logger } = deps;
-  const streams = config.eventStreams;
-  const families = new Set(Object.keys(streams));
-  const maxLenOf = (family: string) => streams[family];
-  const metrics = deps.metrics ? createTransportMetrics(deps.metrics) : undefined;
-  let log: EventLog;
-  let startFlags = async (): Promise<void> => {};
-  let publisher: EventPublisher;
-  let routing: RoutingEventPublisher | undefined;
-  let flagStore: RedisFlagStore | undefined;
-  const configuredFlags = flagsFromConfig(config);
-  let stored: StoredFlags = { flags: {}, version: 0, updatedBy: null, updatedAt: null };
-  const origin = (): FlagsOrigin => ({
-    sources: Object.fromEntries(Object.keys(configuredFlags).map((k) => [k, k in stored.flags ? 'redis' : 'config'])) as FlagsOrigin['sources'],
-    version: stored.version,
-    updatedBy: stored.updatedBy,
-    updatedAt: stored.updatedAt,
-  });
+/** What every transport derives from config: the families, their stream bounds and the metrics. */
+export function transportSetup(deps: EventTransportDeps): { streams: Record<string, number>; families: Set<string>; maxLenOf: (family: string) => number | undefined; metrics?: TransportMetrics } {
+  const streams = deps.config.eventStreams;
+  return { streams, families: new Set(Object.keys(streams)), maxLenOf: (family) => streams[family], metrics: deps.metrics ? createTransportMetrics(deps.metrics) : undefined };
+}
 
-  if (!config.redisUrl) {
-    const memoryLog = new MemoryEventLog({ metrics: deps.metrics });
-    const memory = new LogEventPublisher('memory', memoryLog, maxLenOf, metrics);
-    log = memoryLog;
-    publisher = { publish: async (event) => memory.publish(validateEvent(event, families)) };
-  } else {
-    const redisLog = new RedisStreamsEventLog({ url: primaryRedisUrl(config.redisUrl), logger, metrics: deps.metrics, connectionName: `airwaves-events-${deps.nodeId}`, sentinels: sentinelsOf(config) });
-    const configured = config.eventTransportHttpUrls?.split(',').map((u) => u.trim().replace(/\/$/, '')).filter(Boolean);
-    const http = new HttpEventPublisher({ urls: () => (configured?.length ? configured : [deps.selfUrl()]), apiKey: config.apiKey, metrics });
-    log = redisLog;
-    routing = new RoutingEventPublisher({ redis: new RedisStreamsPublisher(redisLog, maxLenOf, metrics), http, flags: configuredFlags, families, logger, metrics });
-    publisher = routing;
-    const flagLog = logger.child({ module: 'event-transport-flags' });
-    const routed = routing;
-    flagStore = new RedisFlagStore({
-      url: primaryRedisUrl(config.redisUrl),
-      sentinels: sentinelsOf(config),
-      nodeId: deps.nodeId,
-      logger,
-      onChange: (next) => {
-        stored = next;
-        routed.setFlags({ ...configuredFlags, ...next.flags });
-      },
-    });
-    startFlags = async () => {
-      const loaded = await flagStore!.start();
-      if (!loaded) return;
-      const overridden = Object.fromEntries(Object.entries(loaded.flags).map(([k, v]) => [k, { stored: v, configured: configuredFlags[k as keyof EventTransportFlags] }]));
-      if (loaded.version === 0) flagLog.info({ flags: routed.flags }, 'no event transport flags stored in Redis; configured flags apply');
-      else flagLog.info({ flags: routed.flags, overridden, version: loaded.version, updatedBy: loaded.updatedBy }, 'event transport flags stored in Redis override configured ones');
-    };
-  }
+/** This node's consumer of `log` into its hub. */
+export function nodeConsumer(deps: EventTransportDeps, log: EventLog, families: ReadonlySet<string>): EventConsumer {
+  return new EventConsumer({ log, hub: deps.hub, nodeId: deps.nodeId, families: [...families], logger: deps.logger, metrics: deps.metrics, maxDeliveries: deps.config.eventMaxDeliveries });
+}
 
-  const flagsOwner = (): [RedisFlagStore, RoutingEventPublisher] => {
-    if (!routing || !flagStore) throw new AirwavesError(Errors.conflict, 'this node runs the in-memory event transport (no AIRWAVES_REDIS_URL): there are no flags to change');
-    return [flagStore, routing];
+/**
+ * The transport config asks for. With Redis its module (and ioredis) is imported here, on
+ * demand: a node without Redis, the default, never loads them.
+ */
+export async function createEventTransport(deps: EventTransportDeps): Promise<EventTransport> {
+  if (!deps.config.redisUrl) return createMemoryEventTransport(deps);
+  const { createRedisEventTransport } = await import('./redis-transport.js');
+  return createRedisEventTransport(deps);
+}
+
+/** A single node's transport: the in-process log, its publisher, and the consumer into the hub. */
+function createMemoryEventTransport(deps: EventTransportDeps): EventTransport {
+  const { streams, families, maxLenOf, metrics } = transportSetup(deps);
+  const log = new MemoryEventLog({ metrics: deps.metrics });
+  const memory = new LogEventPublisher('memory', log, maxLenOf, metrics);
+  const consumer = nodeConsumer(deps, log, families);
+  const noFlags = (): never => {
+    throw new AirwavesError(Errors.conflict, 'this node runs the in-memory event transport (no AIRWAVES_REDIS_URL): there are no flags to change');
   };
-
-  const consumer = new EventConsumer({
-    log,
-    hub: deps.hub,
-    nodeId: deps.nodeId,
-    families: [...families],
-    logger,
-    metrics: deps.metrics,
-    maxDeliveries: config.eventMaxDeliveries,
-  });
-
-  // With Redis, nodes come and go and their groups stay behind; the memory log has only this node's.
-  const sweeper = routing
-    ? new OrphanGroupSweeper({ log, streams: [...families].map(streamOf), ownGroup: consumer.group, orphanAfterMs: config.eventOrphanGroupIdleMs, logger, metrics: deps.metrics })
-    : undefined;
-
   return {
-    kind: routing ? 'redis' : 'memory',
-    publisher,
+    kind: 'memory',
+    publisher: { publish: async (event) => memory.publish(validateEvent(event, families)) },
     log,
     consumer,
-    state: () => ({ kind: routing ? 'redis' : 'memory', flags: routing ? { ...routing.flags } : null, flagsOrigin: routing ? origin() : null, fallbackActive: routing?.fallbackActive ?? false, families: { ...streams } }),
-    async setFlags(patch) {
-      const [store, routed] = flagsOwner();
-      // The store applies the saved state through onChange before this resolves.
-      await store.save(patch);
-      return { ...routed.flags };
-    },
-    async clearFlags() {
-      const [store, routed] = flagsOwner();
-      await store.clear();
-      return { ...routed.flags };
-    },
+    state: () => ({ kind: 'memory', flags: null, flagsOrigin: null, fallbackActive: false, families: { ...streams } }),
+    setFlags: async () => noFlags(),
+    clearFlags: async () => noFlags(),
     async start() {
       consumer.start();
-      sweeper?.start();
-      await startFlags();
     },
     async close() {
-      await sweeper?.stop();
-      await flagStore?.close();
       const stopping = consumer.stop();
       await log.close();
       await stopping;

@@ -16,6 +16,7 @@ import { httpAuth } from '../auth/index.js';
 import { installErrorHandler, rateLimitError } from './errors.js';
 import { CONTENT_SECURITY_POLICY } from './security-headers.js';
 import { hideInternalRoutes } from './internal-routes.js';
+import { lazySchemaCompilers } from './lazy-schema-compilers.js';
 
 export interface HttpInstanceOptions {
   logger: Logger;
@@ -27,6 +28,8 @@ export interface HttpInstanceOptions {
   serverFactory?: FastifyServerFactory;
   /** False: the caller sets the not-found answer itself (the core's knows which apps are starting). */
   notFound?: boolean;
+  /** How long one plugin (an app's registration) may take; 0: no limit (AIRWAVES_APP_START_TIMEOUT_MS). */
+  pluginTimeoutMs?: number;
 }
 
 export async function createHttpInstance(options: HttpInstanceOptions): Promise<FastifyInstance> {
@@ -38,7 +41,9 @@ export async function createHttpInstance(options: HttpInstanceOptions): Promise<
     // An app's registration opens the database and runs its migrations: on a busy or CPU-limited
     // machine that takes longer than Fastify's 10 s default, and the node would exit at start.
     // A start that truly hangs is the orchestrator's to end (the startup probe, docs/deploy.md).
-    pluginTimeout: 120_000,
+    pluginTimeout: options.pluginTimeoutMs ?? 120_000,
+    // Each route's schemas are compiled on its first request, not at start (http/lazy-schema-compilers).
+    schemaController: { compilersFactory: lazySchemaCompilers() },
   }) as unknown as FastifyInstance;
   installErrorHandler(http, { notFound: options.notFound });
   // Security headers on every response; the web UIs load scripts from files only. helmet's

@@ -1,5 +1,6 @@
 import { test, describe } from 'node:test';
 import assert from 'node:assert/strict';
+import { getEventListeners } from 'node:events';
 import { compareIds, isNoGroupError, DEFAULT_READ_COUNT } from '../../src/events/event-log.js';
 import { MemoryEventLog } from '../../src/events/memory-event-log.js';
 
@@ -340,6 +341,30 @@ describe('MemoryEventLog', () => {
     await assert.rejects(log.append('a', { x: '1' }), /closed/);
     await assert.rejects(log.readGroup('a', 'g', 'c'), /closed/);
     await log.close(); // idempotent
+  });
+
+  test('an aborted signal ends a wait with no time limit; reads that end otherwise leave no listener on it', async () => {
+    const log = new MemoryEventLog();
+    await log.ensureGroup('s', 'g');
+    const stop = new AbortController();
+    const waiting = log.readGroup('s', 'g', 'c', { blockMs: 0, signal: stop.signal });
+    const state = track(waiting);
+    await sleep(10);
+    assert.equal(state.settled, false, 'still waiting');
+    stop.abort();
+    assert.deepEqual(await waiting, []);
+    assert.deepEqual(await log.readGroup('s', 'g', 'c', { blockMs: 0, signal: stop.signal }), [], 'already aborted: at once');
+    // An append, a timeout and a deleted group each end a read: none leaves its listener behind.
+    const kept = new AbortController();
+    const served = log.readGroup('s', 'g', 'c', { blockMs: 0, signal: kept.signal });
+    await log.append('s', { n: '1' });
+    assert.equal((await served).length, 1);
+    assert.deepEqual(await log.readGroup('s', 'g', 'c', { blockMs: 20, signal: kept.signal }), []);
+    const dropped = log.readGroup('s', 'g', 'c', { blockMs: 0, signal: kept.signal });
+    await log.deleteGroup('s', 'g');
+    assert.deepEqual(await dropped, []);
+    assert.equal(getEventListeners(kept.signal, 'abort').length, 0);
+    await log.close();
   });
 
   test('rejects invalid numeric options', async () => {

@@ -4,19 +4,23 @@
  * a WebSocket subscriber. Every book channel arrives in order with a gap-free seq, the book a
  * subscriber rebuilds equals the gateway's book and the simulator's truth once faults stop, Kraken
  * checksum mismatches resync, and the server shuts down within 5 s with the pools drained.
+ * Whatever fails, nothing is left open (`closeMarkets` after the file, `finally` in the Kraken test).
  */
-import { test } from 'node:test';
+import { after, test } from 'node:test';
 import assert from 'node:assert/strict';
 import { RawClient } from '../helpers/server.js';
-import { ClientBook, startMarket, waitUntil } from './harness.js';
+import { ClientBook, closeMarkets, startMarket, waitUntil } from './harness.js';
 import { VenueSimulator } from '../../src/apps/market/simulator/server.js';
 import { MarketGateway } from '../../src/apps/market/gateway.js';
 import { createRegistry } from '../../src/core/metrics.js';
 import { DEFAULT_SYMBOLS, type VenueName } from '../../src/apps/market/types.js';
 
 const VENUES: VenueName[] = ['binance', 'coinbase', 'kraken'];
+// A test that fails half-way (or a start that fails) leaves no server, simulator or venue socket open.
+after(closeMarkets);
 
-test('subscribers rebuild every venue book in order and identical to simulator truth despite injected faults', async () => {
+// Its server opens PGlite: under heavy load that start alone has taken minutes (harness.ts).
+test('subscribers rebuild every venue book in order and identical to simulator truth despite injected faults', { timeout: 600_000 }, async () => {
   const { server, app } = await startMarket({
     marketSimRate: 200,
     marketSimFaults: { gap: 0.01, duplicate: 0.01, reorder: 0.01, staleSnapshot: 0.2, checksumCorruption: 0.02 },
@@ -39,7 +43,7 @@ test('subscribers rebuild every venue book in order and identical to simulator t
       }
     }
   });
-  await waitUntil(() => seen > 1500, 30_000, 'book publications');
+  await waitUntil(() => seen > 1500, 120_000, 'book publications');
 
   const metrics = await (await fetch(`${server.url}/metrics`)).text();
   const value = (name: string) => metrics.split('\n').filter((l) => l.startsWith(name)).reduce((s, l) => s + Number(l.split(' ').pop()), 0);
@@ -56,7 +60,7 @@ test('subscribers rebuild every venue book in order and identical to simulator t
     const b = app.gateway.book(v, 'BTC-USDT');
     const t = sim.market.truth(v, 'BTC-USDT')!;
     return b !== undefined && b.bids.size > 0 && (v === 'kraken' ? true : b.venueSeq > 0) && JSON.stringify(b.depth(10)) === JSON.stringify(t.depth(10));
-  }), 10_000, 'gateway books equal truth');
+  }), 60_000, 'gateway books equal truth');
   await new Promise((r) => setTimeout(r, 300));
 
   for (const [i, v] of VENUES.entries()) {
@@ -109,6 +113,48 @@ test('a Kraken checksum mismatch resyncs that book with a fresh snapshot', async
     sim.market.stepTop('kraken', 'BTC-USDT');
     await waitUntil(() => JSON.stringify(book().depth(10)) === JSON.stringify(sim.market.truth('kraken', 'BTC-USDT')!.depth(10)), 60_000, 'kraken book equals truth');
     assert.ok(book().venueSeq >= 1, 'updates applied after the resync');
+  } finally {
+    await gateway.close();
+    await sim.close();
+  }
+});
+
+test('Kraken deltas carry the levels pushed out of depth 10 as deletions: a subscriber keeps exactly the gateway book', async () => {
+  // Kraken never deletes a level that falls below the subscribed depth; the gateway cuts it. A
+  // subscriber that did not see the cut kept it, and it resurfaced in its top 10 later.
+  const symbols = DEFAULT_SYMBOLS.slice(0, 1);
+  const sim = new VenueSimulator({ symbols, updatesPerSecond: 0 });
+  const urls = await sim.listen();
+  const client = new ClientBook();
+  let mostLevels = 0;
+  let cuts = 0;
+  const gateway = new MarketGateway({
+    symbols,
+    venues: { kraken: urls.kraken },
+    registry: null,
+    publish: (channel, data) => {
+      if (channel !== 'market:BTC-USDT@kraken.book') return;
+      const msg = data as { t: string; seq: number; b: number[]; a: number[] };
+      // A new level on a full side pushes one out: the update must cut it.
+      const full = (side: 'bids' | 'asks', levels: number[]) => client.book[side].size === 10 && levels.some((p, i) => i % 2 === 0 && levels[i + 1] > 0 && client.book[side].qtyAt(p) === 0);
+      if (msg.t === 'delta' && (full('bids', msg.b) || full('asks', msg.a))) cuts++;
+      client.apply(msg);
+      mostLevels = Math.max(mostLevels, client.book.bids.size, client.book.asks.size);
+    },
+  });
+  try {
+    gateway.start();
+    const book = () => gateway.book('kraken', 'BTC-USDT')!;
+    const truth = () => sim.market.truth('kraken', 'BTC-USDT')!;
+    await waitUntil(() => (book()?.bids.size ?? 0) > 0, 60_000, 'kraken snapshot');
+    sim.market.step(3000, ['kraken']);
+    sim.market.stepTop('kraken', 'BTC-USDT'); // the last update certainly reaches the feed
+    await waitUntil(() => JSON.stringify(book().depth(10)) === JSON.stringify(truth().depth(10)), 60_000, 'kraken book equals truth');
+    assert.deepEqual(client.problems, [], 'channel order');
+    assert.ok(cuts > 0, 'some updates pushed a level out of a full side');
+    assert.ok(mostLevels <= 10, `the subscriber never held more than 10 levels a side (held ${mostLevels})`);
+    assert.deepEqual(client.book.depth(100), book().depth(100), "subscriber's book equals the gateway's");
+    assert.deepEqual(client.book.depth(100), truth().depth(10), "subscriber's book equals the venue's top 10");
   } finally {
     await gateway.close();
     await sim.close();

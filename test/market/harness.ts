@@ -7,11 +7,45 @@ import { startServer } from '../helpers/server.js';
 import { createMarketApp, type MarketApp } from '../../src/apps/market/index.js';
 import { OrderBook } from '../../src/apps/market/book.js';
 import type { AirwavesConfig } from '../../src/config.js';
+import type { AirwavesServer } from '../../src/server.js';
 
+/** Every market this file started: {@link closeMarkets} closes what is still open, whatever happened. */
+const started = new Set<{ app: MarketApp; server?: AirwavesServer }>();
+
+/**
+ * A server running the market app only. Its registration opens PGlite (orders): on a loaded
+ * machine (several test files starting PGlite at once) that has taken over 2 minutes, so no app
+ * start limit is set here (`appStartTimeoutMs: 0`); the test's own timeout bounds it. If the
+ * start fails, what the app had already started (the simulator's sockets, the venue connections,
+ * which would keep the file's process alive) is closed before the error is rethrown.
+ */
 export async function startMarket(config: Partial<AirwavesConfig> = {}) {
   const app = createMarketApp();
-  const server = await startServer({ marketSimRate: 100, databaseUrl: 'pglite://memory', ...config }, { apps: [app] });
-  return { server, app: app as Required<MarketApp> };
+  const entry: { app: MarketApp; server?: AirwavesServer } = { app };
+  started.add(entry);
+  try {
+    const server = await startServer({ marketSimRate: 100, databaseUrl: 'pglite://memory', appStartTimeoutMs: 0, ...config }, { apps: [app] });
+    entry.server = server;
+    return { server, app: app as Required<MarketApp> };
+  } catch (err) {
+    await closeMarkets();
+    throw err;
+  }
+}
+
+/**
+ * Closes every market started by {@link startMarket} and not closed yet (an `after` hook: a test
+ * that failed half-way leaves nothing open, so its file ends). Closing twice is harmless.
+ */
+export async function closeMarkets(): Promise<void> {
+  for (const entry of [...started]) {
+    started.delete(entry);
+    if (entry.server) await entry.server.close();
+    else {
+      await entry.app.gateway?.close();
+      await entry.app.simulator?.close();
+    }
+  }
 }
 
 /** Rebuilds a book from `{t, seq, b, a}` publications; records every sequence problem. */

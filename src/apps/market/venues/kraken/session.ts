@@ -2,13 +2,14 @@
  * @module apps/market/venues/kraken/session
  * A Kraken WebSocket v2 connection: `book` at depth 10 and `trade` for every symbol. Each book
  * update is applied, the book truncated to the subscribed depth (Kraken does not delete levels
- * that fall out of range), and the CRC32 checksum of the top 10 compared with the venue's: a
+ * that fall out of range; we publish the cut levels as deletions), and the CRC32 checksum of the top 10 compared with the venue's: a
  * mismatch means our book is wrong (a lost, repeated or reordered update), so that symbol is
  * resubscribed for a fresh snapshot. Kraken v2 books carry no sequence numbers; `venueSeq` counts
  * the updates applied since the snapshot. Application-level `ping` keeps the connection alive.
  */
 import { OrderBook } from '../../book.js';
 import { VenueSession, type SessionOptions } from '../session.js';
+import { bookUpdateFor, fillUpdate, type BookUpdate } from '../sink.js';
 import { krakenChecksum } from './checksum.js';
 import { venueSymbol, type SymbolSpec } from '../../types.js';
 import { KrakenBookEntry, KrakenScan, scanKrakenBook } from './parse.js';
@@ -29,7 +30,7 @@ const DEPTH = 10;
 
 export class KrakenSession extends VenueSession {
   readonly venue = 'kraken' as const;
-  private readonly bySymbol = new Map<string, { spec: SymbolSpec; book: OrderBook; live: boolean }>();
+  private readonly bySymbol = new Map<string, { spec: SymbolSpec; book: OrderBook; live: boolean; update: BookUpdate }>();
   private readonly scan = new KrakenScan();
   /** A book entry read by JSON.parse (a message in an unexpected key order), as the scanner gives it. */
   private readonly parsedEntry = new KrakenBookEntry();
@@ -38,7 +39,10 @@ export class KrakenSession extends VenueSession {
 
   constructor(private readonly wsUrl: string, options: SessionOptions) {
     super(options);
-    for (const spec of options.symbols) this.bySymbol.set(venueSymbol.kraken(spec), { spec, book: new OrderBook(spec.symbol), live: false });
+    for (const spec of options.symbols) {
+      const book = new OrderBook(spec.symbol);
+      this.bySymbol.set(venueSymbol.kraken(spec), { spec, book, live: false, update: bookUpdateFor('kraken', book) });
+    }
   }
 
   protected url(): string {
@@ -127,15 +131,19 @@ export class KrakenSession extends VenueSession {
       return;
     }
     if (!snapshot && !b.live) return; // in flight before the resubscription's snapshot
-    const { bids, asks, nb, na } = d;
+    const { bids, asks } = d;
+    let { nb, na } = d;
     const tsEvent = d.ts === d.ts ? d.ts : tsRecv;
     if (snapshot) b.book.load(bids.slice(0, nb), asks.slice(0, na), 0);
     else {
       b.book.applyLevels(bids, asks, nb, na);
       b.book.venueSeq++;
     }
-    b.book.bids.truncate(DEPTH);
-    b.book.asks.truncate(DEPTH);
+    // Levels pushed out of the depth join the update as deletions (after the venue's own levels,
+    // in the entry's reused arrays): a subscriber applying the deltas keeps exactly our 10 levels.
+    // Without them it kept a level Kraken stopped reporting, which could later resurface in its top 10.
+    nb = b.book.bids.truncate(DEPTH, bids, nb);
+    na = b.book.asks.truncate(DEPTH, asks, na);
     const { pricePrecision, qtyPrecision } = b.spec;
     const sum = krakenChecksum(b.book.asks.top(DEPTH, this.top[1]), b.book.bids.top(DEPTH, this.top[0]), pricePrecision, qtyPrecision);
     if (sum !== d.checksum || b.book.isCrossed()) {
@@ -149,7 +157,7 @@ export class KrakenSession extends VenueSession {
       return;
     }
     b.live = true;
-    this.emitBook({ venue: 'kraken', symbol: b.spec.symbol, book: b.book, snapshot, bids, asks, nb, na, venueSeq: b.book.venueSeq, tsEvent, tsRecv });
+    this.emitBook(fillUpdate(b.update, snapshot, bids, asks, nb, na, b.book.venueSeq, tsEvent, tsRecv));
     if (snapshot) this.status(b.spec.symbol, 'live', 'snapshot applied');
   }
 }

@@ -1,0 +1,72 @@
+/**
+ * Route schemas are compiled on a route's first request, not at start (http/lazy-schema-compilers):
+ * a started server has not loaded Ajv or fast-json-stringify, and once called it validates and
+ * serialises exactly as before. A headers schema naming a header in capitals is refused when the
+ * route is declared (Fastify's lowercasing applies only to its built-in compiler).
+ */
+import { describe, it } from 'node:test';
+import assert from 'node:assert/strict';
+import { createRequire } from 'node:module';
+import { mkdtempSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { createServer } from '../../src/server.js';
+import { createHttpInstance } from '../../src/http/instance.js';
+import { createLogger } from '../../src/core/logger.js';
+import { TEST_API_KEY, TEST_JWT_SECRET } from '../helpers/server.js';
+
+/** Whether a module file is in the CommonJS cache (Fastify itself always loads fast-json-stringify's small runtime, not its compiler). */
+const loaded = (file: string) => Object.keys(createRequire(import.meta.url).cache).some((f) => f.includes(`/node_modules/${file}`));
+const AJV = 'ajv/dist/ajv.js';
+const FJS = 'fast-json-stringify/index.js';
+
+describe('schemas compiled on first use', () => {
+  it('a started server has loaded neither compiler; a request then validates (400 naming the field) and serialises by its schema', async () => {
+    const dataDir = mkdtempSync(join(tmpdir(), 'airwaves-lazy-'));
+    const server = await createServer({ env: { AIRWAVES_APPS: '' }, logger: createLogger('silent'), config: { port: 0, host: '127.0.0.1', apiKey: TEST_API_KEY, jwtSecret: TEST_JWT_SECRET, dataDir } });
+    try {
+      await server.listen();
+      assert.equal(loaded(AJV), false, 'Ajv is not loaded by a start');
+      assert.equal(loaded(FJS), false, 'fast-json-stringify is not loaded by a start');
+      assert.equal((await fetch(`${server.url}/readyz`)).status, 200);
+
+      const auth = { authorization: `Bearer ${TEST_API_KEY}`, 'content-type': 'application/json' };
+      const bad = await fetch(`${server.url}/api/v1/publish`, { method: 'POST', headers: auth, body: JSON.stringify({ data: { n: 1 } }) });
+      assert.equal(bad.status, 400);
+      const error = ((await bad.json()) as { error: { code: string; message: string } }).error;
+      assert.equal(error.code, 'bad_request');
+      assert.match(error.message, /channel/, 'the message names the missing field');
+
+      // The same route twice: the second uses the compiled validator (and answers the same).
+      const again = await fetch(`${server.url}/api/v1/publish`, { method: 'POST', headers: auth, body: JSON.stringify({ channel: 'no namespace' }) });
+      assert.equal(again.status, 400);
+
+      const me = await fetch(`${server.url}/api/v1/auth/me`, { headers: auth });
+      assert.equal(me.status, 200);
+      assert.deepEqual(await me.json(), { user: 'admin', roles: ['admin'] });
+      assert.equal(loaded(AJV) && loaded(FJS), true, 'requests loaded them');
+    } finally {
+      await server.close();
+      rmSync(dataDir, { recursive: true, force: true });
+    }
+  });
+
+  it('a response is serialised by its schema: what it does not declare is left out', async () => {
+    const http = await createHttpInstance({ logger: createLogger('silent'), logLevel: 'silent', jwtSecret: TEST_JWT_SECRET, apiKey: TEST_API_KEY });
+    http.get('/x', { config: { auth: 'public' }, schema: { response: { 200: { type: 'object', properties: { shown: { type: 'integer' } } } } } }, async () => ({ shown: 1, secret: 'never sent' }));
+    try {
+      const res = await http.inject({ method: 'GET', url: '/x' });
+      assert.equal(res.statusCode, 200);
+      assert.deepEqual(res.json(), { shown: 1 });
+    } finally {
+      await http.close();
+    }
+  });
+
+  it('a headers schema that names a header in capitals is refused when the route is declared', async () => {
+    const http = await createHttpInstance({ logger: createLogger('silent'), logLevel: 'silent', jwtSecret: TEST_JWT_SECRET, apiKey: TEST_API_KEY });
+    http.get('/x', { config: { auth: 'public' }, schema: { headers: { type: 'object', properties: { 'Idempotency-Key': { type: 'string' } } } } }, async () => ({}));
+    await assert.rejects(async () => void (await http.ready()), /GET \/x: name headers in lowercase .*Idempotency-Key/);
+    await http.close().catch(() => {});
+  });
+});
