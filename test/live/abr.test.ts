@@ -17,6 +17,9 @@ import { Parser } from 'm3u8-parser';
 import { parse as parseMpd } from 'mpd-parser';
 import type { Browser } from 'playwright-core';
 import { ffmpegArgs, parseLadder, renditionsFor } from '../../src/apps/live/abr/ladder.js';
+import { Transcoder } from '../../src/apps/live/abr/transcoder.js';
+import { Segmenter } from '../../src/apps/live/media/segmenter.js';
+import { createLogger } from '../../src/core/logger.js';
 import { LIVE_SETTINGS } from '../../src/apps/live/settings.js';
 import { launchChromium, publish, run, startLive, waitFor, type LiveTestServer } from './harness.js';
 
@@ -45,6 +48,30 @@ test('the ladder: heights with optional kbps, highest first, only below the sour
   const abr = LIVE_SETTINGS.liveAbr[1].safeParse(undefined);
   assert.equal(abr.success && abr.data, '', 'remux only unless AIRWAVES_LIVE_ABR is set');
   assert.equal(LIVE_SETTINGS.liveAbr[1].safeParse('720p').success, false, 'a bad ladder is a configuration error');
+});
+
+test('a ladder whose ffmpeg cannot start is counted and leaves the source alone', async () => {
+  const failures: string[] = [];
+  let running = 0;
+  const ladder = new Transcoder({
+    specs: parseLadder('240'),
+    preset: 'ultrafast',
+    partTargetMs: 250,
+    segmentTargetMs: 1000,
+    windowSegments: 4,
+    source: new Segmenter({ partTargetMs: 250, segmentTargetMs: 1000, windowSegments: 4 }),
+    log: createLogger('fatal'),
+    onDropped: () => {},
+    onFailed: (reason) => failures.push(reason),
+    onRunningChange: (delta) => (running += delta),
+    ffmpegPath: '/nonexistent/ffmpeg',
+  });
+  ladder.videoConfig(0, Buffer.from([0x17, 0, 0, 0, 0, 1, 0x64, 0, 0x1e, 0xff]), 640, 360);
+  await waitFor('spawn failure', () => failures.length > 0, 10_000, 20);
+  assert.deepEqual(failures, ['spawn']);
+  await waitFor('renditions ended', () => [...ladder.renditions.values()].every((r) => r.media.segmenter.ended) && running === 0, 10_000, 20);
+  ladder.video(33, Buffer.from([0x27, 1, 0, 0, 0]), false); // ignored, no throw
+  ladder.end();
 });
 
 async function probe(name: string, ...parts: Buffer[]): Promise<{ width: number; height: number; frames: number }> {
