@@ -6,7 +6,12 @@
  */
 import { mkdirSync, readdirSync, renameSync, statSync, unlinkSync, writeFileSync } from 'node:fs';
 import { basename, join } from 'node:path';
-import type { PGlite } from '@electric-sql/pglite';
+
+/** What a backup needs of an open embedded database: PGlite itself, or db/pglite-thread. */
+export interface DumpableDatabase {
+  query<T>(sql: string): Promise<{ rows: T[] }>;
+  dumpDataDir(compression: 'gzip'): Promise<Blob>;
+}
 
 /** Backups kept per directory; older ones are removed after a new one is written. */
 export const BACKUPS_KEPT = 5;
@@ -38,7 +43,7 @@ export function listBackups(dataDir: string): BackupFile[] {
 }
 
 /** Whether the database already holds tables of ours (a brand-new directory needs no backup). */
-async function hasTables(pglite: PGlite): Promise<boolean> {
+async function hasTables(pglite: DumpableDatabase): Promise<boolean> {
   const { rows } = await pglite.query<{ n: number }>(`select count(*)::int as n from pg_tables where schemaname = 'public'`);
   return (rows[0]?.n ?? 0) > 0;
 }
@@ -47,7 +52,7 @@ async function hasTables(pglite: PGlite): Promise<boolean> {
  * Writes a backup of the open database before `app`'s pending migrations run. The checkpoint
  * first flushes everything to the data files, so the tarball opens without WAL replay.
  */
-export async function backupBeforeMigration(pglite: PGlite, dataDir: string, app: string, keep = BACKUPS_KEPT): Promise<BackupFile | null> {
+export async function backupBeforeMigration(pglite: DumpableDatabase, dataDir: string, app: string, keep = BACKUPS_KEPT): Promise<BackupFile | null> {
   if (!(await hasTables(pglite))) return null;
   await pglite.query('checkpoint');
   const blob = await pglite.dumpDataDir('gzip');

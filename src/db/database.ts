@@ -2,18 +2,20 @@
  * @module db/database
  * The shared database: embedded PGlite by default (files under the data directory), PostgreSQL
  * when DATABASE_URL is a postgres:// URL. Both speak PostgreSQL, so every query is written once
- * with Kysely. `pglite://memory` gives an in-memory PGlite (tests).
+ * with Kysely. `pglite://memory` gives an in-memory PGlite (tests). PGlite runs in a worker thread
+ * (db/pglite-thread), so its WebAssembly never holds up the event loop.
  *
  * Each app owns its migrations and its own migration table, so apps stay independent.
  */
-import { mkdirSync } from 'node:fs';
+import { existsSync, mkdirSync } from 'node:fs';
 import { join, resolve } from 'node:path';
 import { lockDataDir, type DataDirLock } from './data-dir-lock.js';
 import { backupBeforeMigration } from './backups.js';
-import { DataDirUnopenableError, openPGlite } from './pglite-open.js';
+import { DEFAULT_OPEN_TIMEOUT_MS, DataDirUnopenableError, FIRST_OPEN_TIMEOUT_MS, unopenable } from './pglite-open.js';
 import { probeDataDir } from './pglite-probe.js';
+import { PGliteThread } from './pglite-thread.js';
 import { Kysely, Migrator, PostgresDialect, sql, type Migration, type MigrationProvider } from 'kysely';
-import { PGlite } from '@electric-sql/pglite';
+import type { PGlite } from '@electric-sql/pglite';
 import { PGliteDialect } from 'kysely-pglite-dialect';
 import pg from 'pg';
 
@@ -30,7 +32,10 @@ export interface DatabaseOptions {
   dataDir: string;
   /** PostgreSQL pool size. */
   poolSize?: number;
-  /** How long opening an embedded data directory may take before the start fails (ms). */
+  /**
+   * How long opening an embedded data directory may take before the start fails (ms); by default
+   * 60 s, or 300 s for a directory that holds no database yet (initdb runs first).
+   */
   openTimeoutMs?: number;
 }
 
@@ -81,7 +86,7 @@ export async function openDatabase<DB = unknown>(options: DatabaseOptions): Prom
   let dialect;
   let dir: string | undefined;
   let lock: DataDirLock | null = null;
-  let pglite: PGlite | undefined;
+  let pglite: PGliteThread | undefined;
   if (url && /^postgres(ql)?:\/\//.test(url)) {
     engine = 'postgres';
     pool = new pg.Pool({ connectionString: url, max: options.poolSize ?? 10 });
@@ -102,16 +107,19 @@ export async function openDatabase<DB = unknown>(options: DatabaseOptions): Prom
           const probe = await probeDataDir(dir, options.openTimeoutMs ?? 60_000);
           if (!probe.ok) throw new DataDirUnopenableError(dir, probe.error ?? 'unreadable');
         }
-        pglite = await openPGlite(dir, { timeoutMs: options.openTimeoutMs });
+        const timeoutMs = options.openTimeoutMs ?? (existsSync(join(dir, 'PG_VERSION')) ? DEFAULT_OPEN_TIMEOUT_MS : FIRST_OPEN_TIMEOUT_MS);
+        pglite = await PGliteThread.open({ dir, timeoutMs }).catch((err: unknown) => {
+          throw unopenable(dir!, err);
+        });
       } catch (err) {
         lock.release();
         throw err;
       }
     } else {
-      pglite = new PGlite();
-      await pglite.waitReady;
+      pglite = await PGliteThread.open({ dir: null, timeoutMs: options.openTimeoutMs ?? FIRST_OPEN_TIMEOUT_MS });
     }
-    dialect = new PGliteDialect(pglite);
+    // The dialect calls query(sql, params) and close() only: the thread's stand-ins for PGlite's.
+    dialect = new PGliteDialect(pglite as unknown as PGlite);
   }
   const listeners = new Set<QueryListener>();
   const db = new Kysely<DB>({

@@ -7,7 +7,13 @@
  */
 import { PGlite } from '@electric-sql/pglite';
 
-export const DEFAULT_OPEN_TIMEOUT_MS = 20_000;
+/**
+ * How long opening an existing directory may take. In a worker thread (db/pglite-thread) this
+ * timer fires on time even while PGlite computes, so it is sized for a loaded machine, not a quiet one.
+ */
+export const DEFAULT_OPEN_TIMEOUT_MS = 60_000;
+/** A directory with no database yet (or memory) runs initdb first: 36 s were seen at load 25. */
+export const FIRST_OPEN_TIMEOUT_MS = 300_000;
 
 export class DataDirUnopenableError extends Error {
   readonly code = 'DATA_DIR_UNOPENABLE';
@@ -23,6 +29,12 @@ export class DataDirUnopenableError extends Error {
     );
     this.name = 'DataDirUnopenableError';
   }
+}
+
+/** Why `dir` could not be opened, as the error a start fails with. */
+export function unopenable(dir: string, err: unknown): DataDirUnopenableError {
+  const message = (err as Error).message || String(err);
+  return new DataDirUnopenableError(dir, message.replace(/\. Build with -sASSERTIONS for more info\.?/, ' (PGlite aborted)'));
 }
 
 /** Opens `dir` and runs one query; rejects with DataDirUnopenableError on failure or after `timeoutMs`. */
@@ -45,8 +57,7 @@ export async function openPGlite(dir: string, options: { timeoutMs?: number; loa
     // Whatever PGlite still holds is abandoned; the caller ends the process.
     opening.catch(() => {});
     void pglite?.close().catch(() => {});
-    const message = (err as Error).message || String(err);
-    throw new DataDirUnopenableError(dir, message.replace(/\. Build with -sASSERTIONS for more info\.?/, ' (PGlite aborted)'));
+    throw unopenable(dir, err);
   } finally {
     clearTimeout(timer);
   }

@@ -13,6 +13,7 @@ import { seedStudioBulk } from '../../src/apps/studio/seed.js';
 import { EXACT_COUNT_CAP, RANK_CANDIDATES, TRUSTED_ESTIMATE, WALK_BUDGET, countConversations, listQuery } from '../../src/apps/studio/queries.js';
 import { DEFAULT_FIELDS, encodeCursor, parseFilters, parseSort, whereOf, type ListQuery } from '../../src/apps/studio/filters.js';
 import type { StudioDB } from '../../src/apps/studio/types.js';
+import { generatorPlanTests, seedGeneratorMix } from './generator-plans.js';
 
 const ROWS = 100_000;
 
@@ -74,6 +75,27 @@ describe('studio query plans on PostgreSQL with 100,000 rows', () => {
     const filters = parseFilters(q);
     return listQuery({ filters, sort: parseSort(q, filters), limit: q.limit ?? 50, fields: DEFAULT_FIELDS, cursor: q.cursor });
   };
+
+  test('the bulk seeder puts back every index it dropped, the seed rows\' partial one with its predicate', async () => {
+    const { rows } = await sql<{ name: string; def: string }>`select indexname as name, indexdef as def from pg_indexes where tablename = 'studio_conversations' order by 1`.execute(database.db);
+    const seedIndex = rows.find((r) => r.name === 'studio_conversations_seed_created_idx');
+    assert.ok(seedIndex, 'the seed index exists after a bulk seed');
+    assert.match(seedIndex.def, /\(created_at DESC, id DESC\) WHERE \(job_id IS NULL\)/);
+    const fresh = await openDatabase<StudioDB>({ url: pg.url.replace(/\/[^/]*$/, '/postgres'), dataDir: '.', poolSize: 1 });
+    try {
+      await sql.raw('create database studio_plans_indexes').execute(fresh.db);
+    } finally {
+      await fresh.close();
+    }
+    const migrated = await openDatabase<StudioDB>({ url: pg.url.replace(/\/[^/]*$/, '/studio_plans_indexes'), dataDir: '.', poolSize: 1 });
+    try {
+      await migrated.migrate('studio', migrations);
+      const expected = await sql<{ name: string; def: string }>`select indexname as name, indexdef as def from pg_indexes where tablename = 'studio_conversations' order by 1`.execute(migrated.db);
+      assert.deepEqual(rows, expected.rows, 'the same indexes as a freshly migrated database');
+    } finally {
+      await migrated.close();
+    }
+  });
 
   test('the seeded table has 100,000 analysed rows', async () => {
     const { rows } = await sql<{ n: number; reltuples: number }>`
@@ -231,4 +253,24 @@ describe('studio query plans on PostgreSQL with 100,000 rows', () => {
     const filters = parseFilters({ status: 'approved', tier: 'template' });
     await assertIndexed('count', sql`select count(*) from (select 1 from studio_conversations c where ${whereOf(filters)} limit 10001) s`);
   });
+});
+
+describe('studio query plans on PostgreSQL: the generator filter', () => {
+  let pg: PostgresInstance;
+  let database: Database<StudioDB>;
+  let seedRows = 0;
+  before(async () => {
+    pg = await startPostgres();
+    database = await openDatabase<StudioDB>({ url: pg.url, dataDir: '.', poolSize: 2 });
+    await database.migrate('studio', migrations);
+    ({ seedRows } = await seedGeneratorMix(database.db, 40_000));
+  });
+  after(async () => {
+    await database?.close();
+    await pg?.stop();
+  });
+  generatorPlanTests(
+    () => database.db,
+    () => seedRows,
+  );
 });

@@ -11,7 +11,13 @@ import { MediaError, parseAudioSpecificConfig, parseAudioTag, parseAvcConfig, pa
 import { RateWindow } from './rate-window.js';
 import { Segmenter, type Part, type Segment } from './media/segmenter.js';
 import type { ManifestInfo } from './media/manifests.js';
-import type { RunningRendition } from './abr/transcoder.js';
+import type { Rendition } from './abr/ladder.js';
+
+/** One rendition of the ABR ladder and the media it produces (a Broadcast of its own). */
+export interface RunningRendition {
+  rendition: Rendition;
+  media: Broadcast;
+}
 
 /**
  * Sees the source's payloads before the remuxer releases them (the ABR ladder, apps/live/abr):

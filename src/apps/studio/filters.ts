@@ -162,10 +162,14 @@ export function whereOf(f: Filters, alias = 'c'): RawBuilder<unknown> {
   if (f.scenarioId) parts.push(sql`${col('scenario_id')} = ${f.scenarioId}::uuid`);
   if (f.jobId) parts.push(sql`${col('job_id')} = ${f.jobId}::uuid`);
   if (f.generator) {
-    // The jobs are a handful of rows: their ids by generator, then the job_id index.
+    // The jobs are a handful of rows: their ids by generator, then the job_id index. Seed rows
+    // (no job) have a partial index of their own (migration 0006_seed_rows_index).
     const named = f.generator.filter((g) => g !== GENERATOR_SEED);
-    const byJob = named.length ? sql`${col('job_id')} in (select j.id from studio_generation_jobs j where j.generator = any(${named}::text[]))` : sql`false`;
-    parts.push(f.generator.includes(GENERATOR_SEED) ? sql`(${col('job_id')} is null or ${byJob})` : byJob);
+    const seed = sql`${col('job_id')} is null`;
+    const byJob = sql`${col('job_id')} in (select j.id from studio_generation_jobs j where j.generator = any(${named}::text[]))`;
+    const seedToo = f.generator.includes(GENERATOR_SEED);
+    if (!named.length) parts.push(seedToo ? seed : sql`false`);
+    else parts.push(seedToo ? sql`(${seed} or ${byJob})` : byJob);
   }
   return parts.length ? sql.join(parts, sql` and `) : sql`true`;
 }

@@ -14,7 +14,7 @@
 import { spawn, type ChildProcess } from 'node:child_process';
 import type { Readable } from 'node:stream';
 import type { Logger } from '../../../core/logger.js';
-import { Broadcast, type MediaTap } from '../broadcast.js';
+import { Broadcast, type MediaTap, type RunningRendition } from '../broadcast.js';
 import { FLV_AUDIO, FLV_VIDEO, FlvReader, flvHeader, flvTag } from '../media/flv-file.js';
 import type { Segmenter } from '../media/segmenter.js';
 import { ffmpegArgs, renditionsFor, type Rendition, type RenditionSpec } from './ladder.js';
@@ -38,11 +38,6 @@ export interface TranscoderOptions {
   maxQueuedBytes?: number;
   /** Default `ffmpeg` on PATH. */
   ffmpegPath?: string;
-}
-
-export interface RunningRendition {
-  rendition: Rendition;
-  media: Broadcast;
 }
 
 export class Transcoder implements MediaTap {

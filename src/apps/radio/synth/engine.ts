@@ -8,10 +8,8 @@
  * running under tsx (tests, dev — the worker then loads tsx itself), `.js` when running from
  * dist/ after `npm run build`.
  */
-import { Worker } from 'node:worker_threads';
-import { existsSync } from 'node:fs';
-import { dirname, join } from 'node:path';
-import { fileURLToPath, pathToFileURL } from 'node:url';
+import type { Worker } from 'node:worker_threads';
+import { startModuleWorker } from '../../../core/module-worker.js';
 import { AirwavesError, Errors } from '../../../core/errors.js';
 import { CHUNK_MS } from '../shared/format.js';
 import type { FromWorker, RenderedChunk, StationSpec, ToWorker } from './protocol.js';
@@ -30,20 +28,9 @@ export interface SynthEngineOptions {
   maxQueue?: number;
 }
 
-/**
- * Starts the worker file next to this module. Under tsx the worker is TypeScript: `--import tsx`
- * in a worker's execArgv is not honoured by Node 20, so a tiny bootstrap registers tsx's loader
- * in the worker first and then imports the worker module.
- */
+/** Starts the synthesis worker next to this module (core/module-worker: tsx or dist/). */
 export function startWorker(name: string): Worker {
-  const here = fileURLToPath(import.meta.url);
-  const ts = here.endsWith('.ts');
-  const file = join(dirname(here), `${name}.${ts ? 'ts' : 'js'}`);
-  if (!existsSync(file)) throw new Error(`synthesis worker not found at ${file}`);
-  if (!ts) return new Worker(file);
-  const tsxApi = import.meta.resolve('tsx/esm/api');
-  const bootstrap = `import(${JSON.stringify(tsxApi)}).then((m) => { m.register(); return import(${JSON.stringify(pathToFileURL(file).href)}); })`;
-  return new Worker(bootstrap, { eval: true });
+  return startModuleWorker(import.meta.url, name);
 }
 
 export class SynthEngine {
