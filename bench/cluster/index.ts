@@ -50,6 +50,8 @@ const USAGE = `usage: npm run bench -- cluster [options]
                        with a quota ${QUOTA_RATES}); it stops after two failed steps in a row
   --refine N           bisection steps between the highest pass and the next failure (default 2)
   --p99-limit MS       saturation criterion, the same for every setup (default 50)
+  --confirm-failures   run a failing saturation step once more at once; the rate fails only if both
+                       do (both rows reported): one throttled burst of one node no longer ends a search
   --out DIR            where cluster.json and cluster.md go (default bench/results)
   --quick              smaller, shorter run`;
 
@@ -63,6 +65,8 @@ export interface Options extends RigOptions {
   saturation: boolean;
   rates: number[];
   refine: number;
+  /** A failing saturation step is run once more; the rate fails only if both do. */
+  confirmFailures: boolean;
   outDir: string;
   crossNodeP99TargetMs: number;
   /** Scaling targets by node count, against the one-node baseline. */
@@ -91,6 +95,7 @@ function parseOptions(args: string[]): Options {
       rates: { type: 'string' },
       refine: { type: 'string' },
       'p99-limit': { type: 'string' },
+      'confirm-failures': { type: 'boolean' },
       out: { type: 'string' },
       help: { type: 'boolean' },
     },
@@ -118,6 +123,7 @@ function parseOptions(args: string[]): Options {
     rates: (values.rates ?? defaultRates).split(',').map((r) => num('rates', r.trim(), 0, 1, 1_000_000)),
     refine: Math.round(num('refine', values.refine, quick ? 0 : 2, 0, 6)),
     p99LimitMs: num('p99-limit', values['p99-limit'], 50, 0.1, 60_000),
+    confirmFailures: values['confirm-failures'] ?? false,
     outDir: values.out ?? join(here, '..', 'results'),
     crossNodeP99TargetMs: 10,
     ratioTargets: { 2: 1.7, 3: 2.4 },
@@ -174,7 +180,11 @@ async function runSetup(setup: Setup, opts: Options, log: (l: string) => void, r
       const s = await rig.step(rate, opts.stepDurationMs);
       ladder.push(s);
       log(describe(label, s));
-      return s;
+      if (s.pass || !opts.confirmFailures) return s;
+      const again: StepResult = { ...(await rig.step(rate, opts.stepDurationMs)), repeat: true };
+      ladder.push(again);
+      log(describe(`${label} (again)`, again));
+      return again;
     };
     if (opts.saturation) {
       // A fixed ladder, the same for every setup: latency is not monotonic in the rate (the hub

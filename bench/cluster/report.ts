@@ -105,7 +105,7 @@ function signed(ms: number): string {
 function stepRow(s: StepResult): string {
   const flags = `${s.generatorBound ? ' (generator busy)' : ''}${s.cpuPercent.other > NOISY_OTHER_CPU ? ' (machine busy)' : ''}`;
   return (
-    `| ${s.targetRate} | ${s.deliveredPerSec} | ${s.latencyMs.p50} | ${s.latencyMs.p95} | ${s.latencyMs.p99} | ${s.sameNodeLatencyMs?.p99 ?? '–'} | ${s.crossNodeLatencyMs?.p99 ?? '–'} | ${s.lost} | ${s.duplicated} | ${s.outOfOrder} | ` +
+    `| ${s.targetRate}${s.repeat ? ' again' : ''} | ${s.deliveredPerSec} | ${s.latencyMs.p50} | ${s.latencyMs.p95} | ${s.latencyMs.p99} | ${s.sameNodeLatencyMs?.p99 ?? '–'} | ${s.crossNodeLatencyMs?.p99 ?? '–'} | ${s.lost} | ${s.duplicated} | ${s.outOfOrder} | ` +
     `${s.cpuPercent.nodes.join(' + ')} | ${s.throttledPercent ? s.throttledPercent.join(' / ') : '–'} | ${s.cpuPercent.redis ?? '–'} | ${s.cpuPercent.receivers.join(' + ')} | ${s.cpuPercent.publishers.join(' + ')} | ${s.cpuPercent.other} | ${s.pass ? 'pass' : `fail: ${s.failure}`}${flags} |`
   );
 }
@@ -115,7 +115,7 @@ export function renderMarkdown(res: {
   wallSeconds: number;
   mode: string;
   machine: { cpus: number; cpuModel: string; node: string; loadAverageBefore: number[]; loadAverageAfter: number[] };
-  options: { clients: number; channels: number; receivers: number; payloadBytes: number; rate: number; durationMs: number; stepDurationMs: number; p99LimitMs: number; quota: NodeCpuQuota | null; publishers: 'spread' | 'first' };
+  options: { clients: number; channels: number; receivers: number; payloadBytes: number; rate: number; durationMs: number; stepDurationMs: number; p99LimitMs: number; quota: NodeCpuQuota | null; publishers: 'spread' | 'first'; confirmFailures?: boolean };
   configs: ConfigResult[];
   /** Setups that could not run, with why. */
   failures: string[];
@@ -134,7 +134,8 @@ export function renderMarkdown(res: {
         ? 'one publisher process per node, each publishing its own channels at an equal share of the rate (as a load balancer spreads publishers); receiver r holds channels of publisher ⌊r / N⌋ only, so cross-node latency is split out by receiver; '
         : 'one publisher process on the first node; ') +
       'publishers, receivers and redis-server run in one cgroup of their own with no CPU ceiling and the same high weight as the nodes (their CPU is in every row); ' +
-      `first step ${o.rate} msg/s for ${o.durationMs / 1000} s, saturation steps ${o.stepDurationMs / 1000} s, p99 limit ${o.p99LimitMs} ms. ` +
+      `first step ${o.rate} msg/s for ${o.durationMs / 1000} s, saturation steps ${o.stepDurationMs / 1000} s, p99 limit ${o.p99LimitMs} ms` +
+      (o.confirmFailures ? '; a failing step is run once more at once ("again" rows) and its rate fails only if both do. ' : '. ') +
       'CPU is percent of one core from /proc/<pid>/stat; "throttled" is the share of CFS periods in which a quota\'d node ran out of quota; ' +
       '"other" is CPU taken meanwhile by processes outside the benchmark (the machine is shared with other work).',
     '',

@@ -112,6 +112,8 @@ export interface StepResult {
   generatorBound: boolean;
   pass: boolean;
   failure?: string;
+  /** The second run of a rate whose first failed (--confirm-failures). */
+  repeat?: boolean;
 }
 
 function latencyOf(h: LatencyHistogram): Latency {

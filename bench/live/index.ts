@@ -1,7 +1,8 @@
 /**
  * @module bench/live
  * `npm run bench -- live [--seconds 10] [--viewers 200,1000,2000] [--generators 2] [--sockets N [--pipelining 8]] [--ws 1000]
- *   [--publishers 1,10,50] [--window 8] [--only glass,delivery,viewers,ws,ingest] [--profile DIR] [--out NAME]`
+ *   [--publishers 1,10,50] [--window 8] [--ladders 720/360/720,360] [--abr-preset veryfast]
+ *   [--only glass,delivery,viewers,ws,ingest,abr] [--profile DIR] [--out NAME]`
  * (`--profile` runs the server under `node --cpu-prof`, the profile written to DIR on close)
  * The server runs in its own process (bench/live/server-process, the live app on PGlite in
  * memory); load generators run in others. Measured, in this order:
@@ -14,6 +15,7 @@
  *    reaching all of them (several rounds, right after the N joined at once).
  * 5. ingest — CPU per stream for 1/10/50 copy-mode 1080p30 publishers, ours beside nginx-rtmp,
  *    both read from /proc.
+ * 6. abr — CPU of the ABR ladder's ffmpeg per ladder (bench/live/abr), on the same 1080p30 input.
  * Writes bench/results/live.json and live.md with the load average beside every figure.
  */
 import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
@@ -24,6 +26,7 @@ import { dist, llhlsLatency, PartClock, segmentLatency, wsViewers, type Dist } f
 import { measureGlass, publishWithClock, type GlassResult } from './glass.js';
 import { embeddedIngest, idleCpu, nginxIngest, publishers, sourceFile, stopAll, type IngestResult } from './ingest.js';
 import { ServerUnderTest } from './server.js';
+import { abrLadders } from './abr.js';
 import { hlsPolling, oursLlhls, startNginxHls, type Generators, type LoadResult } from './viewer-load.js';
 
 const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
@@ -46,7 +49,9 @@ export async function main(args: string[]): Promise<void> {
   const wsCount = Number(arg(args, 'ws', '1000'));
   const publisherCounts = arg(args, 'publishers', '1,10,50').split(',').map(Number);
   const windowS = Number(arg(args, 'window', '8'));
-  const only = new Set(arg(args, 'only', 'glass,delivery,viewers,ws,ingest').split(','));
+  const only = new Set(arg(args, 'only', 'glass,delivery,viewers,ws,ingest,abr').split(','));
+  const ladders = arg(args, 'ladders', '720/360/720,360').split('/');
+  const abrPreset = arg(args, 'abr-preset', 'veryfast');
   const loadBefore = load();
   const dir = mkdtempSync(join(tmpdir(), 'airwaves-bench-live-'));
   const profile = arg(args, 'profile', '');
@@ -219,6 +224,24 @@ export async function main(args: string[]): Promise<void> {
   | publishers | ours CPU | ours per stream | min fps | dropped | nginx-rtmp CPU | nginx per stream | ours / nginx | load after |
   |---|---|---|---|---|---|---|---|---|
   ${ingest.map((r) => `| ${r.ours.publishers} | ${r.ours.cpuPercent.toFixed(1)} % | ${r.ours.cpuPerStreamPercent.toFixed(2)} % | ${r.ours.fpsMin} | ${r.ours.droppedFrames} | ${r.nginx.cpuPercent.toFixed(1)} % | ${r.nginx.cpuPerStreamPercent.toFixed(2)} % | ${(r.ours.cpuPerStreamPercent / r.nginx.cpuPerStreamPercent).toFixed(2)} | ${r.load} |`).join('\n')}
+  `);
+    }
+
+    // 6: the ABR ladder's CPU, one server process per ladder, on the same 1080p30 input.
+    if (only.has('abr')) {
+      const file = await sourceFile(dir);
+      const abr = await abrLadders(file, ladders, abrPreset, windowS, load);
+      for (const r of abr) console.log(`ABR ladder ${r.ladder} (${r.preset}): ffmpeg ${r.ffmpegCpuPercent.toFixed(0)} % CPU, server ${r.serverCpuPercent.toFixed(0)} %; renditions ${r.renditions.map((x) => `${x.name} ${x.fps} fps ${x.bitrateKbps} kb/s`).join(', ')}; load ${r.load}`);
+      result.abr = abr;
+      md.push(`## ABR ladder CPU (one copy-mode 1080p30 ~4 Mb/s source; x264 \`${abrPreset}\` zerolatency; ${windowS} s window)
+
+  One server process per ladder (\`AIRWAVES_LIVE_ABR\`); the ladder's ffmpeg decodes the source once, scales and encodes
+  each rendition. CPU in percent of one core, from /proc (all threads); the server's figure includes the source's remux
+  and the renditions' packaging. A rendition below 30 fps means the machine did not keep up.
+
+  | ladder | ffmpeg CPU | server CPU | renditions (fps, kb/s) | load |
+  |---|---|---|---|---|
+  ${abr.map((r) => `| ${r.ladder} | ${r.ffmpegCpuPercent.toFixed(0)} % | ${r.serverCpuPercent.toFixed(0)} % | ${r.renditions.map((x) => `${x.name}: ${x.fps} fps, ${x.bitrateKbps} kb/s`).join('; ')} | ${r.load} |`).join('\n')}
   `);
     }
   }

@@ -11,16 +11,23 @@
 import { createServer } from '../../src/server.js';
 import { createLogger } from '../../src/core/logger.js';
 import { createLiveApp, type LiveHandle } from '../../src/apps/live/index.js';
+import { Transcoder } from '../../src/apps/live/abr/transcoder.js';
 import type { BenchReply, BenchRequest } from './server.js';
 
 const API_KEY = 'bench-admin-api-key-0123456789abcdef-0123';
+
+/** The ABR ladder, when the bench sets one (bench/live/abr); otherwise remux only, the default. */
+function abrConfig(): Record<string, string> {
+  const ladder = process.env.AIRWAVES_LIVE_ABR;
+  return ladder ? { liveAbr: ladder, liveAbrPreset: process.env.AIRWAVES_LIVE_ABR_PRESET ?? 'veryfast' } : {};
+}
 
 let handle: LiveHandle | null = null;
 const server = await createServer({
   env: {},
   apps: [createLiveApp({ onReady: (h) => void (handle = h) })],
   logger: createLogger('warn'),
-  config: { port: 0, host: '127.0.0.1', apiKey: API_KEY, jwtSecret: 'bench-jwt-secret-0123456789abcdef-012345', databaseUrl: 'pglite://memory', liveRtmpPort: 0, maxConnectionsPerIp: 1_000_000 },
+  config: { port: 0, host: '127.0.0.1', apiKey: API_KEY, jwtSecret: 'bench-jwt-secret-0123456789abcdef-012345', databaseUrl: 'pglite://memory', liveRtmpPort: 0, maxConnectionsPerIp: 1_000_000, ...abrConfig() },
 });
 await server.listen();
 const { service, rtmpPort } = handle as unknown as LiveHandle;
@@ -43,6 +50,15 @@ async function answer(req: BenchRequest): Promise<unknown> {
       return service.broadcastOf(req.streamId)?.segmenter.segments.length ?? 0;
     case 'health':
       return service.broadcastOf(req.streamId)?.health() ?? null;
+    case 'abr': {
+      const media = service.broadcastOf(req.streamId);
+      if (!media) return null;
+      return {
+        pid: media.tap instanceof Transcoder ? media.tap.pid : undefined,
+        renditions: [...media.renditions].map(([name, r]) => ({ name, fps: r.media.health().fps, bitrateKbps: r.media.health().bitrateKbps })),
+        droppedFrames: media.health().droppedFrames,
+      };
+    }
     case 'close':
       await server.close();
       setImmediate(() => process.exit(0));

@@ -15,6 +15,7 @@ export type BenchRequest =
   | { op: 'parts'; streamId: string }
   | { op: 'segments'; streamId: string }
   | { op: 'health'; streamId: string }
+  | { op: 'abr'; streamId: string }
   | { op: 'close' };
 
 export type BenchReply = { seq: number; ok: true; value: unknown } | { seq: number; ok: false; error: string };
@@ -24,6 +25,12 @@ export interface PartTiming {
   index: number;
   availableAt: number;
   firstArrivalAt: number;
+}
+
+export interface AbrReply {
+  pid: number | undefined;
+  renditions: { name: string; fps: number; bitrateKbps: number }[];
+  droppedFrames: number;
 }
 
 export interface IngestHealthReply {
@@ -60,10 +67,10 @@ export class ServerUnderTest {
   }
 
   /** `cpuProfileDir` runs the server with `node --cpu-prof` (the profile is written on close). */
-  static async start(options: { cpuProfileDir?: string } = {}): Promise<ServerUnderTest> {
+  static async start(options: { cpuProfileDir?: string; env?: Record<string, string> } = {}): Promise<ServerUnderTest> {
     const here = dirname(fileURLToPath(import.meta.url));
     const execArgv = ['--import', 'tsx', ...(process.env.BENCH_SERVER_NODE_FLAGS ?? '').split(' ').filter(Boolean), ...(options.cpuProfileDir ? ['--cpu-prof', '--cpu-prof-dir', options.cpuProfileDir] : [])];
-    const child = fork(join(here, 'server-process.ts'), [], { execArgv, stdio: ['ignore', 'inherit', 'inherit', 'ipc'] });
+    const child = fork(join(here, 'server-process.ts'), [], { execArgv, stdio: ['ignore', 'inherit', 'inherit', 'ipc'], env: { ...process.env, ...options.env } });
     const ready = await new Promise<{ url: string; rtmpPort: number }>((resolve, reject) => {
       child.once('message', (m) => resolve(m as { url: string; rtmpPort: number }));
       child.once('exit', (code) => reject(new Error(`the server process exited with ${code} before it was ready`)));
@@ -92,6 +99,7 @@ export class ServerUnderTest {
   parts = (streamId: string) => this.ask<PartTiming[]>({ op: 'parts', streamId });
   segments = (streamId: string) => this.ask<number>({ op: 'segments', streamId });
   health = (streamId: string) => this.ask<IngestHealthReply | null>({ op: 'health', streamId });
+  abr = (streamId: string) => this.ask<AbrReply | null>({ op: 'abr', streamId });
 
   /** Waits until the stream published with `key` is live and has `segments` complete segments. */
   async waitLive(key: string, segments = 3, timeoutMs = 30_000): Promise<string> {

@@ -18,7 +18,8 @@
  *    same simulator feed and the same symbols: book updates/s and venue event → client latency.
  * 5. soak: a steady rate for `--soak-seconds`, p99 and RSS per window, slopes reported.
  * 6. bare: the ladder again with no hub subscriber (`--bare-rates`): the gateway's own ceiling.
- * Profiles (`--cpu-profile`, `--heap-profile`) cover the rungs of the ladders run, nothing else.
+ * Profiles (`--cpu-profile`, `--heap-profile`) cover the rungs of the ladders run, nothing else,
+ * one file per ladder (`x.cpuprofile` → `x.ladder.cpuprofile`, `x.bare.cpuprofile`).
  * Results: bench/results/market.json and .md, with load averages.
  */
 import { execFileSync } from 'node:child_process';
@@ -111,7 +112,7 @@ export async function main(argv: string[]): Promise<void> {
     const c = await bare.measure(3);
     const ratio = c.venueSentPerSec / Math.max(1, c.simUpdatesPerSec);
     console.log(`# bare calibration: ${c.simUpdatesPerSec} updates/s, ${c.venueSentPerSec} msgs/s sent`);
-    results.bareLadder = await runLadder(bare, values['bare-rates'], Number(values['step-seconds']), (m) => m / (ratio * symbols * 3));
+    results.bareLadder = await runLadder(bare, values['bare-rates'], Number(values['step-seconds']), (m) => m / (ratio * symbols * 3), 'bare');
     results.bareLadderAt = new Date().toISOString();
     await bare.close();
   }
@@ -171,7 +172,7 @@ async function withSubscribers(results: MarketResults, parts: Set<string>, value
   }
 
   if (parts.has('ladder')) {
-    results.ladder = await runLadder(rig, values.rates, Number(values['step-seconds']), perVenueSymbol);
+    results.ladder = await runLadder(rig, values.rates, Number(values['step-seconds']), perVenueSymbol, 'ladder');
     results.ladderAt = new Date().toISOString();
   }
 
@@ -205,9 +206,11 @@ async function withSubscribers(results: MarketResults, parts: Set<string>, value
 }
 
 /** Climbs the rates (venue msg/s) until the first rung the gateway cannot keep up with. */
-async function runLadder(rig: MarketRig, rates: string, stepSeconds: number, perVenueSymbol: (msgs: number) => number): Promise<Rung[]> {
+async function runLadder(rig: MarketRig, rates: string, stepSeconds: number, perVenueSymbol: (msgs: number) => number, name: string): Promise<Rung[]> {
   const rungs: Rung[] = [];
-  const stopProfiles = await startProfiles(profileFiles);
+  // One file per ladder: x.cpuprofile → x.ladder.cpuprofile, x.bare.cpuprofile.
+  const named = (file?: string) => file?.replace(/(\.[a-z]+)?$/, (ext) => `.${name}${ext}`);
+  const stopProfiles = await startProfiles({ cpu: named(profileFiles.cpu), heap: named(profileFiles.heap) });
   for (const offered of rates.split(',').map(Number)) {
     rig.setRate(perVenueSymbol(offered));
     await sleep(2000); // settle at the new rate

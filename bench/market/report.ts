@@ -163,6 +163,7 @@ export function renderMarkdown(r: MarketResults): string {
       `## Soak (${s.at})`,
       '',
       `${f(s.seconds / 60, 1)} min at ${s.msgsPerSec} venue msg/s with the subscribers, ${w.length} windows of ${r.options['soak-window']} s. Slopes (least squares over the windows): internal p99 ${f(s.internalP99SlopeMsPerMin, 4)} ms/min, end-to-end p99 ${f(s.endToEndP99SlopeMsPerMin, 4)} ms/min, RSS ${f(s.rssSlopeMbPerMin, 3)} MB/min, heap ${f(s.heapSlopeMbPerMin, 3)} MB/min.`,
+      `Windows with no delivery to any subscriber: ${w.filter((x) => x.deliveriesPerSec === 0).length} of ${w.length}; subscriber connections the server closed over the run (each reopened after 1 s): ${w.at(-1)?.subscriberConnectionsClosed ?? '– (not counted before 16:20 UTC: subscribers did not reconnect)'}.`,
       `Internal p99 per window: min ${f(Math.min(...w.map((x) => x.internalMs.p99)), 3)}, median ${f(w.map((x) => x.internalMs.p99).sort((a, b) => a - b)[w.length >> 1], 3)}, max ${f(Math.max(...w.map((x) => x.internalMs.p99)), 3)} ms; RSS first ${w[0]?.rssMb} MB, last ${w.at(-1)?.rssMb} MB; load from ${w[0]?.load[0]} to ${w.at(-1)?.load[0]} (1-min).`,
       '',
     );

@@ -95,6 +95,8 @@ export interface Window {
   /** The simulator processes' and the subscriber processes' CPU time, in % of one core. */
   simCpuPct: number;
   subscriberCpuPct: number;
+  /** Subscriber connections the server had closed so far (each reopened after 1 s). */
+  subscriberConnectionsClosed: number;
   eventLoopUtilisation: number;
   rssMb: number;
   heapMb: number;
@@ -214,7 +216,7 @@ export class MarketRig {
   private async subscriberReports() {
     const reports = await Promise.all(
       this.subs.map((c) => {
-        const p = nextMessage<{ received: number; cpuPct: number; endToEnd: HistogramSnapshot; fromGateway: HistogramSnapshot }>(c, (m) => 'received' in m);
+        const p = nextMessage<{ received: number; closed: number; cpuPct: number; endToEnd: HistogramSnapshot; fromGateway: HistogramSnapshot }>(c, (m) => 'received' in m);
         c.send({ report: true });
         return p;
       }),
@@ -225,7 +227,7 @@ export class MarketRig {
       e2e.merge(r.endToEnd);
       fromGw.merge(r.fromGateway);
     }
-    return { received: reports.reduce((s, r) => s + r.received, 0), cpuPct: reports.reduce((s, r) => s + r.cpuPct, 0), e2e, fromGw };
+    return { received: reports.reduce((s, r) => s + r.received, 0), cpuPct: reports.reduce((s, r) => s + r.cpuPct, 0), closed: reports.reduce((s, r) => s + r.closed, 0), e2e, fromGw };
   }
 
   /** Feed messages the gateway has read, and this process's CPU time, and when (same clock as the simulators' readings). */
@@ -287,6 +289,7 @@ export class MarketRig {
       gatewayCpuPct: Math.round(cpuUs / (readSecs * 1e4)),
       simCpuPct: Math.round(simRate(s0, s1, 'cpuUs') / 1e4),
       subscriberCpuPct: Math.round(clients.cpuPct),
+      subscriberConnectionsClosed: clients.closed,
       eventLoopUtilisation: Number(elu.utilization.toFixed(3)),
       rssMb: Math.round(mem.rss / 1e6),
       heapMb: Math.round(mem.heapUsed / 1e6),

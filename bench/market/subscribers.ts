@@ -21,15 +21,27 @@ const endToEnd = new LatencyHistogram();
 const fromGateway = new LatencyHistogram();
 const sockets: WebSocket[] = [];
 let open = 0;
+let closed = 0;
+let stopping = false;
 const DELTA = /"t":"delta".*?"te":([\d.]+),"tr":([\d.]+)/;
-for (let c = 0; c < count; c++) {
+/**
+ * One subscriber; a connection the server closes (its heartbeat ends a connection whose pongs a
+ * starved process did not send in time) is opened again after a second, as a real client would,
+ * and counted: without that, the 13:33 and 16:30 soaks measured no fan-out after the first drop.
+ */
+function connect(c: number): void {
   const ws = new WebSocket(url, { perMessageDeflate: false });
-  sockets.push(ws);
+  sockets[c] = ws;
   ws.on('open', () => {
     const sym = names[(c + Number(process.env.SUB_OFFSET ?? 0)) % names.length];
     let id = 1;
     for (const ch of [`market:${sym}@binance.book`, `market:${sym}@all.bbo`, `market:${sym}@coinbase.trades`]) ws.send(JSON.stringify({ id: id++, op: 'subscribe', channel: ch }));
     if (++open === count) process.send!({ ready: true });
+  });
+  ws.on('close', () => {
+    if (stopping) return;
+    closed++;
+    setTimeout(() => connect(c), 1000);
   });
   ws.on('message', (data) => {
     const now = performance.timeOrigin + performance.now();
@@ -47,6 +59,7 @@ for (let c = 0; c < count; c++) {
   });
   ws.on('error', () => {});
 }
+for (let c = 0; c < count; c++) connect(c);
 process.on('message', (m: { report?: boolean; stop?: boolean }) => {
   if (m.report) {
     const cpu = process.cpuUsage(cpuMark);
@@ -54,12 +67,13 @@ process.on('message', (m: { report?: boolean; stop?: boolean }) => {
     const now = performance.now();
     const cpuPct = (100 * (cpu.user + cpu.system)) / Math.max(1, (now - cpuMarkAt) * 1000);
     cpuMarkAt = now;
-    process.send!({ received, cpuPct, endToEnd: endToEnd.snapshot(), fromGateway: fromGateway.snapshot() });
+    process.send!({ received, closed, cpuPct, endToEnd: endToEnd.snapshot(), fromGateway: fromGateway.snapshot() });
     received = 0;
     endToEnd.reset();
     fromGateway.reset();
   }
   if (m.stop) {
+    stopping = true;
     for (const ws of sockets) ws.terminate();
     process.exit(0);
   }

@@ -10,6 +10,7 @@ import { AirwavesClientError, CLOSE_FORBIDDEN, CLOSE_UNAUTHORIZED, TERMINAL_CODE
 import { Commands, OPEN, type CommandBody } from './commands.js';
 import { TypedEmitter } from './emitter.js';
 import { readServerMessage, type ServerMessageHandlers } from './frames.js';
+import { DEFAULT_STARTING_RETRY, StartingRetry } from './retry.js';
 import { presenceSyncOf } from './presence-sync.js';
 import { SubEntry, attachHandlers, type Subscription, type SubscriptionHost } from './subscription.js';
 import type {
@@ -22,6 +23,7 @@ import type {
   PublishOptions,
   ReconnectOptions,
   ServerClock,
+  StartingRetryOptions,
   SubscribeOptions,
   SubscriptionHandlers,
   TokenSource,
@@ -34,7 +36,6 @@ interface ConnectWaiter {
   reject(err: AirwavesClientError): void;
 }
 
-
 /** The connection to one hub: connect, reconnect, commands, subscriptions. */
 export class AirwavesClient extends TypedEmitter<ClientEvents> {
   readonly url: string;
@@ -42,6 +43,7 @@ export class AirwavesClient extends TypedEmitter<ClientEvents> {
   readonly #Ctor: WebSocketConstructor;
   readonly #timeoutMs: number;
   readonly #reconnect: ReconnectOptions | false;
+  readonly #startingRetry: Readonly<Required<StartingRetryOptions>> | false;
 
   #state: ClientState = 'idle';
   #ws: WebSocketLike | null = null;
@@ -61,6 +63,8 @@ export class AirwavesClient extends TypedEmitter<ClientEvents> {
     resync: (entry) => this.#resync(entry),
     unsubscribe: (entry) => this.#unsubscribeEntry(entry),
     remove: (entry, reason) => this.#closeEntry(entry, reason),
+    // A subscribe a starting app refused, sent again (SubEntry.retryLater) if still wanted and connected.
+    resend: (entry) => void (entry.state === 'subscribing' && this.#subs.get(entry.channel) === entry && this.#state === 'connected' && this.#sendSubscribe(entry)),
   };
   /** Where each value the server sends goes. */
   readonly #incoming: ServerMessageHandlers = {
@@ -82,7 +86,8 @@ export class AirwavesClient extends TypedEmitter<ClientEvents> {
     this.#Ctor = Ctor;
     this.#timeoutMs = options.commandTimeoutMs ?? 10_000;
     this.#reconnect = options.reconnect === false ? false : { ...DEFAULT_RECONNECT, ...options.reconnect };
-    this.#commands = new Commands(this.#timeoutMs, () => this.#ws);
+    this.#startingRetry = options.startingRetry === false ? false : { ...DEFAULT_STARTING_RETRY, ...options.startingRetry };
+    this.#commands = new Commands(this.#timeoutMs, () => this.#ws, this.#startingRetry);
   }
 
   get state(): ClientState {
@@ -346,7 +351,7 @@ export class AirwavesClient extends TypedEmitter<ClientEvents> {
       attachHandlers(existing.sub, handlers);
       return existing.sub;
     }
-    const entry = new SubEntry(channel, this.#subscriptionHost, options);
+    const entry = new SubEntry(channel, this.#subscriptionHost, options, new StartingRetry(this.#startingRetry));
     attachHandlers(entry.sub, handlers);
     if (this.#state === 'closed') {
       entry.state = 'closed';
@@ -355,18 +360,24 @@ export class AirwavesClient extends TypedEmitter<ClientEvents> {
     }
     this.#subs.set(channel, entry);
     if (options.presence) presenceSyncOf(entry.sub, () => this.#request<PresenceResult>({ op: 'presence', channel })).syncOnceReady();
+    this.#armReadyTimer(entry);
+    if (this.#state === 'connected') this.#sendSubscribe(entry);
+    return entry.sub;
+  }
+
+  /** Bounds the first subscribe (each try of it, when a starting app refused the one before). */
+  #armReadyTimer(entry: SubEntry): void {
+    clearTimeout(entry.readyTimer);
     entry.readyTimer = setTimeout(() => {
       if (entry.readySettled || entry.state === 'closed') return;
-      const err = new AirwavesClientError('timeout', `subscribe to "${channel}" got no reply within ${this.#timeoutMs} ms`);
-      const onServer = entry.state === 'subscribing';
+      const err = new AirwavesClientError('timeout', `subscribe to "${entry.channel}" got no reply within ${this.#timeoutMs} ms`);
+      const onServer = entry.state === 'subscribing' && entry.inflightId !== undefined;
       if (entry.inflightId !== undefined) this.#commands.forget(entry.inflightId);
       this.#closeEntry(entry, err);
       // The server may still subscribe us later: undo it (commands are processed in order).
-      if (onServer && this.#state === 'connected') this.#commands.transmit({ op: 'unsubscribe', channel }, () => {});
+      if (onServer && this.#state === 'connected') this.#commands.transmit({ op: 'unsubscribe', channel: entry.channel }, () => {});
       entry.sub.emit('error', err);
     }, this.#timeoutMs);
-    if (this.#state === 'connected') this.#sendSubscribe(entry);
-    return entry.sub;
   }
 
   /** Ends the subscription to `channel` (no-op when there is none). */
@@ -397,6 +408,8 @@ export class AirwavesClient extends TypedEmitter<ClientEvents> {
   /** Sends subscribe for `entry` on the connected socket (see SubEntry.subscribe), bounded when it is a resubscribe. */
   #sendSubscribe(entry: SubEntry, afterGap = false): void {
     const resubscribe = entry.readySettled;
+    // After a starting app's refusal, each try of a first subscribe is bounded like the first one.
+    if (!resubscribe && entry.retry.attempts > 0) this.#armReadyTimer(entry);
     entry.subscribe(afterGap);
     this.#watchResubscribe(entry, resubscribe);
   }

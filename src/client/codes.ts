@@ -15,12 +15,15 @@ export class AirwavesClientError extends Error {
   readonly code: string;
   /** WebSocket close code, when the error comes from a closed connection. */
   readonly closeCode?: number;
+  /** The server's hint for a temporary refusal (`app_starting`): retry after this long, ms. */
+  readonly retryAfterMs?: number;
 
-  constructor(code: string, message: string, closeCode?: number) {
+  constructor(code: string, message: string, closeCode?: number, retryAfterMs?: number) {
     super(message);
     this.name = 'AirwavesClientError';
     this.code = code;
     if (closeCode !== undefined) this.closeCode = closeCode;
+    if (retryAfterMs !== undefined) this.retryAfterMs = retryAfterMs;
   }
 }
 

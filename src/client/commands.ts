@@ -7,7 +7,8 @@
  */
 import type { ClientCommand } from '../protocol/index.js';
 import { AirwavesClientError } from './codes.js';
-import type { WebSocketLike } from './types.js';
+import { StartingRetry } from './retry.js';
+import type { StartingRetryOptions, WebSocketLike } from './types.js';
 
 /** A command as the client writes it: the protocol's command without its id. */
 export type CommandBody = WithoutId<ClientCommand>;
@@ -32,11 +33,15 @@ export class Commands {
   /** Channels of recent `send`s by id (accepted ones get no reply): a refusal can name its channel. */
   readonly #sends = new Map<number, string>();
   #queue: QueuedCommand[] = [];
+  /** Commands a starting app refused, waiting to be sent again. */
+  readonly #waiting = new Set<QueuedCommand>();
 
   constructor(
     private readonly timeoutMs: number,
     /** The socket commands are written on now (null while there is none). */
     private readonly socket: () => WebSocketLike | null,
+    /** Retrying `app_starting` refusals, or false to surface them at once. */
+    private readonly startingRetry: Readonly<Required<StartingRetryOptions>> | false = false,
   ) {}
 
   /** Writes a command on the current socket; `settle` runs on the reply or when the socket goes. */
@@ -55,17 +60,37 @@ export class Commands {
     return id;
   }
 
-  /** A user command: sent now when `connected`, else queued until {@link sendQueued}; bounded by the command timeout. */
+  /**
+   * A user command: sent now when `connected`, else queued until {@link sendQueued}; each try is
+   * bounded by the command timeout. A refusal by a starting app (`app_starting`) is sent again
+   * after a delay (see ./retry.ts) until `startingRetry.maxWaitMs`, then rejects with it.
+   */
   request<R>(cmd: CommandBody, connected: boolean): Promise<R> {
     return new Promise<R>((resolve, reject) => {
       let id: number | undefined;
       let done = false;
+      let timer: ReturnType<typeof setTimeout> | undefined;
+      let retryTimer: ReturnType<typeof setTimeout> | undefined;
+      const retry = new StartingRetry(this.startingRetry);
       const settle: Settle = (err, result) => {
         if (done) return;
-        done = true;
         clearTimeout(timer);
-        const i = this.#queue.indexOf(job);
-        if (i >= 0) this.#queue.splice(i, 1);
+        this.#unqueue(job);
+        const delay = err ? retry.next(err) : undefined;
+        if (delay !== undefined) {
+          // Refused for now (nothing was done): try again later, on whatever socket is open then.
+          this.#waiting.add(job);
+          retryTimer = setTimeout(() => {
+            this.#waiting.delete(job);
+            arm();
+            if (this.socket()?.readyState === OPEN) job.send();
+            else this.#queue.push(job);
+          }, delay);
+          return;
+        }
+        done = true;
+        clearTimeout(retryTimer);
+        this.#waiting.delete(job);
         if (err) reject(err);
         else resolve(result as R);
       };
@@ -75,13 +100,22 @@ export class Commands {
         },
         fail: (err) => settle(err),
       };
-      const timer = setTimeout(() => {
-        if (id !== undefined) this.#pending.delete(id);
-        settle(new AirwavesClientError('timeout', `${cmd.op} got no reply within ${this.timeoutMs} ms`));
-      }, this.timeoutMs);
+      const arm = () => {
+        clearTimeout(timer);
+        timer = setTimeout(() => {
+          if (id !== undefined) this.#pending.delete(id);
+          settle(new AirwavesClientError('timeout', `${cmd.op} got no reply within ${this.timeoutMs} ms`));
+        }, this.timeoutMs);
+      };
+      arm();
       if (connected) job.send();
       else this.#queue.push(job);
     });
+  }
+
+  #unqueue(job: QueuedCommand): void {
+    const i = this.#queue.indexOf(job);
+    if (i >= 0) this.#queue.splice(i, 1);
   }
 
   /** A `send` (no reply unless refused): written at once, its channel remembered for a refusal. */
@@ -111,10 +145,11 @@ export class Commands {
     for (const settle of settles) settle(err);
   }
 
-  /** The client gave up or closed: every command waiting for a connection fails with `err`. */
+  /** The client gave up or closed: every command waiting for a connection (or for a retry) fails with `err`. */
   failQueued(err: AirwavesClientError): void {
-    const queued = this.#queue;
+    const queued = [...this.#queue, ...this.#waiting];
     this.#queue = [];
+    this.#waiting.clear();
     for (const q of queued) q.fail(err);
   }
 
@@ -127,7 +162,8 @@ export class Commands {
     let err: AirwavesClientError | null = null;
     if (m.ok === false) {
       const body = (typeof m.error === 'object' && m.error !== null ? m.error : {}) as Record<string, unknown>;
-      err = new AirwavesClientError(typeof body.code === 'string' ? body.code : 'unknown', typeof body.message === 'string' ? body.message : 'command failed');
+      const hint = typeof body.retryAfterMs === 'number' && Number.isFinite(body.retryAfterMs) ? body.retryAfterMs : undefined;
+      err = new AirwavesClientError(typeof body.code === 'string' ? body.code : 'unknown', typeof body.message === 'string' ? body.message : 'command failed', undefined, hint);
     }
     const settle = typeof m.id === 'number' ? this.#pending.get(m.id) : undefined;
     if (!settle) {

@@ -1,8 +1,9 @@
 /**
  * @module client
  * The Airwaves client SDK (protocol v1) for browsers and Node: its public API.
- * Files, one noun each: client (the connection), subscription, presence-sync, commands, frames (reading server
- * messages), codes (errors), types, emitter, backoff.
+ * Files, one noun each: client (the connection), subscription, presence-sync, commands, frames
+ * (reading server messages), codes (errors), retry (what a starting app refused), types, emitter,
+ * backoff.
  *
  * Browsers use the global `WebSocket`; Node 20 has none, so pass the `ws` package's class:
  *
@@ -43,6 +44,11 @@
  *   (./presence-sync.ts).
  * - Binary frames (media namespaces, src/protocol/binary-frame.ts) arrive as `binary` events
  *   whose `payload` is a Uint8Array view into the frame's ArrayBuffer, in offset order like JSON.
+ * - A refusal by a starting app (`app_starting`: nothing was done) is not final. The subscribe,
+ *   publish, history or presence is sent again after the server's `retryAfterMs` hint (plus
+ *   jitter), or after jittered backoff without one. Each try has its own timeout. After
+ *   `startingRetry.maxWaitMs` (default 30 s) it rejects with `app_starting`, as it did at once
+ *   before; `startingRetry: false` restores that.
  * - The first connect() rejects when that attempt fails; automatic reconnection starts only once a
  *   connection has been established. A client that gave up (4001/4003, or `reconnect: false`)
  *   can be revived by calling connect() again; its subscriptions resume from their positions.
@@ -55,6 +61,7 @@ export { AirwavesClientError } from './codes.js';
 export { Subscription } from './subscription.js';
 export { TypedEmitter } from './emitter.js';
 export { backoffDelay, DEFAULT_RECONNECT } from './backoff.js';
+export { retryDelay, DEFAULT_STARTING_RETRY } from './retry.js';
 export type {
   AirwavesClientOptions,
   BinaryPublication,
@@ -70,6 +77,7 @@ export type {
   ReconnectOptions,
   RecoveredEvent,
   ServerClock,
+  StartingRetryOptions,
   SubscribeOptions,
   SubscriptionEvents,
   SubscriptionHandlers,

@@ -9,6 +9,7 @@ import type { PresenceEntry, StreamPosition, SubscribeResult } from '../protocol
 import { AirwavesClientError } from './codes.js';
 import type { CommandBody, Settle } from './commands.js';
 import { TypedEmitter } from './emitter.js';
+import { StartingRetry } from './retry.js';
 import type { BinaryPublication, Publication, SubscribeOptions, SubscriptionEvents, SubscriptionHandlers, SubscriptionState } from './types.js';
 
 export type Item = { kind: 'publication'; value: Publication } | { kind: 'binary'; value: BinaryPublication };
@@ -29,6 +30,8 @@ export interface SubscriptionHost {
   unsubscribe(entry: SubEntry): Promise<void>;
   /** Forgets a subscription the server ended, and closes it. */
   remove(entry: SubEntry, reason: AirwavesClientError): void;
+  /** Sends the subscribe again after a starting app refused it (if still connected and wanted). */
+  resend(entry: SubEntry): void;
 }
 
 /** At most this many pushes wait for a (re)subscribe reply; past it the channel is re-read from lastOffset. */
@@ -53,6 +56,8 @@ export class SubEntry {
   readyTimer: ReturnType<typeof setTimeout> | undefined;
   /** Bounds a resubscribe in progress (the first subscribe is bounded by readyTimer). */
   resubscribeTimer: ReturnType<typeof setTimeout> | undefined;
+  /** A subscribe a starting app refused, waiting to be sent again (see ./retry.ts). */
+  retryTimer: ReturnType<typeof setTimeout> | undefined;
   readonly recoverable: boolean;
   readonly rewind: number;
   readonly #resolveReady: (result: SubscribeResult) => void;
@@ -62,6 +67,8 @@ export class SubEntry {
     readonly channel: string,
     private readonly host: SubscriptionHost,
     options: SubscribeOptions = {},
+    /** This subscription's streak of `app_starting` refusals. */
+    readonly retry: StartingRetry = new StartingRetry(false),
   ) {
     this.recoverable = options.recoverable ?? true;
     this.rewind = options.rewind ?? 0;
@@ -99,6 +106,7 @@ export class SubEntry {
     this.inflightId = undefined;
     clearTimeout(this.readyTimer);
     clearTimeout(this.resubscribeTimer);
+    clearTimeout(this.retryTimer);
     this.rejectReady(reason);
   }
 
@@ -130,22 +138,44 @@ export class SubEntry {
 
   /**
    * The reply to command `id` of the subscribe in progress: false when it is superseded, closed or
-   * its socket is gone (then it resubscribes on the next connection), or when it was refused (then
-   * the subscription is closed with the error).
+   * its socket is gone (then it resubscribes on the next connection), when a starting app refused
+   * it (then it is sent again later), or when it was refused for good (then the subscription is
+   * closed with the error).
    */
   private stillWaiting(id: number, err: AirwavesClientError | null): boolean {
     if (this.inflightId !== id || this.state !== 'subscribing') return false;
     this.inflightId = undefined;
     if (!err) return true;
     if (err.code === 'disconnected') return false;
+    const delay = this.retry.next(err);
+    if (delay !== undefined) {
+      this.retryLater(delay);
+      return false;
+    }
     this.host.remove(this, err);
     this.sub.emit('error', err);
     return false;
   }
 
+  /**
+   * A starting app refused the subscribe (nothing was subscribed): send it again in `delayMs`, on
+   * the connection open then. A reply came, so the timers bounding this try stop; a reconnect
+   * meanwhile resubscribes anyway (resetForReconnect clears the retry timer).
+   */
+  private retryLater(delayMs: number): void {
+    clearTimeout(this.readyTimer);
+    clearTimeout(this.resubscribeTimer);
+    clearTimeout(this.retryTimer);
+    this.retryTimer = setTimeout(() => {
+      this.retryTimer = undefined;
+      if (this.inflightId === undefined) this.host.resend(this);
+    }, delayMs);
+  }
+
   /** A subscribe is about to be sent: hold pushes until its reply. */
   private beginSubscribe(): void {
     clearTimeout(this.resubscribeTimer);
+    clearTimeout(this.retryTimer);
     this.state = 'subscribing';
     this.buffer = [];
     this.bufferOverflow = false;
@@ -156,6 +186,7 @@ export class SubEntry {
   resetForReconnect(): void {
     if (this.state !== 'subscribing' && this.state !== 'subscribed') return;
     clearTimeout(this.resubscribeTimer);
+    clearTimeout(this.retryTimer);
     this.state = 'pending';
     this.inflightId = undefined;
     this.buffer = null;
@@ -186,6 +217,7 @@ export class SubEntry {
    */
   onSubscribed(r: SubscribeResult, since: StreamPosition | undefined, resubscribe: boolean): void {
     clearTimeout(this.resubscribeTimer);
+    this.retry.reset();
     const replayed = since ? (r.replayed ?? 0) : 0;
     // Nothing missed: the server replayed everything after an offset we had already delivered.
     const recovered = since !== undefined && r.recovered === true && since.epoch === this.epoch && this.lastOffset !== undefined && since.offset <= this.lastOffset;

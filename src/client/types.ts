@@ -18,6 +18,16 @@ export interface ReconnectOptions {
   jitter?: number;
 }
 
+/**
+ * Retrying what a starting app refused (`app_starting`): subscribe, publish, history and presence
+ * are sent again after the server's `retryAfterMs` hint (spread upward by `jitter`), or after
+ * jittered exponential backoff when there is none.
+ */
+export interface StartingRetryOptions extends ReconnectOptions {
+  /** Give up after this long since the first refusal and surface `app_starting` as before. Default 30 000. */
+  maxWaitMs?: number;
+}
+
 /** A callback type that accepts both the DOM's and the `ws` package's event objects. */
 type Handler<E> = { bivarianceHack(event: E): void }['bivarianceHack'];
 
@@ -48,6 +58,12 @@ export interface AirwavesClientOptions {
   commandTimeoutMs?: number;
   /** Backoff settings, or `false` to never reconnect automatically. */
   reconnect?: ReconnectOptions | false;
+  /**
+   * How long and how often to retry commands and subscriptions a starting app refused
+   * (`app_starting`), or `false` to surface that refusal at once. Defaults: up to 30 s, the
+   * server's hint or 500 ms doubling to 4 s, jitter 0.5.
+   */
+  startingRetry?: StartingRetryOptions | false;
 }
 
 export type ClientState = 'idle' | 'connecting' | 'connected' | 'reconnecting' | 'closed';

@@ -65,12 +65,15 @@ export class AirwavesError extends Error {
   readonly code: string;
   readonly httpStatus: number;
   readonly closeCode?: number;
-  constructor(errorSpec: ErrorSpec, message?: string) {
+  /** A temporary refusal: the client may retry after this long (sent on the wire as `retryAfterMs`). */
+  readonly retryAfterMs?: number;
+  constructor(errorSpec: ErrorSpec, message?: string, options: { retryAfterMs?: number } = {}) {
     super(message ?? errorSpec.message);
     this.name = 'AirwavesError';
     this.code = errorSpec.code;
     this.httpStatus = errorSpec.httpStatus;
     this.closeCode = errorSpec.closeCode;
+    if (options.retryAfterMs !== undefined) this.retryAfterMs = options.retryAfterMs;
   }
   toJSON(): { code: string; message: string } {
     return { code: this.code, message: this.message };

@@ -13,7 +13,8 @@ import { OrphanGroupSweeper } from './orphan-groups.js';
 import { RedisFlagStore, type StoredFlags } from './redis-flags.js';
 import { flagsFromConfig, type EventTransportFlags } from './flags.js';
 import { streamOf } from './publisher.js';
-import { RoutingEventPublisher, nodeConsumer, transportSetup, type EventTransport, type EventTransportDeps, type FlagsOrigin } from './publisher-factory.js';
+import { RoutingEventPublisher } from './routing-publisher.js';
+import { nodeConsumer, transportSetup, type EventTransport, type EventTransportDeps, type FlagsOrigin } from './transport.js';
 
 export function createRedisEventTransport(deps: EventTransportDeps): EventTransport {
   const { config, logger } = deps;

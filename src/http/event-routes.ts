@@ -8,7 +8,7 @@
 import type { FastifyInstance } from 'fastify';
 import type { CoreConfig } from '../core/config.js';
 import type { Hub } from '../hub/hub.js';
-import type { EventTransport } from '../events/publisher-factory.js';
+import type { EventTransport } from '../events/transport.js';
 import { checkFlags } from '../events/flags.js';
 import { INTERNAL_EVENTS_PATH } from '../events/http-publisher.js';
 import { validateEvent, type TransportEvent } from '../events/publisher.js';

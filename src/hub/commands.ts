@@ -170,7 +170,7 @@ export class CommandRunner {
   private replyError(session: ClientSession, id: number | undefined, err: unknown): void {
     if (isAirwavesError(err)) {
       this.metrics.rejected.inc({ reason: err.code });
-      session.sendControl(encodeError(id, err.code, err.message));
+      session.sendControl(encodeError(id, err.code, err.message, err.retryAfterMs));
       if (err.closeCode) session.closeWith(err.closeCode, err.message.slice(0, 120));
       return;
     }

@@ -62,8 +62,9 @@ export function encodeReply(id: number, result: unknown): Buffer {
   return Buffer.from(`{"id":${id},"ok":true,"result":${JSON.stringify(result ?? null)}}`);
 }
 
-export function encodeError(id: number | undefined, code: string, message: string): Buffer {
-  return Buffer.from(JSON.stringify({ id: id ?? null, ok: false, error: { code, message } }));
+export function encodeError(id: number | undefined, code: string, message: string, retryAfterMs?: number): Buffer {
+  const error = retryAfterMs === undefined ? { code, message } : { code, message, retryAfterMs };
+  return Buffer.from(JSON.stringify({ id: id ?? null, ok: false, error }));
 }
 
 function publicationText(channel: string, offset: number, ts: number, json: string, key?: string): string {

@@ -8,6 +8,9 @@ import { AirwavesError, Errors } from '../core/errors.js';
 import { isValidChannel, namespaceOf } from '../protocol/index.js';
 import type { ClientIdentity } from './auth.js';
 
+/** The retry hint an `app_starting` refusal carries (apps start in seconds; HTTP says Retry-After: 1). */
+export const APP_STARTING_RETRY_MS = 1000;
+
 export interface ClientContext {
   client: string;
   identity: ClientIdentity;
@@ -83,7 +86,7 @@ export class NamespaceRegistry {
     const ns = this.byName.get(namespaceOf(channel));
     if (ns) return ns;
     const app = this.reserved.get(namespaceOf(channel));
-    if (app) throw new AirwavesError(Errors.appStarting, `${app} is starting: namespace "${namespaceOf(channel)}" serves in a moment; retry after 1 s`);
+    if (app) throw new AirwavesError(Errors.appStarting, `${app} is starting: namespace "${namespaceOf(channel)}" serves in a moment; retry after 1 s`, { retryAfterMs: APP_STARTING_RETRY_MS });
     throw new AirwavesError(Errors.unknownNamespace, `unknown namespace "${namespaceOf(channel)}"`);
   }
 

@@ -32,6 +32,8 @@ export const CLIENT_OPS: readonly ClientOp[] = ['connect', 'subscribe', 'unsubsc
 export interface ErrorBody {
   code: string;
   message: string;
+  /** A temporary refusal (`app_starting`): the server's hint for how long to wait before retrying, ms. */
+  retryAfterMs?: number;
 }
 
 export type Reply<R = unknown> = { id: number; ok: true; result: R } | { id: number; ok: false; error: ErrorBody };

@@ -3,8 +3,8 @@
  * The SDK's client (src/client: client, subscription, commands, frames, backoff, emitter) without
  * a server: a fake WebSocket records what the client sends and lets the test play the server —
  * connect, commands and their ids and timeouts, batched and binary pushes, subscription ordering,
- * reconnection with resubscribe and recovery, gaps, the live-edge options (recoverable, rewind);
- * and the backoff computation.
+ * reconnection with resubscribe and recovery, gaps, the live-edge options (recoverable, rewind),
+ * retrying what a starting app refused (app_starting); and the backoff computation.
  */
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
@@ -22,6 +22,7 @@ import {
   type WebSocketConstructor,
 } from '../../src/client/index.js';
 import { encodeBinaryFrame } from '../../src/hub/frame-encoding.js';
+import { DEFAULT_STARTING_RETRY, StartingRetry, retryDelay } from '../../src/client/retry.js';
 
 // Type-level: both the `ws` class and the DOM WebSocket fit the client's WebSocket option.
 const _wsFits: WebSocketConstructor = WS;
@@ -669,6 +670,107 @@ test('rewind: must be an integer >= 0', () => {
   assert.throws(() => client.subscribe('media:a', {}, { rewind: -1 }), /"rewind" must be an integer >= 0/);
   assert.throws(() => client.subscribe('media:b', {}, { rewind: 1.5 }), TypeError);
   client.close();
+});
+
+// ------------------------------------------------------------------------------------------------
+// A starting app's refusals (app_starting) are retried
+
+test('retryDelay: the server hint is a floor spread upward by jitter; without one, jittered exponential backoff', () => {
+  assert.equal(retryDelay(1, 1000, { jitter: 0.5 }, () => 0), 1000);
+  assert.equal(retryDelay(3, 1000, { jitter: 0.5 }, () => 1), 1500, 'never earlier than the hint, whatever the attempt');
+  assert.equal(retryDelay(1, 9000, { maxDelayMs: 4000 }, () => 1), 9000, 'a hint above maxDelayMs is still honoured');
+  assert.equal(retryDelay(1, undefined, { jitter: 0 }, () => 0), 500, 'default 500 ms without a hint');
+  assert.deepEqual([1, 2, 3, 4, 5].map((a) => retryDelay(a, undefined, { jitter: 0 }, () => 0)), [500, 1000, 2000, 4000, 4000]);
+  assert.equal(retryDelay(1, Number.NaN, { jitter: 0 }, () => 0), 500, 'a bad hint counts as none');
+});
+
+test('StartingRetry: only app_starting, until maxWaitMs after the first refusal; reset starts a new streak', () => {
+  let now = 0;
+  const retry = new StartingRetry({ ...DEFAULT_STARTING_RETRY, maxWaitMs: 2500, jitter: 0 }, () => now, () => 0);
+  const starting = new AirwavesClientError('app_starting', 'desk is starting', undefined, 1000);
+  assert.equal(retry.next(new AirwavesClientError('forbidden', 'no')), undefined, 'a final refusal is not retried');
+  assert.equal(retry.next(starting), 1000);
+  now = 1000;
+  assert.equal(retry.next(starting), 1000);
+  now = 2000;
+  assert.equal(retry.next(starting), undefined, 'the next try would land after maxWaitMs');
+  assert.equal(retry.attempts, 2);
+  retry.reset();
+  assert.equal(retry.next(starting), 1000);
+  assert.equal(new StartingRetry(false).next(starting), undefined, 'startingRetry: false surfaces it at once');
+});
+
+const QUICK_RETRY = { startingRetry: { initialDelayMs: 5, maxDelayMs: 20, jitter: 0 } };
+
+test('app_starting: a subscribe is sent again after the hint and becomes ready, with no error on the way', async () => {
+  const h = await connectedClient(QUICK_RETRY);
+  const errors: string[] = [];
+  const sub = h.client.subscribe('desk:room-1', { error: (e) => errors.push(e.code) });
+  const first = h.sock.ops('subscribe')[0];
+  const refusedAt = Date.now();
+  h.sock.push({ id: first.id, ok: false, error: { code: 'app_starting', message: 'desk is starting', retryAfterMs: 40 } });
+  const second = await waitFor(() => h.sock.ops('subscribe')[1], 'the subscribe sent again');
+  assert.ok(Date.now() - refusedAt >= 35, 'not before the server hint');
+  assert.ok(second.id > first.id);
+  assert.equal(sub.state, 'subscribing');
+  h.sock.reply(second, { channel: 'desk:room-1', epoch: 'e', offset: 4 });
+  assert.equal((await sub.ready).offset, 4);
+  assert.deepEqual(errors, []);
+  assert.equal(h.client.subscription('desk:room-1'), sub);
+  h.client.close();
+});
+
+test('app_starting: past maxWaitMs the subscribe fails as before (ready rejects, error emitted, subscription removed)', async () => {
+  // One retry 20 ms after the first refusal; the second refusal comes at least 20 ms in, and a
+  // further try 20 ms later would land past maxWaitMs (30 ms): it fails then, whatever the load.
+  const h = await connectedClient({ startingRetry: { maxWaitMs: 30, initialDelayMs: 20, maxDelayMs: 20, jitter: 0 } });
+  const errors: string[] = [];
+  const sub = h.client.subscribe('desk:room-1', { error: (e) => errors.push(e.code) });
+  for (let n = 0; n < 2; n++) {
+    const cmd = await waitFor(() => h.sock.ops('subscribe')[n], `subscribe try ${n + 1}`);
+    h.sock.fail(cmd, 'app_starting', 'desk is starting');
+  }
+  await assert.rejects(sub.ready, { code: 'app_starting' });
+  assert.deepEqual(errors, ['app_starting']);
+  assert.equal(h.client.subscription('desk:room-1'), undefined);
+  await sleep(40);
+  assert.equal(h.sock.ops('subscribe').length, 2, 'nothing is sent after giving up');
+  h.client.close();
+});
+
+test('app_starting: publish and history are sent again (refused means not accepted); other refusals reject at once', async () => {
+  const h = await connectedClient(QUICK_RETRY);
+  const published = h.client.publish('desk:room-1', { text: 'hi' });
+  const history = h.client.history('desk:room-1', { limit: 1 });
+  h.sock.fail(h.sock.ops('publish')[0], 'app_starting', 'desk is starting');
+  h.sock.fail(h.sock.ops('history')[0], 'app_starting', 'desk is starting');
+  const again = await waitFor(() => h.sock.ops('publish')[1], 'the publish sent again');
+  assert.deepEqual({ ...again, id: 0 }, { ...h.sock.ops('publish')[0], id: 0 }, 'the same command under a new id');
+  h.sock.reply(again, { offset: 1, epoch: 'e' });
+  assert.deepEqual(await published, { offset: 1, epoch: 'e' });
+  h.sock.reply(await waitFor(() => h.sock.ops('history')[1], 'history sent again'), { channel: 'desk:room-1', epoch: 'e', offset: 1, publications: [] });
+  assert.equal((await history).offset, 1);
+  const refused = h.client.publish('desk:room-1', 2);
+  h.sock.fail(h.sock.ops('publish')[2], 'forbidden', 'no');
+  await assert.rejects(refused, { code: 'forbidden' });
+  await sleep(30);
+  assert.equal(h.sock.ops('publish').length, 3);
+  h.client.close();
+});
+
+test('app_starting: startingRetry false rejects at once; close() rejects a command waiting to be sent again', async () => {
+  const off = await connectedClient({ startingRetry: false });
+  const p = off.client.publish('desk:room-1', 1);
+  off.sock.fail(off.sock.ops('publish')[0], 'app_starting', 'desk is starting');
+  await assert.rejects(p, { code: 'app_starting' });
+  off.client.close();
+
+  const h = await connectedClient({ startingRetry: { initialDelayMs: 10_000, jitter: 0 } });
+  const waiting = h.client.publish('desk:room-1', 1);
+  h.sock.fail(h.sock.ops('publish')[0], 'app_starting', 'desk is starting');
+  await sleep(5);
+  h.client.close();
+  await assert.rejects(waiting, { code: 'closed' });
 });
 
 // ------------------------------------------------------------------------------------------------

@@ -12,7 +12,7 @@ import { NodeProcess, API_KEY } from './nodes.js';
 import { RedisStreamsEventLog } from '../../src/events/redis-streams-event-log.js';
 import { RedisStreamsPublisher } from '../../src/events/redis-publisher.js';
 import { HttpEventPublisher } from '../../src/events/http-publisher.js';
-import { RoutingEventPublisher } from '../../src/events/publisher-factory.js';
+import { RoutingEventPublisher } from '../../src/events/routing-publisher.js';
 import { createLogger } from '../../src/core/logger.js';
 import type { TransportEvent } from '../../src/events/publisher.js';
 

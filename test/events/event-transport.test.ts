@@ -12,7 +12,7 @@ import type { AirwavesServer } from '../../src/server.js';
 import type { AirwavesConfig } from '../../src/config.js';
 import type { AirwavesApp, AppContext } from '../../src/apps/app.js';
 import type { TransportEvent } from '../../src/events/publisher.js';
-import { RoutingEventPublisher, rolloutBucket } from '../../src/events/publisher-factory.js';
+import { RoutingEventPublisher, rolloutBucket } from '../../src/events/routing-publisher.js';
 import { RedisStreamsEventLog } from '../../src/events/redis-streams-event-log.js';
 import { RedisStreamsPublisher } from '../../src/events/redis-publisher.js';
 import { HttpEventPublisher } from '../../src/events/http-publisher.js';

@@ -100,9 +100,9 @@ test("mounted under another segment, the app's playback URLs and event door foll
   try {
     const key = await moved.api<{ id: string }>('POST', '/api/v1/video/keys', { label: 'moved' });
     assert.equal(key.status, 201);
-    const s = await moved.api<{ id: string; playback: { llhls: string; hls: string; dash: string } }>('POST', '/api/v1/video', { title: 'Elsewhere', keyId: key.body.id });
+    const s = await moved.api<{ id: string; playback: { llhls: string; hls: string; dash: string; master: string } }>('POST', '/api/v1/video', { title: 'Elsewhere', keyId: key.body.id });
     assert.equal(s.status, 201);
-    assert.deepEqual(Object.values(s.body.playback).map((u) => u.startsWith(`/api/v1/video/${s.body.id}/media/`)), [true, true, true]);
+    assert.deepEqual(Object.values(s.body.playback).map((u) => u.startsWith(`/api/v1/video/${s.body.id}/media/`)), [true, true, true, true]);
     const media = await fetch(moved.server.url + s.body.playback.llhls);
     assert.equal(((await media.json()) as { error: { code: string } }).error.code, 'not_live', 'the media route answers at the advertised URL');
     const door = await RawClient.open(moved.server.wsUrl.replace('/ws', `/api/v1/video/${s.body.id}/ws`));

@@ -8,9 +8,9 @@
 import { test, before, after } from 'node:test';
 import assert from 'node:assert/strict';
 import { build } from 'vite';
-import { chromium, type Browser } from 'playwright-core';
+import type { Browser } from 'playwright-core';
 import { RawClient } from '../helpers/server.js';
-import { publish, startLive, waitFor, type LiveTestServer } from './harness.js';
+import { launchChromium, publish, startLive, waitFor, type LiveTestServer } from './harness.js';
 
 const ROOT = new URL('../../', import.meta.url).pathname;
 let live: LiveTestServer;
@@ -26,10 +26,7 @@ before(async () => {
     build: { outDir: `${ROOT}dist/web`, emptyOutDir: false, target: 'es2022', rollupOptions: { input: { live: `${ROOT}web/live/index.html` } } },
   });
   live = await startLive();
-  browser = await chromium.launch({
-    executablePath: '/usr/bin/chromium',
-    args: ['--no-sandbox', '--disable-gpu', '--disable-background-networking', '--disable-component-update', '--disable-sync', '--no-first-run', '--autoplay-policy=no-user-gesture-required'],
-  });
+  browser = await launchChromium();
 });
 
 after(async () => {

@@ -3,6 +3,7 @@
  * RTMP, in-memory PGlite), helpers for its API, and ffmpeg publishing a test pattern.
  */
 import { spawn, type ChildProcess } from 'node:child_process';
+import { chromium, type Browser } from 'playwright-core';
 import { TEST_API_KEY, startServer, sleep } from '../helpers/server.js';
 import { createLiveApp, type LiveHandle } from '../../src/apps/live/index.js';
 import type { LiveSettings } from '../../src/apps/live/service.js';
@@ -63,4 +64,12 @@ export async function run(cmd: string, args: string[], input?: Buffer): Promise<
   else child.stdin.end();
   const code = await new Promise<number | null>((resolve) => child.once('exit', resolve));
   return { code, stdout, stderr };
+}
+
+/** Headless Chromium as the live browser tests run it (autoplay allowed, nothing from the network). */
+export function launchChromium(): Promise<Browser> {
+  return chromium.launch({
+    executablePath: '/usr/bin/chromium',
+    args: ['--no-sandbox', '--disable-gpu', '--disable-background-networking', '--disable-component-update', '--disable-sync', '--no-first-run', '--autoplay-policy=no-user-gesture-required'],
+  });
 }

@@ -11,7 +11,9 @@ declare module 'm3u8-parser' {
       serverControl?: { canBlockReload?: boolean; partHoldBack?: number; holdBack?: number };
       preloadSegment?: { preloadHints?: { type: string; uri: string }[]; parts?: { duration: number; uri: string }[] };
       parts?: { duration: number; uri: string; independent?: boolean }[];
-      segments: { duration: number; uri: string; map?: { uri: string }; parts?: { duration: number; uri: string; independent?: boolean }[] }[];
+      segments: { duration: number; uri: string; dateTimeString?: string; map?: { uri: string }; parts?: { duration: number; uri: string; independent?: boolean }[] }[];
+      /** A multivariant playlist's variants. */
+      playlists?: { uri: string; attributes: { BANDWIDTH?: number; RESOLUTION?: { width: number; height: number }; CODECS?: string } }[];
     };
   }
 }

@@ -21,9 +21,9 @@ test('CCXT Pro watchOrderBook on the simulator produces the same Binance book as
   for (const key of ['public', 'private']) api[key] = `${urls.binance.rest}/api/v3`;
   (api.ws as Record<string, string>).spot = urls.binance.ws.replace('/stream', '/ws');
   await exchange.loadHttpProxyAgent();
+  let stopped = false;
   try {
     let updates = 0;
-    let stopped = false;
     const watching = (async () => {
       while (!stopped) {
         await exchange.watchOrderBook('BTC/USDT');
@@ -32,12 +32,13 @@ test('CCXT Pro watchOrderBook on the simulator produces the same Binance book as
     })().catch((err: Error) => {
       if (!stopped) throw err;
     });
-    await waitUntil(() => updates > 50, 20_000, 'CCXT book updates');
+    // Generous waits: the machine may be loaded many times over (CI runs files in parallel).
+    await waitUntil(() => updates > 50, 120_000, 'CCXT book updates');
     sim.market.stop();
     sim.market.step(1, ['binance']); // one last update both must apply
     const truth = sim.market.truth('binance', 'BTC-USDT')!;
-    await waitUntil(() => gateway.book('binance', 'BTC-USDT')?.venueSeq === truth.updateId, 5_000, 'our book caught up');
-    await waitUntil(() => exchange.orderbooks['BTC/USDT'].nonce === truth.updateId, 5_000, 'CCXT book caught up');
+    await waitUntil(() => gateway.book('binance', 'BTC-USDT')?.venueSeq === truth.updateId, 60_000, 'our book caught up');
+    await waitUntil(() => exchange.orderbooks['BTC/USDT'].nonce === truth.updateId, 60_000, 'CCXT book caught up');
     stopped = true;
     const ccxtBook = exchange.orderbooks['BTC/USDT'];
     const pairs = (levels: number[][]) => Array.from(levels, ([p, q]) => [p, q] as [number, number]);
@@ -47,6 +48,7 @@ test('CCXT Pro watchOrderBook on the simulator produces the same Binance book as
     sim.market.step(1, ['binance']); // releases the watch loop
     await Promise.race([watching, new Promise((r) => setTimeout(r, 1000))]);
   } finally {
+    stopped = true; // a failed wait must not leave the watch loop's reconnect errors unhandled after the test
     await exchange.close().catch(() => {});
     await gateway.close();
     await sim.close();

@@ -3,8 +3,10 @@
  * The radio page keeps one player at a time, in real Chromium: every AudioContext the page makes
  * is counted (an init script wraps the constructor and close()), and after a station switch, a
  * pause and a play again at most one is alive, none after a pause, and no underrun report leaves
- * a paused page. Also the now-playing line, the plain-words health panel with technical values on
- * hover, and the space bar.
+ * a paused page; playing again after the pause skips the stale audio the rewind replays. Also the
+ * now-playing line, the plain-words health panel with technical values on hover, and the space
+ * bar. After a dropped connection the page says so and plays on, once the SDK has reconnected and
+ * resubscribed.
  */
 import { test, before, after } from 'node:test';
 import assert from 'node:assert/strict';
@@ -78,9 +80,52 @@ test('one player at a time across a station switch, a pause and a play; no repor
   await page.locator('h1').click();
   await page.keyboard.press('Space');
   await page.waitForFunction(() => window.__radioStats.playing && window.__radioStats.framesPlayed > 0);
+  // Nobody received dusk for the 6 s pause, so its ring ended 4.5 s ago: what the rewind replays
+  // is stale, and the player skips it rather than play it and then run dry waiting for live audio.
+  const stale = await page.evaluate(() => window.__radioStats.staleSkipped);
+  assert.ok(stale > 0, `the stale rewind was skipped (${stale} chunks)`);
   c = await alive(page);
   assert.equal(c.made - c.closed, 1, `after play again: ${JSON.stringify(c)}`);
   assert.equal(c.made, 3, 'one context per play');
+  assert.deepEqual(errors, []);
+  await context.close();
+});
+
+test('a dropped connection: the page says so, the SDK reconnects and resubscribes, and the same player plays on', async () => {
+  const { page, context, errors } = await openPage(browser, 'about:blank');
+  // Every WebSocket the page opens, so the test can drop the live one.
+  await page.addInitScript(() => {
+    const sockets: WebSocket[] = [];
+    (window as unknown as { __sockets: WebSocket[] }).__sockets = sockets;
+    const Original = window.WebSocket;
+    window.WebSocket = class extends Original {
+      constructor(url: string | URL, protocols?: string | string[]) {
+        super(url, protocols);
+        sockets.push(this);
+      }
+    };
+  });
+  const states: string[] = [];
+  await page.exposeFunction('__stateSeen', (s: string) => void states.push(s));
+  await page.goto(`${server.url}/radio/`);
+  await page.locator('#station option').nth(1).waitFor({ state: 'attached' });
+  await page.evaluate(() => {
+    const line = document.getElementById('state')!;
+    new MutationObserver(() => void (window as unknown as { __stateSeen: (s: string) => void }).__stateSeen(line.textContent ?? '')).observe(line, { childList: true, characterData: true, subtree: true });
+  });
+  await page.click('#play');
+  await page.waitForFunction(() => window.__radioStats.framesPlayed > 48_000 / 2);
+  const before = await page.evaluate(() => ({ chunks: window.__radioStats.chunksReceived, players: window.__radioPlayers.created }));
+
+  await page.evaluate(() => (window as unknown as { __sockets: WebSocket[] }).__sockets.at(-1)!.close());
+  await page.waitForFunction(() => (window as unknown as { __sockets: WebSocket[] }).__sockets.length === 2, undefined, { timeout: 15_000 });
+  await page.locator('#state').filter({ hasText: /^playing / }).waitFor({ timeout: 15_000 });
+  // Chunks flow again and are played by the player that was already there.
+  await page.waitForFunction((n) => window.__radioStats.chunksReceived > n + 50, before.chunks, { timeout: 15_000 });
+  const framesAfter = await framesPlayed(page);
+  await page.waitForFunction((f) => window.__radioStats.framesPlayed > f + 48_000 / 4, framesAfter, { timeout: 15_000 });
+  assert.ok(states.includes('connection lost; reconnecting…'), `the page said the connection was lost: ${JSON.stringify(states)}`);
+  assert.equal(await page.evaluate(() => window.__radioPlayers.created), before.players, 'no new player for a reconnect');
   assert.deepEqual(errors, []);
   await context.close();
 });

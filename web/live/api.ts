@@ -17,7 +17,7 @@ export interface Stream {
   height: number;
   codecs: string;
   failureReason: string | null;
-  playback: { llhls: string; hls: string; dash: string };
+  playback: { llhls: string; hls: string; dash: string; master: string };
 }
 
 export interface StreamKey {

@@ -51,7 +51,8 @@ async function watchPage(id: string): Promise<void> {
     el.className = s === 'ACTIVE' ? 'pill live' : 'pill';
   };
   setStatus(stream.status);
-  const src = `${stream.playback.llhls}?viewer=${viewer}`;
+  // The multivariant playlist: the source alone, or the source and its ABR renditions.
+  const src = `${stream.playback.master}?viewer=${viewer}`;
   if (Hls.isSupported()) {
     const hls = new Hls({ ...LOW_LATENCY_HLS });
     hls.loadSource(src);

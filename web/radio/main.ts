@@ -1,16 +1,19 @@
 /**
  * @module web/radio/main
- * The radio player: joins a station a little behind its live edge over the raw hub protocol,
- * decodes chunks (Opus through WebCodecs, 16-bit PCM otherwise) and feeds them to the
- * AudioWorklet, which owns the adaptive jitter buffer. Shows the stream's health and reports
- * underruns to the server. Counters are exposed on `window.__radioStats` for tests, and the last
- * ~10 s of worklet reports on `window.__radioTrace` (to see how an underrun came about).
+ * The radio player: joins a station a little behind its live edge through the SDK, decodes
+ * chunks (Opus through WebCodecs, 16-bit PCM otherwise) and feeds them to the AudioWorklet, which
+ * owns the adaptive jitter buffer. Shows the stream's health and reports underruns to the server.
+ * Counters are exposed on `window.__radioStats` for tests, and the last ~10 s of worklet reports
+ * on `window.__radioTrace` (to see how an underrun came about).
  *
- * The raw protocol rather than the SDK on purpose: on a gap the SDK resubscribes to replay what
- * was missed, but live audio must skip forward instead.
+ * Live audio wants the live edge, not the past: the audio subscription is not `recoverable` (a
+ * gap is skipped, the worklet crossfades) and `rewind`s a buffer's worth of chunks whenever it
+ * starts afresh, on play and after a reconnect, so playback resumes at once. What the rewind
+ * replays is played only if it is recent: a ring left from before the format went quiet is not
+ * continued by the live stream (STALE_AT_START_MS).
  */
 import workletUrl from './player-worklet.ts?worker&url';
-import { decodeBinaryFrame } from '../../src/protocol/index.js';
+import { AirwavesClient, WS_PATH, type BinaryPublication, type RecoveredEvent, type Subscription } from '../../src/client/index.js';
 import { CHUNK_MS, FLAG_DISCONTINUITY, CODEC_OPUS, decodeChunk, pcm16ToPlanar, type FormatName } from '../../src/apps/radio/shared/format.js';
 // Type only: the worklet posts the buffer's own stats() object, so the page reads the same shape.
 import type { JitterBufferStats as WorkletStats } from '../../src/apps/radio/shared/jitter-buffer.js';
@@ -38,6 +41,8 @@ export interface RadioStats {
   peakJitterMs: number;
   latencyMs: number;
   chunksReceived: number;
+  /** Chunks not played because they were stale when the stream (re)started (see STALE_AT_START_MS). */
+  staleSkipped: number;
   gaps: number;
   playing: boolean;
 }
@@ -57,7 +62,7 @@ const volume = $<HTMLInputElement>('volume');
 const stateLine = $('state');
 const params = new URLSearchParams(location.search);
 
-const stats: RadioStats = { station: '', format: '', framesPlayed: 0, underruns: 0, bufferMs: 0, tier: 0, targetMs: 0, jitterMs: 0, peakJitterMs: 0, latencyMs: NaN, chunksReceived: 0, gaps: 0, playing: false };
+const stats: RadioStats = { station: '', format: '', framesPlayed: 0, underruns: 0, bufferMs: 0, tier: 0, targetMs: 0, jitterMs: 0, peakJitterMs: 0, latencyMs: NaN, chunksReceived: 0, staleSkipped: 0, gaps: 0, playing: false };
 window.__radioStats = stats;
 window.__radioTrace = [];
 window.__radioPlayers = { created: 0, contexts: 0 };
@@ -66,11 +71,21 @@ const TRACE_LENGTH = 100;
 let ctx: AudioContext | null = null;
 let node: AudioWorkletNode | null = null;
 let gain: GainNode | null = null;
-let ws: WebSocket | null = null;
-let nextId = 1;
-const replies = new Map<number, (f: { ok: boolean; result?: unknown; error?: { code: string; message: string } }) => void>();
+const client = new AirwavesClient({ url: `${location.protocol === 'https:' ? 'wss' : 'ws'}://${location.host}${WS_PATH}` });
 let clockOffsetMs = 0; // server clock − local clock
-let current: { info: StationInfo; format: FormatName } | null = null;
+let current: { info: StationInfo; format: FormatName; subs: Subscription[] } | null = null;
+/** The stream skipped (a reconnect past the rewind, a new epoch): the next chunk starts afresh. */
+let skipped = false;
+/**
+ * Audio older than this is not played when a stream (re)starts. A format nobody received for
+ * 1.5 s stops being encoded, so the ring then ends with audio from before that; the live stream
+ * does not continue it, and playing it means a dropout right after (the first new chunk follows
+ * one server lead, up to 400 ms, later). A live ring's rewind is one tier (80 ms) old, plus
+ * delivery. The first chunk young enough ends the check.
+ */
+const STALE_AT_START_MS = 400;
+/** Until a chunk young enough arrives after a (re)start: the replay may be stale (above). */
+let starting = true;
 let decoder: AudioDecoder | null = null;
 const opusPending = new Map<number, { captureTs: number; discontinuity: boolean }>();
 let reportedUnderruns = 0;
@@ -88,53 +103,32 @@ async function loadStations(): Promise<void> {
   if (wanted && body.stations.some((s) => s.id === wanted)) stationSelect.value = wanted;
 }
 
-function connect(): Promise<void> {
-  if (ws && ws.readyState === WebSocket.OPEN) return Promise.resolve();
-  return new Promise((resolve, reject) => {
-    ws = new WebSocket(`${location.protocol === 'https:' ? 'wss' : 'ws'}://${location.host}/ws`);
-    ws.binaryType = 'arraybuffer';
-    ws.onopen = () => resolve();
-    ws.onerror = () => reject(new Error('WebSocket failed'));
-    ws.onclose = () => {
-      ws = null;
-      if (current) {
-        setState('connection lost; reconnecting…');
-        setTimeout(() => current && void startStream(current.info.id).catch((e: Error) => setState(e.message)), 1000);
-      }
-    };
-    ws.onmessage = (e) => {
-      if (typeof e.data === 'string') {
-        for (const line of e.data.split('\n')) onText(JSON.parse(line) as Record<string, unknown>);
-      } else onBinary(new Uint8Array(e.data as ArrayBuffer));
-    };
-  });
-}
+client.on('disconnected', () => current && setState('connection lost; reconnecting…'));
+// The SDK resubscribes by itself; the page renews its listener session and clock.
+client.on('connected', () => {
+  const was = current;
+  if (!was) return;
+  void (async () => {
+    await syncClock();
+    was.info = await fetchStation(was.info.id);
+    if (current === was) setState(`playing ${was.info.title} (${was.format === 'opus' ? 'Opus' : 'PCM'})`);
+  })().catch((err: Error) => setState(err.message));
+});
 
-function request<R>(op: string, fields: Record<string, unknown> = {}): Promise<R> {
-  const id = nextId++;
-  return new Promise((resolve, reject) => {
-    replies.set(id, (f) => (f.ok ? resolve(f.result as R) : reject(new Error(`${f.error?.code}: ${f.error?.message}`))));
-    ws!.send(JSON.stringify({ id, op, ...fields }));
-  });
-}
-
-function onText(f: Record<string, unknown>): void {
-  if (typeof f.id === 'number' && replies.has(f.id)) {
-    replies.get(f.id)!(f as never);
-    replies.delete(f.id);
-    return;
-  }
-  if (current && f.channel === current.info.statusChannel && f.data) showServerStatus(f.data as Record<string, unknown>);
-}
-
-function onBinary(bytes: Uint8Array): void {
+function onBinary(publication: BinaryPublication): void {
   if (!current || !node) return;
-  const frame = decodeBinaryFrame(bytes);
-  if (frame.channel !== current.info.formats[current.format].channel) return;
-  const chunk = decodeChunk(frame.payload);
+  const chunk = decodeChunk(publication.payload);
   stats.chunksReceived++;
+  if (starting) {
+    if (Date.now() + clockOffsetMs - chunk.captureTs > STALE_AT_START_MS) {
+      stats.staleSkipped++;
+      return;
+    }
+    starting = false;
+  }
   // Capture time on the local clock, so the worklet's jitter and our latency share one clock.
-  const discontinuity = (chunk.flags & FLAG_DISCONTINUITY) !== 0;
+  const discontinuity = (chunk.flags & FLAG_DISCONTINUITY) !== 0 || skipped;
+  skipped = false;
   if (chunk.codec === CODEC_OPUS) {
     if (!decoder) return;
     if (discontinuity && decoder.state === 'configured') {
@@ -189,17 +183,22 @@ async function pickFormat(): Promise<FormatName> {
   }
 }
 
+/** The server's clock against ours: the best of three samples. */
 async function syncClock(): Promise<void> {
   let best = Infinity;
   for (let i = 0; i < 3; i++) {
-    const t0 = Date.now();
-    const r = await request<{ ts: number }>('ping');
-    const t1 = Date.now();
-    if (t1 - t0 < best) {
-      best = t1 - t0;
-      clockOffsetMs = r.ts - (t0 + t1) / 2;
+    const sample = await client.serverClock();
+    if (sample.rttMs < best) {
+      best = sample.rttMs;
+      clockOffsetMs = sample.offsetMs;
     }
   }
+}
+
+async function fetchStation(id: string): Promise<StationInfo> {
+  const res = await fetch(`/api/v1/radio/stations/${encodeURIComponent(id)}`);
+  if (!res.ok) throw new Error(`station ${id}: HTTP ${res.status}`);
+  return (await res.json()) as StationInfo;
 }
 
 /**
@@ -246,7 +245,7 @@ function newNode(): void {
   window.__radioPlayers = { created: playersCreated, contexts: ctx ? 1 : 0 };
   // Underruns are counted per player: the new one starts from zero, and so do the reports.
   reportedUnderruns = 0;
-  Object.assign(stats, { underruns: 0, framesPlayed: 0, bufferMs: 0, gaps: 0, latencyMs: NaN });
+  Object.assign(stats, { underruns: 0, framesPlayed: 0, bufferMs: 0, gaps: 0, staleSkipped: 0, latencyMs: NaN });
   player.connect(gain!);
   player.port.onmessage = (e: MessageEvent<WorkletStats & { type: string }>) => {
     if (e.data.type === 'stats' && player === node) onWorkletStats(e.data);
@@ -299,29 +298,32 @@ function showServerStatus(s: Record<string, unknown>): void {
 async function stopStream(): Promise<void> {
   const was = current;
   current = null;
-  if (!was || !ws || ws.readyState !== WebSocket.OPEN) return;
-  await Promise.allSettled([request('unsubscribe', { channel: was.info.formats[was.format].channel }), request('unsubscribe', { channel: was.info.statusChannel })]);
+  if (was) await Promise.allSettled(was.subs.map((sub) => sub.unsubscribe()));
 }
 
 async function startStream(stationId: string): Promise<void> {
-  await connect();
+  await client.connect();
   await syncClock();
-  const res = await fetch(`/api/v1/radio/stations/${encodeURIComponent(stationId)}`);
-  if (!res.ok) throw new Error(`station ${stationId}: HTTP ${res.status}`);
-  const info = (await res.json()) as StationInfo;
+  const info = await fetchStation(stationId);
   const format = await pickFormat();
   if (!ctx || node) await startAudio(); // a fresh player unless play() just made one
   if (format === 'opus') decoder = createDecoder();
   newNode();
-  current = { info, format };
   stats.station = info.id;
   stats.format = format;
-  const pos = info.formats[format];
-  // Start a buffer's worth behind the live edge, so playback begins at once.
-  const behind = Math.ceil(info.listenerTiersMs[1] / CHUNK_MS);
-  const since = pos.offset > behind ? { offset: pos.offset - behind, epoch: pos.epoch } : undefined;
-  await request('subscribe', { channel: pos.channel, ...(since ? { since } : {}) });
-  await request('subscribe', { channel: info.statusChannel });
+  // Start a buffer's worth behind the live edge, so playback begins at once (and again after a reconnect).
+  const rewind = Math.ceil(info.listenerTiersMs[1] / CHUNK_MS);
+  // A skip (a reconnect past the rewind, a new epoch) starts afresh: a crossfade, and the age check again.
+  const restarted = ({ recovered }: RecoveredEvent) => {
+    if (!recovered) skipped = starting = true;
+  };
+  const audio = client.subscribe(info.formats[format].channel, { binary: onBinary, recovered: restarted }, { recoverable: false, rewind });
+  // Status is a snapshot: the newest one matters, not the ones missed.
+  const status = client.subscribe(info.statusChannel, { publication: (p) => showServerStatus(p.data as Record<string, unknown>) }, { recoverable: false });
+  current = { info, format, subs: [audio, status] };
+  skipped = false;
+  starting = true;
+  await Promise.all([audio.ready, status.ready]);
   setState(`playing ${info.title} (${format === 'opus' ? 'Opus' : 'PCM'})`);
   showNowPlaying(info, true);
 }

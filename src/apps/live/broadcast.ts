@@ -11,6 +11,25 @@ import { MediaError, parseAudioSpecificConfig, parseAudioTag, parseAvcConfig, pa
 import { RateWindow } from './rate-window.js';
 import { Segmenter, type Part, type Segment } from './media/segmenter.js';
 import type { ManifestInfo } from './media/manifests.js';
+import type { Rendition } from './abr/ladder.js';
+
+/** One rendition of the ABR ladder and the media it produces (a Broadcast of its own). */
+export interface RunningRendition {
+  rendition: Rendition;
+  media: Broadcast;
+}
+
+/**
+ * Sees the source's payloads before the remuxer releases them (the ABR ladder, apps/live/abr):
+ * it must copy what it keeps.
+ */
+export interface MediaTap {
+  readonly renditions: ReadonlyMap<string, RunningRendition>;
+  videoConfig(timestamp: number, payload: Buffer, width: number, height: number): void;
+  video(timestamp: number, payload: Buffer, keyframe: boolean): void;
+  audio(timestamp: number, payload: Buffer, config: boolean): void;
+  end(): void;
+}
 
 export interface BroadcastOptions {
   partTargetMs: number;
@@ -21,6 +40,8 @@ export interface BroadcastOptions {
   /** A payload was skipped (kind: empty | codec | corrupt). */
   onBadPayload?(kind: MediaError['kind'], err: MediaError): void;
   onEnd(reason: 'unpublish' | 'disconnect' | 'error', detail?: string): void;
+  /** See SegmenterOptions.leader (an ABR rendition follows its source's timeline and cuts). */
+  leader?: Segmenter;
 }
 
 export interface IngestHealth {
@@ -33,6 +54,8 @@ export interface IngestHealth {
   height: number;
   codecs: string;
 }
+
+const NO_RENDITIONS: ReadonlyMap<string, RunningRendition> = new Map();
 
 /** The rates are averaged over the last two seconds. */
 const RATE_WINDOW_MS = 2000;
@@ -52,6 +75,8 @@ export class Broadcast implements MediaSink {
   private lastSegmentMs: number | null = null;
   /** Wall clock of the last media message (ingest stall detection). */
   lastMediaAt = Date.now();
+  /** The ABR ladder fed from this broadcast, when one is configured. */
+  tap: MediaTap | null = null;
 
   constructor(private readonly options: BroadcastOptions) {
     this.segmenter = new Segmenter({
@@ -59,6 +84,7 @@ export class Broadcast implements MediaSink {
       segmentTargetMs: options.segmentTargetMs,
       windowSegments: options.windowSegments,
       onPart: options.onPart,
+      ...(options.leader ? { leader: options.leader } : {}),
       onSegment: (s) => {
         this.lastSegmentMs = s.availableAt - s.wallClockStart;
         options.onSegment?.(s);
@@ -78,12 +104,14 @@ export class Broadcast implements MediaSink {
         const c = parseAvcConfig(tag.avcC);
         this.segmenter.video = { avcC: tag.avcC, width: c.width, height: c.height };
         [this.videoCodec, this.width, this.height] = [c.codec, c.width, c.height];
+        this.tap?.videoConfig(timestamp, payload, c.width, c.height);
       } else if (tag.kind === 'frame') {
         if (!this.segmenter.video) return this.drop();
         // A timestamp going backwards would make a negative sample duration: drop the frame.
         if (timestamp < this.lastVideoTs) return this.drop();
         this.lastVideoTs = timestamp;
         this.frames.add(1, this.lastMediaAt);
+        this.tap?.video(timestamp, payload, tag.keyframe);
         // The segmenter releases the staging memory once the frame is in a fragment.
         this.segmenter.pushVideo(timestamp, tag.compositionMs, tag.keyframe, tag.data, release);
         release = undefined;
@@ -103,7 +131,9 @@ export class Broadcast implements MediaSink {
         const c = parseAudioSpecificConfig(tag.asc);
         this.audioCodec = c.codec;
         if (!this.segmenter.init) this.segmenter.audio = { asc: tag.asc, sampleRate: c.sampleRate, channels: c.channels };
+        this.tap?.audio(timestamp, payload, true);
       } else {
+        this.tap?.audio(timestamp, payload, false);
         this.segmenter.pushAudio(timestamp, tag.data, release);
         release = undefined;
       }
@@ -125,7 +155,13 @@ export class Broadcast implements MediaSink {
     this.disconnectPublisher?.();
   }
 
+  /** The ABR renditions made from this broadcast, by name (`720p`); none without a ladder. */
+  get renditions(): ReadonlyMap<string, RunningRendition> {
+    return this.tap?.renditions ?? NO_RENDITIONS;
+  }
+
   onEnd(reason: 'unpublish' | 'disconnect' | 'error', detail?: string): void {
+    this.tap?.end();
     this.segmenter.finish();
     this.options.onEnd(reason, detail);
   }

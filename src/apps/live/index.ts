@@ -20,6 +20,7 @@ import { LiveStore } from './store.js';
 import type { LiveDB } from './types.js';
 import { viewerChannel } from './events.js';
 import { liveManifest } from './manifest.js';
+import { parseLadder } from './abr/ladder.js';
 
 export interface LiveOptions {
   /** Overrides of the settings taken from configuration (tests). */
@@ -54,6 +55,7 @@ export function createLiveApp(options: LiveOptions = {}): AirwavesApp<LiveConfig
         viewerSessionFlushMs: 1000,
         keyFailuresPerMinute: config.liveKeyFailuresPerMinute,
         rtmpApp: 'live',
+        abr: { specs: parseLadder(config.liveAbr), preset: config.liveAbrPreset },
         apiPrefix: ctx.http.prefix,
         ...options.settings,
       };

@@ -7,12 +7,16 @@
  * responses a little longer (each names a future state, which is the same for every viewer).
  * A preload-hinted part that does not exist yet is held until it does.
  *
+ * With an ABR ladder, `master.m3u8` lists the source and its renditions, and `<rendition>/<file>`
+ * serves each rendition's files exactly like the source's.
+ *
  * Each manifest request also marks its viewer present (apps/live/viewers).
  */
 import { createHash } from 'node:crypto';
 import type { FastifyInstance, FastifyReply, FastifyRequest } from 'fastify';
 import { PUBLIC } from './access.js';
-import { dashManifest, hlsPlaylist, targetDuration, type ManifestInfo } from './media/manifests.js';
+import { dashManifest, hlsMaster, hlsPlaylist, targetDuration, type ManifestInfo, type Variant } from './media/manifests.js';
+import type { Broadcast } from './broadcast.js';
 import type { Segmenter } from './media/segmenter.js';
 import type { LiveMetrics } from './metrics.js';
 import type { LiveService } from './service.js';
@@ -20,7 +24,7 @@ import type { LiveService } from './service.js';
 const IMMUTABLE = 'public, max-age=31536000, immutable';
 const SEGMENT_TYPE = 'video/iso.segment';
 
-type MediaRequest = FastifyRequest<{ Params: { id: string; file: string }; Querystring: Record<string, string | undefined> }>;
+type MediaRequest = FastifyRequest<{ Params: { id: string; file: string; rendition?: string }; Querystring: Record<string, string | undefined> }>;
 
 function viewerId(req: MediaRequest): string {
   const given = req.query.viewer;
@@ -46,35 +50,64 @@ function problem(reply: FastifyReply, status: number, code: string, message: str
   return reply.status(status).header('cache-control', 'no-store').send({ error: { code, message } });
 }
 
+type MediaParams = { id: string; file: string; rendition?: string };
+
 export function registerMediaRoutes(http: FastifyInstance, service: LiveService, metrics: LiveMetrics): void {
-  http.get<{ Params: { id: string; file: string }; Querystring: Record<string, string | undefined> }>(
+  const summary = 'Playback files: master.m3u8 (HLS multivariant: the source and the ABR renditions), index.m3u8 (LL-HLS, blocking reload), plain.m3u8 (HLS), manifest.mpd (DASH), init*.mp4, *.m4s';
+  const file = { type: 'string', pattern: '^[a-z0-9.-]{1,40}$' };
+  const id = { type: 'string', format: 'uuid' };
+  http.get<{ Params: MediaParams; Querystring: Record<string, string | undefined> }>(
     '/:id/media/:file',
+    { config: PUBLIC, schema: { tags: ['live'], summary, params: { type: 'object', properties: { id, file }, required: ['id', 'file'] } } },
+    (req, reply) => answer(req, reply),
+  );
+  http.get<{ Params: MediaParams; Querystring: Record<string, string | undefined> }>(
+    '/:id/media/:rendition/:file',
     {
       config: PUBLIC,
       schema: {
         tags: ['live'],
-        summary: 'Playback files: index.m3u8 (LL-HLS, blocking reload), plain.m3u8 (HLS), manifest.mpd (DASH), init*.mp4, *.m4s',
-        params: { type: 'object', properties: { id: { type: 'string', format: 'uuid' }, file: { type: 'string', pattern: '^[a-z0-9.-]{1,40}$' } }, required: ['id', 'file'] },
+        summary: "One ABR rendition's playback files (`720p/index.m3u8`, …), named as the source's",
+        params: { type: 'object', properties: { id, rendition: { type: 'string', pattern: '^[0-9]{2,4}p$' }, file }, required: ['id', 'rendition', 'file'] },
       },
     },
-    async (req, reply) => {
-      const media = service.broadcastOf(req.params.id);
-      const file = req.params.file;
-      const kind = file.endsWith('.m3u8') || file.endsWith('.mpd') ? 'manifest' : 'segment';
-      if (!media || !media.segmenter.init) {
-        metrics.mediaRequests.inc({ kind, result: 'not_live' });
-        return problem(reply, 404, 'not_live', 'this stream is not live (or has not sent its first keyframe yet)');
-      }
-      const seg = media.segmenter;
-      if (kind === 'manifest') service.viewers.polled(req.params.id, viewerId(req));
-      const res = await serve(req, reply, seg, file, media.manifestInfo);
-      metrics.mediaRequests.inc({ kind, result: reply.statusCode < 400 ? 'ok' : String(reply.statusCode) });
-      return res;
-    },
+    (req, reply) => answer(req, reply),
   );
 
-  async function serve(req: MediaRequest, reply: FastifyReply, seg: Segmenter, file: string, info: ManifestInfo) {
+  async function answer(req: MediaRequest, reply: FastifyReply) {
+    const source = service.broadcastOf(req.params.id);
+    const file = req.params.file;
+    const kind = file.endsWith('.m3u8') || file.endsWith('.mpd') ? 'manifest' : 'segment';
+    const media = req.params.rendition === undefined ? source : (source?.renditions.get(req.params.rendition)?.media ?? null);
+    if (!media || !media.segmenter.init) {
+      metrics.mediaRequests.inc({ kind, result: 'not_live' });
+      if (source?.segmenter.init && req.params.rendition !== undefined) return problem(reply, 404, 'not_found', `no rendition ${req.params.rendition} of this stream (yet)`);
+      return problem(reply, 404, 'not_live', 'this stream is not live (or has not sent its first keyframe yet)');
+    }
+    if (kind === 'manifest') service.viewers.polled(req.params.id, viewerId(req));
+    const res = await serve(req, reply, media.segmenter, file, media.manifestInfo, req.params.rendition === undefined ? media : null);
+    metrics.mediaRequests.inc({ kind, result: reply.statusCode < 400 ? 'ok' : String(reply.statusCode) });
+    return res;
+  }
+
+  /** The renditions listed beside the source: those whose first segment is out and which still run. */
+  function variants(source: Broadcast): Variant[] {
+    const out: Variant[] = [];
+    for (const [name, r] of source.renditions) {
+      if (r.media.segmenter.segments.length === 0 || (r.media.segmenter.ended && !source.segmenter.ended)) continue;
+      // The declared bitrate (the encoder's cap) plus the copied audio, until one is measured.
+      const info = r.media.manifestInfo;
+      out.push({ path: `${name}/`, id: name, seg: r.media.segmenter, info: { ...info, bandwidth: Math.max(info.bandwidth, (r.rendition.kbps + 128) * 1000) } });
+    }
+    return out;
+  }
+
+  async function serve(req: MediaRequest, reply: FastifyReply, seg: Segmenter, file: string, info: ManifestInfo, source: Broadcast | null) {
     const target = targetDuration(seg, info);
+    if (file === 'master.m3u8' && source) {
+      const viewer = req.query.viewer && /^[A-Za-z0-9_.:-]{1,80}$/.test(req.query.viewer) ? `?viewer=${req.query.viewer}` : '';
+      return reply.type('application/vnd.apple.mpegurl').header('cache-control', 'public, max-age=2').send(hlsMaster([{ path: '', id: 'video', seg, info }, ...variants(source)], viewer));
+    }
     if (file === 'index.m3u8') {
       const msn = req.query._HLS_msn;
       const part = req.query._HLS_part;
@@ -93,7 +126,7 @@ export function registerMediaRoutes(http: FastifyInstance, service: LiveService,
       return reply.type('application/vnd.apple.mpegurl').header('cache-control', seg.ended ? 'public, max-age=60' : 'public, max-age=1').send(playlist(seg, info, true));
     }
     if (file === 'plain.m3u8') return reply.type('application/vnd.apple.mpegurl').header('cache-control', seg.ended ? 'public, max-age=60' : 'public, max-age=1').send(playlist(seg, info, false));
-    if (file === 'manifest.mpd') return reply.type('application/dash+xml').header('cache-control', seg.ended ? 'public, max-age=60' : 'public, max-age=1').send(dashManifest(seg, info));
+    if (file === 'manifest.mpd') return reply.type('application/dash+xml').header('cache-control', seg.ended ? 'public, max-age=60' : 'public, max-age=1').send(dashManifest(seg, info, Date.now(), source ? variants(source) : []));
     if (file === 'init.mp4' || file === 'init-v.mp4' || file === 'init-a.mp4') {
       const data = file === 'init.mp4' ? seg.init : file === 'init-v.mp4' ? seg.initVideo : seg.initAudio;
       if (!data) return problem(reply, 404, 'not_found', `no ${file} for this stream`);

@@ -30,6 +30,9 @@ export function createLiveMetrics(registry: Registry) {
     badPayloads: new prom.Counter({ name: 'live_bad_payloads_total', help: 'Audio/video payloads skipped as empty, corrupt or of an unsupported codec', labelNames: ['kind'] as const, registers }),
     streamEnds: new prom.Counter({ name: 'live_stream_ends_total', help: 'Streams ended, by final status and reason', labelNames: ['status', 'reason'] as const, registers }),
     viewerSessionsDropped: new prom.Counter({ name: 'live_viewer_sessions_dropped_total', help: 'Viewer-session joins/leaves not recorded in the history: queue full (open, close) or the batch write failed (failed)', labelNames: ['kind'] as const, registers }),
+    abrRenditions: new prom.Gauge({ name: 'live_abr_renditions', help: 'ABR renditions being transcoded now (all streams)', registers }),
+    abrDropped: new prom.Counter({ name: 'live_abr_dropped_frames_total', help: 'Source frames not given to the ABR transcoder because it fell behind', registers }),
+    abrFailures: new prom.Counter({ name: 'live_abr_failures_total', help: 'ABR transcoders that could not start (spawn), exited early (exit) or wrote bad output (format)', labelNames: ['reason'] as const, registers }),
     mediaRequests: new prom.Counter({ name: 'live_media_requests_total', help: 'Manifest and segment requests', labelNames: ['kind', 'result'] as const, registers }),
   };
 }

@@ -34,7 +34,7 @@ export const streamSchema = {
     codecs: { type: 'string' },
     width: { type: 'integer' },
     height: { type: 'integer' },
-    playback: { type: 'object', properties: { llhls: { type: 'string' }, hls: { type: 'string' }, dash: { type: 'string' } }, required: ['llhls', 'hls', 'dash'] },
+    playback: { type: 'object', properties: { llhls: { type: 'string' }, hls: { type: 'string' }, dash: { type: 'string' }, master: { type: 'string' } }, required: ['llhls', 'hls', 'dash', 'master'] },
   },
   required: ['id', 'keyId', 'owner', 'title', 'status', 'ingest', 'createdAt', 'startedAt', 'endedAt', 'durationMs', 'failureReason', 'viewers', 'peakViewers', 'codecs', 'width', 'height', 'playback'],
 } as const;

@@ -19,6 +19,8 @@ import type { StreamView } from './types.js';
 import { ViewerRegistry } from './viewers.js';
 import { LOOPBACK } from './access.js';
 import { ViewerSessionLog } from './viewer-sessions.js';
+import { Transcoder } from './abr/transcoder.js';
+import type { RenditionSpec } from './abr/ladder.js';
 
 const STREAM_ID = /^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/;
 
@@ -34,6 +36,8 @@ export interface LiveSettings {
   keyFailuresPerMinute: number;
   /** RTMP application name publishers use (rtmp://host/<app>/<key>). */
   rtmpApp: string;
+  /** The ABR ladder (apps/live/abr); no specs: remux only. */
+  abr: { specs: RenditionSpec[]; preset: string };
   /** Where the server mounted the app's routes (its scope's prefix, `/api/v1/streams` by default). */
   apiPrefix: string;
 }
@@ -187,6 +191,27 @@ export class LiveService {
 
   /** A broadcast's media pipeline; its end (publisher or relay gone) ends the stream. */
   private mediaFor(row: StreamRow): Broadcast {
+    const media = this.sourceFor(row);
+    if (this.settings.abr.specs.length) media.tap = this.ladderFor(row, media);
+    return media;
+  }
+
+  private ladderFor(row: StreamRow, media: Broadcast): Transcoder {
+    return new Transcoder({
+      specs: this.settings.abr.specs,
+      preset: this.settings.abr.preset,
+      partTargetMs: this.settings.partTargetMs,
+      segmentTargetMs: this.settings.segmentTargetMs,
+      windowSegments: this.settings.windowSegments,
+      source: media.segmenter,
+      log: this.log.child({ streamId: row.id }),
+      onDropped: (frames) => this.metrics.abrDropped.inc(frames),
+      onFailed: (reason) => this.metrics.abrFailures.inc({ reason }),
+      onRunningChange: (delta) => this.metrics.abrRenditions.inc(delta),
+    });
+  }
+
+  private sourceFor(row: StreamRow): Broadcast {
     return new Broadcast({
       partTargetMs: this.settings.partTargetMs,
       segmentTargetMs: this.settings.segmentTargetMs,
@@ -272,7 +297,7 @@ export class LiveService {
       codecs: row.codecs,
       width: row.width,
       height: row.height,
-      playback: { llhls: `${base}/index.m3u8`, hls: `${base}/plain.m3u8`, dash: `${base}/manifest.mpd` },
+      playback: { llhls: `${base}/index.m3u8`, hls: `${base}/plain.m3u8`, dash: `${base}/manifest.mpd`, master: `${base}/master.m3u8` },
     };
   }
 

@@ -82,7 +82,8 @@ export interface StreamView {
   codecs: string;
   width: number;
   height: number;
-  playback: { hls: string; llhls: string; dash: string };
+  /** `master` lists the source and the ABR renditions (just the source without a ladder). */
+  playback: { hls: string; llhls: string; dash: string; master: string };
 }
 
 export interface SampleView {

@@ -33,23 +33,32 @@ class BookSide {
     return -lo - 1;
   }
 
+  /**
+   * Sets a level (qty 0 removes it). Elements are moved with copyWithin, not splice: splice
+   * returns a new array of what it removed, an allocation per inserted or removed level.
+   */
   set(price: number, qty: number): void {
+    const p = this.prices;
+    const q = this.qtys;
     const i = this.find(price);
     if (i >= 0) {
       if (qty === 0) {
-        this.prices.splice(i, 1);
-        this.qtys.splice(i, 1);
-      } else this.qtys[i] = qty;
+        p.copyWithin(i, i + 1);
+        q.copyWithin(i, i + 1);
+        p.length--;
+        q.length--;
+      } else q[i] = qty;
       return;
     }
     if (qty === 0) return; // removing an absent level is a no-op (venues send these)
     const at = -i - 1;
-    if (at === this.prices.length) {
-      this.prices.push(price);
-      this.qtys.push(qty);
-    } else {
-      this.prices.splice(at, 0, price);
-      this.qtys.splice(at, 0, qty);
+    p.push(price);
+    q.push(qty);
+    if (at < p.length - 1) {
+      p.copyWithin(at + 1, at, p.length - 1);
+      q.copyWithin(at + 1, at, q.length - 1);
+      p[at] = price;
+      q[at] = qty;
     }
   }
 
@@ -73,8 +82,14 @@ class BookSide {
 
   /** The best `n` levels, best first, flattened [price, qty, ...]. */
   top(n: number, out: number[] = []): number[] {
-    out.length = 0;
-    for (let i = this.prices.length - 1, k = 0; i >= 0 && k < n; i--, k++) out.push(this.prices[i], this.qtys[i]);
+    // Written by index, then cut to length: `out.length = 0` first would free its storage and
+    // every call (a checksum per Kraken update, each snapshot) would allocate it again.
+    let k = 0;
+    for (let i = this.prices.length - 1; i >= 0 && k < 2 * n; i--) {
+      out[k++] = this.prices[i];
+      out[k++] = this.qtys[i];
+    }
+    out.length = k;
     return out;
   }
 

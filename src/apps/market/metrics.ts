@@ -4,34 +4,20 @@
  * symbol or channel: messages, parse time, malformed input, gaps, duplicates, resyncs by reason,
  * checksum failures, reconnects, unknown symbols, the last message time (for the "venue silent"
  * alert), internal latency (tsRecv → handed to the hub), venue event → client write, pool utilisation and acquire timeouts.
+ * What is observed per venue message or per publication is kept in plain numbers (hot-metrics.ts).
  */
 import { prom, type Registry } from '../../core/metrics.js';
+import { HotCounter, HotHistogram } from './hot-metrics.js';
 import type { VenueCounters } from './venues/sink.js';
 import type { PoolManager } from './pool.js';
 import type { VenueName } from './types.js';
 
-/**
- * A metric's child per label value, looked up once: `metric.inc({venue})` hashes its label
- * object on every call (an allocation and a sort per message on the hot path); the child does not.
- */
-function children<C>(make: (value: string) => C): (value: string) => C {
-  const cache = new Map<string, C>();
-  return (value) => {
-    let c = cache.get(value);
-    if (c === undefined) {
-      c = make(value);
-      cache.set(value, c);
-    }
-    return c;
-  };
-}
-
 export function createMarketMetrics(registry: Registry | null, pools?: PoolManager) {
   const registers = registry ? [registry] : [];
   const venue = ['venue'] as const;
-  const messages = new prom.Counter({ name: 'market_venue_messages_total', help: 'Messages received from each venue', labelNames: venue, registers });
-  const lastMessage = new prom.Gauge({ name: 'market_venue_last_message_seconds', help: 'Unix time of the last message from each venue', labelNames: venue, registers });
-  const parse = new prom.Histogram({ name: 'market_parse_seconds', help: 'Time to parse one venue message', labelNames: venue, buckets: [1e-6, 2e-6, 5e-6, 1e-5, 2e-5, 5e-5, 1e-4, 5e-4, 1e-3], registers });
+  const messages = new HotCounter({ name: 'market_venue_messages_total', help: 'Messages received from each venue', label: 'venue', registers });
+  const lastMessage = new HotCounter({ name: 'market_venue_last_message_seconds', help: 'Unix time of the last message from each venue', label: 'venue', registers, type: 'gauge' });
+  const parse = new HotHistogram({ name: 'market_parse_seconds', help: 'Time to parse one venue message', label: 'venue', buckets: [1e-6, 2e-6, 5e-6, 1e-5, 2e-5, 5e-5, 1e-4, 5e-4, 1e-3], registers });
   const malformed = new prom.Counter({ name: 'market_malformed_total', help: 'Venue messages that could not be parsed or had invalid fields', labelNames: venue, registers });
   const gaps = new prom.Counter({ name: 'market_gaps_total', help: 'Sequence gaps detected in venue book streams', labelNames: venue, registers });
   const duplicates = new prom.Counter({ name: 'market_duplicates_total', help: 'Duplicate or late venue book updates dropped', labelNames: venue, registers });
@@ -40,10 +26,10 @@ export function createMarketMetrics(registry: Registry | null, pools?: PoolManag
   const reconnects = new prom.Counter({ name: 'market_reconnects_total', help: 'Venue connections lost and reopened', labelNames: venue, registers });
   const unknownSymbols = new prom.Counter({ name: 'market_unknown_symbol_total', help: 'Venue messages for symbols we did not subscribe', labelNames: venue, registers });
   const overflow = new prom.Counter({ name: 'market_sync_buffer_overflow_total', help: 'Venue diffs dropped (oldest first) because the buffer kept while a book waits for its snapshot was full: the venue floods faster than snapshots arrive', labelNames: venue, registers });
-  const latency = new prom.Histogram({
+  const latency = new HotHistogram({
     name: 'market_internal_latency_seconds',
     help: 'From receiving a venue message (tsRecv) to handing its publication to the hub',
-    labelNames: venue,
+    label: 'venue',
     buckets: [5e-5, 1e-4, 2.5e-4, 5e-4, 1e-3, 2.5e-3, 5e-3, 1e-2, 5e-2, 0.15],
     registers,
   });
@@ -54,7 +40,7 @@ export function createMarketMetrics(registry: Registry | null, pools?: PoolManag
     buckets: [2.5e-4, 5e-4, 1e-3, 2.5e-3, 5e-3, 1e-2, 2.5e-2, 5e-2, 0.1, 0.15, 0.25, 0.5, 1, 2.5],
     registers,
   });
-  const published = new prom.Counter({ name: 'market_published_total', help: 'Publications handed to the hub by stream kind', labelNames: ['kind'] as const, registers });
+  const published = new HotCounter({ name: 'market_published_total', help: 'Publications handed to the hub by stream kind', label: 'kind', registers });
   const dropped = new prom.Counter({ name: 'market_dropped_total', help: 'Market events dropped, by reason (each one also resyncs its stream)', labelNames: ['reason'] as const, registers });
   new prom.Gauge({
     name: 'market_pool_utilisation',
@@ -75,17 +61,12 @@ export function createMarketMetrics(registry: Registry | null, pools?: PoolManag
     },
   });
 
-  const messagesOf = children((v) => messages.labels(v));
-  const lastMessageOf = children((v) => lastMessage.labels(v));
-  const parseOf = children((v) => parse.labels(v));
-  const latencyOf = children((v) => latency.labels(v));
-  const publishedOf = children((k) => published.labels(k));
   const counters: VenueCounters = {
     messages(v: VenueName) {
-      messagesOf(v).inc();
-      lastMessageOf(v).set(Date.now() / 1000);
+      messages.of(v).add();
+      lastMessage.of(v).set(Date.now() / 1000);
     },
-    parseTime: (v, s) => parseOf(v).observe(s),
+    parseTime: (v, s) => parse.of(v).observe(s),
     malformed: (v) => malformed.inc({ venue: v }),
     gap: (v) => gaps.inc({ venue: v }),
     duplicate: (v) => duplicates.inc({ venue: v }),
@@ -99,12 +80,11 @@ export function createMarketMetrics(registry: Registry | null, pools?: PoolManag
     counters,
     latency,
     venueToWrite,
-    published,
+    published: published.metric,
     dropped,
-    messagesTotal: messages,
-    /** Hot-path forms of `latency.observe({venue})` and `published.inc({kind})`. */
-    observeLatency: (venue: VenueName, seconds: number) => latencyOf(venue).observe(seconds),
-    countPublished: (kind: 'snapshot' | 'delta' | 'trade' | 'ticker') => publishedOf(kind).inc(),
+    messagesTotal: messages.metric,
+    observeLatency: (venue: VenueName, seconds: number) => latency.of(venue).observe(seconds),
+    countPublished: (kind: 'snapshot' | 'delta' | 'trade' | 'ticker') => published.of(kind).add(),
   };
 }
 

@@ -8,6 +8,9 @@
  * File names: `init.mp4`, `seg-<msn>.m4s`, `seg-<msn>.<part>.m4s` (muxed, HLS); `init-v.mp4`,
  * `v-<msn>.m4s`, `init-a.mp4`, `a-<msn>.m4s` (one track each, DASH: dash.js and ffmpeg do not
  * demux a muxed DASH representation). Each is the same samples, fragmented once per listing.
+ * With an ABR ladder, `master.m3u8` (HLS multivariant playlist) lists the source and each
+ * rendition (`<name>/index.m3u8`), and the DASH video AdaptationSet gets one Representation per
+ * rendition (`<name>/init-v.mp4`, `<name>/v-$Number$.m4s`).
  */
 import type { Segment, Segmenter } from './segmenter.js';
 
@@ -20,7 +23,31 @@ export interface ManifestInfo {
   bandwidth: number;
 }
 
+/** One entry of a multivariant playlist or of the DASH video AdaptationSet. */
+export interface Variant {
+  /** Path prefix of its files relative to the source's ('' for the source, `720p/` for a rendition). */
+  path: string;
+  /** DASH Representation id. */
+  id: string;
+  seg: Segmenter;
+  info: ManifestInfo;
+}
+
 const secs = (s: number) => s.toFixed(3);
+
+/**
+ * The HLS multivariant playlist: each variant's LL-HLS playlist with its peak bandwidth,
+ * resolution and codecs (RFC 8216bis 4.4.6.2). `query` (the viewer id) is passed on to each
+ * variant's URI, so the viewer keeps its identity on every playlist it polls.
+ */
+export function hlsMaster(variants: Variant[], query = ''): string {
+  const lines = ['#EXTM3U', '#EXT-X-VERSION:9', '#EXT-X-INDEPENDENT-SEGMENTS'];
+  for (const v of variants) {
+    const codecs = v.info.codecs.split(',').filter(Boolean).join(',');
+    lines.push(`#EXT-X-STREAM-INF:BANDWIDTH=${Math.max(1, Math.round(v.info.bandwidth))},RESOLUTION=${v.info.width}x${v.info.height}${codecs ? `,CODECS="${codecs}"` : ''}`, `${v.path}index.m3u8${query}`);
+  }
+  return lines.join('\n') + '\n';
+}
 
 export function targetDuration(seg: Segmenter, info: ManifestInfo): number {
   return Math.max(1, Math.max(Math.round(seg.maxSegmentSeconds), Math.ceil(info.segmentTargetMs / 1000)));
@@ -68,10 +95,9 @@ function isoDuration(seconds: number): string {
   return `PT${seconds.toFixed(3)}S`;
 }
 
-export function dashManifest(seg: Segmenter, info: ManifestInfo, now = Date.now()): string {
+export function dashManifest(seg: Segmenter, info: ManifestInfo, now = Date.now(), renditions: Variant[] = []): string {
   const target = targetDuration(seg, info);
   const start = seg.segments[0]?.msn ?? 0;
-  const timeline = seg.segments.map((s) => `<S t="${s.startTime}" d="${Math.round(s.duration * 90_000)}"/>`).join('');
   const audioTimeline = seg.segments
     .map((s) => {
       const first = s.parts.find((p) => p.audioFrames > 0);
@@ -79,7 +105,7 @@ export function dashManifest(seg: Segmenter, info: ManifestInfo, now = Date.now(
       return first ? `<S t="${first.audioStart}" d="${frames * 1024}"/>` : '';
     })
     .join('');
-  const [videoCodec, audioCodec] = info.codecs.split(',');
+  const audioCodec = info.codecs.split(',')[1];
   const audioSet = seg.audio
     ? `
     <AdaptationSet id="1" contentType="audio" mimeType="audio/mp4" segmentAlignment="true" startWithSAP="1" lang="und">
@@ -100,14 +126,21 @@ export function dashManifest(seg: Segmenter, info: ManifestInfo, now = Date.now(
 <MPD xmlns="urn:mpeg:dash:schema:mpd:2011" profiles="urn:mpeg:dash:profile:isoff-live:2011,urn:mpeg:dash:profile:cmaf:2019" ${attrs} minBufferTime="${isoDuration(target)}">
   <Period id="0" start="PT0S">
     <AdaptationSet id="0" contentType="video" mimeType="video/mp4" segmentAlignment="true" startWithSAP="1">
-      <Representation id="video" codecs="${videoCodec}" bandwidth="${Math.max(1, Math.round(info.bandwidth))}" width="${info.width}" height="${info.height}">
-        <SegmentTemplate timescale="90000" initialization="init-v.mp4" media="v-$Number$.m4s" startNumber="${start}">
-          <SegmentTimeline>${timeline}</SegmentTimeline>
-        </SegmentTemplate>
-      </Representation>
+${[{ path: '', id: 'video', seg, info }, ...renditions].map(videoRepresentation).join('\n')}
     </AdaptationSet>${audioSet}
   </Period>
   <UTCTiming schemeIdUri="urn:mpeg:dash:utc:direct:2014" value="${new Date(now).toISOString()}"/>
 </MPD>
 `;
+}
+
+/** One video Representation with its own template and timeline (renditions start later than the source). */
+function videoRepresentation(v: Variant): string {
+  const timeline = v.seg.segments.map((s) => `<S t="${s.startTime}" d="${Math.round(s.duration * 90_000)}"/>`).join('');
+  const start = v.seg.segments[0]?.msn ?? 0;
+  return `      <Representation id="${v.id}" codecs="${v.info.codecs.split(',')[0]}" bandwidth="${Math.max(1, Math.round(v.info.bandwidth))}" width="${v.info.width}" height="${v.info.height}">
+        <SegmentTemplate timescale="90000" initialization="${v.path}init-v.mp4" media="${v.path}v-$Number$.m4s" startNumber="${start}">
+          <SegmentTimeline>${timeline}</SegmentTimeline>
+        </SegmentTemplate>
+      </Representation>`;
 }

@@ -66,6 +66,13 @@ export interface SegmenterOptions {
   windowSegments: number;
   onPart?(part: Part, encodeMs: number): void;
   onSegment?(segment: Segment): void;
+  /**
+   * The segmenter of the stream this one is made from (an ABR rendition's source): this one adopts
+   * its media-time origin (`alignedOrigin`) and cuts segments at the keyframes where it cut
+   * (`cutAt`), so both timelines, program date times, DASH times and segment boundaries, line
+   * up. Unset: origin at the first keyframe, cuts by `segmentTargetMs`.
+   */
+  leader?: Segmenter;
 }
 
 interface PendingVideo {
@@ -106,6 +113,11 @@ export class Segmenter {
   private sequence = 1;
   private nextMsn = 0;
   private waiters: { ready: () => boolean; resolve: () => void }[] = [];
+  /** The last keyframes' times (publisher ms), for `alignedOrigin`. */
+  private readonly recentKeyframes: number[] = [];
+  /** Media times (ms) of the last segment starts, and of the last keyframe seen, for `cutAt`. */
+  private readonly recentCuts: number[] = [];
+  private lastKeyframeMedia = -Infinity;
   /** Part memory, reused once parts leave the window; and each part's window hold. */
   readonly pool = new SlabPool();
   /** Window holds of the parts of `segments` (same order) and of the open segment. */
@@ -114,16 +126,55 @@ export class Segmenter {
 
   constructor(private readonly options: SegmenterOptions) {}
 
+  /** Media time 0 in the publisher's milliseconds and on the wall clock; null before the first keyframe. */
+  /**
+   * The origin another segmenter should adopt for a stream made from this one's (an ABR
+   * rendition) whose first keyframe is at `keyframeMs`: this origin, shifted by the keyframe's
+   * distance to the nearest of this stream's recent keyframes when that is under `toleranceMs`.
+   * A transcoder's output timestamps can differ from its input's by a few milliseconds (frame-rate
+   * rounding); the shift makes the matching keyframes the same media time, so segments align exactly.
+   */
+  alignedOrigin(keyframeMs: number, toleranceMs = 50): { ms: number; wallClock: number } | null {
+    if (this.originMs === null) return null;
+    let best = Infinity;
+    for (const k of this.recentKeyframes) if (Math.abs(keyframeMs - k) < Math.abs(best)) best = keyframeMs - k;
+    const shift = Math.abs(best) <= toleranceMs ? Math.round(best) : 0;
+    return { ms: this.originMs + shift, wallClock: this.originWallClock };
+  }
+
+  /**
+   * Whether this stream started a segment at media time `mediaMs` (within `toleranceMs`): true,
+   * false (it passed that time without a cut there), or null (it has not got that far yet).
+   */
+  cutAt(mediaMs: number, toleranceMs = 50): boolean | null {
+    if (this.recentCuts.some((c) => Math.abs(c - mediaMs) <= toleranceMs)) return true;
+    // Its keyframe at that time (if any) is behind it: had it cut there, the cut would be listed.
+    return this.lastKeyframeMedia >= mediaMs - toleranceMs ? false : null;
+  }
+
+  private cut(dtsMs: number): void {
+    this.recentCuts.push(dtsMs - this.originMs!);
+    if (this.recentCuts.length > 32) this.recentCuts.shift();
+  }
+
   /** `release` frees `data`'s staging memory; called once the frame is in a fragment (or skipped). */
   pushVideo(dtsMs: number, ctsMs: number, keyframe: boolean, data: Buffer, release?: () => void): void {
     if (!this.video) return release?.();
     if (this.originMs === null) {
       if (!keyframe) return release?.(); // a stream must start on a keyframe
-      this.originMs = dtsMs;
-      this.originWallClock = Date.now();
+      const shared = this.options.leader?.alignedOrigin(dtsMs);
+      const adopt = shared && shared.ms <= dtsMs;
+      this.originMs = adopt ? shared.ms : dtsMs;
+      this.originWallClock = adopt ? shared.wallClock : Date.now();
+      this.cut(dtsMs);
       this.init = initSegment(this.video, this.audio);
       this.initVideo = initSegment(this.video, null);
       this.initAudio = this.audio ? initSegment(null, this.audio) : null;
+    }
+    if (keyframe) {
+      this.recentKeyframes.push(dtsMs);
+      if (this.recentKeyframes.length > 32) this.recentKeyframes.shift();
+      this.lastKeyframeMedia = dtsMs - this.originMs!;
     }
     const p = this.pending;
     if (p) {
@@ -137,7 +188,12 @@ export class Segmenter {
       this.partDurationMs += durationMs;
       if (this.segmentStartMs === null) this.segmentStartMs = this.partVideoStart;
       this.lastDurationMs = durationMs;
-      if (keyframe && dtsMs - this.segmentStartMs >= this.options.segmentTargetMs) this.closePart(dtsMs, true);
+      // A follower cuts where its leader did; its own rule only where the leader has not decided yet.
+      const follow = keyframe && this.options.leader ? this.options.leader.cutAt(dtsMs - this.originMs!) : null;
+      if (keyframe && (follow ?? dtsMs - this.segmentStartMs >= this.options.segmentTargetMs)) {
+        this.closePart(dtsMs, true);
+        this.cut(dtsMs);
+      }
       else if (this.partDurationMs + durationMs > this.options.partTargetMs) this.closePart(dtsMs, false);
     }
     this.pending = { dtsMs, ctsMs, keyframe, data, release, arrivedAt: Date.now() };

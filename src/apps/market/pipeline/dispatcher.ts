@@ -15,20 +15,30 @@ import type { MarketMetrics } from '../metrics.js';
 import { BookMessage, bookChannel, type Publish } from './messages.js';
 import type { Orchestrator } from './orchestrator.js';
 import { WriteLatency } from './write-latency.js';
-import { nowMs, type BboEvent, type StatusEvent, type TradeEvent } from '../types.js';
+import { nowMs, type BboEvent, type StatusEvent, type TradeEvent, type VenueName } from '../types.js';
 
 /** Every stream republishes a full snapshot at least this often (late joiners start from it). */
 const SNAPSHOT_EVERY_MS = 5_000;
 const SNAPSHOT_LEVELS = 1_000;
 
 interface StreamState {
+  channel: string;
   seq: number;
   lastSnapshot: number;
   needSnapshot: boolean;
 }
 
+/** One venue's streams of one symbol, with their channel names: built once, not per message. */
+interface SymbolStreams {
+  book: StreamState;
+  trades: StreamState;
+  ticker: StreamState;
+}
+
 export class Dispatcher implements MarketSink {
   private readonly streams = new Map<string, StreamState>();
+  /** venue → symbol → its streams (two lookups by interned strings instead of building and hashing a channel name per message). */
+  private readonly byVenue = new Map<VenueName, Map<string, SymbolStreams>>();
   readonly health = new Map<string, StatusEvent>();
   private readonly writeLatency: WriteLatency;
 
@@ -44,8 +54,19 @@ export class Dispatcher implements MarketSink {
   private stream(channel: string): StreamState {
     let s = this.streams.get(channel);
     if (!s) {
-      s = { seq: 0, lastSnapshot: 0, needSnapshot: true };
+      s = { channel, seq: 0, lastSnapshot: 0, needSnapshot: true };
       this.streams.set(channel, s);
+    }
+    return s;
+  }
+
+  private symbolStreams(venue: VenueName, symbol: string): SymbolStreams {
+    let symbols = this.byVenue.get(venue);
+    if (!symbols) this.byVenue.set(venue, (symbols = new Map()));
+    let s = symbols.get(symbol);
+    if (!s) {
+      s = { book: this.stream(bookChannel(symbol, venue)), trades: this.stream(`market:${symbol}@${venue}.trades`), ticker: this.stream(`market:${symbol}@${venue}.ticker`) };
+      symbols.set(symbol, s);
     }
     return s;
   }
@@ -56,15 +77,15 @@ export class Dispatcher implements MarketSink {
   }
 
   book(u: BookUpdate): void {
-    const channel = bookChannel(u.symbol, u.venue);
-    const s = this.stream(channel);
+    const s = this.symbolStreams(u.venue, u.symbol).book;
+    const channel = s.channel;
     const msg = this.pool.tryAcquire();
     if (msg === null) {
       this.metrics.dropped.inc({ reason: 'backpressure' });
       s.needSnapshot = true;
       return;
     }
-    const now = nowMs();
+    const now = u.tsRecv; // precise enough to space the periodic snapshots: no clock read
     const snapshot = u.snapshot || s.needSnapshot || now - s.lastSnapshot > SNAPSHOT_EVERY_MS;
     msg.t = snapshot ? 'snapshot' : 'delta';
     msg.seq = ++s.seq;
@@ -92,18 +113,16 @@ export class Dispatcher implements MarketSink {
   }
 
   trade(e: TradeEvent): void {
-    const channel = `market:${e.symbol}@${e.venue}.trades`;
-    const s = this.stream(channel);
-    this.publish(channel, { t: 'trade', seq: ++s.seq, id: e.tradeId, p: e.price, q: e.qty, side: e.side, te: e.tsEvent, tr: e.tsRecv });
+    const s = this.symbolStreams(e.venue, e.symbol).trades;
+    this.publish(s.channel, { t: 'trade', seq: ++s.seq, id: e.tradeId, p: e.price, q: e.qty, side: e.side, te: e.tsEvent, tr: e.tsRecv });
     this.metrics.countPublished('trade');
     this.metrics.observeLatency(e.venue, (nowMs() - e.tsRecv) / 1000);
     this.writeLatency.published(e.venue, e.tsEvent);
   }
 
   bbo(e: BboEvent): void {
-    const channel = `market:${e.symbol}@${e.venue}.ticker`;
-    const s = this.stream(channel);
-    this.publish(channel, { t: 'bbo', seq: ++s.seq, bp: e.bidPrice, bq: e.bidQty, ap: e.askPrice, aq: e.askQty, te: e.tsEvent, tr: e.tsRecv }, 'bbo');
+    const s = this.symbolStreams(e.venue, e.symbol).ticker;
+    this.publish(s.channel, { t: 'bbo', seq: ++s.seq, bp: e.bidPrice, bq: e.bidQty, ap: e.askPrice, aq: e.askQty, te: e.tsEvent, tr: e.tsRecv }, 'bbo');
     this.metrics.countPublished('ticker');
   }
 

@@ -19,13 +19,23 @@ interface Bbo {
   bq: number;
   ap: number;
   aq: number;
+  /** This venue's `.bbo` channel (kept while the venue is down: its sequence goes on after). */
+  stream: Stream;
+}
+
+/** A channel named once (not per change) and its sequence. */
+interface Stream {
+  channel: string;
+  seq: number;
 }
 
 interface SymbolState {
   books: Map<VenueName, OrderBook>;
   bbo: Map<VenueName, Bbo>;
   consolidated: { bp: number; bq: number; bv: string; ap: number; aq: number; av: string } | null;
-  seqs: Map<string, number>;
+  venueBbo: Map<VenueName, Stream>;
+  allBbo: Stream;
+  allBook: Stream;
   dirty: boolean;
 }
 
@@ -43,16 +53,10 @@ export class Orchestrator {
   private state(symbol: string): SymbolState {
     let s = this.symbols.get(symbol);
     if (!s) {
-      s = { books: new Map(), bbo: new Map(), consolidated: null, seqs: new Map(), dirty: false };
+      s = { books: new Map(), bbo: new Map(), consolidated: null, venueBbo: new Map(), allBbo: { channel: `market:${symbol}@all.bbo`, seq: 0 }, allBook: { channel: `market:${symbol}@all.book`, seq: 0 }, dirty: false };
       this.symbols.set(symbol, s);
     }
     return s;
-  }
-
-  private next(s: SymbolState, channel: string): number {
-    const seq = (s.seqs.get(channel) ?? 0) + 1;
-    s.seqs.set(channel, seq);
-    return seq;
   }
 
   onBook(u: BookUpdate): void {
@@ -66,18 +70,20 @@ export class Orchestrator {
     const bq = book.bids.bestQty;
     const aq = book.asks.bestQty;
     if (prev && Object.is(prev.bp, bp) && Object.is(prev.bq, bq) && Object.is(prev.ap, ap) && Object.is(prev.aq, aq)) return;
-    if (prev) {
-      // Reused: a BBO change allocates nothing.
-      prev.bp = bp;
-      prev.bq = bq;
-      prev.ap = ap;
-      prev.aq = aq;
-    } else s.bbo.set(u.venue, { bp, bq, ap, aq });
-    if (bp === bp && ap === ap) {
-      const channel = `market:${u.symbol}@${u.venue}.bbo`;
-      this.publish(channel, { t: 'bbo', seq: this.next(s, channel), bp, bq, ap, aq, te: u.tsEvent, tr: u.tsRecv }, 'bbo');
+    let b = prev;
+    if (b) {
+      // Reused: a BBO change allocates nothing but its publication.
+      b.bp = bp;
+      b.bq = bq;
+      b.ap = ap;
+      b.aq = aq;
+    } else {
+      let stream = s.venueBbo.get(u.venue);
+      if (!stream) s.venueBbo.set(u.venue, (stream = { channel: `market:${u.symbol}@${u.venue}.bbo`, seq: 0 }));
+      s.bbo.set(u.venue, (b = { bp, bq, ap, aq, stream }));
     }
-    this.consolidate(u.symbol, s, u.tsEvent);
+    if (bp === bp && ap === ap) this.publish(b.stream.channel, { t: 'bbo', seq: ++b.stream.seq, bp, bq, ap, aq, te: u.tsEvent, tr: u.tsRecv }, 'bbo');
+    this.consolidate(s, u.tsEvent);
   }
 
   /** A venue's book went away (resync, disconnect): leave it out of the consolidated view. */
@@ -87,24 +93,36 @@ export class Orchestrator {
       s.bbo.delete(venue);
       s.books.delete(venue);
       s.dirty = true;
-      this.consolidate(sym, s, Date.now());
+      this.consolidate(s, Date.now());
     }
   }
 
-  private consolidate(symbol: string, s: SymbolState, te: number): void {
+  private consolidate(s: SymbolState, te: number): void {
     let bp = -Infinity, bq = 0, bv = '', ap = Infinity, aq = 0, av = '';
+    // Plain assignments: this runs on every BBO change (array destructuring allocated here).
     for (const [venue, b] of s.bbo) {
-      if (b.bp > bp) [bp, bq, bv] = [b.bp, b.bq, venue];
-      else if (b.bp === bp) [bq, bv] = [bq + b.bq, `${bv},${venue}`];
-      if (b.ap < ap) [ap, aq, av] = [b.ap, b.aq, venue];
-      else if (b.ap === ap) [aq, av] = [aq + b.aq, `${av},${venue}`];
+      if (b.bp > bp) {
+        bp = b.bp;
+        bq = b.bq;
+        bv = venue;
+      } else if (b.bp === bp) {
+        bq += b.bq;
+        bv = `${bv},${venue}`;
+      }
+      if (b.ap < ap) {
+        ap = b.ap;
+        aq = b.aq;
+        av = venue;
+      } else if (b.ap === ap) {
+        aq += b.aq;
+        av = `${av},${venue}`;
+      }
     }
     if (bv === '' || av === '') return;
     const c = s.consolidated;
     if (c && c.bp === bp && c.bq === bq && c.ap === ap && c.aq === aq && c.bv === bv && c.av === av) return;
     s.consolidated = { bp, bq, bv, ap, aq, av };
-    const channel = `market:${symbol}@all.bbo`;
-    this.publish(channel, { t: 'cbbo', seq: this.next(s, channel), bp, bq, bv, ap, aq, av, te }, 'bbo');
+    this.publish(s.allBbo.channel, { t: 'cbbo', seq: ++s.allBbo.seq, bp, bq, bv, ap, aq, av, te }, 'bbo');
   }
 
   consolidatedBbo(symbol: string): SymbolState['consolidated'] {
@@ -133,8 +151,7 @@ export class Orchestrator {
     for (const [symbol, s] of this.symbols) {
       if (!s.dirty) continue;
       s.dirty = false;
-      const channel = `market:${symbol}@all.book`;
-      this.publish(channel, { t: 'top', seq: this.next(s, channel), ...this.crossVenueTop(symbol) }, 'top');
+      this.publish(s.allBook.channel, { t: 'top', seq: ++s.allBook.seq, ...this.crossVenueTop(symbol) }, 'top');
     }
   }
 

@@ -24,6 +24,24 @@ export interface BookUpdate {
   tsRecv: number;
 }
 
+/** The update object one book hands on for every update (allocated once: see {@link fillUpdate}). */
+export function bookUpdateFor(venue: VenueName, book: OrderBook): BookUpdate {
+  return { venue, symbol: book.symbol, book, snapshot: false, bids: [], asks: [], nb: 0, na: 0, venueSeq: 0, tsEvent: 0, tsRecv: 0 };
+}
+
+/** Fills a book's reused update (an object per update was the largest allocation of the Kraken path). */
+export function fillUpdate(u: BookUpdate, snapshot: boolean, bids: readonly number[], asks: readonly number[], nb: number, na: number, venueSeq: number, tsEvent: number, tsRecv: number): BookUpdate {
+  u.snapshot = snapshot;
+  u.bids = bids;
+  u.asks = asks;
+  u.nb = nb;
+  u.na = na;
+  u.venueSeq = venueSeq;
+  u.tsEvent = tsEvent;
+  u.tsRecv = tsRecv;
+  return u;
+}
+
 export interface MarketSink {
   book(update: BookUpdate): void;
   trade(event: TradeEvent): void;

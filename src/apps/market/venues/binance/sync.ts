@@ -11,7 +11,7 @@
  * dropped. Quantity 0 removes a level.
  */
 import { OrderBook } from '../../book.js';
-import type { BookUpdate, MarketSink, VenueCounters } from '../sink.js';
+import { bookUpdateFor, fillUpdate, type BookUpdate, type MarketSink, type VenueCounters } from '../sink.js';
 import { nowMs } from '../../types.js';
 
 interface BufferedDiff {
@@ -49,7 +49,7 @@ export class BinanceBookSync {
     private readonly requestSnapshot: (symbol: string, requestId: number) => void,
   ) {
     this.book = new OrderBook(symbol);
-    this.update = { venue: 'binance', symbol, book: this.book, snapshot: false, bids: [], asks: [], nb: 0, na: 0, venueSeq: 0, tsEvent: 0, tsRecv: 0 };
+    this.update = bookUpdateFor('binance', this.book);
   }
 
   /** Diffs waiting for the snapshot. */
@@ -131,15 +131,7 @@ export class BinanceBookSync {
       return;
     }
     // One reused update object per book: the hot path allocates nothing here.
-    const u = this.update;
-    u.bids = bids;
-    u.asks = asks;
-    u.nb = nb;
-    u.na = na;
-    u.venueSeq = lastId;
-    u.tsEvent = eventTime;
-    u.tsRecv = tsRecv;
-    this.sink.book(u);
+    this.sink.book(fillUpdate(this.update, false, bids, asks, nb, na, lastId, eventTime, tsRecv));
   }
 
   private resync(reason: string, counted: boolean): void {

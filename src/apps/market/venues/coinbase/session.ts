@@ -9,6 +9,7 @@
  */
 import { OrderBook } from '../../book.js';
 import { VenueSession, type SessionOptions } from '../session.js';
+import { bookUpdateFor, fillUpdate, type BookUpdate } from '../sink.js';
 import { venueSymbol, type SymbolSpec } from '../../types.js';
 import { CoinbaseL2Event, CoinbaseScan, scanCoinbase } from './parse.js';
 
@@ -32,7 +33,7 @@ interface Envelope {
 
 export class CoinbaseSession extends VenueSession {
   readonly venue = 'coinbase' as const;
-  private readonly booksByProduct = new Map<string, { spec: SymbolSpec; book: OrderBook; live: boolean; updates: number }>();
+  private readonly booksByProduct = new Map<string, { spec: SymbolSpec; book: OrderBook; live: boolean; updates: number; update: BookUpdate }>();
   private expectedSeq = -1;
   private readonly scan = new CoinbaseScan();
   /** An l2_data event read by JSON.parse (an envelope in an unexpected key order), as the scanner gives it. */
@@ -40,7 +41,10 @@ export class CoinbaseSession extends VenueSession {
 
   constructor(private readonly wsUrl: string, options: SessionOptions) {
     super(options);
-    for (const spec of options.symbols) this.booksByProduct.set(venueSymbol.coinbase(spec), { spec, book: new OrderBook(spec.symbol), live: false, updates: 0 });
+    for (const spec of options.symbols) {
+      const book = new OrderBook(spec.symbol);
+      this.booksByProduct.set(venueSymbol.coinbase(spec), { spec, book, live: false, updates: 0, update: bookUpdateFor('coinbase', book) });
+    }
   }
 
   protected url(): string {
@@ -169,7 +173,7 @@ export class CoinbaseSession extends VenueSession {
     if (ev.snapshot) {
       b.book.load(bids.slice(0, nb), asks.slice(0, na), seq);
       b.live = true;
-      this.emitBook({ venue: 'coinbase', symbol: b.spec.symbol, book: b.book, snapshot: true, bids, asks, nb, na, venueSeq: seq, tsEvent, tsRecv });
+      this.emitBook(fillUpdate(b.update, true, bids, asks, nb, na, seq, tsEvent, tsRecv));
       this.status(b.spec.symbol, 'live', 'snapshot applied');
       return;
     }
@@ -179,6 +183,6 @@ export class CoinbaseSession extends VenueSession {
       this.resyncAll('crossed book after update');
       return;
     }
-    this.emitBook({ venue: 'coinbase', symbol: b.spec.symbol, book: b.book, snapshot: false, bids, asks, nb, na, venueSeq: seq, tsEvent, tsRecv });
+    this.emitBook(fillUpdate(b.update, false, bids, asks, nb, na, seq, tsEvent, tsRecv));
   }
 }

@@ -9,6 +9,7 @@
  */
 import { OrderBook } from '../../book.js';
 import { VenueSession, type SessionOptions } from '../session.js';
+import { bookUpdateFor, fillUpdate, type BookUpdate } from '../sink.js';
 import { krakenChecksum } from './checksum.js';
 import { venueSymbol, type SymbolSpec } from '../../types.js';
 import { KrakenBookEntry, KrakenScan, scanKrakenBook } from './parse.js';
@@ -29,7 +30,7 @@ const DEPTH = 10;
 
 export class KrakenSession extends VenueSession {
   readonly venue = 'kraken' as const;
-  private readonly bySymbol = new Map<string, { spec: SymbolSpec; book: OrderBook; live: boolean }>();
+  private readonly bySymbol = new Map<string, { spec: SymbolSpec; book: OrderBook; live: boolean; update: BookUpdate }>();
   private readonly scan = new KrakenScan();
   /** A book entry read by JSON.parse (a message in an unexpected key order), as the scanner gives it. */
   private readonly parsedEntry = new KrakenBookEntry();
@@ -38,7 +39,10 @@ export class KrakenSession extends VenueSession {
 
   constructor(private readonly wsUrl: string, options: SessionOptions) {
     super(options);
-    for (const spec of options.symbols) this.bySymbol.set(venueSymbol.kraken(spec), { spec, book: new OrderBook(spec.symbol), live: false });
+    for (const spec of options.symbols) {
+      const book = new OrderBook(spec.symbol);
+      this.bySymbol.set(venueSymbol.kraken(spec), { spec, book, live: false, update: bookUpdateFor('kraken', book) });
+    }
   }
 
   protected url(): string {
@@ -153,7 +157,7 @@ export class KrakenSession extends VenueSession {
       return;
     }
     b.live = true;
-    this.emitBook({ venue: 'kraken', symbol: b.spec.symbol, book: b.book, snapshot, bids, asks, nb, na, venueSeq: b.book.venueSeq, tsEvent, tsRecv });
+    this.emitBook(fillUpdate(b.update, snapshot, bids, asks, nb, na, b.book.venueSeq, tsEvent, tsRecv));
     if (snapshot) this.status(b.spec.symbol, 'live', 'snapshot applied');
   }
 }

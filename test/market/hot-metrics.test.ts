@@ -1,0 +1,50 @@
+/**
+ * The market's hot-path metrics (src/apps/market/hot-metrics.ts) render exactly as prom-client's
+ * own Counter, Gauge and Histogram given the same observations: same buckets, sums, counts and
+ * label sets on /metrics, so dashboards and alerts cannot tell them apart.
+ */
+import { test } from 'node:test';
+import assert from 'node:assert/strict';
+import { createRegistry, prom } from '../../src/core/metrics.js';
+import { HotCounter, HotHistogram } from '../../src/apps/market/hot-metrics.js';
+
+/** A registry's text with the metric names made equal, lines sorted (label order within a line kept). */
+async function rendered(registry: prom.Registry, from: string, to: string): Promise<string[]> {
+  return (await registry.metrics()).replaceAll(from, to).split('\n').filter(Boolean).sort();
+}
+
+test('HotHistogram renders as prom-client Histogram for the same observations', async () => {
+  const ours = createRegistry(false);
+  const theirs = createRegistry(false);
+  const buckets = [1e-5, 1e-4, 1e-3, 0.01];
+  const hot = new HotHistogram({ name: 'x_seconds', help: 'h', label: 'venue', buckets, registers: [ours] });
+  const ref = new prom.Histogram({ name: 'y_seconds', help: 'h', labelNames: ['venue'], buckets, registers: [theirs] });
+  const values = [0, 1e-5, 2e-5, 1e-4, 5e-4, 1e-3, 0.5, 3, 1e-6];
+  for (const [i, v] of values.entries()) {
+    const venue = i % 2 === 0 ? 'binance' : 'kraken';
+    hot.of(venue).observe(v);
+    ref.observe({ venue }, v);
+  }
+  assert.deepEqual(await rendered(ours, 'x_seconds', 'm'), await rendered(theirs, 'y_seconds', 'm'));
+  assert.match((await ours.metrics()), /x_seconds_bucket\{le="0\.0001",venue="binance"\} 3\n/);
+});
+
+test('HotCounter renders as prom-client Counter and Gauge, and counts survive repeated scrapes', async () => {
+  const ours = createRegistry(false);
+  const theirs = createRegistry(false);
+  const hot = new HotCounter({ name: 'x_total', help: 'h', label: 'venue', registers: [ours] });
+  const gauge = new HotCounter({ name: 'x_last', help: 'h', label: 'venue', registers: [ours], type: 'gauge' });
+  const ref = new prom.Counter({ name: 'y_total', help: 'h', labelNames: ['venue'], registers: [theirs] });
+  const refGauge = new prom.Gauge({ name: 'y_last', help: 'h', labelNames: ['venue'], registers: [theirs] });
+  for (let i = 0; i < 7; i++) {
+    const venue = i % 3 === 0 ? 'coinbase' : 'binance';
+    hot.of(venue).add();
+    ref.inc({ venue });
+    gauge.of(venue).set(i);
+    refGauge.set({ venue }, i);
+  }
+  await ours.metrics(); // a scrape must not reset or double what the next one reads
+  assert.deepEqual(await rendered(ours, 'x_', 'm_'), await rendered(theirs, 'y_', 'm_'));
+  hot.of('binance').add(2);
+  assert.match(await ours.metrics(), /x_total\{venue="binance"\} 6\n/);
+});
