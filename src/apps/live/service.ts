@@ -90,7 +90,7 @@ export class LiveService {
     this.sessions = new ViewerSessionLog(store, {
       flushMs: settings.viewerSessionFlushMs,
       maxPending: 50_000,
-      chunkRows: 250, // each statement runs on the main thread (PGlite): short ones keep answers flowing
+      chunkRows: 250, // short statements: the embedded database answers one at a time, and other queries wait behind each
       onDropped: (kind) => this.metrics.viewerSessionsDropped.inc({ kind }),
       onFailed: (err, rows) => {
         this.metrics.viewerSessionsDropped.inc({ kind: 'failed' }, rows);
