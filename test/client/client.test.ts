@@ -1,10 +1,11 @@
 /**
  * @module test/client/client
- * The SDK's client (src/client: client, subscription, commands, frames, backoff, emitter) without
- * a server: a fake WebSocket records what the client sends and lets the test play the server —
- * connect, commands and their ids and timeouts, batched and binary pushes, subscription ordering,
- * reconnection with resubscribe and recovery, gaps, the live-edge options (recoverable, rewind),
- * retrying what a starting app refused (app_starting); and the backoff computation.
+ * The SDK's client (src/client: client, connection, subscription registry, subscription,
+ * commands, frames, backoff, emitter) without a server: a fake WebSocket records what the client
+ * sends and lets the test play the server — connect, commands and their ids and timeouts, batched
+ * and binary pushes, subscription ordering, reconnection with resubscribe and recovery, gaps, the
+ * live-edge options (recoverable, rewind), retrying what a starting app refused (app_starting);
+ * and the backoff computation.
  */
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
