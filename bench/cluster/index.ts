@@ -4,8 +4,8 @@
  *
  * It answers "if I add a node (with its own core), how many more clients and deliveries can I
  * serve?". Every node carries the same shape of load whatever the node count (rig.ts, a ring:
- * each node publishes K channels at r msg/s each and serves s subscribers on each of its own
- * channels and on each of the previous node's), and the search raises s, the subscribers per
+ * each node serves s subscribers on each of 2K channels at r msg/s each, K published through the
+ * node itself and K through the next node), and the search raises s, the subscribers per
  * channel per node, until the p99 limit or a loss. Per connection and per channel nothing changes
  * with the node count, so N nodes at N× one node's clients is the ideal and more is impossible by
  * construction. Beside the search, the first step (the same s for every setup) gives the CPU each
@@ -33,7 +33,8 @@ const QUICK_LADDER = '50,100,200,300,400,500';
 const FIXED = 200;
 
 const USAGE = `usage: npm run bench -- cluster [options]
-  --channels-per-node K  channels each node publishes (default 2)
+  --channels-per-node K  K: each node's subscribers are on 2K channels, K published through the node
+                         itself and K through the next node (default 2)
   --channel-rate R       publications/s on every channel (default 25)
   --subscribers LIST     the ladder of s, subscribers per channel per node, the same for every setup
                          (default ${LADDER}; --quick ${QUICK_LADDER}); a node serves 2·K·s
@@ -235,7 +236,7 @@ export async function main(args: string[]): Promise<void> {
     ? `quota'd: each node in its own cgroup v1 CPU group, ${opts.quota.cores} core per ${opts.quota.periodUs / 1000} ms period`
     : 'unquota\'d: every process shares the whole machine';
   log(
-    `cluster benchmark (${mode}): per node ${opts.channelsPerNode} channel(s) at ${opts.channelRate} msg/s each, s subscribers per channel per node over ${opts.ladder.join(', ')}, ${opts.payloadBytes}-byte payload; ` +
+    `cluster benchmark (${mode}): per node 2 × ${opts.channelsPerNode} channel(s) at ${opts.channelRate} msg/s each, s subscribers per channel per node over ${opts.ladder.join(', ')}, ${opts.payloadBytes}-byte payload; ` +
       `setups: ${opts.setups.map((s) => `${s.engine}:${s.nodes}`).join(', ')}`,
   );
   const loadBefore = loadavg().map((v) => Math.round(v * 100) / 100);

@@ -1,9 +1,11 @@
 /**
  * @module bench/cluster/report
  * The cluster benchmark's verdicts and its Markdown page: each multi-node setup's saturation
- * throughput against the one-node baseline beside its target, cross-node latency at half the
- * two-node saturation rate, loss over every step, and every step's CPU per process.
+ * (most clients served, same load shape per node) against the one-node baseline beside its
+ * target, node CPU per delivery at a fixed load, cross-node latency near half the two-node
+ * saturation, loss over every step, what ended each search, and every step's CPU per process.
  */
+import { cpus } from 'node:os';
 import type { NodeCpuQuota, StepResult } from './rig.js';
 
 /** A step during which processes outside the benchmark took more than this (percent of a core) is flagged. */
@@ -46,6 +48,8 @@ interface SummaryOptions {
 }
 
 const max = (v: number[]) => Math.max(0, ...v);
+const sum = (v: number[]) => v.reduce((a, b) => a + b, 0);
+const cpuCount = cpus().length;
 
 export function summarize(opts: SummaryOptions, configs: ConfigResult[]): { baseline: string | null; ratios: Record<string, number>; checks: Check[] } {
   const checks: Check[] = [];
@@ -114,10 +118,15 @@ export function summarize(opts: SummaryOptions, configs: ConfigResult[]): { base
   for (const c of configs) {
     const redis = max(c.ladder.map((s) => s.cpuPercent.redis ?? 0));
     const generator = max(c.ladder.flatMap((s) => [...s.cpuPercent.receivers, ...s.cpuPercent.publishers]));
+    const sat = c.saturation;
+    const failing = c.ladder.find((s) => !s.pass && (!sat || s.subscribersPerChannel > sat.subscribersPerChannel));
+    const whole = failing
+      ? `; at the failing step (s = ${failing.subscribersPerChannel}) nodes ${failing.cpuPercent.nodes.join(' + ')} %, load generators ${Math.round(sum([...failing.cpuPercent.receivers, ...failing.cpuPercent.publishers]))} %, other work ${failing.cpuPercent.other} %, whole machine ${failing.cpuPercent.machine} % of ${cpuCount * 100} %`
+      : '';
     checks.push({
       name: `${c.label}: the search ended at the nodes, not at redis-server or a load generator`,
       target: 'nodes (or max load)',
-      actual: `ended by: ${c.limitedBy ?? 'n/a'}; busiest step: redis-server ${redis} %, busiest load generator ${generator} % of a core`,
+      actual: `ended by: ${c.limitedBy ?? 'n/a'}; busiest step: redis-server ${redis} %, busiest load generator ${generator} % of a core${whole}`,
       met: c.limitedBy === 'nodes' || c.limitedBy === 'max load',
     });
   }
@@ -156,9 +165,9 @@ export function renderMarkdown(res: {
     '',
     `Mode: ${res.mode}.`,
     '',
-    `Load, the same shape on every node whatever the node count: node n publishes ${o.channelsPerNode} channel(s) at ${o.channelRate} msg/s each (${o.payloadBytes}-byte payloads) ` +
-      'and serves s subscribers on each of its own channels ("own" receiver: same-node) and s on each channel of node n−1 ("prev" receiver: across Redis); ' +
-      'one connection per subscriber, one channel per connection. With one node, "prev" is the node itself (2s subscribers on each of its channels, half the engine traffic of a node in a cluster). ' +
+    `Load, the same shape on every node whatever the node count: node n serves s subscribers on each of ${2 * o.channelsPerNode} channels at ${o.channelRate} msg/s each (${o.payloadBytes}-byte payloads), ` +
+      `${o.channelsPerNode} published through node n itself ("same-node" receiver) and ${o.channelsPerNode} through node n+1 ("cross-node" receiver, across Redis); node n's publisher publishes both its own same-node set and node n−1's cross-node set. ` +
+      'So every node, for any node count (with one node, "next" is the node itself), accepts the same publications, receives the same messages from the engine and makes the same deliveries over the same connections; one connection per subscriber, one channel per connection. ' +
       `The search raises s over ${o.ladder.join(', ')} (connections are only added; after each growth an unreported ${o.warmupMs / 1000} s step) and stops after two failing steps in a row; ` +
       `a step passes with p99 ≤ ${o.p99LimitMs} ms and nothing lost, duplicated or reordered. The step at s = ${o.fixedSubscribers} (${o.durationMs / 1000} s) is the fixed load of the CPU-per-delivery figure, the same per node in every setup; other steps ${o.stepDurationMs / 1000} s. ` +
       'Publishers and receivers run in one cgroup, redis-server in another, both without a ceiling and with the same high weight as the nodes. ' +

@@ -3,19 +3,16 @@
  * One setup under load: Airwaves nodes as real processes (one on the memory engine, or several on
  * one redis-server), the hub benchmark's lean receiver and publisher processes.
  *
- * The load has the same shape on every node, whatever the node count (a "ring"):
- * - node n owns K channels (`channelsPerNode`); publisher n, connected to node n, publishes each
- *   of them at the same rate (`channelRate` msg/s);
- * - node n serves `s` subscribers on each of its own channels (receiver "own", same-node
- *   deliveries) and `s` on each channel of node n−1 (receiver "prev", deliveries across Redis);
- * - the search raises `s` (subscribers per channel per node) until the p99 limit or a loss.
- *
- * With N ≥ 2 every node does exactly the same work: K·r publications, 2K·r messages from Redis,
- * 2K·r·s deliveries, over 2K·s connections, one message per connection per 1/r s. So N nodes
- * serving N× one node's clients is the ideal and more is impossible by construction. One node is
- * the ring's degenerate case: "prev" is itself, so its 2K·r·s deliveries come from K·r messages
- * with 2s subscribers each (half the engine traffic of a node in a cluster): the baseline is, if
- * anything, flattered.
+ * The load has the same shape on every node, whatever the node count. Node n serves s subscribers
+ * (the search raises s) on each of 2K channels, K in each of two sets:
+ * - A_n, published through node n itself (receiver "own": same-node deliveries);
+ * - B_n, published through node n+1 (receiver "cross": deliveries across Redis).
+ * Publisher n, connected to node n, publishes A_n and B_(n−1), every channel at `channelRate`.
+ * So every node, for any N including 1 (where B_0 is published through node 0 too), accepts 2K·r
+ * publications, receives 2K·r messages from the engine, fans each out to s sockets (2K·r·s
+ * deliveries) over 2K·s connections, one message per connection per 1/r s. N nodes serving N×
+ * one node's clients is the ideal, and more is impossible by construction: only redis-server,
+ * shared by all, does more work per node as N grows (its CPU is reported).
  *
  * A step publishes for a time, waits (bounded) for the receivers to drain, and merges their
  * counts and latency histograms.
@@ -40,7 +37,7 @@ const GENERATOR_BUSY_PERCENT = 90;
 const round = (v: number, d = 2) => Math.round(v * 10 ** d) / 10 ** d;
 
 export interface RigOptions {
-  /** Channels each node publishes (K). */
+  /** K: channels per set; a node's subscribers are on 2K channels, K same-node and K across Redis. */
   channelsPerNode: number;
   /** Publications per second on every channel (r). */
   channelRate: number;
@@ -62,12 +59,14 @@ export interface Latency {
   count: number;
 }
 
-/** The ring's receivers: two per node, "own" (its publisher's channels) and "prev" (node n−1's). */
-export function ringLayout(nodes: number, channelsPerNode: number): { publisherChannels: number[][]; receivers: { node: number; publisherNode: number; channels: number[] }[] } {
-  const publisherChannels = Array.from({ length: nodes }, (_, n) => Array.from({ length: channelsPerNode }, (_, j) => n * channelsPerNode + j));
+/** Channel sets A_n (same-node) and B_n (across Redis), publishers and receivers for N nodes with K channels per set. */
+export function ringLayout(nodes: number, channelsPerSet: number): { publisherChannels: number[][]; receivers: { node: number; publisherNode: number; channels: number[] }[] } {
+  const set = (n: number, which: 0 | 1) => Array.from({ length: channelsPerSet }, (_, j) => (2 * n + which) * channelsPerSet + j);
+  const prev = (n: number) => (n + nodes - 1) % nodes;
+  const publisherChannels = Array.from({ length: nodes }, (_, n) => [...set(n, 0), ...set(prev(n), 1)]);
   const receivers = Array.from({ length: nodes }, (_, n) => [
-    { node: n, publisherNode: n, channels: publisherChannels[n] },
-    { node: n, publisherNode: (n + nodes - 1) % nodes, channels: publisherChannels[(n + nodes - 1) % nodes] },
+    { node: n, publisherNode: n, channels: set(n, 0) },
+    { node: n, publisherNode: (n + 1) % nodes, channels: set(n, 1) },
   ]).flat();
   return { publisherChannels, receivers };
 }
@@ -87,9 +86,9 @@ export interface StepResult {
   duplicated: number;
   outOfOrder: number;
   latencyMs: Latency;
-  /** Receivers on the node before their publisher's ("prev"), reached across Redis (null with one node). */
+  /** Receivers of the B channels, published through the next node, so across Redis (null with one node). */
   crossNodeLatencyMs: Latency | null;
-  /** Receivers on their publisher's node ("own"), same step (null with one node). */
+  /** Receivers of the A channels, published through their own node, same step (null with one node). */
   sameNodeLatencyMs: Latency | null;
   /**
    * Percent of one core during the publishing window. `machine` is the whole box (200 = both
@@ -223,7 +222,7 @@ export class ClusterRig {
   /** Where the load is: connections per node, and how many of a node's deliveries come across Redis. */
   describeLayout(): { publishers: number; receivers: number; channels: number; crossNodeShare: number } {
     const cross = this.layout.receivers.filter((r) => r.node !== r.publisherNode).length;
-    return { publishers: this.publishers.length, receivers: this.receivers.length, channels: this.nodeCount * this.opts.channelsPerNode, crossNodeShare: cross / this.layout.receivers.length };
+    return { publishers: this.publishers.length, receivers: this.receivers.length, channels: this.nodeCount * 2 * this.opts.channelsPerNode, crossNodeShare: cross / this.layout.receivers.length };
   }
 
   private samples(): Samples {
@@ -250,7 +249,7 @@ export class ClusterRig {
             step,
             rate: opts.channelRate * this.layout.publisherChannels[i].length,
             durationMs,
-            channels: this.nodeCount * opts.channelsPerNode,
+            channels: this.nodeCount * 2 * opts.channelsPerNode,
             channelIndexes: this.layout.publisherChannels[i],
             payloadBytes: opts.payloadBytes,
           },
@@ -263,7 +262,7 @@ export class ClusterRig {
     const total = results.reduce((a, r) => a + r.total, 0);
     const elapsedMs = Math.max(...results.map((r) => r.elapsedMs));
     const achievedRate = results.reduce((a, r) => a + r.achievedRate, 0);
-    const wantedRate = opts.channelRate * this.nodeCount * opts.channelsPerNode;
+    const wantedRate = opts.channelRate * this.nodeCount * 2 * opts.channelsPerNode;
 
     const { expected, drainMs, reports } = await drainReceivers(this.receivers, published, this.subsPerChannel, { quietMs: QUIET_MS, maxMs: DRAIN_MAX_MS });
     // CPU per delivery counts from the first publication to the last delivery (the drain included).
