@@ -28,19 +28,21 @@ import { NOISY_OTHER_CPU, renderMarkdown, summarize, type ConfigResult, type Set
 
 const here = dirname(fileURLToPath(import.meta.url));
 
-const LADDER = '50,100,150,200,250,300,340,380,420,460,500,550,600,660,720';
-const QUICK_LADDER = '50,100,200,300,400,500';
-const FIXED = 200;
+const LADDER = '100,200,300,400,450,500,550,600,650,700,760,820,900,1000,1100,1200,1350,1500';
+const QUICK_LADDER = '100,300,500,700,900';
+const FIXED = 300;
 
 const USAGE = `usage: npm run bench -- cluster [options]
   --channels-per-node K  K: each node's subscribers are on 2K channels, K published through the node
-                         itself and K through the next node (default 2)
-  --channel-rate R       publications/s on every channel (default 25)
+                         itself and K through the next node (default 1)
+  --channel-rate R       publications/s on every channel (default 10; a publication costs a node
+                         about half a millisecond of CPU before its fan-out, so a few per second
+                         per node leave the quota to the deliveries)
   --subscribers LIST     the ladder of s, subscribers per channel per node, the same for every setup
                          (default ${LADDER}; --quick ${QUICK_LADDER}); a node serves 2·K·s
                          connections. The search stops after two failing steps in a row.
   --fixed S              the step measured for --duration, whose CPU per delivery is compared
-                         across setups (default ${FIXED}, about half one quota'd node's saturation; added to the ladder)
+                         across setups (default ${FIXED}, about half one node's saturation at 0.15 of a core; added to the ladder)
   --payload BYTES        size of each publication's data (default 200)
   --duration S           seconds of the fixed-load step (default 5; --quick 3)
   --step-duration S      seconds of every other step (default 3; --quick 2)
@@ -120,8 +122,8 @@ function parseOptions(args: string[]): Options {
     ladder.sort((a, b) => a - b);
   }
   return {
-    channelsPerNode: Math.round(num('channels-per-node', values['channels-per-node'], 2, 1, 100)),
-    channelRate: num('channel-rate', values['channel-rate'], 25, 0.1, 10_000),
+    channelsPerNode: Math.round(num('channels-per-node', values['channels-per-node'], 1, 1, 100)),
+    channelRate: num('channel-rate', values['channel-rate'], 10, 0.1, 10_000),
     payloadBytes: Math.round(num('payload', values.payload, 200, 40, 60_000)),
     durationMs: 1000 * num('duration', values.duration, quick ? 3 : 5, 0.2, 600),
     stepDurationMs: 1000 * num('step-duration', values['step-duration'], quick ? 2 : 3, 0.2, 600),
