@@ -8,13 +8,13 @@
  *
  * Usage: npm run bench -- pages [--loads 3] [--out bench/results/pages]
  */
-import { spawn } from 'node:child_process';
 import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
-import { createServer } from 'node:net';
 import { cpus, loadavg, tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { parseArgs } from 'node:util';
 import { chromium, type Browser } from 'playwright-core';
+import { largestPaint } from '../../test/web/harness.js';
+import { CLI_BASE_ENV, CliProcess } from '../shared/cli-process.js';
 
 const PAGES = [
   { name: 'landing', path: '/' },
@@ -27,43 +27,13 @@ const PAGES = [
 ];
 const WIDTHS = { 1280: { width: 1280, height: 800 }, 390: { width: 390, height: 844 } } as const;
 
-function freePort(): Promise<number> {
-  return new Promise((resolve, reject) => {
-    const s = createServer();
-    s.once('error', reject);
-    s.listen(0, '127.0.0.1', () => {
-      const port = (s.address() as { port: number }).port;
-      s.close(() => resolve(port));
-    });
-  });
-}
-
-async function waitAllApps(base: string, timeoutMs: number): Promise<void> {
-  const deadline = Date.now() + timeoutMs;
-  while (Date.now() < deadline) {
-    const ok = await fetch(`${base}/readyz?apps=all`).then((r) => r.ok, () => false);
-    if (ok) return;
-    await new Promise((r) => setTimeout(r, 100));
-  }
-  throw new Error(`${base}: apps not serving within ${timeoutMs} ms`);
-}
-
 /** One cold load: LCP as Chromium reports it (ms from navigation start), or null if none. */
 async function coldLcp(browser: Browser, url: string, viewport: { width: number; height: number }): Promise<number | null> {
   const context = await browser.newContext({ viewport, deviceScaleFactor: 1 });
   try {
     const page = await context.newPage();
     await page.goto(url, { waitUntil: 'load' });
-    const lcp = await page.evaluate(
-      () =>
-        new Promise<number>((resolve) => {
-          new PerformanceObserver((list) => {
-            const entries = list.getEntries();
-            resolve(entries[entries.length - 1]!.startTime);
-          }).observe({ type: 'largest-contentful-paint', buffered: true });
-          setTimeout(() => resolve(-1), 3000);
-        }),
-    );
+    const lcp = await largestPaint(page);
     return lcp < 0 ? null : lcp;
   } finally {
     await context.close();
@@ -76,17 +46,13 @@ export async function main(argv: string[]): Promise<void> {
   const { values } = parseArgs({ args: argv, options: { loads: { type: 'string', default: '3' }, out: { type: 'string', default: 'bench/results/pages' } } });
   const loads = Math.max(1, Number(values.loads));
   const loadBefore = loadavg().map((x) => x.toFixed(2)).join(' ');
-  const port = await freePort();
   const dataDir = mkdtempSync(join(tmpdir(), 'airwaves-pages-'));
-  const child = spawn(process.execPath, ['dist/src/cli.js', 'serve'], {
-    env: { ...process.env, AIRWAVES_HOST: '127.0.0.1', AIRWAVES_PORT: String(port), AIRWAVES_LOG_LEVEL: 'warn', AIRWAVES_LIVE_RTMP_PORT: '0', AIRWAVES_DATA_DIR: dataDir },
-    stdio: ['ignore', 'ignore', 'inherit'],
-  });
-  const base = `http://127.0.0.1:${port}`;
+  const server = await CliProcess.start({ env: (port) => ({ ...CLI_BASE_ENV, AIRWAVES_PORT: String(port), AIRWAVES_DATA_DIR: dataDir }), stderr: 'inherit' });
+  const { base } = server;
   const browser = await chromium.launch({ executablePath: process.env.CHROMIUM_PATH ?? '/usr/bin/chromium', args: ['--no-sandbox', '--disable-gpu', '--disable-background-networking', '--disable-component-update', '--disable-sync', '--no-first-run'] });
   const rows: { page: string; width: number; lcps: (number | null)[]; median: number | null }[] = [];
   try {
-    await waitAllApps(base, 180_000);
+    await server.waitAllApps(180_000, 100);
     // Let the apps' start-up work settle, as a user opening a page a moment after start would.
     await new Promise((r) => setTimeout(r, 3000));
     for (const p of PAGES) {
@@ -101,8 +67,7 @@ export async function main(argv: string[]): Promise<void> {
     }
   } finally {
     await browser.close();
-    child.kill('SIGTERM');
-    await new Promise((r) => child.once('exit', r));
+    await server.stop();
     rmSync(dataDir, { recursive: true, force: true });
   }
   const loadAfter = loadavg().map((x) => x.toFixed(2)).join(' ');

@@ -15,14 +15,13 @@
  *
  * Usage: npm run bench -- start [--tries 3] [--cli dist/src/cli.js] [--label after] [--out bench/results]
  */
-import { spawn, type ChildProcess } from 'node:child_process';
 import { mkdtempSync, rmSync, writeFileSync, existsSync } from 'node:fs';
-import { createServer } from 'node:net';
 import { cpus, loadavg, tmpdir } from 'node:os';
 import { join, resolve } from 'node:path';
 import { parseArgs } from 'node:util';
 import WebSocket from 'ws';
 import { percentile } from '../shared/percentile.js';
+import { CLI_BASE_ENV, CliProcess } from '../shared/cli-process.js';
 
 const HANDSHAKE_TIMEOUT_MS = 10_000;
 
@@ -35,17 +34,6 @@ interface StartResult {
   loopMaxMs: number;
   loopP99Ms: number;
   loadAtStart: number;
-}
-
-function freePort(): Promise<number> {
-  return new Promise((ok, fail) => {
-    const s = createServer();
-    s.once('error', fail);
-    s.listen(0, '127.0.0.1', () => {
-      const port = (s.address() as { port: number }).port;
-      s.close(() => ok(port));
-    });
-  });
 }
 
 const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
@@ -68,10 +56,6 @@ function handshake(url: string): Promise<number> {
   });
 }
 
-async function status(url: string): Promise<number> {
-  return fetch(url).then((r) => r.status, () => 0);
-}
-
 /** nodejs_eventloop_lag_max_seconds since the previous scrape, in ms (null when /metrics did not answer). */
 async function loopMaxMs(base: string): Promise<number | null> {
   const text = await fetch(`${base}/metrics`).then((r) => r.text(), () => '');
@@ -92,27 +76,11 @@ function summary(samples: number[]) {
 
 /** Starts the CLI and watches it until every app serves (or, `idleMs` given, for that long after /readyz). */
 async function measure(setup: string, cli: string, env: NodeJS.ProcessEnv, timeoutMs: number, idleMs?: number): Promise<StartResult> {
-  const port = await freePort();
-  const base = `http://127.0.0.1:${port}`;
   const loadAtStart = Number(loadavg()[0]!.toFixed(2));
-  const started = performance.now();
-  const child: ChildProcess = spawn(process.execPath, [cli, 'serve'], {
-    env: { ...process.env, AIRWAVES_HOST: '127.0.0.1', AIRWAVES_LOG_LEVEL: 'warn', AIRWAVES_LIVE_RTMP_PORT: '0', AIRWAVES_PORT: String(port), ...env },
-    stdio: ['ignore', 'ignore', 'pipe'],
-  });
-  let stderr = '';
-  child.stderr!.on('data', (d: Buffer) => (stderr = (stderr + d.toString()).slice(-4000)));
-  const deadline = started + timeoutMs;
-  const check = () => {
-    if (child.exitCode !== null) throw new Error(`${setup}: server exited with ${child.exitCode}\n${stderr}`);
-    if (performance.now() > deadline) throw new Error(`${setup}: not ready within ${timeoutMs} ms\n${stderr}`);
-  };
+  const server = await CliProcess.start({ cli, env: (port) => ({ ...CLI_BASE_ENV, AIRWAVES_PORT: String(port), ...env }) });
+  const { base, port } = server;
   try {
-    while ((await status(`${base}/readyz`)) !== 200) {
-      check();
-      await sleep(5);
-    }
-    const readyMs = Math.round(performance.now() - started);
+    const readyMs = Math.round(await server.waitReady(timeoutMs).catch((err: Error) => Promise.reject(new Error(`${setup}: ${err.message}`))));
     const handshakes: Promise<number>[] = [];
     const loops: number[] = [];
     let allAppsMs = 0;
@@ -133,12 +101,8 @@ async function measure(setup: string, cli: string, env: NodeJS.ProcessEnv, timeo
     })();
     try {
       if (idleMs !== undefined) await sleep(idleMs);
-      else
-        while ((await status(`${base}/readyz?apps=all`)) !== 200) {
-          check();
-          await sleep(5);
-        }
-      allAppsMs = Math.round(performance.now() - started);
+      else await server.waitAllApps(Math.max(1, timeoutMs - server.elapsedMs())).catch((err: Error) => Promise.reject(new Error(`${setup}: ${err.message}`)));
+      allAppsMs = Math.round(server.elapsedMs());
       await sleep(1000); // one more scrape window and handshake past the last app
     } finally {
       done = true;
@@ -161,8 +125,7 @@ async function measure(setup: string, cli: string, env: NodeJS.ProcessEnv, timeo
     );
     return result;
   } finally {
-    child.kill('SIGTERM');
-    await new Promise((r) => (child.exitCode !== null ? r(null) : child.once('exit', r)));
+    await server.stop();
   }
 }
 

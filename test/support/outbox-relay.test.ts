@@ -4,7 +4,8 @@
  * a minute, events committed on the node still reach the room (they are handed to the relay at
  * commit and appended at once, none found by polling); and a process that committed a message
  * and died before the append (the handoff never happened) delivers it when it starts again,
- * without waiting for a poll.
+ * without waiting for a poll. On the embedded database an idle relay does not scan its table at
+ * all (nothing can appear there that it did not see written); on PostgreSQL it scans every poll.
  */
 import { test, describe, before, after } from 'node:test';
 import assert from 'node:assert/strict';
@@ -112,5 +113,32 @@ describe('help desk outbox relay', () => {
     await until('the row marked delivered', async () => (await second.app.outbox!.pending()) === 0, ARRIVES_WITHIN_MS);
     const metrics = await second.server.metrics.metrics();
     assert.equal(counter(metrics, 'support_outbox_polled_total'), 1, 'found in the table, not handed over');
+  });
+
+  test('embedded: an idle relay stops scanning after an empty scan; a write that was never handed over is still found', async () => {
+    const desk = await startDesk({ supportOutboxPollMs: 50 });
+    desks.push(desk);
+    const scans = async () => counter(await desk.server.metrics.metrics(), 'support_outbox_scans_total');
+    await until('the start scan', async () => (await scans()) >= 1, ARRIVES_WITHIN_MS);
+    const idleFrom = await scans();
+    await new Promise((r) => setTimeout(r, 1500));
+    // Every 50 ms that would be ~30; one more is allowed for a scan already under way.
+    assert.ok((await scans()) <= idleFrom + 1, `idle relay scanned ${(await scans()) - idleFrom} times in 1.5 s`);
+
+    const carla = await desk.login('cust-carla');
+    desk.app.outbox!.committed = () => {}; // the handover never happens: only a scan finds the rows
+    const opened = await carla.api<{ ticket: { id: string } }>('POST', '/tickets', { subject: 'Quiet', body: 'found by a scan?' });
+    assert.equal(opened.status, 201);
+    await until('the unhanded rows relayed by a scan', async () => (await desk.app.outbox!.pending()) === 0, ARRIVES_WITHIN_MS);
+    assert.ok(counter(await desk.server.metrics.metrics(), 'support_outbox_polled_total') >= 1, 'found in the table');
+  });
+
+  test('PostgreSQL: the relay scans every poll period even when this node writes nothing (another node may have died)', async () => {
+    const desk = await startDesk({ databaseUrl: pg!.url, nodeId: 'desk-scans', supportOutboxPollMs: 50 });
+    desks.push(desk);
+    const scans = async () => counter(await desk.server.metrics.metrics(), 'support_outbox_scans_total');
+    await until('the start scan', async () => (await scans()) >= 1, ARRIVES_WITHIN_MS);
+    const from = await scans();
+    await until('scans go on while idle', async () => (await scans()) >= from + 3, ARRIVES_WITHIN_MS);
   });
 });

@@ -20,7 +20,8 @@
  * back on air: the stream goes on from the next sequence number (no discontinuity in sequence),
  * the next chunk due one lead from the wake-up, both formats encoded for the format grace so the
  * listener who woke it finds its stream. What the hub's history still holds from before the rest
- * lets a player start at once; the first new chunk follows one lead (40–400 ms) later.
+ * lets a player start at once; the first new chunk follows one lead (40–400 ms) later. A station
+ * starts resting: it composes nothing until its first listener wakes it.
  */
 import type { HubApi } from '../../hub/hub-api.js';
 import type { Logger } from '../../core/logger.js';
@@ -125,12 +126,11 @@ export class Station {
   start(): void {
     this.running = true;
     this.lastTroubleAt = this.lastTierChangeAt = this.lastAudienceAt = nowMs();
-    // The first chunk is due after the largest lead, so the first requests are never late.
-    this.t0 = nowMs() + SERVER_LEAD_TIERS_MS[SERVER_LEAD_TIERS_MS.length - 1];
     this.recordTierMetrics();
-    this.statusTimer = setInterval(() => this.publishStatus(), 1000);
-    this.statusTimer.unref();
-    this.tick();
+    // Nobody can listen before the station exists: it goes on air with its first listener
+    // (wake()), so a server nobody listens to never composes, not even for its first restAfterMs.
+    this.resting = true;
+    this.deps.metrics.resting.set({ station: this.spec.id }, 1);
   }
 
   stop(): void {
@@ -149,7 +149,10 @@ export class Station {
     if (!this.running || !this.resting) return;
     this.resting = false;
     this.lastListenedAt.pcm = this.lastListenedAt.opus = now;
-    this.t0 = now + this.leadMs - this.nextPublishSeq * CHUNK_MS;
+    // The first time on air, the first chunk is due after the largest lead (as a start was before
+    // stations started resting): the first requests of a fresh process are never late.
+    const lead = this.nextPublishSeq === 0 ? SERVER_LEAD_TIERS_MS[SERVER_LEAD_TIERS_MS.length - 1] : this.leadMs;
+    this.t0 = now + lead - this.nextPublishSeq * CHUNK_MS;
     this.lastTroubleAt = now;
     this.deps.metrics.resting.set({ station: this.spec.id }, 0);
     this.deps.logger.info({ station: this.spec.id, leadMs: this.leadMs }, 'radio station back on air');

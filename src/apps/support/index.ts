@@ -60,7 +60,7 @@ export function createSupportApp(): SupportApp {
         bus.emitSoon(makeEvent(type, s.roomId, { userId: s.userId, userName: s.userName }, { actorId: s.userId, actorRole: s.role }), [roomChannel(s.roomId)]);
       };
       const typing = new TypingCoalescer(emitTyping, typingCounters(ctx.metrics));
-      const outbox = new SupportOutbox({ db, emitter: bus, nodeId: ctx.hub.nodeId, log: ctx.logger, metrics: outboxMetrics(ctx.metrics), pollMs: ctx.config.supportOutboxPollMs });
+      const outbox = new SupportOutbox({ db, emitter: bus, nodeId: ctx.hub.nodeId, log: ctx.logger, metrics: outboxMetrics(ctx.metrics), pollMs: ctx.config.supportOutboxPollMs, shared: database.engine === 'postgres' });
       registerCollectedGauge(ctx.metrics, 'support_outbox_pending', 'Help desk events stored and not yet relayed to the event log (grows while the log refuses them)', [], async (set) => set({}, await outbox.pending()));
       const desk = new SupportDesk(db, outbox, typing);
       Object.assign(app, { desk, typing, bus, outbox });

@@ -14,7 +14,10 @@
  *   in order before it takes the hot path again), or by another node that went away. Rows are
  *   claimed with a short lease (`FOR UPDATE SKIP LOCKED`), never inside a transaction held
  *   across the network. A node takes its own rows, and other nodes' rows only once they are
- *   `ORPHAN_AFTER_MS` old.
+ *   `ORPHAN_AFTER_MS` old. On the embedded database (one process holds it) nothing can appear
+ *   in the table that this relay did not see written: once a scan that saw every earlier write
+ *   comes back empty, the next waits for a write, a wake or `EMBEDDED_IDLE_SCAN_MS`, so an idle
+ *   node scans once a minute, not every `pollMs`.
  *
  * The event bus's hub publish dedupes by event id, so the rare row relayed twice (its
  * delivered mark failed to save) reaches clients once.
@@ -49,6 +52,8 @@ const HANDOFF_GRACE_MS = 2_000;
 /** Rows waiting on the hot path at most; beyond, they take the poll (stored all the same). */
 const MAX_HANDED = 10_000;
 const MAX_BACKOFF_MS = 10_000;
+/** Embedded database, nothing written since an empty scan: the safety net's coarse period. */
+const EMBEDDED_IDLE_SCAN_MS = 60_000;
 /** Delivered rows are kept this long (debugging, audits), then removed by the relay. */
 const KEEP_DELIVERED_MS = 24 * 3600 * 1000;
 
@@ -56,6 +61,7 @@ export interface OutboxMetrics {
   relayed: prom.Counter;
   polled: prom.Counter;
   failures: prom.Counter;
+  scans: prom.Counter;
 }
 
 export function outboxMetrics(registry: Registry): OutboxMetrics {
@@ -66,6 +72,7 @@ export function outboxMetrics(registry: Registry): OutboxMetrics {
       'support_outbox_polled_total',
       (registers) => new prom.Counter({ name: 'support_outbox_polled_total', help: 'Of those, events the relay found by polling its table rather than being handed them at commit (after a crash, a failed append, or another node\'s orphans)', registers }),
     ),
+    scans: sharedMetric(registry, 'support_outbox_scans_total', (registers) => new prom.Counter({ name: 'support_outbox_scans_total', help: 'Scans of the outbox table for events nobody handed the relay (every poll period on PostgreSQL; on the embedded database only after a write)', registers })),
     failures: sharedMetric(registry, 'support_outbox_relay_failures_total', (registers) => new prom.Counter({ name: 'support_outbox_relay_failures_total', help: 'Outbox relay attempts that failed (the events stay stored and are retried)', registers })),
   };
 }
@@ -84,6 +91,8 @@ export interface SupportOutboxDeps {
   metrics: OutboxMetrics;
   /** How often the table is scanned for rows nobody handed over (AIRWAVES_SUPPORT_OUTBOX_POLL_MS). */
   pollMs: number;
+  /** Other nodes write the table too (PostgreSQL): scan every `pollMs` even when this node wrote nothing. */
+  shared: boolean;
 }
 
 export class SupportOutbox {
@@ -111,17 +120,21 @@ export class SupportOutbox {
   private backlog = true;
   private pollDue = true;
   private nextPollAt = 0;
+  /** When a row was last written on this node (embedded database: only such a row can a scan find). */
+  private lastWriteAt = 0;
 
   constructor(private readonly deps: SupportOutboxDeps) {}
 
   /** Stores `event` for `channels` in the caller's transaction; hand the entry to `committed` after commit. */
   async enqueue(tx: Transaction<SupportDB> | Kysely<SupportDB>, event: StreamEvent, channels: readonly string[]): Promise<OutboxEntry> {
+    this.noteWrite();
     const row = await tx.insertInto('support_outbox').values(this.row(event, channels)).returning('id').executeTakeFirstOrThrow();
     return { id: String(row.id), event, channels };
   }
 
   /** The outbox row of `event`, for a caller that writes it in its own statement (desk.ts's one-statement post). */
   row(event: StreamEvent, channels: readonly string[]): Insertable<SupportDB['support_outbox']> {
+    this.noteWrite();
     return { event_id: event.eventId, origin: this.deps.nodeId, channels: JSON.stringify(channels), event: JSON.stringify(event) };
   }
 
@@ -160,6 +173,15 @@ export class SupportOutbox {
     await this.loop;
     if (this.loop && !this.backlog && this.handed.size > 0) await this.relayHanded().catch(() => {});
     await this.marks;
+  }
+
+  /** A row is about to be written: a relay resting on the idle period scans every `pollMs` again. */
+  private noteWrite(): void {
+    this.lastWriteAt = Date.now();
+    if (this.nextPollAt > this.lastWriteAt + this.deps.pollMs) {
+      this.nextPollAt = this.lastWriteAt + this.deps.pollMs;
+      this.wakeNow?.(); // re-arms the wait with the new deadline
+    }
   }
 
   private async run(): Promise<void> {
@@ -274,10 +296,19 @@ export class SupportOutbox {
   /** One scan of the table; ends the backlog once the table holds nothing older than what was handed over. */
   private async poll(): Promise<void> {
     this.pollDue = false;
-    this.nextPollAt = Date.now() + this.deps.pollMs;
+    this.deps.metrics.scans.inc();
+    const startedAt = Date.now();
+    this.nextPollAt = startedAt + this.deps.pollMs;
     const { claimed, relayed } = await this.relayBatch();
     if (claimed === BATCH && relayed > 0) this.pollDue = true;
     else this.backlog = false;
+    // Embedded, found nothing, and every row written before was old enough for this scan to take
+    // (a row's created_at is its transaction's start, before enqueue noted the write): the table
+    // holds nothing for the relay until the next write, which brings the pollMs period back.
+    const sawEveryWrite = startedAt - this.lastWriteAt > HANDOFF_GRACE_MS;
+    if (!this.deps.shared && claimed === 0 && !this.pollDue && sawEveryWrite && this.nextPollAt === startedAt + this.deps.pollMs) {
+      this.nextPollAt = startedAt + Math.max(this.deps.pollMs, EMBEDDED_IDLE_SCAN_MS);
+    }
     await this.cleanup();
   }
 

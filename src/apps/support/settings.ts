@@ -13,7 +13,7 @@ export const SUPPORT_SETTINGS = {
   supportOutboxPollMs: [
     'AIRWAVES_SUPPORT_OUTBOX_POLL_MS',
     z.coerce.number().int().min(50).max(600_000).default(1000),
-    "how often the help desk's outbox relay scans its table for events nobody handed it: left by a crash between commit and append, by a failed append, or by another node that went away (ms). Events committed on this node are appended at commit, not on this poll",
+    "how often the help desk's outbox relay scans its table for events nobody handed it: left by a crash between commit and append, by a failed append, or by another node that went away (ms). Events committed on this node are appended at commit, not on this poll. On the embedded database this period applies after a write; with nothing written since an empty scan, it scans once a minute",
   ],
 } as const satisfies SettingFields;
 
