@@ -12,7 +12,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { WebSocket } from 'ws';
 import { load, sleep } from './rig.js';
-import { CLK_TCK, cpuTicks, freePort } from '../shared/proc.js';
+import { freePort, sampleProc } from '../hub/servers.js';
 
 export interface IdleResult {
   seconds: number;
@@ -40,10 +40,10 @@ export async function measureIdle(seconds: number, withSubscriber: boolean): Pro
     }
     await sleep(3000);
     const window = async () => {
-      const t0 = cpuTicks(child.pid!);
+      const t0 = sampleProc(child.pid!).cpuSeconds;
       const w0 = performance.now();
       await sleep(seconds * 1000);
-      return Number((((cpuTicks(child.pid!) - t0) / CLK_TCK / ((performance.now() - w0) / 1000)) * 100).toFixed(2));
+      return Number((((sampleProc(child.pid!).cpuSeconds - t0) / ((performance.now() - w0) / 1000)) * 100).toFixed(2));
     };
     const idleCpuPctOfCore = await window();
     let subscribedCpuPctOfCore: number | null = null;

@@ -188,7 +188,7 @@ export class MarketRig {
       venues: urls,
       registry: this.registry,
       publish: (channel, data, key) => {
-        hub.publish(channel, data, key === undefined ? {} : { key }).catch(() => {});
+        hub.publishSync(channel, data, key === undefined ? {} : { key }); // as the app does on the memory engine
         this.published++;
         const d = data as { te?: number; tr?: number };
         if (d.tr !== undefined) this.internal.record((nowMs() - d.tr) * 1000);

@@ -18,9 +18,7 @@ for (const venue of ['kraken', 'coinbase'] as const) {
   test(`${venue}: non-object and unparsable messages are counted as malformed, never thrown`, async () => {
     const wss = new WebSocketServer({ host: '127.0.0.1', port: 0 });
     await new Promise((r) => wss.once('listening', r));
-    let received = 0;
     wss.on('connection', (ws) => {
-      ws.on('message', () => received++); // the session's subscribe requests
       for (const text of BAD) ws.send(text);
     });
     const url = `ws://127.0.0.1:${(wss.address() as AddressInfo).port}`;
@@ -36,7 +34,6 @@ for (const venue of ['kraken', 'coinbase'] as const) {
       const start = Date.now();
       while ((seen = await malformed()) < BAD.length && Date.now() - start < 60_000) await new Promise((r) => setTimeout(r, 50));
       assert.equal(seen, BAD.length, 'one count per bad message');
-      assert.ok(received > 0, 'the session subscribed after its socket opened');
     } finally {
       await gateway.close();
       await new Promise((r) => wss.close(r));

@@ -57,11 +57,23 @@ export function createMarketApp(): MarketApp {
         record: recorder ? (venue, text, tsRecv) => recorder.record(venue, text, tsRecv) : undefined,
         registry: ctx.metrics,
         poolDebug: config.marketPoolDebug,
+        // The memory engine publishes synchronously: no promise per publication (the gateway makes
+        // tens of thousands a second). Refusals are thrown there, counted and logged like failures.
         publish: (channel, data, key) => {
-          hub.publish(channel, data, key === undefined ? {} : { key }).catch((err: Error) => {
+          const failed = (err: Error) => {
             gateway.metrics.dropped.inc({ reason: 'hub_publish_failed' });
             logger.warn({ err, channel }, 'market publish failed');
-          });
+          };
+          const options = key === undefined ? {} : { key };
+          if (!hub.publishesSynchronously) {
+            hub.publish(channel, data, options).catch(failed);
+            return;
+          }
+          try {
+            hub.publishSync(channel, data, options);
+          } catch (err) {
+            failed(err as Error);
+          }
         },
       });
       app.gateway = gateway;
