@@ -18,7 +18,9 @@ for (const venue of ['kraken', 'coinbase'] as const) {
   test(`${venue}: non-object and unparsable messages are counted as malformed, never thrown`, async () => {
     const wss = new WebSocketServer({ host: '127.0.0.1', port: 0 });
     await new Promise((r) => wss.once('listening', r));
+    let received = 0;
     wss.on('connection', (ws) => {
+      ws.on('message', () => received++); // the session's subscribe requests
       for (const text of BAD) ws.send(text);
     });
     const url = `ws://127.0.0.1:${(wss.address() as AddressInfo).port}`;
