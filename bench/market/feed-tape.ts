@@ -10,10 +10,11 @@
  * time its first message is due: the event times are the planned send times, so "end to end" still
  * starts at the venue's send) and frames them as WebSocket text frames (RFC 6455 §5.2: a server's
  * frames are unmasked; ws's own `Sender` is not in its type declarations) into one buffer per client.
- * `play()` writes, from `startAt`, every millisecond the bytes due to each client's TCP stream:
+ * `play(at)` writes, from `at`, every millisecond the bytes due to each client's TCP stream:
  * whole frames, so a frame ws writes itself (a pong) never splits one of them. What the connection
  * sends while the tape plays (Coinbase heartbeats and Kraken pongs carry later sequence numbers)
- * is held and sent, in order, after the tape.
+ * is held and sent, in order, after the tape. A tape played later than planned (`at` after
+ * `startAt`: rendering took longer) carries event times that much earlier than its sending.
  */
 import type { Duplex } from 'node:stream';
 import type { WebSocket } from 'ws';
@@ -103,8 +104,9 @@ export class FeedTape {
     this.renderMs = performance.now() - t0;
   }
 
-  /** Plays the tape from `startAt`; resolves when every message is written and the held ones sent. */
-  play(): Promise<void> {
+  /** Plays the tape from `at`; resolves when every message is written and the held ones sent. */
+  play(at: number): Promise<void> {
+    this.startAt = at;
     return new Promise((resolve) => {
       let timer: NodeJS.Timeout | null = null;
       const tick = () => {

@@ -18,6 +18,8 @@
  *    same simulator feed and the same symbols: book updates/s and venue event → client latency.
  * 5. soak: a steady rate for `--soak-seconds`, p99 and RSS per window, slopes reported.
  * 6. bare: the ladder again with no hub subscriber (`--bare-rates`): the gateway's own ceiling.
+ * 7. idle: `AIRWAVES_APPS=market` with default configuration, nobody connected, CPU over
+ *    `--idle-seconds` (idle.ts); then with one book subscriber.
  * `--gateway-cpu-quota <cores>`: the gateway + hub (this process) in a cgroup v1 CPU group of its
  * own with that quota, the simulators and subscribers in another (rig.ts). `--tape`: each rung's
  * feed is rendered ahead and played at the rung's rate (feed-tape.ts), so the offered rate is not
@@ -34,6 +36,7 @@ import { percentile } from '../shared/percentile.js';
 import { MarketRig, forkTs, load, nextMessage, sleep, type Window } from './rig.js';
 import { renderMarkdown, type MarketResults, type Rung } from './report.js';
 import { startProfiles, type ProfileFiles } from './profile.js';
+import { measureIdle } from './idle.js';
 
 const here = new URL('.', import.meta.url);
 
@@ -84,6 +87,7 @@ export async function main(argv: string[]): Promise<void> {
       'heap-profile': { type: 'string', default: '' },
       'gateway-cpu-quota': { type: 'string', default: '' },
       tape: { type: 'boolean', default: false },
+      'idle-seconds': { type: 'string', default: '60' },
     },
   });
   profileFiles = { cpu: values['cpu-profile'] || undefined, heap: values['heap-profile'] || undefined };
@@ -106,6 +110,11 @@ export async function main(argv: string[]): Promise<void> {
     console.log(`# truth: ${values['truth-diffs']} diffs`);
     results.truth = { ...checkBinanceAgainstTruth({ diffs: Number(values['truth-diffs']) }), load: load(), at: new Date().toISOString() };
     console.log(JSON.stringify({ ...results.truth, mismatches: results.truth.mismatches.length }));
+  }
+  if (parts.has('idle')) {
+    console.log(`# idle: AIRWAVES_APPS=market, ${values['idle-seconds']} s`);
+    results.idle = await measureIdle(Number(values['idle-seconds']), true);
+    console.log(JSON.stringify(results.idle));
   }
   if (!parts.has('ladder') && !parts.has('ccxt') && !parts.has('soak') && !parts.has('bare')) return write(results, values.out);
 
@@ -227,11 +236,11 @@ async function runLadder(rig: MarketRig, rates: string, stepSeconds: number, per
     if (tape) {
       // 2 s to settle, the window, 1 s spare; then wait for the tape's end and 1 s to drain.
       const t = await rig.playTape(offered, stepSeconds + 3);
-      await sleep(Math.max(0, t.startAt - (performance.timeOrigin + performance.now())) + 2000);
+      await sleep(Math.max(0, t.at - (performance.timeOrigin + performance.now())) + 2000);
       const w = await rig.measure(stepSeconds);
       const played = await t.done;
       await sleep(1000);
-      rung = { offeredMsgsPerSec: offered, ...w, saturated: saturation(w, offered), tape: { renderMs: t.renderMs, maxLagMs: played.map((p) => p.maxLagMs) } };
+      rung = { offeredMsgsPerSec: offered, ...w, saturated: saturation(w, offered), tape: { renderMs: t.renderMs, startedLateMs: Math.round(t.at - t.startAt), maxLagMs: played.map((p) => p.maxLagMs) } };
     } else {
       rig.setRate(perVenueSymbol(offered));
       await sleep(2000); // settle at the new rate

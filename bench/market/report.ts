@@ -3,12 +3,13 @@
  * The market benchmark's result shape and its Markdown rendering, with target checks.
  */
 import type { Pcts, Window } from './rig.js';
+import type { IdleResult } from './idle.js';
 
 export interface Rung extends Window {
   offeredMsgsPerSec: number;
   saturated: string | null;
   /** A rung fed from rendered tapes: each simulator's render time and how late its playing ran. */
-  tape?: { renderMs: number[]; maxLagMs: number[] };
+  tape?: { renderMs: number[]; startedLateMs: number; maxLagMs: number[] };
 }
 
 interface Measure {
@@ -38,6 +39,7 @@ export interface MarketResults {
   bareLadder?: Rung[];
   bareLadderAt?: string;
   soak: { seconds: number; msgsPerSec: number; windows: (Window & { t: number })[]; internalP99SlopeMsPerMin: number; endToEndP99SlopeMsPerMin: number; rssSlopeMbPerMin: number; heapSlopeMbPerMin: number; load: number[]; at: string };
+  idle?: IdleResult;
   ccxt: { symbols: number; feedMsgsPerSec: number; bookUpdatesPerSecPerSymbol: number; ccxt: PeerSide; ours: PeerSide; load: number[]; at: string };
 }
 
@@ -126,6 +128,14 @@ export function renderMarkdown(r: MarketResults): string {
     );
   }
   if (r.ladder?.length) lines.push(...ladderSection(r));
+  if (r.idle) {
+    lines.push(
+      `## Idle (${r.idle.at}, load ${r.idle.load.join(' / ')})`,
+      '',
+      `\`AIRWAVES_APPS=market\`, default configuration (embedded simulator), from source through tsx: **${f(r.idle.idleCpuPctOfCore)} % of a core** over ${r.idle.seconds} s with nobody connected; ${r.idle.subscribedCpuPctOfCore === null ? 'not measured' : `${f(r.idle.subscribedCpuPctOfCore)} %`} with one client subscribed to a book.`,
+      '',
+    );
+  }
   if (r.bareLadder?.length) {
     const sat = r.bareLadder.find((x) => x.saturated);
     lines.push(

@@ -78,6 +78,7 @@ export interface Window {
   simUpdatesPerSec: number;
   venueSentPerSec: number;
   venueReceivedPerSec: number;
+  receivedPerSecByVenue: Record<string, number>;
   publicationsPerSec: number;
   deliveriesPerSec: number;
   internalMs: Pcts;
@@ -187,7 +188,7 @@ export class MarketRig {
       venues: urls,
       registry: this.registry,
       publish: (channel, data, key) => {
-        hub.publish(channel, data, key === undefined ? {} : { key }).catch(() => {});
+        hub.publishSync(channel, data, key === undefined ? {} : { key }); // as the app does on the memory engine
         this.published++;
         const d = data as { te?: number; tr?: number };
         if (d.tr !== undefined) this.internal.record((nowMs() - d.tr) * 1000);
@@ -260,10 +261,12 @@ export class MarketRig {
   }
 
   /** Feed messages the gateway has read, and this process's CPU time, and when (same clock as the simulators' readings). */
-  private async venueReceived(): Promise<{ count: number; cpuUs: number; at: number }> {
+  private async venueReceived(): Promise<{ count: number; byVenue: Record<string, number>; cpuUs: number; at: number }> {
     const metric = await this.gateway.metrics.messagesTotal.get();
     const cpu = process.cpuUsage();
-    return { count: metric.values.reduce((s, v) => s + v.value, 0), cpuUs: cpu.user + cpu.system, at: performance.timeOrigin + performance.now() };
+    const byVenue: Record<string, number> = {};
+    for (const v of metric.values) byVenue[String(v.labels.venue)] = v.value;
+    return { count: metric.values.reduce((s, v) => s + v.value, 0), byVenue, cpuUs: cpu.user + cpu.system, at: performance.timeOrigin + performance.now() };
   }
 
   /** Resyncs + gaps + checksum failures so far, every venue. */
@@ -275,22 +278,28 @@ export class MarketRig {
     return n;
   }
 
+  /** Wall-clock ms a simulator took to render one tape message, the slowest seen (sets when the next tape starts). */
+  private renderMsPerMsg = 0.12;
+
   /**
    * Offers `msgsPerSec` (all venues together, a third each) for `seconds` from feeds rendered
-   * ahead: resolves once every simulator has rendered its part (with when playing starts), and
-   * `done` once every message has been written.
+   * ahead (feed-tape.ts): resolves once every simulator has rendered its part and been told when
+   * to play (`at`: the planned `startAt`, or later if rendering overran it, which shifts every
+   * event time earlier than its sending by `at - startAt`), and `done` once every message is written.
    */
-  async playTape(msgsPerSec: number, seconds: number): Promise<{ startAt: number; renderMs: number[]; done: Promise<{ maxLagMs: number }[]> }> {
+  async playTape(msgsPerSec: number, seconds: number): Promise<{ startAt: number; at: number; renderMs: number[]; done: Promise<{ maxLagMs: number }[]> }> {
     const perVenue = msgsPerSec / this.sims.size;
-    // Rendering costs the simulators ~10-120 µs a message (Kraken most), in parallel on a shared machine: start
-    // playing once the slowest can be expected to have finished (a late one starts late and says so).
-    const startAt = performance.timeOrigin + performance.now() + 5000 + perVenue * seconds * 0.12;
+    const messages = Math.round(perVenue * seconds);
+    const startAt = performance.timeOrigin + performance.now() + 3000 + 1.5 * messages * this.renderMsPerMsg;
     const sims = [...this.sims.values()];
-    const played = sims.map((sim) => nextMessage<{ played: { maxLagMs: number } }>(sim, (m) => 'played' in m, 600_000));
-    const taped = sims.map((sim) => nextMessage<{ taped: { renderMs: number } }>(sim, (m) => 'taped' in m, 600_000));
-    for (const sim of sims) sim.send({ tape: { messages: Math.round(perVenue * seconds), rate: perVenue, startAt } });
-    const renders = await Promise.all(taped);
-    return { startAt, renderMs: renders.map((r) => r.taped.renderMs), done: Promise.all(played).then((p) => p.map((x) => x.played)) };
+    const taped = sims.map((sim) => nextMessage<{ taped: { renderMs: number } }>(sim, (m) => 'taped' in m, 900_000));
+    for (const sim of sims) sim.send({ tape: { messages, rate: perVenue, startAt } });
+    const renders = (await Promise.all(taped)).map((r) => r.taped.renderMs);
+    this.renderMsPerMsg = Math.max(this.renderMsPerMsg, ...renders.map((ms) => ms / messages));
+    const at = Math.max(startAt, performance.timeOrigin + performance.now() + 200);
+    const played = sims.map((sim) => nextMessage<{ played: { maxLagMs: number } }>(sim, (m) => 'played' in m, 900_000));
+    for (const sim of sims) sim.send({ play: at });
+    return { startAt, at, renderMs: renders, done: Promise.all(played).then((p) => p.map((x) => x.played)) };
   }
 
   /** Resets every counter, waits `seconds`, and returns that window's figures. */
@@ -331,6 +340,7 @@ export class MarketRig {
       simUpdatesPerSec: Math.round(simRate(s0, s1, 'produced')),
       venueSentPerSec: Math.round(simRate(s0, s1, 'sent')),
       venueReceivedPerSec: Math.round(received / readSecs),
+      receivedPerSecByVenue: Object.fromEntries(Object.entries(r1.byVenue).map(([v, n]) => [v, Math.round((n - (r0.byVenue[v] ?? 0)) / readSecs)])),
       publicationsPerSec: Math.round(published / secs),
       deliveriesPerSec: Math.round(clients.received / secs),
       internalMs: internal,

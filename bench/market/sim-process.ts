@@ -6,7 +6,8 @@
  * updates stepped, feed messages written to sockets, this process's CPU time, when they were read); `{stop}` exits. Event times carry
  * sub-millisecond fractions so the benchmark can measure venue send → subscriber receive.
  * `{tape: {messages, rate, startAt}}` renders that many messages ahead and plays them at `rate`
- * msg/s from `startAt` (feed-tape.ts), answering `{taped}` once rendered and `{played}` at the end.
+ * msg/s, stamped as if sent from `startAt` (feed-tape.ts), answering `{taped}` once rendered;
+ * `{play: at}` plays it from `at`, answering `{played}` at the end.
  */
 import { VenueSimulator } from '../../src/apps/market/simulator/server.js';
 import { syntheticSymbols, type VenueName } from '../../src/apps/market/types.js';
@@ -18,17 +19,13 @@ const sim = new VenueSimulator({ symbols: syntheticSymbols(symbols), updatesPerS
 const urls = await sim.listen();
 process.send!({ urls });
 const tape = new FeedTape(sim, venue);
-process.on('message', (m: { rate?: number; stats?: boolean; stop?: boolean; tape?: { messages: number; rate: number; startAt: number } }) => {
+process.on('message', (m: { rate?: number; stats?: boolean; stop?: boolean; tape?: { messages: number; rate: number; startAt: number }; play?: number }) => {
   if (m.tape) {
     tape.render(m.tape.messages, m.tape.rate, m.tape.startAt);
     process.send!({ taped: { messages: tape.total, renderMs: Math.round(tape.renderMs) } });
-    void tape.play().then(() => process.send!({ played: { messages: tape.played, maxLagMs: Math.round(tape.maxLagMs) } }));
   }
-  if (m.rate !== undefined) {
-    sim.market.stop();
-    sim.market.updatesPerSecond = m.rate;
-    if (m.rate > 0) sim.market.start();
-  }
+  if (m.play !== undefined) void tape.play(m.play).then(() => process.send!({ played: { messages: tape.played, maxLagMs: Math.round(tape.maxLagMs) } }));
+  if (m.rate !== undefined) sim.market.setRate(m.rate);
   // `at` is when the counters were read, on this process's clock (performance.timeOrigin + now():
   // comparable across processes): the benchmark divides by the interval between two readings,
   // not by its own window, which a saturated gateway reads late.

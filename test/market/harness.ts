@@ -24,7 +24,7 @@ export async function startMarket(config: Partial<AirwavesConfig> = {}) {
   const entry: { app: MarketApp; server?: AirwavesServer } = { app };
   started.add(entry);
   try {
-    const server = await startServer({ marketSimRate: 100, databaseUrl: 'pglite://memory', appStartTimeoutMs: 0, ...config }, { apps: [app] });
+    const server = await startServer({ marketSimRate: 100, marketSimIdleRate: config.marketSimRate ?? 100, databaseUrl: 'pglite://memory', appStartTimeoutMs: 0, ...config }, { apps: [app] });
     entry.server = server;
     return { server, app: app as Required<MarketApp> };
   } catch (err) {

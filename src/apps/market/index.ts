@@ -21,6 +21,7 @@ import { registerOrderRoutes } from './orders/routes.js';
 import { marketMigrations, type MarketDB } from './orders/schema.js';
 import { JsonlRecorder } from './venues/recorder.js';
 import { marketManifest } from './manifest.js';
+import { MarketActivity } from './activity.js';
 
 /** The `market` hub namespace: server-published, public, slow readers conflated by key. */
 export const MARKET_NAMESPACE = { name: 'market', subscribe: 'anonymous', publish: 'server', historySize: 200, historyTtlSeconds: 60, maxMessageBytes: 1024 * 1024, slowConsumer: 'conflate' } as const;
@@ -36,12 +37,14 @@ export function createMarketApp(): MarketApp {
     ...marketManifest,
     async register(ctx: AppContext<MarketConfig>) {
       const { config, hub, logger } = ctx;
-      hub.registerNamespace(MARKET_NAMESPACE);
+      // Nobody subscribed to a market channel: the embedded simulator walks at its idle rate.
+      const activity = new MarketActivity();
+      hub.registerNamespace(MARKET_NAMESPACE, activity.hooks);
       const symbols = symbolSpecs(config.marketSymbols);
       let venues = config.marketVenues === 'simulator' ? null : config.marketVenues;
       if (config.marketEnabled && venues === null) {
         const faults = config.marketSimFaults as FaultPlanInput | undefined;
-        const simulator = new VenueSimulator({ symbols, updatesPerSecond: config.marketSimRate, faults: faults ? { binance: faults, coinbase: faults, kraken: faults } : {} });
+        const simulator = new VenueSimulator({ symbols, updatesPerSecond: config.marketSimIdleRate, faults: faults ? { binance: faults, coinbase: faults, kraken: faults } : {} });
         venues = await simulator.listen();
         app.simulator = simulator;
         ctx.onClose(() => simulator.close());
@@ -54,16 +57,32 @@ export function createMarketApp(): MarketApp {
         record: recorder ? (venue, text, tsRecv) => recorder.record(venue, text, tsRecv) : undefined,
         registry: ctx.metrics,
         poolDebug: config.marketPoolDebug,
+        // The memory engine publishes synchronously: no promise per publication (the gateway makes
+        // tens of thousands a second). Refusals are thrown there, counted and logged like failures.
         publish: (channel, data, key) => {
-          hub.publish(channel, data, key === undefined ? {} : { key }).catch((err: Error) => {
+          const failed = (err: Error) => {
             gateway.metrics.dropped.inc({ reason: 'hub_publish_failed' });
             logger.warn({ err, channel }, 'market publish failed');
-          });
+          };
+          const options = key === undefined ? {} : { key };
+          if (!hub.publishesSynchronously) {
+            hub.publish(channel, data, options).catch(failed);
+            return;
+          }
+          try {
+            hub.publishSync(channel, data, options);
+          } catch (err) {
+            failed(err as Error);
+          }
         },
       });
       app.gateway = gateway;
       registerMarketRoutes(ctx.http, { symbols, venues: gateway.venues, book: (v, s) => gateway.book(v, s), dispatcher: gateway.dispatcher, orchestrator: gateway.orchestrator });
       if (config.marketEnabled) gateway.start();
+      activity.onChange = (watched) => {
+        app.simulator?.market.setRate(watched ? config.marketSimRate : config.marketSimIdleRate);
+        if (watched) gateway.dispatcher.snapshotNext();
+      };
 
       // Orders: routed to the simulator; execution reports on the user's private channel.
       hub.registerNamespace(

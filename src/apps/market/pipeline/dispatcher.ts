@@ -71,6 +71,11 @@ export class Dispatcher implements MarketSink {
     return s;
   }
 
+  /** Every book stream's next publication is a full snapshot (when watchers come back after an idle spell). */
+  snapshotNext(): void {
+    for (const symbols of this.byVenue.values()) for (const s of symbols.values()) s.book.needSnapshot = true;
+  }
+
   /** Last sequence published on a channel (an HTTP snapshot says which deltas follow it). */
   seqOf(channel: string): number {
     return this.streams.get(channel)?.seq ?? 0;

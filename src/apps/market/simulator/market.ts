@@ -136,4 +136,12 @@ export class SimMarket {
     if (this.timer) clearInterval(this.timer);
     this.timer = null;
   }
+
+  /** Changes the real-time rate (updates per second per venue and symbol; 0 stops the walk). */
+  setRate(updatesPerSecond: number): void {
+    if (updatesPerSecond === this.updatesPerSecond && (this.timer !== null) === updatesPerSecond > 0) return;
+    this.stop();
+    this.updatesPerSecond = updatesPerSecond;
+    this.start();
+  }
 }
