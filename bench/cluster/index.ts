@@ -2,15 +2,18 @@
  * @module bench/cluster
  * The cluster benchmark: `npm run bench -- cluster [options]` (see --help).
  *
- * One scenario runs against several setups in one run (by default one in-memory node and two
- * nodes on one real redis-server; with `--node-cpu-quota` one, two and three Redis nodes, each
- * node in its own CPU cgroup with the same quota). Publishers and receivers are spread over the
- * nodes as a load balancer would (rig.ts: one publisher per node with its own channels), so with
- * N nodes (N-1)/N of the deliveries cross Redis. For each setup
- * it searches the saturation throughput (most deliveries/s with p99 under the limit and nothing
- * lost, duplicated or reordered), then reports the ratio of each multi-node setup to the one-node
- * baseline beside its target, the cross-node latency at half the two-node saturation rate, and
- * the CPU of every process. Results: bench/results/cluster.json and cluster.md.
+ * It answers "if I add a node (with its own core), how many more clients and deliveries can I
+ * serve?". Every node carries the same shape of load whatever the node count (rig.ts, a ring:
+ * each node serves s subscribers on each of 2K channels at r msg/s each, K published through the
+ * node itself and K through the next node), and the search raises s, the subscribers per
+ * channel per node, until the p99 limit or a loss. Per connection and per channel nothing changes
+ * with the node count, so N nodes at N× one node's clients is the ideal and more is impossible by
+ * construction. Beside the search, the first step (the same s for every setup) gives the CPU each
+ * delivery costs the nodes, which does not depend on the p99 limit.
+ *
+ * Setups run one after the other in one run (by default one in-memory node and two nodes on one
+ * real redis-server; with `--node-cpu-quota` one, two and three Redis nodes, each node in its own
+ * CPU cgroup with the same quota). Results: bench/results/cluster.json and cluster.md.
  */
 import { mkdirSync, writeFileSync } from 'node:fs';
 import { cpus, loadavg, totalmem } from 'node:os';
@@ -20,53 +23,52 @@ import { parseArgs } from 'node:util';
 import { startRedis, type TestRedis } from '../../test/helpers/redis.js';
 import { ClusterRig, type NodeCpuQuota, type RigOptions, type StepResult } from './rig.js';
 import { checkCpuController, removeStaleGroups } from './cgroup.js';
-import { LOAD_SHAPE_FLAGS, loadShape, numberOption as num } from '../hub/options.js';
+import { numberOption as num } from '../hub/options.js';
 import { NOISY_OTHER_CPU, renderMarkdown, summarize, type ConfigResult, type Setup } from './report.js';
 
 const here = dirname(fileURLToPath(import.meta.url));
 
-const QUOTA_RATES = '30,60,90,120,150,180,240,300,360,450,600,800';
+const LADDER = '100,200,300,400,450,500,550,600,650,700,760,820,900,1000,1100,1200,1350,1500';
+const QUICK_LADDER = '100,300,500,700,900';
+const FIXED = 300;
 
 const USAGE = `usage: npm run bench -- cluster [options]
-  --clients N          subscribers (default 1000; --quick 400)
-  --channels N         channels (default 1; with a quota 6, so 1, 2 and 3 publishers get equal shares)
-  --publishers MODE    spread: one publisher per node, each with its own channels, at an equal
-                       share of the rate (default); first: one publisher on the first node
-  --rate N             publications/s of the first measured step, all publishers together
-                       (default 100, with a quota 30)
-  --payload BYTES      size of each publication's data (default 200)
-  --duration S         seconds of the first measured step (default 5; --quick 3)
-  --step-duration S    seconds of each saturation step (default 3; --quick 2)
-  --warmup S           unreported warm-up at the first step's rate (default 1)
-  --receivers N        receiver processes, spread over the nodes (default 2; with a quota 6); rounded up to a
-                       multiple of nodes × publishers so every node and publisher get equal shares
-  --setups LIST        engine:nodes list, e.g. memory:1,redis:2 (default memory:1,redis:2;
-                       with --node-cpu-quota redis:1,redis:2,redis:3). The first one-node setup is the baseline.
-  --node-cpu-quota X   put each node in its own cgroup v1 CPU group limited to X cores (e.g. 0.25);
-                       needs a writable /sys/fs/cgroup/cpu (root)
-  --cpu-period-ms MS   CFS period of those groups (default 100, with a burst allowance of one quota; see cgroup.ts)
-  --no-saturation      skip the saturation search
-  --rates LIST         the saturation ladder, msg/s, the same for every setup (default 25,50,200,400,800,1600;
-                       with a quota ${QUOTA_RATES}); it stops after two failed steps in a row
-  --refine N           bisection steps between the highest pass and the next failure (default 2)
-  --p99-limit MS       saturation criterion, the same for every setup (default 50)
-  --confirm-failures   run a failing saturation step once more at once; the rate fails only if both
-                       do (both rows reported): one throttled burst of one node no longer ends a search
-  --out DIR            where cluster.json and cluster.md go (default bench/results)
-  --quick              smaller, shorter run`;
+  --channels-per-node K  K: each node's subscribers are on 2K channels, K published through the node
+                         itself and K through the next node (default 1)
+  --channel-rate R       publications/s on every channel (default 10; a publication costs a node
+                         about half a millisecond of CPU before its fan-out, so a few per second
+                         per node leave the quota to the deliveries)
+  --subscribers LIST     the ladder of s, subscribers per channel per node, the same for every setup
+                         (default ${LADDER}; --quick ${QUICK_LADDER}); a node serves 2·K·s
+                         connections. The search stops after two failing steps in a row.
+  --fixed S              the step measured for --duration, whose CPU per delivery is compared
+                         across setups (default ${FIXED}, about half one node's saturation at 0.15 of a core; added to the ladder)
+  --payload BYTES        size of each publication's data (default 200)
+  --duration S           seconds of the fixed-load step (default 5; --quick 3)
+  --step-duration S      seconds of every other step (default 3; --quick 2)
+  --warmup S             unreported step after each growth of the load (default 1)
+  --setups LIST          engine:nodes list, e.g. memory:1,redis:2 (default memory:1,redis:2;
+                         with --node-cpu-quota redis:1,redis:2,redis:3). The first one-node setup is the baseline.
+  --node-cpu-quota X     put each node in its own cgroup v1 CPU group limited to X cores (e.g. 0.25);
+                         needs a writable /sys/fs/cgroup/cpu (root)
+  --cpu-period-ms MS     CFS period of those groups (default 10: a throttled node stalls for at most
+                         the rest of a 10 ms period; see cgroup.ts)
+  --no-saturation        the ladder up to the fixed-load step only
+  --p99-limit MS         saturation criterion, the same for every setup (default 50)
+  --out DIR              where cluster.json and cluster.md go (default bench/results)
+  --quick                shorter run`;
 
 export interface Options extends RigOptions {
-  rate: number;
   durationMs: number;
   stepDurationMs: number;
   warmupMs: number;
   setups: Setup[];
   quota: NodeCpuQuota | null;
   saturation: boolean;
-  rates: number[];
-  refine: number;
-  /** A failing saturation step is run once more; the rate fails only if both do. */
-  confirmFailures: boolean;
+  /** Subscribers per channel per node, step by step. */
+  ladder: number[];
+  /** The ladder's step measured for `durationMs`: CPU per delivery at the same load in every setup. */
+  fixedSubscribers: number;
   outDir: string;
   crossNodeP99TargetMs: number;
   /** Scaling targets by node count, against the one-node baseline. */
@@ -87,16 +89,21 @@ function parseOptions(args: string[]): Options {
   const { values } = parseArgs({
     args,
     options: {
-      ...LOAD_SHAPE_FLAGS,
+      'channels-per-node': { type: 'string' },
+      'channel-rate': { type: 'string' },
+      subscribers: { type: 'string' },
+      fixed: { type: 'string' },
+      payload: { type: 'string' },
+      duration: { type: 'string' },
+      'step-duration': { type: 'string' },
+      warmup: { type: 'string' },
       setups: { type: 'string' },
-      publishers: { type: 'string' },
       'node-cpu-quota': { type: 'string' },
       'cpu-period-ms': { type: 'string' },
-      rates: { type: 'string' },
-      refine: { type: 'string' },
+      'no-saturation': { type: 'boolean' },
       'p99-limit': { type: 'string' },
-      'confirm-failures': { type: 'boolean' },
       out: { type: 'string' },
+      quick: { type: 'boolean' },
       help: { type: 'boolean' },
     },
   });
@@ -106,24 +113,27 @@ function parseOptions(args: string[]): Options {
   }
   const quick = values.quick ?? false;
   const quotaCores = values['node-cpu-quota'] === undefined ? null : num('node-cpu-quota', values['node-cpu-quota'], 0.25, 0.01, 64);
-  const quota = quotaCores === null ? null : { cores: quotaCores, periodUs: Math.round(1000 * num('cpu-period-ms', values['cpu-period-ms'], 100, 1, 1000)) };
-  const defaultRates = quota ? QUOTA_RATES : quick ? '50,200,800' : '25,50,200,400,800,1600';
-  const shape = loadShape(values, { clients: 1000, quickClients: 400, rate: quota ? 30 : 100 });
-  const publishers = values.publishers ?? 'spread';
-  if (publishers !== 'spread' && publishers !== 'first') throw new Error(`--publishers must be spread or first (got "${publishers}")`);
+  const quota = quotaCores === null ? null : { cores: quotaCores, periodUs: Math.round(1000 * num('cpu-period-ms', values['cpu-period-ms'], 10, 1, 1000)) };
+  const ladder = (values.subscribers ?? (quick ? QUICK_LADDER : LADDER)).split(',').map((v) => Math.round(num('subscribers', v.trim(), 0, 1, 100_000)));
+  if (ladder.some((v, i) => i > 0 && v <= ladder[i - 1])) throw new Error(`--subscribers must rise step by step (got ${ladder.join(',')}): connections are only ever added`);
+  const fixedSubscribers = Math.round(num('fixed', values.fixed, Math.min(FIXED, ladder[ladder.length - 1]), 1, 100_000));
+  if (!ladder.includes(fixedSubscribers)) {
+    ladder.push(fixedSubscribers);
+    ladder.sort((a, b) => a - b);
+  }
   return {
-    ...shape,
-    // 6 with quotas: a multiple of 1, 2 and 3 publishers, so each gets the same share.
-    channels: values.channels === undefined && quota ? 6 : shape.channels,
-    publishers,
-    // 6 with quotas: a multiple of 1, 2 and 3 nodes, so every node serves the same share of subscribers.
-    receivers: Math.round(num('receivers', values.receivers, quota ? 6 : 2, 1, 16)),
+    channelsPerNode: Math.round(num('channels-per-node', values['channels-per-node'], 1, 1, 100)),
+    channelRate: num('channel-rate', values['channel-rate'], 10, 0.1, 10_000),
+    payloadBytes: Math.round(num('payload', values.payload, 200, 40, 60_000)),
+    durationMs: 1000 * num('duration', values.duration, quick ? 3 : 5, 0.2, 600),
+    stepDurationMs: 1000 * num('step-duration', values['step-duration'], quick ? 2 : 3, 0.2, 600),
+    warmupMs: 1000 * num('warmup', values.warmup, 1, 0, 60),
     setups: parseSetups(values.setups ?? (quota ? 'redis:1,redis:2,redis:3' : 'memory:1,redis:2')),
     quota,
-    rates: (values.rates ?? defaultRates).split(',').map((r) => num('rates', r.trim(), 0, 1, 1_000_000)),
-    refine: Math.round(num('refine', values.refine, quick ? 0 : 2, 0, 6)),
+    saturation: !values['no-saturation'],
+    ladder,
+    fixedSubscribers,
     p99LimitMs: num('p99-limit', values['p99-limit'], 50, 0.1, 60_000),
-    confirmFailures: values['confirm-failures'] ?? false,
     outDir: values.out ?? join(here, '..', 'results'),
     crossNodeP99TargetMs: 10,
     ratioTargets: { 2: 1.7, 3: 2.4 },
@@ -135,9 +145,9 @@ function describe(label: string, s: StepResult): string {
   const throttled = s.throttledPercent ? ` throttled ${s.throttledPercent.join('/')}%` : '';
   const verdict = (s.pass ? 'pass' : `FAIL (${s.failure})`) + (s.generatorBound ? ' [load generator busy]' : '') + (s.cpuPercent.other > NOISY_OTHER_CPU ? ' [machine busy]' : '');
   return (
-    `  ${label.padEnd(15)} ${String(s.targetRate).padStart(5)} msg/s → ${String(s.deliveredPerSec).padStart(7)} deliveries/s  ` +
+    `  ${label.padEnd(15)} s=${String(s.subscribersPerChannel).padStart(4)} ${String(s.clients).padStart(5)} clients → ${String(s.deliveredPerSec).padStart(7)} deliveries/s  ` +
     `p50 ${s.latencyMs.p50} p95 ${s.latencyMs.p95} p99 ${s.latencyMs.p99} ms${cross}  lost ${s.lost}  ` +
-    `cpu nodes ${s.cpuPercent.nodes.join('+')}%${throttled}${s.cpuPercent.redis !== null ? ` redis ${s.cpuPercent.redis}%` : ''} ` +
+    `cpu nodes ${s.cpuPercent.nodes.join('+')}%${throttled} (${s.cpuUsPerDelivery.nodes} µs/delivery)${s.cpuPercent.redis !== null ? ` redis ${s.cpuPercent.redis}%` : ''} ` +
     `receivers ${s.cpuPercent.receivers.join('+')}% publishers ${s.cpuPercent.publishers.join('+')}% other ${s.cpuPercent.other}%  ${verdict}`
   );
 }
@@ -158,7 +168,16 @@ function best(ladder: StepResult[]): StepResult | null {
   return passing.length ? passing.reduce((a, b) => (b.deliveredPerSec > a.deliveredPerSec ? b : a)) : null;
 }
 
-async function runSetup(setup: Setup, opts: Options, log: (l: string) => void, redis: TestRedis | null, measureCrossAtHalf: boolean): Promise<ConfigResult> {
+/** What ended the search: the failing step above the saturation point, read by who was busy then. */
+function limitOf(failing: StepResult | undefined, quota: NodeCpuQuota | null): ConfigResult['limitedBy'] {
+  if (!failing) return 'max load';
+  if (failing.generatorBound) return 'load generator';
+  // With quotas: a node at 90 % of its quota or more was the limit, whatever else ran.
+  if (quota) return Math.max(...failing.cpuPercent.nodes) >= 90 * quota.cores ? 'nodes' : 'below quota';
+  return failing.cpuPercent.other <= NOISY_OTHER_CPU ? 'nodes' : 'below quota';
+}
+
+async function runSetup(setup: Setup, opts: Options, log: (l: string) => void, redis: TestRedis | null): Promise<ConfigResult> {
   const label = labelOf(setup, opts.quota);
   const rig = new ClusterRig(`${setup.engine}${setup.nodes}`, opts, redis ? { url: redis.url, pid: await redisPid(redis) } : null, setup.nodes, opts.quota);
   // Ctrl-C or a kill mid-run: stop the nodes and remove their CPU groups before exiting.
@@ -171,71 +190,34 @@ async function runSetup(setup: Setup, opts: Options, log: (l: string) => void, r
   try {
     await rig.setup();
     const layout = rig.describeLayout();
-    log(`  ${layout.publishers} publisher(s), ${layout.receivers} receivers (${layout.perNode.join(' / ')} per node, ${layout.crossNode} across Redis from their publisher)`);
-    if (opts.warmupMs > 0) await rig.step(opts.rate, opts.warmupMs);
-    const target = await rig.step(opts.rate, opts.durationMs);
-    log(describe(label, target));
-    const ladder: StepResult[] = [target];
-    const run = async (rate: number) => {
-      const s = await rig.step(rate, opts.stepDurationMs);
-      ladder.push(s);
-      log(describe(label, s));
-      if (s.pass || !opts.confirmFailures) return s;
-      const again: StepResult = { ...(await rig.step(rate, opts.stepDurationMs)), repeat: true };
-      ladder.push(again);
-      log(describe(`${label} (again)`, again));
-      return again;
+    log(`  ${layout.publishers} publisher(s), ${layout.channels} channels, ${layout.receivers} receiver processes, ${Math.round(layout.crossNodeShare * 100)} % of deliveries across Redis`);
+    const grow = async (s: number) => {
+      await rig.grow(s);
+      // Unreported: the new connections' handshakes and first deliveries are not what is measured.
+      if (opts.warmupMs > 0) await rig.step(opts.warmupMs);
     };
-    if (opts.saturation) {
-      // A fixed ladder, the same for every setup: latency is not monotonic in the rate (the hub
-      // batches more messages per frame as the rate grows), so the ladder is walked past the
-      // first failure; then a few bisection steps between the best pass and the next failure.
-      let failedInARow = 0;
-      for (const rate of opts.rates) {
-        if (rate === opts.rate) continue;
-        const s = await run(rate);
-        failedInARow = s.pass ? 0 : failedInARow + 1;
-        if (failedInARow >= 2) break;
-      }
-      for (let i = 0; i < opts.refine; i++) {
-        const top = best(ladder);
-        const above = ladder.filter((s) => !s.pass && (!top || s.targetRate > top.targetRate)).sort((a, b) => a.targetRate - b.targetRate)[0];
-        if (!top || !above) break;
-        const mid = Math.round((top.targetRate + above.targetRate) / 2);
-        if (mid === top.targetRate || mid === above.targetRate) break;
-        await run(mid);
-      }
+    const ladder: StepResult[] = [];
+    let fixed: StepResult | null = null;
+    // Walked past a single failure (a step on a shared machine can catch someone else's burst),
+    // ended by two in a row; connections are only ever added, so there is no bisection.
+    let failedInARow = 0;
+    for (const s of opts.ladder) {
+      if (!opts.saturation && s > opts.fixedSubscribers) break;
+      await grow(s);
+      const step = await rig.step(s === opts.fixedSubscribers ? opts.durationMs : opts.stepDurationMs);
+      if (s === opts.fixedSubscribers) fixed = step;
+      ladder.push(step);
+      log(describe(label, step));
+      failedInARow = step.pass ? 0 : failedInARow + 1;
+      if (failedInARow >= 2) break;
     }
-    ladder.sort((a, b) => a.targetRate - b.targetRate);
     const saturation = best(ladder);
-    const firstFail = ladder.find((s) => !s.pass && (!saturation || s.targetRate > saturation.targetRate));
-    // A node throttled in most periods of the failing step spent its whole quota: the server was the limit, however busy the machine.
-    const quotaSpent = (s: StepResult) => (s.throttledPercent ?? []).some((t) => t >= 50);
-    // Throttled in some periods with every node well below its quota on average: a burst (fan-out, GC) spent a period's quota early.
-    const burst = (s: StepResult) => !!opts.quota && (s.throttledPercent ?? []).some((t) => t > 0) && Math.max(...s.cpuPercent.nodes) < 0.8 * opts.quota.cores * 100;
-    const limitedBy = !opts.saturation
-      ? null
-      : !firstFail
-        ? 'max rate'
-        : firstFail.generatorBound
-          ? 'load generator'
-          : quotaSpent(firstFail)
-            ? 'server'
-            : burst(firstFail)
-              ? 'burst'
-              : firstFail.cpuPercent.other <= NOISY_OTHER_CPU
-                ? 'server'
-                : 'other processes';
-    let halfLoad: StepResult | null = null;
-    if (measureCrossAtHalf && saturation) {
-      // Settled first at that rate (unreported): the step before was an overload whose backlog,
-      // grown heaps and spent burst allowance would otherwise be measured here.
-      const half = Math.max(1, Math.round(saturation.targetRate / 2));
-      await rig.step(half, Math.max(opts.warmupMs, 2000));
-      halfLoad = await rig.step(half, opts.durationMs);
-      log(describe(`${label} (50 %)`, halfLoad));
-    }
-    return { label, ...setup, target, ladder, saturation, limitedBy, halfLoad, layout };
+    const firstFail = ladder.find((s) => !s.pass && (!saturation || s.subscribersPerChannel > saturation.subscribersPerChannel));
+    // The passing step nearest half the saturation throughput (for the cross-node latency target).
+    const halfLoad = saturation
+      ? ladder.filter((s) => s.pass && s.deliveredPerSec <= saturation.deliveredPerSec).reduce<StepResult | null>((a, b) => (!a || Math.abs(b.deliveredPerSec - saturation.deliveredPerSec / 2) < Math.abs(a.deliveredPerSec - saturation.deliveredPerSec / 2) ? b : a), null)
+      : null;
+    return { label, ...setup, fixed, ladder, saturation, limitedBy: opts.saturation ? limitOf(firstFail, opts.quota) : null, halfLoad, layout };
   } finally {
     process.off('SIGINT', interrupted);
     process.off('SIGTERM', interrupted);
@@ -256,22 +238,19 @@ export async function main(args: string[]): Promise<void> {
     ? `quota'd: each node in its own cgroup v1 CPU group, ${opts.quota.cores} core per ${opts.quota.periodUs / 1000} ms period`
     : 'unquota\'d: every process shares the whole machine';
   log(
-    `cluster benchmark (${mode}): ${opts.clients} subscribers on ${opts.channels} channel(s), ${opts.payloadBytes}-byte payload; ` +
+    `cluster benchmark (${mode}): per node 2 × ${opts.channelsPerNode} channel(s) at ${opts.channelRate} msg/s each, s subscribers per channel per node over ${opts.ladder.join(', ')}, ${opts.payloadBytes}-byte payload; ` +
       `setups: ${opts.setups.map((s) => `${s.engine}:${s.nodes}`).join(', ')}`,
   );
   const loadBefore = loadavg().map((v) => Math.round(v * 100) / 100);
   const configs: ConfigResult[] = [];
   const failures: string[] = [];
-  let crossMeasured = false;
   for (const setup of opts.setups) {
     log(`\n[${labelOf(setup, opts.quota)}]`);
     let redis: TestRedis | null = null;
     try {
       // No persistence: the hub engine's state is disposable, and AOF writes would only add noise.
       if (setup.engine === 'redis') redis = await startRedis();
-      const measureCross: boolean = setup.nodes === 2 && !crossMeasured && opts.saturation;
-      crossMeasured ||= measureCross;
-      configs.push(await runSetup(setup, opts, log, redis, measureCross));
+      configs.push(await runSetup(setup, opts, log, redis));
     } catch (err) {
       // One setup that cannot run (a node not ready in time on a loaded machine) is reported; the others' results are kept.
       const message = (err as Error).message.split('\n')[0];

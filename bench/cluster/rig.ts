@@ -1,28 +1,29 @@
 /**
  * @module bench/cluster/rig
- * One configuration under load: Airwaves nodes as real processes (one on the memory engine, or
- * several on one redis-server), the hub benchmark's lean receiver and publisher processes.
+ * One setup under load: Airwaves nodes as real processes (one on the memory engine, or several on
+ * one redis-server), the hub benchmark's lean receiver and publisher processes.
  *
- * Where the load goes, as a load balancer in front of the nodes would put it:
- * - `spread` (the default): one publisher process per node (publisher p on node p), each
- *   publishing its own channels (channel c belongs to publisher c mod P) at an equal share of the
- *   rate. Receiver r sits on node r mod N and holds subscriptions to the channels of publisher
- *   ⌊r / N⌋ mod P only, so every receiver is either wholly on its publisher's node or wholly
- *   across Redis from it (cross-node latency is split out by receiver), and every node serves the
- *   same number of subscribers and publishers.
- * - `first`: one publisher on the first node for every channel (the earlier, one-sided rig).
+ * The load has the same shape on every node, whatever the node count. Node n serves s subscribers
+ * (the search raises s) on each of 2K channels, K in each of two sets:
+ * - A_n, published through node n itself (receiver "own": same-node deliveries);
+ * - B_n, published through node n+1 (receiver "cross": deliveries across Redis).
+ * Publisher n, connected to node n, publishes A_n and B_(n−1), every channel at `channelRate`.
+ * So every node, for any N including 1 (where B_0 is published through node 0 too), accepts 2K·r
+ * publications, receives 2K·r messages from the engine, fans each out to s sockets (2K·r·s
+ * deliveries) over 2K·s connections, one message per connection per 1/r s. N nodes serving N×
+ * one node's clients is the ideal, and more is impossible by construction: only redis-server,
+ * shared by all, does more work per node as N grows (its CPU is reported).
  *
- * A step publishes at a rate for a time, waits (bounded) for the receivers to drain, and merges
- * their counts and latency histograms.
+ * A step publishes for a time, waits (bounded) for the receivers to drain, and merges their
+ * counts and latency histograms.
  */
 import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { mkdtempSync, rmSync } from 'node:fs';
-import { tmpdir } from 'node:os';
+import { cpus, tmpdir } from 'node:os';
 import { LatencyHistogram } from '../hub/histogram.js';
 import { Child, drainReceivers, type PublisherResult } from '../hub/ipc.js';
-import { cpus } from 'node:os';
-import { HOST, cpuPercent, machineCpuPercent, sampleMachine, sampleProc, type MachineSample, type ProcSample } from '../hub/servers.js';
+import { HOST, machineCpuPercent, sampleMachine, sampleProc, type MachineSample, type ProcSample } from '../hub/servers.js';
 import { channelName } from '../hub/wire.js';
 import { NodeProcess } from '../../test/cluster/nodes.js';
 import { CpuQuotaGroup, GROUP_PREFIX, throttleDelta, type ThrottleStats } from './cgroup.js';
@@ -36,35 +37,12 @@ const GENERATOR_BUSY_PERCENT = 90;
 const round = (v: number, d = 2) => Math.round(v * 10 ** d) / 10 ** d;
 
 export interface RigOptions {
-  clients: number;
-  channels: number;
-  receivers: number;
+  /** K: channels per set; a node's subscribers are on 2K channels, K same-node and K across Redis. */
+  channelsPerNode: number;
+  /** Publications per second on every channel (r). */
+  channelRate: number;
   payloadBytes: number;
   p99LimitMs: number;
-  /** One publisher per node, each with its own channels (`spread`), or one on the first node (`first`). */
-  publishers: 'spread' | 'first';
-}
-
-/**
- * Who publishes what, and where every receiver goes, for `nodes` nodes. Receivers: at least
- * `opts.receivers`, rounded up to a multiple of N × P so every (node, publisher) pair gets the
- * same number of them. Subscriber i goes to receiver i mod R and, within it, to the receiver's
- * channels in turn.
- */
-export function loadLayout(opts: RigOptions, nodes: number): { publisherChannels: number[][]; receiverNode: number[]; receiverChannels: string[][] } {
-  const publishers = opts.publishers === 'spread' ? Math.min(nodes, opts.channels) : 1;
-  const publisherChannels = Array.from({ length: publishers }, (_, p) => Array.from({ length: opts.channels }, (_, c) => c).filter((c) => c % publishers === p));
-  const unit = nodes * publishers;
-  const count = Math.min(Math.ceil(opts.receivers / unit) * unit, Math.max(1, opts.clients));
-  const receiverNode = Array.from({ length: count }, (_, r) => r % nodes);
-  const ownChannels = Array.from({ length: count }, (_, r) => publisherChannels[Math.floor(r / nodes) % publishers]);
-  const receiverChannels: string[][] = Array.from({ length: count }, () => []);
-  for (let i = 0; i < opts.clients; i++) {
-    const r = i % count;
-    const own = ownChannels[r];
-    receiverChannels[r].push(channelName(own[receiverChannels[r].length % own.length]));
-  }
-  return { publisherChannels, receiverNode, receiverChannels };
 }
 
 /** Each node in its own CPU cgroup with this quota (cores) per period; absent: nodes unconstrained. */
@@ -81,8 +59,23 @@ export interface Latency {
   count: number;
 }
 
+/** Channel sets A_n (same-node) and B_n (across Redis), publishers and receivers for N nodes with K channels per set. */
+export function ringLayout(nodes: number, channelsPerSet: number): { publisherChannels: number[][]; receivers: { node: number; publisherNode: number; channels: number[] }[] } {
+  const set = (n: number, which: 0 | 1) => Array.from({ length: channelsPerSet }, (_, j) => (2 * n + which) * channelsPerSet + j);
+  const prev = (n: number) => (n + nodes - 1) % nodes;
+  const publisherChannels = Array.from({ length: nodes }, (_, n) => [...set(n, 0), ...set(prev(n), 1)]);
+  const receivers = Array.from({ length: nodes }, (_, n) => [
+    { node: n, publisherNode: n, channels: set(n, 0) },
+    { node: n, publisherNode: (n + 1) % nodes, channels: set(n, 1) },
+  ]).flat();
+  return { publisherChannels, receivers };
+}
+
 export interface StepResult {
-  targetRate: number;
+  /** Subscribers per channel per node (s). */
+  subscribersPerChannel: number;
+  /** Connections on all nodes together. */
+  clients: number;
   durationMs: number;
   published: number;
   achievedRate: number;
@@ -93,18 +86,17 @@ export interface StepResult {
   duplicated: number;
   outOfOrder: number;
   latencyMs: Latency;
-  /** Only the receivers on a node other than the publisher's (null with one node). */
+  /** Receivers of the B channels, published through the next node, so across Redis (null with one node). */
   crossNodeLatencyMs: Latency | null;
-  /**
-   * Only the receivers on their publisher's node (null with one node), in the same step as the
-   * cross-node ones: the difference between the two is what the Redis hop adds.
-   */
+  /** Receivers of the A channels, published through their own node, same step (null with one node). */
   sameNodeLatencyMs: Latency | null;
   /**
    * Percent of one core during the publishing window. `machine` is the whole box (200 = both
    * cores of a 2-core machine); `other` is what processes outside this benchmark took meanwhile.
    */
   cpuPercent: { nodes: number[]; redis: number | null; receivers: number[]; publishers: number[]; machine: number; other: number };
+  /** CPU time per delivery, µs: all nodes together, redis-server, and the load generators. */
+  cpuUsPerDelivery: { nodes: number; redis: number | null; generators: number };
   /** Per quota'd node: percent of CFS periods in which it ran out of quota (null without quotas). */
   throttledPercent: number[] | null;
   drainMs: number;
@@ -112,8 +104,6 @@ export interface StepResult {
   generatorBound: boolean;
   pass: boolean;
   failure?: string;
-  /** The second run of a rate whose first failed (--confirm-failures). */
-  repeat?: boolean;
 }
 
 function latencyOf(h: LatencyHistogram): Latency {
@@ -129,7 +119,7 @@ function latencyOf(h: LatencyHistogram): Latency {
 export const BENCH_API_KEY = 'bench-api-key-0123456789abcdef-0123456789';
 
 /**
- * Environment of a benchmark node: limits lifted (the load comes from few connections), and the
+ * Environment of a benchmark node: limits lifted (the load comes from few processes), and the
  * hub alone (no app): the apps' start-up (databases) takes minutes on a loaded machine, and their
  * background work would spend the node's quota on something other than what is measured.
  */
@@ -150,21 +140,27 @@ function nodeEnv(dataDir: string): Record<string, string> {
   };
 }
 
+interface Samples {
+  machine: MachineSample;
+  nodes: ProcSample[];
+  redis: ProcSample | null;
+  receivers: ProcSample[];
+  publishers: ProcSample[];
+  throttling: ThrottleStats[];
+}
+
 export class ClusterRig {
   nodes: NodeProcess[] = [];
   receivers: Child[] = [];
   publishers: Child[] = [];
-  /** Receiver index → node index. */
-  private receiverNode: number[] = [];
-  /** Receiver index → the node its channels are published on. */
-  private receiverPublisherNode: number[] = [];
-  /** Publisher index → the channel indexes it publishes. */
-  private publisherChannels: number[][] = [];
+  private layout: ReturnType<typeof ringLayout>;
+  /** Subscribers per channel per node now connected (s). */
+  private perChannel = 0;
   private subsPerChannel = new Map<string, number>();
   private stepId = 0;
   private readonly dataDir = mkdtempSync(join(tmpdir(), 'airwaves-bench-cluster-'));
   private readonly groups: CpuQuotaGroup[] = [];
-  private loadGroup?: CpuQuotaGroup;
+  private readonly helperGroups: CpuQuotaGroup[] = [];
 
   constructor(
     readonly label: string,
@@ -172,7 +168,9 @@ export class ClusterRig {
     private readonly redis: { url: string; pid: number } | null,
     readonly nodeCount: number,
     private readonly quota: NodeCpuQuota | null = null,
-  ) {}
+  ) {
+    this.layout = ringLayout(nodeCount, opts.channelsPerNode);
+  }
 
   async setup(): Promise<void> {
     // Started one after the other: two cold tsx starts at once on two cores take longer than in turn.
@@ -188,40 +186,46 @@ export class ClusterRig {
         group.add(node.pid!);
       }
     }
-    const layout = loadLayout(this.opts, this.nodeCount);
-    this.publisherChannels = layout.publisherChannels;
-    this.receiverNode = layout.receiverNode;
-    // Publisher p is on node p.
-    this.receiverPublisherNode = layout.receiverChannels.map((_, r) => Math.floor(r / this.nodeCount) % layout.publisherChannels.length);
-    for (const chs of layout.receiverChannels) for (const ch of chs) this.subsPerChannel.set(ch, (this.subsPerChannel.get(ch) ?? 0) + 1);
-    this.receivers = layout.receiverChannels.map((_, i) => new Child(RECEIVER, `${this.label}-receiver-${i}`));
-    await Promise.all(
-      this.receivers.map((r, i) =>
-        r.call(
-          { type: 'connect', kind: 'airwaves', host: HOST, port: this.nodes[this.receiverNode[i]].port, subscriptions: layout.receiverChannels[i], concurrency: 50 },
-          120_000,
-        ),
-      ),
-    );
-    this.publishers = this.publisherChannels.map((_, p) => new Child(PUBLISHER, `${this.label}-publisher-${p}`));
+    this.receivers = this.layout.receivers.map((r, i) => new Child(RECEIVER, `${this.label}-receiver-${i}-node${r.node}`));
+    this.publishers = this.layout.publisherChannels.map((_, p) => new Child(PUBLISHER, `${this.label}-publisher-${p}`));
     await Promise.all(this.publishers.map((pub, p) => pub.call({ type: 'connect', kind: 'airwaves', host: HOST, port: this.nodes[p].port }, 30_000)));
     if (this.quota) {
-      // The load generators and redis-server: a group of their own with no ceiling and the same
-      // high weight as the nodes, so neither the quota nor the machine's other work starves them.
+      // No ceiling and the same high weight as the nodes: neither the quota nor the machine's
+      // other work starves them. redis-server has a group of its own, so the load generators
+      // cannot take its share either.
       const load = CpuQuotaGroup.create(`${GROUP_PREFIX}${process.pid}-${this.label}-load`, null, this.quota.periodUs);
-      this.loadGroup = load;
-      for (const pid of [...this.receivers.map((r) => r.pid), ...this.publishers.map((p) => p.pid), ...(this.redis ? [this.redis.pid] : [])]) load.add(pid);
+      this.helperGroups.push(load);
+      for (const pid of [...this.receivers.map((r) => r.pid), ...this.publishers.map((p) => p.pid)]) load.add(pid);
+      if (this.redis) {
+        const redis = CpuQuotaGroup.create(`${GROUP_PREFIX}${process.pid}-${this.label}-redis`, null, this.quota.periodUs);
+        this.helperGroups.push(redis);
+        redis.add(this.redis.pid);
+      }
     }
   }
 
-  /** How many receivers (and subscribers) each node has, and how many of them are across Redis from their publisher. */
-  describeLayout(): { receivers: number; perNode: number[]; crossNode: number; publishers: number } {
-    const perNode = this.nodes.map((_, n) => this.receiverNode.filter((x) => x === n).length);
-    const crossNode = this.receiverNode.filter((n, r) => n !== this.receiverPublisherNode[r]).length;
-    return { receivers: this.receivers.length, perNode, crossNode, publishers: this.publishers.length };
+  /** Raises the subscribers per channel per node to `s` (connections only added), then lets the nodes settle. */
+  async grow(s: number): Promise<void> {
+    const add = s - this.perChannel;
+    if (add <= 0) return;
+    await Promise.all(
+      this.layout.receivers.map((r, i) => {
+        const subscriptions = r.channels.flatMap((c) => Array.from({ length: add }, () => channelName(c)));
+        return this.receivers[i].call({ type: 'connect', kind: 'airwaves', host: HOST, port: this.nodes[r.node].port, subscriptions, concurrency: 20 }, 300_000);
+      }),
+    );
+    this.perChannel = s;
+    this.subsPerChannel.clear();
+    for (const r of this.layout.receivers) for (const c of r.channels) this.subsPerChannel.set(channelName(c), (this.subsPerChannel.get(channelName(c)) ?? 0) + s);
   }
 
-  private samples(): { machine: MachineSample; nodes: ProcSample[]; redis: ProcSample | null; receivers: ProcSample[]; publishers: ProcSample[]; throttling: ThrottleStats[] } {
+  /** Where the load is: connections per node, and how many of a node's deliveries come across Redis. */
+  describeLayout(): { publishers: number; receivers: number; channels: number; crossNodeShare: number } {
+    const cross = this.layout.receivers.filter((r) => r.node !== r.publisherNode).length;
+    return { publishers: this.publishers.length, receivers: this.receivers.length, channels: this.nodeCount * 2 * this.opts.channelsPerNode, crossNodeShare: cross / this.layout.receivers.length };
+  }
+
+  private samples(): Samples {
     return {
       throttling: this.groups.map((g) => g.throttling()),
       machine: sampleMachine(),
@@ -232,77 +236,94 @@ export class ClusterRig {
     };
   }
 
-  async step(rate: number, durationMs: number): Promise<StepResult> {
+  async step(durationMs: number): Promise<StepResult> {
     const { opts } = this;
     const step = ++this.stepId;
     await Promise.all(this.receivers.map((r) => r.call({ type: 'step', step })));
     const before = this.samples();
-    // Each publisher's share of the rate is its share of the channels.
     const results = await Promise.all(
       this.publishers.map((p, i) =>
         p.call<PublisherResult>(
-          { type: 'run', step, rate: (rate * this.publisherChannels[i].length) / opts.channels, durationMs, channels: opts.channels, channelIndexes: this.publisherChannels[i], payloadBytes: opts.payloadBytes },
+          {
+            type: 'run',
+            step,
+            rate: opts.channelRate * this.layout.publisherChannels[i].length,
+            durationMs,
+            channels: this.nodeCount * 2 * opts.channelsPerNode,
+            channelIndexes: this.layout.publisherChannels[i],
+            payloadBytes: opts.payloadBytes,
+          },
           durationMs * 3 + 30_000,
         ),
       ),
     );
     const after = this.samples();
-    const pub = {
-      published: Object.assign({}, ...results.map((r) => r.published)) as Record<string, number>,
-      total: results.reduce((a, r) => a + r.total, 0),
-      elapsedMs: Math.max(...results.map((r) => r.elapsedMs)),
-      achievedRate: results.reduce((a, r) => a + r.achievedRate, 0),
-    };
+    const published = Object.assign({}, ...results.map((r) => r.published)) as Record<string, number>;
+    const total = results.reduce((a, r) => a + r.total, 0);
+    const elapsedMs = Math.max(...results.map((r) => r.elapsedMs));
+    const achievedRate = results.reduce((a, r) => a + r.achievedRate, 0);
+    const wantedRate = opts.channelRate * this.nodeCount * 2 * opts.channelsPerNode;
 
-    const { expected, drainMs, reports } = await drainReceivers(this.receivers, pub.published, this.subsPerChannel, { quietMs: QUIET_MS, maxMs: DRAIN_MAX_MS });
+    const { expected, drainMs, reports } = await drainReceivers(this.receivers, published, this.subsPerChannel, { quietMs: QUIET_MS, maxMs: DRAIN_MAX_MS });
+    // CPU per delivery counts from the first publication to the last delivery (the drain included).
+    const drained = this.samples();
     const all = new LatencyHistogram();
     const cross = new LatencyHistogram();
     const same = new LatencyHistogram();
     let delivered = 0, lost = 0, duplicated = 0, outOfOrder = 0, connected = 0;
     reports.forEach((rep, i) => {
+      const r = this.layout.receivers[i];
       all.merge(rep.histogram);
-      (this.receiverNode[i] !== this.receiverPublisherNode[i] ? cross : same).merge(rep.histogram);
+      (r.node !== r.publisherNode ? cross : same).merge(rep.histogram);
       delivered += rep.received;
       lost += rep.lost;
       duplicated += rep.duplicated;
       outOfOrder += rep.outOfOrder;
       connected += rep.connected;
     });
-    const seconds = Math.max(pub.elapsedMs, durationMs) / 1000;
+    const seconds = Math.max(elapsedMs, durationMs) / 1000;
     const latencyMs = latencyOf(all);
-    const nodes = before.nodes.map((b, i) => cpuPercent(b, after.nodes[i]));
-    const redis = before.redis && after.redis ? cpuPercent(before.redis, after.redis) : null;
-    const receivers = before.receivers.map((b, i) => cpuPercent(b, after.receivers[i]));
-    const publishers = before.publishers.map((b, i) => cpuPercent(b, after.publishers[i]));
+    const wall = (after.nodes[0].at - before.nodes[0].at) / 1000;
+    const cpuSeconds = (a: ProcSample[], b: ProcSample[]) => a.map((x, i) => b[i].cpuSeconds - x.cpuSeconds);
+    const nodeSec = cpuSeconds(before.nodes, after.nodes);
+    const receiverSec = cpuSeconds(before.receivers, after.receivers);
+    const publisherSec = cpuSeconds(before.publishers, after.publishers);
+    const redisSec = before.redis && after.redis ? after.redis.cpuSeconds - before.redis.cpuSeconds : null;
+    const pct = (sec: number) => (wall > 0 ? (100 * sec) / wall : 0);
+    const sum = (v: number[]) => v.reduce((a, b) => a + b, 0);
     const machine = machineCpuPercent(before.machine, after.machine, cpus().length);
-    const ours = [...nodes, ...receivers, ...publishers, redis ?? 0].reduce((a, b) => a + b, 0);
+    const ours = pct(sum(nodeSec) + sum(receiverSec) + sum(publisherSec) + (redisSec ?? 0));
     const cpu = {
-      nodes: nodes.map((v) => round(v, 1)),
-      redis: redis === null ? null : round(redis, 1),
-      receivers: receivers.map((v) => round(v, 1)),
-      publishers: publishers.map((v) => round(v, 1)),
+      nodes: nodeSec.map((v) => round(pct(v), 1)),
+      redis: redisSec === null ? null : round(pct(redisSec), 1),
+      receivers: receiverSec.map((v) => round(pct(v), 1)),
+      publishers: publisherSec.map((v) => round(pct(v), 1)),
       machine: round(machine, 1),
       // The coordinator's own polling is in here too; it is small.
       other: round(Math.max(0, machine - ours), 1),
     };
+    const perDelivery = (sec: number) => (delivered > 0 ? round((sec * 1e6) / delivered, 2) : 0);
+    const untilDrained = (pick: (s: Samples) => ProcSample[]) => sum(cpuSeconds(pick(before), pick(drained)));
     const throttledPercent = this.groups.length
       ? before.throttling.map((b, i) => {
           const d = throttleDelta(b, after.throttling[i]);
           return d.periods > 0 ? round((100 * d.throttledPeriods) / d.periods, 1) : 0;
         })
       : null;
+    const clients = this.perChannel * 2 * opts.channelsPerNode * this.nodeCount;
     const failures: string[] = [];
     if (lost > 0) failures.push(`${lost} lost`);
     if (duplicated > 0) failures.push(`${duplicated} duplicated`);
     if (outOfOrder > 0) failures.push(`${outOfOrder} out of order`);
     if (latencyMs.p99 > opts.p99LimitMs) failures.push(`p99 ${latencyMs.p99} ms > ${opts.p99LimitMs} ms`);
-    if (pub.achievedRate < 0.95 * rate) failures.push(`publisher reached only ${Math.round(pub.achievedRate)} of ${rate} msg/s`);
-    if (connected < opts.clients) failures.push(`${opts.clients - connected} subscribers disconnected`);
+    if (achievedRate < 0.95 * wantedRate) failures.push(`publishers reached only ${Math.round(achievedRate)} of ${wantedRate} msg/s`);
+    if (connected < clients) failures.push(`${clients - connected} subscribers disconnected`);
     return {
-      targetRate: rate,
+      subscribersPerChannel: this.perChannel,
+      clients,
       durationMs,
-      published: pub.total,
-      achievedRate: round(pub.achievedRate, 1),
+      published: total,
+      achievedRate: round(achievedRate, 1),
       expected,
       delivered,
       deliveredPerSec: Math.round(delivered / seconds),
@@ -313,10 +334,15 @@ export class ClusterRig {
       crossNodeLatencyMs: this.nodeCount > 1 ? latencyOf(cross) : null,
       sameNodeLatencyMs: this.nodeCount > 1 ? latencyOf(same) : null,
       cpuPercent: cpu,
+      cpuUsPerDelivery: {
+        nodes: perDelivery(untilDrained((x) => x.nodes)),
+        redis: before.redis && drained.redis ? perDelivery(drained.redis.cpuSeconds - before.redis.cpuSeconds) : null,
+        generators: perDelivery(untilDrained((x) => x.receivers) + untilDrained((x) => x.publishers)),
+      },
       throttledPercent,
       drainMs: Math.round(drainMs),
       connected,
-      generatorBound: Math.max(...cpu.publishers, ...cpu.receivers) >= GENERATOR_BUSY_PERCENT || pub.achievedRate < 0.95 * rate,
+      generatorBound: Math.max(...cpu.publishers, ...cpu.receivers) >= GENERATOR_BUSY_PERCENT || achievedRate < 0.95 * wantedRate,
       pass: failures.length === 0,
       failure: failures.length ? failures.join('; ') : undefined,
     };
@@ -327,14 +353,14 @@ export class ClusterRig {
     await Promise.all(this.nodes.map((n) => n.stop()));
     for (const g of this.groups) g.remove();
     // redis-server outlives the rig (one per setup, stopped by the caller): back to the root group.
-    if (this.redis && this.loadGroup) {
+    if (this.redis && this.helperGroups.length) {
       try {
         CpuQuotaGroup.root().add(this.redis.pid);
       } catch {
         /* already gone */
       }
     }
-    this.loadGroup?.remove();
+    for (const g of this.helperGroups) g.remove();
     rmSync(this.dataDir, { recursive: true, force: true });
   }
 }

@@ -34,9 +34,12 @@ export async function main(args: string[]): Promise<HubBenchResults> {
   const load: Partial<Record<ServerKind, LoadResult>> = {};
   const idle: Partial<Record<ServerKind, IdleResult>> = {};
   try {
-    for (const kind of opts.servers) {
-      log(`\n[${kind}] ${opts.ladder ? 'ladder' : 'load'}`);
-      load[kind] = opts.ladder ? await runLadder(kind, opts, log) : await runLoad(kind, opts, log);
+    if (opts.ladder) await runLadders(opts, load, log);
+    else {
+      for (const kind of opts.servers) {
+        log(`\n[${kind}] load`);
+        load[kind] = await runLoad(kind, opts, log);
+      }
     }
     if (opts.idle) {
       // The bare ws server is the reference; Socket.IO can be added for information (--idle-servers).
@@ -80,3 +83,20 @@ export async function main(args: string[]): Promise<HubBenchResults> {
   return results;
 }
 
+/**
+ * The ladder `opts.repeat` times, the servers in the given order, then reversed, and so on (a
+ * drift in the machine's load over the run then weighs on every server alike). Each server's
+ * steps of every repetition go into its one LoadResult, tagged with their repetition.
+ */
+async function runLadders(opts: HubBenchOptions, load: Partial<Record<ServerKind, LoadResult>>, log: (line: string) => void): Promise<void> {
+  for (let repetition = 1; repetition <= opts.repeat; repetition++) {
+    const order = repetition % 2 === 1 ? opts.servers : [...opts.servers].reverse();
+    for (const kind of order) {
+      log(`\n[${kind}] ladder${opts.repeat > 1 ? `, repetition ${repetition} of ${opts.repeat}` : ''}`);
+      const result = await runLadder(kind, opts, log, repetition);
+      const kept = load[kind];
+      if (kept) kept.ladder.push(...result.ladder);
+      else load[kind] = result;
+    }
+  }
+}

@@ -37,6 +37,11 @@ export interface HubBenchOptions {
    * count) once each, in order; results replace hub.json and hub.md.
    */
   ladder: number[] | null;
+  /**
+   * Ladder repetitions (--repeat): every server runs the whole ladder this many times, the order
+   * of the servers reversed every other repetition; each rung is judged on the medians.
+   */
+  repeat: number;
 }
 
 /** The ladder's steps in deliveries/s (the issue's scenario) and the servers it runs by default. */
@@ -68,7 +73,10 @@ export const USAGE = `usage: npm run bench -- hub [options]
   --ladder            black-box mode: the built CLI (npm run build first) beside the peers, each
                       running the deliveries/s steps once, in order; --servers defaults to
                       ${LADDER_SERVERS}; --duration is per step
-  --ladder-rates LIST the ladder's deliveries/s (default ${DEFAULT_LADDER.join(',')}; implies --ladder)`;
+  --ladder-rates LIST the ladder's deliveries/s (default ${DEFAULT_LADDER.join(',')}; implies --ladder)
+  --repeat N          run the ladder N times (default 1), the servers' order reversed every other
+                      time; each rung reports the medians of p50 and p99 with their spread, and
+                      the targets are judged on the medians (3 or more recommended)`;
 
 /** A numeric command-line option: its value within [min, max], the fallback when absent; else a message naming it. */
 export function numberOption(name: string, raw: string | undefined, fallback: number, min: number, max: number): number {
@@ -129,6 +137,7 @@ export function parseOptions(args: string[], defaultOut: string): HubBenchOption
       'profile-server': { type: 'string' },
       ladder: { type: 'boolean' },
       'ladder-rates': { type: 'string' },
+      repeat: { type: 'string' },
       help: { type: 'boolean' },
     },
   });
@@ -145,6 +154,7 @@ export function parseOptions(args: string[], defaultOut: string): HubBenchOption
     return list as ServerKind[];
   };
   const ladder = values.ladder || values['ladder-rates'] !== undefined ? ladderSteps(values['ladder-rates']) : null;
+  if (values.repeat !== undefined && !ladder) throw new Error('--repeat needs --ladder (or --ladder-rates)');
   const servers = serverList('servers', values.servers ?? (ladder ? LADDER_SERVERS : 'airwaves,ws,socketio'));
   const shape = loadShape(values, { clients: 1000, quickClients: 200, rate: 200 });
   return {
@@ -164,6 +174,7 @@ export function parseOptions(args: string[], defaultOut: string): HubBenchOption
     outDir: values.out ?? defaultOut,
     quick,
     profileServerDir: values['profile-server'],
+    repeat: Math.round(numberOption('repeat', values.repeat, 1, 1, 20)),
   };
 }
 

@@ -10,7 +10,7 @@ import { LeanSocket, OP_TEXT } from './lean-socket.js';
 import { clientScript, isEngineIoPing, pathFor, scanMessages, type ServerKind } from './wire.js';
 
 const histogram = new LatencyHistogram();
-let sockets: LeanSocket[] = [];
+const sockets: LeanSocket[] = [];
 let channels: (string | null)[] = [];
 let counts = new Int32Array(0);
 let lastSeq = new Float64Array(0);
@@ -85,12 +85,17 @@ async function openClient(kind: ServerKind, host: string, port: number, index: n
   return opened;
 }
 
+/** Opens the requested subscriptions; a second `connect` adds to those already open (the cluster bench grows its load this way). */
 async function connectAll(r: Extract<ReceiverRequest, { type: 'connect' }>): Promise<{ connected: number }> {
-  channels = r.subscriptions;
-  counts = new Int32Array(channels.length);
-  lastSeq = new Float64Array(channels.length);
-  sockets = new Array(channels.length);
-  let next = 0;
+  let next = channels.length;
+  channels = channels.concat(r.subscriptions);
+  const grownCounts = new Int32Array(channels.length);
+  grownCounts.set(counts);
+  counts = grownCounts;
+  const grownSeq = new Float64Array(channels.length);
+  grownSeq.set(lastSeq);
+  lastSeq = grownSeq;
+  sockets.length = channels.length;
   // Bounded concurrency: a burst of thousands of handshakes would overflow the server's accept backlog.
   const worker = async () => {
     while (next < channels.length) {
@@ -98,8 +103,8 @@ async function connectAll(r: Extract<ReceiverRequest, { type: 'connect' }>): Pro
       sockets[i] = await openClient(r.kind, r.host, r.port, i, channels[i]);
     }
   };
-  await Promise.all(Array.from({ length: Math.min(r.concurrency, channels.length) }, worker));
-  return { connected: sockets.filter((s) => !s.closed).length };
+  await Promise.all(Array.from({ length: Math.min(r.concurrency, r.subscriptions.length) }, worker));
+  return { connected: sockets.filter((s) => s && !s.closed).length };
 }
 
 function report(expected: Record<string, number>): ReceiverReport {

@@ -60,6 +60,8 @@ export interface StepResult {
   disturbed: boolean;
   pass: boolean;
   failure?: string;
+  /** The ladder repetition (1-based) this step belongs to (--repeat); absent outside the ladder. */
+  repetition?: number;
 }
 
 export interface LoadResult {
@@ -320,7 +322,7 @@ export async function runLoad(kind: ServerKind, opts: HubBenchOptions, log: (lin
  * divided among the subscribers of each publication) run once after a warm-up, in order. A step
  * is a measurement, not a search: it is kept whatever its verdict.
  */
-export async function runLadder(kind: ServerKind, opts: HubBenchOptions, log: (line: string) => void): Promise<LoadResult> {
+export async function runLadder(kind: ServerKind, opts: HubBenchOptions, log: (line: string) => void, repetition = 1): Promise<LoadResult> {
   const server = await startServer(kind, opts.profileServerDir);
   if (server.startup) log(`  ${kind}: apps ready ${server.startup.appsReadyMs} ms after the hub served; settled (${server.startup.settledCpuPercent} % of a core over 2 s) after ${server.startup.settledMs} ms`);
   const rig = new LoadRig(server, opts);
@@ -331,7 +333,7 @@ export async function runLadder(kind: ServerKind, opts: HubBenchOptions, log: (l
     if (opts.warmupMs > 0) await rig.step(rates[0]!, opts.warmupMs);
     const ladder: StepResult[] = [];
     for (const rate of rates) {
-      const s = await rig.step(rate, opts.durationMs);
+      const s = { ...(await rig.step(rate, opts.durationMs)), repetition };
       log(describe(kind, s));
       ladder.push(s);
     }

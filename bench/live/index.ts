@@ -2,8 +2,10 @@
  * @module bench/live
  * `npm run bench -- live [--seconds 10] [--viewers 200,1000,2000] [--generators 2] [--sockets N [--pipelining 8]] [--ws 1000]
  *   [--publishers 1,10,50] [--window 8] [--ladders 720/360/720,360] [--abr-preset veryfast]
- *   [--only glass,delivery,viewers,ws,ingest,abr] [--profile DIR] [--out NAME]`
- * (`--profile` runs the server under `node --cpu-prof`, the profile written to DIR on close)
+ *   [--only glass,delivery,viewers,ws,ingest,abr] [--profile DIR] [--server-cpu-quota 1.0] [--out NAME]`
+ * (`--profile` runs the server under `node --cpu-prof`, the profile written to DIR on close;
+ * `--server-cpu-quota` puts the server in a cgroup v1 CPU group of that many cores and the load
+ * generators in another, and reports both sides' CPU and the server's throttling: bench/live/cpu-groups)
  * The server runs in its own process (bench/live/server-process, the live app on PGlite in
  * memory); load generators run in others. Measured, in this order:
  * 1. glass — glass-to-glass latency read back from displayed frames in Chromium (bench/live/glass):
@@ -28,6 +30,7 @@ import { embeddedIngest, idleCpu, nginxIngest, publishers, sourceFile, stopAll, 
 import { ServerUnderTest } from './server.js';
 import { abrLadders } from './abr.js';
 import { hlsPolling, oursLlhls, startNginxHls, type Generators, type LoadResult } from './viewer-load.js';
+import { BenchCpuGroups, describeSplit, type SideCpu } from './cpu-groups.js';
 
 const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
 
@@ -38,6 +41,9 @@ function arg(args: string[], name: string, fallback: string): string {
 
 const load = () => loadavg().map((l) => l.toFixed(2)).join(' ');
 const ms = (d: Dist | undefined) => (d && d.n ? `p50 ${d.p50.toFixed(0)} · p95 ${d.p95.toFixed(0)} · p99 ${d.p99.toFixed(0)} · max ${d.max.toFixed(0)} ms (n=${d.n})` : 'no samples');
+const side = (c: SideCpu | undefined) => (c ? `${c.cpuPercent.toFixed(0)} %${c.throttledPercent === null ? '' : `, throttled ${c.throttledPercent.toFixed(0)} %`}${c.runqueueWaitPercent === undefined ? '' : `, waited ${c.runqueueWaitPercent.toFixed(0)} %`}` : '—');
+/** Server CPU time per request answered (µs): what one more viewer costs, whatever the generators managed. */
+const perRequest = (r: LoadResult) => (r.split && r.requests ? `${((r.split.server.cpuPercent / 100) * r.seconds * 1e6 / r.requests).toFixed(0)} µs` : '—');
 const secs = (d: Dist) => (d.n ? `${(d.p50 / 1000).toFixed(2)} s / ${(d.p95 / 1000).toFixed(2)} s` : 'no samples');
 
 export async function main(args: string[]): Promise<void> {
@@ -55,7 +61,10 @@ export async function main(args: string[]): Promise<void> {
   const loadBefore = load();
   const dir = mkdtempSync(join(tmpdir(), 'airwaves-bench-live-'));
   const profile = arg(args, 'profile', '');
+  const quotaText = arg(args, 'server-cpu-quota', '');
+  const groups = BenchCpuGroups.create(quotaText ? Number(quotaText) : null);
   const server = await ServerUnderTest.start(profile ? { cpuProfileDir: profile } : {});
+  groups.addServer(server.pid);
   console.log(`live bench: server pid ${server.pid} at ${server.url}, RTMP ${server.rtmpPort}; load ${load()}`);
   const result: Record<string, unknown> = { at: '', args: args.join(' '), loadBefore, seconds };
   const md: string[] = [];
@@ -128,15 +137,16 @@ export async function main(args: string[]): Promise<void> {
       const file = await sourceFile(dir, '640x360', '1M');
       const key = await server.createKey();
       const [pub] = publishers(file, [`rtmp://127.0.0.1:${server.rtmpPort}/live/${key}`]);
+      groups.addGenerator(pub!.pid);
       const id = await server.waitLive(key);
       const base = `${server.url}/api/v1/streams/${id}/media`;
       const ours: { llhls: LoadResult; hls: LoadResult }[] = [];
       for (const n of viewerCounts) {
-        const llhls = await oursLlhls(server, id, n, generators, seconds, load);
-        console.log(`ours LL-HLS ${n} viewers: playlist answer after part written ${ms(llhls.playlistDelay)}; part ${ms(llhls.partDelay)}; ${llhls.failures} failed of ${llhls.requests} ${JSON.stringify(llhls.failureKinds)}; server CPU ${llhls.serverCpuPercent.toFixed(0)} %; load ${llhls.load}`);
+        const llhls = await oursLlhls(server, id, n, generators, seconds, load, groups);
+        console.log(`ours LL-HLS ${n} viewers: server CPU per request ${perRequest(llhls)}; blocking playlist answer after part published ${ms(llhls.playlistDelay)}; part ${ms(llhls.partDelay)}; joining (non-blocking) playlist ${ms(llhls.joinPlaylist)}; ${llhls.lateRequests} requests sent after their part was out; ${llhls.failures} failed of ${llhls.requests} ${JSON.stringify(llhls.failureKinds)}; ${describeSplit(llhls.split!)}; load ${llhls.load}`);
         await sleep(2000);
-        const hls = await hlsPolling(base, 'plain.m3u8', server.pid, n, generators, seconds, load);
-        console.log(`ours HLS ${n} viewers: playlist ${ms(hls.playlist)}; segment ${ms(hls.segment)}; ${hls.failures} failed of ${hls.requests} ${JSON.stringify(hls.failureKinds)}; server CPU ${hls.serverCpuPercent.toFixed(0)} %; load ${hls.load}`);
+        const hls = await hlsPolling(base, 'plain.m3u8', server.pid, n, generators, seconds, load, groups);
+        console.log(`ours HLS ${n} viewers: playlist ${ms(hls.playlist)}; segment ${ms(hls.segment)}; ${hls.failures} failed of ${hls.requests} ${JSON.stringify(hls.failureKinds)}; ${describeSplit(hls.split!)}; load ${hls.load}`);
         ours.push({ llhls, hls });
         await sleep(2000);
       }
@@ -144,11 +154,13 @@ export async function main(args: string[]): Promise<void> {
       const theirs: LoadResult[] = [];
       if (arg(args, 'peer', 'on') === 'on') {
         const nginx = await startNginxHls();
+        groups.addServer(nginx.pid); // the same quota as ours
         const [npub] = publishers(file, [nginx.rtmpUrl]);
+        groups.addGenerator(npub!.pid);
         await sleep(6000); // a few fragments in the playlist
         for (const n of viewerCounts) {
-          const r = await hlsPolling(nginx.hlsBase, 'bench.m3u8', nginx.pid, n, generators, seconds, load);
-          console.log(`nginx HLS ${n} viewers: playlist ${ms(r.playlist)}; segment ${ms(r.segment)}; ${r.failures} failed of ${r.requests} ${JSON.stringify(r.failureKinds)}; nginx CPU ${r.serverCpuPercent.toFixed(0)} %; load ${r.load}`);
+          const r = await hlsPolling(nginx.hlsBase, 'bench.m3u8', nginx.pid, n, generators, seconds, load, groups);
+          console.log(`nginx HLS ${n} viewers: playlist ${ms(r.playlist)}; segment ${ms(r.segment)}; ${r.failures} failed of ${r.requests} ${JSON.stringify(r.failureKinds)}; ${describeSplit(r.split!)}; load ${r.load}`);
           theirs.push(r);
           await sleep(2000);
         }
@@ -158,19 +170,22 @@ export async function main(args: string[]): Promise<void> {
       result.viewers = { generators, ours, nginx: theirs };
       md.push(`## Viewers of one stream (generators: ${generatorText}; ${seconds} s per run)
 
-  One 640x360 stream (~1.1 Mb/s, published with \`-c copy\`). Ours LL-HLS: every viewer holds a blocking playlist request
-  (\`_HLS_msn\`/\`_HLS_part\`) and the preload-hinted part at once, like hls.js at the live edge; the figure is the delay
-  from the server writing the part to each viewer holding the answer (the request itself waits for the part by design).
-  Plain HLS (ours and nginx): playlist every second, each new segment once; request durations.
+  One 640x360 stream (~1.1 Mb/s, published with \`-c copy\`). ${groups.quota === null ? 'No CPU groups: server and generators compete with everything else on the machine.' : `The server (and, for its rows, nginx) runs in a cgroup v1 CPU group limited to ${groups.quota} core; the viewer generators and the publisher in a second group without a ceiling (both weighted high against the rest of the machine). Throttled = percent of 100 ms CFS periods in which the server had used its quota.`} Waited = time its threads were runnable but had no CPU (schedstat), in percent of the window.
+  Ours LL-HLS: each viewer joins with one non-blocking playlist request (its duration: "joining playlist"), then holds a
+  blocking playlist request (\`_HLS_msn\`/\`_HLS_part\`) and the preload-hinted part at once, like hls.js at the live edge.
+  A blocking request is meant to wait for the next part, so it is timed from the moment the server published that part
+  (its clock, asked over IPC) to the viewer holding the answer; a request sent after its part was already out (a late
+  viewer: the generator fell behind) is timed from its sending ("late" counts them).
+  Plain HLS (ours and nginx): playlist every second (non-blocking), each new segment once; request durations.
   nginx: nginx-rtmp \`hls on\` (1 s fragments, MPEG-TS) and nginx serving the files, one worker process.
 
-  | viewers | ours LL-HLS playlist (after part written) | ours LL-HLS part | failed / requests | our CPU | load |
-  |---|---|---|---|---|---|
-  ${ours.map(({ llhls: r }) => `| ${r.viewers} | ${ms(r.playlistDelay)} | ${ms(r.partDelay)} | ${r.failures} / ${r.requests} | ${r.serverCpuPercent.toFixed(0)} % | ${r.load} |`).join('\n')}
-
-  | viewers | ours HLS playlist | ours HLS segment | failed / requests | our CPU | nginx HLS playlist | nginx HLS segment | failed / requests | nginx CPU | load (ours; nginx) |
+  | viewers | blocking playlist (from part published) | part (from published) | joining playlist (non-blocking) | late | failed / requests | server CPU | server CPU per request | generators CPU | load |
   |---|---|---|---|---|---|---|---|---|---|
-  ${ours.map(({ hls: r }, i) => { const t = theirs[i]; if (!t) return `| ${r.viewers} | ${ms(r.playlist)} | ${ms(r.segment)} | ${r.failures} / ${r.requests} | ${r.serverCpuPercent.toFixed(0)} % | not run | | | | ${r.load} |`; return `| ${r.viewers} | ${ms(r.playlist)} | ${ms(r.segment)} | ${r.failures} / ${r.requests} | ${r.serverCpuPercent.toFixed(0)} % | ${ms(t.playlist)} | ${ms(t.segment)} | ${t.failures} / ${t.requests} | ${t.serverCpuPercent.toFixed(0)} % | ${r.load}; ${t.load} |`; }).join('\n')}
+  ${ours.map(({ llhls: r }) => `| ${r.viewers} | ${ms(r.playlistDelay)} | ${ms(r.partDelay)} | ${ms(r.joinPlaylist)} | ${r.lateRequests} | ${r.failures} / ${r.requests} | ${side(r.split?.server)} | ${perRequest(r)} | ${side(r.split?.generators)} | ${r.load} |`).join('\n')}
+
+  | viewers | ours HLS playlist | ours HLS segment | failed / requests | our CPU | nginx HLS playlist | nginx HLS segment | failed / requests | nginx CPU | generators CPU (ours; nginx) | load (ours; nginx) |
+  |---|---|---|---|---|---|---|---|---|---|---|
+  ${ours.map(({ hls: r }, i) => { const t = theirs[i]; if (!t) return `| ${r.viewers} | ${ms(r.playlist)} | ${ms(r.segment)} | ${r.failures} / ${r.requests} | ${side(r.split?.server)} | not run | | | | ${side(r.split?.generators)} | ${r.load} |`; return `| ${r.viewers} | ${ms(r.playlist)} | ${ms(r.segment)} | ${r.failures} / ${r.requests} | ${side(r.split?.server)} | ${ms(t.playlist)} | ${ms(t.segment)} | ${t.failures} / ${t.requests} | ${side(t.split?.server)} | ${side(r.split?.generators)}; ${side(t.split?.generators)} | ${r.load}; ${t.load} |`; }).join('\n')}
   `);
     }
 
@@ -247,6 +262,7 @@ export async function main(args: string[]): Promise<void> {
   }
 
   await server.close();
+  groups.remove();
   rmSync(dir, { recursive: true, force: true });
   result.at = new Date().toISOString();
   result.loadAfter = load();

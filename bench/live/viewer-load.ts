@@ -12,8 +12,9 @@ import { dirname, join } from 'node:path';
 import { benchConf, startNginxRtmp } from '../../test/live/nginx-rtmp.js';
 import { fileURLToPath } from 'node:url';
 import { dist, type Dist } from './delivery.js';
-import { procCpuSeconds, type PartTiming, type ServerUnderTest } from './server.js';
+import { type PartTiming, type ServerUnderTest } from './server.js';
 import type { ViewerJob, ViewerReport } from './viewer-process.js';
+import { BenchCpuGroups, type CpuSplit } from './cpu-groups.js';
 
 const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
 const here = dirname(fileURLToPath(import.meta.url));
@@ -28,9 +29,13 @@ export interface Generators {
 export interface LoadResult {
   viewers: number;
   generators: Generators;
-  /** LL-HLS: part written → playlist answer / part held by the viewer. */
+  /** LL-HLS: part written → blocking playlist answer / part held by the viewer. */
   playlistDelay?: Dist;
   partDelay?: Dist;
+  /** LL-HLS: blocking requests (playlist and part) sent after their part was already published. */
+  lateRequests?: number;
+  /** LL-HLS: each viewer's joining (non-blocking) playlist request, its duration. */
+  joinPlaylist?: Dist;
   /** Plain HLS: request durations. */
   playlist?: Dist;
   segment?: Dist;
@@ -38,13 +43,17 @@ export interface LoadResult {
   failureKinds: Record<string, number>;
   requests: number;
   megabytes: number;
+  /** Length of the run (s), generators' start to their last report. */
+  seconds: number;
   /** CPU of the serving process over the run (percent of one core). */
   serverCpuPercent: number;
+  /** Server and generators' CPU and throttling (their cgroups, when the bench made them). */
+  split?: CpuSplit;
   load: string;
 }
 
 /** Runs one job split across the generator processes; returns the merged reports. */
-async function generate(job: Omit<ViewerJob, 'first' | 'viewers' | 'sockets' | 'pipelining'>, viewers: number, gen: Generators): Promise<ViewerReport> {
+async function generate(job: Omit<ViewerJob, 'first' | 'viewers' | 'sockets' | 'pipelining'>, viewers: number, gen: Generators, groups?: BenchCpuGroups): Promise<ViewerReport> {
   const generators = gen.processes;
   const children: ChildProcess[] = [];
   const reports = await Promise.all(
@@ -52,6 +61,7 @@ async function generate(job: Omit<ViewerJob, 'first' | 'viewers' | 'sockets' | '
       const share = Math.floor(viewers / generators) + (g < viewers % generators ? 1 : 0);
       const child = fork(join(here, 'viewer-process.ts'), [], { execArgv: ['--import', 'tsx'], stdio: ['ignore', 'inherit', 'inherit', 'ipc'] });
       children.push(child);
+      groups?.addGenerator(child.pid);
       child.send({ ...job, viewers: share, first: g * 100_000, sockets: gen.sockets, pipelining: gen.pipelining } satisfies ViewerJob);
       return new Promise<ViewerReport>((resolve, reject) => {
         child.once('message', (m) => resolve(m as ViewerReport));
@@ -60,7 +70,7 @@ async function generate(job: Omit<ViewerJob, 'first' | 'viewers' | 'sockets' | '
     }),
   );
   await Promise.all(children.map((c) => new Promise((r) => (c.exitCode !== null ? r(null) : c.once('exit', r)))));
-  const merged: ViewerReport = { playlistArrivals: [], partArrivals: [], playlistMs: [], segmentMs: [], failures: 0, failureKinds: {}, requests: 0, bytes: 0 };
+  const merged: ViewerReport = { playlistArrivals: [], partArrivals: [], playlistMs: [], segmentMs: [], failures: 0, failureKinds: {}, requests: 0, bytes: 0, cpuSeconds: 0, waitSeconds: 0 };
   for (const r of reports) {
     merged.playlistArrivals.push(...r.playlistArrivals);
     merged.partArrivals.push(...r.partArrivals);
@@ -69,13 +79,15 @@ async function generate(job: Omit<ViewerJob, 'first' | 'viewers' | 'sockets' | '
     merged.failures += r.failures;
     merged.requests += r.requests;
     merged.bytes += r.bytes;
+    merged.cpuSeconds += r.cpuSeconds;
+    merged.waitSeconds += r.waitSeconds;
     for (const [k, v] of Object.entries(r.failureKinds)) merged.failureKinds[k] = (merged.failureKinds[k] ?? 0) + v;
   }
   return merged;
 }
 
 /** LL-HLS viewers of our stream `id`; part write times are polled from the server during the run. */
-export async function oursLlhls(server: ServerUnderTest, id: string, viewers: number, generators: Generators, seconds: number, loadavg: () => string): Promise<LoadResult> {
+export async function oursLlhls(server: ServerUnderTest, id: string, viewers: number, generators: Generators, seconds: number, loadavg: () => string, groups = BenchCpuGroups.create(null)): Promise<LoadResult> {
   const timings = new Map<string, PartTiming>();
   let polling = true;
   const poll = (async () => {
@@ -84,27 +96,32 @@ export async function oursLlhls(server: ServerUnderTest, id: string, viewers: nu
       await sleep(1000);
     }
   })();
-  const c0 = server.cpuSeconds();
+  const window = groups.window(server.pid);
   const t0 = performance.now();
-  const r = await generate({ mode: 'llhls', base: `${server.url}/api/v1/streams/${id}/media`, playlist: 'index.m3u8', seconds }, viewers, generators);
-  const cpu = ((server.cpuSeconds() - c0) / ((performance.now() - t0) / 1000)) * 100;
+  const r = await generate({ mode: 'llhls', base: `${server.url}/api/v1/streams/${id}/media`, playlist: 'index.m3u8', seconds }, viewers, generators, groups);
+  const split = window.end(r.cpuSeconds, r.waitSeconds);
+  const ranFor = (performance.now() - t0) / 1000;
   polling = false;
   await poll;
   for (const p of await server.parts(id)) timings.set(`${p.msn}.${p.index}`, p);
-  const delays = (arrivals: number[][]) => arrivals.flatMap(([msn, part, at]) => {
+  // From the later of the part's publication and the request's sending: a blocking request is
+  // meant to wait for its part, a late one (sent after the part was out) not at all.
+  let late = 0;
+  const delays = (arrivals: number[][]) => arrivals.flatMap(([msn, part, at, sentAt]) => {
     const t = timings.get(`${msn}.${part}`);
-    return t ? [at! - t.availableAt] : [];
+    if (t && sentAt! > t.availableAt) late++;
+    return t ? [at! - Math.max(t.availableAt, sentAt!)] : [];
   });
-  return { viewers, generators, playlistDelay: dist(delays(r.playlistArrivals)), partDelay: dist(delays(r.partArrivals)), failures: r.failures, failureKinds: r.failureKinds, requests: r.requests, megabytes: r.bytes / 1e6, serverCpuPercent: cpu, load: loadavg() };
+  return { viewers, generators, playlistDelay: dist(delays(r.playlistArrivals)), partDelay: dist(delays(r.partArrivals)), joinPlaylist: dist(r.playlistMs), lateRequests: late, failures: r.failures, failureKinds: r.failureKinds, requests: r.requests, megabytes: r.bytes / 1e6, seconds: ranFor, serverCpuPercent: split.server.cpuPercent, split, load: loadavg() };
 }
 
 /** Plain HLS polling viewers of a playlist URL served by the process `pid`. */
-export async function hlsPolling(base: string, playlist: string, pid: number, viewers: number, generators: Generators, seconds: number, loadavg: () => string): Promise<LoadResult> {
-  const c0 = procCpuSeconds(pid);
+export async function hlsPolling(base: string, playlist: string, pid: number, viewers: number, generators: Generators, seconds: number, loadavg: () => string, groups = BenchCpuGroups.create(null)): Promise<LoadResult> {
+  const window = groups.window(pid);
   const t0 = performance.now();
-  const r = await generate({ mode: 'hls', base, playlist, seconds }, viewers, generators);
-  const cpu = ((procCpuSeconds(pid) - c0) / ((performance.now() - t0) / 1000)) * 100;
-  return { viewers, generators, playlist: dist(r.playlistMs), segment: dist(r.segmentMs), failures: r.failures, failureKinds: r.failureKinds, requests: r.requests, megabytes: r.bytes / 1e6, serverCpuPercent: cpu, load: loadavg() };
+  const r = await generate({ mode: 'hls', base, playlist, seconds }, viewers, generators, groups);
+  const split = window.end(r.cpuSeconds, r.waitSeconds);
+  return { viewers, generators, playlist: dist(r.playlistMs), segment: dist(r.segmentMs), failures: r.failures, failureKinds: r.failureKinds, requests: r.requests, megabytes: r.bytes / 1e6, seconds: (performance.now() - t0) / 1000, serverCpuPercent: split.server.cpuPercent, split, load: loadavg() };
 }
 
 /** nginx-rtmp writing HLS (1 s fragments) and nginx serving those files over HTTP, one process. */

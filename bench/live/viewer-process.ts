@@ -15,10 +15,12 @@
  *   moves to the next hint. Each answer's arrival is reported with the part it was for, so the
  *   bench can subtract the moment the server wrote the part: the delay of the news reaching
  *   every viewer, which is what a blocking request's "latency" means.
- * - `hls`: a plain HLS player: the playlist every target duration (1 s), each new segment once.
+ * - `hls`: a plain HLS player: the playlist every target duration (1 s), revalidated with its
+ *   ETag as a browser cache does, each new segment once.
  *   Reported as request durations, for the server under test and nginx alike.
  */
 import { Pool } from 'undici';
+import { runqueueWaitSeconds } from './cpu-groups.js';
 
 export interface ViewerJob {
   mode: 'llhls' | 'hls';
@@ -36,7 +38,11 @@ export interface ViewerJob {
 }
 
 export interface ViewerReport {
-  /** LL-HLS: [msn, part, receivedAt] per answer. */
+  /**
+   * LL-HLS: [msn, part, receivedAt, sentAt] per answer. A request sent after its part was
+   * published (the viewer was late: a starved generator) did not wait for it, and is timed from
+   * its sending instead.
+   */
   playlistArrivals: number[][];
   partArrivals: number[][];
   /** Plain HLS: request durations (ms). */
@@ -46,6 +52,10 @@ export interface ViewerReport {
   failureKinds: Record<string, number>;
   requests: number;
   bytes: number;
+  /** This generator's own CPU (user + system) over its run, seconds. */
+  cpuSeconds: number;
+  /** Seconds its threads waited for a CPU over its run. */
+  waitSeconds: number;
 }
 
 const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
@@ -53,10 +63,11 @@ const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
 let pool: Pool | undefined;
 
 /** One GET through the process's pool; the body is read whole (a player reads what it fetched). */
-async function get(url: string): Promise<{ status: number; body: Buffer }> {
+async function get(url: string, etag?: string): Promise<{ status: number; body: Buffer; etag?: string }> {
   const u = new URL(url);
-  const res = await pool!.request({ method: 'GET', path: u.pathname + u.search, headersTimeout: 15_000, bodyTimeout: 15_000 });
-  return { status: res.statusCode, body: Buffer.from(await res.body.arrayBuffer()) };
+  const res = await pool!.request({ method: 'GET', path: u.pathname + u.search, headers: etag ? { 'if-none-match': etag } : {}, headersTimeout: 15_000, bodyTimeout: 15_000 });
+  const tag = res.headers.etag;
+  return { status: res.statusCode, body: Buffer.from(await res.body.arrayBuffer()), etag: typeof tag === 'string' ? tag : undefined };
 }
 
 async function run(job: ViewerJob): Promise<ViewerReport> {
@@ -68,7 +79,9 @@ async function run(job: ViewerJob): Promise<ViewerReport> {
   pool = job.sockets && job.mode === 'hls'
     ? new Pool(origin, { connections: job.sockets, pipelining: job.pipelining ?? 8, keepAliveTimeout: 60_000 })
     : new Pool(origin, { connections: job.viewers * (job.mode === 'llhls' ? 2 : 1), pipelining: 1, keepAliveTimeout: 60_000 });
-  const report: ViewerReport = { playlistArrivals: [], partArrivals: [], playlistMs: [], segmentMs: [], failures: 0, failureKinds: {}, requests: 0, bytes: 0 };
+  const cpu0 = process.cpuUsage();
+  const wait0 = runqueueWaitSeconds(process.pid);
+  const report: ViewerReport = { playlistArrivals: [], partArrivals: [], playlistMs: [], segmentMs: [], failures: 0, failureKinds: {}, requests: 0, bytes: 0, cpuSeconds: 0, waitSeconds: 0 };
   const fail = (kind: string) => {
     report.failures++;
     report.failureKinds[kind] = (report.failureKinds[kind] ?? 0) + 1;
@@ -78,9 +91,13 @@ async function run(job: ViewerJob): Promise<ViewerReport> {
 
   const llhlsViewer = async (i: number) => {
     const v = `viewer=load${i}`;
+    await sleep(Math.random() * 1000); // viewers join over a second, not in one millisecond
     let text = '';
     try {
+      // The joining fetch is non-blocking: its duration is a plain playlist request's.
+      const t0 = performance.now();
       const first = await get(`${job.base}/${job.playlist}?${v}`);
+      report.playlistMs.push(performance.now() - t0);
       report.requests++;
       text = first.body.toString();
     } catch {
@@ -90,15 +107,16 @@ async function run(job: ViewerJob): Promise<ViewerReport> {
       const hint = hintOf(text);
       if (!hint) return fail('no_hint');
       const [msn, part] = [Number(hint[1]), Number(hint[2])];
+      const sentAt = Date.now();
       const timed = (url: string) => get(url).then((r) => ({ ...r, at: Date.now() }));
       const [pl, media] = await Promise.allSettled([timed(`${job.base}/${job.playlist}?_HLS_msn=${msn}&_HLS_part=${part}&${v}`), timed(`${job.base}/seg-${msn}.${part}.m4s`)]);
       report.requests += 2;
       if (media.status === 'fulfilled' && media.value.status === 200) {
-        report.partArrivals.push([msn, part, media.value.at]);
+        report.partArrivals.push([msn, part, media.value.at, sentAt]);
         report.bytes += media.value.body.length;
       } else fail(media.status === 'fulfilled' ? `part_${media.value.status}` : 'part_error');
       if (pl.status === 'fulfilled' && pl.value.status === 200) {
-        report.playlistArrivals.push([msn, part, pl.value.at]);
+        report.playlistArrivals.push([msn, part, pl.value.at, sentAt]);
         text = pl.value.body.toString();
       } else {
         fail(pl.status === 'fulfilled' ? `playlist_${pl.value.status}` : 'playlist_error');
@@ -116,12 +134,17 @@ async function run(job: ViewerJob): Promise<ViewerReport> {
     await sleep(Math.random() * 1000); // viewers do not all poll in the same millisecond
     const seen = new Set<string>();
     let started = false;
+    // Like a browser's cache (or a CDN revalidating): the playlist held is revalidated with its
+    // ETag, and a 304 means it has not changed (nginx answers the same way for its files).
+    let held: { etag?: string; body: Buffer } | undefined;
     while (Date.now() < deadline) {
       const t0 = performance.now();
       try {
-        const res = await get(`${job.base}/${job.playlist}?viewer=load${i}`);
+        let res = await get(`${job.base}/${job.playlist}?viewer=load${i}`, held?.etag);
         report.requests++;
         report.playlistMs.push(performance.now() - t0);
+        if (res.status === 304 && held) res = { ...res, status: 200, body: held.body };
+        else if (res.status === 200) held = { etag: res.etag, body: res.body };
         if (res.status !== 200) fail(`playlist_${res.status}`);
         const uris = res.body
           .toString()
@@ -151,6 +174,9 @@ async function run(job: ViewerJob): Promise<ViewerReport> {
   const one = job.mode === 'llhls' ? llhlsViewer : hlsViewer;
   await Promise.all(Array.from({ length: job.viewers }, (_, k) => one(job.first + k)));
   await pool.close();
+  const cpu = process.cpuUsage(cpu0);
+  report.cpuSeconds = (cpu.user + cpu.system) / 1e6;
+  report.waitSeconds = runqueueWaitSeconds(process.pid) - wait0;
   return report;
 }
 

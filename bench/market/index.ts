@@ -3,7 +3,7 @@
  * `npm run bench -- market [--parts hot,truth,ladder,ccxt,soak,bare] [--symbols 50] [--subscribers 1000]
  * [--rates 1000,10000,30000,100000] [--step-seconds 8] [--soak-seconds 60] [--soak-rate 2000]
  * [--truth-diffs 1000000] [--ccxt-seconds 15] [--ccxt-symbols 10] [--ccxt-rate 1000]
- * [--cpu-profile file.cpuprofile] [--heap-profile file.heapprofile]`
+ * [--cpu-profile file.cpuprofile] [--heap-profile file.heapprofile] [--gateway-cpu-quota 1] [--tape]`
  *
  * 1. hot: parse ns and bytes allocated per message, field scanner vs JSON.parse, and the lean
  *    pipeline vs the straightforward one (a child with --expose-gc and a fixed young generation).
@@ -18,6 +18,10 @@
  *    same simulator feed and the same symbols: book updates/s and venue event → client latency.
  * 5. soak: a steady rate for `--soak-seconds`, p99 and RSS per window, slopes reported.
  * 6. bare: the ladder again with no hub subscriber (`--bare-rates`): the gateway's own ceiling.
+ * `--gateway-cpu-quota <cores>`: the gateway + hub (this process) in a cgroup v1 CPU group of its
+ * own with that quota, the simulators and subscribers in another (rig.ts). `--tape`: each rung's
+ * feed is rendered ahead and played at the rung's rate (feed-tape.ts), so the offered rate is not
+ * capped by the simulators' CPU; the rung reports how late the playing ran and any resync.
  * Profiles (`--cpu-profile`, `--heap-profile`) cover the rungs of the ladders run, nothing else,
  * one file per ladder (`x.cpuprofile` → `x.ladder.cpuprofile`, `x.bare.cpuprofile`).
  * Results: bench/results/market.json and .md, with load averages.
@@ -78,14 +82,19 @@ export async function main(argv: string[]): Promise<void> {
       out: { type: 'string', default: 'bench/results/market' },
       'cpu-profile': { type: 'string', default: '' },
       'heap-profile': { type: 'string', default: '' },
+      'gateway-cpu-quota': { type: 'string', default: '' },
+      tape: { type: 'boolean', default: false },
     },
   });
   profileFiles = { cpu: values['cpu-profile'] || undefined, heap: values['heap-profile'] || undefined };
+  quota = values['gateway-cpu-quota'] ? Number(values['gateway-cpu-quota']) : null;
+  tape = values.tape;
+  const { tape: _tape, ...stringValues } = values;
   const parts = new Set(values.parts.split(','));
   const symbols = Number(values.symbols);
   // A partial run keeps the other parts' last figures (the report says when each was measured).
   const previous: Partial<MarketResults> = existsSync(`${values.out}.json`) ? (JSON.parse(readFileSync(`${values.out}.json`, 'utf8')) as Partial<MarketResults>) : {};
-  const results = { ...previous, startedAt: new Date().toISOString(), loadAtStart: load(), options: values as Record<string, string>, parts: [...parts] } as MarketResults;
+  const results = { ...previous, startedAt: new Date().toISOString(), loadAtStart: load(), options: { ...stringValues, tape: String(tape) }, parts: [...parts] } as MarketResults;
 
   if (parts.has('hot')) {
     console.log('# hot path: parse and allocation');
@@ -100,12 +109,12 @@ export async function main(argv: string[]): Promise<void> {
   }
   if (!parts.has('ladder') && !parts.has('ccxt') && !parts.has('soak') && !parts.has('bare')) return write(results, values.out);
 
-  if (parts.has('ladder') || parts.has('ccxt') || parts.has('soak')) await withSubscribers(results, parts, values);
+  if (parts.has('ladder') || parts.has('ccxt') || parts.has('soak')) await withSubscribers(results, parts, stringValues);
   if (parts.has('bare')) {
     // The same ladder with no hub subscriber: what the gateway alone (parse → books → hub
     // publish, no fan-out) sustains, to tell its cost from the fan-out's.
     console.log('# bare ladder: no subscribers');
-    const bare = new MarketRig(symbols);
+    const bare = new MarketRig(symbols, quota);
     await bare.start();
     bare.setRate(2);
     while (!bare.allLive()) await sleep(250);
@@ -121,11 +130,13 @@ export async function main(argv: string[]): Promise<void> {
 
 type Values = Record<string, string>;
 let profileFiles: ProfileFiles = {};
+let quota: number | null = null;
+let tape = false;
 
 /** Warm-up, subscribers, then the CCXT comparison, the ladder and the soak on one rig. */
 async function withSubscribers(results: MarketResults, parts: Set<string>, values: Values): Promise<void> {
   const symbols = Number(values.symbols);
-  const rig = new MarketRig(symbols);
+  const rig = new MarketRig(symbols, quota);
   await rig.start();
   // Warm-up: a gentle feed until every book is synced (150 snapshots within Binance's REST weight
   // budget), then 5 s more so the JIT has compiled the hot path before anything is measured.
@@ -212,10 +223,21 @@ async function runLadder(rig: MarketRig, rates: string, stepSeconds: number, per
   const named = (file?: string) => file?.replace(/(\.[a-z]+)?$/, (ext) => `.${name}${ext}`);
   const stopProfiles = await startProfiles({ cpu: named(profileFiles.cpu), heap: named(profileFiles.heap) });
   for (const offered of rates.split(',').map(Number)) {
-    rig.setRate(perVenueSymbol(offered));
-    await sleep(2000); // settle at the new rate
-    const w = await rig.measure(stepSeconds);
-    const rung: Rung = { offeredMsgsPerSec: offered, ...w, saturated: saturation(w, offered) };
+    let rung: Rung;
+    if (tape) {
+      // 2 s to settle, the window, 1 s spare; then wait for the tape's end and 1 s to drain.
+      const t = await rig.playTape(offered, stepSeconds + 3);
+      await sleep(Math.max(0, t.startAt - (performance.timeOrigin + performance.now())) + 2000);
+      const w = await rig.measure(stepSeconds);
+      const played = await t.done;
+      await sleep(1000);
+      rung = { offeredMsgsPerSec: offered, ...w, saturated: saturation(w, offered), tape: { renderMs: t.renderMs, maxLagMs: played.map((p) => p.maxLagMs) } };
+    } else {
+      rig.setRate(perVenueSymbol(offered));
+      await sleep(2000); // settle at the new rate
+      const w = await rig.measure(stepSeconds);
+      rung = { offeredMsgsPerSec: offered, ...w, saturated: saturation(w, offered) };
+    }
     rungs.push(rung);
     console.log(JSON.stringify(rung));
     if (rung.saturated) {

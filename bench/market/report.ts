@@ -7,6 +7,8 @@ import type { Pcts, Window } from './rig.js';
 export interface Rung extends Window {
   offeredMsgsPerSec: number;
   saturated: string | null;
+  /** A rung fed from rendered tapes: each simulator's render time and how late its playing ran. */
+  tape?: { renderMs: number[]; maxLagMs: number[] };
 }
 
 interface Measure {

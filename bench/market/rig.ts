@@ -13,6 +13,12 @@
  * (perf_hooks, scavenges apart from mark-compacts) and event-loop utilisation, and the CPU time
  * each part used: the gateway per venue message (a figure the machine's load inflates far less
  * than wall-clock ones), the simulators and the subscriber processes.
+ *
+ * With `gatewayCpuQuota` (cores) this process (gateway + hub) runs in a cgroup v1 CPU group of its
+ * own with that quota and a high weight (bench/cluster/cgroup.ts), and the simulators and
+ * subscribers in an unlimited group beside it: the gateway gets up to that share of a core
+ * whatever else the shared machine runs, and never more, and its CPU is told from the generators'.
+ * `playTape` offers a rate from feeds rendered ahead (feed-tape.ts) instead of live simulators.
  */
 import { fork, type ChildProcess } from 'node:child_process';
 import { loadavg } from 'node:os';
@@ -26,6 +32,7 @@ import { nowMs, syntheticSymbols, VENUES, type VenueName } from '../../src/apps/
 import type { VenueUrls } from '../../src/apps/market/simulator/server.js';
 import { LatencyHistogram, type HistogramSnapshot } from '../hub/histogram.js';
 import { percentile } from '../shared/percentile.js';
+import { CpuQuotaGroup, GROUP_PREFIX, removeStaleGroups, throttleDelta, type ThrottleStats } from '../cluster/cgroup.js';
 
 const here = new URL('.', import.meta.url);
 export const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
@@ -100,6 +107,10 @@ export interface Window {
   eventLoopUtilisation: number;
   rssMb: number;
   heapMb: number;
+  /** Book resyncs, gaps and checksum failures in the window (a tape must run clean). */
+  resyncs: number;
+  /** With a CPU quota: % of CFS periods in which the gateway ran out of its quota. */
+  gatewayThrottledPct: number | null;
   load: number[];
 }
 
@@ -139,12 +150,30 @@ export class MarketRig {
   /** Called for every publication (the CCXT comparison watches a few channels). */
   tap: ((channel: string, data: { te?: number; tr?: number }) => void) | null = null;
 
-  constructor(readonly symbols: number) {}
+  private registry = createRegistry(false);
+  private gatewayGroup: CpuQuotaGroup | null = null;
+  private loadGroup: CpuQuotaGroup | null = null;
+
+  constructor(readonly symbols: number, readonly gatewayCpuQuota: number | null = null) {}
+
+  /** Forks a helper process, in the generators' group when the gateway has a quota. */
+  private fork(file: string, args: string[], env?: NodeJS.ProcessEnv): ChildProcess {
+    const child = forkTs(file, args, env);
+    if (this.loadGroup && child.pid) this.loadGroup.add(child.pid);
+    return child;
+  }
 
   async start(): Promise<void> {
+    if (this.gatewayCpuQuota !== null) {
+      const cleaned = removeStaleGroups();
+      if (cleaned.groups.length) console.log(`# removed stale cgroups ${cleaned.groups.join(', ')}`);
+      this.gatewayGroup = CpuQuotaGroup.create(`${GROUP_PREFIX}${process.pid}-market-gateway`, this.gatewayCpuQuota, 100_000);
+      this.loadGroup = CpuQuotaGroup.create(`${GROUP_PREFIX}${process.pid}-market-load`, null, 100_000);
+      this.gatewayGroup.add(process.pid);
+    }
     const urls: Partial<VenueUrls> = {};
     for (const venue of VENUES) {
-      const sim = forkTs('sim-process.ts', [String(this.symbols), venue]);
+      const sim = this.fork('sim-process.ts', [String(this.symbols), venue]);
       this.sims.set(venue, sim);
       const m = await nextMessage<{ urls: VenueUrls }>(sim, (x) => 'urls' in x);
       (urls as Record<string, unknown>)[venue] = m.urls[venue];
@@ -156,7 +185,7 @@ export class MarketRig {
     this.gateway = new MarketGateway({
       symbols: syntheticSymbols(this.symbols),
       venues: urls,
-      registry: createRegistry(false),
+      registry: this.registry,
       publish: (channel, data, key) => {
         hub.publish(channel, data, key === undefined ? {} : { key }).catch(() => {});
         this.published++;
@@ -198,7 +227,7 @@ export class MarketRig {
 
   async startSubscribers(total: number, procs: number): Promise<void> {
     const per = Math.ceil(total / procs);
-    for (let i = 0; i < procs; i++) this.subs.push(forkTs('subscribers.ts', [this.wsUrl, String(per), String(this.symbols)], { ...process.env, SUB_OFFSET: String(i * per) }));
+    for (let i = 0; i < procs; i++) this.subs.push(this.fork('subscribers.ts', [this.wsUrl, String(per), String(this.symbols)], { ...process.env, SUB_OFFSET: String(i * per) }));
     await Promise.all(this.subs.map((c) => nextMessage(c, (m: { ready?: boolean }) => m.ready === true)));
   }
 
@@ -237,11 +266,40 @@ export class MarketRig {
     return { count: metric.values.reduce((s, v) => s + v.value, 0), cpuUs: cpu.user + cpu.system, at: performance.timeOrigin + performance.now() };
   }
 
+  /** Resyncs + gaps + checksum failures so far, every venue. */
+  private async troubles(): Promise<number> {
+    let n = 0;
+    for (const name of ['market_resyncs_total', 'market_gaps_total', 'market_checksum_failures_total']) {
+      for (const v of (await this.registry.getSingleMetric(name)!.get()).values) n += v.value;
+    }
+    return n;
+  }
+
+  /**
+   * Offers `msgsPerSec` (all venues together, a third each) for `seconds` from feeds rendered
+   * ahead: resolves once every simulator has rendered its part (with when playing starts), and
+   * `done` once every message has been written.
+   */
+  async playTape(msgsPerSec: number, seconds: number): Promise<{ startAt: number; renderMs: number[]; done: Promise<{ maxLagMs: number }[]> }> {
+    const perVenue = msgsPerSec / this.sims.size;
+    // Rendering costs the simulators ~10-120 µs a message (Kraken most), in parallel on a shared machine: start
+    // playing once the slowest can be expected to have finished (a late one starts late and says so).
+    const startAt = performance.timeOrigin + performance.now() + 5000 + perVenue * seconds * 0.12;
+    const sims = [...this.sims.values()];
+    const played = sims.map((sim) => nextMessage<{ played: { maxLagMs: number } }>(sim, (m) => 'played' in m, 600_000));
+    const taped = sims.map((sim) => nextMessage<{ taped: { renderMs: number } }>(sim, (m) => 'taped' in m, 600_000));
+    for (const sim of sims) sim.send({ tape: { messages: Math.round(perVenue * seconds), rate: perVenue, startAt } });
+    const renders = await Promise.all(taped);
+    return { startAt, renderMs: renders.map((r) => r.taped.renderMs), done: Promise.all(played).then((p) => p.map((x) => x.played)) };
+  }
+
   /** Resets every counter, waits `seconds`, and returns that window's figures. */
   async measure(seconds: number): Promise<Window> {
     await this.subscriberReports();
     const s0 = await this.simStats();
     const r0 = await this.venueReceived();
+    const troubles0 = await this.troubles();
+    const throttle0 = this.gatewayGroup?.throttling();
     this.internal.reset();
     this.published = 0;
     this.gcPauses = [];
@@ -261,6 +319,8 @@ export class MarketRig {
     const s1 = await this.simStats();
     const r1 = await this.venueReceived();
     const clients = await this.subscriberReports();
+    const troubles = (await this.troubles()) - troubles0;
+    const throttle: ThrottleStats | null = throttle0 && this.gatewayGroup ? throttleDelta(throttle0, this.gatewayGroup.throttling()) : null;
     const mem = process.memoryUsage();
     // Messages and CPU time over the same interval (a saturated process reads them late, not in step with `secs`).
     const received = r1.count - r0.count;
@@ -293,6 +353,8 @@ export class MarketRig {
       eventLoopUtilisation: Number(elu.utilization.toFixed(3)),
       rssMb: Math.round(mem.rss / 1e6),
       heapMb: Math.round(mem.heapUsed / 1e6),
+      resyncs: troubles,
+      gatewayThrottledPct: throttle ? Math.round((100 * throttle.throttledPeriods) / Math.max(1, throttle.periods)) : null,
       load: load(),
     };
   }
@@ -303,5 +365,11 @@ export class MarketRig {
     for (const sim of this.sims.values()) sim.send({ stop: true });
     await this.gateway.close();
     await this.server.close();
+    if (this.gatewayGroup) {
+      CpuQuotaGroup.root().add(process.pid);
+      await sleep(1000); // the children exit on {stop}
+      this.gatewayGroup.remove();
+      this.loadGroup?.remove();
+    }
   }
 }

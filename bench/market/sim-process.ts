@@ -5,16 +5,25 @@
  * steps. IPC: `{rate}` sets updates/s per symbol; `{stats}` answers `{produced, sent, cpuUs, at}` (book
  * updates stepped, feed messages written to sockets, this process's CPU time, when they were read); `{stop}` exits. Event times carry
  * sub-millisecond fractions so the benchmark can measure venue send → subscriber receive.
+ * `{tape: {messages, rate, startAt}}` renders that many messages ahead and plays them at `rate`
+ * msg/s from `startAt` (feed-tape.ts), answering `{taped}` once rendered and `{played}` at the end.
  */
 import { VenueSimulator } from '../../src/apps/market/simulator/server.js';
 import { syntheticSymbols, type VenueName } from '../../src/apps/market/types.js';
+import { FeedTape } from './feed-tape.js';
 
 const symbols = Number(process.argv[2] ?? 50);
 const venue = (process.argv[3] ?? 'binance') as VenueName;
 const sim = new VenueSimulator({ symbols: syntheticSymbols(symbols), updatesPerSecond: 0, seed: 5, venues: [venue], keepStaleCopies: false, preciseTime: true });
 const urls = await sim.listen();
 process.send!({ urls });
-process.on('message', (m: { rate?: number; stats?: boolean; stop?: boolean }) => {
+const tape = new FeedTape(sim, venue);
+process.on('message', (m: { rate?: number; stats?: boolean; stop?: boolean; tape?: { messages: number; rate: number; startAt: number } }) => {
+  if (m.tape) {
+    tape.render(m.tape.messages, m.tape.rate, m.tape.startAt);
+    process.send!({ taped: { messages: tape.total, renderMs: Math.round(tape.renderMs) } });
+    void tape.play().then(() => process.send!({ played: { messages: tape.played, maxLagMs: Math.round(tape.maxLagMs) } }));
+  }
   if (m.rate !== undefined) {
     sim.market.stop();
     sim.market.updatesPerSecond = m.rate;
@@ -25,7 +34,7 @@ process.on('message', (m: { rate?: number; stats?: boolean; stop?: boolean }) =>
   // not by its own window, which a saturated gateway reads late.
   if (m.stats) {
     const cpu = process.cpuUsage();
-    process.send!({ produced: sim.market.produced, sent: sim.faults[venue].sent, cpuUs: cpu.user + cpu.system, at: performance.timeOrigin + performance.now() });
+    process.send!({ produced: sim.market.produced, sent: sim.faults[venue].sent - tape.unplayed, cpuUs: cpu.user + cpu.system, at: performance.timeOrigin + performance.now() });
   }
   if (m.stop) void sim.close().then(() => process.exit(0));
 });

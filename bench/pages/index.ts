@@ -13,6 +13,7 @@ import { cpus, loadavg, tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { parseArgs } from 'node:util';
 import { chromium, type Browser } from 'playwright-core';
+import { largestPaint } from '../../test/web/harness.js';
 import { CLI_BASE_ENV, CliProcess } from '../shared/cli-process.js';
 
 const PAGES = [
@@ -32,16 +33,7 @@ async function coldLcp(browser: Browser, url: string, viewport: { width: number;
   try {
     const page = await context.newPage();
     await page.goto(url, { waitUntil: 'load' });
-    const lcp = await page.evaluate(
-      () =>
-        new Promise<number>((resolve) => {
-          new PerformanceObserver((list) => {
-            const entries = list.getEntries();
-            resolve(entries[entries.length - 1]!.startTime);
-          }).observe({ type: 'largest-contentful-paint', buffered: true });
-          setTimeout(() => resolve(-1), 3000);
-        }),
-    );
+    const lcp = await largestPaint(page);
     return lcp < 0 ? null : lcp;
   } finally {
     await context.close();

@@ -1,9 +1,11 @@
 /**
  * @module client
  * The Airwaves client SDK (protocol v1) for browsers and Node: its public API.
- * Files, one noun each: client (the connection), subscription, presence-sync, commands, frames
- * (reading server messages), codes (errors), retry (what a starting app refused), types, emitter,
- * backoff.
+ * Files, one noun each: client (the public face, composing the rest), connection (connect,
+ * reconnect, close: its state machine), commands (in flight, matched to their replies),
+ * subscription-registry (the subscriptions by channel, resubscribed after a reconnect),
+ * subscription (one channel's delivery order), presence-sync, frames (reading server messages),
+ * codes (errors), retry (what a starting app refused), types, emitter, backoff.
  *
  * Browsers use the global `WebSocket`; Node 20 has none, so pass the `ws` package's class:
  *

@@ -51,6 +51,7 @@ export const Errors = {
   shuttingDown: spec('shutting_down', 'server is shutting down', 503),
   appStarting: spec('app_starting', 'the app this belongs to is starting; retry in a moment', 503),
   engineUnavailable: spec('engine_unavailable', 'the hub engine (Redis) is unreachable; retry shortly', 503),
+  syncPublishUnsupported: spec('sync_publish_unsupported', 'this hub engine publishes asynchronously; use publish()', 500),
   slowConsumer: spec('slow_consumer', 'client could not keep up', 503, WS_CLOSE.slowConsumer),
   internal: spec('internal', 'internal error', 500),
   badRequest: spec('bad_request', 'bad request', 400),

@@ -14,7 +14,7 @@
  * engine → hub link (the hot path: one lookup, one compare, one push per subscriber).
  */
 import type { Logger } from '../core/logger.js';
-import type { HubMetrics } from '../core/metrics.js';
+import type { HubMetrics, TallyCell } from '../core/metrics.js';
 import type { EventPush, PresenceEntry, StreamPosition, SubscribeResult } from '../protocol/index.js';
 import type { ClientSession, Subscription } from './client-session.js';
 import { frameOf, type EngineNotices, type HubEngine, type HubMessage } from './engines/engine.js';
@@ -26,6 +26,9 @@ interface LocalChannel {
   readonly name: string;
   readonly ns: Namespace;
   readonly subscribers: Set<Subscription>;
+  /** Its namespace's cells of hub_messages_published_total and _delivered_total (read at scrape). */
+  readonly published: TallyCell;
+  readonly delivered: TallyCell;
 }
 
 /** Replay at most this many messages on one subscribe (bounded work per command). */
@@ -88,7 +91,7 @@ export class LocalChannels {
     this.published++;
     const channel = this.byName.get(message.channel);
     if (!channel) return;
-    this.metrics.published.labels(channel.ns.config.name).inc();
+    channel.published.n++;
     if (channel.subscribers.size === 0) return;
     frameOf(message); // encode once, before the loop
     const policy = channel.ns.config.slowConsumer;
@@ -100,7 +103,7 @@ export class LocalChannels {
         sub.session.deliver(message, policy);
       } else if (message.epoch !== sub.epoch || message.offset > sub.position) this.continuityLost(sub, message);
     }
-    this.metrics.delivered.labels(channel.ns.config.name).inc(channel.subscribers.size);
+    channel.delivered.n += channel.subscribers.size;
   };
 
   /** The engine → hub link for what is not a publication (see EngineNotices). */
@@ -213,7 +216,8 @@ export class LocalChannels {
   private join(channel: string, ns: Namespace, sub: Subscription): LocalChannel {
     let local = this.byName.get(channel);
     if (!local) {
-      local = { name: channel, ns, subscribers: new Set() };
+      const namespace = ns.config.name;
+      local = { name: channel, ns, subscribers: new Set(), published: this.metrics.publishedTally.cell(namespace), delivered: this.metrics.deliveredTally.cell(namespace) };
       this.byName.set(channel, local);
       void Promise.resolve(this.engine.listen(channel, true)).catch((err: Error) => this.log.error({ err, channel }, 'listen failed'));
     }

@@ -136,6 +136,14 @@ export class ClientSession {
   /** True while flush() writes `spare`'s former partner: the pair must not be swapped meanwhile. */
   private writing = false;
   private expiryTimer?: NodeJS.Timeout;
+  /**
+   * The WebSocket's TCP socket, looked up once: the flush writes to it and reads its buffered
+   * bytes straight from it. ws's `bufferedAmount` getter (the same bytes: with compression off its
+   * sender never holds any) showed as ~1.5 % of the hub's CPU at 100k deliveries/s.
+   */
+  private readonly socket: Socket | null;
+  /** Which of the heartbeat's slices pings this session (connections.ts spreads the pings). */
+  heartbeatSlot = 0;
 
   constructor(
     readonly id: string,
@@ -147,6 +155,7 @@ export class ClientSession {
     rates: { commandsPerSecond: number; publishesPerSecond: number; publishBytesPerSecond: number },
   ) {
     this.identity = identity;
+    this.socket = (ws as unknown as { _socket: Socket | null })._socket ?? null;
     this.commandBucket = new TokenBucket({ capacity: rates.commandsPerSecond * 2, refillPerSecond: rates.commandsPerSecond });
     this.publishBucket = new TokenBucket({ capacity: rates.publishesPerSecond * 2, refillPerSecond: rates.publishesPerSecond });
     this.publishBytesBucket = new TokenBucket({ capacity: rates.publishBytesPerSecond * 2, refillPerSecond: rates.publishBytesPerSecond });
@@ -191,7 +200,7 @@ export class ClientSession {
     if (this.queueLength > this.limits.queueMessages || this.queueBytes > this.limits.queueBytes) {
       // A burst larger than the queue within one turn is not a slow client: if the socket is
       // taking data, write now. The policy applies only when the socket itself is backed up.
-      if (this.ws.bufferedAmount <= this.limits.socketHighWater) {
+      if (this.bufferedBytes() <= this.limits.socketHighWater) {
         this.flush();
         if (this.queueLength === 0) return;
       }
@@ -215,12 +224,24 @@ export class ClientSession {
       return;
     }
     if (this.closed || this.queueLength === 0) return;
-    if (this.ws.bufferedAmount > this.limits.socketHighWater) {
+    if (this.bufferedBytes() > this.limits.socketHighWater) {
       this.blocked = true;
       this.host.watchBlocked(this);
       return;
     }
     this.blocked = false;
+    // The common case at moderate rates: one publication waiting. Its shared frame goes out as
+    // is, with none of the batching below (it is per subscriber, so every step shows in latency).
+    if (this.queueLength === 1 && !('control' in this.queue[0]!)) {
+      const message = this.queue[0] as HubMessage;
+      this.queue[0] = undefined;
+      this.queueLength = 0;
+      this.queueBytes = 0;
+      outgoing.push(wireOf(message));
+      this.writeOutgoing();
+      this.host.onWrite(this, message.publishedAt, 1);
+      return;
+    }
     const items = this.queue as Outbound[];
     const count = this.queueLength;
     this.releaseFlushed();
@@ -265,6 +286,11 @@ export class ClientSession {
     if (publications > 0) this.host.onWrite(this, firstPublishedAt, publications);
   }
 
+  /** Bytes waiting in the socket's own buffer (what ws's bufferedAmount reads, without the getter chain). */
+  bufferedBytes(): number {
+    return this.socket ? this.socket.writableLength : this.ws.bufferedAmount;
+  }
+
   /** Clears what the spare array still holds from its last flush (no allocation; idempotent). */
   releaseFlushed(): void {
     if (this.spareUsed === 0) return;
@@ -298,7 +324,7 @@ export class ClientSession {
    * bufferedAmount still reads the socket's buffer.
    */
   private writeOutgoing(): void {
-    const socket = (this.ws as unknown as { _socket: Socket | null })._socket;
+    const socket = this.socket;
     if (this.ws.readyState !== OPEN || !socket) {
       outgoing.length = 0;
       this.host.onSendError(this, new Error('WebSocket is not open'));

@@ -127,7 +127,7 @@ export class FlushScheduler implements SessionHost {
     this.blockedTimer = setInterval(() => {
       for (const s of this.blocked) {
         if (s.closed) this.blocked.delete(s);
-        else if (s.ws.bufferedAmount < BLOCKED_RESUME_BYTES) {
+        else if (s.bufferedBytes() < BLOCKED_RESUME_BYTES) {
           this.blocked.delete(s);
           s.flush();
         }

@@ -34,6 +34,20 @@ export interface HubApi {
   publish(channel: string, data: unknown, options?: ServerPublishOptions): Promise<PublishAck | { coalesced: true }>;
   /** Publishes a binary payload on a binary namespace (media). */
   publishBinary(channel: string, payload: Uint8Array): Promise<PublishAck>;
+  /**
+   * True when this node's engine publishes synchronously (memory): {@link publishSync} and
+   * {@link publishBinarySync} work. False with Redis: use the async calls.
+   */
+  readonly publishesSynchronously: boolean;
+  /**
+   * `publish` without a promise, for in-process publishers at high rates: the same checks, the
+   * offset (or `{coalesced: true}`) returned in the call, refusals thrown as AirwavesError
+   * (`bad_channel`, `unknown_namespace`, `bad_request`, `message_too_big`). On an engine that is
+   * not synchronous it throws `sync_publish_unsupported` and publishes nothing.
+   */
+  publishSync(channel: string, data: unknown, options?: ServerPublishOptions): PublishAck | { coalesced: true };
+  /** `publishBinary` without a promise (see {@link publishSync}). */
+  publishBinarySync(channel: string, payload: Uint8Array): PublishAck;
   /** Recent history: the newest `limit` messages after `afterOffset`. */
   history(channel: string, afterOffset?: number, limit?: number): Promise<HistoryPage>;
   /** Subscribers of a channel on this node. */

@@ -121,13 +121,27 @@ export class Hub implements HubApi {
 
   // ---------------------------------------------------------------- the app's API (HubApi)
 
-  async publish(channel: string, data: unknown, options: ServerPublishOptions = {}): Promise<PublishAck | { coalesced: true }> {
-    const outcome = await this.pipeline.publish(channel, { door: 'server', data, ...options });
-    return outcome as PublishAck | { coalesced: true }; // server doors are never consumed by a hook
+  publish(channel: string, data: unknown, options: ServerPublishOptions = {}): Promise<PublishAck | { coalesced: true }> {
+    // On a synchronous engine the one promise is the caller's: none inside the pipeline.
+    if (this.pipeline.synchronous) return settled(() => this.publishSync(channel, data, options));
+    return this.pipeline.publish(channel, { door: 'server', data, ...options }) as Promise<PublishAck | { coalesced: true }>; // server doors are never consumed by a hook
   }
 
-  async publishBinary(channel: string, payload: Uint8Array): Promise<PublishAck> {
-    return (await this.pipeline.publish(channel, { door: 'server-binary', binary: payload })) as PublishAck; // no key: never coalesced
+  publishBinary(channel: string, payload: Uint8Array): Promise<PublishAck> {
+    if (this.pipeline.synchronous) return settled(() => this.publishBinarySync(channel, payload));
+    return this.pipeline.publish(channel, { door: 'server-binary', binary: payload }) as Promise<PublishAck>; // no key: never coalesced
+  }
+
+  get publishesSynchronously(): boolean {
+    return this.pipeline.synchronous;
+  }
+
+  publishSync(channel: string, data: unknown, options: ServerPublishOptions = {}): PublishAck | { coalesced: true } {
+    return this.pipeline.publishSync(channel, { door: 'server', data, ...options });
+  }
+
+  publishBinarySync(channel: string, payload: Uint8Array): PublishAck {
+    return this.pipeline.publishSync(channel, { door: 'server-binary', binary: payload }) as PublishAck; // no key: never coalesced
   }
 
   subscriberCount(channel: string): number {
@@ -178,5 +192,14 @@ export class Hub implements HubApi {
     this.flush.close();
     await this.presence.close?.();
     await this.engine.close();
+  }
+}
+
+/** `run`'s result as a settled promise: a throw becomes a rejection, as from an async function. */
+function settled<T>(run: () => T): Promise<T> {
+  try {
+    return Promise.resolve(run());
+  } catch (err) {
+    return Promise.reject(err as Error);
   }
 }

@@ -21,7 +21,10 @@
  *    window (`{coalesced: true}`); everything else gets its offset from the engine.
  *
  * Server code is trusted: it skips stages 2 to 4 (no access check, no client limits, no client
- * hooks), and passes 1, 5 and 6 exactly as clients do.
+ * hooks), and passes 1, 5 and 6 exactly as clients do. With an engine that publishes
+ * synchronously (memory), server code may also take {@link PublishPipeline.publishSync}: the same
+ * stages in the call itself, no promise (an in-process publisher at tens of thousands a second
+ * paid one per publication).
  */
 import { AirwavesError, Errors } from '../core/errors.js';
 import type { CoreConfig } from '../core/config.js';
@@ -84,39 +87,64 @@ export class PublishPipeline {
     checkDoor(ns, request.door);
     const client = request.client;
     const payload = payloadOf(request);
+    if (!client) return this.commit(ns, channel, payload, request.door, -1);
     let bytes = payloadBytes(payload);
-    if (client) {
-      // 2. authorize
-      await authorize(client.id, client.identity, ns, 'publish', channel);
-      // 3. limits
-      this.checkSize(ns, bytes);
-      if (!client.publishBucket.take(1) || !client.publishBytesBucket.take(bytes)) {
-        const { publishRatePerSecond, publishBytesPerSecond } = this.options.config;
-        throw new AirwavesError(Errors.rateLimited, `publish rate limit: ${publishRatePerSecond}/s and ${publishBytesPerSecond} bytes/s`);
-      }
-      // 4. hook
-      const ctx = { client: client.id, identity: client.identity, channel };
-      if (payload.binary) await ns.hooks.onClientBinary?.(ctx, payload.binary);
-      else if (ns.inputOnly) {
-        await ns.hooks.onClientPublish!(ctx, request.data);
-        return CONSUMED;
-      } else if (ns.hooks.onClientPublish) {
-        const value = await ns.hooks.onClientPublish(ctx, request.data);
-        if (value !== request.data) {
-          payload.json = jsonOf(value);
-          bytes = -1; // changed: measure again below
-        }
+    // 2. authorize
+    await authorize(client.id, client.identity, ns, 'publish', channel);
+    // 3. limits
+    this.checkSize(ns, bytes);
+    if (!client.publishBucket.take(1) || !client.publishBytesBucket.take(bytes)) {
+      const { publishRatePerSecond, publishBytesPerSecond } = this.options.config;
+      throw new AirwavesError(Errors.rateLimited, `publish rate limit: ${publishRatePerSecond}/s and ${publishBytesPerSecond} bytes/s`);
+    }
+    // 4. hook
+    const ctx = { client: client.id, identity: client.identity, channel };
+    if (payload.binary) await ns.hooks.onClientBinary?.(ctx, payload.binary);
+    else if (ns.inputOnly) {
+      await ns.hooks.onClientPublish!(ctx, request.data);
+      return CONSUMED;
+    } else if (ns.hooks.onClientPublish) {
+      const value = await ns.hooks.onClientPublish(ctx, request.data);
+      if (value !== request.data) {
+        payload.json = jsonOf(value);
+        bytes = -1; // changed: measure again in commit
       }
     }
-    // 5. size (a client's unchanged publication was measured at its limits)
-    if (!client || bytes < 0) this.checkSize(ns, payloadBytes(payload));
-    // 6. coalesce or engine
+    return this.commit(ns, channel, payload, request.door, bytes);
+  }
+
+  /** True when the engine gives offsets in the call itself (the memory engine): {@link publishSync} works. */
+  get synchronous(): boolean {
+    return this.options.engine.publishesSynchronously === true;
+  }
+
+  /**
+   * A server door's publication in this very call, with no promise: stages 1, 5 and 6, then the
+   * engine's offset (or `{coalesced: true}`). Refusals throw the same AirwavesError the async
+   * path rejects with. Only for an engine that publishes synchronously (`sync_publish_unsupported`
+   * otherwise, checked before anything else, so nothing was published).
+   */
+  publishSync(channel: string, request: PublishRequest & { door: 'server' | 'server-binary' }): PublishAck | { coalesced: true } {
+    if (!this.synchronous) {
+      throw new AirwavesError(Errors.syncPublishUnsupported, `the ${this.options.engine.name} engine publishes asynchronously: use publish()`);
+    }
+    const ns = this.options.namespaces.resolve(channel);
+    checkDoor(ns, request.door);
+    return this.commit(ns, channel, payloadOf(request), request.door, -1) as PublishAck | { coalesced: true };
+  }
+
+  /**
+   * Stages 5 and 6: size (measured here unless `bytes` holds a client's unchanged publication,
+   * measured at its limits), then coalesce or engine.
+   */
+  private commit(ns: Namespace, channel: string, payload: PublishPayload, door: PublishDoor, bytes: number): PublishAck | Promise<PublishAck> | { coalesced: true } {
+    if (bytes < 0) this.checkSize(ns, payloadBytes(payload));
     if (ns.config.coalesceMs > 0 && payload.key !== undefined) {
       this.coalescerFor(ns).offer(`${channel}\u0000${payload.key}`, payload);
       return COALESCED;
     }
     // A client frame's payload is a view into the socket's buffer: the engine gets its own copy.
-    if (request.door === 'client-binary' && payload.binary) payload.binary = Buffer.from(payload.binary);
+    if (door === 'client-binary' && payload.binary) payload.binary = Buffer.from(payload.binary);
     return this.options.engine.publish(channel, payload, ns.retention);
   }
 

@@ -1,10 +1,11 @@
 /**
  * @module test/client/client
- * The SDK's client (src/client: client, subscription, commands, frames, backoff, emitter) without
- * a server: a fake WebSocket records what the client sends and lets the test play the server —
- * connect, commands and their ids and timeouts, batched and binary pushes, subscription ordering,
- * reconnection with resubscribe and recovery, gaps, the live-edge options (recoverable, rewind),
- * retrying what a starting app refused (app_starting); and the backoff computation.
+ * The SDK's client (src/client: client, connection, subscription registry, subscription,
+ * commands, frames, backoff, emitter) without a server: a fake WebSocket records what the client
+ * sends and lets the test play the server — connect, commands and their ids and timeouts, batched
+ * and binary pushes, subscription ordering, reconnection with resubscribe and recovery, gaps, the
+ * live-edge options (recoverable, rewind), retrying what a starting app refused (app_starting);
+ * and the backoff computation.
  */
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
@@ -139,6 +140,14 @@ async function connectedClient(options: Partial<AirwavesClientOptions> = {}): Pr
   sock.reply(cmd, CONNECT_RESULT);
   assert.deepEqual(await connected, CONNECT_RESULT);
   return { client, sockets, sock };
+}
+
+/** The client's socket number `n` (a reconnect) once it exists: opened, its connect answered. */
+async function reconnectedSocket(h: Harness, n: number): Promise<FakeSocket> {
+  const sock = await waitFor(() => h.sockets[n], `socket ${n}`);
+  sock.open();
+  sock.reply(await waitFor(() => sock.ops('connect')[0], 'connect'), CONNECT_RESULT);
+  return sock;
 }
 
 /** Subscribes and answers the subscribe with the given stream position. */
@@ -480,9 +489,7 @@ test('reconnect: duplicates with offset <= lastOffset are dropped after a resubs
   const { sub, pubs } = await subscribed(h, 'chat:a', 'e1', 0);
   h.sock.push(pub('chat:a', 1), pub('chat:a', 2), pub('chat:a', 3));
   h.sock.serverClose(1006);
-  const sock2 = await waitFor(() => h.sockets[1], 'second socket');
-  sock2.open();
-  sock2.reply(await waitFor(() => sock2.ops('connect')[0], 'connect'), CONNECT_RESULT);
+  const sock2 = await reconnectedSocket(h, 1);
   const resub = await waitFor(() => sock2.ops('subscribe')[0], 'resubscribe');
   assert.deepEqual(resub.since, { offset: 3, epoch: 'e1' });
   // A live push racing ahead of the reply, then a replay that overlaps what was already seen.
@@ -502,9 +509,7 @@ test('reconnect: recovered:false is emitted and a new epoch resets the position'
   const recovered: RecoveredEvent[] = [];
   sub.on('recovered', (r) => recovered.push(r));
   h.sock.serverClose(1012);
-  const sock2 = await waitFor(() => h.sockets[1], 'second socket');
-  sock2.open();
-  sock2.reply(await waitFor(() => sock2.ops('connect')[0], 'connect'), CONNECT_RESULT);
+  const sock2 = await reconnectedSocket(h, 1);
   const resub = await waitFor(() => sock2.ops('subscribe')[0], 'resubscribe');
   assert.deepEqual(resub.since, { offset: 40, epoch: 'e1' });
   sock2.reply(resub, { channel: 'chat:a', epoch: 'e2', offset: 2, recovered: false, replayed: 0 });
@@ -563,9 +568,7 @@ test('reconnect: delays follow the backoff while attempts keep failing, and rese
   h.client.on('reconnecting', (e) => delays.push(e.delayMs));
   h.sock.serverClose(1006);
   for (let i = 1; i <= 3; i++) (await waitFor(() => h.sockets[i], `socket ${i}`)).serverClose(1006);
-  const last = await waitFor(() => h.sockets[4], 'socket 4');
-  last.open();
-  last.reply(await waitFor(() => last.ops('connect')[0], 'connect'), CONNECT_RESULT);
+  const last = await reconnectedSocket(h, 4);
   await waitFor(() => h.client.state === 'connected', 'connected');
   last.serverClose(1006);
   assert.deepEqual(delays, [2, 4, 8, 16, 2]);
@@ -640,9 +643,7 @@ test('rewind: reads the live position with history, subscribes that many behind 
 
   // A short outage: the live edge moved by one, so it resumes from what it delivered.
   h.sock.serverClose(1006);
-  const sock2 = await waitFor(() => h.sockets[1], 'reconnect');
-  sock2.open();
-  sock2.reply(await waitFor(() => sock2.ops('connect')[0], 'connect'), CONNECT_RESULT);
+  const sock2 = await reconnectedSocket(h, 1);
   sock2.reply(await waitFor(() => sock2.ops('history')[0], 'history'), { channel: 'media:a', epoch: 'e1', offset: 12, publications: [] });
   const second = await waitFor(() => sock2.ops('subscribe')[0], 'resubscribe');
   assert.deepEqual(second.since, { offset: 11, epoch: 'e1' });
@@ -651,9 +652,7 @@ test('rewind: reads the live position with history, subscribes that many behind 
 
   // A new epoch (the stream restarted): rewind from its live edge, whatever the old offsets were.
   sock2.serverClose(1006);
-  const sock3 = await waitFor(() => h.sockets[2], 'reconnect');
-  sock3.open();
-  sock3.reply(await waitFor(() => sock3.ops('connect')[0], 'connect'), CONNECT_RESULT);
+  const sock3 = await reconnectedSocket(h, 2);
   sock3.reply(await waitFor(() => sock3.ops('history')[0], 'history'), { channel: 'media:a', epoch: 'e2', offset: 5, publications: [] });
   const third = await waitFor(() => sock3.ops('subscribe')[0], 'resubscribe');
   assert.deepEqual(third.since, { offset: 2, epoch: 'e2' });

@@ -56,7 +56,8 @@ async function waitForPing(port: number, timeoutMs: number): Promise<void> {
   }
 }
 
-export async function startRedis(options: { persistent?: boolean } = {}): Promise<TestRedis> {
+/** `args`: extra redis-server arguments (e.g. `--cluster-enabled yes`); files they name land in the server's temp dir. */
+export async function startRedis(options: { persistent?: boolean; args?: string[] } = {}): Promise<TestRedis> {
   const port = await freePort();
   const dir = mkdtempSync(join(tmpdir(), 'airwaves-redis-'));
   let child: ChildProcess | undefined;
@@ -65,6 +66,7 @@ export async function startRedis(options: { persistent?: boolean } = {}): Promis
   const args = ['--port', String(port), '--bind', '127.0.0.1', '--save', '', '--dir', dir, '--protected-mode', 'no'];
   if (options.persistent) args.push('--appendonly', 'yes', '--appendfsync', 'everysec');
   else args.push('--appendonly', 'no');
+  args.push(...(options.args ?? []));
 
   async function start(): Promise<void> {
     const proc = spawn('redis-server', args, { stdio: ['ignore', 'ignore', 'pipe'] });

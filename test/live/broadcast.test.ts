@@ -34,11 +34,11 @@ function countReaches(client: RawClient, viewers: number, timeoutMs = 2000): Pro
 }
 
 /** Every playlist request of the test itself is one viewer ("probe"). */
-async function get(path: string): Promise<{ status: number; type: string | null; cache: string | null; nosniff: string | null; csp: string | null; bytes: Buffer; ms: number }> {
+async function get(path: string): Promise<{ status: number; type: string | null; cache: string | null; nosniff: string | null; csp: string | null; etag: string | null; bytes: Buffer; ms: number }> {
   const t0 = performance.now();
   const res = await fetch(live.server.url + path + (path.includes('.m3u8') || path.includes('.mpd') ? `${path.includes('?') ? '&' : '?'}viewer=probe` : ''));
   const bytes = Buffer.from(await res.arrayBuffer());
-  return { status: res.status, type: res.headers.get('content-type'), cache: res.headers.get('cache-control'), nosniff: res.headers.get('x-content-type-options'), csp: res.headers.get('content-security-policy'), bytes, ms: performance.now() - t0 };
+  return { status: res.status, type: res.headers.get('content-type'), cache: res.headers.get('cache-control'), nosniff: res.headers.get('x-content-type-options'), csp: res.headers.get('content-security-policy'), etag: res.headers.get('etag'), bytes, ms: performance.now() - t0 };
 }
 
 async function probeFrames(name: string, ...parts: Buffer[]): Promise<{ video: number; audio: number; width: number }> {
@@ -92,6 +92,12 @@ test('a published test pattern goes live, plays as LL-HLS, HLS and DASH, counts 
   assert.equal(ll.cache, 'public, max-age=1');
   assert.equal(ll.nosniff, 'nosniff', 'media answers carry the security headers');
   assert.equal(ll.csp?.startsWith("default-src 'self'"), true, 'the same headers as every route (helmet no longer bypassed)');
+  // The same state revalidated: 304 without a body; the ETag names this version only.
+  const etag = ll.etag;
+  assert.match(etag ?? '', /^"[^"]+"$/);
+  const again = await fetch(`${live.server.url}/api/v1/streams/${id}/media/index.m3u8?viewer=probe`, { headers: { 'if-none-match': etag! } });
+  const againBody = Buffer.from(await again.arrayBuffer());
+  assert.ok(again.status === 304 ? againBody.length === 0 : again.headers.get('etag') !== etag, `revalidation answered ${again.status} with ETag ${again.headers.get('etag')} (sent ${etag})`);
   const p = new Parser();
   p.push(ll.bytes.toString());
   p.end();
@@ -114,6 +120,10 @@ test('a published test pattern goes live, plays as LL-HLS, HLS and DASH, counts 
   assert.equal(blocked.status, 200);
   assert.ok(blocked.bytes.toString().includes(`seg-${hint[1]}.${hint[2]}.m4s`), 'the blocked playlist lists the part it waited for');
   assert.ok(blocked.ms < 1500, `blocking reload took ${blocked.ms.toFixed(0)} ms`);
+  assert.notEqual(blocked.etag, etag, 'a newer playlist has a new ETag');
+  const stale = await fetch(`${live.server.url}/api/v1/streams/${id}/media/index.m3u8?viewer=probe`, { headers: { 'if-none-match': etag! } });
+  assert.equal(stale.status, 200, 'an old ETag gets the current playlist');
+  assert.ok((await stale.text()).includes(`seg-${hint[1]}.${hint[2]}.m4s`));
 
   // Segments and parts decode; they are immutable.
   const init = await get(`/api/v1/streams/${id}/media/init.mp4`);
@@ -163,7 +173,8 @@ test('a published test pattern goes live, plays as LL-HLS, HLS and DASH, counts 
   assert.equal((ended.data as { status: string }).status, 'COMPLETED');
   const done = await live.api<{ status: string; durationMs: number; peakViewers: number; endedAt: string }>('GET', `/api/v1/streams/${id}`);
   assert.equal(done.body.status, 'COMPLETED');
-  assert.ok(done.body.durationMs > 8000 && done.body.durationMs < 20_000, `duration ${done.body.durationMs} ms`);
+  // 12 s of media; a starved encoder (load 18 measured 32.6 s) stretches the wall clock, not below.
+  assert.ok(done.body.durationMs > 8000 && done.body.durationMs < 90_000, `duration ${done.body.durationMs} ms`);
   assert.equal(done.body.peakViewers, 4);
   const history = await live.api<{ samples: { viewers: number; bitrateKbps: number; fps: number }[] }>('GET', `/api/v1/streams/${id}/metrics`);
   assert.equal(history.status, 200);

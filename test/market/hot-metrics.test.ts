@@ -27,6 +27,12 @@ test('HotHistogram renders as prom-client Histogram for the same observations', 
   }
   assert.deepEqual(await rendered(ours, 'x_seconds', 'm'), await rendered(theirs, 'y_seconds', 'm'));
   assert.match((await ours.metrics()), /x_seconds_bucket\{le="0\.0001",venue="binance"\} 3\n/);
+  // Later observations show on the next scrape, and a scrape does not double what it read.
+  hot.of('kraken').observe(2e-5);
+  ref.observe({ venue: 'kraken' }, 2e-5);
+  await ours.metrics();
+  assert.deepEqual(await rendered(ours, 'x_seconds', 'm'), await rendered(theirs, 'y_seconds', 'm'));
+  assert.equal((await hot.metric.get()).type, 'histogram');
 });
 
 test('HotCounter renders as prom-client Counter and Gauge, and counts survive repeated scrapes', async () => {

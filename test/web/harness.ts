@@ -2,7 +2,8 @@
  * @module test/web/harness
  * Browser-test plumbing for every UI: a fresh build (scripts/build.mjs --if-stale, what
  * `npm start` runs), the system Chromium through playwright-core, pages that record every console
- * error, the 390 px horizontal-scroll check, and screenshots into docs/screenshots/.
+ * error, the 390 px horizontal-scroll check, the largest contentful paint (also read by
+ * bench/pages), and screenshots into docs/screenshots/.
  */
 import assert from 'node:assert/strict';
 import { execFileSync } from 'node:child_process';
@@ -65,6 +66,23 @@ export async function assertNoHorizontalScroll(page: Page, label: string): Promi
     return { width, scroll, culprit };
   });
   assert.ok(overflow.scroll <= overflow.width, `${label}: page is ${overflow.scroll} px wide in a ${overflow.width} px viewport (${overflow.culprit})`);
+}
+
+/**
+ * Largest contentful paint of the page as Chromium measured it (ms from navigation start), or -1
+ * when it reports none within 3 s (a page that never painted its content).
+ */
+export async function largestPaint(page: Page): Promise<number> {
+  return page.evaluate(
+    () =>
+      new Promise<number>((resolve) => {
+        new PerformanceObserver((list) => {
+          const entries = list.getEntries();
+          resolve(entries[entries.length - 1]!.startTime);
+        }).observe({ type: 'largest-contentful-paint', buffered: true });
+        setTimeout(() => resolve(-1), 3000);
+      }),
+  );
 }
 
 export async function screenshot(page: Page, name: string, width: Width): Promise<void> {

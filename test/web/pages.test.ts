@@ -11,7 +11,7 @@ import type { Browser, Page } from 'playwright-core';
 import { startServer } from '../helpers/server.js';
 import { apps } from '../../src/apps/index.js';
 import { mintToken } from '../../src/auth/index.js';
-import { assertNoHorizontalScroll, ensureBuilt, launchChromium, openPage, screenshot, type Width } from './harness.js';
+import { assertNoHorizontalScroll, ensureBuilt, largestPaint, launchChromium, openPage, screenshot, type Width } from './harness.js';
 
 type Server = Awaited<ReturnType<typeof startServer>>;
 let server: Server;
@@ -41,20 +41,6 @@ const PAGES: PageSpec[] = [
   { name: 'market', path: '/market/', header: false, ready: async (p) => void (await p.locator('#cbbo').filter({ hasNotText: '–' }).waitFor({ timeout: 60_000 })) },
   { name: 'live', path: '/live/', header: false, ready: async (p) => void (await p.getByText('Nobody is live right now.').waitFor()) },
 ];
-
-/** Largest contentful paint of the page as the browser measured it (ms from navigation start). */
-async function largestPaint(page: Page): Promise<number> {
-  return page.evaluate(
-    () =>
-      new Promise<number>((resolve) => {
-        new PerformanceObserver((list) => {
-          const entries = list.getEntries();
-          resolve(entries[entries.length - 1]!.startTime);
-        }).observe({ type: 'largest-contentful-paint', buffered: true });
-        setTimeout(() => resolve(-1), 3000);
-      }),
-  );
-}
 
 before(async () => {
   ensureBuilt();

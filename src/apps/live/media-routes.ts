@@ -33,17 +33,34 @@ function viewerId(req: MediaRequest): string {
 }
 
 /**
- * The HLS playlists of one segmenter state, rendered once: after each part every viewer's
- * blocking request is answered at the same moment, and rendering the same text once per
- * viewer was most of that burst's cost.
+ * The HLS playlists of one segmenter state, rendered and encoded to bytes once: after each part
+ * every viewer's blocking request is answered at the same moment, and rendering (then UTF-8
+ * encoding) the same text once per viewer was most of that burst's cost. The version is also the
+ * playlist's ETag, so a poller (or a CDN revalidating) that has this state gets a 304 and no body.
  */
-const rendered = new WeakMap<Segmenter, { version: number; ll?: string; plain?: string }>();
+interface RenderedPlaylist {
+  body: Buffer;
+  etag: string;
+}
+const rendered = new WeakMap<Segmenter, { serial: number; version: number; ll?: RenderedPlaylist; plain?: RenderedPlaylist }>();
+/** With a serial per segmenter: an ETag from an earlier run or another rendition never matches. */
+const EPOCH = Date.now().toString(36);
+let serials = 0;
 
-function playlist(seg: Segmenter, info: ManifestInfo, lowLatency: boolean): string {
+function playlist(seg: Segmenter, info: ManifestInfo, lowLatency: boolean): RenderedPlaylist {
   let cached = rendered.get(seg);
-  if (!cached || cached.version !== seg.version) rendered.set(seg, (cached = { version: seg.version }));
-  if (lowLatency) return (cached.ll ??= hlsPlaylist(seg, info, true));
-  return (cached.plain ??= hlsPlaylist(seg, info, false));
+  if (!cached || cached.version !== seg.version) rendered.set(seg, (cached = { serial: cached?.serial ?? ++serials, version: seg.version }));
+  const tag = `"${EPOCH}.${cached.serial}.${seg.version}.${lowLatency ? 'l' : 'p'}"`;
+  const render = (): RenderedPlaylist => ({ body: Buffer.from(hlsPlaylist(seg, info, lowLatency)), etag: tag });
+  if (lowLatency) return (cached.ll ??= render());
+  return (cached.plain ??= render());
+}
+
+/** Sends a rendered playlist, or 304 when the client already holds this version. */
+function sendPlaylist(req: MediaRequest, reply: FastifyReply, list: RenderedPlaylist, cacheControl: string) {
+  reply.headers({ 'content-type': 'application/vnd.apple.mpegurl', 'cache-control': cacheControl, etag: list.etag });
+  if (req.headers['if-none-match'] === list.etag) return reply.code(304).send();
+  return reply.send(list.body);
 }
 
 function problem(reply: FastifyReply, status: number, code: string, message: string) {
@@ -121,11 +138,11 @@ export function registerMediaRoutes(http: FastifyInstance, service: LiveService,
         const ready = () => (p === null ? seg.segments.some((s) => s.msn >= m) || (seg.open?.msn ?? -1) > m : Boolean(seg.findPart(m, p)) || seg.segments.some((s) => s.msn > m) || (seg.open?.msn ?? -1) > m);
         const ok = await seg.when(ready, target * 3000);
         if (!ok && !seg.ended) return problem(reply, 503, 'not_ready', 'the requested part did not appear within three target durations');
-        return reply.type('application/vnd.apple.mpegurl').header('cache-control', `public, max-age=${target * 6}`).send(playlist(seg, info, true));
+        return sendPlaylist(req, reply, playlist(seg, info, true), `public, max-age=${target * 6}`);
       }
-      return reply.type('application/vnd.apple.mpegurl').header('cache-control', seg.ended ? 'public, max-age=60' : 'public, max-age=1').send(playlist(seg, info, true));
+      return sendPlaylist(req, reply, playlist(seg, info, true), seg.ended ? 'public, max-age=60' : 'public, max-age=1');
     }
-    if (file === 'plain.m3u8') return reply.type('application/vnd.apple.mpegurl').header('cache-control', seg.ended ? 'public, max-age=60' : 'public, max-age=1').send(playlist(seg, info, false));
+    if (file === 'plain.m3u8') return sendPlaylist(req, reply, playlist(seg, info, false), seg.ended ? 'public, max-age=60' : 'public, max-age=1');
     if (file === 'manifest.mpd') return reply.type('application/dash+xml').header('cache-control', seg.ended ? 'public, max-age=60' : 'public, max-age=1').send(dashManifest(seg, info, Date.now(), source ? variants(source) : []));
     if (file === 'init.mp4' || file === 'init-v.mp4' || file === 'init-a.mp4') {
       const data = file === 'init.mp4' ? seg.init : file === 'init-v.mp4' ? seg.initVideo : seg.initAudio;

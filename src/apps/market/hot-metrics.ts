@@ -1,16 +1,20 @@
 /**
  * @module apps/market/hot-metrics
- * Prometheus metrics observed once or more per venue message: plain numbers on the hot path,
- * read by prom-client only when /metrics is scraped.
+ * Prometheus metrics observed once or more per venue message: the hot path only adds to plain
+ * numbers; prom-client's own Counter, Gauge and Histogram read them in their `collect` hook, when
+ * /metrics is scraped. prom-client renders everything (no text or sample list is built here).
  *
- * Why not prom-client's own: even through a label child, every `inc`/`set`/`observe` builds a
- * label object, validates it and hashes it into a string key (prom-client 15), several times per
- * venue message. Here an observation is a few additions on numbers kept per label value.
+ * Why not `inc`/`observe` per message: even through a label child, every call builds a label
+ * object, validates it and hashes it into a string key (prom-client 15), several times per venue
+ * message; that was ~11 % of the bare gateway's CPU. Here an observation is a few additions.
  *
- * - {@link HotCounter}: a prom-client Counter (or Gauge) whose values are copied in from
- *   per-label numbers by its `collect` hook, so every other prom-client feature stays.
- * - {@link HotHistogram}: a histogram prom-client registers as any metric (`get()` returns the
- *   same shape its own Histogram does: `_bucket` with cumulative `le`, `_sum`, `_count`).
+ * - {@link HotCounter}: a prom-client Counter (or Gauge) with one label; `collect` copies the
+ *   per-label numbers in through the public API (`reset` + `inc`, or `set`).
+ * - {@link HotHistogram}: a prom-client Histogram with one label. prom-client has no public call
+ *   to load bucket counts (only `observe`, one observation at a time), so `collect` creates each
+ *   label's series with `zero()` and writes the counts into the series prom-client keeps (its
+ *   `hashMap`); the test in test/market/hot-metrics.test.ts pins the rendering against a plain
+ *   Histogram fed the same observations, so a prom-client that stores them differently fails it.
  */
 import { prom, type Registry } from '../../core/metrics.js';
 
@@ -65,7 +69,7 @@ export class HotCounter {
 
 /** One label value's buckets. */
 export class HotSeries {
-  /** counts[i]: observations ≤ bounds[i] and > bounds[i - 1]; the last one is +Inf. */
+  /** counts[i]: observations ≤ bounds[i] and > bounds[i - 1]; the last one (above every bound) is only in `count`. */
   readonly counts: Float64Array;
   sum = 0;
   count = 0;
@@ -84,27 +88,42 @@ export class HotSeries {
   }
 }
 
-type HistogramValue = { labels: Record<string, string | number>; value: number; metricName: string };
+/** The per-label series a prom-client 15 Histogram keeps: non-cumulative counts keyed by upper bound. */
+interface PromHistogramSeries {
+  labels: Record<string, string | number>;
+  bucketValues: Record<number, number>;
+  sum: number;
+  count: number;
+}
 
-/** A histogram with one label, registered on prom-client registries as a metric of its own. */
+/** Per-label-value buckets behind a prom-client Histogram with one label. */
 export class HotHistogram {
-  readonly type = 'histogram';
-  readonly aggregator = 'sum';
   private readonly series = new Map<string, HotSeries>();
   private readonly bounds: number[];
+  readonly metric: prom.Histogram<string>;
 
-  constructor(readonly options: { name: string; help: string; label: string; buckets: number[]; registers: Registry[] }) {
-    this.bounds = [...options.buckets].sort((a, b) => a - b);
-    // The registry reads `name`, `help`, `type` and `get()`: the shape of prom-client's own metrics.
-    for (const r of options.registers) r.registerMetric(this as unknown as prom.Metric);
-  }
-
-  get name(): string {
-    return this.options.name;
-  }
-
-  get help(): string {
-    return this.options.help;
+  constructor(options: { name: string; help: string; label: string; buckets: number[]; registers: Registry[] }) {
+    const bounds = (this.bounds = [...options.buckets].sort((a, b) => a - b));
+    const series = this.series;
+    const label = options.label;
+    this.metric = new prom.Histogram({
+      name: options.name,
+      help: options.help,
+      labelNames: [label],
+      buckets: bounds,
+      registers: options.registers,
+      collect() {
+        this.reset();
+        for (const v of series.keys()) this.zero({ [label]: v });
+        for (const entry of Object.values(promSeries(this))) {
+          const s = series.get(String(entry.labels[label]))!;
+          for (let i = 0; i < bounds.length; i++) entry.bucketValues[bounds[i]] = s.counts[i];
+          entry.sum = s.sum;
+          entry.count = s.count;
+        }
+      },
+    });
+    promSeries(this.metric); // fail at start, not at the first scrape, if prom-client keeps its series elsewhere
   }
 
   of(labelValue: string): HotSeries {
@@ -115,24 +134,10 @@ export class HotHistogram {
     }
     return s;
   }
+}
 
-  /** The values as prom-client renders a histogram: cumulative buckets, then sum and count. */
-  async get(): Promise<{ name: string; help: string; type: 'histogram'; aggregator: 'sum'; values: HistogramValue[] }> {
-    const { name, label } = this.options;
-    const values: HistogramValue[] = [];
-    for (const [v, s] of this.series) {
-      let cumulative = 0;
-      for (let i = 0; i <= this.bounds.length; i++) {
-        cumulative += s.counts[i];
-        values.push({ labels: { le: i < this.bounds.length ? this.bounds[i] : '+Inf', [label]: v }, value: cumulative, metricName: `${name}_bucket` });
-      }
-      values.push({ labels: { [label]: v }, value: s.sum, metricName: `${name}_sum` });
-      values.push({ labels: { [label]: v }, value: s.count, metricName: `${name}_count` });
-    }
-    return { name, help: this.options.help, type: 'histogram', aggregator: 'sum', values };
-  }
-
-  reset(): void {
-    this.series.clear();
-  }
+function promSeries(h: prom.Histogram<string>): Record<string, PromHistogramSeries> {
+  const map = (h as unknown as { hashMap?: Record<string, PromHistogramSeries> }).hashMap;
+  if (typeof map !== 'object' || map === null) throw new Error('prom-client Histogram keeps no hashMap: HotHistogram needs updating for this prom-client version');
+  return map;
 }

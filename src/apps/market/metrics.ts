@@ -78,7 +78,7 @@ export function createMarketMetrics(registry: Registry | null, pools?: PoolManag
   };
   return {
     counters,
-    latency,
+    latency: latency.metric,
     venueToWrite,
     published: published.metric,
     dropped,

@@ -77,6 +77,11 @@ export interface EngineNotices {
 
 export interface HubEngine {
   readonly name: 'memory' | 'redis';
+  /**
+   * True when `publish` always returns its ack in the call itself (never a Promise): the hub then
+   * offers server code a synchronous publish (HubApi.publishSync). Absent means false.
+   */
+  readonly publishesSynchronously?: boolean;
   /** Starts the engine; every publication for a channel this node listens to goes to `sink`, in offset order. */
   start(sink: MessageSink, notices?: EngineNotices): Promise<void>;
   publish(channel: string, payload: PublishPayload, retention: ChannelRetention): PublishAck | Promise<PublishAck>;

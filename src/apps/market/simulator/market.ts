@@ -40,6 +40,11 @@ export class SimMarket {
   updatesPerSecond: number;
   /** Total changes produced. */
   produced = 0;
+  /**
+   * The event time of the next step, when set (ms since the epoch): a benchmark that renders a
+   * feed ahead of time stamps each message with the time it is due to be sent.
+   */
+  clock: (() => number) | null = null;
 
   constructor(readonly options: SimMarketOptions) {
     const seed = options.seed ?? 42;
@@ -63,12 +68,14 @@ export class SimMarket {
   /** Steps every book `n` times, notifying listeners after each step. */
   step(n = 1, venues: readonly VenueName[] = this.options.venues ?? VENUES): void {
     const precise = this.options.preciseTime ?? false;
+    const clock = this.clock;
     let ts = Date.now();
     const keepCopies = this.options.keepStaleCopies ?? true;
     for (let k = 0; k < n; k++) {
       for (const venue of venues) {
         for (const truth of this.books.get(venue)!.values()) {
-          if (precise) ts = performance.timeOrigin + performance.now(); // each message's own send time, not its tick's
+          if (clock) ts = clock();
+          else if (precise) ts = performance.timeOrigin + performance.now(); // each message's own send time, not its tick's
           const change = truth.step(ts);
           this.produced++;
           const copy = keepCopies ? this.staleCopies.get(truth) : null;

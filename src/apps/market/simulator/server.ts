@@ -8,6 +8,7 @@
  */
 import { createServer, type Server } from 'node:http';
 import type { AddressInfo } from 'node:net';
+import type { Duplex } from 'node:stream';
 import { WebSocketServer, type WebSocket } from 'ws';
 import { SimMarket, type SimMarketOptions } from './market.js';
 import { FaultInjector, type FaultPlanInput } from './faults.js';
@@ -34,6 +35,8 @@ export class VenueSimulator {
   private readonly http: Server;
   private readonly wss = new WebSocketServer({ noServer: true });
   private readonly sockets = new Map<WebSocket, VenueName>();
+  /** Each client's TCP stream under its WebSocket (a benchmark's pre-framed tape is written to it). */
+  private readonly streams = new Map<WebSocket, Duplex>();
   private disconnectTimer: NodeJS.Timeout | null = null;
   /** REST snapshot requests served (tests check resyncs cost one round trip). */
   restRequests = 0;
@@ -66,7 +69,11 @@ export class VenueSimulator {
       }
       this.wss.handleUpgrade(req, socket, head, (ws) => {
         this.sockets.set(ws, route === '/coinbase' ? 'coinbase' : route === '/kraken' ? 'kraken' : 'binance');
-        ws.on('close', () => this.sockets.delete(ws));
+        this.streams.set(ws, socket);
+        ws.on('close', () => {
+          this.sockets.delete(ws);
+          this.streams.delete(ws);
+        });
         ws.on('error', () => ws.terminate());
         if (route === '/coinbase') new CoinbaseSimConnection(ws, this.market, this.faults.coinbase);
         else if (route === '/kraken') new KrakenSimConnection(ws, this.market, this.faults.kraken);
@@ -106,6 +113,11 @@ export class VenueSimulator {
   /** Closes every client connection (a venue-side disconnect). */
   disconnectAll(venue?: VenueName): void {
     for (const [ws, v] of this.sockets) if (venue === undefined || v === venue) ws.terminate();
+  }
+
+  /** The open client connections of a venue, each with the TCP stream under it. */
+  clients(venue: VenueName): { ws: WebSocket; stream: Duplex }[] {
+    return [...this.sockets].filter(([, v]) => v === venue).map(([ws]) => ({ ws, stream: this.streams.get(ws)! }));
   }
 
   get connections(): number {

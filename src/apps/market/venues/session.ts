@@ -65,6 +65,7 @@ export abstract class VenueSession {
       const text = data.toString();
       const tsRecv = nowMs();
       this.options.record?.(this.venue, text, tsRecv);
+      this.parseStart = performance.now();
       this.onText(text, tsRecv);
     });
     ws.on('pong', () => (this.lastMessage = performance.now()));
@@ -75,6 +76,39 @@ export abstract class VenueSession {
       this.ws = null;
       if (!this.closedByUs) this.onClosed?.();
     });
+  }
+
+  /** When the current message's parse began (the parse-time histogram's start). */
+  private parseStart = 0;
+
+  /**
+   * The field scanner's verdict on a message in the venue's usual layout: a refusal is counted
+   * as malformed; a success records the parse time. Returns `ok`.
+   */
+  protected scanned(ok: boolean): boolean {
+    if (ok) this.options.counters.parseTime(this.venue, (performance.now() - this.parseStart) / 1000);
+    else this.options.counters.malformed(this.venue);
+    return ok;
+  }
+
+  /**
+   * JSON.parse for the messages the scanner does not take (other channels, another key order):
+   * the object, with its parse time recorded, or undefined (counted as malformed) for text that
+   * is not JSON or not an object (`null`, a number: reading a field of one would throw).
+   */
+  protected parsed<T extends object>(text: string): T | undefined {
+    let msg: unknown;
+    try {
+      msg = JSON.parse(text);
+    } catch {
+      msg = undefined;
+    }
+    if (typeof msg !== 'object' || msg === null) {
+      this.options.counters.malformed(this.venue);
+      return undefined;
+    }
+    this.options.counters.parseTime(this.venue, (performance.now() - this.parseStart) / 1000);
+    return msg as T;
   }
 
   private lastPing = 0;

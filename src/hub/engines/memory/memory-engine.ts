@@ -23,6 +23,7 @@ const DEDUPE_WINDOW = 10_000;
 
 export class MemoryEngine implements HubEngine {
   readonly name = 'memory' as const;
+  readonly publishesSynchronously = true;
   private sink: MessageSink = () => {};
   private readonly logs = new Map<string, ChannelLog>();
   private sweepTimer?: NodeJS.Timeout;

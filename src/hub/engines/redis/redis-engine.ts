@@ -29,7 +29,7 @@ import { prom, sharedMetric, type Registry } from '../../../core/metrics.js';
 import type { ChannelRetention, EngineNotices, HistorySlice, HubEngine, HubMessage, MessageSink, PublishAck, PublishPayload } from '../engine.js';
 import { newEpoch } from '../engine.js';
 import { ChannelSync, type SyncEvent } from './channel-sync.js';
-import { decodeWire, presenceLogKey, presenceNoticeOf, presenceSeqKey, publishedAtOf, pubSubChannelOf } from './wire.js';
+import { channelKeys, decodeWire, presenceLogKey, presenceNoticeOf, presenceSeqKey, publishedAtOf, pubSubChannelOf } from './wire.js';
 import { PRESENCE_LOG_SIZE, PresenceFeed } from './presence-feed.js';
 import { engineScripts } from './scripts.js';
 
@@ -72,9 +72,9 @@ interface Listened {
   subscribed: Promise<unknown>;
 }
 
-const metaKey = (channel: string) => `aw:{${channel}}:m`;
-const histKey = (channel: string) => `aw:{${channel}}:h`;
-const idemKey = (channel: string, key: string) => `aw:{${channel}}:i:${key}`;
+const metaKey = (channel: string) => channelKeys(channel).meta;
+const histKey = (channel: string) => channelKeys(channel).history;
+const idemKey = (channel: string, key: string) => channelKeys(channel).idempotency(key);
 
 function unavailable(err: unknown): AirwavesError {
   if (isAirwavesError(err)) return err;

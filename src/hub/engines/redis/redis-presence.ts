@@ -19,16 +19,14 @@
  * aw:{<channel>}:pq (notice sequence), aw:{<channel>}:pn (notice log, a list, newest first).
  */
 import { Redis } from 'ioredis';
-import { readFileSync } from 'node:fs';
-import { join } from 'node:path';
 import { redisCommandOptions, redisTarget, type SentinelConfig } from '../../../core/redis-options.js';
 import { REDIS_QUIT_GRACE_MS, closeRedisConnections } from '../../../core/redis-close.js';
 import { AirwavesError, Errors } from '../../../core/errors.js';
 import type { Logger } from '../../../core/logger.js';
 import type { PresenceEntry } from '../../../protocol/index.js';
 import type { PresenceStore } from '../presence.js';
-import { luaDir } from './scripts.js';
-import { presenceLogKey, presenceSeqKey, pubSubChannelOf } from './wire.js';
+import { presenceScripts } from './scripts.js';
+import { channelKeys, pubSubChannelOf } from './wire.js';
 import { PRESENCE_LOG_SIZE } from './presence-feed.js';
 
 export interface RedisPresenceOptions {
@@ -56,7 +54,7 @@ interface StoredEntry extends PresenceEntry {
   at: number;
 }
 
-const keysOf = (channel: string): Keys => [`aw:{${channel}}:pr`, `aw:{${channel}}:pe`, presenceSeqKey(channel), presenceLogKey(channel)];
+const keysOf = (channel: string): Keys => channelKeys(channel).presence;
 
 export class RedisPresence implements PresenceStore {
   private readonly redis: PresenceRedis;
@@ -77,12 +75,10 @@ export class RedisPresence implements PresenceStore {
     this.nodeId = options.nodeId;
     this.redis = new Redis(options.url, redisTarget(options.url, { ...redisCommandOptions(`airwaves-presence-${options.nodeId}`), lazyConnect: false }, options.sentinels)) as PresenceRedis;
     this.redis.on('error', (err: Error) => this.log.debug({ err: err.message }, 'redis connection error'));
-    const dir = luaDir();
-    // Each script starts with the shared announcer.
-    const lua = (name: string) => readFileSync(join(dir, 'presence-announce.lua'), 'utf8') + readFileSync(join(dir, name), 'utf8');
-    this.redis.defineCommand('awPresenceAdd', { numberOfKeys: 4, lua: lua('presence-add.lua') });
-    this.redis.defineCommand('awPresenceLeave', { numberOfKeys: 4, lua: lua('presence-leave.lua') });
-    this.redis.defineCommand('awPresenceList', { numberOfKeys: 4, lua: lua('presence-list.lua') });
+    const scripts = presenceScripts();
+    this.redis.defineCommand('awPresenceAdd', { numberOfKeys: 4, lua: scripts.add });
+    this.redis.defineCommand('awPresenceLeave', { numberOfKeys: 4, lua: scripts.leave });
+    this.redis.defineCommand('awPresenceList', { numberOfKeys: 4, lua: scripts.list });
     this.timer = setInterval(() => this.heartbeat(), options.heartbeatMs ?? Math.max(100, Math.floor(this.ttlMs / 3)));
     this.timer.unref();
   }

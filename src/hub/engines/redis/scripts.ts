@@ -28,3 +28,10 @@ export function engineScripts(): { publish: string; history: string; restart: st
   }
   return cache;
 }
+
+/** The presence scripts, each prefixed with the shared announcer (presence-announce.lua). */
+export function presenceScripts(): { add: string; leave: string; list: string } {
+  const dir = luaDir();
+  const lua = (name: string) => readFileSync(join(dir, 'presence-announce.lua'), 'utf8') + readFileSync(join(dir, name), 'utf8');
+  return { add: lua('presence-add.lua'), leave: lua('presence-leave.lua'), list: lua('presence-list.lua') };
+}

@@ -45,6 +45,18 @@ const OPEN_BRACE = 0x7b;
 export const presenceSeqKey = (channel: string) => `aw:{${channel}}:pq`;
 export const presenceLogKey = (channel: string) => `aw:{${channel}}:pn`;
 
+/**
+ * Every key of a channel, each carrying the hash tag `{<channel>}`: a Redis Cluster puts all of
+ * them in one slot, so the engine's scripts (which take several of them) never cross slots.
+ */
+export const channelKeys = (channel: string) => ({
+  meta: `aw:{${channel}}:m`,
+  history: `aw:{${channel}}:h`,
+  idempotency: (key: string) => `aw:{${channel}}:i:${key}`,
+  /** Presence hash, expiry sorted set, notice sequence, notice log: the presence scripts' KEYS. */
+  presence: [`aw:{${channel}}:pr`, `aw:{${channel}}:pe`, presenceSeqKey(channel), presenceLogKey(channel)] as [string, string, string, string],
+});
+
 /** The notice in `buf`, or undefined when `buf` is a publication. Throws on a malformed notice. */
 export function presenceNoticeOf(buf: Buffer): PresenceNotice | undefined {
   if (buf[0] !== J && buf[0] !== L) return undefined;

@@ -60,13 +60,10 @@ export class BinanceSession extends VenueSession {
   }
 
   protected onText(text: string, tsRecv: number): void {
-    const t0 = performance.now();
     const scan = this.scan;
-    if (!scanBinance(text, scan)) {
-      if (!text.startsWith('{"result"')) this.options.counters.malformed('binance');
-      return;
-    }
-    this.options.counters.parseTime('binance', (performance.now() - t0) / 1000);
+    const ok = scanBinance(text, scan);
+    if (!ok && text.startsWith('{"result"')) return; // a subscription's acknowledgement
+    if (!this.scanned(ok)) return;
     const sync = this.syncs.get(scan.symbol);
     const spec = this.specs.get(scan.symbol);
     if (!sync || !spec) {

@@ -86,27 +86,15 @@ export class CoinbaseSession extends VenueSession {
    * laid out differently) through JSON.parse.
    */
   protected onText(text: string, tsRecv: number): void {
-    const t0 = performance.now();
     if (text.startsWith('{"channel":"l2_data"')) {
       const scan = this.scan;
-      if (!scanCoinbase(text, scan)) {
-        this.options.counters.malformed('coinbase');
-        return;
-      }
-      this.options.counters.parseTime('coinbase', (performance.now() - t0) / 1000);
-      if (!this.sequence(scan.sequenceNum)) return;
+      if (!this.scanned(scanCoinbase(text, scan)) || !this.sequence(scan.sequenceNum)) return;
       const tsEvent = scan.tsEvent === scan.tsEvent ? scan.tsEvent : tsRecv;
       for (let i = 0; i < scan.eventCount; i++) this.onLevel2(scan.events[i], scan.sequenceNum, tsEvent, tsRecv);
       return;
     }
-    let msg: Envelope;
-    try {
-      msg = JSON.parse(text) as Envelope;
-    } catch {
-      this.options.counters.malformed('coinbase');
-      return;
-    }
-    this.options.counters.parseTime('coinbase', (performance.now() - t0) / 1000);
+    const msg = this.parsed<Envelope>(text);
+    if (msg === undefined) return;
     if (typeof msg.sequence_num !== 'number' || !Array.isArray(msg.events)) {
       this.options.counters.malformed('coinbase');
       return;

@@ -79,25 +79,14 @@ export class KrakenSession extends VenueSession {
    * through JSON.parse.
    */
   protected onText(text: string, tsRecv: number): void {
-    const t0 = performance.now();
     if (text.startsWith('{"channel":"book"')) {
       const scan = this.scan;
-      if (!scanKrakenBook(text, scan)) {
-        this.options.counters.malformed('kraken');
-        return;
-      }
-      this.options.counters.parseTime('kraken', (performance.now() - t0) / 1000);
+      if (!this.scanned(scanKrakenBook(text, scan))) return;
       for (let i = 0; i < scan.entryCount; i++) this.onBook(scan.snapshot, scan.entries[i], tsRecv);
       return;
     }
-    let msg: KrakenMessage;
-    try {
-      msg = JSON.parse(text) as KrakenMessage;
-    } catch {
-      this.options.counters.malformed('kraken');
-      return;
-    }
-    this.options.counters.parseTime('kraken', (performance.now() - t0) / 1000);
+    const msg = this.parsed<KrakenMessage>(text);
+    if (msg === undefined) return;
     if (msg.channel === 'book' && Array.isArray(msg.data)) {
       for (const d of msg.data) this.onBook(msg.type === 'snapshot', this.fromJson(d), tsRecv);
     } else if (msg.channel === 'trade' && Array.isArray(msg.data)) {
