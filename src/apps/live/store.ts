@@ -143,10 +143,12 @@ export class LiveStore {
     return q.execute();
   }
 
-  async addSample(streamId: string, s: Omit<SampleView, 'at'>, at = new Date()): Promise<void> {
+  /** One sampling tick's rows, every live stream's, in one statement. */
+  async addSamples(rows: (Omit<SampleView, 'at'> & { streamId: string; at: Date })[]): Promise<void> {
+    if (rows.length === 0) return;
     await this.db
       .insertInto('live_stream_samples')
-      .values({ stream_id: streamId, at, viewers: s.viewers, bitrate_kbps: s.bitrateKbps, fps: s.fps, dropped_frames: s.droppedFrames, segment_ms: s.segmentMs })
+      .values(rows.map((s) => ({ stream_id: s.streamId, at: s.at, viewers: s.viewers, bitrate_kbps: s.bitrateKbps, fps: s.fps, dropped_frames: s.droppedFrames, segment_ms: s.segmentMs })))
       .onConflict((oc) => oc.doNothing())
       .execute();
   }
