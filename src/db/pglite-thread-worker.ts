@@ -6,6 +6,7 @@
  */
 import { parentPort, workerData } from 'node:worker_threads';
 import { PGlite } from '@electric-sql/pglite';
+import { PGLITE_START_PARAMS } from './pglite-open.js';
 import { errorFields, type FromThread, type ThreadOptions, type ToThread } from './pglite-thread-protocol.js';
 
 const port = parentPort!;
@@ -14,7 +15,7 @@ const post = (msg: FromThread, transfer: ArrayBuffer[] = []) => port.postMessage
 
 async function open(): Promise<PGlite | null> {
   try {
-    const pglite = new PGlite(options.dir ?? undefined);
+    const pglite = new PGlite(options.dir ?? undefined, { startParams: PGLITE_START_PARAMS });
     await pglite.waitReady;
     await pglite.query('select 1');
     return pglite;
