@@ -25,14 +25,8 @@ import { frameOf, wireOf, type HubMessage } from './engines/engine.js';
 import { encodeEvent, textFrame } from './frame-encoding.js';
 
 
-/** A reply or notice that must reach the client in order and is never dropped. */
-export interface ControlFrame {
-  control: true;
-  frame: Buffer;
-}
-
-/** What waits in a session's queue: a shared publication, or a reply or notice for this client only. */
-export type Outbound = HubMessage | ControlFrame;
+export type { ControlFrame, Outbound, SessionLimits } from './session-types.js';
+import type { Outbound, SessionLimits } from './session-types.js';
 
 export interface Subscription {
   readonly session: ClientSession;
@@ -52,13 +46,6 @@ export interface Subscription {
   position: number;
   epoch: string;
   continuityLost: boolean;
-}
-
-export interface SessionLimits {
-  queueMessages: number;
-  queueBytes: number;
-  /** Above this many bytes in the socket's buffer, the hub stops writing and lets the queue hold. */
-  socketHighWater: number;
 }
 
 /**
