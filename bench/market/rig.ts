@@ -181,7 +181,10 @@ export class MarketRig {
     }
     this.server = await createServer({ env: {}, apps: [], logger: createLogger('silent'), config: { port: 0, host: '127.0.0.1', maxConnectionsPerIp: 100_000 } });
     await this.server.listen();
-    this.server.hub.registerNamespace(MARKET_NAMESPACE);
+    // BENCH_MARKET_HISTORY=<n>: the market namespace's history depth (what each publication's
+    // survival through scavenges depends on), for the GC study; the app's own value by default.
+    const history = process.env.BENCH_MARKET_HISTORY;
+    this.server.hub.registerNamespace(history === undefined ? MARKET_NAMESPACE : { ...MARKET_NAMESPACE, historySize: Number(history) });
     const hub = this.server.hub;
     this.gateway = new MarketGateway({
       symbols: syntheticSymbols(this.symbols),

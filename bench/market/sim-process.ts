@@ -21,8 +21,7 @@ process.send!({ urls });
 const tape = new FeedTape(sim, venue);
 process.on('message', (m: { rate?: number; stats?: boolean; stop?: boolean; tape?: { messages: number; rate: number; startAt: number }; play?: number }) => {
   if (m.tape) {
-    tape.render(m.tape.messages, m.tape.rate, m.tape.startAt);
-    process.send!({ taped: { messages: tape.total, renderMs: Math.round(tape.renderMs) } });
+    void tape.render(m.tape.messages, m.tape.rate, m.tape.startAt).then(() => process.send!({ taped: { messages: tape.total, renderMs: Math.round(tape.renderMs) } }));
   }
   if (m.play !== undefined) void tape.play(m.play).then(() => process.send!({ played: { messages: tape.played, maxLagMs: Math.round(tape.maxLagMs), closedTracks: tape.closedTracks } }));
   if (m.rate !== undefined) sim.market.setRate(m.rate);

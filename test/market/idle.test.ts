@@ -2,7 +2,8 @@
  * The market when nobody watches: with no hub client subscribed to a market channel the embedded
  * simulator stands still (AIRWAVES_MARKET_SIM_IDLE_RATE=0) while the gateway keeps its books
  * synced; the first subscriber puts the walk back at AIRWAVES_MARKET_SIM_RATE and its first book
- * publication is a full snapshot, after which its book equals the gateway's and the venue's; when
+ * publication is a full snapshot (even when the stream published a delta just before: the wake-up
+ * asks for it), after which its book equals the gateway's and the venue's; when
  * the last subscriber leaves, the walk stops again.
  */
 import { after, test } from 'node:test';
@@ -21,8 +22,14 @@ test('idle while nobody subscribes; the first subscriber gets a snapshot and a c
   await new Promise((r) => setTimeout(r, 600));
   assert.equal(sim.market.produced, produced, 'no book update while idle');
 
-  const client = await RawClient.open(server.wsUrl);
+  // One venue update while idle, published (to nobody) just before the first subscriber comes:
+  // the stream's last snapshot is then recent, so only the wake-up's snapshot (not the periodic
+  // one, every 5 s) can make the subscriber's first publication a full book.
   const channel = 'market:BTC-USDT@binance.book';
+  const client = await RawClient.open(server.wsUrl);
+  const seq = app.gateway.dispatcher.seqOf(channel);
+  sim.market.stepTop('binance', 'BTC-USDT');
+  await waitUntil(() => app.gateway.dispatcher.seqOf(channel) > seq, 60_000, 'the idle update published');
   const book = new ClientBook();
   const kinds: string[] = [];
   client.ws.on('message', () => {

@@ -3,7 +3,7 @@
  * fill moves the public book), execution reports arrive on the trader's private channel and are
  * recorded, a retried clientOrderId is idempotent (a different order under it is a conflict),
  * risk checks reject (notional, rate, open orders) with a reason, a resting GTC order can be
- * cancelled, and the routes refuse callers without the trader role.
+ * cancelled and fills once the book reaches its price, and the routes refuse callers without the trader role.
  */
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
@@ -64,9 +64,35 @@ test('orders: fills against the simulator, execution reports, idempotency, risk 
 
     const db = (await server.http.inject({ method: 'GET', url: '/api/v1/market/orders', headers: { authorization: `Bearer ${token}` } })).json() as { orders: unknown[] };
     assert.equal(db.orders.length, 3, "o-1, o-2 (rejected) and o-3 (cancelled)");
+
     assert.equal((await post(order, viewer)).status, 403, 'role trader required');
     assert.equal((await fetch(`${server.url}/api/v1/market/orders`, { method: 'POST', headers: { 'content-type': 'application/json' }, body: '{}' })).status, 401);
     client.close();
+  } finally {
+    await server.close();
+  }
+});
+
+test('a resting GTC order fills once the book reaches its price: the desk wakes when an order comes to rest, with no database poll before', async () => {
+  const { app, server } = await startMarket({ marketSimRate: 0, marketSymbols: 'BTC-USDT' });
+  try {
+    // Long enough for the desk's first tick: it reads the (empty) resting orders and stops its timer.
+    await new Promise((r) => setTimeout(r, 1_000));
+    const truth = app.simulator.market.truth('binance', 'BTC-USDT')!;
+    const bidTick = truth.book.bids.best;
+    const askTick = truth.book.asks.best;
+    assert.ok(askTick - bidTick >= 2, `room for a price inside the spread (${bidTick}..${askTick})`);
+    const restTick = askTick - 1;
+    const rest = await app.desk.place('dave', { clientOrderId: 'r-1', venue: 'binance', symbol: 'BTC-USDT', side: 'buy', type: 'limit', timeInForce: 'GTC', price: Number(truth.price(restTick)), qty: Number(truth.qty(2)) });
+    assert.equal(rest.order.status, 'new', 'nothing to buy at that price yet: it rests');
+    truth.book.set('ask', restTick, 5); // a seller arrives at the order's price
+    let status: string = rest.order.status;
+    const deadline = Date.now() + 60_000;
+    while (status !== 'filled' && Date.now() < deadline) {
+      await new Promise((r) => setTimeout(r, 50));
+      status = (await app.desk.get('dave', rest.order.id))!.status;
+    }
+    assert.equal(status, 'filled', 'the resting order filled when the book reached it');
   } finally {
     await server.close();
   }

@@ -61,6 +61,16 @@ export class MarketGateway {
     for (const a of this.adapters.values()) a.start();
   }
 
+  /**
+   * The app-wide idle switch: while nobody watches, the venue sessions watch their connections on
+   * a coarser clock (venues/session.ts); the first watcher back gets every book stream's next
+   * publication as a full snapshot, not a delta against a state it never saw.
+   */
+  setIdle(idle: boolean): void {
+    for (const a of this.adapters.values()) a.setIdle(idle);
+    if (!idle) this.dispatcher.snapshotNext();
+  }
+
   book(venue: VenueName, symbol: string): OrderBook | undefined {
     for (const b of this.adapters.get(venue)?.books() ?? []) if (b.symbol === symbol) return b;
     return undefined;

@@ -79,10 +79,6 @@ export function createMarketApp(): MarketApp {
       app.gateway = gateway;
       registerMarketRoutes(ctx.http, { symbols, venues: gateway.venues, book: (v, s) => gateway.book(v, s), dispatcher: gateway.dispatcher, orchestrator: gateway.orchestrator });
       if (config.marketEnabled) gateway.start();
-      activity.onChange = (watched) => {
-        app.simulator?.market.setRate(watched ? config.marketSimRate : config.marketSimIdleRate);
-        if (watched) gateway.dispatcher.snapshotNext();
-      };
 
       // Orders: routed to the simulator; execution reports on the user's private channel.
       hub.registerNamespace(
@@ -96,6 +92,17 @@ export function createMarketApp(): MarketApp {
       }, { maxNotional: config.marketMaxNotional, maxOpenOrders: config.marketMaxOpenOrders, ordersPerSecond: config.marketOrdersPerSecond });
       app.desk = desk;
       registerOrderRoutes(ctx.http, desk);
+      // The one idle switch: no hub subscription to a market channel (a market page open anywhere
+      // holds some) → the simulator walks at its idle rate, the venue sessions watch on a coarse
+      // clock, resting orders are retried coarsely. The first watcher wakes them all, and every
+      // book stream's next publication is a snapshot.
+      const setIdle = (idle: boolean) => {
+        app.simulator?.market.setRate(idle ? config.marketSimIdleRate : config.marketSimRate);
+        gateway.setIdle(idle);
+        desk.setIdle(idle);
+      };
+      activity.onChange = (watched) => setIdle(!watched);
+      setIdle(!activity.watched);
       ctx.onClose(() => desk.close());
       ctx.onClose(async () => {
         const { drained, leaked } = await gateway.close();

@@ -6,6 +6,13 @@
  * conflict), routing to the simulator venue, which fills against its true book (the fill moves
  * the public book too), and execution reports recorded and pushed on `market-user:<userId>`.
  * GTC limit orders that do not fill at once rest here and are retried as the market moves.
+ *
+ * Retrying costs nothing while nothing rests: the desk keeps the ids of its resting orders (read
+ * from the database once, at the first tick, for orders left by an earlier run) and its retry
+ * timer runs only while that set is not empty; an order that comes to rest wakes it. It used to
+ * query the database every 200 ms forever, the largest part of an idle market server's CPU
+ * (PGlite runs every query in a worker). While nobody watches the market (`setIdle`), the
+ * simulator barely moves, and the retry slows to `idleRetryMs`.
  */
 import { randomUUID } from 'node:crypto';
 import type { Kysely } from 'kysely';
@@ -37,10 +44,18 @@ export function userChannel(userId: string): string {
   return `market-user:${userId}`;
 }
 
+/** How often resting orders are retried against the simulator while it moves, and while the app idles. */
+const RETRY_MS = 200;
+const IDLE_RETRY_MS = 2_000;
+
 export class OrderDesk {
   private readonly buckets = new Map<string, TokenBucket>();
-  private readonly timer: NodeJS.Timeout;
+  private timer: NodeJS.Timeout | null = null;
   private retrying = false;
+  /** Ids of the GTC orders resting here; null until the database has been read once. */
+  private resting: Set<string> | null = null;
+  private retryMs = RETRY_MS;
+  private closed = false;
 
   constructor(
     private readonly db: Kysely<MarketDB>,
@@ -49,8 +64,28 @@ export class OrderDesk {
     private readonly publish: (channel: string, data: unknown) => void,
     private readonly limits: RiskLimits,
   ) {
-    this.timer = setInterval(() => void this.retryResting(), 200);
+    this.arm();
+  }
+
+  /** Retries every `retryMs` while any order rests (or before the first read of the database). */
+  private arm(): void {
+    if (this.closed || this.timer || this.resting?.size === 0) return;
+    this.timer = setInterval(() => void this.retryResting(), this.retryMs);
     this.timer.unref();
+  }
+
+  private disarm(): void {
+    if (this.timer) clearInterval(this.timer);
+    this.timer = null;
+  }
+
+  /** The app-wide idle switch: nobody watches the market, so resting orders are retried coarsely. */
+  setIdle(idle: boolean): void {
+    const ms = idle ? IDLE_RETRY_MS : RETRY_MS;
+    if (ms === this.retryMs) return;
+    this.retryMs = ms;
+    this.disarm();
+    this.arm();
   }
 
   async get(userId: string, orderId: string) {
@@ -101,6 +136,7 @@ export class OrderDesk {
     if (order.status !== 'new' && order.status !== 'partially_filled') throw new AirwavesError(Errors.conflict, `order is ${order.status}`);
     await this.db.updateTable('market_orders').set({ status: 'canceled', updated_at: new Date() }).where('id', '=', orderId).execute();
     await this.report(orderId, userId, 'canceled', 0, null, null);
+    this.resting?.delete(orderId);
     return (await this.get(userId, orderId))!;
   }
 
@@ -140,20 +176,33 @@ export class OrderDesk {
       await this.report(o.id, o.user_id, status, qty, price, null);
     }
     const after = await this.db.selectFrom('market_orders').select('status').where('id', '=', o.id).executeTakeFirstOrThrow();
-    if (o.time_in_force === 'IOC' && (after.status === 'new' || after.status === 'partially_filled')) {
+    const open = after.status === 'new' || after.status === 'partially_filled';
+    if (o.time_in_force === 'IOC' && open) {
       await this.db.updateTable('market_orders').set({ status: 'canceled', updated_at: new Date() }).where('id', '=', o.id).execute();
       await this.report(o.id, o.user_id, 'canceled', 0, null, 'IOC remainder');
-    }
+    } else if (open) {
+      this.resting?.add(o.id);
+      this.arm();
+    } else this.resting?.delete(o.id);
   }
 
   private async retryResting(): Promise<void> {
     if (this.retrying) return;
     this.retrying = true;
     try {
-      const open = await this.db.selectFrom('market_orders').select('id').where('status', 'in', ['new', 'partially_filled']).where('time_in_force', '=', 'GTC').limit(100).execute();
-      for (const { id } of open) await this.execute(id);
+      if (this.resting === null) {
+        const open = await this.db.selectFrom('market_orders').select('id').where('status', 'in', ['new', 'partially_filled']).where('time_in_force', '=', 'GTC').execute();
+        this.resting = new Set(open.map((o) => o.id));
+      }
+      // execute() removes what filled or was canceled meanwhile, and re-adds what still rests.
+      for (const id of [...this.resting]) {
+        this.resting.delete(id);
+        await this.execute(id);
+      }
+      if (this.resting.size === 0) this.disarm();
     } catch {
-      // the database is closing (shutdown) or busy: the next tick tries again
+      // The database is closing (shutdown) or busy: read the resting orders again at the next tick.
+      this.resting = null;
     } finally {
       this.retrying = false;
     }
@@ -166,6 +215,7 @@ export class OrderDesk {
   }
 
   close(): void {
-    clearInterval(this.timer);
+    this.closed = true;
+    this.disarm();
   }
 }

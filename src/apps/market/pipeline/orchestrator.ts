@@ -3,7 +3,8 @@
  * Per-symbol state across venues: each venue's best bid/offer taken from our synced book (so it
  * always agrees with the book channel), the consolidated BBO (best bid and best offer over the
  * venues that are live, with the venue that holds each), and the cross-venue book (top 10 levels,
- * quantities summed per price) published at most every `topIntervalMs`.
+ * quantities summed per price) published at most every `topIntervalMs`: the first change after a
+ * publication arms a timer for the next one, so a market that does not move wakes nothing.
  *
  * BBOs are published as they change (the hub conflates them by key for slow readers). Deferring
  * them to the end of the event-loop turn, to publish each once, adds the rest of the turn (and
@@ -43,10 +44,19 @@ const TOP_LEVELS = 10;
 
 export class Orchestrator {
   private readonly symbols = new Map<string, SymbolState>();
-  private readonly timer: NodeJS.Timeout;
+  private timer: NodeJS.Timeout | null = null;
+  private closed = false;
 
-  constructor(private readonly publish: Publish, topIntervalMs = 100) {
-    this.timer = setInterval(() => this.publishTops(), topIntervalMs);
+  constructor(private readonly publish: Publish, private readonly topIntervalMs = 100) {}
+
+  /** A symbol's cross-venue book changed: it is published at the next top tick (armed here). */
+  private markDirty(s: SymbolState): void {
+    s.dirty = true;
+    if (this.timer || this.closed) return;
+    this.timer = setTimeout(() => {
+      this.timer = null;
+      this.publishTops();
+    }, this.topIntervalMs);
     this.timer.unref();
   }
 
@@ -62,7 +72,7 @@ export class Orchestrator {
   onBook(u: BookUpdate): void {
     const s = this.state(u.symbol);
     s.books.set(u.venue, u.book);
-    s.dirty = true;
+    this.markDirty(s);
     const book = u.book;
     const bp = book.bids.best;
     const ap = book.asks.best;
@@ -92,7 +102,7 @@ export class Orchestrator {
       if (symbol !== null && sym !== symbol) continue;
       s.bbo.delete(venue);
       s.books.delete(venue);
-      s.dirty = true;
+      this.markDirty(s);
       this.consolidate(s, Date.now());
     }
   }
@@ -156,6 +166,8 @@ export class Orchestrator {
   }
 
   close(): void {
-    clearInterval(this.timer);
+    this.closed = true;
+    if (this.timer) clearTimeout(this.timer);
+    this.timer = null;
   }
 }
