@@ -98,7 +98,7 @@ export class CpuQuotaGroup {
   throttling(): ThrottleStats {
     const text = readFileSync(join(this.path, 'cpu.stat'), 'utf8');
     const field = (name: string) => Number(new RegExp(`^${name} (\\d+)`, 'm').exec(text)?.[1] ?? 0);
-    return { periods: field('nr_periods'), throttledPeriods: field('nr_throttled'), throttledMs: Math.round(field('throttled_time') / 1e6) };
+    return { periods: field('nr_periods'), throttledPeriods: field('nr_throttled'), throttledMs: Math.round(field('throttled_time') / 1e4) / 100 };
   }
 
   /** Moves whatever still runs in the group back to the root group (so the group can be removed). */

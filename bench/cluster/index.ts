@@ -144,11 +144,12 @@ function parseOptions(args: string[]): Options {
 
 function describe(label: string, s: StepResult): string {
   const cross = s.crossNodeLatencyMs ? ` same-node p99 ${s.sameNodeLatencyMs?.p99 ?? '–'} cross-node p99 ${s.crossNodeLatencyMs.p99}` : '';
-  const throttled = s.throttledPercent ? ` throttled ${s.throttledPercent.join('/')}%` : '';
+  const throttled = s.throttledPercent ? ` throttled ${s.throttledPercent.join('/')}% (stall ${s.stallMs?.join('/')} ms)` : '';
+  const split = ` publish RTT p99 ${s.split.publishRttP99Ms.join('/')} ms publish→write p99 ${s.split.publishToWriteP99Ms.join('/')} ms`;
   const verdict = (s.pass ? 'pass' : `FAIL (${s.failure})`) + (s.generatorBound ? ' [load generator busy]' : '') + (s.cpuPercent.other > NOISY_OTHER_CPU ? ' [machine busy]' : '');
   return (
     `  ${label.padEnd(15)} s=${String(s.subscribersPerChannel).padStart(4)} ${String(s.clients).padStart(5)} clients → ${String(s.deliveredPerSec).padStart(7)} deliveries/s  ` +
-    `p50 ${s.latencyMs.p50} p95 ${s.latencyMs.p95} p99 ${s.latencyMs.p99} ms${cross}  lost ${s.lost}  ` +
+    `p50 ${s.latencyMs.p50} p95 ${s.latencyMs.p95} p99 ${s.latencyMs.p99} ms${cross}${split}  lost ${s.lost}  ` +
     `cpu nodes ${s.cpuPercent.nodes.join('+')}%${throttled} (${s.cpuUsPerDelivery.nodes} µs/delivery)${s.cpuPercent.redis !== null ? ` redis ${s.cpuPercent.redis}%` : ''} ` +
     `receivers ${s.cpuPercent.receivers.join('+')}% publishers ${s.cpuPercent.publishers.join('+')}% other ${s.cpuPercent.other}%  ${verdict}`
   );

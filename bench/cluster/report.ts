@@ -104,7 +104,9 @@ export function summarize(opts: SummaryOptions, configs: ConfigResult[]): { base
       checks.push({
         name: `${two.label}: what the Redis hop adds at that step (cross-node minus same-node receivers, same step, same quota)`,
         target: 'none (reported)',
-        actual: `${signed(h.crossNodeLatencyMs.p99 - h.sameNodeLatencyMs.p99)} ms at p99, ${signed(h.crossNodeLatencyMs.p50 - h.sameNodeLatencyMs.p50)} ms at p50`,
+        actual:
+          `${signed(h.crossNodeLatencyMs.p99 - h.sameNodeLatencyMs.p99)} ms at p99, ${signed(h.crossNodeLatencyMs.p50 - h.sameNodeLatencyMs.p50)} ms at p50; ` +
+          `per node at that step: ${splitText(h)}`,
         met: true,
       });
     }
@@ -138,11 +140,19 @@ function signed(ms: number): string {
   return v >= 0 ? `+${v}` : `${v}`;
 }
 
+const perNode = (v: (number | null)[] | null | undefined) => (v ? v.map((x) => (x === null ? '–' : x === Infinity ? '>1000' : `≤${x}`)).join(' / ') : '–');
+
+/** Where a step's time went per node (node-metrics.ts, rig.ts): throttling and the nodes' own p99s. */
+function splitText(s: StepResult): string {
+  const throttle = s.throttledPercent ? `throttled ${s.throttledPercent.join(' / ')} % of periods, mean stall ${s.stallMs?.join(' / ') ?? '–'} ms; ` : '';
+  return `${throttle}publish script round trip p99 ${perNode(s.split?.publishRttP99Ms)} ms; engine publish → socket write p99 ${perNode(s.split?.publishToWriteP99Ms)} ms`;
+}
+
 function stepRow(s: StepResult): string {
   const flags = `${s.generatorBound ? ' (generator busy)' : ''}${s.cpuPercent.other > NOISY_OTHER_CPU ? ' (machine busy)' : ''}`;
   return (
     `| ${s.subscribersPerChannel} | ${s.clients} | ${s.deliveredPerSec} | ${s.latencyMs.p50} | ${s.latencyMs.p95} | ${s.latencyMs.p99} | ${s.sameNodeLatencyMs?.p99 ?? '–'} | ${s.crossNodeLatencyMs?.p99 ?? '–'} | ${s.lost} | ${s.duplicated} | ${s.outOfOrder} | ` +
-    `${s.cpuPercent.nodes.join(' + ')} | ${s.throttledPercent ? s.throttledPercent.join(' / ') : '–'} | ${s.cpuUsPerDelivery.nodes} | ${s.cpuPercent.redis ?? '–'} | ${s.cpuPercent.receivers.join(' + ')} | ${s.cpuPercent.publishers.join(' + ')} | ${s.cpuPercent.other} | ${s.pass ? 'pass' : `fail: ${s.failure}`}${flags} |`
+    `${s.cpuPercent.nodes.join(' + ')} | ${s.throttledPercent ? s.throttledPercent.join(' / ') : '–'} | ${s.stallMs ? s.stallMs.join(' / ') : '–'} | ${perNode(s.split?.publishRttP99Ms)} | ${perNode(s.split?.publishToWriteP99Ms)} | ${s.cpuUsPerDelivery.nodes} | ${s.cpuPercent.redis ?? '–'} | ${s.cpuPercent.receivers.join(' + ')} | ${s.cpuPercent.publishers.join(' + ')} | ${s.cpuPercent.other} | ${s.pass ? 'pass' : `fail: ${s.failure}`}${flags} |`
   );
 }
 
@@ -171,7 +181,7 @@ export function renderMarkdown(res: {
       `The search raises s over ${o.ladder.join(', ')} (connections are only added; after each growth an unreported ${o.warmupMs / 1000} s step) and stops after two failing steps in a row; ` +
       `a step passes with p99 ≤ ${o.p99LimitMs} ms and nothing lost, duplicated or reordered. The step at s = ${o.fixedSubscribers} (${o.durationMs / 1000} s) is the fixed load of the CPU-per-delivery figure, the same per node in every setup; other steps ${o.stepDurationMs / 1000} s. ` +
       'Publishers and receivers run in one cgroup, redis-server in another, both without a ceiling and with the same high weight as the nodes. ' +
-      'CPU is percent of one core from /proc/<pid>/stat; "µs/delivery" is the nodes\' CPU time from the first publication to the last delivery over the deliveries; "throttled" is the share of CFS periods in which a node ran out of quota; ' +
+      'CPU is percent of one core from /proc/<pid>/stat; "µs/delivery" is the nodes\' CPU time from the first publication to the last delivery over the deliveries; "throttled" is the share of CFS periods in which a node ran out of quota, "mean stall" its throttled time per throttled period (cpu.stat); "publish RTT" (the publish script\'s round trip from the publishing node) and "publish→write" (engine publish on whichever node published → this node\'s socket write) are each node\'s own p99 from its Prometheus histograms, as bucket upper bounds, one figure per node; ' +
       '"other" is CPU taken meanwhile by processes outside the benchmark (the machine is shared with other work).',
     '',
   );
@@ -185,8 +195,8 @@ export function renderMarkdown(res: {
     lines.push(
       `Saturation: ${r.saturation ? `${r.saturation.clients} clients (s = ${r.saturation.subscribersPerChannel}), ${r.saturation.deliveredPerSec} deliveries/s (p99 ${r.saturation.latencyMs.p99} ms)` : 'none passed'}; search ended by: ${r.limitedBy ?? 'n/a'}.`,
       '',
-      '| s | clients | deliveries/s | p50 ms | p95 ms | p99 ms | same-node p99 ms | cross-node p99 ms | lost | dup | out of order | CPU nodes % | throttled % | node µs/delivery | CPU redis % | CPU receivers % | CPU publishers % | CPU other % | result |',
-      '|---|---|---|---|---|---|---|---|---|---|---|---|---|---|---|---|---|---|---|',
+      '| s | clients | deliveries/s | p50 ms | p95 ms | p99 ms | same-node p99 ms | cross-node p99 ms | lost | dup | out of order | CPU nodes % | throttled % | mean stall ms | publish RTT p99 ms | publish→write p99 ms | node µs/delivery | CPU redis % | CPU receivers % | CPU publishers % | CPU other % | result |',
+      '|---|---|---|---|---|---|---|---|---|---|---|---|---|---|---|---|---|---|---|---|---|---|',
     );
     for (const s of r.ladder) lines.push(s === r.fixed ? stepRow(s).replace(/^\| (\d+)/, '| $1 (fixed)') : stepRow(s));
     lines.push('');

@@ -28,6 +28,7 @@ import { channelName } from '../hub/wire.js';
 import { NodeProcess } from '../../test/cluster/nodes.js';
 import { CpuQuotaGroup, GROUP_PREFIX, throttleDelta, type ThrottleStats } from './cgroup.js';
 import { reaper } from './reaper.js';
+import { quantileMs, scrapeNode, type NodeHistograms } from './node-metrics.js';
 
 const here = dirname(fileURLToPath(import.meta.url));
 const RECEIVER = join(here, '..', 'hub', 'receiver.ts');
@@ -100,6 +101,13 @@ export interface StepResult {
   cpuUsPerDelivery: { nodes: number; redis: number | null; generators: number };
   /** Per quota'd node: percent of CFS periods in which it ran out of quota (null without quotas). */
   throttledPercent: number[] | null;
+  /** Per quota'd node: mean stall of a throttled period, ms (throttled time over throttled periods). */
+  stallMs: number[] | null;
+  /**
+   * Per node, p99 from its own histograms (bucket upper bounds, ms; node-metrics.ts): the publish
+   * script's round trip, and engine publish → socket write. Null where a node had none.
+   */
+  split: { publishRttP99Ms: (number | null)[]; publishToWriteP99Ms: (number | null)[] };
   drainMs: number;
   connected: number;
   generatorBound: boolean;
@@ -246,6 +254,8 @@ export class ClusterRig {
     const { opts } = this;
     const step = ++this.stepId;
     await Promise.all(this.receivers.map((r) => r.call({ type: 'step', step })));
+    const scrape = () => Promise.all(this.nodes.map((n) => scrapeNode(n.port, BENCH_API_KEY)));
+    const histBefore = await scrape();
     const before = this.samples();
     const results = await Promise.all(
       this.publishers.map((p, i) =>
@@ -273,6 +283,12 @@ export class ClusterRig {
     const { expected, drainMs, reports } = await drainReceivers(this.receivers, published, this.subsPerChannel, { quietMs: QUIET_MS, maxMs: DRAIN_MAX_MS });
     // CPU per delivery counts from the first publication to the last delivery (the drain included).
     const drained = this.samples();
+    const histAfter = await scrape();
+    const p99Of = (pick: (h: NodeHistograms) => Map<number, number>) =>
+      histAfter.map((a, i) => {
+        const b = histBefore[i];
+        return a && b ? quantileMs(pick(b), pick(a), 0.99) : null;
+      });
     const all = new LatencyHistogram();
     const cross = new LatencyHistogram();
     const same = new LatencyHistogram();
@@ -316,6 +332,12 @@ export class ClusterRig {
           return d.periods > 0 ? round((100 * d.throttledPeriods) / d.periods, 1) : 0;
         })
       : null;
+    const stallMs = this.groups.length
+      ? before.throttling.map((b, i) => {
+          const d = throttleDelta(b, after.throttling[i]);
+          return d.throttledPeriods > 0 ? round(d.throttledMs / d.throttledPeriods, 2) : 0;
+        })
+      : null;
     const clients = this.perChannel * 2 * opts.channelsPerNode * this.nodeCount;
     const failures: string[] = [];
     if (lost > 0) failures.push(`${lost} lost`);
@@ -346,6 +368,8 @@ export class ClusterRig {
         generators: perDelivery(untilDrained((x) => x.receivers) + untilDrained((x) => x.publishers)),
       },
       throttledPercent,
+      stallMs,
+      split: { publishRttP99Ms: p99Of((h) => h.publish), publishToWriteP99Ms: p99Of((h) => h.delivery) },
       drainMs: Math.round(drainMs),
       connected,
       generatorBound: Math.max(...cpu.publishers, ...cpu.receivers) >= GENERATOR_BUSY_PERCENT || achievedRate < 0.95 * wantedRate,
