@@ -101,12 +101,29 @@ export class CpuQuotaGroup {
     return { periods: field('nr_periods'), throttledPeriods: field('nr_throttled'), throttledMs: Math.round(field('throttled_time') / 1e6) };
   }
 
-  /** Removes the group; it must be empty (the node has exited). */
-  remove(): void {
+  /** Moves whatever still runs in the group back to the root group (so the group can be removed). */
+  empty(root = CPU_CGROUP_ROOT): void {
+    try {
+      for (const pid of readFileSync(join(this.path, 'cgroup.procs'), 'utf8').split('\n').filter(Boolean)) {
+        try {
+          writeFileSync(join(root, 'cgroup.procs'), pid);
+        } catch {
+          /* exited meanwhile */
+        }
+      }
+    } catch {
+      /* the group is gone already */
+    }
+  }
+
+  /** Removes the group; it must be empty (the node has exited). False while a process is still inside. */
+  remove(): boolean {
     try {
       rmdirSync(this.path);
-    } catch {
-      /* a process still inside (or already removed): the group stays, harmless */
+      return true;
+    } catch (err) {
+      // Already removed counts as removed; a process still inside leaves the group (harmless).
+      return (err as NodeJS.ErrnoException).code === 'ENOENT';
     }
   }
 }

@@ -23,7 +23,8 @@ import { parseArgs } from 'node:util';
 import { startRedis, type TestRedis } from '../../test/helpers/redis.js';
 import { ClusterRig, type NodeCpuQuota, type RigOptions, type StepResult } from './rig.js';
 import { checkCpuController, removeStaleGroups } from './cgroup.js';
-import { numberOption as num } from '../hub/options.js';
+import { reaper } from './reaper.js';
+import { LOAD_SHAPE_FLAGS, numberOption as num } from '../hub/options.js';
 import { NOISY_OTHER_CPU, renderMarkdown, summarize, type ConfigResult, type Setup } from './report.js';
 
 const here = dirname(fileURLToPath(import.meta.url));
@@ -75,6 +76,12 @@ export interface Options extends RigOptions {
   ratioTargets: Record<number, number>;
 }
 
+/**
+ * The hub benchmark's load-shape flags this one shares (the same spellings); its --clients,
+ * --channels, --rate and --receivers have no meaning here (the ring sets them), so they stay unknown.
+ */
+const { clients: _clients, channels: _channels, rate: _rate, receivers: _receivers, ...SHARED_FLAGS } = LOAD_SHAPE_FLAGS;
+
 function parseSetups(raw: string): Setup[] {
   return raw.split(',').map((item) => {
     const m = /^(memory|redis):(\d+)$/.exec(item.trim());
@@ -93,17 +100,12 @@ function parseOptions(args: string[]): Options {
       'channel-rate': { type: 'string' },
       subscribers: { type: 'string' },
       fixed: { type: 'string' },
-      payload: { type: 'string' },
-      duration: { type: 'string' },
-      'step-duration': { type: 'string' },
-      warmup: { type: 'string' },
+      ...SHARED_FLAGS,
       setups: { type: 'string' },
       'node-cpu-quota': { type: 'string' },
       'cpu-period-ms': { type: 'string' },
-      'no-saturation': { type: 'boolean' },
       'p99-limit': { type: 'string' },
       out: { type: 'string' },
-      quick: { type: 'boolean' },
       help: { type: 'boolean' },
     },
   });
@@ -177,16 +179,9 @@ function limitOf(failing: StepResult | undefined, quota: NodeCpuQuota | null): C
   return failing.cpuPercent.other <= NOISY_OTHER_CPU ? 'nodes' : 'below quota';
 }
 
-async function runSetup(setup: Setup, opts: Options, log: (l: string) => void, redis: TestRedis | null): Promise<ConfigResult> {
+async function runSetup(setup: Setup, opts: Options, log: (l: string) => void, redis: { url: string; pid: number } | null): Promise<ConfigResult> {
   const label = labelOf(setup, opts.quota);
-  const rig = new ClusterRig(`${setup.engine}${setup.nodes}`, opts, redis ? { url: redis.url, pid: await redisPid(redis) } : null, setup.nodes, opts.quota);
-  // Ctrl-C or a kill mid-run: stop the nodes and remove their CPU groups before exiting.
-  const interrupted = (signal: NodeJS.Signals) => {
-    log(`\n${signal}: stopping the nodes and removing their CPU groups`);
-    void rig.teardown().finally(() => process.exit(130));
-  };
-  process.once('SIGINT', interrupted);
-  process.once('SIGTERM', interrupted);
+  const rig = new ClusterRig(`${setup.engine}${setup.nodes}`, opts, redis, setup.nodes, opts.quota);
   try {
     await rig.setup();
     const layout = rig.describeLayout();
@@ -219,8 +214,6 @@ async function runSetup(setup: Setup, opts: Options, log: (l: string) => void, r
       : null;
     return { label, ...setup, fixed, ladder, saturation, limitedBy: opts.saturation ? limitOf(firstFail, opts.quota) : null, halfLoad, layout };
   } finally {
-    process.off('SIGINT', interrupted);
-    process.off('SIGTERM', interrupted);
     await rig.teardown();
   }
 }
@@ -229,6 +222,9 @@ export async function main(args: string[]): Promise<void> {
   const opts = parseOptions(args);
   const started = Date.now();
   const log = (line: string) => console.log(line);
+  // Interrupted (Ctrl-C, a kill, a crash): nodes, redis-server, generators and CPU groups go too.
+  reaper.install(log);
+  reaper.watchAncestors(log);
   if (opts.quota) {
     checkCpuController();
     const stale = removeStaleGroups();
@@ -247,10 +243,15 @@ export async function main(args: string[]): Promise<void> {
   for (const setup of opts.setups) {
     log(`\n[${labelOf(setup, opts.quota)}]`);
     let redis: TestRedis | null = null;
+    let pid: number | undefined;
     try {
       // No persistence: the hub engine's state is disposable, and AOF writes would only add noise.
-      if (setup.engine === 'redis') redis = await startRedis();
-      configs.push(await runSetup(setup, opts, log, redis));
+      if (setup.engine === 'redis') {
+        redis = await startRedis();
+        pid = await redisPid(redis);
+        reaper.track(pid, 'redis-server');
+      }
+      configs.push(await runSetup(setup, opts, log, redis && pid !== undefined ? { url: redis.url, pid } : null));
     } catch (err) {
       // One setup that cannot run (a node not ready in time on a loaded machine) is reported; the others' results are kept.
       const message = (err as Error).message.split('\n')[0];
@@ -258,6 +259,7 @@ export async function main(args: string[]): Promise<void> {
       failures.push(`${labelOf(setup, opts.quota)}: ${message}`);
     } finally {
       await redis?.close();
+      reaper.untrack(pid);
     }
   }
   const summary = summarize(opts, configs);

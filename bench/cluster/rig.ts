@@ -27,6 +27,7 @@ import { HOST, machineCpuPercent, sampleMachine, sampleProc, type MachineSample,
 import { channelName } from '../hub/wire.js';
 import { NodeProcess } from '../../test/cluster/nodes.js';
 import { CpuQuotaGroup, GROUP_PREFIX, throttleDelta, type ThrottleStats } from './cgroup.js';
+import { reaper } from './reaper.js';
 
 const here = dirname(fileURLToPath(import.meta.url));
 const RECEIVER = join(here, '..', 'hub', 'receiver.ts');
@@ -177,17 +178,20 @@ export class ClusterRig {
     // Each node has its own data directory: the embedded database is one process's.
     for (let i = 0; i < this.nodeCount; i++) {
       const id = `${this.label}-${i}`;
-      const node = await NodeProcess.start({ id, redisUrl: this.redis?.url, env: nodeEnv(join(this.dataDir, id)) });
+      const node = await NodeProcess.start({ id, redisUrl: this.redis?.url, env: nodeEnv(join(this.dataDir, id)), detached: true });
+      reaper.track(node.pid, `node ${id}`);
       this.nodes.push(node);
       // Moved in once ready: a cold tsx start under a quarter of a core would take a minute.
       if (this.quota) {
         const group = CpuQuotaGroup.create(`${GROUP_PREFIX}${process.pid}-${id}`, this.quota.cores, this.quota.periodUs);
         this.groups.push(group);
+        reaper.trackGroup(group);
         group.add(node.pid!);
       }
     }
     this.receivers = this.layout.receivers.map((r, i) => new Child(RECEIVER, `${this.label}-receiver-${i}-node${r.node}`));
     this.publishers = this.layout.publisherChannels.map((_, p) => new Child(PUBLISHER, `${this.label}-publisher-${p}`));
+    for (const c of [...this.receivers, ...this.publishers]) reaper.track(c.pid, 'load generator');
     await Promise.all(this.publishers.map((pub, p) => pub.call({ type: 'connect', kind: 'airwaves', host: HOST, port: this.nodes[p].port }, 30_000)));
     if (this.quota) {
       // No ceiling and the same high weight as the nodes: neither the quota nor the machine's
@@ -195,10 +199,12 @@ export class ClusterRig {
       // cannot take its share either.
       const load = CpuQuotaGroup.create(`${GROUP_PREFIX}${process.pid}-${this.label}-load`, null, this.quota.periodUs);
       this.helperGroups.push(load);
+      reaper.trackGroup(load);
       for (const pid of [...this.receivers.map((r) => r.pid), ...this.publishers.map((p) => p.pid)]) load.add(pid);
       if (this.redis) {
         const redis = CpuQuotaGroup.create(`${GROUP_PREFIX}${process.pid}-${this.label}-redis`, null, this.quota.periodUs);
         this.helperGroups.push(redis);
+        reaper.trackGroup(redis);
         redis.add(this.redis.pid);
       }
     }
@@ -351,6 +357,7 @@ export class ClusterRig {
   async teardown(): Promise<void> {
     await Promise.all([...this.receivers, ...this.publishers].map((c) => c.stop()));
     await Promise.all(this.nodes.map((n) => n.stop()));
+    for (const p of [...this.receivers, ...this.publishers, ...this.nodes]) reaper.untrack(p.pid);
     for (const g of this.groups) g.remove();
     // redis-server outlives the rig (one per setup, stopped by the caller): back to the root group.
     if (this.redis && this.helperGroups.length) {
@@ -361,6 +368,7 @@ export class ClusterRig {
       }
     }
     for (const g of this.helperGroups) g.remove();
+    for (const g of [...this.groups, ...this.helperGroups]) reaper.untrackGroup(g);
     rmSync(this.dataDir, { recursive: true, force: true });
   }
 }

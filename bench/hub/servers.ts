@@ -5,7 +5,7 @@
  * publisher are all measured the same way, from outside).
  */
 import { spawn, type ChildProcess } from 'node:child_process';
-import { existsSync, openSync, readFileSync, readdirSync, mkdtempSync, rmSync } from 'node:fs';
+import { existsSync, mkdirSync, openSync, readFileSync, readdirSync, mkdtempSync, rmSync } from 'node:fs';
 import { createServer } from 'node:net';
 import { tmpdir } from 'node:os';
 import { dirname, join } from 'node:path';
@@ -187,6 +187,7 @@ export async function startServer(kind: ServerKind, profileDir?: string): Promis
   };
   if (kind === 'airwaves-cli-all') delete env.AIRWAVES_APPS;
   // With --profile-server, the server's standard output (what --trace-gc prints) goes beside the profiles.
+  if (profileDir) mkdirSync(profileDir, { recursive: true });
   const stdout = profileDir ? openSync(join(profileDir, `stdout-${kind}-${port}.txt`), 'w') : 'ignore';
   const child: ChildProcess = spawn(process.execPath, commandFor(kind, profileDir), { cwd: repoRoot, env, stdio: ['ignore', stdout, 'pipe'] });
   let stderr = '';

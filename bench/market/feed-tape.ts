@@ -13,8 +13,14 @@
  * `play(at)` writes, from `at`, every millisecond the bytes due to each client's TCP stream:
  * whole frames, so a frame ws writes itself (a pong) never splits one of them. What the connection
  * sends while the tape plays (Coinbase heartbeats and Kraken pongs carry later sequence numbers)
- * is held and sent, in order, after the tape. A tape played later than planned (`at` after
- * `startAt`: rendering took longer) carries event times that much earlier than its sending.
+ * is held and sent, in order, after the tape, except Kraken's `pong` and `heartbeat`, which carry no
+ * sequence and go out at once: the gateway's Kraken session pings at the application level and
+ * declares the connection dead after 5 s of silence, and holding them through a long render (a
+ * 50-symbol rung renders for more than 5 s) made it reconnect to a new socket the tape never
+ * played to (the Kraken feed "never reached the gateway" in the 50-symbol rig; the gateway was
+ * right). A tape played later than planned (`at` after `startAt`: rendering took longer) carries
+ * event times that much earlier than its sending. `closedTracks` counts the connections that
+ * closed before the tape finished (the rig refuses such a rung).
  */
 import type { Duplex } from 'node:stream';
 import type { WebSocket } from 'ws';
@@ -33,6 +39,9 @@ interface Track {
 }
 
 const now = () => performance.timeOrigin + performance.now();
+
+/** Keep-alive replies with no venue sequence, sent at once rather than held behind the tape. */
+const unsequenced = (text: string) => text.startsWith('{"method":"pong"') || text === '{"channel":"heartbeat"}';
 
 /** An unmasked final text frame's header for a payload of `n` bytes, written at `at`. */
 function writeHeader(buf: Buffer, at: number, n: number): number {
@@ -63,6 +72,8 @@ export class FeedTape {
   /** The most a write ran behind its messages' planned time (timer lateness on a loaded machine). */
   maxLagMs = 0;
   renderMs = 0;
+  /** Connections the tape was rendered for that closed before it was fully played. */
+  closedTracks = 0;
 
   constructor(private readonly sim: VenueSimulator, private readonly venue: VenueName) {}
 
@@ -72,7 +83,11 @@ export class FeedTape {
     market.stop();
     this.tracks = this.sim.clients(this.venue).map(({ ws, stream }) => {
       const track: Track = { ws, stream, send: ws.send, texts: [], frames: Buffer.alloc(0), ends: new Float64Array(0) };
-      ws.send = ((data: unknown) => void track.texts.push(String(data))) as WebSocket['send'];
+      ws.send = ((data: unknown) => {
+        const text = String(data);
+        if (unsequenced(text)) Reflect.apply(track.send, ws, [text]);
+        else track.texts.push(text);
+      }) as WebSocket['send'];
       return track;
     });
     const first = this.tracks[0];
@@ -122,6 +137,7 @@ export class FeedTape {
         }
         if (this.played < this.total) return;
         if (timer) clearInterval(timer);
+        this.closedTracks = this.tracks.filter((t) => t.ws.readyState !== t.ws.OPEN).length;
         for (const track of this.tracks) {
           track.ws.send = track.send;
           for (const text of track.texts.splice(0)) if (track.ws.readyState === track.ws.OPEN) track.ws.send(text);

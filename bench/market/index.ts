@@ -240,7 +240,10 @@ async function runLadder(rig: MarketRig, rates: string, stepSeconds: number, per
       const w = await rig.measure(stepSeconds);
       const played = await t.done;
       await sleep(1000);
-      rung = { offeredMsgsPerSec: offered, ...w, saturated: saturation(w, offered), tape: { renderMs: t.renderMs, startedLateMs: Math.round(t.at - t.startAt), maxLagMs: played.map((p) => p.maxLagMs) } };
+      const closedTracks = played.map((p) => p.closedTracks);
+      // A venue connection that closed under the tape got none of it after: not a saturation figure.
+      const broken = closedTracks.some((n) => n > 0) ? `a venue connection closed while its tape played (${closedTracks.join('/')})` : null;
+      rung = { offeredMsgsPerSec: offered, ...w, saturated: broken ?? saturation(w, offered), tape: { renderMs: t.renderMs, startedLateMs: Math.round(t.at - t.startAt), maxLagMs: played.map((p) => p.maxLagMs), closedTracks } };
     } else {
       rig.setRate(perVenueSymbol(offered));
       await sleep(2000); // settle at the new rate

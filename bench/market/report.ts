@@ -9,7 +9,7 @@ export interface Rung extends Window {
   offeredMsgsPerSec: number;
   saturated: string | null;
   /** A rung fed from rendered tapes: each simulator's render time and how late its playing ran. */
-  tape?: { renderMs: number[]; startedLateMs: number; maxLagMs: number[] };
+  tape?: { renderMs: number[]; startedLateMs: number; maxLagMs: number[]; closedTracks: number[] };
 }
 
 interface Measure {

@@ -287,7 +287,7 @@ export class MarketRig {
    * to play (`at`: the planned `startAt`, or later if rendering overran it, which shifts every
    * event time earlier than its sending by `at - startAt`), and `done` once every message is written.
    */
-  async playTape(msgsPerSec: number, seconds: number): Promise<{ startAt: number; at: number; renderMs: number[]; done: Promise<{ maxLagMs: number }[]> }> {
+  async playTape(msgsPerSec: number, seconds: number): Promise<{ startAt: number; at: number; renderMs: number[]; done: Promise<{ maxLagMs: number; closedTracks: number }[]> }> {
     const perVenue = msgsPerSec / this.sims.size;
     const messages = Math.round(perVenue * seconds);
     const startAt = performance.timeOrigin + performance.now() + 3000 + 1.5 * messages * this.renderMsPerMsg;
@@ -297,7 +297,7 @@ export class MarketRig {
     const renders = (await Promise.all(taped)).map((r) => r.taped.renderMs);
     this.renderMsPerMsg = Math.max(this.renderMsPerMsg, ...renders.map((ms) => ms / messages));
     const at = Math.max(startAt, performance.timeOrigin + performance.now() + 200);
-    const played = sims.map((sim) => nextMessage<{ played: { maxLagMs: number } }>(sim, (m) => 'played' in m, 900_000));
+    const played = sims.map((sim) => nextMessage<{ played: { maxLagMs: number; closedTracks: number } }>(sim, (m) => 'played' in m, 900_000));
     for (const sim of sims) sim.send({ play: at });
     return { startAt, at, renderMs: renders, done: Promise.all(played).then((p) => p.map((x) => x.played)) };
   }

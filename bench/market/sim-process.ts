@@ -24,7 +24,7 @@ process.on('message', (m: { rate?: number; stats?: boolean; stop?: boolean; tape
     tape.render(m.tape.messages, m.tape.rate, m.tape.startAt);
     process.send!({ taped: { messages: tape.total, renderMs: Math.round(tape.renderMs) } });
   }
-  if (m.play !== undefined) void tape.play(m.play).then(() => process.send!({ played: { messages: tape.played, maxLagMs: Math.round(tape.maxLagMs) } }));
+  if (m.play !== undefined) void tape.play(m.play).then(() => process.send!({ played: { messages: tape.played, maxLagMs: Math.round(tape.maxLagMs), closedTracks: tape.closedTracks } }));
   if (m.rate !== undefined) sim.market.setRate(m.rate);
   // `at` is when the counters were read, on this process's clock (performance.timeOrigin + now():
   // comparable across processes): the benchmark divides by the interval between two readings,

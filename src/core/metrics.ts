@@ -26,15 +26,17 @@ export function sharedMetric<T extends client.Metric>(registry: Registry | undef
   return make(registry ? [registry] : []);
 }
 
-/** One label value's running count, bumped in place (`cell.n += k`) on a hot path. */
+/** One label value's running number, bumped or set in place (`cell.n += k`, `cell.n = v`) on a hot path. */
 export interface TallyCell {
   n: number;
 }
 
 /**
- * Plain per-label counts behind a prom-client counter: the hot path bumps a cell it holds (no
- * label hashing, no allocation); the counter catches up from the cells when it is scraped. For
- * counts taken per publication, where `labels(x).inc()` was a measurable share of the hub's CPU.
+ * Plain per-label numbers behind a prom-client counter or gauge: the hot path bumps (or sets) a
+ * cell it holds (no label hashing, no allocation); the metric catches up from the cells when it is
+ * scraped. For figures taken per publication or per venue message, where `labels(x).inc()` was a
+ * measurable share of the CPU: prom-client builds, validates and hashes a label object on every
+ * call, even through a label child.
  */
 export class Tally {
   private readonly cells = new Map<string, TallyCell & { reported: number }>();
@@ -57,37 +59,151 @@ export class Tally {
       cell.reported = cell.n;
     }
   }
+
+  /** Sets `gauge` to each cell's current value (its `collect`): the gauge variant. */
+  setOn(gauge: client.Gauge<string>, labelName: string): void {
+    for (const [label, cell] of this.cells) gauge.set({ [labelName]: label }, cell.n);
+  }
+}
+
+interface TallyMetricOptions {
+  name: string;
+  help: string;
+  /** The one label the cells are keyed by. */
+  label: string;
+  registers: Registry[];
+}
+
+/** A prom-client Counter with one label whose counts come from a {@link Tally} at scrape. */
+export function tallyCounter(options: TallyMetricOptions): { tally: Tally; metric: client.Counter<string> } {
+  const tally = new Tally();
+  const { label } = options;
+  const metric = new client.Counter({
+    name: options.name,
+    help: options.help,
+    labelNames: [label],
+    registers: options.registers,
+    collect() {
+      tally.reportTo(this, label);
+    },
+  });
+  return { tally, metric };
+}
+
+/** A prom-client Gauge with one label whose values come from a {@link Tally} at scrape. */
+export function tallyGauge(options: TallyMetricOptions): { tally: Tally; metric: client.Gauge<string> } {
+  const tally = new Tally();
+  const { label } = options;
+  const metric = new client.Gauge({
+    name: options.name,
+    help: options.help,
+    labelNames: [label],
+    registers: options.registers,
+    collect() {
+      tally.setOn(this, label);
+    },
+  });
+  return { tally, metric };
+}
+
+/** One label value's histogram buckets, observed in place on a hot path. */
+export class TallySeries {
+  /** counts[i]: observations ≤ bounds[i] and > bounds[i - 1]; the last one (above every bound) is only in `count`. */
+  readonly counts: Float64Array;
+  sum = 0;
+  count = 0;
+
+  constructor(private readonly bounds: readonly number[]) {
+    this.counts = new Float64Array(bounds.length + 1);
+  }
+
+  observe(value: number): void {
+    const b = this.bounds;
+    let i = 0;
+    while (i < b.length && value > b[i]) i++;
+    this.counts[i]++;
+    this.sum += value;
+    this.count++;
+  }
+}
+
+/** The per-label series a prom-client 15 Histogram keeps: non-cumulative counts keyed by upper bound. */
+interface PromHistogramSeries {
+  labels: Record<string, string | number>;
+  bucketValues: Record<number, number>;
+  sum: number;
+  count: number;
+}
+
+/**
+ * A prom-client Histogram with one label whose buckets come from plain per-label series at scrape
+ * (`histogram.of(label).observe(v)` on the hot path).
+ *
+ * prom-client has no public call that loads bucket counts (only `observe`, one at a time), so
+ * `collect` creates each label's series with `zero()` and writes the counts into the series
+ * prom-client keeps (its `hashMap`). test/core/tally.test.ts pins the rendering against a plain
+ * Histogram fed the same observations, and construction throws if that store is missing, so a
+ * prom-client that keeps its series differently fails at start, not silently.
+ */
+export class TallyHistogram {
+  private readonly series = new Map<string, TallySeries>();
+  private readonly bounds: number[];
+  readonly metric: client.Histogram<string>;
+
+  constructor(options: TallyMetricOptions & { buckets: number[] }) {
+    const bounds = (this.bounds = [...options.buckets].sort((a, b) => a - b));
+    const series = this.series;
+    const { label } = options;
+    this.metric = new client.Histogram({
+      name: options.name,
+      help: options.help,
+      labelNames: [label],
+      buckets: bounds,
+      registers: options.registers,
+      collect() {
+        this.reset();
+        for (const v of series.keys()) this.zero({ [label]: v });
+        for (const entry of Object.values(promSeries(this))) {
+          const s = series.get(String(entry.labels[label]))!;
+          for (let i = 0; i < bounds.length; i++) entry.bucketValues[bounds[i]] = s.counts[i];
+          entry.sum = s.sum;
+          entry.count = s.count;
+        }
+      },
+    });
+    promSeries(this.metric);
+  }
+
+  /** The series of one label value (the same object every time: hold it). */
+  of(labelValue: string): TallySeries {
+    let s = this.series.get(labelValue);
+    if (!s) {
+      s = new TallySeries(this.bounds);
+      this.series.set(labelValue, s);
+    }
+    return s;
+  }
+}
+
+function promSeries(h: client.Histogram<string>): Record<string, PromHistogramSeries> {
+  const map = (h as unknown as { hashMap?: Record<string, PromHistogramSeries> }).hashMap;
+  if (typeof map !== 'object' || map === null) throw new Error('prom-client Histogram keeps no hashMap: TallyHistogram needs updating for this prom-client version');
+  return map;
 }
 
 export function createHubMetrics(registry: Registry) {
   const registers = [registry];
-  const publishedTally = new Tally();
-  const deliveredTally = new Tally();
+  const published = tallyCounter({ name: 'hub_messages_published_total', help: 'Messages published into the hub', label: 'namespace', registers });
+  const delivered = tallyCounter({ name: 'hub_messages_delivered_total', help: 'Messages written to client sockets', label: 'namespace', registers });
   return {
     /** Per-namespace counts of hub_messages_published_total: bump a cell, never the counter. */
-    publishedTally,
+    publishedTally: published.tally,
     /** Per-namespace counts of hub_messages_delivered_total: bump a cell, never the counter. */
-    deliveredTally,
+    deliveredTally: delivered.tally,
     connections: new client.Gauge({ name: 'hub_connections', help: 'Open WebSocket connections', registers }),
     subscriptions: new client.Gauge({ name: 'hub_subscriptions', help: 'Active channel subscriptions', registers }),
-    published: new client.Counter({
-      name: 'hub_messages_published_total',
-      help: 'Messages published into the hub',
-      labelNames: ['namespace'] as const,
-      registers,
-      collect() {
-        publishedTally.reportTo(this, 'namespace');
-      },
-    }),
-    delivered: new client.Counter({
-      name: 'hub_messages_delivered_total',
-      help: 'Messages written to client sockets',
-      labelNames: ['namespace'] as const,
-      registers,
-      collect() {
-        deliveredTally.reportTo(this, 'namespace');
-      },
-    }),
+    published: published.metric,
+    delivered: delivered.metric,
     deliveryLatency: new client.Histogram({
       name: 'hub_delivery_latency_seconds',
       help: 'Time from publish to socket write: one observation per flush pass, of its oldest publication after the pass\'s last write (an upper bound for every delivery in the pass)',

@@ -38,6 +38,7 @@ export class Connections {
   private readonly sessions = new Map<string, ClientSession>();
   private readonly perIp = new Map<string, number>();
   private accepting = true;
+  private heartbeatOn = false;
   private heartbeatTimer?: NodeJS.Timeout;
   private heartbeatTick = 0;
   private acceptedCount = 0;
@@ -48,9 +49,21 @@ export class Connections {
     return this.sessions.size;
   }
 
+  /** The heartbeat ticks only while a connection is open: a hub nobody is connected to does no work. */
   startHeartbeat(): void {
+    this.heartbeatOn = true;
+    this.armHeartbeat();
+  }
+
+  private armHeartbeat(): void {
+    if (!this.heartbeatOn || this.heartbeatTimer || this.sessions.size === 0) return;
     this.heartbeatTimer = setInterval(() => this.heartbeat(), HEARTBEAT_MS / HEARTBEAT_SLICES);
     this.heartbeatTimer.unref();
+  }
+
+  private disarmHeartbeat(): void {
+    clearInterval(this.heartbeatTimer);
+    this.heartbeatTimer = undefined;
   }
 
   /** Admission check for a new WebSocket from `ip`; returns the error to answer with, if any. */
@@ -91,6 +104,7 @@ export class Connections {
     this.sessions.set(session.id, session);
     this.perIp.set(ip, (this.perIp.get(ip) ?? 0) + 1);
     metrics.connections.set(this.sessions.size);
+    this.armHeartbeat();
     ws.on('message', (data, isBinary) => commands.onFrame(session, data, isBinary));
     ws.on('pong', () => {
       session.alive = true;
@@ -109,6 +123,7 @@ export class Connections {
     this.options.channels.unsubscribeAll(session);
     this.options.flush.forget(session);
     this.options.metrics.connections.set(this.sessions.size);
+    if (this.sessions.size === 0) this.disarmHeartbeat();
   }
 
   /** One slice of the heartbeat: the sessions of this tick's slot, each once per HEARTBEAT_MS. */
@@ -152,6 +167,7 @@ export class Connections {
     await Promise.race([Promise.all(closed), new Promise<void>((r) => (timer = setTimeout(r, drainMs)))]);
     if (timer) clearTimeout(timer);
     for (const s of this.sessions.values()) s.ws.terminate();
-    clearInterval(this.heartbeatTimer);
+    this.heartbeatOn = false;
+    this.disarmHeartbeat();
   }
 }

@@ -21,6 +21,11 @@ export interface NodeOptions {
   env?: Record<string, string>;
   /** Extra node flags (e.g. --cpu-prof for a benchmark's profile). */
   nodeArgs?: string[];
+  /**
+   * Start the node as the leader of its own process group (the cluster benchmark kills the group
+   * when interrupted); otherwise it shares its parent's group, and a terminal's Ctrl-C reaches it.
+   */
+  detached?: boolean;
 }
 
 export class NodeProcess {
@@ -73,7 +78,7 @@ export class NodeProcess {
       ...(this.options.redisUrl ? { AIRWAVES_REDIS_URL: this.options.redisUrl } : {}),
       ...this.options.env,
     };
-    const proc = spawn(process.execPath, [...(this.options.nodeArgs ?? []), '--import', 'tsx', 'src/cli.ts', 'serve'], { cwd: root, env, stdio: ['ignore', 'pipe', 'pipe'] });
+    const proc = spawn(process.execPath, [...(this.options.nodeArgs ?? []), '--import', 'tsx', 'src/cli.ts', 'serve'], { cwd: root, env, stdio: ['ignore', 'pipe', 'pipe'], detached: this.options.detached ?? false });
     this.proc = proc;
     const keep = (d: Buffer) => {
       this.output = (this.output + d.toString()).slice(-20_000);

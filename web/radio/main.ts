@@ -8,9 +8,10 @@
  *
  * Live audio wants the live edge, not the past: the audio subscription is not `recoverable` (a
  * gap is skipped, the worklet crossfades) and `rewind`s a buffer's worth of chunks whenever it
- * starts afresh, on play and after a reconnect, so playback resumes at once. What the rewind
- * replays is played only if it is recent: a ring left from before the format went quiet is not
- * continued by the live stream (STALE_AT_START_MS).
+ * starts afresh, on play and after a reconnect, so playback resumes at once — when the station
+ * says the stream goes on right after its history (`live`); otherwise it starts at the live edge.
+ * After a reconnect, what the rewind replays is played only if it is recent: a ring left from
+ * before the format went quiet is not continued by the live stream (STALE_AT_START_MS).
  */
 import workletUrl from './player-worklet.ts?worker&url';
 import { AirwavesClient, WS_PATH, type BinaryPublication, type RecoveredEvent, type Subscription } from '../../src/client/index.js';
@@ -24,7 +25,8 @@ interface StationInfo {
   mood: string;
   listenerTiersMs: number[];
   statusChannel: string;
-  formats: Record<FormatName, { channel: string; offset: number; epoch: string }>;
+  /** `live`: the stream goes on right after its history's newest chunk, so replaying them is safe. */
+  formats: Record<FormatName, { channel: string; offset: number; epoch: string; live: boolean }>;
   /** Listener session token for health reports (short-lived; a new play fetches a new one). */
   listenerToken: string;
 }
@@ -43,6 +45,8 @@ export interface RadioStats {
   chunksReceived: number;
   /** Chunks not played because they were stale when the stream (re)started (see STALE_AT_START_MS). */
   staleSkipped: number;
+  /** Chunks behind the live edge this play asked the history for (0: the stream was not live; it starts at the edge). */
+  rewound: number;
   gaps: number;
   playing: boolean;
 }
@@ -62,7 +66,7 @@ const volume = $<HTMLInputElement>('volume');
 const stateLine = $('state');
 const params = new URLSearchParams(location.search);
 
-const stats: RadioStats = { station: '', format: '', framesPlayed: 0, underruns: 0, bufferMs: 0, tier: 0, targetMs: 0, jitterMs: 0, peakJitterMs: 0, latencyMs: NaN, chunksReceived: 0, staleSkipped: 0, gaps: 0, playing: false };
+const stats: RadioStats = { station: '', format: '', framesPlayed: 0, underruns: 0, bufferMs: 0, tier: 0, targetMs: 0, jitterMs: 0, peakJitterMs: 0, latencyMs: NaN, chunksReceived: 0, staleSkipped: 0, rewound: 0, gaps: 0, playing: false };
 window.__radioStats = stats;
 window.__radioTrace = [];
 window.__radioPlayers = { created: 0, contexts: 0 };
@@ -77,11 +81,13 @@ let current: { info: StationInfo; format: FormatName; subs: Subscription[] } | n
 /** The stream skipped (a reconnect past the rewind, a new epoch): the next chunk starts afresh. */
 let skipped = false;
 /**
- * Audio older than this is not played when a stream (re)starts. A format nobody received for
- * 1.5 s stops being encoded, so the ring then ends with audio from before that; the live stream
- * does not continue it, and playing it means a dropout right after (the first new chunk follows
- * one server lead, up to 400 ms, later). A live ring's rewind is one tier (80 ms) old, plus
- * delivery. The first chunk young enough ends the check.
+ * Audio older than this is not played when a stream (re)starts. A play asks for a rewind only
+ * when the station says the stream goes on from its history (`live`); a resubscription after a
+ * reconnect rewinds without asking, and the ring may then end with audio the live stream does not
+ * continue (a format nobody received for 1.5 s stops being encoded; a restarted server): playing
+ * it means a dropout right after. A live ring's rewind is one tier (80 ms) old, plus delivery.
+ * The first chunk young enough ends the check. Age alone cannot tell a ring that stopped a
+ * moment ago from a live one, which is why a play asks the station instead.
  */
 const STALE_AT_START_MS = 400;
 /** Until a chunk young enough arrives after a (re)start: the replay may be stale (above). */
@@ -311,8 +317,12 @@ async function startStream(stationId: string): Promise<void> {
   newNode();
   stats.station = info.id;
   stats.format = format;
-  // Start a buffer's worth behind the live edge, so playback begins at once (and again after a reconnect).
-  const rewind = Math.ceil(info.listenerTiersMs[1] / CHUNK_MS);
+  // Start a buffer's worth behind the live edge, so playback begins at once (and again after a
+  // reconnect), when the stream goes on right after it. Otherwise (a format nobody received for a
+  // while, a station just woken) the next chunk is up to one server lead away: replayed audio
+  // would play out before it and drop out; the player buffers from the live edge instead.
+  const rewind = info.formats[format].live ? Math.ceil(info.listenerTiersMs[1] / CHUNK_MS) : 0;
+  stats.rewound = rewind;
   // A skip (a reconnect past the rewind, a new epoch) starts afresh: a crossfade, and the age check again.
   const restarted = ({ recovered }: RecoveredEvent) => {
     if (!recovered) skipped = starting = true;

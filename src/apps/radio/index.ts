@@ -6,7 +6,7 @@
  * binary `radio` namespace, whose history is the broadcast ring new listeners start from.
  *
  * HTTP: GET /api/v1/radio/stations, GET /api/v1/radio/stations/:id (live offsets for joining
- * a little behind the live edge, and a listener session token), POST
+ * a little behind the live edge, whether that is safe, and a listener session token), POST
  * /api/v1/radio/stations/:id/reports (player health, with that listener token; limited per session).
  * Hub: radio:<station>:pcm, radio:<station>:opus (binary), radio-status:<station> (JSON, 1/s).
  */
@@ -39,7 +39,15 @@ const stationIdParams = {
   properties: { id: { type: 'string', pattern: '^[a-z0-9][a-z0-9-]{0,31}$' } },
 } as const;
 
-const positionSchema = { type: 'object', properties: { channel: { type: 'string' }, offset: { type: 'integer' }, epoch: { type: 'string' } } } as const;
+const positionSchema = {
+  type: 'object',
+  properties: {
+    channel: { type: 'string' },
+    offset: { type: 'integer' },
+    epoch: { type: 'string' },
+    live: { type: 'boolean', description: 'the history ends at the live edge and the stream goes on right after it: replaying its newest chunks starts playback without a gap (false: start from the live edge)' },
+  },
+} as const;
 
 const stationSchema = {
   type: 'object',
@@ -149,9 +157,10 @@ export const radioApp: AirwavesApp<RadioConfig> = {
     };
 
     const describe = async (s: Station) => {
-      const position = async (channel: string) => {
+      const position = async (format: 'pcm' | 'opus') => {
+        const channel = s.channels[format];
         const h = await hub.history(channel, 0, 0);
-        return { channel, offset: h.top, epoch: h.epoch };
+        return { channel, offset: h.top, epoch: h.epoch, live: s.continuesLive(format) };
       };
       return {
         id: s.spec.id,
@@ -164,7 +173,7 @@ export const radioApp: AirwavesApp<RadioConfig> = {
         serverTime: Date.now(),
         listenerTiersMs: [...CLIENT_TIERS_MS],
         statusChannel: s.channels.status,
-        formats: { pcm: await position(s.channels.pcm), opus: await position(s.channels.opus) },
+        formats: { pcm: await position('pcm'), opus: await position('opus') },
         status: s.status(),
       };
     };

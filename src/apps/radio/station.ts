@@ -22,6 +22,13 @@
  * listener who woke it finds its stream. What the hub's history still holds from before the rest
  * lets a player start at once; the first new chunk follows one lead (40–400 ms) later. A station
  * starts resting: it composes nothing until its first listener wakes it.
+ *
+ * Joining at the live edge: a player replays the newest chunks of a format's history to start at
+ * once, which is only safe when the stream goes on right after them. {@link Station.continuesLive}
+ * says so: the newest chunk published carried the format, and so does every chunk rendered since
+ * (a format out of its grace, or a station that just woke, has a gap ahead). Asking for the
+ * station (wake()) restarts the format grace, so a format that continues live when asked still
+ * does when the listener's subscription lands.
  */
 import type { HubApi } from '../../hub/hub-api.js';
 import type { Logger } from '../../core/logger.js';
@@ -94,6 +101,8 @@ export class Station {
   private synthJitterEma = 0;
   private lastPublished: Record<'pcm' | 'opus', number> = { pcm: -2, opus: -2 };
   private readonly lastListenedAt: Record<'pcm' | 'opus', number> = { pcm: -Infinity, opus: -Infinity };
+  /** First seq of the newest unbroken run of requested chunks carrying each format (Infinity: broken). */
+  private readonly encodedSince: Record<'pcm' | 'opus', number> = { pcm: Infinity, opus: Infinity };
   private phraseWindow: { at: number; phrases: number }[] = [];
   underruns = 0;
   clientUnderruns = 0;
@@ -140,15 +149,18 @@ export class Station {
   }
 
   /**
-   * Someone is about to listen: back on air if resting (the next chunk due one lead from now,
-   * both formats encoded), and the rest countdown starts again either way.
+   * Someone is about to listen: back on air if resting (the next chunk due one lead from now),
+   * and either way the rest countdown and the format grace start again, so both formats are
+   * encoded until the listener's subscription lands.
    */
   wake(): void {
     const now = nowMs();
     this.lastAudienceAt = now;
+    this.lastListenedAt.pcm = this.lastListenedAt.opus = now;
     if (!this.running || !this.resting) return;
     this.resting = false;
-    this.lastListenedAt.pcm = this.lastListenedAt.opus = now;
+    // The ring's newest audio is from before the rest: the stream no longer continues it on time.
+    this.breakRuns();
     // The first time on air, the first chunk is due after the largest lead (as a start was before
     // stations started resting): the first requests of a fresh process are never late.
     const lead = this.nextPublishSeq === 0 ? SERVER_LEAD_TIERS_MS[SERVER_LEAD_TIERS_MS.length - 1] : this.leadMs;
@@ -193,6 +205,7 @@ export class Station {
     if (this.ready.length === 0 && !this.inFlight && now - this.dueOf(this.nextPublishSeq) > RESYNC_MS) {
       // The process stalled (or the worker restarted): move the timeline rather than burst.
       this.t0 = now - this.nextPublishSeq * CHUNK_MS + this.leadMs;
+      this.breakRuns();
       this.deps.logger.warn({ station: this.spec.id }, 'radio station fell behind schedule; timeline moved');
     }
     while (this.ready.length > 0 && this.dueOf(this.ready[0].seq) <= now) this.publish(this.ready.shift()!, now);
@@ -223,6 +236,10 @@ export class Station {
     this.inFlight = true;
     const started = performance.now();
     const firstSeq = this.nextRenderSeq;
+    for (const format of ['pcm', 'opus'] as const) {
+      if (!formats[format]) this.encodedSince[format] = Infinity;
+      else if (this.encodedSince[format] === Infinity) this.encodedSince[format] = firstSeq;
+    }
     this.nextRenderSeq += count;
     this.deps.engine
       .render(this.spec.id, count, formats)
@@ -261,6 +278,21 @@ export class Station {
       return true;
     }
     return now - this.lastListenedAt[format] < FORMAT_GRACE_MS;
+  }
+
+  /** The audio published so far is not followed on schedule (a wake-up, a moved timeline). */
+  private breakRuns(): void {
+    this.encodedSince.pcm = this.encodedSince.opus = Infinity;
+  }
+
+  /**
+   * Whether `format`'s history ends at the live edge and goes on without a gap: its newest chunk
+   * is the newest published, and every chunk rendered since carries the format too. Only then
+   * may a player start by replaying the history's newest chunks.
+   */
+  continuesLive(format: 'pcm' | 'opus'): boolean {
+    const last = this.lastPublished[format];
+    return this.running && !this.resting && last === this.nextPublishSeq - 1 && this.encodedSince[format] <= last;
   }
 
   private publish(item: ReadyChunk, now: number): void {
