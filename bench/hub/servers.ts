@@ -185,10 +185,16 @@ export async function startServer(kind: ServerKind, profileDir?: string): Promis
     AIRWAVES_DATA_DIR: join(benchDataDir(), kind),
     ...airwavesEnv(kind),
   };
-  if (kind === 'airwaves-cli-all') delete env.AIRWAVES_APPS;
+  // The default apps, unless BENCH_SERVER_APPS names a subset (the soak's --apps, for bisecting by app).
+  if (kind === 'airwaves-cli-all') {
+    if (process.env.BENCH_SERVER_APPS === undefined) delete env.AIRWAVES_APPS;
+    else env.AIRWAVES_APPS = process.env.BENCH_SERVER_APPS;
+  }
   // With --profile-server, the server's standard output (what --trace-gc prints) goes beside the profiles.
   if (profileDir) mkdirSync(profileDir, { recursive: true });
-  const stdout = profileDir ? openSync(join(profileDir, `stdout-${kind}-${port}.txt`), 'w') : 'ignore';
+  // BENCH_SERVER_STDOUT (a file) keeps it without profiling (the soak's diagnosis with --trace-gc).
+  const stdoutFile = profileDir ? join(profileDir, `stdout-${kind}-${port}.txt`) : process.env.BENCH_SERVER_STDOUT;
+  const stdout = stdoutFile ? openSync(stdoutFile, 'w') : 'ignore';
   const child: ChildProcess = spawn(process.execPath, commandFor(kind, profileDir), { cwd: repoRoot, env, stdio: ['ignore', stdout, 'pipe'] });
   let stderr = '';
   child.stderr!.on('data', (c: Buffer) => {

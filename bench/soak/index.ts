@@ -25,6 +25,7 @@ import { numberOption } from '../hub/options.js';
 import { BUILT_CLI, HOST, removeDataDir, sampleProc, startServer, type ProcSample } from '../hub/servers.js';
 import { channelName } from '../hub/wire.js';
 import type { RadioStats } from './radio-listeners.js';
+import { sampleMemoryMap } from './memory-map.js';
 import { soakReport, type HubCounts, type SoakResult, type SoakSample } from './report.js';
 
 const here = dirname(fileURLToPath(import.meta.url));
@@ -81,11 +82,11 @@ function parse(args: string[]): SoakOptions {
 
 const sleep = (ms: number) => new Promise<void>((r) => setTimeout(r, ms));
 
-async function heapFromMetrics(port: number): Promise<{ heapUsedMb: number; externalMb: number } | null> {
+async function heapFromMetrics(port: number): Promise<{ heapUsedMb: number; heapTotalMb: number; externalMb: number } | null> {
   try {
     const text = await (await fetch(`http://${HOST}:${port}/metrics`, { signal: AbortSignal.timeout(10_000) })).text();
     const read = (name: string) => Number(new RegExp(`^${name} (\\S+)`, 'm').exec(text)?.[1]) / 1024 / 1024;
-    return { heapUsedMb: read('nodejs_heap_size_used_bytes'), externalMb: read('nodejs_external_memory_bytes') };
+    return { heapUsedMb: read('nodejs_heap_size_used_bytes'), heapTotalMb: read('nodejs_heap_size_total_bytes'), externalMb: read('nodejs_external_memory_bytes') };
   } catch {
     return null; // a starved server may not answer in time: the sample keeps its RSS
   }
@@ -143,7 +144,7 @@ export async function main(args: string[]): Promise<void> {
         const heap = await heapFromMetrics(server.port);
         const cpu = proc.at > last.at ? (100 * (proc.cpuSeconds - last.cpuSeconds)) / ((proc.at - last.at) / 1000) : 0;
         last = proc;
-        const s: SoakSample = { minutes: (proc.at - started) / 60_000, rssMb: proc.rssBytes / 1024 / 1024, heapUsedMb: heap?.heapUsedMb ?? null, externalMb: heap?.externalMb ?? null, serverCpuPercent: cpu, load1: loadavg()[0] };
+        const s: SoakSample = { minutes: (proc.at - started) / 60_000, rssMb: proc.rssBytes / 1024 / 1024, heapUsedMb: heap?.heapUsedMb ?? null, heapTotalMb: heap?.heapTotalMb ?? null, externalMb: heap?.externalMb ?? null, serverCpuPercent: cpu, load1: loadavg()[0], memory: sampleMemoryMap(server.pid) };
         samples.push(s);
         log(`t ${s.minutes.toFixed(1)} min: RSS ${s.rssMb.toFixed(1)} MB, heap ${s.heapUsedMb?.toFixed(1) ?? '—'} MB, server CPU ${cpu.toFixed(0)} % of a core, load ${s.load1.toFixed(1)}`);
         const next = started + samples.length * opts.sampleSeconds * 1000;

@@ -5,6 +5,7 @@
  * 40-minute run), losses and latency, against the targets (RSS growth < 5 MB/h over 2 h, 0 lost).
  */
 import type { SoakOptions } from './index.js';
+import type { MemoryMap } from './memory-map.js';
 import { fitSlope, type SlopeFit } from './regression.js';
 
 export interface SoakSample {
@@ -14,6 +15,10 @@ export interface SoakSample {
   /** From the server's /metrics; null when it did not answer in time. */
   heapUsedMb: number | null;
   externalMb: number | null;
+  /** The main thread's V8 heap as committed (used is above); null as heapUsedMb. */
+  heapTotalMb?: number | null;
+  /** Where the RSS lives (bench/soak/memory-map); null when smaps could not be read. */
+  memory?: MemoryMap | null;
   /** The server's CPU since the previous sample, % of one core. */
   serverCpuPercent: number;
   load1: number;
@@ -50,14 +55,39 @@ export interface SoakResult {
   samples: SoakSample[];
 }
 
-/** Growth in MB/h after the warm-up (x in hours). */
-function growth(samples: SoakSample[], warmupMinutes: number, field: 'rssMb' | 'heapUsedMb'): SlopeFit | null {
-  const after = samples.filter((s) => s.minutes >= warmupMinutes && s[field] !== null && Number.isFinite(s[field]));
+/** Growth in MB/h after the warm-up (x in hours) of a figure of each sample. */
+function growth(samples: SoakSample[], warmupMinutes: number, field: 'rssMb' | 'heapUsedMb' | ((s: SoakSample) => number | null | undefined)): SlopeFit | null {
+  const value = typeof field === 'function' ? field : (s: SoakSample) => s[field];
+  const after = samples.filter((s) => s.minutes >= warmupMinutes && Number.isFinite(value(s) ?? Number.NaN));
   return fitSlope(
     after.map((s) => s.minutes / 60),
-    after.map((s) => s[field] as number),
+    after.map((s) => value(s) as number),
   );
 }
+
+const MEMORY_KINDS = [
+  ['v8PagesMb', 'V8 heap pages (every isolate)'],
+  ['arenasMb', 'malloc thread arenas'],
+  ['brkMb', 'malloc main arena'],
+  ['wasmMb', 'WebAssembly memories'],
+  ['otherAnonMb', 'other anonymous'],
+  ['fileMb', 'mapped files'],
+] as const;
+
+/** The growth after the warm-up of each kind of memory, and the arena that grew most. */
+function attribution(samples: SoakSample[], warmupMinutes: number): string[] {
+  const mapped = samples.filter((s) => s.memory && s.minutes >= warmupMinutes);
+  if (mapped.length < 3) return [];
+  const first = mapped[0].memory!;
+  const last = mapped[mapped.length - 1].memory!;
+  const lines = MEMORY_KINDS.map(([k, label]) => `${label}: ${first[k].toFixed(1)} → ${last[k].toFixed(1)} MB, ${short(growth(samples, warmupMinutes, (s) => s.memory?.[k]))}`);
+  lines.push(`main thread V8 heap committed: ${short(growth(samples, warmupMinutes, (s) => s.heapTotalMb))}`);
+  const arenaGrowth = Object.entries(last.arenas).map(([a, mb]) => [a, mb - (first.arenas[a] ?? 0)] as const).sort((x, y) => y[1] - x[1]);
+  if (arenaGrowth.length) lines.push(`arena that grew most: ${arenaGrowth[0][0]}, +${arenaGrowth[0][1].toFixed(1)} MB (now ${last.arenas[arenaGrowth[0][0]].toFixed(1)} MB)`);
+  return lines;
+}
+
+const short = (f: SlopeFit | null) => (f ? `${f.slope.toFixed(1)} MB/h (95 % CI ${f.ci95Adjusted[0].toFixed(1)} … ${f.ci95Adjusted[1].toFixed(1)})` : 'too few samples');
 
 /** The largest RSS of each 5-minute window. */
 function maximaPer5Minutes(samples: SoakSample[]): number[] {
@@ -69,6 +99,7 @@ function maximaPer5Minutes(samples: SoakSample[]): number[] {
   return out.map((v) => v ?? Number.NaN);
 }
 
+const cell = (v: number | undefined) => v?.toFixed(1) ?? '—';
 const mbh = (f: SlopeFit | null) => (f ? `${f.slope.toFixed(2)} MB/h (95 % CI ${f.ci95Adjusted[0].toFixed(2)} … ${f.ci95Adjusted[1].toFixed(2)}; without the autocorrelation correction ${f.ci95[0].toFixed(2)} … ${f.ci95[1].toFixed(2)}; ${f.n} samples, lag-1 r ${f.residualAutocorrelation.toFixed(2)})` : 'too few samples');
 
 function growthVerdict(fit: SlopeFit | null, minutes: number): string {
@@ -98,6 +129,7 @@ export function soakReport(r: SoakResult): { json: string; md: string; lines: st
     `hub (after the warm-up): ${h.received.toLocaleString('en')} of ${h.expected.toLocaleString('en')} delivered, ${h.lost} lost, ${h.duplicated} duplicated, ${h.outOfOrder} out of order; p50 ${h.p50Ms.toFixed(1)} ms, p99 ${h.p99Ms.toFixed(1)} ms, max ${h.maxMs.toFixed(0)} ms`,
     r.radio ? `radio (after the warm-up): ${r.radio.chunks.toLocaleString('en')} chunks to ${r.radio.listeners} listeners, ${r.radio.lost} lost, ${(r.radio.realTimeRatio * 100).toFixed(2)} % of real time; p50 ${r.radio.p50Ms.toFixed(1)} ms, p99 ${r.radio.p99Ms.toFixed(1)} ms` : 'radio: no listeners',
     `server CPU after the warm-up: ${meanCpu.toFixed(1)} % of a core on average; load average during the run ${loadRange}`,
+    ...attribution(r.samples, o.warmupMinutes).map((l) => `RSS by kind after the warm-up, ${l}`),
   ];
   const targets = [
     `RSS growth after a ${o.warmupMinutes.toFixed(0)}-minute warm-up < 5 MB/h: ${growthVerdict(rss, o.minutes)}`,
@@ -124,9 +156,11 @@ export function soakReport(r: SoakResult): { json: string; md: string; lines: st
     '',
     '## Samples',
     '',
-    '| minute | RSS (MB) | heap used (MB) | external (MB) | server CPU (% of a core) | load (1 min) |',
-    '|---|---|---|---|---|---|',
-    ...r.samples.map((s) => `| ${s.minutes.toFixed(1)} | ${s.rssMb.toFixed(1)} | ${s.heapUsedMb?.toFixed(1) ?? '—'} | ${s.externalMb?.toFixed(1) ?? '—'} | ${s.serverCpuPercent.toFixed(0)} | ${s.load1.toFixed(1)} |`),
+    'RSS by kind (bench/soak/memory-map, from /proc/<pid>/smaps): V8 pages of every isolate, malloc thread arenas, the main arena, WebAssembly memories.',
+    '',
+    '| minute | RSS (MB) | heap used (MB) | heap committed (MB) | external (MB) | V8 pages | arenas | main arena | wasm | server CPU (% of a core) | load (1 min) |',
+    '|---|---|---|---|---|---|---|---|---|---|---|',
+    ...r.samples.map((s) => `| ${s.minutes.toFixed(1)} | ${s.rssMb.toFixed(1)} | ${s.heapUsedMb?.toFixed(1) ?? '—'} | ${s.heapTotalMb?.toFixed(1) ?? '—'} | ${s.externalMb?.toFixed(1) ?? '—'} | ${cell(s.memory?.v8PagesMb)} | ${cell(s.memory?.arenasMb)} | ${cell(s.memory?.brkMb)} | ${cell(s.memory?.wasmMb)} | ${s.serverCpuPercent.toFixed(0)} | ${s.load1.toFixed(1)} |`),
     '',
   ].join('\n');
   return { json, md, lines: [...lines, ...targets.map((t) => `target: ${t}`)] };
