@@ -32,7 +32,7 @@ async function newKey(): Promise<{ id: string; key: string }> {
   return r.body;
 }
 
-test('bad input at ingest is refused or skipped with a metric while a good stream keeps flowing', { timeout: 90_000 }, async () => {
+test('bad input at ingest is refused or skipped with a metric while a good stream keeps flowing', { timeout: 180_000 }, async () => {
   const good = await newKey();
   const ffmpeg = publish(live.rtmpUrl(good.key), 14);
   const streamId = await waitFor('the good stream ACTIVE', () => live.service.liveStreamOfKey(good.id) ?? undefined);
@@ -55,12 +55,16 @@ test('bad input at ingest is refused or skipped with a metric while a good strea
   assert.equal(await twice.publish(good.key), 'NetStream.Publish.BadName');
   assert.equal(await metric(/live_rtmp_rejected_total\{reason="already_live"\} (\d+)/), 1);
 
-  // A malformed handshake (an HTTP request to the RTMP port).
+  // A malformed handshake (an HTTP request to the RTMP port). Counted as a rise, not an absolute:
+  // on a machine shared with other suites, a stray loopback client of a closed server whose port
+  // this listener reused also sends non-RTMP bytes here (a parallel run once counted 94).
+  const handshakeErrors = () => metric(/live_rtmp_protocol_errors_total\{kind="handshake"\} (\d+)/);
+  const handshakesBefore = await handshakeErrors();
   const junk = connect(live.rtmpPort, '127.0.0.1');
   junk.on('error', () => {});
   junk.write('GET / HTTP/1.1\r\nHost: x\r\n\r\n');
   await new Promise((resolve) => junk.once('close', resolve));
-  assert.equal(await metric(/live_rtmp_protocol_errors_total\{kind="handshake"\} (\d+)/), 1);
+  assert.ok((await handshakeErrors()) >= handshakesBefore + 1, "the malformed handshake is counted");
 
   // Corrupt and empty video payloads on an accepted stream: skipped and counted, stream stays up.
   const second = await newKey();
@@ -98,7 +102,7 @@ test('bad input at ingest is refused or skipped with a metric while a good strea
   assert.equal(done.body.status, 'COMPLETED');
 });
 
-test('key guessing from one address is throttled, and then even a valid key is refused unchecked', { timeout: 30_000 }, async () => {
+test('key guessing from one address is throttled, and then even a valid key is refused unchecked', { timeout: 90_000 }, async () => {
   const throttled = await startLive({ keyFailuresPerMinute: 3 });
   try {
     const valid = (await throttled.api<{ key: string }>('POST', '/api/v1/streams/keys', { label: 'v' })).body.key;
