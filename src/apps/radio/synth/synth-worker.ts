@@ -19,6 +19,14 @@ interface OpusEncoder {
 type OpusCtor = new (rate: 48000, channels: number, application: number) => OpusEncoder;
 
 const require = createRequire(import.meta.url);
+
+// No Buffer pool in this thread. opusscript returns each packet with `Buffer.from`, which slices
+// an 8 kB pool slab; at 50 packets/s a slab lives ~0.6 s, long enough to survive two of the
+// scavenges the renderer's garbage causes, so every slab was promoted to the old generation and
+// freed only at a rare mark-compact: the thread's ArrayBuffers grew by ~43 MB/h (a worker with
+// the same encoder and garbage: 0.12 MB per 10 s, flat with no pool), and with them its malloc
+// arena (the soak's memory map: ~40 MB/h). Unpooled, each packet's buffer dies young.
+Buffer.poolSize = 0;
 let OpusScript: (OpusCtor & { Application: { AUDIO: number } }) | null = null;
 
 interface StationState {
