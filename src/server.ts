@@ -70,7 +70,10 @@ async function createEngine(config: AirwavesConfig, logger: Logger, nodeId: stri
   const { RedisEngine } = await import('./hub/engines/redis/redis-engine.js');
   const { ShardedEngine, redisShardUrls } = await import('./hub/engines/redis/shards.js');
   const urls = redisShardUrls(config.redisUrl);
-  const engines = urls.map((url) => new RedisEngine({ url, sentinels: sentinelsOf(config), nodeId, logger, metrics, metaTtlMs: config.redisChannelTtlMs, dedupeTtlMs: config.redisDedupeTtlMs, waitReplicas: config.redisWaitReplicas, waitTimeoutMs: config.redisWaitTimeoutMs }));
+  const settings = { sentinels: sentinelsOf(config), nodeId, logger, metrics, metaTtlMs: config.redisChannelTtlMs, dedupeTtlMs: config.redisDedupeTtlMs, waitReplicas: config.redisWaitReplicas, waitTimeoutMs: config.redisWaitTimeoutMs };
+  // A Redis Cluster: the URLs are its seeds, and one engine spans it (the cluster shards by slot).
+  if (config.redisCluster) return new RedisEngine({ ...settings, url: urls[0], clusterSeeds: urls });
+  const engines = urls.map((url) => new RedisEngine({ ...settings, url }));
   return engines.length === 1 ? engines[0] : new ShardedEngine(urls, engines);
 }
 
@@ -79,6 +82,7 @@ async function createPresence(config: AirwavesConfig, logger: Logger, nodeId: st
   const { RedisPresence } = await import('./hub/engines/redis/redis-presence.js');
   const { ShardedPresence, redisShardUrls } = await import('./hub/engines/redis/shards.js');
   const urls = redisShardUrls(config.redisUrl);
+  if (config.redisCluster) return new RedisPresence({ url: urls[0], clusterSeeds: urls, nodeId, logger, ttlMs: config.presenceTtlMs });
   const stores = urls.map((url) => new RedisPresence({ url, sentinels: sentinelsOf(config), nodeId, logger, ttlMs: config.presenceTtlMs }));
   return stores.length === 1 ? stores[0] : new ShardedPresence(urls, stores);
 }

@@ -5,7 +5,7 @@
  * publisher are all measured the same way, from outside).
  */
 import { spawn, type ChildProcess } from 'node:child_process';
-import { existsSync, openSync, readFileSync, readdirSync, mkdtempSync, rmSync } from 'node:fs';
+import { existsSync, mkdirSync, openSync, readFileSync, readdirSync, mkdtempSync, rmSync } from 'node:fs';
 import { createServer } from 'node:net';
 import { tmpdir } from 'node:os';
 import { dirname, join } from 'node:path';
@@ -191,6 +191,7 @@ export async function startServer(kind: ServerKind, profileDir?: string): Promis
     else env.AIRWAVES_APPS = process.env.BENCH_SERVER_APPS;
   }
   // With --profile-server, the server's standard output (what --trace-gc prints) goes beside the profiles.
+  if (profileDir) mkdirSync(profileDir, { recursive: true });
   // BENCH_SERVER_STDOUT (a file) keeps it without profiling (the soak's diagnosis with --trace-gc).
   const stdoutFile = profileDir ? join(profileDir, `stdout-${kind}-${port}.txt`) : process.env.BENCH_SERVER_STDOUT;
   const stdout = stdoutFile ? openSync(stdoutFile, 'w') : 'ignore';

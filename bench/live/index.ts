@@ -1,6 +1,6 @@
 /**
  * @module bench/live
- * `npm run bench -- live [--seconds 10] [--viewers 200,1000,2000] [--generators 2] [--sockets N [--pipelining 8]] [--ws 1000]
+ * `npm run bench -- live [--seconds 10] [--viewers 200,1000,2000] [--generators 2] [--generator c|node] [--sockets N [--pipelining 8]] [--ws 1000]
  *   [--publishers 1,10,50] [--window 8] [--ladders 720/360/720,360] [--abr-preset veryfast]
  *   [--only glass,delivery,viewers,ws,ingest,abr] [--profile DIR] [--server-cpu-quota 1.0] [--out NAME]`
  * (`--profile` runs the server under `node --cpu-prof`, the profile written to DIR on close;
@@ -31,6 +31,7 @@ import { ServerUnderTest } from './server.js';
 import { abrLadders } from './abr.js';
 import { hlsPolling, oursLlhls, startNginxHls, type Generators, type LoadResult } from './viewer-load.js';
 import { BenchCpuGroups, describeSplit, type SideCpu } from './cpu-groups.js';
+import { buildCGenerator } from './c-generator.js';
 
 const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
 
@@ -51,7 +52,7 @@ export async function main(args: string[]): Promise<void> {
   const viewerCounts = arg(args, 'viewers', '200,1000,2000').split(',').map(Number);
   const sockets = Number(arg(args, 'sockets', '0'));
   const generators: Generators = { processes: Number(arg(args, 'generators', '2')), ...(sockets ? { sockets, pipelining: Number(arg(args, 'pipelining', '8')) } : {}) };
-  const generatorText = `${generators.processes} processes of their own${sockets ? `, each sharing ${sockets} keep-alive connections pipelined ${generators.pipelining} deep among its plain-HLS viewers (LL-HLS viewers keep a connection per held request)` : ', each viewer on its own keep-alive connections'}`;
+  const nodeGeneratorText = `${generators.processes} processes of their own${sockets ? `, each sharing ${sockets} keep-alive connections pipelined ${generators.pipelining} deep among its plain-HLS viewers (LL-HLS viewers keep a connection per held request)` : ', each viewer on its own keep-alive connections'}`;
   const wsCount = Number(arg(args, 'ws', '1000'));
   const publisherCounts = arg(args, 'publishers', '1,10,50').split(',').map(Number);
   const windowS = Number(arg(args, 'window', '8'));
@@ -60,6 +61,10 @@ export async function main(args: string[]): Promise<void> {
   const abrPreset = arg(args, 'abr-preset', 'veryfast');
   const loadBefore = load();
   const dir = mkdtempSync(join(tmpdir(), 'airwaves-bench-live-'));
+  // LL-HLS viewers from the compiled generator (bench/live/llhls-load.c) unless `--generator node`.
+  const compiled = arg(args, 'generator', 'c') === 'c' ? buildCGenerator(dir) : null;
+  if (compiled) generators.compiled = compiled;
+  const llGeneratorText = compiled ? `LL-HLS: ${generators.processes} compiled epoll processes (bench/live/llhls-load.c); plain HLS: ` : '';
   const profile = arg(args, 'profile', '');
   const quotaText = arg(args, 'server-cpu-quota', '');
   const groups = BenchCpuGroups.create(quotaText ? Number(quotaText) : null);
@@ -168,7 +173,7 @@ export async function main(args: string[]): Promise<void> {
         await nginx.stop();
       }
       result.viewers = { generators, ours, nginx: theirs };
-      md.push(`## Viewers of one stream (generators: ${generatorText}; ${seconds} s per run)
+      md.push(`## Viewers of one stream (generators: ${llGeneratorText}${nodeGeneratorText}; ${seconds} s per run)
 
   One 640x360 stream (~1.1 Mb/s, published with \`-c copy\`). ${groups.quota === null ? 'No CPU groups: server and generators compete with everything else on the machine.' : `The server (and, for its rows, nginx) runs in a cgroup v1 CPU group limited to ${groups.quota} core; the viewer generators and the publisher in a second group without a ceiling (both weighted high against the rest of the machine). Throttled = percent of 100 ms CFS periods in which the server had used its quota.`} Waited = time its threads were runnable but had no CPU (schedstat), in percent of the window.
   Ours LL-HLS: each viewer joins with one non-blocking playlist request (its duration: "joining playlist"), then holds a

@@ -15,6 +15,7 @@ import { dist, type Dist } from './delivery.js';
 import { type PartTiming, type ServerUnderTest } from './server.js';
 import type { ViewerJob, ViewerReport } from './viewer-process.js';
 import { BenchCpuGroups, type CpuSplit } from './cpu-groups.js';
+import { runCGenerator } from './c-generator.js';
 
 const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
 const here = dirname(fileURLToPath(import.meta.url));
@@ -24,6 +25,8 @@ export interface Generators {
   processes: number;
   sockets?: number;
   pipelining?: number;
+  /** The compiled LL-HLS generator (bench/live/c-generator); LL-HLS jobs run in it when set. */
+  compiled?: string;
 }
 
 export interface LoadResult {
@@ -59,6 +62,7 @@ async function generate(job: Omit<ViewerJob, 'first' | 'viewers' | 'sockets' | '
   const reports = await Promise.all(
     Array.from({ length: generators }, (_, g) => {
       const share = Math.floor(viewers / generators) + (g < viewers % generators ? 1 : 0);
+      if (gen.compiled && job.mode === 'llhls') return runCGenerator(gen.compiled, { ...job, viewers: share, first: g * 100_000 }, (pid) => groups?.addGenerator(pid));
       const child = fork(join(here, 'viewer-process.ts'), [], { execArgv: ['--import', 'tsx'], stdio: ['ignore', 'inherit', 'inherit', 'ipc'] });
       children.push(child);
       groups?.addGenerator(child.pid);

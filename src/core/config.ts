@@ -86,6 +86,11 @@ export const CORE_SETTINGS = {
       .optional(),
     'Redis URL: switches the hub engine and event log to Redis; several comma-separated URLs shard channels over them by consistent hash (the first also holds the event log and flags)',
   ],
+  redisCluster: [
+    'AIRWAVES_REDIS_CLUSTER',
+    bool.default(false),
+    'with Redis: AIRWAVES_REDIS_URL names seed nodes of one Redis Cluster (redis://host:port,redis://host:port; any reachable master will do, the rest is discovered), not shards: each channel lives in the slot of its {channel} hash tag, publications travel by plain pub/sub over the cluster bus, and the event log stays in each node\'s memory (Redis Streams need a plain Redis). Not with Sentinels or AIRWAVES_REDIS_WAIT_REPLICAS',
+  ],
   redisSentinels: [
     'AIRWAVES_REDIS_SENTINELS',
     z
@@ -179,11 +184,14 @@ export function primaryRedisUrl(redisUrl: string): string {
  */
 export function clusterProblems(config: CoreConfig): string[] {
   if (!config.redisUrl) {
+    if (config.redisCluster) return ['AIRWAVES_REDIS_CLUSTER is set but AIRWAVES_REDIS_URL is not: list seed nodes of the cluster (AIRWAVES_REDIS_URL=redis://host:7000,redis://host:7001)'];
     return config.redisSentinels
       ? ['AIRWAVES_REDIS_SENTINELS is set but AIRWAVES_REDIS_URL is not: name the Sentinel master group as the URL\'s host (AIRWAVES_REDIS_URL=redis://mymaster)']
       : [];
   }
   const problems: string[] = [];
+  if (config.redisCluster && config.redisSentinels) problems.push('AIRWAVES_REDIS_CLUSTER and AIRWAVES_REDIS_SENTINELS are both set: a Redis Cluster fails over by itself; unset one');
+  if (config.redisCluster && config.redisWaitReplicas > 0) problems.push('AIRWAVES_REDIS_WAIT_REPLICAS is not supported with AIRWAVES_REDIS_CLUSTER (WAIT must go to the channel\'s own master); set it to 0');
   if (!config.databaseUrl && !config.clusterLocalDatabase) {
     problems.push(
       'AIRWAVES_REDIS_URL is set but DATABASE_URL is not: every node of a cluster must use the same PostgreSQL database (DATABASE_URL=postgres://…); the embedded database is one node\'s own',

@@ -13,7 +13,7 @@
  * not yet appended stays in its app's outbox, and a publish not acknowledged was refused to its
  * publisher.
  */
-import type { Redis } from 'ioredis';
+import type { Cluster, Redis } from 'ioredis';
 import type { Logger } from './logger.js';
 import { prom, sharedMetric, type Registry } from './metrics.js';
 
@@ -28,12 +28,14 @@ export interface RedisClosed {
 }
 
 /** ioredis' queue of commands waiting for a connection (a private field in its typings). */
-function offlineQueued(conn: Redis): number {
+function offlineQueued(conn: Redis | Cluster): number {
   const queue = (conn as unknown as { offlineQueue?: { length?: unknown } }).offlineQueue;
   return typeof queue?.length === 'number' ? queue.length : 0;
 }
 
-function awaitingReply(conn: Redis): number {
+function awaitingReply(conn: Redis | Cluster): number {
+  // A Cluster keeps its replies waiting per node connection, not in one queue: not counted.
+  if (!('commandQueue' in conn)) return 0;
   let n = 0;
   for (const item of conn.commandQueue.toArray()) if (item.command.name !== 'quit') n++;
   return n;
@@ -43,7 +45,7 @@ function awaitingReply(conn: Redis): number {
  * Closes `conn` within about `graceMs`: QUIT when it is ready, then (or at once when it is not)
  * disconnect. Resolves, never rejects.
  */
-export async function closeRedis(conn: Redis, graceMs = REDIS_QUIT_GRACE_MS): Promise<RedisClosed> {
+export async function closeRedis(conn: Redis | Cluster, graceMs = REDIS_QUIT_GRACE_MS): Promise<RedisClosed> {
   if (conn.status === 'end') return { graceful: true, abandoned: 0 };
   if (conn.status === 'ready') {
     let timer: NodeJS.Timeout | undefined;
@@ -81,7 +83,7 @@ export function redisAbandonedCommands(registry: Registry): prom.Counter<'connec
  * Closes a component's connections together (see {@link closeRedis}); when one had to be cut,
  * logs what it abandoned and counts it under its name.
  */
-export async function closeRedisConnections(connections: Record<string, Redis>, log: Logger | undefined, abandonedTotal?: prom.Counter<'connection'>): Promise<void> {
+export async function closeRedisConnections(connections: Record<string, Redis | Cluster>, log: Logger | undefined, abandonedTotal?: prom.Counter<'connection'>): Promise<void> {
   await Promise.all(
     Object.entries(connections).map(async ([connection, conn]) => {
       const { graceful, abandoned } = await closeRedis(conn);

@@ -16,7 +16,9 @@ import { nodeConsumer, transportSetup, type EventTransport, type EventTransportD
  * demand: a node without Redis, the default, never loads them.
  */
 export async function createEventTransport(deps: EventTransportDeps): Promise<EventTransport> {
-  if (!deps.config.redisUrl) return createMemoryEventTransport(deps);
+  // A Redis Cluster carries the hub (engine, presence) but not the event log: its streams and
+  // flags need one plain Redis (docs/cluster.md, "Redis Cluster").
+  if (!deps.config.redisUrl || deps.config.redisCluster) return createMemoryEventTransport(deps);
   const { createRedisEventTransport } = await import('./redis-transport.js');
   return createRedisEventTransport(deps);
 }
@@ -28,7 +30,7 @@ function createMemoryEventTransport(deps: EventTransportDeps): EventTransport {
   const memory = new LogEventPublisher('memory', log, maxLenOf, metrics);
   const consumer = nodeConsumer(deps, log, families);
   const noFlags = (): never => {
-    throw new AirwavesError(Errors.conflict, 'this node runs the in-memory event transport (no AIRWAVES_REDIS_URL): there are no flags to change');
+    throw new AirwavesError(Errors.conflict, 'this node runs the in-memory event transport (no AIRWAVES_REDIS_URL, or AIRWAVES_REDIS_CLUSTER): there are no flags to change');
   };
   return {
     kind: 'memory',

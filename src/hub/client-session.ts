@@ -54,6 +54,8 @@ export interface Subscription {
  */
 export interface SessionHost {
   scheduleFlush(session: ClientSession): void;
+  /** Writes `message`, the session's only queued item, at once when the turn is a light one; false: schedule a flush instead. */
+  writeAtOnce(session: ClientSession, message: HubMessage): boolean;
   watchBlocked(session: ClientSession): void;
   onSlowConsumer(session: ClientSession, action: 'drop' | 'conflate' | 'disconnect', count: number): void;
   onWrite(session: ClientSession, firstPublishedAt: number, messages: number): void;
@@ -194,6 +196,8 @@ export class ClientSession {
       this.relieve(policy);
       if (this.closed) return;
     }
+    // Alone in the queue and not waiting for a pass: the scheduler may write it right now.
+    if (this.queueLength === 1 && !this.flushScheduled && this.host.writeAtOnce(this, message)) return;
     this.host.scheduleFlush(this);
   }
 

@@ -15,7 +15,14 @@
  *    every 10 ms and flushed as soon as the socket drains (the queue holds meanwhile, bounded by
  *    the slow-consumer policy).
  * 5. The delivery-latency histogram gets one observation per pass (publish → last write of the
- *    pass for its oldest publication), plus one per write made outside a pass.
+ *    pass for its oldest publication; direct writes count in the pass that closes their turn),
+ *    plus one per write made outside a pass.
+ * 0. Light load writes at once: the FIRST publication of a turn, when the previous turn that
+ *    carried publications held only one, is written to each subscriber as it is delivered
+ *    ({@link FlushScheduler.writeAtOnce}), like a plain loop, with no queue and no wait for the
+ *    pass. A second publication in the same turn (or any after a turn that held several) takes
+ *    the batched path below: at most two writes per client in a turn, and under load (several
+ *    publications per turn, turn after turn) still ONE. The direct writes stop at the slice too.
  * 6. A pass that has written for longer than its slice (`AIRWAVES_HUB_FLUSH_SLICE_MS`, a few ms)
  *    yields: the sessions not yet written wait, in order and ahead of any newly dirty one, for
  *    the next `setImmediate`, so new publications and socket reads are served in between. A
@@ -27,6 +34,7 @@
 import type { Logger } from '../core/logger.js';
 import type { HubMetrics } from '../core/metrics.js';
 import type { ClientSession, Outbound, SessionHost } from './client-session.js';
+import type { HubMessage } from './engines/engine.js';
 
 /** A socket draining below this many buffered bytes is written again. */
 const BLOCKED_RESUME_BYTES = 64 * 1024;
@@ -51,6 +59,15 @@ export class FlushScheduler implements SessionHost {
   /** Inside a flush pass, the oldest publication written so far (for one latency observation per pass). */
   private inPass = false;
   private passOldestPublishedAt = Infinity;
+  /** The first publication delivered this turn (until the pass that closes the turn), and whether it is written at once. */
+  private turnFirst: HubMessage | undefined;
+  private turnDirect = false;
+  /** A second publication reached a session this turn; `lastTurnBusy` is that of the last turn that carried any. */
+  private turnBusy = false;
+  private lastTurnBusy = false;
+  private turnStarted = 0;
+  private directWrites = 0;
+  private directing = false;
 
   constructor(
     private readonly metrics: HubMetrics,
@@ -71,11 +88,54 @@ export class FlushScheduler implements SessionHost {
   }
 
   /**
+   * Writes `message`, the only thing `session` has queued, at once if this turn is a light one
+   * (see 0. above); false leaves it to the caller to schedule the flush. Why: at tens of
+   * publications a second, queueing every subscriber and then waiting for `setImmediate` put the
+   * whole delivery loop and the rest of the turn before the first write — the hub's p50 over a
+   * plain loop that writes as it goes.
+   */
+  writeAtOnce(session: ClientSession, message: HubMessage): boolean {
+    if (message !== this.turnFirst) {
+      if (this.turnFirst !== undefined) {
+        // A second publication this turn: batch it (and the turn after) with the pass.
+        this.turnBusy = true;
+        return false;
+      }
+      this.turnFirst = message;
+      this.turnDirect = !this.lastTurnBusy && !this.inPass && this.carried.length === 0;
+      this.turnStarted = performance.now();
+      this.directWrites = 0;
+      // The pass closes the turn even when nothing is left for it to write.
+      if (!this.passPending) {
+        this.passPending = true;
+        setImmediate(this.runPass);
+      }
+    }
+    if (!this.turnDirect) return false;
+    this.directing = true;
+    session.flush();
+    this.directing = false;
+    if (++this.directWrites % SLICE_CHECK_EVERY === 0 && performance.now() - this.turnStarted >= this.sliceMs) {
+      // Written for a slice already: the rest of this delivery goes to the pass, which yields.
+      this.turnDirect = false;
+      this.metrics.flushYields.inc();
+    }
+    return true;
+  }
+
+  /**
    * One flush pass: the sessions carried over from a yielded pass, then every newly dirty one, in
    * the order they became dirty; it yields once it has written for longer than its slice.
    */
   private readonly runPass = (): void => {
     this.passPending = false;
+    if (this.turnFirst !== undefined) {
+      // The turn that carried publications ends here: the next one writes at once only if this one held one.
+      this.lastTurnBusy = this.turnBusy;
+      this.turnBusy = false;
+      this.turnFirst = undefined;
+      this.turnDirect = false;
+    }
     const dirty = this.carried.length > 0 ? this.carried.concat(this.dirty) : this.dirty;
     this.carried = [];
     this.dirty = [];
@@ -147,7 +207,7 @@ export class FlushScheduler implements SessionHost {
 
   onWrite(_session: ClientSession, firstPublishedAt: number, _messages: number): void {
     if (Number.isNaN(firstPublishedAt)) return;
-    if (this.inPass) {
+    if (this.inPass || this.directing) {
       if (firstPublishedAt < this.passOldestPublishedAt) this.passOldestPublishedAt = firstPublishedAt;
     } else this.metrics.deliveryLatency.observe((performance.now() - firstPublishedAt) / 1000);
   }

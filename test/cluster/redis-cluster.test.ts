@@ -6,19 +6,15 @@
  * channel's slot, with no CROSSSLOT error, and channels spread over all masters. A PUBLISH from a
  * script on any master reaches a subscriber connected to another (the cluster bus broadcasts it).
  *
- * This is the proof that sharding by hash tag carries over to Redis Cluster. The engine itself
- * still opens plain connections (docs/cluster.md says what a Cluster deployment would need).
+ * This is the proof that sharding by hash tag carries over to Redis Cluster; the engine on a
+ * Cluster (AIRWAVES_REDIS_CLUSTER) is tested in ./redis-cluster-engine.test.ts.
  */
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import { execFile } from 'node:child_process';
-import { promisify } from 'node:util';
 import { Cluster, Redis } from 'ioredis';
-import { startRedis, type TestRedis } from '../helpers/redis.js';
+import { startRedisCluster, waitFor } from './redis-cluster-rig.js';
 import { engineScripts, presenceScripts } from '../../src/hub/engines/redis/scripts.js';
 import { channelKeys, pubSubChannelOf } from '../../src/hub/engines/redis/wire.js';
-
-const run = promisify(execFile);
 
 interface ScriptedCluster extends Cluster {
   awPublish(meta: string, hist: string, idem: string, ...argv: (string | number)[]): Promise<string>;
@@ -32,22 +28,10 @@ interface ScriptedCluster extends Cluster {
 // Names with the characters a hash tag could trip on: a '}' or '{' inside the channel name.
 const CHANNELS = [...Array.from({ length: 24 }, (_, i) => `chat:room-${i}`), 'odd}name', 'a{b}c', 'bench:{x}', 'support:ticket/42'];
 
-async function waitFor(what: string, check: () => Promise<boolean>, timeoutMs = 60_000): Promise<void> {
-  const deadline = Date.now() + timeoutMs;
-  while (!(await check().catch(() => false))) {
-    if (Date.now() > deadline) throw new Error(`${what} not within ${timeoutMs} ms`);
-    await new Promise((r) => setTimeout(r, 200));
-  }
-}
-
 test('the engine scripts run on a three-master Redis Cluster: one slot per channel, channels on every master, pub/sub across masters', { timeout: 180_000 }, async (t) => {
-  const masters: TestRedis[] = [];
-  t.after(async () => {
-    for (const m of masters) await m.close();
-  });
-  for (let i = 0; i < 3; i++) masters.push(await startRedis({ args: ['--cluster-enabled', 'yes', '--cluster-config-file', 'nodes.conf', '--cluster-node-timeout', '5000'] }));
-  await run('redis-cli', ['--cluster', 'create', ...masters.map((m) => `127.0.0.1:${m.port}`), '--cluster-replicas', '0', '--cluster-yes'], { timeout: 60_000 });
-  for (const m of masters) await waitFor(`cluster_state:ok on ${m.port}`, async () => (await m.client().cluster('INFO')).includes('cluster_state:ok'));
+  const redis = await startRedisCluster(3);
+  t.after(() => redis.close());
+  const { masters } = redis;
 
   // 1. Every key of a channel is in the channel's one slot (asked of Redis, not computed here).
   const probe = masters[0].client();

@@ -152,11 +152,11 @@ export class RawClient {
 
 export const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
 
-/** Polls an async condition every 100 ms; fails naming `what` after `timeoutMs` (generous: CI is loaded). */
-export async function until(what: string, check: () => Promise<boolean>, timeoutMs = 30_000): Promise<void> {
+/** Polls a condition every `everyMs`; fails naming `what` after `timeoutMs` (generous: CI is loaded). */
+export async function until(what: string, check: () => boolean | Promise<boolean>, timeoutMs = 30_000, everyMs = 100): Promise<void> {
   const deadline = Date.now() + timeoutMs;
   while (!(await check())) {
     if (Date.now() > deadline) throw new Error(`timed out after ${timeoutMs} ms waiting for: ${what}`);
-    await sleep(100);
+    await sleep(everyMs);
   }
 }

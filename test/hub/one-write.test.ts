@@ -1,8 +1,12 @@
 /**
  * @module test/hub/one-write
- * Everything a client is sent in one event-loop turn leaves in ONE socket write, whatever mix of
- * channels it came from: short text publications joined into one frame, long ones and binary
- * ones each as their own shared frame in the same writev. The writes are counted with a spy on
+ * How many socket writes a turn costs a client (hub/flush, "0." and "2."):
+ * - a turn's first publication, when the previous turn that carried publications held only one,
+ *   is written at once, during the publish call (light load: no queue, no wait for the pass);
+ * - everything else a client is sent in a turn leaves in ONE socket write, whatever mix of
+ *   channels it came from: short text publications joined into one frame, long ones and binary
+ *   ones each as their own shared frame in the same writev;
+ * - after a turn that held several publications, the next turn is batched whole: one write. The writes are counted with a spy on
  * the server side's net.Socket (`_write` for one buffer, `_writev` for a corked batch: each is one
  * libuv write request); the client checks it got every message intact and in order.
  */
@@ -40,8 +44,12 @@ function clientPort(c: RawClient): number {
   return (c.ws as unknown as { _socket: Socket })._socket.localPort!;
 }
 
-describe('one socket write per client per turn', () => {
+describe('socket writes per client per turn', () => {
   let server: Server;
+  let subs: RawClient[];
+  const channels = ['chat:a', 'chat:b', 'chat:c', 'media:x'];
+  const long = 'x'.repeat(3000);
+  const media = new Uint8Array(4000).fill(7);
   before(async () => {
     server = await startServer({
       namespaces: [
@@ -49,42 +57,70 @@ describe('one socket write per client per turn', () => {
         { name: 'media', publish: 'anonymous', binary: true, historySize: 0 },
       ] as never,
     });
-  });
-  after(() => server.close());
-
-  test('short and long text and binary publications on four channels reach each subscriber in one write', async () => {
-    const channels = ['chat:a', 'chat:b', 'chat:c', 'media:x'];
-    const subs = await Promise.all([RawClient.open(server.wsUrl), RawClient.open(server.wsUrl), RawClient.open(server.wsUrl)]);
+    subs = await Promise.all([RawClient.open(server.wsUrl), RawClient.open(server.wsUrl), RawClient.open(server.wsUrl)]);
     for (const s of subs) for (const channel of channels) assert.equal((await s.request('subscribe', { channel })).ok, true);
     // The third subscriber also has its own channel, so its batch differs from the others'.
     assert.equal((await subs[2].request('subscribe', { channel: 'chat:own' })).ok, true);
-    const port = Number(new URL(server.url).port);
-    const long = 'x'.repeat(3000);
-    const media = new Uint8Array(4000).fill(7);
-    const spy = spyOnWrites(port);
+  });
+  after(async () => {
+    for (const s of subs) s.close();
+    await server.close();
+  });
+
+  /** Six publications in one turn (the server door reaches the memory engine without waiting on anything); waits until all arrived. */
+  async function sixInOneTurn(round: number): Promise<Map<number, number>> {
+    const before = subs.map((s) => ({ texts: s.pushes.length, binaries: s.binaries.length }));
+    const spy = spyOnWrites(Number(new URL(server.url).port));
     try {
-      // All in one turn: the server door reaches the memory engine without waiting on anything.
       const acks = [
-        server.hub.publish('chat:a', { n: 1 }),
-        server.hub.publish('chat:b', { n: 2 }),
-        server.hub.publish('chat:own', { n: 3 }),
-        server.hub.publish('chat:c', { n: 4, long }),
+        server.hub.publish('chat:a', { n: 1, round }),
+        server.hub.publish('chat:b', { n: 2, round }),
+        server.hub.publish('chat:own', { n: 3, round }),
+        server.hub.publish('chat:c', { n: 4, round, long }),
         server.hub.publishBinary('media:x', media),
-        server.hub.publish('chat:a', { n: 5 }),
+        server.hub.publish('chat:a', { n: 5, round }),
       ];
       await Promise.all(acks);
-      for (const s of subs) await s.waitFor(() => s.pushes.filter((f) => f.channel?.startsWith('chat:')).length >= (s === subs[2] ? 5 : 4) && s.binaries.length >= 1, 30_000);
+      for (const [n, s] of subs.entries()) {
+        await s.waitFor(() => s.pushes.length - before[n]!.texts >= (n === 2 ? 5 : 4) && s.binaries.length - before[n]!.binaries >= 1, 30_000);
+      }
     } finally {
       spy.restore();
     }
     for (const [n, s] of subs.entries()) {
-      const texts = s.pushes.filter((f) => f.channel?.startsWith('chat:')).map((f) => (f.data as { n: number }).n);
-      assert.deepEqual(texts, n === 2 ? [1, 2, 3, 4, 5] : [1, 2, 4, 5], `subscriber ${n}: every text publication, in order`);
-      assert.equal((s.pushes.find((f) => (f.data as { n: number }).n === 4)!.data as { long: string }).long, long);
-      assert.equal(s.binaries.length, 1);
-      assert.ok(Buffer.from(decodeBinaryFrame(s.binaries[0]!).payload).equals(Buffer.from(media)), `subscriber ${n}: the binary payload intact`);
-      assert.equal(spy.counts.get(clientPort(s)), 1, `subscriber ${n}: socket writes in the turn`);
+      const mine = s.pushes.slice(before[n]!.texts).filter((f) => f.channel?.startsWith('chat:'));
+      assert.deepEqual(mine.map((f) => (f.data as { n: number }).n), n === 2 ? [1, 2, 3, 4, 5] : [1, 2, 4, 5], `subscriber ${n}: every text publication, in order`);
+      assert.ok(mine.every((f) => (f.data as { round: number }).round === round), `subscriber ${n}: only round ${round}`);
+      assert.equal((mine.find((f) => (f.data as { n: number }).n === 4)!.data as { long: string }).long, long);
+      const binary = s.binaries[s.binaries.length - 1]!;
+      assert.ok(Buffer.from(decodeBinaryFrame(binary).payload).equals(Buffer.from(media)), `subscriber ${n}: the binary payload intact`);
     }
-    for (const s of subs) s.close();
+    return spy.counts;
+  }
+
+  test('after quiet turns: the first publication is written at once, the other five in ONE more write', async () => {
+    const counts = await sixInOneTurn(1);
+    for (const [n, s] of subs.entries()) assert.equal(counts.get(clientPort(s)), 2, `subscriber ${n}: socket writes in the turn`);
+  });
+
+  test('after a turn that held several publications: the whole turn in ONE write per client', async () => {
+    const counts = await sixInOneTurn(2);
+    for (const [n, s] of subs.entries()) assert.equal(counts.get(clientPort(s)), 1, `subscriber ${n}: socket writes in the turn`);
+  });
+
+  test('a lone publication after a light turn is on the socket before publishSync returns', async () => {
+    // One turn with one publication (batched: the previous turn held six) makes the next one light.
+    const seen = subs.map((s) => s.pushes.length);
+    server.hub.publishSync('chat:b', { n: 'settle' });
+    for (const [n, s] of subs.entries()) await s.waitFor(() => s.pushes.length > seen[n]!, 30_000);
+    const spy = spyOnWrites(Number(new URL(server.url).port));
+    try {
+      server.hub.publishSync('chat:b', { n: 'now' });
+      // Read synchronously: nothing has had a turn since the call.
+      for (const [n, s] of subs.entries()) assert.equal(spy.counts.get(clientPort(s)), 1, `subscriber ${n}: written during the call`);
+    } finally {
+      spy.restore();
+    }
+    for (const s of subs) await s.waitFor(() => s.pushes.some((f) => (f.data as { n: unknown }).n === 'now'), 30_000);
   });
 });

@@ -10,7 +10,8 @@ import { existsSync, readdirSync, statSync } from 'node:fs';
 import { monitorEventLoopDelay } from 'node:perf_hooks';
 import { join } from 'node:path';
 import { build } from 'vite';
-import { chromium, type Browser } from 'playwright-core';
+import type { Browser } from 'playwright-core';
+import { launchChromium } from '../helpers/chromium.js';
 import { startServer, sleep } from '../helpers/server.js';
 import { radioApp } from '../../src/apps/radio/index.js';
 
@@ -67,10 +68,7 @@ describe('radio player in Chromium', () => {
     if (radioUiIsStale()) await buildRadioUi();
     // Chromium first: its start is the heaviest thing here, and a station started beside it would
     // begin with a burst of late chunks that has nothing to do with the player.
-    browser = await chromium.launch({
-      executablePath: '/usr/bin/chromium',
-      args: ['--no-sandbox', '--disable-gpu', '--disable-background-networking', '--disable-component-update', '--disable-sync', '--no-first-run', '--autoplay-policy=no-user-gesture-required'],
-    });
+    browser = await launchChromium(['--autoplay-policy=no-user-gesture-required']);
     server = await startServer({ radioStations: [{ id: 'calm', seed: 7, mood: 'calm' }] }, { apps: [radioApp] });
     // Wait (at most 5 s) for a steady station: a full second without a server underrun.
     const underruns = async () => ((await (await fetch(`${server.url}/api/v1/radio/stations/calm`)).json()) as { status: { underruns: number } }).status.underruns;

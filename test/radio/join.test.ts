@@ -8,7 +8,7 @@
  */
 import { test, describe, before, after } from 'node:test';
 import assert from 'node:assert/strict';
-import { startServer, sleep } from '../helpers/server.js';
+import { startServer, until } from '../helpers/server.js';
 import { radioApp } from '../../src/apps/radio/index.js';
 import { CODEC_OPUS } from '../../src/apps/radio/shared/format.js';
 import { Listener, wallNow, type Arrival } from './listener.js';
@@ -20,16 +20,6 @@ interface Position {
   live: boolean;
 }
 type Formats = { pcm: Position; opus: Position };
-
-/** Polls until `check` holds (generous: the machine may be loaded), else fails with `what`. */
-async function eventually(what: string, check: () => boolean | Promise<boolean>, timeoutMs = 30_000, stepMs = 50): Promise<void> {
-  const deadline = Date.now() + timeoutMs;
-  while (Date.now() < deadline) {
-    if (await check()) return;
-    await sleep(stepMs);
-  }
-  assert.fail(`not within ${timeoutMs} ms: ${what}`);
-}
 
 /** The chunks after the replay: those published after `offset` (the history's top when asked). */
 const liveAfter = (arrivals: Arrival[], offset: number) => arrivals.filter((a) => a.offset > offset);
@@ -59,7 +49,7 @@ describe('radio: joining at the live edge', () => {
       // A receives both formats, then stops receiving Opus (a pause, a reload, a switch to PCM).
       await a.subscribe(woken.pcm.channel);
       await a.subscribe(woken.opus.channel);
-      await eventually('A receives Opus', () => a.arrivals.filter((x) => x.chunk.codec === CODEC_OPUS).length >= 20);
+      await until('A receives Opus', () => a.arrivals.filter((x) => x.chunk.codec === CODEC_OPUS).length >= 20);
       const reply = await a.request('unsubscribe', { channel: woken.opus.channel });
       assert.equal(reply.ok, true);
 
@@ -68,7 +58,7 @@ describe('radio: joining at the live edge', () => {
       const top = async (channel: string) => (await server.hub.history(channel, 0, 0)).top;
       let opusTop = await top(woken.opus.channel);
       let pcmAtOpusTop = await top(woken.pcm.channel);
-      await eventually(
+      await until(
         'Opus stops being encoded after its grace',
         async () => {
           const [o, p] = [await top(woken.opus.channel), await top(woken.pcm.channel)];
@@ -85,7 +75,7 @@ describe('radio: joining at the live edge', () => {
 
       // What a player replaying Opus's history would have played: a tail followed by a gap.
       await b.subscribe(joined.opus.channel, { offset: joined.opus.offset - 4, epoch: joined.opus.epoch });
-      await eventually('a new Opus chunk after the replay', () => liveAfter(b.arrivals, joined.opus.offset).length >= 1);
+      await until('a new Opus chunk after the replay', () => liveAfter(b.arrivals, joined.opus.offset).length >= 1);
       const tail = b.arrivals.filter((x) => x.offset <= joined.opus.offset).at(-1)!;
       const next = liveAfter(b.arrivals, joined.opus.offset)[0]!;
       assert.ok(next.chunk.seq > tail.chunk.seq + 1, `Opus: chunk ${next.chunk.seq} follows the history's newest ${tail.chunk.seq}: no gap, yet not live`);
@@ -96,7 +86,7 @@ describe('radio: joining at the live edge', () => {
 
       // PCM, live: its replay and the chunks after it follow one another.
       await c.subscribe(joined.pcm.channel, { offset: joined.pcm.offset - 4, epoch: joined.pcm.epoch });
-      await eventually('ten PCM chunks after the replay', () => liveAfter(c.arrivals, joined.pcm.offset).length >= 10);
+      await until('ten PCM chunks after the replay', () => liveAfter(c.arrivals, joined.pcm.offset).length >= 10);
       const seqs = c.seqs();
       for (let i = 1; i < seqs.length; i++) assert.equal(seqs[i], seqs[i - 1]! + 1, `PCM chunk ${seqs[i - 1]! + 1} missing after a live join`);
     } finally {

@@ -7,7 +7,7 @@
  */
 import { test, describe, before, after } from 'node:test';
 import assert from 'node:assert/strict';
-import { adminFetch, startServer, sleep } from '../helpers/server.js';
+import { adminFetch, startServer, sleep, until } from '../helpers/server.js';
 import { radioApp } from '../../src/apps/radio/index.js';
 import { Listener, wallNow } from './listener.js';
 
@@ -19,16 +19,6 @@ async function metric(url: string, line: RegExp): Promise<number> {
 
 const SYNTH_REQUESTS = /^synthesis_latency_seconds_count\{station="calm"\}/;
 const RESTING = /^radio_station_resting\{station="calm"\}/;
-
-/** Polls until `check` holds (generous: the machine may be loaded), else fails with `what`. */
-async function eventually(what: string, check: () => Promise<boolean>, timeoutMs = 30_000): Promise<void> {
-  const deadline = Date.now() + timeoutMs;
-  while (Date.now() < deadline) {
-    if (await check()) return;
-    await sleep(100);
-  }
-  assert.fail(`not within ${timeoutMs} ms: ${what}`);
-}
 
 describe('radio station resting', () => {
   let server: Awaited<ReturnType<typeof startServer>>;
@@ -43,7 +33,7 @@ describe('radio station resting', () => {
 
   /** Waits until the station rests, then checks that no synthesis request is made for a while. */
   async function assertResting(): Promise<void> {
-    await eventually('the station rests', async () => (await metric(server.url, RESTING)) === 1);
+    await until('the station rests', async () => (await metric(server.url, RESTING)) === 1);
     const before = await metric(server.url, SYNTH_REQUESTS);
     await sleep(1500);
     assert.equal(await metric(server.url, SYNTH_REQUESTS), before, 'no synthesis request while resting');
@@ -57,7 +47,7 @@ describe('radio station resting', () => {
       const info = (await (await fetch(`${server.url}/api/v1/radio/stations/calm`)).json()) as { formats: { opus: { channel: string; offset: number } }; status: { seq: number } };
       const restedAt = info.status.seq;
       await listener.subscribe(info.formats.opus.channel);
-      await eventually('a live chunk after the wake-up', async () => listener.arrivals.length >= 10);
+      await until('a live chunk after the wake-up', async () => listener.arrivals.length >= 10);
       const firstWaitMs = listener.arrivals[0]!.arrivedAt - woke;
       console.log(`# first chunk ${firstWaitMs.toFixed(0)} ms after the HTTP request woke the station`);
       assert.equal(await metric(server.url, RESTING), 0);
@@ -75,7 +65,7 @@ describe('radio station resting', () => {
     const listener = await Listener.open(server.wsUrl);
     try {
       await listener.subscribe('radio:calm:pcm');
-      await eventually('chunks after a direct subscription', async () => listener.arrivals.length >= 10);
+      await until('chunks after a direct subscription', async () => listener.arrivals.length >= 10);
       assert.equal(await metric(server.url, RESTING), 0);
     } finally {
       listener.close();

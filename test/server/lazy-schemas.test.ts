@@ -2,7 +2,8 @@
  * Route schemas are compiled on a route's first request, not at start (http/lazy-schema-compilers):
  * a started server has not loaded Ajv or fast-json-stringify, and once called it validates and
  * serialises exactly as before. A headers schema naming a header in capitals is refused when the
- * route is declared (Fastify's lowercasing applies only to its built-in compiler).
+ * route is declared (Fastify's lowercasing applies only to its built-in compiler). The probes
+ * (/healthz, /readyz) answer, and refuse a bad query, without loading either.
  */
 import { describe, it } from 'node:test';
 import assert from 'node:assert/strict';
@@ -28,7 +29,22 @@ describe('schemas compiled on first use', () => {
       await server.listen();
       assert.equal(loaded(AJV), false, 'Ajv is not loaded by a start');
       assert.equal(loaded(FJS), false, 'fast-json-stringify is not loaded by a start');
-      assert.equal((await fetch(`${server.url}/readyz`)).status, 200);
+      // The probes answer, and refuse a bad query, without either compiler (a starting node's first requests).
+      const ready = await fetch(`${server.url}/readyz`);
+      assert.equal(ready.status, 200);
+      assert.match(ready.headers.get('content-type') ?? '', /^application\/json/);
+      assert.deepEqual(await ready.json(), { status: 'ready', engine: 'memory' });
+      assert.equal((await fetch(`${server.url}/readyz?apps=all`)).status, 200);
+      const health = await fetch(`${server.url}/healthz`);
+      assert.deepEqual([health.status, await health.json()], [200, { status: 'ok' }]);
+      for (const [query, field] of [['apps=some', /apps/], ['apps=all&x=1', /additional properties \(x\)/]] as const) {
+        const refused = await fetch(`${server.url}/readyz?${query}`);
+        assert.equal(refused.status, 400, query);
+        const err = ((await refused.json()) as { error: { code: string; message: string } }).error;
+        assert.equal(err.code, 'bad_request', query);
+        assert.match(err.message, field, query);
+      }
+      assert.equal(loaded(AJV) || loaded(FJS), false, 'the probes loaded neither compiler');
 
       const auth = { authorization: `Bearer ${TEST_API_KEY}`, 'content-type': 'application/json' };
       const bad = await fetch(`${server.url}/api/v1/publish`, { method: 'POST', headers: auth, body: JSON.stringify({ data: { n: 1 } }) });

@@ -1,11 +1,13 @@
 /**
  * Browser-test plumbing shared by the studio UI test and benchmark: build the UI when it is
- * missing, launch the system Chromium through playwright-core.
+ * missing, and the shared Chromium launch (test/helpers/chromium).
  */
 import { execFileSync } from 'node:child_process';
 import { existsSync } from 'node:fs';
 import { join } from 'node:path';
-import { chromium, type Browser } from 'playwright-core';
+import { launchChromium } from '../helpers/chromium.js';
+
+export { launchChromium };
 
 export const repoRoot = join(import.meta.dirname, '../..');
 
@@ -13,11 +15,4 @@ export const repoRoot = join(import.meta.dirname, '../..');
 export function ensureStudioBuilt(): void {
   if (existsSync(join(repoRoot, 'dist/web/studio/index.html'))) return;
   execFileSync('npx', ['vite', 'build', '--logLevel', 'warn'], { cwd: repoRoot, stdio: 'inherit' });
-}
-
-export function launchChromium(): Promise<Browser> {
-  return chromium.launch({
-    executablePath: process.env.CHROMIUM_PATH ?? '/usr/bin/chromium',
-    args: ['--no-sandbox', '--disable-gpu', '--disable-background-networking', '--disable-component-update', '--disable-sync', '--no-first-run'],
-  });
 }

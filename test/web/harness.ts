@@ -1,7 +1,7 @@
 /**
  * @module test/web/harness
  * Browser-test plumbing for every UI: a fresh build (scripts/build.mjs --if-stale, what
- * `npm start` runs), the system Chromium through playwright-core, pages that record every console
+ * `npm start` runs), the system Chromium (test/helpers/chromium), pages that record every console
  * error, the 390 px horizontal-scroll check, the largest contentful paint (also read by
  * bench/pages), and screenshots into docs/screenshots/.
  */
@@ -9,7 +9,10 @@ import assert from 'node:assert/strict';
 import { execFileSync } from 'node:child_process';
 import { mkdirSync } from 'node:fs';
 import { join } from 'node:path';
-import { chromium, type Browser, type BrowserContext, type Page } from 'playwright-core';
+import type { Browser, BrowserContext, Page } from 'playwright-core';
+import { launchChromium } from '../helpers/chromium.js';
+
+export { launchChromium };
 
 export const repoRoot = join(import.meta.dirname, '../..');
 export const SCREENSHOTS = join(repoRoot, 'docs/screenshots');
@@ -19,13 +22,6 @@ export type Width = keyof typeof WIDTHS;
 /** Builds server and web UIs when a source is newer than the last build (as `npm start` does). */
 export function ensureBuilt(): void {
   execFileSync(process.execPath, ['scripts/build.mjs', '--if-stale'], { cwd: repoRoot, stdio: 'inherit', timeout: 300_000 });
-}
-
-export function launchChromium(): Promise<Browser> {
-  return chromium.launch({
-    executablePath: process.env.CHROMIUM_PATH ?? '/usr/bin/chromium',
-    args: ['--no-sandbox', '--disable-gpu', '--disable-background-networking', '--disable-component-update', '--disable-sync', '--no-first-run'],
-  });
 }
 
 export interface WatchedPage {

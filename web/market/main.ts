@@ -3,6 +3,7 @@
 // rebuilt client-side from a snapshot and deltas; a hole in `seq` or a non-recovered resubscribe
 // waits for the next snapshot (published at least every 5 s) instead of showing a wrong book.
 import { AirwavesClient, type Subscription } from '../../src/client/index.js';
+import { hubUrl } from '../shared/hub-url.js';
 
 type BookMsg = { t: 'snapshot' | 'delta'; seq: number; b: number[]; a: number[] };
 const VENUES = ['binance', 'coinbase', 'kraken'] as const;
@@ -42,7 +43,7 @@ class ClientBook {
   }
 }
 
-const client = new AirwavesClient({ url: `${location.protocol === 'https:' ? 'wss' : 'ws'}://${location.host}/ws` });
+const client = new AirwavesClient({ url: hubUrl() });
 client.on('connected', () => ($('state').textContent = 'live'));
 client.on('disconnected', () => ($('state').textContent = 'reconnecting…'));
 let subs: Subscription[] = [];

@@ -14,10 +14,11 @@
  * before the format went quiet is not continued by the live stream (STALE_AT_START_MS).
  */
 import workletUrl from './player-worklet.ts?worker&url';
-import { AirwavesClient, WS_PATH, type BinaryPublication, type RecoveredEvent, type Subscription } from '../../src/client/index.js';
+import { AirwavesClient, type BinaryPublication, type RecoveredEvent, type Subscription } from '../../src/client/index.js';
 import { CHUNK_MS, FLAG_DISCONTINUITY, CODEC_OPUS, decodeChunk, pcm16ToPlanar, type FormatName } from '../../src/apps/radio/shared/format.js';
 // Type only: the worklet posts the buffer's own stats() object, so the page reads the same shape.
 import type { JitterBufferStats as WorkletStats } from '../../src/apps/radio/shared/jitter-buffer.js';
+import { hubUrl } from '../shared/hub-url.js';
 
 interface StationInfo {
   id: string;
@@ -75,7 +76,7 @@ const TRACE_LENGTH = 100;
 let ctx: AudioContext | null = null;
 let node: AudioWorkletNode | null = null;
 let gain: GainNode | null = null;
-const client = new AirwavesClient({ url: `${location.protocol === 'https:' ? 'wss' : 'ws'}://${location.host}${WS_PATH}` });
+const client = new AirwavesClient({ url: hubUrl() });
 let clockOffsetMs = 0; // server clock − local clock
 let current: { info: StationInfo; format: FormatName; subs: Subscription[] } | null = null;
 /** The stream skipped (a reconnect past the rewind, a new epoch): the next chunk starts afresh. */

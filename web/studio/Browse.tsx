@@ -5,7 +5,8 @@
  */
 import { Suspense, lazy, useCallback, useEffect, useMemo, useState } from 'react';
 import { useQuery } from '@tanstack/react-query';
-import { ApiError, CATEGORIES, EMPTY_FILTERS, GENERATORS, STATUSES, TIERS, fetchCount, fetchStats, generatorLabel, keys, type Filters, type Row, type SortColumn } from './api.js';
+import { CATEGORIES, EMPTY_FILTERS, GENERATORS, STATUSES, TIERS, fetchCount, fetchStats, generatorLabel, keys, type Filters, type Row, type SortColumn } from './api.js';
+import { ApiError } from '../shared/api-error.js';
 import { StatusBadge, VirtualList, useConversationPages, usePrefetchDetail } from './list.js';
 import { useBulkStatus, useSetStatus } from './mutations.js';
 

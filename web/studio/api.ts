@@ -5,6 +5,7 @@
  */
 import type { ConversationStatus } from '../../src/apps/studio/shared/vocabulary.js';
 import { authFetch } from '../shared/auth.js';
+import { ApiError } from '../shared/api-error.js';
 
 export const API = '/api/v1/studio';
 export { CATEGORIES, GENERATORS, TIERS } from '../../src/apps/studio/shared/vocabulary.js';
@@ -85,16 +86,6 @@ export interface Filters {
 }
 
 export const EMPTY_FILTERS: Filters = { status: '', tier: '', category: '', qualityMin: '', q: '', generator: '', sort: '', order: '' };
-
-export class ApiError extends Error {
-  constructor(
-    readonly status: number,
-    readonly code: string,
-    message: string,
-  ) {
-    super(message);
-  }
-}
 
 export async function api<T>(path: string, init?: RequestInit): Promise<T> {
   const res = await authFetch(API + path, init?.body ? { ...init, headers: { 'content-type': 'application/json', ...init.headers } } : init);

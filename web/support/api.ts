@@ -4,6 +4,7 @@
  * from the app's browser-shared src/apps/support/shared/types, erased from the bundle) and the room events pushed on the hub.
  */
 import type { ChatMessage, ControlMode, Role, SupportUser, Ticket, TicketStatus } from '../../src/apps/support/shared/types.js';
+import { ApiError } from '../shared/api-error.js';
 
 export type { ControlMode, Role, TicketStatus, SupportUser as User, Ticket };
 export type { RemoteSession } from '../../src/apps/support/shared/types.js';
@@ -28,16 +29,6 @@ export const STATUSES: TicketStatus[] = ['open', 'pending', 'solved', 'closed'];
 export const MODE_LABEL: Record<ControlMode, string> = { view_only: 'view only', full_control: 'full control' };
 /** The longest chat message the desk accepts (the composer says so and stops there). */
 export const MAX_MESSAGE_CHARS = 4000;
-
-export class ApiError extends Error {
-  constructor(
-    readonly status: number,
-    readonly code: string,
-    message: string,
-  ) {
-    super(message);
-  }
-}
 
 /** Statuses that mean "the server may not have finished it": a keyed request is sent again. */
 const RETRY_STATUSES = new Set([502, 503, 504]);

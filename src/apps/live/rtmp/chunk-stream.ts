@@ -40,7 +40,9 @@ interface ChunkStreamState {
   typeId: number;
   streamId: number;
   extended: boolean;
-  parts: Buffer[];
+  /** The message being assembled: its bytes are copied in chunk by chunk (see ChunkReader.push). */
+  dest: Buffer;
+  release: (() => void) | undefined;
   received: number;
   seen: boolean;
 }
@@ -60,7 +62,7 @@ const MAX_CHUNK_HEADER = 18;
 const DEFAULT_LIMITS: ChunkReaderLimits = { maxMessageBytes: 8 * 1024 * 1024, maxChunkStreams: 64 };
 
 export class ChunkReader {
-  private buffer: Buffer = Buffer.alloc(0);
+  private buffer: Buffer = EMPTY;
   /**
    * Media payloads are copied out of the socket's reads into slabs reused once their payloads
    * were released (copied into a fragment). Why not hand out views of the reads (zero copy):
@@ -68,6 +70,9 @@ export class ChunkReader {
    * to promote it, and each promoted read is external memory freed only by a full mark-compact
    * (the "external memory pressure" collections a profile of 10 publishers showed). Copying
    * 0.5 MB/s into warm reused memory costs far less than those collections.
+   * Each chunk is copied into its message's memory as it arrives, and a partial chunk left at the
+   * end of a read is copied too: no view of `push`'s argument outlives the call, so the caller may
+   * reuse one read buffer for every read (apps/live/rtmp/server reads into one per connection).
    */
   private readonly staging = new SlabPool(1 << 20, 4);
   private readonly streams = new Map<number, ChunkStreamState>();
@@ -88,7 +93,7 @@ export class ChunkReader {
       const held = this.buffer.length;
       const joined = Buffer.concat([this.buffer, data.subarray(0, MAX_CHUNK_HEADER + this.chunkSize)]);
       this.buffer = joined;
-      const consumed = this.readChunk(out);
+      const consumed = this.readChunk(joined, 0, out);
       if (consumed === 0) {
         if (joined.length - held < data.length) throw new ChunkStreamError('chunk larger than the chunk size');
         return out; // the whole read was taken into `joined` and it is still not a whole chunk
@@ -96,13 +101,15 @@ export class ChunkReader {
       this.bytesRead += consumed;
       data = data.subarray(consumed - held);
     }
-    this.buffer = data;
+    let at = 0;
     for (;;) {
-      const consumed = this.readChunk(out);
+      const consumed = this.readChunk(data, at, out);
       if (consumed === 0) break;
       this.bytesRead += consumed;
-      this.buffer = this.buffer.subarray(consumed);
+      at += consumed;
     }
+    // The rest is less than one chunk: copied, because `data` may be overwritten by the next read.
+    this.buffer = at < data.length ? Buffer.from(data.subarray(at)) : EMPTY;
     return out;
   }
 
@@ -124,25 +131,27 @@ export class ChunkReader {
   abort(csid: number): void {
     const s = this.streams.get(csid);
     if (s) {
-      s.parts = [];
+      s.release?.();
+      s.release = undefined;
+      s.dest = EMPTY;
       s.received = 0;
     }
   }
 
-  private readChunk(out: RtmpMessage[]): number {
-    const b = this.buffer;
-    if (b.length < 1) return 0;
-    const fmt = b[0]! >> 6;
-    let csid = b[0]! & 0x3f;
-    let pos = 1;
+  /** Reads one chunk of `b` from `start` (offsets, not a view per chunk); returns the bytes it took, 0 if incomplete. */
+  private readChunk(b: Buffer, start: number, out: RtmpMessage[]): number {
+    if (b.length < start + 1) return 0;
+    const fmt = b[start]! >> 6;
+    let csid = b[start]! & 0x3f;
+    let pos = start + 1;
     if (csid === 0) {
-      if (b.length < 2) return 0;
-      csid = 64 + b[1]!;
-      pos = 2;
+      if (b.length < start + 2) return 0;
+      csid = 64 + b[start + 1]!;
+      pos = start + 2;
     } else if (csid === 1) {
-      if (b.length < 3) return 0;
-      csid = 64 + b[1]! + b[2]! * 256;
-      pos = 3;
+      if (b.length < start + 3) return 0;
+      csid = 64 + b[start + 1]! + b[start + 2]! * 256;
+      pos = start + 3;
     }
     const headerSize = [11, 7, 3, 0][fmt]!;
     if (b.length < pos + headerSize) return 0;
@@ -150,7 +159,7 @@ export class ChunkReader {
     if (!state) {
       if (fmt !== 0) throw new ChunkStreamError(`chunk type ${fmt} on new chunk stream ${csid} (type 0 required)`);
       if (this.streams.size >= this.limits.maxChunkStreams) throw new ChunkStreamError(`more than ${this.limits.maxChunkStreams} chunk streams`);
-      state = { timestamp: 0, delta: 0, length: 0, typeId: 0, streamId: 0, extended: false, parts: [], received: 0, seen: false };
+      state = { timestamp: 0, delta: 0, length: 0, typeId: 0, streamId: 0, extended: false, dest: EMPTY, release: undefined, received: 0, seen: false };
     }
     let ts = 0;
     if (fmt <= 2) ts = b.readUIntBE(pos, 3);
@@ -192,28 +201,28 @@ export class ChunkReader {
     state.seen = true;
     this.streams.set(csid, state);
 
-    // A view, not a copy: socket reads are fresh buffers, and the message is concatenated once.
-    if (size > 0) state.parts.push(b.subarray(dataPos, dataPos + size));
+    if (starting && state.length > 0) {
+      // The message's memory, taken at its first chunk: media in the reused staging slabs, the
+      // rest (commands, control) in a buffer of its own.
+      if (MEDIA_TYPES.has(state.typeId)) {
+        const { lease, releaseWindow } = this.staging.allocate(state.length);
+        state.dest = lease.data;
+        state.release = releaseWindow;
+      } else state.dest = Buffer.allocUnsafe(state.length);
+    }
+    if (size > 0) b.copy(state.dest, state.received, dataPos, dataPos + size);
     state.received += size;
     if (state.received >= state.length) {
-      const message: RtmpMessage = { typeId: state.typeId, streamId: state.streamId, timestamp: state.timestamp, payload: EMPTY };
-      if (MEDIA_TYPES.has(state.typeId) && state.length > 0) {
-        const { lease, releaseWindow } = this.staging.allocate(state.length);
-        let at = 0;
-        for (const part of state.parts) at += part.copy(lease.data, at);
-        message.payload = lease.data;
-        message.release = releaseWindow;
-      } else {
-        // Copied out, so a small message does not pin a whole socket read in memory.
-        message.payload = state.parts.length === 1 ? Buffer.from(state.parts[0]!) : Buffer.concat(state.parts, state.length);
-      }
-      state.parts = [];
+      const message: RtmpMessage = { typeId: state.typeId, streamId: state.streamId, timestamp: state.timestamp, payload: state.length > 0 ? state.dest : EMPTY };
+      if (state.release) message.release = state.release;
+      state.dest = EMPTY;
+      state.release = undefined;
       state.received = 0;
       // SetChunkSize applies to the very next chunk, which may already be in this buffer.
       if (state.typeId === 1) this.setChunkSize(message.payload);
       out.push(message);
     }
-    return dataPos + size;
+    return dataPos + size - start;
   }
 }
 

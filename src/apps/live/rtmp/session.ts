@@ -58,12 +58,15 @@ export class RtmpSession {
     private readonly ip: string,
     private readonly observer: SessionObserver,
   ) {
-    socket.on('data', (data: Buffer) => this.onData(data));
     socket.on('close', () => this.end('disconnect', this.reader.pendingBytes > 0 ? `closed with ${this.reader.pendingBytes} bytes of an unfinished chunk` : undefined));
     socket.on('error', () => {});
   }
 
-  private onData(data: Buffer): void {
+  /**
+   * Bytes read from the socket (apps/live/rtmp/server reads into one reused buffer per
+   * connection: nothing here keeps a view of `data` past this call; the chunk reader copies).
+   */
+  receive(data: Buffer): void {
     try {
       if (this.handshake) {
         const step = this.handshake.push(data);

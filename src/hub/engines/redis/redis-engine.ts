@@ -20,8 +20,7 @@
  * Presence notices on the same pub/sub go through a PresenceFeed (./presence-feed.ts), which
  * replays the ones missed while the subscriber connection was down.
  */
-import { Redis } from 'ioredis';
-import { redisCommandDuration, redisCommandOptions, redisSubscriberOptions, redisTarget, type SentinelConfig } from '../../../core/redis-options.js';
+import { redisCommandDuration, redisCommandOptions, redisSubscriberOptions, type SentinelConfig } from '../../../core/redis-options.js';
 import { closeRedisConnections, redisAbandonedCommands } from '../../../core/redis-close.js';
 import { AirwavesError, Errors, isAirwavesError } from '../../../core/errors.js';
 import type { Logger } from '../../../core/logger.js';
@@ -32,6 +31,7 @@ import { ChannelSync, type SyncEvent } from './channel-sync.js';
 import { channelKeys, decodeWire, presenceLogKey, presenceNoticeOf, presenceSeqKey, publishedAtOf, pubSubChannelOf } from './wire.js';
 import { PRESENCE_LOG_SIZE, PresenceFeed } from './presence-feed.js';
 import { engineScripts } from './scripts.js';
+import { redisConnection, type RedisConnection } from './connections.js';
 
 export { decodeWire, encodeWire } from './wire.js';
 
@@ -39,6 +39,8 @@ export interface RedisEngineOptions {
   url: string;
   /** Redis Sentinels: `url`'s host names the master group, and the engine follows its failovers. */
   sentinels?: SentinelConfig;
+  /** Seeds of a Redis Cluster (instead of `url`; AIRWAVES_REDIS_CLUSTER). No `waitReplicas` then. */
+  clusterSeeds?: readonly string[];
   /** Replicas that must confirm a publish (Redis WAIT) before it is acknowledged. Default 0. */
   waitReplicas?: number;
   /** How long a publish waits for them. Default 1 s. */
@@ -61,11 +63,11 @@ const PUB_PREFIX_BYTES = pubSubChannelOf('').length;
 /** Most messages read to fill one gap; a larger gap is beyond any namespace's history anyway. */
 const MAX_GAP_FILL = 10_000;
 
-interface ScriptedRedis extends Redis {
+type ScriptedRedis = RedisConnection & {
   awPublish(meta: string, hist: string, idem: string, ...argv: (string | Buffer | number)[]): Promise<string>;
   awHistoryBuffer(meta: string, hist: string, after: number, limit: number, epoch: string, metaTtl: number): Promise<[number, Buffer, Buffer[]]>;
   awRestart(meta: string, hist: string, seenEpoch: string, newEpoch: string, metaTtl: number): Promise<number>;
-}
+};
 
 interface Listened {
   sync: ChannelSync;
@@ -84,7 +86,7 @@ function unavailable(err: unknown): AirwavesError {
 export class RedisEngine implements HubEngine {
   readonly name = 'redis' as const;
   private readonly cmd: ScriptedRedis;
-  private readonly sub: Redis;
+  private readonly sub: RedisConnection;
   private readonly log: Logger;
   private readonly metaTtlMs: number;
   private readonly dedupeTtlMs: number;
@@ -107,16 +109,17 @@ export class RedisEngine implements HubEngine {
     const name = `airwaves-${options.nodeId}`;
     // Publishes fail fast while Redis is away; in-flight ones fail on disconnect rather than being
     // resent blindly (a resent publish could be applied twice).
-    this.cmd = new Redis(options.url, redisTarget(options.url, redisCommandOptions(name), options.sentinels)) as ScriptedRedis;
+    this.cmd = redisConnection(options, redisCommandOptions(name)) as ScriptedRedis;
     // The engine resubscribes itself on 'ready' (below) rather than through ioredis' automatic
     // re-SUBSCRIBE, which has no rejection handler: a close() racing a reconnect (a Sentinel
     // failover makes those common) would raise an unhandled "Connection is closed.".
-    this.sub = new Redis(options.url, redisTarget(options.url, { ...redisSubscriberOptions(name), autoResubscribe: false }, options.sentinels));
+    this.sub = redisConnection(options, { ...redisSubscriberOptions(name), autoResubscribe: false });
     const scripts = engineScripts();
     this.cmd.defineCommand('awPublish', { numberOfKeys: 3, lua: scripts.publish });
     this.cmd.defineCommand('awHistory', { numberOfKeys: 2, lua: scripts.history });
     this.cmd.defineCommand('awRestart', { numberOfKeys: 2, lua: scripts.restart });
-    for (const [role, conn] of [['command', this.cmd], ['subscriber', this.sub]] as const) {
+    const roles: [string, RedisConnection][] = [['command', this.cmd], ['subscriber', this.sub]];
+    for (const [role, conn] of roles) {
       conn.on('error', (err: Error) => this.log.debug({ err: err.message, role }, 'redis connection error'));
       conn.on('close', () => {
         if (!this.closed && !this.wasDown) {
@@ -393,7 +396,10 @@ export class RedisEngine implements HubEngine {
   private async recoverAfterResubscribe(): Promise<void> {
     if (this.closed || this.listening.size === 0) return;
     try {
-      await this.sub.ping();
+      // A Cluster's PING goes to any node, not to its subscriber connection: wait for the
+      // re-SUBSCRIBEs themselves.
+      if (this.options.clusterSeeds?.length) await Promise.all([...this.listening.values()].map((l) => l.subscribed));
+      else await this.sub.ping();
     } catch (err) {
       this.log.debug({ err: (err as Error).message }, 'post-reconnect ping failed; retrying');
       this.sweepTimer = setTimeout(() => void this.recoverAfterResubscribe(), 250);

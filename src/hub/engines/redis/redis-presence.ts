@@ -18,14 +18,14 @@
  * Keys (hash-tagged like the engine's): aw:{<channel>}:pr (hash), aw:{<channel>}:pe (sorted set),
  * aw:{<channel>}:pq (notice sequence), aw:{<channel>}:pn (notice log, a list, newest first).
  */
-import { Redis } from 'ioredis';
-import { redisCommandOptions, redisTarget, type SentinelConfig } from '../../../core/redis-options.js';
+import { redisCommandOptions, type SentinelConfig } from '../../../core/redis-options.js';
 import { REDIS_QUIT_GRACE_MS, closeRedisConnections } from '../../../core/redis-close.js';
 import { AirwavesError, Errors } from '../../../core/errors.js';
 import type { Logger } from '../../../core/logger.js';
 import type { PresenceEntry } from '../../../protocol/index.js';
 import type { PresenceStore } from '../presence.js';
 import { presenceScripts } from './scripts.js';
+import { redisConnection, type RedisConnection } from './connections.js';
 import { channelKeys, pubSubChannelOf } from './wire.js';
 import { PRESENCE_LOG_SIZE } from './presence-feed.js';
 
@@ -33,6 +33,8 @@ export interface RedisPresenceOptions {
   url: string;
   /** Redis Sentinels: `url`'s host names the master group. */
   sentinels?: SentinelConfig;
+  /** Seeds of a Redis Cluster (instead of `url`). */
+  clusterSeeds?: readonly string[];
   nodeId: string;
   logger: Logger;
   /** How long an entry outlives its node's last refresh. Default 15 s. */
@@ -43,11 +45,11 @@ export interface RedisPresenceOptions {
 
 type Keys = [hash: string, zset: string, seq: string, log: string];
 
-interface PresenceRedis extends Redis {
+type PresenceRedis = RedisConnection & {
   awPresenceAdd(...keysThenArgv: [...Keys, ...(string | number)[]]): Promise<number>;
   awPresenceLeave(...keysThenArgv: [...Keys, ...(string | number)[]]): Promise<number>;
   awPresenceList(...keysThenArgv: [...Keys, now: number, pubChannel: string, ttl: number, logSize: number]): Promise<string[]>;
-}
+};
 
 interface StoredEntry extends PresenceEntry {
   /** When the client joined (ms), for the list's order. */
@@ -73,7 +75,7 @@ export class RedisPresence implements PresenceStore {
     this.log = options.logger.child({ module: 'redis-presence', node: options.nodeId });
     this.ttlMs = options.ttlMs ?? 15_000;
     this.nodeId = options.nodeId;
-    this.redis = new Redis(options.url, redisTarget(options.url, { ...redisCommandOptions(`airwaves-presence-${options.nodeId}`), lazyConnect: false }, options.sentinels)) as PresenceRedis;
+    this.redis = redisConnection(options, { ...redisCommandOptions(`airwaves-presence-${options.nodeId}`), lazyConnect: false }) as PresenceRedis;
     this.redis.on('error', (err: Error) => this.log.debug({ err: err.message }, 'redis connection error'));
     const scripts = presenceScripts();
     this.redis.defineCommand('awPresenceAdd', { numberOfKeys: 4, lua: scripts.add });
