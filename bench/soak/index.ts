@@ -6,8 +6,9 @@
  * kind `airwaves-cli-all`), under steady traffic over real sockets from other processes:
  * radio listeners on one station's Opus channel (bench/soak/radio-listeners) and hub
  * subscribers of one channel fed by a publisher at a fixed rate (the hub benchmark's receiver
- * and publisher). Every `--sample-seconds` the server's RSS (from /proc) and V8 heap (from its
- * /metrics) are sampled. Every message is counted: the publisher runs in segments, after each
+ * and publisher). Every `--sample-seconds` the server's RSS (from /proc), V8 heap (from its
+ * /metrics) and where the RSS lives (bench/soak/memory-map: V8 pages, malloc arenas by thread,
+ * WebAssembly memories) are sampled. Every message is counted: the publisher runs in segments, after each
  * the receivers report what is missing; the radio listeners count gaps in chunk sequences.
  *
  * The verdict is the growth after the warm-up: the least-squares slope of RSS (and heap) over

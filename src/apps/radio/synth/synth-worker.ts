@@ -1,14 +1,8 @@
 /**
  * @module apps/radio/synth/synth-worker
  * The synthesis worker thread: owns every station's renderer and Opus encoder, renders chunks on
- * request and sends back encoded bytes. Runs off the main event loop so that fan-out never waits
- * on DSP or encoding.
- *
- * The bytes are copied by postMessage, not transferred. A transferred ArrayBuffer is malloc'd in
- * this thread's glibc arena and freed by the main thread's garbage collector; at 50 chunks/s per
- * station that steady cross-thread churn made this thread's arena grow by tens of MB per hour
- * (the soak's memory map, bench/soak/memory-map). Copied, each side frees what it allocated; the
- * cost is a copy of a few hundred bytes (Opus) or 3.8 kB (PCM) per chunk.
+ * request and sends back encoded bytes (transferred, not copied). Runs off the main event loop so
+ * that fan-out never waits on DSP or encoding.
  */
 import { parentPort } from 'node:worker_threads';
 import { createRequire } from 'node:module';
@@ -25,6 +19,14 @@ interface OpusEncoder {
 type OpusCtor = new (rate: 48000, channels: number, application: number) => OpusEncoder;
 
 const require = createRequire(import.meta.url);
+
+// No Buffer pool in this thread. opusscript returns each packet with `Buffer.from`, which slices
+// an 8 kB pool slab; at 50 packets/s a slab lives ~0.6 s, long enough to survive two of the
+// scavenges the renderer's garbage causes, so every slab was promoted to the old generation and
+// freed only at a rare mark-compact: the thread's ArrayBuffers grew by ~43 MB/h (a worker with
+// the same encoder and garbage: 0.12 MB per 10 s, flat with no pool), and with them its malloc
+// arena (the soak's memory map: ~40 MB/h). Unpooled, each packet's buffer dies young.
+Buffer.poolSize = 0;
 let OpusScript: (OpusCtor & { Application: { AUDIO: number } }) | null = null;
 
 interface StationState {
@@ -43,8 +45,8 @@ const float = new Float32Array(CHUNK_FRAMES * CHANNELS);
 const pcm16 = new Int16Array(CHUNK_FRAMES * CHANNELS);
 const pcmBytes = Buffer.from(pcm16.buffer);
 
-function post(msg: FromWorker): void {
-  port.postMessage(msg);
+function post(msg: FromWorker, transfer: ArrayBuffer[] = []): void {
+  port.postMessage(msg, transfer);
 }
 
 function openOpus(): OpusEncoder {
@@ -60,6 +62,7 @@ function render(id: number, station: string, count: number, wantPcm: boolean, wa
   const st = stations.get(station);
   if (!st) return post({ type: 'error', id, message: `unknown station "${station}"` });
   const chunks: RenderedChunk[] = [];
+  const transfer: ArrayBuffer[] = [];
   let synthMs = 0;
   let encodeMs = 0;
   for (let c = 0; c < count; c++) {
@@ -70,8 +73,9 @@ function render(id: number, station: string, count: number, wantPcm: boolean, wa
     const chunk: RenderedChunk = { index: st.index++ };
     if (wantPcm || wantOpus) floatToPcm16(float, pcm16);
     if (wantPcm) {
-      // A Uint8Array of its own: postMessage clones the whole buffer under a view.
-      chunk.pcm = new Uint8Array(pcmBytes);
+      chunk.pcm = new Uint8Array(pcmBytes.byteLength);
+      chunk.pcm.set(pcmBytes);
+      transfer.push(chunk.pcm.buffer as ArrayBuffer);
     }
     if (wantOpus) {
       if (!st.opus) {
@@ -79,8 +83,9 @@ function render(id: number, station: string, count: number, wantPcm: boolean, wa
         chunk.opusRestart = true;
       }
       const packet = st.opus.encode(pcmBytes, CHUNK_FRAMES);
-      // `packet` is a view into a pooled 8 kB buffer: cloned as it is, the whole pool would go.
-      chunk.opus = new Uint8Array(packet);
+      chunk.opus = new Uint8Array(packet.byteLength);
+      chunk.opus.set(packet);
+      transfer.push(chunk.opus.buffer as ArrayBuffer);
     } else if (st.opus) {
       // Nobody listens to Opus: free the encoder; a later listener gets a fresh stream.
       st.opus.delete();
@@ -89,7 +94,7 @@ function render(id: number, station: string, count: number, wantPcm: boolean, wa
     encodeMs += performance.now() - t1;
     chunks.push(chunk);
   }
-  post({ type: 'rendered', id, station, chunks, synthMs, encodeMs, phrasesComposed: st.renderer.phrasesComposed });
+  post({ type: 'rendered', id, station, chunks, synthMs, encodeMs, phrasesComposed: st.renderer.phrasesComposed }, transfer);
 }
 
 /**
