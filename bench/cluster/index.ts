@@ -13,19 +13,22 @@
  *
  * Setups run one after the other in one run (by default one in-memory node and two nodes on one
  * real redis-server; with `--node-cpu-quota` one, two and three Redis nodes, each node in its own
- * CPU cgroup with the same quota). Results: bench/results/cluster.json and cluster.md.
+ * CPU cgroup with the same quota), each searched `--repeat` times (interleaved, a fresh rig each
+ * time; the median and spread are reported), then the two-node setup at exactly half its median
+ * saturation rate for the cross-node latency. Results: bench/results/<--out>.json and .md
+ * (default cluster).
  */
 import { mkdirSync, writeFileSync } from 'node:fs';
 import { cpus, loadavg, totalmem } from 'node:os';
-import { dirname, join } from 'node:path';
+import { basename, dirname, join, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { parseArgs } from 'node:util';
-import { startRedis, type TestRedis } from '../../test/helpers/redis.js';
-import { ClusterRig, type NodeCpuQuota, type RigOptions, type StepResult } from './rig.js';
+import type { StepResult } from './rig.js';
 import { checkCpuController, removeStaleGroups } from './cgroup.js';
 import { reaper } from './reaper.js';
 import { LOAD_SHAPE_FLAGS, numberOption as num } from '../hub/options.js';
-import { NOISY_OTHER_CPU, renderMarkdown, summarize, type ConfigResult, type Setup } from './report.js';
+import { NOISY_OTHER_CPU, bySetup, renderMarkdown, summarize, type ConfigResult, type HalfLoadResult, type Setup } from './report.js';
+import { halfLoad, labelOf, searchSetup, type SearchOptions } from './search.js';
 
 const here = dirname(fileURLToPath(import.meta.url));
 
@@ -54,23 +57,24 @@ const USAGE = `usage: npm run bench -- cluster [options]
                          needs a writable /sys/fs/cgroup/cpu (root)
   --cpu-period-ms MS     CFS period of those groups (default 10: a throttled node stalls for at most
                          the rest of a 10 ms period; see cgroup.ts)
-  --no-saturation        the ladder up to the fixed-load step only
+  --no-saturation        the ladder up to the fixed-load step only (no half-load steps either)
+  --repeat N             saturation searches per setup, interleaved across setups, each on a fresh
+                         rig; the median is the setup's figure, the spread is printed (default 3;
+                         --quick 1)
+  --half-load-steps N    steps of --duration on a fresh 2-node rig at exactly half the 2-node
+                         median saturation rate: cross-node and same-node p99 side by side
+                         (default 3; 0 skips them)
   --p99-limit MS         saturation criterion, the same for every setup (default 50)
-  --out DIR              where cluster.json and cluster.md go (default bench/results)
+  --out NAME|PATH        results file stem: a bare name goes to bench/results/NAME.json and .md,
+                         a path to PATH.json and .md (default cluster)
   --quick                shorter run`;
 
-export interface Options extends RigOptions {
-  durationMs: number;
-  stepDurationMs: number;
-  warmupMs: number;
+export interface Options extends SearchOptions {
   setups: Setup[];
-  quota: NodeCpuQuota | null;
-  saturation: boolean;
-  /** Subscribers per channel per node, step by step. */
-  ladder: number[];
-  /** The ladder's step measured for `durationMs`: CPU per delivery at the same load in every setup. */
-  fixedSubscribers: number;
-  outDir: string;
+  /** Saturation searches per setup. */
+  repeat: number;
+  /** Results go to `<outStem>.json` and `<outStem>.md`. */
+  outStem: string;
   crossNodeP99TargetMs: number;
   /** Scaling targets by node count, against the one-node baseline. */
   ratioTargets: Record<number, number>;
@@ -105,6 +109,8 @@ function parseOptions(args: string[]): Options {
       'node-cpu-quota': { type: 'string' },
       'cpu-period-ms': { type: 'string' },
       'p99-limit': { type: 'string' },
+      repeat: { type: 'string' },
+      'half-load-steps': { type: 'string' },
       out: { type: 'string' },
       help: { type: 'boolean' },
     },
@@ -136,10 +142,22 @@ function parseOptions(args: string[]): Options {
     ladder,
     fixedSubscribers,
     p99LimitMs: num('p99-limit', values['p99-limit'], 50, 0.1, 60_000),
-    outDir: values.out ?? join(here, '..', 'results'),
+    repeat: Math.round(num('repeat', values.repeat, quick ? 1 : 3, 1, 20)),
+    halfLoadSteps: values['no-saturation'] ? 0 : Math.round(num('half-load-steps', values['half-load-steps'], 3, 0, 20)),
+    outStem: outStemOf(values.out ?? 'cluster'),
     crossNodeP99TargetMs: 10,
     ratioTargets: { 2: 1.7, 3: 2.4 },
   };
+}
+
+/**
+ * `--out`: a bare name is a file stem in bench/results (as the other benchmarks' results files,
+ * name.json + name.md); anything with a slash is a path stem. A trailing .json or .md is dropped.
+ */
+export function outStemOf(out: string): string {
+  const stem = out.replace(/\.(json|md)$/, '');
+  if (!stem || stem.endsWith('/') || basename(stem).startsWith('.')) throw new Error(`--out: "${out}" is not a file name or path stem (e.g. cluster-q0.5)`);
+  return stem.includes('/') ? resolve(stem) : join(here, '..', 'results', stem);
 }
 
 function describe(label: string, s: StepResult): string {
@@ -153,70 +171,6 @@ function describe(label: string, s: StepResult): string {
     `cpu nodes ${s.cpuPercent.nodes.join('+')}%${throttled} (${s.cpuUsPerDelivery.nodes} µs/delivery)${s.cpuPercent.redis !== null ? ` redis ${s.cpuPercent.redis}%` : ''} ` +
     `receivers ${s.cpuPercent.receivers.join('+')}% publishers ${s.cpuPercent.publishers.join('+')}% other ${s.cpuPercent.other}%  ${verdict}`
   );
-}
-
-async function redisPid(redis: TestRedis): Promise<number> {
-  const client = redis.client();
-  const info = await client.info('server');
-  const m = /process_id:(\d+)/.exec(info);
-  if (!m) throw new Error('INFO server reported no process_id');
-  return Number(m[1]);
-}
-
-const labelOf = (s: Setup, quota: NodeCpuQuota | null) => `${s.nodes} node${s.nodes > 1 ? 's' : ''} ${s.engine}${quota ? ` @${quota.cores}` : ''}`;
-
-/** Highest passing step (by deliveries/s) of a ladder, or null. */
-function best(ladder: StepResult[]): StepResult | null {
-  const passing = ladder.filter((s) => s.pass);
-  return passing.length ? passing.reduce((a, b) => (b.deliveredPerSec > a.deliveredPerSec ? b : a)) : null;
-}
-
-/** What ended the search: the failing step above the saturation point, read by who was busy then. */
-function limitOf(failing: StepResult | undefined, quota: NodeCpuQuota | null): ConfigResult['limitedBy'] {
-  if (!failing) return 'max load';
-  if (failing.generatorBound) return 'load generator';
-  // With quotas: a node at 90 % of its quota or more was the limit, whatever else ran.
-  if (quota) return Math.max(...failing.cpuPercent.nodes) >= 90 * quota.cores ? 'nodes' : 'below quota';
-  return failing.cpuPercent.other <= NOISY_OTHER_CPU ? 'nodes' : 'below quota';
-}
-
-async function runSetup(setup: Setup, opts: Options, log: (l: string) => void, redis: { url: string; pid: number } | null): Promise<ConfigResult> {
-  const label = labelOf(setup, opts.quota);
-  const rig = new ClusterRig(`${setup.engine}${setup.nodes}`, opts, redis, setup.nodes, opts.quota);
-  try {
-    await rig.setup();
-    const layout = rig.describeLayout();
-    log(`  ${layout.publishers} publisher(s), ${layout.channels} channels, ${layout.receivers} receiver processes, ${Math.round(layout.crossNodeShare * 100)} % of deliveries across Redis`);
-    const grow = async (s: number) => {
-      await rig.grow(s);
-      // Unreported: the new connections' handshakes and first deliveries are not what is measured.
-      if (opts.warmupMs > 0) await rig.step(opts.warmupMs);
-    };
-    const ladder: StepResult[] = [];
-    let fixed: StepResult | null = null;
-    // Walked past a single failure (a step on a shared machine can catch someone else's burst),
-    // ended by two in a row; connections are only ever added, so there is no bisection.
-    let failedInARow = 0;
-    for (const s of opts.ladder) {
-      if (!opts.saturation && s > opts.fixedSubscribers) break;
-      await grow(s);
-      const step = await rig.step(s === opts.fixedSubscribers ? opts.durationMs : opts.stepDurationMs);
-      if (s === opts.fixedSubscribers) fixed = step;
-      ladder.push(step);
-      log(describe(label, step));
-      failedInARow = step.pass ? 0 : failedInARow + 1;
-      if (failedInARow >= 2) break;
-    }
-    const saturation = best(ladder);
-    const firstFail = ladder.find((s) => !s.pass && (!saturation || s.subscribersPerChannel > saturation.subscribersPerChannel));
-    // The passing step nearest half the saturation throughput (for the cross-node latency target).
-    const halfLoad = saturation
-      ? ladder.filter((s) => s.pass && s.deliveredPerSec <= saturation.deliveredPerSec).reduce<StepResult | null>((a, b) => (!a || Math.abs(b.deliveredPerSec - saturation.deliveredPerSec / 2) < Math.abs(a.deliveredPerSec - saturation.deliveredPerSec / 2) ? b : a), null)
-      : null;
-    return { label, ...setup, fixed, ladder, saturation, limitedBy: opts.saturation ? limitOf(firstFail, opts.quota) : null, halfLoad, layout };
-  } finally {
-    await rig.teardown();
-  }
 }
 
 export async function main(args: string[]): Promise<void> {
@@ -241,29 +195,35 @@ export async function main(args: string[]): Promise<void> {
   const loadBefore = loadavg().map((v) => Math.round(v * 100) / 100);
   const configs: ConfigResult[] = [];
   const failures: string[] = [];
-  for (const setup of opts.setups) {
-    log(`\n[${labelOf(setup, opts.quota)}]`);
-    let redis: TestRedis | null = null;
-    let pid: number | undefined;
-    try {
-      // No persistence: the hub engine's state is disposable, and AOF writes would only add noise.
-      if (setup.engine === 'redis') {
-        redis = await startRedis();
-        pid = await redisPid(redis);
-        reaper.track(pid, 'redis-server');
+  // Interleaved (run 1 of every setup, then run 2…): a burst of other work on the shared machine
+  // falls on one run of several setups rather than on every run of one.
+  for (let rep = 1; rep <= opts.repeat; rep++) {
+    for (const setup of opts.setups) {
+      log(`\n[${labelOf(setup, opts.quota)}, search ${rep} of ${opts.repeat}] load average ${loadavg().map((v) => v.toFixed(2)).join(' ')}`);
+      try {
+        configs.push(await searchSetup(setup, rep, opts, log, describe));
+      } catch (err) {
+        // One search that cannot run (a node not ready in time on a loaded machine) is reported; the others' results are kept.
+        const message = (err as Error).message.split('\n')[0];
+        log(`  search failed: ${message}`);
+        failures.push(`${labelOf(setup, opts.quota)} search ${rep}: ${message}`);
       }
-      configs.push(await runSetup(setup, opts, log, redis && pid !== undefined ? { url: redis.url, pid } : null));
-    } catch (err) {
-      // One setup that cannot run (a node not ready in time on a loaded machine) is reported; the others' results are kept.
-      const message = (err as Error).message.split('\n')[0];
-      log(`  setup failed: ${message}`);
-      failures.push(`${labelOf(setup, opts.quota)}: ${message}`);
-    } finally {
-      await redis?.close();
-      reaper.untrack(pid);
     }
   }
-  const summary = summarize(opts, configs);
+  const setups = bySetup(configs);
+  let half: HalfLoadResult | null = null;
+  const two = setups.find((s) => s.nodes === 2 && s.saturation.median > 0);
+  if (two && opts.halfLoadSteps > 0) {
+    log(`\n[${two.label} at half its median saturation, ${two.saturation.median / 2} deliveries/s] load average ${loadavg().map((v) => v.toFixed(2)).join(' ')}`);
+    try {
+      half = await halfLoad(two, two.saturation.median, opts, log, describe);
+    } catch (err) {
+      const message = (err as Error).message.split('\n')[0];
+      log(`  half-load steps failed: ${message}`);
+      failures.push(`${two.label} at half load: ${message}`);
+    }
+  }
+  const summary = summarize(opts, setups, half);
   const results = {
     benchmark: 'cluster',
     date: new Date().toISOString(),
@@ -278,14 +238,15 @@ export async function main(args: string[]): Promise<void> {
       loadAverageAfter: loadavg().map((v) => Math.round(v * 100) / 100),
     },
     options: opts,
-    configs,
+    setups,
+    halfLoad: half,
     failures,
     summary,
   };
   const markdown = renderMarkdown(results);
-  mkdirSync(opts.outDir, { recursive: true });
-  writeFileSync(join(opts.outDir, 'cluster.json'), JSON.stringify(results, null, 2) + '\n');
-  writeFileSync(join(opts.outDir, 'cluster.md'), markdown);
+  mkdirSync(dirname(opts.outStem), { recursive: true });
+  writeFileSync(`${opts.outStem}.json`, JSON.stringify(results, null, 2) + '\n');
+  writeFileSync(`${opts.outStem}.md`, markdown);
   log('\n' + markdown);
-  log(`results written to ${join(opts.outDir, 'cluster.json')} and cluster.md (${results.wallSeconds} s)`);
+  log(`results written to ${opts.outStem}.json and .md (${results.wallSeconds} s)`);
 }

@@ -1,9 +1,10 @@
 /**
  * @module bench/cluster/report
- * The cluster benchmark's verdicts and its Markdown page: each multi-node setup's saturation
- * (most clients served, same load shape per node) against the one-node baseline beside its
- * target, node CPU per delivery at a fixed load, cross-node latency near half the two-node
- * saturation, loss over every step, what ended each search, and every step's CPU per process.
+ * The cluster benchmark's verdicts and its Markdown page: each multi-node setup's median
+ * saturation over repeated searches (most clients served, same load shape per node) against the
+ * one-node baseline's beside its target, with the spread; node CPU per delivery at a fixed load;
+ * cross-node and same-node latency at exactly half the two-node saturation rate; loss over every
+ * step; what ended each search; the load generators' CPU; every step's CPU per process.
  */
 import { cpus } from 'node:os';
 import type { NodeCpuQuota, StepResult } from './rig.js';
@@ -18,20 +19,47 @@ export interface Setup {
 
 export interface ConfigResult extends Setup {
   label: string;
+  /** Which search of this setup (from 1): every setup is searched `--repeat` times, interleaved. */
+  repetition: number;
   /** The fixed-load step: the same subscribers per channel per node in every setup (CPU per delivery); null when the search ended below it. */
   fixed: StepResult | null;
   ladder: StepResult[];
   saturation: StepResult | null;
   /**
    * What ended the search at the first failing step above the saturation point: the nodes (with
-   * quotas: one at 90 % of its quota or more), a load generator, or neither (`below quota`: the
-   * nodes had quota left, so the machine's other work or a burst decided); `max load`: the
-   * ladder's top passed.
+   * quotas: one at 90 % of its quota or throttled in half its periods), a load generator, or
+   * neither (`below quota`: the nodes had quota left, so the machine's other work or a burst
+   * decided); `max load`: the ladder's top (and its extension) passed.
    */
   limitedBy: 'nodes' | 'load generator' | 'below quota' | 'max load' | null;
-  /** The passing step nearest half the saturation throughput (cross-node latency target). */
-  halfLoad: StepResult | null;
   layout: { publishers: number; receivers: number; channels: number; crossNodeShare: number };
+}
+
+/** Median, lowest and highest of repeated measures, and the measures in run order. */
+export interface Spread {
+  median: number;
+  min: number;
+  max: number;
+  values: number[];
+}
+
+/** Steps at exactly half a setup's median saturation rate (search.ts halfLoad). */
+export interface HalfLoadResult extends Setup {
+  label: string;
+  saturationPerSec: number;
+  targetPerSec: number;
+  subscribersPerChannel: number;
+  steps: StepResult[];
+  crossNodeP99: Spread;
+  sameNodeP99: Spread;
+  deliveredPerSec: Spread;
+}
+
+/** Every search of one setup, and its saturation throughput over them (0 for a search where no step passed). */
+export interface SetupResult extends Setup {
+  label: string;
+  runs: ConfigResult[];
+  saturation: Spread;
 }
 
 export interface Check {
@@ -49,87 +77,142 @@ interface SummaryOptions {
 
 const max = (v: number[]) => Math.max(0, ...v);
 const sum = (v: number[]) => v.reduce((a, b) => a + b, 0);
+const r2 = (v: number) => Math.round(v * 100) / 100;
 const cpuCount = cpus().length;
+const generatorsOf = (s: StepResult) => [...s.cpuPercent.receivers, ...s.cpuPercent.publishers];
+const spreadText = (s: Spread, unit = '') => `${s.median}${unit} (${s.min}–${s.max}${unit}; runs ${s.values.join(', ')})`;
 
-export function summarize(opts: SummaryOptions, configs: ConfigResult[]): { baseline: string | null; ratios: Record<string, number>; checks: Check[] } {
+/** Median (mean of the middle two for an even count), lowest and highest. */
+export function spreadOf(values: number[]): Spread {
+  const sorted = [...values].sort((a, b) => a - b);
+  const mid = sorted.length >> 1;
+  const median = sorted.length % 2 ? sorted[mid] : (sorted[mid - 1] + sorted[mid]) / 2;
+  return { median: r2(median), min: sorted[0], max: sorted[sorted.length - 1], values };
+}
+
+/** Groups the searches by setup, in the order the setups were first run. */
+export function bySetup(configs: ConfigResult[]): SetupResult[] {
+  const out = new Map<string, SetupResult>();
+  for (const c of configs) {
+    const s = out.get(c.label) ?? { label: c.label, engine: c.engine, nodes: c.nodes, runs: [], saturation: spreadOf([0]) };
+    s.runs.push(c);
+    out.set(c.label, s);
+  }
+  for (const s of out.values()) s.saturation = spreadOf(s.runs.map((r) => r.saturation?.deliveredPerSec ?? 0));
+  return [...out.values()];
+}
+
+export function summarize(opts: SummaryOptions, setups: SetupResult[], half: HalfLoadResult | null): { baseline: string | null; ratios: Record<string, { ofMedians: number; paired: Spread | null }>; checks: Check[] } {
   const checks: Check[] = [];
-  const ratios: Record<string, number> = {};
+  const ratios: Record<string, { ofMedians: number; paired: Spread | null }> = {};
   // The baseline is the first one-node setup on the engine the others use, else any one-node setup.
-  const multi = configs.filter((c) => c.nodes > 1);
-  const base = configs.find((c) => c.nodes === 1 && multi.some((m) => m.engine === c.engine)) ?? configs.find((c) => c.nodes === 1) ?? null;
-  const busy = (c: ConfigResult) => c.ladder.some((s) => s.cpuPercent.other > NOISY_OTHER_CPU);
+  const multi = setups.filter((c) => c.nodes > 1);
+  const base = setups.find((c) => c.nodes === 1 && multi.some((m) => m.engine === c.engine)) ?? setups.find((c) => c.nodes === 1) ?? null;
+  const busy = (c: SetupResult) => c.runs.some((r) => r.ladder.some((s) => s.cpuPercent.other > NOISY_OTHER_CPU));
   for (const c of multi) {
-    if (!base?.saturation || !c.saturation) {
+    if (!base || !base.saturation.median || !c.saturation.median) {
       checks.push({ name: `${c.label} vs ${base?.label ?? 'no baseline'}`, target: 'a saturation point for both', actual: 'none passed', met: false });
       continue;
     }
-    const ratio = Math.round((c.saturation.deliveredPerSec / base.saturation.deliveredPerSec) * 100) / 100;
-    ratios[c.label] = ratio;
+    const ratio = r2(c.saturation.median / base.saturation.median);
+    // Searches of every setup are interleaved (run 1 of each, then run 2 of each…): a run's pair
+    // shares the machine's conditions of its minutes.
+    const paired = c.runs.map((r, i) => (base.runs[i]?.saturation ? r2((r.saturation?.deliveredPerSec ?? 0) / base.runs[i].saturation!.deliveredPerSec) : NaN)).filter(Number.isFinite);
+    const pairs = paired.length ? spreadOf(paired) : null;
+    ratios[c.label] = { ofMedians: ratio, paired: pairs };
     const target = opts.ratioTargets[c.nodes];
     checks.push({
-      name: `${c.label} vs ${base.label}: deliveries/s at the most clients served with p99 ≤ ${opts.p99LimitMs} ms and nothing lost (ideal ${c.nodes}×)`,
+      name: `${c.label} vs ${base.label}: median over ${c.runs.length} searches of the deliveries/s at the most clients served with p99 ≤ ${opts.p99LimitMs} ms and nothing lost (ideal ${c.nodes}×)`,
       target: target === undefined ? 'none (reported)' : `≥ ${target}×`,
       actual:
-        `${ratio}× (${c.saturation.deliveredPerSec} vs ${base.saturation.deliveredPerSec}/s; ${c.saturation.clients} vs ${base.saturation.clients} clients; p99 ${c.saturation.latencyMs.p99} vs ${base.saturation.latencyMs.p99} ms)` +
+        `${ratio}× (median ${c.saturation.median} vs ${base.saturation.median}/s; runs ${c.saturation.values.join(', ')} vs ${base.saturation.values.join(', ')}; ` +
+        `paired run by run ${pairs ? `${pairs.values.join(', ')}×, ${pairs.min}–${pairs.max}×` : '–'}` +
+        (target !== undefined && pairs ? `, ${pairs.values.filter((v) => v >= target).length} of ${pairs.values.length} pairs at or above the target` : '') +
+        ')' +
         (busy(c) || busy(base) ? '; the machine was busy with other work during some steps' : ''),
       met: target === undefined ? true : ratio >= target,
     });
   }
-  for (const c of configs) {
-    const f = c.fixed;
-    if (!f) {
-      checks.push({ name: `${c.label}: node CPU per delivery at the fixed load`, target: 'none (reported)', actual: 'not measured: the search ended below the fixed load', met: true });
+  for (const c of setups) {
+    const fixed = c.runs.map((r) => r.fixed).filter((f): f is StepResult => !!f);
+    if (!fixed.length) {
+      checks.push({ name: `${c.label}: node CPU per delivery at the fixed load`, target: 'none (reported)', actual: 'not measured: every search ended below the fixed load', met: true });
       continue;
     }
-    const b = base?.fixed;
-    const vsBase = b && c !== base && b.cpuUsPerDelivery.nodes > 0 ? ` (${Math.round((f.cpuUsPerDelivery.nodes / b.cpuUsPerDelivery.nodes) * 100)} % of ${base.label}'s)` : '';
+    const us = spreadOf(fixed.map((f) => f.cpuUsPerDelivery.nodes));
+    const b = base?.runs.map((r) => r.fixed).filter((f): f is StepResult => !!f) ?? [];
+    const baseUs = b.length ? spreadOf(b.map((f) => f.cpuUsPerDelivery.nodes)).median : 0;
+    // CPU time per delivery does not depend on who else uses the machine (only the p99 line
+    // does): N nodes' capacity over one node's, if CPU alone set it, is N × (one node's µs / N nodes' µs).
+    const vsBase =
+      c !== base && baseUs > 0 && us.median > 0
+        ? ` (${Math.round((us.median / baseUs) * 100)} % of ${base!.label}'s: by CPU alone ${c.nodes} nodes would serve ${r2((c.nodes * baseUs) / us.median)}× one node)`
+        : '';
     checks.push({
-      name: `${c.label}: node CPU per delivery at the fixed load (${f.subscribersPerChannel} subscribers per channel per node, ${f.clients} clients, ${f.deliveredPerSec} deliveries/s)`,
+      name: `${c.label}: node CPU per delivery at the fixed load (${fixed[0].subscribersPerChannel} subscribers per channel per node, ${fixed[0].clients} clients, ${fixed[0].deliveredPerSec} deliveries/s), median over the searches`,
       target: 'none (reported)',
-      actual: `${f.cpuUsPerDelivery.nodes} µs${vsBase}; redis-server ${f.cpuUsPerDelivery.redis ?? '–'} µs, load generators ${f.cpuUsPerDelivery.generators} µs`,
+      actual: `${spreadText(us, ' µs')}${vsBase}; redis-server ${spreadOf(fixed.map((f) => f.cpuUsPerDelivery.redis ?? 0)).median} µs, load generators ${spreadOf(fixed.map((f) => f.cpuUsPerDelivery.generators)).median} µs`,
       met: true,
     });
   }
-  const two = configs.find((c) => c.nodes === 2 && c.halfLoad && c.saturation);
-  if (two?.halfLoad && two.saturation) {
-    const h = two.halfLoad;
-    const share = Math.round((100 * h.deliveredPerSec) / two.saturation.deliveredPerSec);
+  if (half) {
+    const share = Math.round((100 * half.deliveredPerSec.median) / half.saturationPerSec);
+    const lost = sum(half.steps.map((s) => s.lost + s.duplicated + s.outOfOrder));
     checks.push({
-      name: `${two.label}: cross-node publish→client p99 at about 50 % of its saturation (the nearest step: ${share} %, ${h.clients} clients, ${h.deliveredPerSec} deliveries/s)`,
+      name:
+        `${half.label}: cross-node publish→client p99 at 50 % of its median saturation (${half.targetPerSec} of ${half.saturationPerSec} deliveries/s: s = ${half.subscribersPerChannel}, ` +
+        `measured ${half.deliveredPerSec.median}/s = ${share} %), median of ${half.steps.length} steps of ${half.steps[0]?.durationMs / 1000} s on a fresh rig`,
       target: `< ${opts.crossNodeP99TargetMs} ms`,
-      actual: h.crossNodeLatencyMs ? `${h.crossNodeLatencyMs.p99} ms (same-node: ${h.sameNodeLatencyMs?.p99 ?? '–'} ms, all receivers: ${h.latencyMs.p99} ms)` : 'no cross-node receivers',
-      met: !!h.crossNodeLatencyMs && h.crossNodeLatencyMs.p99 < opts.crossNodeP99TargetMs && h.lost === 0,
+      actual: `cross-node ${spreadText(half.crossNodeP99, ' ms')}; same-node at the same rate ${spreadText(half.sameNodeP99, ' ms')}; ${lost} lost, duplicated or reordered`,
+      met: half.crossNodeP99.median < opts.crossNodeP99TargetMs && lost === 0,
     });
-    if (h.crossNodeLatencyMs && h.sameNodeLatencyMs) {
+    const mid = [...half.steps].sort((a, b) => (a.crossNodeLatencyMs?.p99 ?? 0) - (b.crossNodeLatencyMs?.p99 ?? 0))[half.steps.length >> 1];
+    if (mid?.crossNodeLatencyMs && mid.sameNodeLatencyMs) {
       checks.push({
-        name: `${two.label}: what the Redis hop adds at that step (cross-node minus same-node receivers, same step, same quota)`,
+        name: `${half.label}: what the Redis hop adds at that rate (cross-node minus same-node receivers, same steps, same quota)`,
         target: 'none (reported)',
         actual:
-          `${signed(h.crossNodeLatencyMs.p99 - h.sameNodeLatencyMs.p99)} ms at p99, ${signed(h.crossNodeLatencyMs.p50 - h.sameNodeLatencyMs.p50)} ms at p50; ` +
-          `per node at that step: ${splitText(h)}`,
+          `${signed(half.crossNodeP99.median - half.sameNodeP99.median)} ms at p99 (medians); at the median step ${signed(mid.crossNodeLatencyMs.p50 - mid.sameNodeLatencyMs.p50)} ms at p50; ` +
+          `per node at that step: ${splitText(mid)}`,
         met: true,
       });
     }
   }
-  for (const c of configs) {
-    const lost = c.ladder.reduce((a, s) => a + s.lost, 0);
-    const dup = c.ladder.reduce((a, s) => a + s.duplicated, 0);
-    const ooo = c.ladder.reduce((a, s) => a + s.outOfOrder, 0);
-    checks.push({ name: `${c.label}: lost, duplicated, reordered over every step`, target: '0', actual: `${lost} lost, ${dup} duplicated, ${ooo} reordered`, met: lost + dup + ooo === 0 });
+  for (const c of setups) {
+    const steps = c.runs.flatMap((r) => r.ladder);
+    const lost = sum(steps.map((s) => s.lost));
+    const dup = sum(steps.map((s) => s.duplicated));
+    const ooo = sum(steps.map((s) => s.outOfOrder));
+    checks.push({ name: `${c.label}: lost, duplicated, reordered over every step of every search`, target: '0', actual: `${lost} lost, ${dup} duplicated, ${ooo} reordered`, met: lost + dup + ooo === 0 });
   }
-  for (const c of configs) {
-    const redis = max(c.ladder.map((s) => s.cpuPercent.redis ?? 0));
-    const generator = max(c.ladder.flatMap((s) => [...s.cpuPercent.receivers, ...s.cpuPercent.publishers]));
-    const sat = c.saturation;
-    const failing = c.ladder.find((s) => !s.pass && (!sat || s.subscribersPerChannel > sat.subscribersPerChannel));
-    const whole = failing
-      ? `; at the failing step (s = ${failing.subscribersPerChannel}) nodes ${failing.cpuPercent.nodes.join(' + ')} %, load generators ${Math.round(sum([...failing.cpuPercent.receivers, ...failing.cpuPercent.publishers]))} %, other work ${failing.cpuPercent.other} %, whole machine ${failing.cpuPercent.machine} % of ${cpuCount * 100} %`
-      : '';
+  for (const c of setups) {
+    const steps = c.runs.flatMap((r) => r.ladder);
+    const redis = max(steps.map((s) => s.cpuPercent.redis ?? 0));
+    const ended = c.runs.map((r) => r.limitedBy ?? 'n/a');
+    const whole = c.runs.map((r) => {
+      const failing = r.ladder.find((s) => !s.pass && (!r.saturation || s.subscribersPerChannel > r.saturation.subscribersPerChannel));
+      return failing ? `run ${r.repetition}: s = ${failing.subscribersPerChannel}, nodes ${failing.cpuPercent.nodes.join(' + ')} %, throttled ${failing.throttledPercent?.join(' / ') ?? '–'} %, generators ${Math.round(sum(generatorsOf(failing)))} %, other work ${failing.cpuPercent.other} %, machine ${failing.cpuPercent.machine} % of ${cpuCount * 100} %` : `run ${r.repetition}: no failing step`;
+    });
     checks.push({
-      name: `${c.label}: the search ended at the nodes, not at redis-server or a load generator`,
+      name: `${c.label}: every search ended at the nodes, not at redis-server or a load generator`,
       target: 'nodes (or max load)',
-      actual: `ended by: ${c.limitedBy ?? 'n/a'}; busiest step: redis-server ${redis} %, busiest load generator ${generator} % of a core${whole}`,
-      met: c.limitedBy === 'nodes' || c.limitedBy === 'max load',
+      actual: `ended by: ${ended.join(', ')}; busiest step: redis-server ${redis} % of a core; at the failing steps: ${whole.join('; ')}`,
+      met: c.runs.every((r) => r.limitedBy === 'nodes' || r.limitedBy === 'max load'),
+    });
+  }
+  // The load generators run in a CPU group of their own without a ceiling (rig.ts); a step where
+  // one was busy (≥ 90 % of a core) or the publishers fell behind their rate would be their limit.
+  for (const c of setups) {
+    const steps = c.runs.flatMap((r) => r.ladder);
+    const bound = steps.filter((s) => s.generatorBound);
+    const atSat = c.runs.map((r) => r.saturation).filter((s): s is StepResult => !!s);
+    checks.push({
+      name: `${c.label}: the load generators were never the limit (own CPU group; no process ≥ 90 % of a core, publishers at their rate)`,
+      target: '0 steps',
+      actual:
+        `${bound.length} of ${steps.length} steps generator-bound; busiest generator process ${max(steps.flatMap(generatorsOf))} % of a core; ` +
+        `all generators together at the saturation steps ${atSat.map((s) => Math.round(sum(generatorsOf(s)))).join(', ') || '–'} % (nodes ${atSat.map((s) => Math.round(sum(s.cpuPercent.nodes))).join(', ') || '–'} %)`,
+      met: bound.length === 0,
     });
   }
   return { baseline: base?.label ?? null, ratios, checks };
@@ -161,9 +244,23 @@ export function renderMarkdown(res: {
   wallSeconds: number;
   mode: string;
   machine: { cpus: number; cpuModel: string; node: string; loadAverageBefore: number[]; loadAverageAfter: number[] };
-  options: { channelsPerNode: number; channelRate: number; payloadBytes: number; durationMs: number; stepDurationMs: number; warmupMs: number; p99LimitMs: number; quota: NodeCpuQuota | null; ladder: number[]; fixedSubscribers: number };
-  configs: ConfigResult[];
-  /** Setups that could not run, with why. */
+  options: {
+    channelsPerNode: number;
+    channelRate: number;
+    payloadBytes: number;
+    durationMs: number;
+    stepDurationMs: number;
+    warmupMs: number;
+    p99LimitMs: number;
+    quota: NodeCpuQuota | null;
+    ladder: number[];
+    fixedSubscribers: number;
+    repeat: number;
+    halfLoadSteps: number;
+  };
+  setups: SetupResult[];
+  halfLoad: HalfLoadResult | null;
+  /** Searches that could not run, with why. */
   failures: string[];
   summary: ReturnType<typeof summarize>;
 }): string {
@@ -178,28 +275,60 @@ export function renderMarkdown(res: {
     `Load, the same shape on every node whatever the node count: node n serves s subscribers on each of ${2 * o.channelsPerNode} channels at ${o.channelRate} msg/s each (${o.payloadBytes}-byte payloads), ` +
       `${o.channelsPerNode} published through node n itself ("same-node" receiver) and ${o.channelsPerNode} through node n+1 ("cross-node" receiver, across Redis); node n's publisher publishes both its own same-node set and node n−1's cross-node set. ` +
       'So every node, for any node count (with one node, "next" is the node itself), accepts the same publications, receives the same messages from the engine and makes the same deliveries over the same connections; one connection per subscriber, one channel per connection. ' +
-      `The search raises s over ${o.ladder.join(', ')} (connections are only added; after each growth an unreported ${o.warmupMs / 1000} s step) and stops after two failing steps in a row; ` +
-      `a step passes with p99 ≤ ${o.p99LimitMs} ms and nothing lost, duplicated or reordered. The step at s = ${o.fixedSubscribers} (${o.durationMs / 1000} s) is the fixed load of the CPU-per-delivery figure, the same per node in every setup; other steps ${o.stepDurationMs / 1000} s. ` +
+      `The search raises s over ${o.ladder.join(', ')} and on by 10 % steps while the top passes (connections are only added; after each growth an unreported ${o.warmupMs / 1000} s step) and stops after two failing steps in a row; ` +
+      `a step passes with p99 ≤ ${o.p99LimitMs} ms and nothing lost, duplicated or reordered. Every setup is searched ${o.repeat} time(s), each search on a fresh rig (its own redis-server, nodes and generators), the searches interleaved (run 1 of every setup, then run 2…); a setup's saturation is the median of its searches, and the ratios are of medians, with the run-by-run pairs beside them. ` +
+      `The step at s = ${o.fixedSubscribers} (${o.durationMs / 1000} s) is the fixed load of the CPU-per-delivery figure, the same per node in every setup; other steps ${o.stepDurationMs / 1000} s. ` +
+      `The cross-node latency target is measured after the searches on a fresh 2-node rig at exactly half the 2-node median saturation rate (s chosen for that rate), ${o.halfLoadSteps} steps of ${o.durationMs / 1000} s, same-node and cross-node receivers side by side. ` +
       'Publishers and receivers run in one cgroup, redis-server in another, both without a ceiling and with the same high weight as the nodes. ' +
       'CPU is percent of one core from /proc/<pid>/stat; "µs/delivery" is the nodes\' CPU time from the first publication to the last delivery over the deliveries; "throttled" is the share of CFS periods in which a node ran out of quota, "mean stall" its throttled time per throttled period (cpu.stat); "publish RTT" (the publish script\'s round trip from the publishing node) and "publish→write" (engine publish on whichever node published → this node\'s socket write) are each node\'s own p99 from its Prometheus histograms, as bucket upper bounds, one figure per node; ' +
       '"other" is CPU taken meanwhile by processes outside the benchmark (the machine is shared with other work).',
     '',
   );
-  if (res.failures.length) lines.push('Setups that could not run: ' + res.failures.join('; ') + '.', '');
+  if (res.failures.length) lines.push('Searches that could not run: ' + res.failures.join('; ') + '.', '');
   lines.push('## Targets', '', '| check | target | actual | met |', '|---|---|---|---|');
   for (const c of res.summary.checks) lines.push(`| ${c.name} | ${c.target} | ${c.actual} | ${c.met ? 'yes' : '**no**'} |`);
+  lines.push('', '## Searches', '');
+  lines.push(
+    '| setup | run | saturation s | clients | deliveries/s | p99 ms | ended by | CPU nodes % at saturation | CPU generators % at saturation (receivers + publishers) | CPU other % at saturation |',
+    '|---|---|---|---|---|---|---|---|---|---|',
+  );
+  for (const c of res.setups) {
+    for (const r of c.runs) {
+      const s = r.saturation;
+      lines.push(
+        s
+          ? `| ${c.label} | ${r.repetition} | ${s.subscribersPerChannel} | ${s.clients} | ${s.deliveredPerSec} | ${s.latencyMs.p99} | ${r.limitedBy ?? '–'} | ${s.cpuPercent.nodes.join(' + ')} | ${r2(sum(generatorsOf(s)))} (busiest ${max(generatorsOf(s))}) | ${s.cpuPercent.other} |`
+          : `| ${c.label} | ${r.repetition} | none passed | | 0 | | ${r.limitedBy ?? '–'} | | | |`,
+      );
+    }
+    lines.push(`| **${c.label}** | median | | | **${c.saturation.median}** (${c.saturation.min}–${c.saturation.max}) | | | | | |`);
+  }
   lines.push('');
-  for (const r of res.configs) {
-    lines.push(`## ${r.label}`, '');
-    lines.push(`Load: ${r.layout.publishers} publisher(s), ${r.layout.channels} channels, ${r.layout.receivers} receiver processes; ${Math.round(r.layout.crossNodeShare * 100)} % of deliveries across Redis from their publisher.`, '');
-    lines.push(
-      `Saturation: ${r.saturation ? `${r.saturation.clients} clients (s = ${r.saturation.subscribersPerChannel}), ${r.saturation.deliveredPerSec} deliveries/s (p99 ${r.saturation.latencyMs.p99} ms)` : 'none passed'}; search ended by: ${r.limitedBy ?? 'n/a'}.`,
-      '',
-      '| s | clients | deliveries/s | p50 ms | p95 ms | p99 ms | same-node p99 ms | cross-node p99 ms | lost | dup | out of order | CPU nodes % | throttled % | mean stall ms | publish RTT p99 ms | publish→write p99 ms | node µs/delivery | CPU redis % | CPU receivers % | CPU publishers % | CPU other % | result |',
-      '|---|---|---|---|---|---|---|---|---|---|---|---|---|---|---|---|---|---|---|---|---|---|',
-    );
-    for (const s of r.ladder) lines.push(s === r.fixed ? stepRow(s).replace(/^\| (\d+)/, '| $1 (fixed)') : stepRow(s));
+  const h = res.halfLoad;
+  if (h) {
+    lines.push(`## ${h.label} at half its median saturation rate`, '');
+    lines.push(`Target ${h.targetPerSec} deliveries/s (half of ${h.saturationPerSec}): s = ${h.subscribersPerChannel}. Cross-node p99 ${spreadText(h.crossNodeP99, ' ms')}; same-node p99 ${spreadText(h.sameNodeP99, ' ms')}.`, '');
+    lines.push(STEP_HEADER, STEP_RULE);
+    for (const s of h.steps) lines.push(stepRow(s));
     lines.push('');
+  }
+  for (const c of res.setups) {
+    for (const r of c.runs) {
+      lines.push(`## ${r.label}, search ${r.repetition}`, '');
+      lines.push(`Load: ${r.layout.publishers} publisher(s), ${r.layout.channels} channels, ${r.layout.receivers} receiver processes; ${Math.round(r.layout.crossNodeShare * 100)} % of deliveries across Redis from their publisher.`, '');
+      lines.push(
+        `Saturation: ${r.saturation ? `${r.saturation.clients} clients (s = ${r.saturation.subscribersPerChannel}), ${r.saturation.deliveredPerSec} deliveries/s (p99 ${r.saturation.latencyMs.p99} ms)` : 'none passed'}; search ended by: ${r.limitedBy ?? 'n/a'}.`,
+        '',
+        STEP_HEADER,
+        STEP_RULE,
+      );
+      for (const s of r.ladder) lines.push(s === r.fixed ? stepRow(s).replace(/^\| (\d+)/, '| $1 (fixed)') : stepRow(s));
+      lines.push('');
+    }
   }
   return lines.join('\n');
 }
+
+const STEP_HEADER =
+  '| s | clients | deliveries/s | p50 ms | p95 ms | p99 ms | same-node p99 ms | cross-node p99 ms | lost | dup | out of order | CPU nodes % | throttled % | mean stall ms | publish RTT p99 ms | publish→write p99 ms | node µs/delivery | CPU redis % | CPU receivers % | CPU publishers % | CPU other % | result |';
+const STEP_RULE = '|---|---|---|---|---|---|---|---|---|---|---|---|---|---|---|---|---|---|---|---|---|---|';

@@ -1,0 +1,161 @@
+/**
+ * @module bench/cluster/search
+ * The cluster benchmark's measurements, each on a fresh rig (its own redis-server, nodes and load
+ * generators): one setup's saturation search, and the steps at exactly half a setup's saturation
+ * rate (the cross-node latency target). Repeated searches are summarised by their median and
+ * spread, so a ratio near its target (1.69 against 1.7) can be told from noise.
+ */
+import { startRedis, type TestRedis } from '../../test/helpers/redis.js';
+import { ClusterRig, type NodeCpuQuota, type RigOptions, type StepResult } from './rig.js';
+import { reaper } from './reaper.js';
+import { spreadOf, type ConfigResult, type HalfLoadResult, type Setup } from './report.js';
+
+export interface SearchOptions extends RigOptions {
+  durationMs: number;
+  stepDurationMs: number;
+  warmupMs: number;
+  quota: NodeCpuQuota | null;
+  saturation: boolean;
+  /** Subscribers per channel per node, step by step. */
+  ladder: number[];
+  /** The ladder's step measured for `durationMs`: CPU per delivery at the same load in every setup. */
+  fixedSubscribers: number;
+  /** Steps of `durationMs` at half the 2-node saturation rate. */
+  halfLoadSteps: number;
+}
+
+/** Past the ladder's top while it still passes: 10 % more per step, up to this multiple of the top. */
+const EXTEND_FACTOR = 1.1;
+const EXTEND_MAX = 4;
+/** A node throttled in at least this share of its CFS periods (percent) was at its quota. */
+const AT_QUOTA_THROTTLED = 50;
+
+type Log = (line: string) => void;
+
+export const labelOf = (s: Setup, quota: NodeCpuQuota | null) => `${s.nodes} node${s.nodes > 1 ? 's' : ''} ${s.engine}${quota ? ` @${quota.cores}` : ''}`;
+
+/** Highest passing step (by deliveries/s) of a ladder, or null. */
+function best(ladder: StepResult[]): StepResult | null {
+  const passing = ladder.filter((s) => s.pass);
+  return passing.length ? passing.reduce((a, b) => (b.deliveredPerSec > a.deliveredPerSec ? b : a)) : null;
+}
+
+/** What ended the search: the failing step above the saturation point, read by who was busy then. */
+function limitOf(failing: StepResult | undefined, quota: NodeCpuQuota | null): ConfigResult['limitedBy'] {
+  if (!failing) return 'max load';
+  if (failing.generatorBound) return 'load generator';
+  // With quotas: a node at 90 % of its quota, or throttled in half its periods (its CPU is then
+  // at the quota in bursts even when the mean over the step is lower), was the limit.
+  if (quota) {
+    const atQuota = Math.max(...failing.cpuPercent.nodes) >= 90 * quota.cores || Math.max(...(failing.throttledPercent ?? [0])) >= AT_QUOTA_THROTTLED;
+    return atQuota ? 'nodes' : 'below quota';
+  }
+  return failing.cpuPercent.other <= 20 ? 'nodes' : 'below quota';
+}
+
+async function redisPid(redis: TestRedis): Promise<number> {
+  const info = await redis.client().info('server');
+  const m = /process_id:(\d+)/.exec(info);
+  if (!m) throw new Error('INFO server reported no process_id');
+  return Number(m[1]);
+}
+
+/** Runs `fn` on a rig of `setup` with a redis-server of its own (none for the memory engine); always torn down. */
+async function withRig<T>(name: string, setup: Setup, opts: SearchOptions, fn: (rig: ClusterRig) => Promise<T>): Promise<T> {
+  let redis: TestRedis | null = null;
+  let pid: number | undefined;
+  try {
+    // No persistence: the hub engine's state is disposable, and AOF writes would only add noise.
+    if (setup.engine === 'redis') {
+      redis = await startRedis();
+      pid = await redisPid(redis);
+      reaper.track(pid, 'redis-server');
+    }
+    const rig = new ClusterRig(name, opts, redis && pid !== undefined ? { url: redis.url, pid } : null, setup.nodes, opts.quota);
+    try {
+      await rig.setup();
+      return await fn(rig);
+    } finally {
+      await rig.teardown();
+    }
+  } finally {
+    await redis?.close();
+    reaper.untrack(pid);
+  }
+}
+
+/** The ladder's steps, then (when the top still passes) 10 % more per step until two fail in a row. */
+function* stepsOf(opts: SearchOptions, passedLast: () => boolean): Generator<number> {
+  for (const s of opts.ladder) {
+    if (!opts.saturation && s > opts.fixedSubscribers) return;
+    yield s;
+  }
+  if (!opts.saturation) return;
+  const top = opts.ladder[opts.ladder.length - 1];
+  for (let s = top; passedLast() && s * EXTEND_FACTOR <= top * EXTEND_MAX; ) {
+    s = Math.ceil((s * EXTEND_FACTOR) / 10) * 10;
+    yield s;
+  }
+}
+
+/** One saturation search of `setup` on a fresh rig. `repetition` counts from 1. */
+export async function searchSetup(setup: Setup, repetition: number, opts: SearchOptions, log: Log, describe: (label: string, s: StepResult) => string): Promise<ConfigResult> {
+  const label = labelOf(setup, opts.quota);
+  return withRig(`${setup.engine}${setup.nodes}r${repetition}`, setup, opts, async (rig) => {
+    const layout = rig.describeLayout();
+    log(`  ${layout.publishers} publisher(s), ${layout.channels} channels, ${layout.receivers} receiver processes, ${Math.round(layout.crossNodeShare * 100)} % of deliveries across Redis`);
+    const ladder: StepResult[] = [];
+    let fixed: StepResult | null = null;
+    // Walked past a single failure (a step on a shared machine can catch someone else's burst),
+    // ended by two in a row; connections are only ever added, so there is no bisection.
+    let failedInARow = 0;
+    for (const s of stepsOf(opts, () => failedInARow === 0)) {
+      await rig.grow(s);
+      // Unreported: the new connections' handshakes and first deliveries are not what is measured.
+      if (opts.warmupMs > 0) await rig.step(opts.warmupMs);
+      const step = await rig.step(s === opts.fixedSubscribers ? opts.durationMs : opts.stepDurationMs);
+      if (s === opts.fixedSubscribers) fixed = step;
+      ladder.push(step);
+      log(describe(`${label} #${repetition}`, step));
+      failedInARow = step.pass ? 0 : failedInARow + 1;
+      if (failedInARow >= 2) break;
+    }
+    const saturation = best(ladder);
+    const firstFail = ladder.find((s) => !s.pass && (!saturation || s.subscribersPerChannel > saturation.subscribersPerChannel));
+    return { label, ...setup, repetition, fixed, ladder, saturation, limitedBy: opts.saturation ? limitOf(firstFail, opts.quota) : null, layout };
+  });
+}
+
+/**
+ * Steps at exactly `share` of a setup's (median) saturation rate, on a fresh rig: the rate sets
+ * s, the subscribers per channel per node (deliveries/s = s · 2K · r · N), rounded to the nearest
+ * whole subscriber; the same receivers report same-node and cross-node latency side by side.
+ */
+export async function halfLoad(setup: Setup, saturationPerSec: number, opts: SearchOptions, log: Log, describe: (label: string, s: StepResult) => string, share = 0.5): Promise<HalfLoadResult> {
+  const label = labelOf(setup, opts.quota);
+  const targetPerSec = share * saturationPerSec;
+  const perSubscriber = 2 * opts.channelsPerNode * opts.channelRate * setup.nodes;
+  const s = Math.max(1, Math.round(targetPerSec / perSubscriber));
+  return withRig(`${setup.engine}${setup.nodes}half`, setup, opts, async (rig) => {
+    await rig.grow(s);
+    if (opts.warmupMs > 0) await rig.step(Math.max(opts.warmupMs, 2000));
+    const steps: StepResult[] = [];
+    for (let i = 0; i < opts.halfLoadSteps; i++) {
+      const step = await rig.step(opts.durationMs);
+      steps.push(step);
+      log(describe(`${label} ½`, step));
+    }
+    const p99 = (pick: (s: StepResult) => number | undefined) => spreadOf(steps.map((x) => pick(x) ?? NaN));
+    return {
+      label,
+      ...setup,
+      saturationPerSec,
+      targetPerSec: Math.round(targetPerSec),
+      subscribersPerChannel: s,
+      steps,
+      crossNodeP99: p99((x) => x.crossNodeLatencyMs?.p99),
+      sameNodeP99: p99((x) => x.sameNodeLatencyMs?.p99),
+      deliveredPerSec: spreadOf(steps.map((x) => x.deliveredPerSec)),
+    };
+  });
+}
