@@ -64,6 +64,8 @@ const USAGE = `usage: npm run bench -- cluster [options]
   --half-load-steps N    steps of --duration on a fresh 2-node rig at exactly half the 2-node
                          median saturation rate: cross-node and same-node p99 side by side
                          (default 3; 0 skips them)
+  --half-load-of RATE    no searches: only the half-load steps, at half of RATE deliveries/s (a
+                         2-node median saturation from an earlier run, e.g. a quiet one)
   --p99-limit MS         saturation criterion, the same for every setup (default 50)
   --out NAME|PATH        results file stem: a bare name goes to bench/results/NAME.json and .md,
                          a path to PATH.json and .md (default cluster)
@@ -73,6 +75,8 @@ export interface Options extends SearchOptions {
   setups: Setup[];
   /** Saturation searches per setup. */
   repeat: number;
+  /** Given: no searches, only the half-load steps at half this 2-node saturation rate (deliveries/s). */
+  halfLoadOf: number | null;
   /** Results go to `<outStem>.json` and `<outStem>.md`. */
   outStem: string;
   crossNodeP99TargetMs: number;
@@ -111,6 +115,7 @@ function parseOptions(args: string[]): Options {
       'p99-limit': { type: 'string' },
       repeat: { type: 'string' },
       'half-load-steps': { type: 'string' },
+      'half-load-of': { type: 'string' },
       out: { type: 'string' },
       help: { type: 'boolean' },
     },
@@ -144,6 +149,7 @@ function parseOptions(args: string[]): Options {
     p99LimitMs: num('p99-limit', values['p99-limit'], 50, 0.1, 60_000),
     repeat: Math.round(num('repeat', values.repeat, quick ? 1 : 3, 1, 20)),
     halfLoadSteps: values['no-saturation'] ? 0 : Math.round(num('half-load-steps', values['half-load-steps'], 3, 0, 20)),
+    halfLoadOf: values['half-load-of'] === undefined ? null : num('half-load-of', values['half-load-of'], 0, 1, 100_000_000),
     outStem: outStemOf(values.out ?? 'cluster'),
     crossNodeP99TargetMs: 10,
     ratioTargets: { 2: 1.7, 3: 2.4 },
@@ -197,7 +203,7 @@ export async function main(args: string[]): Promise<void> {
   const failures: string[] = [];
   // Interleaved (run 1 of every setup, then run 2…): a burst of other work on the shared machine
   // falls on one run of several setups rather than on every run of one.
-  for (let rep = 1; rep <= opts.repeat; rep++) {
+  for (let rep = 1; rep <= (opts.halfLoadOf === null ? opts.repeat : 0); rep++) {
     for (const setup of opts.setups) {
       log(`\n[${labelOf(setup, opts.quota)}, search ${rep} of ${opts.repeat}] load average ${loadavg().map((v) => v.toFixed(2)).join(' ')}`);
       try {
@@ -212,11 +218,13 @@ export async function main(args: string[]): Promise<void> {
   }
   const setups = bySetup(configs);
   let half: HalfLoadResult | null = null;
-  const two = setups.find((s) => s.nodes === 2 && s.saturation.median > 0);
+  const searched = setups.find((s) => s.nodes === 2 && s.saturation.median > 0);
+  const two = opts.halfLoadOf === null ? searched : { label: labelOf({ engine: 'redis', nodes: 2 }, opts.quota), engine: 'redis' as const, nodes: 2 };
+  const saturation = opts.halfLoadOf ?? searched?.saturation.median ?? 0;
   if (two && opts.halfLoadSteps > 0) {
-    log(`\n[${two.label} at half its median saturation, ${two.saturation.median / 2} deliveries/s] load average ${loadavg().map((v) => v.toFixed(2)).join(' ')}`);
+    log(`\n[${two.label} at half of ${saturation} deliveries/s${opts.halfLoadOf === null ? ', its median saturation' : ' (--half-load-of)'}] load average ${loadavg().map((v) => v.toFixed(2)).join(' ')}`);
     try {
-      half = await halfLoad(two, two.saturation.median, opts, log, describe);
+      half = await halfLoad(two, saturation, opts, log, describe);
     } catch (err) {
       const message = (err as Error).message.split('\n')[0];
       log(`  half-load steps failed: ${message}`);
