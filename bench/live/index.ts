@@ -23,7 +23,7 @@
 import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { loadavg, tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { chromium } from 'playwright-core';
+import { AUTOPLAY, launchChromium } from '../../test/helpers/chromium.js';
 import { dist, llhlsLatency, PartClock, segmentLatency, wsViewers, type Dist } from './delivery.js';
 import { measureGlass, publishWithClock, type GlassResult } from './glass.js';
 import { embeddedIngest, idleCpu, nginxIngest, publishers, sourceFile, stopAll, type IngestResult } from './ingest.js';
@@ -91,7 +91,7 @@ export async function main(args: string[]): Promise<void> {
       const id = await server.waitLive(key);
       const base = `${server.url}/api/v1/streams/${id}/media`;
       if (only.has('glass')) {
-        const browser = await chromium.launch({ executablePath: '/usr/bin/chromium', args: ['--no-sandbox', '--disable-gpu', '--disable-background-networking', '--disable-component-update', '--disable-sync', '--no-first-run', '--autoplay-policy=no-user-gesture-required'] });
+        const browser = await launchChromium([AUTOPLAY]);
         const glass: (GlassResult & { load: string })[] = [];
         for (const [player, file] of [['llhls', 'index.m3u8'], ['hls', 'plain.m3u8'], ['dash', 'manifest.mpd']] as const) {
           const g = await measureGlass(browser, server.url, `${base}/${file}?viewer=glass-${player}`, player, seconds);

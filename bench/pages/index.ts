@@ -12,7 +12,8 @@ import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { cpus, loadavg, tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { parseArgs } from 'node:util';
-import { chromium, type Browser } from 'playwright-core';
+import type { Browser } from 'playwright-core';
+import { launchChromium } from '../../test/helpers/chromium.js';
 import { largestPaint } from '../../test/web/harness.js';
 import { CLI_BASE_ENV, CliProcess } from '../shared/cli-process.js';
 
@@ -49,7 +50,7 @@ export async function main(argv: string[]): Promise<void> {
   const dataDir = mkdtempSync(join(tmpdir(), 'airwaves-pages-'));
   const server = await CliProcess.start({ env: (port) => ({ ...CLI_BASE_ENV, AIRWAVES_PORT: String(port), AIRWAVES_DATA_DIR: dataDir }), stderr: 'inherit' });
   const { base } = server;
-  const browser = await chromium.launch({ executablePath: process.env.CHROMIUM_PATH ?? '/usr/bin/chromium', args: ['--no-sandbox', '--disable-gpu', '--disable-background-networking', '--disable-component-update', '--disable-sync', '--no-first-run'] });
+  const browser = await launchChromium();
   const rows: { page: string; width: number; lcps: (number | null)[]; median: number | null }[] = [];
   try {
     await server.waitAllApps(180_000, 100);

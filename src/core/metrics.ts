@@ -74,36 +74,39 @@ interface TallyMetricOptions {
   registers: Registry[];
 }
 
-/** A prom-client Counter with one label whose counts come from a {@link Tally} at scrape. */
-export function tallyCounter(options: TallyMetricOptions): { tally: Tally; metric: client.Counter<string> } {
+type TallyMetric = client.Counter<string> | client.Gauge<string>;
+
+/**
+ * A one-label metric of class `Metric` whose values come from a fresh {@link Tally} at scrape,
+ * through `report` (a counter adds the increments, a gauge sets the values).
+ */
+function tallyMetric<M extends TallyMetric>(
+  Metric: new (configuration: client.CounterConfiguration<string> & client.GaugeConfiguration<string>) => M,
+  report: (tally: Tally, metric: M, label: string) => void,
+  options: TallyMetricOptions,
+): { tally: Tally; metric: M } {
   const tally = new Tally();
   const { label } = options;
-  const metric = new client.Counter({
+  const metric: M = new Metric({
     name: options.name,
     help: options.help,
     labelNames: [label],
     registers: options.registers,
     collect() {
-      tally.reportTo(this, label);
+      report(tally, metric, label);
     },
   });
   return { tally, metric };
 }
 
+/** A prom-client Counter with one label whose counts come from a {@link Tally} at scrape. */
+export function tallyCounter(options: TallyMetricOptions): { tally: Tally; metric: client.Counter<string> } {
+  return tallyMetric(client.Counter<string>, (tally, metric, label) => tally.reportTo(metric, label), options);
+}
+
 /** A prom-client Gauge with one label whose values come from a {@link Tally} at scrape. */
 export function tallyGauge(options: TallyMetricOptions): { tally: Tally; metric: client.Gauge<string> } {
-  const tally = new Tally();
-  const { label } = options;
-  const metric = new client.Gauge({
-    name: options.name,
-    help: options.help,
-    labelNames: [label],
-    registers: options.registers,
-    collect() {
-      tally.setOn(this, label);
-    },
-  });
-  return { tally, metric };
+  return tallyMetric(client.Gauge<string>, (tally, metric, label) => tally.setOn(metric, label), options);
 }
 
 /** One label value's histogram buckets, observed in place on a hot path. */

@@ -3,7 +3,8 @@
  * RTMP, in-memory PGlite), helpers for its API, and ffmpeg publishing a test pattern.
  */
 import { spawn, type ChildProcess } from 'node:child_process';
-import { chromium, type Browser } from 'playwright-core';
+import type { Browser } from 'playwright-core';
+import { AUTOPLAY, launchChromium as launchSystemChromium } from '../helpers/chromium.js';
 import { TEST_API_KEY, startServer, sleep } from '../helpers/server.js';
 import { createLiveApp, type LiveHandle } from '../../src/apps/live/index.js';
 import type { LiveSettings } from '../../src/apps/live/service.js';
@@ -68,8 +69,5 @@ export async function run(cmd: string, args: string[], input?: Buffer): Promise<
 
 /** Headless Chromium as the live browser tests run it (autoplay allowed, nothing from the network). */
 export function launchChromium(): Promise<Browser> {
-  return chromium.launch({
-    executablePath: '/usr/bin/chromium',
-    args: ['--no-sandbox', '--disable-gpu', '--disable-background-networking', '--disable-component-update', '--disable-sync', '--no-first-run', '--autoplay-policy=no-user-gesture-required'],
-  });
+  return launchSystemChromium([AUTOPLAY]);
 }

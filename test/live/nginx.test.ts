@@ -14,8 +14,7 @@ import assert from 'node:assert/strict';
 import { existsSync, readdirSync, readFileSync } from 'node:fs';
 import { createRequire } from 'node:module';
 import { join } from 'node:path';
-import { chromium } from 'playwright-core';
-import { publish, startLive, waitFor, type LiveTestServer } from './harness.js';
+import { launchChromium, publish, startLive, waitFor, type LiveTestServer } from './harness.js';
 import { productionConf, startNginxRtmp, type NginxRtmp } from './nginx-rtmp.js';
 
 let live: LiveTestServer;
@@ -77,7 +76,7 @@ const require = createRequire(import.meta.url);
 
 /** hls.js in Chromium on `origin` (same origin as the media): currentTime once past 1 s, and 2 s later. */
 async function playInChromium(url: string, origin: string): Promise<{ first: number; later: number }> {
-  const browser = await chromium.launch({ executablePath: '/usr/bin/chromium', args: ['--no-sandbox', '--disable-gpu', '--disable-background-networking', '--disable-component-update', '--disable-sync', '--no-first-run', '--autoplay-policy=no-user-gesture-required'] });
+  const browser = await launchChromium();
   try {
     const page = await browser.newPage();
     await page.route(`${origin}/__play`, (route) => route.fulfill({ contentType: 'text/html', body: '<!doctype html><html><body><video muted autoplay playsinline></video></body></html>' }));

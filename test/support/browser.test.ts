@@ -5,11 +5,10 @@
  */
 import { test, before, after } from 'node:test';
 import assert from 'node:assert/strict';
-import { chromium, type Browser, type Page } from 'playwright-core';
+import type { Browser, Page } from 'playwright-core';
+import { launchChromium } from '../helpers/chromium.js';
 import { startDesk } from './harness.js';
 import { assertNoHorizontalScroll, ensureBuilt, WIDTHS, type Width } from '../web/harness.js';
-
-const CHROMIUM_ARGS = ['--no-sandbox', '--disable-gpu', '--disable-background-networking', '--disable-component-update', '--disable-sync', '--no-first-run'];
 
 let desk: Awaited<ReturnType<typeof startDesk>>;
 let browser: Browser;
@@ -17,7 +16,7 @@ let browser: Browser;
 before(async () => {
   ensureBuilt();
   desk = await startDesk();
-  browser = await chromium.launch({ executablePath: '/usr/bin/chromium', args: CHROMIUM_ARGS });
+  browser = await launchChromium();
 });
 
 after(async () => {
