@@ -159,7 +159,7 @@ export class Hub implements HubApi {
 
   async history(channel: string, afterOffset = 0, limit = 100): Promise<HistoryPage> {
     const ns = this.namespaces.resolve(channel);
-    const slice = await this.engine.history(channel, afterOffset, limit, ns.retention);
+    const slice = await this.engine.history(channel, afterOffset, limit, ns.retentionOf(channel));
     return {
       epoch: slice.epoch,
       top: slice.top,
