@@ -51,13 +51,27 @@ export class ByteHistoryRing {
   push(m: HubMessage): void {
     if (this.count === this.capacity) this.dropOldest();
     const binary = m.binary;
-    const json = binary ? '' : (m.json ?? 'null');
-    const n = binary ? binary.byteLength : Buffer.byteLength(json);
-    // Every record takes at least one byte, so a full arena (write === oldest start) is never
-    // mistaken for an empty stretch.
-    const at = this.place(n + 1);
-    if (binary) this.bytes.set(binary, at);
-    else this.bytes.write(json, at, 'utf8');
+    let n: number;
+    let at: number;
+    // Every record takes at least one byte (n + 1), so a full arena (write === oldest start) is
+    // never mistaken for an empty stretch.
+    if (binary) {
+      n = binary.byteLength;
+      at = this.place(n + 1);
+      this.bytes.set(binary, at);
+    } else {
+      const json = m.json ?? 'null';
+      // One pass when the free stretch after the newest surely holds it (UTF-8 takes at most 3
+      // bytes per UTF-16 unit); else measure it first.
+      if (json.length * 3 < this.roomAtWrite()) {
+        at = this.count === 0 ? 0 : this.write;
+        n = this.bytes.write(json, at, 'utf8');
+      } else {
+        n = Buffer.byteLength(json);
+        at = this.place(n + 1);
+        this.bytes.write(json, at, 'utf8');
+      }
+    }
     const slot = (this.head + this.count) % this.capacity;
     this.ts[slot] = m.ts;
     this.start[slot] = at;
@@ -108,6 +122,13 @@ export class ByteHistoryRing {
     this.keys[this.head] = undefined;
     this.head = (this.head + 1) % this.capacity;
     this.count--;
+  }
+
+  /** Free bytes from where the next record goes (after the newest) up to the next kept one or the end. */
+  private roomAtWrite(): number {
+    if (this.count === 0) return this.bytes.length;
+    const oldestStart = this.start[this.head];
+    return this.write > oldestStart ? this.bytes.length - this.write : oldestStart - this.write;
   }
 
   /** Where `n` bytes go without overwriting a kept record: after the newest, or from 0; else the arena grows. */
