@@ -224,7 +224,7 @@ export async function main(args: string[]): Promise<void> {
   if (two && opts.halfLoadSteps > 0) {
     log(`\n[${two.label} at half of ${saturation} deliveries/s${opts.halfLoadOf === null ? ', its median saturation' : ' (--half-load-of)'}] load average ${loadavg().map((v) => v.toFixed(2)).join(' ')}`);
     try {
-      half = await halfLoad(two, saturation, opts, log, describe);
+      half = await halfLoad(two, saturation, opts.halfLoadOf === null ? 'searches' : 'given', opts, log, describe);
     } catch (err) {
       const message = (err as Error).message.split('\n')[0];
       log(`  half-load steps failed: ${message}`);

@@ -47,6 +47,8 @@ export interface Spread {
 export interface HalfLoadResult extends Setup {
   label: string;
   saturationPerSec: number;
+  /** Where saturationPerSec came from: this run's searches, or `--half-load-of`. */
+  saturationFrom: 'searches' | 'given';
   targetPerSec: number;
   subscribersPerChannel: number;
   steps: StepResult[];
@@ -160,7 +162,7 @@ export function summarize(opts: SummaryOptions, setups: SetupResult[], half: Hal
     const lost = sum(half.steps.map((s) => s.lost + s.duplicated + s.outOfOrder));
     checks.push({
       name:
-        `${half.label}: cross-node publish→client p99 at 50 % of its median saturation (${half.targetPerSec} of ${half.saturationPerSec} deliveries/s: s = ${half.subscribersPerChannel}, ` +
+        `${half.label}: cross-node publish→client p99 at 50 % of ${half.saturationFrom === 'searches' ? 'its median saturation' : 'a given 2-node saturation (--half-load-of)'} (${half.targetPerSec} of ${half.saturationPerSec} deliveries/s: s = ${half.subscribersPerChannel}, ` +
         `measured ${half.deliveredPerSec.median}/s = ${share} %), median of ${half.steps.length} steps of ${half.steps[0]?.durationMs / 1000} s on a fresh rig`,
       target: `< ${opts.crossNodeP99TargetMs} ms`,
       actual: `cross-node ${spreadText(half.crossNodeP99, ' ms')}; same-node at the same rate ${spreadText(half.sameNodeP99, ' ms')}; ${lost} lost, duplicated or reordered`,
