@@ -196,7 +196,9 @@ export async function main(args: string[]): Promise<void> {
     : 'unquota\'d: every process shares the whole machine';
   log(
     `cluster benchmark (${mode}): per node 2 × ${opts.channelsPerNode} channel(s) at ${opts.channelRate} msg/s each, s subscribers per channel per node over ${opts.ladder.join(', ')}, ${opts.payloadBytes}-byte payload; ` +
-      `setups: ${opts.setups.map((s) => `${s.engine}:${s.nodes}`).join(', ')}`,
+      (opts.halfLoadOf === null
+        ? `setups: ${opts.setups.map((s) => `${s.engine}:${s.nodes}`).join(', ')}, ${opts.repeat} search(es) each`
+        : `no searches (--half-load-of): only ${opts.halfLoadSteps} half-load steps on 2 Redis nodes`),
   );
   const loadBefore = loadavg().map((v) => Math.round(v * 100) / 100);
   const configs: ConfigResult[] = [];
