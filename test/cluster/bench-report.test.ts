@@ -82,6 +82,14 @@ test('a setup saturates at the median of its searches; the ratio is of medians, 
   assert.match(scaling.actual, /1 of 3 pairs at or above the target/);
 });
 
+test('a ratio above the ideal N× is reported as not valid, not as met', () => {
+  // One node cut short (8,000/s) against two nodes at 20,000/s: 2.5× of 2× ideal.
+  const { checks } = summarize(opts, bySetup([search(1, 1, 400), search(2, 1, 500)]), null);
+  const scaling = checks.find((c) => c.name.startsWith('2 nodes redis @0.15 vs 1 node'))!;
+  assert.equal(scaling.met, false);
+  assert.match(scaling.actual, /^2\.5× .*above the ideal 2×.*not a valid figure$/);
+});
+
 test('a search where no step passed counts 0 toward the median, not skipped', () => {
   const setups = bySetup([search(1, 1, 500), search(1, 2, 0), search(1, 3, 400)]);
   assert.deepEqual(setups[0].saturation.values, [10000, 0, 8000]);
