@@ -196,7 +196,9 @@ export async function main(args: string[]): Promise<void> {
     : 'unquota\'d: every process shares the whole machine';
   log(
     `cluster benchmark (${mode}): per node 2 × ${opts.channelsPerNode} channel(s) at ${opts.channelRate} msg/s each, s subscribers per channel per node over ${opts.ladder.join(', ')}, ${opts.payloadBytes}-byte payload; ` +
-      `setups: ${opts.setups.map((s) => `${s.engine}:${s.nodes}`).join(', ')}`,
+      (opts.halfLoadOf === null
+        ? `setups: ${opts.setups.map((s) => `${s.engine}:${s.nodes}`).join(', ')}, ${opts.repeat} search(es) each`
+        : `no searches (--half-load-of): only ${opts.halfLoadSteps} half-load steps on 2 Redis nodes`),
   );
   const loadBefore = loadavg().map((v) => Math.round(v * 100) / 100);
   const configs: ConfigResult[] = [];
@@ -224,7 +226,7 @@ export async function main(args: string[]): Promise<void> {
   if (two && opts.halfLoadSteps > 0) {
     log(`\n[${two.label} at half of ${saturation} deliveries/s${opts.halfLoadOf === null ? ', its median saturation' : ' (--half-load-of)'}] load average ${loadavg().map((v) => v.toFixed(2)).join(' ')}`);
     try {
-      half = await halfLoad(two, saturation, opts, log, describe);
+      half = await halfLoad(two, saturation, opts.halfLoadOf === null ? 'searches' : 'given', opts, log, describe);
     } catch (err) {
       const message = (err as Error).message.split('\n')[0];
       log(`  half-load steps failed: ${message}`);

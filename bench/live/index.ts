@@ -2,7 +2,7 @@
  * @module bench/live
  * `npm run bench -- live [--seconds 10] [--viewers 200,1000,2000] [--generators 2] [--generator c|node] [--sockets N [--pipelining 8]] [--ws 1000]
  *   [--publishers 1,10,50] [--window 8] [--ladders 720/360/720,360] [--abr-preset veryfast]
- *   [--only glass,delivery,viewers,ws,ingest,abr] [--profile DIR] [--server-cpu-quota 1.0] [--out NAME]`
+ *   [--only glass,delivery,viewers,ws,ingest,abr] [--hls off] [--peer off] [--profile DIR] [--server-cpu-quota 1.0] [--out NAME]`
  * (`--profile` runs the server under `node --cpu-prof`, the profile written to DIR on close;
  * `--server-cpu-quota` puts the server in a cgroup v1 CPU group of that many cores and the load
  * generators in another, and reports both sides' CPU and the server's throttling: bench/live/cpu-groups)
@@ -145,11 +145,15 @@ export async function main(args: string[]): Promise<void> {
       groups.addGenerator(pub!.pid);
       const id = await server.waitLive(key);
       const base = `${server.url}/api/v1/streams/${id}/media`;
-      const ours: { llhls: LoadResult; hls: LoadResult }[] = [];
+      const ours: { llhls: LoadResult; hls: LoadResult | null }[] = [];
       for (const n of viewerCounts) {
         const llhls = await oursLlhls(server, id, n, generators, seconds, load, groups);
         console.log(`ours LL-HLS ${n} viewers: server CPU per request ${perRequest(llhls)}; blocking playlist answer after part published ${ms(llhls.playlistDelay)}; part ${ms(llhls.partDelay)}; joining (non-blocking) playlist ${ms(llhls.joinPlaylist)}; ${llhls.lateRequests} requests sent after their part was out; ${llhls.failures} failed of ${llhls.requests} ${JSON.stringify(llhls.failureKinds)}; ${describeSplit(llhls.split!)}; load ${llhls.load}`);
         await sleep(2000);
+        if (arg(args, 'hls', 'on') !== 'on') {
+          ours.push({ llhls, hls: null });
+          continue;
+        }
         const hls = await hlsPolling(base, 'plain.m3u8', server.pid, n, generators, seconds, load, groups);
         console.log(`ours HLS ${n} viewers: playlist ${ms(hls.playlist)}; segment ${ms(hls.segment)}; ${hls.failures} failed of ${hls.requests} ${JSON.stringify(hls.failureKinds)}; ${describeSplit(hls.split!)}; load ${hls.load}`);
         ours.push({ llhls, hls });
@@ -157,7 +161,7 @@ export async function main(args: string[]): Promise<void> {
       }
       await stopAll([pub!]);
       const theirs: LoadResult[] = [];
-      if (arg(args, 'peer', 'on') === 'on') {
+      if (arg(args, 'peer', 'on') === 'on' && arg(args, 'hls', 'on') === 'on') {
         const nginx = await startNginxHls();
         groups.addServer(nginx.pid); // the same quota as ours
         const [npub] = publishers(file, [nginx.rtmpUrl]);
@@ -190,7 +194,7 @@ export async function main(args: string[]): Promise<void> {
 
   | viewers | ours HLS playlist | ours HLS segment | failed / requests | our CPU | nginx HLS playlist | nginx HLS segment | failed / requests | nginx CPU | generators CPU (ours; nginx) | load (ours; nginx) |
   |---|---|---|---|---|---|---|---|---|---|---|
-  ${ours.map(({ hls: r }, i) => { const t = theirs[i]; if (!t) return `| ${r.viewers} | ${ms(r.playlist)} | ${ms(r.segment)} | ${r.failures} / ${r.requests} | ${side(r.split?.server)} | not run | | | | ${side(r.split?.generators)} | ${r.load} |`; return `| ${r.viewers} | ${ms(r.playlist)} | ${ms(r.segment)} | ${r.failures} / ${r.requests} | ${side(r.split?.server)} | ${ms(t.playlist)} | ${ms(t.segment)} | ${t.failures} / ${t.requests} | ${side(t.split?.server)} | ${side(r.split?.generators)}; ${side(t.split?.generators)} | ${r.load}; ${t.load} |`; }).join('\n')}
+  ${ours.flatMap(({ hls }) => (hls ? [hls] : [])).map((r, i) => { const t = theirs[i]; if (!t) return `| ${r.viewers} | ${ms(r.playlist)} | ${ms(r.segment)} | ${r.failures} / ${r.requests} | ${side(r.split?.server)} | not run | | | | ${side(r.split?.generators)} | ${r.load} |`; return `| ${r.viewers} | ${ms(r.playlist)} | ${ms(r.segment)} | ${r.failures} / ${r.requests} | ${side(r.split?.server)} | ${ms(t.playlist)} | ${ms(t.segment)} | ${t.failures} / ${t.requests} | ${side(t.split?.server)} | ${side(r.split?.generators)}; ${side(t.split?.generators)} | ${r.load}; ${t.load} |`; }).join('\n')}
   `);
     }
 

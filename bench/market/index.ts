@@ -31,6 +31,7 @@
 import { execFileSync } from 'node:child_process';
 import { writeFileSync, existsSync, readFileSync } from 'node:fs';
 import { parseArgs } from 'node:util';
+import { availableParallelism } from 'node:os';
 import { checkBinanceAgainstTruth } from '../../src/apps/market/simulator/truth-check.js';
 import { percentile } from '../shared/percentile.js';
 import { MarketRig, forkTs, load, nextMessage, sleep, type Window } from './rig.js';
@@ -98,7 +99,7 @@ export async function main(argv: string[]): Promise<void> {
   const symbols = Number(values.symbols);
   // A partial run keeps the other parts' last figures (the report says when each was measured).
   const previous: Partial<MarketResults> = existsSync(`${values.out}.json`) ? (JSON.parse(readFileSync(`${values.out}.json`, 'utf8')) as Partial<MarketResults>) : {};
-  const results = { ...previous, startedAt: new Date().toISOString(), loadAtStart: load(), options: { ...stringValues, tape: String(tape) }, parts: [...parts] } as MarketResults;
+  const results = { ...previous, startedAt: new Date().toISOString(), loadAtStart: load(), cores: availableParallelism(), options: { ...stringValues, tape: String(tape) }, parts: [...parts] } as MarketResults;
 
   if (parts.has('hot')) {
     console.log('# hot path: parse and allocation');

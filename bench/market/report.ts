@@ -2,6 +2,7 @@
  * @module bench/market/report
  * The market benchmark's result shape and its Markdown rendering, with target checks.
  */
+import { availableParallelism } from 'node:os';
 import type { Pcts, Window } from './rig.js';
 import type { IdleResult } from './idle.js';
 
@@ -29,6 +30,8 @@ export interface MarketResults {
   startedAt: string;
   loadAtStart: number[];
   loadAtEnd: number[];
+  /** Cores of the machine that ran it (the load figures are read against it). */
+  cores?: number;
   options: Record<string, string>;
   parts: string[];
   hotPath: { messages: number; parse: { scanner: Measure; jsonParse: Measure }; pipeline: { lean: Measure; naive: Measure }; load: number[]; at: string };
@@ -104,12 +107,21 @@ function ladderSection(r: MarketResults): string[] {
   ];
 }
 
+/** What the measured load says of the timings (from the figures, not a fixed phrase). */
+export function loadVerdict(r: Pick<MarketResults, 'loadAtStart' | 'loadAtEnd' | 'cores'>): string {
+  const cores = r.cores ?? availableParallelism();
+  const peak = Math.max(r.loadAtStart[0], r.loadAtEnd?.[0] ?? 0);
+  const perCore = peak / cores;
+  if (perCore <= 1) return `at most ${peak} runnable tasks on ${cores} cores at start and end (1-min), not oversubscribed then.`;
+  return `up to ${f(perCore, 1)} runnable tasks per core (${peak} on ${cores} cores, 1-min) — timings include waiting for a core${perCore >= 3 ? ' and are inflated by that load' : ''}.`;
+}
+
 export function renderMarkdown(r: MarketResults): string {
   const lines = [
     '# Market benchmark (`npm run bench -- market`)',
     '',
     `Run ${r.startedAt} (parts: ${r.parts?.join(', ')}); options ${JSON.stringify(r.options)}.`,
-    `Load average (1/5/15 min) at start ${r.loadAtStart.join(' / ')}, at end ${r.loadAtEnd.join(' / ')} — a 2-core machine shared with other helpers' builds and tests: every timing below is inflated by that load.`,
+    `Load average (1/5/15 min) at start ${r.loadAtStart.join(' / ')}, at end ${r.loadAtEnd.join(' / ')}: ${loadVerdict(r)} Each rung's own load is in its table.`,
     '',
   ];
   if (r.hotPath) lines.push(...hotSection(r.hotPath));

@@ -181,10 +181,16 @@ export class MarketRig {
     }
     this.server = await createServer({ env: {}, apps: [], logger: createLogger('silent'), config: { port: 0, host: '127.0.0.1', maxConnectionsPerIp: 100_000 } });
     await this.server.listen();
-    // BENCH_MARKET_HISTORY=<n>: the market namespace's history depth (what each publication's
-    // survival through scavenges depends on), for the GC study; the app's own value by default.
+    // For the GC study (what each publication's survival through scavenges depends on), the app's
+    // own depths by default: BENCH_MARKET_HISTORY=<n> gives every market channel depth n;
+    // BENCH_MARKET_BOOK_HISTORY=<n> only the venue book channels; BENCH_MARKET_HISTORY_OBJECTS=1
+    // keeps history as message objects (as before historyInBuffers).
     const history = process.env.BENCH_MARKET_HISTORY;
-    this.server.hub.registerNamespace(history === undefined ? MARKET_NAMESPACE : { ...MARKET_NAMESPACE, historySize: Number(history) });
+    const bookHistory = process.env.BENCH_MARKET_BOOK_HISTORY;
+    const bySuffix = bookHistory === undefined ? MARKET_NAMESPACE.historyBySuffix : { ...MARKET_NAMESPACE.historyBySuffix, '.book': Number(bookHistory) };
+    const historyInBuffers = process.env.BENCH_MARKET_HISTORY_OBJECTS !== '1';
+    const ns = history === undefined ? { ...MARKET_NAMESPACE, historyBySuffix: bySuffix } : { ...MARKET_NAMESPACE, historySize: Number(history), historyBySuffix: {} };
+    this.server.hub.registerNamespace({ ...ns, historyInBuffers });
     const hub = this.server.hub;
     this.gateway = new MarketGateway({
       symbols: syntheticSymbols(this.symbols),

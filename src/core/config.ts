@@ -24,6 +24,21 @@ export const namespaceConfigSchema = z.object({
   name: z.string().regex(/^[a-z][a-z0-9_-]{0,31}$/, 'lowercase letters, digits, _ or -, starting with a letter'),
   historySize: z.number().int().min(0).max(1_000_000).default(100),
   historyTtlSeconds: z.number().int().min(0).default(300),
+  /**
+   * Per-channel history depth by name suffix, overriding historySize (the longest matching suffix
+   * wins): e.g. `{".bbo": 1}` for channels whose every message is a full state, so a resubscribe
+   * needs only the newest one and the hub does not keep hundreds alive per channel.
+   */
+  historyBySuffix: z
+    .record(z.string().min(1).max(64), z.number().int().min(0).max(1_000_000))
+    .refine((r) => Object.keys(r).length <= 32, 'at most 32 suffixes')
+    .optional(),
+  /**
+   * The memory engine keeps this namespace's history as bytes in one Buffer per channel rather
+   * than as message objects: nothing per publication stays on the V8 heap for the GC to copy
+   * (busy channels with deep history), at the cost of decoding on replay.
+   */
+  historyInBuffers: z.boolean().optional(),
   maxMessageBytes: z.number().int().min(1).max(16 * 1024 * 1024).default(64 * 1024),
   subscribe: accessLevel.default('anonymous'),
   publish: accessLevel.default('authenticated'),

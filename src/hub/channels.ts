@@ -156,7 +156,7 @@ export class LocalChannels {
     let replay: HubMessage[] = [];
     try {
       const after = since ? since.offset : Number.MAX_SAFE_INTEGER;
-      const slice = await this.engine.history(channel, since ? since.offset : 0, since ? MAX_REPLAY : 0, ns.retention);
+      const slice = await this.engine.history(channel, since ? since.offset : 0, since ? MAX_REPLAY : 0, ns.retentionOf(channel));
       result = { channel, epoch: slice.epoch, offset: slice.top };
       if (since) {
         const sameEpoch = since.epoch === slice.epoch;

@@ -107,7 +107,7 @@ export class CommandRunner {
       case 'history': {
         const ns = this.options.namespaces.resolve(cmd.channel);
         await authorize(session.id, session.identity, ns, 'subscribe', cmd.channel);
-        const slice = await this.options.engine.history(cmd.channel, 0, Math.min(cmd.limit ?? 100, 1000), ns.retention);
+        const slice = await this.options.engine.history(cmd.channel, 0, Math.min(cmd.limit ?? 100, 1000), ns.retentionOf(cmd.channel));
         const pubs = slice.messages.map((m) => ({ offset: m.offset, ts: m.ts, key: m.key, data: m.json === undefined ? null : JSON.parse(m.json) }));
         return session.sendControl(encodeReply(cmd.id, { channel: cmd.channel, epoch: slice.epoch, offset: slice.top, publications: pubs }));
       }

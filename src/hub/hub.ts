@@ -50,7 +50,7 @@ export interface HubStats {
   publishRate: number;
 }
 
-/** How often the publish rate (hub_messages_per_second) is computed. */
+/** The shortest window the publish rate (hub_publish_rate, stats) is averaged over. */
 const RATE_WINDOW_MS = 2000;
 
 export class Hub implements HubApi {
@@ -64,8 +64,8 @@ export class Hub implements HubApi {
   private readonly flush: FlushScheduler;
   private readonly pipeline: PublishPipeline;
   private readonly connections: Connections;
-  private rateTimer?: NodeJS.Timeout;
-  private publishedAtLastTick = 0;
+  private rateSampleAt = performance.now();
+  private rateSampleTotal = 0;
   private publishRate = 0;
 
   constructor(options: HubOptions) {
@@ -88,13 +88,24 @@ export class Hub implements HubApi {
   async start(): Promise<void> {
     await this.engine.start(this.channels.deliverFromEngine, this.channels.notices);
     this.connections.startHeartbeat();
-    this.rateTimer = setInterval(() => {
+    // Computed when read (a scrape, stats()), not by a timer: an idle hub wakes for nothing.
+    Object.assign(this.metrics.messagesPerSecond, { collect: () => this.metrics.messagesPerSecond.set(this.currentPublishRate()) });
+  }
+
+  /**
+   * Publications per second since the previous sample, taken when read at least RATE_WINDOW_MS
+   * after it (until then the last figure stands): read every scrape, it is the rate over the
+   * scrape interval.
+   */
+  private currentPublishRate(): number {
+    const now = performance.now();
+    if (now - this.rateSampleAt >= RATE_WINDOW_MS) {
       const total = this.channels.publishedTotal;
-      this.publishRate = (total - this.publishedAtLastTick) / (RATE_WINDOW_MS / 1000);
-      this.publishedAtLastTick = total;
-      this.metrics.messagesPerSecond.set(this.publishRate);
-    }, RATE_WINDOW_MS);
-    this.rateTimer.unref();
+      this.publishRate = (total - this.rateSampleTotal) / ((now - this.rateSampleAt) / 1000);
+      this.rateSampleTotal = total;
+      this.rateSampleAt = now;
+    }
+    return this.publishRate;
   }
 
   get engineName(): string {
@@ -111,7 +122,7 @@ export class Hub implements HubApi {
       subscriptions: this.channels.subscriptions,
       channels: this.channels.size,
       publishedTotal: this.channels.publishedTotal,
-      publishRate: this.publishRate,
+      publishRate: this.currentPublishRate(),
     };
   }
 
@@ -159,7 +170,7 @@ export class Hub implements HubApi {
 
   async history(channel: string, afterOffset = 0, limit = 100): Promise<HistoryPage> {
     const ns = this.namespaces.resolve(channel);
-    const slice = await this.engine.history(channel, afterOffset, limit, ns.retention);
+    const slice = await this.engine.history(channel, afterOffset, limit, ns.retentionOf(channel));
     return {
       epoch: slice.epoch,
       top: slice.top,
@@ -188,7 +199,6 @@ export class Hub implements HubApi {
     this.connections.stopAccepting();
     this.pipeline.flushCoalesced();
     await this.connections.drain(drainMs);
-    clearInterval(this.rateTimer);
     this.flush.close();
     await this.presence.close?.();
     await this.engine.close();

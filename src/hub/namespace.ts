@@ -7,6 +7,7 @@ import { namespaceConfigSchema, type NamespaceConfig, type NamespaceConfigInput 
 import { AirwavesError, Errors } from '../core/errors.js';
 import { isValidChannel, namespaceOf } from '../protocol/index.js';
 import type { ClientIdentity } from './auth.js';
+import type { ChannelRetention } from './engines/engine.js';
 
 /** The retry hint an `app_starting` refusal carries (apps start in seconds; HTTP says Retry-After: 1). */
 export const APP_STARTING_RETRY_MS = 1000;
@@ -34,7 +35,10 @@ export interface NamespaceHooks {
 export interface Namespace {
   readonly config: NamespaceConfig;
   readonly hooks: NamespaceHooks;
-  readonly retention: { historySize: number; historyTtlMs: number };
+  /** The namespace's history rule (channels no `historyBySuffix` entry matches). */
+  readonly retention: ChannelRetention;
+  /** The history rule of one channel: its `historyBySuffix` entry, else `retention` (no allocation). */
+  retentionOf(channel: string): ChannelRetention;
   /**
    * Clients publish into it and nobody can read it (subscribe "server", no history): the
    * onClientPublish hook is where its publications go, and they never enter the engine.
@@ -67,10 +71,21 @@ export class NamespaceRegistry {
     const config = namespaceConfigSchema.parse(input);
     if (this.byName.has(config.name)) throw new Error(`namespace "${config.name}" is already registered`);
     this.reserved.delete(config.name);
+    const historyTtlMs = config.historyTtlSeconds * 1000;
+    const inBuffers = config.historyInBuffers === true;
+    const retention: ChannelRetention = { historySize: config.historySize, historyTtlMs, inBuffers };
+    // Longest suffix first, so the most specific rule wins whatever the order they were written in.
+    const bySuffix = Object.entries(config.historyBySuffix ?? {})
+      .sort(([a], [b]) => b.length - a.length)
+      .map(([suffix, historySize]) => ({ suffix, retention: { historySize, historyTtlMs, inBuffers } }));
     const ns: Namespace = {
       config,
       hooks,
-      retention: { historySize: config.historySize, historyTtlMs: config.historyTtlSeconds * 1000 },
+      retention,
+      retentionOf: (channel) => {
+        for (const r of bySuffix) if (channel.endsWith(r.suffix)) return r.retention;
+        return retention;
+      },
       inputOnly: config.subscribe === 'server' && config.historySize === 0 && hooks.onClientPublish !== undefined,
     };
     this.byName.set(config.name, ns);

@@ -145,7 +145,7 @@ export class PublishPipeline {
     }
     // A client frame's payload is a view into the socket's buffer: the engine gets its own copy.
     if (door === 'client-binary' && payload.binary) payload.binary = Buffer.from(payload.binary);
-    return this.options.engine.publish(channel, payload, ns.retention);
+    return this.options.engine.publish(channel, payload, ns.retentionOf(channel));
   }
 
   /** Publishes what every coalescing window holds now (shutdown). */
@@ -169,7 +169,7 @@ export class PublishPipeline {
         onCoalesced: () => counter.inc(),
         emit: (key, payload) => {
           const channel = key.slice(0, key.indexOf('\u0000'));
-          Promise.resolve(this.options.engine.publish(channel, payload, ns.retention)).catch((err: Error) =>
+          Promise.resolve(this.options.engine.publish(channel, payload, ns.retentionOf(channel))).catch((err: Error) =>
             this.options.logger.error({ err, channel }, 'coalesced publish failed'),
           );
         },

@@ -3,6 +3,8 @@ import assert from 'node:assert/strict';
 import { getEventListeners } from 'node:events';
 import { compareIds, isNoGroupError, DEFAULT_READ_COUNT } from '../../src/events/event-log.js';
 import { MemoryEventLog } from '../../src/events/memory-event-log.js';
+import { setTimeout as sleep } from 'node:timers/promises';
+import { track } from '../helpers/settled.js';
 
 /** A controllable clock for ids and idle times. */
 function manualClock(start = 1_000) {
@@ -16,15 +18,6 @@ function manualClock(start = 1_000) {
       t = ms;
     },
   };
-}
-
-const sleep = (ms: number) => new Promise<void>((r) => setTimeout(r, ms));
-
-/** Tracks whether a promise has settled, for asserting that a read is still blocked. */
-function track<T>(p: Promise<T>) {
-  const state = { settled: false };
-  void p.then(() => (state.settled = true), () => (state.settled = true));
-  return state;
 }
 
 describe('compareIds', () => {

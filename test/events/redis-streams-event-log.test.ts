@@ -7,14 +7,8 @@ import assert from 'node:assert/strict';
 import { compareIds, isNoGroupError, DEFAULT_READ_COUNT } from '../../src/events/event-log.js';
 import { RedisStreamsEventLog } from '../../src/events/redis-streams-event-log.js';
 import { startRedis, type TestRedis } from '../helpers/redis.js';
-
-const sleep = (ms: number) => new Promise<void>((r) => setTimeout(r, ms));
-
-function track<T>(p: Promise<T>) {
-  const state = { settled: false };
-  void p.then(() => (state.settled = true), () => (state.settled = true));
-  return state;
-}
+import { setTimeout as sleep } from 'node:timers/promises';
+import { track } from '../helpers/settled.js';
 
 describe('RedisStreamsEventLog (real Redis)', () => {
   let redis: TestRedis;

@@ -10,7 +10,7 @@
 import { test, before, after } from 'node:test';
 import assert from 'node:assert/strict';
 import { createRequire } from 'node:module';
-import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { Parser } from 'm3u8-parser';
@@ -21,7 +21,7 @@ import { Transcoder } from '../../src/apps/live/abr/transcoder.js';
 import { Segmenter } from '../../src/apps/live/media/segmenter.js';
 import { createLogger } from '../../src/core/logger.js';
 import { LIVE_SETTINGS } from '../../src/apps/live/settings.js';
-import { launchChromium, publish, run, startLive, waitFor, type LiveTestServer } from './harness.js';
+import { bytes, launchChromium, probe, publish, startLive, waitFor, type LiveTestServer } from './harness.js';
 
 const require = createRequire(import.meta.url);
 let live: LiveTestServer;
@@ -74,21 +74,6 @@ test('a ladder whose ffmpeg cannot start is counted and leaves the source alone'
   ladder.end();
 });
 
-async function probe(name: string, ...parts: Buffer[]): Promise<{ width: number; height: number; frames: number }> {
-  const file = join(dir, name);
-  writeFileSync(file, Buffer.concat(parts));
-  const r = await run('ffprobe', ['-v', 'error', '-select_streams', 'v:0', '-count_frames', '-show_entries', 'stream=width,height,nb_read_frames', '-of', 'json', file]);
-  assert.equal(r.code, 0, r.stderr);
-  const s = (JSON.parse(r.stdout) as { streams: { width: number; height: number; nb_read_frames: string }[] }).streams[0]!;
-  return { width: s.width, height: s.height, frames: Number(s.nb_read_frames) };
-}
-
-async function bytes(url: string): Promise<Buffer> {
-  const res = await fetch(url);
-  assert.equal(res.status, 200, url);
-  return Buffer.from(await res.arrayBuffer());
-}
-
 test('a 360p source gets 240p and 160p renditions: master playlist, decodable segments, DASH, hls.js switching', { timeout: 150_000 }, async () => {
   const key = await live.api<{ id: string; key: string }>('POST', '/api/v1/streams/keys', { label: 'abr' });
   const ffmpeg = publish(live.rtmpUrl(key.body.key), 60);
@@ -130,7 +115,7 @@ test('a 360p source gets 240p and 160p renditions: master playlist, decodable se
       const first = sourcePlain.manifest.segments[0]!.dateTimeString!;
       const overlapping = plain.manifest.segments.filter((x) => x.dateTimeString! >= first);
       assert.ok(overlapping.length > 0 && overlapping.every((x) => sourceStarts.has(x.dateTimeString)), `${name} segments start where the source's do: ${overlapping.map((x) => `${x.dateTimeString} ${x.duration}`).join(', ')} vs ${sourcePlain.manifest.segments.map((x) => `${x.dateTimeString} ${x.duration}`).join(', ')}`);
-      const decoded = await probe(`${name}.mp4`, await bytes(`${base}/${name}/init.mp4`), await bytes(`${base}/${name}/${seg.uri}`));
+      const decoded = await probe(dir, `${name}.mp4`, await bytes(`${base}/${name}/init.mp4`), await bytes(`${base}/${name}/${seg.uri}`));
       assert.equal(decoded.width, v.attributes.RESOLUTION!.width, `${name} width`);
       assert.equal(decoded.height, v.attributes.RESOLUTION!.height, `${name} height`);
       assert.ok(decoded.frames >= 10, `${name}: ${decoded.frames} frames decode`);
@@ -140,7 +125,7 @@ test('a 360p source gets 240p and 160p renditions: master playlist, decodable se
     assert.deepEqual(mpd.playlists.map((p) => p.attributes.RESOLUTION?.height).sort((a, b) => (a ?? 0) - (b ?? 0)), [160, 240, 360], 'one DASH video Representation per variant');
     const small = mpd.playlists.find((p) => p.attributes.RESOLUTION?.height === 160)!;
     const dashSeg = small.segments.at(-1)!;
-    const dashDecoded = await probe('dash-160.mp4', await bytes(small.segments[0]!.map!.resolvedUri), await bytes(dashSeg.resolvedUri));
+    const dashDecoded = await probe(dir, 'dash-160.mp4', await bytes(small.segments[0]!.map!.resolvedUri), await bytes(dashSeg.resolvedUri));
     assert.equal(dashDecoded.height, 160, 'the DASH Representation serves the rendition');
 
     // hls.js plays the master, then is told to switch to the smallest rendition.

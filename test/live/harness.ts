@@ -2,7 +2,10 @@
  * Test harness for the live app: a real server with the live app on random ports (HTTP and
  * RTMP, in-memory PGlite), helpers for its API, and ffmpeg publishing a test pattern.
  */
+import assert from 'node:assert/strict';
 import { spawn, type ChildProcess } from 'node:child_process';
+import { writeFileSync } from 'node:fs';
+import { join } from 'node:path';
 import type { Browser } from 'playwright-core';
 import { AUTOPLAY, launchChromium as launchSystemChromium } from '../helpers/chromium.js';
 import { TEST_API_KEY, startServer, sleep } from '../helpers/server.js';
@@ -70,4 +73,21 @@ export async function run(cmd: string, args: string[], input?: Buffer): Promise<
 /** Headless Chromium as the live browser tests run it (autoplay allowed, nothing from the network). */
 export function launchChromium(): Promise<Browser> {
   return launchSystemChromium([AUTOPLAY]);
+}
+
+/** The body of a GET of `url`, asserting a 200 (a media part the test is about to decode). */
+export async function bytes(url: string): Promise<Buffer> {
+  const res = await fetch(url);
+  assert.equal(res.status, 200, url);
+  return Buffer.from(await res.arrayBuffer());
+}
+
+/** Writes `parts` (an init segment and a media segment) to `dir`/`name` and decodes its video with ffprobe: size and frames read. */
+export async function probe(dir: string, name: string, ...parts: Buffer[]): Promise<{ width: number; height: number; frames: number }> {
+  const file = join(dir, name);
+  writeFileSync(file, Buffer.concat(parts));
+  const r = await run('ffprobe', ['-v', 'error', '-select_streams', 'v:0', '-count_frames', '-show_entries', 'stream=width,height,nb_read_frames', '-of', 'json', file]);
+  assert.equal(r.code, 0, r.stderr);
+  const s = (JSON.parse(r.stdout) as { streams: { width: number; height: number; nb_read_frames: string }[] }).streams[0]!;
+  return { width: s.width, height: s.height, frames: Number(s.nb_read_frames) };
 }

@@ -8,12 +8,12 @@
  */
 import { test, before, after } from 'node:test';
 import assert from 'node:assert/strict';
-import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { Parser } from 'm3u8-parser';
 import { parseLadder } from '../../src/apps/live/abr/ladder.js';
-import { publish, run, startLive, waitFor, type LiveTestServer } from './harness.js';
+import { bytes, probe, publish, startLive, waitFor, type LiveTestServer } from './harness.js';
 import { productionConf, startNginxRtmp, type NginxRtmp } from './nginx-rtmp.js';
 
 let live: LiveTestServer;
@@ -30,12 +30,6 @@ after(async () => {
   await live?.server.close();
   rmSync(dir, { recursive: true, force: true });
 });
-
-async function bytes(url: string): Promise<Buffer> {
-  const res = await fetch(url);
-  assert.equal(res.status, 200, url);
-  return Buffer.from(await res.arrayBuffer());
-}
 
 test('a stream ingested by nginx-rtmp gets the ABR ladder: master playlist, decodable 240p rendition', { timeout: 150_000 }, async () => {
   const key = await live.api<{ id: string; key: string }>('POST', '/api/v1/streams/keys', { label: 'abr via nginx' });
@@ -60,13 +54,9 @@ test('a stream ingested by nginx-rtmp gets the ABR ladder: master playlist, deco
     plain.end();
     const seg = plain.manifest.segments[0];
     assert.ok(seg, 'the 240p rendition lists a segment');
-    const file = join(dir, 'r240.mp4');
-    writeFileSync(file, Buffer.concat([await bytes(`${base}/240p/init.mp4`), await bytes(`${base}/240p/${seg.uri}`)]));
-    const r = await run('ffprobe', ['-v', 'error', '-select_streams', 'v:0', '-count_frames', '-show_entries', 'stream=height,nb_read_frames', '-of', 'json', file]);
-    assert.equal(r.code, 0, r.stderr);
-    const probed = (JSON.parse(r.stdout) as { streams: { height: number; nb_read_frames: string }[] }).streams[0]!;
+    const probed = await probe(dir, 'r240.mp4', await bytes(`${base}/240p/init.mp4`), await bytes(`${base}/240p/${seg.uri}`));
     assert.equal(probed.height, 240);
-    assert.ok(Number(probed.nb_read_frames) >= 10, `${probed.nb_read_frames} frames decode`);
+    assert.ok(probed.frames >= 10, `${probed.frames} frames decode`);
   } finally {
     ffmpeg.kill('SIGINT');
     await ffmpeg.exited;

@@ -12,7 +12,7 @@ import assert from 'node:assert/strict';
 import { createServer, type AirwavesServer } from '../../src/server.js';
 import { createLogger } from '../../src/core/logger.js';
 import type { AirwavesApp } from '../../src/apps/app.js';
-import { RawClient, TEST_API_KEY, TEST_JWT_SECRET, adminFetch } from '../helpers/server.js';
+import { RawClient, TEST_API_KEY, TEST_JWT_SECRET, adminFetch, until } from '../helpers/server.js';
 
 /**
  * An app whose registration waits until the test calls `release` (or `fail`); once released it
@@ -61,15 +61,6 @@ async function start(apps: AirwavesApp[], loginRatePerMinute?: number) {
 
 async function errorCode(response: Response): Promise<string> {
   return ((await response.json()) as { error: { code: string } }).error.code;
-}
-
-/** Polls until `check` holds; generous, so a loaded machine only makes it slower. */
-async function eventually(what: string, check: () => Promise<boolean>, timeoutMs = 60_000): Promise<void> {
-  const until = Date.now() + timeoutMs;
-  while (!(await check())) {
-    if (Date.now() > until) throw new Error(`timed out waiting for ${what}`);
-    await new Promise((r) => setTimeout(r, 20));
-  }
 }
 
 describe('serving while the apps start', () => {
@@ -131,7 +122,7 @@ describe('serving while the apps start', () => {
       assert.ok(!(await docs()).some((p) => p.startsWith('/api/v1/first')), 'the API docs list no route of an app still starting');
 
       second.release(); // the second finishes first: it does not wait for the first
-      await eventually('the second app to serve', async () => (await fetch(`${server.url}/api/v1/second/hello`)).status === 200);
+      await until('the second app to serve', async () => (await fetch(`${server.url}/api/v1/second/hello`)).status === 200, 60_000, 20);
       assert.deepEqual(await (await fetch(`${server.url}/api/v1/second/hello`)).json(), { hello: 'second' });
       const firstRoute = await fetch(`${server.url}/api/v1/first/hello`);
       assert.equal(firstRoute.status, 503, 'the first is still starting');

@@ -3,6 +3,8 @@
  * The inspector's calls to the HTTP API with the admin key: the channel directory
  * (GET /api/v1/admin/channels) and server-side publish (POST /api/v1/publish).
  */
+import { ApiError } from '../shared/api-error.js';
+
 export interface NamespaceInfo {
   name: string;
   subscribe: 'anonymous' | 'authenticated' | 'server';
@@ -27,9 +29,6 @@ export interface Directory {
   channels: ChannelInfo[];
 }
 
-/** An HTTP API error as a sentence: "401 unauthorized: missing or wrong API key". */
-export class ApiError extends Error {}
-
 async function call<T>(apiKey: string, method: string, path: string, body?: unknown): Promise<T> {
   const res = await fetch(path, {
     method,
@@ -37,7 +36,11 @@ async function call<T>(apiKey: string, method: string, path: string, body?: unkn
     body: body === undefined ? undefined : JSON.stringify(body),
   });
   const json = (await res.json().catch(() => null)) as { error?: { code: string; message: string } } | null;
-  if (!res.ok) throw new ApiError(json?.error ? `${res.status} ${json.error.code}: ${json.error.message}` : `${res.status} ${res.statusText}`);
+  if (!res.ok) {
+    // The inspector shows the message as it is: a sentence, "401 unauthorized: missing or wrong API key".
+    const code = json?.error?.code ?? 'http_error';
+    throw new ApiError(res.status, code, json?.error ? `${res.status} ${code}: ${json.error.message}` : `${res.status} ${res.statusText}`);
+  }
   return json as T;
 }
 

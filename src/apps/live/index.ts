@@ -83,7 +83,7 @@ export function createLiveApp(options: LiveOptions = {}): AirwavesApp<LiveConfig
       let rtmp: RtmpServer | null = null;
       let rtmpPort = 0;
       if (config.liveRtmpEnabled) {
-        rtmp = new RtmpServer({ host, port: config.liveRtmpPort }, service.rtmpObserver());
+        rtmp = new RtmpServer({ host, port: config.liveRtmpPort, maxConnections: config.liveRtmpMaxConnections }, service.rtmpObserver());
         try {
           rtmpPort = await rtmp.listen();
           log.info({ port: rtmpPort }, `RTMP ingest on rtmp://${host}:${rtmpPort}/${settings.rtmpApp}/<stream key>`);

@@ -24,7 +24,7 @@ export function createLiveMetrics(registry: Registry) {
     ingestBitrate: new prom.Gauge({ name: 'live_ingest_bitrate_kbps', help: 'Ingest bitrate of each live stream', labelNames: ['stream'] as const, registers }),
     droppedFrames: new prom.Gauge({ name: 'live_dropped_frames', help: 'Frames dropped at ingest for each live stream so far', labelNames: ['stream'] as const, registers }),
     streamsByHeight: new prom.Gauge({ name: 'live_streams_by_height', help: 'Live streams by source picture height (quality distribution)', labelNames: ['height'] as const, registers }),
-    rtmpRejected: new prom.Counter({ name: 'live_rtmp_rejected_total', help: 'RTMP publishes refused', labelNames: ['reason'] as const, registers }),
+    rtmpRejected: new prom.Counter({ name: 'live_rtmp_rejected_total', help: 'RTMP publishes refused, and connections refused at the connection limit', labelNames: ['reason'] as const, registers }),
     rtmpProtocolErrors: new prom.Counter({ name: 'live_rtmp_protocol_errors_total', help: 'RTMP connections closed for malformed input', labelNames: ['kind'] as const, registers }),
     rtmpDropped: new prom.Counter({ name: 'live_rtmp_dropped_messages_total', help: 'RTMP messages ignored (media before publish, unknown messages)', labelNames: ['kind'] as const, registers }),
     badPayloads: new prom.Counter({ name: 'live_bad_payloads_total', help: 'Audio/video payloads skipped as empty, corrupt or of an unsupported codec', labelNames: ['kind'] as const, registers }),

@@ -130,6 +130,10 @@ export class LiveService {
         this.log.warn({ ip, kind, reason: err.message }, 'RTMP connection closed: malformed input');
       },
       onDropped: (kind) => this.metrics.rtmpDropped.inc({ kind }),
+      onConnectionRefused: (reason, ip, detail) => {
+        this.metrics.rtmpRejected.inc({ reason });
+        this.log.warn({ ip, reason }, `RTMP connection refused: ${detail}`);
+      },
     };
   }
 

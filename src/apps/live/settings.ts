@@ -13,6 +13,7 @@ import { bool, port, positiveInt, type SettingFields, type SettingsOf } from '..
 export const LIVE_SETTINGS = {
   liveRtmpEnabled: ['AIRWAVES_LIVE_RTMP_ENABLED', bool.default(true), 'run the live app\'s embedded RTMP listener (with nginx-rtmp in front, keep it on a private port: nginx relays each stream to it for packaging)'],
   liveRtmpPort: ['AIRWAVES_LIVE_RTMP_PORT', port.default(1935), 'TCP port of the embedded RTMP listener (0 picks a free port)'],
+  liveRtmpMaxConnections: ['AIRWAVES_LIVE_RTMP_MAX_CONNECTIONS', positiveInt.default(1000), 'open connections the embedded RTMP listener accepts at once; one more is closed at once, logged (`RTMP connection refused`) and counted (live_rtmp_rejected_total{reason="connection_limit"})'],
   liveIngestUrl: ['AIRWAVES_LIVE_INGEST_URL', z.string().regex(/^rtmps?:\/\//, 'an rtmp:// URL').optional(), 'ingest URL shown to streamers, without the key (default rtmp://<host>:<RTMP port>/live)'],
   livePartTargetMs: ['AIRWAVES_LIVE_PART_MS', z.coerce.number().int().min(100).max(2000).default(250), 'LL-HLS part target duration (ms)'],
   liveSegmentTargetMs: ['AIRWAVES_LIVE_SEGMENT_MS', z.coerce.number().int().min(500).max(10_000).default(1000), 'shortest segment (ms); segments end at the first keyframe after it'],

@@ -23,8 +23,27 @@ import { JsonlRecorder } from './venues/recorder.js';
 import { marketManifest } from './manifest.js';
 import { MarketActivity } from './activity.js';
 
-/** The `market` hub namespace: server-published, public, slow readers conflated by key. */
-export const MARKET_NAMESPACE = { name: 'market', subscribe: 'anonymous', publish: 'server', historySize: 200, historyTtlSeconds: 60, maxMessageBytes: 1024 * 1024, slowConsumer: 'conflate' } as const;
+/**
+ * The `market` hub namespace: server-published, public, slow readers conflated by key.
+ *
+ * History (what a resubscribe with `since` replays): venue books, trades and health keep 200 per
+ * channel; channels whose every message is a full state (BBOs, tickers, the cross-venue top) keep
+ * only the newest, which is all a resubscribe needs. It is kept as bytes off the V8 heap
+ * (`historyInBuffers`): as message objects, every publication of a busy channel survived a
+ * scavenge and was promoted — ~600 KB per scavenge at 10k venue msg/s, the GC pauses of the
+ * gateway; as bytes, 17 KB (docs/market.md, "GC").
+ */
+export const MARKET_NAMESPACE = {
+  name: 'market',
+  subscribe: 'anonymous',
+  publish: 'server',
+  historySize: 200,
+  historyBySuffix: { '.bbo': 1, '.ticker': 1, '@all.book': 1 },
+  historyInBuffers: true,
+  historyTtlSeconds: 60,
+  maxMessageBytes: 1024 * 1024,
+  slowConsumer: 'conflate',
+} as const;
 
 export interface MarketApp extends AirwavesApp<MarketConfig> {
   gateway?: MarketGateway;

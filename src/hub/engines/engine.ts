@@ -49,6 +49,8 @@ export interface PublishPayload {
 export interface ChannelRetention {
   historySize: number;
   historyTtlMs: number;
+  /** Keep the history as bytes off the V8 heap (the memory engine; see memory/byte-ring.ts). */
+  inBuffers?: boolean;
 }
 
 export interface PublishAck {

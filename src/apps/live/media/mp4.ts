@@ -123,40 +123,31 @@ const DELTA_FLAGS = 0x01010000;
  * V8 run full collections.
  */
 export function fragment(sequence: number, runs: TrackRun[], alloc: (size: number) => Buffer = Buffer.allocUnsafe): Buffer {
-  const nonEmpty = runs.filter((r) => r.samples.length > 0);
-  // trun sizes are fixed per sample, so the moof size is known before the data offsets.
-  const trafSize = (r: TrackRun) => 8 + 16 + 20 + (12 + 8 + r.samples.length * 16);
-  const moofSize = 8 + 16 + nonEmpty.reduce((n, r) => n + trafSize(r), 0);
+  let moofSize = 8 + 16;
   let mdatSize = 8;
-  for (const r of nonEmpty) for (const s of r.samples) mdatSize += s.data.length;
+  for (const r of runs) {
+    if (r.samples.length === 0) continue;
+    moofSize += trafSize(r);
+    for (const s of r.samples) mdatSize += s.data.length;
+  }
   const out = alloc(moofSize + mdatSize);
-  let pos = 0;
-  const header = (size: number, type: string) => {
-    out.writeUInt32BE(size, pos);
-    out.write(type, pos + 4, 'latin1');
-    pos += 8;
-  };
-  const fullHeader = (size: number, type: string, version: number, flags: number) => {
-    header(size, type);
-    out.writeUInt32BE(((version << 24) | flags) >>> 0, pos);
-    pos += 4;
-  };
-  header(moofSize, 'moof');
-  fullHeader(16, 'mfhd', 0, 0);
+  let pos = writeHeader(out, 0, moofSize, 'moof');
+  pos = writeFullHeader(out, pos, 16, 'mfhd', 0, 0);
   out.writeUInt32BE(sequence >>> 0, pos);
   pos += 4;
   let dataOffset = moofSize + 8;
-  for (const r of nonEmpty) {
-    header(trafSize(r), 'traf');
-    fullHeader(16, 'tfhd', 0, 0x020000); // default-base-is-moof
+  for (const r of runs) {
+    if (r.samples.length === 0) continue;
+    pos = writeHeader(out, pos, trafSize(r), 'traf');
+    pos = writeFullHeader(out, pos, 16, 'tfhd', 0, 0x020000); // default-base-is-moof
     out.writeUInt32BE(r.trackId, pos);
     pos += 4;
-    fullHeader(20, 'tfdt', 1, 0);
+    pos = writeFullHeader(out, pos, 20, 'tfdt', 1, 0);
     out.writeUInt32BE(Math.floor(r.baseDecodeTime / 2 ** 32), pos);
     out.writeUInt32BE(r.baseDecodeTime >>> 0, pos + 4);
     pos += 8;
     // duration, size, flags and composition offset present for every sample.
-    fullHeader(12 + 8 + r.samples.length * 16, 'trun', 1, 0x000001 | 0x000100 | 0x000200 | 0x000400 | 0x000800);
+    pos = writeFullHeader(out, pos, 12 + 8 + r.samples.length * 16, 'trun', 1, 0x000001 | 0x000100 | 0x000200 | 0x000400 | 0x000800);
     out.writeUInt32BE(r.samples.length, pos);
     out.writeUInt32BE(dataOffset, pos + 4);
     pos += 8;
@@ -169,8 +160,8 @@ export function fragment(sequence: number, runs: TrackRun[], alloc: (size: numbe
       dataOffset += s.data.length;
     }
   }
-  header(mdatSize, 'mdat');
-  for (const r of nonEmpty) {
+  pos = writeHeader(out, pos, mdatSize, 'mdat');
+  for (const r of runs) {
     for (const s of r.samples) {
       const at = pos;
       pos += s.data.copy(out, at);
@@ -181,4 +172,26 @@ export function fragment(sequence: number, runs: TrackRun[], alloc: (size: numbe
     }
   }
   return out;
+}
+
+/**
+ * The fragment writer's helpers, at module level rather than closures inside `fragment`: it runs
+ * four times a second per stream, and under tsx esbuild's keepNames turns every named closure
+ * into an `Object.defineProperty` call per run.
+ */
+function trafSize(r: TrackRun): number {
+  // trun sizes are fixed per sample, so the moof size is known before the data offsets.
+  return 8 + 16 + 20 + (12 + 8 + r.samples.length * 16);
+}
+
+function writeHeader(out: Buffer, pos: number, size: number, type: string): number {
+  out.writeUInt32BE(size, pos);
+  out.write(type, pos + 4, 'latin1');
+  return pos + 8;
+}
+
+function writeFullHeader(out: Buffer, pos: number, size: number, type: string, version: number, flags: number): number {
+  pos = writeHeader(out, pos, size, type);
+  out.writeUInt32BE(((version << 24) | flags) >>> 0, pos);
+  return pos + 4;
 }

@@ -75,6 +75,14 @@ export interface SegmenterOptions {
   leader?: Segmenter;
 }
 
+/** How often held requests are checked for their timeout (`Segmenter.wait`). */
+const SWEEP_MS = 100;
+
+interface WaitGroup {
+  ready: () => boolean;
+  waiters: { done: (ok: boolean) => void; deadline: number }[];
+}
+
 interface PendingVideo {
   dtsMs: number;
   ctsMs: number;
@@ -112,7 +120,9 @@ export class Segmenter {
   private audioNextTime: number | null = null;
   private sequence = 1;
   private nextMsn = 0;
-  private waiters: { ready: () => boolean; resolve: () => void }[] = [];
+  /** Held requests by what they wait for (`wait`): early ones first, then the rest. */
+  private readonly waiting: [Map<string, WaitGroup>, Map<string, WaitGroup>] = [new Map(), new Map()];
+  private sweeper: NodeJS.Timeout | null = null;
   /** The last keyframes' times (publisher ms), for `alignedOrigin`. */
   private readonly recentKeyframes: number[] = [];
   /** Media times (ms) of the last segment starts, and of the last keyframe seen, for `cutAt`. */
@@ -223,23 +233,33 @@ export class Segmenter {
     this.wake();
   }
 
-  /** Resolves when `ready()` holds (checked after every part) or the stream ends. */
-  when(ready: () => boolean, timeoutMs: number): Promise<boolean> {
-    if (ready() || this.ended) return Promise.resolve(ready());
-    return new Promise((resolve) => {
-      const waiter = {
-        ready,
-        resolve: () => {
-          clearTimeout(timer);
-          resolve(ready());
-        },
-      };
-      const timer = setTimeout(() => {
-        this.waiters = this.waiters.filter((w) => w !== waiter);
-        resolve(ready());
-      }, timeoutMs);
-      this.waiters.push(waiter);
-    });
+  /**
+   * Calls `done(ready())` once `ready()` holds (asked after every part), the stream ends, or
+   * `timeoutMs` has passed (give or take `SWEEP_MS`). Requests that wait for the same thing share a
+   * `key` (every viewer at the live edge asks for the same next part): `ready` is asked once per
+   * key and part, and the waiters of a key are answered together, synchronously, in the order
+   * they came — no promise, closure or timer per waiter, which at thousands of held requests
+   * were a large share of each answer's cost and of what every young-generation GC copied.
+   * `early` waiters (playlists: small, and they tell each player what to fetch next) are answered
+   * before the others (parts) when the same part releases both.
+   */
+  wait(key: string, ready: () => boolean, timeoutMs: number, done: (ok: boolean) => void, early = false): void {
+    if (this.ended || ready()) return done(ready());
+    const groups = early ? this.waiting[0] : this.waiting[1];
+    let group = groups.get(key);
+    if (!group) groups.set(key, (group = { ready, waiters: [] }));
+    group.waiters.push({ done, deadline: Date.now() + timeoutMs });
+    if (!this.sweeper) {
+      this.sweeper = setInterval(() => this.expire(), SWEEP_MS);
+      this.sweeper.unref();
+    }
+  }
+
+  /** Requests waiting (apps/live/media/playback), for tests and health. */
+  get waiterCount(): number {
+    let n = 0;
+    for (const groups of this.waiting) for (const g of groups.values()) n += g.waiters.length;
+    return n;
   }
 
   /** The next part the playlist will announce (msn, index). */
@@ -333,12 +353,33 @@ export class Segmenter {
   }
 
   private wake(): void {
-    if (this.waiters.length === 0) return;
-    const waiting = this.waiters;
-    this.waiters = [];
-    for (const w of waiting) {
-      if (w.ready() || this.ended) w.resolve();
-      else this.waiters.push(w);
+    for (const groups of this.waiting)
+      for (const [key, group] of groups) {
+        if (!this.ended && !group.ready()) continue;
+        groups.delete(key);
+        const ok = group.ready();
+        for (const w of group.waiters) w.done(ok);
+      }
+  }
+
+  /** Answers the waiters whose time is up (not ready: `done(false)` unless it became so). */
+  private expire(): void {
+    const now = Date.now();
+    let left = 0;
+    for (const groups of this.waiting)
+      for (const [key, group] of groups) {
+        const due = group.waiters.filter((w) => w.deadline <= now);
+        if (due.length) {
+          group.waiters = group.waiters.filter((w) => w.deadline > now);
+          if (group.waiters.length === 0) groups.delete(key);
+          const ok = group.ready();
+          for (const w of due) w.done(ok);
+        }
+        left += group.waiters.length;
+      }
+    if (left === 0 && this.sweeper) {
+      clearInterval(this.sweeper);
+      this.sweeper = null;
     }
   }
 }

@@ -2,7 +2,8 @@
  * @module apps/live/rtmp/server
  * The embedded RTMP listener: a TCP server that gives each connection an `RtmpSession`.
  * Connections that never finish the handshake are closed after a timeout, and the number of
- * open connections is capped, so idle or half-open sockets cannot pile up.
+ * open connections is capped, so idle or half-open sockets cannot pile up; a connection refused
+ * by the cap is reported to the observer (a log line and a metric), never dropped silently.
  *
  * Each connection reads into one buffer of its own, reused for every read (net.Socket's `onread`),
  * instead of a fresh 64 KiB buffer per read: a publisher sends about 60 writes a second, and those
@@ -54,7 +55,12 @@ export class RtmpServer {
   }
 
   private accept(accepted: Socket): void {
-    if (this.sockets.size >= (this.options.maxConnections ?? 1000)) return void accepted.destroy();
+    const limit = this.options.maxConnections ?? 1000;
+    if (this.sockets.size >= limit) {
+      const ip = (accepted.remoteAddress ?? '?').replace(/^::ffff:/, '');
+      this.observer.onConnectionRefused('connection_limit', ip, `${this.sockets.size} RTMP connections open (the limit is ${limit})`);
+      return void accepted.destroy();
+    }
     const socket = withReadBuffer(accepted, (data) => session.receive(data));
     this.sockets.add(socket);
     socket.setNoDelay(true);

@@ -37,6 +37,11 @@ export interface SessionObserver {
   onProtocolError(kind: string, ip: string, err: Error): void;
   /** Input dropped without closing (media before publish, unknown messages). */
   onDropped(kind: string): void;
+  /**
+   * A connection closed as soon as it was accepted, before any byte was read (the listener's
+   * cap on open connections): the observer logs and counts it, so no refusal is silent.
+   */
+  onConnectionRefused(reason: 'connection_limit', ip: string, detail: string): void;
 }
 
 const OUT_CHUNK_SIZE = 4096;

@@ -6,13 +6,15 @@
  * swept so memory follows the live channel set.
  */
 import { RingBuffer } from '../../../core/ring-buffer.js';
+import { ByteHistoryRing } from './byte-ring.js';
 import type { ChannelRetention, HistorySlice, HubEngine, HubMessage, MessageSink, PublishAck, PublishPayload } from '../engine.js';
 import { newEpoch } from '../engine.js';
 
 interface ChannelLog {
   epoch: string;
   top: number;
-  ring: RingBuffer<HubMessage> | null;
+  /** Message objects, or bytes off the V8 heap when the retention says `inBuffers` (byte-ring.ts). */
+  ring: RingBuffer<HubMessage> | ByteHistoryRing | null;
   lastPublishAt: number;
   listening: boolean;
   /** Acks of recent idempotent publishes, oldest first (bounded). */
@@ -40,8 +42,10 @@ export class MemoryEngine implements HubEngine {
       log = { epoch: newEpoch(), top: 0, ring: null, lastPublishAt: 0, listening: false, seen: null };
       this.logs.set(channel, log);
     }
-    if (retention.historySize > 0 && (!log.ring || log.ring.capacity !== retention.historySize)) {
-      const ring = new RingBuffer<HubMessage>(retention.historySize);
+    const inBuffers = retention.inBuffers === true;
+    if (retention.historySize > 0 && (!log.ring || log.ring.capacity !== retention.historySize || log.ring instanceof ByteHistoryRing !== inBuffers)) {
+      const kept = log;
+      const ring = inBuffers ? new ByteHistoryRing(retention.historySize, channel, () => kept.epoch) : new RingBuffer<HubMessage>(retention.historySize);
       if (log.ring) for (const m of log.ring) ring.push(m);
       log.ring = ring;
     }
@@ -82,14 +86,12 @@ export class MemoryEngine implements HubEngine {
     const ring = log.ring;
     const oldestAllowed = retention.historyTtlMs > 0 ? Date.now() - retention.historyTtlMs : -Infinity;
     if (ring && afterOffset < log.top) {
-      // Offsets in the ring are contiguous, so the start index is computed, not searched.
-      const oldest = ring.peekOldest();
-      if (oldest) {
-        let i = Math.max(0, afterOffset + 1 - oldest.offset);
-        for (; i < ring.size; i++) {
-          const m = ring.at(i)!;
-          if (m.ts >= oldestAllowed) messages.push(m);
-        }
+      // Offsets in the ring are contiguous up to the top, so the start index is computed, not
+      // searched; and only the newest `limit` are read (a byte ring decodes what it reads).
+      const oldestOffset = log.top - ring.size + 1;
+      for (let i = Math.max(0, afterOffset + 1 - oldestOffset, ring.size - limit); i < ring.size; i++) {
+        const m = ring.at(i)!;
+        if (m.ts >= oldestAllowed) messages.push(m);
       }
     }
     const trimmed = messages.length > limit ? messages.slice(messages.length - limit) : messages;

@@ -1,0 +1,145 @@
+/**
+ * @module apps/live/media/front-door
+ * Playback requests answered straight from Node's HTTP server, ahead of Fastify. At 2,000 LL-HLS
+ * viewers every part releases 4,000 held requests at once (each viewer's blocking playlist reload
+ * and its preload-hinted part), and the playlist's p99 is how long the server takes to write them
+ * all: Fastify's routing, request and reply objects, hooks and validation were about half of
+ * each answer's CPU. Here a well-formed GET of a playback file (the shape players send) is
+ * answered with one `writeHead` + `end`, the headers of a playlist version built once and shared
+ * by every waiter.
+ *
+ * Whatever is not plainly well-formed here (another method, percent-encoded or repeated query
+ * values, a path the pattern does not take) goes on to Fastify, whose routes answer it (and
+ * validate it) exactly as before; so does every request until the first playback answer Fastify
+ * made has shown which server-wide headers (helmet's security headers) every answer carries —
+ * they are copied from it, so both doors answer with the same headers. Playback routes are
+ * public (apps/live/access), so there is no auth to skip.
+ */
+import type { IncomingMessage, Server, ServerResponse } from 'node:http';
+import type { PlaybackAnswer } from './playback.js';
+
+/** A request in the shape the door takes, its query values as sent. */
+export interface DoorRequest {
+  id: string;
+  rendition: string | undefined;
+  file: string;
+  msn: string | undefined;
+  part: string | undefined;
+  viewer: string | undefined;
+  ifNoneMatch: string | undefined;
+  ip: string;
+  userAgent: string | undefined;
+}
+
+export type DoorHandler = (req: DoorRequest, respond: (answer: PlaybackAnswer) => void) => void;
+
+type Listener = (req: IncomingMessage, res: ServerResponse) => void;
+
+/** Headers the route sets itself, never copied from an answer as server-wide. */
+const ROUTE_HEADERS = new Set(['content-type', 'content-length', 'cache-control', 'etag']);
+const QUERY_KEYS = new Set(['_HLS_msn', '_HLS_part', 'viewer']);
+
+/** The door in front of each server, for tests and the bench to read its counts. */
+const doors = new WeakMap<Server, MediaFrontDoor>();
+export const frontDoorOf = (server: Server): MediaFrontDoor | undefined => doors.get(server);
+
+export class MediaFrontDoor {
+  private readonly path: RegExp;
+  private serverWide: string[] | null = null;
+  private readonly flat = new WeakMap<object, string[]>();
+  private closed = false;
+  /** Requests the door answered, and those it passed on to Fastify (tests and the bench read them). */
+  answered = 0;
+  passed = 0;
+
+  /** `prefix`: where the app's routes live (`/api/v1/streams`). */
+  constructor(
+    prefix: string,
+    private readonly handle: DoorHandler,
+    private readonly onError: (err: unknown) => void,
+  ) {
+    const escaped = prefix.replace(/[.*+?^${}()|[\]\\]/g, '\\$&');
+    this.path = new RegExp(`^${escaped}/([0-9a-fA-F]{8}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{12})/media/(?:([0-9]{2,4}p)/)?([a-z0-9.-]{1,40})(?:\\?([^#]*))?$`);
+  }
+
+  /** The headers a Fastify playback answer carried before its route set any: from now on the door answers. */
+  learn(headers: Record<string, unknown>): void {
+    if (this.serverWide) return;
+    const out: string[] = [];
+    for (const [name, value] of Object.entries(headers)) if (!ROUTE_HEADERS.has(name) && typeof value === 'string') out.push(name, value);
+    this.serverWide = out;
+  }
+
+  /** Puts the door in front of `server`'s request listeners (Fastify's, or the handover's). */
+  install(server: Server): void {
+    doors.set(server, this);
+    const downstream = server.listeners('request') as Listener[];
+    server.removeAllListeners('request');
+    server.on('request', (req: IncomingMessage, res: ServerResponse) => {
+      if (this.take(req, res)) return;
+      this.passed++;
+      for (const listener of downstream) listener.call(server, req, res);
+    });
+  }
+
+  /** Stops answering (the server closes): Fastify answers what still comes (503 while closing). */
+  close(): void {
+    this.closed = true;
+  }
+
+  private take(req: IncomingMessage, res: ServerResponse): boolean {
+    if (this.closed || !this.serverWide || req.method !== 'GET') return false;
+    const m = this.path.exec(req.url ?? '');
+    if (!m) return false;
+    let msn: string | undefined;
+    let part: string | undefined;
+    let viewer: string | undefined;
+    const query = m[4];
+    if (query) {
+      // Percent-encoding and `+` are left to Fastify's parser, and so are repeated keys (an array there).
+      if (query.includes('%') || query.includes('+')) return false;
+      const seen = new Set<string>();
+      for (const pair of query.split('&')) {
+        if (pair === '') continue;
+        const eq = pair.indexOf('=');
+        const key = eq < 0 ? pair : pair.slice(0, eq);
+        const value = eq < 0 ? '' : pair.slice(eq + 1);
+        if (seen.has(key)) return false;
+        seen.add(key);
+        if (!QUERY_KEYS.has(key)) continue;
+        if (key === '_HLS_msn') msn = value;
+        else if (key === '_HLS_part') part = value;
+        else viewer = value;
+      }
+    }
+    const inm = req.headers['if-none-match'];
+    this.answered++;
+    this.handle(
+      { id: m[1]!, rendition: m[2], file: m[3]!, msn, part, viewer, ifNoneMatch: inm, ip: req.socket.remoteAddress ?? '', userAgent: req.headers['user-agent'] },
+      (answer) => this.write(res, answer),
+    );
+    return true;
+  }
+
+  private write(res: ServerResponse, answer: PlaybackAnswer): void {
+    try {
+      // The viewer left while its request was held: nothing to send, nothing to hold.
+      if (res.destroyed) return;
+      if (answer.hold) res.once('close', answer.hold());
+      res.writeHead(answer.status, this.headersOf(answer));
+      res.end(answer.body ?? undefined);
+    } catch (err) {
+      this.onError(err);
+      res.destroy();
+    }
+  }
+
+  private headersOf(answer: PlaybackAnswer): string[] {
+    const cached = answer.shared ? this.flat.get(answer.headers) : undefined;
+    if (cached) return cached;
+    const out = this.serverWide!.slice();
+    for (const name in answer.headers) out.push(name, answer.headers[name]!);
+    if (answer.shared) this.flat.set(answer.headers, out);
+    return out;
+  }
+}

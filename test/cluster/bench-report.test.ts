@@ -1,0 +1,152 @@
+/**
+ * The cluster benchmark's verdicts over repeated searches (bench/cluster/report.ts): a setup's
+ * saturation is the median of its searches (a search where nothing passed counts 0), the scaling
+ * ratio is the ratio of medians beside the run-by-run pairs, the load generators' check fails on
+ * a generator-bound step, and the half-load check reads the median cross-node p99 with the
+ * same-node one beside it. Checked against hand-worked synthetic steps; and `--out` naming.
+ */
+import { test } from 'node:test';
+import assert from 'node:assert/strict';
+import { join, resolve } from 'node:path';
+import { bySetup, renderMarkdown, spreadOf, summarize, type ConfigResult, type HalfLoadResult } from '../../bench/cluster/report.js';
+import { outStemOf } from '../../bench/cluster/index.js';
+import type { StepResult } from '../../bench/cluster/rig.js';
+
+const latency = (p99: number) => ({ p50: p99 / 4, p95: p99 / 2, p99, max: p99 * 2, count: 1000 });
+
+/** A step of s subscribers per channel per node on `nodes` nodes (2 channels × 10 msg/s per node). */
+function step(nodes: number, s: number, pass: boolean, extra: Partial<StepResult> = {}): StepResult {
+  const perSec = s * 20 * nodes;
+  return {
+    subscribersPerChannel: s,
+    clients: 2 * s * nodes,
+    durationMs: 3000,
+    published: 60 * nodes,
+    achievedRate: 20 * nodes,
+    expected: perSec * 3,
+    delivered: perSec * 3,
+    deliveredPerSec: perSec,
+    lost: 0,
+    duplicated: 0,
+    outOfOrder: 0,
+    latencyMs: latency(pass ? 20 : 80),
+    crossNodeLatencyMs: nodes > 1 ? latency(pass ? 20 : 80) : null,
+    sameNodeLatencyMs: nodes > 1 ? latency(pass ? 18 : 80) : null,
+    cpuPercent: { nodes: Array(nodes).fill(12), redis: 1, receivers: [3, 3], publishers: [2], machine: 120, other: 5 },
+    cpuUsPerDelivery: { nodes: 12, redis: 0.5, generators: 10 },
+    throttledPercent: Array(nodes).fill(pass ? 10 : 60),
+    stallMs: Array(nodes).fill(3),
+    split: { publishRttP99Ms: Array(nodes).fill(5), publishToWriteP99Ms: Array(nodes).fill(10) },
+    drainMs: 100,
+    connected: 2 * s * nodes,
+    generatorBound: false,
+    pass,
+    failure: pass ? undefined : 'p99 80 ms > 50 ms',
+    ...extra,
+  };
+}
+
+/** A search whose steps pass up to `sat` (0: none passes) and fail at the (up to two) ladder steps above. */
+function search(nodes: number, repetition: number, sat: number, extra: Partial<StepResult> = {}): ConfigResult {
+  const ladder = [100, 200, 300, 400, 500, 600].filter((s) => s <= sat + 200).map((s) => step(nodes, s, s <= sat, extra));
+  const saturation = ladder.filter((s) => s.pass).at(-1) ?? null;
+  return {
+    label: `${nodes} node${nodes > 1 ? 's' : ''} redis @0.15`,
+    engine: 'redis',
+    nodes,
+    repetition,
+    fixed: ladder.find((s) => s.subscribersPerChannel === 300) ?? null,
+    ladder,
+    saturation,
+    limitedBy: 'nodes',
+    layout: { publishers: nodes, receivers: 2 * nodes, channels: 2 * nodes, crossNodeShare: nodes > 1 ? 0.5 : 0 },
+  };
+}
+
+const opts = { p99LimitMs: 50, crossNodeP99TargetMs: 10, ratioTargets: { 2: 1.7, 3: 2.4 } };
+
+test('spreadOf: the median of an odd count is the middle value, of an even count the mean of the middle two', () => {
+  assert.deepEqual(spreadOf([9000, 11000, 8000]), { median: 9000, min: 8000, max: 11000, values: [9000, 11000, 8000] });
+  assert.equal(spreadOf([1, 4, 2, 3]).median, 2.5);
+});
+
+test('a setup saturates at the median of its searches; the ratio is of medians, with the run-by-run pairs beside it', () => {
+  // One node: 10,000 / 12,000 / 8,000 deliveries/s (s = 500, 600, 400); two nodes: 16,000 / 12,000 / 24,000.
+  const setups = bySetup([search(1, 1, 500), search(2, 1, 400), search(1, 2, 600), search(2, 2, 300), search(1, 3, 400), search(2, 3, 600)]);
+  assert.deepEqual(setups.map((s) => [s.label, s.saturation.median]), [['1 node redis @0.15', 10000], ['2 nodes redis @0.15', 16000]]);
+  const { ratios, checks } = summarize(opts, setups, null);
+  assert.equal(ratios['2 nodes redis @0.15'].ofMedians, 1.6);
+  assert.deepEqual(ratios['2 nodes redis @0.15'].paired?.values, [1.6, 1, 3]);
+  const scaling = checks.find((c) => c.name.startsWith('2 nodes redis @0.15 vs 1 node'))!;
+  assert.equal(scaling.met, false, '1.6× of medians is below 1.7× although one pair reaches 3×');
+  assert.match(scaling.actual, /1 of 3 pairs at or above the target/);
+});
+
+test('a ratio above the ideal N× is reported as not valid, not as met', () => {
+  // One node cut short (8,000/s) against two nodes at 20,000/s: 2.5× of 2× ideal.
+  const { checks } = summarize(opts, bySetup([search(1, 1, 400), search(2, 1, 500)]), null);
+  const scaling = checks.find((c) => c.name.startsWith('2 nodes redis @0.15 vs 1 node'))!;
+  assert.equal(scaling.met, false);
+  assert.match(scaling.actual, /^2\.5× .*above the ideal 2×.*not a valid figure$/);
+});
+
+test('a search where no step passed counts 0 toward the median, not skipped', () => {
+  const setups = bySetup([search(1, 1, 500), search(1, 2, 0), search(1, 3, 400)]);
+  assert.deepEqual(setups[0].saturation.values, [10000, 0, 8000]);
+  assert.equal(setups[0].saturation.median, 8000);
+});
+
+test('the load generators check fails when any step was generator-bound, and passes otherwise', () => {
+  const clean = summarize(opts, bySetup([search(1, 1, 500)]), null).checks.find((c) => c.name.includes('load generators'))!;
+  assert.equal(clean.met, true);
+  const bound = summarize(opts, bySetup([search(1, 1, 500, { generatorBound: true })]), null).checks.find((c) => c.name.includes('load generators'))!;
+  assert.equal(bound.met, false);
+  assert.match(bound.actual, /^6 of 6 steps generator-bound/);
+});
+
+test('the half-load check reads the median cross-node p99 of its steps and prints the same-node one beside it', () => {
+  const setups = bySetup([search(1, 1, 500), search(2, 1, 500)]);
+  const halfOf = (cross: number[], lost = 0): HalfLoadResult => {
+    const steps = cross.map((p99, i) => step(2, 250, true, { crossNodeLatencyMs: latency(p99), sameNodeLatencyMs: latency(p99 + 1), lost: i === 0 ? lost : 0 }));
+    return {
+      label: '2 nodes redis @0.15',
+      engine: 'redis',
+      nodes: 2,
+      saturationPerSec: 20000,
+      saturationFrom: 'searches',
+      targetPerSec: 10000,
+      subscribersPerChannel: 250,
+      steps,
+      crossNodeP99: spreadOf(cross),
+      sameNodeP99: spreadOf(cross.map((v) => v + 1)),
+      deliveredPerSec: spreadOf(steps.map((s) => s.deliveredPerSec)),
+    };
+  };
+  const check = (h: HalfLoadResult) => summarize(opts, setups, h).checks.find((c) => c.name.includes('cross-node publish→client p99'))!;
+  const met = check(halfOf([8, 30, 9]));
+  assert.equal(met.met, true, 'median 9 ms < 10 ms although one step had 30 ms');
+  assert.match(met.actual, /cross-node 9 ms \(8–30 ms; runs 8, 30, 9\); same-node at the same rate 10 ms/);
+  assert.equal(check(halfOf([12, 11, 13])).met, false);
+  assert.equal(check(halfOf([8, 8, 8], 1)).met, false, 'a loss fails the check whatever the latency');
+  const page = renderMarkdown({
+    date: 'now',
+    wallSeconds: 1,
+    mode: 'quota',
+    machine: { cpus: 2, cpuModel: 'x', node: 'v20', loadAverageBefore: [1, 1, 1], loadAverageAfter: [1, 1, 1] },
+    options: { channelsPerNode: 1, channelRate: 10, payloadBytes: 200, durationMs: 5000, stepDurationMs: 3000, warmupMs: 1000, p99LimitMs: 50, quota: { cores: 0.15, periodUs: 10000 }, ladder: [100, 200], fixedSubscribers: 300, repeat: 1, halfLoadSteps: 3 },
+    setups,
+    halfLoad: halfOf([8, 30, 9]),
+    failures: [],
+    summary: summarize(opts, setups, halfOf([8, 30, 9])),
+  });
+  assert.match(page, /## 2 nodes redis @0\.15 at half its median saturation rate/);
+  assert.match(page, /\| \*\*2 nodes redis @0\.15\*\* \| median \| \| \| \*\*20000\*\* \(20000–20000\)/);
+});
+
+test('--out: a bare name is a results file stem in bench/results, a path is a path stem, a trailing .md or .json is dropped', () => {
+  const results = resolve('bench/results');
+  assert.equal(outStemOf('cluster-q0.5'), join(results, 'cluster-q0.5'));
+  assert.equal(outStemOf('cluster-q0.5.json'), join(results, 'cluster-q0.5'));
+  assert.equal(outStemOf('/tmp/aw/run1.md'), '/tmp/aw/run1');
+  assert.throws(() => outStemOf('somewhere/'), /--out: "somewhere\/" is not a file name or path stem/);
+});

@@ -1,0 +1,152 @@
+/**
+ * @module test/live/front-door
+ * The playback front door (apps/live/media/front-door) answers exactly as the Fastify routes do:
+ * for every kind of playback file and error, the same status, headers (security headers
+ * included) and bytes, whichever door answered; what it does not take (percent-encoded query,
+ * another method, before it learned the server-wide headers) goes to Fastify. Held requests
+ * (apps/live/media/segmenter `wait`): many viewers of the same next part are answered together
+ * with the same bytes, playlists before parts, and a wait that nothing ends times out.
+ */
+import { test, before, after } from 'node:test';
+import assert from 'node:assert/strict';
+import type { Server } from 'node:http';
+import { frontDoorOf } from '../../src/apps/live/media/front-door.js';
+import { Segmenter } from '../../src/apps/live/media/segmenter.js';
+import { publish, startLive, waitFor, type LiveTestServer } from './harness.js';
+
+let live: LiveTestServer;
+
+before(async () => {
+  live = await startLive({ partTargetMs: 250, segmentTargetMs: 1000 });
+});
+after(async () => {
+  await live.server.close();
+});
+
+const door = () => frontDoorOf(live.server.http.server as Server)!;
+/** Headers that differ between any two answers (time, connection). */
+const VOLATILE = new Set(['date', 'keep-alive', 'connection']);
+
+async function fetchBoth(path: string, init: RequestInit = {}) {
+  const read = async (url: string) => {
+    const res = await fetch(url, init);
+    const headers = Object.fromEntries([...res.headers].filter(([k]) => !VOLATILE.has(k)));
+    return { status: res.status, headers, body: Buffer.from(await res.arrayBuffer()) };
+  };
+  const before = { answered: door().answered, passed: door().passed };
+  const fast = await read(live.server.url + path);
+  assert.equal(door().answered, before.answered + 1, `the door answered ${path}`);
+  // A percent-encoded query value (an unknown key) is left to Fastify.
+  const slow = await read(live.server.url + path + (path.includes('?') ? '&' : '?') + 'x=%41');
+  assert.equal(door().answered, before.answered + 1, `Fastify answered ${path}?…x=%41`);
+  assert.ok(door().passed >= before.passed + 1);
+  return { fast, slow };
+}
+
+test('both doors answer every playback file and error alike; held viewers of one part get it together', { timeout: 60_000 }, async () => {
+  const created = await live.api<{ key: string }>('POST', '/api/v1/streams/keys', { label: 'door', owner: 'alice' });
+  const ffmpeg = publish(live.rtmpUrl(created.body.key), 30);
+  try {
+    const id = await waitFor('live', async () => (await live.api<{ streams: { id: string }[] }>('GET', '/api/v1/streams')).body.streams[0]?.id);
+    const seg = () => live.service.broadcastOf(id)!.segmenter;
+    await waitFor('two segments', () => (live.service.broadcastOf(id)?.segmenter.segments.length ?? 0) >= 2, 20_000);
+    const base = `/api/v1/streams/${id}/media`;
+
+    // Before any playback answer from Fastify, the door does not know the security headers: it passes.
+    assert.equal(door().answered, 0);
+    const first = await fetch(`${live.server.url}${base}/index.m3u8?viewer=door`);
+    assert.equal(first.status, 200);
+    assert.equal(door().answered, 0, 'the first playback request went to Fastify');
+    assert.ok(door().passed >= 1);
+
+    // Many viewers hold the same blocking reload and the hinted part: one answer each, same bytes.
+    const next = seg().nextPart;
+    const viewers = 40;
+    const held = await Promise.all(
+      Array.from({ length: viewers }, async (_, i) => {
+        const [list, part] = await Promise.all([
+          fetch(`${live.server.url}${base}/index.m3u8?_HLS_msn=${next.msn}&_HLS_part=${next.index}&viewer=held${i}`).then(async (r) => ({ status: r.status, at: performance.now(), body: await r.text() })),
+          fetch(`${live.server.url}${base}/seg-${next.msn}.${next.index}.m4s`).then(async (r) => ({ status: r.status, at: performance.now(), body: Buffer.from(await r.arrayBuffer()) })),
+        ]);
+        return { list, part };
+      }),
+    );
+    for (const h of held) {
+      assert.equal(h.list.status, 200);
+      assert.equal(h.part.status, 200);
+      assert.ok(h.list.body.includes(`seg-${next.msn}.${next.index}.m4s`), 'the blocked playlist lists the part');
+      assert.ok(h.part.body.equals(held[0]!.part.body), 'every held viewer gets the same part bytes');
+    }
+    assert.equal(seg().waiterCount, 0, 'no request is left waiting');
+
+    // Then the stream ends: every file is stable, and both doors must give the same answer.
+    ffmpeg.kill('SIGINT');
+    await ffmpeg.exited;
+    await waitFor('ended', () => live.service.broadcastOf(id)?.segmenter.ended);
+    const s = seg();
+    const last = s.segments.at(-1)!;
+    const etag = (await fetch(`${live.server.url}${base}/index.m3u8?viewer=door`)).headers.get('etag')!;
+    const cases: [string, number, RequestInit?][] = [
+      [`${base}/index.m3u8?viewer=door`, 200],
+      [`${base}/index.m3u8?viewer=door`, 304, { headers: { 'if-none-match': etag } }],
+      [`${base}/index.m3u8?_HLS_msn=${last.msn}&_HLS_part=0&viewer=door`, 200],
+      [`${base}/plain.m3u8?viewer=door`, 200],
+      [`${base}/manifest.mpd?viewer=door`, 200],
+      [`${base}/master.m3u8?viewer=door`, 200],
+      [`${base}/init.mp4`, 200],
+      [`${base}/init-v.mp4`, 200],
+      [`${base}/seg-${last.msn}.m4s`, 200],
+      [`${base}/seg-${last.msn}.0.m4s`, 200],
+      [`${base}/a-${last.msn}.m4s`, 200],
+      [`${base}/index.m3u8?_HLS_msn=abc&viewer=door`, 400],
+      [`${base}/index.m3u8?_HLS_msn=${last.msn + 9}&viewer=door`, 400],
+      [`${base}/seg-999999.m4s`, 404],
+      [`${base}/v-1.0.m4s`, 404],
+      [`${base}/nothing.txt`, 404],
+      [`${base}/720p/index.m3u8`, 404],
+      [`/api/v1/streams/00000000-0000-4000-8000-000000000000/media/index.m3u8`, 404],
+    ];
+    for (const [path, status, init] of cases) {
+      const { fast, slow } = await fetchBoth(path, init);
+      assert.equal(fast.status, status, `${path}: ${fast.body.toString().slice(0, 200)}`);
+      assert.equal(slow.status, status, path);
+      assert.deepEqual(fast.headers, slow.headers, `${path}: the same headers from both doors`);
+      // The DASH manifest names the moment it was made (publishTime, UTCTiming): the rest must match.
+      const clockless = (b: Buffer) => b.toString('latin1').replace(/"\d{4}-\d\d-\d\dT[\d:.]+Z"/g, '"T"');
+      assert.equal(clockless(fast.body), clockless(slow.body), `${path}: the same bytes from both doors`);
+      assert.equal(fast.headers['x-content-type-options'], 'nosniff', `${path}: security headers`);
+    }
+
+    // What the door does not take goes to Fastify, which validates it as before.
+    const passed = door().passed;
+    assert.equal((await fetch(`${live.server.url}${base}/index.m3u8`, { method: 'HEAD' })).status, 200);
+    assert.equal((await fetch(`${live.server.url}${base}/index.m3u8?_HLS_msn=1&_HLS_msn=2`)).status, 400, 'a repeated key is an array in Fastify: a bad request');
+    const badId = await fetch(`${live.server.url}/api/v1/streams/not-a-uuid/media/index.m3u8`);
+    assert.equal(badId.status, 400);
+    assert.equal(door().passed, passed + 3);
+  } finally {
+    ffmpeg.kill('SIGKILL');
+  }
+});
+
+test('held requests: one readiness check per key, early (playlist) waiters first, a timeout for what never comes', async () => {
+  const seg = new Segmenter({ partTargetMs: 250, segmentTargetMs: 1000, windowSegments: 4 });
+  const order: string[] = [];
+  let checks = 0;
+  const ready = () => (checks++, seg.ended);
+  for (let i = 0; i < 3; i++) seg.wait('part:0.0', ready, 10_000, (ok) => order.push(`part${i}:${ok}`));
+  for (let i = 0; i < 3; i++) seg.wait('pl:0.0', ready, 10_000, (ok) => order.push(`pl${i}:${ok}`), true);
+  assert.equal(seg.waiterCount, 6);
+  let timedOut: boolean | null = null;
+  const t0 = Date.now();
+  seg.wait('pl:5.0', () => false, 150, (ok) => (timedOut = ok), true);
+  await waitFor('timeout', () => timedOut !== null, 2000, 10);
+  assert.equal(timedOut, false);
+  assert.ok(Date.now() - t0 >= 150, 'not before its time');
+  assert.equal(order.length, 0, 'the others still wait');
+  checks = 0;
+  seg.finish();
+  assert.equal(checks, 2, 'readiness asked once per key, not per waiter');
+  assert.deepEqual(order, ['pl0:true', 'pl1:true', 'pl2:true', 'part0:true', 'part1:true', 'part2:true']);
+  assert.equal(seg.waiterCount, 0);
+});
