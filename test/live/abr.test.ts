@@ -4,7 +4,9 @@
  * ladder is 240p + 160p → the master playlist lists the source and both renditions with their
  * resolution, bandwidth and codecs → each rendition's init + segment decodes (ffprobe) at the
  * declared resolution → the DASH manifest has one video Representation per rendition → hls.js
- * in Chromium plays the master and switches to the smallest rendition while playing. Also the
+ * in Chromium plays the master and switches to the smallest rendition while playing; on automatic
+ * selection, a network throttled by Chromium (CDP `Network.emulateNetworkConditions`) takes it
+ * below the source and releasing the limit brings it back. Also the
  * ladder's parsing rules and that remux-only is the default.
  */
 import { test, before, after } from 'node:test';
@@ -74,9 +76,9 @@ test('a ladder whose ffmpeg cannot start is counted and leaves the source alone'
   ladder.end();
 });
 
-test('a 360p source gets 240p and 160p renditions: master playlist, decodable segments, DASH, hls.js switching', { timeout: 150_000 }, async () => {
+test('a 360p source gets 240p and 160p renditions: master playlist, decodable segments, DASH, hls.js switching (forced, and under a throttled network)', { timeout: 360_000 }, async () => {
   const key = await live.api<{ id: string; key: string }>('POST', '/api/v1/streams/keys', { label: 'abr' });
-  const ffmpeg = publish(live.rtmpUrl(key.body.key), 60);
+  const ffmpeg = publish(live.rtmpUrl(key.body.key), 240);
   let base = '';
   try {
     const id = await waitFor('ACTIVE', () => live.service.liveStreamOfKey(key.body.id) ?? undefined, 30_000);
@@ -152,6 +154,30 @@ test('a 360p source gets 240p and 160p renditions: master playlist, decodable se
     await waitFor('the picture is the 160p rendition', () => page.evaluate(() => document.querySelector('video')!.videoHeight === 160), 30_000, 250);
     const t1 = await time();
     await waitFor('still playing after the switch', async () => (await time()) > t1 + 1, 30_000, 250);
+
+    // Back to automatic selection, then the network is throttled below the source's bitrate with
+    // Chromium's own emulation (CDP): hls.js's bandwidth estimate must take it down a level, and
+    // back up to the source once the limit is released.
+    const source = heights.indexOf(360);
+    const level = () => page.evaluate(() => (window as unknown as { hls: { currentLevel: number } }).hls.currentLevel);
+    await page.evaluate(() => ((window as unknown as { hls: { currentLevel: number; nextLevel: number } }).hls.currentLevel = -1));
+    await waitFor('automatic selection back on the source', async () => (await level()) === source, 60_000, 250);
+    const cdp = await page.context().newCDPSession(page);
+    await cdp.send('Network.enable');
+    const kbps = 450; // under the source (~1 Mb/s and more), above 160p (150 kb/s video + 64 kb/s audio)
+    await cdp.send('Network.emulateNetworkConditions', { offline: false, latency: 20, downloadThroughput: (kbps * 1000) / 8, uploadThroughput: -1 });
+    await waitFor(`hls.js switched down under ${kbps} kb/s`, async () => {
+      const l = await level();
+      return l !== source && l >= 0 && heights[l]! < 360;
+    }, 60_000, 250);
+    const t2 = await time();
+    await waitFor('playing while throttled', async () => (await time()) > t2 + 1, 30_000, 250);
+    await cdp.send('Network.emulateNetworkConditions', { offline: false, latency: 0, downloadThroughput: -1, uploadThroughput: -1 });
+    const estimate = () => page.evaluate(() => { const h = (window as unknown as { hls: { currentLevel: number; bandwidthEstimate: number; levels: { bitrate: number }[] } }).hls; return `level ${h.currentLevel}, estimate ${Math.round(h.bandwidthEstimate / 1000)} kb/s, levels ${h.levels.map((l) => Math.round(l.bitrate / 1000)).join('/')} kb/s`; });
+    const upDeadline = Date.now() + 60_000;
+    while ((await level()) !== source && Date.now() < upDeadline) await new Promise((r) => setTimeout(r, 250));
+    assert.equal(await level(), source, `hls.js switched back up to the source once released (${await estimate()})`);
+    await cdp.detach();
     await page.close();
   } finally {
     ffmpeg.kill('SIGINT');
