@@ -1,8 +1,8 @@
 #!/usr/bin/env node
 /**
  * @module scripts/build
- * Builds the server (tsc → dist/src) and the web UIs (vite → dist/web), then stamps dist/ with the
- * time the build started. `--if-stale` (what `npm start` runs first) builds only when a source is
+ * Builds the server (tsc → dist/src), the hub-alone bundle (esbuild → dist/hub/server.js) and the
+ * web UIs (vite → dist/web), then stamps dist/ with the time the build started. `--if-stale` (what `npm start` runs first) builds only when a source is
  * newer than that stamp, so every start after the first is instant; and before it builds, it checks
  * the configuration, so a bad setting costs a second, not a whole build.
  *
@@ -12,7 +12,7 @@
  */
 import { spawnSync } from 'node:child_process';
 import { existsSync, mkdirSync, readdirSync, statSync, utimesSync, writeFileSync } from 'node:fs';
-import { join, resolve } from 'node:path';
+import { join, relative, resolve, sep } from 'node:path';
 
 const root = resolve(import.meta.dirname, '..');
 const stampFile = join(root, 'dist', '.build-stamp');
@@ -58,7 +58,7 @@ function checkConfig() {
   }
 }
 
-function build() {
+async function build() {
   const started = new Date();
   const bin = (name) => join(root, 'node_modules', '.bin', name);
   for (const [command, args] of [
@@ -68,18 +68,59 @@ function build() {
     const result = run(command, args);
     if (result.status !== 0) process.exit(result.status ?? 1);
   }
+  await bundleHubAlone();
   // The start time, not the end: a source saved during the build makes the next start rebuild.
   mkdirSync(join(root, 'dist'), { recursive: true });
   writeFileSync(stampFile, `${started.toISOString()}\n`);
   utimesSync(stampFile, started, started);
 }
 
+/**
+ * dist/src/server.js and config.js and what they import statically, as one file
+ * (dist/hub/server.js): the CLI loads it for the hub alone (no app, no Redis), where resolving and reading some 670 module files
+ * (fastify's, zod's, jose's, yaml's, semver's…) was most of the time to /readyz. Dynamic imports
+ * (apps, the database, Redis) stay outside, pointing at dist/src: the CLI never takes this path
+ * when it would reach them. Packages that read files next to their own module (the API docs' UI,
+ * static files, pino's workers) and native or optional ones stay outside too. Without esbuild (a
+ * dependency of tsx and vite) the bundle is skipped: the CLI then loads dist/src/server.js.
+ */
+async function bundleHubAlone() {
+  const esbuild = await import('esbuild').catch(() => null);
+  if (!esbuild) return console.error('airwaves: esbuild not installed; no hub-alone bundle (the CLI loads dist/src)');
+  const src = join(root, 'dist', 'src');
+  await esbuild.build({
+    // What the CLI's `serve` takes from the modules (src/cli.ts serverModules), from one file.
+    stdin: { contents: "export { createServer } from './server.js'; export { loadConfig, clusterProblems } from './config.js';", resolveDir: src, sourcefile: 'hub-alone-entry.js' },
+    outfile: join(root, 'dist', 'hub', 'server.js'),
+    bundle: true,
+    platform: 'node',
+    format: 'esm',
+    target: 'node20',
+    logLevel: 'warning',
+    // CommonJS packages inside an ES module still call require().
+    banner: { js: "import { createRequire as __airwavesRequire } from 'node:module'; const require = __airwavesRequire(import.meta.url);" },
+    external: ['@fastify/swagger-ui', '@fastify/static', 'pino', 'bufferutil', 'utf-8-validate', '@electric-sql/pglite', 'pg', 'ioredis', 'opusscript'],
+    plugins: [
+      {
+        name: 'dynamic-imports-stay-in-dist-src',
+        setup(build) {
+          build.onResolve({ filter: /^\./ }, (args) => {
+            if (args.kind !== 'dynamic-import') return undefined;
+            const target = resolve(args.resolveDir, args.path);
+            return { path: '../src/' + relative(src, target).split(sep).join('/'), external: true };
+          });
+        },
+      },
+    ],
+  });
+}
+
 if (process.argv.includes('--if-stale')) {
   if (isStale()) {
     checkConfig();
     console.error('airwaves: sources changed since the last build; building (once) …');
-    build();
+    await build();
   }
 } else {
-  build();
+  await build();
 }

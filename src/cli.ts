@@ -5,13 +5,13 @@
  * mints a token; `airwaves check-config` validates the configuration; `airwaves config-doc`
  * prints the configuration reference. A bad configuration, a weak secret included, exits 78.
  */
+import { existsSync } from 'node:fs';
 import { parseArgs } from 'node:util';
-import { ConfigError, clusterProblems, configReference, loadConfig } from './config.js';
-import { isRole, mintToken, parseTtl, resolveSecrets, type Role } from './auth/index.js';
-import { DB_USAGE } from './db/cli-usage.js';
-import { productionCheckReport } from './core/production-check.js';
+import type { Role } from './auth/index.js';
 
-const USAGE = `usage:
+// Every module is imported by the command that needs it: `serve` of the hub alone loads one
+// bundled file (hubAloneBundle), not the configuration's and the tokens' module graphs first.
+const usage = async () => `usage:
   airwaves serve                      run the server (configuration from AIRWAVES_* and AIRWAVES_CONFIG)
   airwaves token --sub USER [--role agent] [--subscribe 'chat:*'] [--publish 'chat:*'] [--ttl 1h]
   airwaves check-config               validate the configuration and print it
@@ -19,12 +19,35 @@ const USAGE = `usage:
                                       also refuse what must not reach production (exit 78, each problem named)
   airwaves admin-key                  print the admin API key (AIRWAVES_API_KEY, or the one in <data dir>/secrets.json)
   airwaves config-doc                 print the configuration reference (Markdown)
-${DB_USAGE}`;
+${(await import('./db/cli-usage.js')).DB_USAGE}`;
+
+/** What `serve` takes from the server's modules (or from the hub-alone bundle, which exports the same). */
+type ServerModules = Pick<typeof import('./server.js'), 'createServer'> & Pick<typeof import('./config.js'), 'loadConfig' | 'clusterProblems'>;
+
+/**
+ * The hub alone on the memory engine and the environment alone (AIRWAVES_APPS set and empty, no
+ * Redis, no configuration file) loads the server as one bundled file, dist/hub/server.js
+ * (scripts/build.mjs), when the build made one: resolving and reading the 670 module files of its
+ * graph was most of its time to /readyz. Anything else (apps, whose modules share the server's;
+ * running from src/ through tsx; a build without esbuild) loads the modules.
+ */
+function hubAloneBundle(env = process.env): URL | undefined {
+  if (env.AIRWAVES_APPS?.trim() !== '' || env.AIRWAVES_REDIS_URL || env.AIRWAVES_CONFIG) return undefined;
+  const bundle = new URL('../hub/server.js', import.meta.url);
+  return import.meta.url.endsWith('/dist/src/cli.js') && existsSync(bundle) ? bundle : undefined;
+}
+
+async function serverModules(): Promise<ServerModules> {
+  const bundle = hubAloneBundle();
+  if (bundle) return (await import(bundle.href)) as ServerModules;
+  const [{ createServer }, { loadConfig, clusterProblems }] = await Promise.all([import('./server.js'), import('./config.js')]);
+  return { createServer, loadConfig, clusterProblems };
+}
 
 async function serve(): Promise<void> {
+  const { createServer, loadConfig, clusterProblems } = await serverModules();
   const problems = clusterProblems(loadConfig());
-  if (problems.length) throw new ConfigError(problems);
-  const { createServer } = await import('./server.js');
+  if (problems.length) throw new (await import('./config.js')).ConfigError(problems);
   // The port opens as soon as the hub runs; the apps start behind it (their routes answer 503
   // app_starting meanwhile). An app that cannot start ends the process, as before it listened.
   const server = await createServer({ serveWhileStarting: true });
@@ -89,14 +112,16 @@ async function main(argv: string[]): Promise<number> {
           args: rest,
           options: { sub: { type: 'string' }, role: { type: 'string', multiple: true }, subscribe: { type: 'string', multiple: true }, publish: { type: 'string', multiple: true }, ttl: { type: 'string', default: '1h' } },
         });
+        const { isRole, mintToken, parseTtl, resolveSecrets } = await import('./auth/index.js');
+        const { loadConfig } = await import('./config.js');
         if (!values.sub) {
-          console.error('token: --sub is required\n' + USAGE);
+          console.error('token: --sub is required\n' + (await usage()));
           return 2;
         }
         const roles = values.role ?? [];
         const unknown = roles.filter((r) => !isRole(r));
         if (unknown.length) {
-          console.error(`token: unknown role ${unknown.join(', ')}\n${USAGE}`);
+          console.error(`token: unknown role ${unknown.join(', ')}\n${await usage()}`);
           return 2;
         }
         const config = loadConfig();
@@ -107,6 +132,8 @@ async function main(argv: string[]): Promise<number> {
       }
       case 'check-config': {
         const { values } = parseArgs({ args: rest, options: { production: { type: 'boolean', default: false }, replicas: { type: 'string' } } });
+        const { loadConfig, clusterProblems, ConfigError } = await import('./config.js');
+        const { productionCheckReport } = await import('./core/production-check.js');
         const config = loadConfig();
         const problems = clusterProblems(config);
         if (problems.length) throw new ConfigError(problems);
@@ -120,22 +147,24 @@ async function main(argv: string[]): Promise<number> {
         return 0;
       }
       case 'db':
-        return await (await import('./db/cli-commands.js')).runDbCommand(rest, loadConfig());
+        return await (await import('./db/cli-commands.js')).runDbCommand(rest, (await import('./config.js')).loadConfig());
       case 'admin-key': {
         // What the server uses: configured, or generated into the data directory (now, if first).
-        const config = loadConfig();
+        const { resolveSecrets } = await import('./auth/index.js');
+        const config = (await import('./config.js')).loadConfig();
         console.log(resolveSecrets({ jwtSecret: config.jwtSecret || undefined, apiKey: config.apiKey, dataDir: config.dataDir }).apiKey);
         return 0;
       }
       case 'config-doc':
-        console.log(configReference());
+        console.log((await import('./config.js')).configReference());
         return 0;
       default:
-        console.error(`unknown command "${command}"\n${USAGE}`);
+        console.error(`unknown command "${command}"\n${await usage()}`);
         return 2;
     }
   } catch (err) {
-    if (err instanceof ConfigError) {
+    // By name: the hub-alone bundle has its own copy of the class.
+    if (err instanceof Error && err.name === 'ConfigError') {
       console.error(err.message);
       return 78; // EX_CONFIG
     }
