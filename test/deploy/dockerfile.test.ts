@@ -103,13 +103,14 @@ describe('Dockerfile', () => {
 
   test('every path the runtime stage copies from the build stage exists after npm run build', () => {
     const fromBuild = copies.filter((c) => c.from === 'build');
-    assert.deepEqual(fromBuild.flatMap((c) => c.sources).sort(), ['/app/dist/src', '/app/dist/web']);
+    assert.deepEqual(fromBuild.flatMap((c) => c.sources).sort(), ['/app/dist/hub', '/app/dist/src', '/app/dist/web']);
     for (const source of fromBuild.flatMap((c) => c.sources)) {
       const path = inContext(context, source);
       assert.ok(existsSync(path) && readdirSync(path).length > 0, `${source} was produced by the build`);
     }
     assert.ok(existsSync(inContext(context, '/app/dist/src/cli.js')), 'the CLI entry point is built');
     assert.ok(existsSync(inContext(context, '/app/dist/web/hub/index.html')), 'the web UIs are built');
+    assert.ok(existsSync(inContext(context, '/app/dist/hub/server.js')), 'the hub-alone bundle is built (the CLI loads it when AIRWAVES_APPS is empty)');
   });
 
   test('the start command is the README\'s (npm start = the package start script, without the rebuild)', () => {
