@@ -1,7 +1,7 @@
 /**
  * @module bench/live
  * `npm run bench -- live [--seconds 10] [--viewers 200,1000,2000] [--generators 2] [--generator c|node] [--sockets N [--pipelining 8]] [--ws 1000]
- *   [--publishers 1,10,50] [--window 8] [--ladders 720/360/720,360] [--abr-preset veryfast]
+ *   [--publishers 1,10,50] [--window 8] [--warmup 4] [--ladders 720/360/720,360] [--abr-preset veryfast]
  *   [--only glass,delivery,viewers,ws,ingest,abr] [--hls off] [--peer off] [--profile DIR] [--server-cpu-quota 1.0] [--out NAME]`
  * (`--profile` runs the server under `node --cpu-prof`, the profile written to DIR on close;
  * `--server-cpu-quota` puts the server in a cgroup v1 CPU group of that many cores and the load
@@ -56,6 +56,7 @@ export async function main(args: string[]): Promise<void> {
   const wsCount = Number(arg(args, 'ws', '1000'));
   const publisherCounts = arg(args, 'publishers', '1,10,50').split(',').map(Number);
   const windowS = Number(arg(args, 'window', '8'));
+  const warmupS = Number(arg(args, 'warmup', '4'));
   const only = new Set(arg(args, 'only', 'glass,delivery,viewers,ws,ingest,abr').split(','));
   const ladders = arg(args, 'ladders', '720/360/720,360').split('/');
   const abrPreset = arg(args, 'abr-preset', 'veryfast');
@@ -232,15 +233,16 @@ export async function main(args: string[]): Promise<void> {
       console.log(`idle (no publisher): ${idle.toFixed(2)} % CPU`);
       const ingest: { ours: IngestResult; nginx: IngestResult; load: string }[] = [];
       for (const n of publisherCounts) {
-        const ours = await embeddedIngest(file, server, windowS, n);
+        const ours = await embeddedIngest(file, server, windowS, n, warmupS);
         ours.cpuPerStreamPercent = Math.max(0, ours.cpuPercent - idle) / n;
-        const nginx = await nginxIngest(file, n, windowS);
+        const nginx = await nginxIngest(file, n, windowS, warmupS);
         ingest.push({ ours, nginx, load: load() });
         console.log(`${n} publishers (1080p30 copy): ours ${ours.cpuPercent.toFixed(1)} % CPU (${ours.cpuPerStreamPercent.toFixed(2)} %/stream above idle, min fps ${ours.fpsMin}, dropped ${ours.droppedFrames}); nginx-rtmp ${nginx.cpuPercent.toFixed(1)} % (${nginx.cpuPerStreamPercent.toFixed(2)} %/stream); ratio ${(ours.cpuPerStreamPercent / nginx.cpuPerStreamPercent).toFixed(2)}; load ${load()}`);
       }
       result.idleCpuPercent = idle;
       result.ingest = ingest;
-      md.push(`## Ingest CPU per stream (pre-encoded 1080p30 ~4 Mb/s H.264 + AAC, \`ffmpeg -re -stream_loop -1 -c copy\`; ${windowS} s window)
+      result.ingestWarmupS = warmupS;
+      md.push(`## Ingest CPU per stream (pre-encoded 1080p30 ~4 Mb/s H.264 + AAC, \`ffmpeg -re -stream_loop -1 -c copy\`; ${windowS} s window after ${warmupS} s of publishing)
 
   Both servers' CPU is read from /proc (user + system, all threads). Our process idles at ${idle.toFixed(2)} % CPU with no
   publisher; "ours per stream" is (ours CPU − idle) / publishers. nginx-rtmp runs \`hls on\` (remux to MPEG-TS files).

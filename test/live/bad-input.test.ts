@@ -98,8 +98,12 @@ test('bad input at ingest is refused or skipped with a metric while a good strea
   const before = segmentsNow();
   await waitFor('two more segments on the good stream', () => segmentsNow() >= before + 2, 10_000);
   assert.equal(await ffmpeg.exited, 0);
-  const done = await live.api<{ status: string }>('GET', `/api/v1/streams/${streamId}`);
-  assert.equal(done.body.status, 'COMPLETED');
+  // The listener reads a publisher in batches (up to 40 ms apart): the unpublish lands just after.
+  const done = await waitFor('the good stream completed', async () => {
+    const r = await live.api<{ status: string }>('GET', `/api/v1/streams/${streamId}`);
+    return r.body.status === 'ACTIVE' ? undefined : r.body.status;
+  }, 5000);
+  assert.equal(done, 'COMPLETED');
 });
 
 test('key guessing from one address is throttled, and then even a valid key is refused unchecked', { timeout: 90_000 }, async () => {

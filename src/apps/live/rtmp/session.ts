@@ -53,6 +53,11 @@ export class RtmpSession {
   private app = '';
   private sink: MediaSink | null = null;
   private publishing = false;
+
+  /** Whether media is flowing (a publish was accepted and has not ended): the listener batches its reads then. */
+  get isPublishing(): boolean {
+    return this.publishing;
+  }
   private authorizing = false;
   private peerAckWindow = 0;
   private lastAck = 0;
