@@ -1,6 +1,7 @@
 /**
  * @module bench/live/server-process
- * The server under test, in its own process (forked by bench/live/server.ts), as a user runs it:
+ * The server under test, in its own process (forked by bench/live/server.ts from its compiled
+ * copy in dist/, with no tsx), as a user runs it:
  * the live app on PGlite in memory, random ports. Load generators live in other processes, so
  * the server's CPU (read from /proc) and its response times are its own.
  *

@@ -1,12 +1,12 @@
 /**
  * @module bench/live/server
- * Starts bench/live/server-process in a child process and talks to it over the fork IPC channel:
+ * Starts bench/live/server-process, compiled (dist/bench/live/server-process.js), in a child process and talks to it over the fork IPC channel:
  * `ServerUnderTest` gives the bench the server's URL and RTMP port, its pid (CPU is read from
  * /proc like nginx's) and the few questions only the server can answer (keys, part timings).
  */
 import { fork, type ChildProcess } from 'node:child_process';
-import { readFileSync } from 'node:fs';
-import { dirname, join } from 'node:path';
+import { existsSync, readdirSync, readFileSync, statSync } from 'node:fs';
+import { dirname, join, relative } from 'node:path';
 import { fileURLToPath } from 'node:url';
 
 export type BenchRequest =
@@ -47,6 +47,40 @@ export function procCpuSeconds(pid: number): number {
   return (Number(fields[11]) + Number(fields[12])) / TICKS;
 }
 
+const repoRoot = join(dirname(fileURLToPath(import.meta.url)), '..', '..');
+
+/**
+ * The compiled server process (`npm run build` makes it, with dist/src beside it). The bench runs
+ * the server as users run it, from compiled JS: under tsx every named function became a
+ * `__name(fn, "name")` call (esbuild's keepNames), an `Object.defineProperty` per closure
+ * created, which made the bench's ingest figures tsx's, not ours.
+ */
+export const BUILT_SERVER_PROCESS = join(repoRoot, 'dist', 'bench', 'live', 'server-process.js');
+
+/** Newest modification time (ms) of the files under a folder. */
+function newestMtime(path: string): number {
+  const stat = statSync(path);
+  if (!stat.isDirectory()) return stat.mtimeMs;
+  let newest = 0;
+  for (const entry of readdirSync(path)) newest = Math.max(newest, newestMtime(join(path, entry)));
+  return newest;
+}
+
+/**
+ * Refuses to measure a missing or stale build: a figure taken from yesterday's dist/ would be
+ * credited to today's sources. Stale means a file under src/ or bench/live/ is newer than the
+ * build's stamp (dist/.build-stamp, the time `npm run build` started).
+ */
+export function assertBuiltServerFresh(): void {
+  const rel = relative(process.cwd(), BUILT_SERVER_PROCESS) || BUILT_SERVER_PROCESS;
+  if (!existsSync(BUILT_SERVER_PROCESS)) throw new Error(`live bench: ${rel} is missing: run \`npm run build\` first (the bench runs the compiled server, as users do)`);
+  const stampFile = join(repoRoot, 'dist', '.build-stamp');
+  const stamp = existsSync(stampFile) ? statSync(stampFile).mtimeMs : 0;
+  for (const input of ['src', join('bench', 'live')]) {
+    if (newestMtime(join(repoRoot, input)) > stamp) throw new Error(`live bench: dist/ is older than ${input}/ (a source changed since the last build): run \`npm run build\` first`);
+  }
+}
+
 export class ServerUnderTest {
   private seq = 0;
   private readonly pending = new Map<number, { resolve: (v: unknown) => void; reject: (e: Error) => void }>();
@@ -68,9 +102,9 @@ export class ServerUnderTest {
 
   /** `cpuProfileDir` runs the server with `node --cpu-prof` (the profile is written on close). */
   static async start(options: { cpuProfileDir?: string; env?: Record<string, string> } = {}): Promise<ServerUnderTest> {
-    const here = dirname(fileURLToPath(import.meta.url));
-    const execArgv = ['--import', 'tsx', ...(process.env.BENCH_SERVER_NODE_FLAGS ?? '').split(' ').filter(Boolean), ...(options.cpuProfileDir ? ['--cpu-prof', '--cpu-prof-dir', options.cpuProfileDir] : [])];
-    const child = fork(join(here, 'server-process.ts'), [], { execArgv, stdio: ['ignore', 'inherit', 'inherit', 'ipc'], env: { ...process.env, ...options.env } });
+    assertBuiltServerFresh();
+    const execArgv = [...(process.env.BENCH_SERVER_NODE_FLAGS ?? '').split(' ').filter(Boolean), ...(options.cpuProfileDir ? ['--cpu-prof', '--cpu-prof-dir', options.cpuProfileDir] : [])];
+    const child = fork(BUILT_SERVER_PROCESS, [], { execArgv, stdio: ['ignore', 'inherit', 'inherit', 'ipc'], env: { ...process.env, ...options.env } });
     const ready = await new Promise<{ url: string; rtmpPort: number }>((resolve, reject) => {
       child.once('message', (m) => resolve(m as { url: string; rtmpPort: number }));
       child.once('exit', (code) => reject(new Error(`the server process exited with ${code} before it was ready`)));
