@@ -7,6 +7,7 @@
  * while starting, one more per app, so that each app serves as soon as it is in
  * (http/starting-server).
  */
+import type { IncomingMessage, ServerResponse } from 'node:http';
 import Fastify, { type FastifyInstance, type FastifyServerFactory } from 'fastify';
 import swagger from '@fastify/swagger';
 import helmet from 'helmet';
@@ -32,6 +33,33 @@ export interface HttpInstanceOptions {
   pluginTimeoutMs?: number;
 }
 
+/**
+ * The security headers every response carries, as `[name, value, name, value, …]` (names in lower
+ * case, as Node reports them): what helmet sets with our policy, recorded once when this module
+ * loads. Every header is fixed (no per-request nonce), so one list serves every answer: Fastify's
+ * onRequest hook sets it on each reply, and a door that answers ahead of Fastify (the live app's
+ * playback front door) writes the same list, so both doors send the same headers from the first
+ * request on. (helmet also removes X-Powered-By, which neither Node nor Fastify ever sets.)
+ */
+export const SECURITY_HEADERS: readonly string[] = recordSecurityHeaders();
+
+function recordSecurityHeaders(): string[] {
+  const middleware = helmet({ contentSecurityPolicy: { useDefaults: false, directives: CONTENT_SECURITY_POLICY }, crossOriginEmbedderPolicy: false });
+  const headers = new Map<string, string>();
+  const recorder = {
+    setHeader: (name: string, value: unknown) => void headers.set(name.toLowerCase(), String(value)),
+    removeHeader: (name: string) => void headers.delete(name.toLowerCase()),
+  };
+  let done = false;
+  middleware({} as IncomingMessage, recorder as unknown as ServerResponse, (err?: unknown) => {
+    if (err) throw err;
+    done = true;
+  });
+  // A policy with a per-request part (a nonce function) would need the real request and an answer later.
+  if (!done) throw new Error('http/instance: helmet did not set the security headers synchronously');
+  return [...headers].flat();
+}
+
 export async function createHttpInstance(options: HttpInstanceOptions): Promise<FastifyInstance> {
   const http = Fastify({
     ...(options.serverFactory ? { serverFactory: options.serverFactory } : {}),
@@ -46,11 +74,14 @@ export async function createHttpInstance(options: HttpInstanceOptions): Promise<
     schemaController: { compilersFactory: lazySchemaCompilers() },
   }) as unknown as FastifyInstance;
   installErrorHandler(http, { notFound: options.notFound });
-  // Security headers on every response; the web UIs load scripts from files only. helmet's
-  // handler is built once here: @fastify/helmet built it again for every request (CSP parsing
-  // included), a tenth of the CPU of a playlist answer.
-  const securityHeaders = helmet({ contentSecurityPolicy: { useDefaults: false, directives: CONTENT_SECURITY_POLICY }, crossOriginEmbedderPolicy: false });
-  http.addHook('onRequest', (req, reply, done) => securityHeaders(req.raw, reply.raw, (err?: unknown) => done(err as Error | undefined)));
+  // Security headers on every response; the web UIs load scripts from files only. The list is
+  // recorded once (SECURITY_HEADERS): @fastify/helmet built helmet's handler again for every
+  // request (CSP parsing included), a tenth of the CPU of a playlist answer.
+  http.addHook('onRequest', (_req, reply, done) => {
+    const raw = reply.raw;
+    for (let i = 0; i < SECURITY_HEADERS.length; i += 2) raw.setHeader(SECURITY_HEADERS[i]!, SECURITY_HEADERS[i + 1]!);
+    done();
+  });
   // Per-route limits only (login endpoints declare theirs); the studio adds its own global one.
   await http.register(rateLimit, { global: false, errorResponseBuilder: rateLimitError });
   // Every route registered from here on declares its rule; the hook enforces it before validation.

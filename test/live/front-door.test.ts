@@ -2,8 +2,8 @@
  * @module test/live/front-door
  * The playback front door (apps/live/media/front-door) answers exactly as the Fastify routes do:
  * for every kind of playback file and error, the same status, headers (security headers
- * included) and bytes, whichever door answered; what it does not take (percent-encoded query,
- * another method, before it learned the server-wide headers) goes to Fastify. Held requests
+ * included) and bytes, whichever door answered, from the first request on; what it does not take
+ * (percent-encoded query, another method) goes to Fastify. Held requests
  * (apps/live/media/segmenter `wait`): many viewers of the same next part are answered together
  * with the same bytes, playlists before parts, and a wait that nothing ends times out.
  */
@@ -11,6 +11,7 @@ import { test, before, after } from 'node:test';
 import assert from 'node:assert/strict';
 import type { Server } from 'node:http';
 import { frontDoorOf } from '../../src/apps/live/media/front-door.js';
+import { SECURITY_HEADERS } from '../../src/http/instance.js';
 import { Segmenter } from '../../src/apps/live/media/segmenter.js';
 import { publish, startLive, waitFor, type LiveTestServer } from './harness.js';
 
@@ -52,12 +53,18 @@ test('both doors answer every playback file and error alike; held viewers of one
     await waitFor('two segments', () => (live.service.broadcastOf(id)?.segmenter.segments.length ?? 0) >= 2, 20_000);
     const base = `/api/v1/streams/${id}/media`;
 
-    // Before any playback answer from Fastify, the door does not know the security headers: it passes.
+    // The very first playback request is the door's, with the server-wide security headers already
+    // (http/instance SECURITY_HEADERS), identical to what Fastify answers for the same file.
     assert.equal(door().answered, 0);
-    const first = await fetch(`${live.server.url}${base}/index.m3u8?viewer=door`);
-    assert.equal(first.status, 200);
-    assert.equal(door().answered, 0, 'the first playback request went to Fastify');
-    assert.ok(door().passed >= 1);
+    const first = await fetchBoth(`${base}/init.mp4`);
+    assert.equal(first.fast.status, 200);
+    assert.deepEqual(first.fast.headers, first.slow.headers, 'the first answer: the same headers from both doors');
+    assert.ok(first.fast.body.equals(first.slow.body), 'the first answer: the same bytes from both doors');
+    for (let i = 0; i < SECURITY_HEADERS.length; i += 2) assert.equal(first.fast.headers[SECURITY_HEADERS[i]!], SECURITY_HEADERS[i + 1], `the first answer carries ${SECURITY_HEADERS[i]}`);
+    assert.ok(SECURITY_HEADERS.includes('content-security-policy') && SECURITY_HEADERS.includes('x-content-type-options'), 'helmet\'s headers were recorded');
+    // Any other route (Fastify's hook) carries the same list.
+    const health = await fetch(`${live.server.url}/healthz`);
+    for (let i = 0; i < SECURITY_HEADERS.length; i += 2) assert.equal(health.headers.get(SECURITY_HEADERS[i]!), SECURITY_HEADERS[i + 1], `/healthz carries ${SECURITY_HEADERS[i]}`);
 
     // Many viewers hold the same blocking reload and the hinted part: one answer each, same bytes.
     const next = seg().nextPart;

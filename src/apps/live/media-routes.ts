@@ -6,13 +6,14 @@
  * rendition's files exactly like the source's.
  *
  * Two doors, one answer: the Fastify routes (documented, validated: they answer anything
- * unusual, and the first request) and the front door (apps/live/media/front-door), which answers
+ * unusual) and the front door (apps/live/media/front-door), which answers
  * well-formed playback requests from Node's server directly, for the CPU of thousands of
  * viewers. Each manifest request also marks its viewer present (apps/live/viewers), and every
  * answer is counted in `live_media_requests_total` by kind and result.
  */
 import { createHash } from 'node:crypto';
 import type { FastifyInstance, FastifyReply, FastifyRequest } from 'fastify';
+import { SECURITY_HEADERS } from '../../http/instance.js';
 import { PUBLIC } from './access.js';
 import type { Variant } from './media/manifests.js';
 import { MediaFrontDoor, type DoorRequest } from './media/front-door.js';
@@ -74,7 +75,7 @@ export function registerMediaRoutes(http: FastifyInstance, service: LiveService,
     });
   }
 
-  const door = new MediaFrontDoor(http.prefix, serveMedia, (err) => http.log.error({ err }, 'playback answer failed'));
+  const door = new MediaFrontDoor(http.prefix, SECURITY_HEADERS, serveMedia, (err) => http.log.error({ err }, 'playback answer failed'));
   door.install(http.server);
   http.addHook('onClose', async () => door.close());
 
@@ -85,8 +86,6 @@ export function registerMediaRoutes(http: FastifyInstance, service: LiveService,
   }
 
   function answer(req: MediaRequest, reply: FastifyReply): Promise<FastifyReply> {
-    // What the server's hooks set (security headers) before this route sets its own: the door copies them.
-    door.learn(reply.getHeaders());
     const q = req.query;
     const inm = req.headers['if-none-match'];
     const doorRequest: DoorRequest = { id: req.params.id, rendition: req.params.rendition, file: req.params.file, msn: q._HLS_msn, part: q._HLS_part, viewer: q.viewer, ifNoneMatch: inm, ip: req.ip, userAgent: req.headers['user-agent'] };

@@ -10,10 +10,10 @@
  *
  * Whatever is not plainly well-formed here (another method, percent-encoded or repeated query
  * values, a path the pattern does not take) goes on to Fastify, whose routes answer it (and
- * validate it) exactly as before; so does every request until the first playback answer Fastify
- * made has shown which server-wide headers (helmet's security headers) every answer carries —
- * they are copied from it, so both doors answer with the same headers. Playback routes are
- * public (apps/live/access), so there is no auth to skip.
+ * validate it) exactly as before. Every answer starts with the server-wide security headers the
+ * door is given (http/instance's SECURITY_HEADERS, the list Fastify's hook sets too), so both
+ * doors answer with the same headers from the first request on. Playback routes are public
+ * (apps/live/access), so there is no auth to skip.
  */
 import type { IncomingMessage, Server, ServerResponse } from 'node:http';
 import type { PlaybackAnswer } from './playback.js';
@@ -35,8 +35,6 @@ export type DoorHandler = (req: DoorRequest, respond: (answer: PlaybackAnswer) =
 
 type Listener = (req: IncomingMessage, res: ServerResponse) => void;
 
-/** Headers the route sets itself, never copied from an answer as server-wide. */
-const ROUTE_HEADERS = new Set(['content-type', 'content-length', 'cache-control', 'etag']);
 const QUERY_KEYS = new Set(['_HLS_msn', '_HLS_part', 'viewer']);
 
 /** The door in front of each server, for tests and the bench to read its counts. */
@@ -45,29 +43,24 @@ export const frontDoorOf = (server: Server): MediaFrontDoor | undefined => doors
 
 export class MediaFrontDoor {
   private readonly path: RegExp;
-  private serverWide: string[] | null = null;
   private readonly flat = new WeakMap<object, string[]>();
   private closed = false;
   /** Requests the door answered, and those it passed on to Fastify (tests and the bench read them). */
   answered = 0;
   passed = 0;
 
-  /** `prefix`: where the app's routes live (`/api/v1/streams`). */
+  /**
+   * `prefix`: where the app's routes live (`/api/v1/streams`); `serverWide`: the headers every
+   * answer of the server carries, `[name, value, …]` (http/instance SECURITY_HEADERS).
+   */
   constructor(
     prefix: string,
+    private readonly serverWide: readonly string[],
     private readonly handle: DoorHandler,
     private readonly onError: (err: unknown) => void,
   ) {
     const escaped = prefix.replace(/[.*+?^${}()|[\]\\]/g, '\\$&');
     this.path = new RegExp(`^${escaped}/([0-9a-fA-F]{8}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{12})/media/(?:([0-9]{2,4}p)/)?([a-z0-9.-]{1,40})(?:\\?([^#]*))?$`);
-  }
-
-  /** The headers a Fastify playback answer carried before its route set any: from now on the door answers. */
-  learn(headers: Record<string, unknown>): void {
-    if (this.serverWide) return;
-    const out: string[] = [];
-    for (const [name, value] of Object.entries(headers)) if (!ROUTE_HEADERS.has(name) && typeof value === 'string') out.push(name, value);
-    this.serverWide = out;
   }
 
   /** Puts the door in front of `server`'s request listeners (Fastify's, or the handover's). */
@@ -88,7 +81,7 @@ export class MediaFrontDoor {
   }
 
   private take(req: IncomingMessage, res: ServerResponse): boolean {
-    if (this.closed || !this.serverWide || req.method !== 'GET') return false;
+    if (this.closed || req.method !== 'GET') return false;
     const m = this.path.exec(req.url ?? '');
     if (!m) return false;
     let msn: string | undefined;
@@ -137,7 +130,7 @@ export class MediaFrontDoor {
   private headersOf(answer: PlaybackAnswer): string[] {
     const cached = answer.shared ? this.flat.get(answer.headers) : undefined;
     if (cached) return cached;
-    const out = this.serverWide!.slice();
+    const out = this.serverWide.slice();
     for (const name in answer.headers) out.push(name, answer.headers[name]!);
     if (answer.shared) this.flat.set(answer.headers, out);
     return out;
