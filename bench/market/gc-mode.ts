@@ -15,8 +15,8 @@ import { setFlagsFromString } from 'node:v8';
 
 export type ScavengerMode = 'parallel' | 'serial';
 
-/** The mode the server runs in unless told otherwise (node's own default). */
-export const SERVER_SCAVENGER: ScavengerMode = 'parallel';
+/** The mode the server runs in: `npm start` and the image pass `--no-parallel-scavenge`. */
+export const SERVER_SCAVENGER: ScavengerMode = 'serial';
 
 export function setScavenger(mode: ScavengerMode): void {
   setFlagsFromString(mode === 'serial' ? '--no-parallel-scavenge' : '--parallel-scavenge');

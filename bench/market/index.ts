@@ -103,6 +103,7 @@ export async function main(argv: string[]): Promise<void> {
   quota = values['gateway-cpu-quota'] ? Number(values['gateway-cpu-quota']) : null;
   tape = values.tape;
   gcModes = values['gc-modes'].split(',').map(parseScavengerMode);
+  setScavenger(gcModes[0]); // the warm-up, the CCXT comparison and the soak run as the server does
   const { tape: _tape, ...stringValues } = values;
   const parts = new Set(values.parts.split(','));
   const symbols = Number(values.symbols);
