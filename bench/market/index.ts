@@ -3,7 +3,8 @@
  * `npm run bench -- market [--parts hot,truth,ladder,ccxt,soak,bare] [--symbols 50] [--subscribers 1000]
  * [--rates 1000,10000,30000,100000] [--step-seconds 8] [--soak-seconds 60] [--soak-rate 2000]
  * [--truth-diffs 1000000] [--ccxt-seconds 15] [--ccxt-symbols 10] [--ccxt-rate 1000]
- * [--cpu-profile file.cpuprofile] [--heap-profile file.heapprofile] [--gateway-cpu-quota 1] [--tape]`
+ * [--cpu-profile file.cpuprofile] [--heap-profile file.heapprofile] [--gateway-cpu-quota 1] [--tape]
+ * [--gc-modes parallel,serial]`
  *
  * 1. hot: parse ns and bytes allocated per message, field scanner vs JSON.parse, and the lean
  *    pipeline vs the straightforward one (a child with --expose-gc and a fixed young generation).
@@ -24,6 +25,11 @@
  * own with that quota, the simulators and subscribers in another (rig.ts). `--tape`: each rung's
  * feed is rendered ahead and played at the rung's rate (feed-tape.ts), so the offered rate is not
  * capped by the simulators' CPU; the rung reports how late the playing ran and any resync.
+ * `--gc-modes`: each rung is measured once per scavenger mode, in turn, on the same rig (gc-mode.ts:
+ * `parallel` is V8's default, helper threads copy with the main thread; `serial`, the main thread
+ * alone): on a loaded machine, back-to-back windows are the only fair comparison. The default is
+ * the mode the server runs in (gc-mode.ts). `--trace-gc-nvp` on the bench's node and
+ * gc-nvp.ts on its output split each scavenge into its phases.
  * Profiles (`--cpu-profile`, `--heap-profile`) cover the rungs of the ladders run, nothing else,
  * one file per ladder (`x.cpuprofile` → `x.ladder.cpuprofile`, `x.bare.cpuprofile`).
  * Results: bench/results/market.json and .md, with load averages.
@@ -38,6 +44,7 @@ import { MarketRig, forkTs, load, nextMessage, sleep, type Window } from './rig.
 import { renderMarkdown, type MarketResults, type Rung } from './report.js';
 import { startProfiles, type ProfileFiles } from './profile.js';
 import { measureIdle } from './idle.js';
+import { SERVER_SCAVENGER, setScavenger, type ScavengerMode } from './gc-mode.js';
 
 const here = new URL('.', import.meta.url);
 
@@ -89,11 +96,14 @@ export async function main(argv: string[]): Promise<void> {
       'gateway-cpu-quota': { type: 'string', default: '' },
       tape: { type: 'boolean', default: false },
       'idle-seconds': { type: 'string', default: '60' },
+      'gc-modes': { type: 'string', default: SERVER_SCAVENGER },
     },
   });
   profileFiles = { cpu: values['cpu-profile'] || undefined, heap: values['heap-profile'] || undefined };
   quota = values['gateway-cpu-quota'] ? Number(values['gateway-cpu-quota']) : null;
   tape = values.tape;
+  gcModes = values['gc-modes'].split(',').map(parseScavengerMode);
+  setScavenger(gcModes[0]); // the warm-up, the CCXT comparison and the soak run as the server does
   const { tape: _tape, ...stringValues } = values;
   const parts = new Set(values.parts.split(','));
   const symbols = Number(values.symbols);
@@ -142,6 +152,12 @@ type Values = Record<string, string>;
 let profileFiles: ProfileFiles = {};
 let quota: number | null = null;
 let tape = false;
+let gcModes: ScavengerMode[] = [SERVER_SCAVENGER];
+
+function parseScavengerMode(mode: string): ScavengerMode {
+  if (mode !== 'parallel' && mode !== 'serial') throw new Error(`--gc-modes: '${mode}' is neither parallel nor serial`);
+  return mode;
+}
 
 /** Warm-up, subscribers, then the CCXT comparison, the ladder and the soak on one rig. */
 async function withSubscribers(results: MarketResults, parts: Set<string>, values: Values): Promise<void> {
@@ -233,33 +249,43 @@ async function runLadder(rig: MarketRig, rates: string, stepSeconds: number, per
   const named = (file?: string) => file?.replace(/(\.[a-z]+)?$/, (ext) => `.${name}${ext}`);
   const stopProfiles = await startProfiles({ cpu: named(profileFiles.cpu), heap: named(profileFiles.heap) });
   for (const offered of rates.split(',').map(Number)) {
-    let rung: Rung;
-    if (tape) {
-      // 2 s to settle, the window, 1 s spare; then wait for the tape's end and 1 s to drain.
-      const t = await rig.playTape(offered, stepSeconds + 3);
-      await sleep(Math.max(0, t.at - (performance.timeOrigin + performance.now())) + 2000);
-      const w = await rig.measure(stepSeconds);
-      const played = await t.done;
-      await sleep(1000);
-      const closedTracks = played.map((p) => p.closedTracks);
-      // A venue connection that closed under the tape got none of it after: not a saturation figure.
-      const broken = closedTracks.some((n) => n > 0) ? `a venue connection closed while its tape played (${closedTracks.join('/')})` : null;
-      rung = { offeredMsgsPerSec: offered, ...w, saturated: broken ?? saturation(w, offered), tape: { renderMs: t.renderMs, startedLateMs: Math.round(t.at - t.startAt), maxLagMs: played.map((p) => p.maxLagMs), closedTracks } };
-    } else {
-      rig.setRate(perVenueSymbol(offered));
-      await sleep(2000); // settle at the new rate
-      const w = await rig.measure(stepSeconds);
-      rung = { offeredMsgsPerSec: offered, ...w, saturated: saturation(w, offered) };
+    // With several scavenger modes, one window per mode back to back: the same load for each.
+    for (const gcMode of gcModes) {
+      setScavenger(gcMode);
+      const rung = await measureRung(rig, offered, stepSeconds, perVenueSymbol);
+      if (gcModes.length > 1) rung.gcMode = gcMode;
+      rungs.push(rung);
+      console.log(JSON.stringify(rung));
     }
-    rungs.push(rung);
-    console.log(JSON.stringify(rung));
-    if (rung.saturated) {
-      console.log(`# saturated at ${offered} msg/s: ${rung.saturated}`);
+    const saturated = rungs.at(-1)!.saturated;
+    if (saturated) {
+      console.log(`# saturated at ${offered} msg/s: ${saturated}`);
       break;
     }
   }
+  setScavenger(SERVER_SCAVENGER);
   await stopProfiles();
   return rungs;
+}
+
+/** One rung: the rate offered (live simulators, or tapes with `--tape`), settled, then one window. */
+async function measureRung(rig: MarketRig, offered: number, stepSeconds: number, perVenueSymbol: (msgs: number) => number): Promise<Rung> {
+  if (tape) {
+    // 2 s to settle, the window, 1 s spare; then wait for the tape's end and 1 s to drain.
+    const t = await rig.playTape(offered, stepSeconds + 3);
+    await sleep(Math.max(0, t.at - (performance.timeOrigin + performance.now())) + 2000);
+    const w = await rig.measure(stepSeconds);
+    const played = await t.done;
+    await sleep(1000);
+    const closedTracks = played.map((p) => p.closedTracks);
+    // A venue connection that closed under the tape got none of it after: not a saturation figure.
+    const broken = closedTracks.some((n) => n > 0) ? `a venue connection closed while its tape played (${closedTracks.join('/')})` : null;
+    return { offeredMsgsPerSec: offered, ...w, saturated: broken ?? saturation(w, offered), tape: { renderMs: t.renderMs, startedLateMs: Math.round(t.at - t.startAt), maxLagMs: played.map((p) => p.maxLagMs), closedTracks } };
+  }
+  rig.setRate(perVenueSymbol(offered));
+  await sleep(2000); // settle at the new rate
+  const w = await rig.measure(stepSeconds);
+  return { offeredMsgsPerSec: offered, ...w, saturated: saturation(w, offered) };
 }
 
 function write(results: MarketResults, out: string): void {

@@ -9,6 +9,8 @@ import type { IdleResult } from './idle.js';
 export interface Rung extends Window {
   offeredMsgsPerSec: number;
   saturated: string | null;
+  /** The scavenger mode of this window, when the run compared several (`--gc-modes`). */
+  gcMode?: string;
   /** A rung fed from rendered tapes: each simulator's render time and how late its playing ran. */
   tape?: { renderMs: number[]; startedLateMs: number; maxLagMs: number[]; closedTracks: number[] };
 }
@@ -47,6 +49,8 @@ export interface MarketResults {
 }
 
 const f = (n: number | undefined, d = 2) => (n !== undefined && Number.isFinite(n) ? n.toFixed(d) : '–');
+/** A rung's offered rate, with its scavenger mode when the run compared modes. */
+const rate = (s: Rung) => (s.gcMode ? `${s.offeredMsgsPerSec} (${s.gcMode} scavenge)` : String(s.offeredMsgsPerSec));
 const p3 = (p: Pcts, d = 3) => `${f(p.p50, d)} / ${f(p.p99, d)} / ${f(p.p999, d)}`;
 
 /**
@@ -58,7 +62,7 @@ function cpuTable(rungs: Rung[]): string[] {
   return [
     '| venue msg/s offered | gateway + hub CPU µs per venue msg | gateway + hub CPU (% of a core) | simulators CPU % | subscribers CPU % | GC ms per s | scavenges: count / p99 ms | mark-compacts |',
     '|---|---|---|---|---|---|---|---|',
-    ...rungs.map((s) => `| ${s.offeredMsgsPerSec} | ${f(s.gatewayCpuUsPerMsg, 1)} | ${f(s.gatewayCpuPct, 0)} | ${f(s.simCpuPct, 0)} | ${f(s.subscriberCpuPct, 0)} | ${f(s.gcMsPerSec, 1)} | ${s.gcMinorCount ?? '–'} / ${f(s.gcMinorP99Ms)} | ${s.gcMajorCount ?? '–'} |`),
+    ...rungs.map((s) => `| ${rate(s)} | ${f(s.gatewayCpuUsPerMsg, 1)} | ${f(s.gatewayCpuPct, 0)} | ${f(s.simCpuPct, 0)} | ${f(s.subscriberCpuPct, 0)} | ${f(s.gcMsPerSec, 1)} | ${s.gcMinorCount ?? '–'} / ${f(s.gcMinorP99Ms)} | ${s.gcMajorCount ?? '–'} |`),
     '',
   ];
 }
@@ -95,7 +99,7 @@ function ladderSection(r: MarketResults): string[] {
     '|---|---|---|---|---|---|---|---|---|---|---|',
     ...r.ladder.map(
       (s) =>
-        `| ${s.offeredMsgsPerSec} | ${s.venueSentPerSec} | ${s.venueReceivedPerSec} | ${s.publicationsPerSec} | ${s.deliveriesPerSec} | ${p3(s.internalMs)} | ${p3(s.endToEndMs, 2)} | ${f(s.gcPauseP99Ms)} / ${f(s.gcPauseMaxMs)} | ${f(s.eventLoopUtilisation * 100, 0)} % | ${s.rssMb} | ${s.load.join(' / ')} |${s.saturated ? ` **saturated**: ${s.saturated}` : ''}`,
+        `| ${rate(s)} | ${s.venueSentPerSec} | ${s.venueReceivedPerSec} | ${s.publicationsPerSec} | ${s.deliveriesPerSec} | ${p3(s.internalMs)} | ${p3(s.endToEndMs, 2)} | ${f(s.gcPauseP99Ms)} / ${f(s.gcPauseMaxMs)} | ${f(s.eventLoopUtilisation * 100, 0)} % | ${s.rssMb} | ${s.load.join(' / ')} |${s.saturated ? ` **saturated**: ${s.saturated}` : ''}`,
     ),
     '',
     ...cpuTable(r.ladder),
@@ -157,7 +161,7 @@ export function renderMarkdown(r: MarketResults): string {
       '',
       '| venue msg/s offered | sent | received by gateway | publications/s | internal p50 / p99 / p99.9 ms | GC pause p99 / max ms | event loop busy | load |',
       '|---|---|---|---|---|---|---|---|',
-      ...r.bareLadder.map((s) => `| ${s.offeredMsgsPerSec} | ${s.venueSentPerSec} | ${s.venueReceivedPerSec} | ${s.publicationsPerSec} | ${p3(s.internalMs)} | ${f(s.gcPauseP99Ms)} / ${f(s.gcPauseMaxMs)} | ${f(s.eventLoopUtilisation * 100, 0)} % | ${s.load.join(' / ')} |${s.saturated ? ` **saturated**: ${s.saturated}` : ''}`),
+      ...r.bareLadder.map((s) => `| ${rate(s)} | ${s.venueSentPerSec} | ${s.venueReceivedPerSec} | ${s.publicationsPerSec} | ${p3(s.internalMs)} | ${f(s.gcPauseP99Ms)} / ${f(s.gcPauseMaxMs)} | ${f(s.eventLoopUtilisation * 100, 0)} % | ${s.load.join(' / ')} |${s.saturated ? ` **saturated**: ${s.saturated}` : ''}`),
       '',
       ...cpuTable(r.bareLadder),
       `Saturation without subscribers: ${sat ? `at ${sat.offeredMsgsPerSec} venue msg/s` : 'not reached within the ladder'}.`,

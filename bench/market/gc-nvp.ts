@@ -1,0 +1,80 @@
+/**
+ * @module bench/market/gc-nvp
+ * Reads V8's `--trace-gc-nvp` lines (stdin or a file) and tells what the scavenges' pauses are
+ * made of: `npx tsx bench/market/gc-nvp.ts run.log [--after-ms 60000]`. A bench log (`node
+ * --trace-gc-nvp --import tsx bench/run.ts market …`) is split at each rung's result line: one
+ * summary per rung (its settling time and its window), with the rung's rate and scavenger mode.
+ *
+ * The phases that matter for a tiny-survivor scavenge: `scavenge.roots` (stack, handles, the
+ * old-to-new remembered set), `scavenge.parallel` (copying the survivors: the main thread's share
+ * of it, plus its wait for the helper threads to finish theirs), `background.scavenge.parallel`
+ * (the helpers' own time in that phase) and `time_to_safepoint`. When `scavenge.parallel` is long
+ * while `new_space_survived` is a few KB, the pause is a wait for a helper thread the OS has not
+ * scheduled, not work.
+ */
+import { readFileSync } from 'node:fs';
+import { parseArgs } from 'node:util';
+import { percentile } from '../shared/percentile.js';
+
+/** One `gc=s` line as name → number (the leading `[pid:isolate] N ms:` becomes `at`). */
+export function parseNvp(line: string): Record<string, number> | null {
+  const head = /^\[\d+:0x[0-9a-f]+\]\s+(\d+) ms: (.*)$/.exec(line.trim());
+  if (!head) return null;
+  const fields: Record<string, number> = { at: Number(head[1]) };
+  for (const pair of head[2].split(' ')) {
+    const eq = pair.indexOf('=');
+    if (eq < 0) continue;
+    const value = pair.slice(eq + 1);
+    fields[pair.slice(0, eq)] = value === 's' ? 0 : value === 'mc' || value === 'mmc' ? 1 : Number.parseFloat(value);
+  }
+  return line.includes(' gc=s ') ? fields : null;
+}
+
+export interface ScavengeSummary {
+  count: number;
+  /** p50 / p99 / max of each phase, ms (bytes for the sizes). */
+  phases: Record<string, { p50: number; p99: number; max: number }>;
+  /** Scavenges over 2 ms, and how many of those spent most of their pause in the parallel phase. */
+  over2ms: number;
+  over2msMostlyParallel: number;
+}
+
+const PHASES = ['pause', 'time_to_safepoint', 'scavenge.roots', 'scavenge.parallel', 'background.scavenge.parallel', 'scavenge.sweep_array_buffers', 'scavenge.free_remembered_set', 'heap.external.epilogue', 'new_space_survived', 'promoted'];
+
+export function summarise(lines: string[], afterMs = 0): ScavengeSummary {
+  const all = lines.map(parseNvp).filter((f): f is Record<string, number> => f !== null && f.at >= afterMs);
+  const phases: ScavengeSummary['phases'] = {};
+  for (const name of PHASES) {
+    const xs = all.map((f) => f[name] ?? 0).sort((a, b) => a - b);
+    phases[name] = { p50: percentile(xs, 50), p99: percentile(xs, 99), max: xs.at(-1) ?? 0 };
+  }
+  const long = all.filter((f) => f.pause > 2);
+  return { count: all.length, phases, over2ms: long.length, over2msMostlyParallel: long.filter((f) => f['scavenge.parallel'] > f.pause / 2).length };
+}
+
+/** Splits a bench log at its rung result lines: the GC lines before each rung's line are that rung's. */
+export function byRung(lines: string[]): { rung: string; summary: ScavengeSummary }[] {
+  const out: { rung: string; summary: ScavengeSummary }[] = [];
+  let pending: string[] = [];
+  for (const line of lines) {
+    if (line.startsWith('{"offeredMsgsPerSec"')) {
+      const r = JSON.parse(line) as { offeredMsgsPerSec: number; gcMode?: string; gcPauseP99Ms: number; load: number[] };
+      out.push({ rung: `${r.offeredMsgsPerSec} ${r.gcMode ?? ''} (perf_hooks p99 ${r.gcPauseP99Ms.toFixed(2)} ms, load ${r.load.join('/')})`, summary: summarise(pending) });
+      pending = [];
+    } else pending.push(line);
+  }
+  return out;
+}
+
+if (import.meta.url === `file://${process.argv[1]}`) {
+  const { values, positionals } = parseArgs({ allowPositionals: true, options: { 'after-ms': { type: 'string', default: '0' }, 'by-rung': { type: 'boolean', default: false } } });
+  const lines = readFileSync(positionals[0] ?? 0, 'utf8').split('\n');
+  if (!values['by-rung']) console.log(JSON.stringify(summarise(lines, Number(values['after-ms'])), null, 1));
+  else {
+    const cell = (p: { p50: number; p99: number; max: number }) => `${p.p50} / ${p.p99} / ${p.max}`;
+    const shown = ['pause', 'scavenge.roots', 'scavenge.parallel', 'background.scavenge.parallel', 'scavenge.sweep_array_buffers', 'new_space_survived'];
+    console.log(`| rung | scavenges | >2 ms (mostly parallel phase) | ${shown.join(' | ')} (p50 / p99 / max) |`);
+    console.log(`|---|---|---|${shown.map(() => '---').join('|')}|`);
+    for (const { rung, summary: s } of byRung(lines)) console.log(`| ${rung} | ${s.count} | ${s.over2ms} (${s.over2msMostlyParallel}) | ${shown.map((n) => cell(s.phases[n])).join(' | ')} |`);
+  }
+}
