@@ -41,13 +41,13 @@ export interface ThrottleStats {
 export function checkCpuController(root = CPU_CGROUP_ROOT): void {
   if (!existsSync(join(root, 'cpu.cfs_quota_us'))) {
     throw new Error(
-      `--node-cpu-quota needs the cgroup v1 CPU controller at ${root} (no cpu.cfs_quota_us there; a cgroup v2-only system is not supported by this benchmark). Run without --node-cpu-quota for the unquota'd comparison.`,
+      `--node-cpu-quota needs the cgroup v1 CPU controller at ${root} (no cpu.cfs_quota_us there; a cgroup v2-only system is not supported by this benchmark). Run with --node-cpu-quota off for the unquota'd comparison.`,
     );
   }
   try {
     accessSync(root, constants.W_OK);
   } catch {
-    throw new Error(`--node-cpu-quota: ${root} is not writable (run the benchmark as root, or without --node-cpu-quota).`);
+    throw new Error(`--node-cpu-quota: ${root} is not writable (run the benchmark as root, or with --node-cpu-quota off).`);
   }
 }
 

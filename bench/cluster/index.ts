@@ -32,29 +32,61 @@ import { halfLoad, labelOf, searchSetup, type SearchOptions } from './search.js'
 
 const here = dirname(fileURLToPath(import.meta.url));
 
-const LADDER = '100,200,300,400,450,500,550,600,650,700,760,820,900,1000,1100,1200,1350,1500';
-const QUICK_LADDER = '100,300,500,700,900';
-const FIXED = 300;
+/** The recommended setting, the default: each node in its own CPU group with this share of a core (docs/cluster.md). */
+export const DEFAULT_QUOTA = 0.25;
+/**
+ * Subscribers per channel per node that one node serves per core of quota at K = 1 and 10 msg/s:
+ * quiet 0.15-core searches ended at 650–760, about 4,700 per core. The quota'd ladder is made of
+ * shares of that estimate (scaled by 10 msg/s over the rate and by 1/K), so a 0.25-core run takes
+ * as many steps as a 0.15-core one and every search starts at the same sane floor, 40 % of one
+ * node's estimate: below it a step measured only a cold start (fresh rigs failed at 100–300).
+ */
+const S_PER_CORE = 4700;
+const LADDER_SHARES = [0.4, 0.55, 0.7, 0.8, 0.88, 0.96, 1.04, 1.12, 1.2, 1.3];
+const QUICK_SHARES = [0.4, 0.7, 0.9, 1.1, 1.3];
+/** Without quotas (one memory node against two Redis nodes sharing the machine). */
+const LADDER = '300,400,450,500,550,600,650,700,760,820,900,1000,1100,1200,1350,1500';
+const QUICK_LADDER = '300,500,700,900';
+
+/** The quota'd ladder: shares of one node's estimated saturation, rounded to 10 subscribers, strictly rising. */
+export function quotaLadder(cores: number, channelRate: number, channelsPerNode: number, quick: boolean): number[] {
+  const estimate = (S_PER_CORE * cores * (10 / channelRate)) / channelsPerNode;
+  const out: number[] = [];
+  for (const share of quick ? QUICK_SHARES : LADDER_SHARES) {
+    const s = Math.max(1, Math.round((share * estimate) / 10) * 10 || Math.round(share * estimate));
+    if (!out.length || s > out[out.length - 1]) out.push(s);
+  }
+  return out;
+}
 
 const USAGE = `usage: npm run bench -- cluster [options]
+  The default is the recommended run: 1, 2 and 3 Redis nodes, each in its own CPU group at
+  ${DEFAULT_QUOTA} of a core, 3 interleaved searches each, then 2 nodes at half their saturation.
   --channels-per-node K  K: each node's subscribers are on 2K channels, K published through the node
                          itself and K through the next node (default 1)
   --channel-rate R       publications/s on every channel (default 10; a publication costs a node
                          about half a millisecond of CPU before its fan-out, so a few per second
                          per node leave the quota to the deliveries)
   --subscribers LIST     the ladder of s, subscribers per channel per node, the same for every setup
-                         (default ${LADDER}; --quick ${QUICK_LADDER}); a node serves 2·K·s
-                         connections. The search stops after two failing steps in a row.
+                         (default with quotas: 40 % to 130 % of one node's estimated saturation,
+                         ${S_PER_CORE} per core at K = 1 and 10 msg/s, e.g. ${quotaLadder(DEFAULT_QUOTA, 10, 1, false).join(',')}
+                         at ${DEFAULT_QUOTA}; without: ${LADDER}); a node serves 2·K·s connections.
+                         The search stops at the first step that fails twice (see --retries).
   --fixed S              the step measured for --duration, whose CPU per delivery is compared
-                         across setups (default ${FIXED}, about half one node's saturation at 0.15 of a core; added to the ladder)
+                         across setups (default the ladder's first step; added to the ladder)
   --payload BYTES        size of each publication's data (default 200)
-  --duration S           seconds of the fixed-load step (default 5; --quick 3)
+  --duration S           seconds of the fixed-load step and the half-load steps (default 5; --quick 3)
   --step-duration S      seconds of every other step (default 3; --quick 2)
   --warmup S             unreported step after each growth of the load (default 1)
-  --setups LIST          engine:nodes list, e.g. memory:1,redis:2 (default memory:1,redis:2;
-                         with --node-cpu-quota redis:1,redis:2,redis:3). The first one-node setup is the baseline.
-  --node-cpu-quota X     put each node in its own cgroup v1 CPU group limited to X cores (e.g. 0.25);
-                         needs a writable /sys/fs/cgroup/cpu (root)
+  --rig-warmup S         unreported seconds at the first step's load on every fresh rig before its
+                         first measured step, in steps of --step-duration (default 6; 0: none)
+  --retries N            a step failing on its p99 or the publish rate (not a loss) is run again
+                         at the same load up to N times before it counts as failed (default 1)
+  --setups LIST          engine:nodes list, e.g. memory:1,redis:2 (default redis:1,redis:2,redis:3;
+                         with --node-cpu-quota off memory:1,redis:2). The first one-node setup is the baseline.
+  --node-cpu-quota X     put each node in its own cgroup v1 CPU group limited to X cores (default
+                         ${DEFAULT_QUOTA}; needs a writable /sys/fs/cgroup/cpu, i.e. root); "off": no
+                         groups, every process shares the machine (one memory node against two Redis nodes)
   --cpu-period-ms MS     CFS period of those groups (default 10: a throttled node stalls for at most
                          the rest of a 10 ms period; see cgroup.ts)
   --no-saturation        the ladder up to the fixed-load step only (no half-load steps either)
@@ -112,6 +144,8 @@ function parseOptions(args: string[]): Options {
       setups: { type: 'string' },
       'node-cpu-quota': { type: 'string' },
       'cpu-period-ms': { type: 'string' },
+      'rig-warmup': { type: 'string' },
+      retries: { type: 'string' },
       'p99-limit': { type: 'string' },
       repeat: { type: 'string' },
       'half-load-steps': { type: 'string' },
@@ -125,22 +159,30 @@ function parseOptions(args: string[]): Options {
     process.exit(0);
   }
   const quick = values.quick ?? false;
-  const quotaCores = values['node-cpu-quota'] === undefined ? null : num('node-cpu-quota', values['node-cpu-quota'], 0.25, 0.01, 64);
+  const quotaCores = values['node-cpu-quota'] === 'off' ? null : num('node-cpu-quota', values['node-cpu-quota'], DEFAULT_QUOTA, 0.01, 64);
   const quota = quotaCores === null ? null : { cores: quotaCores, periodUs: Math.round(1000 * num('cpu-period-ms', values['cpu-period-ms'], 10, 1, 1000)) };
-  const ladder = (values.subscribers ?? (quick ? QUICK_LADDER : LADDER)).split(',').map((v) => Math.round(num('subscribers', v.trim(), 0, 1, 100_000)));
+  const channelsPerNode = Math.round(num('channels-per-node', values['channels-per-node'], 1, 1, 100));
+  const channelRate = num('channel-rate', values['channel-rate'], 10, 0.1, 10_000);
+  const ladder = values.subscribers
+    ? values.subscribers.split(',').map((v) => Math.round(num('subscribers', v.trim(), 0, 1, 100_000)))
+    : quota
+      ? quotaLadder(quota.cores, channelRate, channelsPerNode, quick)
+      : (quick ? QUICK_LADDER : LADDER).split(',').map(Number);
   if (ladder.some((v, i) => i > 0 && v <= ladder[i - 1])) throw new Error(`--subscribers must rise step by step (got ${ladder.join(',')}): connections are only ever added`);
-  const fixedSubscribers = Math.round(num('fixed', values.fixed, Math.min(FIXED, ladder[ladder.length - 1]), 1, 100_000));
+  const fixedSubscribers = Math.round(num('fixed', values.fixed, ladder[0], 1, 100_000));
   if (!ladder.includes(fixedSubscribers)) {
     ladder.push(fixedSubscribers);
     ladder.sort((a, b) => a - b);
   }
   return {
-    channelsPerNode: Math.round(num('channels-per-node', values['channels-per-node'], 1, 1, 100)),
-    channelRate: num('channel-rate', values['channel-rate'], 10, 0.1, 10_000),
+    channelsPerNode,
+    channelRate,
     payloadBytes: Math.round(num('payload', values.payload, 200, 40, 60_000)),
     durationMs: 1000 * num('duration', values.duration, quick ? 3 : 5, 0.2, 600),
     stepDurationMs: 1000 * num('step-duration', values['step-duration'], quick ? 2 : 3, 0.2, 600),
     warmupMs: 1000 * num('warmup', values.warmup, 1, 0, 60),
+    rigWarmupMs: 1000 * num('rig-warmup', values['rig-warmup'], 6, 0, 120),
+    retries: Math.round(num('retries', values.retries, 1, 0, 3)),
     setups: parseSetups(values.setups ?? (quota ? 'redis:1,redis:2,redis:3' : 'memory:1,redis:2')),
     quota,
     saturation: !values['no-saturation'],
@@ -170,7 +212,8 @@ function describe(label: string, s: StepResult): string {
   const cross = s.crossNodeLatencyMs ? ` same-node p99 ${s.sameNodeLatencyMs?.p99 ?? '–'} cross-node p99 ${s.crossNodeLatencyMs.p99}` : '';
   const throttled = s.throttledPercent ? ` throttled ${s.throttledPercent.join('/')}% (stall ${s.stallMs?.join('/')} ms)` : '';
   const split = ` publish RTT p99 ${s.split.publishRttP99Ms.join('/')} ms publish→write p99 ${s.split.publishToWriteP99Ms.join('/')} ms`;
-  const verdict = (s.pass ? 'pass' : `FAIL (${s.failure})`) + (s.generatorBound ? ' [load generator busy]' : '') + (s.cpuPercent.other > NOISY_OTHER_CPU ? ' [machine busy]' : '');
+  const dup = s.engineCounters.map((c) => (c === null ? 'unread' : c.duplicateFromEngine === null ? 'absent' : String(c.duplicateFromEngine))).join('/');
+  const verdict = `duplicate_from_engine ${dup}  ` + (s.pass ? 'pass' : `FAIL (${s.failure})`) + (s.generatorBound ? ' [load generator busy]' : '') + (s.cpuPercent.other > NOISY_OTHER_CPU ? ' [machine busy]' : '');
   return (
     `  ${label.padEnd(15)} s=${String(s.subscribersPerChannel).padStart(4)} ${String(s.clients).padStart(5)} clients → ${String(s.deliveredPerSec).padStart(7)} deliveries/s  ` +
     `p50 ${s.latencyMs.p50} p95 ${s.latencyMs.p95} p99 ${s.latencyMs.p99} ms${cross}${split}  lost ${s.lost}  ` +

@@ -23,6 +23,9 @@ export interface ConfigResult extends Setup {
   repetition: number;
   /** The fixed-load step: the same subscribers per channel per node in every setup (CPU per delivery); null when the search ended below it. */
   fixed: StepResult | null;
+  /** p99 of each unreported warm-up step on the fresh rig, before the first measured one (search.ts). */
+  warmupP99Ms?: number[];
+  /** Every measured step in order; a step run again after a transient failure appears twice (`retried`, then `retry`). */
   ladder: StepResult[];
   saturation: StepResult | null;
   /**
@@ -191,12 +194,13 @@ export function summarize(opts: SummaryOptions, setups: SetupResult[], half: Hal
     const ooo = sum(steps.map((s) => s.outOfOrder));
     checks.push({ name: `${c.label}: lost, duplicated, reordered over every step of every search`, target: '0', actual: `${lost} lost, ${dup} duplicated, ${ooo} reordered`, met: lost + dup + ooo === 0 });
   }
+  checks.push(duplicateFromEngineCheck([...setups.flatMap((c) => c.runs.flatMap((r) => r.ladder)), ...(half?.steps ?? [])]));
   for (const c of setups) {
     const steps = c.runs.flatMap((r) => r.ladder);
     const redis = max(steps.map((s) => s.cpuPercent.redis ?? 0));
     const ended = c.runs.map((r) => r.limitedBy ?? 'n/a');
     const whole = c.runs.map((r) => {
-      const failing = r.ladder.find((s) => !s.pass && (!r.saturation || s.subscribersPerChannel > r.saturation.subscribersPerChannel));
+      const failing = r.ladder.find((s) => !s.pass && !s.retried && (!r.saturation || s.subscribersPerChannel > r.saturation.subscribersPerChannel));
       return failing ? `run ${r.repetition}: s = ${failing.subscribersPerChannel}, nodes ${failing.cpuPercent.nodes.join(' + ')} %, throttled ${failing.throttledPercent?.join(' / ') ?? '–'} %, generators ${Math.round(sum(generatorsOf(failing)))} %, other work ${failing.cpuPercent.other} %, machine ${failing.cpuPercent.machine} % of ${cpuCount * 100} %` : `run ${r.repetition}: no failing step`;
     });
     checks.push({
@@ -224,6 +228,39 @@ export function summarize(opts: SummaryOptions, setups: SetupResult[], half: Hal
   return { baseline: base?.label ?? null, ratios, checks };
 }
 
+/**
+ * Issue 17: the hub's `duplicate_from_engine` guard must be gone or read 0 in every benchmark.
+ * Every step reads every node's /metrics at its end (cumulative since the node started, so the
+ * warm-up and the unreported steps are in it too); the engine's own dropped copies (a pub/sub
+ * message its history read overtook: the in-order path's normal cut) are printed beside it.
+ */
+export function duplicateFromEngineCheck(steps: StepResult[]): Check {
+  const reads = steps.flatMap((s) => s.engineCounters ?? []);
+  const read = reads.filter((r): r is NonNullable<typeof r> => r !== null);
+  const present = read.filter((r) => r.duplicateFromEngine !== null);
+  const highest = max(present.map((r) => r.duplicateFromEngine ?? 0));
+  const unread = reads.length - read.length;
+  return {
+    name: 'duplicate_from_engine on every node\'s /metrics at the end of every step (the hub\'s old reordering guard)',
+    target: 'absent or 0',
+    actual:
+      (read.length === 0
+        ? 'not read (no step scraped a node)'
+        : present.length === 0
+          ? `absent in all ${read.length} scrapes: the guard is gone`
+          : `present in ${present.length} of ${read.length} scrapes, highest ${highest}`) +
+      (unread ? `; ${unread} scrape(s) failed` : '') +
+      `; the engine's own dropped copies (redis_engine_sync_events_total{event="duplicate"}) at most ${max(read.map((r) => r.engineDuplicates))} per node`,
+    met: read.length > 0 && highest === 0,
+  };
+}
+
+/** "n (m)": steps of a search run again after a transient failure, and how many of those passed the second time. */
+function retriesText(r: ConfigResult): string {
+  const again = r.ladder.filter((s) => s.retry);
+  return `${again.length} (${again.filter((s) => s.pass).length})`;
+}
+
 function signed(ms: number): string {
   const v = Math.round(ms * 100) / 100;
   return v >= 0 ? `+${v}` : `${v}`;
@@ -240,8 +277,8 @@ function splitText(s: StepResult): string {
 function stepRow(s: StepResult): string {
   const flags = `${s.generatorBound ? ' (generator busy)' : ''}${s.cpuPercent.other > NOISY_OTHER_CPU ? ' (machine busy)' : ''}`;
   return (
-    `| ${s.subscribersPerChannel} | ${s.clients} | ${s.deliveredPerSec} | ${s.latencyMs.p50} | ${s.latencyMs.p95} | ${s.latencyMs.p99} | ${s.sameNodeLatencyMs?.p99 ?? '–'} | ${s.crossNodeLatencyMs?.p99 ?? '–'} | ${s.lost} | ${s.duplicated} | ${s.outOfOrder} | ` +
-    `${s.cpuPercent.nodes.join(' + ')} | ${s.throttledPercent ? s.throttledPercent.join(' / ') : '–'} | ${s.stallMs ? s.stallMs.join(' / ') : '–'} | ${perNode(s.split?.publishRttP99Ms)} | ${perNode(s.split?.publishToWriteP99Ms)} | ${s.cpuUsPerDelivery.nodes} | ${s.cpuPercent.redis ?? '–'} | ${s.cpuPercent.receivers.join(' + ')} | ${s.cpuPercent.publishers.join(' + ')} | ${s.cpuPercent.other} | ${s.pass ? 'pass' : `fail: ${s.failure}`}${flags} |`
+    `| ${s.subscribersPerChannel}${s.retry ? ' (again)' : ''} | ${s.clients} | ${s.deliveredPerSec} | ${s.latencyMs.p50} | ${s.latencyMs.p95} | ${s.latencyMs.p99} | ${s.sameNodeLatencyMs?.p99 ?? '–'} | ${s.crossNodeLatencyMs?.p99 ?? '–'} | ${s.lost} | ${s.duplicated} | ${s.outOfOrder} | ` +
+    `${s.cpuPercent.nodes.join(' + ')} | ${s.throttledPercent ? s.throttledPercent.join(' / ') : '–'} | ${s.stallMs ? s.stallMs.join(' / ') : '–'} | ${perNode(s.split?.publishRttP99Ms)} | ${perNode(s.split?.publishToWriteP99Ms)} | ${s.cpuUsPerDelivery.nodes} | ${s.cpuPercent.redis ?? '–'} | ${s.cpuPercent.receivers.join(' + ')} | ${s.cpuPercent.publishers.join(' + ')} | ${s.cpuPercent.other} | ${s.pass ? 'pass' : `fail: ${s.failure}`}${s.retried ? ' → run again' : ''}${flags} |`
   );
 }
 
@@ -263,6 +300,9 @@ export function renderMarkdown(res: {
     fixedSubscribers: number;
     repeat: number;
     halfLoadSteps: number;
+    /** Absent in results written before they existed (a page re-rendered from an older JSON). */
+    rigWarmupMs?: number;
+    retries?: number;
   };
   setups: SetupResult[];
   halfLoad: HalfLoadResult | null;
@@ -281,7 +321,7 @@ export function renderMarkdown(res: {
     `Load, the same shape on every node whatever the node count: node n serves s subscribers on each of ${2 * o.channelsPerNode} channels at ${o.channelRate} msg/s each (${o.payloadBytes}-byte payloads), ` +
       `${o.channelsPerNode} published through node n itself ("same-node" receiver) and ${o.channelsPerNode} through node n+1 ("cross-node" receiver, across Redis); node n's publisher publishes both its own same-node set and node n−1's cross-node set. ` +
       'So every node, for any node count (with one node, "next" is the node itself), accepts the same publications, receives the same messages from the engine and makes the same deliveries over the same connections; one connection per subscriber, one channel per connection. ' +
-      `The search raises s over ${o.ladder.join(', ')} and on by 10 % steps while the top passes (connections are only added; after each growth an unreported ${o.warmupMs / 1000} s step) and stops after two failing steps in a row; ` +
+      `The search raises s over ${o.ladder.join(', ')} and on by 10 % steps while the top passes (connections are only added; after each growth an unreported ${o.warmupMs / 1000} s step); every fresh rig is first warmed for ${(o.rigWarmupMs ?? 0) / 1000} s at the first step's load (unreported); a step that fails on its p99 or the publish rate (not a loss) is run once more at the same load${o.retries === 0 ? ' (not in this run: --retries 0)' : ''}, and the search stops at the first step that fails again; ` +
       `a step passes with p99 ≤ ${o.p99LimitMs} ms and nothing lost, duplicated or reordered. Every setup is searched ${o.repeat} time(s), each search on a fresh rig (its own redis-server, nodes and generators), the searches interleaved (run 1 of every setup, then run 2…); a setup's saturation is the median of its searches, and the ratios are of medians, with the run-by-run pairs beside them. ` +
       `The step at s = ${o.fixedSubscribers} (${o.durationMs / 1000} s) is the fixed load of the CPU-per-delivery figure, the same per node in every setup; other steps ${o.stepDurationMs / 1000} s. ` +
       `The cross-node latency target is measured after the searches on a fresh 2-node rig at exactly half the 2-node median saturation rate (s chosen for that rate), ${o.halfLoadSteps} steps of ${o.durationMs / 1000} s, same-node and cross-node receivers side by side. ` +
@@ -295,19 +335,19 @@ export function renderMarkdown(res: {
   for (const c of res.summary.checks) lines.push(`| ${c.name} | ${c.target} | ${c.actual} | ${c.met ? 'yes' : '**no**'} |`);
   lines.push('', '## Searches', '');
   lines.push(
-    '| setup | run | saturation s | clients | deliveries/s | p99 ms | ended by | CPU nodes % at saturation | CPU generators % at saturation (receivers + publishers) | CPU other % at saturation |',
-    '|---|---|---|---|---|---|---|---|---|---|',
+    '| setup | run | saturation s | clients | deliveries/s | p99 ms | ended by | steps run again (passed then) | CPU nodes % at saturation | CPU generators % at saturation (receivers + publishers) | CPU other % at saturation |',
+    '|---|---|---|---|---|---|---|---|---|---|---|',
   );
   for (const c of res.setups) {
     for (const r of c.runs) {
       const s = r.saturation;
       lines.push(
         s
-          ? `| ${c.label} | ${r.repetition} | ${s.subscribersPerChannel} | ${s.clients} | ${s.deliveredPerSec} | ${s.latencyMs.p99} | ${r.limitedBy ?? '–'} | ${s.cpuPercent.nodes.join(' + ')} | ${r2(sum(generatorsOf(s)))} (busiest ${max(generatorsOf(s))}) | ${s.cpuPercent.other} |`
-          : `| ${c.label} | ${r.repetition} | none passed | | 0 | | ${r.limitedBy ?? '–'} | | | |`,
+          ? `| ${c.label} | ${r.repetition} | ${s.subscribersPerChannel} | ${s.clients} | ${s.deliveredPerSec} | ${s.latencyMs.p99} | ${r.limitedBy ?? '–'} | ${retriesText(r)} | ${s.cpuPercent.nodes.join(' + ')} | ${r2(sum(generatorsOf(s)))} (busiest ${max(generatorsOf(s))}) | ${s.cpuPercent.other} |`
+          : `| ${c.label} | ${r.repetition} | none passed | | 0 | | ${r.limitedBy ?? '–'} | ${retriesText(r)} | | | |`,
       );
     }
-    lines.push(`| **${c.label}** | median | | | **${c.saturation.median}** (${c.saturation.min}–${c.saturation.max}) | | | | | |`);
+    lines.push(`| **${c.label}** | median | | | **${c.saturation.median}** (${c.saturation.min}–${c.saturation.max}) | | | | | | |`);
   }
   lines.push('');
   const h = res.halfLoad;
@@ -323,6 +363,8 @@ export function renderMarkdown(res: {
       lines.push(`## ${r.label}, search ${r.repetition}`, '');
       lines.push(`Load: ${r.layout.publishers} publisher(s), ${r.layout.channels} channels, ${r.layout.receivers} receiver processes; ${Math.round(r.layout.crossNodeShare * 100)} % of deliveries across Redis from their publisher.`, '');
       lines.push(
+        `Warm-up on the fresh rig before the first step (unreported): ${r.warmupP99Ms?.length ? `p99 ${r.warmupP99Ms.join(' / ')} ms` : 'none'}. Steps run again after a transient failure: ${retriesText(r)}.`,
+        '',
         `Saturation: ${r.saturation ? `${r.saturation.clients} clients (s = ${r.saturation.subscribersPerChannel}), ${r.saturation.deliveredPerSec} deliveries/s (p99 ${r.saturation.latencyMs.p99} ms)` : 'none passed'}; search ended by: ${r.limitedBy ?? 'n/a'}.`,
         '',
         STEP_HEADER,

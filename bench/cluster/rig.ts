@@ -108,11 +108,23 @@ export interface StepResult {
    * script's round trip, and engine publish → socket write. Null where a node had none.
    */
   split: { publishRttP99Ms: (number | null)[]; publishToWriteP99Ms: (number | null)[] };
+  /**
+   * Per node at the step's end, cumulative since it started (node-metrics.ts): the hub's old
+   * `duplicate_from_engine` drop (null: no such metric, the guard is gone) and the engine's own
+   * dropped copies; null where the node's /metrics could not be read.
+   */
+  engineCounters: ({ duplicateFromEngine: number | null; engineDuplicates: number } | null)[];
   drainMs: number;
   connected: number;
   generatorBound: boolean;
   pass: boolean;
   failure?: string;
+  /** Set by the search: this attempt failed on a transient (p99 or publish rate) and was run again at the same load. */
+  retried?: boolean;
+  /** Set by the search: this is the second attempt of a step whose first failed. */
+  retry?: boolean;
+  /** Whether a failure is one a retry may clear: p99 or publish rate, never a loss, duplicate, reorder or disconnect. */
+  transient?: boolean;
 }
 
 function latencyOf(h: LatencyHistogram): Latency {
@@ -218,10 +230,10 @@ export class ClusterRig {
     }
   }
 
-  /** Raises the subscribers per channel per node to `s` (connections only added), then lets the nodes settle. */
-  async grow(s: number): Promise<void> {
+  /** Raises the subscribers per channel per node to `s` (connections only added); false when it already had them. */
+  async grow(s: number): Promise<boolean> {
     const add = s - this.perChannel;
-    if (add <= 0) return;
+    if (add <= 0) return false;
     await Promise.all(
       this.layout.receivers.map((r, i) => {
         const subscriptions = r.channels.flatMap((c) => Array.from({ length: add }, () => channelName(c)));
@@ -231,6 +243,7 @@ export class ClusterRig {
     this.perChannel = s;
     this.subsPerChannel.clear();
     for (const r of this.layout.receivers) for (const c of r.channels) this.subsPerChannel.set(channelName(c), (this.subsPerChannel.get(channelName(c)) ?? 0) + s);
+    return true;
   }
 
   /** Where the load is: connections per node, and how many of a node's deliveries come across Redis. */
@@ -370,11 +383,13 @@ export class ClusterRig {
       throttledPercent,
       stallMs,
       split: { publishRttP99Ms: p99Of((h) => h.publish), publishToWriteP99Ms: p99Of((h) => h.delivery) },
+      engineCounters: histAfter.map((h) => (h ? { duplicateFromEngine: h.duplicateFromEngine, engineDuplicates: h.engineDuplicates } : null)),
       drainMs: Math.round(drainMs),
       connected,
       generatorBound: Math.max(...cpu.publishers, ...cpu.receivers) >= GENERATOR_BUSY_PERCENT || achievedRate < 0.95 * wantedRate,
       pass: failures.length === 0,
       failure: failures.length ? failures.join('; ') : undefined,
+      transient: failures.length > 0 && lost + duplicated + outOfOrder === 0 && connected >= clients,
     };
   }
 

@@ -22,6 +22,15 @@ export interface SearchOptions extends RigOptions {
   fixedSubscribers: number;
   /** Steps of `durationMs` at half the 2-node saturation rate. */
   halfLoadSteps: number;
+  /**
+   * Unreported time at the first step's load on every fresh rig, before its first measured step
+   * (connections made, code warm, first GCs done): under a 0.15-core quota a cold node spent its
+   * first steps compiling (31 µs per delivery instead of 14), and fresh rigs failed at 100–300
+   * subscribers per channel that a warm rig passed at 650 (quiet run, 02:29 UTC).
+   */
+  rigWarmupMs: number;
+  /** Runs of a step that failed on a transient (p99, publish rate) again at the same load, before it counts as failed. */
+  retries: number;
 }
 
 /** Past the ladder's top while it still passes: 10 % more per step, up to this multiple of the top. */
@@ -84,7 +93,7 @@ async function withRig<T>(name: string, setup: Setup, opts: SearchOptions, fn: (
   }
 }
 
-/** The ladder's steps, then (when the top still passes) 10 % more per step until two fail in a row. */
+/** The ladder's steps, then (while the top still passes) 10 % more per step, up to 4× the top. */
 function* stepsOf(opts: SearchOptions, passedLast: () => boolean): Generator<number> {
   for (const s of opts.ladder) {
     if (!opts.saturation && s > opts.fixedSubscribers) return;
@@ -98,7 +107,25 @@ function* stepsOf(opts: SearchOptions, passedLast: () => boolean): Generator<num
   }
 }
 
-/** One saturation search of `setup` on a fresh rig. `repetition` counts from 1. */
+/** Unreported steps of at most `stepDurationMs` until `rigWarmupMs` is spent, at the rig's current load; their p99s, for the log. */
+async function warmUp(rig: ClusterRig, opts: SearchOptions): Promise<number[]> {
+  const p99s: number[] = [];
+  for (let left = opts.rigWarmupMs; left > 0; left -= opts.stepDurationMs) {
+    const step = await rig.step(Math.min(left, opts.stepDurationMs));
+    p99s.push(step.latencyMs.p99);
+  }
+  return p99s;
+}
+
+/**
+ * One saturation search of `setup` on a fresh rig. `repetition` counts from 1.
+ *
+ * The rig is first warmed at the ladder's first step (`rigWarmupMs`, unreported). A step that
+ * fails on a transient (its p99 or the publish rate, never a loss) is run once more at the same
+ * load (`retries`), and only a second failure counts: one CFS period of throttling or someone
+ * else's burst on a shared machine decides one step, not the search. The search ends at the
+ * first step that fails that way; connections are only ever added, so there is no bisection.
+ */
 export async function searchSetup(setup: Setup, repetition: number, opts: SearchOptions, log: Log, describe: (label: string, s: StepResult) => string): Promise<ConfigResult> {
   const label = labelOf(setup, opts.quota);
   return withRig(`${setup.engine}${setup.nodes}r${repetition}`, setup, opts, async (rig) => {
@@ -106,23 +133,32 @@ export async function searchSetup(setup: Setup, repetition: number, opts: Search
     log(`  ${layout.publishers} publisher(s), ${layout.channels} channels, ${layout.receivers} receiver processes, ${Math.round(layout.crossNodeShare * 100)} % of deliveries across Redis`);
     const ladder: StepResult[] = [];
     let fixed: StepResult | null = null;
-    // Walked past a single failure (a step on a shared machine can catch someone else's burst),
-    // ended by two in a row; connections are only ever added, so there is no bisection.
-    let failedInARow = 0;
-    for (const s of stepsOf(opts, () => failedInARow === 0)) {
-      await rig.grow(s);
+    let warmup: number[] = [];
+    let passedLast = true;
+    for (const s of stepsOf(opts, () => passedLast)) {
       // Unreported: the new connections' handshakes and first deliveries are not what is measured.
-      if (opts.warmupMs > 0) await rig.step(opts.warmupMs);
-      const step = await rig.step(s === opts.fixedSubscribers ? opts.durationMs : opts.stepDurationMs);
+      if ((await rig.grow(s)) && opts.warmupMs > 0) await rig.step(opts.warmupMs);
+      if (!ladder.length && opts.rigWarmupMs > 0) {
+        warmup = await warmUp(rig, opts);
+        log(`  ${label} #${repetition} warm-up at s=${s}: ${warmup.length} unreported step(s), p99 ${warmup.join(' / ')} ms`);
+      }
+      const measure = () => rig.step(s === opts.fixedSubscribers ? opts.durationMs : opts.stepDurationMs);
+      let step = await measure();
+      for (let attempt = 0; attempt < opts.retries && !step.pass && step.transient; attempt++) {
+        step.retried = true;
+        ladder.push(step);
+        log(describe(`${label} #${repetition}`, step) + ' → run again');
+        step = { ...(await measure()), retry: true };
+      }
       if (s === opts.fixedSubscribers) fixed = step;
       ladder.push(step);
-      log(describe(`${label} #${repetition}`, step));
-      failedInARow = step.pass ? 0 : failedInARow + 1;
-      if (failedInARow >= 2) break;
+      log(describe(`${label} #${repetition}${step.retry ? ' again' : ''}`, step));
+      passedLast = step.pass;
+      if (!step.pass) break;
     }
     const saturation = best(ladder);
-    const firstFail = ladder.find((s) => !s.pass && (!saturation || s.subscribersPerChannel > saturation.subscribersPerChannel));
-    return { label, ...setup, repetition, fixed, ladder, saturation, limitedBy: opts.saturation ? limitOf(firstFail, opts.quota) : null, layout };
+    const firstFail = ladder.find((s) => !s.pass && !s.retried && (!saturation || s.subscribersPerChannel > saturation.subscribersPerChannel));
+    return { label, ...setup, repetition, warmupP99Ms: warmup, fixed, ladder, saturation, limitedBy: opts.saturation ? limitOf(firstFail, opts.quota) : null, layout };
   });
 }
 
@@ -146,10 +182,11 @@ export async function halfLoad(
   const s = Math.max(1, Math.round(targetPerSec / perSubscriber));
   return withRig(`${setup.engine}${setup.nodes}half`, setup, opts, async (rig) => {
     await rig.grow(s);
-    // A whole unreported step first: on a fresh rig the first seconds after 1,000 connections
-    // (their buffers' first GCs, code still warming) held 176–279 ms p99s in 3 of 6 trials
-    // (loaded, 00:55–01:00 UTC), which the steady state at half load does not have.
-    await rig.step(Math.max(opts.warmupMs, opts.durationMs));
+    // Warmed first, as every search's rig: on a fresh rig the first seconds after 1,000
+    // connections (their buffers' first GCs, code still warming) held 176–279 ms p99s in 3 of 6
+    // trials (loaded, 00:55–01:00 UTC), which the steady state at half load does not have.
+    const warmup = await warmUp(rig, { ...opts, rigWarmupMs: Math.max(opts.rigWarmupMs, opts.warmupMs) });
+    log(`  ${label} ½ warm-up at s=${s}: ${warmup.length} unreported step(s), p99 ${warmup.join(' / ')} ms`);
     const steps: StepResult[] = [];
     for (let i = 0; i < opts.halfLoadSteps; i++) {
       const step = await rig.step(opts.durationMs);

@@ -8,8 +8,9 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { join, resolve } from 'node:path';
-import { bySetup, renderMarkdown, spreadOf, summarize, type ConfigResult, type HalfLoadResult } from '../../bench/cluster/report.js';
-import { outStemOf } from '../../bench/cluster/index.js';
+import { bySetup, duplicateFromEngineCheck, renderMarkdown, spreadOf, summarize, type ConfigResult, type HalfLoadResult } from '../../bench/cluster/report.js';
+import { outStemOf, quotaLadder } from '../../bench/cluster/index.js';
+import { counterOf, samplesNaming } from '../../bench/cluster/node-metrics.js';
 import type { StepResult } from '../../bench/cluster/rig.js';
 
 const latency = (p99: number) => ({ p50: p99 / 4, p95: p99 / 2, p99, max: p99 * 2, count: 1000 });
@@ -37,6 +38,7 @@ function step(nodes: number, s: number, pass: boolean, extra: Partial<StepResult
     throttledPercent: Array(nodes).fill(pass ? 10 : 60),
     stallMs: Array(nodes).fill(3),
     split: { publishRttP99Ms: Array(nodes).fill(5), publishToWriteP99Ms: Array(nodes).fill(10) },
+    engineCounters: Array(nodes).fill({ duplicateFromEngine: null, engineDuplicates: 0 }),
     drainMs: 100,
     connected: 2 * s * nodes,
     generatorBound: false,
@@ -149,4 +151,41 @@ test('--out: a bare name is a results file stem in bench/results, a path is a pa
   assert.equal(outStemOf('cluster-q0.5.json'), join(results, 'cluster-q0.5'));
   assert.equal(outStemOf('/tmp/aw/run1.md'), '/tmp/aw/run1');
   assert.throws(() => outStemOf('somewhere/'), /--out: "somewhere\/" is not a file name or path stem/);
+});
+
+test('duplicate_from_engine: read from /metrics text, absent or 0 on every scrape passes, any count or no scrape at all fails', () => {
+  const text = [
+    '# HELP redis_engine_sync_events_total Per-channel ordering events',
+    'redis_engine_sync_events_total{event="fill"} 4',
+    'redis_engine_sync_events_total{event="duplicate"} 3',
+    'redis_engine_sync_events_total{node="b",event="duplicate"} 2',
+  ].join('\n');
+  assert.equal(samplesNaming(text, 'duplicate_from_engine'), null, 'no sample names it: the guard is gone');
+  assert.equal(samplesNaming(text + '\nhub_rejected_total{reason="duplicate_from_engine"} 0', 'duplicate_from_engine'), 0);
+  assert.equal(samplesNaming(text + '\nhub_dropped_total{reason="duplicate_from_engine"} 7', 'duplicate_from_engine'), 7);
+  assert.equal(counterOf(text, 'redis_engine_sync_events_total', ['event', 'duplicate']), 5, 'summed over the series with that label');
+  assert.equal(counterOf(text, 'absent_total'), 0);
+
+  const at = (counters: StepResult['engineCounters']) => step(2, 300, true, { engineCounters: counters });
+  const gone = duplicateFromEngineCheck([at([{ duplicateFromEngine: null, engineDuplicates: 3 }, { duplicateFromEngine: null, engineDuplicates: 0 }])]);
+  assert.equal(gone.met, true);
+  assert.match(gone.actual, /absent in all 2 scrapes: the guard is gone; .* at most 3 per node/);
+  assert.equal(duplicateFromEngineCheck([at([{ duplicateFromEngine: 0, engineDuplicates: 0 }, null])]).met, true, 'present at 0 passes; an unread node is counted, not failed');
+  assert.match(duplicateFromEngineCheck([at([{ duplicateFromEngine: 0, engineDuplicates: 0 }, null])]).actual, /1 scrape\(s\) failed/);
+  const counted = duplicateFromEngineCheck([at([{ duplicateFromEngine: null, engineDuplicates: 0 }]), at([{ duplicateFromEngine: 2, engineDuplicates: 0 }])]);
+  assert.equal(counted.met, false);
+  assert.match(counted.actual, /present in 1 of 2 scrapes, highest 2/);
+  assert.equal(duplicateFromEngineCheck([at([null, null])]).met, false, 'never read is not shown met');
+});
+
+test('the quota\'d ladder starts at 40 % of one node\'s estimated saturation and scales with the quota, the rate and K', () => {
+  const q15 = quotaLadder(0.15, 10, 1, false);
+  const q25 = quotaLadder(0.25, 10, 1, false);
+  assert.equal(q15[0], 280, 'floor: 0.4 × 4,700 × 0.15');
+  assert.equal(q25[0], 470);
+  assert.equal(q25.at(-1), 1530, 'top: 1.3 × the estimate');
+  assert.ok(q25.every((v, i) => i === 0 || v > q25[i - 1]), 'strictly rising');
+  assert.equal(q15.length, q25.length, 'as many steps whatever the quota');
+  assert.deepEqual(quotaLadder(0.25, 20, 1, false), quotaLadder(0.25, 10, 2, false), 'double the rate or the channels: half the subscribers');
+  assert.ok(quotaLadder(0.25, 10, 1, true).length < q25.length);
 });
