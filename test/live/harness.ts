@@ -20,7 +20,8 @@ export async function startLive(settings: Partial<LiveSettings> = {}, config: Pa
   let handle: LiveHandle | null = null;
   const app = createLiveApp({ settings, onReady: (h) => void (handle = h) });
   const server = await startServer(
-    { databaseUrl: 'pglite://memory', liveRtmpPort: 0, liveSampleIntervalMs: 500, ...config },
+    // No limit on the app's start: on a loaded machine PGlite's initdb alone took over the 120 s default.
+    { databaseUrl: 'pglite://memory', liveRtmpPort: 0, liveSampleIntervalMs: 500, appStartTimeoutMs: 0, ...config },
     { apps: [apiSegment ? { ...app, apiSegment } : app] },
   );
   if (!handle) throw new Error('live app did not start');
