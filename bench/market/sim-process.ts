@@ -34,3 +34,5 @@ process.on('message', (m: { rate?: number; stats?: boolean; stop?: boolean; tape
   }
   if (m.stop) void sim.close().then(() => process.exit(0));
 });
+// The coordinator died without sending {stop} (a failed run): do not outlive it.
+process.on('disconnect', () => process.exit(0));

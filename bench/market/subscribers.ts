@@ -78,3 +78,5 @@ process.on('message', (m: { report?: boolean; stop?: boolean }) => {
     process.exit(0);
   }
 });
+// The coordinator died without sending {stop} (a failed run): do not outlive it.
+process.on('disconnect', () => process.exit(0));

@@ -1,0 +1,64 @@
+/**
+ * The market benchmark's scavenger switch and its GC trace reader (bench/market/gc-mode.ts,
+ * gc-nvp.ts): switched to `serial` at run time, no scavenge has helper-thread time any more
+ * (against a control in V8's default mode, where helpers copy), and a bench log is split into
+ * one phase summary per rung, each rung's GC lines being those printed before its result line.
+ */
+import { test } from 'node:test';
+import assert from 'node:assert/strict';
+import { execFileSync } from 'node:child_process';
+import { byRung, parseNvp, summarise } from '../../bench/market/gc-nvp.js';
+
+const gcMode = new URL('../../bench/market/gc-mode.ts', import.meta.url).href;
+
+/**
+ * A child's --trace-gc-nvp lines while it keeps a few MB of young objects alive across scavenges,
+ * from the switch on (loading tsx scavenges before it, in the default mode).
+ */
+function traceScavenges(mode: 'parallel' | 'serial' | null): string[] {
+  const script = `
+    import { setScavenger } from ${JSON.stringify(gcMode)};
+    ${mode ? `setScavenger(${JSON.stringify(mode)});` : ''}
+    console.log('switched');
+    let live = [];
+    for (let i = 0; i < 1e6; i++) {
+      live.push({ i, s: 'x' + i });
+      if (live.length > 60000) live = [];
+    }`;
+  const out = execFileSync(process.execPath, ['--trace-gc-nvp', '--import', 'tsx', '--input-type=module', '-e', script], { encoding: 'utf8', maxBuffer: 64 << 20 });
+  const lines = out.split('\n');
+  return lines.slice(lines.indexOf('switched'));
+}
+
+test('serial: no scavenge waits for or uses a helper thread; the default mode does use them', () => {
+  const serial = summarise(traceScavenges('serial'));
+  assert.ok(serial.count >= 5, `scavenges traced: ${serial.count}`);
+  assert.equal(serial.phases['background.scavenge.parallel'].max, 0, 'helper time in a serial scavenge');
+  const parallel = summarise(traceScavenges(null));
+  assert.ok(parallel.count >= 5, `scavenges traced: ${parallel.count}`);
+  assert.ok(parallel.phases['background.scavenge.parallel'].max > 0, 'the control: helper threads copied in the default mode');
+});
+
+test('parseNvp reads a scavenge line and leaves other collections out', () => {
+  const line =
+    '[8008:0x17dae190]      736 ms: pause=27.8 mutator=682.7 gc=s reduce_memory=0 time_to_safepoint=0.00 scavenge=23.27 scavenge.roots=0.17 scavenge.parallel=22.87 background.scavenge.parallel=22.79 new_space_survived=464792';
+  const f = parseNvp(line)!;
+  assert.equal(f.at, 736);
+  assert.equal(f.pause, 27.8);
+  assert.equal(f['scavenge.parallel'], 22.87);
+  assert.equal(f['background.scavenge.parallel'], 22.79);
+  assert.equal(f.new_space_survived, 464792);
+  assert.equal(parseNvp(line.replace('gc=s', 'gc=mc')), null);
+  assert.equal(parseNvp('# bare ladder: no subscribers'), null);
+});
+
+test('byRung gives each rung the scavenges printed before its result line, and counts the long ones by phase', () => {
+  const scavenge = (at: number, pause: number, parallel: number) => `[1:0xa] ${at} ms: pause=${pause} gc=s scavenge.roots=0.1 scavenge.parallel=${parallel} background.scavenge.parallel=0 new_space_survived=6000`;
+  const rung = (mode: string) => JSON.stringify({ offeredMsgsPerSec: 10000, gcMode: mode, gcPauseP99Ms: 1, load: [1, 1, 1] });
+  const rungs = byRung([scavenge(1, 30, 29), scavenge(2, 0.5, 0.2), rung('parallel'), scavenge(3, 0.4, 0.1), scavenge(4, 5, 0.1), scavenge(5, 0.6, 0.3), rung('serial'), scavenge(6, 9, 9)]);
+  assert.equal(rungs.length, 2, 'the scavenge after the last rung line belongs to no rung');
+  assert.match(rungs[0].rung, /^10000 parallel/);
+  assert.deepEqual([rungs[0].summary.count, rungs[0].summary.over2ms, rungs[0].summary.over2msMostlyParallel], [2, 1, 1]);
+  assert.deepEqual([rungs[1].summary.count, rungs[1].summary.over2ms, rungs[1].summary.over2msMostlyParallel], [3, 1, 0]);
+  assert.equal(rungs[1].summary.phases.pause.max, 5);
+});
