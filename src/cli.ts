@@ -163,8 +163,8 @@ async function main(argv: string[]): Promise<number> {
         return 2;
     }
   } catch (err) {
-    // By name: the hub-alone bundle has its own copy of the class.
-    if (err instanceof Error && err.name === 'ConfigError') {
+    // By its code, not its class: the hub-alone bundle has its own copy of the class.
+    if ((await import('./core/settings.js')).isConfigError(err)) {
       console.error(err.message);
       return 78; // EX_CONFIG
     }

@@ -3,6 +3,7 @@
  * The composition root: reads configuration, builds the engine, the hub, the HTTP server and the
  * apps, and wires the lifecycle. Everything else lives in its own module.
  */
+import type { IncomingMessage } from 'node:http';
 import { hostname } from 'node:os';
 import { existsSync } from 'node:fs';
 import { basename, dirname, join } from 'node:path';
@@ -11,6 +12,7 @@ import type { FastifyInstance } from 'fastify';
 import swaggerUi from '@fastify/swagger-ui';
 import { loadConfig, type AirwavesConfig } from './config.js';
 import { sentinelsOf } from './core/config.js';
+import { LoopLagMonitor, isQuietRequest } from './core/loop-lag.js';
 import { MemoryMonitor } from './core/memory-monitor.js';
 import { createLogger, type Logger } from './core/logger.js';
 import { createHubMetrics, createRegistry, type Registry } from './core/metrics.js';
@@ -129,6 +131,13 @@ export async function createServer(options: ServerOptions = {}): Promise<Airwave
   // Process memory and GC pauses, whichever apps run (the radio soak and the memory alerts read them).
   const memory = new MemoryMonitor({ registry: metrics, logger, intervalMs: 10_000 }).start();
   closers.push(() => memory.stop());
+  // Event-loop lag, sampled while a client is connected or a request (not a probe) came lately.
+  const loopLag = new LoopLagMonitor({ registry: metrics, busy: () => hub.connectionCount > 0 });
+  http.server.on('request', (req: IncomingMessage) => {
+    if (!isQuietRequest(req.url)) loopLag.touch();
+  });
+  http.server.on('upgrade', () => loopLag.touch());
+  closers.push(() => loopLag.stop());
   let database: Promise<Database> | undefined;
   // Opened on the first app's call only: a hub-only server never pays for PGlite. Its cost is logged once.
   const getDatabase = () =>

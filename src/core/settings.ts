@@ -47,11 +47,20 @@ export function parseJsonOr(text: string): unknown {
   }
 }
 
+/** The stable `code` of a {@link ConfigError}: what a caller checks (the class may come from another copy of this module, as in the hub-alone bundle). */
+export const CONFIG_ERROR_CODE = 'AIRWAVES_CONFIG_INVALID';
+
 export class ConfigError extends Error {
+  readonly code = CONFIG_ERROR_CODE;
   constructor(readonly problems: string[]) {
     super(`invalid configuration:\n  - ${problems.join('\n  - ')}`);
     this.name = 'ConfigError';
   }
+}
+
+/** Whether `err` is a {@link ConfigError}, from this copy of the module or another. */
+export function isConfigError(err: unknown): err is ConfigError {
+  return err instanceof Error && (err as { code?: unknown }).code === CONFIG_ERROR_CODE;
 }
 
 /**

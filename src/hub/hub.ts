@@ -89,7 +89,7 @@ export class Hub implements HubApi {
     await this.engine.start(this.channels.deliverFromEngine, this.channels.notices);
     this.connections.startHeartbeat();
     // Computed when read (a scrape, stats()), not by a timer: an idle hub wakes for nothing.
-    Object.assign(this.metrics.messagesPerSecond, { collect: () => this.metrics.messagesPerSecond.set(this.currentPublishRate()) });
+    this.metrics.publishRate.read = () => this.currentPublishRate();
   }
 
   /**
@@ -106,6 +106,11 @@ export class Hub implements HubApi {
       this.rateSampleAt = now;
     }
     return this.publishRate;
+  }
+
+  /** Open WebSocket connections (what stats() reports, without sampling the publish rate). */
+  get connectionCount(): number {
+    return this.connections.size;
   }
 
   get engineName(): string {

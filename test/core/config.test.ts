@@ -5,7 +5,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { z } from 'zod';
 import { CONFIG_FIELDS, ConfigError, loadConfig, configReference } from '../../src/config.js';
-import { mergeSettings } from '../../src/core/settings.js';
+import { CONFIG_ERROR_CODE, isConfigError, mergeSettings } from '../../src/core/settings.js';
 import { APP_SETTINGS } from '../../src/apps/settings.js';
 
 describe('configuration', () => {
@@ -14,6 +14,21 @@ describe('configuration', () => {
     assert.equal(c.port, 8080);
     assert.equal(c.dataDir, './data');
     assert.equal(c.logLevel, 'info');
+  });
+
+  test('a configuration error is known by its stable code, from any copy of the class (the hub-alone bundle has its own)', () => {
+    const ours = new ConfigError(['AIRWAVES_PORT: expected a number']);
+    assert.equal(ours.code, CONFIG_ERROR_CODE);
+    assert.equal(isConfigError(ours), true);
+    // What the bundle's copy throws: another class, the same code.
+    class BundledConfigError extends Error {
+      readonly code = CONFIG_ERROR_CODE;
+    }
+    assert.equal(isConfigError(new BundledConfigError('invalid configuration')), true);
+    // A name alone is not enough, nor is a code on something that is not an Error.
+    const named = Object.assign(new Error('x'), { name: 'ConfigError' });
+    assert.equal(isConfigError(named), false);
+    assert.equal(isConfigError({ code: CONFIG_ERROR_CODE }), false);
   });
 
   test('a bad port names the variable and what was expected', () => {
