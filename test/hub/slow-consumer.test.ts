@@ -52,7 +52,8 @@ describe('slow consumers', { timeout: 60_000 }, () => {
           // What the fast client got and how the hub treated it: tells a slow run from a dropped client.
           const offsets = fast.publications('feed:1').map((f) => f.offset as number);
           const gaps = JSON.stringify(fast.pushes.filter((f) => f.event === 'gap'));
-          const actions = await metric(server.url, 'hub_slow_consumer_actions_total');
+          const [rate, cap] = [await metric(server.url, 'hub_slow_consumer_actions_total', { reason: 'not_keeping_up' }), await metric(server.url, 'hub_slow_consumer_actions_total', { reason: 'hard_cap' })];
+          const actions = `${rate + cap} (not_keeping_up ${rate}, hard_cap ${cap})`;
           throw new Error(`fast client: ${offsets.length} of ${COUNT} (last offset ${offsets.at(-1)}), gaps ${gaps}, close ${fast.closeCode}, slow-consumer actions ${actions}, ${Date.now() - started} ms`, { cause: err });
         }
         const elapsed = Date.now() - started;
