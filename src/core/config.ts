@@ -71,9 +71,11 @@ export const CORE_SETTINGS = {
   publishRatePerSecond: ['AIRWAVES_PUBLISH_RATE', positiveInt.default(200), 'client publishes per second (token bucket refill; burst is twice this)'],
   publishBytesPerSecond: ['AIRWAVES_PUBLISH_BYTES_RATE', positiveInt.default(1024 * 1024), 'client publish bytes per second'],
   commandRatePerSecond: ['AIRWAVES_COMMAND_RATE', positiveInt.default(500), 'client commands of any kind per second'],
-  outboundQueueMessages: ['AIRWAVES_OUTBOUND_QUEUE_MESSAGES', positiveInt.default(4096), 'messages queued for a client before its slow-consumer policy applies'],
+  outboundQueueMessages: ['AIRWAVES_OUTBOUND_QUEUE_MESSAGES', positiveInt.default(4096), 'messages queued for a client before its slow-consumer judgement starts'],
   hubFlushSliceMs: ['AIRWAVES_HUB_FLUSH_SLICE_MS', z.coerce.number().min(0).max(1000).default(4), 'a flush pass that has written to sockets for this long (ms) yields to new publications and reads, and goes on in the next turn'],
-  outboundQueueBytes: ['AIRWAVES_OUTBOUND_QUEUE_BYTES', positiveInt.default(4 * 1024 * 1024), 'bytes queued for one client before its slow-consumer policy applies (its socket buffer is capped apart, at half this up to 1 MB)'],
+  outboundQueueBytes: ['AIRWAVES_OUTBOUND_QUEUE_BYTES', positiveInt.default(4 * 1024 * 1024), 'bytes queued for one client before its slow-consumer judgement starts (its socket buffer is capped apart, at half this up to 1 MB)'],
+  outboundQueueHardFactor: ['AIRWAVES_OUTBOUND_QUEUE_HARD_FACTOR', z.coerce.number().int().min(1).max(64).default(4), 'hard cap of a client\'s queue, in multiples of its bounds (messages and bytes): past it the slow-consumer policy applies at once, whatever the judgement window; 1 applies it at the bounds'],
+  slowConsumerWindowMs: ['AIRWAVES_SLOW_CONSUMER_WINDOW_MS', z.coerce.number().int().min(0).max(60_000).default(2000), 'a client whose queue is over its bounds while its socket is backed up must shrink its backlog (queue plus socket buffer) within this window (ms), or its namespace\'s slow-consumer policy applies; longer than TCP\'s retransmission backoff, so a client the server (CPU, TCP) held back is not misjudged; 0 applies the policy at once'],
   appStartTimeoutMs: ['AIRWAVES_APP_START_TIMEOUT_MS', z.coerce.number().int().min(0).default(120_000), 'how long one app may take to register (open the database, run its migrations) before the start fails; 0 waits as long as it takes (a loaded or CPU-limited machine)'],
   shutdownDrainMs: ['AIRWAVES_SHUTDOWN_DRAIN_MS', z.coerce.number().int().min(0).default(5000), 'how long a graceful shutdown waits for clients to close'],
   apps: [

@@ -251,8 +251,8 @@ export function createHubMetrics(registry: Registry) {
     }),
     slowConsumerActions: new client.Counter({
       name: 'hub_slow_consumer_actions_total',
-      help: 'Slow-consumer policy actions taken',
-      labelNames: ['action'] as const,
+      help: 'Slow-consumer policy actions taken (messages dropped or conflated, clients disconnected), by why: not_keeping_up (the backlog did not shrink over the judgement window) or hard_cap',
+      labelNames: ['action', 'reason'] as const,
       registers,
     }),
     coalesced: new client.Counter({

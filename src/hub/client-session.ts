@@ -7,8 +7,9 @@
  * the flush scheduler's pass (./flush.ts); everything waiting for one client leaves in ONE socket
  * write per turn (short text frames in a row joined by "\n" into one WebSocket frame, long ones
  * and binary ones as each publication's shared frame, in one writev) instead of one per message. When the
- * socket itself is backed up the queue holds, and its size (messages, and bytes including the
- * socket's own buffer) is what triggers the namespace's slow-consumer policy.
+ * socket itself is backed up the queue holds. Past its bounds the client is judged by rate: it
+ * must shrink its backlog within a window, or the namespace's slow-consumer policy applies; past
+ * the hard cap the policy applies at once ({@link ClientSession.judge}, docs/architecture.md).
  *
  * The queue's arrays are reused, never allocated per flush: two per session (one filling while
  * the other is written), each kept with its capacity. A fresh array per flush per client was
@@ -22,11 +23,12 @@ import type { SlowConsumerPolicyName } from '../core/config.js';
 import { TokenBucket } from '../core/token-bucket.js';
 import type { ClientIdentity } from './auth.js';
 import { frameOf, wireOf, type HubMessage } from './engines/engine.js';
-import { encodeEvent, textFrame } from './frame-encoding.js';
+import { encodeEvent, joinedTextFrame, textFrame } from './frame-encoding.js';
+import { conflated, droppedOldest } from './slow-consumer.js';
 
 
 export type { ControlFrame, Outbound, SessionLimits } from './session-types.js';
-import type { Outbound, SessionLimits } from './session-types.js';
+import type { Outbound, SessionLimits, SlowConsumerReason } from './session-types.js';
 
 export interface Subscription {
   readonly session: ClientSession;
@@ -55,7 +57,7 @@ export interface Subscription {
 export interface SessionHost {
   scheduleFlush(session: ClientSession): void;
   watchBlocked(session: ClientSession): void;
-  onSlowConsumer(session: ClientSession, action: 'drop' | 'conflate' | 'disconnect', count: number): void;
+  onSlowConsumer(session: ClientSession, action: 'drop' | 'conflate' | 'disconnect', count: number, reason: SlowConsumerReason): void;
   onWrite(session: ClientSession, firstPublishedAt: number, messages: number): void;
   onSendError(session: ClientSession, err: Error): void;
   /** The WebSocket frame for the same publications items[from, to) another client had this flush pass, if any. */
@@ -67,7 +69,6 @@ export interface SessionHost {
   rememberBatch(items: Outbound[], from: number, to: number, frame: Buffer): void;
 }
 
-const NEWLINE = Buffer.from('\n');
 /**
  * A text publication at least this long goes out as its own shared WebSocket frame; shorter ones
  * in a row are joined by "\n" into one frame. Copying a short frame is cheaper than a write entry
@@ -87,19 +88,6 @@ const OPEN = 1;
  * flush collects without calling out to anything that could flush another session meanwhile.
  */
 const outgoing: Buffer[] = [];
-
-/** items[from, to), text frames all, joined by "\n" into one WebSocket text frame (one copy). */
-function joinedTextFrame(items: readonly Outbound[], from: number, to: number): Buffer {
-  const parts: Buffer[] = new Array((to - from) * 2 - 1);
-  let length = to - from - 1;
-  for (let i = from; i < to; i++) {
-    const f = items[i].frame!;
-    parts[(i - from) * 2] = f;
-    if (i < to - 1) parts[(i - from) * 2 + 1] = NEWLINE;
-    length += f.length;
-  }
-  return textFrame(Buffer.concat(parts, length));
-}
 
 export class ClientSession {
   identity: ClientIdentity;
@@ -123,6 +111,12 @@ export class ClientSession {
   /** True while flush() writes `spare`'s former partner: the pair must not be swapped meanwhile. */
   private writing = false;
   private expiryTimer?: NodeJS.Timeout;
+  /** While the client is judged (./slow-consumer.ts, {@link judge}): when the window began (performance.now()); -1 otherwise. */
+  private judgedSince = -1;
+  /** The backlog (queue plus socket buffer, bytes) when the window began. */
+  private judgedBacklog = 0;
+  /** The policy of the publication that last found the queue over its bounds: the one a judgement applies. */
+  private judgedPolicy: SlowConsumerPolicyName = 'drop-oldest';
   /**
    * The WebSocket's TCP socket, looked up once: the flush writes to it and reads its buffered
    * bytes straight from it. ws's `bufferedAmount` getter (the same bytes: with compression off its
@@ -156,6 +150,10 @@ export class ClientSession {
     return this.queueLength;
   }
 
+  get queuedBytes(): number {
+    return this.queueBytes;
+  }
+
   /** Closes the connection when the token expires. */
   setExpiry(at: number | null, onExpire: () => void): void {
     if (this.expiryTimer) clearTimeout(this.expiryTimer);
@@ -186,12 +184,12 @@ export class ClientSession {
     // buffer is bounded separately, and what waits in our queue can still be conflated or dropped.
     if (this.queueLength > this.limits.queueMessages || this.queueBytes > this.limits.queueBytes) {
       // A burst larger than the queue within one turn is not a slow client: if the socket is
-      // taking data, write now. The policy applies only when the socket itself is backed up.
+      // taking data, write now. Only a backed-up socket gets the client judged.
       if (this.bufferedBytes() <= this.limits.socketHighWater) {
         this.flush();
         if (this.queueLength === 0) return;
       }
-      this.relieve(policy);
+      this.overBounds(policy);
       if (this.closed) return;
     }
     this.host.scheduleFlush(this);
@@ -217,6 +215,8 @@ export class ClientSession {
       return;
     }
     this.blocked = false;
+    // The socket takes data and the queue is back within its bounds: the client caught up.
+    if (this.judgedSince >= 0 && this.withinBounds()) this.judgedSince = -1;
     // The common case at moderate rates: one publication waiting. Its shared frame goes out as
     // is, with none of the batching below (it is per subscriber, so every step shows in latency).
     if (this.queueLength === 1 && !('control' in this.queue[0]!)) {
@@ -337,69 +337,73 @@ export class ClientSession {
   }
 
   /**
-   * Applies the slow-consumer policy once the queue is over its bounds.
-   * drop-oldest: drop the oldest publications (to half the bound) and tell the client which
-   * offsets it missed, so the SDK resubscribes from history. conflate: keep only the newest
-   * publication per (channel, key), then drop-oldest if that was not enough. disconnect: 4008.
+   * The queue is over its bounds and its socket backed up. Past the hard cap the policy applies at
+   * once (memory per client stays bounded whatever the timing); below it the queue holds and a
+   * judgement window starts, which the flush scheduler's blocked-socket watch closes ({@link judge}).
+   * Why not at once, as it once was: a client that reads as fast as it is allowed to can still
+   * look stalled for a few hundred ms when the server is (a starved event loop; a dropped loopback
+   * segment, whose retransmission waits out TCP's RTO while the queue fills), and was dropped.
    */
-  private relieve(policy: SlowConsumerPolicyName): void {
+  private overBounds(policy: SlowConsumerPolicyName): void {
+    this.judgedPolicy = policy;
+    if (this.queueLength > this.limits.hardMessages || this.queueBytes > this.limits.hardBytes) this.relieve(policy, 'hard_cap');
+    else if (this.judgedSince >= 0) return;
+    else if (this.limits.judgeWindowMs === 0) this.relieve(policy, 'not_keeping_up');
+    else {
+      this.judgedSince = performance.now();
+      this.judgedBacklog = this.backlogBytes();
+    }
+  }
+
+  /**
+   * Closes the judgement window once it has run (called by the blocked-socket watch, `now` from
+   * performance.now()). Judged by rate, not by progress: a client whose backlog (queue plus socket
+   * buffer) did not shrink over the window drained less than it was sent, so it cannot keep up,
+   * however steadily it reads; one that shrank it gets another window. Flushes move bytes from
+   * the queue to the socket buffer, so they leave the backlog as it was.
+   */
+  judge(now: number): void {
+    if (this.judgedSince < 0 || now - this.judgedSince < this.limits.judgeWindowMs) return;
+    const backlog = this.backlogBytes();
+    if (backlog >= this.judgedBacklog) this.relieve(this.judgedPolicy, 'not_keeping_up');
+    else {
+      this.judgedSince = now;
+      this.judgedBacklog = backlog;
+    }
+  }
+
+  /** Bytes waiting for this client: its queue and its socket's buffer. */
+  backlogBytes(): number {
+    return this.queueBytes + this.bufferedBytes();
+  }
+
+  private withinBounds(): boolean {
+    return this.queueLength <= this.limits.queueMessages && this.queueBytes <= this.limits.queueBytes;
+  }
+
+  /**
+   * Applies the slow-consumer policy (./slow-consumer.ts) and ends the judgement.
+   * drop-oldest: drop the oldest publications (to half the bounds) and tell the client which
+   * offsets it missed. conflate: keep the newest publication per (channel, key), then drop-oldest
+   * if that was not enough. disconnect: 4008.
+   */
+  private relieve(policy: SlowConsumerPolicyName, reason: SlowConsumerReason): void {
+    this.judgedSince = -1;
     if (policy === 'disconnect') {
-      this.host.onSlowConsumer(this, 'disconnect', 1);
+      this.host.onSlowConsumer(this, 'disconnect', 1, reason);
       this.replaceQueue([]);
       this.closeWith(4008, 'slow consumer');
       return;
     }
     if (policy === 'conflate') {
-      const queued = this.queuedItems();
-      const before = queued.length;
-      const seen = new Set<string>();
-      const kept: Outbound[] = [];
-      for (let i = queued.length - 1; i >= 0; i--) {
-        const item = queued[i];
-        if (!('control' in item) && item.key !== undefined) {
-          const k = `${item.channel}\u0000${item.key}`;
-          if (seen.has(k)) continue;
-          seen.add(k);
-        }
-        kept.push(item);
-      }
-      kept.reverse();
-      this.replaceQueue(kept);
-      const conflated = before - kept.length;
-      if (conflated > 0) this.host.onSlowConsumer(this, 'conflate', conflated);
-      if (!this.overHalf()) return;
+      const before = this.queueLength;
+      this.replaceQueue(conflated(this.queuedItems()));
+      if (this.queueLength < before) this.host.onSlowConsumer(this, 'conflate', before - this.queueLength, reason);
+      if (this.queueLength <= this.limits.queueMessages / 2 && this.queueBytes <= this.limits.queueBytes / 2) return;
     }
-    this.dropOldest();
-  }
-
-  private overHalf(): boolean {
-    return this.queueLength > this.limits.queueMessages / 2 || this.queueBytes > this.limits.queueBytes / 2;
-  }
-
-  private dropOldest(): void {
-    const gaps = new Map<string, { from: number; to: number }>();
-    const kept: Outbound[] = [];
-    let dropped = 0;
-    let bytes = this.queueBytes;
-    let count = this.queueLength;
-    const targetMessages = this.limits.queueMessages / 2;
-    const targetBytes = this.limits.queueBytes / 2;
-    for (const item of this.queuedItems()) {
-      if (!('control' in item) && (count > targetMessages || bytes > targetBytes)) {
-        const gap = gaps.get(item.channel);
-        if (gap) gap.to = item.offset;
-        else gaps.set(item.channel, { from: item.offset, to: item.offset });
-        bytes -= item.frame!.length;
-        count--;
-        dropped++;
-        continue;
-      }
-      kept.push(item);
-    }
-    const notices: Outbound[] = [];
-    for (const [channel, gap] of gaps) notices.push({ control: true, frame: encodeEvent({ channel, event: 'gap', from: gap.from, to: gap.to }) });
-    this.replaceQueue([...notices, ...kept]);
-    if (dropped > 0) this.host.onSlowConsumer(this, 'drop', dropped);
+    const { kept, dropped } = droppedOldest(this.queuedItems(), this.queueBytes, this.limits.queueMessages / 2, this.limits.queueBytes / 2);
+    this.replaceQueue(kept);
+    if (dropped > 0) this.host.onSlowConsumer(this, 'drop', dropped, reason);
   }
 
   /** A copy of what is queued, in order (the slow-consumer paths only; the hot path never copies). */

@@ -88,6 +88,9 @@ export class Connections {
       {
         queueMessages: config.outboundQueueMessages,
         queueBytes: config.outboundQueueBytes,
+        hardMessages: config.outboundQueueMessages * config.outboundQueueHardFactor,
+        hardBytes: config.outboundQueueBytes * config.outboundQueueHardFactor,
+        judgeWindowMs: config.slowConsumerWindowMs,
         socketHighWater: Math.min(1024 * 1024, config.outboundQueueBytes / 2),
       },
       {

@@ -13,7 +13,8 @@
  *    by the others, found by identity compares only.
  * 4. A session whose socket buffer is over its high-water mark is not written; it is watched
  *    every 10 ms and flushed as soon as the socket drains (the queue holds meanwhile, bounded by
- *    the slow-consumer policy).
+ *    the slow-consumer policy). The same watch closes a backed-up client's judgement window
+ *    (ClientSession.judge): no timer per client, no clock read per delivery.
  * 5. The delivery-latency histogram gets one observation per pass (publish → last write of the
  *    pass for its oldest publication), plus one per write made outside a pass.
  * 6. A pass that has written for longer than its slice (`AIRWAVES_HUB_FLUSH_SLICE_MS`, a few ms)
@@ -27,6 +28,7 @@
 import type { Logger } from '../core/logger.js';
 import type { HubMetrics } from '../core/metrics.js';
 import type { ClientSession, Outbound, SessionHost } from './client-session.js';
+import type { SlowConsumerReason } from './session-types.js';
 
 /** A socket draining below this many buffered bytes is written again. */
 const BLOCKED_RESUME_BYTES = 64 * 1024;
@@ -125,12 +127,13 @@ export class FlushScheduler implements SessionHost {
     this.blocked.add(session);
     if (this.blockedTimer) return;
     this.blockedTimer = setInterval(() => {
+      const now = performance.now();
       for (const s of this.blocked) {
         if (s.closed) this.blocked.delete(s);
         else if (s.bufferedBytes() < BLOCKED_RESUME_BYTES) {
           this.blocked.delete(s);
           s.flush();
-        }
+        } else s.judge(now);
       }
       if (this.blocked.size === 0 && this.blockedTimer) {
         clearInterval(this.blockedTimer);
@@ -152,9 +155,9 @@ export class FlushScheduler implements SessionHost {
     } else this.metrics.deliveryLatency.observe((performance.now() - firstPublishedAt) / 1000);
   }
 
-  onSlowConsumer(session: ClientSession, action: 'drop' | 'conflate' | 'disconnect', count: number): void {
-    this.metrics.slowConsumerActions.inc({ action }, count);
-    this.log.debug({ client: session.id, action, count }, 'slow consumer');
+  onSlowConsumer(session: ClientSession, action: 'drop' | 'conflate' | 'disconnect', count: number, reason: SlowConsumerReason): void {
+    this.metrics.slowConsumerActions.inc({ action, reason }, count);
+    this.log.debug({ client: session.id, action, count, reason }, 'slow consumer');
   }
 
   onSendError(session: ClientSession, err: Error): void {

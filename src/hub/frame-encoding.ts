@@ -58,6 +58,21 @@ export function textFrame(payload: Buffer): Buffer {
   return out;
 }
 
+const NEWLINE = Buffer.from('\n');
+
+/** items[from, to), text frames all, joined by "\n" into one WebSocket text frame (one copy). */
+export function joinedTextFrame(items: readonly { readonly frame?: Buffer }[], from: number, to: number): Buffer {
+  const parts: Buffer[] = new Array((to - from) * 2 - 1);
+  let length = to - from - 1;
+  for (let i = from; i < to; i++) {
+    const f = items[i].frame!;
+    parts[(i - from) * 2] = f;
+    if (i < to - 1) parts[(i - from) * 2 + 1] = NEWLINE;
+    length += f.length;
+  }
+  return textFrame(Buffer.concat(parts, length));
+}
+
 export function encodeReply(id: number, result: unknown): Buffer {
   return Buffer.from(`{"id":${id},"ok":true,"result":${JSON.stringify(result ?? null)}}`);
 }

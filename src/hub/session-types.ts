@@ -16,8 +16,17 @@ export interface ControlFrame {
 export type Outbound = HubMessage | ControlFrame;
 
 export interface SessionLimits {
+  /** The queue's bounds: past them, while the socket is backed up, the client is judged (client-session). */
   queueMessages: number;
   queueBytes: number;
+  /** The hard cap: past either, the slow-consumer policy applies at once. */
+  hardMessages: number;
+  hardBytes: number;
+  /** Over its bounds, the client must shrink its backlog within this many ms; 0: the policy applies at once. */
+  judgeWindowMs: number;
   /** Above this many bytes in the socket's buffer, the hub stops writing and lets the queue hold. */
   socketHighWater: number;
 }
+
+/** Why the slow-consumer policy applied: the judgement window, or the hard cap. */
+export type SlowConsumerReason = 'not_keeping_up' | 'hard_cap';
