@@ -42,7 +42,7 @@ export const DEFAULT_QUOTA = 0.25;
  * node's estimate: below it a step measured only a cold start (fresh rigs failed at 100–300).
  */
 const S_PER_CORE = 4700;
-const LADDER_SHARES = [0.4, 0.55, 0.7, 0.8, 0.88, 0.96, 1.04, 1.12, 1.2, 1.3];
+const LADDER_SHARES = [0.4, 0.6, 0.75, 0.85, 0.95, 1.05, 1.15, 1.25, 1.35];
 const QUICK_SHARES = [0.4, 0.7, 0.9, 1.1, 1.3];
 /** Without quotas (one memory node against two Redis nodes sharing the machine). */
 const LADDER = '300,400,450,500,550,600,650,700,760,820,900,1000,1100,1200,1350,1500';
@@ -68,7 +68,7 @@ const USAGE = `usage: npm run bench -- cluster [options]
                          about half a millisecond of CPU before its fan-out, so a few per second
                          per node leave the quota to the deliveries)
   --subscribers LIST     the ladder of s, subscribers per channel per node, the same for every setup
-                         (default with quotas: 40 % to 130 % of one node's estimated saturation,
+                         (default with quotas: 40 % to 135 % of one node's estimated saturation,
                          ${S_PER_CORE} per core at K = 1 and 10 msg/s, e.g. ${quotaLadder(DEFAULT_QUOTA, 10, 1, false).join(',')}
                          at ${DEFAULT_QUOTA}; without: ${LADDER}); a node serves 2·K·s connections.
                          The search stops at the first step that fails twice (see --retries).

@@ -212,7 +212,8 @@ export class ClusterRig {
     this.receivers = this.layout.receivers.map((r, i) => new Child(RECEIVER, `${this.label}-receiver-${i}-node${r.node}`));
     this.publishers = this.layout.publisherChannels.map((_, p) => new Child(PUBLISHER, `${this.label}-publisher-${p}`));
     for (const c of [...this.receivers, ...this.publishers]) reaper.track(c.pid, 'load generator');
-    await Promise.all(this.publishers.map((pub, p) => pub.call({ type: 'connect', kind: 'airwaves', host: HOST, port: this.nodes[p].port }, 30_000)));
+    // Two minutes: at load average 20–30 (03:50–04:15 UTC) four rigs' publishers did not connect within 30 s.
+    await Promise.all(this.publishers.map((pub, p) => pub.call({ type: 'connect', kind: 'airwaves', host: HOST, port: this.nodes[p].port }, 120_000)));
     if (this.quota) {
       // No ceiling and the same high weight as the nodes: neither the quota nor the machine's
       // other work starves them. redis-server has a group of its own, so the load generators
