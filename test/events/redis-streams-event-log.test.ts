@@ -1,14 +1,15 @@
 /**
- * RedisStreamsEventLog against a real redis-server: the memory log's scenarios (see
- * memory.test.ts), with Redis' own clock for ids and real waits for idle times.
+ * RedisStreamsEventLog against a real redis-server: the shared scenarios (event-log-spec.ts) and
+ * what only Redis shows, with Redis' own clock for ids and real waits for idle times.
  */
 import { test, describe, before, after, beforeEach } from 'node:test';
 import assert from 'node:assert/strict';
-import { compareIds, isNoGroupError, DEFAULT_READ_COUNT } from '../../src/events/event-log.js';
+import { compareIds } from '../../src/events/event-log.js';
 import { RedisStreamsEventLog } from '../../src/events/redis-streams-event-log.js';
 import { startRedis, type TestRedis } from '../helpers/redis.js';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { track } from '../helpers/settled.js';
+import { defineEventLogSpecs } from './event-log-spec.js';
 
 describe('RedisStreamsEventLog (real Redis)', () => {
   let redis: TestRedis;
@@ -32,6 +33,8 @@ describe('RedisStreamsEventLog (real Redis)', () => {
     await redis?.close();
   });
 
+  defineEventLogSpecs(() => log);
+
   test('reports kind redis; ids increase monotonically', async () => {
     assert.equal(log.kind, 'redis');
     const ids: string[] = [];
@@ -44,55 +47,6 @@ describe('RedisStreamsEventLog (real Redis)', () => {
     await assert.rejects(log.append('s', {}), RangeError);
     await assert.rejects(log.append('s', { a: 1 as unknown as string }), TypeError);
     assert.equal(await log.length('s'), 0);
-  });
-
-  test('a consumer group sees every entry once; a second group sees them all too', async () => {
-    await log.ensureGroup('s', 'g1', '0');
-    await log.ensureGroup('s', 'g2', '0');
-    const ids: string[] = [];
-    for (let i = 0; i < 5; i++) ids.push(await log.append('s', { i: String(i) }));
-    const first = await log.readGroup('s', 'g1', 'c1', { count: 3 });
-    const second = await log.readGroup('s', 'g1', 'c2');
-    assert.deepEqual(first.map((e) => e.id), ids.slice(0, 3));
-    assert.deepEqual(second.map((e) => e.id), ids.slice(3));
-    assert.deepEqual(first.map((e) => e.fields.i), ['0', '1', '2']);
-    assert.ok([...first, ...second].every((e) => e.deliveries === 1));
-    assert.deepEqual(await log.readGroup('s', 'g1', 'c1'), []);
-    assert.deepEqual((await log.readGroup('s', 'g2', 'c1')).map((e) => e.id), ids);
-  });
-
-  test('readGroup honours count and defaults to DEFAULT_READ_COUNT', async () => {
-    await log.ensureGroup('s', 'g');
-    for (let i = 0; i < DEFAULT_READ_COUNT + 5; i++) await log.append('s', { i: String(i) });
-    assert.equal((await log.readGroup('s', 'g', 'c', { count: 2 })).length, 2);
-    assert.equal((await log.readGroup('s', 'g', 'c')).length, DEFAULT_READ_COUNT);
-    assert.equal((await log.readGroup('s', 'g', 'c')).length, 3);
-  });
-
-  test("ensureGroup is idempotent, creates the stream, and '$' / '0' / an id position the group", async () => {
-    await log.ensureGroup('s', 'fresh');
-    assert.equal(await log.length('s'), 0);
-    assert.deepEqual((await log.groups('s')).map((g) => g.name), ['fresh']);
-    const a = await log.append('s', { n: 'a' });
-    const b = await log.append('s', { n: 'b' });
-    await log.ensureGroup('s', 'tail', '$');
-    await log.ensureGroup('s', 'whole', '0');
-    await log.ensureGroup('s', 'after-a', a);
-    const c = await log.append('s', { n: 'c' });
-    assert.deepEqual((await log.readGroup('s', 'tail', 'x')).map((e) => e.id), [c]);
-    assert.deepEqual((await log.readGroup('s', 'whole', 'x')).map((e) => e.id), [a, b, c]);
-    assert.deepEqual((await log.readGroup('s', 'after-a', 'x')).map((e) => e.id), [b, c]);
-    await log.ensureGroup('s', 'whole', '0');
-    assert.deepEqual(await log.readGroup('s', 'whole', 'x'), [], 'ensureGroup again does not rewind');
-    await assert.rejects(log.ensureGroup('s', 'bad', 'nope'), /Invalid stream ID/);
-  });
-
-  test('reading or claiming through a missing group rejects with NOGROUP', async () => {
-    await log.append('s', { a: '1' });
-    await assert.rejects(log.readGroup('s', 'none', 'c'), (err) => isNoGroupError(err));
-    await assert.rejects(log.readGroup('missing', 'none', 'c', { blockMs: 10 }), (err) => isNoGroupError(err));
-    await assert.rejects(log.claimStale('s', 'none', 'c', 0), (err) => isNoGroupError(err));
-    assert.equal(await log.ack('s', 'none', ['1-0']), 0);
   });
 
   test('an unacked entry is reclaimed after the idle time and its delivery count grows', async () => {
@@ -173,17 +127,6 @@ describe('RedisStreamsEventLog (real Redis)', () => {
     const len = await log.length('s');
     assert.equal(removed, 1000 - len);
     assert.ok(removed > 0 && len >= 100, `removed ${removed}, kept ${len}`);
-  });
-
-  test('range reads without touching groups, after an exclusive startId, up to count', async () => {
-    await log.ensureGroup('s', 'g');
-    const ids: string[] = [];
-    for (let i = 0; i < 5; i++) ids.push(await log.append('s', { i: String(i) }));
-    assert.deepEqual((await log.range('s', ids[1])).map((e) => e.id), ids.slice(2));
-    assert.deepEqual((await log.range('s', ids[1], 2)).map((e) => e.id), ids.slice(2, 4));
-    assert.deepEqual(await log.range('s', ids[4]), []);
-    assert.deepEqual(await log.range('missing'), []);
-    assert.equal((await log.groups('s'))[0].lag, 5);
   });
 
   test('close releases blocked readers; later calls reject', async () => {

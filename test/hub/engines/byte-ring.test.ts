@@ -1,11 +1,13 @@
 /**
  * The memory engine's byte history (historyInBuffers): the same messages, offsets, times, keys and
  * payloads as the object ring, through wraps of the byte arena and its growth, for JSON (multi-byte
- * UTF-8 too) and binary payloads; and the engine answers the same history slices either way.
+ * UTF-8 too) and binary payloads; the arena gives back what a burst of large messages took; both
+ * histories answer `since` alike; and the engine answers the same history slices either way.
  */
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { ByteHistoryRing } from '../../../src/hub/engines/memory/byte-ring.js';
+import { ObjectHistory, type ChannelHistory } from '../../../src/hub/engines/memory/channel-history.js';
 import { MemoryEngine } from '../../../src/hub/engines/memory/memory-engine.js';
 import type { HubMessage } from '../../../src/hub/engines/engine.js';
 
@@ -47,7 +49,7 @@ test('the byte ring keeps exactly the newest `capacity` messages through arena w
     const start = ring.arenaBytes;
     for (let offset = 1; offset <= 3_000; offset++) {
       const m = message(offset, rnd);
-      ring.push(m);
+      ring.append(m);
       reference.push(m);
       if (reference.length > capacity) reference.shift();
       assert.equal(ring.size, reference.length);
@@ -62,6 +64,69 @@ test('the byte ring keeps exactly the newest `capacity` messages through arena w
     // plus the largest message (the doubling step), with one byte per record.
     const largest = 26_000;
     assert.ok(ring.arenaBytes <= 2 * (capacity * (largest + 1)) + 4 * largest, `capacity ${capacity}: arena ${ring.arenaBytes} bytes`);
+  }
+});
+
+test('after a burst of large messages the arena shrinks back once the newest `capacity` are small again', () => {
+  for (const capacity of [1, 200]) {
+    const ring = new ByteHistoryRing(capacity, 'c:x', () => 'e1');
+    const first = ring.arenaBytes;
+    const small = (offset: number): HubMessage => ({ channel: 'c:x', offset, epoch: 'e1', ts: offset, publishedAt: 0, json: JSON.stringify({ n: offset, pad: 'x'.repeat(100) }) });
+    let offset = 0;
+    for (let i = 0; i < 3 * capacity; i++) ring.append(small(++offset));
+    const steady = ring.arenaBytes;
+    // A resync's snapshots: `capacity` messages of 100 KB each.
+    for (let i = 0; i < capacity; i++) ring.append({ channel: 'c:x', offset: ++offset, epoch: 'e1', ts: offset, publishedAt: 0, binary: Buffer.alloc(100_000, offset & 255) });
+    const peak = ring.arenaBytes;
+    assert.ok(peak >= capacity * 100_000, `capacity ${capacity}: the arena grew to hold the burst (${peak})`);
+    // Small messages again: the burst leaves the window, and within two shrink windows (of at
+    // least 64 appends) the arena must come down.
+    for (let i = 0; i < capacity + 2 * Math.max(capacity, 64); i++) ring.append(small(++offset));
+    assert.ok(ring.arenaBytes <= Math.max(first, 4 * steady), `capacity ${capacity}: arena ${ring.arenaBytes} bytes after the burst left (first ${first}, steady ${steady}, peak ${peak})`);
+    assert.equal(ring.size, capacity);
+    // Nothing lost in the moves: every kept message reads back.
+    for (let i = 0; i < ring.size; i++) assert.deepEqual(ring.at(i), { ...small(offset - ring.size + 1 + i), publishedAt: Number.NaN });
+  }
+});
+
+test('a depth-1 arena whose messages alternate large and small keeps the large size instead of reallocating', () => {
+  const ring = new ByteHistoryRing(1, 'c:x', () => 'e1');
+  const sizes = new Set<number>();
+  for (let offset = 1; offset <= 400; offset++) {
+    ring.append({ channel: 'c:x', offset, epoch: 'e1', ts: offset, publishedAt: 0, json: 'x'.repeat(offset % 2 ? 50_000 : 10) });
+    if (offset > 2) sizes.add(ring.arenaBytes);
+  }
+  assert.deepEqual([...sizes], [65_536]);
+});
+
+test('both histories answer `since` with the kept messages after an offset, newest `limit` of them, oldest first', () => {
+  const histories: ChannelHistory[] = [new ObjectHistory(50), new ByteHistoryRing(50, 'c:x', () => 'e1')];
+  const rnd = random(7);
+  const reference: HubMessage[] = [];
+  for (let offset = 1; offset <= 400; offset++) {
+    const m = message(offset, rnd);
+    for (const h of histories) h.append(m);
+    reference.push(m);
+    if (reference.length > 50) reference.shift();
+    if (offset % 37 !== 0) continue;
+    for (const [after, limit] of [[0, 1_000], [0, 5], [offset - 1, 10], [offset, 10], [offset - 20, 100], [offset - 20, 3], [offset - 60, 100], [offset - 50, 0]]) {
+      const expected = reference.filter((r) => r.offset > after).slice(-limit || reference.length + 1);
+      for (const h of histories) {
+        const got = h.since(after, limit);
+        const where = `${h.inBuffers ? 'bytes' : 'objects'}, after ${after}, limit ${limit}`;
+        assert.equal(got.length, limit === 0 ? 0 : expected.length, `${where}: count`);
+        got.forEach((g, i) => same(g, expected[i], `${where}, #${i}`));
+      }
+    }
+  }
+  for (const h of histories) {
+    assert.equal(h.size, 50);
+    h.clear();
+    assert.equal(h.size, 0);
+    assert.deepEqual(h.since(0, 100), []);
+    const m = message(401, rnd);
+    h.append(m);
+    same(h.since(400, 10)[0], m, `${h.inBuffers ? 'bytes' : 'objects'} after clear`);
   }
 });
 

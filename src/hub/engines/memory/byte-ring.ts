@@ -7,17 +7,29 @@
  * publication of a busy channel survived one scavenge and was promoted: the GC pauses of the
  * market gateway). The price: a history read decodes the messages it returns (rare: resubscribes).
  *
- * Same contract as the object ring it replaces in the memory engine: at most `capacity` newest
- * messages, offsets contiguous. The byte arena grows (doubling, compacted) when the `capacity`
- * newest do not fit, so bytes never evict a message the count would keep.
+ * Same contract as the object history (channel-history.ts): at most `capacity` newest messages,
+ * offsets contiguous. The byte arena grows (doubling, compacted) when the `capacity` newest do not
+ * fit, so bytes never evict a message the count would keep; and it shrinks (halving or more,
+ * compacted) when what it kept over a window of appends took a quarter of it or less — so a burst
+ * of large messages (a venue's snapshots after a resync) does not pin its peak arena for the
+ * channel's life. Grow at full, shrink at a quarter: the sizes between never flap.
  */
 import type { HubMessage } from '../engine.js';
+import type { ChannelHistory } from './channel-history.js';
 
 const INITIAL_BYTES_PER_MESSAGE = 64;
 const MAX_INITIAL_BYTES = 64 * 1024;
 
-export class ByteHistoryRing {
+export class ByteHistoryRing implements ChannelHistory {
+  readonly inBuffers = true;
   private bytes: Buffer;
+  /** The arena never shrinks below its first size. */
+  private readonly minBytes: number;
+  /** Bytes the kept records take (each its payload + 1), and their peak in this shrink window. */
+  private used = 0;
+  private peakUsed = 0;
+  private appendsSinceCheck = 0;
+  private readonly shrinkWindow: number;
   private readonly ts: Float64Array;
   private readonly start: Int32Array;
   /** Payload length; -1 - length for a binary payload. */
@@ -36,7 +48,9 @@ export class ByteHistoryRing {
     private readonly epoch: () => string,
   ) {
     if (!Number.isInteger(capacity) || capacity < 1) throw new RangeError('capacity must be a positive integer');
-    this.bytes = Buffer.allocUnsafeSlow(Math.min(MAX_INITIAL_BYTES, capacity * INITIAL_BYTES_PER_MESSAGE));
+    this.shrinkWindow = Math.max(capacity, 64);
+    this.minBytes = Math.min(MAX_INITIAL_BYTES, capacity * INITIAL_BYTES_PER_MESSAGE);
+    this.bytes = Buffer.allocUnsafeSlow(this.minBytes);
     this.ts = new Float64Array(capacity);
     this.start = new Int32Array(capacity);
     this.len = new Int32Array(capacity);
@@ -48,7 +62,7 @@ export class ByteHistoryRing {
   }
 
   /** Copies a message in (it must be the channel's next offset); the oldest goes when full. */
-  push(m: HubMessage): void {
+  append(m: HubMessage): void {
     if (this.count === this.capacity) this.dropOldest();
     const binary = m.binary;
     let n: number;
@@ -78,8 +92,30 @@ export class ByteHistoryRing {
     this.len[slot] = binary ? -1 - n : n;
     this.keys[slot] = m.key;
     this.count++;
+    this.used += n + 1;
     this.newest = m.offset;
     this.write = at + n + 1;
+    if (this.used > this.peakUsed) this.peakUsed = this.used;
+    if (++this.appendsSinceCheck === this.shrinkWindow) this.reconsiderSize();
+  }
+
+  since(afterOffset: number, limit: number): HubMessage[] {
+    const out: HubMessage[] = [];
+    const oldestOffset = this.newest - this.count + 1;
+    for (let i = Math.max(0, afterOffset + 1 - oldestOffset, this.count - limit); i < this.count; i++) out.push(this.at(i)!);
+    return out;
+  }
+
+  /** Forgets every message and goes back to the first arena size. */
+  clear(): void {
+    this.keys.fill(undefined);
+    this.head = 0;
+    this.count = 0;
+    this.used = 0;
+    this.peakUsed = 0;
+    this.appendsSinceCheck = 0;
+    this.write = 0;
+    if (this.bytes.length !== this.minBytes) this.bytes = Buffer.allocUnsafeSlow(this.minBytes);
   }
 
   /** Message at logical position `i` (0 = oldest), decoded into a new object the caller owns. */
@@ -119,6 +155,7 @@ export class ByteHistoryRing {
   }
 
   private dropOldest(): void {
+    this.used -= this.recordBytes(this.head);
     this.keys[this.head] = undefined;
     this.head = (this.head + 1) % this.capacity;
     this.count--;
@@ -149,12 +186,30 @@ export class ByteHistoryRing {
     return this.write;
   }
 
-  /** A larger arena with the kept records laid from 0 in order (then `write` is their end). */
   private grow(n: number): void {
-    let used = 0;
-    for (let i = 0; i < this.count; i++) used += this.recordBytes((this.head + i) % this.capacity);
     let size = this.bytes.length * 2;
-    while (size < used + n) size *= 2;
+    while (size < this.used + n) size *= 2;
+    this.relayInto(size);
+  }
+
+  /**
+   * Once per window of appends: when the kept records filled a quarter of the arena or less all
+   * along, it is halved until their peak fills half of it (not under the first size), so the next
+   * growth is far away. A window of at least 64 appends, so a depth-1 channel whose messages
+   * alternate large and small keeps the arena the large ones need instead of reallocating.
+   */
+  private reconsiderSize(): void {
+    let size = this.bytes.length;
+    const peak = this.peakUsed;
+    this.peakUsed = this.used;
+    this.appendsSinceCheck = 0;
+    if (peak * 4 > size || size === this.minBytes) return;
+    while (size / 2 >= this.minBytes && peak * 2 <= size / 2) size /= 2;
+    if (size !== this.bytes.length) this.relayInto(size);
+  }
+
+  /** A new arena of `size` bytes with the kept records laid from 0 in order (then `write` is their end). */
+  private relayInto(size: number): void {
     const next = Buffer.allocUnsafeSlow(size);
     let at = 0;
     for (let i = 0; i < this.count; i++) {

@@ -5,16 +5,15 @@
  * History is a ring per channel bounded by the namespace's size and TTL; idle channels are
  * swept so memory follows the live channel set.
  */
-import { RingBuffer } from '../../../core/ring-buffer.js';
-import { ByteHistoryRing } from './byte-ring.js';
+import { channelHistory, historyFits, type ChannelHistory } from './channel-history.js';
 import type { ChannelRetention, HistorySlice, HubEngine, HubMessage, MessageSink, PublishAck, PublishPayload } from '../engine.js';
 import { newEpoch } from '../engine.js';
 
 interface ChannelLog {
   epoch: string;
   top: number;
-  /** Message objects, or bytes off the V8 heap when the retention says `inBuffers` (byte-ring.ts). */
-  ring: RingBuffer<HubMessage> | ByteHistoryRing | null;
+  /** Message objects, or bytes off the V8 heap when the retention says `inBuffers` (channel-history.ts). */
+  ring: ChannelHistory | null;
   lastPublishAt: number;
   listening: boolean;
   /** Acks of recent idempotent publishes, oldest first (bounded). */
@@ -42,11 +41,11 @@ export class MemoryEngine implements HubEngine {
       log = { epoch: newEpoch(), top: 0, ring: null, lastPublishAt: 0, listening: false, seen: null };
       this.logs.set(channel, log);
     }
-    const inBuffers = retention.inBuffers === true;
-    if (retention.historySize > 0 && (!log.ring || log.ring.capacity !== retention.historySize || log.ring instanceof ByteHistoryRing !== inBuffers)) {
+    if (retention.historySize > 0 && (!log.ring || !historyFits(log.ring, retention))) {
       const kept = log;
-      const ring = inBuffers ? new ByteHistoryRing(retention.historySize, channel, () => kept.epoch) : new RingBuffer<HubMessage>(retention.historySize);
-      if (log.ring) for (const m of log.ring) ring.push(m);
+      const ring = channelHistory(retention, channel, () => kept.epoch);
+      // The newest of the old history carry over (a namespace's depth or storage changed).
+      if (log.ring) for (const m of log.ring.since(0, ring.capacity)) ring.append(m);
       log.ring = ring;
     }
     return log;
@@ -70,7 +69,7 @@ export class MemoryEngine implements HubEngine {
       publishedAt: performance.now(),
     };
     log.lastPublishAt = ts;
-    log.ring?.push(message);
+    log.ring?.append(message);
     if (payload.idempotencyKey !== undefined) {
       log.seen ??= new Map();
       log.seen.set(payload.idempotencyKey, { offset: message.offset, epoch: log.epoch });
@@ -82,22 +81,12 @@ export class MemoryEngine implements HubEngine {
 
   history(channel: string, afterOffset: number, limit: number, retention: ChannelRetention): HistorySlice {
     const log = this.log(channel, retention);
-    const messages: HubMessage[] = [];
-    const ring = log.ring;
     const oldestAllowed = retention.historyTtlMs > 0 ? Date.now() - retention.historyTtlMs : -Infinity;
-    if (ring && afterOffset < log.top) {
-      // Offsets in the ring are contiguous up to the top, so the start index is computed, not
-      // searched; and only the newest `limit` are read (a byte ring decodes what it reads).
-      const oldestOffset = log.top - ring.size + 1;
-      for (let i = Math.max(0, afterOffset + 1 - oldestOffset, ring.size - limit); i < ring.size; i++) {
-        const m = ring.at(i)!;
-        if (m.ts >= oldestAllowed) messages.push(m);
-      }
-    }
-    const trimmed = messages.length > limit ? messages.slice(messages.length - limit) : messages;
-    const first = trimmed[0];
+    const kept = log.ring && afterOffset < log.top ? log.ring.since(afterOffset, limit) : [];
+    const messages = oldestAllowed === -Infinity ? kept : kept.filter((m) => m.ts >= oldestAllowed);
+    const first = messages[0];
     const complete = afterOffset >= log.top || (first !== undefined && first.offset === afterOffset + 1);
-    return { epoch: log.epoch, top: log.top, messages: trimmed, complete };
+    return { epoch: log.epoch, top: log.top, messages, complete };
   }
 
   listen(channel: string, on: boolean): void {
@@ -112,6 +101,8 @@ export class MemoryEngine implements HubEngine {
 
   async close(): Promise<void> {
     if (this.sweepTimer) clearInterval(this.sweepTimer);
+    // Byte histories let go of their arenas now, not when the engine itself is collected.
+    for (const log of this.logs.values()) log.ring?.clear();
     this.logs.clear();
   }
 
@@ -120,8 +111,7 @@ export class MemoryEngine implements HubEngine {
     const now = Date.now();
     for (const [channel, log] of this.logs) {
       if (log.listening) continue;
-      const newest = log.ring?.peekNewest();
-      if (!newest || now - log.lastPublishAt > 10 * 60_000) this.logs.delete(channel);
+      if (!log.ring?.size || now - log.lastPublishAt > 10 * 60_000) this.logs.delete(channel);
     }
   }
 
