@@ -29,6 +29,7 @@ export function createLiveMetrics(registry: Registry) {
     rtmpDropped: new prom.Counter({ name: 'live_rtmp_dropped_messages_total', help: 'RTMP messages ignored (media before publish, unknown messages)', labelNames: ['kind'] as const, registers }),
     badPayloads: new prom.Counter({ name: 'live_bad_payloads_total', help: 'Audio/video payloads skipped as empty, corrupt or of an unsupported codec', labelNames: ['kind'] as const, registers }),
     streamEnds: new prom.Counter({ name: 'live_stream_ends_total', help: 'Streams ended, by final status and reason', labelNames: ['status', 'reason'] as const, registers }),
+    samplesDropped: new prom.Counter({ name: 'live_samples_dropped_total', help: 'Stream time-series rows dropped unwritten: the queue was full while the database refused writes', registers }),
     viewerSessionsDropped: new prom.Counter({ name: 'live_viewer_sessions_dropped_total', help: 'Viewer-session joins/leaves not recorded in the history: queue full (open, close) or the batch write failed (failed)', labelNames: ['kind'] as const, registers }),
     abrRenditions: new prom.Gauge({ name: 'live_abr_renditions', help: 'ABR renditions being transcoded now (all streams)', registers }),
     abrDropped: new prom.Counter({ name: 'live_abr_dropped_frames_total', help: 'Source frames not given to the ABR transcoder because it fell behind', registers }),

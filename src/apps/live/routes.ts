@@ -127,7 +127,7 @@ export function registerStreamRoutes(http: FastifyInstance, { service, ingestUrl
       requireOwner(req, row.owner);
       const { from, to, limit } = req.query;
       if (from && to && Date.parse(from) > Date.parse(to)) throw new AirwavesError(Errors.badRequest, 'from is after to');
-      return { stream: service.view(row), samples: await store.samples(row.id, from ? new Date(from) : null, to ? new Date(to) : null, limit ?? 2000) };
+      return { stream: service.view(row), samples: await service.history(row.id, from ? new Date(from) : null, to ? new Date(to) : null, limit ?? 2000) };
     },
   );
 

@@ -15,13 +15,20 @@ import { LOBBY_CHANNEL, statsChannel, viewerChannel, type LiveEvent } from './ev
 import { forgetStream, type LiveMetrics } from './metrics.js';
 import type { PublishDecision, PublishRequest, SessionObserver } from './rtmp/session.js';
 import type { LiveStore, StreamRow } from './store.js';
-import type { StreamView } from './types.js';
+import type { SampleView, StreamView } from './types.js';
 import { ViewerRegistry } from './viewers.js';
 import { LOOPBACK } from './access.js';
 import { ViewerSessionLog } from './viewer-sessions.js';
+import { SampleLog, type SampleRow } from './sample-log.js';
 import { Transcoder } from './abr/transcoder.js';
 import type { RenditionSpec } from './abr/ladder.js';
 
+/**
+ * How often the waiting time-series rows are written (./sample-log.ts): a row a minute per stream
+ * costs nothing next to one INSERT per tick; history reads include the rows still waiting, and a
+ * stream's rows are written when it ends, so only a crash can cost the last half-minute.
+ */
+const SAMPLE_WRITE_EVERY_MS = 30_000;
 const STREAM_ID = /^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/;
 
 export interface LiveSettings {
@@ -63,6 +70,8 @@ export class LiveService {
   private readonly sampler: NodeJS.Timeout;
   /** Viewer sessions go to the database in batches, off every request's path. */
   private readonly sessions: ViewerSessionLog;
+  /** The streams' time series goes to the database in batches too (./sample-log.ts). */
+  private readonly samples: SampleLog;
   /** In-process listeners of every stream event (the WebSocket door). */
   readonly listeners = new Set<(streamId: string, event: LiveEvent) => void>();
 
@@ -99,7 +108,13 @@ export class LiveService {
         this.log.warn({ err, rows }, 'viewer sessions not recorded');
       },
     });
-    this.sampler = setInterval(() => void this.sample(), settings.sampleIntervalMs);
+    this.samples = new SampleLog(store, {
+      writeEveryMs: SAMPLE_WRITE_EVERY_MS,
+      maxPending: 100_000,
+      onDropped: (rows) => this.metrics.samplesDropped.inc(rows),
+      onFailed: (err, rows) => this.log.warn({ err, rows }, 'stream samples not stored yet (kept for the next write)'),
+    });
+    this.sampler = setInterval(() => this.sample(), settings.sampleIntervalMs);
     this.sampler.unref();
   }
 
@@ -270,6 +285,7 @@ export class LiveService {
     if (b) this.metrics.streamDuration.observe((Date.now() - b.startedAt) / 1000);
     forgetStream(this.metrics, streamId);
     await this.sessions.flush(); // the joins still queued, so the close below ends them too
+    await this.samples.flush(); // the stream's history is complete once it has ended
     await this.store.closeAllViewerSessions(streamId).catch(() => {});
     // Viewers keep the count until they leave; the stream's entry goes once its players are gone.
     setTimeout(() => this.viewers.forget(streamId), this.settings.hlsViewerTimeoutMs).unref();
@@ -321,14 +337,14 @@ export class LiveService {
 
   /**
    * Every few seconds: one time-series row per live stream, gauges, health to the dashboard. The
-   * rows of all streams go in one INSERT, and a stream's peak is written only when it grew: with
-   * a statement per stream and tick the embedded database (PGlite, WASM in a worker) was the
-   * largest CPU cost of ingest, above the remux itself (bench live ingest, --cpu-prof).
+   * rows wait in the sample log, which writes every stream's in one INSERT now and then, and a
+   * stream's peak is queued only when it grew: a statement per stream and tick (and then one per
+   * tick) through the embedded database (PGlite, WASM in a worker) was the largest CPU cost of
+   * ingest, above the remux itself (bench live ingest, --cpu-prof).
    */
-  private async sample(): Promise<void> {
+  private sample(): void {
     const now = Date.now();
-    const rows: Parameters<LiveStore['addSamples']>[0] = [];
-    const peaks: { streamId: string; peak: number; b: LiveBroadcast }[] = [];
+    const rows: SampleRow[] = [];
     for (const [streamId, b] of this.live) {
       if (b.ending) continue;
       const viewers = this.viewers.count(streamId);
@@ -351,17 +367,20 @@ export class LiveService {
       }
       this.emit(streamId, { type: 'stream_health', streamId, viewers, health, at: new Date(now).toISOString() });
       rows.push({ streamId, at: new Date(now), viewers, bitrateKbps: health.bitrateKbps, fps: health.fps, droppedFrames: health.droppedFrames, segmentMs: health.lastSegmentMs });
-      if (peak > (b.storedPeak ?? 0)) peaks.push({ streamId, peak, b });
-    }
-    try {
-      if (rows.length) await this.store.addSamples(rows);
-      for (const p of peaks) {
-        await this.store.recordPeak(p.streamId, p.peak);
-        p.b.storedPeak = p.peak;
+      if (peak > (b.storedPeak ?? 0)) {
+        this.samples.peak(streamId, peak);
+        b.storedPeak = peak;
       }
-    } catch (err) {
-      this.log.warn({ err, streams: rows.length }, 'stream samples not stored');
     }
+    this.samples.add(rows);
+  }
+
+  /** A stream's time series within [from, to]: what the database holds, then the rows not written yet. */
+  async history(streamId: string, from: Date | null, to: Date | null, limit: number): Promise<SampleView[]> {
+    const stored = await this.store.samples(streamId, from, to, limit);
+    const lastStored = stored.at(-1)?.at;
+    const waiting = this.samples.waiting(streamId, from, to).filter((s) => !lastStored || s.at > lastStored);
+    return [...stored, ...waiting].slice(0, limit);
   }
 
   async close(): Promise<void> {
@@ -369,5 +388,6 @@ export class LiveService {
     for (const id of [...this.live.keys()]) await this.end(id, 'FAILED', 'shutdown', 'the server shut down during the broadcast').catch(() => {});
     this.viewers.close();
     await this.sessions.close();
+    await this.samples.close();
   }
 }
