@@ -15,7 +15,7 @@
  * channel's life. Grow at full, shrink at a quarter: the sizes between never flap.
  */
 import type { HubMessage } from '../engine.js';
-import type { ChannelHistory } from './channel-history.js';
+import type { ChannelHistory } from './history.js';
 
 const INITIAL_BYTES_PER_MESSAGE = 64;
 const MAX_INITIAL_BYTES = 64 * 1024;

@@ -11,23 +11,9 @@
 import { RingBuffer } from '../../../core/ring-buffer.js';
 import type { ChannelRetention, HubMessage } from '../engine.js';
 import { ByteHistoryRing } from './byte-ring.js';
+import type { ChannelHistory } from './history.js';
 
-export interface ChannelHistory {
-  readonly capacity: number;
-  /** True when payloads are kept as bytes (what `retention.inBuffers` asked for). */
-  readonly inBuffers: boolean;
-  /** Messages kept now. */
-  readonly size: number;
-  /** Keeps a message (the channel's next offset); the oldest goes when `capacity` are kept. */
-  append(m: HubMessage): void;
-  /**
-   * The kept messages with offset > `afterOffset`, of those only the newest `limit`, oldest
-   * first. Only those are read (a byte history decodes what it returns).
-   */
-  since(afterOffset: number, limit: number): HubMessage[];
-  /** Forgets every message. */
-  clear(): void;
-}
+export type { ChannelHistory };
 
 /** History as the message objects themselves: no copy on publish, no decode on read. */
 export class ObjectHistory implements ChannelHistory {
