@@ -54,6 +54,35 @@ describe('adaptive buffer tiers', () => {
     assert.ok(late.tier >= 2, `tier ${late.tier} after 120 ms spikes (peak ${late.peakJitterMs})`);
   });
 
+  test('a thick start settles to its home tier after a calm start, and not while arrivals are late', () => {
+    const calm = new AdaptiveBuffer({ initialTier: 1, startTiersAbove: 1, settleMs: 2000 });
+    assert.equal(calm.targetMs, CLIENT_TIERS_MS[2], 'starts one tier thicker');
+    let t = 1000;
+    for (; t < 2900; t += CHUNK_MS) calm.onArrival(t + 2, t);
+    assert.equal(calm.tier, 2, 'still thick before 2 s of calm');
+    for (; t < 3100; t += CHUNK_MS) calm.onArrival(t + 2, t);
+    assert.equal(calm.tier, 1, 'settled home after 2 s of calm (not the 15 s shrink period)');
+    for (; t < 17_000; t += CHUNK_MS) calm.onArrival(t + 2, t);
+    assert.equal(calm.tier, 1, 'the settle is one step, home; below home only the slow rule (15 s after the settle)');
+
+    // A 130 ms late burst in the first second (the thick tier holds it; the home tier would not): no
+    // settle while the peak lateness remembers it, and a settle once the peak has decayed.
+    const burst = new AdaptiveBuffer({ initialTier: 1, startTiersAbove: 1, settleMs: 2000 });
+    t = 0;
+    for (; t < 2500; t += CHUNK_MS) burst.onArrival(t >= 400 && t < 530 ? 530 + 2 : t + 2, t);
+    assert.equal(burst.tier, 2, `not settled while the burst is remembered (peak ${burst.peakJitterMs.toFixed(0)} ms)`);
+    for (; t < 6000; t += CHUNK_MS) burst.onArrival(t + 2, t);
+    assert.equal(burst.tier, 1, `settled once the peak decayed (peak ${burst.peakJitterMs.toFixed(0)} ms)`);
+
+    // An underrun even at the thick tier: the normal rules, no quick settle.
+    const trouble = new AdaptiveBuffer({ initialTier: 1, startTiersAbove: 1, settleMs: 2000 });
+    trouble.onArrival(0, 0);
+    trouble.onUnderrun(100);
+    assert.equal(trouble.tier, 3);
+    for (t = 0; t < 10_000; t += CHUNK_MS) trouble.onArrival(t + 2, t);
+    assert.equal(trouble.tier, 3, 'no quick settle after trouble');
+  });
+
   test('shrinks one tier at a time, only after a long calm period', () => {
     const b = new AdaptiveBuffer({ shrinkAfterMs: 10_000 });
     b.onUnderrun(0);

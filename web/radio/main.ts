@@ -15,6 +15,7 @@
  */
 import workletUrl from './player-worklet.ts?worker&url';
 import { AirwavesClient, type BinaryPublication, type RecoveredEvent, type Subscription } from '../../src/client/index.js';
+import { PLAYER_START } from '../../src/apps/radio/shared/adaptive-buffer.js';
 import { CHUNK_MS, FLAG_DISCONTINUITY, CODEC_OPUS, decodeChunk, pcm16ToPlanar, type FormatName } from '../../src/apps/radio/shared/format.js';
 // Type only: the worklet posts the buffer's own stats() object, so the page reads the same shape.
 import type { JitterBufferStats as WorkletStats } from '../../src/apps/radio/shared/jitter-buffer.js';
@@ -86,7 +87,7 @@ let skipped = false;
  * when the station says the stream goes on from its history (`live`); a resubscription after a
  * reconnect rewinds without asking, and the ring may then end with audio the live stream does not
  * continue (a format nobody received for 1.5 s stops being encoded; a restarted server): playing
- * it means a dropout right after. A live ring's rewind is one tier (80 ms) old, plus delivery.
+ * it means a dropout right after. A live ring's rewind is the start tier (160 ms) old, plus delivery.
  * The first chunk young enough ends the check. Age alone cannot tell a ring that stopped a
  * moment ago from a live one, which is why a play asks the station instead.
  */
@@ -318,11 +319,12 @@ async function startStream(stationId: string): Promise<void> {
   newNode();
   stats.station = info.id;
   stats.format = format;
-  // Start a buffer's worth behind the live edge, so playback begins at once (and again after a
-  // reconnect), when the stream goes on right after it. Otherwise (a format nobody received for a
+  // Start a buffer's worth behind the live edge — the worklet's thick start (PLAYER_START), so
+  // playback begins at once (and again after a reconnect), when the stream goes on right after it. Otherwise (a format nobody received for a
   // while, a station just woken) the next chunk is up to one server lead away: replayed audio
   // would play out before it and drop out; the player buffers from the live edge instead.
-  const rewind = info.formats[format].live ? Math.ceil(info.listenerTiersMs[1] / CHUNK_MS) : 0;
+  const startTier = PLAYER_START.initialTier + PLAYER_START.startTiersAbove;
+  const rewind = info.formats[format].live ? Math.ceil(info.listenerTiersMs[startTier] / CHUNK_MS) : 0;
   stats.rewound = rewind;
   // A skip (a reconnect past the rewind, a new epoch) starts afresh: a crossfade, and the age check again.
   const restarted = ({ recovered }: RecoveredEvent) => {

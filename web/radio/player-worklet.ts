@@ -4,6 +4,7 @@
  * chunks through its port, and plays them on the audio clock. Posts its counters ~10 times a second.
  */
 import { JitterBuffer } from '../../src/apps/radio/shared/jitter-buffer.js';
+import { PLAYER_START } from '../../src/apps/radio/shared/adaptive-buffer.js';
 
 interface ChunkMessage {
   type: 'chunk';
@@ -23,7 +24,7 @@ declare class AudioWorkletProcessor {
 }
 
 class RadioPlayerProcessor extends AudioWorkletProcessor {
-  private readonly buffer = new JitterBuffer({ sampleRate, capacityMs: 2000 });
+  private readonly buffer = new JitterBuffer({ sampleRate, capacityMs: 2000, ...PLAYER_START });
   private blocks = 0;
 
   constructor() {

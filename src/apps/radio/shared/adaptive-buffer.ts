@@ -7,14 +7,29 @@
  * player skip or stall constantly; a few well-spaced steps change rarely and audibly never.
  * Growth is immediate (an underrun or a jitter estimate above the tier); shrinking waits for a
  * long quiet period and goes one step at a time, so a flaky network does not oscillate.
+ *
+ * Starting thick: the first seconds of a play are its riskiest (the page and its connection warming
+ * up, the first collections, a server answering the join beside its schedule): on a slow 2-core
+ * machine the first live chunks came in ~100 ms late in most plays, more than the home tier's 80 ms
+ * holds. A player may therefore start `startTiersAbove` tiers above its home tier and settle to the
+ * home tier once the stream has been calm for `settleMs` — one step, seconds after the start,
+ * instead of an underrun at once and the higher tier (and its latency) for a long quiet period.
  */
 import { CHUNK_MS } from './format.js';
 
 export const CLIENT_TIERS_MS = [40, 80, 160, 320] as const;
 
+/** The browser player's start: home tier 1 (80 ms), starting one tier thicker, settling after 2 s calm. */
+export const PLAYER_START = { initialTier: 1, startTiersAbove: 1, settleMs: 2_000 } as const;
+
 export interface AdaptiveBufferOptions {
   tiersMs?: readonly number[];
+  /** The home tier: where the buffer settles when the stream is calm (default 1). */
   initialTier?: number;
+  /** Tiers above home to start at (default 0: start at home). */
+  startTiersAbove?: number;
+  /** Calm time after the first arrival (and any trouble) before a thick start settles home. */
+  settleMs?: number;
   /** Quiet time (no underrun, jitter low) required before stepping down one tier. */
   shrinkAfterMs?: number;
   /** EMA weight of one transit-variation sample (RFC 3550 uses 1/16). */
@@ -32,12 +47,20 @@ export class AdaptiveBuffer {
   private lastTransit = NaN;
   private lastTroubleAt = 0;
   private lastChangeAt = 0;
+  /** The home tier a thick start settles to, until it has (or trouble raised the tier above the start). */
+  private settleTo: number | null;
+  private readonly settleMs: number;
+  private firstArrivalAt = NaN;
   underruns = 0;
 
   constructor(options: AdaptiveBufferOptions = {}) {
     this.tiersMs = options.tiersMs ?? CLIENT_TIERS_MS;
     if (this.tiersMs.length === 0) throw new RangeError('at least one tier is required');
-    this.tierIndex = Math.min(Math.max(0, options.initialTier ?? 1), this.tiersMs.length - 1);
+    const top = this.tiersMs.length - 1;
+    const home = Math.min(Math.max(0, options.initialTier ?? 1), top);
+    this.tierIndex = Math.min(home + Math.max(0, options.startTiersAbove ?? 0), top);
+    this.settleTo = this.tierIndex > home ? home : null;
+    this.settleMs = options.settleMs ?? 2_000;
     this.shrinkAfterMs = options.shrinkAfterMs ?? 15_000;
     this.alpha = options.alpha ?? 1 / 16;
   }
@@ -60,6 +83,7 @@ export class AdaptiveBuffer {
 
   /** A chunk captured at `captureMs` (server clock) arrived at `arrivalMs` (local clock). */
   onArrival(arrivalMs: number, captureMs: number): void {
+    if (Number.isNaN(this.firstArrivalAt)) this.firstArrivalAt = arrivalMs;
     const transit = arrivalMs - captureMs;
     if (!Number.isNaN(this.lastTransit)) {
       // Only lateness counts: a chunk arriving later than its predecessor's pace is what drains the
@@ -81,6 +105,8 @@ export class AdaptiveBuffer {
       this.tierIndex++;
       this.lastChangeAt = nowMs;
     }
+    // Trouble even at the thick start's tier: the normal, slow rules from now on.
+    this.settleTo = null;
   }
 
   /** Buffer the jitter estimate says is needed: one chunk plus headroom for the bursts seen. */
@@ -95,8 +121,20 @@ export class AdaptiveBuffer {
     while (this.tierIndex < this.tiersMs.length - 1 && need > this.tiersMs[this.tierIndex]) {
       this.tierIndex++;
       this.lastTroubleAt = nowMs;
+      this.settleTo = null;
     }
     if (this.tierIndex !== before) {
+      this.lastChangeAt = nowMs;
+      return true;
+    }
+    if (
+      this.settleTo !== null &&
+      nowMs - this.firstArrivalAt >= this.settleMs &&
+      nowMs - this.lastTroubleAt >= this.settleMs &&
+      need < this.tiersMs[this.settleTo] * 0.7
+    ) {
+      this.tierIndex = this.settleTo;
+      this.settleTo = null;
       this.lastChangeAt = nowMs;
       return true;
     }
