@@ -20,7 +20,7 @@ function walk(dir) {
   return out;
 }
 
-const TIMING_SENSITIVE = [/test\/web\/(?!browser-pages)[^/]+\.test\.ts$/, /test\/radio\/(browser|broadcast|jitter)\.test\.ts$/, /test\/hub\/slow-consumer\.test\.ts$/, /test\/cluster\//, /test\/studio\/ui\.test\.ts$/, /test\/support\/browser\.test\.ts$/, /test\/deploy\/rolling-restart\.test\.ts$/, /test\/db\//, /test\/studio\/seed-while-running\.test\.ts$/, /test\/events\/orphan-groups\.test\.ts$/, /test\/support\/(redis-outage|outbox-relay)\.test\.ts$/, /test\/auth\/secrets\.test\.ts$/, /test\/market\/(gateway|ccxt|browser|orders|rotation|flood|replay|watchdog|idle)\.test\.ts$/, /test\/live\/(browser|broadcast|bad-input|nginx|nginx-abr|abr|viewer-sessions)\.test\.ts$/];
+const TIMING_SENSITIVE = [/test\/web\/(?!browser-pages)[^/]+\.test\.ts$/, /test\/radio\/(browser|broadcast|jitter)\.test\.ts$/, /test\/hub\/slow-consumer\.test\.ts$/, /test\/cluster\//, /test\/studio\/ui\.test\.ts$/, /test\/support\/browser\.test\.ts$/, /test\/deploy\/rolling-restart\.test\.ts$/, /test\/db\//, /test\/studio\/seed-while-running\.test\.ts$/, /test\/events\/orphan-groups\.test\.ts$/, /test\/support\/(redis-outage|outbox-relay)\.test\.ts$/, /test\/auth\/secrets\.test\.ts$/, /test\/market\/(gateway|ccxt|browser|orders|rotation|flood|replay|watchdog|idle|gc-mode)\.test\.ts$/, /test\/live\/(browser|broadcast|bad-input|nginx|nginx-abr|abr|viewer-sessions)\.test\.ts$/];
 
 const filters = process.argv.slice(2);
 let files = walk('test').sort();
