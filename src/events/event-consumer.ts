@@ -118,6 +118,9 @@ export class EventConsumer {
    * it restarts; the hub's idempotency key absorbs the repeat.
    */
   private ackSoon(stream: string, ids: string[]): void {
+    let handled = this.awaitingAck.get(stream);
+    if (!handled) this.awaitingAck.set(stream, (handled = new Set()));
+    for (const id of ids) handled.add(id);
     let waiting = this.unacked.get(stream);
     if (!waiting) this.unacked.set(stream, (waiting = []));
     waiting.push(...ids);
@@ -139,9 +142,22 @@ export class EventConsumer {
         () => undefined,
         (err: Error) => this.log.debug({ stream, err: err.message, entries: ids.length }, 'ack failed; the entries will be claimed again'),
       )
-      .finally(() => this.acking.delete(done));
+      .finally(() => {
+        this.acking.delete(done);
+        // Answered: acked, or (failed) pending again and rightly claimed again.
+        const handled = this.awaitingAck.get(stream);
+        for (const id of ids) handled?.delete(id);
+      });
     this.acking.add(done);
   }
+
+  /**
+   * Entries handled whose ack is not answered yet, per stream. An ack waits up to ackDelayMs and
+   * a round trip, and meanwhile the entry is still pending: once idle for claimIdleMs a claim
+   * returns it, and handling it again would publish it twice, or dead-letter it twice (seen in CI
+   * with claimIdleMs 100: three dead letters for two entries).
+   */
+  private readonly awaitingAck = new Map<string, Set<string>>();
 
   /** The newest entry id this node handled, per stream: where a lost group is recreated. */
   private readonly lastHandled = new Map<string, string>();
@@ -210,7 +226,9 @@ export class EventConsumer {
   }
 
   /** Publishes entries into the hub in log order, acks what the hub accepted. */
-  private async handle(family: string, stream: string, entries: LogEntry[]): Promise<void> {
+  private async handle(family: string, stream: string, claimedOrRead: LogEntry[]): Promise<void> {
+    const handled = this.awaitingAck.get(stream);
+    const entries = handled?.size ? claimedOrRead.filter((e) => !handled.has(e.id)) : claimedOrRead;
     if (entries.length === 0) return;
     const newest = entries[entries.length - 1].id;
     const before = this.lastHandled.get(stream);

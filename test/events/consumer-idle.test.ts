@@ -1,7 +1,8 @@
 /**
  * The node's event consumer on the in-process log sleeps while nothing happens: it waits for an
  * append (an in-process signal) instead of reading again every `blockMs`, yet still delivers at
- * once, still takes back entries left pending by a failing hub, and stops promptly.
+ * once, still takes back entries left pending by a failing hub, and stops promptly. An entry
+ * handled and waiting for its (delayed) ack is not handled again when a claim returns it.
  */
 import { test, describe } from 'node:test';
 import assert from 'node:assert/strict';
@@ -88,6 +89,36 @@ describe('event consumer on the in-process log', () => {
       assert.equal(await pendingOf(), 0, 'delivered entries are acked');
     } finally {
       failUntil = 0;
+      await consumer.stop();
+      await log.close();
+    }
+  });
+
+  test('an entry whose ack is still waiting is not handled again when a claim returns it', async () => {
+    const { log } = countingLog();
+    const received: unknown[] = [];
+    const hub = { publish: async (_channel: string, data: unknown) => void received.push(data) };
+    // The ack waits 1 s; the entry, pending meanwhile, is idle past claimIdleMs (100 ms) many times over.
+    const consumer = new EventConsumer({ log, hub, nodeId: 'slow-ack', families: ['chat'], logger: silent, blockMs: 50, claimIdleMs: 100, ackDelayMs: 1000, maxDeliveries: 50 });
+    const claims: number[] = [];
+    const claimStale = log.claimStale.bind(log);
+    log.claimStale = async (...args) => {
+      const got = await claimStale(...args);
+      claims.push(got.length);
+      return got;
+    };
+    try {
+      consumer.start();
+      await sleep(100);
+      await log.append('events:chat', event(3));
+      await sleep(800);
+      assert.ok(claims.some((n) => n > 0), `a claim returned the entry while its ack waited (claims: ${claims.join(',')})`);
+      assert.deepEqual(received, [{ n: 3 }], 'published once');
+      const pendingOf = async () => (await log.groups('events:chat')).find((g) => g.name === 'hub-slow-ack')!.pending;
+      for (let i = 0; i < 100 && (await pendingOf()) > 0; i++) await sleep(20);
+      assert.equal(await pendingOf(), 0, 'acked once its delay passed');
+      assert.deepEqual(received, [{ n: 3 }]);
+    } finally {
       await consumer.stop();
       await log.close();
     }
