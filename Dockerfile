@@ -48,7 +48,5 @@ HEALTHCHECK --interval=10s --timeout=3s --start-period=30s --retries=3 \
   CMD ["node", "-e", "fetch('http://127.0.0.1:' + (process.env.AIRWAVES_PORT || 8080) + '/healthz').then((r) => process.exit(r.ok ? 0 : 1), () => process.exit(1))"]
 STOPSIGNAL SIGTERM
 ENTRYPOINT ["/usr/bin/tini", "--"]
-# --no-parallel-scavenge: young-generation collections on the main thread alone. Their survivors
-# are a few KB, so a helper thread saves nothing, and on a busy small machine the pause waited for
-# one the OS had not scheduled (docs/operations.md "Small machines"). The same command as npm start.
-CMD ["node", "--no-parallel-scavenge", "dist/src/cli.js", "serve"]
+# The same command as npm start (serve picks the serial scavenger itself: src/core/scavenger.ts).
+CMD ["node", "dist/src/cli.js", "serve"]

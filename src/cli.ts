@@ -45,6 +45,8 @@ async function serverModules(): Promise<ServerModules> {
 }
 
 async function serve(): Promise<void> {
+  // Every way of starting the server runs the same young-generation collector (core/scavenger).
+  (await import('./core/scavenger.js')).applyServerScavenger();
   const { createServer, loadConfig, clusterProblems } = await serverModules();
   const problems = clusterProblems(loadConfig());
   if (problems.length) throw new (await import('./config.js')).ConfigError(problems);

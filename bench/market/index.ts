@@ -25,10 +25,10 @@
  * own with that quota, the simulators and subscribers in another (rig.ts). `--tape`: each rung's
  * feed is rendered ahead and played at the rung's rate (feed-tape.ts), so the offered rate is not
  * capped by the simulators' CPU; the rung reports how late the playing ran and any resync.
- * `--gc-modes`: each rung is measured once per scavenger mode, in turn, on the same rig (gc-mode.ts:
+ * `--gc-modes`: each rung is measured once per scavenger mode, in turn, on the same rig (src/core/scavenger.ts:
  * `parallel` is V8's default, helper threads copy with the main thread; `serial`, the main thread
  * alone): on a loaded machine, back-to-back windows are the only fair comparison. The default is
- * the mode the server runs in (gc-mode.ts). `--trace-gc-nvp` on the bench's node and
+ * the mode the server runs in (src/core/scavenger.ts). `--trace-gc-nvp` on the bench's node and
  * gc-nvp.ts on its output split each scavenge into its phases.
  * Profiles (`--cpu-profile`, `--heap-profile`) cover the rungs of the ladders run, nothing else,
  * one file per ladder (`x.cpuprofile` → `x.ladder.cpuprofile`, `x.bare.cpuprofile`).
@@ -44,7 +44,7 @@ import { MarketRig, forkTs, load, nextMessage, sleep, type Window } from './rig.
 import { renderMarkdown, type MarketResults, type Rung } from './report.js';
 import { startProfiles, type ProfileFiles } from './profile.js';
 import { measureIdle } from './idle.js';
-import { SERVER_SCAVENGER, setScavenger, type ScavengerMode } from './gc-mode.js';
+import { SERVER_SCAVENGER, setScavenger, type ScavengerMode } from '../../src/core/scavenger.js';
 
 const here = new URL('.', import.meta.url);
 

@@ -1,7 +1,7 @@
 /**
- * The market benchmark's scavenger switch and its GC trace reader (bench/market/gc-mode.ts,
- * gc-nvp.ts): switched to `serial` at run time, no scavenge has helper-thread time any more
- * (against a control in V8's default mode, where helpers copy), and a bench log is split into
+ * The scavenger switch (src/core/scavenger.ts, which `serve` and the market benchmark use) and the
+ * GC trace reader (bench/market/gc-nvp.ts): as `serve` applies it, no scavenge has helper-thread
+ * time (against a control with node's `--parallel-scavenge`, where helpers copy), and a bench log is split into
  * one phase summary per rung, each rung's GC lines being those printed before its result line.
  */
 import { test } from 'node:test';
@@ -9,7 +9,7 @@ import assert from 'node:assert/strict';
 import { execFileSync } from 'node:child_process';
 import { byRung, parseNvp, summarise } from '../../bench/market/gc-nvp.js';
 
-const gcMode = new URL('../../bench/market/gc-mode.ts', import.meta.url).href;
+const gcMode = new URL('../../src/core/scavenger.ts', import.meta.url).href;
 
 /**
  * A child's --trace-gc-nvp lines while it keeps a few MB of young objects alive across scavenges,
@@ -18,10 +18,10 @@ const gcMode = new URL('../../bench/market/gc-mode.ts', import.meta.url).href;
  * helper tasks per scavenge (one per MB of new space), depends on the machine; pinned, ~120 MB
  * of allocation gives dozens of scavenges, each with MBs to copy and up to five tasks.
  */
-function traceScavenges(mode: 'parallel' | 'serial' | null): string[] {
+function traceScavenges(execArgv: string[]): string[] {
   const script = `
-    import { setScavenger } from ${JSON.stringify(gcMode)};
-    ${mode ? `setScavenger(${JSON.stringify(mode)});` : ''}
+    import { applyServerScavenger } from ${JSON.stringify(gcMode)};
+    console.log('mode', applyServerScavenger(${JSON.stringify(execArgv)}));
     console.log('switched');
     let live = [];
     for (let i = 0; i < 2e6; i++) {
@@ -33,11 +33,11 @@ function traceScavenges(mode: 'parallel' | 'serial' | null): string[] {
   return lines.slice(lines.indexOf('switched'));
 }
 
-test('serial: no scavenge waits for or uses a helper thread; the default mode does use them', () => {
-  const serial = summarise(traceScavenges('serial'));
+test('serve\'s scavenger: no scavenge waits for or uses a helper thread; with --parallel-scavenge helpers do copy', () => {
+  const serial = summarise(traceScavenges([]));
   assert.ok(serial.count >= 10, `scavenges traced: ${serial.count}`);
   assert.equal(serial.phases['background.scavenge.parallel'].max, 0, 'helper time in a serial scavenge');
-  const parallel = summarise(traceScavenges(null));
+  const parallel = summarise(traceScavenges(['--parallel-scavenge']));
   assert.ok(parallel.count >= 10, `scavenges traced: ${parallel.count}`);
   assert.ok(parallel.phases['background.scavenge.parallel'].max > 0, 'the control: helper threads copied in the default mode');
 });
