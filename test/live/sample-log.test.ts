@@ -3,35 +3,24 @@
  * A stream's time series on a real PGlite, written in batches: rows wait in memory until a flush
  * (and are read from there meanwhile), one flush writes them all with the peak, a full queue drops
  * the oldest and counts them, and rows the database refuses are kept for the next write, then
- * dropped and counted after three refusals, so they cannot hold back every later row.
+ * dropped and counted after three refusals each, so they cannot hold back every later row; a
+ * refused row does not hold back the good rows of its own batch either.
  */
 import { test, before, after } from 'node:test';
 import assert from 'node:assert/strict';
-import { mkdtempSync, rmSync } from 'node:fs';
-import { tmpdir } from 'node:os';
-import { join } from 'node:path';
-import { openDatabase, type Database } from '../../src/db/database.js';
-import { migrations } from '../../src/apps/live/migrations.js';
-import { LiveStore } from '../../src/apps/live/store.js';
-import type { LiveDB } from '../../src/apps/live/types.js';
+import type { LiveStore } from '../../src/apps/live/store.js';
+import { openLiveStore, type LiveStoreFixture } from './store-fixture.js';
 import { SampleLog, type SampleRow } from '../../src/apps/live/sample-log.js';
 
-const dataDir = mkdtempSync(join(tmpdir(), 'airwaves-live-samples-'));
-let database: Database<LiveDB>;
+let fixture: LiveStoreFixture;
 let store: LiveStore;
 let streamId: string;
 
 before(async () => {
-  database = await openDatabase<LiveDB>({ url: 'pglite://memory', dataDir });
-  await database.migrate('live', migrations);
-  store = new LiveStore(database.db);
-  const key = await store.createKey('alice', 'k');
-  streamId = (await store.createStream(key.view.id, 'alice', 'show')).id;
+  fixture = await openLiveStore('samples');
+  ({ store, streamId } = fixture);
 });
-after(async () => {
-  await database.close();
-  rmSync(dataDir, { recursive: true, force: true });
-});
+after(() => fixture.close());
 
 const t0 = Date.parse('2026-12-07T00:00:00Z');
 const row = (id: string, i: number): SampleRow => ({ streamId: id, at: new Date(t0 + i * 5000), viewers: i, bitrateKbps: 1000 + i, fps: 30, droppedFrames: 0, segmentMs: 1000 });
@@ -92,4 +81,20 @@ test('refused rows are kept for the next write, then dropped and counted after t
   samples.add([row(streamId, 20)]);
   await samples.close();
   assert.deepEqual((await store.samples(streamId, new Date(t0 + 20 * 5000), null, 100)).map((s) => s.viewers), [20], 'later rows are not held back');
+});
+
+test('a batch with a row the database refuses: its other rows are stored at once, only the refused one waits', async () => {
+  const counts = { dropped: 0, failed: 0 };
+  const samples = log(counts);
+  const unknown = '00000000-0000-4000-8000-000000000001';
+  samples.add([row(streamId, 30), row(unknown, 31), row(streamId, 32)]);
+  await samples.flush();
+  assert.equal(counts.failed, 1, 'the batch was refused once');
+  assert.deepEqual((await store.samples(streamId, new Date(t0 + 30 * 5000), null, 100)).map((s) => s.viewers), [30, 32], 'the good rows of the refused batch');
+  assert.deepEqual(samples.waiting(unknown, null, null).map((s) => s.viewers), [31], 'only the refused row waits');
+  assert.deepEqual(samples.waiting(streamId, null, null), []);
+  await samples.flush();
+  await samples.flush();
+  assert.equal(counts.dropped, 1, 'the refused row alone is dropped after its third refusal');
+  await samples.close();
 });

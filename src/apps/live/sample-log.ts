@@ -8,14 +8,22 @@
  *
  * A history read merges the rows still waiting ({@link SampleLog.waiting}), so a reader never
  * sees a hole. The queue is bounded: past `maxPending` the oldest waiting row is dropped and
- * counted; a write the database refuses keeps its rows for the next one, within the same bound,
- * and after {@link MAX_ATTEMPTS} refusals in a row the batch is dropped and counted (a row the
- * database will never take, say for a stream deleted meanwhile, must not hold back every other).
+ * counted. A write the database refuses keeps its rows for the next one, within the same bound,
+ * each row counting its own refusals: after {@link MAX_ATTEMPTS} a row is dropped and counted. When
+ * the refusal is about the data (SQLSTATE class 22 or 23: a row for a stream deleted meanwhile, say)
+ * the batch's rows are written one by one at once, so only the rows the database refuses wait and
+ * the others are not held back by them; any other refusal (the database unreachable) requeues the batch.
  */
 import type { LiveStore } from './store.js';
 import type { SampleView } from './types.js';
 
 const MAX_ATTEMPTS = 3;
+
+/** A refusal about the rows themselves (SQLSTATE class 22 data exception, 23 integrity constraint), not the database. */
+function isDataError(err: unknown): boolean {
+  const code = (err as { code?: unknown } | null)?.code;
+  return typeof code === 'string' && /^2[23]/.test(code);
+}
 
 export type SampleRow = Omit<SampleView, 'at'> & { streamId: string; at: Date };
 
@@ -23,9 +31,9 @@ export interface SampleLogOptions {
   writeEveryMs: number;
   /** Rows waiting for the next write, at most. */
   maxPending: number;
-  /** Rows dropped: the queue was full, or the database refused them MAX_ATTEMPTS times in a row. */
+  /** Rows dropped: the queue was full, or the database refused each of them MAX_ATTEMPTS times. */
   onDropped(rows: number): void;
-  /** A write the database refused (its rows stay queued unless dropped; logged by the owner). */
+  /** A write the database refused (`rows` 0: a peak; its rows stay queued unless dropped; logged by the owner). */
   onFailed(err: Error, rows: number): void;
 }
 
@@ -37,7 +45,8 @@ export class SampleLog {
   private peaks = new Map<string, number>();
   private readonly timer: NodeJS.Timeout;
   private flushing: Promise<void> = Promise.resolve();
-  private refusedInARow = 0;
+  /** Refusals so far of the rows the database refused (a row not here was never refused). */
+  private readonly refusals = new WeakMap<SampleRow, number>();
 
   constructor(
     private readonly store: LiveStore,
@@ -84,25 +93,46 @@ export class SampleLog {
     // One batch at a time: a later batch never lands before an earlier one.
     this.flushing = this.flushing.then(async () => {
       try {
-        if (rows.length) await this.store.addSamples(rows);
-        for (const [streamId, peak] of peaks) await this.store.recordPeak(streamId, peak);
-        this.refusedInARow = 0;
-      } catch (err) {
-        this.options.onFailed(err as Error, rows.length);
-        if (++this.refusedInARow >= MAX_ATTEMPTS) {
-          this.refusedInARow = 0;
-          this.options.onDropped(rows.length);
-          return;
+        this.requeue(await this.writeRows(rows));
+        for (const [streamId, peak] of peaks) {
+          await this.store.recordPeak(streamId, peak).catch((err: Error) => {
+            this.options.onFailed(err, 0);
+            this.peak(streamId, peak); // with the next batch
+          });
         }
-        // Rows go back in front of what came meanwhile (addSamples ignores rows already stored).
-        this.pending = [...rows, ...this.pending];
-        for (const [streamId, peak] of peaks) this.peak(streamId, peak);
-        this.add([]);
       } finally {
         this.writing.delete(rows);
       }
     });
     return this.flushing;
+  }
+
+  /** Writes `rows`; returns the ones the database refused. */
+  private async writeRows(rows: SampleRow[]): Promise<SampleRow[]> {
+    if (!rows.length) return [];
+    try {
+      await this.store.addSamples(rows);
+      return [];
+    } catch (err) {
+      this.options.onFailed(err as Error, rows.length);
+      if (rows.length === 1 || !isDataError(err)) return rows;
+    }
+    const refused: SampleRow[] = [];
+    for (const row of rows) await this.store.addSamples([row]).catch(() => refused.push(row));
+    return refused;
+  }
+
+  /** Refused rows go back in front of what came meanwhile (addSamples ignores rows already stored), but not forever. */
+  private requeue(refused: SampleRow[]): void {
+    if (!refused.length) return;
+    const kept = refused.filter((row) => {
+      const n = (this.refusals.get(row) ?? 0) + 1;
+      this.refusals.set(row, n);
+      return n < MAX_ATTEMPTS;
+    });
+    if (kept.length < refused.length) this.options.onDropped(refused.length - kept.length);
+    this.pending = [...kept, ...this.pending];
+    this.add([]);
   }
 
   async close(): Promise<void> {

@@ -378,9 +378,11 @@ export class LiveService {
   /** A stream's time series within [from, to]: what the database holds, then the rows not written yet. */
   async history(streamId: string, from: Date | null, to: Date | null, limit: number): Promise<SampleView[]> {
     const stored = await this.store.samples(streamId, from, to, limit);
-    const lastStored = stored.at(-1)?.at;
-    const waiting = this.samples.waiting(streamId, from, to).filter((s) => !lastStored || s.at > lastStored);
-    return [...stored, ...waiting].slice(0, limit);
+    // A row is one (stream, at): one whose write landed while this read ran is in both lists once.
+    const storedAt = new Set(stored.map((s) => s.at));
+    const waiting = this.samples.waiting(streamId, from, to).filter((s) => !storedAt.has(s.at));
+    if (!waiting.length) return stored;
+    return [...stored, ...waiting].sort((a, b) => Date.parse(a.at) - Date.parse(b.at)).slice(0, limit);
   }
 
   async close(): Promise<void> {
