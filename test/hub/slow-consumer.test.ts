@@ -179,15 +179,26 @@ async function publishWhile(pub: RawClient, channel: string, perTick: number, ti
 const RATES = { publishRatePerSecond: 10_000, publishBytesPerSecond: 100 * 1024 * 1024, commandRatePerSecond: 10_000 };
 const FEED = { name: 'feed', publish: 'anonymous', historySize: 100, slowConsumer: 'drop-oldest', maxMessageBytes: 64 * 1024 };
 
+/** A server with the feed namespace, `soft` queue bounds, the hard cap at `hardFactor` × them and the given window (default 2 s). */
+function judgementServer(soft: number, hardFactor: number, slowConsumerWindowMs?: number) {
+  return startServer({ outboundQueueBytes: soft, outboundQueueMessages: 4096, outboundQueueHardFactor: hardFactor, ...(slowConsumerWindowMs ? { slowConsumerWindowMs } : {}), ...RATES, namespaces: [FEED] as never });
+}
+
+/** A client subscribed to `channel`, with its raw socket (for the test to pause) and its session on the server. */
+async function subscriber(server: Awaited<ReturnType<typeof startServer>>, channel: string) {
+  const client = await RawClient.open(server.wsUrl);
+  await client.request('subscribe', { channel });
+  return { client, socket: (client.ws as unknown as { _socket: Socket })._socket, session: sessionOf(server, channel) };
+}
+
 describe('slow-consumer judgement: rate over a window, and a hard cap', { timeout: 90_000 }, () => {
   test('a client that keeps reading, but at a fifth of the publish rate, is judged within seconds; its queue never passes the hard cap', async () => {
     const soft = 1024 * 1024;
     const hard = soft * 16;
-    const server = await startServer({ outboundQueueBytes: soft, outboundQueueMessages: 4096, outboundQueueHardFactor: 16, slowConsumerWindowMs: 1500, ...RATES, namespaces: [FEED] as never });
+    const server = await judgementServer(soft, 16, 1500);
     try {
-      const slow = await RawClient.open(server.wsUrl);
-      await slow.request('subscribe', { channel: 'feed:slow' });
-      const queue = watchQueue(sessionOf(server, 'feed:slow'), soft);
+      const { client: slow, session } = await subscriber(server, 'feed:slow');
+      const queue = watchQueue(session, soft);
       // 10 × 16 KB every 20 ms (≈ 8 MB/s when the machine keeps up); the client reads a fifth of what was published.
       const published = { n: 0 };
       const unthrottle = throttle(slow, () => 0.2 * published.n * PAYLOAD.length);
@@ -225,12 +236,11 @@ describe('slow-consumer judgement: rate over a window, and a hard cap', { timeou
 
   test('the hard cap applies at once, whatever the window', async () => {
     const soft = 256 * 1024;
-    const server = await startServer({ outboundQueueBytes: soft, outboundQueueMessages: 4096, outboundQueueHardFactor: 4, slowConsumerWindowMs: 60_000, ...RATES, namespaces: [FEED] as never });
+    const server = await judgementServer(soft, 4, 60_000);
     try {
-      const stalled = await RawClient.open(server.wsUrl);
-      await stalled.request('subscribe', { channel: 'feed:1' });
-      (stalled.ws as unknown as { _socket: Socket })._socket.pause();
-      const queue = watchQueue(sessionOf(server, 'feed:1'), soft);
+      const { client: stalled, socket, session } = await subscriber(server, 'feed:1');
+      socket.pause();
+      const queue = watchQueue(session, soft);
       const pub = await RawClient.open(server.wsUrl);
       for (let i = 0; i < COUNT; i++) {
         pub.sendRaw(JSON.stringify({ id: i + 1, op: 'publish', channel: 'feed:1', data: { i, p: PAYLOAD } }));
@@ -240,7 +250,7 @@ describe('slow-consumer judgement: rate over a window, and a hard cap', { timeou
       queue.stop();
       assert.equal(await metric(server.url, 'hub_slow_consumer_actions_total', { reason: 'not_keeping_up' }), 0, 'the 60 s window never ran');
       assert.ok(queue.peak <= soft * 4, `its queue peaked at ${queue.peak} bytes, over the hard cap ${soft * 4}`);
-      (stalled.ws as unknown as { _socket: Socket })._socket.resume();
+      socket.resume();
       const gap = await stalled.waitPush((f) => f.event === 'gap', 10_000);
       assert.equal(gap.channel, 'feed:1');
       stalled.ws.terminate();
@@ -253,12 +263,9 @@ describe('slow-consumer judgement: rate over a window, and a hard cap', { timeou
   test('a fast client stalled for less than the window (its queue past its bounds) loses nothing', async () => {
     const soft = 512 * 1024;
     // The default window (2 s); the hard cap far away, so only the judgement could act.
-    const server = await startServer({ outboundQueueBytes: soft, outboundQueueMessages: 4096, outboundQueueHardFactor: 64, ...RATES, namespaces: [FEED] as never });
+    const server = await judgementServer(soft, 64);
     try {
-      const fast = await RawClient.open(server.wsUrl);
-      await fast.request('subscribe', { channel: 'feed:fast' });
-      const session = sessionOf(server, 'feed:fast');
-      const socket = (fast.ws as unknown as { _socket: Socket })._socket;
+      const { client: fast, socket, session } = await subscriber(server, 'feed:fast');
       const pub = await RawClient.open(server.wsUrl);
       let resumedAt = 0;
       const publishing = publishWhile(pub, 'feed:fast', 5, 5, () => resumedAt === 0 || Date.now() - resumedAt < 500);

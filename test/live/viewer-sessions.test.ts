@@ -7,33 +7,24 @@
  */
 import { test, before, after } from 'node:test';
 import assert from 'node:assert/strict';
-import { mkdtempSync, rmSync } from 'node:fs';
-import { tmpdir } from 'node:os';
-import { join } from 'node:path';
 import { sql } from 'kysely';
-import { openDatabase, type Database } from '../../src/db/database.js';
-import { migrations } from '../../src/apps/live/migrations.js';
-import { LiveStore } from '../../src/apps/live/store.js';
+import type { Database } from '../../src/db/database.js';
+import type { LiveStore } from '../../src/apps/live/store.js';
+import { openLiveStore, type LiveStoreFixture } from './store-fixture.js';
 import type { LiveDB } from '../../src/apps/live/types.js';
 import { ViewerSessionLog } from '../../src/apps/live/viewer-sessions.js';
 import { ViewerRegistry } from '../../src/apps/live/viewers.js';
 
-const dataDir = mkdtempSync(join(tmpdir(), 'airwaves-live-sessions-'));
+let fixture: LiveStoreFixture;
 let database: Database<LiveDB>;
 let store: LiveStore;
 let streamId: string;
 
 before(async () => {
-  database = await openDatabase<LiveDB>({ url: 'pglite://memory', dataDir });
-  await database.migrate('live', migrations);
-  store = new LiveStore(database.db);
-  const key = await store.createKey('alice', 'k');
-  streamId = (await store.createStream(key.view.id, 'alice', 'show')).id;
+  fixture = await openLiveStore('sessions');
+  ({ database, store, streamId } = fixture);
 });
-after(async () => {
-  await database.close();
-  rmSync(dataDir, { recursive: true, force: true });
-});
+after(() => fixture.close());
 
 async function sessions(): Promise<{ viewer: string; open: boolean }[]> {
   const rows = await sql<{ viewer: string; open: boolean }>`select viewer, ended_at is null as open from live_viewer_sessions where stream_id = ${streamId} order by id`.execute(database.db);
