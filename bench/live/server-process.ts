@@ -24,12 +24,12 @@ function abrConfig(): Record<string, string> {
 }
 
 let handle: LiveHandle | null = null;
-// appStartTimeoutMs 0: on a loaded machine PGlite's initdb took longer than the 120 s default to start the app.
+// appStartTimeoutMs 10 min: on a loaded machine PGlite's initdb took longer than the 120 s default to start the app; a start that hangs still ends the bench.
 const server = await createServer({
   env: {},
   apps: [createLiveApp({ onReady: (h) => void (handle = h) })],
   logger: createLogger('warn'),
-  config: { port: 0, host: '127.0.0.1', apiKey: API_KEY, jwtSecret: 'bench-jwt-secret-0123456789abcdef-012345', databaseUrl: 'pglite://memory', liveRtmpPort: 0, maxConnectionsPerIp: 1_000_000, appStartTimeoutMs: 0, ...abrConfig() },
+  config: { port: 0, host: '127.0.0.1', apiKey: API_KEY, jwtSecret: 'bench-jwt-secret-0123456789abcdef-012345', databaseUrl: 'pglite://memory', liveRtmpPort: 0, maxConnectionsPerIp: 1_000_000, appStartTimeoutMs: 600_000, ...abrConfig() },
 });
 await server.listen();
 const { service, rtmpPort } = handle as unknown as LiveHandle;
