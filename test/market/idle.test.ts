@@ -4,7 +4,8 @@
  * synced; the first subscriber puts the walk back at AIRWAVES_MARKET_SIM_RATE and its first book
  * publication is a full snapshot (even when the stream published a delta just before: the wake-up
  * asks for it), after which its book equals the gateway's and the venue's; when
- * the last subscriber leaves, the walk stops again.
+ * the last subscriber leaves, the walk stops again. The simulated venues heartbeat only while the
+ * walk moves (test/market/sim-clock.test.ts).
  */
 import { after, test } from 'node:test';
 import assert from 'node:assert/strict';
@@ -18,6 +19,7 @@ test('idle while nobody subscribes; the first subscriber gets a snapshot and a c
   const sim = app.simulator;
   await waitUntil(() => app.gateway.dispatcher.health.get('binance:BTC-USDT')?.status === 'live', 120_000, 'binance book live');
   assert.equal(sim.market.updatesPerSecond, 0, 'the walk stands still with nobody subscribed');
+  assert.equal(sim.ticking, false, 'no venue heartbeats while the walk stands still');
   const produced = sim.market.produced;
   await new Promise((r) => setTimeout(r, 600));
   assert.equal(sim.market.produced, produced, 'no book update while idle');
@@ -42,6 +44,7 @@ test('idle while nobody subscribes; the first subscriber gets a snapshot and a c
   });
   assert.equal((await client.request('subscribe', { channel })).ok, true);
   assert.equal(sim.market.updatesPerSecond, 50, 'the first subscriber puts the walk back');
+  assert.equal(sim.ticking, true, 'and the venue heartbeats');
   await waitUntil(() => kinds.length >= 20, 120_000, 'book publications after subscribing');
   assert.equal(kinds[0], 'snapshot', 'the first publication a new watcher gets is a full book');
 
@@ -56,4 +59,5 @@ test('idle while nobody subscribes; the first subscriber gets a snapshot and a c
   sim.market.setRate(50);
   client.close();
   await waitUntil(() => sim.market.updatesPerSecond === 0, 60_000, 'idle again after the last subscriber left');
+  assert.equal(sim.ticking, false, 'heartbeats stop with the walk');
 });

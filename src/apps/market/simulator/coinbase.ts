@@ -31,17 +31,12 @@ export class CoinbaseSimConnection {
   private readonly subs = new Map<Channel, Set<string>>();
   private readonly out: FaultyStream;
   private readonly unlisten: () => void;
-  private readonly heartbeat: NodeJS.Timeout;
   private heartbeats = 0;
 
   constructor(private readonly ws: WebSocket, private readonly market: SimMarket, faults: FaultInjector) {
     this.out = new FaultyStream(faults, (text) => ws.readyState === ws.OPEN && ws.send(text));
     this.unlisten = market.onChange((venue, truth, change) => this.onChange(venue, truth, change));
-    this.heartbeat = setInterval(() => this.sendHeartbeat(), 1000);
-    ws.on('close', () => {
-      this.unlisten();
-      clearInterval(this.heartbeat);
-    });
+    ws.on('close', () => this.unlisten());
     ws.on('message', (data) => this.onRequest(data.toString()));
   }
 
@@ -92,7 +87,8 @@ export class CoinbaseSimConnection {
     }
   }
 
-  private sendHeartbeat(): void {
+  /** One tick of the simulator's one-second clock (server.ts): a heartbeat if subscribed to them. */
+  heartbeat(): void {
     if (!this.subs.get('heartbeats')?.size || this.ws.readyState !== this.ws.OPEN) return;
     this.ws.send(this.envelope('heartbeats', `{"current_time":"${iso(Date.now())}","heartbeat_counter":${++this.heartbeats}}`));
   }

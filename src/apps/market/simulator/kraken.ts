@@ -1,10 +1,10 @@
 /**
  * @module apps/market/simulator/kraken
  * Kraken WebSocket v2 as the simulator speaks it (`/kraken`): `subscribe`/`unsubscribe` methods
- * with acks, `ping`/`pong`, a heartbeat each second, and the `book` channel at a subscribed depth
- * (10 by default): a snapshot, then updates carrying the CRC32 checksum of the top 10. Like
- * Kraken, levels pushed out of the subscribed depth by better ones are not deleted explicitly:
- * the client truncates. Prices and quantities are JSON numbers at the pair's precision.
+ * with acks, `ping`/`pong`, a heartbeat each second while the market moves (server.ts), and the
+ * `book` channel at a subscribed depth (10 by default): a snapshot, then updates carrying the
+ * CRC32 checksum of the top 10. Like Kraken, levels pushed out of the subscribed depth by better
+ * ones are not deleted explicitly: the client truncates. Prices and quantities are JSON numbers at the pair's precision.
  */
 import type { WebSocket } from 'ws';
 import type { SimMarket } from './market.js';
@@ -31,18 +31,18 @@ export class KrakenSimConnection {
   private readonly trades = new Set<string>();
   private readonly out: FaultyStream;
   private readonly unlisten: () => void;
-  private readonly heartbeat: NodeJS.Timeout;
 
   constructor(private readonly ws: WebSocket, private readonly market: SimMarket, private readonly faults: FaultInjector) {
     this.out = new FaultyStream(faults, (text) => ws.readyState === ws.OPEN && ws.send(text));
     this.unlisten = market.onChange((venue, truth, change) => this.onChange(venue, truth, change));
-    this.heartbeat = setInterval(() => ws.readyState === ws.OPEN && ws.send('{"channel":"heartbeat"}'), 1000);
-    ws.on('close', () => {
-      this.unlisten();
-      clearInterval(this.heartbeat);
-    });
+    ws.on('close', () => this.unlisten());
     ws.on('message', (data) => this.onRequest(data.toString()));
     ws.send('{"channel":"status","type":"update","data":[{"version":"2.0.0","system":"online","api_version":"v2","connection_id":1}]}');
+  }
+
+  /** One tick of the simulator's one-second clock (server.ts). */
+  heartbeat(): void {
+    if (this.ws.readyState === this.ws.OPEN) this.ws.send('{"channel":"heartbeat"}');
   }
 
   private truthFor(symbol: string): TruthBook | undefined {

@@ -9,6 +9,8 @@ import type { SymbolSpec, VenueName } from '../types.js';
 import { VENUES } from '../types.js';
 
 export type ChangeListener = (venue: VenueName, truth: TruthBook, change: TruthChange) => void;
+/** Told when the walk starts or stops stepping in real time. */
+export type MotionListener = (moving: boolean) => void;
 
 export interface SimMarketOptions {
   symbols: SymbolSpec[];
@@ -33,6 +35,7 @@ export class SimMarket {
   /** A snapshot of each book taken up to STALE_EVERY updates ago (served by "stale snapshot" faults). */
   readonly staleCopies = new Map<TruthBook, { updateId: number; bids: [string, string][]; asks: [string, string][]; age: number }>();
   private readonly listeners = new Set<ChangeListener>();
+  private readonly motionListeners = new Set<MotionListener>();
   private timer: NodeJS.Timeout | null = null;
   private carry = 0;
   private last = 0;
@@ -63,6 +66,17 @@ export class SimMarket {
   onChange(listener: ChangeListener): () => void {
     this.listeners.add(listener);
     return () => this.listeners.delete(listener);
+  }
+
+  /** Whether the walk steps in real time (started, at a rate above 0); stepped by hand otherwise. */
+  get moving(): boolean {
+    return this.timer !== null;
+  }
+
+  /** Calls `listener` each time the walk starts or stops moving (the venue simulator's clock follows it). */
+  onMotion(listener: MotionListener): () => void {
+    this.motionListeners.add(listener);
+    return () => this.motionListeners.delete(listener);
   }
 
   /** Steps every book `n` times, notifying listeners after each step. */
@@ -119,6 +133,11 @@ export class SimMarket {
    */
   start(): void {
     if (this.timer || this.updatesPerSecond <= 0) return;
+    this.startTimer();
+    for (const l of this.motionListeners) l(true);
+  }
+
+  private startTimer(): void {
     this.last = performance.now();
     this.timer = setInterval(() => {
       const now = performance.now();
@@ -133,15 +152,21 @@ export class SimMarket {
   }
 
   stop(): void {
-    if (this.timer) clearInterval(this.timer);
+    if (!this.timer) return;
+    clearInterval(this.timer);
     this.timer = null;
+    for (const l of this.motionListeners) l(false);
   }
 
   /** Changes the real-time rate (updates per second per venue and symbol; 0 stops the walk). */
   setRate(updatesPerSecond: number): void {
     if (updatesPerSecond === this.updatesPerSecond && (this.timer !== null) === updatesPerSecond > 0) return;
-    this.stop();
     this.updatesPerSecond = updatesPerSecond;
-    this.start();
+    // A new rate on a moving walk only changes its tick (no motion change to report).
+    if (this.timer && updatesPerSecond > 0) {
+      clearInterval(this.timer);
+      this.startTimer();
+    } else if (updatesPerSecond > 0) this.start();
+    else this.stop();
   }
 }

@@ -5,6 +5,14 @@
  * `/binance/api/v3/exchangeInfo`), Coinbase (`/coinbase`), Kraken (`/kraken`). It is the
  * embedded default venue set of the market app and the ground truth of the tests
  * (`sim.market.truth(venue, symbol)` is the true book at the current sequence).
+ *
+ * One clock ticks each second for every connection: Coinbase's and Kraken's heartbeats, and the
+ * per-second faults (disconnects, bursts). It runs while the simulated market moves (or a
+ * per-second fault is planned): a market standing still (the embedded simulator while nobody
+ * watches the market, a test stepping by hand) has nothing to say, and a heartbeat there only
+ * woke the process twice a second to tell itself that a loopback connection was alive. The
+ * gateway's watchdog probes a quiet connection with a ping instead (venues/session.ts), which
+ * every simulated venue answers.
  */
 import { createServer, type Server } from 'node:http';
 import type { AddressInfo } from 'node:net';
@@ -37,7 +45,11 @@ export class VenueSimulator {
   private readonly sockets = new Map<WebSocket, VenueName>();
   /** Each client's TCP stream under its WebSocket (a benchmark's pre-framed tape is written to it). */
   private readonly streams = new Map<WebSocket, Duplex>();
-  private disconnectTimer: NodeJS.Timeout | null = null;
+  /** The one-second clock (see the module comment); null while it stands still. */
+  private clock: NodeJS.Timeout | null = null;
+  /** What each tick beats: the heartbeat of every Coinbase and Kraken connection. */
+  private readonly heartbeats = new Set<{ heartbeat(): void }>();
+  private stopMotion: (() => void) | null = null;
   /** REST snapshot requests served (tests check resyncs cost one round trip). */
   restRequests = 0;
 
@@ -75,9 +87,11 @@ export class VenueSimulator {
           this.streams.delete(ws);
         });
         ws.on('error', () => ws.terminate());
-        if (route === '/coinbase') new CoinbaseSimConnection(ws, this.market, this.faults.coinbase);
-        else if (route === '/kraken') new KrakenSimConnection(ws, this.market, this.faults.kraken);
-        else {
+        if (route === '/coinbase' || route === '/kraken') {
+          const connection = route === '/coinbase' ? new CoinbaseSimConnection(ws, this.market, this.faults.coinbase) : new KrakenSimConnection(ws, this.market, this.faults.kraken);
+          this.heartbeats.add(connection);
+          ws.on('close', () => this.heartbeats.delete(connection));
+        } else {
           const streams = route === '/binance/stream' ? (url.searchParams.get('streams') ?? '').split('/').filter(Boolean) : route.slice('/binance/ws/'.length).split('/').filter(Boolean);
           new BinanceSimConnection(ws, this.market, this.faults.binance, route === '/binance/stream', streams);
         }
@@ -87,10 +101,32 @@ export class VenueSimulator {
 
   async listen(): Promise<VenueUrls> {
     await new Promise<void>((resolve) => this.http.listen(this.options.port ?? 0, this.options.host ?? '127.0.0.1', resolve));
+    this.stopMotion = this.market.onMotion(() => this.setClock());
     this.market.start();
-    this.disconnectTimer = setInterval(() => this.randomDisconnects(), 1000);
-    this.disconnectTimer.unref();
+    this.setClock();
     return this.urls();
+  }
+
+  /** Runs the one-second clock while the market moves or a per-second fault is planned. */
+  private setClock(): void {
+    const perSecondFaults = Object.values(this.faults).some((f) => f.plan.disconnectPerSecond > 0 || f.plan.burstPerSecond > 0);
+    const run = this.stopMotion !== null && (this.market.moving || perSecondFaults);
+    if (run === (this.clock !== null)) return;
+    if (!run) {
+      clearInterval(this.clock!);
+      this.clock = null;
+      return;
+    }
+    this.clock = setInterval(() => {
+      for (const connection of this.heartbeats) connection.heartbeat();
+      this.randomDisconnects();
+    }, 1000);
+    this.clock.unref();
+  }
+
+  /** Whether the one-second clock (heartbeats, per-second faults) is running. */
+  get ticking(): boolean {
+    return this.clock !== null;
   }
 
   urls(): VenueUrls {
@@ -125,8 +161,10 @@ export class VenueSimulator {
   }
 
   async close(): Promise<void> {
+    this.stopMotion?.();
+    this.stopMotion = null;
     this.market.stop();
-    if (this.disconnectTimer) clearInterval(this.disconnectTimer);
+    this.setClock();
     for (const ws of this.sockets.keys()) ws.terminate();
     await new Promise<void>((resolve) => this.http.close(() => resolve()));
   }
