@@ -30,10 +30,20 @@ interface Stream {
   seq: number;
 }
 
+interface Consolidated {
+  bp: number;
+  bq: number;
+  bv: string;
+  ap: number;
+  aq: number;
+  av: string;
+}
+
 interface SymbolState {
   books: Map<VenueName, OrderBook>;
   bbo: Map<VenueName, Bbo>;
-  consolidated: { bp: number; bq: number; bv: string; ap: number; aq: number; av: string } | null;
+  /** Updated in place (an object per change outlived the scavenges between a symbol's changes). */
+  consolidated: Consolidated | null;
   venueBbo: Map<VenueName, Stream>;
   allBbo: Stream;
   allBook: Stream;
@@ -45,20 +55,32 @@ const TOP_LEVELS = 10;
 export class Orchestrator {
   private readonly symbols = new Map<string, SymbolState>();
   private timer: NodeJS.Timeout | null = null;
+  /** The timer will fire (a top tick is due). */
+  private armed = false;
   private closed = false;
 
   constructor(private readonly publish: Publish, private readonly topIntervalMs = 100) {}
 
-  /** A symbol's cross-venue book changed: it is published at the next top tick (armed here). */
+  /**
+   * A symbol's cross-venue book changed: it is published at the next top tick (armed here). One
+   * Timeout for the orchestrator's life, re-armed with `refresh()`: a new one per tick (and its
+   * closure) lived the 100 ms to its firing, long enough to outlive scavenges and be promoted.
+   */
   private markDirty(s: SymbolState): void {
     s.dirty = true;
-    if (this.timer || this.closed) return;
-    this.timer = setTimeout(() => {
-      this.timer = null;
-      this.publishTops();
-    }, this.topIntervalMs);
-    this.timer.unref();
+    if (this.armed || this.closed) return;
+    this.armed = true;
+    if (this.timer) this.timer.refresh();
+    else {
+      this.timer = setTimeout(this.onTopTick, this.topIntervalMs);
+      this.timer.unref();
+    }
   }
+
+  private readonly onTopTick = (): void => {
+    this.armed = false;
+    this.publishTops();
+  };
 
   private state(symbol: string): SymbolState {
     let s = this.symbols.get(symbol);
@@ -131,12 +153,21 @@ export class Orchestrator {
     if (bv === '' || av === '') return;
     const c = s.consolidated;
     if (c && c.bp === bp && c.bq === bq && c.ap === ap && c.aq === aq && c.bv === bv && c.av === av) return;
-    s.consolidated = { bp, bq, bv, ap, aq, av };
+    if (c) {
+      c.bp = bp;
+      c.bq = bq;
+      c.bv = bv;
+      c.ap = ap;
+      c.aq = aq;
+      c.av = av;
+    } else s.consolidated = { bp, bq, bv, ap, aq, av };
     this.publish(s.allBbo.channel, { t: 'cbbo', seq: ++s.allBbo.seq, bp, bq, bv, ap, aq, av, te }, 'bbo');
   }
 
-  consolidatedBbo(symbol: string): SymbolState['consolidated'] {
-    return this.symbols.get(symbol)?.consolidated ?? null;
+  /** A copy of the symbol's consolidated BBO (the state itself changes in place), or null. */
+  consolidatedBbo(symbol: string): Consolidated | null {
+    const c = this.symbols.get(symbol)?.consolidated;
+    return c ? { ...c } : null;
   }
 
   /** The cross-venue book: top levels of each venue summed per price. */
@@ -169,5 +200,6 @@ export class Orchestrator {
     this.closed = true;
     if (this.timer) clearTimeout(this.timer);
     this.timer = null;
+    this.armed = false;
   }
 }
