@@ -2,8 +2,9 @@
  * The market hot path's lean properties, measured with V8's own accounting (bench/market/heap-flow.ts):
  * a book in its steady state takes every update, Kraken's depth cut included, in the storage it
  * already has (nothing allocated, so nothing of a long-lived book is promoted), and the
- * orchestrator's top tick re-arms one timer instead of a new one per tick. Plus the heap-flow
- * arithmetic on hand-made GC records.
+ * orchestrator's top tick re-arms one timer instead of a new one per tick; Coinbase tickers read
+ * by the scanner put nothing in the old generation, where JSON.parse interned their prices. Plus
+ * the heap-flow arithmetic on hand-made GC records.
  */
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
@@ -11,6 +12,7 @@ import { OrderBook } from '../../src/apps/market/book.js';
 import { Orchestrator } from '../../src/apps/market/pipeline/orchestrator.js';
 import { heapFlow, recordHeapFlow, type GcRecord } from '../../bench/market/heap-flow.js';
 import type { BookUpdate } from '../../src/apps/market/venues/sink.js';
+import { CoinbaseScan, scanCoinbase } from '../../src/apps/market/venues/coinbase/parse.js';
 
 /** A deterministic walk of updates near the top of a book: inserts, changes and removals. */
 function walk(book: OrderBook, updates: number, depth: number, removed: number[]): void {
@@ -91,6 +93,28 @@ test('the cross-venue top is published after a change, and again after the next 
   orchestrator.onBook(update);
   await sleep(100);
   assert.equal(tops(), 2, 'closed: no more ticks');
+});
+
+test('Coinbase tickers read by the scanner put nothing in the old generation; JSON.parse interned their short strings there', () => {
+  const ticker = (i: number) =>
+    `{"channel":"ticker","client_id":"","timestamp":"2026-12-07T07:00:00.123456Z","sequence_num":${i},"events":[{"type":"update","tickers":[{"type":"ticker","product_id":"BTC-USDT","price":"${64000 + i / 100}","best_bid":"${63999 + i / 100}","best_bid_quantity":"0.${10000 + (i % 90000)}","best_ask":"${64001 + i / 100}","best_ask_quantity":"1.${10000 + (i % 90000)}"}]}]}`;
+  const texts = Array.from({ length: 40_000 }, (_, i) => ticker(i));
+  const scan = new CoinbaseScan();
+  let sum = 0;
+  const read = (parse: (t: string) => number) => {
+    const stop = recordHeapFlow();
+    for (const t of texts) sum += parse(t);
+    return stop().directOldBySpace.old_space ?? 0;
+  };
+  const scanned = (t: string) => (scanCoinbase(t, scan) ? scan.tickers[0].bid : 0);
+  const parsed = (t: string) => Number((JSON.parse(t) as { events: { tickers: { best_bid: string }[] }[] }).events[0].tickers[0].best_bid);
+  read(scanned); // warm
+  const byScanner = read(scanned);
+  const byJsonParse = read(parsed);
+  assert.ok(sum > 0);
+  // 40,000 tickers × 5 distinct strings of ≤ 10 characters: MBs interned by JSON.parse.
+  assert.ok(byJsonParse > 2_000_000, `control: JSON.parse put ${byJsonParse} bytes in old space`);
+  assert.ok(byScanner < 200_000, `the scanner put ${byScanner} bytes in old space`);
 });
 
 test('heap flow: allocation is growth plus what collections freed; promotion is a scavenge\'s old-generation growth', () => {
