@@ -35,6 +35,12 @@ export interface HeapFlow {
   promotedBytes: number;
   /** Old-generation growth not undone by a mark-compact: promotion plus direct old allocation. */
   oldInflowBytes: number;
+  /**
+   * Old-generation growth between collections, by space: objects allocated there directly, not
+   * promoted (compiled code, large objects, and what V8's allocation-site pretenuring sends
+   * straight to old space once a site's objects kept surviving).
+   */
+  directOldBySpace: Record<string, number>;
   scavenges: number;
   markCompacts: number;
 }
@@ -60,8 +66,16 @@ export function generations(spaces: readonly SpaceStat[]): { young: number; old:
  * growth is what it promoted; a mark-compact's old-generation drop is what it freed there.
  */
 export function heapFlow(start: readonly SpaceStat[], records: readonly GcRecord[], end: readonly SpaceStat[]): HeapFlow {
-  const flow: HeapFlow = { allocatedBytes: 0, promotedBytes: 0, oldInflowBytes: 0, scavenges: 0, markCompacts: 0 };
+  const flow: HeapFlow = { allocatedBytes: 0, promotedBytes: 0, oldInflowBytes: 0, scavenges: 0, markCompacts: 0, directOldBySpace: {} };
   let prev = generations(start);
+  let prevSpaces = start;
+  const direct = (spaces: readonly SpaceStat[]) => {
+    for (const s of spaces) {
+      if (YOUNG.has(s.spaceName)) continue;
+      const was = prevSpaces.find((p) => p.spaceName === s.spaceName)?.spaceUsedSize ?? 0;
+      if (s.spaceUsedSize > was) flow.directOldBySpace[s.spaceName] = (flow.directOldBySpace[s.spaceName] ?? 0) + s.spaceUsedSize - was;
+    }
+  };
   for (const r of records) {
     const before = generations(r.beforeGC.heapSpaceStatistics);
     const after = generations(r.afterGC.heapSpaceStatistics);
@@ -69,6 +83,7 @@ export function heapFlow(start: readonly SpaceStat[], records: readonly GcRecord
     // concurrent sweeper can shrink the old figure a little: clamp).
     flow.allocatedBytes += Math.max(0, before.young - prev.young) + Math.max(0, before.old - prev.old);
     flow.oldInflowBytes += Math.max(0, before.old - prev.old);
+    direct(r.beforeGC.heapSpaceStatistics);
     if (r.gcType === 'Scavenge') {
       flow.scavenges++;
       const promoted = Math.max(0, after.old - before.old);
@@ -76,7 +91,9 @@ export function heapFlow(start: readonly SpaceStat[], records: readonly GcRecord
       flow.oldInflowBytes += promoted;
     } else if (r.gcType === 'MarkSweepCompact') flow.markCompacts++;
     prev = after;
+    prevSpaces = r.afterGC.heapSpaceStatistics;
   }
+  direct(end);
   const last = generations(end);
   flow.allocatedBytes += Math.max(0, last.young - prev.young) + Math.max(0, last.old - prev.old);
   flow.oldInflowBytes += Math.max(0, last.old - prev.old);

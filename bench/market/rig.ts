@@ -109,6 +109,8 @@ export interface Window {
   oldInflowMbPerMin: number;
   scavengesPer10kMsgs: number;
   markCompactsPerMin: number;
+  /** Of the inflow, what was allocated in old space directly, MB/min by space (heap-flow.ts). */
+  directOldMbPerMin: Record<string, number>;
   /** This process's CPU time (user + system) per venue message received: the gateway and the hub together. */
   gatewayCpuUsPerMsg: number;
   /** This process's CPU time over the window, in % of one core. */
@@ -386,6 +388,7 @@ export class MarketRig {
       oldInflowMbPerMin: Number(((heap.oldInflowBytes / 1e6) * (60 / secs)).toFixed(3)),
       scavengesPer10kMsgs: Number(((heap.scavenges * 10_000) / perMsg).toFixed(1)),
       markCompactsPerMin: Number((heap.markCompacts * (60 / secs)).toFixed(2)),
+      directOldMbPerMin: Object.fromEntries(Object.entries(heap.directOldBySpace).map(([space, bytes]) => [space, Number(((bytes / 1e6) * (60 / secs)).toFixed(3))])),
       gatewayCpuUsPerMsg: Number((cpuUs / Math.max(1, received)).toFixed(1)),
       gatewayCpuPct: Math.round(cpuUs / (readSecs * 1e4)),
       simCpuPct: Math.round(simRate(s0, s1, 'cpuUs') / 1e4),
