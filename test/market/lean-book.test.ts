@@ -95,6 +95,36 @@ test('the cross-venue top is published after a change, and again after the next 
   assert.equal(tops(), 2, 'closed: no more ticks');
 });
 
+test('the cross-venue top merged from each venue\'s top equals summing every venue\'s top 10 per price and sorting', () => {
+  let seed = 11;
+  const rnd = (n: number) => (seed = (Math.imul(seed, 1103515245) + 12345) & 0x3fffffff) % n;
+  const orchestrator = new Orchestrator(() => {}, 60_000);
+  const venues = ['binance', 'coinbase', 'kraken'] as const;
+  const books = venues.map((v) => new OrderBook(`${v}-X`));
+  for (let round = 0; round < 300; round++) {
+    for (const book of books) {
+      book.clear();
+      for (let i = 0; i < 1 + rnd(25); i++) book.set('bid', 100 - rnd(30) / 4, 1 + rnd(9));
+      for (let i = 0; i < 1 + rnd(25); i++) book.set('ask', 101 + rnd(30) / 4, 1 + rnd(9));
+    }
+    const used = venues.filter(() => rnd(4) > 0);
+    for (const v of used) orchestrator.onBook({ venue: v, symbol: 'X', book: books[venues.indexOf(v)], snapshot: true, bids: [], asks: [], nb: 0, na: 0, venueSeq: 1, tsEvent: 1, tsRecv: 1 });
+    const reference = (side: 'bids' | 'asks', desc: boolean) => {
+      const sum = new Map<number, number>();
+      for (const v of used) {
+        const top = books[venues.indexOf(v)][side].top(10);
+        for (let i = 0; i < top.length; i += 2) sum.set(top[i], (sum.get(top[i]) ?? 0) + top[i + 1]);
+      }
+      return [...sum].sort((x, y) => (desc ? y[0] - x[0] : x[0] - y[0])).slice(0, 10).flat();
+    };
+    const top = orchestrator.crossVenueTop('X');
+    assert.deepEqual(top.b, reference('bids', true), `round ${round}`);
+    assert.deepEqual(top.a, reference('asks', false), `round ${round}`);
+    for (const v of venues) orchestrator.onVenueDown(v, 'X');
+  }
+  orchestrator.close();
+});
+
 test('Coinbase tickers read by the scanner put nothing in the old generation; JSON.parse interned their short strings there', () => {
   const ticker = (i: number) =>
     `{"channel":"ticker","client_id":"","timestamp":"2026-12-07T07:00:00.123456Z","sequence_num":${i},"events":[{"type":"update","tickers":[{"type":"ticker","product_id":"BTC-USDT","price":"${64000 + i / 100}","best_bid":"${63999 + i / 100}","best_bid_quantity":"0.${10000 + (i % 90000)}","best_ask":"${64001 + i / 100}","best_ask_quantity":"1.${10000 + (i % 90000)}"}]}]}`;

@@ -13,7 +13,7 @@
 import type { OrderBook } from '../book.js';
 import type { BookUpdate } from '../venues/sink.js';
 import type { Publish } from './messages.js';
-import type { VenueName } from '../types.js';
+import { VENUES, type VenueName } from '../types.js';
 
 interface Bbo {
   bp: number;
@@ -170,22 +170,57 @@ export class Orchestrator {
     return c ? { ...c } : null;
   }
 
-  /** The cross-venue book: top levels of each venue summed per price. */
+  /** Each venue's top levels for {@link crossVenueTop}, reused: [venue index] → flat, best first. */
+  private readonly bidTops: number[][] = [];
+  private readonly askTops: number[][] = [];
+  /** Read position in each venue's list while merging. */
+  private readonly merging = new Int32Array(VENUES.length);
+
+  /**
+   * The cross-venue book: top levels of each venue summed per price. Each venue's top is already
+   * sorted best first, so the best levels overall come from merging them (equal prices summed in
+   * venue order). It runs for every symbol on every top tick: built with Maps, entry arrays, a
+   * sort and `flat()`, it was a fifth of all the gateway's allocation (a churn heap profile at
+   * 10k venue msg/s); merged, it allocates its two result arrays.
+   */
   crossVenueTop(symbol: string): { b: number[]; a: number[]; venues: string[] } {
     const s = this.symbols.get(symbol);
-    const bids = new Map<number, number>();
-    const asks = new Map<number, number>();
     const venues: string[] = [];
-    for (const [venue, book] of s?.books ?? []) {
-      if (book.bids.size === 0) continue;
-      venues.push(venue);
-      const b = book.bids.top(TOP_LEVELS);
-      const a = book.asks.top(TOP_LEVELS);
-      for (let i = 0; i < b.length; i += 2) bids.set(b[i], (bids.get(b[i]) ?? 0) + b[i + 1]);
-      for (let i = 0; i < a.length; i += 2) asks.set(a[i], (asks.get(a[i]) ?? 0) + a[i + 1]);
+    if (s) {
+      for (const [venue, book] of s.books) {
+        if (book.bids.size === 0) continue;
+        const i = venues.length;
+        venues.push(venue);
+        book.bids.top(TOP_LEVELS, (this.bidTops[i] ??= []));
+        book.asks.top(TOP_LEVELS, (this.askTops[i] ??= []));
+      }
     }
-    const flat = (m: Map<number, number>, desc: boolean) => [...m].sort((x, y) => (desc ? y[0] - x[0] : x[0] - y[0])).slice(0, TOP_LEVELS).flat();
-    return { b: flat(bids, true), a: flat(asks, false), venues };
+    return { b: this.merge(this.bidTops, venues.length, 1), a: this.merge(this.askTops, venues.length, -1), venues };
+  }
+
+  /** The best TOP_LEVELS of `count` best-first lists, equal prices summed; `direction` 1: higher is better (bids). */
+  private merge(lists: number[][], count: number, direction: 1 | -1): number[] {
+    const at = this.merging;
+    at.fill(0, 0, count);
+    const out: number[] = [];
+    while (out.length < 2 * TOP_LEVELS) {
+      let best = NaN;
+      for (let i = 0; i < count; i++) {
+        if (at[i] >= lists[i].length) continue;
+        const p = lists[i][at[i]];
+        if (best !== best || (p - best) * direction > 0) best = p;
+      }
+      if (best !== best) break;
+      let qty = 0;
+      for (let i = 0; i < count; i++) {
+        if (at[i] < lists[i].length && lists[i][at[i]] === best) {
+          qty += lists[i][at[i] + 1];
+          at[i] += 2;
+        }
+      }
+      out.push(best, qty);
+    }
+    return out;
   }
 
   private publishTops(): void {
