@@ -9,10 +9,10 @@
  *
  * Why tickers and trades too, though they are not the bulk: `JSON.parse` interns every string
  * value of up to 10 characters, and V8 allocates interned strings straight in the old
- * generation. A ticker's prices and quantities ("64012.35") are such strings, nearly all
- * distinct, so each parsed ticker put ~5 new strings in the old generation (about 30 bytes
- * each), freed only by a mark-compact: most of the gateway's old-generation growth (docs/market.md,
- * "Garbage collection"). Read in place, they are never strings at all.
+ * generation. A ticker's prices and quantities ("64012.35") are such strings, mostly distinct,
+ * so each parsed ticker could put up to ~5 new strings in the old generation (about 30 bytes
+ * each), freed only by a mark-compact (docs/market.md, "What fills the old generation"). Read in
+ * place, they are never strings at all.
  * JSON.parse/JSON.stringify are banned in this file by eslint.config.js.
  */
 import { JsonCursor, LBRACE, LBRACKET, QUOTE, RBRACE, RBRACKET } from '../json-cursor.js';
