@@ -3,7 +3,8 @@
  * `npm run bench -- market [--parts hot,truth,ladder,ccxt,soak,bare] [--symbols 50] [--subscribers 1000]
  * [--rates 1000,10000,30000,100000] [--step-seconds 8] [--soak-seconds 60] [--soak-rate 2000]
  * [--truth-diffs 1000000] [--ccxt-seconds 15] [--ccxt-symbols 10] [--ccxt-rate 1000]
- * [--cpu-profile file.cpuprofile] [--heap-profile file.heapprofile] [--gateway-cpu-quota 1] [--tape]
+ * [--cpu-profile file.cpuprofile] [--heap-profile file.heapprofile | --heap-survivors file.heapprofile]
+ * [--gateway-cpu-quota 1] [--tape]
  * [--gc-modes parallel,serial]`
  *
  * 1. hot: parse ns and bytes allocated per message, field scanner vs JSON.parse, and the lean
@@ -93,13 +94,14 @@ export async function main(argv: string[]): Promise<void> {
       out: { type: 'string', default: 'bench/results/market' },
       'cpu-profile': { type: 'string', default: '' },
       'heap-profile': { type: 'string', default: '' },
+      'heap-survivors': { type: 'string', default: '' },
       'gateway-cpu-quota': { type: 'string', default: '' },
       tape: { type: 'boolean', default: false },
       'idle-seconds': { type: 'string', default: '60' },
       'gc-modes': { type: 'string', default: SERVER_SCAVENGER },
     },
   });
-  profileFiles = { cpu: values['cpu-profile'] || undefined, heap: values['heap-profile'] || undefined };
+  profileFiles = { cpu: values['cpu-profile'] || undefined, heap: values['heap-profile'] || undefined, survivors: values['heap-survivors'] || undefined };
   quota = values['gateway-cpu-quota'] ? Number(values['gateway-cpu-quota']) : null;
   tape = values.tape;
   gcModes = values['gc-modes'].split(',').map(parseScavengerMode);
@@ -247,7 +249,7 @@ async function runLadder(rig: MarketRig, rates: string, stepSeconds: number, per
   const rungs: Rung[] = [];
   // One file per ladder: x.cpuprofile → x.ladder.cpuprofile, x.bare.cpuprofile.
   const named = (file?: string) => file?.replace(/(\.[a-z]+)?$/, (ext) => `.${name}${ext}`);
-  const stopProfiles = await startProfiles({ cpu: named(profileFiles.cpu), heap: named(profileFiles.heap) });
+  const stopProfiles = await startProfiles({ cpu: named(profileFiles.cpu), heap: named(profileFiles.heap), survivors: named(profileFiles.survivors) });
   for (const offered of rates.split(',').map(Number)) {
     // With several scavenger modes, one window per mode back to back: the same load for each.
     for (const gcMode of gcModes) {

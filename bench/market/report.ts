@@ -67,6 +67,20 @@ function cpuTable(rungs: Rung[]): string[] {
   ];
 }
 
+/**
+ * The heap's flow per rung (V8's accounting, rig.ts / heap-flow.ts): counts, robust under load,
+ * where GC pause times are not. Promotion fills the old generation; its inflow per minute sets how
+ * often a mark-compact comes. Runs from before these columns existed show dashes.
+ */
+function heapTable(rungs: Rung[]): string[] {
+  return [
+    '| venue msg/s offered | heap bytes allocated per venue msg | bytes promoted per 10k venue msgs | old-generation inflow MB/min | scavenges per 10k venue msgs | mark-compacts per min |',
+    '|---|---|---|---|---|---|',
+    ...rungs.map((s) => `| ${rate(s)} | ${f(s.heapAllocatedBytesPerMsg, 0)} | ${f(s.promotedBytesPer10kMsgs, 0)} | ${f(s.oldInflowMbPerMin, 2)} | ${f(s.scavengesPer10kMsgs, 1)} | ${f(s.markCompactsPerMin, 1)} |`),
+    '',
+  ];
+}
+
 function hotSection(h: MarketResults['hotPath']): string[] {
   const allocCut = 1 - h.pipeline.lean.bytesPerMsg / h.pipeline.naive.bytesPerMsg;
   const row = (name: string, m: Measure) => `| ${name} | ${f(m.nsPerMsg, 0)} | ${f(m.bytesPerMsg, 0)} | ${m.runsWithoutGc}/${m.runs} |`;
@@ -103,6 +117,7 @@ function ladderSection(r: MarketResults): string[] {
     ),
     '',
     ...cpuTable(r.ladder),
+    ...heapTable(r.ladder),
     'Internal: a venue message received by the gateway (`tsRecv`, when its socket delivers it) → its publication handed to the hub (encoded, offset assigned, queued to subscribers). End to end: the simulator\'s send time (the event time it writes into the message, sub-ms) → a subscriber process parsing the frame (1 in 4 sampled; Binance book deltas). Histograms of 10 µs resolution (values are bucket upper edges).',
     '',
     `**Saturation:** ${sat ? `at ${sat.offeredMsgsPerSec} venue msg/s (${sat.saturated}); the highest rung kept up with was ${best ? `${best.offeredMsgsPerSec} msg/s (internal p99 ${f(best.internalMs.p99, 3)} ms, end to end p99 ${f(best.endToEndMs.p99)} ms)` : 'none'}` : 'not reached within the ladder'}.`,
@@ -164,6 +179,7 @@ export function renderMarkdown(r: MarketResults): string {
       ...r.bareLadder.map((s) => `| ${rate(s)} | ${s.venueSentPerSec} | ${s.venueReceivedPerSec} | ${s.publicationsPerSec} | ${p3(s.internalMs)} | ${f(s.gcPauseP99Ms)} / ${f(s.gcPauseMaxMs)} | ${f(s.eventLoopUtilisation * 100, 0)} % | ${s.load.join(' / ')} |${s.saturated ? ` **saturated**: ${s.saturated}` : ''}`),
       '',
       ...cpuTable(r.bareLadder),
+      ...heapTable(r.bareLadder),
       `Saturation without subscribers: ${sat ? `at ${sat.offeredMsgsPerSec} venue msg/s` : 'not reached within the ladder'}.`,
       '',
     );

@@ -33,6 +33,7 @@ import type { VenueUrls } from '../../src/apps/market/simulator/server.js';
 import { LatencyHistogram, type HistogramSnapshot } from '../hub/histogram.js';
 import { percentile } from '../shared/percentile.js';
 import { CpuQuotaGroup, GROUP_PREFIX, removeStaleGroups, throttleDelta, type ThrottleStats } from '../cluster/cgroup.js';
+import { recordHeapFlow } from './heap-flow.js';
 
 const here = new URL('.', import.meta.url);
 export const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
@@ -96,6 +97,20 @@ export interface Window {
   gcMajorCount: number;
   /** Wall time in GC pauses per second of the window. */
   gcMsPerSec: number;
+  /**
+   * V8's accounting of the window (heap-flow.ts), per venue message received: counts of work,
+   * not times, so they compare between runs on a loaded machine. Bytes allocated on the heap per
+   * message; bytes scavenges promoted per 10,000 messages; the old generation's inflow (promoted
+   * + allocated there) per minute, which sets how often mark-compacts come; scavenges per 10,000
+   * messages; mark-compacts per minute.
+   */
+  heapAllocatedBytesPerMsg: number;
+  promotedBytesPer10kMsgs: number;
+  oldInflowMbPerMin: number;
+  scavengesPer10kMsgs: number;
+  markCompactsPerMin: number;
+  /** Of the inflow, what was allocated in old space directly, MB/min by space (heap-flow.ts). */
+  directOldMbPerMin: Record<string, number>;
   /** This process's CPU time (user + system) per venue message received: the gateway and the hub together. */
   gatewayCpuUsPerMsg: number;
   /** This process's CPU time over the window, in % of one core. */
@@ -324,8 +339,10 @@ export class MarketRig {
     this.gcMinor = [];
     this.gcMajor = 0;
     const elu0 = performance.eventLoopUtilization();
+    const stopHeapFlow = recordHeapFlow();
     const t0 = performance.now();
     await sleep(seconds * 1000);
+    const heap = stopHeapFlow();
     const elu = performance.eventLoopUtilization(elu0);
     const secs = (performance.now() - t0) / 1000;
     const internal = histMs(this.internal);
@@ -344,6 +361,7 @@ export class MarketRig {
     const received = r1.count - r0.count;
     const cpuUs = r1.cpuUs - r0.cpuUs;
     const readSecs = (r1.at - r0.at) / 1000;
+    const perMsg = Math.max(1, (received / readSecs) * secs); // messages received in the heap window
     return {
       seconds: secs,
       simUpdatesPerSec: Math.round(simRate(s0, s1, 'produced')),
@@ -364,6 +382,13 @@ export class MarketRig {
       gcMinorCount: minor.length,
       gcMajorCount: gcMajor,
       gcMsPerSec: Number((gc.reduce((a, b) => a + b, 0) / secs).toFixed(2)),
+      // Per message over the heap window (≈ the sleep), not over the counters' read interval.
+      heapAllocatedBytesPerMsg: Math.round(heap.allocatedBytes / perMsg),
+      promotedBytesPer10kMsgs: Math.round((heap.promotedBytes * 10_000) / perMsg),
+      oldInflowMbPerMin: Number(((heap.oldInflowBytes / 1e6) * (60 / secs)).toFixed(3)),
+      scavengesPer10kMsgs: Number(((heap.scavenges * 10_000) / perMsg).toFixed(1)),
+      markCompactsPerMin: Number((heap.markCompacts * (60 / secs)).toFixed(2)),
+      directOldMbPerMin: Object.fromEntries(Object.entries(heap.directOldBySpace).map(([space, bytes]) => [space, Number(((bytes / 1e6) * (60 / secs)).toFixed(3))])),
       gatewayCpuUsPerMsg: Number((cpuUs / Math.max(1, received)).toFixed(1)),
       gatewayCpuPct: Math.round(cpuUs / (readSecs * 1e4)),
       simCpuPct: Math.round(simRate(s0, s1, 'cpuUs') / 1e4),

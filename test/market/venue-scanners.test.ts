@@ -1,5 +1,5 @@
 /**
- * The Coinbase level-2 and Kraken book field scanners (venues/coinbase/parse.ts,
+ * The Coinbase level-2, ticker and trade and the Kraken book field scanners (venues/coinbase/parse.ts,
  * venues/kraken/parse.ts) read every message exactly as JSON.parse does: generated messages
  * (fast-check), messages captured from the simulator over a real socket, and malformed input,
  * which both refuse (the scanner never throws). The Kraken checksum computed without building
@@ -48,6 +48,24 @@ function coinbaseScanned(text: string) {
   return { channel: s.channel, seq: s.sequenceNum, ts: s.tsEvent, events };
 }
 
+/** What JSON.parse (and the session's Number / Date.parse) makes of a ticker or trades envelope. */
+function coinbaseListReference(text: string) {
+  const msg = JSON.parse(text) as Json;
+  const tickers = [];
+  const trades = [];
+  for (const ev of msg.events as Json[]) {
+    for (const t of (ev.tickers as Json[]) ?? []) tickers.push({ product: (t.product_id as string) ?? '', bid: Number(t.best_bid ?? NaN), bidQty: Number(t.best_bid_quantity ?? NaN), ask: Number(t.best_ask ?? NaN), askQty: Number(t.best_ask_quantity ?? NaN) });
+    for (const t of (ev.trades as Json[]) ?? []) trades.push({ tradeId: (t.trade_id as string) ?? '', product: (t.product_id as string) ?? '', price: Number(t.price ?? NaN), size: Number(t.size ?? NaN), buy: t.side === 'BUY', time: Date.parse(t.time as string) });
+  }
+  return { channel: msg.channel, seq: msg.sequence_num, tickers, trades };
+}
+
+function coinbaseListScanned(text: string) {
+  const s = new CoinbaseScan();
+  if (!scanCoinbase(text, s)) return null;
+  return { channel: s.channel, seq: s.sequenceNum, tickers: s.tickers.slice(0, s.tickerCount).map((t) => ({ ...t })), trades: s.trades.slice(0, s.tradeCount).map((t) => ({ ...t })) };
+}
+
 function krakenReference(text: string) {
   let msg: Json;
   try {
@@ -88,6 +106,21 @@ test('Coinbase level-2 envelopes scan equal to JSON.parse (generated)', () => {
   );
 });
 
+test('Coinbase ticker and trade envelopes scan equal to JSON.parse (generated)', () => {
+  const value = fc.oneof(decimal, fc.constant('x'));
+  const ticker = fc.record({ type: fc.constant('ticker'), product_id: fc.constantFrom('BTC-USD', 'ETH-USD'), price: decimal, best_bid: value, best_bid_quantity: value, best_ask: value, best_ask_quantity: value }, { requiredKeys: ['product_id', 'best_bid'] });
+  const trade = fc.record({ trade_id: fc.nat().map(String), product_id: fc.constantFrom('BTC-USD', 'ETH-USD'), price: value, size: value, side: fc.constantFrom('BUY', 'SELL'), time: isoTime });
+  const tickerEvents = fc.array(fc.record({ type: fc.constantFrom('snapshot', 'update'), tickers: fc.array(ticker, { maxLength: 3 }) }), { minLength: 1, maxLength: 2 });
+  const tradeEvents = fc.array(fc.record({ type: fc.constant('update'), trades: fc.array(trade, { maxLength: 3 }) }), { minLength: 1, maxLength: 2 });
+  fc.assert(
+    fc.property(fc.nat(), isoTime, fc.oneof(tickerEvents.map((events) => ['ticker', events] as const), tradeEvents.map((events) => ['market_trades', events] as const)), (seq, ts, [channel, events]) => {
+      const text = JSON.stringify({ channel, client_id: '', timestamp: ts, sequence_num: seq, events });
+      assert.deepEqual(coinbaseListScanned(text), coinbaseListReference(text), text);
+    }),
+    { numRuns: 1500 },
+  );
+});
+
 test('Kraken book messages scan equal to JSON.parse (generated)', () => {
   const lvl = fc.record({ price: fc.double({ min: 0.0001, max: 1e6, noNaN: true }).map((v) => Number(v.toFixed(4))), qty: fc.double({ min: 0, max: 1e4, noNaN: true }).map((v) => Number(v.toFixed(8))) });
   const entry = fc.record({ symbol: fc.constantFrom('BTC/USD', 'ETH/USD'), bids: fc.array(lvl, { maxLength: 12 }), asks: fc.array(lvl, { maxLength: 12 }), checksum: fc.nat({ max: 2 ** 32 - 1 }), timestamp: isoTime });
@@ -121,7 +154,8 @@ test('messages captured from the simulator over a socket scan equal to JSON.pars
         resolve(ws);
       });
     });
-  const cb = await open(urls.coinbase.ws, [{ type: 'subscribe', product_ids: symbols.map(venueSymbol.coinbase), channel: 'level2' }], captured.coinbase);
+  const products = symbols.map(venueSymbol.coinbase);
+  const cb = await open(urls.coinbase.ws, ['level2', 'ticker', 'market_trades'].map((channel) => ({ type: 'subscribe', product_ids: products, channel })), captured.coinbase);
   const kr = await open(urls.kraken.ws, [{ method: 'subscribe', params: { channel: 'book', symbol: symbols.map(venueSymbol.kraken), depth: 10 } }], captured.kraken);
   try {
     await waitUntil(() => captured.coinbase.some((t) => t.includes('"snapshot"')) && captured.kraken.some((t) => t.includes('"snapshot"')), 30_000, 'snapshots');
@@ -129,11 +163,18 @@ test('messages captured from the simulator over a socket scan equal to JSON.pars
     await waitUntil(() => captured.coinbase.length > 200 && captured.kraken.length > 50, 30_000, 'updates');
     let l2 = 0;
     let books = 0;
+    const lists = { ticker: 0, market_trades: 0 };
     for (const text of captured.coinbase) {
+      for (const channel of ['ticker', 'market_trades'] as const) {
+        if (!text.startsWith(`{"channel":"${channel}"`)) continue;
+        lists[channel]++;
+        assert.deepEqual(coinbaseListScanned(text), coinbaseListReference(text), text);
+      }
       if (!text.startsWith('{"channel":"l2_data"')) continue;
       l2++;
       assert.deepEqual(coinbaseScanned(text), coinbaseReference(text), text);
     }
+    assert.ok(lists.ticker > 50 && lists.market_trades > 10, `compared ${lists.ticker} tickers and ${lists.market_trades} trade envelopes`);
     for (const text of captured.kraken) {
       if (!text.startsWith('{"channel":"book"')) continue;
       books++;

@@ -5,15 +5,27 @@
  * Why this shape: almost every update lands within a few levels of the top of the book, so each
  * side is kept sorted *worst first* (bids ascending, asks descending) with the best price at the
  * end. Finding a level is a binary search; inserting or removing near the top moves only the few
- * elements after it. Two plain number arrays per side, no object per level, nothing allocated per
- * update once the arrays have grown.
+ * elements after it. Two Float64Arrays per side, no object per level.
+ *
+ * Why typed arrays with a count rather than plain arrays: a book lives as long as the process,
+ * so it sits in V8's old generation, and every new backing store a plain array took (growing
+ * after `length--` had trimmed it, or after `splice` cut levels off its front — Kraken's depth
+ * cut, on every update that added a level) was allocated young, survived the next scavenges as
+ * the book's, and was promoted: old-generation growth per venue message, which is what brings
+ * the mark-compacts. Here a side's storage only ever doubles (up to the deepest book it held) and
+ * is never given back, not even by `clear()` before a snapshot refills it: in the steady state a
+ * book update allocates nothing at all.
  */
 
 import type { Side } from './types.js';
 
+const INITIAL_LEVELS = 32;
+
 class BookSide {
-  readonly prices: number[] = [];
-  readonly qtys: number[] = [];
+  /** Level prices and quantities, worst first: only the first `count` entries are the book. */
+  private prices = new Float64Array(INITIAL_LEVELS);
+  private qtys = new Float64Array(INITIAL_LEVELS);
+  private count = 0;
   /** +1 for bids (ascending arrays), -1 for asks (descending arrays). */
   constructor(private readonly direction: 1 | -1) {}
 
@@ -22,7 +34,7 @@ class BookSide {
     const p = this.prices;
     const d = this.direction;
     let lo = 0;
-    let hi = p.length - 1;
+    let hi = this.count - 1;
     while (lo <= hi) {
       const mid = (lo + hi) >>> 1;
       const diff = (p[mid] - price) * d;
@@ -33,33 +45,40 @@ class BookSide {
     return -lo - 1;
   }
 
-  /**
-   * Sets a level (qty 0 removes it). Elements are moved with copyWithin, not splice: splice
-   * returns a new array of what it removed, an allocation per inserted or removed level.
-   */
+  /** Sets a level (qty 0 removes it); the levels after it move by one within the same storage. */
   set(price: number, qty: number): void {
-    const p = this.prices;
-    const q = this.qtys;
     const i = this.find(price);
+    const n = this.count;
     if (i >= 0) {
       if (qty === 0) {
-        p.copyWithin(i, i + 1);
-        q.copyWithin(i, i + 1);
-        p.length--;
-        q.length--;
-      } else q[i] = qty;
+        this.prices.copyWithin(i, i + 1, n);
+        this.qtys.copyWithin(i, i + 1, n);
+        this.count = n - 1;
+      } else this.qtys[i] = qty;
       return;
     }
     if (qty === 0) return; // removing an absent level is a no-op (venues send these)
     const at = -i - 1;
-    p.push(price);
-    q.push(qty);
-    if (at < p.length - 1) {
-      p.copyWithin(at + 1, at, p.length - 1);
-      q.copyWithin(at + 1, at, q.length - 1);
-      p[at] = price;
-      q[at] = qty;
+    if (n === this.prices.length) this.grow();
+    const p = this.prices;
+    const q = this.qtys;
+    if (at < n) {
+      p.copyWithin(at + 1, at, n);
+      q.copyWithin(at + 1, at, n);
     }
+    p[at] = price;
+    q[at] = qty;
+    this.count = n + 1;
+  }
+
+  /** Doubles the storage: the only allocation a side ever makes, and only past its deepest size so far. */
+  private grow(): void {
+    const prices = new Float64Array(this.prices.length * 2);
+    const qtys = new Float64Array(this.qtys.length * 2);
+    prices.set(this.prices);
+    qtys.set(this.qtys);
+    this.prices = prices;
+    this.qtys = qtys;
   }
 
   qtyAt(price: number): number {
@@ -68,16 +87,26 @@ class BookSide {
   }
 
   get size(): number {
+    return this.count;
+  }
+
+  /** Levels the storage holds before it must grow (a test pins that updates do not reallocate it). */
+  get capacity(): number {
     return this.prices.length;
   }
 
   /** Best price, NaN when the side is empty. */
   get best(): number {
-    return this.prices.length === 0 ? NaN : this.prices[this.prices.length - 1];
+    return this.count === 0 ? NaN : this.prices[this.count - 1];
   }
 
   get bestQty(): number {
-    return this.qtys.length === 0 ? NaN : this.qtys[this.qtys.length - 1];
+    return this.count === 0 ? NaN : this.qtys[this.count - 1];
+  }
+
+  /** Worst (deepest) price, NaN when the side is empty. */
+  get worst(): number {
+    return this.count === 0 ? NaN : this.prices[0];
   }
 
   /** The best `n` levels, best first, flattened [price, qty, ...]. */
@@ -85,7 +114,7 @@ class BookSide {
     // Written by index, then cut to length: `out.length = 0` first would free its storage and
     // every call (a checksum per Kraken update, each snapshot) would allocate it again.
     let k = 0;
-    for (let i = this.prices.length - 1; i >= 0 && k < 2 * n; i--) {
+    for (let i = this.count - 1; i >= 0 && k < 2 * n; i--) {
       out[k++] = this.prices[i];
       out[k++] = this.qtys[i];
     }
@@ -99,7 +128,7 @@ class BookSide {
    * returns the index after the last one written.
    */
   truncate(n: number, removed?: number[], at = 0): number {
-    const excess = this.prices.length - n;
+    const excess = this.count - n;
     if (excess > 0) {
       if (removed) {
         for (let i = 0; i < excess; i++) {
@@ -107,15 +136,16 @@ class BookSide {
           removed[at++] = 0;
         }
       }
-      this.prices.splice(0, excess);
-      this.qtys.splice(0, excess);
+      this.prices.copyWithin(0, excess, this.count);
+      this.qtys.copyWithin(0, excess, this.count);
+      this.count = n;
     }
     return at;
   }
 
+  /** Empties the side; its storage is kept for the snapshot that refills it. */
   clear(): void {
-    this.prices.length = 0;
-    this.qtys.length = 0;
+    this.count = 0;
   }
 }
 

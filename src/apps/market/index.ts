@@ -45,6 +45,15 @@ export const MARKET_NAMESPACE = {
   slowConsumer: 'conflate',
 } as const;
 
+const NO_OPTIONS = Object.freeze({});
+/** Publish options per conflation key: a handful of keys ('bbo', 'top', one per venue and symbol for health). */
+const optionsByKey = new Map<string, { readonly key: string }>();
+function publishOptions(key: string): { readonly key: string } {
+  let o = optionsByKey.get(key);
+  if (!o) optionsByKey.set(key, (o = Object.freeze({ key })));
+  return o;
+}
+
 export interface MarketApp extends AirwavesApp<MarketConfig> {
   gateway?: MarketGateway;
   desk?: OrderDesk;
@@ -69,6 +78,10 @@ export function createMarketApp(): MarketApp {
         ctx.onClose(() => simulator.close());
       }
       const recorder = config.marketRecord ? new JsonlRecorder(config.marketRecord) : null;
+      const failed = (err: Error, channel: string) => {
+        gateway.metrics.dropped.inc({ reason: 'hub_publish_failed' });
+        logger.warn({ err, channel }, 'market publish failed');
+      };
       if (recorder) ctx.onClose(() => recorder.close());
       const gateway = new MarketGateway({
         symbols,
@@ -78,20 +91,18 @@ export function createMarketApp(): MarketApp {
         poolDebug: config.marketPoolDebug,
         // The memory engine publishes synchronously: no promise per publication (the gateway makes
         // tens of thousands a second). Refusals are thrown there, counted and logged like failures.
+        // Nothing is built per publication but what the hub needs: the options of each key once,
+        // the failure handler once (a closure per call was allocated even when nothing failed).
         publish: (channel, data, key) => {
-          const failed = (err: Error) => {
-            gateway.metrics.dropped.inc({ reason: 'hub_publish_failed' });
-            logger.warn({ err, channel }, 'market publish failed');
-          };
-          const options = key === undefined ? {} : { key };
+          const options = key === undefined ? NO_OPTIONS : publishOptions(key);
           if (!hub.publishesSynchronously) {
-            hub.publish(channel, data, options).catch(failed);
+            hub.publish(channel, data, options).catch((err: Error) => failed(err, channel));
             return;
           }
           try {
             hub.publishSync(channel, data, options);
           } catch (err) {
-            failed(err as Error);
+            failed(err as Error, channel);
           }
         },
       });

@@ -48,7 +48,7 @@ export class Dispatcher implements MarketSink {
     private readonly orchestrator: Orchestrator,
     private readonly metrics: MarketMetrics,
   ) {
-    this.writeLatency = new WriteLatency((venue, seconds) => metrics.venueToWrite.observe({ venue }, seconds));
+    this.writeLatency = new WriteLatency(metrics.observeVenueToWrite);
   }
 
   private stream(channel: string): StreamState {

@@ -13,7 +13,7 @@
 import type { OrderBook } from '../book.js';
 import type { BookUpdate } from '../venues/sink.js';
 import type { Publish } from './messages.js';
-import type { VenueName } from '../types.js';
+import { VENUES, type VenueName } from '../types.js';
 
 interface Bbo {
   bp: number;
@@ -30,10 +30,20 @@ interface Stream {
   seq: number;
 }
 
+interface Consolidated {
+  bp: number;
+  bq: number;
+  bv: string;
+  ap: number;
+  aq: number;
+  av: string;
+}
+
 interface SymbolState {
   books: Map<VenueName, OrderBook>;
   bbo: Map<VenueName, Bbo>;
-  consolidated: { bp: number; bq: number; bv: string; ap: number; aq: number; av: string } | null;
+  /** Updated in place (an object per change outlived the scavenges between a symbol's changes). */
+  consolidated: Consolidated | null;
   venueBbo: Map<VenueName, Stream>;
   allBbo: Stream;
   allBook: Stream;
@@ -45,20 +55,32 @@ const TOP_LEVELS = 10;
 export class Orchestrator {
   private readonly symbols = new Map<string, SymbolState>();
   private timer: NodeJS.Timeout | null = null;
+  /** The timer will fire (a top tick is due). */
+  private armed = false;
   private closed = false;
 
   constructor(private readonly publish: Publish, private readonly topIntervalMs = 100) {}
 
-  /** A symbol's cross-venue book changed: it is published at the next top tick (armed here). */
+  /**
+   * A symbol's cross-venue book changed: it is published at the next top tick (armed here). One
+   * Timeout for the orchestrator's life, re-armed with `refresh()`: a new one per tick (and its
+   * closure) lived the 100 ms to its firing, long enough to outlive scavenges and be promoted.
+   */
   private markDirty(s: SymbolState): void {
     s.dirty = true;
-    if (this.timer || this.closed) return;
-    this.timer = setTimeout(() => {
-      this.timer = null;
-      this.publishTops();
-    }, this.topIntervalMs);
-    this.timer.unref();
+    if (this.armed || this.closed) return;
+    this.armed = true;
+    if (this.timer) this.timer.refresh();
+    else {
+      this.timer = setTimeout(this.onTopTick, this.topIntervalMs);
+      this.timer.unref();
+    }
   }
+
+  private readonly onTopTick = (): void => {
+    this.armed = false;
+    this.publishTops();
+  };
 
   private state(symbol: string): SymbolState {
     let s = this.symbols.get(symbol);
@@ -131,30 +153,74 @@ export class Orchestrator {
     if (bv === '' || av === '') return;
     const c = s.consolidated;
     if (c && c.bp === bp && c.bq === bq && c.ap === ap && c.aq === aq && c.bv === bv && c.av === av) return;
-    s.consolidated = { bp, bq, bv, ap, aq, av };
+    if (c) {
+      c.bp = bp;
+      c.bq = bq;
+      c.bv = bv;
+      c.ap = ap;
+      c.aq = aq;
+      c.av = av;
+    } else s.consolidated = { bp, bq, bv, ap, aq, av };
     this.publish(s.allBbo.channel, { t: 'cbbo', seq: ++s.allBbo.seq, bp, bq, bv, ap, aq, av, te }, 'bbo');
   }
 
-  consolidatedBbo(symbol: string): SymbolState['consolidated'] {
-    return this.symbols.get(symbol)?.consolidated ?? null;
+  /** A copy of the symbol's consolidated BBO (the state itself changes in place), or null. */
+  consolidatedBbo(symbol: string): Consolidated | null {
+    const c = this.symbols.get(symbol)?.consolidated;
+    return c ? { ...c } : null;
   }
 
-  /** The cross-venue book: top levels of each venue summed per price. */
+  /** Each venue's top levels for {@link crossVenueTop}, reused: [venue index] → flat, best first. */
+  private readonly bidTops: number[][] = [];
+  private readonly askTops: number[][] = [];
+  /** Read position in each venue's list while merging. */
+  private readonly merging = new Int32Array(VENUES.length);
+
+  /**
+   * The cross-venue book: top levels of each venue summed per price. Each venue's top is already
+   * sorted best first, so the best levels overall come from merging them (equal prices summed in
+   * venue order). It runs for every symbol on every top tick: built with Maps, entry arrays, a
+   * sort and `flat()`, it was a fifth of all the gateway's allocation (a churn heap profile at
+   * 10k venue msg/s); merged, it allocates its two result arrays.
+   */
   crossVenueTop(symbol: string): { b: number[]; a: number[]; venues: string[] } {
     const s = this.symbols.get(symbol);
-    const bids = new Map<number, number>();
-    const asks = new Map<number, number>();
     const venues: string[] = [];
-    for (const [venue, book] of s?.books ?? []) {
-      if (book.bids.size === 0) continue;
-      venues.push(venue);
-      const b = book.bids.top(TOP_LEVELS);
-      const a = book.asks.top(TOP_LEVELS);
-      for (let i = 0; i < b.length; i += 2) bids.set(b[i], (bids.get(b[i]) ?? 0) + b[i + 1]);
-      for (let i = 0; i < a.length; i += 2) asks.set(a[i], (asks.get(a[i]) ?? 0) + a[i + 1]);
+    if (s) {
+      for (const [venue, book] of s.books) {
+        if (book.bids.size === 0) continue;
+        const i = venues.length;
+        venues.push(venue);
+        book.bids.top(TOP_LEVELS, (this.bidTops[i] ??= []));
+        book.asks.top(TOP_LEVELS, (this.askTops[i] ??= []));
+      }
     }
-    const flat = (m: Map<number, number>, desc: boolean) => [...m].sort((x, y) => (desc ? y[0] - x[0] : x[0] - y[0])).slice(0, TOP_LEVELS).flat();
-    return { b: flat(bids, true), a: flat(asks, false), venues };
+    return { b: this.merge(this.bidTops, venues.length, 1), a: this.merge(this.askTops, venues.length, -1), venues };
+  }
+
+  /** The best TOP_LEVELS of `count` best-first lists, equal prices summed; `direction` 1: higher is better (bids). */
+  private merge(lists: number[][], count: number, direction: 1 | -1): number[] {
+    const at = this.merging;
+    at.fill(0, 0, count);
+    const out: number[] = [];
+    while (out.length < 2 * TOP_LEVELS) {
+      let best = NaN;
+      for (let i = 0; i < count; i++) {
+        if (at[i] >= lists[i].length) continue;
+        const p = lists[i][at[i]];
+        if (best !== best || (p - best) * direction > 0) best = p;
+      }
+      if (best !== best) break;
+      let qty = 0;
+      for (let i = 0; i < count; i++) {
+        if (at[i] < lists[i].length && lists[i][at[i]] === best) {
+          qty += lists[i][at[i] + 1];
+          at[i] += 2;
+        }
+      }
+      out.push(best, qty);
+    }
+    return out;
   }
 
   private publishTops(): void {
@@ -169,5 +235,6 @@ export class Orchestrator {
     this.closed = true;
     if (this.timer) clearTimeout(this.timer);
     this.timer = null;
+    this.armed = false;
   }
 }

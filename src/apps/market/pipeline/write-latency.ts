@@ -31,10 +31,17 @@ export class WriteLatency {
     }
   }
 
+  private flushedAt = 0;
+
   private readonly afterFlush = (): void => {
     this.scheduled = false;
-    const now = nowMs();
-    for (const [venue, te] of this.oldest) this.observe(venue, Math.max(0, now - te) / 1000);
+    this.flushedAt = nowMs();
+    // forEach with a method, not for..of: no [venue, time] entry array per venue per turn.
+    this.oldest.forEach(this.observeOldest);
     this.oldest.clear();
+  };
+
+  private readonly observeOldest = (te: number, venue: VenueName): void => {
+    this.observe(venue, Math.max(0, this.flushedAt - te) / 1000);
   };
 }

@@ -171,10 +171,10 @@ export class TruthBook {
         set(isBid ? 'bid' : 'ask', isBid ? other - 1 : other + 1, this.randomLots());
       }
       if (side.size < TARGET_LEVELS) {
-        const worst = side.prices[0];
+        const worst = side.worst;
         set(isBid ? 'bid' : 'ask', isBid ? worst - 1 - Math.floor(this.random() * 3) : worst + 1 + Math.floor(this.random() * 3), this.randomLots());
       } else if (side.size > MAX_LEVELS) {
-        set(isBid ? 'bid' : 'ask', side.prices[0], 0);
+        set(isBid ? 'bid' : 'ask', side.worst, 0);
       }
     }
   }

@@ -81,16 +81,26 @@ export class CoinbaseSession extends VenueSession {
   }
 
   /**
-   * Level-2 data, the bulk of the feed, goes through the field scanner (parse.ts) when it has
-   * Coinbase's usual key order; everything else (trades, tickers, heartbeats, and any envelope
-   * laid out differently) through JSON.parse.
+   * Level-2 data, tickers and trades go through the field scanner (parse.ts) when they have
+   * Coinbase's usual key order (parse.ts says why tickers and trades too); heartbeats and any
+   * envelope laid out differently through JSON.parse.
    */
   protected onText(text: string, tsRecv: number): void {
-    if (text.startsWith('{"channel":"l2_data"')) {
+    if (text.startsWith('{"channel":"l2_data"') || text.startsWith('{"channel":"ticker"') || text.startsWith('{"channel":"market_trades"')) {
       const scan = this.scan;
       if (!this.scanned(scanCoinbase(text, scan)) || !this.sequence(scan.sequenceNum)) return;
       const tsEvent = scan.tsEvent === scan.tsEvent ? scan.tsEvent : tsRecv;
       for (let i = 0; i < scan.eventCount; i++) this.onLevel2(scan.events[i], scan.sequenceNum, tsEvent, tsRecv);
+      for (let i = 0; i < scan.tickerCount; i++) {
+        const t = scan.tickers[i];
+        const b = this.booksByProduct.get(t.product);
+        if (b) this.emitBbo({ type: 'bbo', venue: 'coinbase', symbol: b.spec.symbol, tsEvent, tsRecv, bidPrice: t.bid, bidQty: t.bidQty, askPrice: t.ask, askQty: t.askQty });
+      }
+      for (let i = 0; i < scan.tradeCount; i++) {
+        const t = scan.trades[i];
+        const b = this.booksByProduct.get(t.product);
+        if (b) this.emitTrade({ type: 'trade', venue: 'coinbase', symbol: b.spec.symbol, tsEvent: t.time, tsRecv, tradeId: t.tradeId, price: t.price, qty: t.size, side: t.buy ? 'buy' : 'sell' });
+      }
       return;
     }
     const msg = this.parsed<Envelope>(text);
