@@ -2,7 +2,7 @@
  * @module bench/live/server-process
  * The server under test, in its own process (forked by bench/live/server.ts from its compiled
  * copy in dist/, with no tsx), as a user runs it:
- * the live app on PGlite in memory, random ports. Load generators live in other processes, so
+ * the live app on PGlite in memory, random ports, the scavenger `serve` picks. Load generators live in other processes, so
  * the server's CPU (read from /proc) and its response times are its own.
  *
  * The bench asks it questions over the fork IPC channel (never over HTTP, so the questions do not
@@ -13,6 +13,7 @@ import { createServer } from '../../src/server.js';
 import { createLogger } from '../../src/core/logger.js';
 import { createLiveApp, type LiveHandle } from '../../src/apps/live/index.js';
 import { Transcoder } from '../../src/apps/live/abr/transcoder.js';
+import { applyServerScavenger } from '../../src/core/scavenger.js';
 import type { BenchReply, BenchRequest } from './server.js';
 
 const API_KEY = 'bench-admin-api-key-0123456789abcdef-0123';
@@ -22,6 +23,10 @@ function abrConfig(): Record<string, string> {
   const ladder = process.env.AIRWAVES_LIVE_ABR;
   return ladder ? { liveAbr: ladder, liveAbrPreset: process.env.AIRWAVES_LIVE_ABR_PRESET ?? 'veryfast' } : {};
 }
+
+// The young-generation collector every way of starting the server runs (`serve`, src/core/scavenger.ts):
+// without it this process measured V8's parallel scavenger, whose helper threads no user's server runs.
+applyServerScavenger();
 
 let handle: LiveHandle | null = null;
 // appStartTimeoutMs 10 min: on a loaded machine PGlite's initdb took longer than the 120 s default to start the app; a start that hangs still ends the bench.

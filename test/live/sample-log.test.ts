@@ -4,13 +4,15 @@
  * (and are read from there meanwhile), one flush writes them all with the peak, a full queue drops
  * the oldest and counts them, and rows the database refuses are kept for the next write, then
  * dropped and counted after three refusals each, so they cannot hold back every later row; a
- * refused row does not hold back the good rows of its own batch either.
+ * refused row does not hold back the good rows of its own batch either. A write is armed only while
+ * something waits for it: an idle log has no timer.
  */
 import { test, before, after } from 'node:test';
 import assert from 'node:assert/strict';
 import type { LiveStore } from '../../src/apps/live/store.js';
 import { openLiveStore, type LiveStoreFixture } from './store-fixture.js';
 import { SampleLog, type SampleRow } from '../../src/apps/live/sample-log.js';
+import { until } from '../helpers/server.js';
 
 let fixture: LiveStoreFixture;
 let store: LiveStore;
@@ -96,5 +98,25 @@ test('a batch with a row the database refuses: its other rows are stored at once
   await samples.flush();
   await samples.flush();
   assert.equal(counts.dropped, 1, 'the refused row alone is dropped after its third refusal');
+  await samples.close();
+});
+
+test('a write is armed by the first row or peak that waits, and none while nothing waits', async () => {
+  const counts = { dropped: 0, failed: 0 };
+  const samples = new SampleLog(store, { writeEveryMs: 50, maxPending: 1000, onDropped: (n) => (counts.dropped += n), onFailed: () => counts.failed++ });
+  assert.equal(samples.scheduled, false, 'a new log waits for nothing');
+  samples.add([]);
+  assert.equal(samples.scheduled, false, 'a tick without a live stream arms nothing');
+  samples.add([row(streamId, 40)]);
+  assert.equal(samples.scheduled, true, 'a waiting row arms the write');
+  await until('the row to be written by the armed write', async () => (await store.samples(streamId, new Date(t0 + 40 * 5000), null, 10)).length === 1, 10_000, 20);
+  await samples.flush(); // the write in flight, if any
+  assert.equal(samples.scheduled, false, 'written: nothing left to wake for');
+  samples.peak(streamId, 90);
+  assert.equal(samples.scheduled, true, 'a grown peak arms the write too');
+  await until('the peak to be written', async () => (await store.getStream(streamId))?.peak_viewers === 90, 10_000, 20);
+  await samples.flush();
+  assert.equal(samples.scheduled, false);
+  assert.deepEqual(counts, { dropped: 0, failed: 0 });
   await samples.close();
 });

@@ -3,7 +3,8 @@
  * Viewer counting and its history, on a real PGlite: a viewer seen on both the WebSocket and
  * the playlists counts once; joins and leaves reach the database in batches (one flush writes a
  * thousand joins), a leave queued behind its own join in the same batch still closes it, a quick
- * rejoin opens a new session, and a full queue drops and counts instead of growing.
+ * rejoin opens a new session, and a full queue drops and counts instead of growing. A flush is armed
+ * only while a join or leave waits for it: nobody watching, the log has no timer.
  */
 import { test, before, after } from 'node:test';
 import assert from 'node:assert/strict';
@@ -14,6 +15,7 @@ import { openLiveStore, type LiveStoreFixture } from './store-fixture.js';
 import type { LiveDB } from '../../src/apps/live/types.js';
 import { ViewerSessionLog } from '../../src/apps/live/viewer-sessions.js';
 import { ViewerRegistry } from '../../src/apps/live/viewers.js';
+import { until as waitUntil } from '../helpers/server.js';
 
 let fixture: LiveStoreFixture;
 let database: Database<LiveDB>;
@@ -101,4 +103,20 @@ test('a full queue drops and counts instead of growing', async () => {
   assert.deepEqual(dropped, ['open', 'open', 'close']);
   await log.close();
   assert.equal((await sessions()).filter((s) => s.viewer.startsWith('q')).length, 3);
+});
+
+test('a flush is armed by the first join or leave that waits, and none while nothing waits', async () => {
+  const log = new ViewerSessionLog(store, { flushMs: 50, maxPending: 100, chunkRows: 100, onDropped: (k) => assert.fail(`dropped ${k}`), onFailed: (err) => assert.fail(err) });
+  assert.equal(log.scheduled, false, 'nobody watching: no timer');
+  log.opened(streamId, 'armed', 'hls');
+  assert.equal(log.scheduled, true, 'a join arms the flush');
+  await waitUntil('the join to be written by the armed flush', async () => (await sessions()).some((s) => s.viewer === 'armed' && s.open), 10_000, 20);
+  await log.flush(); // the statements in flight, if any
+  assert.equal(log.scheduled, false, 'written: nothing left to wake for');
+  log.closed(streamId, 'armed', 'hls');
+  assert.equal(log.scheduled, true, 'a leave arms the flush');
+  await waitUntil('the leave to be written by the armed flush', async () => (await sessions()).some((s) => s.viewer === 'armed' && !s.open), 10_000, 20);
+  await log.flush();
+  assert.equal(log.scheduled, false);
+  await log.close();
 });

@@ -6,6 +6,9 @@
  * 60 % of the process's CPU in a profile, more than the remux itself (bench live ingest,
  * --cpu-prof), which made one stream cost several times what it costs nginx-rtmp.
  *
+ * The write is armed by the first row (or peak) queued after the last write, `writeEveryMs` later, and
+ * not at all while nothing waits: a server with no live stream has no timer of this log to wake it.
+ *
  * A history read merges the rows still waiting ({@link SampleLog.waiting}), so a reader never
  * sees a hole. The queue is bounded: past `maxPending` the oldest waiting row is dropped and
  * counted. A write the database refuses keeps its rows for the next one, within the same bound,
@@ -43,7 +46,9 @@ export class SampleLog {
   private readonly writing = new Set<SampleRow[]>();
   /** Peaks to write with the next batch, by stream (only the highest matters). */
   private peaks = new Map<string, number>();
-  private readonly timer: NodeJS.Timeout;
+  /** The next write, armed only while rows or peaks wait for it. */
+  private timer: NodeJS.Timeout | null = null;
+  private stopped = false;
   private flushing: Promise<void> = Promise.resolve();
   /** Refusals so far of the rows the database refused (a row not here was never refused). */
   private readonly refusals = new WeakMap<SampleRow, number>();
@@ -51,12 +56,15 @@ export class SampleLog {
   constructor(
     private readonly store: LiveStore,
     private readonly options: SampleLogOptions,
-  ) {
-    this.timer = setInterval(() => void this.flush(), options.writeEveryMs);
-    this.timer.unref();
+  ) {}
+
+  /** Whether a write is armed (something waits for it). */
+  get scheduled(): boolean {
+    return this.timer !== null;
   }
 
   add(rows: readonly SampleRow[]): void {
+    if (rows.length) this.schedule();
     this.pending.push(...rows);
     const over = this.pending.length - this.options.maxPending;
     if (over > 0) {
@@ -67,7 +75,18 @@ export class SampleLog {
 
   /** A stream's peak grew: written with the next batch. */
   peak(streamId: string, peak: number): void {
-    if (peak > (this.peaks.get(streamId) ?? 0)) this.peaks.set(streamId, peak);
+    if (peak <= (this.peaks.get(streamId) ?? 0)) return;
+    this.peaks.set(streamId, peak);
+    this.schedule();
+  }
+
+  private schedule(): void {
+    if (this.timer || this.stopped) return;
+    this.timer = setTimeout(() => {
+      this.timer = null;
+      void this.flush();
+    }, this.options.writeEveryMs);
+    this.timer.unref();
   }
 
   /** The rows of one stream not written yet, within [from, to], oldest first. */
@@ -84,6 +103,8 @@ export class SampleLog {
 
   /** Writes what is queued; resolves once it is in the database (or refused and requeued). */
   flush(): Promise<void> {
+    if (this.timer) clearTimeout(this.timer);
+    this.timer = null;
     const rows = this.pending;
     const peaks = this.peaks;
     if (!rows.length && !peaks.size) return this.flushing;
@@ -133,10 +154,11 @@ export class SampleLog {
     if (kept.length < refused.length) this.options.onDropped(refused.length - kept.length);
     this.pending = [...kept, ...this.pending];
     this.add([]);
+    if (this.pending.length) this.schedule(); // the next attempt
   }
 
   async close(): Promise<void> {
-    clearInterval(this.timer);
+    this.stopped = true;
     await this.flush();
   }
 }

@@ -6,6 +6,10 @@
  * ingest health and viewers every few seconds into the time series and the metrics, and pushes
  * the stream events on the hub. Both ingest paths use it: the embedded RTMP listener and
  * nginx-rtmp's callbacks.
+ *
+ * The sampler runs from the first live stream to the end of the last, and the batch writers arm a
+ * write only while something waits for one: with no stream and no viewer the app has no timer, so
+ * an idle server is not woken by it ({@link LiveService.armedTimers}).
  */
 import { TokenBucket } from '../../core/token-bucket.js';
 import type { Logger } from '../../core/logger.js';
@@ -67,7 +71,8 @@ export class LiveService {
   /** Ended broadcasts' media, kept a while so players fetch the last parts and see ENDLIST. */
   private readonly recent = new Map<string, Broadcast>();
   private readonly failures = new Map<string, TokenBucket>();
-  private readonly sampler: NodeJS.Timeout;
+  /** Runs while some stream is live (started with the first, stopped after the last). */
+  private sampler: NodeJS.Timeout | null = null;
   /** Viewer sessions go to the database in batches, off every request's path. */
   private readonly sessions: ViewerSessionLog;
   /** The streams' time series goes to the database in batches too (./sample-log.ts). */
@@ -114,8 +119,31 @@ export class LiveService {
       onDropped: (rows) => this.metrics.samplesDropped.inc(rows),
       onFailed: (err, rows) => this.log.warn({ err, rows }, 'stream samples not stored yet (kept for the next write)'),
     });
-    this.sampler = setInterval(() => this.sample(), settings.sampleIntervalMs);
+  }
+
+  /**
+   * The timers this app has armed now, by what they are for: none while nothing streams and nobody
+   * watches (each one would wake an otherwise idle process; test/live/idle checks it).
+   */
+  armedTimers(): string[] {
+    const armed: [string, boolean][] = [
+      ['sampler', this.sampler !== null],
+      ['sample writes', this.samples.scheduled],
+      ['viewer-session writes', this.sessions.scheduled],
+      ['HLS viewer sweep', this.viewers.sweeping],
+    ];
+    return armed.filter(([, on]) => on).map(([name]) => name);
+  }
+
+  private startSampler(): void {
+    if (this.sampler) return;
+    this.sampler = setInterval(() => this.sample(), this.settings.sampleIntervalMs);
     this.sampler.unref();
+  }
+
+  private stopSampler(): void {
+    if (this.sampler) clearInterval(this.sampler);
+    this.sampler = null;
   }
 
   get activeCount(): number {
@@ -260,6 +288,7 @@ export class LiveService {
   started(row: StreamRow, media: Broadcast | null): void {
     const now = Date.now();
     this.live.set(row.id, { row, media, startedAt: now, quality: '', lastSegmentAt: now, ending: false });
+    this.startSampler();
     this.metrics.activeStreams.set(this.live.size);
     this.log.info({ streamId: row.id, ingest: row.ingest }, 'stream ACTIVE');
     this.emit(row.id, { type: 'stream_started', streamId: row.id, stream: this.view(row), at: new Date(now).toISOString() });
@@ -279,6 +308,7 @@ export class LiveService {
     }
     const row = await this.store.endStream(streamId, status, peak, status === 'FAILED' ? (detail ?? reason) : null);
     this.live.delete(streamId);
+    if (this.live.size === 0) this.stopSampler();
     this.metrics.activeStreams.set(this.live.size);
     this.metrics.streamEnds.inc({ status, reason });
     if (b?.quality) this.metrics.streamsByHeight.dec({ height: b.quality.split('x')[1] ?? '0' });
@@ -386,7 +416,7 @@ export class LiveService {
   }
 
   async close(): Promise<void> {
-    clearInterval(this.sampler);
+    this.stopSampler();
     for (const id of [...this.live.keys()]) await this.end(id, 'FAILED', 'shutdown', 'the server shut down during the broadcast').catch(() => {});
     this.viewers.close();
     await this.sessions.close();

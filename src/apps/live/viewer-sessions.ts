@@ -1,11 +1,13 @@
 /**
  * @module apps/live/viewer-sessions
  * Viewer sessions reach the database in batches, never on a viewer's request path. A join or a
- * leave is queued with the moment it happened; every `flushMs` the queue becomes one multi-row
- * INSERT for the joins and one UPDATE … FROM (VALUES …) for the leaves (chunked). Why: PGlite
- * runs queries on the main thread (about 1 ms per single-row insert), so a thousand viewers
- * joining in the same second used to stall every playlist answer behind a thousand inserts.
- * Between statements the log yields to the event loop, so a batch never holds it for long.
+ * leave is queued with the moment it happened; `flushMs` after the first event queued since the
+ * last flush, the queue becomes one multi-row INSERT for the joins and one UPDATE … FROM
+ * (VALUES …) for the leaves (chunked). Why: PGlite runs queries on the main thread (about 1 ms per
+ * single-row insert), so a thousand viewers joining in the same second used to stall every
+ * playlist answer behind a thousand inserts. Between statements the log yields to the event loop,
+ * so a batch never holds it for long. Nothing queued, no flush is armed: a server nobody watches
+ * has no timer of this log to wake it (it ticked every second before, idle or not).
  *
  * The queue is bounded: past `maxPending` an event is dropped and counted (the live count and
  * peak come from memory and are unaffected; only that session's history row is missing).
@@ -29,15 +31,19 @@ export interface ViewerSessionLogOptions {
 export class ViewerSessionLog {
   private opens: ViewerSessionEvent[] = [];
   private closes: ViewerSessionEvent[] = [];
-  private readonly timer: NodeJS.Timeout;
+  /** The next flush, armed only while joins or leaves wait for it. */
+  private timer: NodeJS.Timeout | null = null;
+  private stopped = false;
   private flushing: Promise<void> = Promise.resolve();
 
   constructor(
     private readonly store: LiveStore,
     private readonly options: ViewerSessionLogOptions,
-  ) {
-    this.timer = setInterval(() => void this.flush(), options.flushMs);
-    this.timer.unref();
+  ) {}
+
+  /** Whether a flush is armed (something waits for it). */
+  get scheduled(): boolean {
+    return this.timer !== null;
   }
 
   get pending(): number {
@@ -47,15 +53,28 @@ export class ViewerSessionLog {
   opened(streamId: string, viewer: string, transport: 'ws' | 'hls', at = new Date()): void {
     if (this.pending >= this.options.maxPending) return this.options.onDropped('open');
     this.opens.push({ streamId, viewer, transport, at });
+    this.schedule();
   }
 
   closed(streamId: string, viewer: string, transport: 'ws' | 'hls', at = new Date()): void {
     if (this.pending >= this.options.maxPending) return this.options.onDropped('close');
     this.closes.push({ streamId, viewer, transport, at });
+    this.schedule();
+  }
+
+  private schedule(): void {
+    if (this.timer || this.stopped) return;
+    this.timer = setTimeout(() => {
+      this.timer = null;
+      void this.flush();
+    }, this.options.flushMs);
+    this.timer.unref();
   }
 
   /** Writes what is queued (joins before leaves); resolves once it is in the database. */
   flush(): Promise<void> {
+    if (this.timer) clearTimeout(this.timer);
+    this.timer = null;
     const opens = this.opens;
     const closes = this.closes;
     if (!opens.length && !closes.length) return this.flushing;
@@ -82,7 +101,7 @@ export class ViewerSessionLog {
   }
 
   async close(): Promise<void> {
-    clearInterval(this.timer);
+    this.stopped = true;
     await this.flush();
   }
 }

@@ -49,6 +49,11 @@ export class ViewerRegistry {
 
   constructor(private readonly options: ViewerRegistryOptions) {}
 
+  /** Whether the sweeper runs (some HLS viewer may time out). */
+  get sweeping(): boolean {
+    return this.sweeper !== undefined;
+  }
+
   private startSweeper(): void {
     if (this.sweeper) return;
     this.sweeper = setInterval(() => this.sweep(), Math.max(250, Math.min(1000, this.options.pollTimeoutMs / 4)));
