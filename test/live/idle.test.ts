@@ -13,9 +13,12 @@ import { createHook } from 'node:async_hooks';
 import { sleep } from '../helpers/server.js';
 import { startLive, waitFor, type LiveTestServer } from './harness.js';
 
-/** The first frame of a stack outside Node's internals and this file: the code that created a timer. */
+/**
+ * The first frame of a stack outside Node's internals, this file and src/core (shared helpers such
+ * as core/write-later arm timers for the app that calls them): the code that created a timer.
+ */
 function creator(stack: string): string {
-  return stack.split('\n').slice(1).find((line) => !line.includes('node:') && !line.includes('idle.test')) ?? '';
+  return stack.split('\n').slice(1).find((line) => !line.includes('node:') && !line.includes('idle.test') && !/[/\\]src[/\\]core[/\\]/.test(line)) ?? '';
 }
 
 /** Counts the callbacks of timers created by the live app's own modules (src/apps/live). */

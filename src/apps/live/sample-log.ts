@@ -19,6 +19,7 @@
  */
 import type { LiveStore } from './store.js';
 import type { SampleView } from './types.js';
+import { WriteLater } from '../../core/write-later.js';
 
 const MAX_ATTEMPTS = 3;
 
@@ -47,8 +48,7 @@ export class SampleLog {
   /** Peaks to write with the next batch, by stream (only the highest matters). */
   private peaks = new Map<string, number>();
   /** The next write, armed only while rows or peaks wait for it. */
-  private timer: NodeJS.Timeout | null = null;
-  private stopped = false;
+  private readonly writeLater: WriteLater;
   private flushing: Promise<void> = Promise.resolve();
   /** Refusals so far of the rows the database refused (a row not here was never refused). */
   private readonly refusals = new WeakMap<SampleRow, number>();
@@ -56,15 +56,17 @@ export class SampleLog {
   constructor(
     private readonly store: LiveStore,
     private readonly options: SampleLogOptions,
-  ) {}
+  ) {
+    this.writeLater = new WriteLater(options.writeEveryMs, () => void this.flush());
+  }
 
   /** Whether a write is armed (something waits for it). */
   get scheduled(): boolean {
-    return this.timer !== null;
+    return this.writeLater.armed;
   }
 
   add(rows: readonly SampleRow[]): void {
-    if (rows.length) this.schedule();
+    if (rows.length) this.writeLater.arm();
     this.pending.push(...rows);
     const over = this.pending.length - this.options.maxPending;
     if (over > 0) {
@@ -77,17 +79,9 @@ export class SampleLog {
   peak(streamId: string, peak: number): void {
     if (peak <= (this.peaks.get(streamId) ?? 0)) return;
     this.peaks.set(streamId, peak);
-    this.schedule();
+    this.writeLater.arm();
   }
 
-  private schedule(): void {
-    if (this.timer || this.stopped) return;
-    this.timer = setTimeout(() => {
-      this.timer = null;
-      void this.flush();
-    }, this.options.writeEveryMs);
-    this.timer.unref();
-  }
 
   /** The rows of one stream not written yet, within [from, to], oldest first. */
   waiting(streamId: string, from: Date | null, to: Date | null): SampleView[] {
@@ -103,8 +97,7 @@ export class SampleLog {
 
   /** Writes what is queued; resolves once it is in the database (or refused and requeued). */
   flush(): Promise<void> {
-    if (this.timer) clearTimeout(this.timer);
-    this.timer = null;
+    this.writeLater.cancel();
     const rows = this.pending;
     const peaks = this.peaks;
     if (!rows.length && !peaks.size) return this.flushing;
@@ -154,11 +147,11 @@ export class SampleLog {
     if (kept.length < refused.length) this.options.onDropped(refused.length - kept.length);
     this.pending = [...kept, ...this.pending];
     this.add([]);
-    if (this.pending.length) this.schedule(); // the next attempt
+    if (this.pending.length) this.writeLater.arm(); // the next attempt
   }
 
   async close(): Promise<void> {
-    this.stopped = true;
+    this.writeLater.stop();
     await this.flush();
   }
 }

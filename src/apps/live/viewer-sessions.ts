@@ -15,6 +15,7 @@
  * behind its own join in the same batch still closes it, and a quick rejoin opens a new row.
  */
 import type { LiveStore, ViewerSessionEvent } from './store.js';
+import { WriteLater } from '../../core/write-later.js';
 
 export interface ViewerSessionLogOptions {
   flushMs: number;
@@ -32,18 +33,19 @@ export class ViewerSessionLog {
   private opens: ViewerSessionEvent[] = [];
   private closes: ViewerSessionEvent[] = [];
   /** The next flush, armed only while joins or leaves wait for it. */
-  private timer: NodeJS.Timeout | null = null;
-  private stopped = false;
+  private readonly writeLater: WriteLater;
   private flushing: Promise<void> = Promise.resolve();
 
   constructor(
     private readonly store: LiveStore,
     private readonly options: ViewerSessionLogOptions,
-  ) {}
+  ) {
+    this.writeLater = new WriteLater(options.flushMs, () => void this.flush());
+  }
 
   /** Whether a flush is armed (something waits for it). */
   get scheduled(): boolean {
-    return this.timer !== null;
+    return this.writeLater.armed;
   }
 
   get pending(): number {
@@ -53,28 +55,19 @@ export class ViewerSessionLog {
   opened(streamId: string, viewer: string, transport: 'ws' | 'hls', at = new Date()): void {
     if (this.pending >= this.options.maxPending) return this.options.onDropped('open');
     this.opens.push({ streamId, viewer, transport, at });
-    this.schedule();
+    this.writeLater.arm();
   }
 
   closed(streamId: string, viewer: string, transport: 'ws' | 'hls', at = new Date()): void {
     if (this.pending >= this.options.maxPending) return this.options.onDropped('close');
     this.closes.push({ streamId, viewer, transport, at });
-    this.schedule();
+    this.writeLater.arm();
   }
 
-  private schedule(): void {
-    if (this.timer || this.stopped) return;
-    this.timer = setTimeout(() => {
-      this.timer = null;
-      void this.flush();
-    }, this.options.flushMs);
-    this.timer.unref();
-  }
 
   /** Writes what is queued (joins before leaves); resolves once it is in the database. */
   flush(): Promise<void> {
-    if (this.timer) clearTimeout(this.timer);
-    this.timer = null;
+    this.writeLater.cancel();
     const opens = this.opens;
     const closes = this.closes;
     if (!opens.length && !closes.length) return this.flushing;
@@ -101,7 +94,7 @@ export class ViewerSessionLog {
   }
 
   async close(): Promise<void> {
-    this.stopped = true;
+    this.writeLater.stop();
     await this.flush();
   }
 }
