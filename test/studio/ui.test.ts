@@ -5,14 +5,14 @@
  */
 import { describe, before, after, test } from 'node:test';
 import assert from 'node:assert/strict';
-import type { Browser, Page } from 'playwright-core';
+import type { Browser, Page, Request } from 'playwright-core';
 import { startServer, adminFetch, TEST_API_KEY } from '../helpers/server.js';
 import { startPostgres, type PostgresInstance } from '../helpers/postgres.js';
 import { createStudioApp } from '../../src/apps/studio/index.js';
 import { seedStudio } from '../../src/apps/studio/seed.js';
 import type { Database } from '../../src/db/database.js';
 import type { StudioDB } from '../../src/apps/studio/types.js';
-import { ensureStudioBuilt, launchChromium } from './ui-helpers.js';
+import { describeStudioPage, ensureStudioBuilt, launchChromium, waitFor } from './ui-helpers.js';
 
 const ROWS = 10_000;
 const API = '/api/v1/studio';
@@ -53,51 +53,54 @@ describe('studio UI in Chromium over 10,000 conversations', () => {
   test('the first screen shows the newest conversations and the totals', async () => {
     const expected = await api<{ items: { id: string }[] }>('/conversations?limit=5&fields=id');
     assert.equal(await firstRow(), expected.items[0].id);
-    await page.waitForFunction(() => document.querySelector('.cards .v')?.textContent === '10,000');
+    await waitFor(page, () => document.querySelector('.cards .v')?.textContent === '10,000');
   });
 
   test('filtering by status shows only matching rows and the matching count', async () => {
     await page.selectOption('select[aria-label=status]', 'approved');
     const expected = await api<{ items: { id: string }[] }>('/conversations?status=approved&limit=1&fields=id');
-    await page.waitForFunction((id) => document.querySelector('[data-testid=conversation-table] .tr[data-id]')?.getAttribute('data-id') === id, expected.items[0].id);
+    await waitFor(page, (id) => document.querySelector('[data-testid=conversation-table] .tr[data-id]')?.getAttribute('data-id') === id, expected.items[0].id);
     const statuses = await page.$$eval('[data-testid=conversation-table] .tr[data-id]', (els) => els.map((e) => (e as HTMLElement).dataset.status));
     assert.ok(statuses.length > 10 && statuses.every((s) => s === 'approved'), `all approved: ${statuses.join(',')}`);
     const count = await api<{ count: number }>('/conversations/count?status=approved');
-    await page.waitForFunction((n) => document.querySelector('[data-testid=count]')?.textContent === `${n.toLocaleString('en-US')} matching`, count.count);
+    await waitFor(page, (n) => document.querySelector('[data-testid=count]')?.textContent === `${n.toLocaleString('en-US')} matching`, count.count);
   });
 
   test('clicking a column header sorts by it, again reverses it', async () => {
     await page.click('button[data-sort=quality_score]');
     const desc = await api<{ items: { id: string }[] }>('/conversations?status=approved&sort=quality_score&order=desc&limit=1&fields=id');
-    await page.waitForFunction((id) => document.querySelector('[data-testid=conversation-table] .tr[data-id]')?.getAttribute('data-id') === id, desc.items[0].id);
+    await waitFor(page, (id) => document.querySelector('[data-testid=conversation-table] .tr[data-id]')?.getAttribute('data-id') === id, desc.items[0].id);
     const qualities = await page.$$eval('[data-testid=conversation-table] .tr[data-id] [data-col=quality]', (els) => els.map((e) => Number(e.textContent)));
     for (let i = 1; i < qualities.length; i++) assert.ok(qualities[i - 1] >= qualities[i], 'descending quality on screen');
     await page.click('button[data-sort=quality_score]');
     const asc = await api<{ items: { id: string }[] }>('/conversations?status=approved&sort=quality_score&order=asc&limit=1&fields=id');
-    await page.waitForFunction((id) => document.querySelector('[data-testid=conversation-table] .tr[data-id]')?.getAttribute('data-id') === id, asc.items[0].id);
+    await waitFor(page, (id) => document.querySelector('[data-testid=conversation-table] .tr[data-id]')?.getAttribute('data-id') === id, asc.items[0].id);
   });
 
   test('search (debounced) shows ranked matches', async () => {
     await page.fill('input[aria-label=search]', 'thermostat');
     const expected = await api<{ items: { id: string }[] }>('/conversations?status=approved&q=thermostat&limit=1&fields=id');
-    await page.waitForFunction((id) => document.querySelector('[data-testid=conversation-table] .tr[data-id]')?.getAttribute('data-id') === id, expected.items[0].id);
+    await waitFor(page, (id) => document.querySelector('[data-testid=conversation-table] .tr[data-id]')?.getAttribute('data-id') === id, expected.items[0].id);
     const titles = await page.$$eval('[data-testid=conversation-table] .tr[data-id] [data-col=title]', (els) => els.map((e) => e.textContent ?? ''));
     assert.ok(titles.length > 0 && titles.every((t) => /thermostat/i.test(t)), titles.join(' | '));
     await page.fill('input[aria-label=search]', '');
-    await page.waitForFunction(() => !location.hash.includes('q=') && document.querySelectorAll('[data-testid=conversation-table] .tr[data-id]').length > 20);
+    // Filters live in the query string (location.search): this waits for the debounced clear to land.
+    await waitFor(page, () => !location.search.includes('q=') && document.querySelectorAll('[data-testid=conversation-table] .tr[data-id]').length > 20);
   });
 
   test('scrolling reaches the bottom of an infinite list, one request per page', async () => {
     await page.selectOption('select[aria-label=tier]', 'edge_case');
     const count = await api<{ count: number }>('/conversations/count?status=approved&tier=edge_case');
-    await page.waitForFunction((n) => document.querySelector('[data-testid=count]')?.textContent === `${n.toLocaleString('en-US')} matching`, count.count);
+    await waitFor(page, (n) => document.querySelector('[data-testid=count]')?.textContent === `${n.toLocaleString('en-US')} matching`, count.count);
     pageRequests.length = 0;
-    for (let i = 0; i < 200; i++) {
-      const done = await page.$('[data-testid=end-of-list]');
-      if (done) break;
+    // Scrolls until the list says it ended (a deadline, not a count of scrolls: a loaded CI machine
+    // answers pages more slowly), then says what the page showed if it never did.
+    for (const deadline = Date.now() + 30_000; Date.now() < deadline; ) {
+      if (await page.$('[data-testid=end-of-list]')) break;
       await page.$eval('[data-testid=conversation-table]', (el) => el.scrollTo({ top: el.scrollHeight }));
       await page.waitForTimeout(40);
     }
+    assert.ok(await page.$('[data-testid=end-of-list]'), `the end of the list was never reached; the page showed ${await describeStudioPage(page)}`);
     const text = await page.textContent('[data-testid=end-of-list]');
     assert.equal(text, `${count.count.toLocaleString('en-US')} rows · end of list`);
     assert.equal(new Set(pageRequests).size, pageRequests.length, 'no page was requested twice');
@@ -110,7 +113,7 @@ describe('studio UI in Chromium over 10,000 conversations', () => {
     await page.waitForSelector('[data-testid=review-queue] .tr[data-id]');
     await page.click('a[href="#/"]');
     await page.waitForSelector('[data-testid=conversation-table] .tr[data-id]');
-    await page.waitForFunction((top) => Math.abs((document.querySelector('[data-testid=conversation-table]') as HTMLElement).scrollTop - top) < 40, before);
+    await waitFor(page, (top) => Math.abs((document.querySelector('[data-testid=conversation-table]') as HTMLElement).scrollTop - top) < 40, before);
   });
 
   test('the review queue is driven from the keyboard: a approves, j moves, r rejects', async () => {
@@ -118,16 +121,16 @@ describe('studio UI in Chromium over 10,000 conversations', () => {
     await page.waitForSelector('[data-testid=review-queue] .tr[data-id]');
     const queue = await api<{ items: { id: string }[] }>('/conversations?status=pending_review&sort=created_at&order=asc&limit=3&fields=id');
     const [first, second, third] = queue.items.map((i) => i.id);
-    await page.waitForFunction((id) => document.querySelector('[data-testid=review-current]')?.getAttribute('data-id') === id, first);
+    await waitFor(page, (id) => document.querySelector('[data-testid=review-current]')?.getAttribute('data-id') === id, first);
     await page.waitForSelector('[data-testid=review-current] [data-testid=detail-title]');
     await page.keyboard.press('a');
-    await page.waitForFunction((id) => document.querySelector(`[data-testid=review-queue] [data-id="${id}"]`)?.getAttribute('data-status') === 'approved', first);
-    await page.waitForFunction((id) => document.querySelector('[data-testid=review-current]')?.getAttribute('data-id') === id, second);
+    await waitFor(page, (id) => document.querySelector(`[data-testid=review-queue] [data-id="${id}"]`)?.getAttribute('data-status') === 'approved', first);
+    await waitFor(page, (id) => document.querySelector('[data-testid=review-current]')?.getAttribute('data-id') === id, second);
     await page.keyboard.press('j');
-    await page.waitForFunction((id) => document.querySelector('[data-testid=review-current]')?.getAttribute('data-id') === id, third);
+    await waitFor(page, (id) => document.querySelector('[data-testid=review-current]')?.getAttribute('data-id') === id, third);
     await page.keyboard.press('k');
     await page.keyboard.press('r');
-    await page.waitForFunction((id) => document.querySelector(`[data-testid=review-queue] [data-id="${id}"]`)?.getAttribute('data-status') === 'rejected', second);
+    await waitFor(page, (id) => document.querySelector(`[data-testid=review-queue] [data-id="${id}"]`)?.getAttribute('data-status') === 'rejected', second);
     for (let i = 0; i < 50; i++) {
       const [a, b] = await Promise.all([api<{ status: string }>(`/conversations/${first}`), api<{ status: string }>(`/conversations/${second}`)]);
       if (a.status === 'approved' && b.status === 'rejected') return;
@@ -144,10 +147,16 @@ describe('studio UI in Chromium over 10,000 conversations', () => {
         ? route.fulfill({ status: 500, contentType: 'application/json', body: JSON.stringify({ error: { code: 'internal', message: 'forced failure' } }) })
         : route.continue(),
     );
+    const patches: string[] = [];
+    const onRequest = (r: Request) => void (r.method() === 'PATCH' && patches.push(r.url()));
+    page.on('request', onRequest);
     await page.keyboard.press('a');
-    await page.waitForSelector('[data-testid=toast]');
+    await page.waitForSelector('[data-testid=toast]', { timeout: 30_000 }).catch(async (err: unknown) => {
+      throw new Error(`no toast after "a" on ${current}; PATCH requests: ${JSON.stringify(patches)}; the page showed ${await describeStudioPage(page)}`, { cause: err });
+    });
+    page.off('request', onRequest);
     assert.match((await page.textContent('[data-testid=toast]')) ?? '', /forced failure/);
-    await page.waitForFunction((id) => document.querySelector(`[data-testid=review-queue] [data-id="${id}"]`)?.getAttribute('data-status') === 'pending_review', current);
+    await waitFor(page, (id) => document.querySelector(`[data-testid=review-queue] [data-id="${id}"]`)?.getAttribute('data-status') === 'pending_review', current);
     const server_ = await api<{ status: string }>(`/conversations/${current}`);
     assert.equal(server_.status, 'pending_review');
     await page.unroute(`**${API}/conversations/*`);

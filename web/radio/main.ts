@@ -15,7 +15,7 @@
  */
 import workletUrl from './player-worklet.ts?worker&url';
 import { AirwavesClient, type BinaryPublication, type RecoveredEvent, type Subscription } from '../../src/client/index.js';
-import { PLAYER_START } from '../../src/apps/radio/shared/adaptive-buffer.js';
+import { PLAYER_START_MS } from '../../src/apps/radio/shared/adaptive-buffer.js';
 import { CHUNK_MS, FLAG_DISCONTINUITY, CODEC_OPUS, decodeChunk, pcm16ToPlanar, type FormatName } from '../../src/apps/radio/shared/format.js';
 // Type only: the worklet posts the buffer's own stats() object, so the page reads the same shape.
 import type { JitterBufferStats as WorkletStats } from '../../src/apps/radio/shared/jitter-buffer.js';
@@ -25,7 +25,6 @@ interface StationInfo {
   id: string;
   title: string;
   mood: string;
-  listenerTiersMs: number[];
   statusChannel: string;
   /** `live`: the stream goes on right after its history's newest chunk, so replaying them is safe. */
   formats: Record<FormatName, { channel: string; offset: number; epoch: string; live: boolean }>;
@@ -319,12 +318,11 @@ async function startStream(stationId: string): Promise<void> {
   newNode();
   stats.station = info.id;
   stats.format = format;
-  // Start a buffer's worth behind the live edge — the worklet's thick start (PLAYER_START), so
+  // Start a buffer's worth behind the live edge — the worklet's thick start (PLAYER_START_MS), so
   // playback begins at once (and again after a reconnect), when the stream goes on right after it. Otherwise (a format nobody received for a
   // while, a station just woken) the next chunk is up to one server lead away: replayed audio
   // would play out before it and drop out; the player buffers from the live edge instead.
-  const startTier = PLAYER_START.initialTier + PLAYER_START.startTiersAbove;
-  const rewind = info.formats[format].live ? Math.ceil(info.listenerTiersMs[startTier] / CHUNK_MS) : 0;
+  const rewind = info.formats[format].live ? Math.ceil(PLAYER_START_MS / CHUNK_MS) : 0;
   stats.rewound = rewind;
   // A skip (a reconnect past the rewind, a new epoch) starts afresh: a crossfade, and the age check again.
   const restarted = ({ recovered }: RecoveredEvent) => {

@@ -22,6 +22,9 @@ export const CLIENT_TIERS_MS = [40, 80, 160, 320] as const;
 /** The browser player's start: home tier 1 (80 ms), starting one tier thicker, settling after 2 s calm. */
 export const PLAYER_START = { initialTier: 1, startTiersAbove: 1, settleMs: 2_000 } as const;
 
+/** The buffer the browser player starts with (160 ms): how far behind the live edge its page rewinds. */
+export const PLAYER_START_MS = CLIENT_TIERS_MS[Math.min(PLAYER_START.initialTier + PLAYER_START.startTiersAbove, CLIENT_TIERS_MS.length - 1)];
+
 export interface AdaptiveBufferOptions {
   tiersMs?: readonly number[];
   /** The home tier: where the buffer settles when the stream is calm (default 1). */
