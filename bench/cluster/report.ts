@@ -255,10 +255,11 @@ export function duplicateFromEngineCheck(steps: StepResult[]): Check {
   };
 }
 
-/** "n (m)": steps of a search run again after a transient failure, and how many of those passed the second time. */
-function retriesText(r: ConfigResult): string {
+/** "n (m)": attempts of a search run again after a transient failure, and how many of those passed; "d disturbed": reruns after a failure while the machine was busy. */
+export function retriesText(r: ConfigResult): string {
   const again = r.ladder.filter((s) => s.retry);
-  return `${again.length} (${again.filter((s) => s.pass).length})`;
+  const disturbed = r.ladder.filter((s) => s.disturbed).length;
+  return `${again.length} (${again.filter((s) => s.pass).length})${disturbed ? `, ${disturbed} disturbed` : ''}`;
 }
 
 function signed(ms: number): string {
@@ -278,7 +279,7 @@ function stepRow(s: StepResult): string {
   const flags = `${s.generatorBound ? ' (generator busy)' : ''}${s.cpuPercent.other > NOISY_OTHER_CPU ? ' (machine busy)' : ''}`;
   return (
     `| ${s.subscribersPerChannel}${s.retry ? ' (again)' : ''} | ${s.clients} | ${s.deliveredPerSec} | ${s.latencyMs.p50} | ${s.latencyMs.p95} | ${s.latencyMs.p99} | ${s.sameNodeLatencyMs?.p99 ?? '–'} | ${s.crossNodeLatencyMs?.p99 ?? '–'} | ${s.lost} | ${s.duplicated} | ${s.outOfOrder} | ` +
-    `${s.cpuPercent.nodes.join(' + ')} | ${s.throttledPercent ? s.throttledPercent.join(' / ') : '–'} | ${s.stallMs ? s.stallMs.join(' / ') : '–'} | ${perNode(s.split?.publishRttP99Ms)} | ${perNode(s.split?.publishToWriteP99Ms)} | ${s.cpuUsPerDelivery.nodes} | ${s.cpuPercent.redis ?? '–'} | ${s.cpuPercent.receivers.join(' + ')} | ${s.cpuPercent.publishers.join(' + ')} | ${s.cpuPercent.other} | ${s.pass ? 'pass' : `fail: ${s.failure}`}${s.retried ? ' → run again' : ''}${flags} |`
+    `${s.cpuPercent.nodes.join(' + ')} | ${s.throttledPercent ? s.throttledPercent.join(' / ') : '–'} | ${s.stallMs ? s.stallMs.join(' / ') : '–'} | ${perNode(s.split?.publishRttP99Ms)} | ${perNode(s.split?.publishToWriteP99Ms)} | ${s.cpuUsPerDelivery.nodes} | ${s.cpuPercent.redis ?? '–'} | ${s.cpuPercent.receivers.join(' + ')} | ${s.cpuPercent.publishers.join(' + ')} | ${s.cpuPercent.other} | ${s.pass ? 'pass' : `fail: ${s.failure}`}${s.retried ? ` → run again${s.disturbed ? ' (disturbed)' : ''}` : ''}${flags} |`
   );
 }
 
@@ -303,6 +304,7 @@ export function renderMarkdown(res: {
     /** Absent in results written before they existed (a page re-rendered from an older JSON). */
     rigWarmupMs?: number;
     retries?: number;
+    disturbedReruns?: number;
   };
   setups: SetupResult[];
   halfLoad: HalfLoadResult | null;
@@ -321,7 +323,7 @@ export function renderMarkdown(res: {
     `Load, the same shape on every node whatever the node count: node n serves s subscribers on each of ${2 * o.channelsPerNode} channels at ${o.channelRate} msg/s each (${o.payloadBytes}-byte payloads), ` +
       `${o.channelsPerNode} published through node n itself ("same-node" receiver) and ${o.channelsPerNode} through node n+1 ("cross-node" receiver, across Redis); node n's publisher publishes both its own same-node set and node n−1's cross-node set. ` +
       'So every node, for any node count (with one node, "next" is the node itself), accepts the same publications, receives the same messages from the engine and makes the same deliveries over the same connections; one connection per subscriber, one channel per connection. ' +
-      `The search raises s over ${o.ladder.join(', ')} and on by 10 % steps while the top passes (connections are only added; after each growth an unreported ${o.warmupMs / 1000} s step); every fresh rig is first warmed for ${(o.rigWarmupMs ?? 0) / 1000} s at the first step's load (unreported); a step that fails on its p99 or the publish rate (not a loss) is run once more at the same load${o.retries === 0 ? ' (not in this run: --retries 0)' : ''}, and the search stops at the first step that fails again; ` +
+      `The search raises s over ${o.ladder.join(', ')} and on by 10 % steps while the top passes (connections are only added; after each growth an unreported ${o.warmupMs / 1000} s step); every fresh rig is first warmed for ${(o.rigWarmupMs ?? 0) / 1000} s at the first step's load (unreported), longer (up to 3×) until a warm-up step passes; before every fresh rig the run waits up to 10 s for the machine to be quiet (other work ≤ ${NOISY_OTHER_CPU} % of a core); a step that fails on its p99 or the publish rate (not a loss) is run again at the same load up to ${o.retries ?? 1} time(s), plus up to ${o.disturbedReruns ?? 0} time(s) when other work took over ${NOISY_OTHER_CPU} % of a core during the failed attempt ("disturbed", after waiting for quiet), and the search stops at the first step whose last attempt fails; ` +
       `a step passes with p99 ≤ ${o.p99LimitMs} ms and nothing lost, duplicated or reordered. Every setup is searched ${o.repeat} time(s), each search on a fresh rig (its own redis-server, nodes and generators), the searches interleaved (run 1 of every setup, then run 2…); a setup's saturation is the median of its searches, and the ratios are of medians, with the run-by-run pairs beside them. ` +
       `The step at s = ${o.fixedSubscribers} (${o.durationMs / 1000} s) is the fixed load of the CPU-per-delivery figure, the same per node in every setup; other steps ${o.stepDurationMs / 1000} s. ` +
       `The cross-node latency target is measured after the searches on a fresh 2-node rig at exactly half the 2-node median saturation rate (s chosen for that rate), ${o.halfLoadSteps} steps of ${o.durationMs / 1000} s, same-node and cross-node receivers side by side. ` +
@@ -363,7 +365,7 @@ export function renderMarkdown(res: {
       lines.push(`## ${r.label}, search ${r.repetition}`, '');
       lines.push(`Load: ${r.layout.publishers} publisher(s), ${r.layout.channels} channels, ${r.layout.receivers} receiver processes; ${Math.round(r.layout.crossNodeShare * 100)} % of deliveries across Redis from their publisher.`, '');
       lines.push(
-        `Warm-up on the fresh rig before the first step (unreported): ${r.warmupP99Ms?.length ? `p99 ${r.warmupP99Ms.join(' / ')} ms` : 'none'}. Steps run again after a transient failure: ${retriesText(r)}.`,
+        `Warm-up on the fresh rig before the first step (unreported): ${r.warmupP99Ms?.length ? `p99 ${r.warmupP99Ms.join(' / ')} ms` : 'none'}. Attempts run again after a transient failure: ${retriesText(r)}.`,
         '',
         `Saturation: ${r.saturation ? `${r.saturation.clients} clients (s = ${r.saturation.subscribersPerChannel}), ${r.saturation.deliveredPerSec} deliveries/s (p99 ${r.saturation.latencyMs.p99} ms)` : 'none passed'}; search ended by: ${r.limitedBy ?? 'n/a'}.`,
         '',
