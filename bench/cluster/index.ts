@@ -105,6 +105,10 @@ const USAGE = `usage: npm run bench -- cluster [options]
   --half-load-steps N    steps of --duration on a fresh 2-node rig at exactly half the 2-node
                          median saturation rate: cross-node and same-node p99 side by side
                          (default 3; 0 skips them)
+  --half-load-periods-ms LIST
+                         CFS periods of the half-load steps, each on a fresh rig at the same rate
+                         and quota; the first is the target's figure (default: --cpu-period-ms,
+                         then 100, the kernel's default; docs/cluster.md "The cross-node tail")
   --half-load-of RATE    no searches: only the half-load steps, at half of RATE deliveries/s (a
                          2-node median saturation from an earlier run, e.g. a quiet one)
   --p99-limit MS         saturation criterion, the same for every setup (default 50)
@@ -118,6 +122,8 @@ export interface Options extends SearchOptions {
   repeat: number;
   /** Given: no searches, only the half-load steps at half this 2-node saturation rate (deliveries/s). */
   halfLoadOf: number | null;
+  /** CFS periods (ms) of the half-load steps, one fresh rig each; the first is the target's figure (empty without quotas). */
+  halfLoadPeriodsMs: number[];
   /** Results go to `<outStem>.json` and `<outStem>.md`. */
   outStem: string;
   crossNodeP99TargetMs: number;
@@ -130,6 +136,12 @@ export interface Options extends SearchOptions {
  * --channels, --rate and --receivers have no meaning here (the ring sets them), so they stay unknown.
  */
 const { clients: _clients, channels: _channels, rate: _rate, receivers: _receivers, ...SHARED_FLAGS } = LOAD_SHAPE_FLAGS;
+
+/** `--half-load-periods-ms`: distinct periods, the searches' period first unless the list says otherwise. */
+export function halfLoadPeriods(raw: string | undefined, searchPeriodMs: number): number[] {
+  const list = raw === undefined ? [searchPeriodMs, 100] : raw.split(',').map((v) => num('half-load-periods-ms', v.trim(), 0, 1, 1000));
+  return [...new Set(list)];
+}
 
 function parseSetups(raw: string): Setup[] {
   return raw.split(',').map((item) => {
@@ -160,6 +172,7 @@ function parseOptions(args: string[]): Options {
       repeat: { type: 'string' },
       'half-load-steps': { type: 'string' },
       'half-load-of': { type: 'string' },
+      'half-load-periods-ms': { type: 'string' },
       out: { type: 'string' },
       help: { type: 'boolean' },
     },
@@ -202,6 +215,7 @@ function parseOptions(args: string[]): Options {
     p99LimitMs: num('p99-limit', values['p99-limit'], 50, 0.1, 60_000),
     repeat: Math.round(num('repeat', values.repeat, quick ? 1 : 3, 1, 20)),
     halfLoadSteps: values['no-saturation'] ? 0 : Math.round(num('half-load-steps', values['half-load-steps'], 3, 0, 20)),
+    halfLoadPeriodsMs: quota ? halfLoadPeriods(values['half-load-periods-ms'], quota.periodUs / 1000) : [],
     halfLoadOf: values['half-load-of'] === undefined ? null : num('half-load-of', values['half-load-of'], 0, 1, 100_000_000),
     outStem: outStemOf(values.out ?? 'cluster'),
     crossNodeP99TargetMs: 10,
@@ -277,17 +291,23 @@ export async function main(args: string[]): Promise<void> {
   const searched = setups.find((s) => s.nodes === 2 && s.saturation.median > 0);
   const two = opts.halfLoadOf === null ? searched : { label: labelOf({ engine: 'redis', nodes: 2 }, opts.quota), engine: 'redis' as const, nodes: 2 };
   const saturation = opts.halfLoadOf ?? searched?.saturation.median ?? 0;
-  if (two && opts.halfLoadSteps > 0) {
-    log(`\n[${two.label} at half of ${saturation} deliveries/s${opts.halfLoadOf === null ? ', its median saturation' : ' (--half-load-of)'}] load average ${loadavg().map((v) => v.toFixed(2)).join(' ')}`);
+  const otherPeriods: HalfLoadResult[] = [];
+  const periods: (number | null)[] = opts.quota && opts.halfLoadPeriodsMs.length ? opts.halfLoadPeriodsMs : [null];
+  for (const [i, periodMs] of (two && opts.halfLoadSteps > 0 ? periods : []).entries()) {
+    if (!two) break;
+    const quota = opts.quota && periodMs !== null ? { ...opts.quota, periodUs: periodMs * 1000 } : opts.quota;
+    log(`\n[${two.label} at half of ${saturation} deliveries/s${opts.halfLoadOf === null ? ', its median saturation' : ' (--half-load-of)'}${periodMs !== null ? `, CFS period ${periodMs} ms` : ''}] load average ${loadavg().map((v) => v.toFixed(2)).join(' ')}`);
     try {
-      half = await halfLoad(two, saturation, opts.halfLoadOf === null ? 'searches' : 'given', opts, log, describe);
+      const result = await halfLoad(two, saturation, opts.halfLoadOf === null ? 'searches' : 'given', { ...opts, quota }, log, describe);
+      if (i === 0) half = result;
+      else otherPeriods.push(result);
     } catch (err) {
       const message = (err as Error).message.split('\n')[0];
       log(`  half-load steps failed: ${message}`);
-      failures.push(`${two.label} at half load: ${message}`);
+      failures.push(`${two.label} at half load${periodMs !== null ? ` (${periodMs} ms period)` : ''}: ${message}`);
     }
   }
-  const summary = summarize(opts, setups, half);
+  const summary = summarize(opts, setups, half, otherPeriods);
   const results = {
     benchmark: 'cluster',
     date: new Date().toISOString(),
@@ -304,6 +324,7 @@ export async function main(args: string[]): Promise<void> {
     options: opts,
     setups,
     halfLoad: half,
+    halfLoadOtherPeriods: otherPeriods,
     failures,
     summary,
   };

@@ -58,6 +58,8 @@ export interface HalfLoadResult extends Setup {
   crossNodeP99: Spread;
   sameNodeP99: Spread;
   deliveredPerSec: Spread;
+  /** CFS period of the nodes' CPU groups during these steps, ms (null without quotas). */
+  periodMs?: number | null;
 }
 
 /** Every search of one setup, and its saturation throughput over them (0 for a search where no step passed). */
@@ -107,7 +109,13 @@ export function bySetup(configs: ConfigResult[]): SetupResult[] {
   return [...out.values()];
 }
 
-export function summarize(opts: SummaryOptions, setups: SetupResult[], half: HalfLoadResult | null): { baseline: string | null; ratios: Record<string, { ofMedians: number; paired: Spread | null }>; checks: Check[] } {
+export function summarize(
+  opts: SummaryOptions,
+  setups: SetupResult[],
+  half: HalfLoadResult | null,
+  /** The same half-load steps under other CFS periods, reported beside the target's. */
+  otherPeriods: HalfLoadResult[] = [],
+): { baseline: string | null; ratios: Record<string, { ofMedians: number; paired: Spread | null }>; checks: Check[] } {
   const checks: Check[] = [];
   const ratios: Record<string, { ofMedians: number; paired: Spread | null }> = {};
   // The baseline is the first one-node setup on the engine the others use, else any one-node setup.
@@ -187,6 +195,7 @@ export function summarize(opts: SummaryOptions, setups: SetupResult[], half: Hal
       });
     }
   }
+  for (const other of otherPeriods) checks.push(periodCheck(other, half));
   for (const c of setups) {
     const steps = c.runs.flatMap((r) => r.ladder);
     const lost = sum(steps.map((s) => s.lost));
@@ -194,7 +203,7 @@ export function summarize(opts: SummaryOptions, setups: SetupResult[], half: Hal
     const ooo = sum(steps.map((s) => s.outOfOrder));
     checks.push({ name: `${c.label}: lost, duplicated, reordered over every step of every search`, target: '0', actual: `${lost} lost, ${dup} duplicated, ${ooo} reordered`, met: lost + dup + ooo === 0 });
   }
-  checks.push(duplicateFromEngineCheck([...setups.flatMap((c) => c.runs.flatMap((r) => r.ladder)), ...(half?.steps ?? [])]));
+  checks.push(duplicateFromEngineCheck([...setups.flatMap((c) => c.runs.flatMap((r) => r.ladder)), ...(half?.steps ?? []), ...otherPeriods.flatMap((h) => h.steps)]));
   for (const c of setups) {
     const steps = c.runs.flatMap((r) => r.ladder);
     const redis = max(steps.map((s) => s.cpuPercent.redis ?? 0));
@@ -255,6 +264,24 @@ export function duplicateFromEngineCheck(steps: StepResult[]): Check {
   };
 }
 
+/**
+ * The half-load steps again under another CFS period, same rate and quota, on a fresh rig: how
+ * much of the tail the period makes (docs/cluster.md, "The cross-node tail").
+ */
+export function periodCheck(other: HalfLoadResult, target: HalfLoadResult | null): Check {
+  const lost = sum(other.steps.map((s) => s.lost + s.duplicated + s.outOfOrder));
+  const throttled = spreadOf(other.steps.map((s) => max(s.throttledPercent ?? [0])));
+  const vs = target ? ` (the target's steps, ${target.periodMs ?? '–'} ms period: cross-node ${target.crossNodeP99.median} ms, same-node ${target.sameNodeP99.median} ms)` : '';
+  return {
+    name: `${other.label}: the same half-load steps (${other.targetPerSec} deliveries/s, s = ${other.subscribersPerChannel}) with a CFS period of ${other.periodMs ?? '–'} ms, median of ${other.steps.length} steps on a fresh rig`,
+    target: 'none (reported)',
+    actual:
+      `cross-node ${spreadText(other.crossNodeP99, ' ms')}; same-node ${spreadText(other.sameNodeP99, ' ms')}${vs}; ` +
+      `busiest node throttled ${spreadText(throttled, ' %')} of periods; ${lost} lost, duplicated or reordered`,
+    met: lost === 0,
+  };
+}
+
 /** "n (m)": attempts of a search run again after a transient failure, and how many of those passed; "d disturbed": reruns after a failure while the machine was busy. */
 export function retriesText(r: ConfigResult): string {
   const again = r.ladder.filter((s) => s.retry);
@@ -301,6 +328,7 @@ export function renderMarkdown(res: {
     fixedSubscribers: number;
     repeat: number;
     halfLoadSteps: number;
+    halfLoadPeriodsMs?: number[];
     /** Absent in results written before they existed (a page re-rendered from an older JSON). */
     rigWarmupMs?: number;
     retries?: number;
@@ -308,6 +336,7 @@ export function renderMarkdown(res: {
   };
   setups: SetupResult[];
   halfLoad: HalfLoadResult | null;
+  halfLoadOtherPeriods?: HalfLoadResult[];
   /** Searches that could not run, with why. */
   failures: string[];
   summary: ReturnType<typeof summarize>;
@@ -326,7 +355,7 @@ export function renderMarkdown(res: {
       `The search raises s over ${o.ladder.join(', ')} and on by 10 % steps while the top passes (connections are only added; after each growth an unreported ${o.warmupMs / 1000} s step); every fresh rig is first warmed for ${(o.rigWarmupMs ?? 0) / 1000} s at the first step's load (unreported), longer (up to 3×) until a warm-up step passes; before every fresh rig the run waits up to 10 s for the machine to be quiet (other work ≤ ${NOISY_OTHER_CPU} % of a core); a step that fails on its p99 or the publish rate (not a loss) is run again at the same load up to ${o.retries ?? 1} time(s), plus up to ${o.disturbedReruns ?? 0} time(s) when other work took over ${NOISY_OTHER_CPU} % of a core during the failed attempt ("disturbed", after waiting for quiet), and the search stops at the first step whose last attempt fails; ` +
       `a step passes with p99 ≤ ${o.p99LimitMs} ms and nothing lost, duplicated or reordered. Every setup is searched ${o.repeat} time(s), each search on a fresh rig (its own redis-server, nodes and generators), the searches interleaved (run 1 of every setup, then run 2…); a setup's saturation is the median of its searches, and the ratios are of medians, with the run-by-run pairs beside them. ` +
       `The step at s = ${o.fixedSubscribers} (${o.durationMs / 1000} s) is the fixed load of the CPU-per-delivery figure, the same per node in every setup; other steps ${o.stepDurationMs / 1000} s. ` +
-      `The cross-node latency target is measured after the searches on a fresh 2-node rig at exactly half the 2-node median saturation rate (s chosen for that rate), ${o.halfLoadSteps} steps of ${o.durationMs / 1000} s, same-node and cross-node receivers side by side. ` +
+      `The cross-node latency target is measured after the searches on a fresh 2-node rig at exactly half the 2-node median saturation rate (s chosen for that rate), ${o.halfLoadSteps} steps of ${o.durationMs / 1000} s, same-node and cross-node receivers side by side${o.halfLoadPeriodsMs && o.halfLoadPeriodsMs.length > 1 ? `, with the nodes' CFS period at ${o.halfLoadPeriodsMs[0]} ms (the target's figure), then again on fresh rigs at ${o.halfLoadPeriodsMs.slice(1).join(', ')} ms (reported beside it)` : ''}. ` +
       'Publishers and receivers run in one cgroup, redis-server in another, both without a ceiling and with the same high weight as the nodes. ' +
       'CPU is percent of one core from /proc/<pid>/stat; "µs/delivery" is the nodes\' CPU time from the first publication to the last delivery over the deliveries; "throttled" is the share of CFS periods in which a node ran out of quota, "mean stall" its throttled time per throttled period (cpu.stat); "publish RTT" (the publish script\'s round trip from the publishing node) and "publish→write" (engine publish on whichever node published → this node\'s socket write) are each node\'s own p99 from its Prometheus histograms, as bucket upper bounds, one figure per node; ' +
       '"other" is CPU taken meanwhile by processes outside the benchmark (the machine is shared with other work).',
@@ -352,9 +381,9 @@ export function renderMarkdown(res: {
     lines.push(`| **${c.label}** | median | | | **${c.saturation.median}** (${c.saturation.min}–${c.saturation.max}) | | | | | | |`);
   }
   lines.push('');
-  const h = res.halfLoad;
-  if (h) {
-    lines.push(`## ${h.label} at half its median saturation rate`, '');
+  for (const h of [res.halfLoad, ...(res.halfLoadOtherPeriods ?? [])]) {
+    if (!h) continue;
+    lines.push(`## ${h.label} at half its median saturation rate${h.periodMs ? `, CFS period ${h.periodMs} ms` : ''}`, '');
     lines.push(`Target ${h.targetPerSec} deliveries/s (half of ${h.saturationPerSec}): s = ${h.subscribersPerChannel}. Cross-node p99 ${spreadText(h.crossNodeP99, ' ms')}; same-node p99 ${spreadText(h.sameNodeP99, ' ms')}.`, '');
     lines.push(STEP_HEADER, STEP_RULE);
     for (const s of h.steps) lines.push(stepRow(s));

@@ -279,6 +279,7 @@ export async function halfLoad(
       crossNodeP99: p99((x) => x.crossNodeLatencyMs?.p99),
       sameNodeP99: p99((x) => x.sameNodeLatencyMs?.p99),
       deliveredPerSec: spreadOf(steps.map((x) => x.deliveredPerSec)),
+      periodMs: opts.quota ? opts.quota.periodUs / 1000 : null,
     };
   });
 }

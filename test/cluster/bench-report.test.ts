@@ -9,7 +9,7 @@ import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { join, resolve } from 'node:path';
 import { bySetup, duplicateFromEngineCheck, renderMarkdown, retriesText, spreadOf, summarize, type ConfigResult, type HalfLoadResult } from '../../bench/cluster/report.js';
-import { outStemOf, quotaLadder } from '../../bench/cluster/index.js';
+import { halfLoadPeriods, outStemOf, quotaLadder } from '../../bench/cluster/index.js';
 import { attemptStep, warmUp } from '../../bench/cluster/search.js';
 import { counterOf, samplesNaming } from '../../bench/cluster/node-metrics.js';
 import type { StepResult } from '../../bench/cluster/rig.js';
@@ -144,6 +144,27 @@ test('the half-load check reads the median cross-node p99 of its steps and print
   });
   assert.match(page, /## 2 nodes redis @0\.15 at half its median saturation rate/);
   assert.match(page, /\| \*\*2 nodes redis @0\.15\*\* \| median \| \| \| \*\*20000\*\* \(20000–20000\)/);
+
+  // The same steps under another CFS period: reported beside the target's figure, never judged against the target.
+  const target = { ...halfOf([12, 11, 13]), periodMs: 10 };
+  const slow = { ...halfOf([30, 31, 29]), periodMs: 100, steps: halfOf([30, 31, 29]).steps.map((s) => ({ ...s, throttledPercent: [0, 4] })) };
+  const withPeriods = summarize(opts, setups, target, [slow]).checks;
+  const period = withPeriods.find((c) => c.name.includes('CFS period of 100 ms'))!;
+  assert.equal(period.target, 'none (reported)');
+  assert.match(period.actual, /cross-node 30 ms \(29–31 ms; runs 30, 31, 29\); same-node 31 ms .*10 ms period: cross-node 12 ms.*busiest node throttled 4 %/);
+  assert.equal(withPeriods.find((c) => c.name.includes('cross-node publish→client p99'))!.met, false, 'the target still reads the first period\'s steps');
+  assert.equal(summarize(opts, setups, target, [{ ...slow, steps: halfOf([30, 31, 29], 2).steps }]).checks.find((c) => c.name.includes('CFS period of 100 ms'))!.met, false, 'a loss fails it');
+  const both = renderMarkdown({ date: 'now', wallSeconds: 1, mode: 'quota', machine: { cpus: 2, cpuModel: 'x', node: 'v20', loadAverageBefore: [1, 1, 1], loadAverageAfter: [1, 1, 1] }, options: { channelsPerNode: 1, channelRate: 10, payloadBytes: 200, durationMs: 5000, stepDurationMs: 3000, warmupMs: 1000, p99LimitMs: 50, quota: { cores: 0.15, periodUs: 10000 }, ladder: [100, 200], fixedSubscribers: 300, repeat: 1, halfLoadSteps: 3, halfLoadPeriodsMs: [10, 100] }, setups, halfLoad: target, halfLoadOtherPeriods: [slow], failures: [], summary: summarize(opts, setups, target, [slow]) });
+  assert.match(both, /at half its median saturation rate, CFS period 10 ms/);
+  assert.match(both, /at half its median saturation rate, CFS period 100 ms/);
+  assert.match(both, /then again on fresh rigs at 100 ms/);
+});
+
+test('--half-load-periods-ms: the searches\' period first, then the kernel\'s 100 ms, without repeats', () => {
+  assert.deepEqual(halfLoadPeriods(undefined, 10), [10, 100]);
+  assert.deepEqual(halfLoadPeriods(undefined, 100), [100]);
+  assert.deepEqual(halfLoadPeriods('4, 10,4', 10), [4, 10]);
+  assert.throws(() => halfLoadPeriods('0', 10), /half-load-periods-ms/);
 });
 
 test('--out: a bare name is a results file stem in bench/results, a path is a path stem, a trailing .md or .json is dropped', () => {
