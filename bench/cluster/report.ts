@@ -366,7 +366,7 @@ export function renderMarkdown(res: {
   for (const c of res.summary.checks) lines.push(`| ${c.name} | ${c.target} | ${c.actual} | ${c.met ? 'yes' : '**no**'} |`);
   lines.push('', '## Searches', '');
   lines.push(
-    '| setup | run | saturation s | clients | deliveries/s | p99 ms | ended by | steps run again (passed then) | CPU nodes % at saturation | CPU generators % at saturation (receivers + publishers) | CPU other % at saturation |',
+    '| setup | run | saturation s | clients | deliveries/s | p99 ms | ended by | attempts run again (passed then), disturbed | CPU nodes % at saturation | CPU generators % at saturation (receivers + publishers) | CPU other % at saturation |',
     '|---|---|---|---|---|---|---|---|---|---|---|',
   );
   for (const c of res.setups) {
