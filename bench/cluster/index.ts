@@ -89,8 +89,8 @@ const USAGE = `usage: npm run bench -- cluster [options]
   --retries N            a step failing on its p99 or the publish rate (not a loss) is run again
                          at the same load up to N times before it counts as failed (default 2)
   --disturbed-reruns N   on top of --retries: an attempt that failed while other work on the
-                         machine took over 20 % of a core is run again, after waiting up to 10 s
-                         for quiet, up to N times per step (default 2)
+                         machine took over 20 % of a core is run again if the machine is quiet
+                         again within 10 s (else it spends a retry), up to N times per step (default 2)
   --setups LIST          engine:nodes list, e.g. memory:1,redis:2 (default redis:1,redis:2,redis:3;
                          with --node-cpu-quota off memory:1,redis:2). The first one-node setup is the baseline.
   --node-cpu-quota X     put each node in its own cgroup v1 CPU group limited to X cores (default

@@ -215,11 +215,19 @@ test('the quota\'d ladder starts at 40 % of one node\'s estimated saturation and
 
 /** Attempts in the order given: each call of `measure` takes the next. */
 function attemptsOf(...steps: StepResult[]) {
+  return attemptsQuieting(true, ...steps);
+}
+
+/** As attemptsOf, with `quietens`: what waiting for quiet reports. */
+function attemptsQuieting(quietens: boolean, ...steps: StepResult[]) {
   let i = 0;
   let quiets = 0;
   return {
     measure: async () => ({ ...steps[i++] }),
-    quiet: async () => void quiets++,
+    quiet: async () => {
+      quiets++;
+      return quietens;
+    },
     get measured() {
       return i;
     },
@@ -248,7 +256,7 @@ test('a step failing on a transient is run again up to --retries times; a pass e
   assert.equal(last.at(-1)?.retried, undefined, 'the verdict is not marked as run again');
 });
 
-test('an attempt failing while other work took over 20 % of a core is rerun after quiet, on top of the retries, at most --disturbed-reruns times', async () => {
+test('an attempt failing while other work took over 20 % of a core is rerun once the machine is quiet again, on top of the retries, at most --disturbed-reruns times', async () => {
   const busy = attemptsOf(failing(150), failing(150), failing(150), failing(5), failing(5));
   const got = await attemptStep(() => busy.measure(), { retries: 1, disturbedReruns: 2 }, () => busy.quiet());
   assert.deepEqual(got.map((s) => !!s.disturbed), [true, true, false, false], '2 disturbed reruns, then the third busy failure spends the retry');
@@ -256,6 +264,12 @@ test('an attempt failing while other work took over 20 % of a core is rerun afte
   assert.equal(got.at(-1)?.pass, false);
   const r: ConfigResult = { ...search(1, 1, 0), ladder: got };
   assert.equal(retriesText(r), '3 (0), 2 disturbed');
+
+  const sustained = attemptsQuieting(false, failing(150), failing(150), failing(150), step(1, 700, true));
+  const held = await attemptStep(() => sustained.measure(), { retries: 2, disturbedReruns: 2 }, () => sustained.quiet());
+  assert.equal(held.length, 3, 'busy throughout: no reruns beyond the retries (the pass that might follow is not drawn)');
+  assert.ok(held.every((s) => !s.disturbed));
+  assert.equal(held.at(-1)?.pass, false);
 
   const lost = attemptsOf(failing(150, { transient: false, lost: 3 }), step(1, 700, true));
   assert.equal((await attemptStep(() => lost.measure(), { retries: 2, disturbedReruns: 2 }, () => lost.quiet())).length, 1, 'a loss is never run again, busy or not');
