@@ -295,3 +295,15 @@ test('the rig warm-up runs its time, then on (up to 3×) until one of its steps 
   assert.equal((await warmUp(never.step, { rigWarmupMs: 6000, stepDurationMs: 3000 })).length, 6, 'at most 3 × 6 s');
   assert.deepEqual(await warmUp(never.step, { rigWarmupMs: 0, stepDurationMs: 3000 }), [], 'none when off');
 });
+
+test('a ratio whose baseline met more other work (over 20 % of a core more, median over its steps) is not a valid figure', () => {
+  const busyBase = (other: number) => ({ cpuPercent: { nodes: [12], redis: 1, receivers: [3, 3], publishers: [2], machine: 120 + other, other } });
+  const ratioCheck = (baseOther: number, multiOther: number) =>
+    summarize(opts, bySetup([search(1, 1, 300, busyBase(baseOther)), search(2, 1, 300, busyBase(multiOther))]), null).checks.find((c) => c.name.startsWith('2 nodes'))!;
+  const unequal = ratioCheck(150, 110);
+  assert.equal(unequal.met, false, '2× is the ideal, but the baseline ran on a busier machine');
+  assert.match(unequal.actual, /met more other work \(median 150 against 110 % of a core\).*not a valid figure/);
+  const even = ratioCheck(125, 110);
+  assert.equal(even.met, true, '15 points apart is within the noise threshold');
+  assert.doesNotMatch(even.actual, /more other work/);
+});
