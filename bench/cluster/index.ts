@@ -42,7 +42,12 @@ export const DEFAULT_QUOTA = 0.25;
  * node's estimate: below it a step measured only a cold start (fresh rigs failed at 100–300).
  */
 const S_PER_CORE = 4700;
-const LADDER_SHARES = [0.4, 0.6, 0.75, 0.85, 0.95, 1.05, 1.15, 1.25, 1.35];
+/**
+ * Fine near one node's saturation (0.55–0.8 of the estimate: 0.25-core searches ended between
+ * 470 and 880 subscribers, 0.4–0.75), so a search that ends one step early ends about 8 % below
+ * the next one rather than 50 % (470 after 710 in the 07:27 run made the 3-node ratio 4.53×).
+ */
+const LADDER_SHARES = [0.4, 0.5, 0.55, 0.6, 0.65, 0.7, 0.75, 0.8, 0.85, 0.95, 1.05, 1.15, 1.25, 1.35];
 const QUICK_SHARES = [0.4, 0.7, 0.9, 1.1, 1.3];
 /** Without quotas (one memory node against two Redis nodes sharing the machine). */
 const LADDER = '300,400,450,500,550,600,650,700,760,820,900,1000,1100,1200,1350,1500';
@@ -79,9 +84,13 @@ const USAGE = `usage: npm run bench -- cluster [options]
   --step-duration S      seconds of every other step (default 3; --quick 2)
   --warmup S             unreported step after each growth of the load (default 1)
   --rig-warmup S         unreported seconds at the first step's load on every fresh rig before its
-                         first measured step, in steps of --step-duration (default 6; 0: none)
+                         first measured step, in steps of --step-duration, longer (up to 3×)
+                         until one of them passes (default 6; 0: none)
   --retries N            a step failing on its p99 or the publish rate (not a loss) is run again
-                         at the same load up to N times before it counts as failed (default 1)
+                         at the same load up to N times before it counts as failed (default 2)
+  --disturbed-reruns N   on top of --retries: an attempt that failed while other work on the
+                         machine took over 20 % of a core is run again if the machine is quiet
+                         again within 10 s (else it spends a retry), up to N times per step (default 2)
   --setups LIST          engine:nodes list, e.g. memory:1,redis:2 (default redis:1,redis:2,redis:3;
                          with --node-cpu-quota off memory:1,redis:2). The first one-node setup is the baseline.
   --node-cpu-quota X     put each node in its own cgroup v1 CPU group limited to X cores (default
@@ -96,6 +105,10 @@ const USAGE = `usage: npm run bench -- cluster [options]
   --half-load-steps N    steps of --duration on a fresh 2-node rig at exactly half the 2-node
                          median saturation rate: cross-node and same-node p99 side by side
                          (default 3; 0 skips them)
+  --half-load-periods-ms LIST
+                         CFS periods of the half-load steps, each on a fresh rig at the same rate
+                         and quota; the first is the target's figure (default: --cpu-period-ms,
+                         then 100, the kernel's default; docs/cluster.md "The cross-node tail")
   --half-load-of RATE    no searches: only the half-load steps, at half of RATE deliveries/s (a
                          2-node median saturation from an earlier run, e.g. a quiet one)
   --p99-limit MS         saturation criterion, the same for every setup (default 50)
@@ -109,6 +122,8 @@ export interface Options extends SearchOptions {
   repeat: number;
   /** Given: no searches, only the half-load steps at half this 2-node saturation rate (deliveries/s). */
   halfLoadOf: number | null;
+  /** CFS periods (ms) of the half-load steps, one fresh rig each; the first is the target's figure (empty without quotas). */
+  halfLoadPeriodsMs: number[];
   /** Results go to `<outStem>.json` and `<outStem>.md`. */
   outStem: string;
   crossNodeP99TargetMs: number;
@@ -121,6 +136,12 @@ export interface Options extends SearchOptions {
  * --channels, --rate and --receivers have no meaning here (the ring sets them), so they stay unknown.
  */
 const { clients: _clients, channels: _channels, rate: _rate, receivers: _receivers, ...SHARED_FLAGS } = LOAD_SHAPE_FLAGS;
+
+/** `--half-load-periods-ms`: distinct periods, the searches' period first unless the list says otherwise. */
+export function halfLoadPeriods(raw: string | undefined, searchPeriodMs: number): number[] {
+  const list = raw === undefined ? [searchPeriodMs, 100] : raw.split(',').map((v) => num('half-load-periods-ms', v.trim(), 0, 1, 1000));
+  return [...new Set(list)];
+}
 
 function parseSetups(raw: string): Setup[] {
   return raw.split(',').map((item) => {
@@ -146,10 +167,12 @@ function parseOptions(args: string[]): Options {
       'cpu-period-ms': { type: 'string' },
       'rig-warmup': { type: 'string' },
       retries: { type: 'string' },
+      'disturbed-reruns': { type: 'string' },
       'p99-limit': { type: 'string' },
       repeat: { type: 'string' },
       'half-load-steps': { type: 'string' },
       'half-load-of': { type: 'string' },
+      'half-load-periods-ms': { type: 'string' },
       out: { type: 'string' },
       help: { type: 'boolean' },
     },
@@ -182,7 +205,8 @@ function parseOptions(args: string[]): Options {
     stepDurationMs: 1000 * num('step-duration', values['step-duration'], quick ? 2 : 3, 0.2, 600),
     warmupMs: 1000 * num('warmup', values.warmup, 1, 0, 60),
     rigWarmupMs: 1000 * num('rig-warmup', values['rig-warmup'], 6, 0, 120),
-    retries: Math.round(num('retries', values.retries, 1, 0, 3)),
+    retries: Math.round(num('retries', values.retries, 2, 0, 5)),
+    disturbedReruns: Math.round(num('disturbed-reruns', values['disturbed-reruns'], 2, 0, 5)),
     setups: parseSetups(values.setups ?? (quota ? 'redis:1,redis:2,redis:3' : 'memory:1,redis:2')),
     quota,
     saturation: !values['no-saturation'],
@@ -191,6 +215,7 @@ function parseOptions(args: string[]): Options {
     p99LimitMs: num('p99-limit', values['p99-limit'], 50, 0.1, 60_000),
     repeat: Math.round(num('repeat', values.repeat, quick ? 1 : 3, 1, 20)),
     halfLoadSteps: values['no-saturation'] ? 0 : Math.round(num('half-load-steps', values['half-load-steps'], 3, 0, 20)),
+    halfLoadPeriodsMs: quota ? halfLoadPeriods(values['half-load-periods-ms'], quota.periodUs / 1000) : [],
     halfLoadOf: values['half-load-of'] === undefined ? null : num('half-load-of', values['half-load-of'], 0, 1, 100_000_000),
     outStem: outStemOf(values.out ?? 'cluster'),
     crossNodeP99TargetMs: 10,
@@ -266,17 +291,23 @@ export async function main(args: string[]): Promise<void> {
   const searched = setups.find((s) => s.nodes === 2 && s.saturation.median > 0);
   const two = opts.halfLoadOf === null ? searched : { label: labelOf({ engine: 'redis', nodes: 2 }, opts.quota), engine: 'redis' as const, nodes: 2 };
   const saturation = opts.halfLoadOf ?? searched?.saturation.median ?? 0;
-  if (two && opts.halfLoadSteps > 0) {
-    log(`\n[${two.label} at half of ${saturation} deliveries/s${opts.halfLoadOf === null ? ', its median saturation' : ' (--half-load-of)'}] load average ${loadavg().map((v) => v.toFixed(2)).join(' ')}`);
+  const otherPeriods: HalfLoadResult[] = [];
+  const periods: (number | null)[] = opts.quota && opts.halfLoadPeriodsMs.length ? opts.halfLoadPeriodsMs : [null];
+  for (const [i, periodMs] of (two && opts.halfLoadSteps > 0 ? periods : []).entries()) {
+    if (!two) break;
+    const quota = opts.quota && periodMs !== null ? { ...opts.quota, periodUs: periodMs * 1000 } : opts.quota;
+    log(`\n[${two.label} at half of ${saturation} deliveries/s${opts.halfLoadOf === null ? ', its median saturation' : ' (--half-load-of)'}${periodMs !== null ? `, CFS period ${periodMs} ms` : ''}] load average ${loadavg().map((v) => v.toFixed(2)).join(' ')}`);
     try {
-      half = await halfLoad(two, saturation, opts.halfLoadOf === null ? 'searches' : 'given', opts, log, describe);
+      const result = await halfLoad(two, saturation, opts.halfLoadOf === null ? 'searches' : 'given', { ...opts, quota }, log, describe);
+      if (i === 0) half = result;
+      else otherPeriods.push(result);
     } catch (err) {
       const message = (err as Error).message.split('\n')[0];
       log(`  half-load steps failed: ${message}`);
-      failures.push(`${two.label} at half load: ${message}`);
+      failures.push(`${two.label} at half load${periodMs !== null ? ` (${periodMs} ms period)` : ''}: ${message}`);
     }
   }
-  const summary = summarize(opts, setups, half);
+  const summary = summarize(opts, setups, half, otherPeriods);
   const results = {
     benchmark: 'cluster',
     date: new Date().toISOString(),
@@ -293,6 +324,7 @@ export async function main(args: string[]): Promise<void> {
     options: opts,
     setups,
     halfLoad: half,
+    halfLoadOtherPeriods: otherPeriods,
     failures,
     summary,
   };

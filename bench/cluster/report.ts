@@ -58,6 +58,8 @@ export interface HalfLoadResult extends Setup {
   crossNodeP99: Spread;
   sameNodeP99: Spread;
   deliveredPerSec: Spread;
+  /** CFS period of the nodes' CPU groups during these steps, ms (null without quotas). */
+  periodMs?: number | null;
 }
 
 /** Every search of one setup, and its saturation throughput over them (0 for a search where no step passed). */
@@ -107,7 +109,19 @@ export function bySetup(configs: ConfigResult[]): SetupResult[] {
   return [...out.values()];
 }
 
-export function summarize(opts: SummaryOptions, setups: SetupResult[], half: HalfLoadResult | null): { baseline: string | null; ratios: Record<string, { ofMedians: number; paired: Spread | null }>; checks: Check[] } {
+/** Median CPU of other work (percent of a core) over every measured step of a setup's searches. */
+export function otherWorkOf(c: SetupResult): number {
+  const steps = c.runs.flatMap((r) => r.ladder);
+  return steps.length ? spreadOf(steps.map((s) => s.cpuPercent.other)).median : 0;
+}
+
+export function summarize(
+  opts: SummaryOptions,
+  setups: SetupResult[],
+  half: HalfLoadResult | null,
+  /** The same half-load steps under other CFS periods, reported beside the target's. */
+  otherPeriods: HalfLoadResult[] = [],
+): { baseline: string | null; ratios: Record<string, { ofMedians: number; paired: Spread | null }>; checks: Check[] } {
   const checks: Check[] = [];
   const ratios: Record<string, { ofMedians: number; paired: Spread | null }> = {};
   // The baseline is the first one-node setup on the engine the others use, else any one-node setup.
@@ -129,6 +143,12 @@ export function summarize(opts: SummaryOptions, setups: SetupResult[], half: Hal
     // N nodes serving more than N× one node is impossible by construction (rig.ts): a ratio above
     // it (with 5 % for the ladder's step) says the baseline was cut short, not that N scaled.
     const impossible = ratio > c.nodes * 1.05;
+    // On a full machine a smaller rig leaves more of it to other work (the 09:55 run: 127-169 %
+    // of a core at the 1-node steps, 107-122 % at the 2-node ones): a baseline that met more
+    // other work than the setup it divides was measured on a busier machine.
+    const otherBase = otherWorkOf(base);
+    const otherC = otherWorkOf(c);
+    const unequal = otherBase - otherC > NOISY_OTHER_CPU;
     checks.push({
       name: `${c.label} vs ${base.label}: median over ${c.runs.length} searches of the deliveries/s at the most clients served with p99 ≤ ${opts.p99LimitMs} ms and nothing lost (ideal ${c.nodes}×)`,
       target: target === undefined ? 'none (reported)' : `≥ ${target}×`,
@@ -138,8 +158,9 @@ export function summarize(opts: SummaryOptions, setups: SetupResult[], half: Hal
         (target !== undefined && pairs ? `, ${pairs.values.filter((v) => v >= target).length} of ${pairs.values.length} pairs at or above the target` : '') +
         ')' +
         (busy(c) || busy(base) ? '; the machine was busy with other work during some steps' : '') +
-        (impossible ? `; above the ideal ${c.nodes}×, which the load's construction rules out: the baseline's searches ended below its capacity, so this is not a valid figure` : ''),
-      met: !impossible && (target === undefined ? true : ratio >= target),
+        (impossible ? `; above the ideal ${c.nodes}×, which the load's construction rules out: the baseline's searches ended below its capacity, so this is not a valid figure` : '') +
+        (unequal ? `; the baseline's steps met more other work (median ${otherBase} against ${otherC} % of a core), so it was measured on a busier machine: not a valid figure` : ''),
+      met: !impossible && !unequal && (target === undefined ? true : ratio >= target),
     });
   }
   for (const c of setups) {
@@ -187,6 +208,7 @@ export function summarize(opts: SummaryOptions, setups: SetupResult[], half: Hal
       });
     }
   }
+  for (const other of otherPeriods) checks.push(periodCheck(other, half));
   for (const c of setups) {
     const steps = c.runs.flatMap((r) => r.ladder);
     const lost = sum(steps.map((s) => s.lost));
@@ -194,7 +216,7 @@ export function summarize(opts: SummaryOptions, setups: SetupResult[], half: Hal
     const ooo = sum(steps.map((s) => s.outOfOrder));
     checks.push({ name: `${c.label}: lost, duplicated, reordered over every step of every search`, target: '0', actual: `${lost} lost, ${dup} duplicated, ${ooo} reordered`, met: lost + dup + ooo === 0 });
   }
-  checks.push(duplicateFromEngineCheck([...setups.flatMap((c) => c.runs.flatMap((r) => r.ladder)), ...(half?.steps ?? [])]));
+  checks.push(duplicateFromEngineCheck([...setups.flatMap((c) => c.runs.flatMap((r) => r.ladder)), ...(half?.steps ?? []), ...otherPeriods.flatMap((h) => h.steps)]));
   for (const c of setups) {
     const steps = c.runs.flatMap((r) => r.ladder);
     const redis = max(steps.map((s) => s.cpuPercent.redis ?? 0));
@@ -255,10 +277,29 @@ export function duplicateFromEngineCheck(steps: StepResult[]): Check {
   };
 }
 
-/** "n (m)": steps of a search run again after a transient failure, and how many of those passed the second time. */
-function retriesText(r: ConfigResult): string {
+/**
+ * The half-load steps again under another CFS period, same rate and quota, on a fresh rig: how
+ * much of the tail the period makes (docs/cluster.md, "The cross-node tail").
+ */
+export function periodCheck(other: HalfLoadResult, target: HalfLoadResult | null): Check {
+  const lost = sum(other.steps.map((s) => s.lost + s.duplicated + s.outOfOrder));
+  const throttled = spreadOf(other.steps.map((s) => max(s.throttledPercent ?? [0])));
+  const vs = target ? ` (the target's steps, ${target.periodMs ?? '–'} ms period: cross-node ${target.crossNodeP99.median} ms, same-node ${target.sameNodeP99.median} ms)` : '';
+  return {
+    name: `${other.label}: the same half-load steps (${other.targetPerSec} deliveries/s, s = ${other.subscribersPerChannel}) with a CFS period of ${other.periodMs ?? '–'} ms, median of ${other.steps.length} steps on a fresh rig`,
+    target: 'none (reported)',
+    actual:
+      `cross-node ${spreadText(other.crossNodeP99, ' ms')}; same-node ${spreadText(other.sameNodeP99, ' ms')}${vs}; ` +
+      `busiest node throttled ${spreadText(throttled, ' %')} of periods; ${lost} lost, duplicated or reordered`,
+    met: lost === 0,
+  };
+}
+
+/** "n (m)": attempts of a search run again after a transient failure, and how many of those passed; "d disturbed": reruns after a failure while the machine was busy. */
+export function retriesText(r: ConfigResult): string {
   const again = r.ladder.filter((s) => s.retry);
-  return `${again.length} (${again.filter((s) => s.pass).length})`;
+  const disturbed = r.ladder.filter((s) => s.disturbed).length;
+  return `${again.length} (${again.filter((s) => s.pass).length})${disturbed ? `, ${disturbed} disturbed` : ''}`;
 }
 
 function signed(ms: number): string {
@@ -278,7 +319,7 @@ function stepRow(s: StepResult): string {
   const flags = `${s.generatorBound ? ' (generator busy)' : ''}${s.cpuPercent.other > NOISY_OTHER_CPU ? ' (machine busy)' : ''}`;
   return (
     `| ${s.subscribersPerChannel}${s.retry ? ' (again)' : ''} | ${s.clients} | ${s.deliveredPerSec} | ${s.latencyMs.p50} | ${s.latencyMs.p95} | ${s.latencyMs.p99} | ${s.sameNodeLatencyMs?.p99 ?? '–'} | ${s.crossNodeLatencyMs?.p99 ?? '–'} | ${s.lost} | ${s.duplicated} | ${s.outOfOrder} | ` +
-    `${s.cpuPercent.nodes.join(' + ')} | ${s.throttledPercent ? s.throttledPercent.join(' / ') : '–'} | ${s.stallMs ? s.stallMs.join(' / ') : '–'} | ${perNode(s.split?.publishRttP99Ms)} | ${perNode(s.split?.publishToWriteP99Ms)} | ${s.cpuUsPerDelivery.nodes} | ${s.cpuPercent.redis ?? '–'} | ${s.cpuPercent.receivers.join(' + ')} | ${s.cpuPercent.publishers.join(' + ')} | ${s.cpuPercent.other} | ${s.pass ? 'pass' : `fail: ${s.failure}`}${s.retried ? ' → run again' : ''}${flags} |`
+    `${s.cpuPercent.nodes.join(' + ')} | ${s.throttledPercent ? s.throttledPercent.join(' / ') : '–'} | ${s.stallMs ? s.stallMs.join(' / ') : '–'} | ${perNode(s.split?.publishRttP99Ms)} | ${perNode(s.split?.publishToWriteP99Ms)} | ${s.cpuUsPerDelivery.nodes} | ${s.cpuPercent.redis ?? '–'} | ${s.cpuPercent.receivers.join(' + ')} | ${s.cpuPercent.publishers.join(' + ')} | ${s.cpuPercent.other} | ${s.pass ? 'pass' : `fail: ${s.failure}`}${s.retried ? ` → run again${s.disturbed ? ' (disturbed)' : ''}` : ''}${flags} |`
   );
 }
 
@@ -300,12 +341,15 @@ export function renderMarkdown(res: {
     fixedSubscribers: number;
     repeat: number;
     halfLoadSteps: number;
+    halfLoadPeriodsMs?: number[];
     /** Absent in results written before they existed (a page re-rendered from an older JSON). */
     rigWarmupMs?: number;
     retries?: number;
+    disturbedReruns?: number;
   };
   setups: SetupResult[];
   halfLoad: HalfLoadResult | null;
+  halfLoadOtherPeriods?: HalfLoadResult[];
   /** Searches that could not run, with why. */
   failures: string[];
   summary: ReturnType<typeof summarize>;
@@ -321,10 +365,10 @@ export function renderMarkdown(res: {
     `Load, the same shape on every node whatever the node count: node n serves s subscribers on each of ${2 * o.channelsPerNode} channels at ${o.channelRate} msg/s each (${o.payloadBytes}-byte payloads), ` +
       `${o.channelsPerNode} published through node n itself ("same-node" receiver) and ${o.channelsPerNode} through node n+1 ("cross-node" receiver, across Redis); node n's publisher publishes both its own same-node set and node n−1's cross-node set. ` +
       'So every node, for any node count (with one node, "next" is the node itself), accepts the same publications, receives the same messages from the engine and makes the same deliveries over the same connections; one connection per subscriber, one channel per connection. ' +
-      `The search raises s over ${o.ladder.join(', ')} and on by 10 % steps while the top passes (connections are only added; after each growth an unreported ${o.warmupMs / 1000} s step); every fresh rig is first warmed for ${(o.rigWarmupMs ?? 0) / 1000} s at the first step's load (unreported); a step that fails on its p99 or the publish rate (not a loss) is run once more at the same load${o.retries === 0 ? ' (not in this run: --retries 0)' : ''}, and the search stops at the first step that fails again; ` +
+      `The search raises s over ${o.ladder.join(', ')} and on by 10 % steps while the top passes (connections are only added; after each growth an unreported ${o.warmupMs / 1000} s step); every fresh rig is first warmed for ${(o.rigWarmupMs ?? 0) / 1000} s at the first step's load (unreported), longer (up to 3×) until a warm-up step passes; before every fresh rig the run waits up to 10 s for the machine to be quiet (other work ≤ ${NOISY_OTHER_CPU} % of a core); a step that fails on its p99 or the publish rate (not a loss) is run again at the same load up to ${o.retries ?? 1} time(s), plus up to ${o.disturbedReruns ?? 0} time(s) when other work took over ${NOISY_OTHER_CPU} % of a core during the failed attempt and the machine was quiet again within 10 s ("disturbed"), and the search stops at the first step whose last attempt fails; ` +
       `a step passes with p99 ≤ ${o.p99LimitMs} ms and nothing lost, duplicated or reordered. Every setup is searched ${o.repeat} time(s), each search on a fresh rig (its own redis-server, nodes and generators), the searches interleaved (run 1 of every setup, then run 2…); a setup's saturation is the median of its searches, and the ratios are of medians, with the run-by-run pairs beside them. ` +
       `The step at s = ${o.fixedSubscribers} (${o.durationMs / 1000} s) is the fixed load of the CPU-per-delivery figure, the same per node in every setup; other steps ${o.stepDurationMs / 1000} s. ` +
-      `The cross-node latency target is measured after the searches on a fresh 2-node rig at exactly half the 2-node median saturation rate (s chosen for that rate), ${o.halfLoadSteps} steps of ${o.durationMs / 1000} s, same-node and cross-node receivers side by side. ` +
+      `The cross-node latency target is measured after the searches on a fresh 2-node rig at exactly half the 2-node median saturation rate (s chosen for that rate), ${o.halfLoadSteps} steps of ${o.durationMs / 1000} s, same-node and cross-node receivers side by side${o.halfLoadPeriodsMs && o.halfLoadPeriodsMs.length > 1 ? `, with the nodes' CFS period at ${o.halfLoadPeriodsMs[0]} ms (the target's figure), then again on fresh rigs at ${o.halfLoadPeriodsMs.slice(1).join(', ')} ms (reported beside it)` : ''}. ` +
       'Publishers and receivers run in one cgroup, redis-server in another, both without a ceiling and with the same high weight as the nodes. ' +
       'CPU is percent of one core from /proc/<pid>/stat; "µs/delivery" is the nodes\' CPU time from the first publication to the last delivery over the deliveries; "throttled" is the share of CFS periods in which a node ran out of quota, "mean stall" its throttled time per throttled period (cpu.stat); "publish RTT" (the publish script\'s round trip from the publishing node) and "publish→write" (engine publish on whichever node published → this node\'s socket write) are each node\'s own p99 from its Prometheus histograms, as bucket upper bounds, one figure per node; ' +
       '"other" is CPU taken meanwhile by processes outside the benchmark (the machine is shared with other work).',
@@ -335,7 +379,7 @@ export function renderMarkdown(res: {
   for (const c of res.summary.checks) lines.push(`| ${c.name} | ${c.target} | ${c.actual} | ${c.met ? 'yes' : '**no**'} |`);
   lines.push('', '## Searches', '');
   lines.push(
-    '| setup | run | saturation s | clients | deliveries/s | p99 ms | ended by | steps run again (passed then) | CPU nodes % at saturation | CPU generators % at saturation (receivers + publishers) | CPU other % at saturation |',
+    '| setup | run | saturation s | clients | deliveries/s | p99 ms | ended by | attempts run again (passed then), disturbed | CPU nodes % at saturation | CPU generators % at saturation (receivers + publishers) | CPU other % at saturation |',
     '|---|---|---|---|---|---|---|---|---|---|---|',
   );
   for (const c of res.setups) {
@@ -350,9 +394,9 @@ export function renderMarkdown(res: {
     lines.push(`| **${c.label}** | median | | | **${c.saturation.median}** (${c.saturation.min}–${c.saturation.max}) | | | | | | |`);
   }
   lines.push('');
-  const h = res.halfLoad;
-  if (h) {
-    lines.push(`## ${h.label} at half its median saturation rate`, '');
+  for (const h of [res.halfLoad, ...(res.halfLoadOtherPeriods ?? [])]) {
+    if (!h) continue;
+    lines.push(`## ${h.label} at half its median saturation rate${h.periodMs ? `, CFS period ${h.periodMs} ms` : ''}`, '');
     lines.push(`Target ${h.targetPerSec} deliveries/s (half of ${h.saturationPerSec}): s = ${h.subscribersPerChannel}. Cross-node p99 ${spreadText(h.crossNodeP99, ' ms')}; same-node p99 ${spreadText(h.sameNodeP99, ' ms')}.`, '');
     lines.push(STEP_HEADER, STEP_RULE);
     for (const s of h.steps) lines.push(stepRow(s));
@@ -363,7 +407,7 @@ export function renderMarkdown(res: {
       lines.push(`## ${r.label}, search ${r.repetition}`, '');
       lines.push(`Load: ${r.layout.publishers} publisher(s), ${r.layout.channels} channels, ${r.layout.receivers} receiver processes; ${Math.round(r.layout.crossNodeShare * 100)} % of deliveries across Redis from their publisher.`, '');
       lines.push(
-        `Warm-up on the fresh rig before the first step (unreported): ${r.warmupP99Ms?.length ? `p99 ${r.warmupP99Ms.join(' / ')} ms` : 'none'}. Steps run again after a transient failure: ${retriesText(r)}.`,
+        `Warm-up on the fresh rig before the first step (unreported): ${r.warmupP99Ms?.length ? `p99 ${r.warmupP99Ms.join(' / ')} ms` : 'none'}. Attempts run again after a transient failure: ${retriesText(r)}.`,
         '',
         `Saturation: ${r.saturation ? `${r.saturation.clients} clients (s = ${r.saturation.subscribersPerChannel}), ${r.saturation.deliveredPerSec} deliveries/s (p99 ${r.saturation.latencyMs.p99} ms)` : 'none passed'}; search ended by: ${r.limitedBy ?? 'n/a'}.`,
         '',

@@ -121,8 +121,10 @@ export interface StepResult {
   failure?: string;
   /** Set by the search: this attempt failed on a transient (p99 or publish rate) and was run again at the same load. */
   retried?: boolean;
-  /** Set by the search: this is the second attempt of a step whose first failed. */
+  /** Set by the search: this is a later attempt of a step whose first failed. */
   retry?: boolean;
+  /** Set by the search: this attempt failed while other work took more than NOISY_OTHER_CPU of a core, and was run again on top of the retries. */
+  disturbed?: boolean;
   /** Whether a failure is one a retry may clear: p99 or publish rate, never a loss, duplicate, reorder or disconnect. */
   transient?: boolean;
 }

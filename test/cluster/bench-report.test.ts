@@ -8,8 +8,9 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { join, resolve } from 'node:path';
-import { bySetup, duplicateFromEngineCheck, renderMarkdown, spreadOf, summarize, type ConfigResult, type HalfLoadResult } from '../../bench/cluster/report.js';
-import { outStemOf, quotaLadder } from '../../bench/cluster/index.js';
+import { bySetup, duplicateFromEngineCheck, renderMarkdown, retriesText, spreadOf, summarize, type ConfigResult, type HalfLoadResult } from '../../bench/cluster/report.js';
+import { halfLoadPeriods, outStemOf, quotaLadder } from '../../bench/cluster/index.js';
+import { attemptStep, warmUp } from '../../bench/cluster/search.js';
 import { counterOf, samplesNaming } from '../../bench/cluster/node-metrics.js';
 import type { StepResult } from '../../bench/cluster/rig.js';
 
@@ -143,6 +144,27 @@ test('the half-load check reads the median cross-node p99 of its steps and print
   });
   assert.match(page, /## 2 nodes redis @0\.15 at half its median saturation rate/);
   assert.match(page, /\| \*\*2 nodes redis @0\.15\*\* \| median \| \| \| \*\*20000\*\* \(20000–20000\)/);
+
+  // The same steps under another CFS period: reported beside the target's figure, never judged against the target.
+  const target = { ...halfOf([12, 11, 13]), periodMs: 10 };
+  const slow = { ...halfOf([30, 31, 29]), periodMs: 100, steps: halfOf([30, 31, 29]).steps.map((s) => ({ ...s, throttledPercent: [0, 4] })) };
+  const withPeriods = summarize(opts, setups, target, [slow]).checks;
+  const period = withPeriods.find((c) => c.name.includes('CFS period of 100 ms'))!;
+  assert.equal(period.target, 'none (reported)');
+  assert.match(period.actual, /cross-node 30 ms \(29–31 ms; runs 30, 31, 29\); same-node 31 ms .*10 ms period: cross-node 12 ms.*busiest node throttled 4 %/);
+  assert.equal(withPeriods.find((c) => c.name.includes('cross-node publish→client p99'))!.met, false, 'the target still reads the first period\'s steps');
+  assert.equal(summarize(opts, setups, target, [{ ...slow, steps: halfOf([30, 31, 29], 2).steps }]).checks.find((c) => c.name.includes('CFS period of 100 ms'))!.met, false, 'a loss fails it');
+  const both = renderMarkdown({ date: 'now', wallSeconds: 1, mode: 'quota', machine: { cpus: 2, cpuModel: 'x', node: 'v20', loadAverageBefore: [1, 1, 1], loadAverageAfter: [1, 1, 1] }, options: { channelsPerNode: 1, channelRate: 10, payloadBytes: 200, durationMs: 5000, stepDurationMs: 3000, warmupMs: 1000, p99LimitMs: 50, quota: { cores: 0.15, periodUs: 10000 }, ladder: [100, 200], fixedSubscribers: 300, repeat: 1, halfLoadSteps: 3, halfLoadPeriodsMs: [10, 100] }, setups, halfLoad: target, halfLoadOtherPeriods: [slow], failures: [], summary: summarize(opts, setups, target, [slow]) });
+  assert.match(both, /at half its median saturation rate, CFS period 10 ms/);
+  assert.match(both, /at half its median saturation rate, CFS period 100 ms/);
+  assert.match(both, /then again on fresh rigs at 100 ms/);
+});
+
+test('--half-load-periods-ms: the searches\' period first, then the kernel\'s 100 ms, without repeats', () => {
+  assert.deepEqual(halfLoadPeriods(undefined, 10), [10, 100]);
+  assert.deepEqual(halfLoadPeriods(undefined, 100), [100]);
+  assert.deepEqual(halfLoadPeriods('4, 10,4', 10), [4, 10]);
+  assert.throws(() => halfLoadPeriods('0', 10), /half-load-periods-ms/);
 });
 
 test('--out: a bare name is a results file stem in bench/results, a path is a path stem, a trailing .md or .json is dropped', () => {
@@ -184,8 +206,104 @@ test('the quota\'d ladder starts at 40 % of one node\'s estimated saturation and
   assert.equal(q15[0], 280, 'floor: 0.4 × 4,700 × 0.15');
   assert.equal(q25[0], 470);
   assert.equal(q25.at(-1), 1590, 'top: 1.35 × the estimate');
+  assert.deepEqual(q25.slice(0, 9), [470, 590, 650, 710, 760, 820, 880, 940, 1000], 'fine steps (about 8 %) where one node saturates');
   assert.ok(q25.every((v, i) => i === 0 || v > q25[i - 1]), 'strictly rising');
   assert.equal(q15.length, q25.length, 'as many steps whatever the quota');
   assert.deepEqual(quotaLadder(0.25, 20, 1, false), quotaLadder(0.25, 10, 2, false), 'double the rate or the channels: half the subscribers');
   assert.ok(quotaLadder(0.25, 10, 1, true).length < q25.length);
+});
+
+/** Attempts in the order given: each call of `measure` takes the next. */
+function attemptsOf(...steps: StepResult[]) {
+  return attemptsQuieting(true, ...steps);
+}
+
+/** As attemptsOf, with `quietens`: what waiting for quiet reports. */
+function attemptsQuieting(quietens: boolean, ...steps: StepResult[]) {
+  let i = 0;
+  let quiets = 0;
+  return {
+    measure: async () => ({ ...steps[i++] }),
+    quiet: async () => {
+      quiets++;
+      return quietens;
+    },
+    get measured() {
+      return i;
+    },
+    get quiets() {
+      return quiets;
+    },
+  };
+}
+
+const failing = (other: number, extra: Partial<StepResult> = {}) => step(1, 700, false, { transient: true, cpuPercent: { nodes: [24], redis: 1, receivers: [8, 8], publishers: [4], machine: 60 + other, other }, ...extra });
+
+test('a step failing on a transient is run again up to --retries times; a pass ends it', async () => {
+  const quiet = attemptsOf(failing(5), failing(5), step(1, 700, true));
+  const got = await attemptStep(() => quiet.measure(), { retries: 2, disturbedReruns: 2 }, () => quiet.quiet());
+  assert.deepEqual(got.map((s) => [s.pass, !!s.retried, !!s.retry, !!s.disturbed]), [
+    [false, true, false, false],
+    [false, true, true, false],
+    [true, false, true, false],
+  ]);
+  assert.equal(quiet.quiets, 0, 'no wait for quiet when the machine was quiet');
+
+  const exhausted = attemptsOf(failing(5), failing(5), failing(5), step(1, 700, true));
+  const last = await attemptStep(() => exhausted.measure(), { retries: 2, disturbedReruns: 2 }, () => exhausted.quiet());
+  assert.equal(last.length, 3, 'the first run and two retries, then the step has failed');
+  assert.equal(last.at(-1)?.pass, false);
+  assert.equal(last.at(-1)?.retried, undefined, 'the verdict is not marked as run again');
+});
+
+test('an attempt failing while other work took over 20 % of a core is rerun once the machine is quiet again, on top of the retries, at most --disturbed-reruns times', async () => {
+  const busy = attemptsOf(failing(150), failing(150), failing(150), failing(5), failing(5));
+  const got = await attemptStep(() => busy.measure(), { retries: 1, disturbedReruns: 2 }, () => busy.quiet());
+  assert.deepEqual(got.map((s) => !!s.disturbed), [true, true, false, false], '2 disturbed reruns, then the third busy failure spends the retry');
+  assert.equal(busy.quiets, 2);
+  assert.equal(got.at(-1)?.pass, false);
+  const r: ConfigResult = { ...search(1, 1, 0), ladder: got };
+  assert.equal(retriesText(r), '3 (0), 2 disturbed');
+
+  const sustained = attemptsQuieting(false, failing(150), failing(150), failing(150), step(1, 700, true));
+  const held = await attemptStep(() => sustained.measure(), { retries: 2, disturbedReruns: 2 }, () => sustained.quiet());
+  assert.equal(held.length, 3, 'busy throughout: no reruns beyond the retries (the pass that might follow is not drawn)');
+  assert.ok(held.every((s) => !s.disturbed));
+  assert.equal(held.at(-1)?.pass, false);
+
+  const lost = attemptsOf(failing(150, { transient: false, lost: 3 }), step(1, 700, true));
+  assert.equal((await attemptStep(() => lost.measure(), { retries: 2, disturbedReruns: 2 }, () => lost.quiet())).length, 1, 'a loss is never run again, busy or not');
+});
+
+test('the rig warm-up runs its time, then on (up to 3×) until one of its steps passes', async () => {
+  const run = (passes: boolean[]) => {
+    const lengths: number[] = [];
+    let i = 0;
+    const step = async (ms: number) => {
+      lengths.push(ms);
+      const pass = passes[i++] ?? false;
+      return { pass, latencyMs: latency(pass ? 20 : 80) };
+    };
+    return { step, lengths };
+  };
+  const warm = run([true, true, true]);
+  assert.deepEqual(await warmUp(warm.step, { rigWarmupMs: 6000, stepDurationMs: 4000 }), [20, 20]);
+  assert.deepEqual(warm.lengths, [4000, 2000], 'the time in steps of at most --step-duration');
+  const cold = run([false, false, false, true]);
+  assert.deepEqual(await warmUp(cold.step, { rigWarmupMs: 6000, stepDurationMs: 3000 }), [80, 80, 80, 20], 'on until a step passes');
+  const never = run([]);
+  assert.equal((await warmUp(never.step, { rigWarmupMs: 6000, stepDurationMs: 3000 })).length, 6, 'at most 3 × 6 s');
+  assert.deepEqual(await warmUp(never.step, { rigWarmupMs: 0, stepDurationMs: 3000 }), [], 'none when off');
+});
+
+test('a ratio whose baseline met more other work (over 20 % of a core more, median over its steps) is not a valid figure', () => {
+  const busyBase = (other: number) => ({ cpuPercent: { nodes: [12], redis: 1, receivers: [3, 3], publishers: [2], machine: 120 + other, other } });
+  const ratioCheck = (baseOther: number, multiOther: number) =>
+    summarize(opts, bySetup([search(1, 1, 300, busyBase(baseOther)), search(2, 1, 300, busyBase(multiOther))]), null).checks.find((c) => c.name.startsWith('2 nodes'))!;
+  const unequal = ratioCheck(150, 110);
+  assert.equal(unequal.met, false, '2× is the ideal, but the baseline ran on a busier machine');
+  assert.match(unequal.actual, /met more other work \(median 150 against 110 % of a core\).*not a valid figure/);
+  const even = ratioCheck(125, 110);
+  assert.equal(even.met, true, '15 points apart is within the noise threshold');
+  assert.doesNotMatch(even.actual, /more other work/);
 });
