@@ -163,3 +163,15 @@ test('heap flow: allocation is growth plus what collections freed; promotion is 
   assert.equal(flow.scavenges, 2);
   assert.equal(flow.markCompacts, 1);
 });
+
+test('publish options are made once per conflation key (the app and the bench rig publish with them)', async () => {
+  const { publishOptions } = await import('../../src/apps/market/index.js');
+  const none = publishOptions(undefined);
+  assert.deepEqual(none, {});
+  assert.equal(publishOptions(undefined), none, 'no key: one shared empty options object');
+  const bbo = publishOptions('bbo');
+  assert.deepEqual(bbo, { key: 'bbo' });
+  assert.equal(publishOptions('bbo'), bbo, 'the same key: the same object, not a new one per publication');
+  assert.notEqual(publishOptions('top'), bbo);
+  assert.ok(Object.isFrozen(bbo) && Object.isFrozen(none), 'shared between publications: nobody may change them');
+});
