@@ -27,7 +27,7 @@ import { createServer } from '../../src/server.js';
 import { createLogger } from '../../src/core/logger.js';
 import { createRegistry } from '../../src/core/metrics.js';
 import { MarketGateway } from '../../src/apps/market/gateway.js';
-import { MARKET_NAMESPACE } from '../../src/apps/market/index.js';
+import { MARKET_NAMESPACE, publishOptions } from '../../src/apps/market/index.js';
 import { nowMs, syntheticSymbols, VENUES, type VenueName } from '../../src/apps/market/types.js';
 import type { VenueUrls } from '../../src/apps/market/simulator/server.js';
 import { LatencyHistogram, type HistogramSnapshot } from '../hub/histogram.js';
@@ -212,7 +212,7 @@ export class MarketRig {
       venues: urls,
       registry: this.registry,
       publish: (channel, data, key) => {
-        hub.publishSync(channel, data, key === undefined ? {} : { key }); // as the app does on the memory engine
+        hub.publishSync(channel, data, publishOptions(key)); // as the app does on the memory engine (options made once per key)
         this.published++;
         const d = data as { te?: number; tr?: number };
         if (d.tr !== undefined) this.internal.record((nowMs() - d.tr) * 1000);

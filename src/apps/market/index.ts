@@ -48,7 +48,13 @@ export const MARKET_NAMESPACE = {
 const NO_OPTIONS = Object.freeze({});
 /** Publish options per conflation key: a handful of keys ('bbo', 'top', one per venue and symbol for health). */
 const optionsByKey = new Map<string, { readonly key: string }>();
-function publishOptions(key: string): { readonly key: string } {
+/**
+ * The hub's publish options for a market publication, made once per conflation key (the gateway
+ * publishes tens of thousands a second; an options object per call was young garbage for nothing).
+ * Exported so the benchmark's rig publishes exactly as the app does.
+ */
+export function publishOptions(key: string | undefined): { readonly key?: string } {
+  if (key === undefined) return NO_OPTIONS;
   let o = optionsByKey.get(key);
   if (!o) optionsByKey.set(key, (o = Object.freeze({ key })));
   return o;
@@ -94,7 +100,7 @@ export function createMarketApp(): MarketApp {
         // Nothing is built per publication but what the hub needs: the options of each key once,
         // the failure handler once (a closure per call was allocated even when nothing failed).
         publish: (channel, data, key) => {
-          const options = key === undefined ? NO_OPTIONS : publishOptions(key);
+          const options = publishOptions(key);
           if (!hub.publishesSynchronously) {
             hub.publish(channel, data, options).catch((err: Error) => failed(err, channel));
             return;

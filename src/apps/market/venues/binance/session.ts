@@ -10,7 +10,7 @@ import type { OrderBook } from '../../book.js';
 import { VenueSession, type SessionOptions } from '../session.js';
 import { BinanceBookSync } from './sync.js';
 import { BinanceKind, BinanceScan, scanBinance } from './parse.js';
-import { venueSymbol, type SymbolSpec } from '../../types.js';
+import { tradeIdText, venueSymbol, type SymbolSpec } from '../../types.js';
 
 export interface BinanceEndpoints {
   /** Combined stream base, e.g. wss://stream.binance.com:9443/stream */
@@ -76,7 +76,7 @@ export class BinanceSession extends VenueSession {
         break;
       case BinanceKind.Trade:
       case BinanceKind.AggTrade:
-        this.emitTrade({ type: 'trade', venue: 'binance', symbol: spec.symbol, tsEvent: scan.tradeTime, tsRecv, tradeId: String(scan.tradeId), price: scan.price, qty: scan.qty, side: scan.buyerMaker ? 'sell' : 'buy' });
+        this.emitTrade({ type: 'trade', venue: 'binance', symbol: spec.symbol, tsEvent: scan.tradeTime, tsRecv, tradeId: tradeIdText(scan.tradeId), price: scan.price, qty: scan.qty, side: scan.buyerMaker ? 'sell' : 'buy' });
         break;
       case BinanceKind.BookTicker:
         this.emitBbo({ type: 'bbo', venue: 'binance', symbol: spec.symbol, tsEvent: tsRecv, tsRecv, bidPrice: scan.bidPrice, bidQty: scan.bidQty, askPrice: scan.askPrice, askQty: scan.askQty });

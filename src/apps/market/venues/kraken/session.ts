@@ -11,7 +11,7 @@ import { OrderBook } from '../../book.js';
 import { VenueSession, type SessionOptions } from '../session.js';
 import { bookUpdateFor, fillUpdate, type BookUpdate } from '../sink.js';
 import { krakenChecksum } from './checksum.js';
-import { venueSymbol, type SymbolSpec } from '../../types.js';
+import { tradeIdText, venueSymbol, type SymbolSpec } from '../../types.js';
 import { KrakenBookEntry, KrakenScan, scanKrakenBook } from './parse.js';
 
 interface Level {
@@ -93,7 +93,7 @@ export class KrakenSession extends VenueSession {
       for (const t of msg.data) {
         const b = t.symbol === undefined ? undefined : this.bySymbol.get(t.symbol);
         if (!b || typeof t.price !== 'number' || typeof t.qty !== 'number') continue;
-        this.emitTrade({ type: 'trade', venue: 'kraken', symbol: b.spec.symbol, tsEvent: t.timestamp ? Date.parse(t.timestamp) : tsRecv, tsRecv, tradeId: String(t.trade_id), price: t.price, qty: t.qty, side: t.side === 'sell' ? 'sell' : 'buy' });
+        this.emitTrade({ type: 'trade', venue: 'kraken', symbol: b.spec.symbol, tsEvent: t.timestamp ? Date.parse(t.timestamp) : tsRecv, tsRecv, tradeId: tradeIdText(t.trade_id), price: t.price, qty: t.qty, side: t.side === 'sell' ? 'sell' : 'buy' });
       }
     } else if (msg.success === false) {
       this.options.counters.malformed('kraken');
