@@ -13,7 +13,8 @@
  * throughout, every sample kept (minor and major GC's dead too); a sample is charged to the hub
  * when its stack passes through src/hub/, to the loop when it passes through `oneFrameLoop`.
  *
- * Usage: `npx tsx bench/hub/fanout-alloc.ts [--clients 1000] [--publications 400]`
+ * Usage: `npx tsx bench/hub/fanout-alloc.ts [--clients 1000] [--publications 400] [--sites]`
+ * (`--sites`: the hub's largest allocation sites, by allocating function and nearest hub frame).
  */
 import { Session } from 'node:inspector';
 import type { Socket } from 'node:net';
@@ -27,7 +28,7 @@ interface ProfileNode {
   children: ProfileNode[];
 }
 
-const { values } = parseArgs({ options: { clients: { type: "string" }, publications: { type: "string" }, sites: { type: "boolean" } } });
+const { values } = parseArgs({ options: { clients: { type: 'string' }, publications: { type: 'string' }, sites: { type: 'boolean' } } });
 const clients = Math.round(numberOption('clients', values.clients, 1000, 1, 20_000));
 const publications = Math.round(numberOption('publications', values.publications, 400, 10, 100_000));
 
