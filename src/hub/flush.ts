@@ -71,6 +71,11 @@ export class FlushScheduler implements SessionHost {
     private readonly sliceMs = 4,
   ) {}
 
+  /** Slots the scheduler's two lists hold (written or not): bounded by the sessions, however often passes yield. */
+  get listSlots(): number {
+    return this.dirty.length + this.passList.length;
+  }
+
   /** A session has something to write: flush it at the end of this turn (once, however often asked). */
   scheduleFlush(session: ClientSession): void {
     if (session.flushScheduled) return;
@@ -96,6 +101,14 @@ export class FlushScheduler implements SessionHost {
       this.passNext = 0;
       this.passLength = this.dirtyLength;
     } else {
+      // The written head of the yielded pass is moved out first: under sustained load passes may
+      // never finish, and the list would otherwise grow by what they wrote, pass after pass.
+      if (this.passNext > 0) {
+        this.passList.copyWithin(0, this.passNext, this.passLength);
+        this.passList.fill(undefined, this.passLength - this.passNext, this.passLength);
+        this.passLength -= this.passNext;
+        this.passNext = 0;
+      }
       for (let j = 0; j < this.dirtyLength; j++) {
         this.passList[this.passLength++] = this.dirty[j];
         this.dirty[j] = undefined;
