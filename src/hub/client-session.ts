@@ -84,10 +84,15 @@ const KEEP_QUEUE_CAPACITY = 1024;
 const OPEN = 1;
 
 /**
- * The buffers one session's flush collects, then writes in one go. Module-level and reused: a
- * flush collects without calling out to anything that could flush another session meanwhile.
+ * The buffers one session's flush collects, then writes in one go: outgoing[0, outgoingLength).
+ * Module-level and reused: a flush collects without calling out to anything that could flush
+ * another session meanwhile. Emptied by clearing its slots, never by `length = 0`: that gives V8's
+ * array its empty backing store back, so the next push allocated a new one — ~150 bytes per
+ * subscriber per publication, half again what the socket write itself allocates, and the reason
+ * the hub's scavenges came more often than the one-frame loop's (docs/benchmarks.md).
  */
-const outgoing: Buffer[] = [];
+const outgoing: (Buffer | undefined)[] = [];
+let outgoingLength = 0;
 
 export class ClientSession {
   identity: ClientIdentity;
@@ -224,7 +229,7 @@ export class ClientSession {
       this.queue[0] = undefined;
       this.queueLength = 0;
       this.queueBytes = 0;
-      outgoing.push(wireOf(message));
+      outgoing[outgoingLength++] = wireOf(message);
       this.writeOutgoing();
       this.host.onWrite(this, message.publishedAt, 1);
       return;
@@ -247,7 +252,7 @@ export class ClientSession {
         if (Number.isNaN(firstPublishedAt)) firstPublishedAt = item.publishedAt;
         if (item.binary || item.frame!.length >= OWN_FRAME_BYTES) {
           this.collectJoined(items, runStart, i);
-          outgoing.push(wireOf(item));
+          outgoing[outgoingLength++] = wireOf(item);
           runStart = i + 1;
           runBytes = 0;
           continue;
@@ -291,7 +296,7 @@ export class ClientSession {
     if (n <= 0) return;
     if (n === 1) {
       const item = items[from];
-      outgoing.push('control' in item ? textFrame(item.frame) : wireOf(item));
+      outgoing[outgoingLength++] = 'control' in item ? textFrame(item.frame) : wireOf(item);
       return;
     }
     // Clients subscribed to the same channels usually have identical batches: join once, reuse.
@@ -300,7 +305,7 @@ export class ClientSession {
       joined = joinedTextFrame(items, from, to);
       this.host.rememberBatch(items, from, to, joined);
     }
-    outgoing.push(joined);
+    outgoing[outgoingLength++] = joined;
   }
 
   /**
@@ -312,18 +317,18 @@ export class ClientSession {
    */
   private writeOutgoing(): void {
     const socket = this.socket;
-    if (this.ws.readyState !== OPEN || !socket) {
-      outgoing.length = 0;
-      this.host.onSendError(this, new Error('WebSocket is not open'));
-      return;
-    }
+    const n = outgoingLength;
     try {
-      if (outgoing.length === 1) socket.write(outgoing[0]);
+      if (this.ws.readyState !== OPEN || !socket) {
+        this.host.onSendError(this, new Error('WebSocket is not open'));
+        return;
+      }
+      if (n === 1) socket.write(outgoing[0]!);
       else {
         // Corked writes leave as one writev when uncorked: one syscall, the buffers not copied.
         socket.cork();
         try {
-          for (let i = 0; i < outgoing.length; i++) socket.write(outgoing[i]);
+          for (let i = 0; i < n; i++) socket.write(outgoing[i]!);
         } finally {
           socket.uncork();
         }
@@ -331,8 +336,11 @@ export class ClientSession {
     } catch (err) {
       this.host.onSendError(this, err as Error);
     } finally {
-      // Shared by every session: never left holding one session's buffers.
-      outgoing.length = 0;
+      // Shared by every session: never left holding one session's buffers (slots cleared, capacity kept).
+      if (n === 1) outgoing[0] = undefined;
+      else if (n > KEEP_QUEUE_CAPACITY) outgoing.length = 0;
+      else outgoing.fill(undefined, 0, n);
+      outgoingLength = 0;
     }
   }
 

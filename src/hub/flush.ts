@@ -23,7 +23,7 @@
  *    session waiting in the list keeps `flushScheduled`, so what reaches it meanwhile joins its
  *    own queue behind what was there: order per client is kept and nothing is written twice.
  *
- * Everything here runs on the hot path: no allocation per session except the dirty-list push.
+ * Everything here runs on the hot path: nothing is allocated per session or per pass.
  */
 import type { Logger } from '../core/logger.js';
 import type { HubMetrics } from '../core/metrics.js';
@@ -38,9 +38,19 @@ const BLOCKED_POLL_MS = 10;
 const SLICE_CHECK_EVERY = 16;
 
 export class FlushScheduler implements SessionHost {
-  private dirty: ClientSession[] = [];
-  /** Sessions a yielded pass has not written yet; they go before `dirty` in the next pass. */
-  private carried: ClientSession[] = [];
+  /**
+   * The sessions that became dirty since the last pass started: dirty[0, dirtyLength). Two lists
+   * are kept for the hub's lifetime and swapped at each pass, their slots cleared after use (the
+   * capacity kept, bounded by the number of sessions): a fresh array per pass grew to 1,000 slots
+   * through ten reallocations, ~26 KB of garbage per publication at 1,000 subscribers, which
+   * brought the scavenges that set the 25k–50k tail sooner (docs/benchmarks.md).
+   */
+  private dirty: (ClientSession | undefined)[] = [];
+  private dirtyLength = 0;
+  /** The pass's list: a yielded pass goes on from passList[passNext] up to passLength. */
+  private passList: (ClientSession | undefined)[] = [];
+  private passNext = 0;
+  private passLength = 0;
   private passPending = false;
   private readonly blocked = new Set<ClientSession>();
   private blockedTimer?: NodeJS.Timeout;
@@ -61,11 +71,16 @@ export class FlushScheduler implements SessionHost {
     private readonly sliceMs = 4,
   ) {}
 
+  /** Slots the scheduler's two lists hold (written or not): bounded by the sessions, however often passes yield. */
+  get listSlots(): number {
+    return this.dirty.length + this.passList.length;
+  }
+
   /** A session has something to write: flush it at the end of this turn (once, however often asked). */
   scheduleFlush(session: ClientSession): void {
     if (session.flushScheduled) return;
     session.flushScheduled = true;
-    this.dirty.push(session);
+    this.dirty[this.dirtyLength++] = session;
     if (!this.passPending) {
       this.passPending = true;
       setImmediate(this.runPass);
@@ -78,16 +93,37 @@ export class FlushScheduler implements SessionHost {
    */
   private readonly runPass = (): void => {
     this.passPending = false;
-    const dirty = this.carried.length > 0 ? this.carried.concat(this.dirty) : this.dirty;
-    this.carried = [];
-    this.dirty = [];
+    // What a yielded pass left goes first, then every session that became dirty since.
+    if (this.passNext === this.passLength) {
+      const done = this.passList;
+      this.passList = this.dirty;
+      this.dirty = done;
+      this.passNext = 0;
+      this.passLength = this.dirtyLength;
+    } else {
+      // The written head of the yielded pass is moved out first: under sustained load passes may
+      // never finish, and the list would otherwise grow by what they wrote, pass after pass.
+      if (this.passNext > 0) {
+        this.passList.copyWithin(0, this.passNext, this.passLength);
+        this.passList.fill(undefined, this.passLength - this.passNext, this.passLength);
+        this.passLength -= this.passNext;
+        this.passNext = 0;
+      }
+      for (let j = 0; j < this.dirtyLength; j++) {
+        this.passList[this.passLength++] = this.dirty[j];
+        this.dirty[j] = undefined;
+      }
+    }
+    this.dirtyLength = 0;
+    const list = this.passList;
+    const first = this.passNext;
+    const end = this.passLength;
     this.inPass = true;
     const started = performance.now();
-    let i = 0;
-    while (i < dirty.length) {
-      dirty[i++].flush();
-      if (i % SLICE_CHECK_EVERY === 0 && i < dirty.length && performance.now() - started >= this.sliceMs) {
-        this.carried = dirty.slice(i);
+    let i = first;
+    while (i < end) {
+      list[i++]!.flush();
+      if ((i - first) % SLICE_CHECK_EVERY === 0 && i < end && performance.now() - started >= this.sliceMs) {
         this.metrics.flushYields.inc();
         this.passPending = true;
         setImmediate(this.runPass);
@@ -96,7 +132,12 @@ export class FlushScheduler implements SessionHost {
     }
     this.inPass = false;
     this.batchCache.clear();
-    for (let j = 0; j < i; j++) dirty[j].releaseFlushed();
+    for (let j = first; j < i; j++) {
+      list[j]!.releaseFlushed();
+      list[j] = undefined;
+    }
+    if (i === end) this.passNext = this.passLength = 0;
+    else this.passNext = i;
     // One observation per pass, taken after its last write for its oldest publication: an upper
     // bound of every delivery in the pass. One per client per pass cost ~5 % of the hub's CPU.
     if (this.passOldestPublishedAt !== Infinity) {

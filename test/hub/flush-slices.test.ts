@@ -18,7 +18,12 @@ async function flushYields(url: string): Promise<number> {
   return Number(line.split(' ').pop());
 }
 
-async function burst(sliceMs: number): Promise<{ yields: number; received: number[][] }> {
+/** The hub's flush scheduler (a private field: read here only for its list sizes). */
+function schedulerOf(server: { hub: unknown }): { listSlots: number } {
+  return (server.hub as { flush: { listSlots: number } }).flush;
+}
+
+async function burst(sliceMs: number): Promise<{ yields: number; received: number[][]; listSlots: number }> {
   const server = await startServer({
     hubFlushSliceMs: sliceMs,
     publishRatePerSecond: 100_000,
@@ -35,8 +40,9 @@ async function burst(sliceMs: number): Promise<{ yields: number; received: numbe
     for (const s of subs) await s.waitFor(() => s.publications('chat:slices').length >= PUBLICATIONS, 20_000);
     const received = subs.map((s) => s.publications('chat:slices').map((f) => (f.data as { i: number }).i));
     const yields = await flushYields(server.url);
+    const listSlots = schedulerOf(server).listSlots;
     for (const s of [...subs, pub]) s.close();
-    return { yields, received };
+    return { yields, received, listSlots };
   } finally {
     await server.close();
   }
@@ -44,8 +50,11 @@ async function burst(sliceMs: number): Promise<{ yields: number; received: numbe
 
 describe('flush passes yield after their slice', { timeout: 120_000 }, () => {
   test('a pass split into many turns loses, duplicates and reorders nothing', async () => {
-    const { yields, received } = await burst(0);
+    const { yields, received, listSlots } = await burst(0);
     assert.ok(yields > 0, `expected the flush passes to be split, got ${yields} yields`);
+    // A yielded pass goes on from an index into a list kept for the hub's lifetime: what it has
+    // written is compacted away when new sessions join it, so the lists never outgrow the sessions.
+    assert.ok(listSlots <= 2 * (SUBSCRIBERS + 1), `the scheduler's lists hold ${listSlots} slots for ${SUBSCRIBERS + 1} sessions`);
     const expected = Array.from({ length: PUBLICATIONS }, (_, i) => i);
     for (const [n, got] of received.entries()) assert.deepEqual(got, expected, `subscriber ${n}`);
   });
