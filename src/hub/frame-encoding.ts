@@ -14,6 +14,7 @@ import {
   BINARY_PREFIX_BYTES,
   type EventPush,
 } from '../protocol/index.js';
+import { integerText } from '../core/integer-text.js';
 
 /** WebSocket opcodes (RFC 6455 §5.2) the hub sends. */
 export const WS_TEXT = 0x1;
@@ -84,7 +85,7 @@ export function encodeError(id: number | undefined, code: string, message: strin
 
 function publicationText(channel: string, offset: number, ts: number, json: string, key?: string): string {
   const keyPart = key === undefined ? '' : `,"key":${JSON.stringify(key)}`;
-  return `{"channel":${JSON.stringify(channel)},"offset":${offset},"ts":${ts}${keyPart},"data":${json}}`;
+  return `{"channel":${JSON.stringify(channel)},"offset":${offset},"ts":${integerText(ts)}${keyPart},"data":${json}}`;
 }
 
 /** Encodes a publication push; `json` is the already-serialised data. */

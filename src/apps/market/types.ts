@@ -5,6 +5,7 @@
  * fixed price and quantity precision so that formatting back (Kraken's checksum, the simulator's
  * wire formats) is exact.
  */
+import { integerText } from '../../core/integer-text.js';
 
 export type VenueName = 'binance' | 'coinbase' | 'kraken';
 export const VENUES: readonly VenueName[] = ['binance', 'coinbase', 'kraken'];
@@ -78,14 +79,12 @@ export interface StatusEvent {
 export type MarketEvent = TradeEvent | BboEvent | BookDeltaEvent | BookSnapshotEvent | StatusEvent;
 
 /**
- * A venue's numeric trade id as the text a {@link TradeEvent} carries. Not `String(id)`: V8 turns
- * a number that is not a small integer (Binance's and Kraken's trade ids are past 2^31) into text
- * through its number-string cache, which allocates the string in the old generation, ~33 bytes
- * per trade that only a mark-compact frees. `toFixed(0)` makes a young string, equal to
- * `String(id)` for every integer id below 2^53 (test/market/lean-book.test.ts).
+ * A venue's numeric trade id as the text a {@link TradeEvent} carries, through `integerText`:
+ * Binance's and Kraken's trade ids are past 2^31, and `String(id)` would put each one's text in
+ * the old generation (src/core/integer-text.ts).
  */
 export function tradeIdText(id: number | undefined): string {
-  return typeof id === 'number' && Number.isSafeInteger(id) ? id.toFixed(0) : String(id);
+  return typeof id === 'number' ? integerText(id) : String(id);
 }
 
 /** Wall-clock milliseconds with sub-millisecond resolution (for latency histograms). */
