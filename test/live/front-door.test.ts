@@ -157,3 +157,25 @@ test('held requests: one readiness check per key, early (playlist) waiters first
   assert.deepEqual(order, ['pl0:true', 'pl1:true', 'pl2:true', 'part0:true', 'part1:true', 'part2:true']);
   assert.equal(seg.waiterCount, 0);
 });
+
+test('a part records the held requests it released and the server time answering them (the bench reads it)', () => {
+  const seg = new Segmenter({ partTargetMs: 250, segmentTargetMs: 1000, windowSegments: 4 });
+  seg.video = { avcC: Buffer.from([1, 0x64, 0, 0x1f, 0xff, 0xe1, 0, 0]), width: 64, height: 36 };
+  const answered: string[] = [];
+  const ready = () => Boolean(seg.findPart(0, 0));
+  for (let i = 0; i < 3; i++) seg.wait('pl:0.0', ready, 10_000, () => answered.push(`pl${i}`), true);
+  for (let i = 0; i < 2; i++) seg.wait('part:0.0', ready, 10_000, () => answered.push(`part${i}`));
+  const frame = Buffer.alloc(100);
+  let dts = 0;
+  while (!seg.findPart(0, 0)) seg.pushVideo((dts += 33), 0, dts === 33, frame);
+  assert.deepEqual(answered, ['pl0', 'pl1', 'pl2', 'part0', 'part1']);
+  const released = seg.findPart(0, 0)!.released;
+  assert.ok(released, 'the part that released them records it');
+  assert.equal(released.early, 3, 'the blocking playlists');
+  assert.equal(released.all, 5, 'every held request');
+  assert.ok(released.earlyMs >= 0 && released.earlyMs <= released.allMs, `playlists answered first: ${released.earlyMs} ≤ ${released.allMs} ms`);
+  // A part nobody waited for records nothing.
+  while (!seg.findPart(0, 1)) seg.pushVideo((dts += 33), 0, false, frame);
+  assert.equal(seg.findPart(0, 1)!.released, undefined);
+  seg.finish();
+});

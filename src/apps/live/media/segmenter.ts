@@ -35,6 +35,13 @@ export interface Part {
   /** Wall clock (ms) when the part became available, and when its first frame arrived over RTMP. */
   availableAt: number;
   firstArrivalAt: number;
+  /**
+   * The held requests this part released (`Segmenter.wait`) and how long answering them took (ms
+   * from the start of the release): `early` ones (blocking playlists) first, then all. The server's
+   * own share of a blocking reload's latency, whatever the viewers' side does; unset until it
+   * releases any.
+   */
+  released?: { early: number; earlyMs: number; all: number; allMs: number };
 }
 
 export interface Segment {
@@ -353,13 +360,23 @@ export class Segmenter {
   }
 
   private wake(): void {
-    for (const groups of this.waiting)
+    const started = performance.now();
+    const counts = [0, 0];
+    let earlyMs = 0;
+    for (let i = 0; i < this.waiting.length; i++) {
+      const groups = this.waiting[i]!;
       for (const [key, group] of groups) {
         if (!this.ended && !group.ready()) continue;
         groups.delete(key);
         const ok = group.ready();
+        counts[i]! += group.waiters.length;
         for (const w of group.waiters) w.done(ok);
       }
+      if (i === 0) earlyMs = performance.now() - started;
+    }
+    const all = counts[0]! + counts[1]!;
+    const part = all ? (this.current ?? this.segments.at(-1))?.parts.at(-1) : undefined;
+    if (part) part.released = { early: counts[0]!, earlyMs, all, allMs: performance.now() - started };
   }
 
   /** Answers the waiters whose time is up (not ready: `done(false)` unless it became so). */
