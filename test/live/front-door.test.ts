@@ -13,6 +13,8 @@ import type { Server } from 'node:http';
 import { frontDoorOf } from '../../src/apps/live/media/front-door.js';
 import { SECURITY_HEADERS } from '../../src/http/instance.js';
 import { Segmenter } from '../../src/apps/live/media/segmenter.js';
+import { answerPlayback, type PlaybackAnswer } from '../../src/apps/live/media/playback.js';
+import { Broadcast } from '../../src/apps/live/broadcast.js';
 import { publish, startLive, waitFor, type LiveTestServer } from './harness.js';
 
 let live: LiveTestServer;
@@ -177,5 +179,33 @@ test('a part records the held requests it released and the server time answering
   // A part nobody waited for records nothing.
   while (!seg.findPart(0, 1)) seg.pushVideo((dts += 33), 0, false, frame);
   assert.equal(seg.findPart(0, 1)!.released, undefined);
+  seg.finish();
+});
+
+test('every viewer of a part gets one shared answer; a broadcast\'s manifest info is built once per part', () => {
+  const media = new Broadcast({ partTargetMs: 250, segmentTargetMs: 1000, windowSegments: 4, onEnd: () => {} });
+  const seg = media.segmenter;
+  seg.video = { avcC: Buffer.from([1, 0x64, 0, 0x1f, 0xff, 0xe1, 0, 0]), width: 64, height: 36 };
+  const frame = Buffer.alloc(100, 7);
+  let dts = 0;
+  seg.pushVideo((dts += 33), 0, true, frame);
+  const beforePart = media.manifestInfo;
+  assert.equal(media.manifestInfo, beforePart, 'the same object until a part is written');
+  while (!seg.findPart(0, 0)) seg.pushVideo((dts += 33), 0, false, frame);
+  const info = media.manifestInfo;
+  assert.notEqual(info, beforePart, 'a new part: built again (the bitrate moves with the parts)');
+  assert.equal(media.manifestInfo, info);
+  const ask = (file: string): PlaybackAnswer => {
+    let answer: PlaybackAnswer | null = null;
+    answerPlayback({ seg, info: media.manifestInfo, variants: null }, { file, msn: undefined, part: undefined, viewer: undefined, ifNoneMatch: undefined }, (a) => (answer = a));
+    return answer!;
+  };
+  const [a, b] = [ask('seg-0.0.m4s'), ask('seg-0.0.m4s')];
+  assert.equal(a.status, 200);
+  assert.ok(a.body!.equals(seg.findPart(0, 0)!.data), 'the part\'s bytes');
+  assert.equal(a.headers, b.headers, 'one headers object for every viewer of the part');
+  assert.equal(a.shared, true, 'marked shared: the front door keeps its flat headers');
+  assert.equal(a.headers['content-length'], String(seg.findPart(0, 0)!.data.length));
+  assert.equal(typeof a.hold, 'function', 'each answer still holds the part\'s memory while it is sent');
   seg.finish();
 });
