@@ -51,7 +51,7 @@ async function answer(req: BenchRequest): Promise<unknown> {
       const seg = service.broadcastOf(req.streamId)?.segmenter;
       if (!seg) return [];
       const segments = seg.open ? [...seg.segments, seg.open] : seg.segments;
-      return segments.flatMap((s) => s.parts.map((p) => ({ msn: p.msn, index: p.index, availableAt: p.availableAt, firstArrivalAt: p.firstArrivalAt })));
+      return segments.flatMap((s) => s.parts.map((p) => ({ msn: p.msn, index: p.index, availableAt: p.availableAt, firstArrivalAt: p.firstArrivalAt, released: p.released })));
     }
     case 'segments':
       return service.broadcastOf(req.streamId)?.segmenter.segments.length ?? 0;

@@ -25,6 +25,8 @@ export interface PartTiming {
   index: number;
   availableAt: number;
   firstArrivalAt: number;
+  /** The held requests the part released and the server's time answering them (Part.released). */
+  released?: { early: number; earlyMs: number; all: number; allMs: number };
 }
 
 export interface AbrReply {
@@ -41,9 +43,9 @@ export interface IngestHealthReply {
 
 const TICKS = 100; // USER_HZ on Linux
 
-/** CPU seconds (user + system) a process has used, from /proc. */
-export function procCpuSeconds(pid: number): number {
-  const fields = readFileSync(`/proc/${pid}/stat`, 'utf8').split(') ')[1]!.split(' ');
+/** CPU seconds (user + system) a process (or one of its threads, `tid`) has used, from /proc. */
+export function procCpuSeconds(pid: number, tid?: number): number {
+  const fields = readFileSync(tid === undefined ? `/proc/${pid}/stat` : `/proc/${pid}/task/${tid}/stat`, 'utf8').split(') ')[1]!.split(' ');
   return (Number(fields[11]) + Number(fields[12])) / TICKS;
 }
 

@@ -35,6 +35,14 @@ export interface LoadResult {
   /** LL-HLS: part written → blocking playlist answer / part held by the viewer. */
   playlistDelay?: Dist;
   partDelay?: Dist;
+  /**
+   * LL-HLS, the server's own clock: per part released in the run, the time it took to answer the
+   * blocking playlists it released (`releaseEarly`) and every held request (`releaseAll`), and how
+   * many it released (`releasedPerPart`, the mean).
+   */
+  releaseEarly?: Dist;
+  releaseAll?: Dist;
+  releasedPerPart?: number;
   /** LL-HLS: blocking requests (playlist and part) sent after their part was already published. */
   lateRequests?: number;
   /** LL-HLS: each viewer's joining (non-blocking) playlist request, its duration. */
@@ -102,6 +110,7 @@ export async function oursLlhls(server: ServerUnderTest, id: string, viewers: nu
   })();
   const window = groups.window(server.pid);
   const t0 = performance.now();
+  const wallStart = Date.now();
   const r = await generate({ mode: 'llhls', base: `${server.url}/api/v1/streams/${id}/media`, playlist: 'index.m3u8', seconds }, viewers, generators, groups);
   const split = window.end(r.cpuSeconds, r.waitSeconds);
   const ranFor = (performance.now() - t0) / 1000;
@@ -110,13 +119,14 @@ export async function oursLlhls(server: ServerUnderTest, id: string, viewers: nu
   for (const p of await server.parts(id)) timings.set(`${p.msn}.${p.index}`, p);
   // From the later of the part's publication and the request's sending: a blocking request is
   // meant to wait for its part, a late one (sent after the part was out) not at all.
+  const released = [...timings.values()].flatMap((t) => (t.released && t.availableAt >= wallStart ? [t.released] : []));
   let late = 0;
   const delays = (arrivals: number[][]) => arrivals.flatMap(([msn, part, at, sentAt]) => {
     const t = timings.get(`${msn}.${part}`);
     if (t && sentAt! > t.availableAt) late++;
     return t ? [at! - Math.max(t.availableAt, sentAt!)] : [];
   });
-  return { viewers, generators, playlistDelay: dist(delays(r.playlistArrivals)), partDelay: dist(delays(r.partArrivals)), joinPlaylist: dist(r.playlistMs), lateRequests: late, failures: r.failures, failureKinds: r.failureKinds, requests: r.requests, megabytes: r.bytes / 1e6, seconds: ranFor, serverCpuPercent: split.server.cpuPercent, split, load: loadavg() };
+  return { viewers, generators, playlistDelay: dist(delays(r.playlistArrivals)), partDelay: dist(delays(r.partArrivals)), joinPlaylist: dist(r.playlistMs), lateRequests: late, releaseEarly: dist(released.map((x) => x.earlyMs)), releaseAll: dist(released.map((x) => x.allMs)), releasedPerPart: released.reduce((n, x) => n + x.all, 0) / Math.max(1, released.length), failures: r.failures, failureKinds: r.failureKinds, requests: r.requests, megabytes: r.bytes / 1e6, seconds: ranFor, serverCpuPercent: split.server.cpuPercent, split, load: loadavg() };
 }
 
 /** Plain HLS polling viewers of a playlist URL served by the process `pid`. */

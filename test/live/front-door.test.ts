@@ -13,6 +13,8 @@ import type { Server } from 'node:http';
 import { frontDoorOf } from '../../src/apps/live/media/front-door.js';
 import { SECURITY_HEADERS } from '../../src/http/instance.js';
 import { Segmenter } from '../../src/apps/live/media/segmenter.js';
+import { answerPlayback, type PlaybackAnswer } from '../../src/apps/live/media/playback.js';
+import { Broadcast } from '../../src/apps/live/broadcast.js';
 import { publish, startLive, waitFor, type LiveTestServer } from './harness.js';
 
 let live: LiveTestServer;
@@ -156,4 +158,79 @@ test('held requests: one readiness check per key, early (playlist) waiters first
   assert.equal(checks, 2, 'readiness asked once per key, not per waiter');
   assert.deepEqual(order, ['pl0:true', 'pl1:true', 'pl2:true', 'part0:true', 'part1:true', 'part2:true']);
   assert.equal(seg.waiterCount, 0);
+});
+
+test('a part records the held requests it released and the server time answering them (the bench reads it)', () => {
+  const seg = new Segmenter({ partTargetMs: 250, segmentTargetMs: 1000, windowSegments: 4 });
+  seg.video = { avcC: Buffer.from([1, 0x64, 0, 0x1f, 0xff, 0xe1, 0, 0]), width: 64, height: 36 };
+  const answered: string[] = [];
+  const ready = () => Boolean(seg.findPart(0, 0));
+  for (let i = 0; i < 3; i++) seg.wait('pl:0.0', ready, 10_000, () => answered.push(`pl${i}`), true);
+  for (let i = 0; i < 2; i++) seg.wait('part:0.0', ready, 10_000, () => answered.push(`part${i}`));
+  const frame = Buffer.alloc(100);
+  let dts = 0;
+  while (!seg.findPart(0, 0)) seg.pushVideo((dts += 33), 0, dts === 33, frame);
+  assert.deepEqual(answered, ['pl0', 'pl1', 'pl2', 'part0', 'part1']);
+  const released = seg.findPart(0, 0)!.released;
+  assert.ok(released, 'the part that released them records it');
+  assert.equal(released.early, 3, 'the blocking playlists');
+  assert.equal(released.all, 5, 'every held request');
+  assert.ok(released.earlyMs >= 0 && released.earlyMs <= released.allMs, `playlists answered first: ${released.earlyMs} ≤ ${released.allMs} ms`);
+  // A part nobody waited for records nothing.
+  while (!seg.findPart(0, 1)) seg.pushVideo((dts += 33), 0, false, frame);
+  assert.equal(seg.findPart(0, 1)!.released, undefined);
+  seg.finish();
+});
+
+test('every viewer of a part gets one shared answer; a broadcast\'s manifest info is built once per part', () => {
+  const media = new Broadcast({ partTargetMs: 250, segmentTargetMs: 1000, windowSegments: 4, onEnd: () => {} });
+  const seg = media.segmenter;
+  seg.video = { avcC: Buffer.from([1, 0x64, 0, 0x1f, 0xff, 0xe1, 0, 0]), width: 64, height: 36 };
+  const frame = Buffer.alloc(100, 7);
+  let dts = 0;
+  seg.pushVideo((dts += 33), 0, true, frame);
+  const beforePart = media.manifestInfo;
+  assert.equal(media.manifestInfo, beforePart, 'the same object until a part is written');
+  while (!seg.findPart(0, 0)) seg.pushVideo((dts += 33), 0, false, frame);
+  const info = media.manifestInfo;
+  assert.notEqual(info, beforePart, 'a new part: built again (the bitrate moves with the parts)');
+  assert.equal(media.manifestInfo, info);
+  const ask = (file: string): PlaybackAnswer => {
+    let answer: PlaybackAnswer | null = null;
+    answerPlayback({ seg, info: media.manifestInfo, variants: null }, { file, msn: undefined, part: undefined, viewer: undefined, ifNoneMatch: undefined }, (a) => (answer = a));
+    return answer!;
+  };
+  const [a, b] = [ask('seg-0.0.m4s'), ask('seg-0.0.m4s')];
+  assert.equal(a.status, 200);
+  assert.ok(a.body!.equals(seg.findPart(0, 0)!.data), 'the part\'s bytes');
+  assert.equal(a.headers, b.headers, 'one headers object for every viewer of the part');
+  assert.equal(a.shared, true, 'marked shared: the front door keeps its flat headers');
+  assert.equal(a.headers['content-length'], String(seg.findPart(0, 0)!.data.length));
+  assert.equal(typeof a.hold, 'function', 'each answer still holds the part\'s memory while it is sent');
+  seg.finish();
+});
+
+test('a part\'s held requests beyond one slice are answered in later turns, blocking playlists all at once first', async () => {
+  const seg = new Segmenter({ partTargetMs: 250, segmentTargetMs: 1000, windowSegments: 4 });
+  seg.video = { avcC: Buffer.from([1, 0x64, 0, 0x1f, 0xff, 0xe1, 0, 0]), width: 64, height: 36 };
+  const ready = () => Boolean(seg.findPart(0, 0));
+  const order: string[] = [];
+  const playlists = 300;
+  const parts = 600;
+  for (let i = 0; i < parts; i++) seg.wait('part:0.0', ready, 10_000, (ok) => order.push(`part:${ok}`));
+  for (let i = 0; i < playlists; i++) seg.wait('pl:0.0', ready, 10_000, (ok) => order.push(`pl:${ok}`), true);
+  const frame = Buffer.alloc(100);
+  let dts = 0;
+  while (!seg.findPart(0, 0)) seg.pushVideo((dts += 33), 0, dts === 33, frame);
+  const inFirstTurn = order.length;
+  assert.ok(inFirstTurn >= playlists && inFirstTurn < playlists + parts, `playlists and one slice of parts at once (${inFirstTurn} of ${playlists + parts})`);
+  assert.deepEqual(order.slice(0, playlists), Array(playlists).fill('pl:true'), 'every blocking playlist before any part');
+  assert.equal(seg.findPart(0, 0)!.released, undefined, 'the release is recorded when its last answer is out');
+  await waitFor('the rest of the parts', () => order.length === playlists + parts, 2000, 1);
+  assert.deepEqual(order.slice(playlists), Array(parts).fill('part:true'), 'each part request answered once');
+  const released = seg.findPart(0, 0)!.released!;
+  assert.equal(released.early, playlists);
+  assert.equal(released.all, playlists + parts);
+  assert.equal(seg.waiterCount, 0);
+  seg.finish();
 });

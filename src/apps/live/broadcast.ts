@@ -75,6 +75,8 @@ export class Broadcast implements MediaSink {
   private lastSegmentMs: number | null = null;
   /** Wall clock of the last media message (ingest stall detection). */
   lastMediaAt = Date.now();
+  /** `manifestInfo` of the segmenter's current version. */
+  private info: { version: number; value: ManifestInfo } | null = null;
   /** The ABR ladder fed from this broadcast, when one is configured. */
   tap: MediaTap | null = null;
 
@@ -183,7 +185,17 @@ export class Broadcast implements MediaSink {
     this.options.onBadPayload?.(err.kind, err);
   }
 
+  /**
+   * Asked by every playback request (its target duration): built once per segmenter version (a
+   * part, or the end), so thousands of held viewers do not each recompute the rates and codecs.
+   */
   get manifestInfo(): ManifestInfo {
+    const version = this.segmenter.version;
+    if (this.info?.version !== version) this.info = { version, value: this.buildManifestInfo() };
+    return this.info.value;
+  }
+
+  private buildManifestInfo(): ManifestInfo {
     return {
       partTargetMs: this.options.partTargetMs,
       segmentTargetMs: this.options.segmentTargetMs,

@@ -27,7 +27,7 @@ type MediaRequest = FastifyRequest<{ Params: MediaParams; Querystring: Record<st
 
 function viewerId(req: DoorRequest): string {
   if (validViewer(req.viewer)) return req.viewer;
-  return 'anon-' + createHash('sha1').update(`${req.ip}|${req.userAgent ?? ''}`).digest('base64url').slice(0, 16);
+  return 'anon-' + createHash('sha1').update(`${req.ip()}|${req.userAgent ?? ''}`).digest('base64url').slice(0, 16);
 }
 
 /** The renditions listed beside the source: those whose first segment is out and which still run. */
@@ -88,7 +88,7 @@ export function registerMediaRoutes(http: FastifyInstance, service: LiveService,
   function answer(req: MediaRequest, reply: FastifyReply): Promise<FastifyReply> {
     const q = req.query;
     const inm = req.headers['if-none-match'];
-    const doorRequest: DoorRequest = { id: req.params.id, rendition: req.params.rendition, file: req.params.file, msn: q._HLS_msn, part: q._HLS_part, viewer: q.viewer, ifNoneMatch: inm, ip: req.ip, userAgent: req.headers['user-agent'] };
+    const doorRequest: DoorRequest = { id: req.params.id, rendition: req.params.rendition, file: req.params.file, msn: q._HLS_msn, part: q._HLS_part, viewer: q.viewer, ifNoneMatch: inm, ip: () => req.ip, userAgent: req.headers['user-agent'] };
     return new Promise((resolve) => serveMedia(doorRequest, (a) => resolve(send(reply, a))));
   }
 

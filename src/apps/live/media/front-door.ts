@@ -27,7 +27,8 @@ export interface DoorRequest {
   part: string | undefined;
   viewer: string | undefined;
   ifNoneMatch: string | undefined;
-  ip: string;
+  /** The client's address, asked only when needed (a viewer without a valid `viewer` id): a syscall per new connection otherwise. */
+  ip: () => string;
   userAgent: string | undefined;
 }
 
@@ -108,7 +109,7 @@ export class MediaFrontDoor {
     const inm = req.headers['if-none-match'];
     this.answered++;
     this.handle(
-      { id: m[1]!, rendition: m[2], file: m[3]!, msn, part, viewer, ifNoneMatch: inm, ip: req.socket.remoteAddress ?? '', userAgent: req.headers['user-agent'] },
+      { id: m[1]!, rendition: m[2], file: m[3]!, msn, part, viewer, ifNoneMatch: inm, ip: () => req.socket.remoteAddress ?? '', userAgent: req.headers['user-agent'] },
       (answer) => this.write(res, answer),
     );
     return true;

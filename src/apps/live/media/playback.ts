@@ -13,7 +13,7 @@
  * (apps/live/media/front-door) each write it their own way, so both answer byte for byte alike.
  */
 import { dashManifest, hlsMaster, hlsPlaylist, targetDuration, type ManifestInfo, type Variant } from './manifests.js';
-import type { Segmenter } from './segmenter.js';
+import type { Part, Segmenter } from './segmenter.js';
 
 const IMMUTABLE = 'public, max-age=31536000, immutable';
 const SEGMENT_TYPE = 'video/iso.segment';
@@ -99,6 +99,18 @@ function playlist(seg: Segmenter, info: ManifestInfo, lowLatency: boolean, cache
   return ifNoneMatch === list.etag ? answers.notModified : answers.full;
 }
 
+/**
+ * A part's answer, built once and shared by every viewer of the part (at 2,000 LL-HLS viewers each
+ * part is sent 2,000 times): one headers object, whose flat form the front door keeps.
+ */
+const partAnswers = new WeakMap<Part, PlaybackAnswer>();
+function partAnswer(p: Part): PlaybackAnswer {
+  let answer = partAnswers.get(p);
+  // The part's memory is reused once it leaves the window: the writer holds it until the bytes are sent.
+  if (!answer) partAnswers.set(p, (answer = { ...file(SEGMENT_TYPE, IMMUTABLE, p.data), shared: true, hold: () => p.hold() }));
+  return answer;
+}
+
 const liveCache = (seg: Segmenter) => (seg.ended ? 'public, max-age=60' : 'public, max-age=1');
 
 /** Answers one playback request: `respond` is called exactly once, now or when what it waits for is out. */
@@ -153,8 +165,7 @@ export function answerPlayback(media: PlaybackMedia, req: PlaybackRequest, respo
   const sendPart = () => {
     const p = seg.findPart(msn, index);
     if (!p) return respond(problem(404, 'not_found', `part ${msn}.${index} is not available (gone from the window, or not the next part)`));
-    // The part's memory is reused once it leaves the window: the writer holds it until the bytes are sent.
-    respond({ ...file(SEGMENT_TYPE, IMMUTABLE, p.data), hold: () => p.hold() });
+    respond(partAnswer(p));
   };
   const next = seg.nextPart;
   // A preload hint names the next part: hold the request until it is written.
