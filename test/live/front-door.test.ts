@@ -209,28 +209,3 @@ test('every viewer of a part gets one shared answer; a broadcast\'s manifest inf
   assert.equal(typeof a.hold, 'function', 'each answer still holds the part\'s memory while it is sent');
   seg.finish();
 });
-
-test('a part\'s held requests beyond one slice are answered in later turns, blocking playlists all at once first', async () => {
-  const seg = new Segmenter({ partTargetMs: 250, segmentTargetMs: 1000, windowSegments: 4 });
-  seg.video = { avcC: Buffer.from([1, 0x64, 0, 0x1f, 0xff, 0xe1, 0, 0]), width: 64, height: 36 };
-  const ready = () => Boolean(seg.findPart(0, 0));
-  const order: string[] = [];
-  const playlists = 300;
-  const parts = 600;
-  for (let i = 0; i < parts; i++) seg.wait('part:0.0', ready, 10_000, (ok) => order.push(`part:${ok}`));
-  for (let i = 0; i < playlists; i++) seg.wait('pl:0.0', ready, 10_000, (ok) => order.push(`pl:${ok}`), true);
-  const frame = Buffer.alloc(100);
-  let dts = 0;
-  while (!seg.findPart(0, 0)) seg.pushVideo((dts += 33), 0, dts === 33, frame);
-  const inFirstTurn = order.length;
-  assert.ok(inFirstTurn >= playlists && inFirstTurn < playlists + parts, `playlists and one slice of parts at once (${inFirstTurn} of ${playlists + parts})`);
-  assert.deepEqual(order.slice(0, playlists), Array(playlists).fill('pl:true'), 'every blocking playlist before any part');
-  assert.equal(seg.findPart(0, 0)!.released, undefined, 'the release is recorded when its last answer is out');
-  await waitFor('the rest of the parts', () => order.length === playlists + parts, 2000, 1);
-  assert.deepEqual(order.slice(playlists), Array(parts).fill('part:true'), 'each part request answered once');
-  const released = seg.findPart(0, 0)!.released!;
-  assert.equal(released.early, playlists);
-  assert.equal(released.all, playlists + parts);
-  assert.equal(seg.waiterCount, 0);
-  seg.finish();
-});

@@ -85,15 +85,6 @@ export interface SegmenterOptions {
 /** How often held requests are checked for their timeout (`Segmenter.wait`). */
 const SWEEP_MS = 100;
 
-/**
- * Held requests other than blocking playlists (the hinted parts) answered per turn of the event
- * loop once a part is out. At 2,000 LL-HLS viewers a part releases ~2,000 part requests of ~40 KB;
- * written in one turn they kept every request that came meanwhile (a viewer that fell behind, a
- * joining one) waiting behind them: releases took p50 ~100 / p99 ~175 ms on the server's clock
- * (bench live, 1-core quota). Between slices the server reads and answers what came in.
- */
-const ANSWERS_PER_TURN = 256;
-
 interface WaitGroup {
   ready: () => boolean;
   waiters: { done: (ok: boolean) => void; deadline: number }[];
@@ -370,41 +361,22 @@ export class Segmenter {
 
   private wake(): void {
     const started = performance.now();
-    const part = (this.current ?? this.segments.at(-1))?.parts.at(-1);
-    const [early, others] = [this.release(this.waiting[0]), this.release(this.waiting[1])];
-    const earlyCount = early.reduce((n, g) => n + g.waiters.length, 0);
-    const all = earlyCount + others.reduce((n, g) => n + g.waiters.length, 0);
-    // Blocking playlists all at once (small, and they tell each player what to ask next).
-    for (const g of early) for (const w of g.waiters) w.done(g.ok);
-    const earlyMs = performance.now() - started;
-    const record = () => {
-      if (part && all) part.released = { early: earlyCount, earlyMs, all, allMs: performance.now() - started };
-    };
-    this.answerInSlices(others, 0, 0, record);
-  }
-
-  /** Takes the groups of `groups` that are ready (or all, once the stream ended) out of waiting. */
-  private release(groups: Map<string, WaitGroup>): { waiters: WaitGroup['waiters']; ok: boolean }[] {
-    const out: { waiters: WaitGroup['waiters']; ok: boolean }[] = [];
-    for (const [key, group] of groups) {
-      if (!this.ended && !group.ready()) continue;
-      groups.delete(key);
-      out.push({ waiters: group.waiters, ok: group.ready() });
-    }
-    return out;
-  }
-
-  /** Answers `ANSWERS_PER_TURN` of the released waiters from (group, index), the rest in later turns. */
-  private answerInSlices(groups: { waiters: WaitGroup['waiters']; ok: boolean }[], group: number, index: number, done: () => void): void {
-    let left = ANSWERS_PER_TURN;
-    for (; group < groups.length; group++, index = 0) {
-      const g = groups[group]!;
-      for (; index < g.waiters.length; index++) {
-        if (left-- === 0) return void setImmediate(() => this.answerInSlices(groups, group, index, done));
-        g.waiters[index]!.done(g.ok);
+    const counts = [0, 0];
+    let earlyMs = 0;
+    for (let i = 0; i < this.waiting.length; i++) {
+      const groups = this.waiting[i]!;
+      for (const [key, group] of groups) {
+        if (!this.ended && !group.ready()) continue;
+        groups.delete(key);
+        const ok = group.ready();
+        counts[i]! += group.waiters.length;
+        for (const w of group.waiters) w.done(ok);
       }
+      if (i === 0) earlyMs = performance.now() - started;
     }
-    done();
+    const all = counts[0]! + counts[1]!;
+    const part = all ? (this.current ?? this.segments.at(-1))?.parts.at(-1) : undefined;
+    if (part) part.released = { early: counts[0]!, earlyMs, all, allMs: performance.now() - started };
   }
 
   /** Answers the waiters whose time is up (not ready: `done(false)` unless it became so). */
