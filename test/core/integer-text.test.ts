@@ -7,19 +7,12 @@ import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { integerText } from '../../src/core/integer-text.js';
 import { encodePublication } from '../../src/hub/frame-encoding.js';
-import { recordHeapFlow } from '../../bench/market/heap-flow.js';
+import { directOldBytes } from '../helpers/old-space.js';
 
 const COUNT = 40_000;
 const BASE = 1_796_639_000_000; // a Date.now() of 2026: a heap number, not a small integer
 
-function oldSpaceBytes(f: (n: number) => { length: number }): number {
-  const stop = recordHeapFlow();
-  let length = 0;
-  for (let i = 0; i < COUNT; i++) length += f(BASE + i).length;
-  const flow = stop();
-  assert.ok(length > 0);
-  return flow.directOldBySpace.old_space ?? 0;
-}
+const oldSpaceBytes = (f: (n: number) => { length: number }) => directOldBytes(COUNT, BASE, f);
 
 test('integerText is String(n) for integers, fractions, and what is not a safe integer', () => {
   for (const n of [0, 1, -7, 42, 2 ** 31 - 1, 2 ** 31, BASE, 2 ** 53 - 1, -(2 ** 53 - 1), 2 ** 53, 1.5, -0.25, 1e21, NaN, Infinity]) assert.equal(integerText(n), String(n), String(n));

@@ -15,6 +15,7 @@ import { heapFlow, recordHeapFlow, type GcRecord } from '../../bench/market/heap
 import type { BookUpdate } from '../../src/apps/market/venues/sink.js';
 import { CoinbaseScan, scanCoinbase } from '../../src/apps/market/venues/coinbase/parse.js';
 import { tradeIdText } from '../../src/apps/market/types.js';
+import { directOldBytes } from '../helpers/old-space.js';
 
 /** A deterministic walk of updates near the top of a book: inserts, changes and removals. */
 function walk(book: OrderBook, updates: number, depth: number, removed: number[]): void {
@@ -184,14 +185,7 @@ test('trade ids past 2^31 become text without allocating in the old generation, 
   assert.equal(tradeIdText(1.5), '1.5');
   const ids = 40_000;
   const base = 4_100_000_000; // Binance's BTCUSDT trade ids are past 4e9: heap numbers, not small integers
-  const oldBytes = (f: (id: number) => string) => {
-    const stop = recordHeapFlow();
-    let n = 0;
-    for (let i = 0; i < ids; i++) n += f(base + i).length;
-    const flow = stop();
-    assert.ok(n > 0);
-    return flow.directOldBySpace.old_space ?? 0;
-  };
+  const oldBytes = (f: (id: number) => string) => directOldBytes(ids, base, f);
   const control = oldBytes((id) => String(id));
   const scanned = oldBytes(tradeIdText);
   // The control shows the effect is real on this V8 (≈33 bytes per id); tradeIdText keeps it young.
