@@ -183,12 +183,12 @@ test('trade ids past 2^31 become text without allocating in the old generation, 
   for (const id of [0, 1, 42, 2 ** 31 - 1, 2 ** 31, 4_123_456_789, 2 ** 53 - 1]) assert.equal(tradeIdText(id), String(id));
   assert.equal(tradeIdText(undefined), 'undefined', 'a venue trade without an id keeps the text it had');
   assert.equal(tradeIdText(1.5), '1.5');
-  const ids = 40_000;
+  const ids = 200_000;
   const base = 4_100_000_000; // Binance's BTCUSDT trade ids are past 4e9: heap numbers, not small integers
   const oldBytes = (f: (id: number) => string) => directOldBytes(ids, base, f);
   const control = oldBytes((id) => String(id));
   const scanned = oldBytes(tradeIdText);
   // The control shows the effect is real on this V8 (≈33 bytes per id); tradeIdText keeps it young.
   assert.ok(control > ids * 16, `String(id) put ${control} bytes in old space for ${ids} ids`);
-  assert.ok(scanned < ids * 2, `tradeIdText put ${scanned} bytes in old space for ${ids} ids`);
+  assert.ok(scanned < ids * 4, `tradeIdText put ${scanned} bytes in old space for ${ids} ids`);
 });
