@@ -85,11 +85,9 @@ const OPEN = 1;
 
 /**
  * The buffers one session's flush collects, then writes in one go: outgoing[0, outgoingLength).
- * Module-level and reused: a flush collects without calling out to anything that could flush
- * another session meanwhile. Emptied by clearing its slots, never by `length = 0`: that gives V8's
- * array its empty backing store back, so the next push allocated a new one — ~150 bytes per
- * subscriber per publication, half again what the socket write itself allocates, and the reason
- * the hub's scavenges came more often than the one-frame loop's (docs/benchmarks.md).
+ * Module-level and reused (a flush calls nothing that could flush another session meanwhile), and
+ * emptied by clearing its slots: `length = 0` gave V8's array its empty backing store back, so the
+ * next push allocated a new one, ~150 B per subscriber per publication (docs/benchmarks.md).
  */
 const outgoing: (Buffer | undefined)[] = [];
 let outgoingLength = 0;
