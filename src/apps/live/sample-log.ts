@@ -68,6 +68,11 @@ export class SampleLog {
   add(rows: readonly SampleRow[]): void {
     if (rows.length) this.writeLater.arm();
     this.pending.push(...rows);
+    this.keepWithinBound();
+  }
+
+  /** Drops the oldest rows past `maxPending`, counted. */
+  private keepWithinBound(): void {
     const over = this.pending.length - this.options.maxPending;
     if (over > 0) {
       this.pending.splice(0, over);
@@ -81,7 +86,6 @@ export class SampleLog {
     this.peaks.set(streamId, peak);
     this.writeLater.arm();
   }
-
 
   /** The rows of one stream not written yet, within [from, to], oldest first. */
   waiting(streamId: string, from: Date | null, to: Date | null): SampleView[] {
@@ -146,7 +150,7 @@ export class SampleLog {
     });
     if (kept.length < refused.length) this.options.onDropped(refused.length - kept.length);
     this.pending = [...kept, ...this.pending];
-    this.add([]);
+    this.keepWithinBound();
     if (this.pending.length) this.writeLater.arm(); // the next attempt
   }
 

@@ -64,7 +64,6 @@ export class ViewerSessionLog {
     this.writeLater.arm();
   }
 
-
   /** Writes what is queued (joins before leaves); resolves once it is in the database. */
   flush(): Promise<void> {
     this.writeLater.cancel();
