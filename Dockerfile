@@ -37,7 +37,8 @@ COPY package.json package-lock.json ./
 RUN npm ci --omit=dev --no-audit --no-fund && npm cache clean --force
 COPY --from=build /app/dist/src ./dist/src
 COPY --from=build /app/dist/web ./dist/web
-# The hub-alone bundle (scripts/build.mjs): the CLI loads it when AIRWAVES_APPS is empty.
+# The hub-alone bundle and its V8 code cache (scripts/build.mjs, made with this image's Node):
+# the CLI loads it when AIRWAVES_APPS is empty.
 COPY --from=build /app/dist/hub ./dist/hub
 RUN mkdir -p /var/lib/airwaves && chown node:node /var/lib/airwaves
 USER node

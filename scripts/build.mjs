@@ -1,8 +1,9 @@
 #!/usr/bin/env node
 /**
  * @module scripts/build
- * Builds the server (tsc → dist/src), the hub-alone bundle (esbuild → dist/hub/server.js) and the
- * web UIs (vite → dist/web), then stamps dist/ with the time the build started. `--if-stale` (what `npm start` runs first) builds only when a source is
+ * Builds the server (tsc → dist/src), the hub-alone bundle (esbuild → dist/hub/server.cjs, and its
+ * V8 code cache) and the web UIs (vite → dist/web), then stamps dist/ with the time the build
+ * started. `--if-stale` (what `npm start` runs first) builds only when a source is
  * newer than that stamp, so every start after the first is instant; and before it builds, it checks
  * the configuration, so a bad setting costs a second, not a whole build.
  *
@@ -11,7 +12,7 @@
  *   node scripts/build.mjs --if-stale  # check config, then build only if sources changed
  */
 import { spawnSync } from 'node:child_process';
-import { existsSync, mkdirSync, readdirSync, statSync, utimesSync, writeFileSync } from 'node:fs';
+import { existsSync, mkdirSync, readdirSync, rmSync, statSync, utimesSync, writeFileSync } from 'node:fs';
 import { join, relative, resolve, sep } from 'node:path';
 
 const root = resolve(import.meta.dirname, '..');
@@ -76,38 +77,64 @@ async function build() {
 }
 
 /**
- * dist/src/server.js and config.js and what they import statically, as one file
- * (dist/hub/server.js): the CLI loads it for the hub alone (no app, no Redis), where resolving and reading some 670 module files
- * (fastify's, zod's, jose's, yaml's, semver's…) was most of the time to /readyz. Dynamic imports
- * (apps, the database, Redis) stay outside, pointing at dist/src: the CLI never takes this path
- * when it would reach them. Packages that read files next to their own module (the API docs' UI,
- * static files, pino's workers) and native or optional ones stay outside too. Without esbuild (a
- * dependency of tsx and vite) the bundle is skipped: the CLI then loads dist/src/server.js.
+ * dist/src/server.js and config.js and what they import statically, as one CommonJS file
+ * (dist/hub/server.cjs): the CLI loads it for the hub alone (no app, no Redis), where resolving and
+ * reading some 670 module files (fastify's, zod's, jose's, yaml's, semver's…) was most of the time
+ * to /readyz; then a start of the hub alone from it writes its V8 code cache
+ * (dist/hub/server.cjs.cache), which the CLI hands V8 with the source (src/hub-alone-bundle.ts):
+ * Node 20 has no compile cache for modules. Dynamic imports (apps, the database, Redis) stay
+ * outside, pointing at dist/src: the CLI never takes this path when it would reach them. Packages
+ * that read files next to their own module (the API docs' UI, static files, pino's workers) and
+ * native or optional ones stay outside too. Without esbuild (a dependency of tsx and vite) the
+ * bundle is skipped: the CLI then loads dist/src/server.js.
  */
 async function bundleHubAlone() {
   const esbuild = await import('esbuild').catch(() => null);
   if (!esbuild) return console.error('airwaves: esbuild not installed; no hub-alone bundle (the CLI loads dist/src)');
   const src = join(root, 'dist', 'src');
+  const outdir = join(root, 'dist', 'hub');
+  // What an older build left there (the ES module bundle, a cache of another source).
+  rmSync(outdir, { recursive: true, force: true });
   await esbuild.build({
     // What the CLI's `serve` takes from the modules (src/cli.ts serverModules), from one file.
     stdin: { contents: "export { createServer } from './server.js'; export { loadConfig, clusterProblems } from './config.js';", resolveDir: src, sourcefile: 'hub-alone-entry.js' },
-    outfile: join(root, 'dist', 'hub', 'server.js'),
+    outfile: join(outdir, 'server.cjs'),
     bundle: true,
     platform: 'node',
-    format: 'esm',
+    // CommonJS: V8 takes a code cache for a script (vm.Script), not for a module, in Node 20.
+    format: 'cjs',
     target: 'node20',
+    // import() as require(): a vm.Script from a code cache made by another process has lost its
+    // dynamic-import callback in Node 20 (ERR_VM_DYNAMIC_IMPORT_CALLBACK_MISSING). The packages a
+    // hub-alone server imports on first use (the docs' UI, static files) are CommonJS; the ES
+    // modules of dist/src that the apps, the database and Redis need are never reached from here.
+    supported: { 'dynamic-import': false },
     logLevel: 'warning',
     // Whitespace and comments out (names kept): V8 keeps a script's whole source for lazy
     // compilation, and a comment with one non-ASCII character (zod's, ip-address's) made all
     // 3.7 MB of it a two-byte string, 7.5 MB of heap. Minified it is 2.6 MB, one byte a character.
-    // The source map (dist/hub/server.js.map) gives stack traces their lines under --enable-source-maps.
+    // The source map (dist/hub/server.cjs.map) maps a stack trace's positions back by hand: V8
+    // does not apply it to a vm.Script.
     minifyWhitespace: true,
     legalComments: 'none',
     sourcemap: true,
-    // CommonJS packages inside an ES module still call require().
-    banner: { js: "import { createRequire as __airwavesRequire } from 'node:module'; const require = __airwavesRequire(import.meta.url);" },
-    external: ['@fastify/swagger-ui', '@fastify/static', 'pino', 'bufferutil', 'utf-8-validate', '@electric-sql/pglite', 'pg', 'ioredis', 'opusscript'],
+    // The modules' `import.meta.url` (their own location: the web UIs' root, createRequire) is the bundle's.
+    define: { 'import.meta.url': '__airwavesBundleUrl' },
+    banner: { js: "const __airwavesBundleUrl = require('node:url').pathToFileURL(__filename).href;" },
+    external: ['@fastify/swagger-ui', '@fastify/static', 'bufferutil', 'utf-8-validate', '@electric-sql/pglite', 'pg', 'ioredis', 'opusscript'],
     plugins: [
+      {
+        // prom-client's Pushgateway (never used: Prometheus scrapes /metrics) loads node:https and
+        // node:tls when prom-client loads, ~15 ms of a hub-alone start; in the bundle it is a class that says so.
+        name: 'no-pushgateway',
+        setup(build) {
+          build.onResolve({ filter: /^\.\/lib\/pushgateway$/ }, (args) => (args.importer.includes(`${sep}prom-client${sep}`) ? { path: 'pushgateway', namespace: 'airwaves-stub' } : undefined));
+          build.onLoad({ filter: /.*/, namespace: 'airwaves-stub' }, () => ({
+            contents: "module.exports = class Pushgateway { constructor() { throw new Error('prom-client Pushgateway is not in the hub-alone bundle (Prometheus scrapes /metrics)'); } };",
+            loader: 'js',
+          }));
+        },
+      },
       {
         name: 'dynamic-imports-stay-in-dist-src',
         setup(build) {
@@ -120,6 +147,10 @@ async function bundleHubAlone() {
       },
     ],
   });
+  // The code cache of a start (every function it compiled), in a node of its own as `serve` runs.
+  const primer = "const { primeHubAloneCodeCache } = await import('./dist/src/hub-alone-bundle.js'); await primeHubAloneCodeCache(); process.exit(0);";
+  const result = run(process.execPath, ['--input-type=module', '-e', primer]);
+  if (result.status !== 0) console.error('airwaves: the hub-alone code cache was not written; the first hub-alone start writes it');
 }
 
 if (process.argv.includes('--if-stale')) {

@@ -6,8 +6,10 @@
  * prints the configuration reference. A bad configuration, a weak secret included, exits 78.
  */
 import { existsSync } from 'node:fs';
+import { fileURLToPath } from 'node:url';
 import { parseArgs } from 'node:util';
 import type { Role } from './auth/index.js';
+import type { CodeCacheState } from './hub-alone-bundle.js';
 
 // Every module is imported by the command that needs it: `serve` of the hub alone loads one
 // bundled file (hubAloneBundle), not the configuration's and the tokens' module graphs first.
@@ -26,20 +28,25 @@ type ServerModules = Pick<typeof import('./server.js'), 'createServer'> & Pick<t
 
 /**
  * The hub alone on the memory engine and the environment alone (AIRWAVES_APPS set and empty, no
- * Redis, no configuration file) loads the server as one bundled file, dist/hub/server.js
- * (scripts/build.mjs), when the build made one: resolving and reading the 670 module files of its
- * graph was most of its time to /readyz. Anything else (apps, whose modules share the server's;
- * running from src/ through tsx; a build without esbuild) loads the modules.
+ * Redis, no configuration file) loads the server as one bundled file, dist/hub/server.cjs
+ * (scripts/build.mjs), with its V8 code cache (hub-alone-bundle), when the build made one:
+ * resolving, reading and compiling the 670 module files of its graph was most of its time to
+ * /readyz. Anything else (apps, whose modules share the server's; running from src/ through tsx;
+ * a build without esbuild) loads the modules.
  */
-function hubAloneBundle(env = process.env): URL | undefined {
+function hubAloneBundle(env = process.env): string | undefined {
   if (env.AIRWAVES_APPS?.trim() !== '' || env.AIRWAVES_REDIS_URL || env.AIRWAVES_CONFIG) return undefined;
-  const bundle = new URL('../hub/server.js', import.meta.url);
+  const bundle = fileURLToPath(new URL('../hub/server.cjs', import.meta.url));
   return import.meta.url.endsWith('/dist/src/cli.js') && existsSync(bundle) ? bundle : undefined;
 }
 
-async function serverModules(): Promise<ServerModules> {
+/** The server's modules, and (from the bundle) what its code cache did: refused or missing, it is written once the server listens. */
+async function serverModules(): Promise<ServerModules & { codeCache?: { state: CodeCacheState; save: () => string } }> {
   const bundle = hubAloneBundle();
-  if (bundle) return (await import(bundle.href)) as ServerModules;
+  if (bundle) {
+    const loaded = (await import('./hub-alone-bundle.js')).loadBundle<ServerModules>(bundle);
+    return { ...loaded.exports, codeCache: { state: loaded.codeCache, save: loaded.saveCodeCache } };
+  }
   const [{ createServer }, { loadConfig, clusterProblems }] = await Promise.all([import('./server.js'), import('./config.js')]);
   return { createServer, loadConfig, clusterProblems };
 }
@@ -47,7 +54,7 @@ async function serverModules(): Promise<ServerModules> {
 async function serve(): Promise<void> {
   // Every way of starting the server runs the same young-generation collector (core/scavenger).
   (await import('./core/scavenger.js')).applyServerScavenger();
-  const { createServer, loadConfig, clusterProblems } = await serverModules();
+  const { createServer, loadConfig, clusterProblems, codeCache } = await serverModules();
   const problems = clusterProblems(loadConfig());
   if (problems.length) throw new (await import('./config.js')).ConfigError(problems);
   // The port opens as soon as the hub runs; the apps start behind it (their routes answer 503
@@ -75,6 +82,10 @@ async function serve(): Promise<void> {
   process.on('SIGTERM', () => stop('SIGTERM'));
   process.on('SIGINT', () => stop('SIGINT'));
   const url = await server.listen();
+  if (codeCache) {
+    server.logger.info({ codeCache: codeCache.state }, 'hub alone: the server runs from dist/hub/server.cjs');
+    if (codeCache.state !== 'used') setTimeout(() => saveCodeCache(server.logger, codeCache.save), 1000).unref();
+  }
   if (server.generatedSecrets) printFirstStart(url, server.generatedSecrets, server.config.apiKey!);
   server.appsStarted.then(
     () => (appsSettled = true),
@@ -84,6 +95,18 @@ async function serve(): Promise<void> {
       process.exit(1);
     },
   );
+}
+
+/**
+ * A second after listening (not in the way of the first requests): the bundle's code cache for
+ * the next start, best effort (a read-only install keeps the one the build made).
+ */
+function saveCodeCache(logger: { info: (o: object, m: string) => void }, save: () => string): void {
+  try {
+    logger.info({ file: save() }, 'hub alone: code cache written for the next start');
+  } catch (err) {
+    logger.info({ err: (err as Error).message }, 'hub alone: code cache not written');
+  }
 }
 
 /** Printed once, on the start that generated the secrets (as Jupyter and Grafana do). */

@@ -9,7 +9,6 @@ import { existsSync } from 'node:fs';
 import { basename, dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import type { FastifyInstance } from 'fastify';
-import swaggerUi from '@fastify/swagger-ui';
 import { loadConfig, type AirwavesConfig } from './config.js';
 import { sentinelsOf } from './core/config.js';
 import { LoopLagMonitor, isQuietRequest } from './core/loop-lag.js';
@@ -176,8 +175,8 @@ export async function createServer(options: ServerOptions = {}): Promise<Airwave
   // Built UIs: dist/web/<app>/index.html at /<app>/ and Vite's shared, hashed files at /assets/.
   const web = webRoot();
   if (!existsSync(web)) logger.info({ web }, 'web UIs not built yet (npm run build); they are served as soon as they exist');
-  // Plugins' own routes (API docs, static UIs) are public: they serve files, not data.
-  await registerWebFiles(http, web, (scope) => scope.register(swaggerUi, { routePrefix: '/docs', ...(handover ? { transformSpecification: () => openApi() } : {}) }) as unknown as Promise<void>);
+  // The UIs' files and the API docs' UI (public: files, not data), served once first asked for.
+  registerWebFiles(http, { root: web, openApi });
   http.get('/openapi.json', { config: { auth: 'public' }, schema: { hide: true } }, async () => openApi());
 
   /** Mounts app `index` in its own scope under /api/v1/<app> (its routes are relative, its hooks stay inside). */

@@ -110,7 +110,8 @@ describe('Dockerfile', () => {
     }
     assert.ok(existsSync(inContext(context, '/app/dist/src/cli.js')), 'the CLI entry point is built');
     assert.ok(existsSync(inContext(context, '/app/dist/web/hub/index.html')), 'the web UIs are built');
-    assert.ok(existsSync(inContext(context, '/app/dist/hub/server.js')), 'the hub-alone bundle is built (the CLI loads it when AIRWAVES_APPS is empty)');
+    assert.ok(existsSync(inContext(context, '/app/dist/hub/server.cjs')), 'the hub-alone bundle is built (the CLI loads it when AIRWAVES_APPS is empty)');
+    assert.ok(existsSync(inContext(context, '/app/dist/hub/server.cjs.cache')), 'with its V8 code cache (made by the build: the image runs as a user who cannot write it)');
   });
 
   test('the start command is the README\'s (npm start = the package start script, without the rebuild)', () => {

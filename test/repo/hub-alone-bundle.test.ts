@@ -1,31 +1,36 @@
 /**
  * @module test/repo/hub-alone-bundle
  * The built CLI runs the hub alone (`AIRWAVES_APPS=` empty, no Redis) from the one-file bundle
- * that `npm run build` writes (dist/hub/server.js), and serves as the modules do: readiness, the
- * API docs, the OpenAPI document, the landing page and a WebSocket handshake. With an app it
- * loads the modules from dist/src instead (the apps share them).
+ * that `npm run build` writes (dist/hub/server.cjs) with the V8 code cache the build made beside
+ * it, and serves as the modules do: readiness, the API docs, the OpenAPI document, the landing
+ * page and a WebSocket handshake. With an app it loads the modules from dist/src instead (the
+ * apps share them). The loader (src/hub-alone-bundle.ts) runs a CommonJS file as `require` would,
+ * tells a used cache from a refused or missing one, and writes one that the next load uses.
  */
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { execFileSync, spawn } from 'node:child_process';
-import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
+import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import WebSocket from 'ws';
 import { freePort } from '../../bench/hub/servers.js';
 import { sleep } from '../helpers/server.js';
+import { codeCacheOf, loadBundle } from '../../src/hub-alone-bundle.js';
 
 // Records every ES module file the process loads (a module-customization hook), one URL a line.
 const RECORD_LOADS = `data:text/javascript,${encodeURIComponent(`import { register } from 'node:module';
 register('data:text/javascript,' + encodeURIComponent("import { appendFileSync } from 'node:fs'; export async function load(url, context, next) { if (url.startsWith('file:')) appendFileSync(process.env.LOADS_FILE, url + '\\\\n'); return next(url, context); }"));`)}`;
 
-async function startCli(apps: string, dir: string): Promise<{ base: string; stop: () => Promise<void>; loads: () => string[] }> {
+async function startCli(apps: string, dir: string): Promise<{ base: string; stop: () => Promise<void>; loads: () => string[]; log: () => string }> {
   const port = await freePort();
   const loadsFile = join(dir, `loads-${port}.txt`);
   const child = spawn(process.execPath, ['--import', RECORD_LOADS, 'dist/src/cli.js', 'serve'], {
-    env: { ...process.env, AIRWAVES_APPS: apps, AIRWAVES_PORT: String(port), AIRWAVES_HOST: '127.0.0.1', AIRWAVES_LOG_LEVEL: 'warn', AIRWAVES_DATA_DIR: join(dir, `data-${port}`), AIRWAVES_REDIS_URL: '', AIRWAVES_CONFIG: '', LOADS_FILE: loadsFile },
-    stdio: 'ignore',
+    env: { ...process.env, AIRWAVES_APPS: apps, AIRWAVES_PORT: String(port), AIRWAVES_HOST: '127.0.0.1', AIRWAVES_LOG_LEVEL: 'info', AIRWAVES_DATA_DIR: join(dir, `data-${port}`), AIRWAVES_REDIS_URL: '', AIRWAVES_CONFIG: '', LOADS_FILE: loadsFile },
+    stdio: ['ignore', 'pipe', 'ignore'],
   });
+  let log = '';
+  child.stdout!.setEncoding('utf8').on('data', (chunk: string) => (log += chunk));
   const base = `http://127.0.0.1:${port}`;
   for (const deadline = Date.now() + 60_000; ; await sleep(50)) {
     assert.ok(Date.now() < deadline, 'the CLI answers /readyz within 60 s');
@@ -35,11 +40,12 @@ async function startCli(apps: string, dir: string): Promise<{ base: string; stop
   return {
     base,
     loads: () => readFileSync(loadsFile, 'utf8').trim().split('\n'),
+    log: () => log,
     stop: () => new Promise<void>((done) => (child.once('exit', () => done()), child.kill('SIGTERM'))),
   };
 }
 
-test('the built CLI runs the hub alone from dist/hub/server.js and serves the core routes and the hub', { timeout: 400_000 }, async () => {
+test('the built CLI runs the hub alone from dist/hub/server.cjs with its code cache and serves the core routes and the hub', { timeout: 400_000 }, async () => {
   execFileSync(process.execPath, ['scripts/build.mjs', '--if-stale'], { stdio: 'inherit', timeout: 300_000 });
   const dir = mkdtempSync(join(tmpdir(), 'airwaves-bundle-'));
   try {
@@ -54,7 +60,9 @@ test('the built CLI runs the hub alone from dist/hub/server.js and serves the co
         ws.once('error', reject);
       });
       const loads = hub.loads();
-      assert.ok(loads.some((u) => u.endsWith('/dist/hub/server.js')), 'the bundle was loaded');
+      const started = hub.log().split('\n').filter((l) => l.includes('hub alone: the server runs from dist/hub/server.cjs'));
+      assert.equal(started.length, 1, `the bundle was loaded: ${hub.log()}`);
+      assert.equal((JSON.parse(started[0]!) as { codeCache: string }).codeCache, 'used', 'with the code cache the build made');
       assert.ok(!loads.some((u) => u.endsWith('/dist/src/server.js') || u.endsWith('/dist/src/config.js')), 'not the server modules of dist/src');
     } finally {
       await hub.stop();
@@ -63,10 +71,33 @@ test('the built CLI runs the hub alone from dist/hub/server.js and serves the co
     try {
       const loads = withApp.loads();
       assert.ok(loads.some((u) => u.endsWith('/dist/src/server.js')), 'with an app: the modules of dist/src');
-      assert.ok(!loads.some((u) => u.endsWith('/dist/hub/server.js')), 'with an app: not the bundle');
+      assert.ok(!withApp.log().includes('dist/hub/server.cjs'), 'with an app: not the bundle');
     } finally {
       await withApp.stop();
     }
+  } finally {
+    rmSync(dir, { recursive: true, force: true });
+  }
+});
+
+test('a CommonJS bundle runs as require would run it, and its code cache is written, used, and refused when it does not fit', () => {
+  const dir = mkdtempSync(join(tmpdir(), 'airwaves-code-cache-'));
+  try {
+    const file = join(dir, 'bundle.cjs');
+    writeFileSync(join(dir, 'helper.cjs'), 'module.exports = 41;');
+    writeFileSync(file, "const helper = require('./helper.cjs'); exports.answer = () => helper + 1; exports.where = __filename; exports.folder = __dirname;");
+    const first = loadBundle<{ answer: () => number; where: string; folder: string }>(file);
+    assert.equal(first.codeCache, 'missing');
+    assert.deepEqual([first.exports.answer(), first.exports.where, first.exports.folder], [42, file, dir], 'require, __filename and __dirname are the file’s');
+    assert.equal(first.saveCodeCache(), codeCacheOf(file));
+    const second = loadBundle<{ answer: () => number }>(file);
+    assert.equal(second.codeCache, 'used');
+    assert.equal(second.exports.answer(), 42);
+    // Another source under the same name (a rebuild without its cache): V8 refuses the old cache, the source still runs.
+    writeFileSync(file, 'exports.answer = () => 7;');
+    const changed = loadBundle<{ answer: () => number }>(file);
+    assert.equal(changed.codeCache, 'refused');
+    assert.equal(changed.exports.answer(), 7);
   } finally {
     rmSync(dir, { recursive: true, force: true });
   }
