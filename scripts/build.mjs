@@ -84,8 +84,9 @@ async function build() {
  * (dist/hub/server.cjs.cache), which the CLI hands V8 with the source (src/hub-alone-bundle.ts):
  * Node 20 has no compile cache for modules. Dynamic imports (apps, the database, Redis) stay
  * outside, pointing at dist/src: the CLI never takes this path when it would reach them. Packages
- * that read files next to their own module (the API docs' UI, static files, pino's workers) and
- * native or optional ones stay outside too. Without esbuild (a dependency of tsx and vite) the
+ * that read files next to their own module (the API docs' UI, static files) and native or optional
+ * ones stay outside too; pino is inside (a transport's worker file would not be found from here,
+ * and Airwaves logs to stdout without one). Without esbuild (a dependency of tsx and vite) the
  * bundle is skipped: the CLI then loads dist/src/server.js.
  */
 async function bundleHubAlone() {
@@ -121,7 +122,9 @@ async function bundleHubAlone() {
     // The modules' `import.meta.url` (their own location: the web UIs' root, createRequire) is the bundle's.
     define: { 'import.meta.url': '__airwavesBundleUrl' },
     banner: { js: "const __airwavesBundleUrl = require('node:url').pathToFileURL(__filename).href;" },
-    external: ['@fastify/swagger-ui', '@fastify/static', 'bufferutil', 'utf-8-validate', '@electric-sql/pglite', 'pg', 'ioredis', 'opusscript'],
+    // Outside too, read only when first used: the schema compilers (http/lazy-schema-compilers) and
+    // Fastify's inject (tests): 0.3 MB of source a start would read and keep for nothing.
+    external: ['@fastify/swagger-ui', '@fastify/static', '@fastify/ajv-compiler', 'light-my-request', 'bufferutil', 'utf-8-validate', '@electric-sql/pglite', 'pg', 'ioredis', 'opusscript'],
     plugins: [
       {
         // prom-client's Pushgateway (never used: Prometheus scrapes /metrics) loads node:https and
