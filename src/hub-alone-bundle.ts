@@ -57,8 +57,13 @@ export function loadBundle<T>(file: string): LoadedBundle<T> {
     saveCodeCache() {
       const target = codeCacheOf(file);
       const partial = `${target}.${process.pid}.partial`;
-      writeFileSync(partial, script.createCachedData());
-      renameSync(partial, target);
+      try {
+        writeFileSync(partial, script.createCachedData());
+        renameSync(partial, target);
+      } catch (err) {
+        rmSync(partial, { force: true }); // no half-written file left behind
+        throw err;
+      }
       return target;
     },
   };
