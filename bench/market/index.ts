@@ -5,7 +5,7 @@
  * [--truth-diffs 1000000] [--ccxt-seconds 15] [--ccxt-symbols 10] [--ccxt-rate 1000]
  * [--cpu-profile file.cpuprofile] [--heap-profile file.heapprofile | --heap-survivors file.heapprofile]
  * [--gateway-cpu-quota 1] [--tape]
- * [--gc-modes parallel,serial]`
+ * [--gc-modes parallel,serial] [--gc-pauses 100] [--gc-max-seconds 60]`
  *
  * 1. hot: parse ns and bytes allocated per message, field scanner vs JSON.parse, and the lean
  *    pipeline vs the straightforward one (a child with --expose-gc and a fixed young generation).
@@ -31,6 +31,10 @@
  * alone): on a loaded machine, back-to-back windows are the only fair comparison. The default is
  * the mode the server runs in (src/core/scavenger.ts). `--trace-gc-nvp` on the bench's node and
  * gc-nvp.ts on its output split each scavenge into its phases.
+ * `--gc-pauses`: a rung's window (live feed, not `--tape`) goes on past `--step-seconds` until it
+ * has seen that many GC pauses, up to `--gc-max-seconds`: at 1k venue msg/s a scavenge comes every
+ * ~2.5 s, so an 8 s window's "p99" was the worst of 3 pauses. The report gives each rung's pause
+ * count beside its p99 and max, and a p99 pooled over the unsaturated rungs of 1k–10k msg/s.
  * Profiles (`--cpu-profile`, `--heap-profile`) cover the rungs of the ladders run, nothing else,
  * one file per ladder (`x.cpuprofile` → `x.ladder.cpuprofile`, `x.bare.cpuprofile`).
  * Results: bench/results/market.json and .md, with load averages.
@@ -99,12 +103,15 @@ export async function main(argv: string[]): Promise<void> {
       tape: { type: 'boolean', default: false },
       'idle-seconds': { type: 'string', default: '60' },
       'gc-modes': { type: 'string', default: SERVER_SCAVENGER },
+      'gc-pauses': { type: 'string', default: '100' },
+      'gc-max-seconds': { type: 'string', default: '60' },
     },
   });
   profileFiles = { cpu: values['cpu-profile'] || undefined, heap: values['heap-profile'] || undefined, survivors: values['heap-survivors'] || undefined };
   quota = values['gateway-cpu-quota'] ? Number(values['gateway-cpu-quota']) : null;
   tape = values.tape;
   gcModes = values['gc-modes'].split(',').map(parseScavengerMode);
+  gcWindow = { pauses: Number(values['gc-pauses']), maxSeconds: Number(values['gc-max-seconds']) };
   setScavenger(gcModes[0]); // the warm-up, the CCXT comparison and the soak run as the server does
   const { tape: _tape, ...stringValues } = values;
   const parts = new Set(values.parts.split(','));
@@ -155,6 +162,8 @@ let profileFiles: ProfileFiles = {};
 let quota: number | null = null;
 let tape = false;
 let gcModes: ScavengerMode[] = [SERVER_SCAVENGER];
+/** How many GC pauses a rung's window waits for, and its longest extension (`--gc-pauses`, `--gc-max-seconds`). */
+let gcWindow = { pauses: 0, maxSeconds: 0 };
 
 function parseScavengerMode(mode: string): ScavengerMode {
   if (mode !== 'parallel' && mode !== 'serial') throw new Error(`--gc-modes: '${mode}' is neither parallel nor serial`);
@@ -286,7 +295,7 @@ async function measureRung(rig: MarketRig, offered: number, stepSeconds: number,
   }
   rig.setRate(perVenueSymbol(offered));
   await sleep(2000); // settle at the new rate
-  const w = await rig.measure(stepSeconds);
+  const w = await rig.measure(stepSeconds, gcWindow.pauses, Math.max(stepSeconds, gcWindow.maxSeconds));
   return { offeredMsgsPerSec: offered, ...w, saturated: saturation(w, offered) };
 }
 

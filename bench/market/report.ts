@@ -52,6 +52,18 @@ const f = (n: number | undefined, d = 2) => (n !== undefined && Number.isFinite(
 /** A rung's offered rate, with its scavenger mode when the run compared modes. */
 const rate = (s: Rung) => (s.gcMode ? `${s.offeredMsgsPerSec} (${s.gcMode} scavenge)` : String(s.offeredMsgsPerSec));
 const p3 = (p: Pcts, d = 3) => `${f(p.p50, d)} / ${f(p.p99, d)} / ${f(p.p999, d)}`;
+/** A rung's GC pause p99 / max with the pauses it rests on (older results have no count). */
+const gcCell = (s: Rung) => `${f(s.gcPauseP99Ms)} / ${f(s.gcPauseMaxMs)}${s.gcCount !== undefined ? ` (${s.gcCount})` : ''}`;
+
+/**
+ * The GC pause p99 over several rungs' pauses together (those that kept every pause): with under
+ * ~100 pauses per rung a rung's own p99 is its worst pause, so the target is read on the pool.
+ */
+export function pooledGcPauses(rungs: Rung[]): { p99: number; max: number; count: number } | null {
+  const all = rungs.flatMap((r) => r.gcPausesMs ?? []).sort((a, b) => a - b);
+  if (all.length === 0) return null;
+  return { p99: all[Math.min(all.length - 1, Math.ceil(0.99 * all.length) - 1)], max: all[all.length - 1], count: all.length };
+}
 
 /**
  * Where the machine's CPU went per rung, and the GC split by kind. CPU time is inflated far less
@@ -104,16 +116,21 @@ function ladderSection(r: MarketResults): string[] {
   const sat = r.ladder.find((x) => x.saturated);
   const kept = r.ladder.filter((x) => !x.saturated);
   const best = kept.at(-1);
+  const targetRungs = kept.filter((x) => x.offeredMsgsPerSec >= 1000 && x.offeredMsgsPerSec <= 10_000);
+  const pooled = pooledGcPauses(targetRungs);
+  const gcVerdict = pooled
+    ? `pooled over the ${targetRungs.map((x) => x.offeredMsgsPerSec).join(' and ')} msg/s rungs: p99 ${f(pooled.p99)} ms of ${pooled.count} pauses (max ${f(pooled.max)} ms): ${pooled.p99 < 2 ? 'met' : 'not met'}${pooled.count < 100 ? ' (under 100 pauses: read it as the worst one or two)' : ''}; per rung: ${targetRungs.map((x) => `${x.offeredMsgsPerSec}: ${f(x.gcPauseP99Ms)} ms of ${x.gcCount}`).join(', ')}`
+    : kept.length ? (kept.every((x) => x.gcPauseP99Ms < 2) ? 'met on every unsaturated rung' : 'not met on every unsaturated rung') : '–';
   return [
     `## Gateway rate ladder (${r.ladderAt})`,
     '',
-    `Simulator: one process per venue; gateway + hub: the measured process; ${r.options.subscribers} hub subscribers in 4 processes (each on one symbol's Binance book, consolidated BBO and Coinbase trades). Warm-up: all ${Number(r.options.symbols) * 3} books synced after ${f(r.warmup.seconds, 1)} s, then a calibration window (${f(r.warmup.msgsPerUpdate)} feed messages per book update). ${r.options['step-seconds']} s per rung after 2 s to settle.`,
+    `Simulator: one process per venue; gateway + hub: the measured process; ${r.options.subscribers} hub subscribers in 4 processes (each on one symbol's Binance book, consolidated BBO and Coinbase trades). Warm-up: all ${Number(r.options.symbols) * 3} books synced after ${f(r.warmup.seconds, 1)} s, then a calibration window (${f(r.warmup.msgsPerUpdate)} feed messages per book update). ${r.options['step-seconds']} s per rung after 2 s to settle${r.options['gc-pauses'] && r.options['gc-pauses'] !== '0' ? `, longer (up to ${r.options['gc-max-seconds']} s) until the window has seen ${r.options['gc-pauses']} GC pauses` : ''}.`,
     '',
-    '| venue msg/s offered | sent | received by gateway | publications/s | deliveries/s | internal p50 / p99 / p99.9 ms | end to end p50 / p99 / p99.9 ms | GC pause p99 / max ms | event loop busy | RSS MB | load |',
+    '| venue msg/s offered | sent | received by gateway | publications/s | deliveries/s | internal p50 / p99 / p99.9 ms | end to end p50 / p99 / p99.9 ms | GC pause p99 / max ms (pauses) | event loop busy | RSS MB | load |',
     '|---|---|---|---|---|---|---|---|---|---|---|',
     ...r.ladder.map(
       (s) =>
-        `| ${rate(s)} | ${s.venueSentPerSec} | ${s.venueReceivedPerSec} | ${s.publicationsPerSec} | ${s.deliveriesPerSec} | ${p3(s.internalMs)} | ${p3(s.endToEndMs, 2)} | ${f(s.gcPauseP99Ms)} / ${f(s.gcPauseMaxMs)} | ${f(s.eventLoopUtilisation * 100, 0)} % | ${s.rssMb} | ${s.load.join(' / ')} |${s.saturated ? ` **saturated**: ${s.saturated}` : ''}`,
+        `| ${rate(s)} | ${s.venueSentPerSec} | ${s.venueReceivedPerSec} | ${s.publicationsPerSec} | ${s.deliveriesPerSec} | ${p3(s.internalMs)} | ${p3(s.endToEndMs, 2)} | ${gcCell(s)} | ${f(s.eventLoopUtilisation * 100, 0)} % | ${s.rssMb} | ${s.load.join(' / ')} |${s.saturated ? ` **saturated**: ${s.saturated}` : ''}`,
     ),
     '',
     ...cpuTable(r.ladder),
@@ -121,7 +138,7 @@ function ladderSection(r: MarketResults): string[] {
     'Internal: a venue message received by the gateway (`tsRecv`, when its socket delivers it) → its publication handed to the hub (encoded, offset assigned, queued to subscribers). End to end: the simulator\'s send time (the event time it writes into the message, sub-ms) → a subscriber process parsing the frame (1 in 4 sampled; Binance book deltas). Histograms of 10 µs resolution (values are bucket upper edges).',
     '',
     `**Saturation:** ${sat ? `at ${sat.offeredMsgsPerSec} venue msg/s (${sat.saturated}); the highest rung kept up with was ${best ? `${best.offeredMsgsPerSec} msg/s (internal p99 ${f(best.internalMs.p99, 3)} ms, end to end p99 ${f(best.endToEndMs.p99)} ms)` : 'none'}` : 'not reached within the ladder'}.`,
-    `**Target** internal p99 < 1 ms and p99.9 < 5 ms at 100,000 venue msg/s: ${at100k ? (at100k.internalMs.p99 < 1 && at100k.internalMs.p999 < 5 ? 'met' : 'not met') : 'not met — the gateway does not reach 100,000 msg/s on this machine (see saturation)'}. GC pause p99 < 2 ms: ${kept.length ? (kept.every((x) => x.gcPauseP99Ms < 2) ? 'met on every unsaturated rung' : 'not met on every unsaturated rung') : '–'}.`,
+    `**Target** internal p99 < 1 ms and p99.9 < 5 ms at 100,000 venue msg/s: ${at100k ? (at100k.internalMs.p99 < 1 && at100k.internalMs.p999 < 5 ? 'met' : 'not met') : 'not met — the gateway does not reach 100,000 msg/s on this machine (see saturation)'}. GC pause p99 < 2 ms at 1k and 10k msg/s: ${gcVerdict}.`,
     '',
   ];
 }
@@ -174,9 +191,9 @@ export function renderMarkdown(r: MarketResults): string {
       '',
       'Parse → books → orchestrator → hub publish (encoded, stored in history), no fan-out: the gateway\'s own ceiling, to tell its cost from the fan-out\'s.',
       '',
-      '| venue msg/s offered | sent | received by gateway | publications/s | internal p50 / p99 / p99.9 ms | GC pause p99 / max ms | event loop busy | load |',
+      '| venue msg/s offered | sent | received by gateway | publications/s | internal p50 / p99 / p99.9 ms | GC pause p99 / max ms (pauses) | event loop busy | load |',
       '|---|---|---|---|---|---|---|---|',
-      ...r.bareLadder.map((s) => `| ${rate(s)} | ${s.venueSentPerSec} | ${s.venueReceivedPerSec} | ${s.publicationsPerSec} | ${p3(s.internalMs)} | ${f(s.gcPauseP99Ms)} / ${f(s.gcPauseMaxMs)} | ${f(s.eventLoopUtilisation * 100, 0)} % | ${s.load.join(' / ')} |${s.saturated ? ` **saturated**: ${s.saturated}` : ''}`),
+      ...r.bareLadder.map((s) => `| ${rate(s)} | ${s.venueSentPerSec} | ${s.venueReceivedPerSec} | ${s.publicationsPerSec} | ${p3(s.internalMs)} | ${gcCell(s)} | ${f(s.eventLoopUtilisation * 100, 0)} % | ${s.load.join(' / ')} |${s.saturated ? ` **saturated**: ${s.saturated}` : ''}`),
       '',
       ...cpuTable(r.bareLadder),
       ...heapTable(r.bareLadder),

@@ -90,6 +90,8 @@ export interface Window {
   gcPauseP99Ms: number;
   gcPauseMaxMs: number;
   gcCount: number;
+  /** Every GC pause of the window, ascending (ms): rungs can be pooled for a p99 on enough pauses. */
+  gcPausesMs?: number[];
   /** Scavenges (young generation) only. */
   gcMinorP99Ms: number;
   gcMinorCount: number;
@@ -326,8 +328,12 @@ export class MarketRig {
     return { startAt, at, renderMs: renders, done: Promise.all(played).then((p) => p.map((x) => x.played)) };
   }
 
-  /** Resets every counter, waits `seconds`, and returns that window's figures. */
-  async measure(seconds: number): Promise<Window> {
+  /**
+   * Resets every counter, waits `seconds`, and returns that window's figures. With `gcPauses`, the
+   * window goes on (1 s at a time, up to `maxSeconds`) until it has seen that many GC pauses: a
+   * p99 of a handful of pauses is their worst one, not a percentile.
+   */
+  async measure(seconds: number, gcPauses = 0, maxSeconds = seconds): Promise<Window> {
     await this.subscriberReports();
     const s0 = await this.simStats();
     const r0 = await this.venueReceived();
@@ -342,6 +348,7 @@ export class MarketRig {
     const stopHeapFlow = recordHeapFlow();
     const t0 = performance.now();
     await sleep(seconds * 1000);
+    while (this.gcPauses.length < gcPauses && performance.now() - t0 < maxSeconds * 1000) await sleep(1000);
     const heap = stopHeapFlow();
     const elu = performance.eventLoopUtilization(elu0);
     const secs = (performance.now() - t0) / 1000;
@@ -378,6 +385,7 @@ export class MarketRig {
       gcPauseP99Ms: percentile(gc, 99),
       gcPauseMaxMs: gc.length ? gc[gc.length - 1] : 0,
       gcCount: gc.length,
+      gcPausesMs: gc.map((ms) => Number(ms.toFixed(3))),
       gcMinorP99Ms: percentile(minor, 99),
       gcMinorCount: minor.length,
       gcMajorCount: gcMajor,

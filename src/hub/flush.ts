@@ -37,6 +37,14 @@ const BLOCKED_POLL_MS = 10;
 /** The clock is read once per this many sessions written (reading it per session costs more than it saves). */
 const SLICE_CHECK_EVERY = 16;
 
+/** A batch joined this pass: items[from, to) of the first session that had it, and its frame. */
+interface BatchMemo {
+  items: Outbound[];
+  from: number;
+  to: number;
+  frame: Buffer;
+}
+
 export class FlushScheduler implements SessionHost {
   /**
    * The sessions that became dirty since the last pass started: dirty[0, dirtyLength). Two lists
@@ -57,9 +65,13 @@ export class FlushScheduler implements SessionHost {
   /**
    * The batches written this pass, keyed by the batch's first item: items[from, to) of the first
    * session that had it (its own array, not a copy: sessions leave it untouched until
-   * releaseFlushed() after the pass) and the frame joined from them. Cleared after each pass.
+   * releaseFlushed() after the pass) and the frame joined from them. A new Map per pass, not
+   * `clear()`: once a long-lived Map's table is in the old generation, each clear allocates the
+   * next table there too, and the dead table keeps its entries (the pass's batches, their frames)
+   * and a link to its successor; the scavenger counts that old-space garbage as live until a
+   * mark-compact, so every pass's batches were copied and promoted (docs/market.md, "Garbage collection").
    */
-  private readonly batchCache = new Map<Outbound, { items: Outbound[]; from: number; to: number; frame: Buffer }>();
+  private batchCache = new Map<Outbound, BatchMemo>();
   /** Inside a flush pass, the oldest publication written so far (for one latency observation per pass). */
   private inPass = false;
   private passOldestPublishedAt = Infinity;
@@ -131,7 +143,7 @@ export class FlushScheduler implements SessionHost {
       }
     }
     this.inPass = false;
-    this.batchCache.clear();
+    if (this.batchCache.size > 0) this.batchCache = new Map();
     for (let j = first; j < i; j++) {
       list[j]!.releaseFlushed();
       list[j] = undefined;

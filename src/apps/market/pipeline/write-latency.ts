@@ -12,10 +12,18 @@
  * message of the turn. (A pass that yields after its time slice finishes a little later.)
  * With real venues the venue's clock is in it: a skewed clock shifts the whole histogram.
  */
-import { nowMs, type VenueName } from '../types.js';
+import { nowMs, VENUES, type VenueName } from '../types.js';
 
+/**
+ * Why a typed array per venue and not a Map cleared every turn: a long-lived Map's table ends up
+ * in the old generation, and from then on each `clear()` allocates the next table there too,
+ * while the dead table keeps its entries (here the event times, heap numbers) and a link to its
+ * successor: the scavenger treats that old-space garbage as live until a mark-compact, so every
+ * turn's entries were copied and promoted (docs/market.md, "Garbage collection").
+ */
 export class WriteLatency {
-  private readonly oldest = new Map<VenueName, number>();
+  /** The oldest event time published this turn, by venue index in VENUES; NaN: none. */
+  private readonly oldest = new Float64Array(VENUES.length).fill(Number.NaN);
   private scheduled = false;
 
   constructor(private readonly observe: (venue: VenueName, seconds: number) => void) {}
@@ -23,25 +31,23 @@ export class WriteLatency {
   /** A publication carrying the venue's event time was just handed to the hub. */
   published(venue: VenueName, tsEvent: number): void {
     if (!(tsEvent > 0)) return; // a venue message without a usable time (unparsable timestamp)
-    const o = this.oldest.get(venue);
-    if (o === undefined || tsEvent < o) this.oldest.set(venue, tsEvent);
+    const i = VENUES.indexOf(venue);
+    const o = this.oldest[i];
+    if (!(tsEvent >= o)) this.oldest[i] = tsEvent; // NaN (none yet) compares false
     if (!this.scheduled) {
       this.scheduled = true;
       setImmediate(this.afterFlush);
     }
   }
 
-  private flushedAt = 0;
-
   private readonly afterFlush = (): void => {
     this.scheduled = false;
-    this.flushedAt = nowMs();
-    // forEach with a method, not for..of: no [venue, time] entry array per venue per turn.
-    this.oldest.forEach(this.observeOldest);
-    this.oldest.clear();
-  };
-
-  private readonly observeOldest = (te: number, venue: VenueName): void => {
-    this.observe(venue, Math.max(0, this.flushedAt - te) / 1000);
+    const flushedAt = nowMs();
+    for (let i = 0; i < VENUES.length; i++) {
+      const te = this.oldest[i];
+      if (Number.isNaN(te)) continue;
+      this.observe(VENUES[i], Math.max(0, flushedAt - te) / 1000);
+      this.oldest[i] = Number.NaN;
+    }
   };
 }
