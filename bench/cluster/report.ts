@@ -256,6 +256,25 @@ export function summarize(
       met: bound.length === 0,
     });
   }
+  // What a bigger rig costs its nodes (docs/cluster.md "What a second and third node lose"): the
+  // generators cost about what the nodes do per delivery, so the rig's own share of the shared
+  // cores grows with the node count, and a node's CPU per delivery near its quota with it.
+  const atSaturation = (c: SetupResult) => {
+    const sat = c.runs.map((r) => r.saturation).filter((x): x is StepResult => !!x);
+    return { us: spreadOf(sat.map((x) => x.cpuUsPerDelivery.nodes)), own: spreadOf(sat.map((x) => r2(x.cpuPercent.machine - x.cpuPercent.other))), n: sat.length };
+  };
+  const baseAt = base ? atSaturation(base) : null;
+  for (const c of setups) {
+    const at = atSaturation(c);
+    if (!at.n) continue;
+    const vs = baseAt?.n && c !== base ? ` (${Math.round((100 * at.us.median) / baseAt.us.median)} % of ${base!.label}'s)` : '';
+    checks.push({
+      name: `${c.label}: node CPU per delivery at the saturation steps, and the rig's own CPU there (nodes, redis-server, generators: the machine minus other work)`,
+      target: 'none (reported)',
+      actual: `${spreadText(at.us, ' µs')}${vs}; the rig ${spreadText(at.own, ' %')} of ${cpuCount * 100} %`,
+      met: true,
+    });
+  }
   return { baseline: base?.label ?? null, ratios, checks };
 }
 

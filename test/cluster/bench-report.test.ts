@@ -344,3 +344,13 @@ test('the cross-node target on its own load shape: its K and publications per no
   assert.match(page, /on the target's load shape, K = 5/);
   assert.match(page, /Publish phases staggered/);
 });
+
+test('node CPU per delivery at the saturation steps and the rig\'s own CPU there: reported per setup, against the baseline\'s', () => {
+  const at = (us: number, machine: number, other: number) => ({ cpuUsPerDelivery: { nodes: us, redis: 1, generators: us }, cpuPercent: { nodes: [20], redis: 1, receivers: [10], publishers: [3], machine, other } });
+  const setups = bySetup([search(1, 1, 700, at(14, 48, 4)), search(3, 1, 700, at(15.4, 142, 6))]);
+  const checks = summarize(opts, setups, null).checks.filter((c) => c.name.includes('at the saturation steps, and the rig'));
+  assert.equal(checks.length, 2);
+  assert.match(checks[0].actual, /^14 µs .*the rig 44 % \(44–44 %; runs 44\) of \d+00 %$/);
+  assert.match(checks[1].actual, /^15\.4 µs .*\(110 % of 1 node redis @0\.15's\); the rig 136 % /);
+  assert.ok(checks.every((c) => c.target === 'none (reported)' && c.met));
+});
