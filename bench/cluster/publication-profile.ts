@@ -36,11 +36,13 @@ await receiver.call({ type: 'connect', kind: 'airwaves', host: HOST, port: node.
 for (const step of [1, 2]) {
   await receiver.call({ type: 'step', step });
   const before = sampleProc(node.pid!);
+  const publisherBefore = sampleProc(publisher.pid);
   const r = await publisher.call<PublisherResult>({ type: 'run', step, rate: 10, durationMs: ms, payloadBytes: 200, startAtUs: null, channels: indexes.map((index) => ({ index, phaseUs: Math.round((index * 1e5) / n) })) }, ms * 3 + 30_000);
   const { reports } = await drainReceivers([receiver], r.published, new Map(indexes.map((i) => [channelName(i), s])), { quietMs: 1000, maxMs: 15_000 });
   const cpu = sampleProc(node.pid!).cpuSeconds - before.cpuSeconds;
+  const publisherCpu = sampleProc(publisher.pid).cpuSeconds - publisherBefore.cpuSeconds;
   const got = reports[0].received;
-  console.log(`step ${step}: ${r.total} publications, ${got} deliveries, node CPU ${(cpu * 1000).toFixed(0)} ms: ${((cpu * 1e6) / r.total).toFixed(0)} µs per publication with its ${s} deliveries; lost ${reports[0].lost}`);
+  console.log(`step ${step}: ${r.total} publications, ${got} deliveries, node CPU ${(cpu * 1000).toFixed(0)} ms: ${((cpu * 1e6) / r.total).toFixed(0)} µs per publication with its ${s} deliveries; publisher ${((publisherCpu * 1e6) / r.total).toFixed(0)} µs per publication; lost ${reports[0].lost}`);
 }
 await Promise.all([receiver.stop(), publisher.stop()]);
 await node.stop();
