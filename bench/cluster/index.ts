@@ -23,7 +23,7 @@ import { cpus, loadavg, totalmem } from 'node:os';
 import { basename, dirname, join, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { parseArgs } from 'node:util';
-import type { StepResult } from './rig.js';
+import type { PublishPhases, StepResult } from './rig.js';
 import { checkCpuController, removeStaleGroups } from './cgroup.js';
 import { reaper } from './reaper.js';
 import { LOAD_SHAPE_FLAGS, numberOption as num } from '../hub/options.js';
@@ -109,8 +109,18 @@ const USAGE = `usage: npm run bench -- cluster [options]
                          CFS periods of the half-load steps, each on a fresh rig at the same rate
                          and quota; the first is the target's figure (default: --cpu-period-ms,
                          then 100, the kernel's default; docs/cluster.md "The cross-node tail")
+  --half-load-channels-per-node K
+                         K of the target's half-load steps (default 5: 10 channels and 100
+                         publications/s per node, s = a fifth of the K = 1 steps' at the same
+                         deliveries/s); the searches' K is run beside it at every period
+                         (docs/cluster.md "The load shape of the cross-node target")
   --half-load-of RATE    no searches: only the half-load steps, at half of RATE deliveries/s (a
                          2-node median saturation from an earlier run, e.g. a quiet one)
+  --phases MODE          when each channel publishes within its period: staggered (default: every
+                         node's channels evenly spaced as on a lone node, node n shifted n/N of that
+                         spacing, so the nodes' fan-outs take turns on the shared cores), aligned
+                         (every node at the same instants) or free (each publisher from whenever its
+                         request arrives, the rig before 7 Dec 13:00 UTC); docs/cluster.md
   --p99-limit MS         saturation criterion, the same for every setup (default 50)
   --out NAME|PATH        results file stem: a bare name goes to bench/results/NAME.json and .md,
                          a path to PATH.json and .md (default cluster)
@@ -122,6 +132,11 @@ export interface Options extends SearchOptions {
   repeat: number;
   /** Given: no searches, only the half-load steps at half this 2-node saturation rate (deliveries/s). */
   halfLoadOf: number | null;
+  /**
+   * K of the target's half-load steps (docs/cluster.md "The load shape of the cross-node target"):
+   * the same deliveries/s as the searches' shape, over more channels with fewer subscribers each.
+   */
+  halfLoadChannelsPerNode: number;
   /** CFS periods (ms) of the half-load steps, one fresh rig each; the first is the target's figure (empty without quotas). */
   halfLoadPeriodsMs: number[];
   /** Results go to `<outStem>.json` and `<outStem>.md`. */
@@ -141,6 +156,11 @@ const { clients: _clients, channels: _channels, rate: _rate, receivers: _receive
 export function halfLoadPeriods(raw: string | undefined, searchPeriodMs: number): number[] {
   const list = raw === undefined ? [searchPeriodMs, 100] : raw.split(',').map((v) => num('half-load-periods-ms', v.trim(), 0, 1, 1000));
   return [...new Set(list)];
+}
+
+function phasesOf(raw: string): PublishPhases {
+  if (raw === 'staggered' || raw === 'aligned' || raw === 'free') return raw;
+  throw new Error(`--phases: "${raw}" is not staggered, aligned or free`);
 }
 
 function parseSetups(raw: string): Setup[] {
@@ -173,6 +193,8 @@ function parseOptions(args: string[]): Options {
       'half-load-steps': { type: 'string' },
       'half-load-of': { type: 'string' },
       'half-load-periods-ms': { type: 'string' },
+      phases: { type: 'string' },
+      'half-load-channels-per-node': { type: 'string' },
       out: { type: 'string' },
       help: { type: 'boolean' },
     },
@@ -213,8 +235,10 @@ function parseOptions(args: string[]): Options {
     ladder,
     fixedSubscribers,
     p99LimitMs: num('p99-limit', values['p99-limit'], 50, 0.1, 60_000),
+    phases: phasesOf(values.phases ?? 'staggered'),
     repeat: Math.round(num('repeat', values.repeat, quick ? 1 : 3, 1, 20)),
     halfLoadSteps: values['no-saturation'] ? 0 : Math.round(num('half-load-steps', values['half-load-steps'], 3, 0, 20)),
+    halfLoadChannelsPerNode: Math.round(num('half-load-channels-per-node', values['half-load-channels-per-node'], 5, 1, 100)),
     halfLoadPeriodsMs: quota ? halfLoadPeriods(values['half-load-periods-ms'], quota.periodUs / 1000) : [],
     halfLoadOf: values['half-load-of'] === undefined ? null : num('half-load-of', values['half-load-of'], 0, 1, 100_000_000),
     outStem: outStemOf(values.out ?? 'cluster'),
@@ -293,18 +317,27 @@ export async function main(args: string[]): Promise<void> {
   const saturation = opts.halfLoadOf ?? searched?.saturation.median ?? 0;
   const otherPeriods: HalfLoadResult[] = [];
   const periods: (number | null)[] = opts.quota && opts.halfLoadPeriodsMs.length ? opts.halfLoadPeriodsMs : [null];
-  for (const [i, periodMs] of (two && opts.halfLoadSteps > 0 ? periods : []).entries()) {
+  // The target's steps first (the target's load shape, K = --half-load-channels-per-node, at the
+  // first period), then the searches' shape at every period, reported beside it.
+  const variants = [
+    { channelsPerNode: opts.halfLoadChannelsPerNode, periodMs: periods[0] },
+    ...periods.map((periodMs) => ({ channelsPerNode: opts.channelsPerNode, periodMs })),
+  ].filter((v, i, all) => all.findIndex((w) => w.channelsPerNode === v.channelsPerNode && w.periodMs === v.periodMs) === i);
+  for (const [i, { channelsPerNode, periodMs }] of (two && opts.halfLoadSteps > 0 ? variants : []).entries()) {
     if (!two) break;
     const quota = opts.quota && periodMs !== null ? { ...opts.quota, periodUs: periodMs * 1000 } : opts.quota;
-    log(`\n[${two.label} at half of ${saturation} deliveries/s${opts.halfLoadOf === null ? ', its median saturation' : ' (--half-load-of)'}${periodMs !== null ? `, CFS period ${periodMs} ms` : ''}] load average ${loadavg().map((v) => v.toFixed(2)).join(' ')}`);
+    log(
+      `\n[${two.label} at half of ${saturation} deliveries/s${opts.halfLoadOf === null ? ', its median saturation' : ' (--half-load-of)'}, K = ${channelsPerNode}${periodMs !== null ? `, CFS period ${periodMs} ms` : ''}] ` +
+        `load average ${loadavg().map((v) => v.toFixed(2)).join(' ')}`,
+    );
     try {
-      const result = await halfLoad(two, saturation, opts.halfLoadOf === null ? 'searches' : 'given', { ...opts, quota }, log, describe);
+      const result = await halfLoad(two, saturation, opts.halfLoadOf === null ? 'searches' : 'given', { ...opts, quota, channelsPerNode }, log, describe);
       if (i === 0) half = result;
       else otherPeriods.push(result);
     } catch (err) {
       const message = (err as Error).message.split('\n')[0];
       log(`  half-load steps failed: ${message}`);
-      failures.push(`${two.label} at half load${periodMs !== null ? ` (${periodMs} ms period)` : ''}: ${message}`);
+      failures.push(`${two.label} at half load (K = ${channelsPerNode}${periodMs !== null ? `, ${periodMs} ms period` : ''}): ${message}`);
     }
   }
   const summary = summarize(opts, setups, half, otherPeriods);

@@ -60,6 +60,15 @@ export interface HalfLoadResult extends Setup {
   deliveredPerSec: Spread;
   /** CFS period of the nodes' CPU groups during these steps, ms (null without quotas). */
   periodMs?: number | null;
+  /** K of these steps: channels per set, 2K per node (absent in results from before it varied: the searches' K). */
+  channelsPerNode?: number;
+  /** Publications per second each node fans out at these steps (2K·r). */
+  publicationsPerNodePerSec?: number;
+}
+
+/** "K = 5: 10 channels, 100 publications/s per node" of a half-load run, or "" for results from before K varied. */
+export function shapeText(h: HalfLoadResult): string {
+  return h.channelsPerNode === undefined ? '' : `K = ${h.channelsPerNode}: ${2 * h.channelsPerNode} channels, ${h.publicationsPerNodePerSec} publications/s per node`;
 }
 
 /** Every search of one setup, and its saturation throughput over them (0 for a search where no step passed). */
@@ -190,7 +199,7 @@ export function summarize(
     const lost = sum(half.steps.map((s) => s.lost + s.duplicated + s.outOfOrder));
     checks.push({
       name:
-        `${half.label}: cross-node publish→client p99 at 50 % of ${half.saturationFrom === 'searches' ? 'its median saturation' : 'a given 2-node saturation (--half-load-of)'} (${half.targetPerSec} of ${half.saturationPerSec} deliveries/s: s = ${half.subscribersPerChannel}, ` +
+        `${half.label}: cross-node publish→client p99 at 50 % of ${half.saturationFrom === 'searches' ? 'its median saturation' : 'a given 2-node saturation (--half-load-of)'} (${half.targetPerSec} of ${half.saturationPerSec} deliveries/s: s = ${half.subscribersPerChannel}${half.channelsPerNode === undefined ? '' : `, ${shapeText(half)}`}, ` +
         `measured ${half.deliveredPerSec.median}/s = ${share} %), median of ${half.steps.length} steps of ${half.steps[0]?.durationMs / 1000} s on a fresh rig`,
       target: `< ${opts.crossNodeP99TargetMs} ms`,
       actual: `cross-node ${spreadText(half.crossNodeP99, ' ms')}; same-node at the same rate ${spreadText(half.sameNodeP99, ' ms')}; ${lost} lost, duplicated or reordered`,
@@ -247,6 +256,25 @@ export function summarize(
       met: bound.length === 0,
     });
   }
+  // What a bigger rig costs its nodes (docs/cluster.md "What a second and third node lose"): the
+  // generators cost about what the nodes do per delivery, so the rig's own share of the shared
+  // cores grows with the node count, and a node's CPU per delivery near its quota with it.
+  const atSaturation = (c: SetupResult) => {
+    const sat = c.runs.map((r) => r.saturation).filter((x): x is StepResult => !!x);
+    return { us: spreadOf(sat.map((x) => x.cpuUsPerDelivery.nodes)), own: spreadOf(sat.map((x) => r2(x.cpuPercent.machine - x.cpuPercent.other))), n: sat.length };
+  };
+  const baseAt = base ? atSaturation(base) : null;
+  for (const c of setups) {
+    const at = atSaturation(c);
+    if (!at.n) continue;
+    const vs = baseAt?.n && c !== base ? ` (${Math.round((100 * at.us.median) / baseAt.us.median)} % of ${base!.label}'s)` : '';
+    checks.push({
+      name: `${c.label}: node CPU per delivery at the saturation steps, and the rig's own CPU there (nodes, redis-server, generators: the machine minus other work)`,
+      target: 'none (reported)',
+      actual: `${spreadText(at.us, ' µs')}${vs}; the rig ${spreadText(at.own, ' %')} of ${cpuCount * 100} %`,
+      met: true,
+    });
+  }
   return { baseline: base?.label ?? null, ratios, checks };
 }
 
@@ -284,9 +312,9 @@ export function duplicateFromEngineCheck(steps: StepResult[]): Check {
 export function periodCheck(other: HalfLoadResult, target: HalfLoadResult | null): Check {
   const lost = sum(other.steps.map((s) => s.lost + s.duplicated + s.outOfOrder));
   const throttled = spreadOf(other.steps.map((s) => max(s.throttledPercent ?? [0])));
-  const vs = target ? ` (the target's steps, ${target.periodMs ?? '–'} ms period: cross-node ${target.crossNodeP99.median} ms, same-node ${target.sameNodeP99.median} ms)` : '';
+  const vs = target ? ` (the target's steps${target.channelsPerNode === undefined ? '' : `, K = ${target.channelsPerNode}`}, ${target.periodMs ?? '–'} ms period: cross-node ${target.crossNodeP99.median} ms, same-node ${target.sameNodeP99.median} ms)` : '';
   return {
-    name: `${other.label}: the same half-load steps (${other.targetPerSec} deliveries/s, s = ${other.subscribersPerChannel}) with a CFS period of ${other.periodMs ?? '–'} ms, median of ${other.steps.length} steps on a fresh rig`,
+    name: `${other.label}: the same half-load rate (${other.targetPerSec} deliveries/s, s = ${other.subscribersPerChannel}${other.channelsPerNode === undefined ? '' : `, ${shapeText(other)}`}) with a CFS period of ${other.periodMs ?? '–'} ms, median of ${other.steps.length} steps on a fresh rig`,
     target: 'none (reported)',
     actual:
       `cross-node ${spreadText(other.crossNodeP99, ' ms')}; same-node ${spreadText(other.sameNodeP99, ' ms')}${vs}; ` +
@@ -342,6 +370,8 @@ export function renderMarkdown(res: {
     repeat: number;
     halfLoadSteps: number;
     halfLoadPeriodsMs?: number[];
+    halfLoadChannelsPerNode?: number;
+    phases?: 'staggered' | 'aligned' | 'free';
     /** Absent in results written before they existed (a page re-rendered from an older JSON). */
     rigWarmupMs?: number;
     retries?: number;
@@ -364,11 +394,14 @@ export function renderMarkdown(res: {
     '',
     `Load, the same shape on every node whatever the node count: node n serves s subscribers on each of ${2 * o.channelsPerNode} channels at ${o.channelRate} msg/s each (${o.payloadBytes}-byte payloads), ` +
       `${o.channelsPerNode} published through node n itself ("same-node" receiver) and ${o.channelsPerNode} through node n+1 ("cross-node" receiver, across Redis); node n's publisher publishes both its own same-node set and node n−1's cross-node set. ` +
+      (o.phases === undefined || o.phases === 'free'
+        ? 'Each publisher publishes round-robin over its channels from when its step request arrives. '
+        : `Publish phases ${o.phases}: every publisher starts at one instant on the machine's monotonic clock and each node's channels publish evenly spaced within the period, as a lone node's do${o.phases === 'staggered' ? ", node n shifted n/N of that spacing so the nodes' fan-outs take turns on the shared cores" : ', every node at the same instants'}. `) +
       'So every node, for any node count (with one node, "next" is the node itself), accepts the same publications, receives the same messages from the engine and makes the same deliveries over the same connections; one connection per subscriber, one channel per connection. ' +
       `The search raises s over ${o.ladder.join(', ')} and on by 10 % steps while the top passes (connections are only added; after each growth an unreported ${o.warmupMs / 1000} s step); every fresh rig is first warmed for ${(o.rigWarmupMs ?? 0) / 1000} s at the first step's load (unreported), longer (up to 3×) until a warm-up step passes; before every fresh rig the run waits up to 10 s for the machine to be quiet (other work ≤ ${NOISY_OTHER_CPU} % of a core); a step that fails on its p99 or the publish rate (not a loss) is run again at the same load up to ${o.retries ?? 1} time(s), plus up to ${o.disturbedReruns ?? 0} time(s) when other work took over ${NOISY_OTHER_CPU} % of a core during the failed attempt and the machine was quiet again within 10 s ("disturbed"), and the search stops at the first step whose last attempt fails; ` +
       `a step passes with p99 ≤ ${o.p99LimitMs} ms and nothing lost, duplicated or reordered. Every setup is searched ${o.repeat} time(s), each search on a fresh rig (its own redis-server, nodes and generators), the searches interleaved (run 1 of every setup, then run 2…); a setup's saturation is the median of its searches, and the ratios are of medians, with the run-by-run pairs beside them. ` +
       `The step at s = ${o.fixedSubscribers} (${o.durationMs / 1000} s) is the fixed load of the CPU-per-delivery figure, the same per node in every setup; other steps ${o.stepDurationMs / 1000} s. ` +
-      `The cross-node latency target is measured after the searches on a fresh 2-node rig at exactly half the 2-node median saturation rate (s chosen for that rate), ${o.halfLoadSteps} steps of ${o.durationMs / 1000} s, same-node and cross-node receivers side by side${o.halfLoadPeriodsMs && o.halfLoadPeriodsMs.length > 1 ? `, with the nodes' CFS period at ${o.halfLoadPeriodsMs[0]} ms (the target's figure), then again on fresh rigs at ${o.halfLoadPeriodsMs.slice(1).join(', ')} ms (reported beside it)` : ''}. ` +
+      `The cross-node latency target is measured after the searches on a fresh 2-node rig at exactly half the 2-node median saturation rate (s chosen for that rate${o.halfLoadChannelsPerNode !== undefined && o.halfLoadChannelsPerNode !== o.channelsPerNode ? `, on the target's load shape, K = ${o.halfLoadChannelsPerNode}: ${2 * o.halfLoadChannelsPerNode} channels per node with fewer subscribers each, the same deliveries/s; the searches' shape, K = ${o.channelsPerNode}, is run beside it` : ''}), ${o.halfLoadSteps} steps of ${o.durationMs / 1000} s, same-node and cross-node receivers side by side${o.halfLoadPeriodsMs && o.halfLoadPeriodsMs.length > 1 ? `, with the nodes' CFS period at ${o.halfLoadPeriodsMs[0]} ms (the target's figure), then again on fresh rigs at ${o.halfLoadPeriodsMs.slice(1).join(', ')} ms (reported beside it)` : ''}. ` +
       'Publishers and receivers run in one cgroup, redis-server in another, both without a ceiling and with the same high weight as the nodes. ' +
       'CPU is percent of one core from /proc/<pid>/stat; "µs/delivery" is the nodes\' CPU time from the first publication to the last delivery over the deliveries; "throttled" is the share of CFS periods in which a node ran out of quota, "mean stall" its throttled time per throttled period (cpu.stat); "publish RTT" (the publish script\'s round trip from the publishing node) and "publish→write" (engine publish on whichever node published → this node\'s socket write) are each node\'s own p99 from its Prometheus histograms, as bucket upper bounds, one figure per node; ' +
       '"other" is CPU taken meanwhile by processes outside the benchmark (the machine is shared with other work).',
@@ -396,7 +429,7 @@ export function renderMarkdown(res: {
   lines.push('');
   for (const h of [res.halfLoad, ...(res.halfLoadOtherPeriods ?? [])]) {
     if (!h) continue;
-    lines.push(`## ${h.label} at half its median saturation rate${h.periodMs ? `, CFS period ${h.periodMs} ms` : ''}`, '');
+    lines.push(`## ${h.label} at half its median saturation rate${h.channelsPerNode === undefined ? '' : `, ${shapeText(h)}`}${h.periodMs ? `, CFS period ${h.periodMs} ms` : ''}`, '');
     lines.push(`Target ${h.targetPerSec} deliveries/s (half of ${h.saturationPerSec}): s = ${h.subscribersPerChannel}. Cross-node p99 ${spreadText(h.crossNodeP99, ' ms')}; same-node p99 ${spreadText(h.sameNodeP99, ' ms')}.`, '');
     lines.push(STEP_HEADER, STEP_RULE);
     for (const s of h.steps) lines.push(stepRow(s));

@@ -24,7 +24,9 @@ import { cpus, tmpdir } from 'node:os';
 import { LatencyHistogram } from '../hub/histogram.js';
 import { Child, drainReceivers, type PublisherResult } from '../hub/ipc.js';
 import { HOST, machineCpuPercent, sampleMachine, sampleProc, type MachineSample, type ProcSample } from '../hub/servers.js';
+import { monotonicUs } from '../hub/lean-socket.js';
 import { channelName } from '../hub/wire.js';
+import type { PhasedPublisherRequest } from './phased-publisher.js';
 import { NodeProcess } from '../../test/cluster/nodes.js';
 import { CpuQuotaGroup, GROUP_PREFIX, throttleDelta, type ThrottleStats } from './cgroup.js';
 import { reaper } from './reaper.js';
@@ -32,7 +34,9 @@ import { quantileMs, scrapeNode, type NodeHistograms } from './node-metrics.js';
 
 const here = dirname(fileURLToPath(import.meta.url));
 const RECEIVER = join(here, '..', 'hub', 'receiver.ts');
-const PUBLISHER = join(here, '..', 'hub', 'publisher.ts');
+const PUBLISHER = join(here, 'phased-publisher.ts');
+/** How far ahead of now the publishers of a step are told to start, so the request reaches every one of them first. */
+const START_LEAD_US = 200_000;
 const DRAIN_MAX_MS = 15_000;
 const QUIET_MS = 1000;
 const GENERATOR_BUSY_PERCENT = 90;
@@ -45,7 +49,17 @@ export interface RigOptions {
   channelRate: number;
   payloadBytes: number;
   p99LimitMs: number;
+  /**
+   * When each channel publishes within its period 1/r (`channelPhasesUs`): "staggered" (the
+   * default) spaces each node's 2K channels evenly and shifts node n by n/N of that spacing, so
+   * every node sees one node's schedule and the nodes' fan-outs take turns on the shared cores;
+   * "aligned": every node at the same instants; "free": each publisher round-robin from whenever
+   * its request arrives (the rig before 13:00 UTC 7 Dec).
+   */
+  phases: PublishPhases;
 }
+
+export type PublishPhases = 'staggered' | 'aligned' | 'free';
 
 /** Each node in its own CPU cgroup with this quota (cores) per period; absent: nodes unconstrained. */
 export interface NodeCpuQuota {
@@ -71,6 +85,26 @@ export function ringLayout(nodes: number, channelsPerSet: number): { publisherCh
     { node: n, publisherNode: (n + 1) % nodes, channels: set(n, 1) },
   ]).flat();
   return { publisherChannels, receivers };
+}
+
+/**
+ * Phase (µs within a period of 1/r) of every channel of the ring, by channel index. Node n's
+ * channels (A_n then B_n, 2K of them) sit i/(2K) of a period apart, as one publisher's round-robin
+ * puts them on a lone node, so no node's fan-outs meet each other earlier than one node's do.
+ * "staggered" shifts node n by n/(2K·N) of a period: a node with a core of its own would not care
+ * when the others fan out, but here the nodes share two cores, and in phase N nodes' fan-outs
+ * (and their receivers) would all ask for the cores at once.
+ */
+export function channelPhasesUs(nodes: number, channelsPerSet: number, channelRate: number, mode: Exclude<PublishPhases, 'free'>): Map<number, number> {
+  const periodUs = 1e6 / channelRate;
+  const perNode = 2 * channelsPerSet;
+  const phases = new Map<number, number>();
+  for (let n = 0; n < nodes; n++) {
+    const shift = mode === 'staggered' ? n / (perNode * nodes) : 0;
+    // A_n is channels [2n·K, 2n·K + K), B_n the next K (ringLayout's numbering).
+    for (let i = 0; i < perNode; i++) phases.set(2 * n * channelsPerSet + i, Math.round((i / perNode + shift) * periodUs));
+  }
+  return phases;
 }
 
 export interface StepResult {
@@ -215,7 +249,7 @@ export class ClusterRig {
     this.publishers = this.layout.publisherChannels.map((_, p) => new Child(PUBLISHER, `${this.label}-publisher-${p}`));
     for (const c of [...this.receivers, ...this.publishers]) reaper.track(c.pid, 'load generator');
     // Two minutes: at load average 20–30 (03:50–04:15 UTC) four rigs' publishers did not connect within 30 s.
-    await Promise.all(this.publishers.map((pub, p) => pub.call({ type: 'connect', kind: 'airwaves', host: HOST, port: this.nodes[p].port }, 120_000)));
+    await Promise.all(this.publishers.map((pub, p) => pub.call({ type: 'connect', host: HOST, port: this.nodes[p].port }, 120_000)));
     if (this.quota) {
       // No ceiling and the same high weight as the nodes: neither the quota nor the machine's
       // other work starves them. redis-server has a group of its own, so the load generators
@@ -272,23 +306,21 @@ export class ClusterRig {
     await Promise.all(this.receivers.map((r) => r.call({ type: 'step', step })));
     const scrape = () => Promise.all(this.nodes.map((n) => scrapeNode(n.port, BENCH_API_KEY)));
     const histBefore = await scrape();
-    const before = this.samples();
-    const results = await Promise.all(
-      this.publishers.map((p, i) =>
-        p.call<PublisherResult>(
-          {
-            type: 'run',
-            step,
-            rate: opts.channelRate * this.layout.publisherChannels[i].length,
-            durationMs,
-            channels: this.nodeCount * 2 * opts.channelsPerNode,
-            channelIndexes: this.layout.publisherChannels[i],
-            payloadBytes: opts.payloadBytes,
-          },
-          durationMs * 3 + 30_000,
-        ),
-      ),
+    const phases = opts.phases === 'free' ? null : channelPhasesUs(this.nodeCount, opts.channelsPerNode, opts.channelRate, opts.phases);
+    const startAtUs = phases ? monotonicUs() + START_LEAD_US : null;
+    const running = Promise.all(
+      this.publishers.map((p, i) => {
+        const indexes = this.layout.publisherChannels[i];
+        // Free: round-robin from the request's arrival, as the hub benchmark's publisher does.
+        const channels = indexes.map((index, j) => ({ index, phaseUs: phases ? phases.get(index)! : Math.round((j * 1e6) / (opts.channelRate * indexes.length)) }));
+        const run: PhasedPublisherRequest = { type: 'run', step, rate: opts.channelRate, durationMs, payloadBytes: opts.payloadBytes, startAtUs, channels };
+        return p.call<PublisherResult>(run, durationMs * 3 + 30_000);
+      }),
     );
+    // The CPU window starts when the publishers do, not with the lead their requests were given.
+    if (startAtUs !== null) await new Promise((r) => setTimeout(r, Math.max(0, (startAtUs - monotonicUs()) / 1000)));
+    const before = this.samples();
+    const results = await running;
     const after = this.samples();
     const published = Object.assign({}, ...results.map((r) => r.published)) as Record<string, number>;
     const total = results.reduce((a, r) => a + r.total, 0);

@@ -88,7 +88,7 @@ async function redisPid(redis: TestRedis): Promise<number> {
 }
 
 /** Runs `fn` on a rig of `setup` with a redis-server of its own (none for the memory engine); always torn down. */
-async function withRig<T>(name: string, setup: Setup, opts: SearchOptions, fn: (rig: ClusterRig) => Promise<T>): Promise<T> {
+export async function withRig<T>(name: string, setup: Setup, opts: SearchOptions, fn: (rig: ClusterRig) => Promise<T>): Promise<T> {
   let redis: TestRedis | null = null;
   let pid: number | undefined;
   try {
@@ -288,6 +288,8 @@ export async function halfLoad(
       sameNodeP99: p99((x) => x.sameNodeLatencyMs?.p99),
       deliveredPerSec: spreadOf(steps.map((x) => x.deliveredPerSec)),
       periodMs: opts.quota ? opts.quota.periodUs / 1000 : null,
+      channelsPerNode: opts.channelsPerNode,
+      publicationsPerNodePerSec: 2 * opts.channelsPerNode * opts.channelRate,
     };
   });
 }

@@ -12,7 +12,7 @@ import { bySetup, duplicateFromEngineCheck, renderMarkdown, retriesText, spreadO
 import { halfLoadPeriods, outStemOf, quotaLadder } from '../../bench/cluster/index.js';
 import { attemptStep, warmUp } from '../../bench/cluster/search.js';
 import { counterOf, samplesNaming } from '../../bench/cluster/node-metrics.js';
-import type { StepResult } from '../../bench/cluster/rig.js';
+import { channelPhasesUs, type StepResult } from '../../bench/cluster/rig.js';
 
 const latency = (p99: number) => ({ p50: p99 / 4, p95: p99 / 2, p99, max: p99 * 2, count: 1000 });
 
@@ -107,24 +107,26 @@ test('the load generators check fails when any step was generator-bound, and pas
   assert.match(bound.actual, /^6 of 6 steps generator-bound/);
 });
 
+/** Half-load steps on 2 nodes with these cross-node p99s (same-node 1 ms more); `lost` in the first step. */
+const halfOf = (cross: number[], lost = 0): HalfLoadResult => {
+  const steps = cross.map((p99, i) => step(2, 250, true, { crossNodeLatencyMs: latency(p99), sameNodeLatencyMs: latency(p99 + 1), lost: i === 0 ? lost : 0 }));
+  return {
+    label: '2 nodes redis @0.15',
+    engine: 'redis',
+    nodes: 2,
+    saturationPerSec: 20000,
+    saturationFrom: 'searches',
+    targetPerSec: 10000,
+    subscribersPerChannel: 250,
+    steps,
+    crossNodeP99: spreadOf(cross),
+    sameNodeP99: spreadOf(cross.map((v) => v + 1)),
+    deliveredPerSec: spreadOf(steps.map((s) => s.deliveredPerSec)),
+  };
+};
+
 test('the half-load check reads the median cross-node p99 of its steps and prints the same-node one beside it', () => {
   const setups = bySetup([search(1, 1, 500), search(2, 1, 500)]);
-  const halfOf = (cross: number[], lost = 0): HalfLoadResult => {
-    const steps = cross.map((p99, i) => step(2, 250, true, { crossNodeLatencyMs: latency(p99), sameNodeLatencyMs: latency(p99 + 1), lost: i === 0 ? lost : 0 }));
-    return {
-      label: '2 nodes redis @0.15',
-      engine: 'redis',
-      nodes: 2,
-      saturationPerSec: 20000,
-      saturationFrom: 'searches',
-      targetPerSec: 10000,
-      subscribersPerChannel: 250,
-      steps,
-      crossNodeP99: spreadOf(cross),
-      sameNodeP99: spreadOf(cross.map((v) => v + 1)),
-      deliveredPerSec: spreadOf(steps.map((s) => s.deliveredPerSec)),
-    };
-  };
   const check = (h: HalfLoadResult) => summarize(opts, setups, h).checks.find((c) => c.name.includes('cross-node publish→client p99'))!;
   const met = check(halfOf([8, 30, 9]));
   assert.equal(met.met, true, 'median 9 ms < 10 ms although one step had 30 ms');
@@ -306,4 +308,49 @@ test('a ratio whose baseline met more other work (over 20 % of a core more, medi
   const even = ratioCheck(125, 110);
   assert.equal(even.met, true, '15 points apart is within the noise threshold');
   assert.doesNotMatch(even.actual, /more other work/);
+});
+
+test('publish phases: every node gets a lone node\'s even spacing; staggered shifts node n by n/N of it, aligned does not', () => {
+  // K = 1, 10 msg/s: a period of 100 ms, 2 channels per node (A_n = 2n, B_n = 2n + 1).
+  assert.deepEqual([...channelPhasesUs(1, 1, 10, 'staggered')], [[0, 0], [1, 50_000]], 'one node: 0 and 50 ms, as the round-robin publisher');
+  const two = channelPhasesUs(2, 1, 10, 'staggered');
+  assert.deepEqual([0, 1, 2, 3].map((c) => two.get(c)), [0, 50_000, 25_000, 75_000], 'node 1 fans out between node 0\'s fan-outs');
+  const three = channelPhasesUs(3, 1, 10, 'staggered');
+  for (let n = 0; n < 3; n++) assert.equal(three.get(2 * n + 1)! - three.get(2 * n)!, 50_000, `node ${n}: its two channels half a period apart`);
+  assert.deepEqual([0, 2, 4].map((c) => Math.round(three.get(c)! / 1000)), [0, 17, 33]);
+  assert.deepEqual([0, 1, 2, 3].map((c) => channelPhasesUs(2, 1, 10, 'aligned').get(c)), [0, 50_000, 0, 50_000]);
+  // K = 2 at 20 msg/s: 4 channels per node, 12.5 ms apart, node 1 shifted 6.25 ms.
+  assert.deepEqual([...channelPhasesUs(2, 2, 20, 'staggered').values()], [0, 12_500, 25_000, 37_500, 6_250, 18_750, 31_250, 43_750]);
+});
+
+test('the cross-node target on its own load shape: its K and publications per node named in the check and the page, the searches\' shape beside it', () => {
+  const setups = bySetup([search(1, 1, 300), search(2, 1, 600)]);
+  const target: HalfLoadResult = { ...halfOf([6, 7, 8]), periodMs: 10, channelsPerNode: 5, publicationsPerNodePerSec: 100 };
+  const old: HalfLoadResult = { ...halfOf([20, 25, 30]), periodMs: 10, channelsPerNode: 1, publicationsPerNodePerSec: 20 };
+  const checks = summarize(opts, setups, target, [old]).checks;
+  const met = checks.find((c) => c.name.includes('cross-node publish→client p99'))!;
+  assert.match(met.name, /K = 5: 10 channels, 100 publications\/s per node/);
+  assert.equal(met.met, true);
+  const beside = checks.find((c) => c.name.includes('K = 1: 2 channels, 20 publications/s per node'))!;
+  assert.equal(beside.target, 'none (reported)', 'the old shape is reported, not judged');
+  assert.match(beside.actual, /cross-node 25 ms .*the target's steps, K = 5, 10 ms period: cross-node 7 ms/);
+  const page = renderMarkdown({
+    date: 'now', wallSeconds: 1, mode: 'quota', machine: { cpus: 2, cpuModel: 'x', node: 'v20', loadAverageBefore: [1, 1, 1], loadAverageAfter: [1, 1, 1] },
+    options: { channelsPerNode: 1, channelRate: 10, payloadBytes: 200, durationMs: 5000, stepDurationMs: 3000, warmupMs: 1000, p99LimitMs: 50, quota: { cores: 0.25, periodUs: 10000 }, ladder: [100, 200], fixedSubscribers: 300, repeat: 1, halfLoadSteps: 3, halfLoadPeriodsMs: [10], halfLoadChannelsPerNode: 5, phases: 'staggered' },
+    setups, halfLoad: target, halfLoadOtherPeriods: [old], failures: [], summary: summarize(opts, setups, target, [old]),
+  });
+  assert.match(page, /at half its median saturation rate, K = 5: 10 channels, 100 publications\/s per node, CFS period 10 ms/);
+  assert.match(page, /at half its median saturation rate, K = 1: 2 channels, 20 publications\/s per node, CFS period 10 ms/);
+  assert.match(page, /on the target's load shape, K = 5/);
+  assert.match(page, /Publish phases staggered/);
+});
+
+test('node CPU per delivery at the saturation steps and the rig\'s own CPU there: reported per setup, against the baseline\'s', () => {
+  const at = (us: number, machine: number, other: number) => ({ cpuUsPerDelivery: { nodes: us, redis: 1, generators: us }, cpuPercent: { nodes: [20], redis: 1, receivers: [10], publishers: [3], machine, other } });
+  const setups = bySetup([search(1, 1, 700, at(14, 48, 4)), search(3, 1, 700, at(15.4, 142, 6))]);
+  const checks = summarize(opts, setups, null).checks.filter((c) => c.name.includes('at the saturation steps, and the rig'));
+  assert.equal(checks.length, 2);
+  assert.match(checks[0].actual, /^14 µs .*the rig 44 % \(44–44 %; runs 44\) of \d+00 %$/);
+  assert.match(checks[1].actual, /^15\.4 µs .*\(110 % of 1 node redis @0\.15's\); the rig 136 % /);
+  assert.ok(checks.every((c) => c.target === 'none (reported)' && c.met));
 });
