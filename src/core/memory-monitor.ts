@@ -2,13 +2,13 @@
  * @module core/memory-monitor
  * Watches a long-running process for leaks: periodic memory snapshots, the growth slope by
  * least-squares linear regression over a sliding window, and an alarm (a gauge and one log line
- * per transition) when the slope stays above a threshold. Also records GC pauses as a histogram
- * (core/gc-pauses: V8's GC profiler, read out at each scrape). Any app can start one; the sampler and clock are injectable so the
+ * per transition) when the slope stays above a threshold. Also records GC pauses from
+ * perf_hooks as a histogram. Any app can start one; the sampler and clock are injectable so the
  * regression is tested on synthetic series.
  */
+import { PerformanceObserver, constants as perfConstants } from 'node:perf_hooks';
 import client from 'prom-client';
 import { sharedMetric, type Registry } from './metrics.js';
-import { gcPauses } from './gc-pauses.js';
 import type { Logger } from './logger.js';
 
 export interface MemorySample {
@@ -69,7 +69,7 @@ export class MemoryMonitor {
   private readonly now: () => number;
   private readonly log?: Logger;
   private timer?: NodeJS.Timeout;
-  private stopGcTracking?: () => void;
+  private gcObserver?: PerformanceObserver;
   private alarming = false;
   private readonly usage: client.Gauge<'type'>;
   private readonly growth: client.Gauge;
@@ -92,18 +92,9 @@ export class MemoryMonitor {
     this.growth = sharedMetric(reg, 'memory_growth_bytes_per_hour', (registers) => new client.Gauge({ name: 'memory_growth_bytes_per_hour', help: 'Heap growth slope by linear regression over the monitor window', registers }));
     this.alarm = sharedMetric(reg, 'memory_growth_alarm', (registers) => new client.Gauge({ name: 'memory_growth_alarm', help: '1 while heap growth exceeds the alarm threshold', registers }));
     this.gcPause = sharedMetric(reg, 'gc_pause_seconds', (registers) =>
-      new client.Histogram({
-        name: 'gc_pause_seconds',
-        help: 'Garbage-collection pauses',
-        labelNames: ['kind'] as const,
-        buckets: [0.0005, 0.001, 0.002, 0.005, 0.01, 0.02, 0.05, 0.1, 0.25],
-        registers,
-        collect() {
-          gcPauses.drain();
-        },
-      }),
+      new client.Histogram({ name: 'gc_pause_seconds', help: 'Garbage-collection pauses', labelNames: ['kind'] as const, buckets: [0.0005, 0.001, 0.002, 0.005, 0.01, 0.02, 0.05, 0.1, 0.25], registers }),
     );
-    if (options.trackGc ?? true) this.stopGcTracking = gcPauses.feed(this.gcPause);
+    if (options.trackGc ?? true) this.startGcTracking();
   }
 
   start(): this {
@@ -117,8 +108,8 @@ export class MemoryMonitor {
   stop(): void {
     if (this.timer) clearInterval(this.timer);
     this.timer = undefined;
-    this.stopGcTracking?.();
-    this.stopGcTracking = undefined;
+    this.gcObserver?.disconnect();
+    this.gcObserver = undefined;
   }
 
   /** Takes one snapshot now (also called by the timer). */
@@ -154,5 +145,21 @@ export class MemoryMonitor {
 
   get sampleCount(): number {
     return this.samples.length;
+  }
+
+  private startGcTracking(): void {
+    const kinds: Record<number, string> = {
+      [perfConstants.NODE_PERFORMANCE_GC_MAJOR]: 'major',
+      [perfConstants.NODE_PERFORMANCE_GC_MINOR]: 'minor',
+      [perfConstants.NODE_PERFORMANCE_GC_INCREMENTAL]: 'incremental',
+      [perfConstants.NODE_PERFORMANCE_GC_WEAKCB]: 'weakcb',
+    };
+    this.gcObserver = new PerformanceObserver((list) => {
+      for (const entry of list.getEntries()) {
+        const kind = kinds[(entry as PerformanceEntry & { detail?: { kind?: number } }).detail?.kind ?? -1] ?? 'other';
+        this.gcPause.observe({ kind }, entry.duration / 1000);
+      }
+    });
+    this.gcObserver.observe({ entryTypes: ['gc'] });
   }
 }

@@ -5,6 +5,7 @@
  * never channel.
  */
 import client from 'prom-client';
+import gc from 'prom-client/lib/metrics/gc.js';
 import heapSizeAndUsed from 'prom-client/lib/metrics/heapSizeAndUsed.js';
 import heapSpacesSizeAndUsed from 'prom-client/lib/metrics/heapSpacesSizeAndUsed.js';
 import osMemoryHeap from 'prom-client/lib/metrics/osMemoryHeap.js';
@@ -16,47 +17,22 @@ import processRequests from 'prom-client/lib/metrics/processRequests.js';
 import processResources from 'prom-client/lib/metrics/processResources.js';
 import processStartTime from 'prom-client/lib/metrics/processStartTime.js';
 import version from 'prom-client/lib/metrics/version.js';
-import { gcPauses, NODEJS_GC_DURATION } from './gc-pauses.js';
 
 export type Registry = client.Registry;
 export { client as prom };
 
 /**
- * prom-client's default metrics (its `collectDefaultMetrics` list) but two, measured more cheaply
- * under the same names: the event-loop lag, which enables a 10 ms sampling timer for the life of
- * the process (core/loop-lag runs it only while a user can feel the lag; the server registers
- * it), and the GC durations, which observed perf_hooks' 'gc' entries (core/gc-pauses: V8's GC
- * profiler instead, read out at scrape; {@link gcDurationHistogram}).
+ * prom-client's default metrics (its `collectDefaultMetrics` list) but the event-loop lag: that
+ * one enables a 10 ms sampling timer for the life of the process, which core/loop-lag runs only
+ * while a user can feel the lag (the server registers it, under the same names).
  */
-const DEFAULT_METRICS_BUT_LOOP_LAG_AND_GC = [processCpuTotal, processStartTime, osMemoryHeap, processOpenFileDescriptors, processMaxFileDescriptors, processResources, processHandles, processRequests, heapSizeAndUsed, heapSpacesSizeAndUsed, version];
+const DEFAULT_METRICS_BUT_LOOP_LAG = [processCpuTotal, processStartTime, osMemoryHeap, processOpenFileDescriptors, processMaxFileDescriptors, processResources, processHandles, processRequests, heapSizeAndUsed, heapSpacesSizeAndUsed, version, gc];
 
 export function createRegistry(defaultMetrics = true): Registry {
   const registry = new client.Registry();
   // Process CPU and memory, heap spaces, handles and GC pauses (nodejs_gc_duration_seconds).
-  if (defaultMetrics) {
-    for (const register of DEFAULT_METRICS_BUT_LOOP_LAG_AND_GC) register(registry);
-    gcDurationHistogram(registry);
-  }
+  if (defaultMetrics) for (const register of DEFAULT_METRICS_BUT_LOOP_LAG) register(registry);
   return registry;
-}
-
-/**
- * nodejs_gc_duration_seconds as prom-client's collector made it (name, help, label `kind`,
- * buckets), fed by core/gc-pauses. One difference: prom-client observed only the first GC of
- * each batch perf_hooks delivered (several GCs in one event-loop turn counted once); this counts
- * every GC.
- */
-export function gcDurationHistogram(registry: Registry): client.Histogram<'kind'> {
-  const histogram = new client.Histogram({
-    ...NODEJS_GC_DURATION,
-    labelNames: ['kind'] as const,
-    registers: [registry],
-    collect() {
-      gcPauses.drain();
-    },
-  });
-  gcPauses.feed(histogram);
-  return histogram;
 }
 
 /**
