@@ -6,7 +6,7 @@
  * test answers them with, so at 2,000 viewers they, not the server, set the latency (the earlier
  * runs' "late" requests). One epoll thread in C sends the same requests for a fraction of that.
  */
-import { spawn, spawnSync } from 'node:child_process';
+import { spawn, spawnSync, type ChildProcess } from 'node:child_process';
 import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import type { ViewerJob, ViewerReport } from './viewer-process.js';
@@ -24,21 +24,34 @@ export function buildCGenerator(dir: string): string | null {
   return out;
 }
 
-/** Runs one LL-HLS job in the compiled generator; `onPid` lets the caller put it in a CPU group. */
+/**
+ * Runs one LL-HLS job in the compiled generator; `onPid` lets the caller put it in a CPU group.
+ * The report is read when the child's stdout has closed ('close'), not when the child has exited
+ * ('exit'): Node reaps every exited child on each SIGCHLD, so when two generators end together the
+ * second one's 'exit' can fire while the last pipe-full of its report (up to 64 KB) is still unread;
+ * parsing then threw "Expected ',' or ']'" at ~2 MB, a 4 KB multiple (lost runs of live3's bench).
+ */
 export function runCGenerator(binary: string, job: ViewerJob, onPid: (pid: number) => void): Promise<ViewerReport> {
   const url = new URL(job.base);
   const child = spawn(binary, [url.hostname, url.port, url.pathname, job.playlist, String(job.viewers), String(job.seconds), String(job.first)], { stdio: ['ignore', 'pipe', 'inherit'] });
   if (child.pid) onPid(child.pid);
+  return readJsonReport(child, 'C viewer generator') as Promise<ViewerReport>;
+}
+
+/** A child's whole stdout, parsed as JSON, once the child has exited with 0 and its stdout has closed. */
+export function readJsonReport(child: ChildProcess, what: string): Promise<unknown> {
   const chunks: Buffer[] = [];
-  child.stdout.on('data', (c: Buffer) => chunks.push(c));
+  child.stdout!.on('data', (c: Buffer) => chunks.push(c));
   return new Promise((resolve, reject) => {
     child.once('error', reject);
-    child.once('exit', (code) => {
-      if (code !== 0) return reject(new Error(`C viewer generator exited with ${code}`));
+    // 'close' comes after 'exit' and after the stdio streams ended: every byte printed is here.
+    child.once('close', (code, signal) => {
+      if (code !== 0) return reject(new Error(`${what} exited with ${code ?? signal}`));
+      const text = Buffer.concat(chunks).toString();
       try {
-        resolve(JSON.parse(Buffer.concat(chunks).toString()) as ViewerReport);
+        resolve(JSON.parse(text));
       } catch (err) {
-        reject(new Error(`C viewer generator printed no report: ${(err as Error).message}`));
+        reject(new Error(`${what} printed no report (${text.length} characters read): ${(err as Error).message}`));
       }
     });
   });
