@@ -9,6 +9,7 @@ import { existsSync } from 'node:fs';
 import { fileURLToPath } from 'node:url';
 import { parseArgs } from 'node:util';
 import type { Role } from './auth/index.js';
+import type { Logger } from './core/logger.js';
 import type { CodeCacheState } from './hub-alone-bundle.js';
 
 // Every module is imported by the command that needs it: `serve` of the hub alone loads one
@@ -101,7 +102,7 @@ async function serve(): Promise<void> {
  * A second after listening (not in the way of the first requests): the bundle's code cache for
  * the next start, best effort (a read-only install keeps the one the build made).
  */
-function saveCodeCache(logger: { info: (o: object, m: string) => void }, save: () => string): void {
+function saveCodeCache(logger: Logger, save: () => string): void {
   try {
     logger.info({ file: save() }, 'hub alone: code cache written for the next start');
   } catch (err) {

@@ -13,7 +13,7 @@
  * the file server and gets the core's own not-found answer (404, or 503 `app_starting` under an
  * app still starting), as when the file server sat in the core instance.
  */
-import { existsSync } from 'node:fs';
+import { access } from 'node:fs/promises';
 import { resolve, sep } from 'node:path';
 import Fastify, { type FastifyInstance, type FastifyReply, type FastifyRequest } from 'fastify';
 import { notFound } from './browser-pages.js';
@@ -25,8 +25,12 @@ export interface WebFilesOptions {
   openApi: () => unknown;
 }
 
-/** A URL's path (no query) as a file under `root`, or undefined when it names nothing there (or escapes it). */
-export function fileUnder(root: string, url: string): string | undefined {
+/**
+ * A URL's path (no query) as a file under `root`, or undefined when it names nothing there (or
+ * escapes it). Looked up per request, without blocking the event loop (a sync stat on every `/*`
+ * request stalled every socket for as long as the disk took).
+ */
+export async function fileUnder(root: string, url: string): Promise<string | undefined> {
   let path: string;
   try {
     path = decodeURIComponent(url.split('?')[0]!);
@@ -36,7 +40,10 @@ export function fileUnder(root: string, url: string): string | undefined {
   if (path.includes('\0')) return undefined;
   const file = resolve(root, `.${sep}${path}`);
   if (file !== root && !file.startsWith(root + sep)) return undefined;
-  return existsSync(file) ? file : undefined;
+  return access(file).then(
+    () => file,
+    () => undefined, // nothing there (or unreadable): the core's not-found answer
+  );
 }
 
 /** The file server: the UIs' files at / and the API docs' UI at /docs, with the core's not-found answer. */
@@ -79,7 +86,7 @@ export function registerWebFiles(http: FastifyInstance, options: WebFilesOptions
   http.get('/docs', route, handOver);
   http.get('/docs/*', route, handOver);
   http.get('/*', route, async (request, reply) => {
-    if (fileUnder(options.root, request.url) === undefined) return reply.callNotFound();
+    if ((await fileUnder(options.root, request.url)) === undefined) return reply.callNotFound();
     return handOver(request, reply);
   });
 }

@@ -111,9 +111,9 @@ describe('the UIs’ files', () => {
       assert.notEqual(res.status, 200, path);
       assert.doesNotMatch(await res.text(), /secret/, path);
     }
-    assert.equal(fileUnder(root, `/../${name}`), undefined);
-    assert.equal(fileUnder(root, '/%E0%A4%A'), undefined, 'a malformed escape names no file');
-    assert.equal(fileUnder(root, '/radio%00/index.html'), undefined, 'a NUL names no file');
-    assert.equal(fileUnder(root, '/radio/index.html?x=1'), join(root, 'radio', 'index.html'));
+    assert.equal(await fileUnder(root, `/../${name}`), undefined);
+    assert.equal(await fileUnder(root, '/%E0%A4%A'), undefined, 'a malformed escape names no file');
+    assert.equal(await fileUnder(root, '/radio%00/index.html'), undefined, 'a NUL names no file');
+    assert.equal(await fileUnder(root, '/radio/index.html?x=1'), join(root, 'radio', 'index.html'));
   });
 });
