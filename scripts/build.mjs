@@ -139,6 +139,23 @@ async function bundleHubAlone() {
         },
       },
       {
+        // Node modules ws and fastify require at their top level for what a hub alone never does:
+        // a WebSocket client over TLS (ws: https, tls), compression (ws: zlib; the hub turns
+        // permessage-deflate off), HTTP/2 and a `localhost` lookup (fastify: http2, dns). Loading
+        // them was ~9 ms of a hub-alone start on the 2-core machine; in the bundle each is loaded
+        // the first time one of its properties is read (those packages keep the module object).
+        name: 'node-modules-loaded-on-first-use',
+        setup(build) {
+          const lazy = /^(node:)?(https|tls|http2|dns|zlib)$/;
+          const importers = new RegExp(`\\${sep}node_modules\\${sep}(ws|fastify)\\${sep}`);
+          build.onResolve({ filter: lazy }, (args) => (args.kind === 'require-call' && importers.test(args.importer) ? { path: args.path.replace(/^node:/, ''), namespace: 'airwaves-lazy-builtin' } : undefined));
+          build.onLoad({ filter: /.*/, namespace: 'airwaves-lazy-builtin' }, (args) => ({
+            contents: `let m; const load = () => (m ??= require('node:${args.path}')); module.exports = new Proxy({}, { get: (_, k) => load()[k], has: (_, k) => k in load(), set: (_, k, v) => ((load()[k] = v), true) });`,
+            loader: 'js',
+          }));
+        },
+      },
+      {
         name: 'dynamic-imports-stay-in-dist-src',
         setup(build) {
           build.onResolve({ filter: /^\./ }, (args) => {

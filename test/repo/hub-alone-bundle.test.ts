@@ -47,6 +47,10 @@ async function startCli(apps: string, dir: string): Promise<{ base: string; stop
 
 test('the built CLI runs the hub alone from dist/hub/server.cjs with its code cache and serves the core routes and the hub', { timeout: 400_000 }, async () => {
   execFileSync(process.execPath, ['scripts/build.mjs', '--if-stale'], { stdio: 'inherit', timeout: 300_000 });
+  // What ws and fastify require for a client over TLS, compression, HTTP/2 and a DNS lookup is loaded on first use (scripts/build.mjs).
+  const builtins = execFileSync(process.execPath, ['-e', "require('./dist/src/hub-alone-bundle.js').loadBundle(require('node:path').resolve('dist/hub/server.cjs')); console.log(process.moduleLoadList.join('\\n'))"], { encoding: 'utf8' });
+  for (const name of ['https', 'tls', 'http2', 'zlib', 'dns']) assert.ok(!builtins.split('\n').includes(`NativeModule ${name}`), `loading the bundle does not load node:${name}`);
+  assert.ok(builtins.split('\n').includes('NativeModule http'), 'the check sees what the bundle loads');
   const dir = mkdtempSync(join(tmpdir(), 'airwaves-bundle-'));
   try {
     const hub = await startCli('', dir);
