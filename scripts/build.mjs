@@ -13,7 +13,7 @@
  */
 import { spawnSync } from 'node:child_process';
 import { existsSync, mkdirSync, readdirSync, rmSync, statSync, utimesSync, writeFileSync } from 'node:fs';
-import { join, relative, resolve, sep } from 'node:path';
+import { dirname, join, relative, resolve, sep } from 'node:path';
 
 const root = resolve(import.meta.dirname, '..');
 const stampFile = join(root, 'dist', '.build-stamp');
@@ -153,6 +153,28 @@ async function bundleHubAlone() {
             contents: `let m; const load = () => (m ??= require('node:${args.path}')); module.exports = new Proxy({}, { get: (_, k) => load()[k], has: (_, k) => k in load(), set: (_, k, v) => ((load()[k] = v), true) });`,
             loader: 'js',
           }));
+        },
+      },
+      {
+        // bufferutil finds its native addon through node-gyp-build, which scans its prebuilds
+        // folder at every start (~3.5 ms of a hub-alone start); the bundle names the addon the
+        // build found, relative to dist/hub, and falls back to the package (another platform, another layout).
+        name: 'bufferutil-addon-named',
+        setup(build) {
+          // ws's require of the package gets the stub; the stub's own requires stay outside the bundle.
+          build.onResolve({ filter: /^bufferutil$|\.node$/ }, (args) => (args.namespace === 'airwaves-bufferutil' ? { path: args.path, external: true } : args.path === 'bufferutil' ? { path: 'bufferutil', namespace: 'airwaves-bufferutil' } : undefined));
+          build.onLoad({ filter: /.*/, namespace: 'airwaves-bufferutil' }, async () => {
+            const { createRequire } = await import('node:module');
+            const require = createRequire(join(root, 'package.json'));
+            let addon;
+            try {
+              addon = relative(outdir, require('node-gyp-build').path(dirname(require.resolve('bufferutil')))).split(sep).join('/');
+            } catch {
+              addon = undefined; // no prebuilt addon here: the package decides at run time
+            }
+            const direct = addon ? `try { module.exports = require(${JSON.stringify(`./${addon}`)}); } catch { module.exports = require('bufferutil'); }` : "module.exports = require('bufferutil');";
+            return { contents: direct, loader: 'js', resolveDir: outdir };
+          });
         },
       },
       {

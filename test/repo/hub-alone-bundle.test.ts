@@ -12,7 +12,7 @@ import assert from 'node:assert/strict';
 import { execFileSync, spawn } from 'node:child_process';
 import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
-import { join } from 'node:path';
+import { join, sep } from 'node:path';
 import WebSocket from 'ws';
 import { freePort } from '../../bench/hub/servers.js';
 import { sleep } from '../helpers/server.js';
@@ -47,10 +47,15 @@ async function startCli(apps: string, dir: string): Promise<{ base: string; stop
 
 test('the built CLI runs the hub alone from dist/hub/server.cjs with its code cache and serves the core routes and the hub', { timeout: 400_000 }, async () => {
   execFileSync(process.execPath, ['scripts/build.mjs', '--if-stale'], { stdio: 'inherit', timeout: 300_000 });
-  // What ws and fastify require for a client over TLS, compression, HTTP/2 and a DNS lookup is loaded on first use (scripts/build.mjs).
-  const builtins = execFileSync(process.execPath, ['-e', "require('./dist/src/hub-alone-bundle.js').loadBundle(require('node:path').resolve('dist/hub/server.cjs')); console.log(process.moduleLoadList.join('\\n'))"], { encoding: 'utf8' });
-  for (const name of ['https', 'tls', 'http2', 'zlib', 'dns']) assert.ok(!builtins.split('\n').includes(`NativeModule ${name}`), `loading the bundle does not load node:${name}`);
-  assert.ok(builtins.split('\n').includes('NativeModule http'), 'the check sees what the bundle loads');
+  // What ws and fastify require for a client over TLS, compression, HTTP/2 and a DNS lookup is loaded on first use,
+  // and bufferutil's addon is required by the path the build found, without node-gyp-build's scan (scripts/build.mjs).
+  const loaded = JSON.parse(
+    execFileSync(process.execPath, ['-e', "require('./dist/src/hub-alone-bundle.js').loadBundle(require('node:path').resolve('dist/hub/server.cjs')); console.log(JSON.stringify({ builtins: process.moduleLoadList, files: Object.keys(require.cache) }))"], { encoding: 'utf8' }),
+  ) as { builtins: string[]; files: string[] };
+  for (const name of ['https', 'tls', 'http2', 'zlib', 'dns']) assert.ok(!loaded.builtins.includes(`NativeModule ${name}`), `loading the bundle does not load node:${name}`);
+  assert.ok(loaded.builtins.includes('NativeModule http'), 'the check sees what the bundle loads');
+  assert.ok(loaded.files.some((f) => f.endsWith('bufferutil.node')), `bufferutil's addon is loaded: ${loaded.files.join(', ')}`);
+  assert.ok(!loaded.files.some((f) => f.includes(`${sep}node-gyp-build${sep}`)), 'without node-gyp-build');
   const dir = mkdtempSync(join(tmpdir(), 'airwaves-bundle-'));
   try {
     const hub = await startCli('', dir);
