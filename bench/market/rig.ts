@@ -24,6 +24,7 @@ import { fork, type ChildProcess } from 'node:child_process';
 import { loadavg } from 'node:os';
 import { PerformanceObserver, performance, constants as perfConstants } from 'node:perf_hooks';
 import { createServer } from '../../src/server.js';
+import { GcAfterFlush } from './gc-after-flush.js';
 import { createLogger } from '../../src/core/logger.js';
 import { createRegistry } from '../../src/core/metrics.js';
 import { MarketGateway } from '../../src/apps/market/gateway.js';
@@ -165,6 +166,8 @@ export class MarketRig {
   private gcMinor: number[] = [];
   private gcMajor = 0;
   private gcObserver: PerformanceObserver | null = null;
+  /** `BENCH_MARKET_GC_AFTER_FLUSH=<fraction>`: the forced-scavenge experiment (gc-after-flush.ts). */
+  readonly gcAfterFlush = process.env.BENCH_MARKET_GC_AFTER_FLUSH ? new GcAfterFlush(Number(process.env.BENCH_MARKET_GC_AFTER_FLUSH)) : null;
   /** Called for every publication (the CCXT comparison watches a few channels). */
   tap: ((channel: string, data: { te?: number; tr?: number }) => void) | null = null;
 
@@ -216,6 +219,7 @@ export class MarketRig {
       publish: (channel, data, key) => {
         hub.publishSync(channel, data, publishOptions(key)); // as the app does on the memory engine (options made once per key)
         this.published++;
+        this.gcAfterFlush?.published();
         const d = data as { te?: number; tr?: number };
         if (d.tr !== undefined) this.internal.record((nowMs() - d.tr) * 1000);
         this.tap?.(channel, d);

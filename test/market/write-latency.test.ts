@@ -7,19 +7,21 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { WriteLatency } from '../../src/apps/market/pipeline/write-latency.js';
-import { nowMs, type VenueName } from '../../src/apps/market/types.js';
+import { nowMs, VENUES, type VenueName } from '../../src/apps/market/types.js';
 
+/** Each venue's slot, as the dispatcher passes it. */
+const at = Object.fromEntries(VENUES.map((v, i) => [v, i])) as Record<VenueName, number>;
 const turn = () => new Promise<void>((resolve) => setImmediate(resolve));
 
 test('one observation per venue per turn, of its oldest event time', async () => {
   const seen: { venue: VenueName; seconds: number }[] = [];
   const latency = new WriteLatency((venue, seconds) => seen.push({ venue, seconds }));
   const now = nowMs();
-  latency.published('binance', now - 500);
-  latency.published('binance', now - 2000); // the oldest of the turn
-  latency.published('binance', now - 1000);
-  latency.published('kraken', now - 300);
-  latency.published('kraken', 0); // no usable time: ignored
+  latency.published(at.binance, now - 500);
+  latency.published(at.binance, now - 2000); // the oldest of the turn
+  latency.published(at.binance, now - 1000);
+  latency.published(at.kraken, now - 300);
+  latency.published(at.kraken, 0); // no usable time: ignored
   await turn();
   assert.deepEqual(seen.map((s) => s.venue), ['binance', 'kraken']);
   assert.ok(seen[0].seconds >= 2 && seen[0].seconds < 3, `binance: ${seen[0].seconds} s`);
@@ -27,8 +29,8 @@ test('one observation per venue per turn, of its oldest event time', async () =>
 
   // The next turn starts empty: only what it published is observed, not the last turn's oldest.
   seen.length = 0;
-  latency.published('coinbase', nowMs() - 100);
-  latency.published('binance', nowMs() - 50);
+  latency.published(at.coinbase, nowMs() - 100);
+  latency.published(at.binance, nowMs() - 50);
   await turn();
   assert.deepEqual(seen.map((s) => s.venue).sort(), ['binance', 'coinbase']);
   assert.ok(seen.every((s) => s.seconds < 1), JSON.stringify(seen));

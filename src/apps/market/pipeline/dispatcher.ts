@@ -15,7 +15,7 @@ import type { MarketMetrics } from '../metrics.js';
 import { BookMessage, bookChannel, type Publish } from './messages.js';
 import type { Orchestrator } from './orchestrator.js';
 import { WriteLatency } from './write-latency.js';
-import { nowMs, type BboEvent, type StatusEvent, type TradeEvent, type VenueName } from '../types.js';
+import { nowMs, VENUES, type BboEvent, type StatusEvent, type TradeEvent, type VenueName } from '../types.js';
 
 /** Every stream republishes a full snapshot at least this often (late joiners start from it). */
 const SNAPSHOT_EVERY_MS = 5_000;
@@ -30,6 +30,8 @@ interface StreamState {
 
 /** One venue's streams of one symbol, with their channel names: built once, not per message. */
 interface SymbolStreams {
+  /** The venue's index in VENUES (write-latency's slot). */
+  venue: number;
   book: StreamState;
   trades: StreamState;
   ticker: StreamState;
@@ -65,7 +67,7 @@ export class Dispatcher implements MarketSink {
     if (!symbols) this.byVenue.set(venue, (symbols = new Map()));
     let s = symbols.get(symbol);
     if (!s) {
-      s = { book: this.stream(bookChannel(symbol, venue)), trades: this.stream(`market:${symbol}@${venue}.trades`), ticker: this.stream(`market:${symbol}@${venue}.ticker`) };
+      s = { venue: VENUES.indexOf(venue), book: this.stream(bookChannel(symbol, venue)), trades: this.stream(`market:${symbol}@${venue}.trades`), ticker: this.stream(`market:${symbol}@${venue}.ticker`) };
       symbols.set(symbol, s);
     }
     return s;
@@ -82,7 +84,8 @@ export class Dispatcher implements MarketSink {
   }
 
   book(u: BookUpdate): void {
-    const s = this.symbolStreams(u.venue, u.symbol).book;
+    const streams = this.symbolStreams(u.venue, u.symbol);
+    const s = streams.book;
     const channel = s.channel;
     const msg = this.pool.tryAcquire();
     if (msg === null) {
@@ -113,16 +116,17 @@ export class Dispatcher implements MarketSink {
     }
     this.metrics.countPublished(snapshot ? 'snapshot' : 'delta');
     this.metrics.observeLatency(u.venue, (nowMs() - u.tsRecv) / 1000);
-    if (!u.snapshot) this.writeLatency.published(u.venue, u.tsEvent); // a snapshot's time is ours, not the venue's
+    if (!u.snapshot) this.writeLatency.published(streams.venue, u.tsEvent); // a snapshot's time is ours, not the venue's
     this.orchestrator.onBook(u);
   }
 
   trade(e: TradeEvent): void {
-    const s = this.symbolStreams(e.venue, e.symbol).trades;
+    const streams = this.symbolStreams(e.venue, e.symbol);
+    const s = streams.trades;
     this.publish(s.channel, { t: 'trade', seq: ++s.seq, id: e.tradeId, p: e.price, q: e.qty, side: e.side, te: e.tsEvent, tr: e.tsRecv });
     this.metrics.countPublished('trade');
     this.metrics.observeLatency(e.venue, (nowMs() - e.tsRecv) / 1000);
-    this.writeLatency.published(e.venue, e.tsEvent);
+    this.writeLatency.published(streams.venue, e.tsEvent);
   }
 
   bbo(e: BboEvent): void {

@@ -15,11 +15,9 @@
 import { nowMs, VENUES, type VenueName } from '../types.js';
 
 /**
- * Why a typed array per venue and not a Map cleared every turn: a long-lived Map's table ends up
- * in the old generation, and from then on each `clear()` allocates the next table there too,
- * while the dead table keeps its entries (here the event times, heap numbers) and a link to its
- * successor: the scavenger treats that old-space garbage as live until a mark-compact, so every
- * turn's entries were copied and promoted (docs/market.md, "Garbage collection").
+ * One typed-array slot per venue, overwritten, not a Map cleared every turn: a long-lived Map's
+ * `clear()` keeps the turn's entries alive in old space until a mark-compact (core/scavenger,
+ * "Per-turn state"; docs/market.md, "Garbage collection").
  */
 export class WriteLatency {
   /** The oldest event time published this turn, by venue index in VENUES; NaN: none. */
@@ -28,10 +26,13 @@ export class WriteLatency {
 
   constructor(private readonly observe: (venue: VenueName, seconds: number) => void) {}
 
-  /** A publication carrying the venue's event time was just handed to the hub. */
-  published(venue: VenueName, tsEvent: number): void {
+  /**
+   * A publication carrying the venue's event time was just handed to the hub. The venue comes as
+   * its index in VENUES, which the caller already holds (no search per publication).
+   */
+  published(venueIndex: number, tsEvent: number): void {
     if (!(tsEvent > 0)) return; // a venue message without a usable time (unparsable timestamp)
-    const i = VENUES.indexOf(venue);
+    const i = venueIndex;
     const o = this.oldest[i];
     if (!(tsEvent >= o)) this.oldest[i] = tsEvent; // NaN (none yet) compares false
     if (!this.scheduled) {
