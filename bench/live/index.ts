@@ -240,10 +240,7 @@ export async function main(args: string[]): Promise<void> {
       const first = await embeddedIngest(file, server, windowS, 1, warmupS);
       const firstLoad = load();
       console.log(`first stream (one-time costs included): ${first.cpuPercent.toFixed(2)} % CPU (main thread ${first.mainThreadPercent.toFixed(2)} %); load ${firstLoad}`);
-      // Its end: the last rows written, and its media, which an ended stream keeps for 30 s
-      // (apps/live/service end()), released and collected: measured inside the idle window, that
-      // teardown read as idle cost (0.65 % over a 40 s window, against 0.00 % over 8 s ending before it).
-      await sleep(34_000);
+      await sleep(4000); // its end: the last rows written, the memory it freed collected
       const idle = await idleCpu(server, windowS);
       console.log(`idle (no publisher): ${idle.toFixed(2)} % CPU`);
       const ingest: { ours: IngestResult; nginx: IngestResult; load: string }[] = [];
