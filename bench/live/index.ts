@@ -28,7 +28,7 @@ import { AUTOPLAY, launchChromium } from '../../test/helpers/chromium.js';
 import { dist, llhlsLatency, PartClock, segmentLatency, wsViewers, type Dist } from './delivery.js';
 import { measureGlass, publishWithClock, type GlassResult } from './glass.js';
 import { embeddedIngest, idleCpu, nginxIngest, publishers, sourceFile, stopAll, type IngestResult } from './ingest.js';
-import { ServerUnderTest } from './server.js';
+import { ServerUnderTest, TICKS } from './server.js';
 import { abrLadders } from './abr.js';
 import { hlsPolling, oursLlhls, startNginxHls, type Generators, type LoadResult } from './viewer-load.js';
 import { BenchCpuGroups, describeSplit, type SideCpu } from './cpu-groups.js';
@@ -262,7 +262,10 @@ export async function main(args: string[]): Promise<void> {
   process that has already ingested one 1080p stream (first line: that stream, one-time costs included — JIT of the remux
   path, pools and heap growing to a 1080p stream, its first rows — not a per-stream cost). After it, our process idles at
   ${idle.toFixed(2)} % CPU with no publisher; "ours per stream" is (ours CPU − idle) / publishers. nginx-rtmp runs
-  \`hls on\` (remux to MPEG-TS files), a fresh process for each row.
+  \`hls on\` (remux to MPEG-TS files), a fresh process for each row. Resolution: /proc counts CPU in ${1000 / TICKS} ms ticks, so
+  over a ${windowS} s window one tick is ${(100 / TICKS / windowS).toFixed(3)} % of a core; at one publisher (~1 % of a core each side)
+  one tick on either side moves the ratio by about ${(100 / TICKS / windowS).toFixed(3)}. Repeating a count (\`--publishers 1,1,1\`)
+  alternates ours and nginx, so the spread between rows shows the load's drift too.
 
   | publishers | ours CPU (main thread) | ours per stream | min fps | dropped | nginx-rtmp CPU | nginx per stream | ours / nginx | load after |
   |---|---|---|---|---|---|---|---|---|

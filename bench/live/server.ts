@@ -41,7 +41,8 @@ export interface IngestHealthReply {
   bitrateKbps: number;
 }
 
-const TICKS = 100; // USER_HZ on Linux
+/** /proc counts CPU time in ticks of 1/USER_HZ s (100 on Linux): the smallest step a CPU figure can take. */
+export const TICKS = 100;
 
 /** CPU seconds (user + system) a process (or one of its threads, `tid`) has used, from /proc. */
 export function procCpuSeconds(pid: number, tid?: number): number {

@@ -5,8 +5,8 @@
  * and its preload-hinted part), and the playlist's p99 is how long the server takes to write them
  * all: Fastify's routing, request and reply objects, hooks and validation were about half of
  * each answer's CPU. Here a well-formed GET of a playback file (the shape players send) is
- * answered with one `writeHead` + `end`, the headers of a playlist version built once and shared
- * by every waiter.
+ * answered with one `writeHead` + `end`, or, for a shared answer (a playlist version, a part), one
+ * `end()` of a header block built once and shared by every waiter (apps/live/media/wire).
  *
  * Whatever is not plainly well-formed here (another method, percent-encoded or repeated query
  * values, a path the pattern does not take) goes on to Fastify, whose routes answer it (and
@@ -17,6 +17,7 @@
  */
 import type { IncomingMessage, Server, ServerResponse } from 'node:http';
 import type { PlaybackAnswer } from './playback.js';
+import { WireAnswers } from './wire.js';
 
 /** A request in the shape the door takes, its query values as sent. */
 export interface DoorRequest {
@@ -45,6 +46,7 @@ export const frontDoorOf = (server: Server): MediaFrontDoor | undefined => doors
 export class MediaFrontDoor {
   private readonly path: RegExp;
   private readonly flat = new WeakMap<object, string[]>();
+  private readonly wire = new WireAnswers();
   private closed = false;
   /** Requests the door answered, and those it passed on to Fastify (tests and the bench read them). */
   answered = 0;
@@ -120,6 +122,8 @@ export class MediaFrontDoor {
       // The viewer left while its request was held: nothing to send, nothing to hold.
       if (res.destroyed) return;
       if (answer.hold) res.once('close', answer.hold());
+      // A shared answer (a playlist version, a part) is sent as bytes made once (apps/live/media/wire).
+      if (answer.shared) return this.wire.write(res, answer.status, this.headersOf(answer), answer.body);
       res.writeHead(answer.status, this.headersOf(answer));
       res.end(answer.body ?? undefined);
     } catch (err) {
