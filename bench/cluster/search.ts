@@ -200,7 +200,7 @@ export async function searchSetup(setup: Setup, repetition: number, opts: Search
   let layout: ConfigResult['layout'] | undefined;
   let next = nextLoad(verdicts, plan);
   for (let rigs = 0; next !== null; rigs++) {
-    if (rigs > 0) log(`  ${label} #${repetition}: no step passed from s=${Math.min(...verdicts.map((v) => v.s))} up; a fresh rig at s=${next} (floor ${floorOf(plan.ladder)})`);
+    if (rigs > 0) log(`  ${label} #${repetition}: stepping down from a first failure (passed: ${verdicts.filter((v) => v.pass).map((v) => v.s).join(', ') || 'none'}; failed: ${verdicts.filter((v) => !v.pass).map((v) => v.s).join(', ')}), a fresh rig at s=${next} (floor ${floorOf(plan.ladder)})`);
     log(`  before the rig: ${await waitForQuiet()} % of a core busy`);
     next = await withRig(`${setup.engine}${setup.nodes}r${repetition}${rigs ? `d${rigs}` : ''}`, setup, opts, async (rig) => {
       const l = rig.describeLayout();
