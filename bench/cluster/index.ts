@@ -76,7 +76,9 @@ const USAGE = `usage: npm run bench -- cluster [options]
                          (default with quotas: 40 % to 135 % of one node's estimated saturation,
                          ${S_PER_CORE} per core at K = 1 and 10 msg/s, e.g. ${quotaLadder(DEFAULT_QUOTA, 10, 1, false).join(',')}
                          at ${DEFAULT_QUOTA}; without: ${LADDER}); a node serves 2·K·s connections.
-                         The search stops at the first step that fails twice (see --retries).
+                         The search stops at the first step whose last attempt fails (see
+                         --retries); when that is its first step, it bisects down on fresh rigs
+                         towards half that step (bench/cluster/step-plan.ts).
   --fixed S              the step measured for --duration, whose CPU per delivery is compared
                          across setups (default the ladder's first step; added to the ladder)
   --payload BYTES        size of each publication's data (default 200)
