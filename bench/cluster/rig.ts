@@ -267,11 +267,6 @@ export class ClusterRig {
     }
   }
 
-  /** Subscribers per channel per node now connected (a search steps below it only on a fresh rig). */
-  get subscribersPerChannel(): number {
-    return this.perChannel;
-  }
-
   /** Raises the subscribers per channel per node to `s` (connections only added); false when it already had them. */
   async grow(s: number): Promise<boolean> {
     const add = s - this.perChannel;

@@ -206,8 +206,10 @@ export async function searchSetup(setup: Setup, repetition: number, opts: Search
       const l = rig.describeLayout();
       layout ??= l;
       if (!rigs) log(`  ${l.publishers} publisher(s), ${l.channels} channels, ${l.receivers} receiver processes, ${Math.round(l.crossNodeShare * 100)} % of deliveries across Redis`);
+      // Connections are only added: a load below the rig's (`at`) needs a fresh rig.
       let s: number | null = next!;
-      for (let first = true; s !== null && (first || s > rig.subscribersPerChannel); first = false) {
+      let at = 0;
+      for (let first = true; s !== null && (first || s > at); first = false) {
         // Unreported: the new connections' handshakes and first deliveries are not what is measured.
         if ((await rig.grow(s)) && opts.warmupMs > 0) await rig.step(opts.warmupMs);
         if (first && opts.rigWarmupMs > 0) {
@@ -228,6 +230,7 @@ export async function searchSetup(setup: Setup, repetition: number, opts: Search
         const step = attempts[attempts.length - 1];
         if (s === opts.fixedSubscribers && !fixed) fixed = step;
         verdicts.push({ s, pass: step.pass });
+        at = s;
         s = nextLoad(verdicts, plan);
       }
       return s;
