@@ -76,7 +76,9 @@ const USAGE = `usage: npm run bench -- cluster [options]
                          (default with quotas: 40 % to 135 % of one node's estimated saturation,
                          ${S_PER_CORE} per core at K = 1 and 10 msg/s, e.g. ${quotaLadder(DEFAULT_QUOTA, 10, 1, false).join(',')}
                          at ${DEFAULT_QUOTA}; without: ${LADDER}); a node serves 2·K·s connections.
-                         The search stops at the first step that fails twice (see --retries).
+                         The search stops at the first step whose last attempt fails (see
+                         --retries); when that is its first step, it bisects down on fresh rigs
+                         towards half that step (bench/cluster/step-plan.ts).
   --fixed S              the step measured for --duration, whose CPU per delivery is compared
                          across setups (default the ladder's first step; added to the ladder)
   --payload BYTES        size of each publication's data (default 200)
@@ -106,13 +108,14 @@ const USAGE = `usage: npm run bench -- cluster [options]
                          median saturation rate: cross-node and same-node p99 side by side
                          (default 3; 0 skips them)
   --half-load-periods-ms LIST
-                         CFS periods of the half-load steps, each on a fresh rig at the same rate
-                         and quota; the first is the target's figure (default: --cpu-period-ms,
-                         then 100, the kernel's default; docs/cluster.md "The cross-node tail")
+                         CFS periods of the half-load steps (the target's shape at each, the
+                         searches' at the first), each on a fresh rig at the same rate and quota;
+                         the first is the target's figure (default: --cpu-period-ms, then 100, the
+                         kernel's default; docs/cluster.md "The cross-node tail")
   --half-load-channels-per-node K
                          K of the target's half-load steps (default 5: 10 channels and 100
                          publications/s per node, s = a fifth of the K = 1 steps' at the same
-                         deliveries/s); the searches' K is run beside it at every period
+                         deliveries/s); the searches' K is run beside it at the first period
                          (docs/cluster.md "The load shape of the cross-node target")
   --half-load-of RATE    no searches: only the half-load steps, at half of RATE deliveries/s (a
                          2-node median saturation from an earlier run, e.g. a quiet one)
@@ -318,10 +321,11 @@ export async function main(args: string[]): Promise<void> {
   const otherPeriods: HalfLoadResult[] = [];
   const periods: (number | null)[] = opts.quota && opts.halfLoadPeriodsMs.length ? opts.halfLoadPeriodsMs : [null];
   // The target's steps first (the target's load shape, K = --half-load-channels-per-node, at the
-  // first period), then the searches' shape at every period, reported beside it.
+  // first period), then that shape at every other period and the searches' shape at the first,
+  // reported beside it: the period is what decides the throttling stalls in the target's tail.
   const variants = [
-    { channelsPerNode: opts.halfLoadChannelsPerNode, periodMs: periods[0] },
-    ...periods.map((periodMs) => ({ channelsPerNode: opts.channelsPerNode, periodMs })),
+    ...periods.map((periodMs) => ({ channelsPerNode: opts.halfLoadChannelsPerNode, periodMs })),
+    { channelsPerNode: opts.channelsPerNode, periodMs: periods[0] },
   ].filter((v, i, all) => all.findIndex((w) => w.channelsPerNode === v.channelsPerNode && w.periodMs === v.periodMs) === i);
   for (const [i, { channelsPerNode, periodMs }] of (two && opts.halfLoadSteps > 0 ? variants : []).entries()) {
     if (!two) break;

@@ -14,7 +14,8 @@
  * the messages due at one wake-up leave in one socket write, and a late wake-up sends everything
  * due (the rate holds).
  */
-import { serve, type PublisherResult } from '../hub/ipc.js';
+import type { PublisherResult } from '../hub/ipc.js';
+import { publisherResult, serveLoadProcess } from '../shared/load-process.js';
 import { LeanSocket, OP_TEXT, encodeClientFrame, monotonicUs } from '../hub/lean-socket.js';
 import { channelName, dataJson, padFor, pathFor, publishFrame } from '../hub/wire.js';
 
@@ -73,7 +74,7 @@ function run(r: Extract<PhasedPublisherRequest, { type: 'run' }>): Promise<Publi
       if (done >= total) {
         const elapsedMs = (monotonicUs() - startUs) / 1000;
         const published = Object.fromEntries(names.map((n, c) => [n, sent[c]]));
-        resolve({ published, total: done, elapsedMs, achievedRate: done / (Math.max(elapsedMs, r.durationMs) / 1000) });
+        resolve(publisherResult(published, done, elapsedMs, r.durationMs));
         return;
       }
       // Asleep until the next publication is due, not awake every millisecond: the generators
@@ -87,16 +88,4 @@ function run(r: Extract<PhasedPublisherRequest, { type: 'run' }>): Promise<Publi
   });
 }
 
-serve((req) => {
-  const r = req as PhasedPublisherRequest;
-  switch (r.type) {
-    case 'connect':
-      return connect(r);
-    case 'run':
-      return run(r);
-    case 'close':
-      socket?.close();
-      setTimeout(() => process.exit(0), 50);
-      return { ok: true };
-  }
-});
+serveLoadProcess<PhasedPublisherRequest>({ connect, run }, () => socket?.close());

@@ -11,6 +11,7 @@ import { reaper } from './reaper.js';
 import { NOISY_OTHER_CPU, spreadOf, type ConfigResult, type HalfLoadResult, type Setup } from './report.js';
 import { machineCpuPercent, sampleMachine } from '../hub/servers.js';
 import { cpus } from 'node:os';
+import { endingFailure, floorOf, nextLoad, type Verdict } from './step-plan.js';
 
 export interface SearchOptions extends RigOptions {
   durationMs: number;
@@ -41,9 +42,6 @@ export interface SearchOptions extends RigOptions {
   disturbedReruns: number;
 }
 
-/** Past the ladder's top while it still passes: 10 % more per step, up to this multiple of the top. */
-const EXTEND_FACTOR = 1.1;
-const EXTEND_MAX = 4;
 /** A node throttled in at least this share of its CFS periods (percent) was at its quota. */
 const AT_QUOTA_THROTTLED = 50;
 /**
@@ -108,20 +106,6 @@ export async function withRig<T>(name: string, setup: Setup, opts: SearchOptions
   } finally {
     await redis?.close();
     reaper.untrack(pid);
-  }
-}
-
-/** The ladder's steps, then (while the top still passes) 10 % more per step, up to 4× the top. */
-function* stepsOf(opts: SearchOptions, passedLast: () => boolean): Generator<number> {
-  for (const s of opts.ladder) {
-    if (!opts.saturation && s > opts.fixedSubscribers) return;
-    yield s;
-  }
-  if (!opts.saturation) return;
-  const top = opts.ladder[opts.ladder.length - 1];
-  for (let s = top; passedLast() && s * EXTEND_FACTOR <= top * EXTEND_MAX; ) {
-    s = Math.ceil((s * EXTEND_FACTOR) / 10) * 10;
-    yield s;
   }
 }
 
@@ -196,51 +180,65 @@ export async function attemptStep(
 }
 
 /**
- * One saturation search of `setup` on a fresh rig. `repetition` counts from 1.
+ * One saturation search of `setup`. `repetition` counts from 1.
  *
- * The rig is first warmed at the ladder's first step (`rigWarmupMs`, unreported, longer until a
- * warm-up step passes). Each step's attempts follow attemptStep: one CFS period of throttling or
- * someone else's burst on a shared machine decides one attempt, not the search. The search ends
- * at the first step whose last attempt fails; connections are only ever added, so there is no
- * bisection. Before the rig starts, the run waits (bounded) for the machine to be quiet: the
- * previous rig's processes are gone and other work is below NOISY_OTHER_CPU.
+ * The loads come from step-plan's nextLoad: up the ladder while steps pass, and down (bisecting
+ * towards a floor) when the first step fails. Connections are only ever added, so a load below
+ * the rig's current one starts a fresh rig. Every fresh rig is first warmed at its first load
+ * (`rigWarmupMs`, unreported, longer until a warm-up step passes), and before it starts the run
+ * waits (bounded) for the machine to be quiet: the previous rig's processes are gone and other
+ * work is below NOISY_OTHER_CPU. Each step's attempts follow attemptStep: one CFS period of
+ * throttling or someone else's burst on a shared machine decides one attempt, not the search.
  */
 export async function searchSetup(setup: Setup, repetition: number, opts: SearchOptions, log: Log, describe: (label: string, s: StepResult) => string): Promise<ConfigResult> {
   const label = labelOf(setup, opts.quota);
-  log(`  before the rig: ${await waitForQuiet()} % of a core busy`);
-  return withRig(`${setup.engine}${setup.nodes}r${repetition}`, setup, opts, async (rig) => {
-    const layout = rig.describeLayout();
-    log(`  ${layout.publishers} publisher(s), ${layout.channels} channels, ${layout.receivers} receiver processes, ${Math.round(layout.crossNodeShare * 100)} % of deliveries across Redis`);
-    const ladder: StepResult[] = [];
-    let fixed: StepResult | null = null;
-    let warmup: number[] = [];
-    let passedLast = true;
-    for (const s of stepsOf(opts, () => passedLast)) {
-      // Unreported: the new connections' handshakes and first deliveries are not what is measured.
-      if ((await rig.grow(s)) && opts.warmupMs > 0) await rig.step(opts.warmupMs);
-      if (!ladder.length && opts.rigWarmupMs > 0) {
-        warmup = await warmUp((ms) => rig.step(ms), opts);
-        log(`  ${label} #${repetition} warm-up at s=${s}: ${warmup.length} unreported step(s), p99 ${warmup.join(' / ')} ms`);
+  const plan = { ladder: opts.saturation ? opts.ladder : opts.ladder.filter((s) => s <= opts.fixedSubscribers), saturation: opts.saturation };
+  const ladder: StepResult[] = [];
+  const verdicts: Verdict[] = [];
+  let fixed: StepResult | null = null;
+  let warmup: number[] = [];
+  let layout: ConfigResult['layout'] | undefined;
+  let next = nextLoad(verdicts, plan);
+  for (let rigs = 0; next !== null; rigs++) {
+    if (rigs > 0) log(`  ${label} #${repetition}: stepping down from a first failure (passed: ${verdicts.filter((v) => v.pass).map((v) => v.s).join(', ') || 'none'}; failed: ${verdicts.filter((v) => !v.pass).map((v) => v.s).join(', ')}), a fresh rig at s=${next} (floor ${floorOf(plan.ladder)})`);
+    log(`  before the rig: ${await waitForQuiet()} % of a core busy`);
+    next = await withRig(`${setup.engine}${setup.nodes}r${repetition}${rigs ? `d${rigs}` : ''}`, setup, opts, async (rig) => {
+      const l = rig.describeLayout();
+      layout ??= l;
+      if (!rigs) log(`  ${l.publishers} publisher(s), ${l.channels} channels, ${l.receivers} receiver processes, ${Math.round(l.crossNodeShare * 100)} % of deliveries across Redis`);
+      // Connections are only added: a load below the rig's (`at`) needs a fresh rig.
+      let s: number | null = next!;
+      let at = 0;
+      for (let first = true; s !== null && (first || s > at); first = false) {
+        // Unreported: the new connections' handshakes and first deliveries are not what is measured.
+        if ((await rig.grow(s)) && opts.warmupMs > 0) await rig.step(opts.warmupMs);
+        if (first && opts.rigWarmupMs > 0) {
+          const p99s = await warmUp((ms) => rig.step(ms), opts);
+          if (!rigs) warmup = p99s;
+          log(`  ${label} #${repetition} warm-up at s=${s}: ${p99s.length} unreported step(s), p99 ${p99s.join(' / ')} ms`);
+        }
+        const measure = () => rig.step(s === opts.fixedSubscribers ? opts.durationMs : opts.stepDurationMs);
+        const attempts = await attemptStep(measure, opts, async () => {
+          const busy = await waitForQuiet();
+          log(`  machine busy: waited for quiet, now ${busy} % of a core busy${busy > NOISY_OTHER_CPU ? ': still busy, the attempt spends a retry' : ''}`);
+          return busy <= NOISY_OTHER_CPU;
+        });
+        for (const a of attempts) {
+          ladder.push(a);
+          log(describe(`${label} #${repetition}${a.retry ? ' again' : ''}`, a) + (a.retried ? ` → run again${a.disturbed ? ' (disturbed)' : ''}` : ''));
+        }
+        const step = attempts[attempts.length - 1];
+        if (s === opts.fixedSubscribers && !fixed) fixed = step;
+        verdicts.push({ s, pass: step.pass });
+        at = s;
+        s = nextLoad(verdicts, plan);
       }
-      const measure = () => rig.step(s === opts.fixedSubscribers ? opts.durationMs : opts.stepDurationMs);
-      const attempts = await attemptStep(measure, opts, async () => {
-        const busy = await waitForQuiet();
-        log(`  machine busy: waited for quiet, now ${busy} % of a core busy${busy > NOISY_OTHER_CPU ? ': still busy, the attempt spends a retry' : ''}`);
-        return busy <= NOISY_OTHER_CPU;
-      });
-      for (const a of attempts) {
-        ladder.push(a);
-        log(describe(`${label} #${repetition}${a.retry ? ' again' : ''}`, a) + (a.retried ? ` → run again${a.disturbed ? ' (disturbed)' : ''}` : ''));
-      }
-      const step = attempts[attempts.length - 1];
-      if (s === opts.fixedSubscribers) fixed = step;
-      passedLast = step.pass;
-      if (!step.pass) break;
-    }
-    const saturation = best(ladder);
-    const firstFail = ladder.find((s) => !s.pass && !s.retried && (!saturation || s.subscribersPerChannel > saturation.subscribersPerChannel));
-    return { label, ...setup, repetition, warmupP99Ms: warmup, fixed, ladder, saturation, limitedBy: opts.saturation ? limitOf(firstFail, opts.quota) : null, layout };
-  });
+      return s;
+    });
+  }
+  const saturation = best(ladder);
+  const limitedBy = opts.saturation ? limitOf(endingFailure(ladder, saturation), opts.quota) : null;
+  return { label, ...setup, repetition, warmupP99Ms: warmup, fixed, ladder, saturation, limitedBy, layout: layout! };
 }
 
 /**

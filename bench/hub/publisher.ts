@@ -5,7 +5,8 @@
  * lowering the rate). Every message carries its step, its sequence in its channel and its publish
  * time in µs on CLOCK_MONOTONIC; the messages due in one tick leave in one socket write.
  */
-import { serve, type PublisherRequest, type PublisherResult } from './ipc.js';
+import type { PublisherRequest, PublisherResult } from './ipc.js';
+import { publisherResult, serveLoadProcess } from '../shared/load-process.js';
 import { LeanSocket, OP_TEXT, encodeClientFrame, monotonicUs } from './lean-socket.js';
 import { channelName, clientScript, dataJson, isEngineIoPing, padFor, pathFor, publishFrame, type ServerKind } from './wire.js';
 
@@ -82,7 +83,7 @@ function run(r: Extract<PublisherRequest, { type: 'run' }>): Promise<PublisherRe
       if (sent >= total) {
         for (let c = 0; c < names.length; c++) published[names[c]] = seqs[c];
         const elapsedMs = (monotonicUs() - startUs) / 1000;
-        resolve({ published, total: sent, elapsedMs, achievedRate: sent / (Math.max(elapsedMs, r.durationMs) / 1000) });
+        resolve(publisherResult(published, sent, elapsedMs, r.durationMs));
         return;
       }
       setTimeout(tick, 1);
@@ -91,16 +92,4 @@ function run(r: Extract<PublisherRequest, { type: 'run' }>): Promise<PublisherRe
   });
 }
 
-serve((req) => {
-  const r = req as PublisherRequest;
-  switch (r.type) {
-    case 'connect':
-      return connect(r);
-    case 'run':
-      return run(r);
-    case 'close':
-      socket?.close();
-      setTimeout(() => process.exit(0), 50);
-      return { ok: true };
-  }
-});
+serveLoadProcess<PublisherRequest>({ connect, run }, () => socket?.close());

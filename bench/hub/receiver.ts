@@ -5,7 +5,8 @@
  * JSON.parse) and counts: delivered, lost, duplicated, out of order, latency histogram.
  */
 import { LatencyHistogram } from './histogram.js';
-import { serve, type ReceiverReport, type ReceiverRequest } from './ipc.js';
+import type { ReceiverReport, ReceiverRequest } from './ipc.js';
+import { serveLoadProcess } from '../shared/load-process.js';
 import { LeanSocket, OP_TEXT } from './lean-socket.js';
 import { clientScript, isEngineIoPing, pathFor, scanMessages, type ServerKind } from './wire.js';
 
@@ -130,25 +131,21 @@ function report(expected: Record<string, number>): ReceiverReport {
   };
 }
 
-serve((req) => {
-  const r = req as ReceiverRequest;
-  switch (r.type) {
-    case 'connect':
-      return connectAll(r);
-    case 'step':
+serveLoadProcess<ReceiverRequest>(
+  {
+    connect: connectAll,
+    step: (r) => {
       currentStep = r.step;
       counts.fill(0);
       lastSeq.fill(0);
       histogram.reset();
       received = outOfOrder = stale = frames = 0;
       return { ok: true };
-    case 'progress':
-      return { received, frames, connected: sockets.filter((s) => s && !s.closed).length };
-    case 'report':
-      return report(r.expected);
-    case 'close':
-      for (const s of sockets) s?.close();
-      setTimeout(() => process.exit(0), 50);
-      return { ok: true };
-  }
-});
+    },
+    progress: () => ({ received, frames, connected: sockets.filter((s) => s && !s.closed).length }),
+    report: (r) => report(r.expected),
+  },
+  () => {
+    for (const s of sockets) s?.close();
+  },
+);

@@ -9,7 +9,7 @@ import { WebSocket } from 'ws';
 import { decodeBinaryFrame } from '../../src/protocol/index.js';
 import { CHUNK_MS, decodeChunk } from '../../src/apps/radio/shared/format.js';
 import { LatencyHistogram } from '../hub/histogram.js';
-import { serve } from '../hub/ipc.js';
+import { serveLoadProcess } from '../shared/load-process.js';
 
 export type RadioRequest =
   | { type: 'connect'; url: string; channel: string; listeners: number }
@@ -96,20 +96,17 @@ function stats(): RadioStats {
   return { listeners: listeners.length, connected: listeners.filter((l) => l.ws.readyState === WebSocket.OPEN).length, chunks, lost, outOfOrder, realTimeChunks, latency: latency.snapshot() };
 }
 
-serve((req) => {
-  const r = req as RadioRequest;
-  switch (r.type) {
-    case 'connect':
-      return connect(r);
-    case 'stats':
-      return stats();
-    case 'reset-latency':
+serveLoadProcess<RadioRequest>(
+  {
+    connect,
+    stats,
+    'reset-latency': () => {
       latency.reset();
       return { ok: true };
-    case 'close':
-      for (const l of listeners) l.ws.terminate();
-      listeners = [];
-      setTimeout(() => process.exit(0), 50);
-      return { ok: true };
-  }
-});
+    },
+  },
+  () => {
+    for (const l of listeners) l.ws.terminate();
+    listeners = [];
+  },
+);
