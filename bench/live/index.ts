@@ -27,7 +27,7 @@ import { join } from 'node:path';
 import { AUTOPLAY, launchChromium } from '../../test/helpers/chromium.js';
 import { dist, llhlsLatency, PartClock, segmentLatency, wsViewers, type Dist } from './delivery.js';
 import { measureGlass, publishWithClock, type GlassResult } from './glass.js';
-import { embeddedIngest, idleCpu, nginxIngest, publishers, sourceFile, stopAll, type IngestResult } from './ingest.js';
+import { embeddedIngest, idleCpu, nginxIngest, publishers, settleAfterStream, sourceFile, stopAll, type IngestResult } from './ingest.js';
 import { ServerUnderTest, TICKS } from './server.js';
 import { abrLadders } from './abr.js';
 import { hlsPolling, oursLlhls, startNginxHls, type Generators, type LoadResult } from './viewer-load.js';
@@ -240,7 +240,9 @@ export async function main(args: string[]): Promise<void> {
       const first = await embeddedIngest(file, server, windowS, 1, warmupS);
       const firstLoad = load();
       console.log(`first stream (one-time costs included): ${first.cpuPercent.toFixed(2)} % CPU (main thread ${first.mainThreadPercent.toFixed(2)} %); load ${firstLoad}`);
-      await sleep(4000); // its end: the last rows written, the memory it freed collected
+      // Its end: the last rows written, its media retention over, the memory it freed collected.
+      const tail = await settleAfterStream(server);
+      console.log(`first stream's tail (its end until the process is quiet): ${tail.cpuSeconds.toFixed(2)} CPU s over ${tail.seconds.toFixed(0)} s`);
       const idle = await idleCpu(server, windowS);
       console.log(`idle (no publisher): ${idle.toFixed(2)} % CPU`);
       const ingest: { ours: IngestResult; nginx: IngestResult; load: string }[] = [];
@@ -253,6 +255,7 @@ export async function main(args: string[]): Promise<void> {
       }
       result.idleCpuPercent = idle;
       result.ingestFirstStream = { ...first, load: firstLoad };
+      result.ingestFirstStreamTail = tail;
       result.ingest = ingest;
       result.ingestWarmupS = warmupS;
       md.push(`## Ingest CPU per stream (pre-encoded 1080p30 ~4 Mb/s H.264 + AAC, \`ffmpeg -re -stream_loop -1 -c copy\`; ${windowS} s window after ${warmupS} s of publishing)
@@ -260,8 +263,9 @@ export async function main(args: string[]): Promise<void> {
   Both servers' CPU is read from /proc (user + system, all threads; "main" is our main thread's share, the rest is V8's
   GC helpers, libuv and PGlite's worker). **Steady state** (what a server running for days pays): the rows below run on a
   process that has already ingested one 1080p stream (first line: that stream, one-time costs included — JIT of the remux
-  path, pools and heap growing to a 1080p stream, its first rows — not a per-stream cost). After it, our process idles at
-  ${idle.toFixed(2)} % CPU with no publisher; "ours per stream" is (ours CPU − idle) / publishers. nginx-rtmp runs
+  path, pools and heap growing to a 1080p stream, its first rows — not a per-stream cost). Its end costs the process ${tail.cpuSeconds.toFixed(2)} CPU s
+  more until it is quiet (${tail.seconds.toFixed(0)} s: V8's memory reducer collecting what the stream allocated, on the main thread
+  and in PGlite's worker, up to ~80 s after the end; a cost of the stream, not of idling). Settled, our process idles at ${idle.toFixed(2)} % CPU with no publisher; "ours per stream" is (ours CPU − idle) / publishers. nginx-rtmp runs
   \`hls on\` (remux to MPEG-TS files), a fresh process for each row. Resolution: /proc counts CPU in ${1000 / TICKS} ms ticks, so
   over a ${windowS} s window one tick is ${(100 / TICKS / windowS).toFixed(3)} % of a core; at one publisher (~1 % of a core each side)
   one tick on either side moves the ratio by about ${(100 / TICKS / windowS).toFixed(3)}. Repeating a count (\`--publishers 1,1,1\`)

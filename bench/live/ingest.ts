@@ -50,6 +50,43 @@ export interface IngestResult {
   droppedFrames: number;
 }
 
+/** What a stream's end costs the process after it: CPU seconds (all threads) and time to settle. */
+export interface StreamTail {
+  seconds: number;
+  cpuSeconds: number;
+}
+
+/**
+ * Waits until the process is done with the streams that just ended: at least `minS` seconds, then
+ * until `quietS` seconds in a row cost at most half a /proc tick each on average (capped at `maxS`).
+ * An ended stream's tail is not idle cost, and it is long. A timer and GC census of the idle bench
+ * server (2026-12-07, live7: an async hook on every callback and a GC observer in both isolates,
+ * per-thread /proc ticks each second, 150 s after a 20 s 1080p stream) found no periodic work with
+ * a period over 8 s worth a tick: the live app armed nothing, core's memory monitor (every 10 s)
+ * and memory-engine sweep (every 30 s) cost under 1 ms a call. The ticks were V8's memory reducer
+ * collecting what the stream had allocated, once per isolate: two full collections on the main
+ * thread 17 s after the end (15 ticks with the GC helpers) and three in PGlite's worker 77 s after
+ * it (20 ticks). A 40 s window 4 s after the end caught them (0.70 %); from 84 s on the process
+ * read 0.13 % / 0.07 % per 40 s. `minS` covers both reducers with a margin; the quiet run checks it.
+ * Returns the tail's cost, so the bench reports it beside the stream instead of hiding it.
+ */
+export async function settleAfterStream(server: ServerUnderTest, minS = 90, quietS = 20, maxS = 180): Promise<StreamTail> {
+  const c0 = server.cpuSeconds();
+  const t0 = performance.now();
+  const perSecond: number[] = [];
+  let last = c0;
+  for (;;) {
+    await sleep(1000);
+    const now = server.cpuSeconds();
+    perSecond.push(now - last);
+    last = now;
+    const elapsed = (performance.now() - t0) / 1000;
+    const recent = perSecond.slice(-quietS);
+    const quiet = recent.length === quietS && recent.reduce((a, b) => a + b, 0) <= quietS / 200; // ≤ 0.5 % of a core: a collection burst (15–20 ticks) is not quiet
+    if ((elapsed >= minS && quiet) || elapsed >= maxS) return { seconds: elapsed, cpuSeconds: now - c0 };
+  }
+}
+
 /** Our server process's CPU with no publisher (percent of one core). */
 export async function idleCpu(server: ServerUnderTest, windowS: number): Promise<number> {
   const c0 = server.cpuSeconds();
