@@ -55,9 +55,6 @@ async function serverModules(): Promise<ServerModules & { codeCache?: { state: C
 async function serve(): Promise<void> {
   // Every way of starting the server runs the same young-generation collector (core/scavenger).
   (await import('./core/scavenger.js')).applyServerScavenger();
-  // Apps (anything but the bundled hub alone, whose start time counts): the young generation stays
-  // small from loading the modules until the apps have started, so that garbage does not stay resident when idle.
-  const releaseYoungGeneration = hubAloneBundle() ? () => {} : (await import('./core/scavenger.js')).holdYoungGeneration();
   const { createServer, loadConfig, clusterProblems, codeCache } = await serverModules();
   const problems = clusterProblems(loadConfig());
   if (problems.length) throw new (await import('./config.js')).ConfigError(problems);
@@ -91,7 +88,6 @@ async function serve(): Promise<void> {
     if (codeCache.state !== 'used') setTimeout(() => saveCodeCache(server.logger, codeCache.save), 1000).unref();
   }
   if (server.generatedSecrets) printFirstStart(url, server.generatedSecrets, server.config.apiKey!);
-  server.appsStarted.then(releaseYoungGeneration, releaseYoungGeneration);
   server.appsStarted.then(
     () => (appsSettled = true),
     (err: unknown) => {

@@ -47,18 +47,3 @@ export function applyServerScavenger(execArgv: readonly string[] = process.execA
   setScavenger(mode);
   return mode;
 }
-
-/** V8's own `--semi-space-growth-factor`: each young-generation growth doubles it. */
-const V8_SEMI_SPACE_GROWTH_FACTOR = 2;
-
-/**
- * Keeps the young generation at its first size (1 MB semi-spaces) until the returned function is
- * called. The apps' start allocates in bursts that nearly all survive, and each burst doubled the
- * semi-spaces up to V8's 16 MB: 32 MB of new space stayed resident through idle, because an idle
- * server runs no collection that would shrink it (issue 18: 64 → 34 MB heap total, docs/benchmarks.md).
- * V8 reads the factor at every growth, so once released, load grows it again as before.
- */
-export function holdYoungGeneration(): () => void {
-  setFlagsFromString('--semi-space-growth-factor=1');
-  return () => setFlagsFromString(`--semi-space-growth-factor=${V8_SEMI_SPACE_GROWTH_FACTOR}`);
-}
