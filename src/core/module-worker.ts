@@ -11,6 +11,15 @@ import { dirname, join } from 'node:path';
 import { fileURLToPath, pathToFileURL } from 'node:url';
 
 /**
+ * Each worker has its own V8 isolate, and V8 lets an isolate's young generation grow to 16 MB
+ * semi-spaces (32 MB resident, kept when idle) while its start allocates: PGlite's thread loads
+ * a ~9 MB wasm module and its data bundle. 6 MB (2 MB semi-spaces) costs only more, smaller
+ * scavenges of short-lived objects; measured with all apps idle after a restart (issue 18,
+ * docs/benchmarks.md), it is part of the RSS the workers no longer hold.
+ */
+export const WORKER_YOUNG_GENERATION_MB = 6;
+
+/**
  * A worker running `<name>.ts|js` from the folder of `callerUrl` (pass `import.meta.url`);
  * `workerData` reaches it as `worker_threads.workerData`.
  */
@@ -19,8 +28,9 @@ export function startModuleWorker(callerUrl: string, name: string, workerData?: 
   const ts = here.endsWith('.ts');
   const file = join(dirname(here), `${name}.${ts ? 'ts' : 'js'}`);
   if (!existsSync(file)) throw new Error(`worker module not found at ${file}`);
-  if (!ts) return new Worker(file, { workerData });
+  const resourceLimits = { maxYoungGenerationSizeMb: WORKER_YOUNG_GENERATION_MB };
+  if (!ts) return new Worker(file, { workerData, resourceLimits });
   const tsxApi = import.meta.resolve('tsx/esm/api');
   const bootstrap = `import(${JSON.stringify(tsxApi)}).then((m) => { m.register(); return import(${JSON.stringify(pathToFileURL(file).href)}); })`;
-  return new Worker(bootstrap, { eval: true, workerData });
+  return new Worker(bootstrap, { eval: true, workerData, resourceLimits });
 }
