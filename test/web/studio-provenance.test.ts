@@ -119,7 +119,16 @@ test('the stats cards follow a generation job and a bulk action without a reload
   const dialog = page.getByRole('dialog', { name: 'generate conversations' });
   await dialog.locator('input[type=number]').fill('5');
   await dialog.getByRole('button', { name: 'Start' }).click();
-  await dialog.getByTestId('job-progress').filter({ hasText: 'completed: 5 of 5' }).waitFor({ timeout: 120_000 });
+  await dialog
+    .getByTestId('job-progress')
+    .filter({ hasText: 'completed: 5 of 5' })
+    .waitFor({ timeout: 120_000 })
+    .catch(async (err: Error) => {
+      // Say whether the job or the page is behind: the job's row as the API has it, and what the dialog shows.
+      const jobs = (await (await adminFetch(`${server.url}/api/v1/studio/jobs`)).json()) as { items: unknown[] };
+      const shown = await dialog.innerText().catch(() => '(no dialog)');
+      throw new Error(`${err.message}\nthe newest job: ${JSON.stringify(jobs.items[0])}\nthe dialog shows: ${shown}\npage errors: ${JSON.stringify(errors)}`);
+    });
   await until('the Conversations card to count the job', async () => (await card(page, 'Conversations')) === total + 5);
   await dialog.getByRole('button', { name: 'Close' }).click();
   await until('the list to show the generated rows', async () => (await page.getByTestId('row-generator').filter({ hasText: /^offline$/ }).count()) === 5);
