@@ -65,11 +65,8 @@ export class FlushScheduler implements SessionHost {
   /**
    * The batches written this pass, keyed by the batch's first item: items[from, to) of the first
    * session that had it (its own array, not a copy: sessions leave it untouched until
-   * releaseFlushed() after the pass) and the frame joined from them. A new Map per pass, not
-   * `clear()`: once a long-lived Map's table is in the old generation, each clear allocates the
-   * next table there too, and the dead table keeps its entries (the pass's batches, their frames)
-   * and a link to its successor; the scavenger counts that old-space garbage as live until a
-   * mark-compact, so every pass's batches were copied and promoted (docs/market.md, "Garbage collection").
+   * releaseFlushed() after the pass) and the frame joined from them. A new Map per pass, made only
+   * when the pass cached a batch, never `clear()`: core/scavenger's "per-turn state" rule says why.
    */
   private batchCache = new Map<Outbound, BatchMemo>();
   /** Inside a flush pass, the oldest publication written so far (for one latency observation per pass). */
