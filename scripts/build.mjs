@@ -178,6 +178,17 @@ async function bundleHubAlone() {
         },
       },
       {
+        // The bundle runs only with no app enabled (src/cli.ts hubAloneBundle: AIRWAVES_APPS empty),
+        // so no app's settings are read: config.js merges the core's alone here, and no app's
+        // settings module (zod schemas built at its top level) is in the bundle. A bad app
+        // variable does not stop the hub alone; `airwaves check-config` (dist/src) checks every app's.
+        name: 'no-app-settings',
+        setup(build) {
+          build.onResolve({ filter: /^\.\/apps\/settings\.js$/ }, (args) => (args.importer === join(src, 'config.js') ? { path: 'app-settings', namespace: 'airwaves-no-app-settings' } : undefined));
+          build.onLoad({ filter: /.*/, namespace: 'airwaves-no-app-settings' }, () => ({ contents: 'exports.APP_SETTINGS = [];', loader: 'js' }));
+        },
+      },
+      {
         name: 'dynamic-imports-stay-in-dist-src',
         setup(build) {
           build.onResolve({ filter: /^\./ }, (args) => {

@@ -56,6 +56,17 @@ test('the built CLI runs the hub alone from dist/hub/server.cjs with its code ca
   assert.ok(loaded.builtins.includes('NativeModule http'), 'the check sees what the bundle loads');
   assert.ok(loaded.files.some((f) => f.endsWith('bufferutil.node')), `bufferutil's addon is loaded: ${loaded.files.join(', ')}`);
   assert.ok(!loaded.files.some((f) => f.includes(`${sep}node-gyp-build${sep}`)), 'without node-gyp-build');
+  // No app runs from the bundle, so no app's settings module is in it (their zod schemas were built at every start):
+  // the source map lists every file the bundle holds.
+  const bundled = (JSON.parse(readFileSync('dist/hub/server.cjs.map', 'utf8')) as { sources: string[] }).sources;
+  assert.ok(bundled.some((f) => f.endsWith('src/core/settings.ts')) && bundled.some((f) => f.endsWith('src/apps/catalog.ts')), `the check sees the bundle's own files: ${bundled.length}`);
+  const appSettings = bundled.filter((f) => /src\/apps\/(\w+\/)?settings\.ts$/.test(f));
+  assert.deepEqual(appSettings, [], 'no settings module of an app is in the hub-alone bundle');
+  const config = JSON.parse(
+    execFileSync(process.execPath, ['-e', "const { loadConfig } = require('./dist/src/hub-alone-bundle.js').loadBundle(require('node:path').resolve('dist/hub/server.cjs')).exports; console.log(JSON.stringify(loadConfig({ AIRWAVES_APPS: '', AIRWAVES_RADIO_STATIONS: 'not json' })))"], { encoding: 'utf8' }),
+  ) as Record<string, unknown>;
+  assert.deepEqual(config.apps, [], "the bundle's configuration is the core's");
+  assert.ok(!('radioStations' in config) && !('marketEnabled' in config), `without any app's fields (a disabled app's variable is not read): ${Object.keys(config).join(', ')}`);
   const dir = mkdtempSync(join(tmpdir(), 'airwaves-bundle-'));
   try {
     const hub = await startCli('', dir);
