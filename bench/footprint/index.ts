@@ -12,7 +12,12 @@
  * machine the wall time mostly measures the queue for a core (an all-apps first start took 33 s
  * of wall time for 9 s of CPU at load average 30), the CPU seconds much less so.
  *
- * Usage: npm run bench -- footprint [--idle-seconds 60] [--ready-timeout-seconds 180] [--out bench/results]
+ * The hub alone is started `--hub-starts` times (5) and its figures are the medians: one start of
+ * a ~0.3 s process on the shared 2-core machine spread 282–570 ms within minutes at one load, so a
+ * single start (what this bench printed until the fourteenth session) read 70 ms above the start
+ * bench's single start of the same thing by chance of the moment, not by what it measured.
+ *
+ * Usage: npm run bench -- footprint [--idle-seconds 60] [--hub-starts 5] [--ready-timeout-seconds 180] [--out bench/results]
  */
 import { mkdtempSync, rmSync, writeFileSync, existsSync } from 'node:fs';
 import { loadavg, tmpdir, cpus } from 'node:os';
@@ -29,10 +34,40 @@ interface SetupResult {
   appServesMs: Record<string, number>;
   /** CPU (user + system, all threads) the process used from spawn to ready, in seconds. */
   readyCpuSeconds: number;
+  /** Several starts of one setup (the hub alone): each start's ms to ready and CPU until then; readyMs and readyCpuSeconds are their medians. */
+  starts?: { readyMs: number[]; readyCpuSeconds: number[] };
   idleSeconds: number;
   idleCpuPercentOfCore: number;
   rssMb: number;
   heapUsedMb: number | null;
+}
+
+const median = (values: number[]) => [...values].sort((a, b) => a - b)[Math.floor(values.length / 2)]!;
+
+/**
+ * A setup started `starts` times, each to ready and stopped, then once more measured in full
+ * ({@link measure}); its ready figures become the medians over every start.
+ */
+async function measureStarts(setup: string, env: (port: number) => NodeJS.ProcessEnv, starts: number, idleSeconds: number, readyTimeoutMs: number): Promise<SetupResult> {
+  const readyMs: number[] = [];
+  const readyCpuSeconds: number[] = [];
+  for (let i = 1; i < starts; i++) {
+    const server = await CliProcess.start({ env });
+    try {
+      readyMs.push(Math.round(await server.waitReady(readyTimeoutMs)));
+      readyCpuSeconds.push(Number(server.cpuSeconds().toFixed(2)));
+    } catch (err) {
+      throw new Error(`${setup}, start ${i}: ${(err as Error).message}`);
+    } finally {
+      await server.stop();
+    }
+  }
+  const last = await measure(setup, env, idleSeconds, readyTimeoutMs);
+  readyMs.push(last.readyMs);
+  readyCpuSeconds.push(last.readyCpuSeconds);
+  const result = { ...last, readyMs: median(readyMs), readyCpuSeconds: median(readyCpuSeconds), starts: { readyMs, readyCpuSeconds } };
+  console.log(`${setup.padEnd(34)} ${starts} starts: ready median ${result.readyMs} ms (${readyMs.join(', ')}), CPU until ready median ${result.readyCpuSeconds} s (${readyCpuSeconds.join(', ')})`);
+  return result;
 }
 
 /**
@@ -65,9 +100,11 @@ async function measure(setup: string, env: (port: number) => NodeJS.ProcessEnv, 
 }
 
 export async function main(args: string[]): Promise<void> {
-  const { values } = parseArgs({ args, options: { 'idle-seconds': { type: 'string', default: '60' }, 'ready-timeout-seconds': { type: 'string', default: '180' }, out: { type: 'string', default: 'bench/results' } } });
+  const { values } = parseArgs({ args, options: { 'idle-seconds': { type: 'string', default: '60' }, 'hub-starts': { type: 'string', default: '5' }, 'ready-timeout-seconds': { type: 'string', default: '180' }, out: { type: 'string', default: 'bench/results' } } });
   const idleSeconds = Number(values['idle-seconds']);
   if (!Number.isFinite(idleSeconds) || idleSeconds < 1) throw new Error('--idle-seconds must be a number ≥ 1');
+  const hubStarts = Number(values['hub-starts']);
+  if (!Number.isInteger(hubStarts) || hubStarts < 1) throw new Error('--hub-starts must be an integer ≥ 1');
   const readyTimeoutMs = Number(values['ready-timeout-seconds']) * 1000;
   if (!Number.isFinite(readyTimeoutMs) || readyTimeoutMs < 1000) throw new Error('--ready-timeout-seconds must be a number ≥ 1');
   if (!existsSync('dist/src/cli.js')) throw new Error('dist/src/cli.js is missing: run `npm run build` first');
@@ -76,7 +113,10 @@ export async function main(args: string[]): Promise<void> {
   const results: SetupResult[] = [];
   try {
     const cli = (env: NodeJS.ProcessEnv) => (port: number) => ({ ...CLI_BASE_ENV, AIRWAVES_PORT: String(port), ...env });
-    results.push(await measure('hub alone (AIRWAVES_APPS=)', cli({ AIRWAVES_APPS: '', AIRWAVES_DATA_DIR: join(dataDir, 'hub') }), idleSeconds, readyTimeoutMs));
+    // A fresh data directory per start (each a first start, as before): the last one is measured in full.
+    let hubStart = 0;
+    const hubEnv = (port: number) => cli({ AIRWAVES_APPS: '', AIRWAVES_DATA_DIR: join(dataDir, `hub-${++hubStart}`) })(port);
+    results.push(await measureStarts('hub alone (AIRWAVES_APPS=)', hubEnv, hubStarts, idleSeconds, readyTimeoutMs));
     results.push(await measure('all apps, first start', cli({ AIRWAVES_DATA_DIR: join(dataDir, 'all') }), idleSeconds, readyTimeoutMs));
     results.push(await measure('all apps, restart', cli({ AIRWAVES_DATA_DIR: join(dataDir, 'all') }), idleSeconds, readyTimeoutMs));
     const peer = [process.execPath, '--import', 'tsx', 'bench/hub/peer-ws-server.ts'];
@@ -87,14 +127,14 @@ export async function main(args: string[]): Promise<void> {
   const loadAfter = loadavg().map((l) => Number(l.toFixed(2)));
   // Node 20 reads and parses a NODE_EXTRA_CA_CERTS bundle when any process starts (~40 ms of a start on the 2-core machine), and every process spawned here inherits it.
   const extraCaCerts = process.env.NODE_EXTRA_CA_CERTS ?? null;
-  const record = { benchmark: 'footprint', at: new Date().toISOString(), machine: { cpus: cpus().length, node: process.version }, extraCaCerts, loadBefore, loadAfter, idleSeconds, results };
+  const record = { benchmark: 'footprint', at: new Date().toISOString(), machine: { cpus: cpus().length, node: process.version }, extraCaCerts, loadBefore, loadAfter, idleSeconds, hubStarts, results };
   writeFileSync(join(values.out!, 'footprint.json'), JSON.stringify(record, null, 2) + '\n');
   const md = [
     '# Footprint: start time and idle cost (npm run bench -- footprint)',
     '',
     `Run ${record.at}, ${record.machine.cpus} cores, Node ${record.machine.node}; load average before ${loadBefore.join(' / ')}, after ${loadAfter.join(' / ')}.`,
     extraCaCerts ? `Every process here (the server and the peer) inherited NODE_EXTRA_CA_CERTS=${extraCaCerts}, which Node 20 parses when a process starts (~40 ms of a start on the 2-core machine).` : 'No NODE_EXTRA_CA_CERTS in the environment.',
-    'The built CLI with default configuration, observed from outside: /readyz polled every 5 ms from spawn (and the CPU the process used until then, all threads), then /readyz until its `starting` list is empty (apps start together and each serves as soon as it is in: the time each left the list, and when the last did; until then the routes of an app answer 503 app_starting); idle CPU from /proc over the idle window after a 3 s settle; RSS at the end of the window.',
+    `The built CLI with default configuration, observed from outside: /readyz polled every 5 ms from spawn (and the CPU the process used until then, all threads; for the hub alone the medians of ${hubStarts} starts, each on a fresh data directory, listed below the table), then /readyz until its \`starting\` list is empty (apps start together and each serves as soon as it is in: the time each left the list, and when the last did; until then the routes of an app answer 503 app_starting); idle CPU from /proc over the idle window after a 3 s settle; RSS at the end of the window.`,
     '',
     '| setup | ready (ms) | each app serves (ms from spawn) | every app serves (ms) | CPU until ready (s) | idle CPU (% of a core) | RSS (MB) | heap used (MB) |',
     '|---|---|---|---|---|---|---|---|',
@@ -102,6 +142,8 @@ export async function main(args: string[]): Promise<void> {
       (r) =>
         `| ${r.setup} | ${r.readyMs} | ${Object.entries(r.appServesMs).map(([a, ms]) => `${a} ${ms}`).join(', ') || '—'} | ${r.allAppsMs ?? '—'} | ${r.readyCpuSeconds} | ${r.idleCpuPercentOfCore} | ${r.rssMb} | ${r.heapUsedMb ?? '—'} |`,
     ),
+    '',
+    ...results.filter((r) => r.starts).map((r) => `${r.setup}, each start: ready ${r.starts!.readyMs.join(' / ')} ms, CPU until ready ${r.starts!.readyCpuSeconds.join(' / ')} s.`),
     '',
   ].join('\n');
   writeFileSync(join(values.out!, 'footprint.md'), md);
