@@ -178,6 +178,16 @@ async function bundleHubAlone() {
         },
       },
       {
+        // zod re-exports every locale it has as `z.locales` (64 modules, a third of zod's source in
+        // the bundle) and configures English itself; Airwaves sets no other. In the bundle the
+        // namespace holds English alone: bytes every start reads and decodes for nothing.
+        name: 'zod-english-only',
+        setup(build) {
+          build.onResolve({ filter: /^\.\.\/locales\/index\.js$/ }, (args) => (args.importer.includes(`${sep}node_modules${sep}zod${sep}`) ? { path: join(dirname(args.importer), '..', 'locales', 'english-only.js'), namespace: 'airwaves-zod-locales' } : undefined));
+          build.onLoad({ filter: /.*/, namespace: 'airwaves-zod-locales' }, (args) => ({ contents: "export { default as en } from './en.js';", loader: 'js', resolveDir: dirname(args.path) }));
+        },
+      },
+      {
         // The bundle runs only with no app enabled (src/cli.ts hubAloneBundle: AIRWAVES_APPS empty),
         // so no app's settings are read: config.js merges the core's alone here, and no app's
         // settings module (zod schemas built at its top level) is in the bundle. A bad app
