@@ -65,7 +65,8 @@ async function measureStarts(setup: string, env: (port: number) => NodeJS.Proces
   const last = await measure(setup, env, idleSeconds, readyTimeoutMs);
   readyMs.push(last.readyMs);
   readyCpuSeconds.push(last.readyCpuSeconds);
-  const result = { ...last, readyMs: median(readyMs), readyCpuSeconds: median(readyCpuSeconds), starts: { readyMs, readyCpuSeconds } };
+  // "Every app serves" of the last start alone would sit beside the medians (and below them): with no app it says nothing.
+  const result = { ...last, readyMs: median(readyMs), readyCpuSeconds: median(readyCpuSeconds), allAppsMs: null, starts: { readyMs, readyCpuSeconds } };
   console.log(`${setup.padEnd(34)} ${starts} starts: ready median ${result.readyMs} ms (${readyMs.join(', ')}), CPU until ready median ${result.readyCpuSeconds} s (${readyCpuSeconds.join(', ')})`);
   return result;
 }
