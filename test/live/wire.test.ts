@@ -3,8 +3,8 @@
  * A shared answer written as bytes made once (apps/live/media/wire) is byte for byte what Node's
  * `writeHead` + `end` sends for the same answer (but for the Date's value): small and large
  * bodies, a 304 without one, keep-alive across requests on one connection, a client asking to
- * close, a connection's last allowed request; and the same headers array is reused while the
- * block it made is, per second.
+ * close, a connection's last allowed request, a HEAD request (headers, no body); and the same
+ * headers array is reused while the block it made is, per second.
  */
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
@@ -37,7 +37,7 @@ async function serve(configure: (server: Server) => void): Promise<{ server: Ser
 }
 
 /** A raw HTTP/1.1 client on one connection: each exchange's answer (head and body), read to its length. */
-async function client(port: number): Promise<{ exchange(path: string, extra?: string): Promise<string>; close(): void }> {
+async function client(port: number): Promise<{ exchange(path: string, extra?: string, method?: string): Promise<string>; close(): void }> {
   const socket = connect(port, '127.0.0.1');
   await once(socket, 'connect');
   let text = '';
@@ -47,20 +47,26 @@ async function client(port: number): Promise<{ exchange(path: string, extra?: st
     wake();
   });
   return {
-    async exchange(path, extra = '') {
-      socket.write(`GET ${path} HTTP/1.1\r\nHost: t\r\n${extra}\r\n`);
+    /** A HEAD answer is read to its header block's end (its content-length names the body it does not send). */
+    async exchange(path, extra = '', method = 'GET') {
+      socket.write(`${method} ${path} HTTP/1.1\r\nHost: t\r\n${extra}\r\n`);
       for (;;) {
         const end = text.indexOf('\r\n\r\n');
         if (end >= 0) {
           const length = /\r\ncontent-length: (\d+)/i.exec(text.slice(0, end));
-          const total = end + 4 + (length ? Number(length[1]) : 0);
+          const total = end + 4 + (length && method !== 'HEAD' ? Number(length[1]) : 0);
           if (text.length >= total) {
             const answer = text.slice(0, total);
             text = text.slice(total);
             return answer;
           }
         }
-        await new Promise<void>((resolve) => (wake = resolve));
+        // An answer that never comes (a HEAD block dropped with its body) fails here, not at the suite's timeout.
+        const timer = setTimeout(() => socket.destroy(new Error(`${method} ${path}: no complete answer in 5 s (got ${JSON.stringify(text)})`)), 5000);
+        await new Promise<void>((resolve, reject) => {
+          wake = resolve;
+          socket.once('error', reject);
+        }).finally(() => clearTimeout(timer));
       }
     },
     close: () => socket.destroy(),
@@ -100,6 +106,29 @@ test('a wire answer is what writeHead + end sends, keep-alive and close alike', 
       a.close();
       b.close();
     }
+  } finally {
+    server.closeAllConnections();
+    server.close();
+  }
+});
+
+test('a HEAD answer through the wire gets the GET answer\'s headers and no body, as Node sends it', async () => {
+  const { server, port } = await serve((s) => (s.keepAliveTimeout = 7000));
+  try {
+    const [a, b] = await Promise.all([client(port), client(port)]);
+    for (const name of ['small', 'large', 'gone']) {
+      const viaNode = await a.exchange(`/node/${name}`, '', 'HEAD');
+      const viaWire = await b.exchange(`/wire/${name}`, '', 'HEAD');
+      assert.ok(viaWire.endsWith('\r\n\r\n') && viaWire.indexOf('\r\n\r\n') === viaWire.length - 4, `${name}: a header block only`);
+      assert.equal(dateless(viaWire), dateless(viaNode), `${name}: the same bytes as Node's HEAD answer`);
+      if (answers[name]!.body) assert.match(viaWire, new RegExp(`\\r\\ncontent-length: ${answers[name]!.body!.length}\\r\\n`));
+      assert.match(viaWire, /\r\nConnection: keep-alive\r\nKeep-Alive: timeout=7\r\n\r\n$/);
+    }
+    // The connection stays usable: no body bytes were left on it to be read as the next answer.
+    const after = await b.exchange('/wire/small');
+    assert.equal(after.slice(after.indexOf('\r\n\r\n') + 4), small.toString('latin1'));
+    a.close();
+    b.close();
   } finally {
     server.closeAllConnections();
     server.close();

@@ -146,6 +146,14 @@ export class Broadcast implements MediaSink {
     }
   }
 
+  /**
+   * How long the publisher's next bytes can wait unread (ms; apps/live/rtmp/server): until the
+   * open part can close. 0 with an ABR ladder, whose encoders want the frames as they come.
+   */
+  msUntilNeeded(): number {
+    return this.tap ? 0 : this.segmenter.msUntilNextCut;
+  }
+
   private disconnectPublisher: (() => void) | null = null;
 
   attach(disconnect: () => void): void {

@@ -269,6 +269,28 @@ export class Segmenter {
     return n;
   }
 
+  /**
+   * Media milliseconds from the newest video frame to the earliest time a frame can close the open
+   * part: one frame before the part's start + the part target (a frame closes it when the part
+   * would pass its target with that frame's duration), or the keyframe that ends the segment: the
+   * first at or after the segment's start + the segment target, foretold by the last GOP (none
+   * known yet: that time itself; overdue: 0). A live publisher sends media in real time, so this is how
+   * long its next frames can wait unread without delaying a part (apps/live/rtmp/server reads a
+   * publisher's socket then, not 25 times a second). 0 when unknown (no video yet). For a stream
+   * cut by its own rule, as a publisher's is (a follower's cuts are its leader's).
+   */
+  get msUntilNextCut(): number {
+    const p = this.pending;
+    if (!p || this.originMs === null) return 0;
+    const start = this.partVideo.length ? this.partVideoStart : p.dtsMs;
+    const due = start + this.options.partTargetMs - this.lastDurationMs;
+    const cutFrom = (this.segmentStartMs ?? p.dtsMs) + this.options.segmentTargetMs;
+    const [before, last] = [this.recentKeyframes.at(-2), this.recentKeyframes.at(-1)];
+    const gop = before !== undefined && last !== undefined ? last - before : 0;
+    const keyframeDue = gop > 0 ? last! + Math.max(1, Math.ceil((cutFrom - last!) / gop)) * gop : cutFrom;
+    return Math.max(0, Math.min(due, keyframeDue) - p.dtsMs);
+  }
+
   /** The next part the playlist will announce (msn, index). */
   get nextPart(): { msn: number; index: number } {
     const c = this.current;

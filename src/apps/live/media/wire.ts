@@ -12,8 +12,9 @@
  * This sets two fields of Node's `OutgoingMessage` that are not public API (`_header`,
  * `_headerSent`: what `writeHead` leaves behind, unchanged since Node 0.x). So it is used only
  * where Node's own path would write the same bytes: a fresh keep-alive response with no header
- * set, whose server sends `Date`. Anything else (a client asking to close, the last request a
- * connection may make, a build of Node without these fields) gets `writeHead` + `end`.
+ * set, whose server sends `Date`, to a request that takes a body. Anything else (a client asking
+ * to close, the last request a connection may make, a HEAD request, a build of Node without these
+ * fields) gets `writeHead` + `end`.
  */
 import { STATUS_CODES, type ServerResponse } from 'node:http';
 
@@ -21,6 +22,8 @@ import { STATUS_CODES, type ServerResponse } from 'node:http';
 interface NodeResponse {
   _header: string | null;
   _headerSent: boolean;
+  /** False for an answer to HEAD (and for 204/304 once writeHead ran): Node then drops what `end` is given. */
+  _hasBody: boolean;
   _keepAliveTimeout?: number;
   _defaultKeepAlive?: boolean;
   _maxRequestsPerSocket?: number;
@@ -32,24 +35,31 @@ interface NodeResponse {
 const JOIN_LIMIT = 16 * 1024;
 
 interface Wire {
-  /** The second the block's Date names, and the Connection/Keep-Alive lines it ends with. */
+  /** The second the block's Date names, and the keep-alive settings its Connection/Keep-Alive lines say. */
   second: number;
-  connection: string;
+  keepAliveTimeout: number;
+  maxRequests: number;
   header: string;
   /** Header block + body, when the body is small; null: write the body after the header block. */
   joined: Buffer | null;
 }
 
+/** The server's keep-alive timeout as the Keep-Alive line uses it: 0 when Node writes no such line. */
+const keepAliveTimeoutOf = (res: NodeResponse): number => (res._defaultKeepAlive && res._keepAliveTimeout ? res._keepAliveTimeout : 0);
+const maxRequestsOf = (res: NodeResponse): number => res._maxRequestsPerSocket ?? 0;
+
 /** The keep-alive lines Node adds to a keep-alive answer with a content-length (lib/_http_outgoing _storeHeader). */
-function connectionLines(res: NodeResponse): string {
-  let lines = 'Connection: keep-alive\r\n';
-  if (res._keepAliveTimeout && res._defaultKeepAlive) {
-    const max = (res._maxRequestsPerSocket ?? 0) > 0 ? `, max=${res._maxRequestsPerSocket}` : '';
-    lines += `Keep-Alive: timeout=${Math.floor(res._keepAliveTimeout / 1000)}${max}\r\n`;
-  }
-  return lines;
+function connectionLines(keepAliveTimeout: number, maxRequests: number): string {
+  if (!keepAliveTimeout) return 'Connection: keep-alive\r\n';
+  const max = maxRequests > 0 ? `, max=${maxRequests}` : '';
+  return `Connection: keep-alive\r\nKeep-Alive: timeout=${Math.floor(keepAliveTimeout / 1000)}${max}\r\n`;
 }
 
+/**
+ * The Date header's value for `second`, made once a second as Node's own (lib/internal/http
+ * `utcDate`, not exported) is. The live app's one Date cache: the only Date header it writes
+ * itself is here; every answer it sends through `writeHead` gets Node's.
+ */
 let dateSecond = -1;
 let dateText = '';
 function utcDate(second: number): string {
@@ -69,7 +79,8 @@ export class WireAnswers {
    */
   write(res: ServerResponse, status: number, flat: readonly string[], body: Buffer | null): void {
     const raw = res as unknown as NodeResponse;
-    if (!raw.shouldKeepAlive || raw.maxRequestsOnConnectionReached || !res.sendDate || raw._header !== null || raw._headerSent !== false) {
+    if (!raw.shouldKeepAlive || raw.maxRequestsOnConnectionReached || !res.sendDate || raw._header !== null || raw._headerSent !== false || raw._hasBody !== true) {
+      // HEAD (`_hasBody` false): Node would drop the joined buffer, header block and all.
       res.writeHead(status, flat as string[]);
       res.end(body ?? undefined);
       return;
@@ -86,16 +97,18 @@ export class WireAnswers {
     }
   }
 
+  /** A cache hit (same answer, second and keep-alive settings: ~2,000 per part) allocates nothing. */
   private wireOf(res: NodeResponse, status: number, flat: readonly string[], body: Buffer | null): Wire {
     const second = Math.floor(Date.now() / 1000);
-    const connection = connectionLines(res);
+    const keepAliveTimeout = keepAliveTimeoutOf(res);
+    const maxRequests = maxRequestsOf(res);
     let wire = this.wires.get(flat);
-    if (wire && wire.second === second && wire.connection === connection) return wire;
+    if (wire && wire.second === second && wire.keepAliveTimeout === keepAliveTimeout && wire.maxRequests === maxRequests) return wire;
     let header = `HTTP/1.1 ${status} ${STATUS_CODES[status] ?? 'unknown'}\r\n`;
     for (let i = 0; i < flat.length; i += 2) header += `${flat[i]}: ${flat[i + 1]}\r\n`;
-    header += `Date: ${utcDate(second)}\r\n${connection}\r\n`;
+    header += `Date: ${utcDate(second)}\r\n${connectionLines(keepAliveTimeout, maxRequests)}\r\n`;
     const joined = body && body.length <= JOIN_LIMIT ? Buffer.concat([Buffer.from(header, 'latin1'), body]) : !body ? Buffer.from(header, 'latin1') : null;
-    wire = { second, connection, header, joined };
+    wire = { second, keepAliveTimeout, maxRequests, header, joined };
     this.wires.set(flat, wire);
     return wire;
   }

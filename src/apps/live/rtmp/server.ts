@@ -72,7 +72,7 @@ export class RtmpServer {
     const socket = withReadBuffer(accepted, (data) => {
       session.receive(data);
       // A read that did not fill the buffer drained the kernel's: stop reading until the next batch.
-      return !(data.length < READ_BUFFER_BYTES && session.isPublishing && this.batcher.hold(socket));
+      return !(data.length < READ_BUFFER_BYTES && session.isPublishing && this.batcher.hold(socket, session.msUntilNeeded));
     });
     this.sockets.add(socket);
     socket.setNoDelay(true);
@@ -96,37 +96,57 @@ export class RtmpServer {
 }
 
 /**
- * 40 ms: about one frame at 25-30 fps, so a part (250 ms) is late by 20 ms on average. What it
- * buys: a publisher's encoder writes each frame and each audio packet apart (~56 writes a second
- * for 1080p30 + AAC), and each write woke the process for one small read; the wake-up, not the
- * remux, was most of a stream's CPU (bench live ingest: 1 publisher cost 3x per stream what each
- * of 10 did, whose reads shared wake-ups). With the batch, every publisher is read on the same
- * tick: ~25 wake-ups a second whatever the number of publishers.
+ * 40 ms: about one frame at 25-30 fps. What it buys: a publisher's encoder writes each frame and
+ * each audio packet apart (~56 writes a second for 1080p30 + AAC), and each write woke the process
+ * for one small read; the wake-up, not the remux, was most of a stream's CPU (bench live ingest:
+ * 1 publisher cost 3x per stream what each of 10 did, whose reads shared wake-ups). With the
+ * batch, publishers are read on the same 40 ms ticks, so their reads share wake-ups.
  */
 const DEFAULT_READ_BATCH_MS = 40;
 
 /**
- * Holds drained publisher sockets and resumes them all together every `intervalMs`, on one timer
- * that runs only while some socket waits. Resuming re-arms the read before the event loop polls,
- * so the resumed socket's buffered bytes are read in the same wake-up as the timer.
+ * The longest a drained publisher's socket is left unread (ms), whatever its session says: the
+ * kernel holds what arrives meanwhile (~125 KB at 4 Mb/s), and a remote publisher's TCP window
+ * must cover it, so the wait stays about one part.
+ */
+const MAX_READ_WAIT_MS = 250;
+
+/**
+ * Holds drained publisher sockets and resumes each at the first batch tick (a multiple of
+ * `intervalMs`) at or after the time its session said its media can wait until: the end of the
+ * open part (MediaSink.msUntilNeeded). A lone 1080p30 publisher woke the process 25 times a
+ * second, and at one publisher the wake-ups (timer, epoll_ctl twice, epoll, read, the loop's own
+ * turn), not the remux, were most of the stream's cost (bench live ingest: 1 publisher 1.2 % of a
+ * core, each of 10 only 0.34 %, with the same 25 wake-ups a second shared); read at its part
+ * boundaries it wakes the process ~5 times a second (strace, live8), and the frame that closes a
+ * part is still read at the first tick after it arrives, when the publisher keeps real time.
+ * Several publishers' due ticks coincide on the grid, so their reads still share wake-ups. One
+ * timer, armed for the earliest due tick, runs only while some socket waits. Resuming re-arms the
+ * read before the event loop polls, so the resumed socket's buffered bytes are read in the same
+ * wake-up as the timer.
  */
 class ReadBatcher {
-  private readonly waiting = new Set<Socket>();
+  /** Held sockets and the tick (ms since the epoch) each is resumed at. */
+  private readonly waiting = new Map<Socket, number>();
   private timer: NodeJS.Timeout | null = null;
+  private armedFor = Infinity;
 
   constructor(private readonly intervalMs: number) {}
 
   /**
-   * Takes a drained socket until the next batch; true when it did (the read callback then returns
-   * false, which stops the handle's reads). Not `socket.pause()`: that also pauses the socket as a
-   * stream, and the stream's resume (a tick, events, a read attempt) cost ~85-100 µs a batch for
-   * one publisher, ~10 % of a lone stream's main thread (docs/live.md); with the stream never
-   * paused, `socket.resume()` only restarts the handle's reads.
+   * Takes a drained socket until the first tick at least `waitMs` (at most MAX_READ_WAIT_MS) from
+   * now; true when it did (the read callback then returns false, which stops the handle's reads).
+   * Not `socket.pause()`: that also pauses the socket as a stream, and the stream's resume (a
+   * tick, events, a read attempt) cost ~85-100 µs a batch for one publisher, ~10 % of a lone
+   * stream's main thread (docs/live.md); with the stream never paused, `socket.resume()` only
+   * restarts the handle's reads.
    */
-  hold(socket: Socket): boolean {
+  hold(socket: Socket, waitMs = 0): boolean {
     if (this.intervalMs <= 0) return false;
-    this.waiting.add(socket);
-    if (!this.timer) this.timer = setInterval(() => this.resumeAll(), this.intervalMs);
+    const wait = Math.min(Math.max(waitMs, 1), MAX_READ_WAIT_MS);
+    const due = Math.ceil((Date.now() + wait) / this.intervalMs) * this.intervalMs;
+    this.waiting.set(socket, due);
+    if (due < this.armedFor) this.arm(due);
     return true;
   }
 
@@ -135,15 +155,31 @@ class ReadBatcher {
   }
 
   stop(): void {
-    if (this.timer) clearInterval(this.timer);
+    if (this.timer) clearTimeout(this.timer);
     this.timer = null;
+    this.armedFor = Infinity;
     this.waiting.clear();
   }
 
-  private resumeAll(): void {
-    if (this.waiting.size === 0) return this.stop();
-    for (const socket of this.waiting) if (!socket.destroyed) socket.resume();
-    this.waiting.clear();
+  private arm(due: number): void {
+    if (this.timer) clearTimeout(this.timer);
+    this.armedFor = due;
+    this.timer = setTimeout(() => this.resumeDue(), Math.max(0, due - Date.now()));
+  }
+
+  private resumeDue(): void {
+    this.timer = null;
+    this.armedFor = Infinity;
+    // A timer may fire a little early on the millisecond clock: what is due by then counts as due.
+    const now = Date.now() + 1;
+    let next = Infinity;
+    for (const [socket, due] of this.waiting) {
+      if (due <= now) {
+        this.waiting.delete(socket);
+        if (!socket.destroyed) socket.resume();
+      } else if (due < next) next = due;
+    }
+    if (next !== Infinity) this.arm(next);
   }
 }
 

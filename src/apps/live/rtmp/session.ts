@@ -19,6 +19,8 @@ export interface MediaSink {
   onAudio(timestamp: number, payload: Buffer, release?: () => void): void;
   /** The publisher stopped (`unpublish`), the socket closed (`disconnect`) or the input broke (`error`). */
   onEnd(reason: 'unpublish' | 'disconnect' | 'error', detail?: string): void;
+  /** How long (ms) more media can wait unread without delaying anything the sink serves; 0 or absent: read it soon. */
+  msUntilNeeded?(): number;
   /** Receives the function that disconnects the publisher (a stream ended from the API). */
   attach?(disconnect: () => void): void;
 }
@@ -57,6 +59,10 @@ export class RtmpSession {
   /** Whether media is flowing (a publish was accepted and has not ended): the listener batches its reads then. */
   get isPublishing(): boolean {
     return this.publishing;
+  }
+  /** See MediaSink.msUntilNeeded (0 while not publishing). */
+  get msUntilNeeded(): number {
+    return this.publishing ? (this.sink?.msUntilNeeded?.() ?? 0) : 0;
   }
   private authorizing = false;
   private peerAckWindow = 0;
