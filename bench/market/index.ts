@@ -49,7 +49,6 @@ import { MarketRig, forkTs, load, nextMessage, sleep, type Window } from './rig.
 import { renderMarkdown, type MarketResults, type Rung } from './report.js';
 import { startProfiles, type ProfileFiles } from './profile.js';
 import { measureIdle } from './idle.js';
-import { settleHeap } from './heap-settle.js';
 import { SERVER_SCAVENGER, setScavenger, type ScavengerMode } from '../../src/core/scavenger.js';
 
 const here = new URL('.', import.meta.url);
@@ -106,7 +105,6 @@ export async function main(argv: string[]): Promise<void> {
       'gc-modes': { type: 'string', default: SERVER_SCAVENGER },
       'gc-pauses': { type: 'string', default: '100' },
       'gc-max-seconds': { type: 'string', default: '60' },
-      'heap-settle': { type: 'string', default: 'on' },
     },
   });
   profileFiles = { cpu: values['cpu-profile'] || undefined, heap: values['heap-profile'] || undefined, survivors: values['heap-survivors'] || undefined };
@@ -114,8 +112,6 @@ export async function main(argv: string[]): Promise<void> {
   tape = values.tape;
   gcModes = values['gc-modes'].split(',').map(parseScavengerMode);
   gcWindow = { pauses: Number(values['gc-pauses']), maxSeconds: Number(values['gc-max-seconds']) };
-  if (values['heap-settle'] !== 'on' && values['heap-settle'] !== 'off') throw new Error(`--heap-settle: '${values['heap-settle']}' is neither on nor off`);
-  heapSettle = values['heap-settle'] === 'on';
   setScavenger(gcModes[0]); // the warm-up, the CCXT comparison and the soak run as the server does
   const { tape: _tape, ...stringValues } = values;
   const parts = new Set(values.parts.split(','));
@@ -152,7 +148,6 @@ export async function main(argv: string[]): Promise<void> {
     bare.setRate(2);
     while (!bare.allLive()) await sleep(250);
     const c = await bare.measure(3);
-    if (heapSettle) console.log(`# heap settled: ${JSON.stringify(settleHeap())}`);
     const ratio = c.venueSentPerSec / Math.max(1, c.simUpdatesPerSec);
     console.log(`# bare calibration: ${c.simUpdatesPerSec} updates/s, ${c.venueSentPerSec} msgs/s sent`);
     results.bareLadder = await runLadder(bare, values['bare-rates'], Number(values['step-seconds']), (m) => m / (ratio * symbols * 3), 'bare');
@@ -169,8 +164,6 @@ let tape = false;
 let gcModes: ScavengerMode[] = [SERVER_SCAVENGER];
 /** How many GC pauses a rung's window waits for, and its longest extension (`--gc-pauses`, `--gc-max-seconds`). */
 let gcWindow = { pauses: 0, maxSeconds: 0 };
-/** One full collection once the rig is set up, before the first window (`--heap-settle`, heap-settle.ts). */
-let heapSettle = true;
 
 function parseScavengerMode(mode: string): ScavengerMode {
   if (mode !== 'parallel' && mode !== 'serial') throw new Error(`--gc-modes: '${mode}' is neither parallel nor serial`);
@@ -195,10 +188,6 @@ async function withSubscribers(results: MarketResults, parts: Set<string>, value
   results.warmup = { seconds: (performance.now() - warmStart) / 1000, msgsPerUpdate, window: calib };
   console.log(`# ${symbols} symbols x 3 venues, ${rig.subs.length} subscriber processes; ${msgsPerUpdate.toFixed(2)} feed messages per book update`);
   const perVenueSymbol = (msgsPerSec: number) => msgsPerSec / (msgsPerUpdate * symbols * 3);
-  if (heapSettle) {
-    results.warmup.heapSettle = settleHeap();
-    console.log(`# heap settled: ${JSON.stringify(results.warmup.heapSettle)}`);
-  }
 
   if (parts.has('ccxt')) {
     console.log('# beside CCXT Pro');

@@ -11,7 +11,19 @@
  */
 import { Session } from 'node:inspector/promises';
 import { writeFileSync } from 'node:fs';
-import { scavengeNow } from './heap-settle.js';
+import { setFlagsFromString } from 'node:v8';
+import { runInNewContext } from 'node:vm';
+
+/**
+ * A scavenge now. The survivors' profile keeps every sample not yet freed by a scavenge, and at
+ * any moment the young generation holds up to a semi-space of dead objects not collected yet:
+ * one scavenge before the profile stops leaves only what truly outlived one.
+ */
+function scavengeNow(): void {
+  setFlagsFromString('--expose-gc');
+  const gc = runInNewContext('gc') as (options: { type: 'minor' }) => void;
+  gc({ type: 'minor' });
+}
 
 export interface ProfileFiles {
   cpu?: string;
@@ -43,9 +55,6 @@ export async function startProfiles(files: ProfileFiles): Promise<() => Promise<
       writeFileSync(files.cpu, JSON.stringify(profile));
     }
     if (heapFile) {
-      // The survivors' profile keeps every sample not yet freed by a scavenge, and at any moment
-      // the young generation holds up to a semi-space of dead objects not collected yet: one
-      // scavenge before it stops leaves only what truly outlived one.
       if (files.survivors) scavengeNow();
       const { profile } = await session.post('HeapProfiler.stopSampling');
       writeFileSync(heapFile, JSON.stringify(profile));

@@ -5,7 +5,6 @@
 import { availableParallelism } from 'node:os';
 import type { Pcts, Window } from './rig.js';
 import type { IdleResult } from './idle.js';
-import type { HeapSettle } from './heap-settle.js';
 
 export interface Rung extends Window {
   offeredMsgsPerSec: number;
@@ -39,7 +38,7 @@ export interface MarketResults {
   parts: string[];
   hotPath: { messages: number; parse: { scanner: Measure; jsonParse: Measure }; pipeline: { lean: Measure; naive: Measure }; load: number[]; at: string };
   truth: { diffs: number; checkpoints: number; compared: number; mismatches: string[]; crossed: number; resyncs: number; gaps: number; duplicates: number; slowestRecoveryDiffs: number; slowestFreshRecoveryDiffs?: number; recoveriesByStaleAnswers?: number[]; staleAnswers?: number; ms: number; load: number[]; at: string };
-  warmup: { seconds: number; msgsPerUpdate: number; window: Window; heapSettle?: HeapSettle };
+  warmup: { seconds: number; msgsPerUpdate: number; window: Window };
   ladder: Rung[];
   ladderAt: string;
   bareLadder?: Rung[];
@@ -125,7 +124,7 @@ function ladderSection(r: MarketResults): string[] {
   return [
     `## Gateway rate ladder (${r.ladderAt})`,
     '',
-    `Simulator: one process per venue; gateway + hub: the measured process; ${r.options.subscribers} hub subscribers in 4 processes (each on one symbol's Binance book, consolidated BBO and Coinbase trades). Warm-up: all ${Number(r.options.symbols) * 3} books synced after ${f(r.warmup.seconds, 1)} s, then a calibration window (${f(r.warmup.msgsPerUpdate)} feed messages per book update)${r.warmup.heapSettle ? `, then one full collection to clear what the set-up left in the old generation (heap used ${r.warmup.heapSettle.usedMbBefore} → ${r.warmup.heapSettle.usedMbAfter} MB, ${f(r.warmup.heapSettle.ms, 1)} ms, not in any window: bench/market/heap-settle.ts)` : ''}. ${r.options['step-seconds']} s per rung after 2 s to settle${r.options['gc-pauses'] && r.options['gc-pauses'] !== '0' ? `, longer (up to ${r.options['gc-max-seconds']} s) until the window has seen ${r.options['gc-pauses']} GC pauses` : ''}.`,
+    `Simulator: one process per venue; gateway + hub: the measured process; ${r.options.subscribers} hub subscribers in 4 processes (each on one symbol's Binance book, consolidated BBO and Coinbase trades). Warm-up: all ${Number(r.options.symbols) * 3} books synced after ${f(r.warmup.seconds, 1)} s, then a calibration window (${f(r.warmup.msgsPerUpdate)} feed messages per book update). ${r.options['step-seconds']} s per rung after 2 s to settle${r.options['gc-pauses'] && r.options['gc-pauses'] !== '0' ? `, longer (up to ${r.options['gc-max-seconds']} s) until the window has seen ${r.options['gc-pauses']} GC pauses` : ''}.`,
     '',
     '| venue msg/s offered | sent | received by gateway | publications/s | deliveries/s | internal p50 / p99 / p99.9 ms | end to end p50 / p99 / p99.9 ms | GC pause p99 / max ms (pauses) | event loop busy | RSS MB | load |',
     '|---|---|---|---|---|---|---|---|---|---|---|',
