@@ -10,7 +10,8 @@
  * of it, plus its wait for the helper threads to finish theirs), `background.scavenge.parallel`
  * (the helpers' own time in that phase) and `time_to_safepoint`. When `scavenge.parallel` is long
  * while `new_space_survived` is a few KB, the pause is a wait for a helper thread the OS has not
- * scheduled, not work.
+ * scheduled, not work. Each rung's mark-compacts are listed with their pause and whether V8's
+ * memory reducer started them (`reduce_memory=1`): a timer, not the old generation's limit.
  */
 import { readFileSync } from 'node:fs';
 import { parseArgs } from 'node:util';
@@ -28,6 +29,23 @@ export function parseNvp(line: string): Record<string, number> | null {
     fields[pair.slice(0, eq)] = value === 's' ? 0 : value === 'mc' || value === 'mmc' ? 1 : Number.parseFloat(value);
   }
   return line.includes(' gc=s ') ? fields : null;
+}
+
+/** A mark-compact's line: when, its pause (ms), whether V8 ran it to reduce memory, and which isolate printed it. */
+export interface MarkCompact {
+  at: number;
+  pause: number;
+  /** `reduce_memory=1`: started by V8's memory reducer (its watchdog runs one when none has for ~100 s), not by the old generation's limit. */
+  reduceMemory: boolean;
+  isolate: string;
+}
+
+/** One `gc=mc` / `gc=mmc` line, else null. */
+export function parseMarkCompact(line: string): MarkCompact | null {
+  const head = /^\[\d+:(0x[0-9a-f]+)\]\s+(\d+) ms: (.*)$/.exec(line.trim());
+  if (!head || !/ gc=m?mc /.test(line)) return null;
+  const field = (name: string) => new RegExp(`(?:^| )${name}=([^ ]+)`).exec(head[3])?.[1];
+  return { at: Number(head[2]), pause: Number.parseFloat(field('pause') ?? 'NaN'), reduceMemory: field('reduce_memory') === '1', isolate: head[1] };
 }
 
 export interface ScavengeSummary {
@@ -52,18 +70,36 @@ export function summarise(lines: string[], afterMs = 0): ScavengeSummary {
   return { count: all.length, phases, over2ms: long.length, over2msMostlyParallel: long.filter((f) => f['scavenge.parallel'] > f.pause / 2).length };
 }
 
-/** Splits a bench log at its rung result lines: the GC lines before each rung's line are that rung's. */
-export function byRung(lines: string[]): { rung: string; summary: ScavengeSummary }[] {
-  const out: { rung: string; summary: ScavengeSummary }[] = [];
+/**
+ * Splits a bench log at its rung result lines: the GC lines before each rung's line are that
+ * rung's. A rung's mark-compacts are those of the measured process's isolate (the one that printed
+ * the most GC lines: tsx's loader thread prints its own, which perf_hooks does not see).
+ */
+export function byRung(lines: string[]): { rung: string; summary: ScavengeSummary; markCompacts: MarkCompact[] }[] {
+  const out: { rung: string; summary: ScavengeSummary; markCompacts: MarkCompact[] }[] = [];
+  const main = mainIsolate(lines);
   let pending: string[] = [];
   for (const line of lines) {
     if (line.startsWith('{"offeredMsgsPerSec"')) {
       const r = JSON.parse(line) as { offeredMsgsPerSec: number; gcMode?: string; gcPauseP99Ms: number; load: number[] };
-      out.push({ rung: `${r.offeredMsgsPerSec} ${r.gcMode ?? ''} (perf_hooks p99 ${r.gcPauseP99Ms.toFixed(2)} ms, load ${r.load.join('/')})`, summary: summarise(pending) });
+      const markCompacts = pending.map(parseMarkCompact).filter((m): m is MarkCompact => m !== null && m.isolate === main);
+      out.push({ rung: `${r.offeredMsgsPerSec} ${r.gcMode ?? ''} (perf_hooks p99 ${r.gcPauseP99Ms.toFixed(2)} ms, load ${r.load.join('/')})`, summary: summarise(pending), markCompacts });
       pending = [];
     } else pending.push(line);
   }
   return out;
+}
+
+/** The isolate address that printed the most GC lines. */
+function mainIsolate(lines: string[]): string | null {
+  const counts = new Map<string, number>();
+  for (const line of lines) {
+    const m = /^\[\d+:(0x[0-9a-f]+)\]/.exec(line.trim());
+    if (m) counts.set(m[1], (counts.get(m[1]) ?? 0) + 1);
+  }
+  let best: string | null = null;
+  for (const [isolate, n] of counts) if (best === null || n > counts.get(best)!) best = isolate;
+  return best;
 }
 
 if (import.meta.url === `file://${process.argv[1]}`) {
@@ -73,8 +109,9 @@ if (import.meta.url === `file://${process.argv[1]}`) {
   else {
     const cell = (p: { p50: number; p99: number; max: number }) => `${p.p50} / ${p.p99} / ${p.max}`;
     const shown = ['pause', 'scavenge.roots', 'scavenge.parallel', 'background.scavenge.parallel', 'scavenge.sweep_array_buffers', 'new_space_survived'];
-    console.log(`| rung | scavenges | >2 ms (mostly parallel phase) | ${shown.join(' | ')} (p50 / p99 / max) |`);
-    console.log(`|---|---|---|${shown.map(() => '---').join('|')}|`);
-    for (const { rung, summary: s } of byRung(lines)) console.log(`| ${rung} | ${s.count} | ${s.over2ms} (${s.over2msMostlyParallel}) | ${shown.map((n) => cell(s.phases[n])).join(' | ')} |`);
+    const mcs = (m: MarkCompact[]) => (m.length ? m.map((x) => `${x.pause} ms${x.reduceMemory ? ' (memory reducer)' : ''}`).join(', ') : '0');
+    console.log(`| rung | scavenges | >2 ms (mostly parallel phase) | ${shown.join(' | ')} (p50 / p99 / max) | mark-compacts |`);
+    console.log(`|---|---|---|${shown.map(() => '---').join('|')}|---|`);
+    for (const { rung, summary: s, markCompacts } of byRung(lines)) console.log(`| ${rung} | ${s.count} | ${s.over2ms} (${s.over2msMostlyParallel}) | ${shown.map((n) => cell(s.phases[n])).join(' | ')} | ${mcs(markCompacts)} |`);
   }
 }

@@ -7,7 +7,7 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { execFileSync } from 'node:child_process';
-import { byRung, parseNvp, summarise } from '../../bench/market/gc-nvp.js';
+import { byRung, parseMarkCompact, parseNvp, summarise } from '../../bench/market/gc-nvp.js';
 
 const gcMode = new URL('../../src/core/scavenger.ts', import.meta.url).href;
 
@@ -64,4 +64,15 @@ test('byRung gives each rung the scavenges printed before its result line, and c
   assert.deepEqual([rungs[0].summary.count, rungs[0].summary.over2ms, rungs[0].summary.over2msMostlyParallel], [2, 1, 1]);
   assert.deepEqual([rungs[1].summary.count, rungs[1].summary.over2ms, rungs[1].summary.over2msMostlyParallel], [3, 1, 0]);
   assert.equal(rungs[1].summary.phases.pause.max, 5);
+});
+
+test('a rung lists the measured isolate\'s mark-compacts, each saying whether the memory reducer started it', () => {
+  const scavenge = (isolate: string, at: number) => `[1:${isolate}] ${at} ms: pause=0.9 gc=s scavenge.roots=0.1 scavenge.parallel=0.5 background.scavenge.parallel=0 new_space_survived=6000`;
+  const markCompact = (isolate: string, at: number, pause: number, reduce: 0 | 1) => `[1:${isolate}] ${at} ms: pause=${pause} mutator=3.1 gc=mc reduce_memory=${reduce} mark=0.3 evacuate=10.5`;
+  const rung = () => JSON.stringify({ offeredMsgsPerSec: 10000, gcPauseP99Ms: 1, load: [1, 1, 1] });
+  assert.deepEqual(parseMarkCompact(markCompact('0xa', 7, 25.7, 1)), { at: 7, pause: 25.7, reduceMemory: true, isolate: '0xa' });
+  assert.equal(parseMarkCompact(scavenge('0xa', 1)), null);
+  // 0xa prints most lines (the measured process); 0xb, a loader thread, has a mark-compact of its own.
+  const rungs = byRung([scavenge('0xa', 1), markCompact('0xa', 2, 19.3, 0), scavenge('0xa', 3), rung(), scavenge('0xa', 4), markCompact('0xb', 5, 67.5, 1), scavenge('0xb', 6), markCompact('0xa', 7, 25.7, 1), rung()]);
+  assert.deepEqual(rungs.map((r) => r.markCompacts.map((m) => [m.pause, m.reduceMemory])), [[[19.3, false]], [[25.7, true]]]);
 });
