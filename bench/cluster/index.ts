@@ -27,8 +27,10 @@ import type { PublishPhases, StepResult } from './rig.js';
 import { checkCpuController, removeStaleGroups } from './cgroup.js';
 import { reaper } from './reaper.js';
 import { LOAD_SHAPE_FLAGS, numberOption as num } from '../hub/options.js';
-import { NOISY_OTHER_CPU, bySetup, renderMarkdown, summarize, type ConfigResult, type HalfLoadResult, type Setup } from './report.js';
+import { bySetup, renderMarkdown, summarize, type ConfigResult, type HalfLoadResult, type Setup } from './report.js';
+import { NOISY_OTHER_CPU } from './step-table.js';
 import { halfLoad, labelOf, searchSetup, type SearchOptions } from './search.js';
+import { nearest10 } from './step-plan.js';
 
 const here = dirname(fileURLToPath(import.meta.url));
 
@@ -58,7 +60,7 @@ export function quotaLadder(cores: number, channelRate: number, channelsPerNode:
   const estimate = (S_PER_CORE * cores * (10 / channelRate)) / channelsPerNode;
   const out: number[] = [];
   for (const share of quick ? QUICK_SHARES : LADDER_SHARES) {
-    const s = Math.max(1, Math.round((share * estimate) / 10) * 10 || Math.round(share * estimate));
+    const s = nearest10(share * estimate);
     if (!out.length || s > out[out.length - 1]) out.push(s);
   }
   return out;
@@ -93,6 +95,10 @@ const USAGE = `usage: npm run bench -- cluster [options]
   --disturbed-reruns N   on top of --retries: an attempt that failed while other work on the
                          machine took over 20 % of a core is run again if the machine is quiet
                          again within 10 s (else it spends a retry), up to N times per step (default 2)
+  --fresh-rig-reruns N   a load whose last attempt failed with every node below its quota (under
+                         90 % of it and throttled in under half its periods) is measured again on
+                         a fresh rig, up to N times per search (default 1; 0: never); a node at its
+                         quota is the saturation and is never re-run
   --setups LIST          engine:nodes list, e.g. memory:1,redis:2 (default redis:1,redis:2,redis:3;
                          with --node-cpu-quota off memory:1,redis:2). The first one-node setup is the baseline.
   --node-cpu-quota X     put each node in its own cgroup v1 CPU group limited to X cores (default
@@ -191,6 +197,7 @@ function parseOptions(args: string[]): Options {
       'rig-warmup': { type: 'string' },
       retries: { type: 'string' },
       'disturbed-reruns': { type: 'string' },
+      'fresh-rig-reruns': { type: 'string' },
       'p99-limit': { type: 'string' },
       repeat: { type: 'string' },
       'half-load-steps': { type: 'string' },
@@ -232,6 +239,7 @@ function parseOptions(args: string[]): Options {
     rigWarmupMs: 1000 * num('rig-warmup', values['rig-warmup'], 6, 0, 120),
     retries: Math.round(num('retries', values.retries, 2, 0, 5)),
     disturbedReruns: Math.round(num('disturbed-reruns', values['disturbed-reruns'], 2, 0, 5)),
+    freshRigReruns: Math.round(num('fresh-rig-reruns', values['fresh-rig-reruns'], 1, 0, 5)),
     setups: parseSetups(values.setups ?? (quota ? 'redis:1,redis:2,redis:3' : 'memory:1,redis:2')),
     quota,
     saturation: !values['no-saturation'],

@@ -9,9 +9,7 @@
 import { cpus } from 'node:os';
 import type { NodeCpuQuota, StepResult } from './rig.js';
 import { endingFailure } from './step-plan.js';
-
-/** A step during which processes outside the benchmark took more than this (percent of a core) is flagged. */
-export const NOISY_OTHER_CPU = 20;
+import { NOISY_OTHER_CPU, STEP_HEADER, STEP_RULE, splitText, stepRow } from './step-table.js';
 
 export interface Setup {
   engine: 'memory' | 'redis';
@@ -36,6 +34,8 @@ export interface ConfigResult extends Setup {
    * decided); `max load`: the ladder's top (and its extension) passed.
    */
   limitedBy: 'nodes' | 'load generator' | 'below quota' | 'max load' | null;
+  /** Loads measured again on a fresh rig after failing with the nodes below their quota (step-plan.ts), with why and the re-run's verdict. */
+  freshRigReruns?: { s: number; why: string; passed: boolean }[];
   layout: { publishers: number; receivers: number; channels: number; crossNodeShare: number };
 }
 
@@ -324,32 +324,23 @@ export function periodCheck(other: HalfLoadResult, target: HalfLoadResult | null
   };
 }
 
-/** "n (m)": attempts of a search run again after a transient failure, and how many of those passed; "d disturbed": reruns after a failure while the machine was busy. */
+/** "n (m)": attempts run again on the same rig after a transient failure (m passed); "d disturbed": of those, after other work; "f on a fresh rig (p passed)": loads re-run below quota. */
 export function retriesText(r: ConfigResult): string {
   const again = r.ladder.filter((s) => s.retry);
   const disturbed = r.ladder.filter((s) => s.disturbed).length;
-  return `${again.length} (${again.filter((s) => s.pass).length})${disturbed ? `, ${disturbed} disturbed` : ''}`;
+  const fresh = r.freshRigReruns ?? [];
+  return `${again.length} (${again.filter((s) => s.pass).length})${disturbed ? `, ${disturbed} disturbed` : ''}${fresh.length ? `, ${fresh.length} on a fresh rig (${fresh.filter((f) => f.passed).length} passed)` : ''}`;
+}
+
+/** Each fresh-rig re-run of a search, with why, or "none". */
+export function freshRigText(r: ConfigResult): string {
+  const fresh = r.freshRigReruns ?? [];
+  return fresh.length ? fresh.map((f) => `s = ${f.s} (${f.why}): ${f.passed ? 'passed' : 'failed again'}`).join('; ') : 'none';
 }
 
 function signed(ms: number): string {
   const v = Math.round(ms * 100) / 100;
   return v >= 0 ? `+${v}` : `${v}`;
-}
-
-const perNode = (v: (number | null)[] | null | undefined) => (v ? v.map((x) => (x === null ? '–' : x === Infinity ? '>1000' : `≤${x}`)).join(' / ') : '–');
-
-/** Where a step's time went per node (node-metrics.ts, rig.ts): throttling and the nodes' own p99s. */
-function splitText(s: StepResult): string {
-  const throttle = s.throttledPercent ? `throttled ${s.throttledPercent.join(' / ')} % of periods, mean stall ${s.stallMs?.join(' / ') ?? '–'} ms; ` : '';
-  return `${throttle}publish script round trip p99 ${perNode(s.split?.publishRttP99Ms)} ms; engine publish → socket write p99 ${perNode(s.split?.publishToWriteP99Ms)} ms`;
-}
-
-function stepRow(s: StepResult): string {
-  const flags = `${s.generatorBound ? ' (generator busy)' : ''}${s.cpuPercent.other > NOISY_OTHER_CPU ? ' (machine busy)' : ''}`;
-  return (
-    `| ${s.subscribersPerChannel}${s.retry ? ' (again)' : ''} | ${s.clients} | ${s.deliveredPerSec} | ${s.latencyMs.p50} | ${s.latencyMs.p95} | ${s.latencyMs.p99} | ${s.sameNodeLatencyMs?.p99 ?? '–'} | ${s.crossNodeLatencyMs?.p99 ?? '–'} | ${s.lost} | ${s.duplicated} | ${s.outOfOrder} | ` +
-    `${s.cpuPercent.nodes.join(' + ')} | ${s.throttledPercent ? s.throttledPercent.join(' / ') : '–'} | ${s.stallMs ? s.stallMs.join(' / ') : '–'} | ${perNode(s.split?.publishRttP99Ms)} | ${perNode(s.split?.publishToWriteP99Ms)} | ${s.cpuUsPerDelivery.nodes} | ${s.cpuPercent.redis ?? '–'} | ${s.cpuPercent.receivers.join(' + ')} | ${s.cpuPercent.publishers.join(' + ')} | ${s.cpuPercent.other} | ${s.pass ? 'pass' : `fail: ${s.failure}`}${s.retried ? ` → run again${s.disturbed ? ' (disturbed)' : ''}` : ''}${flags} |`
-  );
 }
 
 export function renderMarkdown(res: {
@@ -377,6 +368,7 @@ export function renderMarkdown(res: {
     rigWarmupMs?: number;
     retries?: number;
     disturbedReruns?: number;
+    freshRigReruns?: number;
   };
   setups: SetupResult[];
   halfLoad: HalfLoadResult | null;
@@ -399,7 +391,7 @@ export function renderMarkdown(res: {
         ? 'Each publisher publishes round-robin over its channels from when its step request arrives. '
         : `Publish phases ${o.phases}: every publisher starts at one instant on the machine's monotonic clock and each node's channels publish evenly spaced within the period, as a lone node's do${o.phases === 'staggered' ? ", node n shifted n/N of that spacing so the nodes' fan-outs take turns on the shared cores" : ', every node at the same instants'}. `) +
       'So every node, for any node count (with one node, "next" is the node itself), accepts the same publications, receives the same messages from the engine and makes the same deliveries over the same connections; one connection per subscriber, one channel per connection. ' +
-      `The search raises s over ${o.ladder.join(', ')} and on by 10 % steps while the top passes (connections are only added; after each growth an unreported ${o.warmupMs / 1000} s step); every fresh rig is first warmed for ${(o.rigWarmupMs ?? 0) / 1000} s at the first step's load (unreported), longer (up to 3×) until a warm-up step passes; before every fresh rig the run waits up to 10 s for the machine to be quiet (other work ≤ ${NOISY_OTHER_CPU} % of a core); a step that fails on its p99 or the publish rate (not a loss) is run again at the same load up to ${o.retries ?? 1} time(s), plus up to ${o.disturbedReruns ?? 0} time(s) when other work took over ${NOISY_OTHER_CPU} % of a core during the failed attempt and the machine was quiet again within 10 s ("disturbed"), and the search stops at the first step whose last attempt fails; when that is its first step, it bisects down on fresh rigs (to within 10 %) towards a floor of half that step, and says "none passed" only when the floor fails; ` +
+      `The search raises s over ${o.ladder.join(', ')} and on by 10 % steps while the top passes (connections are only added; after each growth an unreported ${o.warmupMs / 1000} s step); every fresh rig is first warmed for ${(o.rigWarmupMs ?? 0) / 1000} s at the first step's load (unreported), longer (up to 3×) until a warm-up step passes; before every fresh rig the run waits up to 10 s for the machine to be quiet (other work ≤ ${NOISY_OTHER_CPU} % of a core); a step that fails on its p99 or the publish rate (not a loss) is run again at the same load up to ${o.retries ?? 1} time(s), plus up to ${o.disturbedReruns ?? 0} time(s) when other work took over ${NOISY_OTHER_CPU} % of a core during the failed attempt and the machine was quiet again within 10 s ("disturbed"), and the search stops at the first step whose last attempt fails${o.freshRigReruns ? `, unless every node was below its quota then (under 90 % of it and throttled in under half its periods: not the nodes' saturation): that load is measured again on a fresh rig, up to ${o.freshRigReruns} time(s) per search, and the fresh rig's verdict stands` : ''}; when that is its first step, it bisects down on fresh rigs (to within 10 %) towards a floor of half that step, and says "none passed" only when the floor fails; ` +
       `a step passes with p99 ≤ ${o.p99LimitMs} ms and nothing lost, duplicated or reordered. Every setup is searched ${o.repeat} time(s), each search on a fresh rig (its own redis-server, nodes and generators), the searches interleaved (run 1 of every setup, then run 2…); a setup's saturation is the median of its searches, and the ratios are of medians, with the run-by-run pairs beside them. ` +
       `The step at s = ${o.fixedSubscribers} (${o.durationMs / 1000} s) is the fixed load of the CPU-per-delivery figure, the same per node in every setup; other steps ${o.stepDurationMs / 1000} s. ` +
       `The cross-node latency target is measured after the searches on a fresh 2-node rig at exactly half the 2-node median saturation rate (s chosen for that rate${o.halfLoadChannelsPerNode !== undefined && o.halfLoadChannelsPerNode !== o.channelsPerNode ? `, on the target's load shape, K = ${o.halfLoadChannelsPerNode}: ${2 * o.halfLoadChannelsPerNode} channels per node with fewer subscribers each, the same deliveries/s; the searches' shape, K = ${o.channelsPerNode}, is run beside it` : ''}), ${o.halfLoadSteps} steps of ${o.durationMs / 1000} s, same-node and cross-node receivers side by side${o.halfLoadPeriodsMs && o.halfLoadPeriodsMs.length > 1 ? `, with the nodes' CFS period at ${o.halfLoadPeriodsMs[0]} ms (the target's figure), then again on fresh rigs at ${o.halfLoadPeriodsMs.slice(1).join(', ')} ms (reported beside it)` : ''}. ` +
@@ -413,7 +405,7 @@ export function renderMarkdown(res: {
   for (const c of res.summary.checks) lines.push(`| ${c.name} | ${c.target} | ${c.actual} | ${c.met ? 'yes' : '**no**'} |`);
   lines.push('', '## Searches', '');
   lines.push(
-    '| setup | run | saturation s | clients | deliveries/s | p99 ms | ended by | attempts run again (passed then), disturbed | CPU nodes % at saturation | CPU generators % at saturation (receivers + publishers) | CPU other % at saturation |',
+    '| setup | run | saturation s | clients | deliveries/s | p99 ms | ended by | attempts run again (passed then), disturbed, fresh rigs | CPU nodes % at saturation | CPU generators % at saturation (receivers + publishers) | CPU other % at saturation |',
     '|---|---|---|---|---|---|---|---|---|---|---|',
   );
   for (const c of res.setups) {
@@ -441,7 +433,7 @@ export function renderMarkdown(res: {
       lines.push(`## ${r.label}, search ${r.repetition}`, '');
       lines.push(`Load: ${r.layout.publishers} publisher(s), ${r.layout.channels} channels, ${r.layout.receivers} receiver processes; ${Math.round(r.layout.crossNodeShare * 100)} % of deliveries across Redis from their publisher.`, '');
       lines.push(
-        `Warm-up on the fresh rig before the first step (unreported): ${r.warmupP99Ms?.length ? `p99 ${r.warmupP99Ms.join(' / ')} ms` : 'none'}. Attempts run again after a transient failure: ${retriesText(r)}.`,
+        `Warm-up on the fresh rig before the first step (unreported): ${r.warmupP99Ms?.length ? `p99 ${r.warmupP99Ms.join(' / ')} ms` : 'none'}. Attempts run again after a transient failure: ${retriesText(r)}. Loads measured again on a fresh rig: ${freshRigText(r)}.`,
         '',
         `Saturation: ${r.saturation ? `${r.saturation.clients} clients (s = ${r.saturation.subscribersPerChannel}), ${r.saturation.deliveredPerSec} deliveries/s (p99 ${r.saturation.latencyMs.p99} ms)` : 'none passed'}; search ended by: ${r.limitedBy ?? 'n/a'}.`,
         '',
@@ -454,7 +446,3 @@ export function renderMarkdown(res: {
   }
   return lines.join('\n');
 }
-
-const STEP_HEADER =
-  '| s | clients | deliveries/s | p50 ms | p95 ms | p99 ms | same-node p99 ms | cross-node p99 ms | lost | dup | out of order | CPU nodes % | throttled % | mean stall ms | publish RTT p99 ms | publish→write p99 ms | node µs/delivery | CPU redis % | CPU receivers % | CPU publishers % | CPU other % | result |';
-const STEP_RULE = '|---|---|---|---|---|---|---|---|---|---|---|---|---|---|---|---|---|---|---|---|---|---|';

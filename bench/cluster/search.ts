@@ -8,7 +8,8 @@
 import { startRedis, type TestRedis } from '../../test/helpers/redis.js';
 import { ClusterRig, type NodeCpuQuota, type RigOptions, type StepResult } from './rig.js';
 import { reaper } from './reaper.js';
-import { NOISY_OTHER_CPU, spreadOf, type ConfigResult, type HalfLoadResult, type Setup } from './report.js';
+import { spreadOf, type ConfigResult, type HalfLoadResult, type Setup } from './report.js';
+import { NOISY_OTHER_CPU } from './step-table.js';
 import { machineCpuPercent, sampleMachine } from '../hub/servers.js';
 import { cpus } from 'node:os';
 import { endingFailure, floorOf, nextLoad, type Verdict } from './step-plan.js';
@@ -40,6 +41,8 @@ export interface SearchOptions extends RigOptions {
    * quieten: someone else's burst is not the setup's capacity.
    */
   disturbedReruns: number;
+  /** Fresh-rig re-runs per search of a load that failed with its nodes below their quota (step-plan.ts). */
+  freshRigReruns: number;
 }
 
 /** A node throttled in at least this share of its CFS periods (percent) was at its quota. */
@@ -65,16 +68,19 @@ function best(ladder: StepResult[]): StepResult | null {
   return passing.length ? passing.reduce((a, b) => (b.deliveredPerSec > a.deliveredPerSec ? b : a)) : null;
 }
 
+/**
+ * Whether a step's busiest node was at its quota: at 90 % of it, or throttled in half its periods
+ * (its CPU is then at the quota in bursts even when the mean over the step is lower).
+ */
+export function atQuota(step: Pick<StepResult, 'cpuPercent' | 'throttledPercent'>, quota: NodeCpuQuota): boolean {
+  return Math.max(...step.cpuPercent.nodes) >= 90 * quota.cores || Math.max(...(step.throttledPercent ?? [0])) >= AT_QUOTA_THROTTLED;
+}
+
 /** What ended the search: the failing step above the saturation point, read by who was busy then. */
 function limitOf(failing: StepResult | undefined, quota: NodeCpuQuota | null): ConfigResult['limitedBy'] {
   if (!failing) return 'max load';
   if (failing.generatorBound) return 'load generator';
-  // With quotas: a node at 90 % of its quota, or throttled in half its periods (its CPU is then
-  // at the quota in bursts even when the mean over the step is lower), was the limit.
-  if (quota) {
-    const atQuota = Math.max(...failing.cpuPercent.nodes) >= 90 * quota.cores || Math.max(...(failing.throttledPercent ?? [0])) >= AT_QUOTA_THROTTLED;
-    return atQuota ? 'nodes' : 'below quota';
-  }
+  if (quota) return atQuota(failing, quota) ? 'nodes' : 'below quota';
   return failing.cpuPercent.other <= 20 ? 'nodes' : 'below quota';
 }
 
@@ -85,10 +91,25 @@ async function redisPid(redis: TestRedis): Promise<number> {
   return Number(m[1]);
 }
 
-/** Runs `fn` on a rig of `setup` with a redis-server of its own (none for the memory engine); always torn down. */
-export async function withRig<T>(name: string, setup: Setup, opts: SearchOptions, fn: (rig: ClusterRig) => Promise<T>): Promise<T> {
+/** A rig of a setup with a redis-server of its own (none for the memory engine), and how to tear both down. */
+export interface OpenRig {
+  rig: ClusterRig;
+  close: () => Promise<void>;
+}
+
+/** Starts a rig of `setup`; on a failed start whatever was started is torn down again. */
+export async function openRig(name: string, setup: Setup, opts: SearchOptions): Promise<OpenRig> {
   let redis: TestRedis | null = null;
   let pid: number | undefined;
+  let rig: ClusterRig | null = null;
+  const close = async () => {
+    try {
+      await rig?.teardown();
+    } finally {
+      await redis?.close();
+      reaper.untrack(pid);
+    }
+  };
   try {
     // No persistence: the hub engine's state is disposable, and AOF writes would only add noise.
     if (setup.engine === 'redis') {
@@ -96,16 +117,22 @@ export async function withRig<T>(name: string, setup: Setup, opts: SearchOptions
       pid = await redisPid(redis);
       reaper.track(pid, 'redis-server');
     }
-    const rig = new ClusterRig(name, opts, redis && pid !== undefined ? { url: redis.url, pid } : null, setup.nodes, opts.quota);
-    try {
-      await rig.setup();
-      return await fn(rig);
-    } finally {
-      await rig.teardown();
-    }
+    rig = new ClusterRig(name, opts, redis && pid !== undefined ? { url: redis.url, pid } : null, setup.nodes, opts.quota);
+    await rig.setup();
+    return { rig, close };
+  } catch (err) {
+    await close();
+    throw err;
+  }
+}
+
+/** Runs `fn` on a fresh rig of `setup`; always torn down. */
+export async function withRig<T>(name: string, setup: Setup, opts: SearchOptions, fn: (rig: ClusterRig) => Promise<T>): Promise<T> {
+  const { rig, close } = await openRig(name, setup, opts);
+  try {
+    return await fn(rig);
   } finally {
-    await redis?.close();
-    reaper.untrack(pid);
+    await close();
   }
 }
 
@@ -182,9 +209,10 @@ export async function attemptStep(
 /**
  * One saturation search of `setup`. `repetition` counts from 1.
  *
- * The loads come from step-plan's nextLoad: up the ladder while steps pass, and down (bisecting
- * towards a floor) when the first step fails. Connections are only ever added, so a load below
- * the rig's current one starts a fresh rig. Every fresh rig is first warmed at its first load
+ * The loads come from step-plan's nextLoad: up the ladder while steps pass, down (bisecting
+ * towards a floor) when the first step fails, and a load that failed with its nodes below their
+ * quota once more on a fresh rig (`freshRigReruns`). nextLoad also says when a fresh rig is needed
+ * (connections are only ever added). Every fresh rig is first warmed at its first load
  * (`rigWarmupMs`, unreported, longer until a warm-up step passes), and before it starts the run
  * waits (bounded) for the machine to be quiet: the previous rig's processes are gone and other
  * work is below NOISY_OTHER_CPU. Each step's attempts follow attemptStep: one CFS period of
@@ -192,53 +220,71 @@ export async function attemptStep(
  */
 export async function searchSetup(setup: Setup, repetition: number, opts: SearchOptions, log: Log, describe: (label: string, s: StepResult) => string): Promise<ConfigResult> {
   const label = labelOf(setup, opts.quota);
-  const plan = { ladder: opts.saturation ? opts.ladder : opts.ladder.filter((s) => s <= opts.fixedSubscribers), saturation: opts.saturation };
+  const plan = { ladder: opts.saturation ? opts.ladder : opts.ladder.filter((s) => s <= opts.fixedSubscribers), saturation: opts.saturation, freshRigReruns: opts.freshRigReruns };
   const ladder: StepResult[] = [];
   const verdicts: Verdict[] = [];
+  const reruns: NonNullable<ConfigResult['freshRigReruns']> = [];
   let fixed: StepResult | null = null;
   let warmup: number[] = [];
   let layout: ConfigResult['layout'] | undefined;
-  let next = nextLoad(verdicts, plan);
-  for (let rigs = 0; next !== null; rigs++) {
-    if (rigs > 0) log(`  ${label} #${repetition}: stepping down from a first failure (passed: ${verdicts.filter((v) => v.pass).map((v) => v.s).join(', ') || 'none'}; failed: ${verdicts.filter((v) => !v.pass).map((v) => v.s).join(', ')}), a fresh rig at s=${next} (floor ${floorOf(plan.ladder)})`);
-    log(`  before the rig: ${await waitForQuiet()} % of a core busy`);
-    next = await withRig(`${setup.engine}${setup.nodes}r${repetition}${rigs ? `d${rigs}` : ''}`, setup, opts, async (rig) => {
-      const l = rig.describeLayout();
-      layout ??= l;
-      if (!rigs) log(`  ${l.publishers} publisher(s), ${l.channels} channels, ${l.receivers} receiver processes, ${Math.round(l.crossNodeShare * 100)} % of deliveries across Redis`);
-      // Connections are only added: a load below the rig's (`at`) needs a fresh rig.
-      let s: number | null = next!;
-      let at = 0;
-      for (let first = true; s !== null && (first || s > at); first = false) {
-        // Unreported: the new connections' handshakes and first deliveries are not what is measured.
-        if ((await rig.grow(s)) && opts.warmupMs > 0) await rig.step(opts.warmupMs);
-        if (first && opts.rigWarmupMs > 0) {
-          const p99s = await warmUp((ms) => rig.step(ms), opts);
-          if (!rigs) warmup = p99s;
-          log(`  ${label} #${repetition} warm-up at s=${s}: ${p99s.length} unreported step(s), p99 ${p99s.join(' / ')} ms`);
+  let open: OpenRig | null = null;
+  let rigs = 0;
+  try {
+    for (let next = nextLoad(verdicts, plan); next !== null; next = nextLoad(verdicts, plan)) {
+      const { s } = next;
+      if (next.freshRig) {
+        await open?.close();
+        open = null;
+        if (next.rerun) {
+          const failed = ladder[ladder.length - 1];
+          failed.retried = true;
+          reruns.push({ s, why: belowQuotaText(failed, opts.quota), passed: false });
+          log(`  ${label} #${repetition}: s=${s} failed with the nodes below their quota (${reruns[reruns.length - 1].why}): once more on a fresh rig`);
+        } else if (rigs > 0) {
+          log(`  ${label} #${repetition}: stepping down from a first failure (passed: ${verdicts.filter((v) => v.pass).map((v) => v.s).join(', ') || 'none'}; failed: ${verdicts.filter((v) => !v.pass).map((v) => v.s).join(', ')}), a fresh rig at s=${s} (floor ${floorOf(plan.ladder)})`);
         }
-        const measure = () => rig.step(s === opts.fixedSubscribers ? opts.durationMs : opts.stepDurationMs);
-        const attempts = await attemptStep(measure, opts, async () => {
-          const busy = await waitForQuiet();
-          log(`  machine busy: waited for quiet, now ${busy} % of a core busy${busy > NOISY_OTHER_CPU ? ': still busy, the attempt spends a retry' : ''}`);
-          return busy <= NOISY_OTHER_CPU;
-        });
-        for (const a of attempts) {
-          ladder.push(a);
-          log(describe(`${label} #${repetition}${a.retry ? ' again' : ''}`, a) + (a.retried ? ` → run again${a.disturbed ? ' (disturbed)' : ''}` : ''));
-        }
-        const step = attempts[attempts.length - 1];
-        if (s === opts.fixedSubscribers && !fixed) fixed = step;
-        verdicts.push({ s, pass: step.pass });
-        at = s;
-        s = nextLoad(verdicts, plan);
+        log(`  before the rig: ${await waitForQuiet()} % of a core busy`);
+        open = await openRig(`${setup.engine}${setup.nodes}r${repetition}${rigs ? `d${rigs}` : ''}`, setup, opts);
+        const l = open.rig.describeLayout();
+        if (!layout) log(`  ${l.publishers} publisher(s), ${l.channels} channels, ${l.receivers} receiver processes, ${Math.round(l.crossNodeShare * 100)} % of deliveries across Redis`);
+        layout ??= l;
       }
-      return s;
-    });
+      const rig = open!.rig;
+      // Unreported: the new connections' handshakes and first deliveries are not what is measured.
+      if ((await rig.grow(s)) && opts.warmupMs > 0) await rig.step(opts.warmupMs);
+      if (next.freshRig && opts.rigWarmupMs > 0) {
+        const p99s = await warmUp((ms) => rig.step(ms), opts);
+        if (!rigs) warmup = p99s;
+        log(`  ${label} #${repetition} warm-up at s=${s}: ${p99s.length} unreported step(s), p99 ${p99s.join(' / ')} ms`);
+      }
+      if (next.freshRig) rigs++;
+      const measure = () => rig.step(s === opts.fixedSubscribers ? opts.durationMs : opts.stepDurationMs);
+      const attempts = await attemptStep(measure, opts, async () => {
+        const busy = await waitForQuiet();
+        log(`  machine busy: waited for quiet, now ${busy} % of a core busy${busy > NOISY_OTHER_CPU ? ': still busy, the attempt spends a retry' : ''}`);
+        return busy <= NOISY_OTHER_CPU;
+      });
+      for (const a of attempts) {
+        ladder.push(a);
+        log(describe(`${label} #${repetition}${a.retry ? ' again' : ''}`, a) + (a.retried ? ` → run again${a.disturbed ? ' (disturbed)' : ''}` : ''));
+      }
+      const step = attempts[attempts.length - 1];
+      if (s === opts.fixedSubscribers) fixed = step;
+      if (next.rerun) reruns[reruns.length - 1].passed = step.pass;
+      verdicts.push({ s, pass: step.pass, belowQuota: !step.pass && !!step.transient && opts.quota !== null && !atQuota(step, opts.quota) });
+    }
+  } finally {
+    await open?.close();
   }
   const saturation = best(ladder);
   const limitedBy = opts.saturation ? limitOf(endingFailure(ladder, saturation), opts.quota) : null;
-  return { label, ...setup, repetition, warmupP99Ms: warmup, fixed, ladder, saturation, limitedBy, layout: layout! };
+  return { label, ...setup, repetition, warmupP99Ms: warmup, fixed, ladder, saturation, limitedBy, freshRigReruns: reruns, layout: layout! };
+}
+
+/** "nodes at 74 % of their quota, throttled in 34 % of periods, p99 175 ms": why a failure was re-run on a fresh rig. */
+function belowQuotaText(step: StepResult, quota: NodeCpuQuota | null): string {
+  const share = quota ? Math.round(Math.max(...step.cpuPercent.nodes) / quota.cores) : NaN;
+  return `busiest node at ${share} % of its quota, throttled in ${Math.max(...(step.throttledPercent ?? [0]))} % of periods, p99 ${step.latencyMs.p99} ms`;
 }
 
 /**

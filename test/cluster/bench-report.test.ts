@@ -8,9 +8,9 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { join, resolve } from 'node:path';
-import { bySetup, duplicateFromEngineCheck, renderMarkdown, retriesText, spreadOf, summarize, type ConfigResult, type HalfLoadResult } from '../../bench/cluster/report.js';
+import { bySetup, duplicateFromEngineCheck, freshRigText, renderMarkdown, retriesText, spreadOf, summarize, type ConfigResult, type HalfLoadResult } from '../../bench/cluster/report.js';
 import { halfLoadPeriods, outStemOf, quotaLadder } from '../../bench/cluster/index.js';
-import { attemptStep, warmUp } from '../../bench/cluster/search.js';
+import { atQuota, attemptStep, warmUp } from '../../bench/cluster/search.js';
 import { counterOf, samplesNaming } from '../../bench/cluster/node-metrics.js';
 import { channelPhasesUs, type StepResult } from '../../bench/cluster/rig.js';
 
@@ -275,6 +275,18 @@ test('an attempt failing while other work took over 20 % of a core is rerun once
 
   const lost = attemptsOf(failing(150, { transient: false, lost: 3 }), step(1, 700, true));
   assert.equal((await attemptStep(() => lost.measure(), { retries: 2, disturbedReruns: 2 }, () => lost.quiet())).length, 1, 'a loss is never run again, busy or not');
+});
+
+test('below quota: the busiest node under 90 % of its quota and throttled in under half its periods; fresh-rig re-runs are counted with why', () => {
+  const quota = { cores: 0.25, periodUs: 10_000 };
+  const at = (cpu: number, throttled: number) => atQuota(step(2, 590, false, { cpuPercent: { ...step(2, 590, false).cpuPercent, nodes: [10, cpu] }, throttledPercent: [0, throttled] }), quota);
+  assert.equal(at(18.6, 33.8), false, 'the 17:40 run\'s 1-node search 2 at 590: below quota');
+  assert.equal(at(22.5, 10), true, '90 % of the quota');
+  assert.equal(at(18, 50), true, 'throttled in half its periods');
+  const r: ConfigResult = { ...search(1, 1, 200), freshRigReruns: [{ s: 300, why: 'busiest node at 74 % of its quota, throttled in 34 % of periods, p99 175 ms', passed: true }] };
+  assert.equal(retriesText(r), '0 (0), 1 on a fresh rig (1 passed)');
+  assert.equal(freshRigText(r), 's = 300 (busiest node at 74 % of its quota, throttled in 34 % of periods, p99 175 ms): passed');
+  assert.equal(freshRigText(search(1, 1, 200)), 'none');
 });
 
 test('the rig warm-up runs its time, then on (up to 3×) until one of its steps passes', async () => {
