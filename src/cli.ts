@@ -32,8 +32,9 @@ type ServerModules = Pick<typeof import('./server.js'), 'createServer'> & Pick<t
  * Redis, no configuration file) loads the server as one bundled file, dist/hub/server.cjs
  * (scripts/build.mjs), with its V8 code cache (hub-alone-bundle), when the build made one:
  * resolving, reading and compiling the 670 module files of its graph was most of its time to
- * /readyz. Its configuration is the core's alone (no app runs; no app's settings are read). Anything else (apps, whose modules share the server's; running from src/ through tsx;
- * a build without esbuild) loads the modules.
+ * /readyz. Its configuration is the core's alone (no app runs; no app's settings are read).
+ * Anything else (apps, whose modules share the server's; running from src/ through tsx; a build
+ * without esbuild) loads the modules.
  */
 function hubAloneBundle(env = process.env): string | undefined {
   if (env.AIRWAVES_APPS?.trim() !== '' || env.AIRWAVES_REDIS_URL || env.AIRWAVES_CONFIG) return undefined;
