@@ -5,12 +5,11 @@
 // kills, browsers measuring latency, a slow consumer that must not delay a fast one within a
 // wall-clock bound) one at a time, so they measure Airwaves rather than the
 // other tests competing for the same two cores.
-// A timing-sensitive file that fails is run once more on its own, and the run says so loudly
-// (FLAKY, with the file) whether or not the rerun passes: these tests wait on real browsers,
-// audio clocks and node kills, and one slow second on a shared CI machine should not hide the
-// rest of the run — but it must never go unseen. More than two failing files, or a failure the
-// runner cannot tie to a file, is not rerun: that is not noise. Deterministic files never rerun.
-// Usage: npm test [-- path-or-substring ...]
+// A file that fails is run once more on its own, and the run says so loudly (FLAKY, with the
+// file) whether or not the rerun passes: many tests wait on real browsers, audio clocks, Redis
+// and node kills, and one slow second on a shared CI machine should not hide the rest of the
+// run — but it must never go unseen. More than two failing files in a pass, or a failure the
+// runner cannot tie to a file, is not rerun: that is not noise.
 import { mkdtempSync, readFileSync, readdirSync, rmSync, statSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join, resolve } from 'node:path';
@@ -58,25 +57,28 @@ function run(list, concurrency) {
   return { status: r.status ?? 1, failed };
 }
 
-/** The isolated files that failed, when a rerun of them is worth it (see the top of this file). */
-function rerunnable(result) {
+/** The files of a pass that failed, when a rerun of them is worth it (see the top of this file). */
+function rerunnable(result, list) {
   if (result.status === 0 || !result.failed.length || result.failed.length > 2) return [];
-  const byPath = new Map(isolated.map((f) => [resolve(f), f]));
+  const byPath = new Map(list.map((f) => [resolve(f), f]));
   const files = result.failed.map((f) => byPath.get(resolve(f)));
   return files.every(Boolean) ? files : [];
 }
 
-const first = run(shared, process.env.TEST_CONCURRENCY ?? '2');
-const second = run(isolated, '1');
-let secondStatus = second.status;
-const again = rerunnable(second);
-if (again.length) {
-  console.log(`\n⚠ FLAKY? ${again.length} timing-sensitive file(s) failed; running each once more on its own: ${again.join(', ')}\n`);
+/** Runs a pass, then its failed files once more each on its own; returns the final status. */
+function pass(list, concurrency) {
+  const result = run(list, concurrency);
+  const again = rerunnable(result, list);
+  if (!again.length) return result.status;
+  console.log(`\n⚠ FLAKY? ${again.length} file(s) failed; running each once more on its own: ${again.join(', ')}\n`);
   const rerun = run(again, '1');
-  secondStatus = rerun.status;
   console.log(rerun.status === 0
     ? `\n⚠ FLAKY: ${again.join(', ')} failed the first run and passed the rerun (the first run's failure is printed above)\n`
     : `\n✖ ${rerun.failed.join(', ') || again.join(', ')} failed again on the rerun\n`);
+  return rerun.status;
 }
+
+const first = pass(shared, process.env.TEST_CONCURRENCY ?? '2');
+const second = pass(isolated, '1');
 rmSync(failuresDir, { recursive: true, force: true });
-process.exit(first.status || secondStatus);
+process.exit(first || second);

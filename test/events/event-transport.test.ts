@@ -335,7 +335,9 @@ describe('event transport on Redis (two nodes)', () => {
     };
     const received: unknown[] = [];
     const hub = { publish: async (_channel: string, data: unknown) => void received.push(data) };
-    const consumer = new EventConsumer({ log, hub, nodeId: 'acks', families: ['acks'], logger: silent, ackDelayMs: 300, blockMs: 50 });
+    // An ack delay far longer than the five appends take even on a loaded machine (a CI run at load 13
+    // saw the first ack leave before the fifth event at 300 ms): what is tested is the gathering.
+    const consumer = new EventConsumer({ log, hub, nodeId: 'acks', families: ['acks'], logger: silent, ackDelayMs: 1500, blockMs: 50 });
     const producer = new RedisStreamsEventLog({ url: redis.url });
     try {
       consumer.start();
@@ -345,14 +347,15 @@ describe('event transport on Redis (two nodes)', () => {
         await append(n);
         await sleep(20);
       }
-      for (let i = 0; i < 50 && received.length < 5; i++) await sleep(10);
+      for (let i = 0; i < 100 && received.length < 5; i++) await sleep(10);
       assert.equal(received.length, 5, 'every event reached the hub at once');
       assert.equal(acks.length, 0, 'no ack sent yet: they wait for the delay');
-      await sleep(400);
+      for (let i = 0; i < 300 && acks.length === 0; i++) await sleep(10);
+      await sleep(100);
       assert.equal(acks.length, 1, 'one XACK for the five');
       assert.equal(acks[0].length, 5);
       await append(6);
-      for (let i = 0; i < 50 && received.length < 6; i++) await sleep(10);
+      for (let i = 0; i < 100 && received.length < 6; i++) await sleep(10);
       await consumer.stop();
       assert.equal(acks.length, 2, 'stop() sent the waiting ack');
       const group = (await log.groups('events:acks')).find((g) => g.name === 'hub-acks')!;
