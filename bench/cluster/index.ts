@@ -99,10 +99,6 @@ const USAGE = `usage: npm run bench -- cluster [options]
                          90 % of it and throttled in under half its periods) is measured again on
                          a fresh rig, up to N times per search (default 1; 0: never); a node at its
                          quota is the saturation and is never re-run
-  --receiver-read-pause-ms MS
-                         the receivers sleep MS before each poll after a loop turn that read
-                         (fewer wake-ups, more reads each; latencies read up to MS long; default
-                         0; the half-load steps never pause); bench/hub/receiver.ts
   --setups LIST          engine:nodes list, e.g. memory:1,redis:2 (default redis:1,redis:2,redis:3;
                          with --node-cpu-quota off memory:1,redis:2). The first one-node setup is the baseline.
   --node-cpu-quota X     put each node in its own cgroup v1 CPU group limited to X cores (default
@@ -202,7 +198,6 @@ function parseOptions(args: string[]): Options {
       retries: { type: 'string' },
       'disturbed-reruns': { type: 'string' },
       'fresh-rig-reruns': { type: 'string' },
-      'receiver-read-pause-ms': { type: 'string' },
       'p99-limit': { type: 'string' },
       repeat: { type: 'string' },
       'half-load-steps': { type: 'string' },
@@ -245,7 +240,6 @@ function parseOptions(args: string[]): Options {
     retries: Math.round(num('retries', values.retries, 2, 0, 5)),
     disturbedReruns: Math.round(num('disturbed-reruns', values['disturbed-reruns'], 2, 0, 5)),
     freshRigReruns: Math.round(num('fresh-rig-reruns', values['fresh-rig-reruns'], 1, 0, 5)),
-    receiverReadPauseMs: num('receiver-read-pause-ms', values['receiver-read-pause-ms'], 0, 0, 10),
     setups: parseSetups(values.setups ?? (quota ? 'redis:1,redis:2,redis:3' : 'memory:1,redis:2')),
     quota,
     saturation: !values['no-saturation'],
@@ -349,7 +343,7 @@ export async function main(args: string[]): Promise<void> {
         `load average ${loadavg().map((v) => v.toFixed(2)).join(' ')}`,
     );
     try {
-      const result = await halfLoad(two, saturation, opts.halfLoadOf === null ? 'searches' : 'given', { ...opts, quota, channelsPerNode, receiverReadPauseMs: 0 }, log, describe);
+      const result = await halfLoad(two, saturation, opts.halfLoadOf === null ? 'searches' : 'given', { ...opts, quota, channelsPerNode }, log, describe);
       if (i === 0) half = result;
       else otherPeriods.push(result);
     } catch (err) {

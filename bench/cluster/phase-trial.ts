@@ -22,7 +22,7 @@ const quota = { cores: 0.25, periodUs: 10_000 };
 const opts: SearchOptions = {
   channelsPerNode: 1, channelRate: 10, payloadBytes: 200, p99LimitMs: 50, phases: modes[0] ?? 'staggered',
   durationMs: 3000, stepDurationMs: 3000, warmupMs: 1000, quota, saturation: true, ladder: [s], fixedSubscribers: s,
-  halfLoadSteps: 0, rigWarmupMs: 6000, retries: 0, disturbedReruns: 0, freshRigReruns: 0, receiverReadPauseMs: 0,
+  halfLoadSteps: 0, rigWarmupMs: 6000, retries: 0, disturbedReruns: 0, freshRigReruns: 0,
 };
 reaper.install(console.log);
 checkCpuController();

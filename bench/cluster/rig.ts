@@ -57,8 +57,6 @@ export interface RigOptions {
    * its request arrives (the rig before 13:00 UTC 7 Dec).
    */
   phases: PublishPhases;
-  /** The receivers' pause before each poll after a turn that read (ms; 0: none): bench/hub/receiver. */
-  receiverReadPauseMs: number;
 }
 
 export type PublishPhases = 'staggered' | 'aligned' | 'free';
@@ -305,7 +303,7 @@ export class ClusterRig {
   async step(durationMs: number): Promise<StepResult> {
     const { opts } = this;
     const step = ++this.stepId;
-    await Promise.all(this.receivers.map((r) => r.call({ type: 'step', step, readPauseMs: opts.receiverReadPauseMs })));
+    await Promise.all(this.receivers.map((r) => r.call({ type: 'step', step })));
     const scrape = () => Promise.all(this.nodes.map((n) => scrapeNode(n.port, BENCH_API_KEY)));
     const histBefore = await scrape();
     const phases = opts.phases === 'free' ? null : channelPhasesUs(this.nodeCount, opts.channelsPerNode, opts.channelRate, opts.phases);

@@ -9,8 +9,7 @@ import type { ServerKind } from './wire.js';
 
 export type ReceiverRequest =
   | { type: 'connect'; kind: ServerKind; host: string; port: number; subscriptions: (string | null)[]; concurrency: number }
-  /** `readPauseMs`: bench/hub/receiver's pause before each poll after a turn that read (default 0: none). */
-  | { type: 'step'; step: number; readPauseMs?: number }
+  | { type: 'step'; step: number }
   | { type: 'progress' }
   | { type: 'report'; expected: Record<string, number> }
   | { type: 'close' };

@@ -14,21 +14,6 @@ const check = new DeliveryCheck();
 const sockets: LeanSocket[] = [];
 let channels: (string | null)[] = [];
 
-/**
- * Fewer wake-ups, each taking more reads: after an event-loop turn that delivered frames the
- * process sleeps `readPauseMs` (Atomics.wait in the check phase) before it polls its sockets
- * again, so one epoll_wait returns the sockets that became readable meanwhile instead of a few
- * at a time. What it costs: an arrival is stamped when it is read, so a latency can read up to
- * `readPauseMs` longer than it was (never shorter); what is checked does not change.
- */
-let readPauseMs = 0;
-let pauseArmed = false;
-const pauseCell = new Int32Array(new SharedArrayBuffer(4));
-function pauseBeforeNextPoll(): void {
-  pauseArmed = false;
-  Atomics.wait(pauseCell, 0, 0, readPauseMs);
-}
-
 async function openClient(kind: ServerKind, host: string, port: number, index: number, subscribe: string | null): Promise<LeanSocket> {
   const script = clientScript(kind, subscribe);
   let ready = false;
@@ -48,10 +33,6 @@ async function openClient(kind: ServerKind, host: string, port: number, index: n
           return;
         }
         check.frame(index, buf, start, end, arrivalUs);
-        if (readPauseMs > 0 && !pauseArmed) {
-          pauseArmed = true;
-          setImmediate(pauseBeforeNextPoll);
-        }
         return;
       }
       check.frames++;
@@ -106,7 +87,6 @@ serveLoadProcess<ReceiverRequest>(
     connect: connectAll,
     step: (r) => {
       check.startStep(r.step);
-      readPauseMs = r.readPauseMs ?? 0;
       return { ok: true };
     },
     progress: () => ({ received: check.received, frames: check.frames, connected: connectedCount() }),
