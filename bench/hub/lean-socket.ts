@@ -31,37 +31,60 @@ export function monotonicUs(): number {
   return s * 1e6 + Math.floor(ns / 1000);
 }
 
+/** Where a walk of frames stopped: the first incomplete frame's offset and the bytes it needs in all (0: none). */
+export interface WalkStop {
+  next: number;
+  need: number;
+}
+
 /**
- * Walks complete frames in `buf` from `pos`; returns the offset of the first incomplete frame
- * (buf.length when everything was consumed) and how many bytes that frame needs in total.
+ * Walks complete frames in buf[pos, end); says in `stop` (also returned) where the first
+ * incomplete frame begins (`end` when everything was consumed) and how many bytes it needs in
+ * total. The socket passes one `stop` for all its reads: nothing is allocated per read.
  * Exported so the frame walk can be tested on hand-made byte streams.
  */
 export function walkFrames(
   buf: Buffer,
   pos: number,
+  end: number,
   onFrame: (start: number, end: number, opcode: number) => void,
-): { next: number; need: number } {
-  while (pos < buf.length) {
-    if (buf.length - pos < 2) return { next: pos, need: 2 };
+  stop: WalkStop = { next: 0, need: 0 },
+): WalkStop {
+  stop.need = 0;
+  while (pos < end) {
+    if (end - pos < 2) {
+      stop.need = 2;
+      break;
+    }
     const b1 = buf[pos + 1];
     let len = b1 & 0x7f;
     let header = 2;
     if (len === 126) {
       header = 4;
-      if (buf.length - pos < header) return { next: pos, need: header };
+      if (end - pos < header) {
+        stop.need = header;
+        break;
+      }
       len = buf.readUInt16BE(pos + 2);
     } else if (len === 127) {
       header = 10;
-      if (buf.length - pos < header) return { next: pos, need: header };
+      if (end - pos < header) {
+        stop.need = header;
+        break;
+      }
       len = buf.readUInt32BE(pos + 2) * 2 ** 32 + buf.readUInt32BE(pos + 6);
     }
     if (b1 & 0x80) header += 4; // a masked server frame is a protocol error, but skip the key safely
     const total = header + len;
-    if (buf.length - pos < total) return { next: pos, need: total };
+    if (end - pos < total) {
+      stop.need = total;
+      break;
+    }
     onFrame(pos + header, pos + total, buf[pos] & 0x0f);
     pos += total;
   }
-  return { next: pos, need: 0 };
+  stop.next = pos;
+  return stop;
 }
 
 /** Encodes one masked client frame (clients must mask; the key is random per frame). */
@@ -101,12 +124,18 @@ export interface LeanSocketOptions {
  * 'data' event per read. Whatever must outlive the callback (an incomplete frame) is copied out.
  */
 const READ_BUFFER = Buffer.allocUnsafe(256 * 1024);
+const EMPTY = Buffer.alloc(0);
 
 export class LeanSocket {
   private readonly socket: Socket;
   private pending: Buffer[] = [];
   private pendingBytes = 0;
   private need = 0;
+  /** The current read's bytes and arrival time, for `frameInRead`. */
+  private readBuf: Buffer = EMPTY;
+  private arrivalUs = 0;
+  private readonly walkStop: WalkStop = { next: 0, need: 0 };
+  private readonly frameInRead = (start: number, end: number, opcode: number): void => this.onFrame(this.readBuf, start, end, opcode, this.arrivalUs);
   private upgraded = false;
   /** Bytes of the HTTP response head until the upgrade completes. */
   private head: Buffer = Buffer.alloc(0);
@@ -130,10 +159,9 @@ export class LeanSocket {
         noDelay: true,
         onread: {
           buffer: READ_BUFFER,
-          callback: (nread: number, buf: Uint8Array) => {
-            const chunk = Buffer.from(buf.buffer, buf.byteOffset, nread);
-            if (lean!.upgraded) lean!.onData(chunk);
-            else lean!.onHead?.(Buffer.from(chunk)); // copied: the read buffer is reused
+          callback: (nread: number) => {
+            if (lean!.upgraded) lean!.onData(READ_BUFFER, nread);
+            else lean!.onHead?.(Buffer.from(READ_BUFFER.subarray(0, nread))); // copied: the read buffer is reused
             return true;
           },
         },
@@ -160,7 +188,7 @@ export class LeanSocket {
         resolve(self);
         const rest = self.head.subarray(end + 4);
         self.head = Buffer.alloc(0);
-        if (rest.length) self.onData(rest);
+        if (rest.length) self.onData(rest, rest.length);
       };
       socket.once('connect', () => {
         const key = randomBytes(16).toString('base64');
@@ -180,23 +208,31 @@ export class LeanSocket {
     });
   }
 
-  /** `chunk` may be a view of the shared read buffer: nothing may keep it past this call. */
-  private onData(chunk: Buffer): void {
-    const arrivalUs = monotonicUs();
+  /**
+   * chunk[0, length) was read; `chunk` may be the shared read buffer, so nothing may keep it past
+   * this call. The hot path of every receiver: one clock reading per read and nothing allocated
+   * unless a frame is split across reads (the walk's handler and its stop are made once per socket).
+   */
+  private onData(chunk: Buffer, length: number): void {
+    this.arrivalUs = monotonicUs();
     let buf = chunk;
+    let end = length;
     if (this.pendingBytes > 0) {
-      this.pending.push(Buffer.from(chunk));
-      this.pendingBytes += chunk.length;
+      this.pending.push(Buffer.from(chunk.subarray(0, length)));
+      this.pendingBytes += length;
       // Gather until the incomplete frame is whole: one concat per frame, not one per read.
       if (this.pendingBytes < this.need) return;
       buf = Buffer.concat(this.pending, this.pendingBytes);
+      end = buf.length;
       this.pending = [];
       this.pendingBytes = 0;
     }
-    const { next, need } = walkFrames(buf, 0, (start, end, opcode) => this.onFrame(buf, start, end, opcode, arrivalUs));
-    if (next < buf.length) {
-      this.pending = [Buffer.from(buf.subarray(next))];
-      this.pendingBytes = buf.length - next;
+    this.readBuf = buf;
+    const { next, need } = walkFrames(buf, 0, end, this.frameInRead, this.walkStop);
+    this.readBuf = EMPTY;
+    if (next < end) {
+      this.pending = [Buffer.from(buf.subarray(next, end))];
+      this.pendingBytes = end - next;
       this.need = need;
     }
   }

@@ -8,7 +8,8 @@
  *   ws        {"channel":"bench:0","offset":7,"data":{"r":1,"s":7,"t":...,"p":"xx"}}
  *   socketio  42["m",{"r":1,"s":7,"t":...,"p":"xx"}]
  * so a receiver finds each message by the `{"r":` marker and reads r (step), s (sequence in the
- * channel) and t (publish time, µs on CLOCK_MONOTONIC) right after it without JSON.parse.
+ * channel) and t (publish time, µs on CLOCK_MONOTONIC) right after it without JSON.parse
+ * (bench/shared/delivery-check.ts).
  */
 
 /**
@@ -106,39 +107,6 @@ export function clientScript(kind: ServerKind, subscribe: string | null): Client
       return { reply: null, ready: false };
     },
   };
-}
-
-const MARK = Buffer.from('{"r":');
-const CHAR_0 = 0x30;
-const CHAR_9 = 0x39;
-
-/** Reads a non-negative decimal integer at buf[i]; returns [value, index after it]. */
-function readInt(buf: Buffer, i: number, end: number): [number, number] {
-  let v = 0;
-  let c = buf[i];
-  while (i < end && c >= CHAR_0 && c <= CHAR_9) {
-    v = v * 10 + (c - CHAR_0);
-    c = buf[++i];
-  }
-  return [v, i];
-}
-
-/**
- * Calls `onMessage(step, seq, tUs)` for every benchmark message in buf[start, end).
- * Returns how many it found. Layout after the marker is fixed: N,"s":N,"t":N
- */
-export function scanMessages(buf: Buffer, start: number, end: number, onMessage: (step: number, seq: number, tUs: number) => void): number {
-  let found = 0;
-  let i = buf.indexOf(MARK, start);
-  while (i >= 0 && i < end) {
-    const [step, a] = readInt(buf, i + 5, end);
-    const [seq, b] = readInt(buf, a + 5, end); // skip ,"s":
-    const [tUs, c] = readInt(buf, b + 5, end); // skip ,"t":
-    onMessage(step, seq, tUs);
-    found++;
-    i = buf.indexOf(MARK, c);
-  }
-  return found;
 }
 
 /** Socket.IO's application-level ping is the one-byte text frame "2"; the client answers "3". */
