@@ -34,6 +34,8 @@ export interface MarketResults {
   loadAtEnd: number[];
   /** Cores of the machine that ran it (the load figures are read against it). */
   cores?: number;
+  /** The node flags the measured process (the bench's own) ran with (`--node-flags`; older results have none). */
+  nodeFlags?: string[];
   options: Record<string, string>;
   parts: string[];
   hotPath: { messages: number; parse: { scanner: Measure; jsonParse: Measure }; pipeline: { lean: Measure; naive: Measure }; load: number[]; at: string };
@@ -156,7 +158,7 @@ export function renderMarkdown(r: MarketResults): string {
   const lines = [
     '# Market benchmark (`npm run bench -- market`)',
     '',
-    `Run ${r.startedAt} (parts: ${r.parts?.join(', ')}); options ${JSON.stringify(r.options)}.`,
+    `Run ${r.startedAt} (parts: ${r.parts?.join(', ')}); options ${JSON.stringify(r.options)}${r.nodeFlags?.length ? `; the measured process ran under node ${r.nodeFlags.join(' ')}` : ''}.`,
     `Load average (1/5/15 min) at start ${r.loadAtStart.join(' / ')}, at end ${r.loadAtEnd.join(' / ')}: ${loadVerdict(r)} Each rung's own load is in its table.`,
     '',
   ];
