@@ -72,7 +72,8 @@ export function summarise(lines: string[], afterMs = 0): ScavengeSummary {
 
 /**
  * Splits a bench log at its rung result lines: the GC lines before each rung's line are that
- * rung's. A rung's mark-compacts are those of the measured process's isolate (the one that printed
+ * rung's, from its last `# window start` line (rig.ts prints one as a window opens; logs from
+ * before it have none, and then the rung's settling time is counted too). A rung's mark-compacts are those of the measured process's isolate (the one that printed
  * the most GC lines: tsx's loader thread prints its own, which perf_hooks does not see).
  */
 export function byRung(lines: string[]): { rung: string; summary: ScavengeSummary; markCompacts: MarkCompact[] }[] {
@@ -85,7 +86,8 @@ export function byRung(lines: string[]): { rung: string; summary: ScavengeSummar
       const markCompacts = pending.map(parseMarkCompact).filter((m): m is MarkCompact => m !== null && m.isolate === main);
       out.push({ rung: `${r.offeredMsgsPerSec} ${r.gcMode ?? ''} (perf_hooks p99 ${r.gcPauseP99Ms.toFixed(2)} ms, load ${r.load.join('/')})`, summary: summarise(pending), markCompacts });
       pending = [];
-    } else pending.push(line);
+    } else if (line.startsWith('# window start')) pending = [];
+    else pending.push(line);
   }
   return out;
 }
@@ -108,7 +110,7 @@ if (import.meta.url === `file://${process.argv[1]}`) {
   if (!values['by-rung']) console.log(JSON.stringify(summarise(lines, Number(values['after-ms'])), null, 1));
   else {
     const cell = (p: { p50: number; p99: number; max: number }) => `${p.p50} / ${p.p99} / ${p.max}`;
-    const shown = ['pause', 'scavenge.roots', 'scavenge.parallel', 'background.scavenge.parallel', 'scavenge.sweep_array_buffers', 'new_space_survived'];
+    const shown = ['pause', 'scavenge.roots', 'scavenge.parallel', 'background.scavenge.parallel', 'scavenge.sweep_array_buffers', 'new_space_survived', 'promoted'];
     const mcs = (m: MarkCompact[]) => (m.length ? m.map((x) => `${x.pause} ms${x.reduceMemory ? ' (memory reducer)' : ''}`).join(', ') : '0');
     console.log(`| rung | scavenges | >2 ms (mostly parallel phase) | ${shown.join(' | ')} (p50 / p99 / max) | mark-compacts |`);
     console.log(`|---|---|---|${shown.map(() => '---').join('|')}|---|`);

@@ -74,9 +74,9 @@ export function pooledGcPauses(rungs: Rung[]): { p99: number; max: number; count
  */
 function cpuTable(rungs: Rung[]): string[] {
   return [
-    '| venue msg/s offered | gateway + hub CPU µs per venue msg | gateway + hub CPU (% of a core) | simulators CPU % | subscribers CPU % | GC ms per s | scavenges: count / p99 ms | mark-compacts |',
-    '|---|---|---|---|---|---|---|---|',
-    ...rungs.map((s) => `| ${rate(s)} | ${f(s.gatewayCpuUsPerMsg, 1)} | ${f(s.gatewayCpuPct, 0)} | ${f(s.simCpuPct, 0)} | ${f(s.subscriberCpuPct, 0)} | ${f(s.gcMsPerSec, 1)} | ${s.gcMinorCount ?? '–'} / ${f(s.gcMinorP99Ms)} | ${s.gcMajorCount ?? '–'} |`),
+    '| venue msg/s offered | gateway + hub CPU µs per venue msg | gateway + hub CPU (% of a core) | simulators CPU % | subscribers CPU % | GC ms per s | scavenges: count / p99 ms | mark-compacts | main thread waiting for a core: ms per s / µs per slice |',
+    '|---|---|---|---|---|---|---|---|---|',
+    ...rungs.map((s) => `| ${rate(s)} | ${f(s.gatewayCpuUsPerMsg, 1)} | ${f(s.gatewayCpuPct, 0)} | ${f(s.simCpuPct, 0)} | ${f(s.subscriberCpuPct, 0)} | ${f(s.gcMsPerSec, 1)} | ${s.gcMinorCount ?? '–'} / ${f(s.gcMinorP99Ms)} | ${s.gcMajorCount ?? '–'} | ${s.mainThreadWait ? `${f(s.mainThreadWait.waitMsPerSec, 1)} / ${s.mainThreadWait.waitUsPerSlice}` : '–'} |`),
     '',
   ];
 }

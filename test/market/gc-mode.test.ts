@@ -66,6 +66,13 @@ test('byRung gives each rung the scavenges printed before its result line, and c
   assert.equal(rungs[1].summary.phases.pause.max, 5);
 });
 
+test('with window markers, a rung counts only the scavenges of its window, not its settling time', () => {
+  const scavenge = (at: number, pause: number) => `[1:0xa] ${at} ms: pause=${pause} gc=s scavenge.roots=0.1 scavenge.parallel=0.5 background.scavenge.parallel=0 new_space_survived=6000`;
+  const rung = () => JSON.stringify({ offeredMsgsPerSec: 1000, gcPauseP99Ms: 1, load: [1, 1, 1] });
+  const rungs = byRung([scavenge(1, 400), '# window start', scavenge(2, 30), '# window start', scavenge(3, 0.9), scavenge(4, 1.1), rung(), scavenge(5, 50), rung()]);
+  assert.deepEqual(rungs.map((r) => [r.summary.count, r.summary.phases.pause.max]), [[2, 1.1], [1, 50]]);
+});
+
 test('a rung lists the measured isolate\'s mark-compacts, each saying whether the memory reducer started it', () => {
   const scavenge = (isolate: string, at: number) => `[1:${isolate}] ${at} ms: pause=0.9 gc=s scavenge.roots=0.1 scavenge.parallel=0.5 background.scavenge.parallel=0 new_space_survived=6000`;
   const markCompact = (isolate: string, at: number, pause: number, reduce: 0 | 1) => `[1:${isolate}] ${at} ms: pause=${pause} mutator=3.1 gc=mc reduce_memory=${reduce} mark=0.3 evacuate=10.5`;
