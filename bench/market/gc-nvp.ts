@@ -55,6 +55,30 @@ export interface ScavengeSummary {
   /** Scavenges over 2 ms, and how many of those spent most of their pause in the parallel phase. */
   over2ms: number;
   over2msMostlyParallel: number;
+  /** Scavenges over 2 ms by the phase that holds most of their excess over the rung's median scavenge ({@link slowPhase}). */
+  over2msByPhase: Record<string, number>;
+  /** Median bytes survived by the scavenges over 2 ms (against `phases.new_space_survived.p50` for all): more copying, or the same work stretched? */
+  over2msSurvivedP50: number;
+}
+
+/** The phases a scavenge's pause is split into; what none of them claims is `unclaimed`. */
+const TIMED = ['time_to_safepoint', 'scavenge.roots', 'scavenge.parallel', 'scavenge.sweep_array_buffers', 'scavenge.free_remembered_set', 'scavenge.update_refs', 'scavenge.weak', 'heap.external_weak_global_handles'];
+
+/**
+ * Which phase made a slow scavenge slow: the one furthest above its median in the rung
+ * (`median`: phase → ms), with `unclaimed` (the pause less every listed phase) as one more. Work
+ * grows where the work is (copying survivors shows in `scavenge.parallel` with `new_space_survived`,
+ * a large remembered set in `scavenge.roots`); a thread the OS took the core from grows whichever
+ * phase it was in, whatever its work.
+ */
+export function slowPhase(f: Record<string, number>, median: Record<string, number>): string {
+  const unclaimed = f.pause - TIMED.reduce((sum, name) => sum + (f[name] ?? 0), 0);
+  let best = 'unclaimed', excess = unclaimed - (median.unclaimed ?? 0);
+  for (const name of TIMED) {
+    const over = (f[name] ?? 0) - (median[name] ?? 0);
+    if (over > excess) [best, excess] = [name, over];
+  }
+  return best;
 }
 
 const PHASES = ['pause', 'time_to_safepoint', 'scavenge.roots', 'scavenge.parallel', 'background.scavenge.parallel', 'scavenge.sweep_array_buffers', 'scavenge.free_remembered_set', 'heap.external.epilogue', 'new_space_survived', 'promoted'];
@@ -67,12 +91,20 @@ export function summarise(lines: string[], afterMs = 0): ScavengeSummary {
     phases[name] = { p50: percentile(xs, 50), p99: percentile(xs, 99), max: xs.at(-1) ?? 0 };
   }
   const long = all.filter((f) => f.pause > 2);
-  return { count: all.length, phases, over2ms: long.length, over2msMostlyParallel: long.filter((f) => f['scavenge.parallel'] > f.pause / 2).length };
+  const median: Record<string, number> = { unclaimed: percentile(all.map((f) => f.pause - TIMED.reduce((sum, name) => sum + (f[name] ?? 0), 0)).sort((a, b) => a - b), 50) };
+  for (const name of TIMED) median[name] = percentile(all.map((f) => f[name] ?? 0).sort((a, b) => a - b), 50);
+  const over2msByPhase: Record<string, number> = {};
+  for (const f of long) {
+    const phase = slowPhase(f, median);
+    over2msByPhase[phase] = (over2msByPhase[phase] ?? 0) + 1;
+  }
+  return { count: all.length, phases, over2ms: long.length, over2msMostlyParallel: long.filter((f) => f['scavenge.parallel'] > f.pause / 2).length, over2msByPhase, over2msSurvivedP50: percentile(long.map((f) => f.new_space_survived ?? 0).sort((a, b) => a - b), 50) };
 }
 
 /**
  * Splits a bench log at its rung result lines: the GC lines before each rung's line are that
- * rung's. A rung's mark-compacts are those of the measured process's isolate (the one that printed
+ * rung's, from its last `# window start` line (rig.ts prints one as a window opens; logs from
+ * before it have none, and then the rung's settling time is counted too). A rung's mark-compacts are those of the measured process's isolate (the one that printed
  * the most GC lines: tsx's loader thread prints its own, which perf_hooks does not see).
  */
 export function byRung(lines: string[]): { rung: string; summary: ScavengeSummary; markCompacts: MarkCompact[] }[] {
@@ -85,7 +117,8 @@ export function byRung(lines: string[]): { rung: string; summary: ScavengeSummar
       const markCompacts = pending.map(parseMarkCompact).filter((m): m is MarkCompact => m !== null && m.isolate === main);
       out.push({ rung: `${r.offeredMsgsPerSec} ${r.gcMode ?? ''} (perf_hooks p99 ${r.gcPauseP99Ms.toFixed(2)} ms, load ${r.load.join('/')})`, summary: summarise(pending), markCompacts });
       pending = [];
-    } else pending.push(line);
+    } else if (line.startsWith('# window start')) pending = [];
+    else pending.push(line);
   }
   return out;
 }
@@ -108,10 +141,11 @@ if (import.meta.url === `file://${process.argv[1]}`) {
   if (!values['by-rung']) console.log(JSON.stringify(summarise(lines, Number(values['after-ms'])), null, 1));
   else {
     const cell = (p: { p50: number; p99: number; max: number }) => `${p.p50} / ${p.p99} / ${p.max}`;
-    const shown = ['pause', 'scavenge.roots', 'scavenge.parallel', 'background.scavenge.parallel', 'scavenge.sweep_array_buffers', 'new_space_survived'];
+    const shown = ['pause', 'scavenge.roots', 'scavenge.parallel', 'background.scavenge.parallel', 'scavenge.sweep_array_buffers', 'new_space_survived', 'promoted'];
     const mcs = (m: MarkCompact[]) => (m.length ? m.map((x) => `${x.pause} ms${x.reduceMemory ? ' (memory reducer)' : ''}`).join(', ') : '0');
-    console.log(`| rung | scavenges | >2 ms (mostly parallel phase) | ${shown.join(' | ')} (p50 / p99 / max) | mark-compacts |`);
-    console.log(`|---|---|---|${shown.map(() => '---').join('|')}|---|`);
-    for (const { rung, summary: s, markCompacts } of byRung(lines)) console.log(`| ${rung} | ${s.count} | ${s.over2ms} (${s.over2msMostlyParallel}) | ${shown.map((n) => cell(s.phases[n])).join(' | ')} | ${mcs(markCompacts)} |`);
+    const byPhase = (s: ScavengeSummary) => Object.entries(s.over2msByPhase).sort((a, b) => b[1] - a[1]).map(([phase, n]) => `${phase.replace('scavenge.', '')} ${n}`).join(', ');
+    console.log(`| rung | scavenges | >2 ms (mostly parallel phase) | >2 ms by the phase of their excess | >2 ms: survived p50 | ${shown.join(' | ')} (p50 / p99 / max) | mark-compacts |`);
+    console.log(`|---|---|---|---|---|${shown.map(() => '---').join('|')}|---|`);
+    for (const { rung, summary: s, markCompacts } of byRung(lines)) console.log(`| ${rung} | ${s.count} | ${s.over2ms} (${s.over2msMostlyParallel}) | ${byPhase(s) || '–'} | ${s.over2msSurvivedP50} | ${shown.map((n) => cell(s.phases[n])).join(' | ')} | ${mcs(markCompacts)} |`);
   }
 }

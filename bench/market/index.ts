@@ -5,7 +5,7 @@
  * [--truth-diffs 1000000] [--ccxt-seconds 15] [--ccxt-symbols 10] [--ccxt-rate 1000]
  * [--cpu-profile file.cpuprofile] [--heap-profile file.heapprofile | --heap-survivors file.heapprofile]
  * [--gateway-cpu-quota 1] [--tape]
- * [--gc-modes parallel,serial] [--gc-pauses 100] [--gc-max-seconds 60]`
+ * [--gc-modes parallel,serial] [--gc-pauses 100] [--gc-max-seconds 60] [--node-flags "--no-memory-reducer"]`
  *
  * 1. hot: parse ns and bytes allocated per message, field scanner vs JSON.parse, and the lean
  *    pipeline vs the straightforward one (a child with --expose-gc and a fixed young generation).
@@ -35,6 +35,8 @@
  * has seen that many GC pauses, up to `--gc-max-seconds`: at 1k venue msg/s a scavenge comes every
  * ~2.5 s, so an 8 s window's "p99" was the worst of 3 pauses. The report gives each rung's pause
  * count beside its p99 and max, and a p99 pooled over the unsaturated rungs of 1k–10k msg/s.
+ * `--node-flags`: node start-up flags for the measured process, which is this one (node-flags.ts:
+ * the bench starts itself again under node with them); the report names the flags it ran with.
  * Profiles (`--cpu-profile`, `--heap-profile`) cover the rungs of the ladders run, nothing else,
  * one file per ladder (`x.cpuprofile` → `x.ladder.cpuprofile`, `x.bare.cpuprofile`).
  * Results: bench/results/market.json and .md, with load averages.
@@ -49,6 +51,7 @@ import { MarketRig, forkTs, load, nextMessage, sleep, type Window } from './rig.
 import { renderMarkdown, type MarketResults, type Rung } from './report.js';
 import { startProfiles, type ProfileFiles } from './profile.js';
 import { measureIdle } from './idle.js';
+import { ensureNodeFlags, ownNodeFlags } from './node-flags.js';
 import { SERVER_SCAVENGER, setScavenger, type ScavengerMode } from '../../src/core/scavenger.js';
 
 const here = new URL('.', import.meta.url);
@@ -105,8 +108,10 @@ export async function main(argv: string[]): Promise<void> {
       'gc-modes': { type: 'string', default: SERVER_SCAVENGER },
       'gc-pauses': { type: 'string', default: '100' },
       'gc-max-seconds': { type: 'string', default: '60' },
+      'node-flags': { type: 'string', default: '' },
     },
   });
+  ensureNodeFlags(values['node-flags'], argv);
   profileFiles = { cpu: values['cpu-profile'] || undefined, heap: values['heap-profile'] || undefined, survivors: values['heap-survivors'] || undefined };
   quota = values['gateway-cpu-quota'] ? Number(values['gateway-cpu-quota']) : null;
   tape = values.tape;
@@ -118,7 +123,7 @@ export async function main(argv: string[]): Promise<void> {
   const symbols = Number(values.symbols);
   // A partial run keeps the other parts' last figures (the report says when each was measured).
   const previous: Partial<MarketResults> = existsSync(`${values.out}.json`) ? (JSON.parse(readFileSync(`${values.out}.json`, 'utf8')) as Partial<MarketResults>) : {};
-  const results = { ...previous, startedAt: new Date().toISOString(), loadAtStart: load(), cores: availableParallelism(), options: { ...stringValues, tape: String(tape) }, parts: [...parts] } as MarketResults;
+  const results = { ...previous, startedAt: new Date().toISOString(), loadAtStart: load(), cores: availableParallelism(), nodeFlags: ownNodeFlags(), options: { ...stringValues, tape: String(tape) }, parts: [...parts] } as MarketResults;
 
   if (parts.has('hot')) {
     console.log('# hot path: parse and allocation');

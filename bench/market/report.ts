@@ -34,6 +34,8 @@ export interface MarketResults {
   loadAtEnd: number[];
   /** Cores of the machine that ran it (the load figures are read against it). */
   cores?: number;
+  /** The node flags the measured process (the bench's own) ran with (`--node-flags`; older results have none). */
+  nodeFlags?: string[];
   options: Record<string, string>;
   parts: string[];
   hotPath: { messages: number; parse: { scanner: Measure; jsonParse: Measure }; pipeline: { lean: Measure; naive: Measure }; load: number[]; at: string };
@@ -72,9 +74,9 @@ export function pooledGcPauses(rungs: Rung[]): { p99: number; max: number; count
  */
 function cpuTable(rungs: Rung[]): string[] {
   return [
-    '| venue msg/s offered | gateway + hub CPU µs per venue msg | gateway + hub CPU (% of a core) | simulators CPU % | subscribers CPU % | GC ms per s | scavenges: count / p99 ms | mark-compacts |',
-    '|---|---|---|---|---|---|---|---|',
-    ...rungs.map((s) => `| ${rate(s)} | ${f(s.gatewayCpuUsPerMsg, 1)} | ${f(s.gatewayCpuPct, 0)} | ${f(s.simCpuPct, 0)} | ${f(s.subscriberCpuPct, 0)} | ${f(s.gcMsPerSec, 1)} | ${s.gcMinorCount ?? '–'} / ${f(s.gcMinorP99Ms)} | ${s.gcMajorCount ?? '–'} |`),
+    '| venue msg/s offered | gateway + hub CPU µs per venue msg | gateway + hub CPU (% of a core) | simulators CPU % | subscribers CPU % | GC ms per s | scavenges: count / p99 ms | mark-compacts | main thread waiting for a core: ms per s / µs per slice |',
+    '|---|---|---|---|---|---|---|---|---|',
+    ...rungs.map((s) => `| ${rate(s)} | ${f(s.gatewayCpuUsPerMsg, 1)} | ${f(s.gatewayCpuPct, 0)} | ${f(s.simCpuPct, 0)} | ${f(s.subscriberCpuPct, 0)} | ${f(s.gcMsPerSec, 1)} | ${s.gcMinorCount ?? '–'} / ${f(s.gcMinorP99Ms)} | ${s.gcMajorCount ?? '–'} | ${s.mainThreadWait ? `${f(s.mainThreadWait.waitMsPerSec, 1)} / ${s.mainThreadWait.waitUsPerSlice}` : '–'} |`),
     '',
   ];
 }
@@ -156,7 +158,7 @@ export function renderMarkdown(r: MarketResults): string {
   const lines = [
     '# Market benchmark (`npm run bench -- market`)',
     '',
-    `Run ${r.startedAt} (parts: ${r.parts?.join(', ')}); options ${JSON.stringify(r.options)}.`,
+    `Run ${r.startedAt} (parts: ${r.parts?.join(', ')}); options ${JSON.stringify(r.options)}${r.nodeFlags?.length ? `; the measured process ran under node ${r.nodeFlags.join(' ')}` : ''}.`,
     `Load average (1/5/15 min) at start ${r.loadAtStart.join(' / ')}, at end ${r.loadAtEnd.join(' / ')}: ${loadVerdict(r)} Each rung's own load is in its table.`,
     '',
   ];

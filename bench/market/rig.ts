@@ -35,6 +35,7 @@ import { LatencyHistogram, type HistogramSnapshot } from '../hub/histogram.js';
 import { percentile } from '../shared/percentile.js';
 import { CpuQuotaGroup, GROUP_PREFIX, removeStaleGroups, throttleDelta, type ThrottleStats } from '../cluster/cgroup.js';
 import { recordHeapFlow } from './heap-flow.js';
+import { readRunQueue, runQueueDelta } from './run-queue.js';
 
 const here = new URL('.', import.meta.url);
 export const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
@@ -130,6 +131,8 @@ export interface Window {
   resyncs: number;
   /** With a CPU quota: % of CFS periods in which the gateway ran out of its quota. */
   gatewayThrottledPct: number | null;
+  /** The measured main thread's wait for a core (run-queue.ts): ms per second of the window, and µs per time slice. */
+  mainThreadWait?: { waitMsPerSec: number; waitUsPerSlice: number } | null;
   load: number[];
 }
 
@@ -350,12 +353,15 @@ export class MarketRig {
     this.gcMajor = 0;
     const elu0 = performance.eventLoopUtilization();
     const stopHeapFlow = recordHeapFlow();
+    console.log('# window start'); // gc-nvp.ts reads a rung's window from here to its result line
+    const runQueue0 = readRunQueue();
     const t0 = performance.now();
     await sleep(seconds * 1000);
     while (this.gcPauses.length < gcPauses && performance.now() - t0 < maxSeconds * 1000) await sleep(1000);
     const heap = stopHeapFlow();
     const elu = performance.eventLoopUtilization(elu0);
     const secs = (performance.now() - t0) / 1000;
+    const mainThreadWait = runQueueDelta(runQueue0, readRunQueue(), secs);
     const internal = histMs(this.internal);
     const internalSamples = this.internal.count;
     const published = this.published;
@@ -411,6 +417,7 @@ export class MarketRig {
       heapMb: Math.round(mem.heapUsed / 1e6),
       resyncs: troubles,
       gatewayThrottledPct: throttle ? Math.round((100 * throttle.throttledPeriods) / Math.max(1, throttle.periods)) : null,
+      mainThreadWait,
       load: load(),
     };
   }

@@ -7,7 +7,7 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { execFileSync } from 'node:child_process';
-import { byRung, parseMarkCompact, parseNvp, summarise } from '../../bench/market/gc-nvp.js';
+import { byRung, parseMarkCompact, parseNvp, slowPhase, summarise } from '../../bench/market/gc-nvp.js';
 
 const gcMode = new URL('../../src/core/scavenger.ts', import.meta.url).href;
 
@@ -64,6 +64,26 @@ test('byRung gives each rung the scavenges printed before its result line, and c
   assert.deepEqual([rungs[0].summary.count, rungs[0].summary.over2ms, rungs[0].summary.over2msMostlyParallel], [2, 1, 1]);
   assert.deepEqual([rungs[1].summary.count, rungs[1].summary.over2ms, rungs[1].summary.over2msMostlyParallel], [3, 1, 0]);
   assert.equal(rungs[1].summary.phases.pause.max, 5);
+});
+
+test('with window markers, a rung counts only the scavenges of its window, not its settling time', () => {
+  const scavenge = (at: number, pause: number) => `[1:0xa] ${at} ms: pause=${pause} gc=s scavenge.roots=0.1 scavenge.parallel=0.5 background.scavenge.parallel=0 new_space_survived=6000`;
+  const rung = () => JSON.stringify({ offeredMsgsPerSec: 1000, gcPauseP99Ms: 1, load: [1, 1, 1] });
+  const rungs = byRung([scavenge(1, 400), '# window start', scavenge(2, 30), '# window start', scavenge(3, 0.9), scavenge(4, 1.1), rung(), scavenge(5, 50), rung()]);
+  assert.deepEqual(rungs.map((r) => [r.summary.count, r.summary.phases.pause.max]), [[2, 1.1], [1, 50]]);
+});
+
+test('a slow scavenge is charged to the phase furthest above its median, or to the time no phase claims', () => {
+  const median = { unclaimed: 0.1, 'scavenge.roots': 0.05, 'scavenge.parallel': 0.6, 'scavenge.sweep_array_buffers': 0.03 };
+  const f = (pause: number, roots: number, parallel: number, sweep: number) => ({ pause, 'scavenge.roots': roots, 'scavenge.parallel': parallel, 'scavenge.sweep_array_buffers': sweep });
+  assert.equal(slowPhase(f(7.3, 0.04, 1.38, 5.35), median), 'scavenge.sweep_array_buffers');
+  assert.equal(slowPhase(f(5.9, 0.05, 5.47, 0.03), median), 'scavenge.parallel');
+  assert.equal(slowPhase(f(3.6, 0.04, 0.58, 0.25), median), 'unclaimed');
+  assert.equal(slowPhase(f(4, 2.5, 0.7, 0.03), median), 'scavenge.roots');
+  const scavenge = (pause: number, parallel: number, sweep: number, survived: number) => `[1:0xa] 1 ms: pause=${pause} gc=s scavenge.roots=0.05 scavenge.parallel=${parallel} scavenge.sweep_array_buffers=${sweep} new_space_survived=${survived}`;
+  const s = summarise([scavenge(1, 0.6, 0.03, 40000), scavenge(1.1, 0.7, 0.03, 50000), scavenge(0.9, 0.6, 0.02, 30000), scavenge(7.3, 1.4, 5.4, 90000), scavenge(6, 5.5, 0.03, 300000)]);
+  assert.deepEqual(s.over2msByPhase, { 'scavenge.sweep_array_buffers': 1, 'scavenge.parallel': 1 });
+  assert.equal(s.over2msSurvivedP50, 90000, "nearest rank: the lower of two");
 });
 
 test('a rung lists the measured isolate\'s mark-compacts, each saying whether the memory reducer started it', () => {
