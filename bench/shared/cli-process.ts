@@ -48,7 +48,9 @@ export class CliProcess {
     if (!options.command && !existsSync(cli)) throw new Error(`${cli} is missing: run \`npm run build\` first`);
     const port = await freePort();
     const env = options.env?.(port) ?? { ...CLI_BASE_ENV, AIRWAVES_PORT: String(port) };
-    return new CliProcess(port, options.command ?? [process.execPath, cli, 'serve'], env, options.stderr ?? 'keep');
+    // BENCH_SERVER_NODE_FLAGS: Node/V8 flags for the CLI under test, as in the hub benchmark's servers (a launch-flag A/B).
+    const nodeFlags = (process.env.BENCH_SERVER_NODE_FLAGS ?? '').split(' ').filter(Boolean);
+    return new CliProcess(port, options.command ?? [process.execPath, ...nodeFlags, cli, 'serve'], env, options.stderr ?? 'keep');
   }
 
   get base(): string {
