@@ -99,6 +99,10 @@ test('both doors answer every playback file and error alike; held viewers of one
       [`${base}/index.m3u8?viewer=door`, 200],
       [`${base}/index.m3u8?viewer=door`, 304, { headers: { 'if-none-match': etag } }],
       [`${base}/index.m3u8?_HLS_msn=${last.msn}&_HLS_part=0&viewer=door`, 200],
+      // An empty pair and a repeated key the answer does not read are ignored by both doors.
+      [`${base}/index.m3u8?_HLS_msn=${last.msn}&&_HLS_part=0&x=1&x=2&viewer=door`, 200],
+      // A part index past what a held request's numeric key holds (it gets a string key).
+      [`${base}/index.m3u8?_HLS_msn=${last.msn}&_HLS_part=20000&viewer=door`, 200],
       [`${base}/plain.m3u8?viewer=door`, 200],
       [`${base}/manifest.mpd?viewer=door`, 200],
       [`${base}/master.m3u8?viewer=door`, 200],
@@ -130,9 +134,11 @@ test('both doors answer every playback file and error alike; held viewers of one
     const passed = door().passed;
     assert.equal((await fetch(`${live.server.url}${base}/index.m3u8`, { method: 'HEAD' })).status, 200);
     assert.equal((await fetch(`${live.server.url}${base}/index.m3u8?_HLS_msn=1&_HLS_msn=2`)).status, 400, 'a repeated key is an array in Fastify: a bad request');
+    assert.equal((await fetch(`${live.server.url}${base}/index.m3u8?_HLS_part=0&_HLS_msn=1&_HLS_part=1`)).status, 400, 'a repeated _HLS_part, apart');
+    assert.equal((await fetch(`${live.server.url}${base}/index.m3u8?viewer=a&viewer=b`)).status, 200, 'a repeated viewer goes to Fastify too (an anonymous viewer there)');
     const badId = await fetch(`${live.server.url}/api/v1/streams/not-a-uuid/media/index.m3u8`);
     assert.equal(badId.status, 400);
-    assert.equal(door().passed, passed + 3);
+    assert.equal(door().passed, passed + 5);
   } finally {
     ffmpeg.kill('SIGKILL');
   }

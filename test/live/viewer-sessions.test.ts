@@ -35,11 +35,14 @@ async function sessions(): Promise<{ viewer: string; open: boolean }[]> {
 
 test('a viewer on both the WebSocket and the playlists counts once, and leaves when both are gone', async () => {
   const changes: number[] = [];
-  const reg = new ViewerRegistry({ pollTimeoutMs: 60_000, flushMs: 10, onChange: (c) => changes.push(c.viewers) });
+  const joins: string[] = [];
+  const reg = new ViewerRegistry({ pollTimeoutMs: 60_000, flushMs: 10, onChange: (c) => changes.push(c.viewers), onJoin: (_s, v, via) => joins.push(`${v}:${via}`) });
   reg.wsJoined('s', 'a');
   reg.polled('s', 'a');
   reg.polled('s', 'b');
+  reg.polled('s', 'b');
   assert.equal(reg.count('s'), 2);
+  assert.deepEqual(joins, ['a:ws', 'a:hls', 'b:hls'], 'a known viewer polling again does not join again');
   reg.wsLeft('s', 'a');
   assert.equal(reg.count('s'), 2, 'still polling');
   reg.wsJoined('s', 'c');

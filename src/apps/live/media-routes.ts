@@ -17,7 +17,7 @@ import { SECURITY_HEADERS } from '../../http/instance.js';
 import { PUBLIC } from './access.js';
 import type { Variant } from './media/manifests.js';
 import { MediaFrontDoor, type DoorRequest } from './media/front-door.js';
-import { answerPlayback, problem, validViewer, type PlaybackAnswer } from './media/playback.js';
+import { answerPlayback, problem, validViewer, type PlaybackAnswer, type PlaybackMedia } from './media/playback.js';
 import type { Broadcast } from './broadcast.js';
 import type { LiveMetrics } from './metrics.js';
 import type { LiveService } from './service.js';
@@ -42,16 +42,39 @@ function variants(source: Broadcast): Variant[] {
   return out;
 }
 
-/** One counter child per kind and result, found without building a label key per request. */
+/**
+ * One counter child per kind and result, found without building a label key per request: the two
+ * `ok` children (nearly every answer) are looked up once; an error status by number.
+ */
 function counting(metrics: LiveMetrics) {
-  const children = new Map<string, { inc(): void }>();
-  return (kind: 'manifest' | 'segment', status: number) => {
-    const result = status < 400 ? 'ok' : String(status);
-    const key = kind + result;
-    let child = children.get(key);
-    if (!child) children.set(key, (child = metrics.mediaRequests.labels({ kind, result })));
+  type Kind = 'manifest' | 'segment';
+  // Made at the first answer of each kind, so a server that serves none shows no series.
+  const ok: Partial<Record<Kind, { inc(): void }>> = {};
+  const failed = { manifest: new Map<number, { inc(): void }>(), segment: new Map<number, { inc(): void }>() };
+  return (kind: Kind, status: number) => {
+    if (status < 400) return (ok[kind] ??= metrics.mediaRequests.labels({ kind, result: 'ok' })).inc();
+    let child = failed[kind].get(status);
+    if (!child) failed[kind].set(status, (child = metrics.mediaRequests.labels({ kind, result: String(status) })));
     child.inc();
   };
+}
+
+/** Each broadcast's (or rendition's) playback view, made once rather than per request. */
+const playbacks = new WeakMap<Broadcast, PlaybackMedia>();
+function playbackOf(media: Broadcast, isSource: boolean): PlaybackMedia {
+  let playback = playbacks.get(media);
+  if (!playback) {
+    playback = {
+      seg: media.segmenter,
+      // The current version's: a held request answered after the next part names that part's state.
+      get info() {
+        return media.manifestInfo;
+      },
+      variants: isSource ? () => variants(media) : null,
+    };
+    playbacks.set(media, playback);
+  }
+  return playback;
 }
 
 export function registerMediaRoutes(http: FastifyInstance, service: LiveService, metrics: LiveMetrics): void {
@@ -68,8 +91,7 @@ export function registerMediaRoutes(http: FastifyInstance, service: LiveService,
       return respond(problem(404, 'not_live', 'this stream is not live (or has not sent its first keyframe yet)'));
     }
     if (kind === 'manifest') service.viewers.polled(req.id, viewerId(req));
-    const playback = { seg: media.segmenter, info: media.manifestInfo, variants: req.rendition === undefined ? () => variants(media) : null };
-    answerPlayback(playback, req, (answer) => {
+    answerPlayback(playbackOf(media, req.rendition === undefined), req, (answer) => {
       count(kind, answer.status);
       respond(answer);
     });

@@ -89,9 +89,10 @@ export class ViewerRegistry {
   /** A manifest request: a new viewer joins, a known one stays. */
   polled(streamId: string, viewer: string, now = Date.now()): void {
     const s = this.entry(streamId);
-    const known = s.hls.has(viewer);
+    // One hash lookup, not has + set: a known viewer (nearly every request) leaves the size as it was.
+    const before = s.hls.size;
     s.hls.set(viewer, now);
-    if (known) return;
+    if (s.hls.size === before) return;
     if (s.ws.has(viewer)) s.both++;
     this.startSweeper();
     this.options.onJoin?.(streamId, viewer, 'hls');

@@ -37,7 +37,22 @@ export type DoorHandler = (req: DoorRequest, respond: (answer: PlaybackAnswer) =
 
 type Listener = (req: IncomingMessage, res: ServerResponse) => void;
 
-const QUERY_KEYS = new Set(['_HLS_msn', '_HLS_part', 'viewer']);
+/** The query keys a playback answer reads. */
+const enum QueryKey {
+  Other,
+  Msn,
+  Part,
+  Viewer,
+}
+
+/** Which key `query.slice(from, end)` is, compared in place (no key string is made). */
+function queryKey(query: string, from: number, end: number): QueryKey {
+  const length = end - from;
+  if (length === 8 && query.startsWith('_HLS_msn', from)) return QueryKey.Msn;
+  if (length === 9 && query.startsWith('_HLS_part', from)) return QueryKey.Part;
+  if (length === 6 && query.startsWith('viewer', from)) return QueryKey.Viewer;
+  return QueryKey.Other;
+}
 
 /** The door in front of each server, for tests and the bench to read its counts. */
 const doors = new WeakMap<Server, MediaFrontDoor>();
@@ -92,20 +107,30 @@ export class MediaFrontDoor {
     let viewer: string | undefined;
     const query = m[4];
     if (query) {
-      // Percent-encoding and `+` are left to Fastify's parser, and so are repeated keys (an array there).
+      // Percent-encoding and `+` are left to Fastify's parser, and so is a repeated key the answer
+      // reads (an array there: a bad request); keys it does not read are ignored by both doors. A
+      // scan by index, not split('&') and a Set: no array or set per request (~12,000 a second at
+      // 2,000 viewers), only the values' own strings.
       if (query.includes('%') || query.includes('+')) return false;
-      const seen = new Set<string>();
-      for (const pair of query.split('&')) {
-        if (pair === '') continue;
-        const eq = pair.indexOf('=');
-        const key = eq < 0 ? pair : pair.slice(0, eq);
-        const value = eq < 0 ? '' : pair.slice(eq + 1);
-        if (seen.has(key)) return false;
-        seen.add(key);
-        if (!QUERY_KEYS.has(key)) continue;
-        if (key === '_HLS_msn') msn = value;
-        else if (key === '_HLS_part') part = value;
-        else viewer = value;
+      let from = 0;
+      while (from <= query.length) {
+        let end = query.indexOf('&', from);
+        if (end < 0) end = query.length;
+        const eq = query.indexOf('=', from);
+        const keyEnd = eq >= 0 && eq < end ? eq : end;
+        const value = keyEnd < end ? query.slice(keyEnd + 1, end) : '';
+        const key = queryKey(query, from, keyEnd);
+        from = end + 1;
+        if (key === QueryKey.Msn) {
+          if (msn !== undefined) return false;
+          msn = value;
+        } else if (key === QueryKey.Part) {
+          if (part !== undefined) return false;
+          part = value;
+        } else if (key === QueryKey.Viewer) {
+          if (viewer !== undefined) return false;
+          viewer = value;
+        }
       }
     }
     const inm = req.headers['if-none-match'];

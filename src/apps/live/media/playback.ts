@@ -13,7 +13,7 @@
  * (apps/live/media/front-door) each write it their own way, so both answer byte for byte alike.
  */
 import { dashManifest, hlsMaster, hlsPlaylist, targetDuration, type ManifestInfo, type Variant } from './manifests.js';
-import type { Part, Segmenter } from './segmenter.js';
+import type { Part, Segmenter, WaitKey } from './segmenter.js';
 
 const IMMUTABLE = 'public, max-age=31536000, immutable';
 const SEGMENT_TYPE = 'video/iso.segment';
@@ -78,15 +78,21 @@ const rendered = new WeakMap<Segmenter, { serial: number; version: number; ll?: 
 const EPOCH = Date.now().toString(36);
 let serials = 0;
 
+function render(seg: Segmenter, info: ManifestInfo, lowLatency: boolean, serial: number): RenderedPlaylist {
+  return { body: Buffer.from(hlsPlaylist(seg, info, lowLatency)), etag: `"${EPOCH}.${serial}.${seg.version}.${lowLatency ? 'l' : 'p'}"`, answers: new Map() };
+}
+
+/**
+ * The cache-control of a blocking playlist answer, by target duration: made once, not per answer
+ * (a part releases ~2,000 of them at once, each looked up by this string).
+ */
+const heldCacheControls: string[] = [];
+const heldCacheControl = (target: number): string => (heldCacheControls[target] ??= `public, max-age=${target * 6}`);
+
 function playlist(seg: Segmenter, info: ManifestInfo, lowLatency: boolean, cacheControl: string, ifNoneMatch: string | undefined): PlaybackAnswer {
   let cached = rendered.get(seg);
   if (!cached || cached.version !== seg.version) rendered.set(seg, (cached = { serial: cached?.serial ?? ++serials, version: seg.version }));
-  const render = (): RenderedPlaylist => ({
-    body: Buffer.from(hlsPlaylist(seg, info, lowLatency)),
-    etag: `"${EPOCH}.${cached.serial}.${seg.version}.${lowLatency ? 'l' : 'p'}"`,
-    answers: new Map(),
-  });
-  const list = lowLatency ? (cached.ll ??= render()) : (cached.plain ??= render());
+  const list = lowLatency ? (cached.ll ??= render(seg, info, true, cached.serial)) : (cached.plain ??= render(seg, info, false, cached.serial));
   let answers = list.answers.get(cacheControl);
   if (!answers) {
     const headers = { 'content-type': PLAYLIST_TYPE, 'cache-control': cacheControl, etag: list.etag };
@@ -111,6 +117,17 @@ function partAnswer(p: Part): PlaybackAnswer {
   return answer;
 }
 
+/**
+ * The key held requests for (msn, part) share (Segmenter.wait): a number built from the three
+ * small integers players send, so a held request makes no key string; anything larger (valid, if
+ * odd) gets a string. `kind` 0: a playlist, 1: a part; null part: the whole segment.
+ */
+function waitKey(msn: number, part: number | null, kind: 0 | 1): WaitKey {
+  // 14 bits of part index (the last value stands for "no part"), 36 of msn, 1 of kind: < 2^53.
+  if (msn < 2 ** 36 && (part === null || part < 0x3fff)) return (msn * 0x4000 + (part ?? 0x3fff)) * 2 + kind;
+  return `${kind}:${msn}.${part ?? ''}`;
+}
+
 const liveCache = (seg: Segmenter) => (seg.ended ? 'public, max-age=60' : 'public, max-age=1');
 
 /** Answers one playback request: `respond` is called exactly once, now or when what it waits for is out. */
@@ -133,12 +150,12 @@ export function answerPlayback(media: PlaybackMedia, req: PlaybackRequest, respo
     const ready = () => (p === null ? seg.segments.some((s) => s.msn >= m) || (seg.open?.msn ?? -1) > m : Boolean(seg.findPart(m, p)) || seg.segments.some((s) => s.msn > m) || (seg.open?.msn ?? -1) > m);
     const ifNoneMatch = req.ifNoneMatch;
     return seg.wait(
-      `pl:${m}.${p ?? ''}`,
+      waitKey(m, p, 0),
       ready,
       target * 3000,
       (ok) => {
         if (!ok && !seg.ended) return respond(problem(503, 'not_ready', 'the requested part did not appear within three target durations'));
-        respond(playlist(seg, info, true, `public, max-age=${target * 6}`, ifNoneMatch));
+        respond(playlist(seg, info, true, heldCacheControl(target), ifNoneMatch));
       },
       true,
     );
@@ -170,7 +187,7 @@ export function answerPlayback(media: PlaybackMedia, req: PlaybackRequest, respo
   const next = seg.nextPart;
   // A preload hint names the next part: hold the request until it is written.
   if (!seg.findPart(msn, index) && msn === next.msn && index === next.index) {
-    return seg.wait(`part:${msn}.${index}`, () => Boolean(seg.findPart(msn, index)) || (seg.open?.msn ?? seg.nextPart.msn) > msn, target * 3000, sendPart);
+    return seg.wait(waitKey(msn, index, 1), () => Boolean(seg.findPart(msn, index)) || (seg.open?.msn ?? seg.nextPart.msn) > msn, target * 3000, sendPart);
   }
   sendPart();
 }

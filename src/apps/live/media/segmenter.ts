@@ -85,6 +85,9 @@ export interface SegmenterOptions {
 /** How often held requests are checked for their timeout (`Segmenter.wait`). */
 const SWEEP_MS = 100;
 
+/** What held requests wait for: a number where the caller can make one (no string per request), else a string. */
+export type WaitKey = number | string;
+
 interface WaitGroup {
   ready: () => boolean;
   waiters: { done: (ok: boolean) => void; deadline: number }[];
@@ -128,7 +131,7 @@ export class Segmenter {
   private sequence = 1;
   private nextMsn = 0;
   /** Held requests by what they wait for (`wait`): early ones first, then the rest. */
-  private readonly waiting: [Map<string, WaitGroup>, Map<string, WaitGroup>] = [new Map(), new Map()];
+  private readonly waiting: [Map<WaitKey, WaitGroup>, Map<WaitKey, WaitGroup>] = [new Map(), new Map()];
   private sweeper: NodeJS.Timeout | null = null;
   /** The last keyframes' times (publisher ms), for `alignedOrigin`. */
   private readonly recentKeyframes: number[] = [];
@@ -250,7 +253,7 @@ export class Segmenter {
    * `early` waiters (playlists: small, and they tell each player what to fetch next) are answered
    * before the others (parts) when the same part releases both.
    */
-  wait(key: string, ready: () => boolean, timeoutMs: number, done: (ok: boolean) => void, early = false): void {
+  wait(key: WaitKey, ready: () => boolean, timeoutMs: number, done: (ok: boolean) => void, early = false): void {
     if (this.ended || ready()) return done(ready());
     const groups = early ? this.waiting[0] : this.waiting[1];
     let group = groups.get(key);
@@ -285,9 +288,10 @@ export class Segmenter {
     const start = this.partVideo.length ? this.partVideoStart : p.dtsMs;
     const due = start + this.options.partTargetMs - this.lastDurationMs;
     const cutFrom = (this.segmentStartMs ?? p.dtsMs) + this.options.segmentTargetMs;
-    const [before, last] = [this.recentKeyframes.at(-2), this.recentKeyframes.at(-1)];
+    const before = this.recentKeyframes.at(-2);
+    const last = this.recentKeyframes.at(-1);
     const gop = before !== undefined && last !== undefined ? last - before : 0;
-    const keyframeDue = gop > 0 ? last! + Math.max(1, Math.ceil((cutFrom - last!) / gop)) * gop : cutFrom;
+    const keyframeDue = last !== undefined && gop > 0 ? last + Math.max(1, Math.ceil((cutFrom - last) / gop)) * gop : cutFrom;
     return Math.max(0, Math.min(due, keyframeDue) - p.dtsMs);
   }
 

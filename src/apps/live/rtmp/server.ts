@@ -144,9 +144,10 @@ class ReadBatcher {
   hold(socket: Socket, waitMs = 0): boolean {
     if (this.intervalMs <= 0) return false;
     const wait = Math.min(Math.max(waitMs, 1), MAX_READ_WAIT_MS);
-    const due = Math.ceil((Date.now() + wait) / this.intervalMs) * this.intervalMs;
+    const now = Date.now();
+    const due = Math.ceil((now + wait) / this.intervalMs) * this.intervalMs;
     this.waiting.set(socket, due);
-    if (due < this.armedFor) this.arm(due);
+    if (due < this.armedFor) this.arm(due, now);
     return true;
   }
 
@@ -161,25 +162,26 @@ class ReadBatcher {
     this.waiting.clear();
   }
 
-  private arm(due: number): void {
+  /** `now` is the caller's own clock reading, so one decision reads the clock once. */
+  private arm(due: number, now: number): void {
     if (this.timer) clearTimeout(this.timer);
     this.armedFor = due;
-    this.timer = setTimeout(() => this.resumeDue(), Math.max(0, due - Date.now()));
+    this.timer = setTimeout(() => this.resumeDue(), Math.max(0, due - now));
   }
 
   private resumeDue(): void {
     this.timer = null;
     this.armedFor = Infinity;
     // A timer may fire a little early on the millisecond clock: what is due by then counts as due.
-    const now = Date.now() + 1;
+    const now = Date.now();
     let next = Infinity;
     for (const [socket, due] of this.waiting) {
-      if (due <= now) {
+      if (due <= now + 1) {
         this.waiting.delete(socket);
         if (!socket.destroyed) socket.resume();
       } else if (due < next) next = due;
     }
-    if (next !== Infinity) this.arm(next);
+    if (next !== Infinity) this.arm(next, now);
   }
 }
 
