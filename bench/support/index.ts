@@ -59,8 +59,14 @@ interface Options {
   typing: TypingClient[];
 }
 
+/** Node/V8 launch flags for the nodes: only `--name` or `--name=value` words pass. */
+const nodeFlagsOf = (text: string) => text.split(' ').filter((f) => /^--[a-z0-9-]+(=[\w./-]+)?$/.test(f));
+
 function parseArgs(args: string[]): Options {
-  const opts: Options = { users: [50, 100, 200, 500], durationMs: 20_000, warmupMs: 3000, transports: ['memory', 'redis'], profileDir: null, nodeFlags: [], name: 'support', typing: ['web', 'keystroke'] };
+  // BENCH_SERVER_NODE_FLAGS reaches the nodes as it reaches every CLI a benchmark spawns
+  // (bench/shared/cli-process), so one launch-flag A/B drives every benchmark; --node-flags wins.
+  const nodeFlags = nodeFlagsOf(process.env.BENCH_SERVER_NODE_FLAGS ?? '');
+  const opts: Options = { users: [50, 100, 200, 500], durationMs: 20_000, warmupMs: 3000, transports: ['memory', 'redis'], profileDir: null, nodeFlags, name: 'support', typing: ['web', 'keystroke'] };
   for (let i = 0; i < args.length; i++) {
     const [flag, value] = [args[i], args[i + 1]];
     if (flag === '--users') opts.users = value.split(',').map((v) => Math.max(2, Math.min(2000, Number(v))));
@@ -69,7 +75,7 @@ function parseArgs(args: string[]): Options {
     else if (flag === '--transports') opts.transports = value.split(',') as Transport[];
     else if (flag === '--profile') opts.profileDir = value;
     else if (flag === '--typing') opts.typing = value.split(',').filter((t): t is TypingClient => t === 'web' || t === 'keystroke');
-    else if (flag === '--node-flags') opts.nodeFlags = value.split(' ').filter((f) => /^--[a-z0-9-]+(=[\w./-]+)?$/.test(f));
+    else if (flag === '--node-flags') opts.nodeFlags = nodeFlagsOf(value);
     else if (flag === '--name') opts.name = value.replace(/[^A-Za-z0-9_-]/g, '') || 'support';
     else if (flag === '--help') {
       console.log('npm run bench -- support [--users 50,100,200,500] [--duration 20] [--warmup 3] [--transports memory,redis] [--typing web,keystroke] [--profile DIR] [--node-flags "--single-threaded-gc"] [--name support]');
@@ -404,7 +410,7 @@ function renderMarkdown(r: {
   return [
     '# Help desk benchmark',
     '',
-    `${r.date} · ${r.machine.cpus} × ${r.machine.cpuModel} · Node ${r.machine.node} · load average before ${r.machine.loadAverageBefore}, after ${r.machine.loadAverageAfter} · ${r.options.durationMs / 1000} s per step, the first ${r.options.warmupMs / 1000} s not timed · \`${r.command}\``,
+    `${r.date} · ${r.machine.cpus} × ${r.machine.cpuModel} · Node ${r.machine.node} · load average before ${r.machine.loadAverageBefore}, after ${r.machine.loadAverageAfter} · ${r.options.durationMs / 1000} s per step, the first ${r.options.warmupMs / 1000} s not timed · \`${r.command}\`${r.options.nodeFlags.length ? ` · nodes run with \`${r.options.nodeFlags.join(' ')}\`` : ''}`,
     '',
     `Target: ${r.target}.`,
     '',
