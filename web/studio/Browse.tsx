@@ -5,8 +5,7 @@
  */
 import { Suspense, lazy, useCallback, useEffect, useMemo, useState } from 'react';
 import { useQuery } from '@tanstack/react-query';
-import { CATEGORIES, EMPTY_FILTERS, GENERATORS, STATUSES, TIERS, generatorLabel, keys, type Filters, type Row, type SortColumn } from './api.js';
-import { countQuery, statsQuery } from './queries.js';
+import { CATEGORIES, EMPTY_FILTERS, GENERATORS, STATUSES, TIERS, fetchCount, fetchStats, generatorLabel, keys, type Filters, type Row, type SortColumn } from './api.js';
 import { ApiError } from '../shared/api-error.js';
 import { StatusBadge, VirtualList, useConversationPages, usePrefetchDetail } from './list.js';
 import { useBulkStatus, useSetStatus } from './mutations.js';
@@ -25,7 +24,7 @@ function useDebounced<T>(value: T, ms: number): T {
 }
 
 function StatsCards() {
-  const { data } = useQuery(statsQuery);
+  const { data } = useQuery({ queryKey: keys.stats, queryFn: fetchStats, staleTime: 10_000 });
   const cards: [string, string | undefined][] = [
     ['Conversations', data?.total.toLocaleString()],
     ['Pending review', data?.byStatus.pending_review?.toLocaleString() ?? (data ? '0' : undefined)],
@@ -82,7 +81,7 @@ export default function Browse(props: { filters: Filters; setFilters: (f: Filter
   }, [q, filters, setFilters]);
 
   const list = useConversationPages(filters);
-  const count = useQuery({ ...countQuery(filters), placeholderData: (p) => p });
+  const count = useQuery({ queryKey: keys.count(filters), queryFn: ({ signal }) => fetchCount(filters, signal), placeholderData: (p) => p });
   const prefetch = usePrefetchDetail();
   const setStatus = useSetStatus();
   const bulk = useBulkStatus();

@@ -8,8 +8,7 @@
 import { useEffect, useLayoutEffect, useMemo, useRef, type ReactNode } from 'react';
 import { queryOptions, useInfiniteQuery, useQueryClient } from '@tanstack/react-query';
 import { useVirtualizer } from '@tanstack/react-virtual';
-import { fetchDetail, keys, type Filters, type Row } from './api.js';
-import { conversationPagesQuery } from './queries.js';
+import { fetchDetail, fetchPage, keys, type Filters, type Row } from './api.js';
 
 export const ROW_HEIGHT = 36;
 /** Start fetching the next page this many rows before the end. */
@@ -17,7 +16,10 @@ const PREFETCH_ROWS = 60;
 
 export function useConversationPages(filters: Filters) {
   const query = useInfiniteQuery({
-    ...conversationPagesQuery(filters),
+    queryKey: keys.list(filters),
+    queryFn: ({ pageParam, signal }) => fetchPage(filters, pageParam, signal),
+    initialPageParam: null as string | null,
+    getNextPageParam: (last) => last.nextCursor,
     // Keep the old rows on screen while a new filter loads: no flash of an empty table.
     placeholderData: (prev) => prev,
   });

@@ -8,7 +8,6 @@ import { StrictMode, Suspense, lazy, useCallback, useEffect, useRef, useState } 
 import { createRoot } from 'react-dom/client';
 import { QueryClient, QueryClientProvider } from '@tanstack/react-query';
 import { EMPTY_FILTERS, type Filters } from './api.js';
-import { prefetchBrowse } from './queries.js';
 import { ToastProvider } from './toast.js';
 
 const Browse = lazy(() => import('./Browse.js'));
@@ -18,12 +17,10 @@ const queryClient = new QueryClient({
   defaultOptions: { queries: { staleTime: 30_000, gcTime: 10 * 60_000, refetchOnWindowFocus: false, retry: 1 } },
 });
 
-const currentRoute = () => location.hash.replace(/^#/, '') || '/';
-
 function useRoute(): string {
-  const [route, setRoute] = useState(currentRoute);
+  const [route, setRoute] = useState(() => location.hash.replace(/^#/, '') || '/');
   useEffect(() => {
-    const onHash = () => setRoute(currentRoute());
+    const onHash = () => setRoute(location.hash.replace(/^#/, '') || '/');
     window.addEventListener('hashchange', onHash);
     return () => window.removeEventListener('hashchange', onHash);
   }, []);
@@ -91,9 +88,6 @@ function App() {
     </div>
   );
 }
-
-// The browse route's reads start now, beside its chunk (web/studio/queries).
-if (currentRoute() === '/') prefetchBrowse(queryClient, filtersFromUrl());
 
 createRoot(document.getElementById('root')!).render(
   <StrictMode>
