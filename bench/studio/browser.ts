@@ -23,6 +23,8 @@ export interface PageLoad {
   cls: number;
   /** navigationStart → first conversation rows in the DOM */
   rowsMs: number;
+  /** What the page fetched until then (resource timing, ms from navigationStart): where the load's time went. */
+  timeline: { name: string; startMs: number; endMs: number }[];
 }
 
 export interface BrowserResult {
@@ -87,6 +89,10 @@ async function timeUntilFirstRow(page: Page, expected: string, action: { select?
   return (await page.evaluate(`(${TIME_UNTIL_FIRST_ROW})(${JSON.stringify({ expected, rowSelector: TABLE_ROW, ...action })})`)) as number;
 }
 
+/** The navigation and every resource fetched before the rows, as [start, end] from navigationStart. */
+const TIMELINE = `[...performance.getEntriesByType('navigation'), ...performance.getEntriesByType('resource')]
+  .map((e) => ({ name: e.name.replace(location.origin, ''), startMs: Math.round(e.startTime), endMs: Math.round(e.responseEnd) }))`;
+
 /** The page starts signed in, as after /signin (the token is where web/shared/auth.ts reads it). */
 const signedIn = (token: string) => `sessionStorage.setItem('airwaves.token', ${JSON.stringify(token)})`;
 
@@ -103,7 +109,7 @@ async function coldLoad(browser: Browser, baseUrl: string, token: string, jsUrls
     // LCP settles once the page is quiet; give it a moment after the rows arrive.
     await page.waitForTimeout(600);
     const { lcp, cls } = (await page.evaluate('({ lcp: window.__lcp, cls: window.__cls })')) as { lcp: number | null; cls: number };
-    return { lcpMs: lcp, cls, rowsMs };
+    return { lcpMs: lcp, cls, rowsMs, timeline: (await page.evaluate(TIMELINE)) as PageLoad['timeline'] };
   } finally {
     await context.close();
   }

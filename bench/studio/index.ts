@@ -3,7 +3,7 @@
  * The conversation studio benchmark:
  * `npm run bench -- studio [--rows-pg 100000] [--rows-pglite 100000] [--users 50] [--duration 8]
  *   [--think-ms 1000] [--paced-duration 10] [--engines postgres,pglite] [--ui-rows 10000] [--no-browser]
- *   [--name studio]`
+ *   [--no-api] [--name studio]`
  * (`--rows-pg 1000000` is the issue's full-size run: about 3–5 minutes of seeding on 2 cores.)
  *
  * Per engine: a real server (PostgreSQL 15 started here, or embedded PGlite in memory), seeded
@@ -67,7 +67,7 @@ interface Options {
   name: string;
 }
 
-const USAGE = 'npm run bench -- studio [--rows-pg 100000] [--rows-pglite 100000] [--users 50] [--duration 8] [--think-ms 1000] [--paced-duration 10] [--engines postgres,pglite] [--ui-rows 10000] [--no-browser] [--name studio]';
+const USAGE = 'npm run bench -- studio [--rows-pg 100000] [--rows-pglite 100000] [--users 50] [--duration 8] [--think-ms 1000] [--paced-duration 10] [--engines postgres,pglite] [--ui-rows 10000] [--no-browser] [--no-api] [--name studio]';
 
 function parseArgs(args: string[]): Options {
   const opts: Options = { rows: { postgres: 100_000, pglite: 100_000 }, users: 50, durationMs: 8_000, thinkMs: 1000, pacedDurationMs: 10_000, engines: ['postgres', 'pglite'], uiRows: 10_000, browser: true, name: 'studio' };
@@ -103,6 +103,10 @@ function parseArgs(args: string[]): Options {
       }
     } else if (flag === '--no-browser') {
       opts.browser = false;
+      continue;
+    } else if (flag === '--no-api') {
+      // The browser part alone (a minute instead of several): no engine is loaded.
+      opts.engines = [];
       continue;
     } else if (flag === '--help') {
       console.log(USAGE);
