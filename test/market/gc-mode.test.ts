@@ -7,7 +7,7 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { execFileSync } from 'node:child_process';
-import { byRung, parseMarkCompact, parseNvp, slowPhase, summarise } from '../../bench/market/gc-nvp.js';
+import { byRung, parseMarkCompact, parseNvp, slowPhase, summarise, unclaimedMs } from '../../bench/market/gc-nvp.js';
 
 const gcMode = new URL('../../src/core/scavenger.ts', import.meta.url).href;
 
@@ -84,6 +84,11 @@ test('a slow scavenge is charged to the phase furthest above its median, or to t
   const s = summarise([scavenge(1, 0.6, 0.03, 40000), scavenge(1.1, 0.7, 0.03, 50000), scavenge(0.9, 0.6, 0.02, 30000), scavenge(7.3, 1.4, 5.4, 90000), scavenge(6, 5.5, 0.03, 300000)]);
   assert.deepEqual(s.over2msByPhase, { 'scavenge.sweep_array_buffers': 1, 'scavenge.parallel': 1 });
   assert.equal(s.over2msSurvivedP50, 90000, "nearest rank: the lower of two");
+});
+
+test('the unclaimed time is the pause less every listed phase, a phase a line lacks counting as 0', () => {
+  assert.equal(unclaimedMs({ pause: 3, time_to_safepoint: 0.5, 'scavenge.roots': 0.25, 'scavenge.parallel': 1, background: 9 }), 1.25);
+  assert.equal(unclaimedMs({ pause: 0.75 }), 0.75);
 });
 
 test('a rung lists the measured isolate\'s mark-compacts, each saying whether the memory reducer started it', () => {
