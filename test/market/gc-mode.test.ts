@@ -73,6 +73,11 @@ test('with window markers, a rung counts only the scavenges of its window, not i
   assert.deepEqual(rungs.map((r) => [r.summary.count, r.summary.phases.pause.max]), [[2, 1.1], [1, 50]]);
 });
 
+test('a rung measured in a CPU placement is named by it, with its main thread\'s wait for a core', () => {
+  const line = JSON.stringify({ offeredMsgsPerSec: 10000, cpuMode: 'pinned', gcPauseP99Ms: 1.5, mainThreadWait: { waitMsPerSec: 12.5, waitUsPerSlice: 40 }, load: [2, 1, 1] });
+  assert.equal(byRung([line])[0].rung, '10000 pinned (perf_hooks p99 1.50 ms, main thread waited 12.5 ms/s, load 2/1/1)');
+});
+
 test('a slow scavenge is charged to the phase furthest above its median, or to the time no phase claims', () => {
   const median = { unclaimed: 0.1, 'scavenge.roots': 0.05, 'scavenge.parallel': 0.6, 'scavenge.sweep_array_buffers': 0.03 };
   const f = (pause: number, roots: number, parallel: number, sweep: number) => ({ pause, 'scavenge.roots': roots, 'scavenge.parallel': parallel, 'scavenge.sweep_array_buffers': sweep });
