@@ -6,7 +6,7 @@
  * [--cpu-profile file.cpuprofile] [--heap-profile file.heapprofile | --heap-survivors file.heapprofile]
  * [--gateway-cpu-quota 1] [--tape]
  * [--gc-modes parallel,serial] [--gc-pauses 100] [--gc-max-seconds 60] [--node-flags "--no-memory-reducer"]
- * [--cpu-modes shared,pinned]`
+ * [--cpu-modes shared,pinned,owned]`
  *
  * 1. hot: parse ns and bytes allocated per message, field scanner vs JSON.parse, and the lean
  *    pipeline vs the straightforward one (a child with --expose-gc and a fixed young generation).
@@ -41,7 +41,8 @@
  * `--cpu-modes shared,pinned`: each rung is measured once per CPU placement, back to back on one rig,
  * the order flipped from rung to rung (cpuset.ts): `shared`, every process on every CPU; `pinned`,
  * the gateway + hub alone on CPU 0 and the simulators + subscribers on CPU 1 (cgroup v1 cpusets
- * `aw-market8-*`; a clear error when the controller is not writable). The GC verdict is given per placement.
+ * `aw-market8-*`; a clear error when the controller is not writable); `owned`, pinned with each side
+ * also weighted (cpu.shares 65536) over other work on its core. The GC verdict is given per placement.
  * Profiles (`--cpu-profile`, `--heap-profile`) cover the rungs of the ladders run, nothing else,
  * one file per ladder (`x.cpuprofile` → `x.ladder.cpuprofile`, `x.bare.cpuprofile`).
  * Results: bench/results/market.json and .md, with load averages.

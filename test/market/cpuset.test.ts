@@ -14,9 +14,11 @@ import { CPUSET_PREFIX, CPUSET_ROOT, CoreSplit, checkCpusetController, parseCpuL
 
 /** The CPUs the kernel lets `pid` run on, from /proc/<pid>/status. */
 const allowedCpus = (pid: number) => /^Cpus_allowed_list:\s*(\S+)$/m.exec(readFileSync(`/proc/${pid}/status`, 'utf8'))![1];
+/** The cgroup v1 CPU group `pid` is in ('/' for the root). */
+const cpuGroup = (pid: number) => /^\d+:cpu:(.*)$/m.exec(readFileSync(`/proc/${pid}/cgroup`, 'utf8'))![1];
 const sleeper = () => spawn('sleep', ['30'], { stdio: 'ignore' });
 
-test('pinned puts the measured process on CPU 0 and the load on CPU 1; shared gives both every CPU; remove leaves no group', () => {
+test('pinned puts the measured process on CPU 0 and the load on CPU 1; owned also weighs each side; shared gives both every CPU; remove leaves no group', () => {
   const owner = process.pid;
   const gatewayPath = join(CPUSET_ROOT, `${CPUSET_PREFIX}${owner}-gateway`);
   const measured = sleeper();
@@ -32,10 +34,21 @@ test('pinned puts the measured process on CPU 0 and the load on CPU 1; shared gi
     const all = readFileSync(join(CPUSET_ROOT, 'cpuset.cpus'), 'utf8').trim();
     assert.equal(allowedCpus(measured.pid!), all);
     assert.equal(allowedCpus(loadChild.pid!), all);
+    split.apply('owned', measured.pid!, [loadChild.pid!]);
+    assert.equal(allowedCpus(measured.pid!), '0');
+    assert.equal(allowedCpus(loadChild.pid!), '1');
+    assert.equal(cpuGroup(measured.pid!), `/${CPUSET_PREFIX}${owner}-gateway`);
+    assert.equal(cpuGroup(loadChild.pid!), `/${CPUSET_PREFIX}${owner}-load`);
+    assert.equal(readFileSync(`/sys/fs/cgroup/cpu/${CPUSET_PREFIX}${owner}-gateway/cpu.shares`, 'utf8').trim(), '65536');
     split.apply('pinned', measured.pid!, [loadChild.pid!]);
+    assert.equal(cpuGroup(measured.pid!), '/', 'pinned runs at the default weight');
+    assert.equal(allowedCpus(measured.pid!), '0');
+    split.apply('owned', measured.pid!, [loadChild.pid!]);
     split.remove(); // with both still inside: they go back to the root first
     assert.equal(existsSync(gatewayPath), false);
+    assert.equal(existsSync(`/sys/fs/cgroup/cpu/${CPUSET_PREFIX}${owner}-gateway`), false);
     assert.equal(allowedCpus(measured.pid!), all);
+    assert.equal(cpuGroup(measured.pid!), '/');
   } finally {
     measured.kill();
     loadChild.kill();
@@ -66,6 +79,6 @@ test('no cpuset controller, or a bad mode: an error that says what to do', () =>
   writeFileSync(join(dir, 'cpuset.cpus'), '0\n');
   writeFileSync(join(dir, 'cgroup.procs'), '');
   assert.throws(() => checkCpusetController(dir), /needs CPUs 0 and 1 \(the root cpuset has 0\)/);
-  assert.throws(() => parseCpuMode('isolated'), /--cpu-modes: 'isolated' is neither shared nor pinned/);
+  assert.throws(() => parseCpuMode('isolated'), /--cpu-modes: 'isolated' is none of shared, pinned, owned/);
   assert.deepEqual(parseCpuList('0-2,5\n'), [0, 1, 2, 5]);
 });
