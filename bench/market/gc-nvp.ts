@@ -117,9 +117,9 @@ export function byRung(lines: string[]): { rung: string; summary: ScavengeSummar
   let pending: string[] = [];
   for (const line of lines) {
     if (line.startsWith('{"offeredMsgsPerSec"')) {
-      const r = JSON.parse(line) as { offeredMsgsPerSec: number; gcMode?: string; cpuMode?: string; gcPauseP99Ms: number; load: number[]; mainThreadWait?: { waitMsPerSec: number } | null };
+      const r = JSON.parse(line) as { offeredMsgsPerSec: number; gcMode?: string; cpuMode?: string; abSweep?: string; gcPauseP99Ms: number; load: number[]; mainThreadWait?: { waitMsPerSec: number } | null };
       const markCompacts = pending.map(parseMarkCompact).filter((m): m is MarkCompact => m !== null && m.isolate === main);
-      out.push({ rung: `${r.offeredMsgsPerSec} ${[r.gcMode, r.cpuMode].filter(Boolean).join(' ')} (perf_hooks p99 ${r.gcPauseP99Ms.toFixed(2)} ms${r.mainThreadWait ? `, main thread waited ${r.mainThreadWait.waitMsPerSec} ms/s` : ''}, load ${r.load.join('/')})`, summary: summarise(pending), markCompacts });
+      out.push({ rung: `${r.offeredMsgsPerSec} ${[r.gcMode, r.cpuMode, r.abSweep && `${r.abSweep}-sweep`].filter(Boolean).join(' ')} (perf_hooks p99 ${r.gcPauseP99Ms.toFixed(2)} ms${r.mainThreadWait ? `, main thread waited ${r.mainThreadWait.waitMsPerSec} ms/s` : ''}, load ${r.load.join('/')})`, summary: summarise(pending), markCompacts });
       pending = [];
     } else if (line.startsWith('# window start')) pending = [];
     else pending.push(line);

@@ -6,7 +6,7 @@
  * [--cpu-profile file.cpuprofile] [--heap-profile file.heapprofile | --heap-survivors file.heapprofile]
  * [--gateway-cpu-quota 1] [--tape]
  * [--gc-modes parallel,serial] [--gc-pauses 100] [--gc-max-seconds 60] [--node-flags "--no-memory-reducer"]
- * [--cpu-modes shared,pinned,owned]`
+ * [--cpu-modes shared,pinned,owned] [--ab-sweeps concurrent,main]`
  *
  * 1. hot: parse ns and bytes allocated per message, field scanner vs JSON.parse, and the lean
  *    pipeline vs the straightforward one (a child with --expose-gc and a fixed young generation).
@@ -43,6 +43,8 @@
  * the gateway + hub alone on CPU 0 and the simulators + subscribers on CPU 1 (cgroup v1 cpusets
  * `aw-market8-*`; a clear error when the controller is not writable); `owned`, pinned with each side
  * also weighted (cpu.shares 65536) over other work on its core. The GC verdict is given per placement.
+ * `--ab-sweeps concurrent,main`: the same, window by window, for who sweeps the young ArrayBuffers
+ * (ab-sweep.ts: V8's worker thread, or the main thread in the pause).
  * Profiles (`--cpu-profile`, `--heap-profile`) cover the rungs of the ladders run, nothing else,
  * one file per ladder (`x.cpuprofile` → `x.ladder.cpuprofile`, `x.bare.cpuprofile`).
  * Results: bench/results/market.json and .md, with load averages.
@@ -58,6 +60,7 @@ import { renderMarkdown, type MarketResults, type Rung } from './report.js';
 import { startProfiles, type ProfileFiles } from './profile.js';
 import { measureIdle } from './idle.js';
 import { ensureNodeFlags, ownNodeFlags } from './node-flags.js';
+import { AB_SWEEPS, parseAbSweep, setAbSweep, type AbSweep } from './ab-sweep.js';
 import { CoreSplit, parseCpuMode, type CpuMode } from './cpuset.js';
 import { SERVER_SCAVENGER, setScavenger, type ScavengerMode } from '../../src/core/scavenger.js';
 
@@ -117,6 +120,7 @@ export async function main(argv: string[]): Promise<void> {
       'gc-max-seconds': { type: 'string', default: '60' },
       'node-flags': { type: 'string', default: '' },
       'cpu-modes': { type: 'string', default: 'shared' },
+      'ab-sweeps': { type: 'string', default: AB_SWEEPS[0] },
     },
   });
   ensureNodeFlags(values['node-flags'], argv);
@@ -125,6 +129,7 @@ export async function main(argv: string[]): Promise<void> {
   tape = values.tape;
   gcModes = values['gc-modes'].split(',').map(parseScavengerMode);
   cpuModes = values['cpu-modes'].split(',').map(parseCpuMode);
+  abSweeps = values['ab-sweeps'].split(',').map(parseAbSweep);
   gcWindow = { pauses: Number(values['gc-pauses']), maxSeconds: Number(values['gc-max-seconds']) };
   setScavenger(gcModes[0]); // the warm-up, the CCXT comparison and the soak run as the server does
   const { tape: _tape, ...stringValues } = values;
@@ -179,6 +184,7 @@ let quota: number | null = null;
 let tape = false;
 let gcModes: ScavengerMode[] = [SERVER_SCAVENGER];
 let cpuModes: CpuMode[] = ['shared'];
+let abSweeps: AbSweep[] = [AB_SWEEPS[0]];
 /** The rig's cpusets while `--cpu-modes` names `pinned`. */
 let coreSplit: CoreSplit | null = null;
 
@@ -303,14 +309,17 @@ async function runLadder(rig: MarketRig, rates: string, stepSeconds: number, per
     const placements = step % 2 === 0 ? cpuModes : cpuModes.slice().reverse();
     for (const cpuMode of placements) {
       applyCpuMode(rig, cpuMode);
-      for (const gcMode of gcModes) {
-        setScavenger(gcMode);
-        const rung = await measureRung(rig, offered, stepSeconds, perVenueSymbol);
-        if (gcModes.length > 1) rung.gcMode = gcMode;
-        if (cpuModes.length > 1 || cpuMode !== 'shared') rung.cpuMode = cpuMode;
-        rungs.push(rung);
-        console.log(JSON.stringify(rung));
-      }
+      for (const abSweep of abSweeps)
+        for (const gcMode of gcModes) {
+          setScavenger(gcMode);
+          setAbSweep(abSweep);
+          const rung = await measureRung(rig, offered, stepSeconds, perVenueSymbol);
+          if (gcModes.length > 1) rung.gcMode = gcMode;
+          if (cpuModes.length > 1 || cpuMode !== 'shared') rung.cpuMode = cpuMode;
+          if (abSweeps.length > 1 || abSweep !== AB_SWEEPS[0]) rung.abSweep = abSweep;
+          rungs.push(rung);
+          console.log(JSON.stringify(rung));
+        }
     }
     const saturated = rungs.filter((r) => r.offeredMsgsPerSec === offered).find((r) => r.saturated)?.saturated;
     if (saturated) {
@@ -319,6 +328,7 @@ async function runLadder(rig: MarketRig, rates: string, stepSeconds: number, per
     }
   }
   setScavenger(SERVER_SCAVENGER);
+  setAbSweep(AB_SWEEPS[0]);
   await stopProfiles();
   return rungs;
 }

@@ -13,6 +13,8 @@ export interface Rung extends Window {
   gcMode?: string;
   /** Where the processes ran for this window, when the run compared placements (`--cpu-modes`, cpuset.ts). */
   cpuMode?: string;
+  /** Who swept the young ArrayBuffers in this window, when the run compared it (`--ab-sweeps`, ab-sweep.ts). */
+  abSweep?: string;
   /** A rung fed from rendered tapes: each simulator's render time and how late its playing ran. */
   tape?: { renderMs: number[]; startedLateMs: number; maxLagMs: number[]; closedTracks: number[] };
 }
@@ -57,7 +59,7 @@ export interface MarketResults {
 const f = (n: number | undefined, d = 2) => (n !== undefined && Number.isFinite(n) ? n.toFixed(d) : '–');
 /** A rung's offered rate, with its scavenger mode and its CPU placement when the run compared them. */
 const rate = (s: Rung) => {
-  const modes = [s.gcMode ? `${s.gcMode} scavenge` : '', s.cpuMode ?? ''].filter(Boolean);
+  const modes = [s.gcMode ? `${s.gcMode} scavenge` : '', s.cpuMode ?? '', s.abSweep ? `${s.abSweep} AB sweep` : ''].filter(Boolean);
   return modes.length ? `${s.offeredMsgsPerSec} (${modes.join(', ')})` : String(s.offeredMsgsPerSec);
 };
 const p3 = (p: Pcts, d = 3) => `${f(p.p50, d)} / ${f(p.p99, d)} / ${f(p.p999, d)}`;
@@ -127,15 +129,16 @@ function ladderSection(r: MarketResults): string[] {
   const best = kept.at(-1);
   const targetRungs = kept.filter((x) => x.offeredMsgsPerSec >= 1000 && x.offeredMsgsPerSec <= 10_000);
   // One verdict per CPU placement when the run compared them: pooling shared and pinned windows would answer neither.
-  const placements = [...new Set(targetRungs.map((x) => x.cpuMode))];
+  const variant = (x: Rung) => [x.cpuMode, x.abSweep ? `${x.abSweep} AB sweep` : undefined].filter(Boolean).join(', ') || undefined;
+  const placements = [...new Set(targetRungs.map(variant))];
   const verdictOf = (rungs: Rung[]) => {
     const pooled = pooledGcPauses(rungs);
     if (!pooled) return null;
     return `pooled over the ${rungs.map((x) => x.offeredMsgsPerSec).join(' and ')} msg/s rungs: p99 ${f(pooled.p99)} ms of ${pooled.count} pauses (max ${f(pooled.max)} ms): ${pooled.p99 < 2 ? 'met' : 'not met'}${pooled.count < 100 ? ' (under 100 pauses: read it as the worst one or two)' : ''}; per rung: ${rungs.map((x) => `${x.offeredMsgsPerSec}: ${f(x.gcPauseP99Ms)} ms of ${x.gcCount}`).join(', ')}`;
   };
   const verdicts = placements.map((mode) => {
-    const v = verdictOf(targetRungs.filter((x) => x.cpuMode === mode));
-    return v && mode ? `**${mode}** (${r.cpuModes?.[mode] ?? mode}): ${v}` : v;
+    const v = verdictOf(targetRungs.filter((x) => variant(x) === mode));
+    return v && mode ? `**${mode}**: ${v}` : v;
   });
   const gcVerdict = verdicts.length && verdicts.every(Boolean)
     ? verdicts.join('; ')
