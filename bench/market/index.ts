@@ -188,9 +188,9 @@ let abSweeps: AbSweep[] = [AB_SWEEPS[0]];
 /** The rig's cpusets while `--cpu-modes` names `pinned`. */
 let coreSplit: CoreSplit | null = null;
 
-/** With `pinned` among the CPU modes: makes the cpusets (or fails with what to do) and names the placements in the results. */
+/** With `pinned` or `owned` among the CPU modes: makes the cpusets (or fails with what to do) and names the placements in the results. */
 function placeRig(rig: MarketRig, results: MarketResults): void {
-  if (!cpuModes.includes('pinned')) return;
+  if (cpuModes.every((mode) => mode === 'shared')) return; // `pinned` and `owned` both need the cpusets
   coreSplit ??= CoreSplit.create();
   results.cpuModes = Object.fromEntries(cpuModes.map((mode) => [mode, coreSplit!.describe(mode)]));
   applyCpuMode(rig, cpuModes[0]);
