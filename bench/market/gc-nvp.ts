@@ -64,6 +64,11 @@ export interface ScavengeSummary {
 /** The phases a scavenge's pause is split into; what none of them claims is `unclaimed`. */
 const TIMED = ['time_to_safepoint', 'scavenge.roots', 'scavenge.parallel', 'scavenge.sweep_array_buffers', 'scavenge.free_remembered_set', 'scavenge.update_refs', 'scavenge.weak', 'heap.external_weak_global_handles'];
 
+/** A scavenge's pause less every phase {@link TIMED} lists: the time no phase claims (ms). */
+export function unclaimedMs(f: Record<string, number>): number {
+  return f.pause - TIMED.reduce((sum, name) => sum + (f[name] ?? 0), 0);
+}
+
 /**
  * Which phase made a slow scavenge slow: the one furthest above its median in the rung
  * (`median`: phase → ms), with `unclaimed` (the pause less every listed phase) as one more. Work
@@ -72,8 +77,7 @@ const TIMED = ['time_to_safepoint', 'scavenge.roots', 'scavenge.parallel', 'scav
  * phase it was in, whatever its work.
  */
 export function slowPhase(f: Record<string, number>, median: Record<string, number>): string {
-  const unclaimed = f.pause - TIMED.reduce((sum, name) => sum + (f[name] ?? 0), 0);
-  let best = 'unclaimed', excess = unclaimed - (median.unclaimed ?? 0);
+  let best = 'unclaimed', excess = unclaimedMs(f) - (median.unclaimed ?? 0);
   for (const name of TIMED) {
     const over = (f[name] ?? 0) - (median[name] ?? 0);
     if (over > excess) [best, excess] = [name, over];
@@ -91,7 +95,7 @@ export function summarise(lines: string[], afterMs = 0): ScavengeSummary {
     phases[name] = { p50: percentile(xs, 50), p99: percentile(xs, 99), max: xs.at(-1) ?? 0 };
   }
   const long = all.filter((f) => f.pause > 2);
-  const median: Record<string, number> = { unclaimed: percentile(all.map((f) => f.pause - TIMED.reduce((sum, name) => sum + (f[name] ?? 0), 0)).sort((a, b) => a - b), 50) };
+  const median: Record<string, number> = { unclaimed: percentile(all.map(unclaimedMs).sort((a, b) => a - b), 50) };
   for (const name of TIMED) median[name] = percentile(all.map((f) => f[name] ?? 0).sort((a, b) => a - b), 50);
   const over2msByPhase: Record<string, number> = {};
   for (const f of long) {
@@ -113,9 +117,9 @@ export function byRung(lines: string[]): { rung: string; summary: ScavengeSummar
   let pending: string[] = [];
   for (const line of lines) {
     if (line.startsWith('{"offeredMsgsPerSec"')) {
-      const r = JSON.parse(line) as { offeredMsgsPerSec: number; gcMode?: string; gcPauseP99Ms: number; load: number[] };
+      const r = JSON.parse(line) as { offeredMsgsPerSec: number; gcMode?: string; cpuMode?: string; abSweep?: string; gcPauseP99Ms: number; load: number[]; mainThreadWait?: { waitMsPerSec: number } | null };
       const markCompacts = pending.map(parseMarkCompact).filter((m): m is MarkCompact => m !== null && m.isolate === main);
-      out.push({ rung: `${r.offeredMsgsPerSec} ${r.gcMode ?? ''} (perf_hooks p99 ${r.gcPauseP99Ms.toFixed(2)} ms, load ${r.load.join('/')})`, summary: summarise(pending), markCompacts });
+      out.push({ rung: `${r.offeredMsgsPerSec} ${[r.gcMode, r.cpuMode, r.abSweep && `${r.abSweep}-sweep`].filter(Boolean).join(' ')} (perf_hooks p99 ${r.gcPauseP99Ms.toFixed(2)} ms${r.mainThreadWait ? `, main thread waited ${r.mainThreadWait.waitMsPerSec} ms/s` : ''}, load ${r.load.join('/')})`, summary: summarise(pending), markCompacts });
       pending = [];
     } else if (line.startsWith('# window start')) pending = [];
     else pending.push(line);

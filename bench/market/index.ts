@@ -5,7 +5,8 @@
  * [--truth-diffs 1000000] [--ccxt-seconds 15] [--ccxt-symbols 10] [--ccxt-rate 1000]
  * [--cpu-profile file.cpuprofile] [--heap-profile file.heapprofile | --heap-survivors file.heapprofile]
  * [--gateway-cpu-quota 1] [--tape]
- * [--gc-modes parallel,serial] [--gc-pauses 100] [--gc-max-seconds 60] [--node-flags "--no-memory-reducer"]`
+ * [--gc-modes parallel,serial] [--gc-pauses 100] [--gc-max-seconds 60] [--node-flags "--no-memory-reducer"]
+ * [--cpu-modes shared,pinned,owned] [--ab-sweeps concurrent,main]`
  *
  * 1. hot: parse ns and bytes allocated per message, field scanner vs JSON.parse, and the lean
  *    pipeline vs the straightforward one (a child with --expose-gc and a fixed young generation).
@@ -37,6 +38,13 @@
  * count beside its p99 and max, and a p99 pooled over the unsaturated rungs of 1k–10k msg/s.
  * `--node-flags`: node start-up flags for the measured process, which is this one (node-flags.ts:
  * the bench starts itself again under node with them); the report names the flags it ran with.
+ * `--cpu-modes shared,pinned`: each rung is measured once per CPU placement, back to back on one rig,
+ * the order flipped from rung to rung (cpuset.ts): `shared`, every process on every CPU; `pinned`,
+ * the gateway + hub alone on CPU 0 and the simulators + subscribers on CPU 1 (cgroup v1 cpusets
+ * `aw-market8-*`; a clear error when the controller is not writable); `owned`, pinned with each side
+ * also weighted (cpu.shares 65536) over other work on its core. The GC verdict is given per placement.
+ * `--ab-sweeps concurrent,main`: the same, window by window, for who sweeps the young ArrayBuffers
+ * (ab-sweep.ts: V8's worker thread, or the main thread in the pause).
  * Profiles (`--cpu-profile`, `--heap-profile`) cover the rungs of the ladders run, nothing else,
  * one file per ladder (`x.cpuprofile` → `x.ladder.cpuprofile`, `x.bare.cpuprofile`).
  * Results: bench/results/market.json and .md, with load averages.
@@ -52,6 +60,8 @@ import { renderMarkdown, type MarketResults, type Rung } from './report.js';
 import { startProfiles, type ProfileFiles } from './profile.js';
 import { measureIdle } from './idle.js';
 import { ensureNodeFlags, ownNodeFlags } from './node-flags.js';
+import { AB_SWEEPS, parseAbSweep, setAbSweep, type AbSweep } from './ab-sweep.js';
+import { CoreSplit, parseCpuMode, type CpuMode } from './cpuset.js';
 import { SERVER_SCAVENGER, setScavenger, type ScavengerMode } from '../../src/core/scavenger.js';
 
 const here = new URL('.', import.meta.url);
@@ -109,6 +119,8 @@ export async function main(argv: string[]): Promise<void> {
       'gc-pauses': { type: 'string', default: '100' },
       'gc-max-seconds': { type: 'string', default: '60' },
       'node-flags': { type: 'string', default: '' },
+      'cpu-modes': { type: 'string', default: 'shared' },
+      'ab-sweeps': { type: 'string', default: AB_SWEEPS[0] },
     },
   });
   ensureNodeFlags(values['node-flags'], argv);
@@ -116,6 +128,8 @@ export async function main(argv: string[]): Promise<void> {
   quota = values['gateway-cpu-quota'] ? Number(values['gateway-cpu-quota']) : null;
   tape = values.tape;
   gcModes = values['gc-modes'].split(',').map(parseScavengerMode);
+  cpuModes = values['cpu-modes'].split(',').map(parseCpuMode);
+  abSweeps = values['ab-sweeps'].split(',').map(parseAbSweep);
   gcWindow = { pauses: Number(values['gc-pauses']), maxSeconds: Number(values['gc-max-seconds']) };
   setScavenger(gcModes[0]); // the warm-up, the CCXT comparison and the soak run as the server does
   const { tape: _tape, ...stringValues } = values;
@@ -123,7 +137,7 @@ export async function main(argv: string[]): Promise<void> {
   const symbols = Number(values.symbols);
   // A partial run keeps the other parts' last figures (the report says when each was measured).
   const previous: Partial<MarketResults> = existsSync(`${values.out}.json`) ? (JSON.parse(readFileSync(`${values.out}.json`, 'utf8')) as Partial<MarketResults>) : {};
-  const results = { ...previous, startedAt: new Date().toISOString(), loadAtStart: load(), cores: availableParallelism(), nodeFlags: ownNodeFlags(), options: { ...stringValues, tape: String(tape) }, parts: [...parts] } as MarketResults;
+  const results = { ...previous, cpuModes: undefined, startedAt: new Date().toISOString(), loadAtStart: load(), cores: availableParallelism(), nodeFlags: ownNodeFlags(), options: { ...stringValues, tape: String(tape) }, parts: [...parts] } as MarketResults;
 
   if (parts.has('hot')) {
     console.log('# hot path: parse and allocation');
@@ -150,6 +164,7 @@ export async function main(argv: string[]): Promise<void> {
     console.log('# bare ladder: no subscribers');
     const bare = new MarketRig(symbols, quota);
     await bare.start();
+    placeRig(bare, results);
     bare.setRate(2);
     while (!bare.allLive()) await sleep(250);
     const c = await bare.measure(3);
@@ -157,8 +172,9 @@ export async function main(argv: string[]): Promise<void> {
     console.log(`# bare calibration: ${c.simUpdatesPerSec} updates/s, ${c.venueSentPerSec} msgs/s sent`);
     results.bareLadder = await runLadder(bare, values['bare-rates'], Number(values['step-seconds']), (m) => m / (ratio * symbols * 3), 'bare');
     results.bareLadderAt = new Date().toISOString();
-    await bare.close();
+    await closeRig(bare);
   }
+  coreSplit?.remove();
   write(results, values.out);
 }
 
@@ -167,6 +183,28 @@ let profileFiles: ProfileFiles = {};
 let quota: number | null = null;
 let tape = false;
 let gcModes: ScavengerMode[] = [SERVER_SCAVENGER];
+let cpuModes: CpuMode[] = ['shared'];
+let abSweeps: AbSweep[] = [AB_SWEEPS[0]];
+/** The rig's cpusets while `--cpu-modes` names `pinned`. */
+let coreSplit: CoreSplit | null = null;
+
+/** With `pinned` or `owned` among the CPU modes: makes the cpusets (or fails with what to do) and names the placements in the results. */
+function placeRig(rig: MarketRig, results: MarketResults): void {
+  if (cpuModes.every((mode) => mode === 'shared')) return; // `pinned` and `owned` both need the cpusets
+  coreSplit ??= CoreSplit.create();
+  results.cpuModes = Object.fromEntries(cpuModes.map((mode) => [mode, coreSplit!.describe(mode)]));
+  applyCpuMode(rig, cpuModes[0]);
+}
+
+function applyCpuMode(rig: MarketRig, mode: CpuMode): void {
+  const loadPids = [...rig.sims.values(), ...rig.subs].map((c) => c.pid).filter((pid): pid is number => pid !== undefined);
+  coreSplit?.apply(mode, process.pid, loadPids);
+}
+
+async function closeRig(rig: MarketRig): Promise<void> {
+  if (coreSplit) applyCpuMode(rig, 'shared');
+  await rig.close();
+}
 /** How many GC pauses a rung's window waits for, and its longest extension (`--gc-pauses`, `--gc-max-seconds`). */
 let gcWindow = { pauses: 0, maxSeconds: 0 };
 
@@ -180,6 +218,7 @@ async function withSubscribers(results: MarketResults, parts: Set<string>, value
   const symbols = Number(values.symbols);
   const rig = new MarketRig(symbols, quota);
   await rig.start();
+  placeRig(rig, results);
   // Warm-up: a gentle feed until every book is synced (150 snapshots within Binance's REST weight
   // budget), then 5 s more so the JIT has compiled the hot path before anything is measured.
   rig.setRate(2);
@@ -255,7 +294,7 @@ async function withSubscribers(results: MarketResults, parts: Set<string>, value
     };
     console.log(JSON.stringify({ ...results.soak, windows: windows.length }));
   }
-  await rig.close();
+  await closeRig(rig);
 }
 
 /** Climbs the rates (venue msg/s) until the first rung the gateway cannot keep up with. */
@@ -264,22 +303,32 @@ async function runLadder(rig: MarketRig, rates: string, stepSeconds: number, per
   // One file per ladder: x.cpuprofile → x.ladder.cpuprofile, x.bare.cpuprofile.
   const named = (file?: string) => file?.replace(/(\.[a-z]+)?$/, (ext) => `.${name}${ext}`);
   const stopProfiles = await startProfiles({ cpu: named(profileFiles.cpu), heap: named(profileFiles.heap), survivors: named(profileFiles.survivors) });
-  for (const offered of rates.split(',').map(Number)) {
-    // With several scavenger modes, one window per mode back to back: the same load for each.
-    for (const gcMode of gcModes) {
-      setScavenger(gcMode);
-      const rung = await measureRung(rig, offered, stepSeconds, perVenueSymbol);
-      if (gcModes.length > 1) rung.gcMode = gcMode;
-      rungs.push(rung);
-      console.log(JSON.stringify(rung));
+  for (const [step, offered] of rates.split(',').map(Number).entries()) {
+    // With several scavenger modes or CPU placements, one window each back to back: the same load
+    // for each. The placements' order flips every rung, so neither always follows the other.
+    const placements = step % 2 === 0 ? cpuModes : cpuModes.slice().reverse();
+    for (const cpuMode of placements) {
+      applyCpuMode(rig, cpuMode);
+      for (const abSweep of abSweeps)
+        for (const gcMode of gcModes) {
+          setScavenger(gcMode);
+          setAbSweep(abSweep);
+          const rung = await measureRung(rig, offered, stepSeconds, perVenueSymbol);
+          if (gcModes.length > 1) rung.gcMode = gcMode;
+          if (cpuModes.length > 1 || cpuMode !== 'shared') rung.cpuMode = cpuMode;
+          if (abSweeps.length > 1 || abSweep !== AB_SWEEPS[0]) rung.abSweep = abSweep;
+          rungs.push(rung);
+          console.log(JSON.stringify(rung));
+        }
     }
-    const saturated = rungs.at(-1)!.saturated;
+    const saturated = rungs.filter((r) => r.offeredMsgsPerSec === offered).find((r) => r.saturated)?.saturated;
     if (saturated) {
       console.log(`# saturated at ${offered} msg/s: ${saturated}`);
       break;
     }
   }
   setScavenger(SERVER_SCAVENGER);
+  setAbSweep(AB_SWEEPS[0]);
   await stopProfiles();
   return rungs;
 }

@@ -11,6 +11,10 @@ export interface Rung extends Window {
   saturated: string | null;
   /** The scavenger mode of this window, when the run compared several (`--gc-modes`). */
   gcMode?: string;
+  /** Where the processes ran for this window, when the run compared placements (`--cpu-modes`, cpuset.ts). */
+  cpuMode?: string;
+  /** Who swept the young ArrayBuffers in this window, when the run compared it (`--ab-sweeps`, ab-sweep.ts). */
+  abSweep?: string;
   /** A rung fed from rendered tapes: each simulator's render time and how late its playing ran. */
   tape?: { renderMs: number[]; startedLateMs: number; maxLagMs: number[]; closedTracks: number[] };
 }
@@ -36,6 +40,8 @@ export interface MarketResults {
   cores?: number;
   /** The node flags the measured process (the bench's own) ran with (`--node-flags`; older results have none). */
   nodeFlags?: string[];
+  /** `--cpu-modes`: each placement the run used, as the CPUs each side was allowed (cpuset.ts). */
+  cpuModes?: Record<string, string>;
   options: Record<string, string>;
   parts: string[];
   hotPath: { messages: number; parse: { scanner: Measure; jsonParse: Measure }; pipeline: { lean: Measure; naive: Measure }; load: number[]; at: string };
@@ -51,8 +57,11 @@ export interface MarketResults {
 }
 
 const f = (n: number | undefined, d = 2) => (n !== undefined && Number.isFinite(n) ? n.toFixed(d) : '–');
-/** A rung's offered rate, with its scavenger mode when the run compared modes. */
-const rate = (s: Rung) => (s.gcMode ? `${s.offeredMsgsPerSec} (${s.gcMode} scavenge)` : String(s.offeredMsgsPerSec));
+/** A rung's offered rate, with its scavenger mode and its CPU placement when the run compared them. */
+const rate = (s: Rung) => {
+  const modes = [s.gcMode ? `${s.gcMode} scavenge` : '', s.cpuMode ?? '', s.abSweep ? `${s.abSweep} AB sweep` : ''].filter(Boolean);
+  return modes.length ? `${s.offeredMsgsPerSec} (${modes.join(', ')})` : String(s.offeredMsgsPerSec);
+};
 const p3 = (p: Pcts, d = 3) => `${f(p.p50, d)} / ${f(p.p99, d)} / ${f(p.p999, d)}`;
 /** A rung's GC pause p99 / max with the pauses it rests on (older results have no count). */
 const gcCell = (s: Rung) => `${f(s.gcPauseP99Ms)} / ${f(s.gcPauseMaxMs)}${s.gcCount !== undefined ? ` (${s.gcCount})` : ''}`;
@@ -119,9 +128,20 @@ function ladderSection(r: MarketResults): string[] {
   const kept = r.ladder.filter((x) => !x.saturated);
   const best = kept.at(-1);
   const targetRungs = kept.filter((x) => x.offeredMsgsPerSec >= 1000 && x.offeredMsgsPerSec <= 10_000);
-  const pooled = pooledGcPauses(targetRungs);
-  const gcVerdict = pooled
-    ? `pooled over the ${targetRungs.map((x) => x.offeredMsgsPerSec).join(' and ')} msg/s rungs: p99 ${f(pooled.p99)} ms of ${pooled.count} pauses (max ${f(pooled.max)} ms): ${pooled.p99 < 2 ? 'met' : 'not met'}${pooled.count < 100 ? ' (under 100 pauses: read it as the worst one or two)' : ''}; per rung: ${targetRungs.map((x) => `${x.offeredMsgsPerSec}: ${f(x.gcPauseP99Ms)} ms of ${x.gcCount}`).join(', ')}`
+  // One verdict per CPU placement when the run compared them: pooling shared and pinned windows would answer neither.
+  const variant = (x: Rung) => [x.cpuMode, x.abSweep ? `${x.abSweep} AB sweep` : undefined].filter(Boolean).join(', ') || undefined;
+  const placements = [...new Set(targetRungs.map(variant))];
+  const verdictOf = (rungs: Rung[]) => {
+    const pooled = pooledGcPauses(rungs);
+    if (!pooled) return null;
+    return `pooled over the ${rungs.map((x) => x.offeredMsgsPerSec).join(' and ')} msg/s rungs: p99 ${f(pooled.p99)} ms of ${pooled.count} pauses (max ${f(pooled.max)} ms): ${pooled.p99 < 2 ? 'met' : 'not met'}${pooled.count < 100 ? ' (under 100 pauses: read it as the worst one or two)' : ''}; per rung: ${rungs.map((x) => `${x.offeredMsgsPerSec}: ${f(x.gcPauseP99Ms)} ms of ${x.gcCount}`).join(', ')}`;
+  };
+  const verdicts = placements.map((mode) => {
+    const v = verdictOf(targetRungs.filter((x) => variant(x) === mode));
+    return v && mode ? `**${mode}**: ${v}` : v;
+  });
+  const gcVerdict = verdicts.length && verdicts.every(Boolean)
+    ? verdicts.join('; ')
     : kept.length ? (kept.every((x) => x.gcPauseP99Ms < 2) ? 'met on every unsaturated rung' : 'not met on every unsaturated rung') : '–';
   return [
     `## Gateway rate ladder (${r.ladderAt})`,
@@ -158,7 +178,7 @@ export function renderMarkdown(r: MarketResults): string {
   const lines = [
     '# Market benchmark (`npm run bench -- market`)',
     '',
-    `Run ${r.startedAt} (parts: ${r.parts?.join(', ')}); options ${JSON.stringify(r.options)}${r.nodeFlags?.length ? `; the measured process ran under node ${r.nodeFlags.join(' ')}` : ''}.`,
+    `Run ${r.startedAt} (parts: ${r.parts?.join(', ')}); options ${JSON.stringify(r.options)}${r.nodeFlags?.length ? `; the measured process ran under node ${r.nodeFlags.join(' ')}` : ''}${r.cpuModes ? `; CPU placements, alternated window by window on one rig (cpuset.ts): ${Object.entries(r.cpuModes).map(([mode, cpus]) => `**${mode}**: ${cpus}`).join('; ')}` : ''}.`,
     `Load average (1/5/15 min) at start ${r.loadAtStart.join(' / ')}, at end ${r.loadAtEnd.join(' / ')}: ${loadVerdict(r)} Each rung's own load is in its table.`,
     '',
   ];

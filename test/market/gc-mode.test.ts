@@ -7,7 +7,7 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { execFileSync } from 'node:child_process';
-import { byRung, parseMarkCompact, parseNvp, slowPhase, summarise } from '../../bench/market/gc-nvp.js';
+import { byRung, parseMarkCompact, parseNvp, slowPhase, summarise, unclaimedMs } from '../../bench/market/gc-nvp.js';
 
 const gcMode = new URL('../../src/core/scavenger.ts', import.meta.url).href;
 
@@ -73,6 +73,11 @@ test('with window markers, a rung counts only the scavenges of its window, not i
   assert.deepEqual(rungs.map((r) => [r.summary.count, r.summary.phases.pause.max]), [[2, 1.1], [1, 50]]);
 });
 
+test('a rung measured in a CPU placement is named by it, with its main thread\'s wait for a core', () => {
+  const line = JSON.stringify({ offeredMsgsPerSec: 10000, cpuMode: 'pinned', gcPauseP99Ms: 1.5, mainThreadWait: { waitMsPerSec: 12.5, waitUsPerSlice: 40 }, load: [2, 1, 1] });
+  assert.equal(byRung([line])[0].rung, '10000 pinned (perf_hooks p99 1.50 ms, main thread waited 12.5 ms/s, load 2/1/1)');
+});
+
 test('a slow scavenge is charged to the phase furthest above its median, or to the time no phase claims', () => {
   const median = { unclaimed: 0.1, 'scavenge.roots': 0.05, 'scavenge.parallel': 0.6, 'scavenge.sweep_array_buffers': 0.03 };
   const f = (pause: number, roots: number, parallel: number, sweep: number) => ({ pause, 'scavenge.roots': roots, 'scavenge.parallel': parallel, 'scavenge.sweep_array_buffers': sweep });
@@ -84,6 +89,11 @@ test('a slow scavenge is charged to the phase furthest above its median, or to t
   const s = summarise([scavenge(1, 0.6, 0.03, 40000), scavenge(1.1, 0.7, 0.03, 50000), scavenge(0.9, 0.6, 0.02, 30000), scavenge(7.3, 1.4, 5.4, 90000), scavenge(6, 5.5, 0.03, 300000)]);
   assert.deepEqual(s.over2msByPhase, { 'scavenge.sweep_array_buffers': 1, 'scavenge.parallel': 1 });
   assert.equal(s.over2msSurvivedP50, 90000, "nearest rank: the lower of two");
+});
+
+test('the unclaimed time is the pause less every listed phase, a phase a line lacks counting as 0', () => {
+  assert.equal(unclaimedMs({ pause: 3, time_to_safepoint: 0.5, 'scavenge.roots': 0.25, 'scavenge.parallel': 1, background: 9 }), 1.25);
+  assert.equal(unclaimedMs({ pause: 0.75 }), 0.75);
 });
 
 test('a rung lists the measured isolate\'s mark-compacts, each saying whether the memory reducer started it', () => {
