@@ -28,13 +28,19 @@ function abrConfig(): Record<string, string> {
 // without it this process measured V8's parallel scavenger, whose helper threads no user's server runs.
 applyServerScavenger();
 
+/** The LL-HLS part target, when the bench run sets the setting's own variable (the fewer-requests-per-viewer lever); 250 ms otherwise. */
+function partConfig(): Record<string, number> {
+  const ms = process.env.AIRWAVES_LIVE_PART_MS;
+  return ms ? { livePartTargetMs: Number(ms) } : {};
+}
+
 let handle: LiveHandle | null = null;
 // appStartTimeoutMs 10 min: on a loaded machine PGlite's initdb took longer than the 120 s default to start the app; a start that hangs still ends the bench.
 const server = await createServer({
   env: {},
   apps: [createLiveApp({ onReady: (h) => void (handle = h) })],
   logger: createLogger('warn'),
-  config: { port: 0, host: '127.0.0.1', apiKey: API_KEY, jwtSecret: 'bench-jwt-secret-0123456789abcdef-012345', databaseUrl: 'pglite://memory', liveRtmpPort: 0, maxConnectionsPerIp: 1_000_000, appStartTimeoutMs: 600_000, ...abrConfig() },
+  config: { port: 0, host: '127.0.0.1', apiKey: API_KEY, jwtSecret: 'bench-jwt-secret-0123456789abcdef-012345', databaseUrl: 'pglite://memory', liveRtmpPort: 0, maxConnectionsPerIp: 1_000_000, appStartTimeoutMs: 600_000, ...abrConfig(), ...partConfig() },
 });
 await server.listen();
 const { service, rtmpPort } = handle as unknown as LiveHandle;

@@ -98,8 +98,11 @@ async function generate(job: Omit<ViewerJob, 'first' | 'viewers' | 'sockets' | '
   return merged;
 }
 
+/** What the LL-HLS viewer load needs of a server: ours (ServerUnderTest) or a floor (bench/live/floor). */
+export type LlhlsServer = Pick<ServerUnderTest, 'url' | 'pid' | 'parts'>;
+
 /** LL-HLS viewers of our stream `id`; part write times are polled from the server during the run. */
-export async function oursLlhls(server: ServerUnderTest, id: string, viewers: number, generators: Generators, seconds: number, loadavg: () => string, groups = BenchCpuGroups.create(null)): Promise<LoadResult> {
+export async function oursLlhls(server: LlhlsServer, id: string, viewers: number, generators: Generators, seconds: number, loadavg: () => string, groups = BenchCpuGroups.create(null)): Promise<LoadResult> {
   const timings = new Map<string, PartTiming>();
   let polling = true;
   const poll = (async () => {
