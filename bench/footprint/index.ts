@@ -173,13 +173,16 @@ export async function main(args: string[]): Promise<void> {
   const extraCaCerts = process.env.NODE_EXTRA_CA_CERTS ?? null;
   // BENCH_SERVER_NODE_FLAGS (bench/shared/cli-process): Node/V8 flags the CLI ran with, named in the report (a launch-flag A/B).
   const nodeFlags = process.env.BENCH_SERVER_NODE_FLAGS?.trim() || null;
-  const record = { benchmark: 'footprint', at: new Date().toISOString(), machine: { cpus: cpus().length, node: process.version }, extraCaCerts, nodeFlags, loadBefore, loadAfter, idleSeconds, settledSeconds, hubStarts, results };
+  // AIRWAVES_BUNDLE=off (src/cli.ts): the CLI loads the modules of dist/src instead of its bundles; named in the report (an A/B).
+  const bundle = process.env.AIRWAVES_BUNDLE ?? null;
+  const record = { benchmark: 'footprint', at: new Date().toISOString(), machine: { cpus: cpus().length, node: process.version }, extraCaCerts, nodeFlags, bundle, loadBefore, loadAfter, idleSeconds, settledSeconds, hubStarts, results };
   writeFileSync(join(values.out!, 'footprint.json'), JSON.stringify(record, null, 2) + '\n');
   const md = [
     '# Footprint: start time and idle cost (npm run bench -- footprint)',
     '',
     `Run ${record.at}, ${record.machine.cpus} cores, Node ${record.machine.node}; load average before ${loadBefore.join(' / ')}, after ${loadAfter.join(' / ')}.`,
     extraCaCerts ? `Every process here (the server and the peer) inherited NODE_EXTRA_CA_CERTS=${extraCaCerts}, which Node 20 parses when a process starts (~40 ms of a start on the 2-core machine).` : 'No NODE_EXTRA_CA_CERTS in the environment.',
+    bundle === 'off' ? 'AIRWAVES_BUNDLE=off: the CLI ran from the modules of dist/src, not from its bundles (an A/B).' : 'The CLI ran from its bundles as built (dist/hub for the hub alone, dist/all with apps; src/cli.ts).',
     nodeFlags ? `The CLI ran as \`node ${nodeFlags} dist/src/cli.js serve\` (BENCH_SERVER_NODE_FLAGS).` : 'The CLI ran as `node dist/src/cli.js serve` (no extra Node flags).',
     `The built CLI with default configuration, observed from outside: /readyz polled every 5 ms from spawn (and the CPU the process used until then, all threads; for the hub alone the medians of ${hubStarts} starts, each on a fresh data directory, listed below the table), then /readyz until its \`starting\` list is empty (apps start together and each serves as soon as it is in: the time each left the list, and when the last did; until then the routes of an app answer 503 app_starting); idle CPU from /proc over the idle window after a 3 s settle; RSS at the end of the window.`,
     settledSeconds
