@@ -40,6 +40,9 @@ COPY --from=build /app/dist/web ./dist/web
 # The hub-alone bundle and its V8 code cache (scripts/build.mjs, made with this image's Node):
 # the CLI loads it when AIRWAVES_APPS is empty.
 COPY --from=build /app/dist/hub ./dist/hub
+# The all-apps bundle (scripts/build.mjs): the CLI loads it when any app is enabled (the default);
+# its workers and Redis's Lua files are read from dist/src.
+COPY --from=build /app/dist/all ./dist/all
 RUN mkdir -p /var/lib/airwaves && chown node:node /var/lib/airwaves
 USER node
 # The embedded database (PGlite, single node only) lives here; with DATABASE_URL it stays empty.

@@ -70,11 +70,55 @@ async function build() {
     if (result.status !== 0) process.exit(result.status ?? 1);
   }
   await bundleHubAlone();
+  await bundleAllApps();
   // The start time, not the end: a source saved during the build makes the next start rebuild.
   mkdirSync(join(root, 'dist'), { recursive: true });
   writeFileSync(stampFile, `${started.toISOString()}\n`);
   utimesSync(stampFile, started, started);
 }
+
+/* esbuild plugins both server bundles use. */
+const noPushgateway = {
+  // prom-client's Pushgateway (never used: Prometheus scrapes /metrics) loads node:https and
+  // node:tls when prom-client loads, ~15 ms of a hub-alone start; in the bundle it is a class that says so.
+  name: 'no-pushgateway',
+  setup(build) {
+    build.onResolve({ filter: /^\.\/lib\/pushgateway$/ }, (args) => (args.importer.includes(`${sep}prom-client${sep}`) ? { path: 'pushgateway', namespace: 'airwaves-stub' } : undefined));
+    build.onLoad({ filter: /.*/, namespace: 'airwaves-stub' }, () => ({
+      contents: "module.exports = class Pushgateway { constructor() { throw new Error('prom-client Pushgateway is not in the hub-alone bundle (Prometheus scrapes /metrics)'); } };",
+      loader: 'js',
+    }));
+  },
+};
+
+const nodeModulesLoadedOnFirstUse = {
+  // Node modules ws and fastify require at their top level for what a hub alone never does:
+  // a WebSocket client over TLS (ws: https, tls), compression (ws: zlib; the hub turns
+  // permessage-deflate off), HTTP/2 and a `localhost` lookup (fastify: http2, dns). Loading
+  // them was ~9 ms of a hub-alone start on the 2-core machine; in the bundle each is loaded
+  // the first time one of its properties is read (those packages keep the module object).
+  name: 'node-modules-loaded-on-first-use',
+  setup(build) {
+    const lazy = /^(node:)?(https|tls|http2|dns|zlib)$/;
+    const importers = new RegExp(`\\${sep}node_modules\\${sep}(ws|fastify)\\${sep}`);
+    build.onResolve({ filter: lazy }, (args) => (args.kind === 'require-call' && importers.test(args.importer) ? { path: args.path.replace(/^node:/, ''), namespace: 'airwaves-lazy-builtin' } : undefined));
+    build.onLoad({ filter: /.*/, namespace: 'airwaves-lazy-builtin' }, (args) => ({
+      contents: `let m; const load = () => (m ??= require('node:${args.path}')); module.exports = new Proxy({}, { get: (_, k) => load()[k], has: (_, k) => k in load(), set: (_, k, v) => ((load()[k] = v), true) });`,
+      loader: 'js',
+    }));
+  },
+};
+
+const zodEnglishOnly = {
+  // zod re-exports every locale it has as `z.locales` (64 modules, a third of zod's source in
+  // the bundle) and configures English itself; Airwaves sets no other. In the bundle the
+  // namespace holds English alone: bytes every start reads and decodes for nothing.
+  name: 'zod-english-only',
+  setup(build) {
+    build.onResolve({ filter: /^\.\.\/locales\/index\.js$/ }, (args) => (args.importer.includes(`${sep}node_modules${sep}zod${sep}`) ? { path: join(dirname(args.importer), '..', 'locales', 'english-only.js'), namespace: 'airwaves-zod-locales' } : undefined));
+    build.onLoad({ filter: /.*/, namespace: 'airwaves-zod-locales' }, (args) => ({ contents: "export { default as en } from './en.js';", loader: 'js', resolveDir: dirname(args.path) }));
+  },
+};
 
 /**
  * dist/src/server.js and config.js and what they import statically, as one CommonJS file
@@ -126,35 +170,8 @@ async function bundleHubAlone() {
     // Fastify's inject (tests): 0.3 MB of source a start would read and keep for nothing.
     external: ['@fastify/swagger-ui', '@fastify/static', '@fastify/ajv-compiler', 'light-my-request', 'bufferutil', 'utf-8-validate', '@electric-sql/pglite', 'pg', 'ioredis', 'opusscript'],
     plugins: [
-      {
-        // prom-client's Pushgateway (never used: Prometheus scrapes /metrics) loads node:https and
-        // node:tls when prom-client loads, ~15 ms of a hub-alone start; in the bundle it is a class that says so.
-        name: 'no-pushgateway',
-        setup(build) {
-          build.onResolve({ filter: /^\.\/lib\/pushgateway$/ }, (args) => (args.importer.includes(`${sep}prom-client${sep}`) ? { path: 'pushgateway', namespace: 'airwaves-stub' } : undefined));
-          build.onLoad({ filter: /.*/, namespace: 'airwaves-stub' }, () => ({
-            contents: "module.exports = class Pushgateway { constructor() { throw new Error('prom-client Pushgateway is not in the hub-alone bundle (Prometheus scrapes /metrics)'); } };",
-            loader: 'js',
-          }));
-        },
-      },
-      {
-        // Node modules ws and fastify require at their top level for what a hub alone never does:
-        // a WebSocket client over TLS (ws: https, tls), compression (ws: zlib; the hub turns
-        // permessage-deflate off), HTTP/2 and a `localhost` lookup (fastify: http2, dns). Loading
-        // them was ~9 ms of a hub-alone start on the 2-core machine; in the bundle each is loaded
-        // the first time one of its properties is read (those packages keep the module object).
-        name: 'node-modules-loaded-on-first-use',
-        setup(build) {
-          const lazy = /^(node:)?(https|tls|http2|dns|zlib)$/;
-          const importers = new RegExp(`\\${sep}node_modules\\${sep}(ws|fastify)\\${sep}`);
-          build.onResolve({ filter: lazy }, (args) => (args.kind === 'require-call' && importers.test(args.importer) ? { path: args.path.replace(/^node:/, ''), namespace: 'airwaves-lazy-builtin' } : undefined));
-          build.onLoad({ filter: /.*/, namespace: 'airwaves-lazy-builtin' }, (args) => ({
-            contents: `let m; const load = () => (m ??= require('node:${args.path}')); module.exports = new Proxy({}, { get: (_, k) => load()[k], has: (_, k) => k in load(), set: (_, k, v) => ((load()[k] = v), true) });`,
-            loader: 'js',
-          }));
-        },
-      },
+      noPushgateway,
+      nodeModulesLoadedOnFirstUse,
       {
         // bufferutil finds its native addon through node-gyp-build, which scans its prebuilds
         // folder at every start (~3.5 ms of a hub-alone start); the bundle names the addon the
@@ -177,16 +194,7 @@ async function bundleHubAlone() {
           });
         },
       },
-      {
-        // zod re-exports every locale it has as `z.locales` (64 modules, a third of zod's source in
-        // the bundle) and configures English itself; Airwaves sets no other. In the bundle the
-        // namespace holds English alone: bytes every start reads and decodes for nothing.
-        name: 'zod-english-only',
-        setup(build) {
-          build.onResolve({ filter: /^\.\.\/locales\/index\.js$/ }, (args) => (args.importer.includes(`${sep}node_modules${sep}zod${sep}`) ? { path: join(dirname(args.importer), '..', 'locales', 'english-only.js'), namespace: 'airwaves-zod-locales' } : undefined));
-          build.onLoad({ filter: /.*/, namespace: 'airwaves-zod-locales' }, (args) => ({ contents: "export { default as en } from './en.js';", loader: 'js', resolveDir: dirname(args.path) }));
-        },
-      },
+      zodEnglishOnly,
       {
         // The bundle runs only with no app enabled (src/cli.ts hubAloneBundle: AIRWAVES_APPS empty),
         // so no app's settings are read: config.js merges the core's alone here, and no app's
@@ -214,6 +222,61 @@ async function bundleHubAlone() {
   const primer = "const { primeHubAloneCodeCache } = await import('./dist/src/hub-alone-bundle.js'); await primeHubAloneCodeCache(); process.exit(0);";
   const result = run(process.execPath, ['--input-type=module', '-e', primer]);
   if (result.status !== 0) console.error('airwaves: the hub-alone code cache was not written; the first hub-alone start writes it');
+}
+
+/**
+ * The server with every app (what `npm start` runs with the default AIRWAVES_APPS), bundled:
+ * dist/all/server.js and config.js, ES modules, each app and the other dynamic imports a chunk
+ * beside them. Measured (issue 18, docs/benchmarks.md): an all-apps server from dist/src keeps
+ * ~29 MB of live heap after start against the hub alone's 12 MB, 6.4 MB of it module source
+ * (comments, zod's 64 locales nothing reads), and that heap is what a 1M/s burst's mark-compact
+ * walks. Whitespace and comments out, zod in English alone, as in the hub-alone bundle. ES
+ * modules, not CommonJS: PGlite is an ES module the bundle imports (it finds its wasm and data
+ * beside its own file, so it stays in node_modules), and a dynamic import() keeps working. The
+ * modules that find a file beside their own (the PGlite and radio workers, the probe's child
+ * process, Redis's Lua scripts) are told where they are in dist/src, which holds those files.
+ */
+async function bundleAllApps() {
+  const esbuild = await import('esbuild').catch(() => null);
+  if (!esbuild) return console.error('airwaves: esbuild not installed; no all-apps bundle (the CLI loads dist/src)');
+  const src = join(root, 'dist', 'src');
+  const outdir = join(root, 'dist', 'all');
+  rmSync(outdir, { recursive: true, force: true });
+  /** Modules that look for a file next to themselves: their import.meta.url is their dist/src file's. */
+  const locationBound = ['db/pglite-thread.js', 'db/pglite-probe.js', 'apps/radio/synth/engine.js', 'hub/engines/redis/scripts.js'].map((file) => join(src, file));
+  await esbuild.build({
+    entryPoints: { server: join(src, 'server.js'), config: join(src, 'config.js') },
+    outdir,
+    bundle: true,
+    splitting: true,
+    chunkNames: 'chunk-[hash]',
+    platform: 'node',
+    format: 'esm',
+    target: 'node20',
+    logLevel: 'warning',
+    minifyWhitespace: true,
+    legalComments: 'none',
+    sourcemap: true,
+    // The CommonJS packages inside call require() (node: modules, and the packages left outside).
+    banner: { js: "import { createRequire as __airwavesCreateRequire } from 'node:module'; const require = __airwavesCreateRequire(import.meta.url);" },
+    external: ['@fastify/swagger-ui', '@fastify/static', '@fastify/ajv-compiler', 'light-my-request', 'bufferutil', 'utf-8-validate', '@electric-sql/pglite', 'pg', 'ioredis', 'opusscript'],
+    plugins: [
+      noPushgateway,
+      nodeModulesLoadedOnFirstUse,
+      zodEnglishOnly,
+      {
+        name: 'location-bound-modules-in-dist-src',
+        setup(build) {
+          build.onLoad({ filter: /\.js$/ }, async (args) => {
+            if (!locationBound.includes(args.path)) return undefined;
+            const { readFile } = await import('node:fs/promises');
+            const at = `new URL(${JSON.stringify(`../src/${relative(src, args.path).split(sep).join('/')}`)}, import.meta.url).href`;
+            return { contents: (await readFile(args.path, 'utf8')).replaceAll('import.meta.url', at), loader: 'js', resolveDir: dirname(args.path) };
+          });
+        },
+      },
+    ],
+  });
 }
 
 if (process.argv.includes('--if-stale')) {

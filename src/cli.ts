@@ -42,12 +42,29 @@ function hubAloneBundle(env = process.env): string | undefined {
   return import.meta.url.endsWith('/dist/src/cli.js') && existsSync(bundle) ? bundle : undefined;
 }
 
+/**
+ * Any other server started from the build (apps enabled, Redis, a configuration file) runs from
+ * the all-apps bundle, dist/all/server.js and config.js (scripts/build.mjs), when the build made
+ * it: the same code with whitespace, comments and zod's unused locales out, which keeps the main
+ * isolate's live heap smaller (issue 18, docs/benchmarks.md). AIRWAVES_BUNDLE=off loads dist/src.
+ */
+function allAppsBundle(env = process.env): string | undefined {
+  if (env.AIRWAVES_BUNDLE === 'off') return undefined;
+  const dir = fileURLToPath(new URL('../all/', import.meta.url));
+  return import.meta.url.endsWith('/dist/src/cli.js') && existsSync(`${dir}server.js`) ? dir : undefined;
+}
+
 /** The server's modules, and (from the bundle) what its code cache did: refused or missing, it is written once the server listens. */
-async function serverModules(): Promise<ServerModules & { codeCache?: { state: CodeCacheState; save: () => string } }> {
-  const bundle = hubAloneBundle();
+async function serverModules(): Promise<ServerModules & { codeCache?: { state: CodeCacheState; save: () => string }; from?: string }> {
+  const bundle = process.env.AIRWAVES_BUNDLE === 'off' ? undefined : hubAloneBundle();
   if (bundle) {
     const loaded = (await import('./hub-alone-bundle.js')).loadBundle<ServerModules>(bundle);
     return { ...loaded.exports, codeCache: { state: loaded.codeCache, save: loaded.saveCodeCache } };
+  }
+  const all = allAppsBundle();
+  if (all) {
+    const [{ createServer }, { loadConfig, clusterProblems }] = (await Promise.all([import(`${all}server.js`), import(`${all}config.js`)])) as [Pick<ServerModules, 'createServer'>, Omit<ServerModules, 'createServer'>];
+    return { createServer, loadConfig, clusterProblems, from: 'dist/all' };
   }
   const [{ createServer }, { loadConfig, clusterProblems }] = await Promise.all([import('./server.js'), import('./config.js')]);
   return { createServer, loadConfig, clusterProblems };
@@ -56,7 +73,7 @@ async function serverModules(): Promise<ServerModules & { codeCache?: { state: C
 async function serve(): Promise<void> {
   // Every way of starting the server runs the same young-generation collector (core/scavenger).
   (await import('./core/scavenger.js')).applyServerScavenger();
-  const { createServer, loadConfig, clusterProblems, codeCache } = await serverModules();
+  const { createServer, loadConfig, clusterProblems, codeCache, from } = await serverModules();
   const problems = clusterProblems(loadConfig());
   if (problems.length) throw new (await import('./config.js')).ConfigError(problems);
   // The port opens as soon as the hub runs; the apps start behind it (their routes answer 503
@@ -88,6 +105,7 @@ async function serve(): Promise<void> {
     server.logger.info({ codeCache: codeCache.state }, 'hub alone: the server runs from dist/hub/server.cjs');
     if (codeCache.state !== 'used') setTimeout(() => saveCodeCache(server.logger, codeCache.save), 1000).unref();
   }
+  if (from) server.logger.info(`the server runs from the all-apps bundle (${from})`);
   if (server.generatedSecrets) printFirstStart(url, server.generatedSecrets, server.config.apiKey!);
   server.appsStarted.then(
     () => (appsSettled = true),

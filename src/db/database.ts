@@ -17,7 +17,9 @@ import { PGliteThread } from './pglite-thread.js';
 import { Kysely, Migrator, PostgresDialect, sql, type Migration, type MigrationProvider } from 'kysely';
 import type { PGlite } from '@electric-sql/pglite';
 import { PGliteDialect } from 'kysely-pglite-dialect';
-import pg from 'pg';
+// Types only here: `pg` (and its pg-protocol, pg-pool… ~0.3 MB of source V8 keeps) is loaded by
+// openDatabase when the URL is PostgreSQL's, not by every server that runs on PGlite.
+import type pg from 'pg';
 
 export type DatabaseEngine = 'pglite' | 'postgres';
 
@@ -89,7 +91,8 @@ export async function openDatabase<DB = unknown>(options: DatabaseOptions): Prom
   let pglite: PGliteThread | undefined;
   if (url && /^postgres(ql)?:\/\//.test(url)) {
     engine = 'postgres';
-    pool = new pg.Pool({ connectionString: url, max: options.poolSize ?? 10 });
+    const { default: postgres } = await import('pg');
+    pool = new postgres.Pool({ connectionString: url, max: options.poolSize ?? 10 });
     // An idle client whose server went away emits 'error' on the pool; unhandled, it would end the process.
     pool.on('error', () => {});
     dialect = new PostgresDialect({ pool });

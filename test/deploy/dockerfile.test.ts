@@ -103,7 +103,7 @@ describe('Dockerfile', () => {
 
   test('every path the runtime stage copies from the build stage exists after npm run build', () => {
     const fromBuild = copies.filter((c) => c.from === 'build');
-    assert.deepEqual(fromBuild.flatMap((c) => c.sources).sort(), ['/app/dist/hub', '/app/dist/src', '/app/dist/web']);
+    assert.deepEqual(fromBuild.flatMap((c) => c.sources).sort(), ['/app/dist/all', '/app/dist/hub', '/app/dist/src', '/app/dist/web']);
     for (const source of fromBuild.flatMap((c) => c.sources)) {
       const path = inContext(context, source);
       assert.ok(existsSync(path) && readdirSync(path).length > 0, `${source} was produced by the build`);
@@ -112,6 +112,7 @@ describe('Dockerfile', () => {
     assert.ok(existsSync(inContext(context, '/app/dist/web/hub/index.html')), 'the web UIs are built');
     assert.ok(existsSync(inContext(context, '/app/dist/hub/server.cjs')), 'the hub-alone bundle is built (the CLI loads it when AIRWAVES_APPS is empty)');
     assert.ok(existsSync(inContext(context, '/app/dist/hub/server.cjs.cache')), 'with its V8 code cache (made by the build: the image runs as a user who cannot write it)');
+    assert.ok(existsSync(inContext(context, '/app/dist/all/server.js')) && existsSync(inContext(context, '/app/dist/all/config.js')), 'the all-apps bundle is built (the CLI loads it when an app is enabled)');
   });
 
   test('the start command is the README\'s (npm start = the package start script, without the rebuild)', () => {

@@ -3,8 +3,7 @@
  * The built CLI runs the hub alone (`AIRWAVES_APPS=` empty, no Redis) from the one-file bundle
  * that `npm run build` writes (dist/hub/server.cjs) with the V8 code cache the build made beside
  * it, and serves as the modules do: readiness, the API docs, the OpenAPI document, the landing
- * page and a WebSocket handshake. With an app it loads the modules from dist/src instead (the
- * apps share them). The loader (src/hub-alone-bundle.ts) runs a CommonJS file as `require` would,
+ * page and a WebSocket handshake. With an app it loads the all-apps bundle (dist/all) instead. The loader (src/hub-alone-bundle.ts) runs a CommonJS file as `require` would,
  * tells a used cache from a refused or missing one, and writes one that the next load uses.
  */
 import { test } from 'node:test';
@@ -90,7 +89,7 @@ test('the built CLI runs the hub alone from dist/hub/server.cjs with its code ca
     const withApp = await startCli('radio', dir);
     try {
       const loads = withApp.loads();
-      assert.ok(loads.some((u) => u.endsWith('/dist/src/server.js')), 'with an app: the modules of dist/src');
+      assert.ok(loads.some((u) => u.endsWith('/dist/all/server.js')), 'with an app: the all-apps bundle (test/repo/all-apps-bundle)');
       assert.ok(!withApp.log().includes('dist/hub/server.cjs'), 'with an app: not the bundle');
     } finally {
       await withApp.stop();
