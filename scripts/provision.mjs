@@ -14,6 +14,8 @@ const needs = [
   { pkg: 'redis-sentinel', present: () => has('redis-sentinel') || existsSync('/usr/bin/redis-sentinel') },
   // test/cluster/sentinel-auth makes throwaway TLS certificates with it.
   { pkg: 'openssl', present: () => has('openssl') },
+  // test/http/listen-backlog reads the listening socket's backlog with `ss`.
+  { pkg: 'iproute2', present: () => has('ss') },
   { pkg: 'nginx', present: () => existsSync('/usr/sbin/nginx') },
   { pkg: 'libnginx-mod-rtmp', present: () => existsSync('/usr/lib/nginx/modules/ngx_rtmp_module.so') },
 ];

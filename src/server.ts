@@ -36,6 +36,14 @@ import { registerChannelRoutes } from './http/channel-routes.js';
 import { createEventTransport } from './events/publisher-factory.js';
 import type { Database } from './db/database.js';
 
+/**
+ * Connections the kernel queues before `accept`. Node's default (511) is full when a few thousand
+ * viewers join within a second (a stream going live, a link shared): the kernel drops each SYN
+ * past it and the client's TCP retries 1 s, then 3 s later (live10: 988 of 1,500 probe connections
+ * waited > 900 ms at 511, none at 4,096; docs/live.md). The kernel caps it at net.core.somaxconn.
+ */
+export const LISTEN_BACKLOG = 4096;
+
 export interface ServerOptions {
   config?: Partial<AirwavesConfig>;
   env?: NodeJS.ProcessEnv;
@@ -229,7 +237,7 @@ export async function createServer(options: ServerOptions = {}): Promise<Airwave
       return appsStarted;
     },
     async listen() {
-      await http.listen({ port: config.port, host: config.host! });
+      await http.listen({ port: config.port, host: config.host!, backlog: LISTEN_BACKLOG });
       const addr = http.server.address();
       const port = typeof addr === 'object' && addr ? addr.port : config.port;
       const host = config.host === undefined || config.host === '0.0.0.0' || config.host === '::' ? '127.0.0.1' : config.host;
