@@ -31,6 +31,7 @@ import { bySetup, renderMarkdown, summarize, type ConfigResult, type HalfLoadRes
 import { NOISY_OTHER_CPU } from './step-table.js';
 import { halfLoad, labelOf, searchSetup, type SearchOptions } from './search.js';
 import { nearest10 } from './step-plan.js';
+import { RECEIVER_KINDS, type ReceiverKind } from './c-receiver.js';
 
 const here = dirname(fileURLToPath(import.meta.url));
 
@@ -130,6 +131,9 @@ const USAGE = `usage: npm run bench -- cluster [options]
                          spacing, so the nodes' fan-outs take turns on the shared cores), aligned
                          (every node at the same instants) or free (each publisher from whenever its
                          request arrives, the rig before 7 Dec 13:00 UTC); docs/cluster.md
+  --receiver c|node      the receivers: c (default) the compiled epoll receiver
+                         (bench/cluster/delivery-receiver.c, built with the system's cc), node the
+                         forked Node one (bench/hub/receiver.ts); the same checks and report
   --p99-limit MS         saturation criterion, the same for every setup (default 50)
   --out NAME|PATH        results file stem: a bare name goes to bench/results/NAME.json and .md,
                          a path to PATH.json and .md (default cluster)
@@ -172,6 +176,11 @@ function phasesOf(raw: string): PublishPhases {
   throw new Error(`--phases: "${raw}" is not staggered, aligned or free`);
 }
 
+function receiverOf(raw: string): ReceiverKind {
+  if ((RECEIVER_KINDS as readonly string[]).includes(raw)) return raw as ReceiverKind;
+  throw new Error(`--receiver: "${raw}" is not c or node`);
+}
+
 function parseSetups(raw: string): Setup[] {
   return raw.split(',').map((item) => {
     const m = /^(memory|redis):(\d+)$/.exec(item.trim());
@@ -204,6 +213,7 @@ function parseOptions(args: string[]): Options {
       'half-load-of': { type: 'string' },
       'half-load-periods-ms': { type: 'string' },
       phases: { type: 'string' },
+      receiver: { type: 'string' },
       'half-load-channels-per-node': { type: 'string' },
       out: { type: 'string' },
       help: { type: 'boolean' },
@@ -247,6 +257,7 @@ function parseOptions(args: string[]): Options {
     fixedSubscribers,
     p99LimitMs: num('p99-limit', values['p99-limit'], 50, 0.1, 60_000),
     phases: phasesOf(values.phases ?? 'staggered'),
+    receiver: receiverOf(values.receiver ?? 'c'),
     repeat: Math.round(num('repeat', values.repeat, quick ? 1 : 3, 1, 20)),
     halfLoadSteps: values['no-saturation'] ? 0 : Math.round(num('half-load-steps', values['half-load-steps'], 3, 0, 20)),
     halfLoadChannelsPerNode: Math.round(num('half-load-channels-per-node', values['half-load-channels-per-node'], 5, 1, 100)),

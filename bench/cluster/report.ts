@@ -364,6 +364,7 @@ export function renderMarkdown(res: {
     halfLoadPeriodsMs?: number[];
     halfLoadChannelsPerNode?: number;
     phases?: 'staggered' | 'aligned' | 'free';
+    receiver?: 'c' | 'node'; // absent in runs before the C receiver: the Node one
     /** Absent in results written before they existed (a page re-rendered from an older JSON). */
     rigWarmupMs?: number;
     retries?: number;
@@ -395,6 +396,7 @@ export function renderMarkdown(res: {
       `a step passes with p99 ≤ ${o.p99LimitMs} ms and nothing lost, duplicated or reordered. Every setup is searched ${o.repeat} time(s), each search on a fresh rig (its own redis-server, nodes and generators), the searches interleaved (run 1 of every setup, then run 2…); a setup's saturation is the median of its searches, and the ratios are of medians, with the run-by-run pairs beside them. ` +
       `The step at s = ${o.fixedSubscribers} (${o.durationMs / 1000} s) is the fixed load of the CPU-per-delivery figure, the same per node in every setup; other steps ${o.stepDurationMs / 1000} s. ` +
       `The cross-node latency target is measured after the searches on a fresh 2-node rig at exactly half the 2-node median saturation rate (s chosen for that rate${o.halfLoadChannelsPerNode !== undefined && o.halfLoadChannelsPerNode !== o.channelsPerNode ? `, on the target's load shape, K = ${o.halfLoadChannelsPerNode}: ${2 * o.halfLoadChannelsPerNode} channels per node with fewer subscribers each, the same deliveries/s; the searches' shape, K = ${o.channelsPerNode}, is run beside it` : ''}), ${o.halfLoadSteps} steps of ${o.durationMs / 1000} s, same-node and cross-node receivers side by side${o.halfLoadPeriodsMs && o.halfLoadPeriodsMs.length > 1 ? `, with the nodes' CFS period at ${o.halfLoadPeriodsMs[0]} ms (the target's figure), then again on fresh rigs at ${o.halfLoadPeriodsMs.slice(1).join(', ')} ms (reported beside it)` : ''}. ` +
+      (o.receiver === 'c' ? 'Receivers: the compiled epoll receiver (bench/cluster/delivery-receiver.c), the same per-message check as the Node one. ' : 'Receivers: the forked Node receiver (bench/hub/receiver.ts). ') +
       'Publishers and receivers run in one cgroup, redis-server in another, both without a ceiling and with the same high weight as the nodes. ' +
       'CPU is percent of one core from /proc/<pid>/stat; "µs/delivery" is the nodes\' CPU time from the first publication to the last delivery over the deliveries; "throttled" is the share of CFS periods in which a node ran out of quota, "mean stall" its throttled time per throttled period (cpu.stat); "publish RTT" (the publish script\'s round trip from the publishing node) and "publish→write" (engine publish on whichever node published → this node\'s socket write) are each node\'s own p99 from its Prometheus histograms, as bucket upper bounds, one figure per node; ' +
       '"other" is CPU taken meanwhile by processes outside the benchmark (the machine is shared with other work).',

@@ -30,10 +30,10 @@ import type { PhasedPublisherRequest } from './phased-publisher.js';
 import { NodeProcess } from '../../test/cluster/nodes.js';
 import { CpuQuotaGroup, GROUP_PREFIX, throttleDelta, type ThrottleStats } from './cgroup.js';
 import { reaper } from './reaper.js';
+import { startReceiver, type ReceiverKind, type ReceiverProcess } from './c-receiver.js';
 import { quantileMs, scrapeNode, type NodeHistograms } from './node-metrics.js';
 
 const here = dirname(fileURLToPath(import.meta.url));
-const RECEIVER = join(here, '..', 'hub', 'receiver.ts');
 const PUBLISHER = join(here, 'phased-publisher.ts');
 /** How far ahead of now the publishers of a step are told to start, so the request reaches every one of them first. */
 const START_LEAD_US = 200_000;
@@ -57,6 +57,8 @@ export interface RigOptions {
    * its request arrives (the rig before 13:00 UTC 7 Dec).
    */
   phases: PublishPhases;
+  /** The receivers' implementation (bench/cluster/c-receiver.ts); absent: the C one. */
+  receiver?: ReceiverKind;
 }
 
 export type PublishPhases = 'staggered' | 'aligned' | 'free';
@@ -208,7 +210,7 @@ interface Samples {
 
 export class ClusterRig {
   nodes: NodeProcess[] = [];
-  receivers: Child[] = [];
+  receivers: ReceiverProcess[] = [];
   publishers: Child[] = [];
   private layout: ReturnType<typeof ringLayout>;
   /** Subscribers per channel per node now connected (s). */
@@ -245,7 +247,7 @@ export class ClusterRig {
         group.add(node.pid!);
       }
     }
-    this.receivers = this.layout.receivers.map((r, i) => new Child(RECEIVER, `${this.label}-receiver-${i}-node${r.node}`));
+    this.receivers = this.layout.receivers.map((r, i) => startReceiver(this.opts.receiver ?? 'c', `${this.label}-receiver-${i}-node${r.node}`));
     this.publishers = this.layout.publisherChannels.map((_, p) => new Child(PUBLISHER, `${this.label}-publisher-${p}`));
     for (const c of [...this.receivers, ...this.publishers]) reaper.track(c.pid, 'load generator');
     // Two minutes: at load average 20–30 (03:50–04:15 UTC) four rigs' publishers did not connect within 30 s.

@@ -111,7 +111,7 @@ export class Child {
  * sent (`expected` deliveries), or stop making progress for `quietMs`, or `maxMs` passes; then collects their reports.
  */
 export async function drainReceivers(
-  receivers: Child[],
+  receivers: readonly Pick<Child, 'call'>[],
   published: Record<string, number>,
   subscribersPerChannel: ReadonlyMap<string, number>,
   { quietMs, maxMs }: { quietMs: number; maxMs: number },

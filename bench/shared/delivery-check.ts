@@ -37,6 +37,8 @@ export class DeliveryCheck {
   outOfOrder = 0;
   stale = 0;
   frames = 0;
+  /** Where the last readNumber stopped. */
+  private cursor = 0;
 
   get clients(): number {
     return this.counts.length;
@@ -72,20 +74,26 @@ export class DeliveryCheck {
     let found = 0;
     let i = buf.indexOf(MARK, start);
     while (i >= 0 && i < end) {
-      let j = i + MARK.length;
-      let step = 0;
-      for (let c = buf[j]; j < end && c >= CHAR_0 && c <= CHAR_9; c = buf[++j]) step = step * 10 + (c - CHAR_0);
-      j += SEPARATOR;
-      let seq = 0;
-      for (let c = buf[j]; j < end && c >= CHAR_0 && c <= CHAR_9; c = buf[++j]) seq = seq * 10 + (c - CHAR_0);
-      j += SEPARATOR;
-      let tUs = 0;
-      for (let c = buf[j]; j < end && c >= CHAR_0 && c <= CHAR_9; c = buf[++j]) tUs = tUs * 10 + (c - CHAR_0);
+      const step = this.readNumber(buf, i + MARK.length, end);
+      const seq = this.readNumber(buf, this.cursor + SEPARATOR, end);
+      const tUs = this.readNumber(buf, this.cursor + SEPARATOR, end);
       this.message(client, step, seq, arrivalUs - tUs);
       found++;
-      i = buf.indexOf(MARK, j);
+      i = buf.indexOf(MARK, this.cursor);
     }
     return found;
+  }
+
+  /**
+   * The decimal digits at buf[at, end) (none: 0), leaving `cursor` on the first byte after them:
+   * a field rather than a returned pair, so that nothing is allocated per number.
+   */
+  private readNumber(buf: Buffer, at: number, end: number): number {
+    let n = 0;
+    let j = at;
+    for (let c = buf[j]; j < end && c >= CHAR_0 && c <= CHAR_9; c = buf[++j]) n = n * 10 + (c - CHAR_0);
+    this.cursor = j;
+    return n;
   }
 
   private message(client: number, step: number, seq: number, latencyUs: number): void {
