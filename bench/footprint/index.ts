@@ -32,6 +32,7 @@ import { loadavg, tmpdir, cpus } from 'node:os';
 import { join } from 'node:path';
 import { parseArgs } from 'node:util';
 import { CLI_BASE_ENV, CliProcess } from '../shared/cli-process.js';
+import { serverNodeFlags } from '../shared/node-flags.js';
 
 interface SetupResult {
   setup: string;
@@ -172,7 +173,7 @@ export async function main(args: string[]): Promise<void> {
   // Node 20 reads and parses a NODE_EXTRA_CA_CERTS bundle when any process starts (~40 ms of a start on the 2-core machine), and every process spawned here inherits it.
   const extraCaCerts = process.env.NODE_EXTRA_CA_CERTS ?? null;
   // BENCH_SERVER_NODE_FLAGS (bench/shared/cli-process): Node/V8 flags the CLI ran with, named in the report (a launch-flag A/B).
-  const nodeFlags = process.env.BENCH_SERVER_NODE_FLAGS?.trim() || null;
+  const nodeFlags = serverNodeFlags().join(' ') || null;
   // AIRWAVES_BUNDLE=off (src/cli.ts): the CLI loads the modules of dist/src instead of its bundles; named in the report (an A/B).
   const bundle = process.env.AIRWAVES_BUNDLE ?? null;
   const record = { benchmark: 'footprint', at: new Date().toISOString(), machine: { cpus: cpus().length, node: process.version }, extraCaCerts, nodeFlags, bundle, loadBefore, loadAfter, idleSeconds, settledSeconds, hubStarts, results };

@@ -12,6 +12,7 @@ import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { LeanSocket } from './lean-socket.js';
 import { clientScript, pathFor, type ServerKind } from './wire.js';
+import { serverNodeFlags } from '../shared/node-flags.js';
 
 const here = dirname(fileURLToPath(import.meta.url));
 const repoRoot = join(here, '..', '..');
@@ -138,7 +139,7 @@ export const BUILT_CLI = join(repoRoot, 'dist', 'src', 'cli.js');
  */
 function commandFor(kind: ServerKind, profileDir?: string): string[] {
   // BENCH_SERVER_NODE_FLAGS: extra Node/V8 flags for the servers under test (diagnosis: --trace-gc-nvp).
-  const extra = (process.env.BENCH_SERVER_NODE_FLAGS ?? '').split(' ').filter(Boolean);
+  const extra = serverNodeFlags();
   const profile = [...extra, ...(profileDir ? ['--cpu-prof', `--cpu-prof-dir=${profileDir}`] : [])];
   if (kind === 'airwaves-cli' || kind === 'airwaves-cli-all') return [...profile, BUILT_CLI, 'serve'];
   const preload = [...profile, '--expose-gc', '--import', 'tsx', '--import', join(here, 'gc-on-signal.ts'), '--import', join(here, 'stall-recorder.ts')];

@@ -8,6 +8,7 @@ import { fork, type ChildProcess } from 'node:child_process';
 import { existsSync, readdirSync, readFileSync, statSync } from 'node:fs';
 import { dirname, join, relative } from 'node:path';
 import { fileURLToPath } from 'node:url';
+import { serverNodeFlags } from '../shared/node-flags.js';
 
 export type BenchRequest =
   | { op: 'createKey' }
@@ -106,7 +107,7 @@ export class ServerUnderTest {
   /** `cpuProfileDir` runs the server with `node --cpu-prof` (the profile is written on close). */
   static async start(options: { cpuProfileDir?: string; env?: Record<string, string> } = {}): Promise<ServerUnderTest> {
     assertBuiltServerFresh();
-    const execArgv = [...(process.env.BENCH_SERVER_NODE_FLAGS ?? '').split(' ').filter(Boolean), ...(options.cpuProfileDir ? ['--cpu-prof', '--cpu-prof-dir', options.cpuProfileDir] : [])];
+    const execArgv = [...serverNodeFlags(), ...(options.cpuProfileDir ? ['--cpu-prof', '--cpu-prof-dir', options.cpuProfileDir] : [])];
     const child = fork(BUILT_SERVER_PROCESS, [], { execArgv, stdio: ['ignore', 'inherit', 'inherit', 'ipc'], env: { ...process.env, ...options.env } });
     const ready = await new Promise<{ url: string; rtmpPort: number }>((resolve, reject) => {
       child.once('message', (m) => resolve(m as { url: string; rtmpPort: number }));

@@ -9,6 +9,7 @@
 import { spawn, type ChildProcess } from 'node:child_process';
 import { existsSync } from 'node:fs';
 import { BUILT_CLI, HOST, freePort, sampleProc } from '../hub/servers.js';
+import { serverNodeFlags } from './node-flags.js';
 
 const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
 
@@ -48,8 +49,7 @@ export class CliProcess {
     if (!options.command && !existsSync(cli)) throw new Error(`${cli} is missing: run \`npm run build\` first`);
     const port = await freePort();
     const env = options.env?.(port) ?? { ...CLI_BASE_ENV, AIRWAVES_PORT: String(port) };
-    // BENCH_SERVER_NODE_FLAGS: Node/V8 flags for the CLI under test, as in the hub benchmark's servers (a launch-flag A/B).
-    const nodeFlags = (process.env.BENCH_SERVER_NODE_FLAGS ?? '').split(' ').filter(Boolean);
+    const nodeFlags = serverNodeFlags();
     return new CliProcess(port, options.command ?? [process.execPath, ...nodeFlags, cli, 'serve'], env, options.stderr ?? 'keep');
   }
 

@@ -36,6 +36,7 @@ import { startPostgres, type PostgresInstance } from '../../test/helpers/postgre
 import { NodeProcess } from '../../test/cluster/nodes.js';
 import { cpuPercent, machineCpuPercent, postgresCpuSeconds, sampleMachine, sampleProc, type ProcSample } from '../hub/servers.js';
 import type { LoadInput, LoadOutput, LoadUser, TypingClient } from './load.js';
+import { serverNodeFlags } from '../shared/node-flags.js';
 
 const here = dirname(fileURLToPath(import.meta.url));
 type Transport = 'memory' | 'redis';
@@ -60,7 +61,7 @@ interface Options {
 }
 
 /** Node/V8 launch flags for the nodes: only `--name` or `--name=value` words pass. */
-const nodeFlagsOf = (text: string) => text.split(' ').filter((f) => /^--[a-z0-9-]+(=[\w./-]+)?$/.test(f));
+const nodeFlagsOf = (text: string) => serverNodeFlags(text).filter((f) => /^--[a-z0-9-]+(=[\w./-]+)?$/.test(f));
 
 function parseArgs(args: string[]): Options {
   // BENCH_SERVER_NODE_FLAGS reaches the nodes as it reaches every CLI a benchmark spawns
