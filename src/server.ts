@@ -31,7 +31,7 @@ import { registerEventRoutes } from './http/event-routes.js';
 import { registerBrowserPages } from './http/browser-pages.js';
 import { registerWebFiles } from './http/web-files.js';
 import { HandoverServer, installStartingNotFound, mergeOpenApi } from './http/starting-server.js';
-import { createHttpInstance } from './http/instance.js';
+import { createHttpInstance, schemaWarmupOf } from './http/instance.js';
 import { registerChannelRoutes } from './http/channel-routes.js';
 import { createEventTransport } from './events/publisher-factory.js';
 import type { Database } from './db/database.js';
@@ -43,6 +43,9 @@ import type { Database } from './db/database.js';
  * waited > 900 ms at 511, none at 4,096; docs/live.md). The kernel caps it at net.core.somaxconn.
  */
 export const LISTEN_BACKLOG = 4096;
+
+/** From every app started to the background compile of the routes' schemas: the start's own probes come first. */
+const SCHEMA_WARMUP_DELAY_MS = 1000;
 
 export interface ServerOptions {
   config?: Partial<AirwavesConfig>;
@@ -56,6 +59,8 @@ export interface ServerOptions {
    * for everything, as tests want.
    */
   serveWhileStarting?: boolean;
+  /** Ms from every app started to the background compile of the routes' schemas (default 1 s); null: never (a test of first-use compiling). */
+  schemaWarmupDelayMs?: number | null;
 }
 
 export interface AirwavesServer {
@@ -221,6 +226,14 @@ export async function createServer(options: ServerOptions = {}): Promise<Airwave
   };
   let appStarts: Promise<void>[] = [];
   let appsStarted: Promise<void> = Promise.resolve();
+  let schemaWarmupTimer: NodeJS.Timeout | undefined;
+  const warmups = () => [http, ...appInstances.values()].map(schemaWarmupOf);
+  const warmSchemas = async (): Promise<void> => {
+    const since = performance.now();
+    const routes = warmups().reduce((n, w) => n + w.pending, 0);
+    for (const warmup of warmups()) await warmup.run();
+    logger.debug({ routes, ms: Math.round(performance.now() - since) }, 'route schemas compiled');
+  };
 
   const wss = attachWebSocketServer(http.server, hub, config, logger);
   let closing: Promise<void> | undefined;
@@ -252,11 +265,17 @@ export async function createServer(options: ServerOptions = {}): Promise<Airwave
         appsStarted = Promise.all(appStarts).then(() => logger.info({ ms: Math.round(performance.now() - since), apps: manifests.map((m) => m.name) }, 'apps started'));
         appsStarted.catch(() => undefined); // the caller decides (the CLI exits)
       }
+      // Every app in, a second for the start's own probes: then the routes' schemas compile in the
+      // background, so no first request waits for Ajv (http/lazy-schema-compilers).
+      const warmupDelayMs = options.schemaWarmupDelayMs === undefined ? SCHEMA_WARMUP_DELAY_MS : options.schemaWarmupDelayMs;
+      if (warmupDelayMs !== null) appsStarted.then(() => (schemaWarmupTimer = setTimeout(warmSchemas, warmupDelayMs).unref()), () => undefined);
       return server.url;
     },
     close() {
       closing ??= (async () => {
         // Stop accepting HTTP and upgrades first, then tell WebSocket clients to reconnect elsewhere.
+        clearTimeout(schemaWarmupTimer);
+        for (const warmup of warmups()) warmup.stop();
         const coreClosed = http.close();
         // Apps still starting finish first: closing the hub and the database under a migration
         // leaves PGlite spinning, with the event loop (and the CLI's forced exit) blocked.

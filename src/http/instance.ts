@@ -17,7 +17,7 @@ import { httpAuth } from '../auth/index.js';
 import { installErrorHandler, rateLimitError } from './errors.js';
 import { CONTENT_SECURITY_POLICY } from './security-headers.js';
 import { hideInternalRoutes } from './internal-routes.js';
-import { lazySchemaCompilers } from './lazy-schema-compilers.js';
+import { SchemaWarmup, lazySchemaCompilers } from './lazy-schema-compilers.js';
 
 export interface HttpInstanceOptions {
   logger: Logger;
@@ -60,7 +60,15 @@ function recordSecurityHeaders(): string[] {
   return [...headers].flat();
 }
 
+const warmups = new WeakMap<FastifyInstance, SchemaWarmup>();
+
+/** The instance's background compile of its routes' schemas (http/lazy-schema-compilers), for the server to start once it has started. */
+export function schemaWarmupOf(http: FastifyInstance): SchemaWarmup {
+  return warmups.get(http)!;
+}
+
 export async function createHttpInstance(options: HttpInstanceOptions): Promise<FastifyInstance> {
+  const warmup = new SchemaWarmup();
   const http = Fastify({
     ...(options.serverFactory ? { serverFactory: options.serverFactory } : {}),
     // Request lines only at debug: under load they would drown everything else.
@@ -71,8 +79,9 @@ export async function createHttpInstance(options: HttpInstanceOptions): Promise<
     // A start that truly hangs is the orchestrator's to end (the startup probe, docs/deploy.md).
     pluginTimeout: options.pluginTimeoutMs ?? 120_000,
     // Each route's schemas are compiled on its first request, not at start (http/lazy-schema-compilers).
-    schemaController: { compilersFactory: lazySchemaCompilers() },
+    schemaController: { compilersFactory: lazySchemaCompilers(warmup) },
   }) as unknown as FastifyInstance;
+  warmups.set(http, warmup);
   installErrorHandler(http, { notFound: options.notFound });
   // Security headers on every response; the web UIs load scripts from files only. The list is
   // recorded once (SECURITY_HEADERS): @fastify/helmet built helmet's handler again for every

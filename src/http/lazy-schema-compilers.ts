@@ -8,6 +8,11 @@
  * serialises are unchanged: the same compilers with the same options compile the same schemas,
  * once, on the first request that needs them.
  *
+ * Compiled lazily is not compiled late: once the server has started, `SchemaWarmup` compiles
+ * every route's schemas in the background, one route per event-loop turn, so the first request of
+ * a route does not pay for loading Ajv and compiling (a first help-desk message on a fresh node
+ * waited 320–490 ms behind it, the support bench's 140–192 ms first-step stall).
+ *
  * One difference a schema author meets: Fastify lowercases the property names of a `headers`
  * schema only for its built-in compiler, so header schemas must name headers in lowercase, as
  * they arrive (checked when the route is declared, with a message naming the header).
@@ -30,6 +35,44 @@ type Factory<F> = (externalSchemas: unknown, options: unknown) => (route: RouteS
 
 const require = createRequire(import.meta.url);
 
+/**
+ * The routes whose schemas are not compiled yet, for one Fastify instance, and the background pass
+ * that compiles them: started once the server has started (src/server.ts), one route part per
+ * turn (each a few ms at most) so requests and frames interleave; stopped by the server's close.
+ */
+export class SchemaWarmup {
+  private readonly waiting = new Set<() => void>();
+  private stopped = false;
+
+  /** A route part's compile, run by the pass unless a request ran it first. */
+  add(compile: () => void): void {
+    if (!this.stopped) this.waiting.add(compile);
+  }
+
+  done(compile: () => void): void {
+    this.waiting.delete(compile);
+  }
+
+  /** Route parts whose schema is not compiled yet. */
+  get pending(): number {
+    return this.waiting.size;
+  }
+
+  /** Compiles what is waiting, one route part per event-loop turn; resolves when none is left or on stop(). */
+  async run(): Promise<void> {
+    for (const compile of this.waiting) {
+      if (this.stopped) return;
+      compile(); // removes itself
+      await new Promise<void>((resolve) => setImmediate(resolve));
+    }
+  }
+
+  stop(): void {
+    this.stopped = true;
+    this.waiting.clear();
+  }
+}
+
 /** Header names a `headers` schema declares in anything but lowercase (Fastify lowercases incoming ones). */
 function upperCaseHeaderNames(schema: unknown): string[] {
   if (schema === null || typeof schema !== 'object') return [];
@@ -39,7 +82,7 @@ function upperCaseHeaderNames(schema: unknown): string[] {
 }
 
 /** A fresh pair of compiler factories for one Fastify instance (each keeps its own Ajv pool, as Fastify's default does). */
-export function lazySchemaCompilers(): CompilersFactory {
+export function lazySchemaCompilers(warmup = new SchemaWarmup()): CompilersFactory {
   let validatorSelector: Factory<Validate> | undefined;
   let serializerSelector: Factory<Serialize> | undefined;
   // Loaded on the first schema that is used: a server no one calls never loads Ajv.
@@ -54,11 +97,17 @@ export function lazySchemaCompilers(): CompilersFactory {
         if (upper.length) throw new Error(`${route.method} ${route.url}: name headers in lowercase in a headers schema (${upper.join(', ')}): they are matched as they arrive`);
       }
       let validate: Validate | undefined;
+      const compile = () => {
+        validate ??= (compiler ??= validators()(externalSchemas, options))(route);
+        warmup.done(compile);
+      };
+      warmup.add(compile);
       // Fastify reads `.errors` off the function it was given after a failed validation.
       const lazy: Validate = (data) => {
-        validate ??= (compiler ??= validators()(externalSchemas, options))(route);
-        const valid = validate(data);
-        lazy.errors = validate.errors;
+        if (validate === undefined) compile();
+        const compiled = validate!;
+        const valid = compiled(data);
+        lazy.errors = compiled.errors;
         return valid;
       };
       return lazy;
@@ -69,7 +118,15 @@ export function lazySchemaCompilers(): CompilersFactory {
     let compiler: ((route: RouteSchema) => Serialize) | undefined;
     return (route) => {
       let serialize: Serialize | undefined;
-      return (data) => (serialize ??= (compiler ??= serializers()(externalSchemas, options))(route))(data);
+      const compile = () => {
+        serialize ??= (compiler ??= serializers()(externalSchemas, options))(route);
+        warmup.done(compile);
+      };
+      warmup.add(compile);
+      return (data) => {
+        if (serialize === undefined) compile();
+        return serialize!(data);
+      };
     };
   };
 

@@ -3,7 +3,9 @@
  * a started server has not loaded Ajv or fast-json-stringify, and once called it validates and
  * serialises exactly as before. A headers schema naming a header in capitals is refused when the
  * route is declared (Fastify's lowercasing applies only to its built-in compiler). The probes
- * (/healthz, /readyz) answer, and refuse a bad query, without loading either.
+ * (/healthz, /readyz) answer, and refuse a bad query, without loading either. Once the server has
+ * started, a background pass compiles every route's schemas (SchemaWarmup), so a route's first
+ * request does not wait for Ajv.
  */
 import { describe, it } from 'node:test';
 import assert from 'node:assert/strict';
@@ -12,7 +14,7 @@ import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { createServer } from '../../src/server.js';
-import { createHttpInstance } from '../../src/http/instance.js';
+import { createHttpInstance, schemaWarmupOf } from '../../src/http/instance.js';
 import { createLogger } from '../../src/core/logger.js';
 import { TEST_API_KEY, TEST_JWT_SECRET } from '../helpers/server.js';
 
@@ -24,7 +26,8 @@ const FJS = 'fast-json-stringify/index.js';
 describe('schemas compiled on first use', () => {
   it('a started server has loaded neither compiler; a request then validates (400 naming the field) and serialises by its schema', async () => {
     const dataDir = mkdtempSync(join(tmpdir(), 'airwaves-lazy-'));
-    const server = await createServer({ env: { AIRWAVES_APPS: '' }, logger: createLogger('silent'), config: { port: 0, host: '127.0.0.1', apiKey: TEST_API_KEY, jwtSecret: TEST_JWT_SECRET, dataDir } });
+    // No background pass here: this test is of compiling on first use.
+    const server = await createServer({ env: { AIRWAVES_APPS: '' }, logger: createLogger('silent'), config: { port: 0, host: '127.0.0.1', apiKey: TEST_API_KEY, jwtSecret: TEST_JWT_SECRET, dataDir }, schemaWarmupDelayMs: null });
     try {
       await server.listen();
       assert.equal(loaded(AJV), false, 'Ajv is not loaded by a start');
@@ -84,5 +87,49 @@ describe('schemas compiled on first use', () => {
     http.get('/x', { config: { auth: 'public' }, schema: { headers: { type: 'object', properties: { 'Idempotency-Key': { type: 'string' } } } } }, async () => ({}));
     await assert.rejects(async () => void (await http.ready()), /GET \/x: name headers in lowercase .*Idempotency-Key/);
     await http.close().catch(() => {});
+  });
+});
+
+describe('schemas compiled in the background once started', () => {
+  it('after the start, every route part is compiled with no request, in more than one turn; requests then validate as before', async () => {
+    const dataDir = mkdtempSync(join(tmpdir(), 'airwaves-warm-'));
+    const server = await createServer({ env: { AIRWAVES_APPS: '' }, logger: createLogger('silent'), config: { port: 0, host: '127.0.0.1', apiKey: TEST_API_KEY, jwtSecret: TEST_JWT_SECRET, dataDir }, schemaWarmupDelayMs: 50 });
+    try {
+      await server.listen();
+      const warmup = schemaWarmupOf(server.http);
+      const before = warmup.pending;
+      assert.ok(before > 2, `route parts wait to be compiled (${before})`);
+      // One route part per turn: a turn after the pass began, some are still waiting.
+      const seen = new Set<number>();
+      const deadline = Date.now() + 30_000;
+      while (warmup.pending > 0 && Date.now() < deadline) {
+        seen.add(warmup.pending);
+        await new Promise<void>((resolve) => setImmediate(resolve));
+      }
+      assert.equal(warmup.pending, 0, 'every route part compiled');
+      assert.ok(seen.size > 2, `compiled over several turns (pending went through ${[...seen].join(', ')})`);
+      const auth = { authorization: `Bearer ${TEST_API_KEY}`, 'content-type': 'application/json' };
+      const bad = await fetch(`${server.url}/api/v1/publish`, { method: 'POST', headers: auth, body: JSON.stringify({ data: { n: 1 } }) });
+      assert.equal(bad.status, 400);
+      assert.match(((await bad.json()) as { error: { message: string } }).error.message, /channel/);
+    } finally {
+      await server.close();
+      rmSync(dataDir, { recursive: true, force: true });
+    }
+  });
+
+  it('close stops the pass: nothing is left waiting', async () => {
+    const http = await createHttpInstance({ logger: createLogger('silent'), logLevel: 'silent', jwtSecret: TEST_JWT_SECRET, apiKey: TEST_API_KEY });
+    http.post('/y', { config: { auth: 'public' }, schema: { body: { type: 'object', required: ['a'], properties: { a: { type: 'integer' } } } } }, async () => ({ ok: true }));
+    await http.ready();
+    const warmup = schemaWarmupOf(http);
+    assert.ok(warmup.pending >= 1);
+    warmup.stop();
+    assert.equal(warmup.pending, 0);
+    await warmup.run(); // a stopped pass compiles nothing and returns
+    // The route still compiles on first use.
+    const res = await http.inject({ method: 'POST', url: '/y', payload: { a: 'x' } });
+    assert.equal(res.statusCode, 400);
+    await http.close();
   });
 });
